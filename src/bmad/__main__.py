@@ -1,0 +1,3 @@
+from bmad.cli.main import run
+
+run()

@@ -1,0 +1,103 @@
+"""The one place bmad dials HTTP for control-plane calls (Prometheus, registry, Grafana ...).
+
+Maps transport failures to :class:`~bmad.core.errors.Unreachable` and error statuses to
+:class:`~bmad.core.errors.AdapterError` (5xx and 429 temporary, others permanent), with the
+response body cut short and redacted. Retries with exponential backoff and jitter are opt-in.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bmad.core.errors import AdapterError, Unreachable
+from bmad.core.redact import redact
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class HttpClient:
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        auth: tuple[str, str] | None = None,
+        verify: bool = True,
+    ) -> None:
+        import requests
+
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers.update(headers or {})
+        self._session.verify = verify
+        if auth is not None:
+            self._session.auth = auth
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str | None = None,
+        expect: tuple[int, ...] = (200,),
+        retries: int = 0,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[int, AdapterError], None] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send a request; return the ``requests.Response`` when its status is in ``expect``."""
+        import requests
+
+        what = action or f"{method} {path}"
+        kwargs.setdefault("timeout", self.timeout)
+        attempt = 0
+        while True:
+            try:
+                response = self._session.request(method, self.url(path), **kwargs)
+            except requests.RequestException as exc:
+                error: AdapterError = Unreachable(self.system, what, _short(exc), hint=f"is {self.base_url} up?")
+            else:
+                if response.status_code in expect:
+                    return response
+                error = AdapterError(
+                    self.system,
+                    what,
+                    _short(response.text),
+                    status=response.status_code,
+                    temporary=response.status_code >= 500 or response.status_code == 429,
+                )
+            if not error.temporary or attempt >= retries:
+                raise error
+            attempt += 1
+            if on_retry is not None:
+                on_retry(attempt, error)
+            delay = backoff * (2 ** (attempt - 1))
+            sleep(delay + random.uniform(0, delay / 2))
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        response = self.request("GET", path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise AdapterError(self.system, kwargs.get("action") or f"GET {path}", "answer is not JSON") from None
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = redact(str(value)).strip().replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,9 @@
+"""`bmad` commands owned by the reports area."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    return None

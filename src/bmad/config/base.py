@@ -1,0 +1,69 @@
+"""Shared base for every config model: unknown keys are errors, values are validated strictly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from bmad.core.errors import ConfigError
+from bmad.core.redact import register_secret
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SecretRef(Model):
+    """Where a secret lives. The value itself is never written in ``bmad.yaml``.
+
+    Exactly one of ``env`` (an environment variable name) or ``file`` (a path, relative to
+    the config file) is given. :meth:`resolve` reads the value and registers it for redaction.
+    """
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_literal_values(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            raise ValueError(
+                "secret values are never written in bmad.yaml: use a reference such as "
+                "{env: NAME} or {file: path/to/file}"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env else f"file:{self.file}"
+
+    def resolve(self, base_dir: Path | None = None) -> str:
+        """Read the secret value; raise ConfigError naming the reference (never the value)."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(
+                    f"secret reference env:{self.env} is not set",
+                    hint=f"export {self.env}=... in the environment that runs bmad",
+                )
+        else:
+            assert self.file is not None
+            path = Path(self.file)
+            if base_dir is not None and not path.is_absolute():
+                path = base_dir / path
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"secret reference file:{self.file} cannot be read ({exc.strerror})"
+                ) from None
+        register_secret(value)
+        return value

@@ -1,0 +1,1 @@
+"""Pure models, errors, redaction and the check framework. Imports nothing else from bmad."""

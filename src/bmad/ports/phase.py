@@ -1,0 +1,112 @@
+"""The contract every phase implements, and the context the engine hands it.
+
+A phase is a set of :class:`Check` objects. The engine runs independent checks
+concurrently (a check runs once every check it ``needs`` has finished), times them,
+turns an exception in a check into a ``fail`` result with the error as evidence, and
+skips a check whose dependency did not pass. After all checks, :meth:`PhasePlugin.finish`
+may add results (DEPLOY's automatic rollback), and :meth:`PhasePlugin.metrics` returns
+the phase's metric block with the guide's names.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bmad.config.models import BmadConfig, EnvironmentConfig
+from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, Release
+from bmad.ports.evidence import EvidenceSink
+from bmad.ports.history import History
+from bmad.ports.progress import NullProgress, Progress
+
+
+@dataclass
+class PhaseContext:
+    config: BmadConfig
+    environment_name: str
+    release: Release
+    evidence: EvidenceSink
+    history: History
+    # Latest results of earlier phases of this release (artifacts and metrics included).
+    previous: Mapping[PhaseName, PhaseResult] = field(default_factory=dict)
+    progress: Progress = field(default_factory=NullProgress)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # Command-line options that change behaviour (e.g. {"no_rollback": True}).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    _artifacts: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def environment(self) -> EnvironmentConfig:
+        return self.config.environment(self.environment_name)
+
+    def artifact(self, key: str, default: Any = None) -> Any:
+        """An artifact produced by an already-finished check of this phase."""
+        with self._lock:
+            return self._artifacts.get(key, default)
+
+    def add_artifacts(self, values: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._artifacts.update(values)
+
+    def artifacts(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._artifacts)
+
+    def previous_artifact(self, phase: PhaseName, key: str, default: Any = None) -> Any:
+        result = self.previous.get(phase)
+        if result is None:
+            return default
+        return result.artifacts.get(key, default)
+
+
+CheckFn = Callable[[PhaseContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One unit of a phase. ``id`` never changes once published (it names the check in records)."""
+
+    id: str
+    title: str
+    run: CheckFn
+    needs: tuple[str, ...] = ()
+    # Run while no other check of the phase runs (e.g. a load test that would skew timings).
+    exclusive: bool = False
+
+    def skipped(self, reason: str) -> CheckResult:
+        return CheckResult(id=self.id, title=self.title, status=CheckStatus.SKIP, summary=reason)
+
+
+class PhasePlugin(Protocol):
+    name: PhaseName
+
+    def checks(self, ctx: PhaseContext) -> Sequence[Check]: ...
+
+    def finish(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> Sequence[CheckResult]:
+        """Extra results once every check has finished (e.g. an automatic rollback)."""
+        ...
+
+    def metrics(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> dict[str, MetricValue]:
+        """The phase's metric block, with the guide's names."""
+        ...
+
+
+class BasePhase:
+    """Convenience base: no finishing step; metrics are the union of the checks' metrics."""
+
+    name: PhaseName
+
+    def checks(self, ctx: PhaseContext) -> Sequence[Check]:
+        raise NotImplementedError
+
+    def finish(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> Sequence[CheckResult]:
+        return ()
+
+    def metrics(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> dict[str, MetricValue]:
+        merged: dict[str, MetricValue] = {}
+        for result in results:
+            merged.update(result.metrics)
+        return merged

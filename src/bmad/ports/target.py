@@ -1,0 +1,82 @@
+"""Where a release runs: a Kubernetes cluster or a local container engine (Docker or Podman).
+
+ANALYZE uses :meth:`Target.snapshot` (the rollback point) and :meth:`Target.secret_keys`
+(does a Secret exist, which keys — never values). DEPLOY uses the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bmad.ports.progress import Progress
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """What to deploy: the service's image pinned by digest, and the release labels."""
+
+    service: str
+    environment: str
+    version: str
+    image: str  # repository reference, e.g. 127.0.0.1:5000/hello
+    digest: str  # sha256:...
+    replicas: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    manifests: tuple[dict[str, Any], ...] = ()  # Kubernetes objects of the bundle (empty for local)
+
+    @property
+    def pinned_image(self) -> str:
+        return f"{self.image}@{self.digest}"
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    ready: bool
+    desired: int
+    updated: int
+    ready_replicas: int
+    available: int
+    message: str = ""
+    failed: bool = False  # e.g. ProgressDeadlineExceeded, crash loop
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One finding of ``diagnose``: a symptom, its evidence, likely causes and fixes (the guide's troubleshooting)."""
+
+    symptom: str
+    object: str
+    evidence: list[str]
+    causes: list[str]
+    fixes: list[str]
+
+
+class Target(Protocol):
+    kind: str
+
+    def apply(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
+        """Start the release; returns what was applied (for evidence)."""
+        ...
+
+    def wait_ready(self, spec: DeploySpec, *, timeout: float, progress: Progress) -> RolloutState: ...
+
+    def endpoints(self, spec: DeploySpec) -> list[str]:
+        """Base URLs smoke tests hit (one per replica on the local target, the service URL on Kubernetes)."""
+        ...
+
+    def status(self, service: str, environment: str) -> dict[str, Any]: ...
+
+    def snapshot(self, service: str, environment: str) -> dict[str, Any]:
+        """What runs now (objects/containers, images, replicas, revision): the rollback point."""
+        ...
+
+    def rollback(self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress) -> RolloutState:
+        """Return to the snapshot ``to``, or to the previous revision when ``to`` is None."""
+        ...
+
+    def diagnose(self, service: str, environment: str) -> list[Diagnosis]: ...
+
+    def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None:
+        """Key names of a Secret in the target, None when it does not exist. Never values."""
+        ...
