@@ -62,8 +62,6 @@ class SecretRef(Model):
             try:
                 value = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(
-                    f"secret reference file:{self.file} cannot be read ({exc.strerror})"
-                ) from None
+                raise ConfigError(f"secret reference file:{self.file} cannot be read ({exc.strerror})") from None
         register_secret(value)
         return value

@@ -132,9 +132,7 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, marks: Mar
             result[key] = value
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(loader, item, (*path, index), marks, source) for index, item in enumerate(node.value)
-        ]
+        return [_construct(loader, item, (*path, index), marks, source) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

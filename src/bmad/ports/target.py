@@ -71,7 +71,9 @@ class Target(Protocol):
         """What runs now (objects/containers, images, replicas, revision): the rollback point."""
         ...
 
-    def rollback(self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress) -> RolloutState:
+    def rollback(
+        self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress
+    ) -> RolloutState:
         """Return to the snapshot ``to``, or to the previous revision when ``to`` is None."""
         ...
 
