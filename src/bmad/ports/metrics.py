@@ -1,0 +1,28 @@
+"""Querying a metrics store (Prometheus). MEASURE captures baselines with it; DEPLOY verifies against them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Series:
+    labels: dict[str, str]
+    points: list[tuple[float, float]]  # (unix time, value)
+
+
+class MetricsQuery(Protocol):
+    def query(self, expr: str, *, at: datetime | None = None) -> list[Sample]:
+        """An instant query. An empty list means "no data" (never a silent zero)."""
+        ...
+
+    def query_range(self, expr: str, *, start: datetime, end: datetime, step_seconds: float) -> list[Series]: ...
