@@ -81,6 +81,9 @@ class BmadConfig(Model):
     analyze: AnalyzeConfig = AnalyzeConfig()
     deploy: DeployConfig = DeployConfig()
     reports: ReportsConfig = ReportsConfig()
+    # Custom phase implementations: phase name -> importable module with make_plugin(ctx)
+    # (env BMAD_PLUGIN_<PHASE> overrides). See docs/engine.md.
+    plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = {}
 
     # Where the file was read from; set by the loader, not by the user.
     source_path: str | None = Field(default=None, exclude=True)

@@ -6,6 +6,7 @@ ANALYZE uses :meth:`Target.snapshot` (the rollback point) and :meth:`Target.secr
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,9 +25,14 @@ class DeploySpec:
     replicas: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     manifests: tuple[dict[str, Any], ...] = ()  # Kubernetes objects of the bundle (empty for local)
+    health_path: str = "/health"
+    secret_env: dict[str, str] = field(default_factory=dict, repr=False)  # resolved values: never logged
 
     @property
     def pinned_image(self) -> str:
+        """``image@digest``; the image as given when there is no digest (a local tag)."""
+        if not self.digest:
+            return self.image
         return f"{self.image}@{self.digest}"
 
 
@@ -39,6 +45,14 @@ class RolloutState:
     available: int
     message: str = ""
     failed: bool = False  # e.g. ProgressDeadlineExceeded, crash loop
+    reason: str = ""  # machine-readable: ProgressDeadlineExceeded, CrashLoopBackOff, Timeout ...
+    pods_running: int = 0  # running and ready
+    pods_failed: int = 0  # crashed, crash-looping, image pull failures, exited
+    restarts: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,48 @@ class Diagnosis:
     evidence: list[str]
     causes: list[str]
     fixes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ProbeResponse:
+    """One HTTP probe of the service (data plane): status 0 means no answer at all."""
+
+    url: str
+    status: int
+    body: str
+    seconds: float
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+class HttpProbe(Protocol):
+    """Plain GETs against the service itself (smoke tests, downtime probes, verification traffic)."""
+
+    def get(self, url: str, *, timeout: float) -> ProbeResponse: ...
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """The service's own smoke suite: its exit code, output tail and the JUnit XML it wrote."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    output_tail: str
+    junit_xml: str | None
+    seconds: float
+    evidence_file: str | None = None
+
+
+class SuiteRunner(Protocol):
+    def run(
+        self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, timeout: float, junit_path: str | None
+    ) -> SuiteOutcome: ...
 
 
 class Target(Protocol):
@@ -78,6 +134,17 @@ class Target(Protocol):
         ...
 
     def diagnose(self, service: str, environment: str) -> list[Diagnosis]: ...
+
+    def cut_over(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
+        """The new release serves alone: stop what it replaces, but keep it for a fast rollback.
+
+        A no-op on Kubernetes (the rolling update already replaced the pods).
+        """
+        ...
+
+    def serving_endpoints(self, service: str, environment: str) -> list[str]:
+        """Base URLs of whatever serves now (for downtime probes and rollback health checks)."""
+        ...
 
     def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None:
         """Key names of a Secret in the target, None when it does not exist. Never values."""

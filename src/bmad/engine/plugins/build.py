@@ -1,11 +1,37 @@
-"""Wiring for the BUILD phase (not implemented yet: the phase fails, never passes)."""
+"""Wiring for the BUILD phase: builds the adapters and hands them to the phase."""
 
 from __future__ import annotations
 
-from bmad.core.models import PhaseName
-from bmad.engine.plugins import NotImplementedPhase
+from bmad.adapters.containers import DockerEngineImages, EngineConnection
+from bmad.adapters.git_tag import GitReleaseTagger
+from bmad.adapters.layer_secrets import DetectSecretsLayerScanner
+from bmad.adapters.registry import RegistryClient, resolve_auth
+from bmad.adapters.scanners import GrypeScanner, ReportFileScanner, TrivyScanner
+from bmad.adapters.test_envs import EngineTestEnvironments, SuiteCommandRunner
+from bmad.phases.build import BuildPhase, BuildPorts
 from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.scanner import VulnerabilityScanner
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
-    return NotImplementedPhase(PhaseName.BUILD)
+    config = ctx.config.build
+    repo = ctx.config.repository_dir
+    auth = resolve_auth(config.registry, config.push, base_dir=ctx.config.base_dir) if config.push.enabled else None
+    connection = EngineConnection(ctx.options.get("docker_host"))
+    timeout = config.vulnerabilities.timeout_seconds
+    scanners: dict[str, VulnerabilityScanner] = {
+        "trivy": TrivyScanner(timeout=timeout),
+        "grype": GrypeScanner(timeout=timeout),
+    }
+    if config.vulnerabilities.report:
+        scanners["report"] = ReportFileScanner(repo / config.vulnerabilities.report)
+    ports = BuildPorts(
+        images=DockerEngineImages(connection, auth=auth, tls_verify=config.push.tls_verify),
+        registry=RegistryClient(config.registry, auth=auth),
+        layer_secrets=DetectSecretsLayerScanner(),
+        tagger=GitReleaseTagger(repo, evidence=ctx.evidence),
+        runner=SuiteCommandRunner(ctx.evidence),
+        environments=EngineTestEnvironments(connection, evidence=ctx.evidence),
+        scanners=scanners,
+    )
+    return BuildPhase(ports)

@@ -1,11 +1,136 @@
-"""Wiring for the DEPLOY phase (not implemented yet: the phase fails, never passes)."""
+"""Wiring for the DEPLOY phase: picks the target adapter for the environment and builds the spec.
+
+The image comes from BUILD's artifacts (the repository and the pushed digest); ``options``
+``image``/``digest`` override them (``bmad deploy --image ... --digest ...``).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from bmad.config.models import BmadConfig
+from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
-from bmad.engine.plugins import NotImplementedPhase
 from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.target import DeploySpec, Target
+
+_IMAGE_KEYS = ("image_repository", "image", "image_name")
+_DIGEST_KEYS = ("image_digest", "digest", "pushed_digest")
+
+
+def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> Target:
+    """The target adapter an environment names (also used by ``bmad rollback`` / ``diagnose`` / ``status``)."""
+    from bmad.adapters.targets.probe import RequestsProbe
+
+    env_cfg = config.environment(environment)
+    target = env_cfg.target
+    if target.kind == "kubernetes":
+        from bmad.adapters.targets.kubernetes import KubernetesTarget
+
+        return KubernetesTarget(
+            target.kubernetes,
+            probe=RequestsProbe(),
+            health_path=config.deploy.health_path,
+            base_dir=str(config.base_dir),
+        )
+    from bmad.adapters.targets.local import LocalTarget
+
+    return LocalTarget(
+        target.local,
+        probe=RequestsProbe(),
+        health_path=config.deploy.health_path,
+        client=client,
+        rollback_timeout=config.deploy.rollback_timeout_seconds,
+    )
+
+
+def _first(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = values.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def image_for(ctx: PhaseContext) -> tuple[str, str]:
+    """(repository, digest) of the release: options first, then BUILD's artifacts."""
+    build = ctx.previous.get(PhaseName.BUILD)
+    artifacts = dict(build.artifacts) if build is not None else {}
+    image = ctx.options.get("image") or _first(artifacts, _IMAGE_KEYS)
+    digest = ctx.options.get("digest") or _first(artifacts, _DIGEST_KEYS) or ""
+    if not image:
+        cfg = ctx.config.build
+        image = f"{cfg.registry}/{cfg.image or ctx.config.service.name}"
+    if "@" in image:  # a full reference: repository@sha256:...
+        image, _, pinned = image.partition("@")
+        digest = digest or pinned
+    return str(image), str(digest)
+
+
+def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any], ...]:
+    """The Kubernetes bundle: every YAML document under the manifests folder (sorted by file name)."""
+    import yaml
+
+    k8s = config.environment(environment).target.kubernetes
+    folder_name = k8s.manifests or config.analyze.manifests
+    candidates = [folder_name] if folder_name else ["k8s", "kubernetes", "deploy/k8s"]
+    for name in candidates:
+        folder = config.resolve_path(name)
+        if folder.is_dir():
+            break
+    else:
+        if folder_name:
+            raise ConfigError(f"manifests folder {folder_name!r} does not exist", file=config.source_path)
+        return ()
+    documents: list[dict[str, Any]] = []
+    for path in sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml")):
+        try:
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                if isinstance(doc, dict) and doc.get("kind"):
+                    documents.append(doc)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML in manifest: {exc}", file=str(path)) from None
+    return tuple(documents)
+
+
+def make_spec(ctx: PhaseContext) -> DeploySpec:
+    config = ctx.config
+    target = ctx.environment.target
+    image, digest = image_for(ctx)
+    if target.kind == "kubernetes" and not digest:
+        raise UsageError(
+            "no image digest to deploy: Kubernetes deployments pin the image to the digest BUILD pushed",
+            hint="run BUILD first (bmad build) or pass --digest sha256:...",
+        )
+    secret_env = {name: ref.resolve(config.base_dir) for name, ref in target.local.secret_env.items()}
+    return DeploySpec(
+        service=config.service.name,
+        environment=ctx.environment_name,
+        version=ctx.release.version,
+        image=image,
+        digest=digest,
+        replicas=target.local.replicas if target.kind == "local" else None,
+        env=dict(target.local.env),
+        manifests=load_manifests(config, ctx.environment_name) if target.kind == "kubernetes" else (),
+        health_path=config.deploy.health_path,
+        secret_env=secret_env,
+    )
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
-    return NotImplementedPhase(PhaseName.DEPLOY)
+    from bmad.adapters.prometheus import PrometheusClient
+    from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
+    from bmad.phases.deploy import DeployPhase
+
+    config = ctx.config
+    return DeployPhase(
+        target=make_target(config, ctx.environment_name),
+        spec=make_spec(ctx),
+        config=config.deploy,
+        probe=RequestsProbe(),
+        suite=CommandSuiteRunner(ctx.evidence),
+        metrics_query=PrometheusClient(ctx.environment.monitoring.prometheus_url),
+        repository_dir=str(config.repository_dir),
+        job=config.measure.scrape_job or config.service.name,
+    )

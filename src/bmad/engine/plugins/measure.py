@@ -1,11 +1,36 @@
-"""Wiring for the MEASURE phase (not implemented yet: the phase fails, never passes)."""
+"""Wiring for the MEASURE phase: builds the monitoring adapters and the load generator."""
 
 from __future__ import annotations
 
-from bmad.core.models import PhaseName
-from bmad.engine.plugins import NotImplementedPhase
+from bmad.adapters.alertmanager import AlertmanagerClient
+from bmad.adapters.grafana import GrafanaClient
+from bmad.adapters.loadgen import make_load_generator
+from bmad.adapters.prometheus import PrometheusClient
+from bmad.adapters.pushgateway import PushgatewayClient
+from bmad.phases.measure import MeasurePhase, MeasurePorts
+from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.phase import PhaseContext, PhasePlugin
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
-    return NotImplementedPhase(PhaseName.MEASURE)
+    monitoring = ctx.environment.monitoring
+    timeout = monitoring.timeout_seconds
+    grafana = None
+    if monitoring.grafana is not None:
+        token = monitoring.grafana.token.resolve(ctx.config.base_dir) if monitoring.grafana.token else None
+        grafana = GrafanaClient(monitoring.grafana.url, token=token, timeout=monitoring.grafana.timeout_seconds)
+    load = ctx.config.measure.load_test
+
+    def load_generator(url: str) -> LoadGenerator:
+        return make_load_generator(load.runner, url=url, workers=load.workers, evidence=ctx.evidence)
+
+    ports = MeasurePorts(
+        prometheus=PrometheusClient(monitoring.prometheus_url, timeout=timeout),
+        alertmanager=AlertmanagerClient(timeout=timeout),
+        pushgateway=PushgatewayClient(monitoring.pushgateway_url, timeout=timeout)
+        if monitoring.pushgateway_url
+        else None,
+        grafana=grafana,
+        load_generator=load_generator,
+    )
+    return MeasurePhase(ports)

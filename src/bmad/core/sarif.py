@@ -1,0 +1,206 @@
+"""A small SARIF 2.1.0 builder (usable by GitHub code scanning).
+
+Pure data, no I/O besides :meth:`SarifLog.write`. Used by ANALYZE (readiness checks,
+manifest validation) and BUILD (vulnerability findings).
+
+Typical use::
+
+    log = SarifLog()
+    run = log.run("bmad", version="1.0", information_uri="https://example.org/bmad")
+    run.rule("ANA-SEC-001", name="RunAsNonRoot", short="Containers run as non-root",
+             help_text="Set securityContext.runAsNonRoot: true", level="error",
+             tags=["security"], properties={"category": "Security & Compliance"})
+    run.result("ANA-SEC-001", level="error", message="container app runs as root",
+               file="k8s/deployment.yaml", line=12,
+               logical=[logical_location("prod/Deployment/web/app", kind="resource")])
+    text = log.to_json()
+
+Levels follow SARIF: ``error``, ``warning``, ``note``, ``none``. Results that are
+suppressed keep their level and carry a ``suppressions`` entry (``kind: external``
+with the justification), so code scanning shows them as dismissed rather than hiding them.
+File paths are written as relative URIs (``uriBaseId: %SRCROOT%``) when relative, so
+code scanning can place them on the repository's files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = ("error", "warning", "note", "none")
+# Severity words used across bmad mapped onto SARIF levels and GitHub's security-severity score.
+SEVERITY_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+def level_for_severity(severity: str) -> str:
+    """SARIF level for a bmad/scanner severity word (critical/high/medium/low/info); unknown -> warning."""
+    return SEVERITY_LEVEL.get(severity.lower(), "warning")
+
+
+def logical_location(fully_qualified_name: str, *, kind: str = "resource", name: str | None = None) -> dict[str, Any]:
+    """A SARIF logicalLocation, e.g. ``namespace/Kind/name/container``."""
+    return {
+        "fullyQualifiedName": fully_qualified_name,
+        "name": name if name is not None else fully_qualified_name.rsplit("/", 1)[-1],
+        "kind": kind,
+    }
+
+
+def _artifact_uri(file: str) -> dict[str, Any]:
+    path = str(file).replace("\\", "/")
+    if path.startswith("/") or "://" in path:
+        uri = path if "://" in path else Path(path).as_uri()
+        return {"uri": uri}
+    return {"uri": str(PurePosixPath(path)), "uriBaseId": "%SRCROOT%"}
+
+
+@dataclass
+class SarifRun:
+    """One tool run: its rules (reportingDescriptors) and results."""
+
+    tool: str
+    version: str | None = None
+    information_uri: str | None = None
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def rule(
+        self,
+        rule_id: str,
+        *,
+        name: str | None = None,
+        short: str,
+        full: str | None = None,
+        help_text: str | None = None,
+        help_uri: str | None = None,
+        level: str = "warning",
+        tags: Sequence[str] = (),
+        properties: Mapping[str, Any] | None = None,
+        security_severity: str | None = None,
+    ) -> None:
+        """Declare a rule once (later calls with the same id are ignored)."""
+        if rule_id in self.rules:
+            return
+        if level not in LEVELS:
+            raise ValueError(f"SARIF level must be one of {LEVELS}, got {level!r}")
+        descriptor: dict[str, Any] = {
+            "id": rule_id,
+            "name": name or rule_id,
+            "shortDescription": {"text": short},
+            "fullDescription": {"text": full or short},
+            "defaultConfiguration": {"level": level},
+        }
+        if help_text:
+            descriptor["help"] = {"text": help_text}
+        if help_uri:
+            descriptor["helpUri"] = help_uri
+        props: dict[str, Any] = dict(properties or {})
+        if tags:
+            props["tags"] = list(tags)
+        if security_severity is not None:
+            props["security-severity"] = security_severity
+        if props:
+            descriptor["properties"] = props
+        self.rules[rule_id] = descriptor
+
+    def result(
+        self,
+        rule_id: str,
+        *,
+        message: str,
+        level: str = "warning",
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        end_line: int | None = None,
+        logical: Iterable[Mapping[str, Any]] = (),
+        suppression: str | None = None,
+        fingerprint: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add a result. ``file``/``line`` give the physicalLocation region (lines are 1-based).
+
+        ``suppression`` (a justification) marks the result as suppressed but keeps it in the log.
+        """
+        if level not in LEVELS:
+            raise ValueError(f"SARIF level must be one of {LEVELS}, got {level!r}")
+        if rule_id not in self.rules:
+            self.rule(rule_id, short=rule_id, level=level)
+        result: dict[str, Any] = {
+            "ruleId": rule_id,
+            "ruleIndex": list(self.rules).index(rule_id),
+            "level": level,
+            "message": {"text": message},
+        }
+        location: dict[str, Any] = {}
+        if file:
+            physical: dict[str, Any] = {"artifactLocation": _artifact_uri(file)}
+            region: dict[str, Any] = {}
+            if line is not None and line >= 1:
+                region["startLine"] = int(line)
+                if column is not None and column >= 1:
+                    region["startColumn"] = int(column)
+                if end_line is not None and end_line >= line:
+                    region["endLine"] = int(end_line)
+            else:
+                # GitHub code scanning requires a region; point at the top of the file.
+                region["startLine"] = 1
+            physical["region"] = region
+            location["physicalLocation"] = physical
+        logical_list = [dict(item) for item in logical]
+        if logical_list:
+            location["logicalLocations"] = logical_list
+        if location:
+            result["locations"] = [location]
+        if suppression is not None:
+            result["suppressions"] = [{"kind": "external", "justification": suppression}]
+        if fingerprint:
+            result["partialFingerprints"] = {"primaryLocationLineHash": fingerprint}
+        if properties:
+            result["properties"] = dict(properties)
+        self.results.append(result)
+
+    def to_dict(self) -> dict[str, Any]:
+        driver: dict[str, Any] = {"name": self.tool, "rules": list(self.rules.values())}
+        if self.version:
+            driver["version"] = self.version
+            driver["semanticVersion"] = self.version
+        if self.information_uri:
+            driver["informationUri"] = self.information_uri
+        return {
+            "tool": {"driver": driver},
+            "columnKind": "unicodeCodePoints",
+            "results": list(self.results),
+        }
+
+
+@dataclass
+class SarifLog:
+    """A SARIF log: one or more runs."""
+
+    runs: list[SarifRun] = field(default_factory=list)
+
+    def run(self, tool: str, *, version: str | None = None, information_uri: str | None = None) -> SarifRun:
+        new = SarifRun(tool=tool, version=version, information_uri=information_uri)
+        self.runs.append(new)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run.to_dict() for run in self.runs]}
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    def write(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        tmp.replace(target)
+        return target

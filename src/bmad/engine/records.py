@@ -1,0 +1,92 @@
+"""Phase records as YAML, committed to a dedicated git branch (see docs/records.md).
+
+Path: ``records/<service>/<environment>/<version>/<phase>.yaml`` on branch ``records.branch``
+(default ``bmad/records``), written with git plumbing and a temporary index, so the service's
+working tree and index stay exactly as they were. Everything is redacted first; the record holds
+metric values, check outcomes and evidence paths, never secret values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bmad.adapters import git
+from bmad.config.models import RecordsConfig
+from bmad.core.models import PhaseResult, Release
+from bmad.core.redact import redact, redact_data
+from bmad.ledger.hashing import plain
+
+HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
+
+
+def record_path(release: Release, result: PhaseResult) -> str:
+    return f"records/{release.service}/{release.environment}/{release.version}/{result.phase.value}.yaml"
+
+
+def render_record(
+    release: Release,
+    result: PhaseResult,
+    *,
+    attempt: int,
+    evidence_dir: str | None,
+    ledger_hash: str | None,
+) -> str:
+    data: dict[str, Any] = {
+        "service": release.service,
+        "environment": release.environment,
+        "version": release.version,
+        "dirty": release.dirty,
+        "commit_time": release.commit_time.isoformat() if release.commit_time else None,
+        "phase": result.phase.value,
+        "attempt": attempt,
+        "status": result.status.value,
+        "started_at": result.started_at.isoformat() if result.started_at else None,
+        "finished_at": result.finished_at.isoformat() if result.finished_at else None,
+        "duration_seconds": round(result.duration_seconds, 3),
+        "forced_reason": result.forced_reason,
+        "message": result.message or None,
+        "metrics": dict(result.metrics),
+        "checks": {status: count for status, count in result.counts().items()},
+        "results": [
+            {
+                key: value
+                for key, value in {
+                    "id": check.id,
+                    "title": check.title,
+                    "status": check.status.value,
+                    "duration_seconds": round(check.duration_seconds, 3),
+                    "summary": check.summary or None,
+                    "expected": check.expected or None,
+                    "observed": check.observed or None,
+                    "fix": check.fix or None if check.status.value in ("fail", "warn") else None,
+                    "evidence_files": list(check.evidence_files) or None,
+                }.items()
+                if value is not None
+            }
+            for check in result.checks
+        ],
+        "artifacts": result.artifacts or None,
+        "evidence_dir": evidence_dir,
+        "ledger_hash": ledger_hash,
+    }
+    clean = plain(redact_data({k: v for k, v in data.items() if v is not None or k in ("forced_reason",)}))
+    return HEADER + redact(yaml.safe_dump(clean, sort_keys=False, allow_unicode=True, width=120))
+
+
+def commit_record(
+    repo: Path,
+    settings: RecordsConfig,
+    release: Release,
+    result: PhaseResult,
+    content: str,
+) -> str:
+    """Commit one phase record; returns the commit id. Pushes when ``records.push`` is on."""
+    path = record_path(release, result)
+    message = f"bmad: {release.key} {result.phase.label} {result.status.value}"
+    commit = git.commit_files(repo, settings.branch, {path: content}, message)
+    if settings.push:
+        git.push(repo, settings.remote, settings.branch)
+    return commit

@@ -1,0 +1,42 @@
+"""A release from git: (service, environment, version = HEAD commit). A dirty tree is refused where
+the environment does not allow it (production by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bmad.adapters import git
+from bmad.config.models import BmadConfig
+from bmad.core.errors import GateRefused
+from bmad.core.models import Release
+
+
+def state_dir_exclusions(config: BmadConfig, repo: Path) -> list[str]:
+    """Paths inside the repository that bmad writes itself (its state folder) and that never make a tree dirty."""
+    state = config.state_path.resolve()
+    try:
+        return [str(state.relative_to(repo.resolve()))]
+    except ValueError:
+        return []
+
+
+def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> Release:
+    env = config.environment(environment)
+    repo = git.repo_root(config.repository_dir)
+    version = git.head_commit(repo)
+    changed = git.dirty_paths(repo, exclude=state_dir_exclusions(config, repo))
+    release = Release(
+        service=config.service.name,
+        environment=environment,
+        version=version,
+        dirty=bool(changed),
+        commit_time=git.commit_time(repo, version),
+    )
+    if check_dirty and changed and not env.dirty_allowed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise GateRefused(
+            f"the working tree of {repo} has uncommitted changes ({shown}); "
+            f"environment {environment!r} only takes committed releases",
+            hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
+        )
+    return release

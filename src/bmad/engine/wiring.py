@@ -1,0 +1,47 @@
+"""Which implementation runs a phase.
+
+By default :func:`bmad.engine.plugins.plugin_for` (bmad's own phases). A service may plug in its
+own implementation of a phase — a custom phase — by naming an importable module that defines
+``make_plugin(ctx) -> PhasePlugin``:
+
+* in ``bmad.yaml``: ``plugins: {build: mycompany.bmad_build}``
+* or in the environment (wins): ``BMAD_PLUGIN_BUILD=mycompany.bmad_build``
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from bmad.core.errors import ConfigError
+from bmad.core.models import PhaseName
+from bmad.engine.plugins import plugin_for
+from bmad.ports.phase import PhaseContext, PhasePlugin
+
+
+def plugin_module_for(phase: PhaseName, ctx: PhaseContext) -> str | None:
+    return os.environ.get(f"BMAD_PLUGIN_{phase.value.upper()}") or ctx.config.plugins.get(phase.value)
+
+
+def resolve_plugin(phase: PhaseName, ctx: PhaseContext) -> PhasePlugin:
+    name = plugin_module_for(phase, ctx)
+    if not name:
+        return plugin_for(phase, ctx)
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"plugin module {name!r} for the {phase.label} phase cannot be imported ({exc})",
+            field=f"plugins.{phase.value}",
+            file=ctx.config.source_path,
+            hint="check the module name and that it is on PYTHONPATH",
+        ) from None
+    make = getattr(module, "make_plugin", None)
+    if make is None:
+        raise ConfigError(
+            f"plugin module {name!r} has no make_plugin(ctx) function",
+            field=f"plugins.{phase.value}",
+            file=ctx.config.source_path,
+        )
+    plugin: PhasePlugin = make(ctx)
+    return plugin

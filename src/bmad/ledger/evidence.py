@@ -1,0 +1,97 @@
+"""A phase run's evidence folder: ``<state_dir>/runs/<service>/<environment>/<version>/<phase>-<n>/``.
+
+Implements :class:`bmad.ports.evidence.EvidenceSink`. Every file is redacted, written to a
+temporary name in the same folder, made mode 0600 and renamed into place (a reader never
+sees half a file). Command transcripts go to ``commands/NNN-<label>.json``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bmad.core.models import PhaseName, Release
+from bmad.core.redact import redact, redact_argv, redact_data
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def evidence_dir_for(state_dir: Path, release: Release, phase: PhaseName, attempt: int) -> Path:
+    return (
+        state_dir / "runs" / release.service / release.environment / release.short_version / f"{phase.value}-{attempt}"
+    )
+
+
+class EvidenceFolder:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def _target(self, name: str) -> tuple[Path, str]:
+        parts = [_SAFE.sub("_", part) for part in Path(name).parts if part not in ("", ".", "..", "/")]
+        if not parts:
+            raise ValueError(f"not a usable evidence file name: {name!r}")
+        relative = "/".join(parts)
+        return self._root / relative, relative
+
+    def write_bytes(self, name: str, content: bytes) -> str:
+        path, relative = self._target(name)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(temp).replace(path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return relative
+
+    def write_text(self, name: str, content: str) -> str:
+        return self.write_bytes(name, redact(content).encode("utf-8"))
+
+    def write_json(self, name: str, data: Any) -> str:
+        text = json.dumps(redact_data(data), indent=2, sort_keys=True, default=str)
+        return self.write_bytes(name, (redact(text) + "\n").encode("utf-8"))
+
+    def record_command(
+        self,
+        argv: Sequence[str],
+        *,
+        exit_code: int | None,
+        stdout: str,
+        stderr: str,
+        duration_seconds: float,
+        label: str | None = None,
+    ) -> str:
+        with self._lock:
+            number = next(self._counter)
+        program = Path(argv[0]).name if argv else "command"
+        name = f"commands/{number:03d}-{label or program}.json"
+        return self.write_json(
+            name,
+            {
+                "argv": redact_argv(list(argv)),
+                "exit_code": exit_code,
+                "timed_out": exit_code is None,
+                "duration_seconds": round(duration_seconds, 6),
+                "stdout": redact(stdout),
+                "stderr": redact(stderr),
+            },
+        )

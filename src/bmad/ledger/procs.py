@@ -1,0 +1,32 @@
+"""Is the process that owns a lock still alive? (pid on this host; a zombie counts as dead)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            content = stat.read_text()
+        except OSError:
+            return False
+        # state is the field after the parenthesised command name
+        state = content.rsplit(")", 1)[-1].split()[0] if ")" in content else "?"
+        return state not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

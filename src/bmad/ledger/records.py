@@ -1,0 +1,200 @@
+"""Plain, typed views of what the ledger holds (what its API returns; no SQLAlchemy objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ports.history import ReleaseRecord
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class PhaseRunRecord:
+    """One attempt of one phase of one release (a row of ``phase_runs`` with its check results)."""
+
+    id: int
+    release: Release
+    phase: PhaseName
+    attempt: int
+    status: PhaseStatus
+    started_at: datetime
+    finished_at: datetime | None
+    forced_reason: str | None
+    metrics: dict[str, MetricValue]
+    artifacts: dict[str, JSON]
+    message: str
+    evidence_dir: str | None
+    checks: tuple[CheckResult, ...] = ()
+    owner: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    chain_seq: int | None = None
+    hash: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_result(self) -> PhaseResult:
+        return PhaseResult(
+            phase=self.phase,
+            status=self.status,
+            checks=list(self.checks),
+            metrics=dict(self.metrics),
+            artifacts=dict(self.artifacts),
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            forced_reason=self.forced_reason,
+            message=self.message,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "phase": self.phase.value,
+            "attempt": self.attempt,
+            "status": self.status.value,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "duration_seconds": self.duration_seconds,
+            "forced_reason": self.forced_reason,
+            "metrics": self.metrics,
+            "artifacts": self.artifacts,
+            "message": self.message,
+            "evidence_dir": self.evidence_dir,
+            "checks": [check.to_dict() for check in self.checks],
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class RollbackRecord:
+    id: int
+    release: Release
+    from_version: str
+    to_version: str | None
+    reason: str
+    detected_at: datetime
+    recovered_at: datetime | None
+    mttr_seconds: float | None
+    manual: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "reason": self.reason,
+            "detected_at": _iso(self.detected_at),
+            "recovered_at": _iso(self.recovered_at),
+            "mttr_seconds": self.mttr_seconds,
+            "manual": self.manual,
+        }
+
+
+@dataclass(frozen=True)
+class RollbackInput:
+    """What DEPLOY reports in ``artifacts["rollback"]``; the ledger computes the MTTR."""
+
+    reason: str
+    detected_at: datetime
+    recovered_at: datetime | None = None
+    to_version: str | None = None
+    manual: bool = False
+
+
+@dataclass
+class ReleaseHistory:
+    """A release with every phase attempt (oldest first) and its rollbacks: what ``bmad history`` shows."""
+
+    id: int
+    release: Release
+    created_at: datetime
+    runs: list[PhaseRunRecord] = field(default_factory=list)
+    rollbacks: list[RollbackRecord] = field(default_factory=list)
+
+    def latest(self, phase: PhaseName) -> PhaseRunRecord | None:
+        found = [run for run in self.runs if run.phase is phase]
+        return found[-1] if found else None
+
+    @property
+    def phases(self) -> dict[PhaseName, PhaseRunRecord]:
+        """The latest attempt of each phase that ran."""
+        latest: dict[PhaseName, PhaseRunRecord] = {}
+        for run in self.runs:
+            latest[run.phase] = run
+        return latest
+
+    def phase_status(self, phase: PhaseName) -> PhaseStatus:
+        run = self.latest(phase)
+        return run.status if run is not None else PhaseStatus.PENDING
+
+    @property
+    def rolled_back(self) -> bool:
+        return bool(self.rollbacks)
+
+    @property
+    def next_phase(self) -> PhaseName | None:
+        """The first phase (in order) whose latest attempt did not pass; None when all passed."""
+        for phase in PhaseName.ordered():
+            if self.phase_status(phase) is not PhaseStatus.PASSED:
+                return phase
+        return None
+
+    def to_record(self) -> ReleaseRecord:
+        return ReleaseRecord(
+            release=self.release,
+            phases={phase: run.to_result() for phase, run in self.phases.items()},
+            created_at=self.created_at,
+            rolled_back=self.rolled_back,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        release = self.release
+        return {
+            "id": self.id,
+            "service": release.service,
+            "environment": release.environment,
+            "version": release.version,
+            "dirty": release.dirty,
+            "commit_time": _iso(release.commit_time),
+            "created_at": _iso(self.created_at),
+            "status": {phase.value: self.phase_status(phase).value for phase in PhaseName.ordered()},
+            "runs": [run.to_dict() for run in self.runs],
+            "rollbacks": [rollback.to_dict() for rollback in self.rollbacks],
+        }
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    service: str
+    environment: str
+    owner: str
+    pid: int
+    host: str
+    acquired_at: datetime
+    lease_until: datetime
+    heartbeat_at: datetime
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :meth:`Ledger.verify`: ``problems`` names every edited or deleted record."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "problems": list(self.problems)}

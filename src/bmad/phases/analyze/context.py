@@ -1,0 +1,61 @@
+"""What evaluators read: the bundle, settings, bmad.yaml, recorded evidence, attestations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bmad.config.analyze import AnalyzeConfig
+from bmad.config.models import BmadConfig, EnvironmentConfig
+from bmad.core.models import PhaseName, PhaseResult
+from bmad.phases.analyze.attestations import Attestations
+from bmad.phases.analyze.manifests import Bundle
+from bmad.ports.schemas import SchemaOutcome
+
+_MISSING = object()
+
+
+@dataclass
+class Evidence:
+    """Metrics and artifacts BUILD and MEASURE recorded for this release."""
+
+    phases: Mapping[PhaseName, PhaseResult] = field(default_factory=dict)
+
+    def has(self, phase: PhaseName) -> bool:
+        return phase in self.phases
+
+    def lookup(self, phase: PhaseName, key: str) -> tuple[bool, Any]:
+        """(found, value): metrics first, then artifacts."""
+        result = self.phases.get(phase)
+        if result is None:
+            return False, None
+        if key in result.metrics:
+            return True, result.metrics[key]
+        if key in result.artifacts:
+            return True, result.artifacts[key]
+        return False, None
+
+
+@dataclass
+class EvalContext:
+    bundle: Bundle
+    settings: AnalyzeConfig = field(default_factory=AnalyzeConfig)
+    config: BmadConfig | None = None
+    environment_name: str | None = None
+    evidence: Evidence = field(default_factory=Evidence)
+    attestations: Attestations = field(default_factory=Attestations)
+    # Schema outcome per object (index into bundle.objects), filled by validation when it ran.
+    schema_results: dict[int, SchemaOutcome] | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def environment(self) -> EnvironmentConfig | None:
+        if self.config is None or self.environment_name is None:
+            return None
+        return self.config.environments.get(self.environment_name)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()

@@ -1,0 +1,213 @@
+"""Post-deploy verification: PromQL criteria over a window, absolute or relative to MEASURE's baseline.
+
+A criterion's bound comes from ``max``/``min`` and, relative to the stored baseline figure,
+``max_increase`` (baseline + N) and ``max_ratio`` (baseline x N); the tightest upper bound
+wins. A query without data (an empty answer, or NaN only) follows the no-data policy:
+``fail`` (default), ``pass`` or ``warn`` — never a silent zero.
+
+The baseline is MEASURE's artifact ``baseline``: ``{name: {query, value, min, avg, max, p95, no_data}}``.
+Queries may use ``$service``, ``$environment`` and ``$job``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bmad.config.deploy import Criterion, NoDataPolicy, VerificationConfig
+from bmad.core.errors import AdapterError
+from bmad.ports.metrics import MetricsQuery, Sample
+
+PASS, FAIL, WARN = "pass", "fail", "warn"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    upper: float | None
+    lower: float | None
+    text: str
+    problem: str = ""  # why a relative bound could not be computed
+
+
+@dataclass(frozen=True)
+class CriterionOutcome:
+    name: str
+    query: str
+    status: str  # pass | fail | warn
+    observed: float | None
+    bound: str
+    detail: str
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class VerificationResult:
+    rounds: list[list[CriterionOutcome]] = field(default_factory=list)
+    failed: CriterionOutcome | None = None
+    detected_at: datetime | None = None
+    cancelled: bool = False
+
+    @property
+    def warnings(self) -> list[CriterionOutcome]:
+        return [o for r in self.rounds for o in r if o.status == WARN]
+
+    def summary(self) -> list[list[dict[str, Any]]]:
+        return [[o.to_dict() for o in r] for r in self.rounds]
+
+
+def render_query(query: str, variables: Mapping[str, str]) -> str:
+    for key, value in variables.items():
+        query = query.replace(f"${key}", value)
+    return query
+
+
+def bounds_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> Bounds:
+    uppers: list[tuple[float, str]] = []
+    lowers: list[tuple[float, str]] = []
+    if criterion.max is not None:
+        uppers.append((criterion.max, f"<= {criterion.max:g}"))
+    if criterion.min is not None:
+        lowers.append((criterion.min, f">= {criterion.min:g}"))
+    problem = ""
+    if criterion.baseline is not None and (criterion.max_increase is not None or criterion.max_ratio is not None):
+        figure = (baseline or {}).get(criterion.baseline)
+        base_value = None
+        if not isinstance(figure, Mapping):
+            problem = f"baseline {criterion.baseline!r} was not captured by MEASURE"
+        elif figure.get("no_data"):
+            problem = f"baseline {criterion.baseline!r} had no data when MEASURE captured it"
+        else:
+            raw = figure.get(criterion.baseline_field)
+            if isinstance(raw, int | float) and not math.isnan(raw):
+                base_value = float(raw)
+            else:
+                problem = f"baseline {criterion.baseline!r} has no {criterion.baseline_field!r} figure"
+        if base_value is not None:
+            name = f"baseline.{criterion.baseline}.{criterion.baseline_field}={base_value:g}"
+            if criterion.max_increase is not None:
+                uppers.append((base_value + criterion.max_increase, f"<= {name} + {criterion.max_increase:g}"))
+            if criterion.max_ratio is not None:
+                uppers.append((base_value * criterion.max_ratio, f"<= {name} x {criterion.max_ratio:g}"))
+    upper = min(uppers, key=lambda u: u[0]) if uppers else None
+    lower = max(lowers, key=lambda u: u[0]) if lowers else None
+    parts = []
+    if upper is not None:
+        parts.append(f"{upper[1]} (= {upper[0]:.6g})" if "baseline" in upper[1] else upper[1])
+    if lower is not None:
+        parts.append(lower[1])
+    return Bounds(
+        upper=upper[0] if upper else None,
+        lower=lower[0] if lower else None,
+        text=" and ".join(parts) or "no usable bound",
+        problem=problem,
+    )
+
+
+def _values(samples: list[Sample]) -> list[float]:
+    return [s.value for s in samples if not math.isnan(s.value)]
+
+
+def evaluate(
+    criterion: Criterion,
+    samples: list[Sample],
+    baseline: Mapping[str, Any] | None,
+    *,
+    default_no_data: NoDataPolicy,
+    query: str,
+    at: datetime,
+) -> CriterionOutcome:
+    policy = criterion.no_data or default_no_data
+    bounds = bounds_for(criterion, baseline)
+    stamp = at.isoformat()
+    values = _values(samples)
+
+    def by_policy(detail: str, observed: float | None = None) -> CriterionOutcome:
+        status = {"fail": FAIL, "pass": PASS, "warn": WARN}[policy]
+        return CriterionOutcome(
+            criterion.name, query, status, observed, bounds.text, f"{detail} (no-data policy: {policy})", stamp
+        )
+
+    if not values:
+        return by_policy("the query returned no data")
+    if bounds.upper is None and bounds.lower is None:
+        return by_policy(bounds.problem or "no bound could be computed")
+    worst_high, worst_low = max(values), min(values)
+    if bounds.upper is not None and worst_high > bounds.upper:
+        return CriterionOutcome(
+            criterion.name, query, FAIL, worst_high, bounds.text, f"{worst_high:.6g} exceeds {bounds.upper:.6g}", stamp
+        )
+    if bounds.lower is not None and worst_low < bounds.lower:
+        return CriterionOutcome(
+            criterion.name, query, FAIL, worst_low, bounds.text, f"{worst_low:.6g} is below {bounds.lower:.6g}", stamp
+        )
+    observed = worst_high if bounds.upper is not None else worst_low
+    detail = "within bounds"
+    if bounds.problem:
+        detail += f"; relative bound unavailable: {bounds.problem}"
+    return CriterionOutcome(criterion.name, query, PASS, observed, bounds.text, detail, stamp)
+
+
+def verify_window(
+    metrics: MetricsQuery,
+    config: VerificationConfig,
+    baseline: Mapping[str, Any] | None,
+    *,
+    variables: Mapping[str, str],
+    cancel: threading.Event | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_round: Callable[[int, int, list[CriterionOutcome]], None] | None = None,
+) -> VerificationResult:
+    """Evaluate every criterion every ``interval_seconds`` until ``window_seconds`` have passed.
+
+    Stops at the first criterion that failed ``failures_to_fail`` rounds in a row; its time is
+    the detection time (MTTR starts there).
+    """
+    cancel = cancel or threading.Event()
+    result = VerificationResult()
+    if config.settle_seconds > 0 and cancel.wait(config.settle_seconds):
+        result.cancelled = True
+        return result
+    rounds = max(1, round(config.window_seconds / config.interval_seconds))
+    streak: dict[str, int] = {}
+    for number in range(1, rounds + 1):
+        if cancel.wait(config.interval_seconds):
+            result.cancelled = True
+            return result
+        outcomes: list[CriterionOutcome] = []
+        for criterion in config.criteria:
+            query = render_query(criterion.query, variables)
+            at = now()
+            try:
+                samples = metrics.query(query)
+            except AdapterError as exc:
+                outcome = CriterionOutcome(
+                    criterion.name, query, FAIL, None, "", f"could not query: {exc.message}", at.isoformat()
+                )
+            else:
+                outcome = evaluate(
+                    criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at
+                )
+            outcomes.append(outcome)
+            streak[criterion.name] = streak.get(criterion.name, 0) + 1 if outcome.status == FAIL else 0
+            if streak[criterion.name] >= config.failures_to_fail and result.failed is None:
+                result.failed = outcome
+                result.detected_at = at
+        result.rounds.append(outcomes)
+        if on_round is not None:
+            on_round(number, rounds, outcomes)
+        if result.failed is not None:
+            return result
+    return result
+
+
+def sleep_until(deadline: float, cancel: threading.Event) -> bool:
+    """Wait until a monotonic deadline; True when cancelled first."""
+    return cancel.wait(max(0.0, deadline - time.monotonic()))

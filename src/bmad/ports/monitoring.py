@@ -1,0 +1,138 @@
+"""The monitoring stack as MEASURE sees it: Prometheus, Pushgateway, Alertmanager, Grafana.
+
+Adapters turn each system's HTTP answers into the plain records below; the phase decides
+what they mean. Every method raises :class:`~bmad.core.errors.Unreachable` when the system
+does not answer and :class:`~bmad.core.errors.AdapterError` when it answers with an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bmad.ports.metrics import MetricsQuery
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    start_time: datetime
+    reload_config_success: bool | None = None
+    storage_retention: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    job: str
+    instance: str
+    health: str  # "up" | "down" | "unknown"
+    scrape_url: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: str  # "alerting" | "recording"
+    health: str  # "ok" | "err" | "unknown"
+    last_error: str = ""
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    file: str
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def errors(self) -> list[Rule]:
+        return [r for r in self.rules if r.health not in ("ok", "unknown") or r.last_error]
+
+
+@dataclass(frozen=True)
+class AlertmanagerRef:
+    url: str
+    active: bool
+
+
+class Prometheus(MetricsQuery, Protocol):
+    url: str
+
+    def ready(self) -> bool:
+        """True when /-/ready answers 200 (False while starting or shutting down)."""
+        ...
+
+    def runtime_info(self) -> RuntimeInfo: ...
+
+    def targets(self) -> list[ScrapeTarget]:
+        """Active scrape targets."""
+        ...
+
+    def rule_groups(self) -> list[RuleGroup]: ...
+
+    def alertmanagers(self) -> list[AlertmanagerRef]:
+        """Alertmanagers Prometheus sends alerts to (active and dropped)."""
+        ...
+
+
+class Pushgateway(Protocol):
+    url: str
+
+    def push(self, job: str, text: str, *, grouping: Mapping[str, str] | None = None) -> None:
+        """Replace the metrics of one group with ``text`` (Prometheus exposition format)."""
+        ...
+
+    def delete(self, job: str, *, grouping: Mapping[str, str] | None = None) -> None: ...
+
+
+class Alertmanager(Protocol):
+    def ready(self, url: str) -> bool:
+        """True when the Alertmanager at ``url`` answers /-/ready with 200."""
+        ...
+
+
+@dataclass(frozen=True)
+class DashboardRef:
+    uid: str
+    title: str
+    url: str = ""
+    folder: str = ""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    uid: str
+    name: str
+    type: str
+    url: str = ""
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class DataSourceHealth:
+    ok: bool
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Grafana(Protocol):
+    url: str
+
+    def health(self) -> dict[str, Any]:
+        """/api/health: ``database`` ("ok") and ``version``."""
+        ...
+
+    def search_dashboards(self, query: str = "") -> list[DashboardRef]: ...
+
+    def dashboard(self, uid: str) -> dict[str, Any] | None:
+        """The dashboard model by uid, None when there is none."""
+        ...
+
+    def install_dashboard(self, model: Mapping[str, Any], *, overwrite: bool = True) -> DashboardRef: ...
+
+    def datasources(self) -> list[DataSource]: ...
+
+    def datasource_health(self, uid: str) -> DataSourceHealth: ...

@@ -1,0 +1,245 @@
+"""Inline SVG charts for the HTML report: drawn here, no library, no script, no font fetched."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bmad.reports.metrics import format_duration, format_number
+
+STATUS_COLOURS = {
+    "passed": "#17803d",
+    "pass": "#17803d",
+    "failed": "#c0262d",
+    "fail": "#c0262d",
+    "warn": "#b7791f",
+    "running": "#2f6fd6",
+    "aborted": "#7a8394",
+    "interrupted": "#7a8394",
+    "skip": "#7a8394",
+    "rollback": "#8e44ad",
+}
+SERIES_COLOURS = ("#2f6fd6", "#e07b00", "#c0262d", "#17803d", "#8e44ad", "#444")
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    start: datetime
+    end: datetime
+    status: str
+    note: str = ""
+
+
+def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase timeline") -> str:
+    """A Gantt chart: one row per bar, time on x relative to the first start."""
+    if not bars:
+        return ""
+    row, left, right, top = 30, 150, 20, 30
+    height = top + row * len(bars) + 40
+    t0 = min(b.start for b in bars)
+    t1 = max(b.end for b in bars)
+    span = max((t1 - t0).total_seconds(), 1e-3)
+    plot = width - left - right
+
+    def x(at: datetime) -> float:
+        return left + plot * (at - t0).total_seconds() / span
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(title)}">',
+        f'<text x="{left}" y="18" font-size="13" font-weight="600">{_esc(title)}</text>',
+    ]
+    for i in range(6):
+        gx = left + plot * i / 5
+        seconds = span * i / 5
+        out.append(f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{height - 32}" stroke="#e3e7ee"/>')
+        out.append(
+            f'<text x="{gx:.1f}" y="{height - 16}" font-size="11" text-anchor="middle" fill="#555">'
+            f"+{_esc(format_duration(seconds))}</text>"
+        )
+    for index, bar in enumerate(bars):
+        y = top + index * row
+        x0, x1 = x(bar.start), x(bar.end)
+        w = max(x1 - x0, 2.0)
+        colour = STATUS_COLOURS.get(bar.status, "#7a8394")
+        seconds = (bar.end - bar.start).total_seconds()
+        label = f"{format_duration(seconds)} {bar.status}" + (f" · {bar.note}" if bar.note else "")
+        out.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end">{_esc(bar.label)}</text>')
+        out.append(
+            f'<rect x="{x0:.1f}" y="{y + 5}" width="{w:.1f}" height="18" rx="3" fill="{colour}">'
+            f"<title>{_esc(bar.label)}: {_esc(label)}</title></rect>"
+        )
+        tx = x0 + w + 6
+        anchor = "start"
+        if tx > width - 160:
+            tx, anchor = x0 - 6, "end"
+        out.append(
+            f'<text x="{tx:.1f}" y="{y + 18}" font-size="11" fill="#333" text-anchor="{anchor}">{_esc(label)}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    base = float(10.0**exponent)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * base:
+            return step * base
+    return 10 * base
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: list[tuple[float, float]]  # (x, y)
+    axis: str = "left"  # "left" or "right"
+    dashed: bool = False
+
+
+def line_chart_svg(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    left_label: str,
+    right_label: str | None = None,
+    right_max: float | None = None,
+    width: int = 960,
+    height: int = 360,
+) -> str:
+    """Lines over shared x values (plotted evenly by rank, labelled with the x values)."""
+    xs = sorted({x for s in series for x, _ in s.points})
+    if not xs:
+        return ""
+    left, right, top, bottom = 70, 70 if right_label else 20, 40, 60
+    plot_w, plot_h = width - left - right, height - top - bottom
+    left_values = [y for s in series if s.axis == "left" for _, y in s.points]
+    right_values = [y for s in series if s.axis == "right" for _, y in s.points]
+    lmax = _nice_max(max(left_values, default=1.0) * 1.05)
+    rmax = right_max if right_max is not None else _nice_max(max(right_values, default=1.0) * 1.05)
+
+    def px(value: float) -> float:
+        if len(xs) == 1:
+            return left + plot_w / 2
+        return left + plot_w * xs.index(value) / (len(xs) - 1)
+
+    def py(value: float, axis: str) -> float:
+        top_value = lmax if axis == "left" else rmax
+        return top + plot_h * (1 - (value / top_value if top_value else 0))
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(title)}">',
+        f'<text x="{left}" y="20" font-size="13" font-weight="600">{_esc(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#c9cfd9"/>',
+    ]
+    for i in range(6):
+        gy = top + plot_h * i / 5
+        out.append(f'<line x1="{left}" y1="{gy:.1f}" x2="{left + plot_w}" y2="{gy:.1f}" stroke="#eef1f5"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{gy + 4:.1f}" font-size="11" text-anchor="end" fill="#555">'
+            f"{_esc(format_number(lmax * (1 - i / 5), 1))}</text>"
+        )
+        if right_label:
+            out.append(
+                f'<text x="{left + plot_w + 6}" y="{gy + 4:.1f}" font-size="11" fill="#555">'
+                f"{_esc(format_number(rmax * (1 - i / 5), 1))}</text>"
+            )
+    for value in xs:
+        out.append(
+            f'<text x="{px(value):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" fill="#555">'
+            f"{_esc(format_number(value, 1))}</text>"
+        )
+    out.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 24}" font-size="12" text-anchor="middle">'
+        f"{_esc(x_label)}</text>"
+    )
+    out.append(
+        f'<text x="16" y="{top + plot_h / 2:.1f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 16 {top + plot_h / 2:.1f})">{_esc(left_label)}</text>'
+    )
+    if right_label:
+        rx = width - 12
+        out.append(
+            f'<text x="{rx}" y="{top + plot_h / 2:.1f}" font-size="12" text-anchor="middle" '
+            f'transform="rotate(90 {rx} {top + plot_h / 2:.1f})">{_esc(right_label)}</text>'
+        )
+    legend_x = left
+    for index, item in enumerate(series):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        dash = ' stroke-dasharray="6 4"' if item.dashed else ""
+        points = sorted(item.points)
+        if points:
+            path = " ".join(f"{px(x):.1f},{py(y, item.axis):.1f}" for x, y in points)
+            out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+            for x, y in points:
+                out.append(
+                    f'<circle cx="{px(x):.1f}" cy="{py(y, item.axis):.1f}" r="3" fill="{colour}">'
+                    f"<title>{_esc(item.name)} at {_esc(format_number(x, 1))}: {_esc(format_number(y, 2))}</title>"
+                    "</circle>"
+                )
+        ly = height - 8
+        out.append(
+            f'<line x1="{legend_x}" y1="{ly - 4}" x2="{legend_x + 18}" y2="{ly - 4}" '
+            f'stroke="{colour}" stroke-width="2"{dash}/>'
+        )
+        out.append(f'<text x="{legend_x + 22}" y="{ly}" font-size="11">{_esc(item.name)}</text>')
+        legend_x += 30 + 7 * len(item.name)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    baseline: float | None
+    observed: float | None
+    ok: bool | None
+
+
+def comparison_svg(pairs: Sequence[Pair], *, width: int = 960, title: str = "Post-deploy vs baseline") -> str:
+    """Horizontal bars of observed / baseline per metric, with the 1.0 (= baseline) line."""
+    usable = [p for p in pairs if p.baseline not in (None, 0) and p.observed is not None]
+    if not usable:
+        return ""
+    row, left, right, top = 28, 220, 90, 34
+    height = top + row * len(usable) + 30
+    ratios = [float(p.observed) / float(p.baseline) for p in usable]  # type: ignore[arg-type]
+    top_ratio = _nice_max(max([*ratios, 1.0]) * 1.1)
+    plot = width - left - right
+
+    def x(ratio: float) -> float:
+        return left + plot * max(0.0, min(ratio, top_ratio)) / top_ratio
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(title)}">',
+        f'<text x="{left}" y="18" font-size="13" font-weight="600">{_esc(title)} (ratio, 1 = baseline)</text>',
+    ]
+    for index, (pair, ratio) in enumerate(zip(usable, ratios, strict=True)):
+        y = top + index * row
+        colour = {True: "#17803d", False: "#c0262d", None: "#2f6fd6"}[pair.ok]
+        out.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" text-anchor="end">{_esc(pair.name)}</text>')
+        out.append(
+            f'<rect x="{left}" y="{y + 3}" width="{max(x(ratio) - left, 1.5):.1f}" height="16" fill="{colour}">'
+            f"<title>{_esc(pair.name)}: {_esc(format_number(ratio, 3))}× baseline</title></rect>"
+        )
+        out.append(f'<text x="{x(ratio) + 6:.1f}" y="{y + 15}" font-size="11">{_esc(format_number(ratio, 2))}×</text>')
+    one = x(1.0)
+    out.append(
+        f'<line x1="{one:.1f}" y1="{top - 4}" x2="{one:.1f}" y2="{height - 22}" stroke="#333" stroke-dasharray="4 3"/>'
+    )
+    out.append(f'<text x="{one:.1f}" y="{height - 8}" font-size="11" text-anchor="middle">baseline</text>')
+    out.append("</svg>")
+    return "\n".join(out)

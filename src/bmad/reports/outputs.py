@@ -1,0 +1,186 @@
+"""Writing a release's documents (runbook, checklist, report, rollback plan) and the metrics snapshot.
+
+The engine calls :func:`write_release_outputs` at the end of every run; ``bmad report``,
+``bmad runbook`` and ``bmad demo`` call it too. Files are written to a temporary name and
+renamed into place, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bmad.core.errors import UsageError
+from bmad.core.models import PhaseName, Release
+from bmad.reports.exposition import render_prometheus
+from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
+from bmad.reports.model import ReleaseView
+from bmad.reports.report import render_report
+from bmad.reports.runbook import (
+    ROLLBACK_PLAN_FILE,
+    build_checklist,
+    build_runbook,
+    render_html,
+    render_markdown,
+    render_rollback_plan,
+)
+from bmad.reports.source import load_releases, release_view
+
+if TYPE_CHECKING:
+    from bmad.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class ReleaseOutputs:
+    directory: Path
+    files: dict[str, Path] = field(default_factory=dict)  # runbook_md, runbook_html, checklist_md, ...
+
+    def to_dict(self) -> dict[str, str]:
+        return {"directory": str(self.directory), **{k: str(v) for k, v in self.files.items()}}
+
+
+def write_file(path: Path, content: str) -> Path:
+    """Write ``content`` atomically (temporary name in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)  # noqa: PTH101 - on the open temp file's path
+        os.replace(tmp, path)  # noqa: PTH105
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def release_dir(out_dir: Path, view: ReleaseView) -> Path:
+    return out_dir / view.service / view.environment / view.release.short_version
+
+
+def write_view_outputs(view: ReleaseView, out_dir: Path) -> ReleaseOutputs:
+    """Runbook (MD + HTML), checklist (MD + HTML), HTML report and rollback plan of one release."""
+    directory = release_dir(out_dir, view)
+    files: dict[str, Path] = {}
+    plan = render_rollback_plan(view)
+    if plan is not None:
+        files["rollback_plan"] = write_file(directory / ROLLBACK_PLAN_FILE, plan)
+    runbook = build_runbook(view, rollback_plan_link=ROLLBACK_PLAN_FILE if plan is not None else None)
+    files["runbook_md"] = write_file(directory / "runbook.md", render_markdown(runbook))
+    files["runbook_html"] = write_file(directory / "runbook.html", render_html(runbook))
+    checklist = build_checklist(view)
+    files["checklist_md"] = write_file(directory / "checklist.md", render_markdown(checklist))
+    files["checklist_html"] = write_file(directory / "checklist.html", render_html(checklist))
+    links = {"runbook": "runbook.html", "checklist": "checklist.html"}
+    if plan is not None:
+        links["rollback plan"] = ROLLBACK_PLAN_FILE
+    files["report_html"] = write_file(directory / "report.html", render_report(view, links=links))
+    return ReleaseOutputs(directory=directory, files=files)
+
+
+def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
+    """A release of the ledger by :class:`Release`, ledger id or version."""
+    if isinstance(release, Release):
+        history = ledger.get_release(release.service, release.environment, release.version)
+        if history is None:
+            raise UsageError(f"release {release.key} is not in the ledger")
+        return release_view(history)
+    wanted = str(release).lstrip("#")
+    for history in ledger.list_releases():
+        if str(history.id) == wanted or history.release.version == wanted:
+            return release_view(history)
+    raise UsageError(f"release {release!r} is not in the ledger")
+
+
+def write_release_outputs(ledger: Ledger, release: Release | int | str, out_dir: str | Path) -> ReleaseOutputs:
+    """The engine's hook at the end of a run: write the release's documents under ``out_dir``.
+
+    ``out_dir`` is ``reports.output_dir`` of bmad.yaml resolved against its folder; files land in
+    ``<out_dir>/<service>/<environment>/<version[:12]>/``. Also refreshes the framework metrics of
+    the (service, environment) in ``<out_dir>/<service>/<environment>/metrics.{md,json,prom}``.
+    """
+    view = find_view(ledger, release)
+    outputs = write_view_outputs(view, Path(out_dir))
+    metrics = framework_metrics(ledger, service=view.service, environment=view.environment)
+    extra = write_metrics_outputs(metrics, Path(out_dir) / view.service / view.environment)
+    return ReleaseOutputs(directory=outputs.directory, files={**outputs.files, **extra})
+
+
+def framework_metrics(
+    ledger: Ledger,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> FrameworkMetrics:
+    views = load_releases(ledger, service=service, environment=environment)
+    return compute_framework_metrics(
+        views,
+        service=service,
+        environment=environment,
+        since=since,
+        until=until,
+        now=now or ledger.now(),
+    )
+
+
+def write_metrics_outputs(metrics: FrameworkMetrics, directory: Path) -> dict[str, Path]:
+    return {
+        "metrics_md": write_file(directory / "metrics.md", render_table(metrics)),
+        "metrics_json": write_file(directory / "metrics.json", json.dumps(metrics.to_dict(), indent=2) + "\n"),
+        "metrics_prom": write_file(directory / "metrics.prom", render_prometheus(metrics)),
+    }
+
+
+@dataclass(frozen=True)
+class OwnMetricsSnapshot:
+    """What bmad pushes about itself after a run (see :mod:`bmad.adapters.own_metrics`)."""
+
+    service: str
+    environment: str
+    deployments: dict[str, int]  # result -> count, over the whole ledger (monotonic counters)
+    phase_durations: dict[str, float]  # phase -> seconds, of this run's release
+    rollbacks: int
+    mttr_seconds: float | None
+    last_result: str
+    last_run_timestamp: float
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "deployments": self.deployments,
+            "phase_durations": self.phase_durations,
+            "rollbacks": self.rollbacks,
+            "mttr_seconds": self.mttr_seconds,
+            "last_result": self.last_result,
+            "last_run_timestamp": self.last_run_timestamp,
+        }
+
+
+def own_metrics_snapshot(ledger: Ledger, release: Release | int | str) -> OwnMetricsSnapshot:
+    view = find_view(ledger, release)
+    metrics = framework_metrics(ledger, service=view.service, environment=view.environment)
+    durations = {
+        name.value: result.duration_seconds
+        for name in PhaseName.ordered()
+        if (result := view.phase(name)) is not None and result.finished_at is not None
+    }
+    when = view.finished_at or ledger.now()
+    return OwnMetricsSnapshot(
+        service=view.service,
+        environment=view.environment,
+        deployments=metrics.by_result,
+        phase_durations=durations,
+        rollbacks=metrics.rolled_back,
+        mttr_seconds=metrics.mttr.mean,
+        last_result=view.outcome.value,
+        last_run_timestamp=when.timestamp(),
+    )

@@ -1,0 +1,454 @@
+"""The guide's "Deployment Runbook Template" and "Pre-Deployment Checklist", filled from the ledger.
+
+Both are built as a small document (sections of labelled facts) and rendered to Markdown and to a
+self-contained HTML page (inline CSS, no script, nothing fetched).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bmad.core.models import PhaseName
+from bmad.reports import facts as fx
+from bmad.reports.facts import NOT_RECORDED, Fact
+from bmad.reports.metrics import format_duration
+from bmad.reports.model import Outcome, ReleaseView, status_mark
+
+ROLLBACK_PLAN_FILE = "rollback-plan.md"
+
+
+@dataclass
+class Section:
+    title: str
+    items: list[Fact] = field(default_factory=list)
+    text: str | None = None  # a paragraph shown instead of (or before) the items
+
+
+@dataclass
+class Document:
+    title: str
+    meta: list[Fact]
+    sections: list[Section]
+    checklist: bool = False  # render items as "- [x] label: value"
+
+
+def _outcome_text(view: ReleaseView) -> str:
+    return {
+        Outcome.SUCCESS: "deployed",
+        Outcome.ROLLED_BACK: "rolled back",
+        Outcome.FAILED: "deployment failed",
+        Outcome.BLOCKED: "stopped at a gate",
+        Outcome.INCOMPLETE: "incomplete",
+    }[view.outcome]
+
+
+def _image_line(view: ReleaseView) -> str:
+    ref = fx.image_reference(view)
+    tags = fx.image_tags(view)
+    if ref and tags and ":" not in ref.rsplit("/", 1)[-1]:
+        return f"{ref}:{tags[0]}"
+    if ref:
+        return ref
+    if tags:
+        return ", ".join(tags)
+    return NOT_RECORDED
+
+
+def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBACK_PLAN_FILE) -> Document:
+    release = view.release
+    build_start, build_end = fx.phase_times(view, PhaseName.BUILD)
+    measure_start, measure_end = fx.phase_times(view, PhaseName.MEASURE)
+    analyze_start, analyze_end = fx.phase_times(view, PhaseName.ANALYZE)
+    deploy_start, deploy_end = fx.phase_times(view, PhaseName.DEPLOY)
+    meta = [
+        Fact("Date", view.started_at.strftime("%Y-%m-%d") if view.started_at else NOT_RECORDED),
+        Fact("Deployer", view.deployer or NOT_RECORDED),
+        Fact("Version", release.version),
+        Fact("Service / environment", f"{release.service} / {release.environment}"),
+        Fact("Commit time", fx.fmt_time(release.commit_time, date=True)),
+        Fact("Outcome", _outcome_text(view), view.outcome is Outcome.SUCCESS),
+        Fact("Ledger release", f"#{view.release_id}"),
+    ]
+    snap = fx.snapshot(view)
+    analyze = view.phase(PhaseName.ANALYZE)
+    pre = Section(
+        "Pre-Deployment",
+        [
+            Fact("Reviewed change log", f"commit {release.short_version}" + (" (dirty tree)" if release.dirty else "")),
+            Fact(
+                "Backup created",
+                f"rollback point snapshot at {fx.fmt_time(analyze.finished_at, date=True)}"
+                if snap is not None and analyze is not None
+                else NOT_RECORDED,
+                True if snap is not None else None,
+            ),
+            Fact("Team notified", NOT_RECORDED),
+            Fact(
+                "Maintenance window",
+                f"{fx.fmt_time(view.started_at, date=True)} - {fx.fmt_time(view.finished_at, date=True)}",
+            ),
+        ],
+    )
+    digest = fx.image_digest(view)
+    build = Section(
+        "BUILD Phase",
+        [
+            Fact("Start time", build_start),
+            Fact("Image tag", _image_line(view)),
+            Fact("Image digest", digest or NOT_RECORDED, True if digest else None),
+            fx.tests_fact(view),
+            fx.scan_fact(view),
+            fx.image_size_fact(view),
+            Fact("Build duration", format_duration(view.number(PhaseName.BUILD, "build_duration_seconds"))),
+            Fact("End time", build_end),
+        ],
+    )
+    measure = Section(
+        "MEASURE Phase",
+        [
+            Fact("Start time", measure_start),
+            fx.baseline_fact(view, "Baseline CPU", ("cpu",)),
+            fx.baseline_fact(view, "Baseline Memory", ("memory", "mem", "rss")),
+            fx.baseline_fact(view, "Baseline RPS", ("rps", "request_rate", "requests")),
+            *[
+                fx.baseline_fact(view, f"Baseline {name}", (name.lower(),))
+                for name in fx.baselines(view)
+                if not any(
+                    w in name.lower() for w in ("cpu", "memory", "mem", "rss", "rps", "request_rate", "requests")
+                )
+            ],
+            fx.count_fact(view, PhaseName.MEASURE, "grafana_dashboards_count", "Dashboards verified"),
+            fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alert rules"),
+            _load_test_fact(view),
+            Fact("End time", measure_end),
+        ],
+    )
+    plan = fx.rollback_plan(view)
+    analyze_section = Section(
+        "ANALYZE Phase",
+        [
+            Fact("Start time", analyze_start),
+            fx.readiness_fact(view),
+            fx.flag_fact(
+                view, PhaseName.ANALYZE, "kubernetes_manifests_valid", "Manifests validated", "valid", "invalid"
+            ),
+            fx.secrets_fact(view),
+            Fact(
+                "Rollback plan",
+                "documented" if plan is not None else NOT_RECORDED,
+                True if plan is not None else None,
+                rollback_plan_link if plan is not None else None,
+            ),
+            fx.flag_fact(
+                view, PhaseName.ANALYZE, "risk_assessment_complete", "Risk assessment", "complete", "incomplete"
+            ),
+            Fact("End time", analyze_end),
+        ],
+    )
+    deploy = Section(
+        "DEPLOY Phase",
+        [
+            Fact("Deployment start", deploy_start),
+            Fact("Rollout complete", deploy_end),
+            fx.rollout_fact(view),
+            fx.pods_fact(view),
+            fx.smoke_fact(view),
+            fx.flag_fact(view, PhaseName.DEPLOY, "zero_downtime", "Zero downtime"),
+            Fact("Deployment duration", format_duration(view.number(PhaseName.DEPLOY, "deployment_duration_seconds"))),
+        ],
+    )
+    monitoring = Section("Post-Deployment Monitoring", _monitoring_facts(view))
+    problems = fx.issues(view)
+    issues = Section("Issues Encountered", problems, None if problems else "None")
+    return Document(
+        title=f"Deployment Runbook: {release.service}",
+        meta=meta,
+        sections=[pre, build, measure, analyze_section, deploy, monitoring, issues, _rollback_section(view)],
+    )
+
+
+def _load_test_fact(view: ReleaseView) -> Fact:
+    levels = fx.load_levels(view)
+    if not levels:
+        return Fact("Load test", NOT_RECORDED)
+    best = max(levels, key=lambda level: float(level.get("rps") or 0))
+    return Fact(
+        "Load test",
+        f"{len(levels)} levels up to concurrency {levels[-1].get('concurrency')}; peak "
+        f"{fx.format_value('rps', best.get('rps'))} at concurrency {best.get('concurrency')}",
+        True,
+    )
+
+
+def _monitoring_facts(view: ReleaseView) -> list[Fact]:
+    rows = fx.post_deploy_comparison(view)
+    found: list[Fact] = []
+    for row in rows:
+        name = row["name"]
+        text = (
+            f"{fx.format_value(name, row['observed'])} after deploy, baseline {fx.format_value(name, row['baseline'])}"
+        )
+        if row.get("limit") is not None:
+            text += f" (limit {fx.format_value(name, row['limit'])})"
+        found.append(Fact(name, text, row["ok"]))
+    verify = None
+    deploy = view.phase(PhaseName.DEPLOY)
+    for check in deploy.checks if deploy else []:
+        if "verif" in check.id or "baseline" in check.id or "monitor" in check.id:
+            verify = check
+            break
+    if verify is not None:
+        found.append(Fact(verify.title, verify.summary or verify.observed or verify.status.value, fx.check_ok(verify)))
+    if not found:
+        found.append(Fact("Post-deploy verification", NOT_RECORDED))
+    return found
+
+
+def _rollback_section(view: ReleaseView) -> Section:
+    info = view.rollback
+    if info is None:
+        return Section("Rollback (if needed)", [], "Not needed.")
+    restore = info.restore_seconds
+    return Section(
+        "Rollback (if needed)",
+        [
+            Fact("Rollback initiated", fx.fmt_time(info.detected_at, date=True)),
+            Fact(
+                "Rollback complete",
+                fx.fmt_time(info.recovered_at, date=True) if info.recovered_at else "never recovered",
+                info.recovered,
+            ),
+            Fact(
+                "Time to restore", format_duration(restore) if restore is not None else "not restored", info.recovered
+            ),
+            Fact("Returned to version", info.to_version or NOT_RECORDED),
+            Fact("Triggered", "manually" if info.manual else "automatically (post-deploy verification)"),
+            Fact("Root cause", info.reason or NOT_RECORDED),
+        ],
+    )
+
+
+def build_checklist(view: ReleaseView) -> Document:
+    """The guide's Pre-Deployment Checklist, ✓/✗ with the figures."""
+    counts = fx.test_counts(view)
+    suites: list[Fact] = []
+    for name, (passed, total) in counts.items():
+        label = "Integration tests" if "integration" in name else "E2E tests" if "e2e" in name else f"{name} tests"
+        suites.append(Fact(label, f"{passed}/{total} passed", passed == total))
+    if not suites:
+        suites.append(fx.tests_fact(view))
+    digest = fx.image_digest(view)
+    build = Section(
+        "BUILD Phase",
+        [
+            *suites,
+            fx.scan_fact(view),
+            Fact(
+                "Docker image built", _image_line(view) + (f" ({digest})" if digest else ""), True if digest else None
+            ),
+            fx.image_size_fact(view),
+            fx.pushed_fact(view),
+        ],
+    )
+    measure = Section(
+        "MEASURE Phase",
+        [
+            fx.prometheus_fact(view),
+            fx.count_fact(view, PhaseName.MEASURE, "grafana_dashboards_count", "Grafana dashboards"),
+            fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alert rules"),
+            fx.flag_fact(
+                view, PhaseName.MEASURE, "baseline_captured", "Baseline metrics captured", "captured", "missing"
+            ),
+            _test_metric_fact(view),
+        ],
+    )
+    snap = fx.snapshot(view)
+    analyze = Section(
+        "ANALYZE Phase",
+        [
+            fx.readiness_fact(view),
+            fx.flag_fact(
+                view,
+                PhaseName.ANALYZE,
+                "kubernetes_manifests_valid",
+                "Kubernetes manifests validated",
+                "valid",
+                "invalid",
+            ),
+            fx.secrets_fact(view),
+            fx.flag_fact(view, PhaseName.ANALYZE, "rollback_plan_documented", "Rollback plan documented", "yes", "no"),
+            Fact(
+                "Current state snapshot saved",
+                "saved" if snap is not None else NOT_RECORDED,
+                True if snap is not None else None,
+            ),
+        ],
+    )
+    deploy = Section(
+        "DEPLOY Phase",
+        [
+            fx.rollout_fact(view),
+            fx.pods_fact(view),
+            fx.smoke_fact(view),
+            _monitoring_validated(view),
+        ],
+    )
+    post = Section(
+        "Post-Deployment",
+        [
+            Fact("Grafana dashboards reviewed", NOT_RECORDED),
+            fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alerts configured"),
+            Fact("Deployment documented", "this checklist and the runbook", True),
+            Fact("Team notified", NOT_RECORDED),
+        ],
+    )
+    return Document(
+        title=f"Pre-Deployment Checklist: {view.service} {view.release.short_version} ({view.environment})",
+        meta=[Fact("Outcome", _outcome_text(view), view.outcome is Outcome.SUCCESS)],
+        sections=[build, measure, analyze, deploy, post],
+        checklist=True,
+    )
+
+
+def _test_metric_fact(view: ReleaseView) -> Fact:
+    result = view.phase(PhaseName.MEASURE)
+    for check in result.checks if result else []:
+        if "test_metric" in check.id or "pipeline" in check.id or "push" in check.id:
+            return Fact("Test metrics validated", check.summary or check.status.value, fx.check_ok(check))
+    return Fact("Test metrics validated", NOT_RECORDED)
+
+
+def _monitoring_validated(view: ReleaseView) -> Fact:
+    rows = fx.post_deploy_comparison(view)
+    if rows:
+        oks = [row["ok"] for row in rows if row["ok"] is not None]
+        return Fact(
+            "Monitoring validated",
+            f"{sum(1 for o in oks if o)}/{len(oks)} metrics within limits",
+            all(oks) if oks else None,
+        )
+    deploy = view.phase(PhaseName.DEPLOY)
+    for check in deploy.checks if deploy else []:
+        if "verif" in check.id or "monitor" in check.id:
+            return Fact("Monitoring validated", check.summary or check.status.value, fx.check_ok(check))
+    return Fact("Monitoring validated", NOT_RECORDED)
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def render_markdown(doc: Document) -> str:
+    lines = [f"# {doc.title}", ""]
+    for fact in doc.meta:
+        lines.append(f"**{fact.label}**: {fact.value}  ")
+    lines.append("")
+    for section in doc.sections:
+        lines.extend([f"## {section.title}"])
+        if section.text:
+            lines.append(section.text)
+        for fact in section.items:
+            value = f"[{fact.value}]({fact.link})" if fact.link else fact.value
+            if doc.checklist:
+                box = {True: "[x]", False: "[ ]", None: "[ ]"}[fact.ok]
+                mark = status_mark(fact.ok)
+                lines.append(f"- {box} {mark} {fact.label}: {value}")
+            else:
+                mark = "" if fact.ok is None else f" {status_mark(fact.ok)}"
+                lines.append(f"- {fact.label}: {value}{mark}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:2em auto;
+max-width:1100px;padding:0 1em;color:#1d2330;line-height:1.45}
+h1{font-size:1.6em;border-bottom:2px solid #d5dae3;padding-bottom:.3em}
+h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #e3e7ee}
+table{border-collapse:collapse;width:100%;margin:.5em 0 1em}
+th,td{border:1px solid #d5dae3;padding:.35em .6em;text-align:left;vertical-align:top;font-size:.92em}
+th{background:#f1f4f8}
+td{overflow-wrap:break-word}code{word-break:break-all}
+.ok{color:#17803d;font-weight:600}.bad{color:#c0262d;font-weight:600}.na{color:#7a8394}
+.badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;color:#fff}
+.b-pass,.b-passed,.b-success{background:#17803d}.b-fail,.b-failed,.b-rolled_back{background:#c0262d}
+.b-warn,.b-blocked{background:#b7791f}.b-skip,.b-pending,.b-incomplete,.b-aborted,.b-interrupted{background:#7a8394}
+pre{background:#f6f8fa;border:1px solid #e3e7ee;padding:.5em;overflow:auto;max-height:18em;font-size:.82em;
+white-space:pre-wrap;word-break:break-all}
+.meta td:first-child{width:14em;font-weight:600}
+details summary{cursor:pointer}
+svg text{font-family:system-ui,Arial,sans-serif}
+"""
+
+
+def mark_html(ok: bool | None) -> str:
+    cls = {True: "ok", False: "bad", None: "na"}[ok]
+    return f'<span class="{cls}">{status_mark(ok)}</span>'
+
+
+def page(title: str, body: str) -> str:
+    """A complete, self-contained HTML page: inline CSS, no script, no external resource."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def render_html(doc: Document) -> str:
+    parts = [f"<h1>{html.escape(doc.title)}</h1>", '<table class="meta">']
+    for fact in doc.meta:
+        mark = "" if fact.ok is None else " " + mark_html(fact.ok)
+        parts.append(f"<tr><td>{html.escape(fact.label)}</td><td>{html.escape(fact.value)}{mark}</td></tr>")
+    parts.append("</table>")
+    for section in doc.sections:
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.text:
+            parts.append(f"<p>{html.escape(section.text)}</p>")
+        if section.items:
+            parts.append("<table><tr><th></th><th>Item</th><th>Value</th></tr>")
+            for fact in section.items:
+                value = html.escape(fact.value)
+                if fact.link:
+                    value = f'<a href="{html.escape(fact.link)}">{value}</a>'
+                parts.append(
+                    f"<tr><td>{mark_html(fact.ok)}</td><td>{html.escape(fact.label)}</td><td>{value}</td></tr>"
+                )
+            parts.append("</table>")
+    return page(doc.title, "\n".join(parts))
+
+
+def render_rollback_plan(view: ReleaseView) -> str | None:
+    """ANALYZE's rollback plan as Markdown (the runbook links to it); None when none was recorded."""
+    plan = fx.rollback_plan(view)
+    if plan is None:
+        return None
+    lines = [f"# Rollback plan: {view.service} {view.release.short_version} ({view.environment})", ""]
+    if isinstance(plan, str):
+        lines.append(plan)
+    elif isinstance(plan, Mapping):
+        for key, value in plan.items():
+            lines.append(f"## {str(key).replace('_', ' ').capitalize()}")
+            lines.append(_plain(value))
+            lines.append("")
+    else:
+        lines.append(_plain(plan))
+    snap = fx.snapshot(view)
+    if snap is not None:
+        lines.extend(
+            ["", "## Rollback point (snapshot)", "", "```json", json.dumps(snap, indent=2, default=str), "```"]
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\n".join(f"1. {v}" for v in value)
+    return "```json\n" + json.dumps(value, indent=2, default=str) + "\n```"

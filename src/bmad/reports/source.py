@@ -1,0 +1,80 @@
+"""From the ledger's API (:mod:`bmad.ledger`) to the reports' read-model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bmad.core.errors import UsageError
+from bmad.reports.model import ReleaseView, RollbackInfo
+
+if TYPE_CHECKING:
+    from bmad.ledger.records import ReleaseHistory
+    from bmad.ledger.store import Ledger
+
+
+def release_view(history: ReleaseHistory) -> ReleaseView:
+    """One ledger release (latest attempt of each phase, rollback records) as a :class:`ReleaseView`."""
+    latest = history.phases
+    return ReleaseView(
+        release_id=str(history.id),
+        release=history.release,
+        phases={phase: run.to_result() for phase, run in latest.items()},
+        created_at=history.created_at,
+        rollbacks=[
+            RollbackInfo(
+                reason=record.reason,
+                detected_at=record.detected_at,
+                recovered_at=record.recovered_at,
+                to_version=record.to_version,
+                manual=record.manual,
+                recorded_mttr_seconds=record.mttr_seconds,
+            )
+            for record in history.rollbacks
+        ],
+        evidence_dirs={phase: run.evidence_dir for phase, run in latest.items() if run.evidence_dir},
+    )
+
+
+def load_releases(
+    ledger: Ledger,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    before: datetime | None = None,
+) -> list[ReleaseView]:
+    """Every release of the service/environment, oldest first."""
+    histories = ledger.list_releases(service=service, environment=environment, before=before)
+    return [release_view(h) for h in reversed(histories)]
+
+
+def find_release(
+    ledger: Ledger,
+    ref: str | None,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+) -> ReleaseView:
+    """A release by ledger id (``42``, ``#42``), version or version prefix (>= 4 characters), or the
+    latest one when ``ref`` is None/``latest``. Raises UsageError naming the candidates otherwise."""
+    histories = ledger.list_releases(service=service, environment=environment)
+    if not histories:
+        scope = "/".join(part for part in (service, environment) if part) or "the ledger"
+        raise UsageError(f"no release recorded for {scope}", hint="run 'bmad run' (or 'bmad demo') first")
+    if ref is None or ref == "latest":
+        return release_view(histories[0])
+    wanted = ref.lstrip("#")
+    if wanted.isdigit():
+        for history in histories:
+            if str(history.id) == wanted:
+                return release_view(history)
+    matches = [h for h in histories if h.release.version == wanted]
+    if not matches and len(wanted) >= 4:
+        matches = [h for h in histories if h.release.version.startswith(wanted)]
+    if len(matches) == 1:
+        return release_view(matches[0])
+    if len(matches) > 1:
+        envs = ", ".join(sorted({f"{h.release.service}/{h.release.environment}" for h in matches}))
+        raise UsageError(f"release {ref!r} is ambiguous ({envs})", hint="give --service and --env, or the ledger id")
+    known = ", ".join(f"#{h.id} {h.release.short_version}" for h in histories[:5])
+    raise UsageError(f"no release {ref!r} in the ledger", hint=f"latest releases: {known}")

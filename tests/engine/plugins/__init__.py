@@ -1,0 +1,146 @@
+"""Test-only phase implementations, selected through the supported custom-phase mechanism
+(``plugins:`` in bmad.yaml or ``BMAD_PLUGIN_<PHASE>``). Their behaviour is driven by the run's
+options (``--set KEY=VALUE`` / ``options=``), prefixed with the phase name:
+
+* ``<phase>_checks``: how many checks (default 3), ids ``<phase>.c<N>``
+* ``<phase>_status``: status of the first check: pass (default), warn, fail
+* ``<phase>_sleep``: seconds every check sleeps (polling ctx.cancel)
+* ``<phase>_marker``: a file each check touches when it starts (tests wait for it)
+* ``<phase>_raise``: ``adapter`` / ``unreachable`` / ``bug``: the first check raises
+* ``<phase>_needs``: ``chain`` makes check N need check N-1
+* ``<phase>_exclusive``: index of a check that runs alone
+* ``<phase>_secret_env``: name of an env var whose value the first check resolves as a secret
+  and then (wrongly) puts everywhere: summary, evidence, metrics, artifacts, a command transcript
+* ``<phase>_make_raise``: make_plugin raises an unexpected error (an internal error)
+* ``deploy_rollback``: true -> DEPLOY fails and reports a rollback artifact
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bmad.core.errors import AdapterError, Unreachable
+from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
+from bmad.core.redact import register_secret
+from bmad.ports.phase import BasePhase, Check, PhaseContext
+
+# in-process observation of concurrency (for the scheduler tests)
+ACTIVE = {"now": 0, "max": 0}
+_active_lock = threading.Lock()
+
+
+class ScriptedPhase(BasePhase):
+    def __init__(self, name: PhaseName, options: dict[str, Any]) -> None:
+        self.name = name
+        self.opt = {k[len(name.value) + 1 :]: v for k, v in options.items() if k.startswith(name.value + "_")}
+
+    def checks(self, ctx: PhaseContext) -> Sequence[Check]:
+        count = int(self.opt.get("checks", 3))
+        exclusive = self.opt.get("exclusive")
+        checks = []
+        for index in range(1, count + 1):
+            needs: tuple[str, ...] = ()
+            if self.opt.get("needs") == "chain" and index > 1:
+                needs = (f"{self.name.value}.c{index - 1}",)
+            checks.append(
+                Check(
+                    id=f"{self.name.value}.c{index}",
+                    title=f"{self.name.label} scripted check {index}",
+                    run=self._runner(index),
+                    needs=needs,
+                    exclusive=exclusive is not None and int(exclusive) == index,
+                )
+            )
+        return checks
+
+    def _runner(self, index: int) -> Any:
+        def run(ctx: PhaseContext) -> CheckResult:
+            with _active_lock:
+                ACTIVE["now"] += 1
+                ACTIVE["max"] = max(ACTIVE["max"], ACTIVE["now"])
+            try:
+                return self._run(ctx, index)
+            finally:
+                with _active_lock:
+                    ACTIVE["now"] -= 1
+
+        return run
+
+    def _run(self, ctx: PhaseContext, index: int) -> CheckResult:
+        cid = f"{self.name.value}.c{index}"
+        marker = self.opt.get("marker")
+        if marker:
+            Path(str(marker)).write_text(f"{os.getpid()}\n", encoding="utf-8")
+        sleep = float(self.opt.get("sleep", 0))
+        deadline = time.monotonic() + sleep
+        while time.monotonic() < deadline and not ctx.cancel.is_set():
+            time.sleep(0.01)
+        status = CheckStatus.PASS
+        metrics: dict[str, MetricValue] = {f"{self.name.value}_c{index}_ok": True}
+        artifacts: dict[str, Any] = {f"{self.name.value}_c{index}": index}
+        evidence: dict[str, Any] = {"index": index}
+        summary = "ok"
+        if index == 1:
+            status = CheckStatus(str(self.opt.get("status", "pass")))
+            raise_kind = self.opt.get("raise")
+            if raise_kind == "adapter":
+                raise AdapterError("registry", "pushing the image", "HTTP 500", status=500, hint="look at the registry log")
+            if raise_kind == "unreachable":
+                raise Unreachable("prometheus", "querying baselines", "connection refused")
+            if raise_kind == "bug":
+                raise ZeroDivisionError("scripted bug")
+            secret_env = self.opt.get("secret_env")
+            if secret_env:
+                from bmad.config.base import SecretRef
+
+                value = SecretRef(env=str(secret_env)).resolve()
+                summary = f"used token {value}"
+                evidence["token"] = value
+                metrics["leak"] = value
+                artifacts["leak"] = value
+                ctx.evidence.record_command(
+                    ["curl", "-H", f"Authorization: Bearer {value}", f"--password={value}"],
+                    exit_code=0,
+                    stdout=f"echo {value}",
+                    stderr="",
+                    duration_seconds=0.01,
+                    label="leaky",
+                )
+                register_secret(value)
+        if self.name is PhaseName.DEPLOY and self.opt.get("rollback") and index == 1:
+            status = CheckStatus.FAIL
+            now = datetime.now(UTC)
+            artifacts["rollback"] = {
+                "reason": "error rate above threshold",
+                "detected_at": now.isoformat(),
+                "recovered_at": now.isoformat(),
+                "to_version": "0" * 40,
+                "manual": False,
+            }
+        previous = ctx.previous_artifact(PhaseName.BUILD, "build_c1") if self.name is not PhaseName.BUILD else None
+        if previous is not None:
+            evidence["saw_build_artifact"] = previous
+        return CheckResult(
+            id=cid,
+            title=f"{self.name.label} scripted check {index}",
+            status=status,
+            summary=summary,
+            expected="a scripted outcome",
+            observed=status.value,
+            fix="change the scripted option" if status is not CheckStatus.PASS else "",
+            evidence=evidence,
+            metrics=metrics,
+            artifacts=artifacts,
+        )
+
+
+def make(name: PhaseName, ctx: PhaseContext) -> ScriptedPhase:
+    if ctx.options.get(f"{name.value}_make_raise"):
+        raise RuntimeError("scripted bug while building the phase")
+    return ScriptedPhase(name, dict(ctx.options))

@@ -1,0 +1,112 @@
+"""Small helpers shared by the tests (import as ``from tests.helpers import free_port``, or ``from helpers``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+HELLO_DIR = EXAMPLES / "hello"
+HELLO_APP = HELLO_DIR / "app" / "hello.py"
+
+T = TypeVar("T")
+
+_handed_out: set[int] = set()
+
+
+def in_ci() -> bool:
+    """True under CI (env CI=true/1): there a missing component fails a test instead of skipping it."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (never the same one twice per process)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port found")
+
+
+def wait_for(
+    predicate: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"
+) -> T:
+    """Poll ``predicate`` until it returns a truthy value; return it. Raise TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T = predicate()
+    while not last:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met after {timeout:.1f}s")
+        time.sleep(interval)
+        last = predicate()
+    return last
+
+
+def http_get(url: str, *, timeout: float = 5.0) -> tuple[int, str]:
+    """GET ``url``: (status, body). Status 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def run_hello(
+    *, port: int | None = None, env: Mapping[str, str] | None = None, wait: bool = True
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the example service (examples/hello) as a local process; yield (base URL, process).
+
+    ``env`` adds e.g. ``HELLO_FAULT`` or ``HELLO_VERSION``. With ``wait`` the URL answers
+    /ready before the block runs. The process is stopped (SIGTERM, then SIGKILL) at the end.
+    """
+    port = port or free_port()
+    full_env = {**os.environ, "HELLO_HOST": "127.0.0.1", "HELLO_PORT": str(port), **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, str(HELLO_APP)],
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if wait:
+            deadline = time.monotonic() + 10
+            while http_get(url + "/ready", timeout=1)[0] != 200:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                    raise RuntimeError(f"hello did not start (exit {proc.poll()}): {err}")
+                time.sleep(0.02)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if proc.stderr:
+            proc.stderr.close()

@@ -1,0 +1,149 @@
+"""Helpers for DEPLOY tests: a pushed example image and a phase runner with the engine's scheduler."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bmad.config import load_config_text
+from bmad.core.models import CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ports.history import ReleaseRecord
+from bmad.ports.phase import PhaseContext, PhasePlugin
+
+
+class NoHistory:
+    """The History port with no earlier releases (the ledger is not what these tests exercise)."""
+
+    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
+        return []
+
+    def last_deployed(self) -> ReleaseRecord | None:
+        return None
+
+
+@dataclass
+class PhaseRun:
+    results: list[CheckResult]
+    metrics: dict[str, MetricValue]
+    artifacts: dict[str, Any]
+    ctx: PhaseContext = field(repr=False)
+
+    def result(self, check_id: str) -> CheckResult:
+        for result in self.results:
+            if result.id == check_id:
+                return result
+        raise KeyError(f"{check_id} not in {[r.id for r in self.results]}")
+
+    def status(self, check_id: str) -> str:
+        return self.result(check_id).status.value
+
+
+def run_phase(plugin: PhasePlugin, ctx: PhaseContext) -> PhaseRun:
+    """Run a phase the way the engine does: scheduler, finish(), metrics()."""
+    from bmad.engine.scheduler import run_checks
+
+    ran = run_checks(list(plugin.checks(ctx)), ctx, warnings_fail=False)
+    results = list(ran.results)
+    extra = list(plugin.finish(ctx, results))
+    for added in extra:
+        if added.artifacts:
+            ctx.add_artifacts(added.artifacts)
+    results += extra
+    return PhaseRun(results, dict(plugin.metrics(ctx, results)), ctx.artifacts(), ctx)
+
+
+def make_ctx(
+    tmp_path: Path,
+    yaml_text: str,
+    environment: str,
+    *,
+    version: str,
+    previous: dict[PhaseName, PhaseResult] | None = None,
+    options: dict[str, Any] | None = None,
+) -> PhaseContext:
+    from bmad.ledger.evidence import EvidenceFolder
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config_file = tmp_path / "bmad.yaml"
+    config_file.write_text(yaml_text, encoding="utf-8")
+    config = load_config_text(yaml_text, source=str(config_file)).model_copy(
+        update={"source_path": str(config_file)}
+    )
+    return PhaseContext(
+        config=config,
+        environment_name=environment,
+        release=Release(config.service.name, environment, version),
+        evidence=EvidenceFolder(tmp_path / f"evidence-{version[:8]}"),
+        history=NoHistory(),
+        previous=previous or {},
+        options=options or {},
+    )
+
+
+def measured(baseline: dict[str, Any]) -> dict[PhaseName, PhaseResult]:
+    """A passed MEASURE result carrying ``baseline`` (the shape the MEASURE phase stores)."""
+    return {PhaseName.MEASURE: PhaseResult(PhaseName.MEASURE, PhaseStatus.PASSED, artifacts={"baseline": baseline})}
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    repository: str
+    digest: str
+    tag: str
+
+
+def push_image(engine: Any, registry: str, source: str, name: str, tag: str) -> PushedImage:
+    repository = f"{registry}/{name}"
+    engine.images.get(source).tag(repository, tag)
+    for item in engine.images.push(repository, tag=tag, stream=True, decode=True):
+        if "error" in item:
+            raise RuntimeError(f"push failed: {item['error']}")
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{name}/manifests/{tag}",
+        method="HEAD",
+        headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        digest = response.headers["Docker-Content-Digest"]
+    return PushedImage(repository, digest, tag)
+
+
+@pytest.fixture(scope="session")
+def pushed_hello(engine: Any, stack: Any, example_image: str) -> PushedImage:
+    """The example image pushed to the stack's registry: deploys pin it by digest like BUILD's output."""
+    return push_image(engine, stack.registry, example_image, "deploy-tests/hello", "t1")
+
+
+@pytest.fixture
+def cleanup_service(engine: Any) -> Iterator[Callable[[str, str], None]]:
+    """Register (service, environment) pairs whose containers and network are removed after the test."""
+    pairs: list[tuple[str, str]] = []
+
+    def register(service: str, environment: str) -> None:
+        pairs.append((service, environment))
+
+    yield register
+    for service, environment in pairs:
+        for container in engine.containers.list(
+            all=True, filters={"label": [f"bmad.service={service}", f"bmad.environment={environment}"]}
+        ):
+            container.remove(force=True)
+        for network in engine.networks.list(names=[f"bmad-{service}-{environment}"]):
+            network.remove()
+
+
+def dump(run: PhaseRun) -> str:
+    """Readable results for assertion messages."""
+    return json.dumps(
+        [{"id": r.id, "status": r.status.value, "summary": r.summary} for r in run.results] + [run.metrics],
+        indent=1,
+        default=str,
+    )

@@ -1,0 +1,181 @@
+"""Open a local file in headless Chromium and watch it through the DevTools protocol.
+
+Collects console errors, uncaught exceptions, log errors (CSP violations land there) and every
+network request the page makes, and takes a full-page screenshot. Uses the real Debian
+``chromium`` and websocket-client (a dependency of the kubernetes client).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--remote-debugging-port=0",
+    "--remote-allow-origins=*",
+    "--window-size=1280,1000",
+]
+
+
+@dataclass
+class PageVisit:
+    url: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    log_errors: list[str] = field(default_factory=list)
+    svg_count: int = 0
+    title: str = ""
+    body_text: str = ""
+    screenshot: bytes = b""
+
+
+class _Cdp:
+    def __init__(self, ws_url: str) -> None:
+        import websocket
+
+        self.ws = websocket.create_connection(ws_url, timeout=20, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        wanted = self.next_id
+        self.ws.send(json.dumps({"id": wanted, "method": method, "params": params}))
+        self.ws.settimeout(20)
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == wanted:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                result: dict[str, Any] = message.get("result", {})
+                return result
+            if "method" in message:
+                self.events.append(message)
+
+    def wait_event(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if any(e["method"] == name for e in self.events):
+            return
+        while time.monotonic() < deadline:
+            self.ws.settimeout(max(0.05, deadline - time.monotonic()))
+            message = json.loads(self.ws.recv())
+            if "method" in message:
+                self.events.append(message)
+                if message["method"] == name:
+                    return
+        raise TimeoutError(name)
+
+    def drain(self, seconds: float) -> None:
+        import websocket
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.ws.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                message = json.loads(self.ws.recv())
+            except websocket.WebSocketTimeoutException:
+                return
+            if "method" in message:
+                self.events.append(message)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def _wait_port(profile: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    marker = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.exists():
+            lines = marker.read_text().splitlines()
+            if lines and lines[0].isdigit():
+                return int(lines[0])
+        if proc.poll() is not None:
+            raise RuntimeError(f"chromium exited with {proc.returncode}")
+        time.sleep(0.05)
+    raise TimeoutError("chromium did not open its DevTools port")
+
+
+def visit(path: Path, tmp: Path) -> PageVisit:
+    """Load ``path`` (a local HTML file) and report what the page did."""
+    import requests
+
+    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp))  # fresh: no stale DevToolsActivePort
+    log = (profile.parent / f"{profile.name}.log").open("wb")
+    proc = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = path.resolve().as_uri()
+    result = PageVisit(url=url)
+    try:
+        port = _wait_port(profile, proc)
+        targets = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
+        page = next(t for t in targets if t.get("type") == "page")
+        cdp = _Cdp(page["webSocketDebuggerUrl"])
+        try:
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                cdp.call(f"{domain}.enable")
+            cdp.events.clear()
+            cdp.call("Page.navigate", url=url)
+            cdp.wait_event("Page.loadEventFired", 20)
+            cdp.drain(0.5)
+            for event in cdp.events:
+                method, params = event["method"], event.get("params", {})
+                if method == "Network.requestWillBeSent":
+                    result.requests.append(params["request"]["url"])
+                elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                    result.console_errors.append(json.dumps(params.get("args"))[:300])
+                elif method == "Runtime.exceptionThrown":
+                    result.exceptions.append(json.dumps(params.get("exceptionDetails"))[:300])
+                elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                    result.log_errors.append(params["entry"].get("text", "")[:300])
+
+            def evaluate(expr: str) -> Any:
+                return cdp.call("Runtime.evaluate", expression=expr, returnByValue=True)["result"].get("value")
+
+            result.svg_count = int(evaluate("document.querySelectorAll('svg').length"))
+            result.title = str(evaluate("document.title"))
+            result.body_text = str(evaluate("document.body.innerText"))
+            height = int(evaluate("Math.ceil(document.documentElement.scrollHeight)"))
+            shot = cdp.call(
+                "Page.captureScreenshot",
+                format="png",
+                captureBeyondViewport=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": min(height, 6000), "scale": 1},
+            )
+            result.screenshot = base64.b64decode(shot["data"])
+        finally:
+            cdp.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    return result

@@ -1,0 +1,303 @@
+"""Known data for the reports' tests, recorded through the ledger API with injected timestamps.
+
+Timeline (T0 = 2026-01-05 10:00 UTC), service ``hello``, environment ``dev``:
+
+* A  day 0: success, 10 min end to end, commit 2 h before start (lead 2 h 10 min), zero downtime
+* B  day 1: success, 20 min, commit 1 h before start (lead 1 h 20 min), zero downtime
+* C  day 2: DEPLOY failed, rolled back automatically: detected 10:13, recovered 90 s later; 15 min; downtime
+* D  day 2 (12:00): stopped by BUILD (critical CVE): not a deployment
+* E  day 3: success, 30 min, commit 30 min before start (lead 1 h), zero downtime
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ledger import Ledger, RollbackInput
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=6)
+MIN = timedelta(minutes=1)
+
+
+@dataclass
+class Spec:
+    version: str
+    start: datetime
+    minutes: tuple[float, float, float, float]  # BUILD, MEASURE, ANALYZE, DEPLOY durations
+    commit_before: timedelta | None = None
+    stop_at: PhaseName | None = None  # the phase that failed (nothing after it ran)
+    deploy_ok: bool = True
+    zero_downtime: bool | None = True
+    rollback: tuple[timedelta, timedelta | None] | None = None  # (detected after DEPLOY start, restore time)
+    service: str = "hello"
+    environment: str = "dev"
+
+
+BASELINE = {
+    "cpu_usage": {
+        "query": "rate(process_cpu_seconds_total[1m])",
+        "value": 0.021,
+        "min": 0.01,
+        "avg": 0.02,
+        "max": 0.03,
+        "p95": 0.028,
+        "no_data": False,
+    },
+    "memory_bytes": {
+        "query": "process_resident_memory_bytes",
+        "value": 25165824,
+        "min": 24000000,
+        "avg": 25000000,
+        "max": 26000000,
+        "p95": 25900000,
+        "no_data": False,
+    },
+    "request_rate": {
+        "query": "sum(rate(http_requests_total[1m]))",
+        "value": 12.5,
+        "min": 10.0,
+        "avg": 12.0,
+        "max": 15.0,
+        "p95": 14.5,
+        "no_data": False,
+    },
+    "latency_p95_seconds": {
+        "query": "histogram_quantile(0.95, ...)",
+        "value": 0.006,
+        "min": 0.005,
+        "avg": 0.006,
+        "max": 0.008,
+        "p95": 0.0075,
+        "no_data": False,
+    },
+    "error_ratio": {
+        "query": "sum(rate(http_requests_total{code=~'5..'}[1m]))",
+        "value": None,
+        "min": None,
+        "avg": None,
+        "max": None,
+        "p95": None,
+        "no_data": True,
+    },
+}
+LOAD_TEST = {
+    "levels": [
+        {
+            "concurrency": 1,
+            "requests": 400,
+            "success_rate": 1.0,
+            "rps": 200.0,
+            "p50": 0.004,
+            "p95": 0.006,
+            "p99": 0.008,
+            "max": 0.011,
+        },
+        {
+            "concurrency": 4,
+            "requests": 1200,
+            "success_rate": 1.0,
+            "rps": 600.0,
+            "p50": 0.006,
+            "p95": 0.010,
+            "p99": 0.014,
+            "max": 0.020,
+        },
+        {
+            "concurrency": 16,
+            "requests": 1300,
+            "success_rate": 0.99,
+            "rps": 650.0,
+            "p50": 0.024,
+            "p95": 0.040,
+            "p99": 0.060,
+            "max": 0.090,
+        },
+    ]
+}
+
+
+def _check(cid: str, title: str, status: CheckStatus = CheckStatus.PASS, **kw: Any) -> CheckResult:
+    return CheckResult(id=cid, title=title, status=status, **kw)
+
+
+def phase_result(spec: Spec, phase: PhaseName, start: datetime, end: datetime, status: PhaseStatus) -> PhaseResult:
+    ok = status is PhaseStatus.PASSED
+    if phase is PhaseName.BUILD:
+        crit = 0 if ok else 2
+        checks = [
+            _check("build.tests", "Integration tests", evidence={"passed": 36, "total": 36}, duration_seconds=40.0),
+            _check(
+                "build.vulnerabilities",
+                "Security scan",
+                CheckStatus.PASS if ok else CheckStatus.FAIL,
+                summary="no HIGH or CRITICAL CVE" if ok else "2 CRITICAL CVEs",
+                expected="0 HIGH, 0 CRITICAL",
+                observed=f"0 HIGH, {crit} CRITICAL",
+                fix="" if ok else "upgrade openssl to 3.0.13",
+                evidence={"findings": crit},
+            ),
+            _check("build.push", "Push to registry", observed="pushed 2 tags"),
+        ]
+        return PhaseResult(
+            phase,
+            status,
+            checks=checks,
+            metrics={
+                "build_duration_seconds": (end - start).total_seconds(),
+                "test_pass_rate": 1.0,
+                "image_size_mb": 48.2,
+                "vulnerabilities_critical": crit,
+                "vulnerabilities_high": 0,
+                "image_digest": "sha256:" + spec.version * 8,
+            },
+            artifacts={
+                "image": "127.0.0.1:5000/hello",
+                "tags": [spec.version[:7], "latest"],
+                "tests": {"integration": {"passed": 36, "total": 36}},
+            },
+            started_at=start,
+            finished_at=end,
+        )
+    if phase is PhaseName.MEASURE:
+        return PhaseResult(
+            phase,
+            status,
+            checks=[_check("measure.baseline", "Baseline captured"), _check("measure.alert_rules", "Alert rules")],
+            metrics={
+                "prometheus_uptime_seconds": 432000,
+                "grafana_dashboards_count": 4,
+                "alert_rules_loaded": 25,
+                "baseline_captured": True,
+            },
+            artifacts={"baseline": BASELINE, "load_test": LOAD_TEST},
+            started_at=start,
+            finished_at=end,
+        )
+    if phase is PhaseName.ANALYZE:
+        return PhaseResult(
+            phase,
+            status,
+            checks=[
+                _check(
+                    "analyze.secrets", "Secrets exist", evidence={"found": ["a", "b", "c"], "required": ["a", "b", "c"]}
+                )
+            ],
+            metrics={
+                "readiness_checklist_complete": 1.0,
+                "kubernetes_manifests_valid": True,
+                "secrets_configured": True,
+                "rollback_plan_documented": True,
+                "risk_assessment_complete": True,
+            },
+            artifacts={
+                "rollback_plan": {"steps": ["stop the new containers", "start the snapshot's image"]},
+                "snapshot": {"image": "127.0.0.1:5000/hello@sha256:prev", "replicas": 2},
+            },
+            started_at=start,
+            finished_at=end,
+        )
+    verify_status = CheckStatus.PASS if spec.deploy_ok else CheckStatus.FAIL
+    metrics: dict[str, Any] = {
+        "deployment_duration_seconds": (end - start).total_seconds(),
+        "pods_running": 2,
+        "pods_failed": 0,
+        "smoke_tests_passed": 20 if spec.deploy_ok else 18,
+        "smoke_tests_total": 20,
+        "rollout_successful": spec.deploy_ok,
+        "rolled_back": spec.rollback is not None,
+    }
+    if spec.zero_downtime is not None:
+        metrics["zero_downtime"] = spec.zero_downtime
+    return PhaseResult(
+        phase,
+        status,
+        checks=[
+            _check("deploy.rollout", "Rollout", duration_seconds=30.0),
+            _check(
+                "deploy.verify",
+                "Post-deploy verification",
+                verify_status,
+                summary="error ratio above bound" if not spec.deploy_ok else "all criteria within bounds",
+                fix="" if spec.deploy_ok else "look at the new version's 5xx responses",
+                evidence={
+                    "rounds": [
+                        [
+                            {
+                                "name": "error_ratio",
+                                "query": "q",
+                                "status": verify_status.value,
+                                "observed": 0.0 if spec.deploy_ok else 0.5,
+                                "bound": "<= 0.05",
+                                "detail": "",
+                                "at": end.isoformat(),
+                            },
+                            {
+                                "name": "latency_p95_seconds",
+                                "query": "q2",
+                                "status": "pass",
+                                "observed": 0.0072,
+                                "bound": "<= 0.012",
+                                "detail": "",
+                                "at": end.isoformat(),
+                            },
+                        ]
+                    ]
+                },
+            ),
+        ],
+        metrics=metrics,
+        started_at=start,
+        finished_at=end,
+    )
+
+
+def record(ledger: Ledger, spec: Spec) -> Release:
+    release = Release(
+        spec.service,
+        spec.environment,
+        spec.version,
+        commit_time=spec.start - spec.commit_before if spec.commit_before is not None else None,
+    )
+    ledger.ensure_release(release, created_at=spec.start)
+    at = spec.start
+    for phase, minutes in zip(PhaseName.ordered(), spec.minutes, strict=True):
+        end = at + minutes * MIN
+        failed = spec.stop_at is phase or (phase is PhaseName.DEPLOY and not spec.deploy_ok)
+        status = PhaseStatus.FAILED if failed else PhaseStatus.PASSED
+        result = phase_result(spec, phase, at, end, status)
+        rollback = None
+        if phase is PhaseName.DEPLOY and spec.rollback is not None:
+            detected = at + spec.rollback[0]
+            restore = spec.rollback[1]
+            rollback = RollbackInput(
+                reason="post-deploy verification: error_ratio 0.5 above bound <= 0.05",
+                detected_at=detected,
+                recovered_at=detected + restore if restore is not None else None,
+                to_version="a" * 40,
+            )
+        ledger.record_phase(release, result, rollback=rollback)
+        at = end
+        if failed:
+            break
+    return release
+
+
+SPECS = [
+    Spec("a" * 40, T0, (3, 2, 1, 4), commit_before=timedelta(hours=2)),
+    Spec("b" * 40, T0 + timedelta(days=1), (5, 5, 5, 5), commit_before=timedelta(hours=1)),
+    Spec(
+        "c" * 40,
+        T0 + timedelta(days=2),
+        (3, 3, 3, 6),
+        commit_before=timedelta(hours=1),
+        deploy_ok=False,
+        zero_downtime=False,
+        rollback=(3 * MIN, timedelta(seconds=90)),
+    ),
+    Spec("d" * 40, T0 + timedelta(days=2, hours=2), (2, 0, 0, 0), stop_at=PhaseName.BUILD),
+    Spec("e" * 40, T0 + timedelta(days=3), (10, 5, 5, 10), commit_before=timedelta(minutes=30)),
+]

@@ -1,0 +1,135 @@
+"""Runbook, checklist and HTML report of releases recorded in a ledger with known data."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ledger import Ledger
+from bmad.reports.outputs import write_release_outputs
+from tests.reports.chromium_cdp import CHROMIUM, visit
+from tests.reports.reports_data import SPECS
+
+
+def test_runbook_of_a_rolled_back_release(ledger: Ledger, tmp_path: Path) -> None:
+    out = write_release_outputs(ledger, SPECS[2].version, tmp_path)
+    assert out.directory == tmp_path / "hello" / "dev" / ("c" * 12)
+    md = out.files["runbook_md"].read_text()
+    assert md.startswith("# Deployment Runbook: hello\n")
+    for line in (
+        "**Date**: 2026-01-07  ",
+        f"**Version**: {'c' * 40}  ",
+        "**Outcome**: rolled back  ",
+        "- Start time: 10:00:00",
+        "- Image tag: 127.0.0.1:5000/hello:ccccccc",
+        "- Tests passed: 36/36 passed ✓",
+        "- Security scan: PASS: 0 HIGH, 0 CRITICAL CVEs ✓",
+        "- Baseline CPU: 2.1% of a core (cpu_usage) ✓",
+        "- Baseline Memory: 24 MB (memory_bytes) ✓",
+        "- Baseline RPS: 12.5 req/s (request_rate) ✓",
+        "- Manifests validated: valid ✓",
+        "- Secrets configured: 3/3 ✓",
+        "- Rollback plan: [documented](rollback-plan.md) ✓",
+        "- Deployment start: 10:09:00",
+        "- Rollout complete: 10:15:00",
+        "- Pods healthy: 2/2 ✓",
+        "- Smoke tests: 18/20 passed ✗",
+        "- error_ratio: 50% after deploy, baseline no data (limit <= 0.05) ✗",
+        "- Rollback initiated: 2026-01-07 10:12:00 UTC",
+        "- Rollback complete: 2026-01-07 10:13:30 UTC ✓",
+        "- Time to restore: 1.5 min ✓",
+        "- Root cause: post-deploy verification: error_ratio 0.5 above bound <= 0.05",
+    ):
+        assert line in md.splitlines(), line
+    assert f"- Image digest: sha256:{'c' * 320} ✓" in md
+    assert "[DEPLOY] Post-deploy verification: error ratio above bound — fix: look at the new version's 5xx" in md
+    html = out.files["runbook_html"].read_text()
+    assert "<h2>Rollback (if needed)</h2>" in html and "1.5 min" in html
+    plan = out.files["rollback_plan"].read_text()
+    assert "1. stop the new containers" in plan and "sha256:prev" in plan
+
+
+def test_runbook_of_a_successful_release(ledger: Ledger, tmp_path: Path) -> None:
+    md = write_release_outputs(ledger, SPECS[0].version, tmp_path).files["runbook_md"].read_text()
+    assert "**Outcome**: deployed  " in md
+    assert "## Issues Encountered\nNone\n" in md
+    assert "## Rollback (if needed)\nNot needed." in md
+    assert "- Smoke tests: 20/20 passed ✓" in md
+
+
+def test_checklist_ticks_with_figures(ledger: Ledger, tmp_path: Path) -> None:
+    out = write_release_outputs(ledger, SPECS[3].version, tmp_path)  # stopped at BUILD by CVEs
+    md = out.files["checklist_md"].read_text()
+    assert "- [x] ✓ Integration tests: 36/36 passed" in md
+    assert "- [ ] ✗ Security scan: FAIL: 0 HIGH, 2 CRITICAL CVEs" in md
+    assert "- [x] ✓ Image size: 48.2 MB (<500MB target)" in md
+    assert "- [ ] – Prometheus running: not recorded" in md
+    assert "- [ ] – Deployment rolled out: not run" in md
+    ok = write_release_outputs(ledger, SPECS[0].version, tmp_path).files["checklist_md"].read_text()
+    assert "- [x] ✓ Prometheus running: uptime: 5 days" in ok
+    assert "- [x] ✓ Alert rules: 25 loaded" in ok
+    assert "- [x] ✓ Secrets configured: 3/3" in ok
+    assert "- [x] ✓ Smoke tests: 20/20 passed" in ok
+
+
+def test_missing_figures_degrade_to_not_recorded(tmp_path: Path) -> None:
+    t = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    with Ledger.open(f"sqlite:///{tmp_path}/l.db", clock=lambda: t) as ledger:
+        release = Release("bare", "prod", "f" * 40)
+        ledger.record_phase(
+            release,
+            PhaseResult(
+                PhaseName.BUILD,
+                PhaseStatus.FAILED,
+                checks=[CheckResult("build.implemented", "BUILD", CheckStatus.FAIL, summary="not implemented")],
+                started_at=t,
+                finished_at=t,
+            ),
+        )
+        out = write_release_outputs(ledger, "f" * 40, tmp_path / "out")
+    md = out.files["runbook_md"].read_text()
+    assert "- Image tag: not recorded" in md
+    assert "- Tests passed: not recorded" in md
+    assert "- Start time: not run" in md
+    assert "Rollback plan: not recorded" in md
+    assert "rollback_plan" not in out.files
+    assert "[BUILD] BUILD: not implemented" in md
+    assert "No load test recorded by MEASURE." in out.files["report_html"].read_text()
+
+
+def test_report_is_self_contained(ledger: Ledger, tmp_path: Path) -> None:
+    html = write_release_outputs(ledger, SPECS[2].version, tmp_path).files["report_html"].read_text()
+    assert "<script" not in html.lower()
+    assert "@import" not in html and "url(" not in html
+    # The only absolute URL is the SVG namespace (an identifier, never fetched).
+    urls = set(re.findall(r"https?://[^\s\"'<>]+", html))
+    assert urls == {"http://www.w3.org/2000/svg"}
+    assert "default-src 'none'" in html
+    assert html.count("<svg") == 4  # timeline, capacity curve, throughput, baseline comparison
+    for check_id in ("build.tests", "build.vulnerabilities", "measure.baseline", "deploy.verify"):
+        assert f"<code>{check_id}</code>" in html
+    assert "look at the new version&#x27;s 5xx responses" in html
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium is not installed")
+def test_report_renders_offline_in_chromium(ledger: Ledger, tmp_path: Path) -> None:
+    out = write_release_outputs(ledger, SPECS[2].version, tmp_path / "out")
+    page = visit(out.files["report_html"], tmp_path)
+    assert page.requests == [page.url]  # the document itself, nothing else
+    assert page.console_errors == []
+    assert page.exceptions == []
+    assert page.log_errors == []
+    assert page.svg_count == 4
+    assert page.title == f"bmad release report: hello {'c' * 12} (dev)"
+    assert "Capacity curve" in page.body_text and "Every check, with its evidence and fix" in page.body_text
+    assert page.screenshot.startswith(b"\x89PNG\r\n\x1a\n") and len(page.screenshot) > 50_000
+    (tmp_path / "report-screenshot.png").write_bytes(page.screenshot)  # kept by pytest's tmp_path retention
+    runbook = visit(out.files["runbook_html"], tmp_path)
+    assert runbook.requests == [runbook.url]
+    assert runbook.console_errors == runbook.exceptions == runbook.log_errors == []
+    assert "Deployment Runbook: hello" in runbook.body_text
