@@ -191,11 +191,17 @@ def postgres_url() -> Iterator[str]:
     """URL of a throw-away PostgreSQL server (database ``bmad``, user ``bmad``, password auth).
 
     The URL is libpq style (``postgresql://``); for SQLAlchemy with psycopg 3 use
-    ``postgresql+psycopg://`` (replace the scheme).
+    ``postgresql+psycopg://`` (replace the scheme). When ``BMAD_TEST_POSTGRES_URL`` is set
+    (``.ci/run`` starts one server for the whole run), that server is used instead.
     """
     import tempfile
 
     from bmad.stack import StackPorts, missing_programs, up
+
+    given = os.environ.get("BMAD_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
 
     missing = missing_programs(("postgres",))
     if missing:

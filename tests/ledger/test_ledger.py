@@ -75,9 +75,11 @@ def result(phase: PhaseName, status: PhaseStatus, start: datetime, seconds: floa
 
 def test_records_and_history_with_known_data(ledger: Ledger) -> None:
     ledger.ensure_release(REL, created_at=T0)
-    ledger.record_phase(REL, result(PhaseName.BUILD, PhaseStatus.FAILED, T0, 10))
+    nan = ledger.record_phase(REL, result(PhaseName.BUILD, PhaseStatus.FAILED, T0, 10, metrics={"p95": float("nan")}))
+    assert nan.metrics == {"p95": None}  # PostgreSQL's JSON has no NaN
     ledger.record_phase(
-        REL, result(PhaseName.BUILD, PhaseStatus.PASSED, T0 + timedelta(minutes=5), 180, metrics={"image_size_mb": 42.5})
+        REL,
+        result(PhaseName.BUILD, PhaseStatus.PASSED, T0 + timedelta(minutes=5), 180, metrics={"image_size_mb": 42.5}),
     )
     later = Release("hello", "staging", "b" * 40)
     ledger.ensure_release(later, created_at=T0 + timedelta(days=1))
@@ -132,11 +134,15 @@ def test_verify_names_edited_and_deleted_records(ledger: Ledger, url: str) -> No
     assert "(measure attempt 1, chain #2): content does not match its hash (edited)" in joined
     assert "(build attempt 1, chain #1): content does not match its hash (edited)" in joined
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM check_results WHERE phase_run_id IN (SELECT id FROM phase_runs WHERE phase='analyze')"))
+        conn.execute(
+            text("DELETE FROM check_results WHERE phase_run_id IN (SELECT id FROM phase_runs WHERE phase='analyze')")
+        )
         conn.execute(text("DELETE FROM phase_runs WHERE phase = 'analyze'"))
     assert "record #3 of the chain was deleted" in ledger.verify().problems
     with engine.begin() as conn:  # deleting the newest record is noticed through the chain head
-        conn.execute(text("DELETE FROM check_results WHERE phase_run_id IN (SELECT id FROM phase_runs WHERE phase='deploy')"))
+        conn.execute(
+            text("DELETE FROM check_results WHERE phase_run_id IN (SELECT id FROM phase_runs WHERE phase='deploy')")
+        )
         conn.execute(text("DELETE FROM phase_runs WHERE phase = 'deploy'"))
     assert "record #4 of the chain was deleted" in ledger.verify().problems
     engine.dispose()

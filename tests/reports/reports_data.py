@@ -129,7 +129,12 @@ def phase_result(spec: Spec, phase: PhaseName, start: datetime, end: datetime, s
     if phase is PhaseName.BUILD:
         crit = 0 if ok else 2
         checks = [
-            _check("build.tests", "Integration tests", evidence={"passed": 36, "total": 36}, duration_seconds=40.0),
+            _check(
+                "build.tests.integration",
+                "Integration tests",
+                evidence={"tests": {"total": 37, "passed": 36, "failed": 0, "skipped": 1}},
+                duration_seconds=40.0,
+            ),
             _check(
                 "build.vulnerabilities",
                 "Security scan",
@@ -148,7 +153,7 @@ def phase_result(spec: Spec, phase: PhaseName, start: datetime, end: datetime, s
             checks=checks,
             metrics={
                 "build_duration_seconds": (end - start).total_seconds(),
-                "test_pass_rate": 1.0,
+                "test_pass_rate": 100.0,
                 "image_size_mb": 48.2,
                 "vulnerabilities_critical": crit,
                 "vulnerabilities_high": 0,
@@ -156,8 +161,8 @@ def phase_result(spec: Spec, phase: PhaseName, start: datetime, end: datetime, s
             },
             artifacts={
                 "image": "127.0.0.1:5000/hello",
-                "tags": [spec.version[:7], "latest"],
-                "tests": {"integration": {"passed": 36, "total": 36}},
+                "image_ref": f"127.0.0.1:5000/hello:{spec.version[:7]}",
+                "image_tags": [f"127.0.0.1:5000/hello:{spec.version[:7]}", "127.0.0.1:5000/hello:latest"],
             },
             started_at=start,
             finished_at=end,
@@ -206,7 +211,7 @@ def phase_result(spec: Spec, phase: PhaseName, start: datetime, end: datetime, s
         "pods_running": 2,
         "pods_failed": 0,
         "smoke_tests_passed": 20 if spec.deploy_ok else 18,
-        "smoke_tests_total": 20,
+        "smoke_tests_failed": 0 if spec.deploy_ok else 2,
         "rollout_successful": spec.deploy_ok,
         "rolled_back": spec.rollback is not None,
     }

@@ -111,7 +111,7 @@ def test_report_is_self_contained(ledger: Ledger, tmp_path: Path) -> None:
     assert urls == {"http://www.w3.org/2000/svg"}
     assert "default-src 'none'" in html
     assert html.count("<svg") == 4  # timeline, capacity curve, throughput, baseline comparison
-    for check_id in ("build.tests", "build.vulnerabilities", "measure.baseline", "deploy.verify"):
+    for check_id in ("build.tests.integration", "build.vulnerabilities", "measure.baseline", "deploy.verify"):
         assert f"<code>{check_id}</code>" in html
     assert "look at the new version&#x27;s 5xx responses" in html
 

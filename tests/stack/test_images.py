@@ -19,7 +19,11 @@ def test_base_image_is_from_scratch_small_and_runs_python(engine: Any, base_imag
     assert image.attrs["Size"] < 80_000_000  # trimmed stdlib, no test suite, no caches
     out = engine.containers.run(
         base_image,
-        ["python3", "-c", "import json, ssl, sqlite3, hashlib, http.server, zoneinfo, sys; print(sys.version_info[:2])"],
+        [
+            "python3",
+            "-c",
+            "import json, ssl, sqlite3, hashlib, http.server, zoneinfo, sys; print(sys.version_info[:2])",
+        ],
         remove=True,
     )
     assert out.decode().strip() == "(3, 11)"

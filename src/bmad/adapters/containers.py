@@ -7,6 +7,9 @@ unless the registry refused the credentials.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -58,23 +61,51 @@ class DockerEngineImages:
         self._tls_verify = tls_verify
 
     def build(self, request: BuildRequest, *, on_line: LineSink) -> BuildOutcome:
-        from docker.errors import APIError, DockerException
+        from docker import utils as docker_utils
 
         client = self._connection.client()
-        try:
-            dockerfile = request.containerfile.resolve().relative_to(request.context.resolve()).as_posix()
-        except ValueError:
-            dockerfile = str(request.containerfile.resolve())  # the SDK adds a file outside the context
+        labels = dict(request.labels) or None
+        text = request.containerfile.read_text(encoding="utf-8")
+        if labels and request.target is None:
+            # One LABEL instruction in a fixed order: the API's labels become one step per label in
+            # random order on Podman, so identical builds would never share a cached image.
+            text = with_labels(text, labels)
+            labels = None
+        # The upload is made here (the SDK mangles a Containerfile that is not inside the context):
+        # the context minus .dockerignore/.containerignore, plus the Containerfile under a private name.
+        name = f".bmad-containerfile-{os.getpid()}"
+        with tempfile.TemporaryFile() as upload:
+            docker_utils.tar(
+                str(request.context),
+                exclude=_ignore_patterns(request.context),
+                dockerfile=(name, text),
+                fileobj=upload,
+            )
+            upload.seek(0)
+            return self._build(client, request, upload, name, labels, on_line)
+
+    def _build(
+        self,
+        client: Any,
+        request: BuildRequest,
+        upload: Any,
+        dockerfile: str,
+        labels: dict[str, str] | None,
+        on_line: LineSink,
+    ) -> BuildOutcome:
+        from docker.errors import APIError, DockerException
+
         image_id: str | None = None
         error: str | None = None
         try:
             stream = client.api.build(
-                path=str(request.context),
+                fileobj=upload,
+                custom_context=True,
                 dockerfile=dockerfile,
                 tag=request.tags[0],
                 buildargs=dict(request.build_args) or None,
                 target=request.target,
-                labels=dict(request.labels) or None,
+                labels=labels,
                 rm=True,
                 forcerm=True,
                 decode=True,
@@ -204,6 +235,21 @@ class DockerEngineImages:
         except DockerException as exc:
             raise Unreachable("container engine", f"pushing {repository}:{tag}", str(exc)) from None
         return PushOutcome(repository=repository, tag=tag, digest=digest)
+
+
+def _ignore_patterns(context: Path) -> list[str] | None:
+    for name in (".dockerignore", ".containerignore"):
+        path = context / name
+        if path.is_file():
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+            return [line for line in lines if line and not line.startswith("#")]
+    return None
+
+
+def with_labels(containerfile: str, labels: dict[str, str]) -> str:
+    """The Containerfile with one trailing ``LABEL`` instruction (keys sorted, values JSON-quoted)."""
+    pairs = " ".join(f"{json.dumps(key)}={json.dumps(value)}" for key, value in sorted(labels.items()))
+    return containerfile.rstrip("\n") + f"\nLABEL {pairs}\n"
 
 
 def _emit(on_line: Callable[[str], None], text: str) -> None:

@@ -19,13 +19,32 @@ from bmad.ports.monitoring import DashboardRef, DataSource, DataSourceHealth
 SYSTEM = "grafana"
 
 
+class _GrafanaHttp(HttpClient):
+    """HttpClient whose 401/403 errors say what to do about the token."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return super().request(method, path, **kwargs)
+        except AdapterError as exc:
+            if exc.status in (401, 403):
+                raise AdapterError(
+                    exc.system,
+                    exc.action,
+                    exc.detail,
+                    status=exc.status,
+                    hint="check the Grafana token (monitoring.grafana.token): a service-account token with the "
+                    "Editor role can read and install dashboards",
+                ) from None
+            raise
+
+
 class GrafanaClient:
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = HttpClient(SYSTEM, self.url, headers=headers, timeout=timeout)
+        self._http = _GrafanaHttp(SYSTEM, self.url, headers=headers, timeout=timeout)
 
     def health(self) -> dict[str, Any]:
         data = self._http.get_json("/api/health", action="health check", expect=(200, 503))
@@ -127,3 +146,16 @@ def load_dashboard_files(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
             raise ConfigError("a dashboard needs a 'title' and a 'uid'", file=str(path))
         models.append((path, model))
     return models
+
+
+def bundled_dashboards_dir() -> Path:
+    """``src/bmad/dashboards``: the guide's four dashboards (and any other JSON shipped there)."""
+    return Path(__file__).resolve().parent.parent / "dashboards"
+
+
+def install_dashboards(grafana: GrafanaClient, folder: Path | None = None) -> list[tuple[str, DashboardRef]]:
+    """Install (create or overwrite) every dashboard JSON in ``folder``; returns (file name, result) pairs."""
+    installed = []
+    for path, model in load_dashboard_files(folder or bundled_dashboards_dir()):
+        installed.append((path.name, grafana.install_dashboard(model, overwrite=True)))
+    return installed

@@ -294,3 +294,46 @@ class BundledSchemaValidator:
 
 
 _MISSING: Any = object()
+
+
+class ServerDryRun:
+    """Server-side dry-run (``dryRun=All``) of a bundle through a Kubernetes target's API client.
+
+    ``api`` (or a callable returning it, so connecting waits until needed) is the target's JSON
+    client (``request(method, path, query=, body=, content_type=)`` and
+    ``object_path(apiVersion, kind, name, namespace)``): objects are sent as server-side
+    apply patches with ``dryRun=All``, so admission, defaulting and validation run and nothing
+    is stored.
+    """
+
+    def __init__(self, api: Any, *, namespace: str | None = None, field_manager: str = "bmad-analyze") -> None:
+        self.api = api
+        self.namespace = namespace
+        self.field_manager = field_manager
+
+    def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        from bmad.core.errors import BmadError, Unreachable
+
+        failures: list[tuple[int, str]] = []
+        api = self.api() if callable(self.api) else self.api
+        for index, obj in enumerate(objects):
+            meta = obj.get("metadata") or {}
+            try:
+                path = api.object_path(
+                    str(obj.get("apiVersion")),
+                    str(obj.get("kind")),
+                    str(meta.get("name")),
+                    meta.get("namespace") or self.namespace,
+                )
+                api.request(
+                    "PATCH",
+                    path,
+                    query=[("fieldManager", self.field_manager), ("force", "true"), ("dryRun", "All")],
+                    body=dict(obj),
+                    content_type="application/apply-patch+yaml",
+                )
+            except Unreachable:
+                raise
+            except BmadError as exc:
+                failures.append((index, str(exc)))
+        return failures

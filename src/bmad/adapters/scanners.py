@@ -122,6 +122,8 @@ def parse_grype_report(data: Any) -> ScanReport:
         fix = _dict(vuln.get("fix"))
         versions = [_str(v) for v in _list(fix.get("versions")) if v]
         fixed = ", ".join(versions) if versions and fix.get("state", "fixed") in ("fixed", "") else None
+        if fixed is None and not fix and vuln.get("fixedInVersion"):  # grype before fix{} existed
+            fixed = _str(vuln.get("fixedInVersion"))
         layer = None
         for location in _list(artifact.get("locations")):
             layer = _str(_dict(location).get("layerID")) or None

@@ -354,9 +354,12 @@ class ComposeEnvironment:
             build = {"context": build}
         context = (base / str(build.get("context", "."))).resolve()
         tag = str(definition.get("image") or f"localhost/bmad-env-{self._owner}-{name}:latest".lower())
+        dockerfile = build.get("dockerfile") or next(
+            (n for n in ("Containerfile", "Dockerfile") if (context / n).is_file()), "Dockerfile"
+        )
         for item in client.api.build(
             path=str(context),
-            dockerfile=build.get("dockerfile"),
+            dockerfile=dockerfile,
             tag=tag,
             buildargs=_environment(build.get("args")) or None,
             target=build.get("target"),

@@ -1,9 +1,235 @@
-"""`bmad` commands owned by the analyze area."""
+"""`bmad` commands owned by the analyze area: ``checklist`` and ``assess``, plus the renderer the
+generic ``bmad analyze`` command (cli/core.py) calls for ``--format table|json|junit|sarif`` and
+``--output FILE``: :func:`render_analyze`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from bmad.core.models import PhaseResult
+
+FORMATS = ("table", "json", "junit", "sarif")
+
+
+def render_analyze(
+    result: PhaseResult,
+    *,
+    fmt: str = "table",
+    output: Path | None = None,
+    config_file: str = "bmad.yaml",
+    verbose: bool = False,
+) -> str:
+    """Render an ANALYZE phase result (fresh or from the ledger) as table/json/junit/sarif.
+
+    With ``output`` the text is written to that file and a one-line note is returned; otherwise
+    the text itself is returned for printing. Raises UsageError for an unknown format or a
+    result without the ``readiness`` artifact (ANALYZE did not get far enough).
+    """
+    from bmad.core.errors import UsageError
+    from bmad.phases.analyze.outputs import render
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint="one of " + ", ".join(FORMATS))
+    report = result.artifacts.get("readiness")
+    if not isinstance(report, dict):
+        for check in result.checks:
+            if check.id == "analyze.readiness" and isinstance(check.artifacts.get("readiness"), dict):
+                report = check.artifacts["readiness"]
+    if not isinstance(report, dict):
+        raise UsageError("this ANALYZE result has no readiness report (the phase stopped before it ran)")
+    extra = {key: value for key, value in result.metrics.items()}
+    text = render(
+        report, fmt, extra=extra if fmt in ("table", "json") else None, default_file=config_file, verbose=verbose
+    )
+    if output is None:
+        return text
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    return f"wrote {fmt} report to {output}"
+
+
+def _pick_env(config: Any, env: str | None) -> str:
+    import os
+
+    from bmad.core.errors import UsageError
+
+    chosen = env or os.environ.get("BMAD_ENV")
+    if chosen:
+        config.environment(chosen)
+        return str(chosen)
+    if len(config.environments) == 1:
+        return str(next(iter(config.environments)))
+    raise UsageError(
+        "several environments are defined: say which with --env",
+        hint="defined environments: " + ", ".join(sorted(config.environments)),
+    )
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command()
+    def checklist(
+        category: Annotated[
+            str | None,
+            typer.Option("--category", help="testing | security | monitoring | infrastructure | reliability"),
+        ] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
+        markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/checks.md.")] = False,
+    ) -> None:
+        """List the readiness catalog: id, severity, title and how to fix, grouped by category."""
+        from bmad.cli._render import fail, print_json
+        from bmad.phases.analyze.catalog import catalog, render_markdown
+        from bmad.phases.analyze.model import Category
+
+        try:
+            wanted = Category.from_slug(category) if category else None
+        except ValueError as exc:
+            from bmad.core.errors import UsageError
+
+            fail(UsageError(str(exc)), as_json=json_out)
+        entries = [e for e in catalog() if wanted is None or e.category is wanted]
+        if markdown:
+            typer.echo(render_markdown())
+            return
+        if json_out:
+            print_json(
+                {
+                    "count": len(entries),
+                    "checks": [
+                        {
+                            "id": e.id,
+                            "name": e.name,
+                            "title": e.title,
+                            "category": e.category.value,
+                            "severity": e.severity.value,
+                            "scope": e.scope.value,
+                            "applies_to": list(e.applies_to),
+                            "rationale": e.rationale,
+                            "fix": e.fix,
+                            "guide": e.guide,
+                        }
+                        for e in entries
+                    ],
+                }
+            )
+            return
+        for cat in Category:
+            rows = [e for e in entries if e.category is cat]
+            if not rows:
+                continue
+            typer.echo(f"{cat.value} ({len(rows)})")
+            for e in rows:
+                typer.echo(f"  {e.id}  {e.severity.value:<8} {e.title}")
+                typer.echo(f"          fix: {e.fix}")
+        typer.echo(f"{len(entries)} checks")
+
+    @app.command()
+    def assess(
+        config: Annotated[
+            Path, typer.Option("--config", "-c", help="bmad.yaml of the service.", dir_okay=False)
+        ] = Path("bmad.yaml"),
+        env: Annotated[str | None, typer.Option("--env", "-e", help="Environment.")] = None,
+        change_type: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--change-type",
+                "-t",
+                help="production_api | schema_migration | security_patch | infrastructure | dependency_update | "
+                "config_tuning | development (repeatable). Default: inferred from git.",
+            ),
+        ] = None,
+        since: Annotated[
+            str | None, typer.Option("--since", help="Compare with this git ref (default: the last deployed release).")
+        ] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Risk assessment with the guide's decision matrix: risk level, reasons, mitigations required for HIGH."""
+        from bmad.cli._render import fail, print_json
+
+        try:
+            assessment = _assess(config, env, change_type, since)
+        except Exception as exc:
+            fail(exc, as_json=json_out)
+        if json_out:
+            print_json(assessment.to_dict())
+        else:
+            typer.echo(assessment.render())
+
+
+def _assess(config_path: Path, env: str | None, change_types: list[str] | None, since: str | None) -> Any:
+    from datetime import date
+
+    from bmad.adapters.git_history import GitHistory
+    from bmad.config.loader import load_config
+    from bmad.core.errors import UsageError
+    from bmad.phases.analyze.attestations import load_attestations
+    from bmad.phases.analyze.risk import DECISION_MATRIX, assess, infer_change_types
+
+    cfg = load_config(config_path)
+    environment = _pick_env(cfg, env)
+    env_cfg = cfg.environment(environment)
+    attestations = load_attestations(cfg.resolve_path(cfg.analyze.attestations))
+    forced = change_types or ([cfg.analyze.risk.change_type] if cfg.analyze.risk.change_type else None)
+    if forced:
+        unknown = [t for t in forced if t not in DECISION_MATRIX]
+        if unknown:
+            raise UsageError(f"unknown change type {', '.join(unknown)}", hint="one of " + ", ".join(DECISION_MATRIX))
+        return assess(
+            forced,
+            [f"change type given: {', '.join(forced)}"],
+            environment=environment,
+            environment_risk=env_cfg.risk,
+            attestations=attestations,
+            today=date.today(),
+            inferred=False,
+        )
+    history = GitHistory(cfg.repository_dir)
+    head = history.head()
+    base_ref = since
+    note = None
+    if base_ref is None:
+        base_ref, note = _last_deployed_version(cfg, environment, head)
+    base = history.resolve(base_ref) if base_ref else None
+    if base_ref and base is None:
+        raise UsageError(f"git ref {base_ref!r} not found in {cfg.repository_dir}")
+    changed = history.changed_files(base, head)
+    types, reasons = infer_change_types(
+        changed,
+        cfg.analyze.risk,
+        production=env_cfg.production,
+        first_release=base is None,
+        diff_text=lambda paths: history.diff_text(base, head, paths),
+    )
+    if note:
+        reasons.append(note)
+    result = assess(
+        types,
+        reasons,
+        environment=environment,
+        environment_risk=env_cfg.risk,
+        attestations=attestations,
+        today=date.today(),
+    )
+    result.base, result.head, result.files = base, head, len(changed)
+    return result
+
+
+def _last_deployed_version(cfg: Any, environment: str, head: str) -> tuple[str | None, str | None]:
+    try:
+        from bmad.core.models import Release
+        from bmad.engine.runner import open_ledger
+
+        ledger = open_ledger(cfg)
+        try:
+            last = ledger.history_for(Release(cfg.service.name, environment, head)).last_deployed()
+        finally:
+            ledger.close()
+    except Exception as exc:
+        return None, f"the ledger could not be read ({exc}); compared with an empty history"
+    if last is None:
+        return None, None
+    return last.release.version, f"compared with the last deployed release {last.release.short_version}"

@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         from bmad.engine.runner import release_history
 
         cfg = load_config(config)
-        environment = None if all_envs else _pick_env(cfg, env, required=False)
+        environment = None if all_envs else (_pick_env(cfg, env, required=False) or None)
         releases = release_history(cfg, environment, limit=limit)
         if json_out:
             print_json(
@@ -293,6 +293,7 @@ def _execute(
     cfg = load_config(config_path)
     environment = _pick_env(cfg, env)
     options = _parse_sets(sets)
+    _terminate_like_ctrl_c()
     kwargs: dict[str, Any] = {
         "phases": phases,
         "resume": resume,
@@ -325,6 +326,16 @@ def _execute(
         verdict = "passed" if outcome.passed else "failed"
         out.print(f"{styled(verdict)}: {esc(outcome.message)}")
     _exit(outcome)
+
+
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM (a CI job cancelled, a container stopped) aborts the running phase like Ctrl-C does."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _exit(outcome: RunOutcome) -> None:

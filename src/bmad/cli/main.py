@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms on the help fast path
 if TYPE_CHECKING:
     from typing import Any
@@ -43,6 +44,9 @@ def _make_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # Plain help and usage errors: Typer's Rich formatter alone (rich.markdown, markdown_it)
+        # costs more than Python's whole start-up.
+        rich_markup_mode=None,
     )
 
 
@@ -78,7 +82,7 @@ def _register_all() -> None:
 
 
 def _help_request(argv: list[str]) -> bool:
-    if not argv or argv[-1] not in ("--help", "-h") or len(argv) > 4:
+    if not argv or argv[-1] != "--help" or len(argv) > 4:
         return False
     return all(arg.replace("-", "").replace("_", "").isalnum() and not arg.startswith("-") for arg in argv[:-1])
 
@@ -181,6 +185,7 @@ def _render_help(argv: list[str]) -> tuple[int, str]:
 def run() -> None:
     argv = sys.argv[1:]
     if _help_request(argv):
+        code = 0
         text = _cached_help(argv)
         if text is None:
             code, text = _render_help(argv)
@@ -188,6 +193,8 @@ def run() -> None:
                 _store_help(argv, text)
         sys.stdout.write(text)
         sys.stdout.flush()
+        if code:
+            raise SystemExit(code)
         return
     _setup_logging()
     as_json = "--json" in argv

@@ -1,9 +1,244 @@
-"""`bmad` commands owned by the reports area."""
+"""`bmad metrics`, `bmad report`, `bmad runbook` and `bmad demo` (the reports area).
+
+Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.engine.demo`, render. Heavy
+imports happen inside the commands so ``bmad --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from bmad.config.models import BmadConfig
+    from bmad.ledger.store import Ledger
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="bmad.yaml of the service (for the ledger and output folder).")
+]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (default: every environment).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Folder for the documents (default: reports.output_dir of bmad.yaml).")
+]
+ReleaseArg = Annotated[
+    str | None, typer.Argument(help="Ledger id (#42), version or version prefix; default: the latest release.")
+]
+DEFAULT_CONFIG = Path("bmad.yaml")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    prometheus = "prometheus"
+
+
+def _open(config_path: Path) -> tuple[BmadConfig | None, Ledger]:
+    """The config (when the file exists) and its ledger; without a bmad.yaml, BMAD_LEDGER_URL or ./.bmad."""
+    from bmad.config.loader import load_config
+    from bmad.ledger.store import Ledger
+
+    if config_path.exists():
+        from bmad.engine.runner import open_ledger
+
+        config = load_config(config_path)
+        return config, open_ledger(config)
+    if config_path != DEFAULT_CONFIG:
+        load_config(config_path)  # raises the ConfigError naming the missing file
+    return None, Ledger.open(None, state_dir=Path(".bmad"))
+
+
+def _out_dir(config: BmadConfig | None, out: Path | None) -> Path:
+    if out is not None:
+        return out
+    if config is not None:
+        return config.resolve_path(config.reports.output_dir)
+    return Path(".bmad/reports")
+
+
+def _state(config: BmadConfig | None) -> Path:
+    return config.state_path if config is not None else Path(".bmad")
+
+
+def _guard(as_json: bool, action: Any) -> None:
+    from bmad.cli._render import fail
+
+    try:
+        action()
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        fail(exc, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command()
+    def metrics(
+        config: ConfigOpt = DEFAULT_CONFIG,
+        service: Annotated[
+            str | None, typer.Option("--service", "-s", help="Service (default: the one in bmad.yaml; 'all' for all).")
+        ] = None,
+        env: EnvOpt = None,
+        since: Annotated[
+            str | None, typer.Option("--since", help="From: 2026-01-31, 2026-01-31T12:00 or 7d / 12h ago.")
+        ] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Until (exclusive), same forms.")] = None,
+        json_out: JsonOpt = False,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or prometheus.")] = Format.table,
+    ) -> None:
+        """Framework metrics (the guide's table: target vs achieved) and the DORA four keys, from the ledger."""
+        as_json = json_out or fmt is Format.json
+
+        def action() -> None:
+            from bmad.core.models import utcnow
+            from bmad.reports.metrics import parse_when
+            from bmad.reports.outputs import framework_metrics
+
+            cfg, ledger = _open(config)
+            try:
+                now = utcnow()
+                chosen = service if service is not None else (cfg.service.name if cfg is not None else None)
+                result = framework_metrics(
+                    ledger,
+                    service=None if chosen == "all" else chosen,
+                    environment=env,
+                    since=parse_when(since, now=now) if since else None,
+                    until=parse_when(until, now=now) if until else None,
+                    now=now,
+                )
+            finally:
+                ledger.close()
+            if as_json:
+                from bmad.cli._render import print_json
+
+                print_json(result.to_dict())
+            elif fmt is Format.prometheus:
+                from bmad.reports.exposition import render_prometheus
+
+                typer.echo(render_prometheus(result), nl=False)
+            else:
+                print_metrics_table(result)
+
+        _guard(as_json, action)
+
+    @app.command()
+    def report(
+        release: ReleaseArg = None,
+        config: ConfigOpt = DEFAULT_CONFIG,
+        env: EnvOpt = None,
+        out: OutOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Write the HTML report, runbook (MD + HTML), checklist and rollback plan of a release."""
+
+        def action() -> None:
+            from bmad.reports.outputs import write_release_outputs
+            from bmad.reports.source import find_release
+
+            cfg, ledger = _open(config)
+            try:
+                view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
+                outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
+            finally:
+                ledger.close()
+            if json_out:
+                from bmad.cli._render import print_json
+
+                print_json({"release": view.release_id, "outcome": view.outcome.value, **outputs.to_dict()})
+                return
+            typer.echo(f"{view.service}/{view.environment}@{view.release.short_version}: {view.outcome.value}")
+            for name, path in outputs.files.items():
+                typer.echo(f"  {name.replace('_', ' ')}: {path}")
+
+        _guard(json_out, action)
+
+    @app.command()
+    def runbook(
+        release: ReleaseArg = None,
+        config: ConfigOpt = DEFAULT_CONFIG,
+        env: EnvOpt = None,
+        out: OutOpt = None,
+        checklist: Annotated[bool, typer.Option("--checklist", help="Print the pre-deployment checklist.")] = False,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Print the deployment runbook (or --checklist) of a release as Markdown; the files are written too."""
+
+        def action() -> None:
+            from bmad.reports.outputs import write_release_outputs
+            from bmad.reports.source import find_release
+
+            cfg, ledger = _open(config)
+            try:
+                view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
+                outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
+            finally:
+                ledger.close()
+            key = "checklist_md" if checklist else "runbook_md"
+            if json_out:
+                from bmad.cli._render import print_json
+
+                print_json({"markdown": outputs.files[key].read_text(encoding="utf-8"), **outputs.to_dict()})
+                return
+            typer.echo(outputs.files[key].read_text(encoding="utf-8"))
+
+        _guard(json_out, action)
+
+    @app.command()
+    def demo(
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Work folder (copy of the example as a git repository, state, reports).")
+        ] = Path(".bmad-demo"),
+        stack_dir: Annotated[
+            Path, typer.Option("--stack-dir", envvar="BMAD_STACK_DIR", help="The local stack's folder.")
+        ] = Path(".stack"),
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a
+        bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."""
+
+        def action() -> None:
+            from bmad.engine.demo import run_demo
+
+            say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
+            result = run_demo(directory, stack_dir=stack_dir, say=say)
+            if json_out:
+                from bmad.cli._render import print_json
+
+                print_json(result.to_dict())
+            else:
+                typer.echo("")
+                for line in result.summary_lines():
+                    typer.echo(line)
+                typer.echo("")
+                print_metrics_table(result.metrics)
+            if not result.ok:
+                raise typer.Exit(1)
+
+        _guard(json_out, action)
+
+
+def print_metrics_table(result: Any) -> None:
+    """The guide's "Framework Metrics" table and the DORA keys, with Rich when on a terminal."""
+    from bmad.cli._render import console, esc
+
+    out = console()
+    if not out.is_terminal and os.environ.get("BMAD_RICH") != "1":
+        from bmad.reports.metrics import render_table
+
+        typer.echo(render_table(result), nl=False)
+        return
+    from rich.table import Table
+
+    title = f"Framework Metrics ({result.deployments} Deployment{'s' if result.deployments != 1 else ''})"
+    for heading, rows in ((title, result.rows()), ("DORA four keys", result.dora_rows())):
+        table = Table(title=heading, title_justify="left")
+        for column in ("Metric", "Target", "Achieved", "Met"):
+            table.add_column(column)
+        for row in rows:
+            met = "–" if row.met is None else ("[green]✓[/green]" if row.met else "[red]✗[/red]")
+            table.add_row(f"[bold]{esc(row.metric)}[/bold]", esc(row.target), esc(row.achieved), met)
+        out.print(table)

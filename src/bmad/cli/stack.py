@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from bmad.stack import ComponentStatus, StackInfo
 
 DEFAULT_DIR = ".stack"
-DEFAULT_RULES_DIR = Path("examples/hello/monitoring")
-DEFAULT_SCRAPE = ("hello=127.0.0.1:18080,127.0.0.1:18081",)
 
 DirOption = Annotated[
     Path, typer.Option("--dir", envvar="BMAD_STACK_DIR", help="Directory of the stack's config, data, logs and state.")
@@ -67,7 +65,7 @@ def register(app: typer.Typer) -> None:
         def action() -> int:
             from dataclasses import replace
 
-            from bmad.stack import StackPorts
+            from bmad.stack import EXAMPLE_SCRAPE_TARGETS, StackPorts
             from bmad.stack import up as stack_up
             from bmad.stack.stack import _saved_settings
 
@@ -81,7 +79,7 @@ def register(app: typer.Typer) -> None:
                 "postgres": postgres_port,
             }
             ports = replace(ports, **{k: v for k, v in overrides.items() if v is not None})
-            targets = _parse_scrape(scrape) if scrape else (None if saved else _parse_scrape(list(DEFAULT_SCRAPE)))
+            targets = _parse_scrape(scrape) if scrape else (None if saved else dict(EXAMPLE_SCRAPE_TARGETS))
             rule_files = list(rules) if rules else (None if saved else _default_rules())
             info = stack_up(
                 directory,
@@ -176,9 +174,12 @@ def _parse_scrape(values: list[str]) -> dict[str, list[str]]:
 
 
 def _default_rules() -> list[Path]:
-    if not DEFAULT_RULES_DIR.is_dir():
+    from bmad.stack import EXAMPLE_RULES_DIR
+
+    rules_dir = Path(EXAMPLE_RULES_DIR)
+    if not rules_dir.is_dir():
         return []
-    return sorted(p for p in DEFAULT_RULES_DIR.iterdir() if p.suffix in (".yml", ".yaml"))
+    return sorted(p for p in rules_dir.iterdir() if p.suffix in (".yml", ".yaml"))
 
 
 def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> None:

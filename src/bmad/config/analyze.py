@@ -107,7 +107,17 @@ class RiskConfig(Model):
         "*/Dockerfile",
         "docker-compose*.y*ml",
     ]
-    config_paths: list[str] = ["*.yaml", "*.yml", "*.json", "*.toml", "*.ini", "*.cfg", "*.conf", "*.env", "*.properties"]
+    config_paths: list[str] = [
+        "*.yaml",
+        "*.yml",
+        "*.json",
+        "*.toml",
+        "*.ini",
+        "*.cfg",
+        "*.conf",
+        "*.env",
+        "*.properties",
+    ]
     doc_paths: list[str] = ["*.md", "*.rst", "*.txt", "docs/*", "LICENSE*", ".gitignore"]
 
 

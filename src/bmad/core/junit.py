@@ -91,8 +91,8 @@ class JUnitReport:
                 node = ET.SubElement(element, "testcase", attrs)
                 if case.properties:
                     props = ET.SubElement(node, "properties")
-                    for key, value in case.properties:
-                        ET.SubElement(props, "property", name=_clean(key), value=_clean(value))
+                    for prop_name, prop_value in case.properties:
+                        ET.SubElement(props, "property", name=_clean(prop_name), value=_clean(prop_value))
                 if case.status == "fail":
                     child = ET.SubElement(node, "failure", message=_clean(case.message), type="failure")
                     child.text = _clean(case.body)

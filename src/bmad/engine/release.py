@@ -24,7 +24,9 @@ def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool 
     env = config.environment(environment)
     repo = git.repo_root(config.repository_dir)
     version = git.head_commit(repo)
-    changed = git.dirty_paths(repo, exclude=state_dir_exclusions(config, repo))
+    # scoped to the service's folder (a service may live in a sub-folder of a larger repository)
+    service_dir = config.repository_dir
+    changed = git.dirty_paths(service_dir, exclude=state_dir_exclusions(config, service_dir))
     release = Release(
         service=config.service.name,
         environment=environment,

@@ -252,7 +252,7 @@ def _plan(
                 raise GateRefused(
                     f"{first.label} needs {before.label} to pass first for {release.key}; {before.label} {seen}",
                     hint=f"run 'bmad {before.value}' (or 'bmad run'), or override with "
-                    f"--force --reason \"why\" (recorded)",
+                    f'--force --reason "why" (recorded)',
                 )
     return todo
 

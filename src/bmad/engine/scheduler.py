@@ -169,6 +169,8 @@ def run_checks(
                 finish(check, future.result())
     except KeyboardInterrupt:
         aborted = True
+    # checks that poll ctx.cancel return early (and look like they passed): the phase was still aborted
+    aborted = aborted or ctx.cancel.is_set()
     if aborted:
         ctx.cancel.set()
         for future, check in running.items():

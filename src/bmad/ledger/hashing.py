@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +14,21 @@ def canonical_json(data: Any) -> str:
 
 
 def plain(data: Any) -> Any:
-    """The JSON round trip of ``data``: what the database gives back, so hashes stay stable."""
-    return json.loads(canonical_json(data))
+    """The JSON round trip of ``data``: what the database gives back, so hashes stay stable.
+
+    Non-finite floats (NaN, infinity) become None: PostgreSQL's JSON type has no such values.
+    """
+    return _finite(json.loads(canonical_json(data)))
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_finite(item) for item in data]
+    return data
 
 
 def iso(value: datetime | None) -> str | None:

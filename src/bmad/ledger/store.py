@@ -6,6 +6,7 @@ the defaults, explicit arguments everywhere a test needs known data).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -575,6 +576,9 @@ class LedgerLock:
                     return
             except BmadError:
                 continue  # database briefly unavailable: try again before the lease runs out
+            except Exception:  # never a traceback from a background thread
+                logging.getLogger("bmad.ledger").exception("lock heartbeat failed")
+                continue
 
     def heartbeat(self) -> bool:
         return self.ledger._heartbeat(self.service, self.environment, self.owner, self.lease_seconds)

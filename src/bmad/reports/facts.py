@@ -104,11 +104,11 @@ def test_counts(view: ReleaseView) -> dict[str, tuple[int, int]]:
         return found
     build = view.phase(PhaseName.BUILD)
     for check in build.checks if build else []:
-        if "test" not in check.id:
+        if not check.id.startswith("build.tests"):
             continue
-        pair = _passed_total(check.evidence) or _passed_total(check.metrics)
+        pair = _passed_total(check.evidence.get("tests")) or _passed_total(check.evidence)
         if pair is not None:
-            found[check.id.split(".", 1)[-1]] = pair
+            found[check.id.removeprefix("build.tests").lstrip(".") or "tests"] = pair
     return found
 
 
@@ -117,8 +117,9 @@ def _passed_total(data: Any) -> tuple[int, int] | None:
         return None
     passed = data.get("passed", data.get("tests_passed"))
     total = data.get("total", data.get("tests", data.get("tests_total")))
+    skipped = data.get("skipped", 0)
     if isinstance(passed, int) and isinstance(total, int) and not isinstance(total, bool):
-        return (passed, total)
+        return (passed, total - skipped if isinstance(skipped, int) else total)
     return None
 
 
@@ -302,8 +303,11 @@ def pods_fact(view: ReleaseView) -> Fact:
 def smoke_fact(view: ReleaseView) -> Fact:
     passed = view.number(PhaseName.DEPLOY, "smoke_tests_passed")
     total = _first_number(view, PhaseName.DEPLOY, ("smoke_tests_total", "smoke_tests"))
+    failed = view.number(PhaseName.DEPLOY, "smoke_tests_failed")
     if passed is None:
         return Fact("Smoke tests", NOT_RECORDED)
+    if total is None and failed is not None:
+        total = passed + failed
     if total is None:
         check = _check_like(view, PhaseName.DEPLOY, ("smoke",))
         if check is not None:

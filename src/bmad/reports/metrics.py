@@ -226,7 +226,7 @@ class FrameworkMetrics:
                 "no successful deployment"
                 if not self.successful
                 else f"{format_number(d.deployment_frequency_per_day)}/day ({self.successful} in "
-                f"{format_number(self.period_days)} days)",
+                f"{format_duration(self.period_days * DAY)}{'' if self.period_days >= 1 else ', counted as 1 day'})",
                 None if d.deployment_frequency_band is None else d.deployment_frequency_band == "elite",
             ),
             TableRow(
@@ -500,3 +500,22 @@ def _markdown_rows(rows: Sequence[TableRow]) -> list[str]:
         met = "–" if row.met is None else ("✓" if row.met else "✗")
         out.append(f"| **{row.metric}** | {row.target} | {row.achieved} | {met} |")
     return out
+
+
+def parse_when(text: str, *, now: datetime) -> datetime:
+    """``--since``/``--until``: an ISO date or date-time (UTC when no zone), or ``7d`` / ``12h`` / ``30m`` ago."""
+    from datetime import UTC, timedelta
+
+    from bmad.core.errors import UsageError
+
+    value = text.strip()
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "w": 7 * 86400.0}
+    if len(value) >= 2 and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
+        return now - timedelta(seconds=float(value[:-1]) * units[value[-1]])
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        raise UsageError(
+            f"cannot read the time {text!r}", hint="use 2026-01-31, 2026-01-31T12:00, or a span such as 7d, 12h, 30m"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

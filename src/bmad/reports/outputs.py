@@ -63,10 +63,39 @@ def release_dir(out_dir: Path, view: ReleaseView) -> Path:
     return out_dir / view.service / view.environment / view.release.short_version
 
 
-def write_view_outputs(view: ReleaseView, out_dir: Path) -> ReleaseOutputs:
-    """Runbook (MD + HTML), checklist (MD + HTML), HTML report and rollback plan of one release."""
+def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dict[str, Path]:
+    """Copy the SARIF and JUnit files of the release's evidence folders to ``sarif/`` and ``junit/``.
+
+    CI uploads them from one place (code scanning, test reports); names are ``<phase>-<file>``.
+    """
+    found: dict[str, Path] = {}
+    for phase, relative in view.evidence_dirs.items():
+        folder = Path(relative) if Path(relative).is_absolute() else state_dir / relative
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file():
+                continue
+            if path.suffix == ".sarif":
+                kind = "sarif"
+            elif path.suffix == ".xml" and ("junit" in path.name or "junit" in path.parent.name):
+                kind = "junit"
+            else:
+                continue
+            name = f"{phase.value}-{path.name}"
+            target = directory / kind / name
+            write_file(target, path.read_text(encoding="utf-8", errors="replace"))
+            found[f"{kind}:{name}"] = target
+    return found
+
+
+def write_view_outputs(view: ReleaseView, out_dir: Path, *, state_dir: Path | None = None) -> ReleaseOutputs:
+    """Runbook (MD + HTML), checklist (MD + HTML), HTML report and rollback plan of one release
+    (plus the SARIF/JUnit files of its evidence when ``state_dir`` is given)."""
     directory = release_dir(out_dir, view)
     files: dict[str, Path] = {}
+    if state_dir is not None:
+        files.update(collect_ci_files(view, state_dir, directory))
     plan = render_rollback_plan(view)
     if plan is not None:
         files["rollback_plan"] = write_file(directory / ROLLBACK_PLAN_FILE, plan)
@@ -97,15 +126,23 @@ def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
     raise UsageError(f"release {release!r} is not in the ledger")
 
 
-def write_release_outputs(ledger: Ledger, release: Release | int | str, out_dir: str | Path) -> ReleaseOutputs:
+def write_release_outputs(
+    ledger: Ledger,
+    release: Release | int | str,
+    out_dir: str | Path,
+    *,
+    state_dir: str | Path | None = None,
+) -> ReleaseOutputs:
     """The engine's hook at the end of a run: write the release's documents under ``out_dir``.
 
     ``out_dir`` is ``reports.output_dir`` of bmad.yaml resolved against its folder; files land in
     ``<out_dir>/<service>/<environment>/<version[:12]>/``. Also refreshes the framework metrics of
     the (service, environment) in ``<out_dir>/<service>/<environment>/metrics.{md,json,prom}``.
+    With ``state_dir`` (bmad.yaml's state folder), the SARIF and JUnit evidence files are copied
+    to ``sarif/`` and ``junit/`` next to the documents, for CI to upload.
     """
     view = find_view(ledger, release)
-    outputs = write_view_outputs(view, Path(out_dir))
+    outputs = write_view_outputs(view, Path(out_dir), state_dir=Path(state_dir) if state_dir else None)
     metrics = framework_metrics(ledger, service=view.service, environment=view.environment)
     extra = write_metrics_outputs(metrics, Path(out_dir) / view.service / view.environment)
     return ReleaseOutputs(directory=outputs.directory, files={**outputs.files, **extra})

@@ -13,12 +13,21 @@ configurable port, configured and logged under one directory, stopped by recorde
 See ``docs/stack.md``.
 """
 
-from bmad.stack.components import ALL_COMPONENTS, DEFAULT_COMPONENTS, StackPorts, StackSettings
+from bmad.stack.components import (
+    ALL_COMPONENTS,
+    DEFAULT_COMPONENTS,
+    EXAMPLE_RULES_DIR,
+    EXAMPLE_SCRAPE_TARGETS,
+    StackPorts,
+    StackSettings,
+)
 from bmad.stack.stack import ComponentStatus, StackInfo, down, load, missing_programs, status, up
 
 __all__ = [
     "ALL_COMPONENTS",
     "DEFAULT_COMPONENTS",
+    "EXAMPLE_RULES_DIR",
+    "EXAMPLE_SCRAPE_TARGETS",
     "ComponentStatus",
     "StackInfo",
     "StackPorts",

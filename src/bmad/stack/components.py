@@ -26,6 +26,11 @@ from bmad.stack._proc import run_short
 #: Every component, in start order. ``postgres`` is started only when asked for.
 ALL_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus", "postgres")
 DEFAULT_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus")
+#: What ``bmad stack up`` scrapes by default: the example service's local replicas
+#: (``examples/hello/bmad.yaml``, environment ``dev``: host ports 18080 and 18081).
+EXAMPLE_SCRAPE_TARGETS: dict[str, list[str]] = {"hello": ["127.0.0.1:18080", "127.0.0.1:18081"]}
+#: Where the example's alert and recording rules live, relative to the repository root.
+EXAMPLE_RULES_DIR = "examples/hello/monitoring"
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,9 @@ class Prometheus(Component):
             f"--web.listen-address={s.host}:{s.ports.prometheus}",
             "--web.enable-lifecycle",
             "--rules.alert.resend-delay=1s",
+            # Keep discovery providers whose config did not change across a reload: otherwise
+            # every reload forgets the Alertmanager and the scrape targets for up to 5 s.
+            "--enable-feature=new-service-discovery-manager",
         ]
 
     def ready(self, s: StackSettings, state: dict[str, Any]) -> bool:

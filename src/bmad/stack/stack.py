@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ from bmad.stack.components import (
 )
 
 STATE_FILE = "state.json"
+_ERROR_LINE = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL|PANIC|panic|error:|Error:)", re.ASCII)
 DEFAULT_READY_TIMEOUT = 30.0
 
 
@@ -305,7 +307,7 @@ class StackInfo:
                 hint=f"install the Debian package '{component.package}' (scripts/setup.sh does)",
             )
         port = component.port(self.settings)
-        if port is not None and _probe.tcp_open(self.settings.host, port):
+        if port is not None and not _port_free(self.settings.host, port):
             raise AdapterError(
                 name,
                 "starting",
@@ -456,6 +458,21 @@ class StackInfo:
         raise AdapterError("prometheus", "loading rule files", f"expected {sorted(expected)}, loaded {sorted(seen)}")
 
 
+def _port_free(host: str, port: int, *, grace: float = 3.0) -> bool:
+    """True when nothing accepts connections on host:port.
+
+    A server that just died may still hold its socket for a moment: the thread-group leader
+    of a multi-threaded program shows as a zombie before its other threads have released
+    their files. So an open port is re-checked for ``grace`` seconds before it counts as taken.
+    """
+    deadline = time.monotonic() + grace
+    while _probe.tcp_open(host, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _program_of(argv: Sequence[str], executable: str | None) -> str:
     # setpriv execs the server: the running process is the server, not setpriv.
     if argv and Path(argv[0]).name == "setpriv":
@@ -464,13 +481,17 @@ def _program_of(argv: Sequence[str], executable: str | None) -> str:
 
 
 def _tail(log: object, lines: int = 5) -> str:
+    """The end of a log, preferring the error lines (a server's last lines are often its shutdown)."""
     if not isinstance(log, str):
         return ""
     try:
         text = Path(log).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    recent = [line.strip() for line in text.strip().splitlines()[-60:] if line.strip()]
+    errors = [line for line in recent if _ERROR_LINE.search(line)]
+    chosen = errors[-3:] if errors else recent[-lines:]
+    return " | ".join(line[:400] for line in chosen)
 
 
 def _ports_text(ports: StackPorts) -> str:

@@ -5,6 +5,7 @@ options (``--set KEY=VALUE`` / ``options=``), prefixed with the phase name:
 * ``<phase>_checks``: how many checks (default 3), ids ``<phase>.c<N>``
 * ``<phase>_status``: status of the first check: pass (default), warn, fail
 * ``<phase>_sleep``: seconds every check sleeps (polling ctx.cancel)
+* ``<phase>_wait_for``: every check waits until this file exists
 * ``<phase>_marker``: a file each check touches when it starts (tests wait for it)
 * ``<phase>_raise``: ``adapter`` / ``unreachable`` / ``bug``: the first check raises
 * ``<phase>_needs``: ``chain`` makes check N need check N-1
@@ -77,6 +78,9 @@ class ScriptedPhase(BasePhase):
         marker = self.opt.get("marker")
         if marker:
             Path(str(marker)).write_text(f"{os.getpid()}\n", encoding="utf-8")
+        wait_for = self.opt.get("wait_for")
+        while wait_for and not Path(str(wait_for)).exists() and not ctx.cancel.is_set():
+            time.sleep(0.01)
         sleep = float(self.opt.get("sleep", 0))
         deadline = time.monotonic() + sleep
         while time.monotonic() < deadline and not ctx.cancel.is_set():
@@ -90,7 +94,9 @@ class ScriptedPhase(BasePhase):
             status = CheckStatus(str(self.opt.get("status", "pass")))
             raise_kind = self.opt.get("raise")
             if raise_kind == "adapter":
-                raise AdapterError("registry", "pushing the image", "HTTP 500", status=500, hint="look at the registry log")
+                raise AdapterError(
+                    "registry", "pushing the image", "HTTP 500", status=500, hint="look at the registry log"
+                )
             if raise_kind == "unreachable":
                 raise Unreachable("prometheus", "querying baselines", "connection refused")
             if raise_kind == "bug":

@@ -72,9 +72,7 @@ def make_ctx(
     tmp_path.mkdir(parents=True, exist_ok=True)
     config_file = tmp_path / "bmad.yaml"
     config_file.write_text(yaml_text, encoding="utf-8")
-    config = load_config_text(yaml_text, source=str(config_file)).model_copy(
-        update={"source_path": str(config_file)}
-    )
+    config = load_config_text(yaml_text, source=str(config_file)).model_copy(update={"source_path": str(config_file)})
     return PhaseContext(
         config=config,
         environment_name=environment,

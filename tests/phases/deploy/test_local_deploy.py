@@ -127,8 +127,12 @@ def versions_served(urls: list[str]) -> set[str]:
 
 
 def target_for(tmp_path: Path, stack: Any, environment: str, port_base: int, engine: Any) -> Any:
-    ctx = make_ctx(tmp_path / "t", config_yaml(environment, port_base, stack.prometheus_url, env={}, docker_host=stack.docker_host), environment,
-                   version="0" * 40)
+    ctx = make_ctx(
+        tmp_path / "t",
+        config_yaml(environment, port_base, stack.prometheus_url, env={}, docker_host=stack.docker_host),
+        environment,
+        version="0" * 40,
+    )
     return make_target(ctx.config, environment, client=engine)
 
 
@@ -173,7 +177,12 @@ def test_crash_looping_release_is_rolled_back(
     assert good.metrics["rollout_successful"] is True, dump(good)
 
     bad = deploy(
-        tmp_path, stack, pushed_hello, environment, "c" * 40, base,
+        tmp_path,
+        stack,
+        pushed_hello,
+        environment,
+        "c" * 40,
+        base,
         env={"HELLO_VERSION": "1.0.3", "HELLO_FAULT": "crash"},
     )
     rollout = bad.result("deploy.rollout")
@@ -212,7 +221,8 @@ def test_release_failing_its_smoke_suite_is_rolled_back(
             ok = body.get("message", "").startswith("hello")
             case = '<testcase classname="smoke" name="greeting"/>' if ok else (
                 '<testcase classname="smoke" name="greeting"><failure message="wrong greeting"/></testcase>')
-            xml = '<testsuite name="smoke" tests="2"><testcase classname="smoke" name="reachable"/>' + case + '</testsuite>'
+            head = '<testsuite name="smoke" tests="2"><testcase classname="smoke" name="reachable"/>'
+            xml = head + case + '</testsuite>'
             open("smoke-junit.xml", "w").write(xml)
             sys.exit(0 if ok else 1)
             """
@@ -225,12 +235,21 @@ def test_release_failing_its_smoke_suite_is_rolled_back(
         junit: smoke-junit.xml
         """
     )
-    good = deploy(tmp_path, stack, pushed_hello, environment, "a" * 40, base,
-                  env={"HELLO_VERSION": "1.0.1"}, smoke=smoke)
+    good = deploy(
+        tmp_path, stack, pushed_hello, environment, "a" * 40, base, env={"HELLO_VERSION": "1.0.1"}, smoke=smoke
+    )
     assert good.metrics["smoke_tests_passed"] == 6, dump(good)  # 4 endpoint checks + 2 suite cases
 
-    bad = deploy(tmp_path, stack, pushed_hello, environment, "d" * 40, base,
-                 env={"HELLO_VERSION": "1.0.4", "HELLO_MESSAGE": "bye"}, smoke=smoke)
+    bad = deploy(
+        tmp_path,
+        stack,
+        pushed_hello,
+        environment,
+        "d" * 40,
+        base,
+        env={"HELLO_VERSION": "1.0.4", "HELLO_MESSAGE": "bye"},
+        smoke=smoke,
+    )
     smoke_result = bad.result("deploy.smoke")
     assert smoke_result.status.value == "fail", dump(bad)
     assert smoke_result.evidence["suite"]["junit"]["failed"] == ["smoke.greeting"]
@@ -275,13 +294,30 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
         "error_rate": {"query": "...", "value": 0.0, "min": 0.0, "avg": 0.0, "max": 0.0, "p95": 0.0, "no_data": False},
         "error_ratio": {"query": "...", "value": 0.0, "min": 0.0, "avg": 0.0, "max": 0.0, "p95": 0.0, "no_data": False},
     }
-    good = deploy(tmp_path, stack, pushed_hello, environment, "a" * 40, base, env={"HELLO_VERSION": "1.0.1"},
-                  verification=verification, baseline=baseline)
+    good = deploy(
+        tmp_path,
+        stack,
+        pushed_hello,
+        environment,
+        "a" * 40,
+        base,
+        env={"HELLO_VERSION": "1.0.1"},
+        verification=verification,
+        baseline=baseline,
+    )
     assert good.status("deploy.verify") == "pass", dump(good)
 
-    bad = deploy(tmp_path, stack, pushed_hello, environment, "e" * 40, base,
-                 env={"HELLO_VERSION": "1.0.5", "HELLO_FAULT": "errors"}, verification=verification,
-                 baseline=baseline)
+    bad = deploy(
+        tmp_path,
+        stack,
+        pushed_hello,
+        environment,
+        "e" * 40,
+        base,
+        env={"HELLO_VERSION": "1.0.5", "HELLO_FAULT": "errors"},
+        verification=verification,
+        baseline=baseline,
+    )
     verify = bad.result("deploy.verify")
     assert verify.status.value == "fail", dump(bad)
     assert "error_r" in verify.summary

@@ -47,7 +47,9 @@ def test_requests_are_counted_by_path_and_code(base_url: str) -> None:
 def test_latency_histogram_is_cumulative_and_consistent(base_url: str) -> None:
     get(base_url + "/")
     samples = parse_metrics(get(base_url + "/metrics")[2])
-    buckets = [(labels["le"], value) for name, labels, value in samples if name == "http_request_duration_seconds_bucket"]
+    buckets = [
+        (labels["le"], value) for name, labels, value in samples if name == "http_request_duration_seconds_bucket"
+    ]
     assert buckets[-1][0] == "+Inf"
     counts = [value for _, value in buckets]
     assert counts == sorted(counts), "bucket counts must not decrease"
@@ -58,7 +60,9 @@ def test_latency_histogram_is_cumulative_and_consistent(base_url: str) -> None:
 
 def test_build_info_matches_the_reported_version(base_url: str) -> None:
     version = json.loads(get(base_url + "/")[2])["version"]
-    info = [labels for name, labels, value in parse_metrics(get(base_url + "/metrics")[2]) if name == "hello_build_info"]
+    info = [
+        labels for name, labels, value in parse_metrics(get(base_url + "/metrics")[2]) if name == "hello_build_info"
+    ]
     assert info == [{"version": version}]
 
 

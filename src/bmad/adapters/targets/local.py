@@ -781,7 +781,7 @@ class LocalTarget:
     def _logs(self, replica: Replica, lines: int = 20) -> list[str]:
         try:
             raw = replica.container.logs(tail=lines)
-        except Exception:  # noqa: BLE001 - logs are best-effort evidence
+        except Exception:
             return []
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
         return [redact(line) for line in text.splitlines()[-lines:]]
@@ -789,7 +789,7 @@ class LocalTarget:
     def _stats(self, replica: Replica) -> list[str]:
         try:
             stats = replica.container.stats(stream=False)
-        except Exception:  # noqa: BLE001 - stats are best-effort evidence
+        except Exception:
             return []
         memory = (stats.get("memory_stats") or {}).get("usage")
         return [f"memory usage: {memory} bytes"] if memory else []

@@ -1,11 +1,51 @@
-"""Wiring for the ANALYZE phase (not implemented yet: the phase fails, never passes)."""
+"""Wiring for the ANALYZE phase: schema validator, target (secrets, snapshot, dry-run), git history."""
 
 from __future__ import annotations
 
-from bmad.core.models import PhaseName
-from bmad.engine.plugins import NotImplementedPhase
+from typing import Any
+
+from bmad.core.errors import BmadError
 from bmad.ports.phase import PhaseContext, PhasePlugin
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
-    return NotImplementedPhase(PhaseName.ANALYZE)
+    from bmad.adapters.git_history import GitHistory
+    from bmad.adapters.kube_validate import BundledSchemaValidator, ServerDryRun
+    from bmad.phases.analyze import AnalyzePhase
+    from bmad.phases.analyze.attestations import load_attestations
+
+    config = ctx.config
+    settings = config.analyze
+    schemas = BundledSchemaValidator(
+        settings.kubernetes_version,
+        strict=settings.strict_schemas,
+        extra_schema_dirs=[config.resolve_path(p) for p in settings.crd_schemas],
+        cache_dir=config.state_path / "cache" / "schemas",
+    )
+    target: Any = None
+    target_note = "no target configured"
+    dry_runner = None
+    dry_run_note = "no Kubernetes target configured (environments.<env>.target.kind: kubernetes)"
+    try:
+        from bmad.engine.plugins.deploy import make_target
+
+        target = make_target(config, ctx.environment_name)
+    except BmadError as exc:
+        target_note = f"target unavailable: {exc}"
+    except ImportError:  # pragma: no cover - DEPLOY wiring not installed
+        target_note = "no target adapter installed"
+    if target is not None and getattr(target, "kind", None) == "kubernetes" and hasattr(target, "api"):
+        namespace = config.environment(ctx.environment_name).target.kubernetes.namespace
+        dry_runner = ServerDryRun(lambda: target.api, namespace=namespace)
+    repo = config.repository_dir
+    source = GitHistory(repo) if any((p / ".git").exists() for p in (repo, *repo.parents)) else None
+    attestations_path = config.resolve_path(settings.attestations)
+    return AnalyzePhase(
+        schemas=schemas,
+        target=target,
+        target_note=target_note,
+        dry_runner=dry_runner,
+        dry_run_note=dry_run_note,
+        source=source,
+        attestations=lambda: load_attestations(attestations_path),
+    )

@@ -6,14 +6,17 @@ The image comes from BUILD's artifacts (the repository and the pushed digest); `
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError, UsageError
-from bmad.core.models import PhaseName
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
 from bmad.ports.phase import PhaseContext, PhasePlugin
-from bmad.ports.target import DeploySpec, Target
+from bmad.ports.progress import NullProgress, Progress
+from bmad.ports.target import DeploySpec, Diagnosis, Target
 
 _IMAGE_KEYS = ("image_repository", "image", "image_name")
 _DIGEST_KEYS = ("image_digest", "digest", "pushed_digest")
@@ -134,3 +137,204 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
     )
+
+
+# ---------------------------------------------------------------------- manual rollback and diagnose
+
+
+@dataclass
+class ManualRollbackOutcome:
+    """What ``bmad rollback`` did: from which release to which, the rollback result and the ledger row."""
+
+    service: str
+    environment: str
+    from_version: str | None
+    to_version: str | None
+    result: CheckResult
+    record: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.status is CheckStatus.PASS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "ok": self.ok,
+            "result": self.result.to_dict(),
+            "ledger": self.record,
+        }
+
+
+def _deployed(history: Any) -> bool:
+    run = history.latest(PhaseName.DEPLOY)
+    return run is not None and run.status is not PhaseStatus.RUNNING and not history.rolled_back
+
+
+def _passed_deploy(history: Any) -> bool:
+    run = history.latest(PhaseName.DEPLOY)
+    return run is not None and run.status is PhaseStatus.PASSED and not history.rolled_back
+
+
+def manual_rollback(
+    config: BmadConfig,
+    environment: str,
+    *,
+    to_version: str | None = None,
+    reason: str = "manual rollback",
+    progress: Progress | None = None,
+    wait_seconds: float = 0.0,
+    target: Target | None = None,
+) -> ManualRollbackOutcome:
+    """Roll ``environment`` back to the last good release in the ledger (or ``to_version``), and record it.
+
+    "Current" is the newest release whose DEPLOY ran and was not rolled back; "last good" is the
+    newest earlier release whose DEPLOY passed and was not rolled back (``History.last_deployed``).
+    MTTR is measured from the command's start to the previous version healthy.
+    """
+    from bmad.adapters.targets.probe import RequestsProbe
+    from bmad.engine.runner import open_ledger
+    from bmad.ledger.records import RollbackInput
+    from bmad.phases.deploy import perform_rollback
+
+    service = config.service.name
+    progress = progress or NullProgress()
+    detected_at = datetime.now(UTC)
+    ledger = open_ledger(config)
+    try:
+        with ledger.acquire_lock(
+            service, environment, lease_seconds=config.ledger.lock_lease_seconds, wait_seconds=wait_seconds
+        ):
+            releases = ledger.list_releases(service=service, environment=environment)
+            current = next((h for h in releases if _deployed(h)), None)
+            if to_version:
+                chosen = next((h for h in releases if h.release.version.startswith(to_version)), None)
+                if chosen is None:
+                    raise UsageError(f"no release {to_version!r} of {service} in {environment} in the ledger")
+            else:
+                if current is None:
+                    raise UsageError(f"nothing to roll back: no release of {service} was deployed to {environment}")
+                record = ledger.history_for(current.release).last_deployed()
+                chosen = next((h for h in releases if record and h.release.version == record.release.version), None)
+                if chosen is None:
+                    raise UsageError(
+                        f"no earlier good release of {service} in {environment} to roll back to",
+                        hint="the ledger has no earlier release whose DEPLOY passed and was not rolled back",
+                    )
+            deploy_run = chosen.latest(PhaseName.DEPLOY)
+            artifacts = dict(deploy_run.artifacts) if deploy_run is not None else {}
+            to: dict[str, Any] = {
+                "release": chosen.release.version,
+                "image": artifacts.get("image"),
+                "digest": artifacts.get("digest"),
+                "env": dict(config.environment(environment).target.local.env),
+            }
+            target = target or make_target(config, environment)
+            result = perform_rollback(
+                target,
+                RequestsProbe(),
+                service=service,
+                environment=environment,
+                to=to,
+                fallback=None,
+                reason=reason,
+                detected_at=detected_at,
+                health_path=config.deploy.health_path,
+                manual=True,
+                progress=progress,
+                fall_back_to_previous=False,
+            )
+            outcome = ManualRollbackOutcome(
+                service, environment, current.release.version if current else None, chosen.release.version, result
+            )
+            info = result.artifacts.get("rollback") or {}
+            if current is not None and result.status is CheckStatus.PASS:
+                stored = ledger.record_rollback(
+                    current.release,
+                    RollbackInput(
+                        reason=reason,
+                        detected_at=detected_at,
+                        recovered_at=datetime.fromisoformat(info["recovered_at"]) if info.get("recovered_at") else None,
+                        to_version=chosen.release.version,
+                        manual=True,
+                    ),
+                )
+                outcome.record = stored.to_dict()
+            return outcome
+    finally:
+        ledger.close()
+
+
+@dataclass
+class DiagnoseReport:
+    service: str
+    environment: str
+    target: str
+    status: dict[str, Any]
+    findings: list[Diagnosis] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "target": self.target,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+LATENCY_QUERY = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="$job"}[5m])))'
+
+
+def diagnose_environment(
+    config: BmadConfig,
+    environment: str,
+    *,
+    target: Target | None = None,
+    latency_threshold_seconds: float = 0.5,
+    metrics_query: Any = None,
+) -> DiagnoseReport:
+    """The guide's troubleshooting, automated: the target's findings plus p95 latency from Prometheus."""
+    from bmad.core.errors import AdapterError
+
+    service = config.service.name
+    target = target or make_target(config, environment)
+    status = target.status(service, environment)
+    findings = list(target.diagnose(service, environment))
+    job = config.measure.scrape_job or service
+    if metrics_query is None:
+        from bmad.adapters.prometheus import PrometheusClient
+
+        metrics_query = PrometheusClient(config.environment(environment).monitoring.prometheus_url, timeout=5.0)
+    query = LATENCY_QUERY.replace("$job", job)
+    try:
+        samples = metrics_query.query(query)
+    except AdapterError:
+        samples = []
+    values = [s.value for s in samples if s.value == s.value]  # NaN != NaN
+    if values and max(values) > latency_threshold_seconds:
+        findings.append(
+            Diagnosis(
+                symptom="High latency after deployment",
+                object=f"job/{job}",
+                evidence=[
+                    f"p95 latency {max(values) * 1000:.0f} ms > {latency_threshold_seconds * 1000:.0f} ms",
+                    f"query: {query}",
+                ],
+                causes=[
+                    "under-provisioned resources",
+                    "database query performance",
+                    "external service latency",
+                    "insufficient replicas",
+                ],
+                fixes=[
+                    "scale up immediately (more replicas)",
+                    "review HPA thresholds (may be too conservative)",
+                    "check database performance (EXPLAIN ANALYZE slow queries)",
+                ],
+            )
+        )
+    return DiagnoseReport(service, environment, target.kind, status, findings)

@@ -12,6 +12,7 @@ from bmad.config.models import BmadConfig, EnvironmentConfig
 from bmad.core.models import PhaseName, PhaseResult
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.manifests import Bundle
+from bmad.phases.analyze.model import Location
 from bmad.ports.schemas import SchemaOutcome
 
 _MISSING = object()
@@ -49,6 +50,10 @@ class EvalContext:
     # Schema outcome per object (index into bundle.objects), filled by validation when it ran.
     schema_results: dict[int, SchemaOutcome] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Server-side dry-run: None when it did not run (``dry_run_note`` says why), else the failures.
+    dry_run: list[tuple[Location, str]] | None = None
+    dry_run_note: str = "no Kubernetes target configured"
+    dry_run_error: str | None = None  # the dry-run was due but could not run
 
     @property
     def environment(self) -> EnvironmentConfig | None:

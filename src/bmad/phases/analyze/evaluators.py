@@ -43,7 +43,9 @@ def register(name: str, scope: Scope) -> Callable[[Callable[..., Any]], Callable
 
 
 # -- helpers ---------------------------------------------------------------------------------
-_SECRET_NAME = re.compile(r"(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)", re.I)
+_SECRET_NAME = re.compile(
+    r"(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)", re.I
+)
 _SECRET_VALUE = re.compile(
     r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{36}|xox[baprs]-[A-Za-z0-9-]{10,}"
     r"|sk_live_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.)"
@@ -321,7 +323,9 @@ def container_sc_present(c: dict[str, Any], path: Path_, obj: ManifestObject, ct
 def no_host_port(c: dict[str, Any], path: Path_, obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     for index, port in enumerate(_ports(c)):
         if port.get("hostPort"):
-            return Fail(f"port {port.get('containerPort')} is bound to hostPort {port['hostPort']}", (*path, "ports", index))
+            return Fail(
+                f"port {port.get('containerPort')} is bound to hostPort {port['hostPort']}", (*path, "ports", index)
+            )
     return None
 
 
@@ -438,7 +442,9 @@ def memory_request_equals_limit(
     if request is None or limit is None:
         return Fail("memory request and limit must both be set", (*path, "resources"))
     if request != limit:
-        return Fail("memory request differs from the limit (risk of OOM kill under node pressure)", (*path, "resources"))
+        return Fail(
+            "memory request differs from the limit (risk of OOM kill under node pressure)", (*path, "resources")
+        )
     return None
 
 
@@ -582,8 +588,9 @@ def metrics_port(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
         s for s in ctx.bundle.of_kind("ServiceMonitor", "PodMonitor")
     ):
         return None
-    return Fail("no metrics endpoint declared (a port named 'metrics' or prometheus.io/scrape annotations)",
-                _pod_path(obj))
+    return Fail(
+        "no metrics endpoint declared (a port named 'metrics' or prometheus.io/scrape annotations)", _pod_path(obj)
+    )
 
 
 @register("tracing", Scope.POD)
@@ -591,9 +598,11 @@ def tracing(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     if not _is_long_running(obj):
         return NA("jobs")
     for c, _ in obj.containers(init=False):
-        env = c.get("env") if isinstance(c.get("env"), list) else []
-        for item in env:
-            if isinstance(item, dict) and str(item.get("name", "")).startswith(("OTEL_EXPORTER_OTLP", "JAEGER_", "ZIPKIN_")):
+        env = c.get("env")
+        for item in env if isinstance(env, list) else []:
+            if isinstance(item, dict) and str(item.get("name", "")).startswith(
+                ("OTEL_EXPORTER_OTLP", "JAEGER_", "ZIPKIN_")
+            ):
                 return None
     ok, message = ctx.attestations.check(p["attestation"], ctx.today)
     if ok:
@@ -604,7 +613,10 @@ def tracing(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
 # ====================================================================================== pod
 @register("pod_field_not_true", Scope.POD)
 def pod_field_not_true(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
-    if (obj.pod_spec or {}).get(p["field"]) is True:
+    value = (obj.pod_spec or {}).get(p["field"])
+    if p.get("absent") and value not in (None, False, [], {}):
+        return Fail(f"{p['field']} is set", _pod_path(obj, p["field"]))
+    if value is True:
         return Fail(f"{p['field']} is true", _pod_path(obj, p["field"]))
     return None
 
@@ -788,7 +800,8 @@ def refs_exist(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
 
 @register("pvc_referenced", Scope.POD)
 def pvc_referenced(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
-    return refs_exist(obj, ctx, {"what": "pvc"})
+    verdict: Verdict = refs_exist(obj, ctx, {"what": "pvc"})
+    return verdict
 
 
 @register("selector_matches_template", Scope.OBJECT)
@@ -812,8 +825,10 @@ def service_targets_pods(obj: ManifestObject, ctx: EvalContext, p: Params) -> Ve
     if not selector:
         return NA("no selector: endpoints are managed outside the bundle")
     if not ctx.bundle.pods_selected(selector, obj.namespace):
-        return Fail(f"selector {selector} matches no pod template in namespace {obj.namespace or '(none)'}",
-                    ("spec", "selector"))
+        return Fail(
+            f"selector {selector} matches no pod template in namespace {obj.namespace or '(none)'}",
+            ("spec", "selector"),
+        )
     return None
 
 
@@ -888,7 +903,9 @@ def hpa_target(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     if not isinstance(ref, dict):
         return Fail("spec.scaleTargetRef is missing", ("spec",))
     if ctx.bundle.find(str(ref.get("kind")), str(ref.get("name")), obj.namespace) is None:
-        return Fail(f"scale target {ref.get('kind')}/{ref.get('name')} is not in the bundle", ("spec", "scaleTargetRef"))
+        return Fail(
+            f"scale target {ref.get('kind')}/{ref.get('name')} is not in the bundle", ("spec", "scaleTargetRef")
+        )
     return None
 
 
@@ -1065,7 +1082,11 @@ def _as_set(value: Any) -> set[str]:
 def rbac_rule(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     mode = p["mode"]
     for index, rule in _rules(obj):
-        verbs, resources, groups = _as_set(rule.get("verbs")), _as_set(rule.get("resources")), _as_set(rule.get("apiGroups"))
+        verbs, resources, groups = (
+            _as_set(rule.get("verbs")),
+            _as_set(rule.get("resources")),
+            _as_set(rule.get("apiGroups")),
+        )
         where = ("rules", index)
         if mode == "wildcard" and ("*" in verbs or "*" in resources or "*" in groups):
             return Fail("rule uses a wildcard", where)
@@ -1083,7 +1104,10 @@ def rbac_rule(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
         if mode == "escalate" and verbs & {"bind", "escalate"}:
             return Fail("grants bind/escalate on roles", where)
         if mode == "webhooks" and (
-            resources & {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"} and verbs - {"get", "list", "watch"}
+            (
+                resources & {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}
+                and verbs - {"get", "list", "watch"}
+            )
             or "certificatesigningrequests/approval" in resources
         ):
             return Fail("grants changing admission webhooks or approving CSRs", where)
@@ -1118,13 +1142,18 @@ def prometheus_rule(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict
                 continue
             alerts += 1
             where = ("spec", "groups", g_index, "rules", r_index)
-            labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
-            annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
+            raw_labels, raw_annotations = rule.get("labels"), rule.get("annotations")
+            labels: dict[str, Any] = raw_labels if isinstance(raw_labels, dict) else {}
+            annotations: dict[str, Any] = raw_annotations if isinstance(raw_annotations, dict) else {}
             if mode == "severity" and labels.get("severity") not in ("critical", "warning", "info", "page", "ticket"):
                 return Fail(f"alert {rule['alert']} has no valid severity label", where)
             if mode == "summary" and not (annotations.get("summary") and annotations.get("description")):
                 return Fail(f"alert {rule['alert']} lacks summary/description annotations", where)
-            if mode == "runbook" and labels.get("severity") in ("critical", "page") and not annotations.get("runbook_url"):
+            if (
+                mode == "runbook"
+                and labels.get("severity") in ("critical", "page")
+                and not annotations.get("runbook_url")
+            ):
                 return Fail(f"critical alert {rule['alert']} has no runbook_url", where)
             if mode == "for" and not rule.get("for"):
                 return Fail(f"alert {rule['alert']} has no 'for' duration", where)
@@ -1170,9 +1199,8 @@ def _hpa_verdict(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     mode = p["mode"]
     low = spec.get("minReplicas", 1)
     high = spec.get("maxReplicas")
-    if mode == "min":
-        if not isinstance(low, int) or low < ctx.settings.min_replicas:
-            return Fail(f"minReplicas is {low}; analyze.min_replicas is {ctx.settings.min_replicas}", ("spec",))
+    if mode == "min" and (not isinstance(low, int) or low < ctx.settings.min_replicas):
+        return Fail(f"minReplicas is {low}; analyze.min_replicas is {ctx.settings.min_replicas}", ("spec",))
     if mode == "max" and (not isinstance(high, int) or not isinstance(low, int) or high <= low):
         return Fail(f"maxReplicas ({high}) is not above minReplicas ({low}): it cannot scale", ("spec",))
     if mode == "no_replicas":
@@ -1181,24 +1209,30 @@ def _hpa_verdict(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
         if target is None:
             return NA("the scale target is not in the bundle")
         if target.replicas is not None:
-            return Fail(f"{target.ref} sets replicas; every apply resets what the HPA chose", ("spec", "scaleTargetRef"))
+            return Fail(
+                f"{target.ref} sets replicas; every apply resets what the HPA chose", ("spec", "scaleTargetRef")
+            )
     if mode == "requests":
         ref = spec.get("scaleTargetRef") or {}
         target = ctx.bundle.find(str(ref.get("kind")), str(ref.get("name")), obj.namespace)
         if target is None:
             return NA("the scale target is not in the bundle")
         resources = {
-            dig(m, ("resource", "name")) for m in spec.get("metrics") or [] if isinstance(m, dict) and m.get("type") == "Resource"
+            dig(m, ("resource", "name"))
+            for m in spec.get("metrics") or []
+            if isinstance(m, dict) and m.get("type") == "Resource"
         }
         if not resources and spec.get("targetCPUUtilizationPercentage") is not None:
             resources = {"cpu"}
         if not resources:
             return NA("scales on no resource metric")
-        for c, path in target.containers(init=False):
+        for c, _path in target.containers(init=False):
             for resource in resources:
                 if resource not in _resources(c, "requests"):
-                    return Fail(f"{target.ref} container {c.get('name')} has no {resource} request for the HPA to use",
-                                ("spec", "metrics"))
+                    return Fail(
+                        f"{target.ref} container {c.get('name')} has no {resource} request for the HPA to use",
+                        ("spec", "metrics"),
+                    )
     return None
 
 
@@ -1380,11 +1414,7 @@ def backup_for_state(ctx: EvalContext, p: Params) -> Verdict:
 @register("parse_ok", Scope.BUNDLE)
 def parse_ok(ctx: EvalContext, p: Params) -> list[tuple[Location, Fail]]:
     codes = set(p["codes"])
-    return [
-        (Location(file=f.file, line=f.line), Fail(f.message))
-        for f in ctx.bundle.findings
-        if f.code in codes
-    ]
+    return [(Location(file=f.file, line=f.line), Fail(f.message)) for f in ctx.bundle.findings if f.code in codes]
 
 
 @register("schema_valid", Scope.BUNDLE)
@@ -1400,14 +1430,11 @@ def schema_valid(ctx: EvalContext, p: Params) -> Any:
         if wanted == "invalid":
             for error in outcome.errors[:5]:
                 where = ".".join(map(str, error.path)) or "(object)"
-                failures.append(
-                    (_loc(obj, error.path), Fail(f"{where}: {error.message}", error.path))
-                )
+                failures.append((_loc(obj, error.path), Fail(f"{where}: {error.message}", error.path)))
         else:
             failures.append((_loc(obj, ()), Fail(outcome.reason or outcome.status)))
-    if wanted == "skipped" and not ctx.settings.reject_missing_schemas:
-        if failures:
-            return NA(f"{len(failures)} custom resource(s) without a schema (analyze.reject_missing_schemas: false)")
+    if wanted == "skipped" and not ctx.settings.reject_missing_schemas and failures:
+        return NA(f"{len(failures)} custom resource(s) without a schema (analyze.reject_missing_schemas: false)")
     return failures
 
 
@@ -1424,9 +1451,13 @@ def api_versions(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
         return None
     state, replacement, version = status
     if p["mode"] == "removed" and state == "removed":
-        return Fail(f"{obj.api_version} {obj.kind} was removed in Kubernetes {version}; use {replacement}", ("apiVersion",))
+        return Fail(
+            f"{obj.api_version} {obj.kind} was removed in Kubernetes {version}; use {replacement}", ("apiVersion",)
+        )
     if p["mode"] == "deprecated" and state == "deprecated":
-        return Fail(f"{obj.api_version} {obj.kind} is deprecated (removed in {version}); use {replacement}", ("apiVersion",))
+        return Fail(
+            f"{obj.api_version} {obj.kind} is deprecated (removed in {version}); use {replacement}", ("apiVersion",)
+        )
     return None
 
 
@@ -1464,7 +1495,10 @@ def ingress_hosts_unique(ctx: EvalContext, p: Params) -> list[tuple[Location, Fa
                 key = (str(rule.get("host", "*")), str((path_item or {}).get("path", "/")))
                 if key in seen and seen[key] != ing.name:
                     failures.append(
-                        (_loc(ing, ("spec", "rules", index)), Fail(f"host {key[0]} path {key[1]} also routed by {seen[key]}"))
+                        (
+                            _loc(ing, ("spec", "rules", index)),
+                            Fail(f"host {key[0]} path {key[1]} also routed by {seen[key]}"),
+                        )
                     )
                 seen.setdefault(key, ing.name)
     return failures
@@ -1478,7 +1512,9 @@ def namespace_object(ctx: EvalContext, p: Params) -> Any:
     failures = []
     for ns in sorted(namespaces):
         if not any((o.namespace == ns) for o in ctx.bundle.of_kind(p["kind"])):
-            failures.append((Location(namespace=ns, kind="Namespace", name=ns), Fail(f"namespace {ns} has no {p['kind']}")))
+            failures.append(
+                (Location(namespace=ns, kind="Namespace", name=ns), Fail(f"namespace {ns} has no {p['kind']}"))
+            )
     return failures
 
 
@@ -1512,8 +1548,19 @@ def health_path_probe(ctx: EvalContext, p: Params) -> Verdict:
     if not paths:
         return NA("no HTTP probes in the bundle")
     if wanted not in paths:
-        return Fail(f"deploy.health_path {wanted} is not probed by any container (probes use {', '.join(sorted(paths))})")
+        return Fail(
+            f"deploy.health_path {wanted} is not probed by any container (probes use {', '.join(sorted(paths))})"
+        )
     return None
+
+
+@register("dry_run_ok", Scope.BUNDLE)
+def dry_run_ok(ctx: EvalContext, p: Params) -> Any:
+    if ctx.dry_run_error is not None:
+        return Skip(f"server dry-run could not run: {ctx.dry_run_error}")
+    if ctx.dry_run is None:
+        return NA(ctx.dry_run_note)
+    return [(loc, Fail(message)) for loc, message in ctx.dry_run]
 
 
 @register("crs_have_schema", Scope.BUNDLE)
@@ -1562,7 +1609,9 @@ def rollout_timeout(ctx: EvalContext, p: Params) -> Verdict:
         return Skip("no bmad.yaml loaded")
     value = ctx.config.deploy.rollout_timeout_seconds
     if value > p["max"]:
-        return Fail(f"deploy.rollout_timeout_seconds is {value}; a failed rollout is noticed after more than {p['max']}s")
+        return Fail(
+            f"deploy.rollout_timeout_seconds is {value}; a failed rollout is noticed after more than {p['max']}s"
+        )
     return None
 
 
@@ -1583,7 +1632,10 @@ def _compare(value: Any, op: str, target: Any) -> bool:
 def _target_value(ctx: EvalContext, p: Params) -> Any:
     setting = p.get("setting")
     if setting == "build.size_budget_mb":
-        return ctx.config.build.size_budget_mb if ctx.config else 500.0
+        if ctx.config is None:
+            return 500.0
+        budget = getattr(ctx.config.build, "effective_size_budget_mb", None)
+        return budget if budget is not None else ctx.config.build.size_budget_mb
     if setting:
         return getattr(ctx.settings, setting)
     return p.get("value")

@@ -78,9 +78,7 @@ def _construct(loader: Any, node: yaml.Node) -> Any:
             if isinstance(key, list | dict):
                 key = str(key)
             if key in result:
-                raise _DuplicateKey(
-                    str(key), key_node.start_mark.line + 1, key_node.start_mark.column + 1, first[key]
-                )
+                raise _DuplicateKey(str(key), key_node.start_mark.line + 1, key_node.start_mark.column + 1, first[key])
             first[key] = key_node.start_mark.line + 1
             result[key] = _construct(loader, value_node)
         return result
@@ -283,8 +281,7 @@ def read_manifest_file(
         return [], [
             ParseFinding(
                 name,
-                f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
-                "(analyze.max_file_mb): not read",
+                f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB (analyze.max_file_mb): not read",
                 "too_large",
             )
         ]
@@ -445,7 +442,8 @@ def _child(node: yaml.Node, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return value_node
+                found: yaml.Node = value_node
+                return found
     return None
 
 
@@ -470,7 +468,7 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
     for expr in expressions:
         if not isinstance(expr, dict):
             return False
-        key = expr.get("key")
+        key = str(expr.get("key"))
         operator = expr.get("operator")
         values = [str(v) for v in (expr.get("values") or [])]
         present = key in labels
@@ -564,7 +562,9 @@ class Bundle:
             if (policy.namespace or None) != (workload.namespace or None):
                 continue
             spec = policy.spec()
-            if not selector_matches(spec.get("podSelector", {}) if "podSelector" in spec else None, workload.pod_labels):
+            if not selector_matches(
+                spec.get("podSelector", {}) if "podSelector" in spec else None, workload.pod_labels
+            ):
                 continue
             types = spec.get("policyTypes")
             if not isinstance(types, list) or not types:

@@ -54,7 +54,11 @@ API_LIFECYCLE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("flowcontrol.apiserver.k8s.io/v1beta3", "*"): ("1.29", "1.32", "flowcontrol.apiserver.k8s.io/v1"),
     ("autoscaling/v2beta2", "*"): ("1.23", "1.26", "autoscaling/v2"),
     ("resource.k8s.io/v1alpha2", "*"): ("1.31", "1.31", "resource.k8s.io/v1beta1"),
-    ("admissionregistration.k8s.io/v1alpha1", "ValidatingAdmissionPolicy"): ("1.30", "1.32", "admissionregistration.k8s.io/v1"),
+    ("admissionregistration.k8s.io/v1alpha1", "ValidatingAdmissionPolicy"): (
+        "1.30",
+        "1.32",
+        "admissionregistration.k8s.io/v1",
+    ),
 }
 
 
@@ -145,7 +149,11 @@ def custom_schemas_from_crds(bundle: Bundle) -> list[CustomSchema]:
         for version in spec.get("versions") or []:
             if not isinstance(version, dict):
                 continue
-            schema = (version.get("schema") or {}).get("openAPIV3Schema") if isinstance(version.get("schema"), dict) else None
+            schema = (
+                (version.get("schema") or {}).get("openAPIV3Schema")
+                if isinstance(version.get("schema"), dict)
+                else None
+            )
             if isinstance(schema, Mapping):
                 schemas.append(CustomSchema(f"{group}/{version.get('name')}", str(kind), dict(schema)))
     return schemas
@@ -196,7 +204,9 @@ def validate_bundle(
             for error in outcome.errors:
                 where = ".".join(str(p) for p in error.path) or "(object)"
                 report.findings.append(
-                    ValidationFinding(obj.file, obj.line_of(error.path), f"{where}: {error.message}", "schema", "error", label)
+                    ValidationFinding(
+                        obj.file, obj.line_of(error.path), f"{where}: {error.message}", "schema", "error", label
+                    )
                 )
         elif outcome.status == "unknown_kind":
             report.invalid += 1

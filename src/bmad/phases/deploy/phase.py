@@ -25,7 +25,7 @@ from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport, TrafficGenerator
 from bmad.phases.deploy.smoke import SmokeReport, check_health, check_metrics, run_suite
-from bmad.phases.deploy.verify import FAIL, WARN, verify_window
+from bmad.phases.deploy.verify import FAIL, verify_window
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, PhaseContext
 from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState, SuiteRunner, Target
@@ -212,7 +212,11 @@ class DeployPhase(BasePhase):
         suite_evidence = None
         if smoke.command and self.suite is not None:
             cases, suite_evidence = run_suite(
-                self.suite, smoke, urls[0], cwd=self.repository_dir, extra_env={"BMAD_ENVIRONMENT": self.spec.environment}
+                self.suite,
+                smoke,
+                urls[0],
+                cwd=self.repository_dir,
+                extra_env={"BMAD_ENVIRONMENT": self.spec.environment},
             )
             report.cases.extend(cases)
         metrics: dict[str, MetricValue] = {"smoke_tests_passed": report.passed, "smoke_tests_failed": report.failed}
@@ -313,14 +317,18 @@ class DeployPhase(BasePhase):
 
         def on_round(number: int, total: int, outcomes: Sequence[Any]) -> None:
             bad = [o.name for o in outcomes if o.status == FAIL]
-            task.update(f"round {number}/{total}" + (f": failing {', '.join(bad)}" if bad else ""),
-                        completed=number * cfg.interval_seconds)
+            task.update(
+                f"round {number}/{total}" + (f": failing {', '.join(bad)}" if bad else ""),
+                completed=number * cfg.interval_seconds,
+            )
 
-        traffic = TrafficGenerator(self.probe, urls if cfg.traffic_path else [], cfg.traffic_path or "/",
-                                   rps=cfg.traffic_rps)
+        traffic = TrafficGenerator(
+            self.probe, urls if cfg.traffic_path else [], cfg.traffic_path or "/", rps=cfg.traffic_rps
+        )
         with traffic:
-            result = verify_window(self.metrics_query, cfg, baseline, variables=variables, cancel=ctx.cancel,
-                                   on_round=on_round)
+            result = verify_window(
+                self.metrics_query, cfg, baseline, variables=variables, cancel=ctx.cancel, on_round=on_round
+            )
         task.done()
         evidence: dict[str, Any] = {
             "rounds": result.summary(),
@@ -343,8 +351,13 @@ class DeployPhase(BasePhase):
                 evidence=evidence,
             )
         if result.cancelled:
-            return CheckResult(id=VERIFY, title=title, status=CheckStatus.FAIL, summary="verification cancelled",
-                               evidence={**evidence, "detected_at": _now().isoformat()})
+            return CheckResult(
+                id=VERIFY,
+                title=title,
+                status=CheckStatus.FAIL,
+                summary="verification cancelled",
+                evidence={**evidence, "detected_at": _now().isoformat()},
+            )
         warns = result.warnings
         return CheckResult(
             id=VERIFY,
@@ -452,6 +465,7 @@ def perform_rollback(
     ctx: PhaseContext | None = None,
     on_done: Any = None,
     progress: Any = None,
+    fall_back_to_previous: bool = True,
 ) -> CheckResult:
     """Roll back, wait until the previous version answers its health check, record MTTR.
 
@@ -466,7 +480,7 @@ def perform_rollback(
     attempts: list[dict[str, Any] | None] = [to]
     if fallback and fallback.get("exists") and fallback != to:
         attempts.append(fallback)
-    if to is not None:
+    if to is not None and fall_back_to_previous:
         attempts.append(None)  # finally, the previous revision / generation
     errors: list[str] = []
     state: RolloutState | None = None

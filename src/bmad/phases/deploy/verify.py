@@ -192,9 +192,7 @@ def verify_window(
                     criterion.name, query, FAIL, None, "", f"could not query: {exc.message}", at.isoformat()
                 )
             else:
-                outcome = evaluate(
-                    criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at
-                )
+                outcome = evaluate(criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at)
             outcomes.append(outcome)
             streak[criterion.name] = streak.get(criterion.name, 0) + 1 if outcome.status == FAIL else 0
             if streak[criterion.name] >= config.failures_to_fail and result.failed is None:

@@ -1,0 +1,522 @@
+"""``bmad demo``: the example service through B -> M -> A -> D twice, on the local stack.
+
+1. Bring up the local stack (idempotent) and point its Prometheus at the example's replicas.
+2. Copy ``examples/hello`` into a work folder as a fresh git repository; adapt its ``bmad.yaml``
+   to the stack (registry, Prometheus, Pushgateway, Docker API, free host ports) and to a short
+   demo timing (small load test, short verification window with light traffic).
+3. Release 1 (good): ``run_release`` -> documents + bmad's own metrics pushed.
+4. Commit a bad change (``HELLO_FAULT=errors``: about half of ``/`` answers 500), release 2:
+   post-deploy verification sees the error ratio, DEPLOY rolls back automatically.
+5. Print where the runbooks and reports are, and the framework-metrics table.
+
+The engine may import every layer; this module is the glue :func:`publish_release_outputs` too
+(documents + own metrics at the end of a run), which the runner can call after each run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from bmad.core.errors import BmadError, UsageError
+from bmad.core.models import Release
+
+if TYPE_CHECKING:
+    from bmad.config.models import BmadConfig
+    from bmad.ledger.store import Ledger
+    from bmad.reports.metrics import FrameworkMetrics
+    from bmad.reports.outputs import ReleaseOutputs
+    from bmad.stack import StackInfo
+
+Say = Callable[[str], None]
+
+MARKER = ".bmad-demo"
+SERVICE = "hello"
+ENVIRONMENT = "dev"
+FAULT = "errors"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "bmad demo",
+    "GIT_AUTHOR_EMAIL": "bmad-demo@example.invalid",
+    "GIT_COMMITTER_NAME": "bmad demo",
+    "GIT_COMMITTER_EMAIL": "bmad-demo@example.invalid",
+}
+PREPARE_PHASES = ["build", "measure", "analyze"]
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "reports", ".bmad", "*.pyc")
+
+# The post-deploy verification the demo uses when the example's bmad.yaml has no criteria: the
+# share of 5xx answers over the last 10 s, with bmad sending light traffic to "/" meanwhile
+# ("or vector(0)": a service that never answered 5xx has no such series, which is not "no data").
+DEMO_ERROR_CRITERION = {
+    "name": "error_ratio",
+    "query": (
+        '(sum(rate(http_requests_total{job="$job",code=~"5.."}[10s])) or vector(0)) '
+        '/ sum(rate(http_requests_total{job="$job"}[10s]))'
+    ),
+    "max": 0.05,
+}
+
+
+# ---------------------------------------------------------------------- publishing (engine hook)
+
+
+@dataclass
+class Published:
+    outputs: ReleaseOutputs | None = None
+    pushed: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outputs": self.outputs.to_dict() if self.outputs else None,
+            "own_metrics_pushed": self.pushed,
+            "problems": self.problems,
+        }
+
+
+def publish_release_outputs(config: BmadConfig, environment: str, release: Release, ledger: Ledger) -> Published:
+    """Write the release's runbook, checklist and report, and push bmad's own metrics.
+
+    Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
+    problems are returned (and the CLI prints them).
+    """
+    from bmad.adapters.own_metrics import push_own_metrics
+    from bmad.reports.outputs import own_metrics_snapshot, write_release_outputs
+
+    published = Published()
+    try:
+        published.outputs = write_release_outputs(
+            ledger, release, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
+        )
+    except (BmadError, OSError) as exc:
+        published.problems.append(f"writing the reports failed: {exc}")
+    gateway = config.environment(environment).monitoring.pushgateway_url
+    if gateway:
+        try:
+            snapshot = own_metrics_snapshot(ledger, release)
+            push_own_metrics(gateway, **snapshot.as_kwargs())
+            published.pushed = True
+        except BmadError as exc:
+            published.problems.append(f"pushing bmad's own metrics failed: {exc}")
+    return published
+
+
+# ---------------------------------------------------------------------- the demo
+
+
+@dataclass
+class DemoRelease:
+    label: str
+    version: str
+    outcome: str
+    exit_code: int
+    message: str
+    phases: dict[str, str]
+    published: Published
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "version": self.version,
+            "outcome": self.outcome,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "phases": self.phases,
+            "seconds": round(self.seconds, 3),
+            **self.published.to_dict(),
+        }
+
+
+@dataclass
+class DemoResult:
+    workdir: Path
+    config_path: Path
+    stack_root: Path
+    releases: list[DemoRelease]
+    metrics: FrameworkMetrics
+    metrics_files: dict[str, Path]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        outcomes = [r.outcome for r in self.releases]
+        return outcomes == ["success", "rolled_back"]
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"bmad demo: {self.workdir} ({self.seconds:.0f} s)"]
+        for release in self.releases:
+            lines.append(f"  {release.label}: {release.version[:12]} -> {release.outcome} ({release.message})")
+            outputs = release.published.outputs
+            if outputs is not None:
+                for key in ("runbook_md", "runbook_html", "checklist_md", "report_html"):
+                    if key in outputs.files:
+                        lines.append(f"      {key.replace('_', ' '):<14} {outputs.files[key]}")
+            for problem in release.published.problems:
+                lines.append(f"      problem: {problem}")
+        for key, path in self.metrics_files.items():
+            lines.append(f"  {key.replace('_', ' '):<14} {path}")
+        if not self.ok:
+            lines.append("  expected: release 1 success, release 2 rolled back")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "workdir": str(self.workdir),
+            "config": str(self.config_path),
+            "stack": str(self.stack_root),
+            "seconds": round(self.seconds, 3),
+            "releases": [r.to_dict() for r in self.releases],
+            "metrics": self.metrics.to_dict(),
+            "metrics_files": {k: str(v) for k, v in self.metrics_files.items()},
+        }
+
+
+def find_examples(explicit: Path | None = None) -> Path:
+    """The ``examples`` folder of a bmad checkout: explicit, BMAD_EXAMPLES_DIR, ./examples, or next to the package."""
+    candidates = [explicit] if explicit else []
+    if os.environ.get("BMAD_EXAMPLES_DIR"):
+        candidates.append(Path(os.environ["BMAD_EXAMPLES_DIR"]))
+    candidates += [Path.cwd() / "examples", Path(__file__).resolve().parents[3] / "examples"]
+    for candidate in candidates:
+        if candidate is not None and (candidate / "hello" / "bmad.yaml").is_file():
+            return candidate.resolve()
+    raise UsageError(
+        "the example service (examples/hello) was not found",
+        hint="run 'bmad demo' from a bmad checkout, or set BMAD_EXAMPLES_DIR to its examples folder",
+    )
+
+
+def free_port_block(count: int, *, start: int = 20000, end: int = 40000) -> int:
+    """The first port of ``count`` consecutive ports that are free on 127.0.0.1 right now."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(start, end - count)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise UsageError(f"no block of {count} free ports found on 127.0.0.1")
+
+
+def prepare_workdir(directory: Path) -> Path:
+    """An empty work folder; one left by an earlier demo (it has the marker file) is wiped."""
+    directory = directory.resolve()
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            raise UsageError(
+                f"{directory} exists and was not made by 'bmad demo'",
+                hint="choose another folder with --dir, or remove it",
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("made by 'bmad demo'; removed by the next run\n", encoding="utf-8")
+    return directory
+
+
+def _git(repo: Path, *args: str) -> str:
+    from bmad.adapters._process import run_command
+
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, **GIT_IDENTITY}
+    result = run_command(["git", *args], cwd=repo, env=env, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def demo_config(
+    example: Mapping[str, Any],
+    *,
+    stack: StackInfo,
+    host_port_base: int,
+    base_image: str,
+    fault: str | None = None,
+) -> dict[str, Any]:
+    """The example's bmad.yaml adapted to the stack and to a short demo (only ``dev`` is kept)."""
+    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(example)))  # deep copy, plain types
+    env = data.get("environments", {}).get(ENVIRONMENT) or {"risk": "low"}
+    target = env.setdefault("target", {})
+    target["kind"] = "local"
+    local = target.setdefault("local", {})
+    local["host_port_base"] = host_port_base
+    local["docker_host"] = stack.docker_host
+    local.setdefault("replicas", 2)
+    local_env = dict(local.get("env") or {})
+    local_env.pop("HELLO_FAULT", None)
+    if fault:
+        local_env["HELLO_FAULT"] = fault
+    local["env"] = local_env
+    monitoring = env.setdefault("monitoring", {})
+    monitoring["prometheus_url"] = stack.prometheus_url
+    monitoring["pushgateway_url"] = stack.pushgateway_url
+    monitoring["alertmanager_url"] = stack.alertmanager_url
+    monitoring.pop("service_url", None)
+    data["environments"] = {ENVIRONMENT: env}
+
+    build = data.setdefault("build", {})
+    build["registry"] = stack.registry
+    build.setdefault("build_args", {})["BASE"] = base_image
+
+    measure = data.setdefault("measure", {})
+    measure.setdefault("target_wait_seconds", 5)
+    measure["baseline_window_seconds"] = min(float(measure.get("baseline_window_seconds", 60)), 60.0)
+    measure["baseline_step_seconds"] = min(float(measure.get("baseline_step_seconds", 5)), 5.0)
+    load = measure.setdefault("load_test", {})
+    load["levels"] = [level for level in load.get("levels", [1, 4, 16]) if level <= 16] or [1, 4, 16]
+    load["duration_seconds"] = min(float(load.get("duration_seconds") or 1.5), 1.5)
+    load.setdefault("workers", 1)
+
+    deploy = data.setdefault("deploy", {})
+    verification = deploy.setdefault("verification", {})
+    verification["enabled"] = True
+    verification["window_seconds"] = min(float(verification.get("window_seconds", 8)), 8.0)
+    verification["interval_seconds"] = min(float(verification.get("interval_seconds", 2)), 2.0)
+    verification["settle_seconds"] = min(float(verification.get("settle_seconds", 3)), 3.0)
+    verification.setdefault("traffic_path", "/")
+    verification["traffic_rps"] = max(float(verification.get("traffic_rps", 20)), 20.0)
+    criteria = verification.setdefault("criteria", [])
+    if not any("5.." in str(c.get("query", "")) for c in criteria):
+        criteria.append(dict(DEMO_ERROR_CRITERION))
+    deploy.setdefault("rollout_timeout_seconds", 60)
+    return data
+
+
+def _write_config(path: Path, data: Mapping[str, Any]) -> None:
+    header = (
+        "# Written by 'bmad demo' from examples/hello/bmad.yaml: adapted to the local stack's ports and\n"
+        "# to a short demo (small load test, 8 s verification window).\n"
+    )
+    path.write_text(header + yaml.safe_dump(dict(data), sort_keys=False), encoding="utf-8")
+
+
+def _build_base_image(examples: Path, docker_host: str, say: Say) -> str:
+    builder_path = examples / "base" / "build_base.py"
+    spec = importlib.util.spec_from_file_location("bmad_demo_build_base", builder_path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot load {builder_path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from bmad.adapters.engine_client import connect_engine
+
+    client = connect_engine(docker_host)
+    try:
+        say("base image: building (or reusing) the local Python base image ...")
+        return str(module.build_base_image(client))
+    finally:
+        client.close()
+
+
+def _wait_alertmanager_discovered(prometheus_url: str, timeout: float = 15.0) -> None:
+    """A freshly (re)configured Prometheus needs a moment before it lists its Alertmanager; MEASURE checks it."""
+    from bmad.adapters._http import HttpClient
+
+    client = HttpClient("prometheus", prometheus_url, timeout=5.0)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                data = client.request("GET", "/api/v1/alertmanagers", action="listing alertmanagers").json()
+            except BmadError:
+                data = {}
+            if (data.get("data") or {}).get("activeAlertmanagers"):
+                return
+            time.sleep(0.2)
+    finally:
+        client.close()
+
+
+def _scrape_ports(host_port_base: int, replicas: int) -> list[str]:
+    # Two slots of ``replicas`` ports each (the new release starts on the slot the old one does not use).
+    return [f"127.0.0.1:{host_port_base + i}" for i in range(2 * replicas)]
+
+
+def run_demo(
+    directory: Path,
+    *,
+    stack_dir: Path = Path(".stack"),
+    stack: StackInfo | None = None,
+    examples: Path | None = None,
+    host_port_base: int | None = None,
+    say: Say = print,
+) -> DemoResult:
+    """Run the demo; returns what happened (``ok`` when release 1 succeeded and release 2 rolled back)."""
+    from bmad.config.loader import load_config
+    from bmad.engine.runner import open_ledger
+    from bmad.reports.outputs import framework_metrics, write_metrics_outputs
+
+    started = time.monotonic()
+    examples_dir = find_examples(examples)
+    if stack is None:
+        from bmad.stack import up
+
+        say(f"stack: starting (or reusing) the local stack in {stack_dir} ...")
+        stack = up(stack_dir)
+    example_cfg = yaml.safe_load((examples_dir / "hello" / "bmad.yaml").read_text(encoding="utf-8"))
+    replicas = int(
+        (((example_cfg.get("environments") or {}).get(ENVIRONMENT) or {}).get("target") or {})
+        .get("local", {})
+        .get("replicas", 2)
+    )
+    base_port = host_port_base or free_port_block(2 * replicas)
+    job = (example_cfg.get("measure") or {}).get("scrape_job") or SERVICE
+    scrape = _scrape_setter(stack, job, _scrape_ports(base_port, replicas), replicas)
+    rules = sorted(str(p) for p in (examples_dir / "hello" / "monitoring").glob("*.yml"))
+    current_rules = list(stack.settings.rule_files)
+    if rules and not set(rules) <= set(current_rules):
+        stack.set_rule_files(sorted(set(current_rules) | set(rules)))
+    _wait_alertmanager_discovered(stack.prometheus_url)
+    say(f"stack: registry {stack.registry}, Prometheus {stack.prometheus_url}, Pushgateway {stack.pushgateway_url}")
+    base_image = _build_base_image(examples_dir, stack.docker_host, say)
+
+    workdir = prepare_workdir(directory)
+    repo = workdir / SERVICE
+    shutil.copytree(examples_dir / "hello", repo, ignore=COPY_IGNORE)
+    config_path = repo / "bmad.yaml"
+    _write_config(config_path, demo_config(example_cfg, stack=stack, host_port_base=base_port, base_image=base_image))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "hello: first release")
+
+    releases = [_release(config_path, "release 1 (good)", stack, scrape, say)]
+    _write_config(
+        config_path,
+        demo_config(example_cfg, stack=stack, host_port_base=base_port, base_image=base_image, fault=FAULT),
+    )
+    _git(repo, "commit", "-q", "-am", f"hello: a bad change (HELLO_FAULT={FAULT}: about half of / answers 500)")
+    releases.append(_release(config_path, "release 2 (bad)", stack, scrape, say))
+
+    config = load_config(config_path)
+    ledger = open_ledger(config)
+    try:
+        metrics = framework_metrics(ledger, service=SERVICE, environment=ENVIRONMENT)
+    finally:
+        ledger.close()
+    files = write_metrics_outputs(metrics, config.resolve_path(config.reports.output_dir) / SERVICE / ENVIRONMENT)
+    return DemoResult(
+        workdir=workdir,
+        config_path=config_path,
+        stack_root=stack.root,
+        releases=releases,
+        metrics=metrics,
+        metrics_files=files,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _release(
+    config_path: Path,
+    label: str,
+    stack: StackInfo,
+    scrape: Callable[[bool], None],
+    say: Say,
+) -> DemoRelease:
+    """One release through B -> M -> A -> D.
+
+    The stack's Prometheus has static targets while the local target alternates between two port
+    slots, so the run is split in two calls of the engine: BUILD, MEASURE and ANALYZE with only the
+    live replicas scraped (MEASURE fails a job with targets down once something is deployed), then
+    DEPLOY with both slots scraped (so the candidate's metrics reach the post-deploy verification).
+    """
+    from bmad.config.loader import load_config
+    from bmad.engine.runner import open_ledger, run_release
+    from bmad.reports.source import release_view
+
+    config = load_config(config_path)
+    say(f"{label}: B -> M -> A -> D ...")
+    started = time.monotonic()
+
+    def on_phase(phase: Any) -> None:
+        result = phase.result
+        counts = result.counts()
+        say(
+            f"  {result.phase.label:<8} {result.status.value:<7} {result.duration_seconds:6.1f} s  "
+            f"({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail, {counts['skip']} skip)"
+        )
+
+    options = {"docker_host": stack.docker_host}
+    scrape(True)
+    first = run_release(config, ENVIRONMENT, phases=PREPARE_PHASES, options=options, on_phase=on_phase)
+    outcomes = [first]
+    if first.passed:
+        scrape(False)
+        outcomes.append(run_release(config, ENVIRONMENT, phases=["deploy"], options=options, on_phase=on_phase))
+    last = outcomes[-1]
+    ledger = open_ledger(config)
+    try:
+        published = publish_release_outputs(config, ENVIRONMENT, last.release, ledger)
+        history = ledger.get_release(SERVICE, ENVIRONMENT, last.release.version)
+        view = release_view(history) if history is not None else None
+    finally:
+        ledger.close()
+    phases = [p for outcome in outcomes for p in outcome.phases]
+    result = DemoRelease(
+        label=label,
+        version=last.release.version,
+        outcome=view.outcome.value if view is not None else "not recorded",
+        exit_code=int(last.exit_code),
+        message=last.message,
+        phases={p.phase.value: p.result.status.value for p in phases},
+        published=published,
+        seconds=time.monotonic() - started,
+    )
+    say(f"{label}: {result.outcome} in {result.seconds:.0f} s")
+    for phase in phases:
+        for check in phase.result.failures():
+            say(f"  ✗ {check.id}: {check.summary or check.observed}")
+    return result
+
+
+def _port_open(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _scrape_setter(stack: StackInfo, job: str, ports: list[str], replicas: int) -> Callable[[bool], None]:
+    """Point the stack's Prometheus at the live replicas only (True) or at both port slots (False)."""
+    from bmad.adapters._http import HttpClient
+
+    def apply(live_only: bool) -> None:
+        chosen = [p for p in ports if _port_open(p)] if live_only else list(ports)
+        if not chosen:  # nothing deployed yet: the first slot (MEASURE says "expected, nothing deployed")
+            chosen = ports[:replicas]
+        targets = {k: list(v) for k, v in stack.settings.scrape_targets.items()}
+        targets[job] = chosen
+        stack.set_scrape_targets(targets)
+        # Wait until each target was scraped once (health "unknown" would count as down).
+        client = HttpClient("prometheus", stack.prometheus_url, timeout=5.0)
+        deadline = time.monotonic() + 10.0
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    data = client.request("GET", "/api/v1/targets?state=active", action="listing targets").json()
+                except BmadError:
+                    data = {}
+                active = (data.get("data") or {}).get("activeTargets") or []
+                health = [t.get("health") for t in active if t.get("scrapePool") == job]
+                if len(health) == len(chosen) and "unknown" not in health:
+                    return
+                time.sleep(0.2)
+        finally:
+            client.close()
+
+    return apply

@@ -1,0 +1,214 @@
+"""Run the catalog: evaluate every entry over what it applies to, apply suppressions, score.
+
+Score (documented in docs/analyze.md):
+
+* Each item has a weight by severity: critical 10, high 5, medium 3, low 1, info 0.
+* An item counts when it is applicable: pass, fail or skipped (skipped = could not find out,
+  never a pass). Not-applicable items are left out.
+* Category score = 100 x (weight of passed items) / (weight of applicable items); overall
+  score the same over every category. An item whose only failures are suppressed passes.
+* ``readiness_checklist_complete`` = 100 x passed items / applicable items (unweighted: the
+  guide's "checklist % complete").
+* Hard gate: any critical item failing fails ANALYZE whatever the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bmad.phases.analyze.catalog import catalog
+from bmad.phases.analyze.context import EvalContext
+from bmad.phases.analyze.evaluators import EVALUATORS
+from bmad.phases.analyze.manifests import ManifestObject
+from bmad.phases.analyze.model import (
+    NA,
+    CatalogEntry,
+    Category,
+    Fail,
+    Finding,
+    ItemResult,
+    ItemStatus,
+    Location,
+    Scope,
+    Severity,
+    Skip,
+)
+from bmad.phases.analyze.suppressions import SuppressionSet
+
+
+@dataclass
+class _Tally:
+    passed: int = 0
+    evaluated: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    na: list[str] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+
+
+def _record(
+    tally: _Tally,
+    entry: CatalogEntry,
+    verdict: Any,
+    suppressions: SuppressionSet,
+    obj: ManifestObject | None,
+    container: str | None,
+    location: Location,
+) -> None:
+    tally.evaluated += 1
+    if verdict is None:
+        tally.passed += 1
+    elif isinstance(verdict, Fail):
+        if obj is not None:
+            location = Location(
+                obj.namespace,
+                obj.kind,
+                obj.name,
+                container,
+                obj.file,
+                obj.line_of(verdict.path) if verdict.path else location.line or obj.line,
+            )
+        reason = suppressions.reason_for(entry.id, obj, container)
+        tally.findings.append(Finding(entry.id, verdict.message, location, reason))
+    elif isinstance(verdict, NA):
+        tally.evaluated -= 1
+        tally.na.append(verdict.reason)
+    elif isinstance(verdict, Skip):
+        tally.skips.append(verdict.reason)
+    else:  # a bundle evaluator's list of (Location, Fail)
+        items = list(verdict)
+        if not items:
+            tally.passed += 1
+        for loc, fail in items:
+            reason = suppressions.reason_for(entry.id, None, None)
+            tally.findings.append(Finding(entry.id, fail.message, loc, reason))
+
+
+def _applies(entry: CatalogEntry, obj: ManifestObject) -> bool:
+    return not entry.applies_to or obj.kind in entry.applies_to
+
+
+def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: SuppressionSet) -> ItemResult:
+    if entry.id in ctx.settings.disabled_checks:
+        return ItemResult(entry, ItemStatus.NOT_APPLICABLE, "disabled in bmad.yaml (analyze.disabled_checks)")
+    _, fn = EVALUATORS[entry.evaluator]
+    params = entry.params
+    tally = _Tally()
+    matched = 0
+    bundle = ctx.bundle
+    if entry.scope is Scope.CONTAINER:
+        for obj in bundle.workloads:
+            if not _applies(entry, obj):
+                continue
+            for container, path in obj.containers():
+                matched += 1
+                name = str(container.get("name") or f"#{path[-1]}")
+                verdict = fn(container, path, obj, ctx, params)
+                _record(tally, entry, verdict, suppressions, obj, name, Location())
+    elif entry.scope is Scope.POD:
+        for obj in bundle.workloads:
+            if _applies(entry, obj):
+                matched += 1
+                _record(tally, entry, fn(obj, ctx, params), suppressions, obj, None, Location())
+    elif entry.scope is Scope.OBJECT:
+        candidates = bundle.of_kind(*entry.applies_to) if entry.applies_to else bundle.objects
+        for obj in candidates:
+            matched += 1
+            _record(tally, entry, fn(obj, ctx, params), suppressions, obj, None, Location())
+    else:
+        matched = 1
+        _record(tally, entry, fn(ctx, params), suppressions, None, None, Location())
+
+    result = ItemResult(entry, ItemStatus.PASS, findings=tally.findings, passed=tally.passed, evaluated=tally.evaluated)
+    if result.failures:
+        result.status = ItemStatus.FAIL
+        result.reason = result.failures[0].message
+    elif tally.passed or result.suppressed:
+        result.status = ItemStatus.PASS
+        result.reason = f"{len(result.suppressed)} suppressed" if result.suppressed else ""
+    elif tally.skips:
+        result.status = ItemStatus.SKIPPED
+        result.reason = tally.skips[0]
+    else:
+        result.status = ItemStatus.NOT_APPLICABLE
+        if matched == 0:
+            kinds = ", ".join(entry.applies_to) if entry.applies_to else "workloads"
+            result.reason = f"no {kinds} in the bundle"
+        else:
+            result.reason = tally.na[0] if tally.na else "does not apply"
+    return result
+
+
+@dataclass
+class ReadinessReport:
+    items: list[ItemResult]
+    category_scores: dict[Category, float | None]
+    overall_score: float | None
+    complete_percent: float
+    suppression_notes: list[str] = field(default_factory=list)
+    suppressions_enabled: bool = True
+
+    @property
+    def critical_failures(self) -> list[ItemResult]:
+        return [i for i in self.items if i.status is ItemStatus.FAIL and i.entry.severity is Severity.CRITICAL]
+
+    def by_category(self, category: Category) -> list[ItemResult]:
+        return [i for i in self.items if i.entry.category is category]
+
+    def counts(self, items: Sequence[ItemResult] | None = None) -> dict[str, int]:
+        counts = {status.value: 0 for status in ItemStatus}
+        for item in self.items if items is None else items:
+            counts[item.status.value] += 1
+        counts["suppressed"] = sum(len(i.suppressed) for i in (self.items if items is None else items))
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "readiness_checklist_complete": self.complete_percent,
+            "overall_score": self.overall_score,
+            "category_scores": {c.value: s for c, s in self.category_scores.items()},
+            "counts": self.counts(),
+            "critical_failures": [i.entry.id for i in self.critical_failures],
+            "suppressions_enabled": self.suppressions_enabled,
+            "suppression_notes": list(self.suppression_notes),
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+def _score(items: Sequence[ItemResult]) -> float | None:
+    applicable = [i for i in items if i.status is not ItemStatus.NOT_APPLICABLE]
+    total = sum(i.entry.severity.weight for i in applicable)
+    if not applicable:
+        return None
+    if total == 0:
+        return 100.0 if all(i.status is ItemStatus.PASS for i in applicable) else 0.0
+    passed = sum(i.entry.severity.weight for i in applicable if i.status is ItemStatus.PASS)
+    return round(100.0 * passed / total, 1)
+
+
+def score(
+    items: Sequence[ItemResult], *, notes: Sequence[str] = (), suppressions_enabled: bool = True
+) -> ReadinessReport:
+    applicable = [i for i in items if i.status is not ItemStatus.NOT_APPLICABLE]
+    passed = sum(1 for i in applicable if i.status is ItemStatus.PASS)
+    complete = round(100.0 * passed / len(applicable), 1) if applicable else 0.0
+    return ReadinessReport(
+        items=list(items),
+        category_scores={c: _score([i for i in items if i.entry.category is c]) for c in Category},
+        overall_score=_score(items),
+        complete_percent=complete,
+        suppression_notes=list(notes),
+        suppressions_enabled=suppressions_enabled,
+    )
+
+
+def run_catalog(
+    ctx: EvalContext,
+    *,
+    suppressions: SuppressionSet | None = None,
+    entries: Sequence[CatalogEntry] | None = None,
+) -> ReadinessReport:
+    suppressions = suppressions or SuppressionSet(ctx.settings.suppressions, today=ctx.today)
+    items = [evaluate_entry(entry, ctx, suppressions) for entry in (entries if entries is not None else catalog())]
+    return score(items, notes=suppressions.notes, suppressions_enabled=suppressions.enabled)

@@ -1,0 +1,126 @@
+"""The rollback plan, generated from the current-state snapshot before anything changes.
+
+What would be rolled back, to which image digest or revision, the exact commands, and how
+long it is expected to take (the median of earlier DEPLOY rollbacks/rollouts of this service
+when the ledger has some, else ``deploy.rollback_timeout_seconds``).
+"""
+
+from __future__ import annotations
+
+import shlex
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _digest_of(image: str | None) -> str | None:
+    if image and "@" in image:
+        return image.split("@", 1)[1]
+    return None
+
+
+def build_rollback_plan(
+    snapshot: Mapping[str, Any],
+    *,
+    service: str,
+    environment: str,
+    release_version: str,
+    timeout_seconds: float,
+    manifests: str | None = None,
+    past_durations: Sequence[float] = (),
+) -> dict[str, Any]:
+    kind = str(snapshot.get("kind") or "unknown")
+    exists = bool(snapshot.get("exists"))
+    bmad_cmd = f"bmad rollback --env {shlex.quote(environment)}"
+    expected = round(statistics.median(past_durations), 1) if past_durations else float(timeout_seconds)
+    basis = (
+        f"median of {len(past_durations)} earlier deployment(s)"
+        if past_durations
+        else "deploy.rollback_timeout_seconds (no earlier deployment recorded)"
+    )
+    plan: dict[str, Any] = {
+        "service": service,
+        "environment": environment,
+        "release": release_version,
+        "target": kind,
+        "first_deployment": not exists,
+        "expected_seconds": expected,
+        "expected_basis": basis,
+        "commands": [bmad_cmd],
+    }
+    if not exists:
+        plan["what"] = f"{service} is not running in {environment} yet: rolling back removes the new release"
+        plan["to"] = {"state": "absent"}
+        if kind == "kubernetes":
+            ns = snapshot.get("namespace")
+            folder = manifests or "k8s/"
+            plan["commands"].append(f"kubectl delete -f {shlex.quote(folder)} -n {shlex.quote(str(ns))}")
+        plan["verify"] = ["the service's objects/containers are gone"]
+        return plan
+    if kind == "kubernetes":
+        ns = str(snapshot.get("namespace") or "default")
+        deployment = str(snapshot.get("deployment") or service)
+        images = [str(i) for i in snapshot.get("images") or []]
+        revision = snapshot.get("revision")
+        plan["what"] = f"deployment/{deployment} in namespace {ns}"
+        plan["to"] = {
+            "revision": revision,
+            "release": snapshot.get("release"),
+            "images": images,
+            "digest": next((d for d in (_digest_of(i) for i in images) if d), None),
+            "replicas": snapshot.get("replicas"),
+        }
+        native = f"kubectl rollout undo deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)}"
+        if revision:
+            native += f" --to-revision={shlex.quote(str(revision))}"
+        plan["commands"] += [
+            native,
+            f"kubectl rollout status deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)} "
+            f"--timeout={int(timeout_seconds)}s",
+        ]
+        plan["verify"] = [
+            f"kubectl get deployment/{deployment} -n {ns} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
+            f" shows {', '.join(images) or 'the snapshot images'}",
+            "the health endpoint answers 200",
+        ]
+        return plan
+    image = snapshot.get("image")
+    digest = snapshot.get("digest") or _digest_of(str(image) if image else None)
+    plan["what"] = f"{snapshot.get('replicas', '?')} container(s) of {service} on the local engine"
+    plan["to"] = {
+        "release": snapshot.get("release"),
+        "image": image,
+        "digest": digest,
+        "generation": snapshot.get("generation"),
+        "replicas": snapshot.get("replicas"),
+        "containers": list(snapshot.get("containers") or []),
+    }
+    plan["verify"] = [
+        f"containers run {image}@{digest}" if digest and image else "containers run the snapshot image",
+        "the health endpoint answers 200 on every replica",
+    ]
+    return plan
+
+
+def render_plan_markdown(plan: Mapping[str, Any]) -> str:
+    lines = [
+        f"# Rollback plan: {plan.get('service')} ({plan.get('environment')})",
+        "",
+        f"- Release being deployed: `{plan.get('release')}`",
+        f"- Target: {plan.get('target')}",
+        f"- What: {plan.get('what')}",
+        f"- Roll back to: `{plan.get('to')}`",
+        f"- Expected time: {plan.get('expected_seconds')} s ({plan.get('expected_basis')})",
+        "",
+        "## Commands",
+        "",
+        "```sh",
+        *[str(c) for c in plan.get("commands", [])],
+        "```",
+        "",
+        "## Verify",
+        "",
+        *[f"- {v}" for v in plan.get("verify", [])],
+        "",
+    ]
+    return "\n".join(lines)

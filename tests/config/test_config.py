@@ -1,0 +1,79 @@
+"""The config loader in-process: file:line:column, field paths, did-you-mean, defaults, the starter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bmad.config.loader import load_config, load_config_text
+from bmad.core.errors import ConfigError, ExitCode
+from bmad.engine.starter import render_starter, write_starter
+
+GOOD = "version: 1\nservice:\n  name: hello\nenvironments:\n  dev: {}\n  production:\n    production: true\n"
+
+
+def error_of(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, source="bmad.yaml")
+    assert caught.value.exit_code is ExitCode.USAGE
+    return caught.value
+
+
+def test_environment_defaults_follow_risk() -> None:
+    config = load_config_text(GOOD + "  staging:\n    risk: high\n")
+    dev, prod, staging = (config.environment(n) for n in ("dev", "production", "staging"))
+    assert (dev.warnings_fail, dev.dirty_allowed) == (False, True)
+    assert (prod.warnings_fail, prod.dirty_allowed) == (True, False)
+    assert staging.warnings_fail and staging.dirty_allowed
+
+
+def test_unknown_nested_key_names_its_line_and_a_close_match() -> None:
+    err = error_of(GOOD + "records:\n  brnach: x\n")
+    assert (err.line, err.column, err.field) == (9, 3, "records.brnach")
+    assert "did you mean 'branch'?" in err.reason
+
+
+def test_plugins_only_name_the_four_phases() -> None:
+    err = error_of(GOOD + "plugins:\n  deploi: my.module\n")
+    assert err.line == 9 and "plugins" in (err.field or "")
+    assert load_config_text(GOOD + "plugins:\n  deploy: my.module\n").plugins == {"deploy": "my.module"}
+
+
+def test_literal_secret_values_are_refused() -> None:
+    err = error_of(GOOD + "secrets:\n  token: hunter2hunter2\n")
+    assert "never written in bmad.yaml" in err.reason and err.line == 9
+    assert "hunter2hunter2" not in err.render()
+
+
+def test_duplicate_key_and_top_level_list() -> None:
+    assert "duplicate key 'service'" in error_of(GOOD + "service:\n  name: x\n").reason
+    assert "expected a mapping at the top level" in error_of("- a\n- b\n").reason
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bmad.yaml"
+    path.write_bytes(b"version: 1\nservice:\n  name: h\xe9llo\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == 3 and "not valid UTF-8" in caught.value.reason
+
+
+def test_starter_validates_with_and_without_findings(tmp_path: Path) -> None:
+    bare = render_starter(tmp_path, service="bare")
+    assert bare.found == {}
+    config = load_config_text(bare.text)
+    assert config.service.name == "bare" and set(config.environments) == {"dev", "staging", "production"}
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "test").mkdir()
+    found = write_starter(tmp_path)
+    assert found.found == {"containerfile": "Dockerfile", "manifests": "manifests/", "tests": "test/"}
+    loaded = load_config(found.path)
+    assert loaded.build.containerfile == "Dockerfile"
+    assert "# found" in found.text

@@ -1,0 +1,67 @@
+"""`bmad demo` end to end on the real stack (Podman API, registry, Prometheus, Pushgateway, Alertmanager).
+
+Two releases of examples/hello: the first must deploy, the second (HELLO_FAULT=errors) must be
+caught by post-deploy verification and rolled back; the ledger, the documents, the metrics table
+and the Pushgateway must all show it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.helpers import EXAMPLES
+
+pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) -> None:
+    from bmad.config.loader import load_config
+    from bmad.engine.demo import run_demo
+    from bmad.engine.runner import open_ledger
+    from bmad.reports.metrics import render_table
+    from bmad.reports.source import load_releases
+
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", stack=stack, examples=EXAMPLES, say=lines.append)
+    log = "\n".join([*lines, *result.summary_lines()])
+
+    # Both releases recorded in the ledger, the second one rolled back.
+    config = load_config(result.config_path)
+    ledger = open_ledger(config)
+    try:
+        views = load_releases(ledger, service="hello", environment="dev")
+    finally:
+        ledger.close()
+    assert [v.outcome.value for v in views] == ["success", "rolled_back"], log
+    assert result.ok, log
+    bad = views[1]
+    assert bad.rollback is not None and bad.rollback.recovered, log
+    assert bad.rollback.to_version == views[0].version
+
+    # The framework metrics: 1 success, 1 rollback.
+    metrics = result.metrics
+    assert (metrics.deployments, metrics.successful, metrics.rolled_back) == (2, 1, 1)
+    table = render_table(metrics)
+    assert "| **Success Rate** | >95% | 50% (1/2) | ✗ |" in table
+    assert "| **Rollback Rate** | <5% | 50% (1/2) | ✗ |" in table
+    assert "1 success, 1 rolled back, 0 failed" in table
+    assert metrics.mttr.mean is not None and metrics.mttr.mean > 0
+
+    # Runbooks and reports of both releases.
+    for release in result.releases:
+        outputs = release.published.outputs
+        assert outputs is not None, release.published.problems
+        assert outputs.files["report_html"].stat().st_size > 5000
+    runbook = result.releases[1].published.outputs.files["runbook_md"].read_text()  # type: ignore[union-attr]
+    assert "**Outcome**: rolled back" in runbook
+    assert "- Rollback complete: " in runbook and "never recovered" not in runbook
+
+    # bmad's own metrics reached the Pushgateway.
+    text = requests.get(f"{stack.pushgateway_url}/metrics", timeout=10).text
+    assert 'bmad_deployments_total{env="dev",instance="",job="bmad",result="rolled_back",service="hello"} 1' in text
+    assert 'bmad_deployments_total{env="dev",instance="",job="bmad",result="success",service="hello"} 1' in text
+    assert 'bmad_rollbacks_total{env="dev",instance="",job="bmad",service="hello"} 1' in text

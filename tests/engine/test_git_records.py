@@ -1,0 +1,55 @@
+"""The records branch writer on real git: concurrent writers, no identity, the working tree untouched."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from bmad.adapters import git as gitadapter
+from bmad.core.errors import UsageError
+from tests.engine.support import git, make_service
+
+
+def test_concurrent_writers_both_land_on_the_branch(tmp_path: Path) -> None:
+    repo = make_service(tmp_path / "svc")
+    (repo / "app.py").write_text("print('work in progress')\n")  # a dirty tree stays exactly as it is
+    barrier = threading.Barrier(4)
+    commits: list[str] = []
+
+    def write(index: int) -> None:
+        barrier.wait()
+        commits.append(gitadapter.commit_files(repo, "bmad/records", {f"records/e{index}.yaml": f"n: {index}\n"}, "m"))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(commits) == 4
+    files = git(repo, "ls-tree", "-r", "--name-only", "bmad/records").split()
+    assert files == [f"records/e{i}.yaml" for i in range(4)]
+    assert git(repo, "status", "--porcelain") == " M app.py\n"
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    assert gitadapter.read_file(repo, "bmad/records", "records/e2.yaml") == "n: 2\n"
+
+
+def test_a_record_commit_works_without_a_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_service(tmp_path / "svc")
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    gitadapter.commit_files(repo, "bmad/records", {"records/x.yaml": "x: 1\n"}, "m")
+    assert git(repo, "log", "-1", "--format=%an <%ae>", "bmad/records").strip() == "bmad <bmad@localhost.invalid>"
+
+
+def test_release_facts_and_not_a_repository(tmp_path: Path) -> None:
+    repo = make_service(tmp_path / "svc")
+    assert gitadapter.head_commit(repo) == git(repo, "rev-parse", "HEAD").strip()
+    (repo / "new.txt").write_text("x")
+    (repo / ".bmad").mkdir()
+    (repo / ".bmad" / "ledger.db").write_text("x")
+    assert gitadapter.dirty_paths(repo, exclude=[".bmad"]) == ["new.txt"]
+    with pytest.raises(UsageError, match="not inside a git repository"):
+        gitadapter.repo_root(tmp_path / "nowhere")

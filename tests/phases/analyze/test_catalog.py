@@ -1,0 +1,119 @@
+"""Every catalog check has a fixture where it passes and one where it fails."""
+
+from __future__ import annotations
+
+import pytest
+from tests.phases.analyze.fixtures import build
+from tests.phases.analyze.mutations import CASES, VALIDATE
+
+from bmad.phases.analyze.catalog import catalog, catalog_by_id, render_markdown
+from bmad.phases.analyze.model import Category, ItemStatus
+from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
+from bmad.phases.analyze.suppressions import SuppressionSet
+
+IDS = [entry.id for entry in catalog()]
+
+
+def test_catalog_has_at_least_130_checks_in_five_categories_each_with_pass_and_fail_fixtures() -> None:
+    assert len(IDS) >= 130
+    assert len(set(IDS)) == len(IDS)
+    assert {e.category for e in catalog()} == set(Category)
+    assert sorted(CASES) == sorted(IDS), "every check needs a pass and a fail fixture"
+    for entry in catalog():
+        assert entry.title and entry.rationale and entry.fix, entry.id
+
+
+def _evaluate(check_id: str, mutation: object) -> tuple[ItemStatus, str]:
+    ctx = build(mutation, validate=check_id in VALIDATE)  # type: ignore[arg-type]
+    entry = catalog_by_id()[check_id]
+    result = evaluate_entry(entry, ctx, SuppressionSet(today=ctx.today))
+    return result.status, result.reason
+
+
+@pytest.mark.parametrize("check_id", IDS)
+def test_check_passes_on_its_passing_fixture(check_id: str) -> None:
+    passing, _ = CASES[check_id]
+    status, reason = _evaluate(check_id, passing)
+    assert status is ItemStatus.PASS, f"{check_id}: {status.value} ({reason})"
+
+
+@pytest.mark.parametrize("check_id", IDS)
+def test_check_fails_on_its_failing_fixture(check_id: str) -> None:
+    _, failing = CASES[check_id]
+    status, reason = _evaluate(check_id, failing)
+    assert status is ItemStatus.FAIL, f"{check_id}: {status.value} ({reason})"
+    assert reason
+
+
+def test_baseline_bundle_has_no_failure_and_full_score() -> None:
+    report = run_catalog(build(validate=True))
+    failures = {i.entry.id: i.reason for i in report.items if i.status is ItemStatus.FAIL}
+    assert failures == {}
+    assert report.complete_percent == 100.0
+    assert all(score in (100.0, None) for score in report.category_scores.values())
+
+
+def test_failure_locations_point_at_the_field_line() -> None:
+    from tests.phases.analyze.mutations import sc_set
+
+    ctx = build(sc_set("privileged", True))
+    result = evaluate_entry(catalog_by_id()["SC-012"], ctx, SuppressionSet(today=ctx.today))
+    finding = result.failures[0]
+    assert finding.location.logical == "shop/Deployment/web/web"
+    assert finding.location.file == "k8s/all.yaml"
+    text = ctx.bundle.objects[0].file  # every object comes from the same generated file
+    assert text == "k8s/all.yaml"
+    obj = next(o for o in ctx.bundle.objects if o.kind == "Deployment")
+    path = (*(obj.pod_spec_path or ()), "containers", 0, "securityContext", "privileged")
+    assert finding.location.line == obj.line_of(path)
+    assert finding.location.line > obj.line
+
+
+def test_missing_evidence_is_skipped_never_passed() -> None:
+    def no_build(objects: object, knobs: object) -> None:
+        knobs.build_metrics = None  # type: ignore[attr-defined]
+
+    ctx = build(no_build)
+    result = evaluate_entry(catalog_by_id()["TQ-029"], ctx, SuppressionSet(today=ctx.today))
+    assert result.status is ItemStatus.SKIPPED
+    assert "no BUILD record" in result.reason
+    report = run_catalog(ctx)
+    assert report.complete_percent < 100.0
+
+
+def test_checks_without_objects_are_not_applicable_with_reason() -> None:
+    ctx = build()
+    result = evaluate_entry(catalog_by_id()["IS-020"], ctx, SuppressionSet(today=ctx.today))
+    assert result.status is ItemStatus.NOT_APPLICABLE
+    assert "CronJob" in result.reason
+
+
+def test_pdb_hpa_relation_is_not_applicable_without_hpa() -> None:
+    from tests.phases.analyze.mutations import remove, seq
+
+    ctx = build(seq(remove("HorizontalPodAutoscaler")))
+    result = evaluate_entry(catalog_by_id()["RE-009"], ctx, SuppressionSet(today=ctx.today))
+    assert result.status is ItemStatus.NOT_APPLICABLE  # never a vacuous pass (Polaris #1190)
+
+
+def test_disabled_checks_are_not_applicable() -> None:
+    from tests.phases.analyze.mutations import seq, setting
+
+    ctx = build(seq(setting("disabled_checks", ["SC-012"])))
+    result = evaluate_entry(catalog_by_id()["SC-012"], ctx, SuppressionSet(today=ctx.today))
+    assert result.status is ItemStatus.NOT_APPLICABLE
+
+
+def test_critical_failure_is_reported_for_the_hard_gate() -> None:
+    from tests.phases.analyze.mutations import sc_set
+
+    report = run_catalog(build(sc_set("privileged", True)))
+    assert [i.entry.id for i in report.critical_failures] == ["SC-012"]
+    assert report.category_scores[Category.SECURITY] is not None
+    assert report.category_scores[Category.SECURITY] < 100.0
+
+
+def test_checks_markdown_lists_every_check() -> None:
+    text = render_markdown()
+    for check_id in IDS:
+        assert f"| {check_id} |" in text

@@ -1,0 +1,337 @@
+"""DEPLOY on Kubernetes: the official client over HTTP against the stateful stand-in (tests/stand_ins).
+
+The stand-in's kubelet really runs each pod (examples/hello as a local process), so smoke tests,
+the downtime prober and Prometheus see a real service. With ``BMAD_TEST_KUBECONFIG`` set these
+tests are meant for a real cluster (see .github/workflows/deploy-kind.yml); here they use the stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bmad.engine.plugins.deploy import make_plugin
+from tests.helpers import HELLO_APP, HELLO_DIR, free_port, http_get
+from tests.phases.deploy.conftest import dump, make_ctx, measured, run_phase
+from tests.stand_ins.kubernetes import KubeStandIn
+
+pytestmark = [pytest.mark.slow]
+
+REPOSITORY = "registry.test/hello"
+GOOD = "sha256:" + "1" * 64
+MISSING = "sha256:" + "f" * 64  # never pushed: the stand-in cannot pull it
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[KubeStandIn]:
+    pool = [free_port() for _ in range(40)]
+    standin = KubeStandIn(port_pool=pool).start()
+    standin.register_image(f"{REPOSITORY}@{GOOD}", [sys.executable, str(HELLO_APP)])
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def write_bundle(
+    folder: Path,
+    namespace: str,
+    *,
+    env: dict[str, str],
+    replicas: int = 2,
+    deadline: int = 30,
+    cpu: str = "50m",
+    readiness_path: str = "/ready",
+    extra_env: list[dict[str, Any]] | None = None,
+) -> Path:
+    """The example's real manifests (examples/hello/k8s), adjusted per release."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sorted((HELLO_DIR / "k8s").glob("*.yaml")):
+        docs = [d for d in yaml.safe_load_all(source.read_text()) if d]
+        for doc in docs:
+            if doc["kind"] == "Namespace":
+                doc["metadata"]["name"] = namespace
+            else:
+                doc["metadata"]["namespace"] = namespace
+            if doc["kind"] == "Deployment":
+                spec = doc["spec"]
+                spec["replicas"] = replicas
+                spec["progressDeadlineSeconds"] = deadline
+                container = spec["template"]["spec"]["containers"][0]
+                container["env"] = [{"name": k, "value": v} for k, v in env.items()] + (extra_env or [])
+                container["resources"]["requests"]["cpu"] = cpu
+                container["readinessProbe"]["httpGet"]["path"] = readiness_path
+        (folder / source.name).write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+    return folder
+
+
+def deploy(
+    tmp_path: Path,
+    cluster: KubeStandIn,
+    namespace: str,
+    version: str,
+    *,
+    digest: str = GOOD,
+    env: dict[str, str],
+    verification: str = "enabled: false",
+    smoke: str = "",
+    prometheus_url: str = "http://127.0.0.1:9",
+    baseline: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    **bundle: Any,
+) -> Any:
+    folder = tmp_path / version[:8]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_bundle(folder / "k8s", namespace, env=env, **bundle)
+    kubeconfig = cluster.write_kubeconfig(folder / "kubeconfig", namespace=namespace)
+    url = cluster.service_url(namespace, "hello")
+    template = textwrap.dedent(
+        """\
+        version: 1
+        service: {{name: hello}}
+        environments:
+          stg:
+            monitoring: {{prometheus_url: "{prometheus_url}"}}
+            target:
+              kind: kubernetes
+              kubernetes:
+                kubeconfig: {kubeconfig}
+                manifests: k8s
+                url: "{url}"
+        deploy:
+          rollout_timeout_seconds: 20
+          rollback_timeout_seconds: 20
+          probe_interval_seconds: 0.1
+          smoke:
+            health_timeout_seconds: 5
+            expected_metrics: [http_requests_total, hello_build_info]
+        {smoke}
+          verification:
+        {verification}
+        """
+    )
+    text = template.format(
+        kubeconfig=kubeconfig,
+        url=url,
+        prometheus_url=prometheus_url,
+        smoke=textwrap.indent(smoke, "    "),
+        verification=textwrap.indent(verification, "    "),
+    )
+    ctx = make_ctx(
+        folder,
+        text,
+        "stg",
+        version=version,
+        previous=measured(baseline or {}),
+        options={"image": REPOSITORY, "digest": digest, **(options or {})},
+    )
+    return run_phase(make_plugin(ctx), ctx)
+
+
+def served_version(cluster: KubeStandIn, namespace: str) -> set[str]:
+    url = cluster.service_url(namespace, "hello")
+    versions = set()
+    for _ in range(6):
+        status, body = http_get(url + "/")
+        if status == 200:
+            versions.add(json.loads(body)["version"])
+    return versions
+
+
+def test_good_release_and_update_use_server_side_apply_in_the_guides_order(
+    tmp_path: Path, cluster: KubeStandIn
+) -> None:
+    ns = "k-good"
+    first = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    assert first.metrics["rollout_successful"] is True, dump(first)
+    assert first.metrics["pods_running"] == 2 and first.metrics["pods_failed"] == 0
+    assert first.metrics["smoke_tests_passed"] == 2
+    patches = [(path, ctype) for method, path, ctype in cluster.requests if method == "PATCH" and f"/{ns}" in path]
+    assert all(ctype == "application/apply-patch+yaml" for _p, ctype in patches)
+    kinds = [path.split("/")[-2] for path, _c in patches]
+    assert kinds == [
+        "namespaces",
+        "configmaps",
+        "deployments",
+        "services",
+        "ingresses",
+        "networkpolicies",
+        "horizontalpodautoscalers",
+    ], kinds
+    deployment = cluster.get("deployments", ns, "hello")
+    assert deployment is not None
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == f"{REPOSITORY}@{GOOD}"
+    assert deployment["metadata"]["managedFields"][-1]["manager"] == "bmad"
+
+    second = deploy(tmp_path, cluster, ns, "b" * 40, env={"HELLO_VERSION": "1.0.2"})
+    assert second.metrics["rollout_successful"] is True, dump(second)
+    assert second.metrics["zero_downtime"] is True, dump(second)
+    assert served_version(cluster, ns) == {"1.0.2"}
+    assert (
+        cluster.get("deployments", ns, "hello")["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    )
+    assert second.artifacts["previous_snapshot"]["release"] == "a" * 40
+
+
+def test_crash_looping_release_is_rolled_back_to_the_previous_revision(tmp_path: Path, cluster: KubeStandIn) -> None:
+    ns = "k-crash"
+    good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    assert good.metrics["rollout_successful"] is True, dump(good)
+    bad = deploy(tmp_path, cluster, ns, "c" * 40, env={"HELLO_VERSION": "1.0.3", "HELLO_FAULT": "crash"})
+    rollout = bad.result("deploy.rollout")
+    assert rollout.status.value == "fail", dump(bad)
+    assert rollout.evidence["rollout"]["reason"] == "CrashLoopBackOff"
+    crash = [d for d in rollout.evidence["diagnosis"] if d["symptom"] == "CrashLoopBackOff"]
+    assert crash and any("HELLO_FAULT=crash" in line for line in crash[0]["evidence"]), rollout.evidence
+    assert "missing environment variables" in crash[0]["causes"]
+    assert bad.metrics["rolled_back"] is True and bad.metrics["mttr_seconds"] < 20, dump(bad)
+    assert bad.artifacts["rollback"]["to_version"] == "a" * 40
+    assert served_version(cluster, ns) == {"1.0.1"}
+    deployment = cluster.get("deployments", ns, "hello")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "HELLO_FAULT", "value": "crash"} not in env
+    assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"  # like rollout undo
+
+
+def test_image_pull_failure_is_diagnosed_and_rolled_back(tmp_path: Path, cluster: KubeStandIn) -> None:
+    ns = "k-pull"
+    deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    bad = deploy(tmp_path, cluster, ns, "p" * 40, digest=MISSING, env={"HELLO_VERSION": "1.0.6"})
+    rollout = bad.result("deploy.rollout")
+    assert rollout.status.value == "fail", dump(bad)
+    assert rollout.evidence["rollout"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
+    symptoms = {d["symptom"] for d in rollout.evidence["diagnosis"]}
+    assert "ImagePullBackOff" in symptoms
+    assert "BUILD pushed" in rollout.fix
+    assert bad.metrics["rolled_back"] is True
+    assert served_version(cluster, ns) == {"1.0.1"}
+
+
+@pytest.mark.parametrize(
+    ("case", "bundle", "symptom"),
+    [
+        ("pending", {"cpu": "64"}, "Pending: insufficient resources"),
+        ("readiness", {"readiness_path": "/health"}, "Readiness probe failing"),
+    ],
+)
+def test_progress_deadline_exceeded_is_diagnosed_and_rolled_back(
+    tmp_path: Path, cluster: KubeStandIn, case: str, bundle: dict[str, Any], symptom: str
+) -> None:
+    ns = f"k-deadline-{case}"
+    deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    env = {"HELLO_VERSION": "1.0.7", **({"HELLO_FAULT": "unhealthy"} if case == "readiness" else {})}
+    bad = deploy(tmp_path, cluster, ns, "s" * 40, env=env, deadline=1, **bundle)
+    rollout = bad.result("deploy.rollout")
+    assert rollout.status.value == "fail", dump(bad)
+    assert rollout.evidence["rollout"]["reason"] == "ProgressDeadlineExceeded"
+    assert "exceeded its progress deadline" in rollout.evidence["rollout"]["message"]
+    symptoms = {d["symptom"] for d in rollout.evidence["diagnosis"]}
+    assert {"Slow rollout / deployment timeout", symptom} <= symptoms, symptoms
+    assert bad.metrics["rolled_back"] is True
+    assert served_version(cluster, ns) == {"1.0.1"}
+
+
+def test_release_failing_its_smoke_suite_is_rolled_back(tmp_path: Path, cluster: KubeStandIn) -> None:
+    ns = "k-smoke"
+    suite = tmp_path / "suite.py"
+    suite.write_text(
+        textwrap.dedent(
+            """\
+        import json, os, sys, urllib.request
+        body = json.load(urllib.request.urlopen(os.environ["HELLO_URL"] + "/", timeout=5))
+        sys.exit(0 if body["message"].startswith("hello") else 1)
+        """
+        )
+    )
+    smoke = f"command: [{json.dumps(sys.executable)}, {json.dumps(str(suite))}]\nurl_env: HELLO_URL\n"
+    good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"}, smoke=smoke)
+    assert good.metrics["smoke_tests_passed"] == 3, dump(good)
+    bad = deploy(tmp_path, cluster, ns, "d" * 40, env={"HELLO_VERSION": "1.0.4", "HELLO_MESSAGE": "bye"}, smoke=smoke)
+    assert bad.status("deploy.smoke") == "fail", dump(bad)
+    assert bad.metrics["smoke_tests_failed"] == 1
+    assert bad.metrics["rolled_back"] is True
+    assert served_version(cluster, ns) == {"1.0.1"}
+
+
+def test_missing_secret_reference_stops_before_the_deployment(tmp_path: Path, cluster: KubeStandIn) -> None:
+    ns = "k-secret"
+    ref = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "hello-db", "key": "password"}}}]
+    bad = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"}, extra_env=ref)
+    apply = bad.result("deploy.apply")
+    assert apply.status.value == "fail", dump(bad)
+    assert "secret/hello-db" in apply.summary
+    assert cluster.get("deployments", ns, "hello") is None  # nothing past the Secret step was applied
+    assert "deploy.rollback" not in [r.id for r in bad.results]
+
+    import base64
+
+    cluster.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hello-db", "namespace": ns},
+            "data": {"password": base64.b64encode(b"s3cret-value").decode()},
+        }
+    )
+    good = deploy(tmp_path, cluster, ns, "b" * 40, env={"HELLO_VERSION": "1.0.2"}, extra_env=ref)
+    assert good.metrics["rollout_successful"] is True, dump(good)
+    assert "s3cret-value" not in json.dumps([r.to_dict() for r in good.results])
+
+
+@pytest.mark.stack
+def test_error_rate_rise_is_caught_through_prometheus_and_rolled_back(
+    tmp_path: Path, cluster: KubeStandIn, stack: Any
+) -> None:
+    ns = "k-errors"
+    job = "k8s-errors"
+    verification = textwrap.dedent(
+        f"""\
+        window_seconds: 6
+        interval_seconds: 2
+        settle_seconds: 2
+        traffic_path: /
+        traffic_rps: 20
+        criteria:
+          - name: error_rate
+            query: 'sum(rate(http_requests_total{{job="{job}",code=~"5.."}}[4s])) or vector(0)'
+            baseline: error_rate
+            max_increase: 0.5
+        """
+    )
+    baseline = {
+        "error_rate": {"query": "...", "value": 0.0, "min": 0.0, "avg": 0.0, "max": 0.0, "p95": 0.0, "no_data": False}
+    }
+    # Scrape every port a pod may get (a real setup uses Prometheus' pod discovery).
+    stack.set_scrape_targets({job: [f"127.0.0.1:{p}" for p in cluster._port_pool]})
+    good = deploy(
+        tmp_path,
+        cluster,
+        ns,
+        "a" * 40,
+        env={"HELLO_VERSION": "1.0.1"},
+        verification=verification,
+        prometheus_url=stack.prometheus_url,
+        baseline=baseline,
+    )
+    assert good.status("deploy.verify") == "pass", dump(good)
+    bad = deploy(
+        tmp_path,
+        cluster,
+        ns,
+        "e" * 40,
+        env={"HELLO_VERSION": "1.0.5", "HELLO_FAULT": "errors"},
+        verification=verification,
+        prometheus_url=stack.prometheus_url,
+        baseline=baseline,
+    )
+    assert bad.status("deploy.rollout") == "pass" and bad.status("deploy.smoke") == "pass", dump(bad)
+    assert bad.status("deploy.verify") == "fail", dump(bad)
+    assert bad.metrics["rolled_back"] is True
+    assert served_version(cluster, ns) == {"1.0.1"}
