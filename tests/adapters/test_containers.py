@@ -157,7 +157,11 @@ def test_compose_unhealthy_service_reports_and_tears_down(stack: Any, engine: An
 def test_commands_environment_waits_and_runs_down(tmp_path: Path) -> None:
     port = free_port()
     marker = tmp_path / "down-ran"
-    server = ["python3", "-c", f"import http.server as h; h.HTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler)"]
+    server = [
+        "python3",
+        "-c",
+        f"import http.server as h; h.HTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler)",
+    ]
     env = CommandsEnvironment(
         EnvironmentSpec(
             project="bmad-t-cmd-dddd",

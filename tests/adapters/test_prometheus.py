@@ -92,7 +92,8 @@ def test_client_against_the_stack(stack: Any) -> None:
     series = prom.query_range('up{job="pushgateway"}', start=now - timedelta(seconds=3), end=now, step_seconds=1)
     assert len(series) == 1 and series[0].points
     assert any(t.job == "pushgateway" and t.health == "up" for t in prom.targets())
-    assert any(a.active for a in prom.alertmanagers())
+    # (right after a config reload the list is empty until discovery ran again)
+    wait_for(lambda: any(a.active for a in prom.alertmanagers()), timeout=10, what="alertmanager discovered")
     with pytest.raises(AdapterError) as bad:
         prom.query("sum(")
     assert bad.value.status == 400 and "parse error" in bad.value.detail

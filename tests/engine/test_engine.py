@@ -283,3 +283,40 @@ def test_a_phase_that_has_not_landed_never_passes(tmp_path: Path, monkeypatch: p
     assert [p.phase for p in outcome.phases] == [PhaseName.BUILD]
     assert "BUILD is not implemented yet" in outcome.phases[0].result.checks[0].summary
     assert "the run stopped at BUILD" in outcome.message
+
+
+def test_losing_the_lock_mid_phase_aborts_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    service = make_service(tmp_path / "svc", lease=0.3)  # heartbeat every 0.1 s
+    marker = tmp_path / "started"
+
+    def take_the_lock_away() -> None:
+        while not marker.exists():
+            time.sleep(0.01)
+        with sqlite3.connect(service / ".bmad" / "ledger.db", timeout=30) as db:
+            db.execute("UPDATE locks SET owner = 'someone-else:1:x'")
+
+    thief = threading.Thread(target=take_the_lock_away)
+    thief.start()
+    outcome = run_release(
+        service / "bmad.yaml", "dev", phases=["build"], options={"build_sleep": 20, "build_marker": str(marker)}
+    )
+    thief.join()
+    result = outcome.phases[0].result
+    assert result.status is PhaseStatus.ABORTED
+    assert "taken over by another bmad process" in result.message
+    assert result.duration_seconds < 10
+
+
+def test_a_missing_plugin_module_is_a_config_error_before_anything_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bmad.core.errors import ConfigError
+
+    service = make_service(tmp_path / "svc")
+    monkeypatch.setenv("BMAD_PLUGIN_MEASURE", "no.such.module")
+    with pytest.raises(ConfigError, match=r"plugin module 'no\.such\.module' for the MEASURE phase cannot be found"):
+        run_release(service / "bmad.yaml", "dev")
+    with open_ledger(config_of(service)) as ledger:
+        assert ledger.list_releases() == [] or not ledger.list_releases()[0].runs

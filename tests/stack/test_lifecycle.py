@@ -147,8 +147,8 @@ def test_alerts_reach_a_webhook_through_alertmanager(stack: StackInfo, tmp_path:
     )
     try:
         stack.set_alert_webhook(f"http://127.0.0.1:{server.server_address[1]}/hook")
-        stack.set_rule_files([rules])
-        wait_for(lambda: received, timeout=20, interval=0.1, what="webhook notified")
+        stack.set_rule_files([rules], wait_for_alertmanager=True)
+        wait_for(lambda: received, timeout=10, interval=0.1, what="webhook notified")
         alert = received[0]["alerts"][0]
         assert alert["labels"]["alertname"] == "StackWatchdog" and alert["status"] == "firing"
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bmad.adapters._process import CommandResult, run_command
@@ -56,6 +57,13 @@ class GitReleaseTagger:
         if existing is None:
             return TagOutcome(name=name, action="created")
         return TagOutcome(name=name, action="moved", previous_message=existing[1])
+
+    def remote_url(self, remote: str) -> str | None:
+        """The remote's URL without credentials (for the image's ``source`` label), None without a remote."""
+        result = self._git("remote", "get-url", remote, check=False)
+        if not result.ok or not result.stdout.strip():
+            return None
+        return re.sub(r"://[^/@\s]+@", "://", result.stdout.strip())
 
     def has_remote(self, remote: str) -> bool:
         return remote in self._git("remote").stdout.split()

@@ -53,16 +53,27 @@ PREPARE_PHASES = ["build", "measure", "analyze"]
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "reports", ".bmad", "*.pyc")
 
 # The post-deploy verification the demo uses when the example's bmad.yaml has no criteria: the
-# share of 5xx answers over the last 10 s, with bmad sending light traffic to "/" meanwhile
-# ("or vector(0)": a service that never answered 5xx has no such series, which is not "no data").
-DEMO_ERROR_CRITERION = {
-    "name": "error_ratio",
-    "query": (
-        '(sum(rate(http_requests_total{job="$job",code=~"5.."}[10s])) or vector(0)) '
-        '/ sum(rate(http_requests_total{job="$job"}[10s]))'
-    ),
-    "max": 0.05,
-}
+# share of 5xx answers and the p95 latency over the last 10 s, with bmad sending light traffic to
+# "/" meanwhile ("or vector(0)": a service that never answered 5xx has no such series, which is not
+# "no data").
+DEMO_CRITERIA = [
+    {
+        "name": "error_rate",  # the name of MEASURE's baseline figure, so reports put them side by side
+        "query": (
+            '(sum(rate(http_requests_total{job="$job",code=~"5.."}[10s])) or vector(0)) '
+            '/ sum(rate(http_requests_total{job="$job"}[10s]))'
+        ),
+        "max": 0.05,
+    },
+    {
+        "name": "p95_latency",
+        "query": (
+            'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="$job"}[10s])))'
+        ),
+        "max": 0.5,
+        "no_data": "warn",
+    },
+]
 
 
 # ---------------------------------------------------------------------- publishing (engine hook)
@@ -291,8 +302,8 @@ def demo_config(
     verification.setdefault("traffic_path", "/")
     verification["traffic_rps"] = max(float(verification.get("traffic_rps", 20)), 20.0)
     criteria = verification.setdefault("criteria", [])
-    if not any("5.." in str(c.get("query", "")) for c in criteria):
-        criteria.append(dict(DEMO_ERROR_CRITERION))
+    if not criteria:
+        criteria.extend(dict(c) for c in DEMO_CRITERIA)
     deploy.setdefault("rollout_timeout_seconds", 60)
     return data
 
@@ -387,6 +398,9 @@ def run_demo(
     workdir = prepare_workdir(directory)
     repo = workdir / SERVICE
     shutil.copytree(examples_dir / "hello", repo, ignore=COPY_IGNORE)
+    ignore = repo / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
+    ignore.write_text(existing + "".join(f"{p}\n" for p in ("reports/", ".bmad/") if p not in existing), "utf-8")
     config_path = repo / "bmad.yaml"
     _write_config(config_path, demo_config(example_cfg, stack=stack, host_port_base=base_port, base_image=base_image))
     _git(repo, "init", "-q", "-b", "main")

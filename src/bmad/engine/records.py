@@ -8,6 +8,7 @@ metric values, check outcomes and evidence paths, never secret values.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from bmad.adapters import git
 from bmad.config.models import RecordsConfig
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
-from bmad.ledger.hashing import plain
 
 HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
 
@@ -72,7 +72,8 @@ def render_record(
         "evidence_dir": evidence_dir,
         "ledger_hash": ledger_hash,
     }
-    clean = plain(redact_data({k: v for k, v in data.items() if v is not None or k in ("forced_reason",)}))
+    kept = {k: v for k, v in data.items() if v is not None or k == "forced_reason"}
+    clean = json.loads(json.dumps(redact_data(kept), default=str))  # plain data, declared key order
     return HEADER + redact(yaml.safe_dump(clean, sort_keys=False, allow_unicode=True, width=120))
 
 

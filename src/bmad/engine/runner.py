@@ -190,6 +190,9 @@ def run_release(
             outcome = RunOutcome(release=release)
             outcome.interrupted = db.detect_interrupted(release.service, environment)
             todo = _plan(db, release, phases=phases, resume=resume, force=force)
+            from bmad.engine.wiring import check_plugins
+
+            check_plugins(cfg, todo)
             if not todo:
                 outcome.message = f"nothing to do: every phase of {release.key} passed"
                 return outcome
@@ -377,7 +380,7 @@ class _Engine:
             message = redact(f"internal error: {type(exc).__name__}: {exc}")
         finally:
             task.done()
-        if self.lock.lost.is_set() and not aborted:
+        if self.lock.lost.is_set():
             aborted = True
             message = "the lock of this release was taken over by another bmad process"
         status = self._status(results, aborted=aborted, failed=error is not None or bug is not None)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 
+from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
 from bmad.core.models import PhaseName
 from bmad.engine.plugins import plugin_for
@@ -20,7 +22,33 @@ from bmad.ports.phase import PhaseContext, PhasePlugin
 
 
 def plugin_module_for(phase: PhaseName, ctx: PhaseContext) -> str | None:
-    return os.environ.get(f"BMAD_PLUGIN_{phase.value.upper()}") or ctx.config.plugins.get(phase.value)
+    return custom_module(phase, ctx.config)
+
+
+def custom_module(phase: PhaseName, config: BmadConfig) -> str | None:
+    return os.environ.get(f"BMAD_PLUGIN_{phase.value.upper()}") or config.plugins.get(phase.value)
+
+
+def check_plugins(config: BmadConfig, phases: Sequence[PhaseName]) -> None:
+    """Fail early (exit 2, nothing recorded) when a custom phase module cannot be found."""
+    import importlib.util
+
+    for phase in phases:
+        name = custom_module(phase, config)
+        if not name:
+            continue
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(
+                f"plugin module {name!r} for the {phase.label} phase cannot be found",
+                field=f"plugins.{phase.value}",
+                file=config.source_path,
+                hint="check the module name and that it is on PYTHONPATH "
+                f"(or the BMAD_PLUGIN_{phase.value.upper()} variable)",
+            )
 
 
 def resolve_plugin(phase: PhaseName, ctx: PhaseContext) -> PhasePlugin:

@@ -397,7 +397,10 @@ def issues(view: ReleaseView) -> list[Fact]:
             text = check.summary or check.observed or check.status.value
             if check.fix:
                 text += f" — fix: {check.fix}"
-            found.append(Fact(f"[{phase.label}] {check.title}", text, check.status is CheckStatus.WARN))
+            if check.status is CheckStatus.WARN:
+                found.append(Fact(f"[{phase.label}] warning: {check.title}", text, None))
+            else:
+                found.append(Fact(f"[{phase.label}] {check.title}", text, False))
     for name in PhaseName.ordered():
         result = view.phase(name)
         if result is not None and result.forced_reason:

@@ -209,14 +209,38 @@ class StackInfo:
         self._reconfigure_prometheus(replace(self.settings, scrape_targets=clean), timeout)
         self._wait_targets(timeout)
 
-    def set_rule_files(self, files: Sequence[str | Path], *, timeout: float = 15.0) -> None:
-        """Replace Prometheus' rule files (absolute paths), reload, wait until the groups are loaded."""
+    def set_rule_files(
+        self, files: Sequence[str | Path], *, timeout: float = 15.0, wait_for_alertmanager: bool = False
+    ) -> None:
+        """Replace Prometheus' rule files (absolute paths), reload, wait until the groups are loaded.
+
+        A reload makes Prometheus forget its Alertmanager until service discovery hands it back
+        (up to ~5 s): alerts firing meanwhile are delivered late. With ``wait_for_alertmanager``
+        this returns only once Prometheus can deliver alerts again.
+        """
         paths = [str(Path(f).resolve()) for f in files]
         for path in paths:
             if not Path(path).is_file():
                 raise UsageError(f"rule file not found: {path}")
         self._reconfigure_prometheus(replace(self.settings, rule_files=paths), timeout)
         self._wait_rules(timeout)
+        if wait_for_alertmanager:
+            self.wait_for_alertmanager(timeout=timeout)
+
+    def wait_for_alertmanager(self, *, timeout: float = 15.0) -> None:
+        """Wait until Prometheus lists the stack's Alertmanager as active (it can deliver alerts)."""
+        if "alertmanager" not in self.components:
+            raise UsageError("this stack has no Alertmanager")
+        wanted = f"{self.settings.host}:{self.settings.ports.alertmanager}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = _probe.http_json(f"{self.prometheus_url}/api/v1/alertmanagers")
+            if isinstance(data, dict):
+                active = data.get("data", {}).get("activeAlertmanagers", [])
+                if any(wanted in str(item.get("url", "")) for item in active):
+                    return
+            time.sleep(0.05)
+        raise AdapterError("prometheus", "connecting to the Alertmanager", f"{wanted} not active after {timeout:.0f}s")
 
     def set_alert_webhook(self, url: str | None) -> None:
         """Send Alertmanager's notifications to ``url`` (None: nowhere), then reload it."""
@@ -458,7 +482,7 @@ class StackInfo:
         raise AdapterError("prometheus", "loading rule files", f"expected {sorted(expected)}, loaded {sorted(seen)}")
 
 
-def _port_free(host: str, port: int, *, grace: float = 3.0) -> bool:
+def _port_free(host: str, port: int, *, grace: float = 1.0) -> bool:
     """True when nothing accepts connections on host:port.
 
     A server that just died may still hold its socket for a moment: the thread-group leader

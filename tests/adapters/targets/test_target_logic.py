@@ -26,8 +26,23 @@ from bmad.core.errors import AdapterError, Unreachable
 def gen(number: int, *statuses: str) -> Generation:
     g = Generation(number=number, slot=number % 2, release=f"v{number}", digest="", image="", config="")
     for i, status in enumerate(statuses):
-        g.replicas.append(Replica(f"id{number}{i}", f"c{number}{i}", number, number % 2, i, f"v{number}", "", "",
-                                  status, 0, None, None, 18000 + i))
+        g.replicas.append(
+            Replica(
+                f"id{number}{i}",
+                f"c{number}{i}",
+                number,
+                number % 2,
+                i,
+                f"v{number}",
+                "",
+                "",
+                status,
+                0,
+                None,
+                None,
+                18000 + i,
+            )
+        )
     return g
 
 
@@ -52,9 +67,12 @@ def test_roles_are_derived_from_labels_and_running_state(generations: list[Gener
     assert {g.number: g.role for g in state.generations} == roles
 
 
-def deployment(generation: int = 2, observed: int = 2, replicas: int = 3, **status: Any) -> dict[str, Any]:
-    return {"metadata": {"name": "hello", "generation": generation}, "spec": {"replicas": replicas},
-            "status": {"observedGeneration": observed, **status}}
+def deployment(generation: int = 2, observed: int = 2, desired: int = 3, **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "hello", "generation": generation},
+        "spec": {"replicas": desired},
+        "status": {"observedGeneration": observed, **status},
+    }
 
 
 @pytest.mark.parametrize(
@@ -63,12 +81,18 @@ def deployment(generation: int = 2, observed: int = 2, replicas: int = 3, **stat
         (deployment(observed=1), (False, False, "Waiting for deployment spec update to be observed...")),
         (deployment(updatedReplicas=1, replicas=3), (False, False, "1 out of 3 new replicas have been updated")),
         (deployment(updatedReplicas=3, replicas=4), (False, False, "1 old replicas are pending termination")),
-        (deployment(updatedReplicas=3, replicas=3, availableReplicas=2),
-         (False, False, "2 of 3 updated replicas are available")),
+        (
+            deployment(updatedReplicas=3, replicas=3, availableReplicas=2),
+            (False, False, "2 of 3 updated replicas are available"),
+        ),
         (deployment(updatedReplicas=3, replicas=3, availableReplicas=3), (True, False, "successfully rolled out")),
-        (deployment(updatedReplicas=1, conditions=[{"type": "Progressing", "status": "False",
-                                                    "reason": "ProgressDeadlineExceeded"}]),
-         (False, True, "exceeded its progress deadline")),
+        (
+            deployment(
+                updatedReplicas=1,
+                conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}],
+            ),
+            (False, True, "exceeded its progress deadline"),
+        ),
     ],
 )
 def test_rollout_status_reads_a_deployment_like_kubectl(dep: dict[str, Any], expected: tuple[bool, bool, str]) -> None:
@@ -78,23 +102,43 @@ def test_rollout_status_reads_a_deployment_like_kubectl(dep: dict[str, Any], exp
 
 
 def test_bundle_order_follows_the_guide() -> None:
-    kinds = ["HorizontalPodAutoscaler", "Deployment", "PodDisruptionBudget", "Service", "Secret", "Namespace",
-             "NetworkPolicy", "ConfigMap", "Ingress"]
+    kinds = [
+        "HorizontalPodAutoscaler",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Service",
+        "Secret",
+        "Namespace",
+        "NetworkPolicy",
+        "ConfigMap",
+        "Ingress",
+    ]
     ordered = [o["kind"] for o in sort_bundle([{"kind": k} for k in kinds])]
-    assert ordered == ["Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Ingress", "NetworkPolicy",
-                       "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    assert ordered == [
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "NetworkPolicy",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+    ]
 
 
 def test_secret_references_skip_optional_ones() -> None:
     pod = {
-        "containers": [{
-            "env": [
-                {"name": "A", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
-                {"name": "B", "valueFrom": {"secretKeyRef": {"name": "opt", "key": "k", "optional": True}}},
-                {"name": "C", "value": "plain"},
-            ],
-            "envFrom": [{"secretRef": {"name": "all"}}],
-        }],
+        "containers": [
+            {
+                "env": [
+                    {"name": "A", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                    {"name": "B", "valueFrom": {"secretKeyRef": {"name": "opt", "key": "k", "optional": True}}},
+                    {"name": "C", "value": "plain"},
+                ],
+                "envFrom": [{"secretRef": {"name": "all"}}],
+            }
+        ],
         "volumes": [{"name": "tls", "secret": {"secretName": "tls", "items": [{"key": "tls.crt", "path": "c"}]}}],
         "imagePullSecrets": [{"name": "regcred"}],
     }
@@ -102,9 +146,12 @@ def test_secret_references_skip_optional_ones() -> None:
 
 
 def test_selector_and_pod_problems() -> None:
-    assert selector_string({"matchLabels": {"b": "2", "a": "1"},
-                            "matchExpressions": [{"key": "t", "operator": "In", "values": ["x", "y"]}]}) == (
-        "a=1,b=2,t in (x,y)")
+    assert selector_string(
+        {
+            "matchLabels": {"b": "2", "a": "1"},
+            "matchExpressions": [{"key": "t", "operator": "In", "values": ["x", "y"]}],
+        }
+    ) == ("a=1,b=2,t in (x,y)")
     crash = {"status": {"containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
     assert pod_problem(crash) == ("CrashLoopBackOff", "")
     assert pod_problem({"status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}) is None
@@ -116,8 +163,10 @@ def write_kubeconfig(path: Path, contexts: dict[str, str | None], current: str, 
         "kind": "Config",
         "clusters": [{"name": "c", "cluster": {"server": server}}],
         "users": [{"name": "u", "user": {"token": "t0ken-value"}}],
-        "contexts": [{"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
-                     for name, ns in contexts.items()],
+        "contexts": [
+            {"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
+            for name, ns in contexts.items()
+        ],
         "current-context": current,
     }
     path.write_text(yaml.safe_dump(data))

@@ -81,8 +81,14 @@ def record_earlier_phases(config_path: Path, image: PushedImage) -> str:
 
 
 def bmad(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bmad", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO_ROOT, env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "bmad", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 def containers(engine: Any) -> list[Any]:
@@ -116,8 +122,12 @@ def test_sigkill_mid_deploy_then_resume_rollback_and_diagnose(
     config_path.write_text(bmad_yaml(stack, base, "1.0.2"))
     git(repo, "commit", "-qam", "release 2")
     v2 = record_earlier_phases(config_path, pushed_hello)
-    proc = subprocess.Popen([sys.executable, "-m", "bmad", "deploy", "-c", str(config_path), "--env", ENV, "--json"],
-                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bmad", "deploy", "-c", str(config_path), "--env", ENV, "--json"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -113,7 +113,10 @@ def test_window_stops_at_the_first_failure_with_its_detection_time() -> None:
 
 def test_window_tolerates_isolated_failures_when_asked() -> None:
     config = VerificationConfig(
-        window_seconds=0.05, interval_seconds=0.01, failures_to_fail=2, criteria=[Criterion(name="e", query="q", max=0.1)]
+        window_seconds=0.05,
+        interval_seconds=0.01,
+        failures_to_fail=2,
+        criteria=[Criterion(name="e", query="q", max=0.1)],
     )
     result = verify_window(ScriptedMetrics([[0.5], [0.0], [0.5], [0.0], [0.0]]), config, None, variables={})
     assert result.failed is None and len(result.rounds) == 5

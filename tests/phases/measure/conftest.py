@@ -113,8 +113,10 @@ def config_yaml(
     measure: str = "",
     min_rules: int = 3,
     job: str = "hello",
-    load_test: str = "{levels: [5, 10, 20], duration_seconds: 1, workers: 2}",
+    load_test: str | None = None,
 ) -> str:
+    if load_test is None:  # no service URL: never let the default local target URL be hit by accident
+        load_test = "{levels: [5, 10, 20], duration_seconds: 1, workers: 2}" if service_url else "{enabled: false}"
     monitoring = [
         f"prometheus_url: {prometheus_url or stack.prometheus_url}",
         f"pushgateway_url: {stack.pushgateway_url}",

@@ -126,6 +126,14 @@ def test_prometheus_down_is_unreachable_with_a_clear_message(stack: Any, tmp_pat
     assert failed.status.value == "fail" and failed.evidence["error_type"] == "Unreachable"
     for dependent in ("measure.scrape_job", "measure.alert_rules", "measure.baselines", "measure.e2e_metric"):
         assert run.status(dependent) == "skip"
+    # The guide's block is complete: not measured is None, never a made-up figure.
+    guide = ("prometheus_uptime_seconds", "grafana_dashboards_count", "alert_rules_loaded", "baseline_captured")
+    assert {key: run.metrics[key] for key in guide} == {
+        "prometheus_uptime_seconds": None,
+        "grafana_dashboards_count": None,
+        "alert_rules_loaded": None,
+        "baseline_captured": None,
+    }
 
 
 def test_prometheus_down_exits_3_from_the_cli(stack: Any, git_repo: Callable[..., Path]) -> None:
@@ -291,3 +299,11 @@ def test_grafana_missing_dashboards_then_installed(
     grafana.datasources[0]["url"] = f"http://127.0.0.1:{free_port()}"
     broken = checks["measure.grafana.datasource"].run(ctx)
     assert broken.status.value == "fail" and broken.observed
+
+
+def test_sweep_at_a_deployment_that_does_not_answer_fails(stack: Any, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    ctx = make_ctx(tmp_path, config_yaml(stack, service_url=url, load_test="{levels: [5, 10], duration_seconds: 0.5}"))
+    result = next(c for c in make_plugin(ctx).checks(ctx) if c.id == "measure.load_test").run(ctx)
+    assert result.status.value == "fail" and "does not accept connections" in result.summary
+    assert [level["concurrency"] for level in result.artifacts["load_test"]] == [5]

@@ -13,7 +13,20 @@ import sys
 from bmad.adapters.loadgen.engine import run_level
 
 
+def _raise_fd_limit() -> None:
+    """Thousands of connections per worker need more descriptors than the usual soft limit of 1024."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def main() -> int:
+    _raise_fd_limit()
     for line in sys.stdin:
         line = line.strip()
         if not line:

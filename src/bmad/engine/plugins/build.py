@@ -25,13 +25,15 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     }
     if config.vulnerabilities.report:
         scanners["report"] = ReportFileScanner(repo / config.vulnerabilities.report)
+    tagger = GitReleaseTagger(repo, evidence=ctx.evidence)
     ports = BuildPorts(
         images=DockerEngineImages(connection, auth=auth, tls_verify=config.push.tls_verify),
         registry=RegistryClient(config.registry, auth=auth),
         layer_secrets=DetectSecretsLayerScanner(),
-        tagger=GitReleaseTagger(repo, evidence=ctx.evidence),
+        tagger=tagger,
         runner=SuiteCommandRunner(ctx.evidence),
         environments=EngineTestEnvironments(connection, evidence=ctx.evidence),
         scanners=scanners,
+        source_url=config.source_url or tagger.remote_url(config.git_tag.remote),
     )
     return BuildPhase(ports)

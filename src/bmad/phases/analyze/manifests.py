@@ -18,7 +18,66 @@ from typing import Any
 
 import yaml
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_BOOLS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE", "yes", "no", "on", "off"})
+# First characters that may start a non-string plain scalar in YAML 1.1 (bool, int, float,
+# null, timestamp, merge, value). Anything else is a string: no regex needed.
+_MAYBE_TYPED = frozenset("yYnNtTfFoO-+0123456789.<~=")
+
+
+class _FastResolver(yaml.resolver.Resolver):
+    """PyYAML's resolver with a fast path for the common case (plain strings, quoted scalars)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            if value and value[0] not in _MAYBE_TYPED:
+                return _STR_TAG
+            if value.isdigit() and (value[0] != "0" or len(value) == 1):
+                return _INT_TAG
+            if value in _BOOLS:
+                return _BOOL_TAG
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.SequenceNode:
+            return _SEQ_TAG
+        return _MAP_TAG
+
+
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+
+if _CParser is not None:
+
+    class _FastLoader(_CParser, yaml.constructor.SafeConstructor, _FastResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _FastResolver.__init__(self)
+
+    _Loader: Any = _FastLoader
+else:  # pragma: no cover - PyYAML without libyaml
+
+    class _PyFastLoader(
+        yaml.reader.Reader,
+        yaml.scanner.Scanner,
+        yaml.parser.Parser,
+        yaml.composer.Composer,
+        yaml.constructor.SafeConstructor,
+        _FastResolver,
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _FastResolver.__init__(self)
+
+    _Loader = _PyFastLoader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -103,12 +162,12 @@ class ManifestObject:
     node: yaml.Node | None = None
     default_namespace: str | None = None
 
-    @property
+    @cached_property
     def kind(self) -> str:
         value = self.data.get("kind")
         return value if isinstance(value, str) else ""
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         value = self.data.get("apiVersion")
         return value if isinstance(value, str) else ""
@@ -123,17 +182,17 @@ class ManifestObject:
         value = self.data.get("metadata")
         return value if isinstance(value, dict) else {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         value = self.metadata.get("name") or self.metadata.get("generateName")
         return str(value) if value is not None else ""
 
-    @property
+    @cached_property
     def declared_namespace(self) -> str | None:
         value = self.metadata.get("namespace")
         return str(value) if value else None
 
-    @property
+    @cached_property
     def namespace(self) -> str | None:
         return self.declared_namespace or self.default_namespace
 
@@ -147,7 +206,7 @@ class ManifestObject:
         value = self.metadata.get("annotations")
         return value if isinstance(value, dict) else {}
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
         return (self.namespace or "", self.kind, self.name)
 
@@ -159,6 +218,10 @@ class ManifestObject:
         return dig(self.data, path, default)
 
     def spec(self) -> dict[str, Any]:
+        return self._spec
+
+    @cached_property
+    def _spec(self) -> dict[str, Any]:
         value = self.data.get("spec")
         return value if isinstance(value, dict) else {}
 
@@ -197,12 +260,23 @@ class ManifestObject:
 
     def containers(self, *, init: bool = True) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
         """(container, path) of each container of the pod template; init containers first."""
+        return self._all_containers if init else self._main_containers
+
+    @cached_property
+    def _all_containers(self) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
+        return self._collect_containers(CONTAINER_LISTS)
+
+    @cached_property
+    def _main_containers(self) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
+        return self._collect_containers(("containers",))
+
+    def _collect_containers(self, lists: Sequence[str]) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
         spec = self.pod_spec
         base = self.pod_spec_path
         if spec is None or base is None:
             return []
         found: list[tuple[dict[str, Any], tuple[str | int, ...]]] = []
-        for list_name in CONTAINER_LISTS if init else ("containers",):
+        for list_name in lists:
             items = spec.get(list_name)
             if isinstance(items, list):
                 for index, item in enumerate(items):
@@ -508,59 +582,87 @@ class Bundle:
     def workloads(self) -> list[ManifestObject]:
         return [obj for obj in self.objects if obj.kind in POD_TEMPLATE_PATHS and obj.pod_spec is not None]
 
+    @cached_property
+    def _index(self) -> dict[tuple[str, str | None, str], ManifestObject]:
+        index: dict[tuple[str, str | None, str], ManifestObject] = {}
+        for obj in self.objects:
+            index.setdefault((obj.kind, obj.namespace or None, obj.name), obj)
+        return index
+
+    def _in_namespace(self, kind: str) -> dict[str | None, list[ManifestObject]]:
+        cache = self._ns_cache
+        found = cache.get(kind)
+        if found is None:
+            found = {}
+            source = self.workloads if kind == "*workloads" else self.by_kind.get(kind, [])
+            for obj in source:
+                found.setdefault(obj.namespace or None, []).append(obj)
+            cache[kind] = found
+        return found
+
+    @cached_property
+    def _ns_cache(self) -> dict[str, dict[str | None, list[ManifestObject]]]:
+        return {}
+
+    @cached_property
+    def _memo(self) -> dict[tuple[Any, ...], list[ManifestObject]]:
+        return {}
+
     def find(self, kind: str, name: str, namespace: str | None) -> ManifestObject | None:
-        for obj in self.by_kind.get(kind, []):
-            if obj.name == name and (obj.namespace or None) == (namespace or None):
-                return obj
-        return None
+        return self._index.get((kind, namespace or None, name))
 
     def pods_selected(self, selector: Any, namespace: str | None) -> list[ManifestObject]:
         """Workloads in ``namespace`` whose pod template labels match ``selector``."""
         return [
             w
-            for w in self.workloads
-            if (w.namespace or None) == (namespace or None) and selector_matches(selector, w.pod_labels)
+            for w in self._in_namespace("*workloads").get(namespace or None, [])
+            if selector_matches(selector, w.pod_labels)
         ]
 
     def services_selecting(self, workload: ManifestObject) -> list[ManifestObject]:
-        result = []
-        for svc in self.of_kind("Service"):
-            selector = svc.spec().get("selector")
-            if (
-                selector
-                and (svc.namespace or None) == (workload.namespace or None)
-                and selector_matches(selector, workload.pod_labels)
-            ):
-                result.append(svc)
-        return result
+        key = ("svc", id(workload))
+        found = self._memo.get(key)
+        if found is None:
+            found = []
+            for svc in self._in_namespace("Service").get(workload.namespace or None, []):
+                selector = svc.spec().get("selector")
+                if selector and selector_matches(selector, workload.pod_labels):
+                    found.append(svc)
+            self._memo[key] = found
+        return found
 
-    def hpas_targeting(self, workload: ManifestObject) -> list[ManifestObject]:
-        result = []
+    @cached_property
+    def _hpa_targets(self) -> dict[tuple[str | None, str, str], list[ManifestObject]]:
+        index: dict[tuple[str | None, str, str], list[ManifestObject]] = {}
         for hpa in self.of_kind("HorizontalPodAutoscaler"):
             ref = hpa.spec().get("scaleTargetRef")
-            if (
-                isinstance(ref, dict)
-                and ref.get("kind") == workload.kind
-                and ref.get("name") == workload.name
-                and (hpa.namespace or None) == (workload.namespace or None)
-            ):
-                result.append(hpa)
-        return result
+            if isinstance(ref, dict):
+                index.setdefault((hpa.namespace or None, str(ref.get("kind")), str(ref.get("name"))), []).append(hpa)
+        return index
+
+    def hpas_targeting(self, workload: ManifestObject) -> list[ManifestObject]:
+        return self._hpa_targets.get((workload.namespace or None, workload.kind, workload.name), [])
 
     def pdbs_covering(self, workload: ManifestObject) -> list[ManifestObject]:
-        return [
-            pdb
-            for pdb in self.of_kind("PodDisruptionBudget")
-            if (pdb.namespace or None) == (workload.namespace or None)
-            and selector_matches(pdb.spec().get("selector"), workload.pod_labels)
-        ]
+        key = ("pdb", id(workload))
+        found = self._memo.get(key)
+        if found is None:
+            found = [
+                pdb
+                for pdb in self._in_namespace("PodDisruptionBudget").get(workload.namespace or None, [])
+                if selector_matches(pdb.spec().get("selector"), workload.pod_labels)
+            ]
+            self._memo[key] = found
+        return found
 
     def network_policies_covering(self, workload: ManifestObject, policy_type: str) -> list[ManifestObject]:
         """NetworkPolicies of the workload's namespace that select its pods for ``Ingress``/``Egress``."""
+        key = ("netpol", id(workload), policy_type)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
         result = []
-        for policy in self.of_kind("NetworkPolicy"):
-            if (policy.namespace or None) != (workload.namespace or None):
-                continue
+        for policy in self._in_namespace("NetworkPolicy").get(workload.namespace or None, []):
             spec = policy.spec()
             if not selector_matches(
                 spec.get("podSelector", {}) if "podSelector" in spec else None, workload.pod_labels
@@ -572,6 +674,7 @@ class Bundle:
                 types = ["Ingress", *(["Egress"] if "egress" in spec else [])]
             if policy_type in types:
                 result.append(policy)
+        self._memo[key] = result
         return result
 
     def namespaces(self) -> set[str]:

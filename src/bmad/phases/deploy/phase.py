@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bmad.config.deploy import DeployConfig
@@ -485,7 +485,9 @@ def perform_rollback(
     errors: list[str] = []
     state: RolloutState | None = None
     used: dict[str, Any] | None = None
+    rollback_started = _now()
     for attempt in attempts:
+        rollback_started = _now()
         try:
             state = target.rollback(service, environment, to=attempt, progress=progress)
         except AdapterError as exc:
@@ -523,6 +525,10 @@ def perform_rollback(
             break
         time.sleep(0.05)
     recovered = _now()
+    if state.seconds > 0:
+        # The target measured when the previous version became healthy; clean-up of the failed
+        # release after that point is not downtime.
+        recovered = min(recovered, rollback_started + timedelta(seconds=state.seconds))
     mttr = max(0.0, (recovered - detected_at).total_seconds())
     info["recovered_at"] = recovered.isoformat()
     info["mttr_seconds"] = round(mttr, 3)

@@ -34,6 +34,8 @@ from bmad.ports.loadtest import HttpRequest, LoadGenerator
 from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway
 from bmad.ports.phase import BasePhase, Check, PhaseContext
 
+ALERTMANAGER_DISCOVERY_SECONDS = 5.0
+GUIDE_METRICS = ("prometheus_uptime_seconds", "grafana_dashboards_count", "alert_rules_loaded", "baseline_captured")
 _SEVERITY = {CheckStatus.PASS: 0, CheckStatus.SKIP: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
 
 
@@ -88,6 +90,14 @@ class MeasurePhase(BasePhase):
             Check("measure.baselines", "Baseline metrics captured", self.check_baselines, prom),
             Check("measure.load_test", "Load-test sweep within the SLO", self.check_load_test, exclusive=True),
         ]
+
+    def metrics(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> dict[str, MetricValue]:
+        """The guide's block, every key present (``None`` = not measured: skipped or could not find out),
+        then the load-test figures per level."""
+        merged: dict[str, MetricValue] = dict.fromkeys(GUIDE_METRICS)
+        for result in results:
+            merged.update(result.metrics)
+        return merged
 
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -283,7 +293,13 @@ class MeasurePhase(BasePhase):
         )
 
     def check_alertmanager(self, ctx: PhaseContext) -> CheckResult:
+        # Right after a configuration reload Prometheus lists no Alertmanager until its discovery
+        # has run again: give it a few seconds before calling the list empty.
+        deadline = time.monotonic() + ALERTMANAGER_DISCOVERY_SECONDS
         from_prom = self.ports.prometheus.alertmanagers()
+        while not any(a.active for a in from_prom) and time.monotonic() < deadline and not ctx.cancel.is_set():
+            time.sleep(0.25)
+            from_prom = self.ports.prometheus.alertmanagers()
         configured = ctx.environment.monitoring.alertmanager_url
         active = [a.url for a in from_prom if a.active]
         base = ("measure.alertmanager", "Prometheus connected to a ready Alertmanager")
@@ -628,6 +644,8 @@ class MeasurePhase(BasePhase):
         base = ("measure.load_test", title)
         if not conf.enabled:
             return _r(*base, status=CheckStatus.SKIP, summary="disabled (measure.load_test.enabled)")
+        if ctx.options.get("load_test") is False:
+            return _r(*base, status=CheckStatus.SKIP, summary="disabled for this run (--set load_test=false)")
         service_url, source = self.service_url(ctx)
         absolute = "://" in conf.request.url
         if not absolute and service_url is None:
@@ -694,7 +712,17 @@ class MeasurePhase(BasePhase):
             f"p50 {r.p50_ms:.1f} / p95 {r.p95_ms:.1f} / p99 {r.p99_ms:.1f} / max {r.max_ms:.1f} ms"
             for r in sweep.levels
         )
-        if sweep.breach:
+        first = sweep.levels[0] if sweep.levels else None
+        if (
+            first is not None
+            and first.succeeded == 0
+            and first.requests > 0
+            and all(kind.startswith("connect") for kind in first.errors)
+        ):
+            status = CheckStatus.FAIL
+            summary = f"the service does not accept connections at {url} ({', '.join(first.errors)})"
+            fix = f"check the deployment answers at {url} ({source}), or fix monitoring.service_url"
+        elif sweep.breach:
             status = CheckStatus.FAIL if conf.on_slo_breach == "fail" else CheckStatus.WARN
             summary = f"SLO broken at {sweep.breach_level} concurrent ({sweep.breach}); sweep stopped" + (
                 f", levels not run: {sweep.not_run}" if sweep.not_run else ""

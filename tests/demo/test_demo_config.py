@@ -1,0 +1,75 @@
+"""The demo's bmad.yaml: the example's, adapted to a stack and a short run, and still valid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bmad.config.loader import load_config_text
+from bmad.core.errors import UsageError
+from bmad.engine.demo import FAULT, MARKER, demo_config, free_port_block, prepare_workdir
+from tests.helpers import EXAMPLES
+
+
+@dataclass
+class StackAddresses:
+    """What demo_config reads from a StackInfo: its addresses (plain data)."""
+
+    docker_host: str = "unix:///tmp/x/podman.sock"
+    registry: str = "127.0.0.1:45000"
+    prometheus_url: str = "http://127.0.0.1:45001"
+    pushgateway_url: str = "http://127.0.0.1:45002"
+    alertmanager_url: str = "http://127.0.0.1:45003"
+
+
+@pytest.mark.parametrize("fault", [None, FAULT])
+def test_demo_config_is_valid_and_points_at_the_stack(fault: str | None) -> None:
+    example = yaml.safe_load((EXAMPLES / "hello" / "bmad.yaml").read_text())
+    data = demo_config(example, stack=StackAddresses(), host_port_base=31000, base_image="localhost/b:1", fault=fault)  # type: ignore[arg-type]
+    config = load_config_text(yaml.safe_dump(data))
+    assert list(config.environments) == ["dev"]
+    env = config.environment("dev")
+    assert env.target.kind == "local"
+    assert env.target.local.host_port_base == 31000
+    assert env.target.local.docker_host == "unix:///tmp/x/podman.sock"
+    assert env.monitoring.prometheus_url == "http://127.0.0.1:45001"
+    assert env.monitoring.pushgateway_url == "http://127.0.0.1:45002"
+    assert config.build.registry == "127.0.0.1:45000"
+    assert config.build.build_args["BASE"] == "localhost/b:1"
+    assert env.target.local.env.get("HELLO_FAULT") == fault
+    verification = config.deploy.verification
+    assert verification.enabled and verification.window_seconds <= 8
+    assert any("5.." in c.query for c in verification.criteria)
+    assert max(config.measure.load_test.levels) <= 16
+    assert example["environments"]["dev"]["target"]["local"]["host_port_base"] != 31000  # the input is untouched
+
+
+def test_workdir_is_only_wiped_when_the_demo_made_it(tmp_path: Path) -> None:
+    mine = prepare_workdir(tmp_path / "demo")
+    (mine / "left-over").write_text("x")
+    again = prepare_workdir(tmp_path / "demo")
+    assert not (again / "left-over").exists() and (again / MARKER).exists()
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "precious").write_text("x")
+    with pytest.raises(UsageError, match="was not made by 'bmad demo'"):
+        prepare_workdir(foreign)
+    assert (foreign / "precious").exists()
+
+
+def test_free_port_block_is_bindable() -> None:
+    import socket
+
+    base = free_port_block(4)
+    sockets = []
+    try:
+        for port in range(base, base + 4):
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", port))
+    finally:
+        for sock in sockets:
+            sock.close()
