@@ -109,6 +109,7 @@ def main() -> None:
         total_r, per_check_r = engine_overhead(Path(tmp), checks=args.checks, runs=args.runs, records=True)
         tx_rate, phase_rate = ledger_writes(Path(tmp), phases=args.phase_records, checks=args.checks)
     n = 4 * args.checks
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"engine: 4 phases x {args.checks} no-op checks, median of {args.runs} runs (SQLite ledger)")
     print(f"  without git records: {total * 1000:8.1f} ms per run, {per_check * 1000:6.3f} ms per check")
     print(f"  with git records:    {total_r * 1000:8.1f} ms per run, {per_check_r * 1000:6.3f} ms per check")

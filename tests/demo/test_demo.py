@@ -7,6 +7,7 @@ and the Pushgateway must all show it.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +20,30 @@ pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 
 def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) -> None:
+    from bmad.engine.demo import remove_demo_containers, run_demo
+
+    # The example's "dev" environment under a name of its own: parallel test sessions share the
+    # container engine's storage, and must never see each other's replicas.
+    environment = f"dev-{uuid.uuid4().hex[:6]}"
+    lines: list[str] = []
+    try:
+        result = run_demo(tmp_path / "demo", stack=stack, examples=EXAMPLES, environment=environment, say=lines.append)
+        _check(result, environment, stack, "\n".join([*lines, *result.summary_lines()]))
+    finally:
+        remove_demo_containers(stack.docker_host, environment)
+
+
+def _check(result: Any, environment: str, stack: Any, log: str) -> None:
     from bmad.config.loader import load_config
-    from bmad.engine.demo import run_demo
     from bmad.engine.runner import open_ledger
     from bmad.reports.metrics import render_table
     from bmad.reports.source import load_releases
-
-    lines: list[str] = []
-    result = run_demo(tmp_path / "demo", stack=stack, examples=EXAMPLES, say=lines.append)
-    log = "\n".join([*lines, *result.summary_lines()])
 
     # Both releases recorded in the ledger, the second one rolled back.
     config = load_config(result.config_path)
     ledger = open_ledger(config)
     try:
-        views = load_releases(ledger, service="hello", environment="dev")
+        views = load_releases(ledger, service="hello", environment=environment)
     finally:
         ledger.close()
     assert [v.outcome.value for v in views] == ["success", "rolled_back"], log
@@ -56,12 +66,15 @@ def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) 
         outputs = release.published.outputs
         assert outputs is not None, release.published.problems
         assert outputs.files["report_html"].stat().st_size > 5000
+        assert any(key.startswith("junit:build-") for key in outputs.files), sorted(outputs.files)
     runbook = result.releases[1].published.outputs.files["runbook_md"].read_text()  # type: ignore[union-attr]
     assert "**Outcome**: rolled back" in runbook
     assert "- Rollback complete: " in runbook and "never recovered" not in runbook
 
     # bmad's own metrics reached the Pushgateway.
     text = requests.get(f"{stack.pushgateway_url}/metrics", timeout=10).text
-    assert 'bmad_deployments_total{env="dev",instance="",job="bmad",result="rolled_back",service="hello"} 1' in text
-    assert 'bmad_deployments_total{env="dev",instance="",job="bmad",result="success",service="hello"} 1' in text
-    assert 'bmad_rollbacks_total{env="dev",instance="",job="bmad",service="hello"} 1' in text
+    labels = f'env="{environment}",instance="",job="bmad"'
+    assert f'bmad_deployments_total{{{labels},result="rolled_back",service="hello"}} 1' in text
+    assert f'bmad_deployments_total{{{labels},result="success",service="hello"}} 1' in text
+    assert f'bmad_rollbacks_total{{{labels},service="hello"}} 1' in text
+    requests.delete(f"{stack.pushgateway_url}/metrics/job/bmad/service/hello/env/{environment}", timeout=10)

@@ -248,7 +248,10 @@ def _ignore_patterns(context: Path) -> list[str] | None:
 
 def with_labels(containerfile: str, labels: dict[str, str]) -> str:
     """The Containerfile with one trailing ``LABEL`` instruction (keys sorted, values JSON-quoted)."""
-    pairs = " ".join(f"{json.dumps(key)}={json.dumps(value)}" for key, value in sorted(labels.items()))
+    pairs = " ".join(
+        f"{json.dumps(key, ensure_ascii=False)}={json.dumps(value, ensure_ascii=False)}"
+        for key, value in sorted(labels.items())
+    )
     return containerfile.rstrip("\n") + f"\nLABEL {pairs}\n"
 
 

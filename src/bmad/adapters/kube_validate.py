@@ -133,7 +133,15 @@ class _Compiled:
             self.detail = cls(self.schema)
         found = []
         for error in self.detail.iter_errors(obj):
-            found.append(SchemaError(tuple(error.absolute_path), _short(error.message)))
+            path = tuple(error.absolute_path)
+            if error.validator == "additionalProperties":
+                # Point at the unexpected key itself, not at the object holding it.
+                extra = re.findall(r"'([^']+)' (?:was|were) unexpected", error.message) or re.findall(
+                    r"\('([^']+)'", error.message
+                )
+                if extra:
+                    path = (*path, extra[0])
+            found.append(SchemaError(path, _short(error.message)))
             if len(found) >= _MAX_ERRORS:
                 break
         found.sort(key=lambda e: [str(p) for p in e.path])

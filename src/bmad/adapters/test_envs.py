@@ -144,7 +144,11 @@ class CommandsEnvironment:
         _track(self, True)
         deadline = time.monotonic() + self.spec.ready_timeout_seconds
         for argv in self.spec.up:
-            step = self._run(argv, "environment up")
+            try:
+                step = self._run(argv, "environment up")
+            except BmadError as exc:  # program missing, timeout: reported, the caller tears down
+                report.ok, report.error = False, exc.message
+                return report
             report.steps.append(step)
             on_line(f"up: {step['command']} -> {step['exit_code']}")
             if step["exit_code"] != 0:

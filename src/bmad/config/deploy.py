@@ -73,11 +73,12 @@ class Criterion(Model):
 
     ``max``/``min`` are absolute bounds. ``baseline`` names a figure of the stored baseline;
     ``max_increase`` allows baseline + N (same unit, e.g. 0.01 = one point of error rate) and
-    ``max_ratio`` baseline x N (e.g. 1.2 for p95 latency).
+    ``max_ratio`` baseline x N (e.g. 1.2 for p95 latency). Without ``query`` the criterion re-runs
+    the query MEASURE stored with the baseline, so both sides measure the same thing.
     """
 
     name: str
-    query: str
+    query: str | None = None  # default: the query MEASURE used for the named baseline
     max: float | None = None
     min: float | None = None
     baseline: str | None = None
@@ -92,6 +93,8 @@ class Criterion(Model):
             raise ValueError("give at least one bound: max, min, max_increase or max_ratio")
         if (self.max_increase is not None or self.max_ratio is not None) and self.baseline is None:
             raise ValueError("max_increase and max_ratio compare with a baseline: name it with 'baseline'")
+        if self.query is None and self.baseline is None:
+            raise ValueError("give a PromQL 'query', or a 'baseline' whose query MEASURE stored")
         return self
 
 

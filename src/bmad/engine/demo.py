@@ -258,8 +258,12 @@ def demo_config(
     host_port_base: int,
     base_image: str,
     fault: str | None = None,
+    environment: str = ENVIRONMENT,
 ) -> dict[str, Any]:
-    """The example's bmad.yaml adapted to the stack and to a short demo (only ``dev`` is kept)."""
+    """The example's bmad.yaml adapted to the stack and to a short demo.
+
+    Only the example's ``dev`` environment is kept, under the name ``environment``.
+    """
     data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(example)))  # deep copy, plain types
     env = data.get("environments", {}).get(ENVIRONMENT) or {"risk": "low"}
     target = env.setdefault("target", {})
@@ -278,7 +282,7 @@ def demo_config(
     monitoring["pushgateway_url"] = stack.pushgateway_url
     monitoring["alertmanager_url"] = stack.alertmanager_url
     monitoring.pop("service_url", None)
-    data["environments"] = {ENVIRONMENT: env}
+    data["environments"] = {environment: env}
 
     build = data.setdefault("build", {})
     build["registry"] = stack.registry
@@ -364,9 +368,14 @@ def run_demo(
     stack: StackInfo | None = None,
     examples: Path | None = None,
     host_port_base: int | None = None,
+    environment: str = ENVIRONMENT,
     say: Say = print,
 ) -> DemoResult:
-    """Run the demo; returns what happened (``ok`` when release 1 succeeded and release 2 rolled back)."""
+    """Run the demo; returns what happened (``ok`` when release 1 succeeded and release 2 rolled back).
+
+    ``environment`` names the example's ``dev`` environment in the demo (tests give a unique name so
+    parallel sessions on one container engine never share replicas).
+    """
     from bmad.config.loader import load_config
     from bmad.engine.runner import open_ledger
     from bmad.reports.outputs import framework_metrics, write_metrics_outputs
@@ -394,6 +403,9 @@ def run_demo(
     _wait_alertmanager_discovered(stack.prometheus_url)
     say(f"stack: registry {stack.registry}, Prometheus {stack.prometheus_url}, Pushgateway {stack.pushgateway_url}")
     base_image = _build_base_image(examples_dir, stack.docker_host, say)
+    removed = remove_demo_containers(stack.docker_host, environment)
+    if removed:
+        say(f"removed {removed} container(s) of an earlier demo ({SERVICE}/{environment})")
 
     workdir = prepare_workdir(directory)
     repo = workdir / SERVICE
@@ -402,26 +414,35 @@ def run_demo(
     existing = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
     ignore.write_text(existing + "".join(f"{p}\n" for p in ("reports/", ".bmad/") if p not in existing), "utf-8")
     config_path = repo / "bmad.yaml"
-    _write_config(config_path, demo_config(example_cfg, stack=stack, host_port_base=base_port, base_image=base_image))
+
+    def write_config(fault: str | None) -> None:
+        data = demo_config(
+            example_cfg,
+            stack=stack,
+            host_port_base=base_port,
+            base_image=base_image,
+            fault=fault,
+            environment=environment,
+        )
+        _write_config(config_path, data)
+
+    write_config(None)
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "hello: first release")
 
-    releases = [_release(config_path, "release 1 (good)", stack, scrape, say)]
-    _write_config(
-        config_path,
-        demo_config(example_cfg, stack=stack, host_port_base=base_port, base_image=base_image, fault=FAULT),
-    )
+    releases = [_release(config_path, environment, "release 1 (good)", stack, scrape, say)]
+    write_config(FAULT)
     _git(repo, "commit", "-q", "-am", f"hello: a bad change (HELLO_FAULT={FAULT}: about half of / answers 500)")
-    releases.append(_release(config_path, "release 2 (bad)", stack, scrape, say))
+    releases.append(_release(config_path, environment, "release 2 (bad)", stack, scrape, say))
 
     config = load_config(config_path)
     ledger = open_ledger(config)
     try:
-        metrics = framework_metrics(ledger, service=SERVICE, environment=ENVIRONMENT)
+        metrics = framework_metrics(ledger, service=SERVICE, environment=environment)
     finally:
         ledger.close()
-    files = write_metrics_outputs(metrics, config.resolve_path(config.reports.output_dir) / SERVICE / ENVIRONMENT)
+    files = write_metrics_outputs(metrics, config.resolve_path(config.reports.output_dir) / SERVICE / environment)
     return DemoResult(
         workdir=workdir,
         config_path=config_path,
@@ -435,6 +456,7 @@ def run_demo(
 
 def _release(
     config_path: Path,
+    environment: str,
     label: str,
     stack: StackInfo,
     scrape: Callable[[bool], None],
@@ -465,16 +487,16 @@ def _release(
 
     options = {"docker_host": stack.docker_host}
     scrape(True)
-    first = run_release(config, ENVIRONMENT, phases=PREPARE_PHASES, options=options, on_phase=on_phase)
+    first = run_release(config, environment, phases=PREPARE_PHASES, options=options, on_phase=on_phase)
     outcomes = [first]
     if first.passed:
         scrape(False)
-        outcomes.append(run_release(config, ENVIRONMENT, phases=["deploy"], options=options, on_phase=on_phase))
+        outcomes.append(run_release(config, environment, phases=["deploy"], options=options, on_phase=on_phase))
     last = outcomes[-1]
     ledger = open_ledger(config)
     try:
-        published = publish_release_outputs(config, ENVIRONMENT, last.release, ledger)
-        history = ledger.get_release(SERVICE, ENVIRONMENT, last.release.version)
+        published = publish_release_outputs(config, environment, last.release, ledger)
+        history = ledger.get_release(SERVICE, environment, last.release.version)
         view = release_view(history) if history is not None else None
     finally:
         ledger.close()
@@ -494,6 +516,24 @@ def _release(
         for check in phase.result.failures():
             say(f"  ✗ {check.id}: {check.summary or check.observed}")
     return result
+
+
+def remove_demo_containers(docker_host: str, environment: str = ENVIRONMENT) -> int:
+    """Remove the replicas an earlier demo left for (hello, ``environment``); returns how many.
+
+    Only containers bmad labelled as its own for that service and environment are touched.
+    """
+    from bmad.adapters.engine_client import connect_engine
+
+    client = connect_engine(docker_host)
+    try:
+        labels = ["bmad.managed-by=bmad", f"bmad.service={SERVICE}", f"bmad.environment={environment}"]
+        containers = client.containers.list(all=True, filters={"label": labels})
+        for container in containers:
+            container.remove(force=True)
+        return len(containers)
+    finally:
+        client.close()
 
 
 def _port_open(address: str) -> bool:

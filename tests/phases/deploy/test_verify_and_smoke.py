@@ -186,3 +186,25 @@ def test_downtime_counts_only_after_the_service_was_up() -> None:
         prober.probe_once()
     report = prober.stop()
     assert report.probes == 6 and report.failed == 2 and not report.zero_downtime
+
+
+def test_criterion_reuses_the_query_measure_stored() -> None:
+    config = VerificationConfig(
+        window_seconds=0.01,
+        interval_seconds=0.01,
+        criteria=[
+            Criterion(name="e", baseline="error_rate", max_increase=0.01),
+            Criterion(name="gone", baseline="absent", max=1.0),
+        ],
+    )
+    baseline = {"error_rate": {**BASELINE["error_rate"], "query": 'rate(x{job="hello"}[1m])'}}
+    metrics = ScriptedMetrics([[0.0]])
+    result = verify_window(metrics, config, baseline, variables={"job": "hello"})
+    assert metrics.calls == ['rate(x{job="hello"}[1m])']
+    assert result.failed is not None and "stored none" in result.failed.detail  # no-data policy: fail
+
+
+def test_measure_style_placeholders() -> None:
+    assert render_query('up{job="{job}"}[{rate_window}]', {"job": "hello", "rate_window": "1m"}) == (
+        'up{job="hello"}[1m]'
+    )

@@ -613,11 +613,22 @@ class Bundle:
 
     def pods_selected(self, selector: Any, namespace: str | None) -> list[ManifestObject]:
         """Workloads in ``namespace`` whose pod template labels match ``selector``."""
-        return [
+        key = ("sel", id(selector), namespace or None)
+        cached = self._selected.get(key)
+        if cached is not None and cached[0] is selector:
+            return cached[1]
+        found = [
             w
             for w in self._in_namespace("*workloads").get(namespace or None, [])
             if selector_matches(selector, w.pod_labels)
         ]
+        # The selector itself is kept with the result, so a recycled id() can never alias another one.
+        self._selected[key] = (selector, found)
+        return found
+
+    @cached_property
+    def _selected(self) -> dict[tuple[Any, ...], tuple[Any, list[ManifestObject]]]:
+        return {}
 
     def services_selecting(self, workload: ManifestObject) -> list[ManifestObject]:
         key = ("svc", id(workload))

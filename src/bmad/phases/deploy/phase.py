@@ -311,7 +311,13 @@ class DeployPhase(BasePhase):
                 evidence={"detected_at": _now().isoformat()},
             )
         baseline = ctx.previous_artifact(PhaseName.MEASURE, "baseline") or {}
-        variables = {"service": self.spec.service, "environment": self.spec.environment, "job": self.job}
+        variables = {
+            "service": self.spec.service,
+            "environment": self.spec.environment,
+            "job": self.job,
+            "namespace": str(ctx.environment.target.kubernetes.namespace or ""),
+            "rate_window": "1m",
+        }
         urls = self.target.serving_endpoints(self.spec.service, self.spec.environment)
         task = ctx.progress.task(f"verifying for {cfg.window_seconds:.0f}s", total=cfg.window_seconds)
 
@@ -335,7 +341,7 @@ class DeployPhase(BasePhase):
             "baseline_used": {c.baseline: baseline.get(c.baseline) for c in cfg.criteria if c.baseline},
             "traffic": {"sent": traffic.sent, "errors": traffic.errors, "path": cfg.traffic_path},
         }
-        expected = "; ".join(f"{c.name}: {c.query}" for c in cfg.criteria)
+        expected = "; ".join(f"{c.name}: {c.query or 'baseline ' + str(c.baseline)}" for c in cfg.criteria)
         if result.failed is not None:
             failed = result.failed
             evidence["detected_at"] = (result.detected_at or _now()).isoformat()

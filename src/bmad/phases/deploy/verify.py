@@ -64,9 +64,18 @@ class VerificationResult:
 
 
 def render_query(query: str, variables: Mapping[str, str]) -> str:
+    """Fill ``$name`` and ``{name}`` (MEASURE's style) for the known variables; PromQL braces stay."""
     for key, value in variables.items():
-        query = query.replace(f"${key}", value)
+        query = query.replace(f"${key}", value).replace(f"{{{key}}}", value)
     return query
+
+
+def query_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> str | None:
+    if criterion.query:
+        return criterion.query
+    figure = (baseline or {}).get(criterion.baseline or "")
+    stored = figure.get("query") if isinstance(figure, Mapping) else None
+    return str(stored) if stored else None
 
 
 def bounds_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> Bounds:
@@ -183,8 +192,25 @@ def verify_window(
             return result
         outcomes: list[CriterionOutcome] = []
         for criterion in config.criteria:
-            query = render_query(criterion.query, variables)
+            raw_query = query_for(criterion, baseline)
             at = now()
+            if raw_query is None:
+                outcome = evaluate(criterion, [], baseline, default_no_data=config.no_data, query="", at=at)
+                outcome = CriterionOutcome(
+                    outcome.name,
+                    "",
+                    outcome.status,
+                    None,
+                    outcome.bound,
+                    f"no query: baseline {criterion.baseline!r} stored none ({outcome.detail})",
+                    outcome.at,
+                )
+                outcomes.append(outcome)
+                streak[criterion.name] = streak.get(criterion.name, 0) + 1 if outcome.status == FAIL else 0
+                if streak[criterion.name] >= config.failures_to_fail and result.failed is None:
+                    result.failed, result.detected_at = outcome, at
+                continue
+            query = render_query(raw_query, variables)
             try:
                 samples = metrics.query(query)
             except AdapterError as exc:
