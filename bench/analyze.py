@@ -325,6 +325,7 @@ def run_checkov(binary: Path, folder: Path, objects: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is reported")
     parser.add_argument("--no-checkov", action="store_true")
     parser.add_argument("--keep", type=Path, help="write the corpus here and keep it")
     parser.add_argument("--json", action="store_true")
@@ -342,7 +343,8 @@ def main() -> int:
         count = write_corpus(folder, args.objects)
         cache = work / "schema-cache"
         cold = run_bmad(folder, cache)
-        warm = run_bmad(folder, cache)
+        # Best of N, for both tools: the least disturbed run on a shared machine.
+        warm = min((run_bmad(folder, cache) for _ in range(args.repeat)), key=lambda r: r["seconds"])
         results: dict[str, Any] = {
             "corpus_objects": count,
             "files": len(list(folder.glob("*.yaml"))),
@@ -354,13 +356,15 @@ def main() -> int:
             if binary is None:
                 results["checkov"] = {"error": "checkov could not be installed"}
             else:
-                results["checkov"] = run_checkov(binary, folder, count)
+                results["checkov"] = min(
+                    (run_checkov(binary, folder, count) for _ in range(args.repeat)), key=lambda r: r["seconds"]
+                )
                 results["ratio_warm"] = warm["objects_per_second"] / results["checkov"]["objects_per_second"]
                 results["ratio_cold"] = cold["objects_per_second"] / results["checkov"]["objects_per_second"]
         if args.json:
             print(json.dumps(results, indent=2))
         else:
-            print(f"corpus: {count} objects in {results['files']} files (one core)")
+            print(f"corpus: {count} objects in {results['files']} files (one core, best of {args.repeat})")
             for label in ("bmad_cold", "bmad_warm"):
                 r = results[label]
                 print(

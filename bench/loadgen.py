@@ -6,8 +6,10 @@
 Starts nginx (Debian nginx-light) on a free port serving a 600-byte file (machine.md §5 config),
 then runs each client for the same duration with the same number of connections and the same
 core budget (``--cores``: wrk threads, bmad worker processes, locust ``--processes``), one after
-the other. Client CPU is measured from rusage of the finished child processes; nginx CPU from
-/proc. Prints a table and the ratios (goal: bmad >= 30 % of wrk and >= 2.5x locust).
+the other (``--repeat`` rounds, interleaved; medians compared). Client CPU is measured from
+rusage of the finished child processes (requests per client CPU-second stays comparable when
+other work shares the machine); nginx CPU from /proc. Prints a table and the ratios
+(goal: bmad >= 30 % of wrk and >= 2.5x locust).
 
 locust lives in its own venv (``python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip
 install locust``), never in the project's. ``--aiohttp`` adds a plain asyncio + aiohttp client
@@ -286,17 +288,28 @@ def main() -> int:
                 clients["aiohttp"] = lambda: run_aiohttp(url, args.connections, args.duration)
             labels = {"locust": "locust FastHttpUser", "aiohttp": "asyncio+aiohttp"}
             results: dict[str, list[Measured]] = {name: [] for name in clients}
-            print(f"\n{'round':<6}{'client':<22}{'req/s':>10}{'client CPU':>12}{'nginx CPU':>11}  notes")
+            print(
+                f"\n{'round':<6}{'client':<22}{'req/s':>10}{'client CPU':>12}{'req/CPU-s':>11}{'nginx CPU':>11}  notes"
+            )
             for round_no in range(1, max(1, args.repeat) + 1):
                 for name, fn in clients.items():
                     run = measure(labels.get(name, name), nginx.pid, fn)
                     results[name].append(run)
+                    per_cpu = run.rps / run.client_cpu if run.client_cpu else 0.0
                     print(
-                        f"{round_no:<6}{run.name:<22}{run.rps:>10.0f}{run.client_cpu:>11.2f}c"
+                        f"{round_no:<6}{run.name:<22}{run.rps:>10.0f}{run.client_cpu:>11.2f}c{per_cpu:>11.0f}"
                         f"{run.nginx_cpu:>10.2f}c  {run.note}"
                     )
             median = {name: statistics.median(r.rps for r in runs) for name, runs in results.items()}
+            efficiency = {
+                name: statistics.median(r.rps / r.client_cpu for r in runs if r.client_cpu)
+                for name, runs in results.items()
+            }
             print("\nmedian req/s: " + ", ".join(f"{name} {value:.0f}" for name, value in median.items()))
+            print(
+                "median requests per client CPU-second (robust to a busy machine): "
+                + ", ".join(f"{name} {value:.0f}" for name, value in efficiency.items())
+            )
             print(f"bmad / wrk    = {median['bmad'] / median['wrk']:.2f}  (goal >= 0.30)")
             if "locust" in median:
                 print(f"bmad / locust = {median['bmad'] / median['locust']:.2f}  (goal >= 2.5)")

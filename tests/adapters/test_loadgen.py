@@ -96,6 +96,8 @@ def _answers(mode: str) -> bytes:
         return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY
     if mode == "http10":  # no length: the body ends when the server closes
         return b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BODY
+    if mode == "garbage":  # not HTTP at all
+        return b"SSH-2.0-OpenSSH\r\n\r\n"
     if mode == "split":  # headers and body in separate writes
         return b"HTTP/1.1 503 Busy\r\ncontent-length: %d\r\n\r\n" % len(BODY) + BODY
     raise AssertionError(mode)
@@ -180,6 +182,14 @@ def test_status_codes_are_errors_by_kind(raw_server: Callable[[str], int], gener
     result = generator.run_level(HttpRequest("GET", f"http://127.0.0.1:{port}/"), LevelPlan(3, None, 30))
     assert result.requests == 30 and result.succeeded == 0
     assert result.errors == {"http_503": 30} and result.error_rate == 1.0
+
+
+def test_an_answer_that_is_not_http_is_a_bad_response(
+    raw_server: Callable[[str], int], generator: BuiltinLoadGenerator
+) -> None:
+    port = raw_server("garbage")
+    result = generator.run_level(HttpRequest("GET", f"http://127.0.0.1:{port}/"), LevelPlan(2, None, 20))
+    assert result.succeeded == 0 and result.errors == {"bad_response": 20} and result.statuses == {}
 
 
 def test_refused_connections_are_counted_and_the_level_ends(generator: BuiltinLoadGenerator) -> None:

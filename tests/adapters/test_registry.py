@@ -73,9 +73,12 @@ def test_pushed_tags_read_back_with_one_digest(engine: Any, stack: Any, tmp_path
     images.push(repository, "two", on_line=lines.append)
     client = RegistryClient(stack.registry)
     client.ping()
-    one = client.manifest_digest("bmad-test/registry", "one")
+    manifest = client.manifest("bmad-test/registry", "one")
+    one = manifest.digest
     assert one == client.manifest_digest("bmad-test/registry", "two")
     assert one.startswith("sha256:") and len(one) == 71
+    assert manifest.media_type == "application/vnd.docker.distribution.manifest.v2+json"
+    assert manifest.config_digest == image.id and manifest.layers == 1
     if pushed.digest is not None:  # Podman reports it in the stream; Docker in an aux item
         assert pushed.digest == one
     with pytest.raises(AdapterError) as missing:

@@ -76,3 +76,9 @@ def test_unknown_release_is_a_usage_error(cli: CliRunner) -> None:
     result = cli.invoke(main.app, ["report", "0123456789"])
     assert result.exit_code == 2
     assert "no release '0123456789' in the ledger" in result.stderr
+
+
+def test_demo_command_is_registered(cli: CliRunner) -> None:
+    result = cli.invoke(main.app, ["demo", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--dir" in result.stdout and "--stack-dir" in result.stdout

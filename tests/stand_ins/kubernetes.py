@@ -205,7 +205,12 @@ class KubeStandIn:
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, daemon=True, name="kube-stand-in-api"),
+            threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name="kube-stand-in-api",
+            ),
             threading.Thread(target=self._controllers, daemon=True, name="kube-stand-in-controllers"),
         ]
 
@@ -1029,7 +1034,9 @@ class KubeStandIn:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True, name=f"proxy-{service}").start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=f"proxy-{service}"
+        ).start()
         return server
 
 

@@ -20,6 +20,7 @@ from bmad.adapters._http import HttpClient
 from bmad.config.build import PushConfig
 from bmad.core.errors import AdapterError, ConfigError
 from bmad.core.redact import register_secret
+from bmad.ports.registry import ManifestInfo
 
 MANIFEST_ACCEPT = ", ".join(
     (
@@ -105,31 +106,39 @@ class RegistryClient:
     def ping(self) -> None:
         self._request("GET", "/v2/", scope=None, expect=(200, 401), action="checking /v2/")
 
-    def manifest_digest(self, repository: str, reference: str) -> str:
-        path = f"/v2/{repository}/manifests/{reference}"
+    def manifest(self, repository: str, reference: str) -> ManifestInfo:
+        action = f"reading manifest {repository}:{reference}"
         response = self._request(
             "GET",
-            path,
+            f"/v2/{repository}/manifests/{reference}",
             scope=f"repository:{repository}:pull",
             headers={"Accept": MANIFEST_ACCEPT},
-            action=f"reading manifest {repository}:{reference}",
+            action=action,
         )
         header = response.headers.get("Docker-Content-Digest")
         computed = "sha256:" + hashlib.sha256(response.content).hexdigest()
         if header and header != computed and header.startswith("sha256:"):
             raise AdapterError(
-                "registry",
-                f"reading manifest {repository}:{reference}",
-                f"Docker-Content-Digest {header} does not match the manifest body ({computed})",
+                "registry", action, f"Docker-Content-Digest {header} does not match the manifest body ({computed})"
             )
         media = response.headers.get("Content-Type", "")
         if "prettyjws" in media or "manifest.v1" in media:
-            raise AdapterError(
-                "registry",
-                f"reading manifest {repository}:{reference}",
-                f"the registry answered a schema-1 manifest ({media})",
-            )
-        return str(header or computed)
+            raise AdapterError("registry", action, f"the registry answered a schema-1 manifest ({media})")
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            raise AdapterError("registry", action, "the manifest is not JSON") from None
+        config = body.get("config") if isinstance(body, dict) else None
+        layers = body.get("layers") if isinstance(body, dict) else None
+        return ManifestInfo(
+            digest=str(header or computed),
+            media_type=str(body.get("mediaType") or media) if isinstance(body, dict) else media,
+            config_digest=str(config["digest"]) if isinstance(config, dict) and config.get("digest") else None,
+            layers=len(layers) if isinstance(layers, list) else 0,
+        )
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        return self.manifest(repository, reference).digest
 
     def _request(
         self, method: str, path: str, *, scope: str | None, expect: tuple[int, ...] = (200,), **kwargs: Any

@@ -80,7 +80,8 @@ def _install(
     grafana_conf = None
     base_dir = None
     environment = env
-    if url is None or token_env is None:
+    # With --url, bmad.yaml is only read for the token (and not needed when there is none).
+    if url is None or (token_env is None and config_path.exists()):
         from bmad.config.loader import load_config
 
         cfg = load_config(config_path)

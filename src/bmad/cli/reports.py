@@ -233,6 +233,12 @@ def print_metrics_table(result: Any) -> None:
         return
     from rich.table import Table
 
+    scope = f"{result.service or 'all services'} / {result.environment or 'all environments'}"
+    out.print(
+        f"{esc(scope)}, {result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC: "
+        f"{result.successful} success, {result.rolled_back} rolled back, {result.failed} failed, "
+        f"{result.blocked} stopped at a gate"
+    )
     title = f"Framework Metrics ({result.deployments} Deployment{'s' if result.deployments != 1 else ''})"
     for heading, rows in ((title, result.rows()), ("DORA four keys", result.dora_rows())):
         table = Table(title=heading, title_justify="left")

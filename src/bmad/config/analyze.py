@@ -149,7 +149,6 @@ class AnalyzeConfig(Model):
     required_dashboards: int = Field(default=4, ge=0)
     min_alert_rules: int = Field(default=1, ge=0)
     external_configmaps: list[str] = []  # created outside the bundle
-    external_secrets: list[str] = []
     external_service_accounts: list[str] = []
     disabled_checks: list[str] = []  # catalog ids reported "not applicable: disabled in bmad.yaml"
     risk: RiskConfig = RiskConfig()

@@ -149,6 +149,7 @@ class BuildConfig(Model):
     size_budget_mb: float | None = None  # default 500 (app) or 2000 (ml)
     test_time_target_seconds: float = 300.0
     suites: list[TestSuite] = []
+    parallel_suites: bool = False  # suites run one after another (they may share ports); always beside the build
     vulnerabilities: VulnerabilityConfig = VulnerabilityConfig()
     layer_secrets: LayerSecretsConfig = LayerSecretsConfig()
     push: PushConfig = PushConfig()

@@ -1,4 +1,11 @@
-"""The ``reports:`` section (owned by runbooks, reports and framework metrics)."""
+"""The ``reports:`` section (owned by runbooks, reports and framework metrics). See docs/reports.md.
+
+Example::
+
+    reports:
+      output_dir: .bmad/reports     # runbooks, checklists, HTML reports, metrics; relative to bmad.yaml
+      push_own_metrics: true        # push bmad_deployments_total & co. to monitoring.pushgateway_url
+"""
 
 from __future__ import annotations
 
@@ -7,3 +14,4 @@ from bmad.config.base import Model
 
 class ReportsConfig(Model):
     output_dir: str = ".bmad/reports"
+    push_own_metrics: bool = True

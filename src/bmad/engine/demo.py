@@ -110,7 +110,7 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     except (BmadError, OSError) as exc:
         published.problems.append(f"writing the reports failed: {exc}")
     gateway = config.environment(environment).monitoring.pushgateway_url
-    if gateway:
+    if gateway and config.reports.push_own_metrics:
         try:
             snapshot = own_metrics_snapshot(ledger, release)
             push_own_metrics(gateway, **snapshot.as_kwargs())
@@ -495,7 +495,12 @@ def _release(
     last = outcomes[-1]
     ledger = open_ledger(config)
     try:
-        published = publish_release_outputs(config, environment, last.release, ledger)
+        already = getattr(last, "published", None)  # when the runner publishes at the end of each run
+        published = (
+            already
+            if isinstance(already, Published)
+            else publish_release_outputs(config, environment, last.release, ledger)
+        )
         history = ledger.get_release(SERVICE, environment, last.release.version)
         view = release_view(history) if history is not None else None
     finally:

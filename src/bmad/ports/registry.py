@@ -1,8 +1,17 @@
-"""Reading what a registry holds (OCI distribution API): the digest a tag points to."""
+"""Reading what a registry holds (OCI distribution API): the manifest a tag points to."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ManifestInfo:
+    digest: str  # sha256:... of the manifest as stored (what a deployment pins)
+    media_type: str
+    config_digest: str | None  # the image config's digest (= the engine's image id); None for an index
+    layers: int
 
 
 class Registry(Protocol):
@@ -12,6 +21,6 @@ class Registry(Protocol):
         """Raise Unreachable/AdapterError (temporary for 5xx) when the registry does not answer ``/v2/``."""
         ...
 
-    def manifest_digest(self, repository: str, reference: str) -> str:
-        """The ``sha256:...`` digest of the manifest ``reference`` (a tag) points to. Raises AdapterError."""
+    def manifest(self, repository: str, reference: str) -> ManifestInfo:
+        """The manifest ``reference`` (a tag or digest) points to. Raises AdapterError."""
         ...

@@ -42,7 +42,7 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
     """A Gantt chart: one row per bar, time on x relative to the first start."""
     if not bars:
         return ""
-    row, left, right, top = 30, 150, 20, 30
+    row, left, right, top = 26, 230, 20, 30
     height = top + row * len(bars) + 40
     t0 = min(b.start for b in bars)
     t1 = max(b.end for b in bars)
@@ -54,7 +54,7 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_esc(title)}">',
+        f'role="img" aria-label="{_esc(title)}" style="max-width:100%;height:auto">',
         f'<text x="{left}" y="18" font-size="13" font-weight="600">{_esc(title)}</text>',
     ]
     for i in range(6):
@@ -72,7 +72,8 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
         colour = STATUS_COLOURS.get(bar.status, "#7a8394")
         seconds = (bar.end - bar.start).total_seconds()
         label = f"{format_duration(seconds)} {bar.status}" + (f" · {bar.note}" if bar.note else "")
-        out.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end">{_esc(bar.label)}</text>')
+        name = bar.label if len(bar.label) <= 34 else bar.label[:33] + "…"
+        out.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end">{_esc(name)}</text>')
         out.append(
             f'<rect x="{x0:.1f}" y="{y + 5}" width="{w:.1f}" height="18" rx="3" fill="{colour}">'
             f"<title>{_esc(bar.label)}: {_esc(label)}</title></rect>"
@@ -140,7 +141,7 @@ def line_chart_svg(
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_esc(title)}">',
+        f'role="img" aria-label="{_esc(title)}" style="max-width:100%;height:auto">',
         f'<text x="{left}" y="20" font-size="13" font-weight="600">{_esc(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#c9cfd9"/>',
     ]
@@ -224,7 +225,7 @@ def comparison_svg(pairs: Sequence[Pair], *, width: int = 960, title: str = "Pos
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_esc(title)}">',
+        f'role="img" aria-label="{_esc(title)}" style="max-width:100%;height:auto">',
         f'<text x="{left}" y="18" font-size="13" font-weight="600">{_esc(title)} (ratio, 1 = baseline)</text>',
     ]
     for index, (pair, ratio) in enumerate(zip(usable, ratios, strict=True)):

@@ -47,6 +47,7 @@ def render_report(view: ReleaseView, *, links: dict[str, str] | None = None) -> 
     parts.append(_header(view, links or {}))
     parts.append(_phases_table(view))
     parts.append(_timeline(view))
+    parts.append(_readiness(view))
     parts.append(_load_test(view))
     parts.append(_baselines(view))
     parts.append(_rollback(view))
@@ -130,6 +131,37 @@ def _timeline(view: ReleaseView) -> str:
         return ""
     svg = charts.timeline_svg(bars, title="Phase timeline (checks drawn from their phase's start)")
     return f"<h2>Timeline</h2>{svg}"
+
+
+def _readiness(view: ReleaseView) -> str:
+    """ANALYZE's production-readiness checklist: score per category and every item that failed."""
+    report = view.artifact(PhaseName.ANALYZE, "readiness")
+    if not isinstance(report, dict):
+        return ""
+    scores = report.get("category_scores") or {}
+    counts = report.get("counts") or {}
+    parts = ["<h2>Production readiness (ANALYZE)</h2>"]
+    complete = report.get("readiness_checklist_complete")
+    summary = ", ".join(f"{_e(k.replace('_', ' '))} {_e(v)}" for k, v in counts.items())
+    parts.append(f"<p>{_e(complete)}% complete ({summary}).</p>" if complete is not None else f"<p>{summary}</p>")
+    if isinstance(scores, dict) and scores:
+        bars = [charts.Pair(str(k), 100.0, float(v), float(v) >= 100.0) for k, v in scores.items()]
+        rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in scores.items())
+        parts.append(f"<table><tr><th>Category</th><th>Score</th></tr>{rows}</table>")
+        parts.append(charts.comparison_svg(bars, title="Readiness score per category (1 = 100)"))
+    failed = [i for i in report.get("items") or [] if isinstance(i, dict) and i.get("status") == "fail"]
+    if failed:
+        rows = "".join(
+            f"<tr><td>{_e(i.get('id', ''))}</td><td>{_e(i.get('severity', ''))}</td><td>{_e(i.get('title', ''))}</td>"
+            f"<td>{_e(i.get('reason', '') or '–')}</td><td>{_e(i.get('fix', '') or '–')}</td></tr>"
+            for i in failed
+        )
+        parts.append(
+            "<details><summary>"
+            f"{len(failed)} readiness item(s) failed</summary><table><tr><th>Id</th><th>Severity</th><th>Item</th>"
+            f"<th>Why</th><th>Fix</th></tr>{rows}</table></details>"
+        )
+    return "".join(parts)
 
 
 def _load_test(view: ReleaseView) -> str:

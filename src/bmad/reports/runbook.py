@@ -205,6 +205,8 @@ def _monitoring_facts(view: ReleaseView) -> list[Fact]:
         found.append(Fact(verify.title, verify.summary or verify.observed or verify.status.value, fx.check_ok(verify)))
     if not found:
         found.append(Fact("Post-deploy verification", NOT_RECORDED))
+    after = "not recorded (bmad watches the post-deploy verification window only)"
+    found.extend(Fact(label, after) for label in ("First 15 min", "First hour", "First 24 hours"))
     return found
 
 

@@ -7,6 +7,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from bmad.phases.analyze.model import Location
 from tests.phases.analyze.fixtures import (
     IMAGE,
     NS,
@@ -21,8 +22,6 @@ from tests.phases.analyze.fixtures import (
     web_container,
     web_pod,
 )
-
-from bmad.phases.analyze.model import Location
 
 Mutation = Callable[[Objects, Knobs], None]
 
@@ -228,8 +227,12 @@ FLOWSCHEMA = {
     "metadata": {"name": "fs"},
     "spec": {"priorityLevelConfiguration": {"name": "global-default"}},
 }
-EMPTY_SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "external-ref", "namespace": NS},
-                "type": "Opaque"}
+EMPTY_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "external-ref", "namespace": NS},
+    "type": "Opaque",
+}
 SECRET_WITH_DATA = {**EMPTY_SECRET, "stringData": {"password": "x"}}
 PASS_ONLY = "passes in the baseline"
 
@@ -237,8 +240,12 @@ PASS_ONLY = "passes in the baseline"
 CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     # Testing & QA
     "TQ-001": (None, lambda o, k: setattr(k, "extra_yaml", "---\nkey: [unclosed\n")),
-    "TQ-002": (None, lambda o, k: setattr(k, "extra_yaml",
-                                          "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n")),
+    "TQ-002": (
+        None,
+        lambda o, k: setattr(
+            k, "extra_yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n"
+        ),
+    ),
     "TQ-003": (None, lambda o, k: setattr(k, "extra_yaml", "---\n- just\n- a list\n")),
     "TQ-004": (None, c_set("imagePullPolicyy", "Always")),
     "TQ-005": (None, add({"apiVersion": "apps/v1", "kind": "Deploymnt", "metadata": {"name": "x", "namespace": NS}})),
@@ -248,19 +255,34 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "TQ-009": (None, lambda o, k: web(o)["spec"]["selector"]["matchLabels"].__setitem__("app", "other")),
     "TQ-010": (None, obj_set("Service", ("spec", "selector"), {"app": "ghost"}, "web")),
     "TQ-011": (None, lambda o, k: find(o, "Service", "web")["spec"]["ports"][0].__setitem__("targetPort", "nope")),
-    "TQ-012": (None, lambda o, k: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-               .__setitem__("name", "ghost")),
-    "TQ-013": (None, lambda o, k: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-               .__setitem__("port", {"name": "nope"})),
-    "TQ-014": (None, lambda o, k: find(o, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"].__setitem__("name", "x")),
+    "TQ-012": (
+        None,
+        lambda o, k: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].__setitem__(
+            "name", "ghost"
+        ),
+    ),
+    "TQ-013": (
+        None,
+        lambda o, k: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].__setitem__(
+            "port", {"name": "nope"}
+        ),
+    ),
+    "TQ-014": (
+        None,
+        lambda o, k: find(o, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"].__setitem__("name", "x"),
+    ),
     "TQ-015": (None, obj_set("NetworkPolicy", ("spec", "podSelector"), {"matchLabels": {"app": "ghost"}})),
     "TQ-016": (None, obj_set("PodDisruptionBudget", ("spec", "selector"), {"matchLabels": {"app": "ghost"}})),
     "TQ-017": (add(statefulset()), sts_with(lambda objs: objs[1]["spec"].pop("clusterIP"))),
     "TQ-018": (None, env_add({"name": "LOG_LEVEL", "value": "debug"})),
     "TQ-019": (None, lambda o, k: web_container(o)["ports"][0].__setitem__("name", "a-very-long-port-name")),
     "TQ-020": (None, lambda o, k: web_container(o)["readinessProbe"]["httpGet"].__setitem__("port", "ghost")),
-    "TQ-021": (add(cronjob()), cron_with(lambda c: c["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-                                         .__setitem__("restartPolicy", "Always"))),
+    "TQ-021": (
+        add(cronjob()),
+        cron_with(
+            lambda c: c["spec"]["jobTemplate"]["spec"]["template"]["spec"].__setitem__("restartPolicy", "Always")
+        ),
+    ),
     "TQ-022": (None, lambda o, k: web_container(o)["env"][0]["valueFrom"]["configMapKeyRef"].__setitem__("name", "x")),
     "TQ-023": (None, pod_set("serviceAccountName", "ghost")),
     "TQ-024": (None, lambda o, k: find(o, "ConfigMap")["metadata"].pop("namespace")),
@@ -278,8 +300,12 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "TQ-036": (None, obj_del("Service", ("spec", "ports"), "web")),
     "TQ-037": (None, config_set(("deploy", "health_path"), "/healthz")),
     "TQ-038": (pvc_with(), volume({"persistentVolumeClaim": {"claimName": "ghost"}})),
-    "TQ-039": (dry_run([]), dry_run([(Location(NS, "Deployment", "web", None, "k8s/all.yaml", 30),
-                                      "admission webhook denied the request")])),
+    "TQ-039": (
+        dry_run([]),
+        dry_run(
+            [(Location(NS, "Deployment", "web", None, "k8s/all.yaml", 30), "admission webhook denied the request")]
+        ),
+    ),
     # Security & Compliance
     "SC-001": (None, pod_set("hostNetwork", True)),
     "SC-002": (None, pod_set("hostPID", True)),
@@ -308,8 +334,14 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "SC-025": (None, c_del("securityContext")),
     "SC-026": (None, pod_set("automountServiceAccountToken", True)),
     "SC-027": (None, pod_set("serviceAccountName", "default")),
-    "SC-028": (None, obj_set("RoleBinding", ("roleRef",), {"apiGroup": "rbac.authorization.k8s.io",
-                                                           "kind": "ClusterRole", "name": "cluster-admin"})),
+    "SC-028": (
+        None,
+        obj_set(
+            "RoleBinding",
+            ("roleRef",),
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        ),
+    ),
     "SC-029": (None, rule_set("verbs", ["*"])),
     "SC-030": (None, seq(rule_set("resources", ["pods/exec"]), rule_set("verbs", ["create"]))),
     "SC-031": (None, rule_set("resources", ["secrets"])),
@@ -318,8 +350,10 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "SC-034": (None, seq(rule_set("resources", ["validatingwebhookconfigurations"]), rule_set("verbs", ["update"]))),
     "SC-035": (None, obj_set("RoleBinding", ("subjects",), [{"kind": "Group", "name": "system:anonymous"}])),
     "SC-036": (None, env_add({"name": "DB_PASSWORD", "value": "hunter2"})),
-    "SC-037": (None, env_add({"name": "DB_PASSWORD",
-                              "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": "db-password"}}})),
+    "SC-037": (
+        None,
+        env_add({"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": "db-password"}}}),
+    ),
     "SC-038": (None, lambda o, k: find(o, "ConfigMap")["data"].__setitem__("api_token", "abc123")),
     "SC-039": (add(EMPTY_SECRET), add(SECRET_WITH_DATA)),
     "SC-040": (None, image("127.0.0.1:5000/hello:latest")),
@@ -330,13 +364,23 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "SC-045": (None, build_metric("vulnerabilities_critical", 1)),
     "SC-046": (None, build_metric("secrets_in_image", 1)),
     "SC-047": (None, obj_set("NetworkPolicy", ("spec", "policyTypes"), ["Egress"])),
-    "SC-048": (None, seq(obj_set("NetworkPolicy", ("spec", "policyTypes"), ["Ingress"]),
-                         obj_del("NetworkPolicy", ("spec", "egress")))),
+    "SC-048": (
+        None,
+        seq(
+            obj_set("NetworkPolicy", ("spec", "policyTypes"), ["Ingress"]), obj_del("NetworkPolicy", ("spec", "egress"))
+        ),
+    ),
     "SC-049": (None, obj_del("Ingress", ("spec", "tls"))),
     "SC-050": (None, seq(obj_set("Ingress", ("metadata", "annotations"), {}), unattest("SC-050"))),
     "SC-051": (None, obj_set("Service", ("spec", "type"), "NodePort", "web")),
-    "SC-052": (None, obj_set("Ingress", ("metadata", "annotations"),
-                             {"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x"})),
+    "SC-052": (
+        None,
+        obj_set(
+            "Ingress",
+            ("metadata", "annotations"),
+            {"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x"},
+        ),
+    ),
     "SC-053": (None, obj_set("ConfigMap", ("metadata", "namespace"), "kube-system")),
     "SC-054": (None, lambda o, k: web_container(o)["ports"][0].__setitem__("containerPort", 80)),
     "SC-055": (None, unattest("SC-055")),
@@ -395,8 +439,10 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "IS-022": (add(job()), job_with("backoffLimit")),
     "IS-023": (add(job()), job_with("activeDeadlineSeconds")),
     "IS-024": (add(job()), job_with("ttlSecondsAfterFinished")),
-    "IS-025": (add(statefulset()), sts_with(lambda objs: objs[0]["spec"]["volumeClaimTemplates"][0]["spec"]
-                                            .pop("storageClassName"))),
+    "IS-025": (
+        add(statefulset()),
+        sts_with(lambda objs: objs[0]["spec"]["volumeClaimTemplates"][0]["spec"].pop("storageClassName")),
+    ),
     "IS-026": (pvc_with(), pvc_with(lambda claim: claim["spec"].pop("storageClassName"))),
     "IS-027": (None, unattest("IS-027")),
     "IS-028": (None, build_metric("image_size_mb", 900)),
@@ -405,8 +451,10 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     # Reliability
     "RE-001": (None, c_del("readinessProbe")),
     "RE-002": (None, c_del("livenessProbe")),
-    "RE-003": (None, lambda o, k: web_container(o).__setitem__("livenessProbe",
-                                                               copy.deepcopy(web_container(o)["readinessProbe"]))),
+    "RE-003": (
+        None,
+        lambda o, k: web_container(o).__setitem__("livenessProbe", copy.deepcopy(web_container(o)["readinessProbe"])),
+    ),
     "RE-004": (None, lambda o, k: web_container(o)["livenessProbe"].__setitem__("initialDelaySeconds", 120)),
     "RE-005": (None, lambda o, k: web_container(o)["readinessProbe"].__setitem__("timeoutSeconds", 30)),
     "RE-006": (None, remove("PodDisruptionBudget")),
@@ -425,9 +473,22 @@ CASES: dict[str, tuple[Mutation | None, Mutation]] = {
     "RE-019": (None, unattest("RE-019")),
     "RE-020": (None, unattest("RE-020")),
     "RE-021": (None, config_set(("deploy", "rollout_timeout_seconds"), 3600)),
-    "RE-022": (add(statefulset()), sts_with(lambda objs: objs[0]["spec"].__setitem__("updateStrategy",
-                                                                                     {"type": "OnDelete"}))),
+    "RE-022": (
+        add(statefulset()),
+        sts_with(lambda objs: objs[0]["spec"].__setitem__("updateStrategy", {"type": "OnDelete"})),
+    ),
 }
 
 VALIDATE = {"TQ-004", "TQ-005", "TQ-006"}
 assert IMAGE  # imported for readers: the baseline image every container uses
+
+
+def annotate_for_tests(ids: str, reason: str) -> Mutation:
+    """Suppress ``ids`` on the web Deployment with an annotation and a reason."""
+
+    def run(objects: Objects, knobs: Knobs) -> None:
+        web(objects)["metadata"].setdefault("annotations", {}).update(
+            {"bmad.dev/ignore": ids, "bmad.dev/ignore-reason": reason}
+        )
+
+    return run

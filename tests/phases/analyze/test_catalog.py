@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from tests.phases.analyze.fixtures import build
-from tests.phases.analyze.mutations import CASES, VALIDATE
 
 from bmad.phases.analyze.catalog import catalog, catalog_by_id, render_markdown
 from bmad.phases.analyze.model import Category, ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
 from bmad.phases.analyze.suppressions import SuppressionSet
+from tests.phases.analyze.fixtures import build
+from tests.phases.analyze.mutations import CASES, VALIDATE
 
 IDS = [entry.id for entry in catalog()]
 

@@ -95,8 +95,9 @@ def test_bad_inputs_become_findings_not_crashes(tmp_path: Path, validator: Bundl
 def test_custom_resources_validate_against_crd_in_bundle_and_schema_folder(tmp_path: Path) -> None:
     validator = BundledSchemaValidator("1.30", extra_schema_dirs=[tmp_path])
     (tmp_path / "widget_v1.json").write_text(
-        json.dumps({"type": "object", "properties": {"spec": {"type": "object",
-                   "properties": {"size": {"type": "integer"}}}}}),
+        json.dumps(
+            {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}
+        ),
         encoding="utf-8",
     )
     objects, _ = parse_manifest_text(
@@ -171,8 +172,9 @@ def test_selectors() -> None:
     assert selector_matches({"matchLabels": {"app": "web"}}, labels)
     assert not selector_matches({"matchLabels": {"app": "api"}}, labels)
     assert selector_matches({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]}, labels)
-    assert not selector_matches({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]},
-                                labels)
+    assert not selector_matches(
+        {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]}, labels
+    )
     assert selector_matches({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}, labels)
     assert selector_matches({"app": "web"}, labels)  # a Service's plain map
 

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.phases.analyze.fixtures import TODAY, Knobs, Objects, build, web, web_pod
-from tests.phases.analyze.mutations import sc_set, seq
 
 from bmad.config.analyze import Suppression
 from bmad.core.errors import ConfigError
@@ -17,6 +15,8 @@ from bmad.phases.analyze.catalog import catalog_by_id
 from bmad.phases.analyze.model import ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
 from bmad.phases.analyze.suppressions import SuppressionSet
+from tests.phases.analyze.fixtures import TODAY, Knobs, Objects, build, web, web_pod
+from tests.phases.analyze.mutations import sc_set, seq
 
 PRIVILEGED = sc_set("privileged", True)
 
@@ -68,13 +68,21 @@ def test_annotation_for_another_check_does_not_suppress() -> None:
 
 
 def test_config_suppression_scoped_by_namespace_kind_name_container() -> None:
-    scoped = config_suppression(check="SC-012", reason="fuse mount", expires=date(2027, 1, 1), namespace="shop",
-                                kind="Deployment", name="w*", container="web")
+    scoped = config_suppression(
+        check="SC-012",
+        reason="fuse mount",
+        expires=date(2027, 1, 1),
+        namespace="shop",
+        kind="Deployment",
+        name="w*",
+        container="web",
+    )
     result = _sc012(seq(PRIVILEGED, scoped))
     assert result.status is ItemStatus.PASS and len(result.suppressed) == 1
     assert "bmad.yaml, expires 2027-01-01" in (result.suppressed[0].suppressed or "")
-    other_container = config_suppression(check="SC-012", reason="fuse mount", expires=date(2027, 1, 1),
-                                         container="sidecar")
+    other_container = config_suppression(
+        check="SC-012", reason="fuse mount", expires=date(2027, 1, 1), container="sidecar"
+    )
     assert _sc012(seq(PRIVILEGED, other_container)).status is ItemStatus.FAIL
     other_ns = config_suppression(check="*", reason="legacy namespace", expires=date(2027, 1, 1), namespace="legacy")
     assert _sc012(seq(PRIVILEGED, other_ns)).status is ItemStatus.FAIL
@@ -89,8 +97,10 @@ def test_expired_config_suppression_is_not_applied_and_reported() -> None:
     assert any("expired on 2026-11-25" in note for note in suppressions.notes)
     # the day it expires it still applies
     ctx = build(seq(PRIVILEGED, config_suppression(check="SC-012", reason="fuse mount", expires=TODAY)))
-    assert evaluate_entry(catalog_by_id()["SC-012"], ctx, SuppressionSet(ctx.settings.suppressions, today=TODAY)).status \
+    assert (
+        evaluate_entry(catalog_by_id()["SC-012"], ctx, SuppressionSet(ctx.settings.suppressions, today=TODAY)).status
         is ItemStatus.PASS
+    )
 
 
 def test_no_suppressions_switch_turns_both_kinds_off() -> None:
@@ -148,7 +158,8 @@ def test_attestations_file(tmp_path: Path) -> None:
     path = tmp_path / "attestations.yaml"
     path.write_text(
         "attestations:\n"
-        "  - item: SC-055\n    who: alice@example.org\n    when: 2026-11-20\n    note: PR 412\n    expires: 2027-02-20\n"
+        "  - item: SC-055\n    who: alice@example.org\n    when: 2026-11-20\n"
+        "    note: PR 412\n    expires: 2027-02-20\n"
         "  - {item: IS-027, who: bob, when: 2026-10-01}\n",
         encoding="utf-8",
     )

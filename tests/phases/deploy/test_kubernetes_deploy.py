@@ -313,9 +313,9 @@ def test_error_rate_rise_is_caught_through_prometheus_and_rolled_back(tmp_path: 
     job = "k8s-errors"
     verification = textwrap.dedent(
         f"""\
-        window_seconds: 6
-        interval_seconds: 2
-        settle_seconds: 2
+        window_seconds: 3
+        interval_seconds: 1
+        settle_seconds: 1
         traffic_path: /
         traffic_rps: 20
         criteria:
@@ -357,3 +357,78 @@ def test_error_rate_rise_is_caught_through_prometheus_and_rolled_back(tmp_path: 
     assert bad.status("deploy.verify") == "fail", dump(bad)
     assert bad.metrics["rolled_back"] is True
     assert served_version(cluster, ns) == {"1.0.1"}
+
+
+def test_no_rollback_option_and_a_failing_first_release(tmp_path: Path, cluster: Any) -> None:
+    ns = "k-norollback"
+    first = deploy(tmp_path, cluster, ns, "c" * 40, env={"HELLO_VERSION": "1.0.3", "HELLO_FAULT": "crash"})
+    assert first.status("deploy.rollout") == "fail", dump(first)
+    rollback = first.result("deploy.rollback")
+    assert rollback.status.value == "fail" and "first release" in rollback.summary
+    assert first.metrics["rolled_back"] is False
+
+    good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    assert good.metrics["rollout_successful"] is True, dump(good)
+    bad = deploy(
+        tmp_path,
+        cluster,
+        ns,
+        "d" * 40,
+        env={"HELLO_VERSION": "1.0.4", "HELLO_FAULT": "crash"},
+        options={"no_rollback": True},
+    )
+    assert bad.status("deploy.rollout") == "fail"
+    assert bad.status("deploy.rollback") == "skip" and "--no-rollback" in bad.result("deploy.rollback").summary
+    assert bad.metrics["rolled_back"] is False
+    deployment = cluster.get("deployments", ns, "hello")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "HELLO_FAULT", "value": "crash"} in env  # left in place, as asked
+    # `bmad diagnose` on what was left in place: the guide's CrashLoopBackOff entry, with the logs.
+    from typer.testing import CliRunner
+
+    from bmad.cli.main import _register_all, get_app
+
+    _register_all()
+    config_path = tmp_path / ("d" * 8) / "bmad.yaml"
+    result = CliRunner().invoke(get_app(), ["diagnose", "-c", str(config_path), "--env", "stg"])
+    assert result.exit_code == 1, result.output
+    assert "CrashLoopBackOff" in result.output and "HELLO_FAULT=crash" in result.output
+    assert "missing environment variables" in result.output and "verify secrets exist" in result.output
+
+
+def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Path, cluster: Any) -> None:
+    """`bmad rollback` on Kubernetes: back to the ReplicaSet of the last good release in the ledger."""
+    from typer.testing import CliRunner
+
+    from bmad.cli.main import _register_all, get_app
+    from bmad.config.loader import load_config
+    from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
+    from bmad.engine.plugins.deploy import manual_rollback
+    from bmad.engine.runner import open_ledger
+
+    ns = "k-manual"
+    good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    bad = deploy(tmp_path, cluster, ns, "f" * 40, env={"HELLO_VERSION": "1.0.8", "HELLO_MESSAGE": "oops"})
+    assert good.metrics["rollout_successful"] and bad.metrics["rollout_successful"], dump(bad)
+    assert served_version(cluster, ns) == {"1.0.8"}
+    config_path = tmp_path / ("f" * 8) / "bmad.yaml"
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:  # what the engine recorded for the two deploys
+        for run in (good, bad):
+            release = Release("hello", "stg", run.ctx.release.version)
+            ledger.record_phase(release, PhaseResult(PhaseName.DEPLOY, PhaseStatus.PASSED, artifacts=run.artifacts))
+
+    outcome = manual_rollback(config, "stg", reason="users report wrong greetings")
+    assert outcome.ok, outcome.to_dict()
+    assert (outcome.from_version, outcome.to_version) == ("f" * 40, "a" * 40)
+    assert outcome.record is not None and outcome.record["manual"] is True
+    assert outcome.record["mttr_seconds"] is not None and outcome.record["mttr_seconds"] < 20
+    assert served_version(cluster, ns) == {"1.0.1"}
+    with open_ledger(config) as ledger:
+        history = ledger.get_release("hello", "stg", "f" * 40)
+        assert history is not None and history.rolled_back
+
+    _register_all()
+    result = CliRunner().invoke(get_app(), ["diagnose", "-c", str(config_path), "--env", "stg", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"findings": []' in result.output

@@ -271,9 +271,9 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
     stack.set_scrape_targets({job: [f"127.0.0.1:{port}" for port in range(base, base + 4)]})
     verification = textwrap.dedent(
         f"""\
-        window_seconds: 6
-        interval_seconds: 2
-        settle_seconds: 2
+        window_seconds: 3
+        interval_seconds: 1
+        settle_seconds: 1
         traffic_path: /
         traffic_rps: 20
         no_data: fail

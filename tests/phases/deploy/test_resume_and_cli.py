@@ -50,8 +50,8 @@ def bmad_yaml(stack: Any, port_base: int, version: str) -> str:
           rollout_timeout_seconds: 30
           smoke: {{health_timeout_seconds: 5}}
           verification:
-            window_seconds: 3
-            interval_seconds: 1
+            window_seconds: 1
+            interval_seconds: 0.5
             criteria:
               - {{name: prometheus_answers, query: "vector(1)", max: 2}}
         """
@@ -166,6 +166,9 @@ def test_sigkill_mid_deploy_then_resume_rollback_and_diagnose(
         assert history is not None
         statuses = [run.status.value for run in history.runs if run.phase is PhaseName.DEPLOY]
     assert statuses == ["interrupted", "passed"], statuses
+
+    if kill_at == "candidate-started":
+        return  # bmad rollback and diagnose run once, in the other case
 
     rolled = bmad("rollback", "hello", "-c", str(config_path), "--env", ENV, "--json")
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr

@@ -276,11 +276,11 @@ def test_first_release_skips_the_sweep_and_tolerates_down_targets(
 
 def test_grafana_not_configured_is_skipped_with_a_reason(stack: Any, tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, config_yaml(stack, service_url=None))
-    plugin = make_plugin(ctx)
-    for check in plugin.checks(ctx):
-        if check.id.startswith("measure.grafana"):
-            result = check.run(ctx)
-            assert result.status.value == "skip" and "not configured" in result.summary, check.id
+    run = run_phase(make_plugin(ctx), ctx)
+    for check_id in ("measure.grafana.health", "measure.grafana.dashboards", "measure.grafana.datasource"):
+        result = run.result(check_id)
+        assert result.status.value == "skip" and "Grafana is not configured" in result.summary, check_id
+    assert run.metrics["grafana_dashboards_count"] is None
 
 
 def test_grafana_missing_dashboards_then_installed(
@@ -307,3 +307,47 @@ def test_sweep_at_a_deployment_that_does_not_answer_fails(stack: Any, tmp_path: 
     result = next(c for c in make_plugin(ctx).checks(ctx) if c.id == "measure.load_test").run(ctx)
     assert result.status.value == "fail" and "does not accept connections" in result.summary
     assert [level["concurrency"] for level in result.artifacts["load_test"]] == [5]
+
+
+def test_kubernetes_targets_get_pod_and_node_baselines(stack: Any, tmp_path: Path) -> None:
+    """cAdvisor / node-exporter figures, fed through the real Pushgateway -> Prometheus path."""
+    from bmad.adapters.pushgateway import PushgatewayClient
+
+    namespace = f"ns{uuid.uuid4().hex[:8]}"
+    gateway = PushgatewayClient(stack.pushgateway_url)
+    grouping = {"instance": namespace}
+
+    def push(cpu: float) -> None:
+        lines = [
+            f'container_cpu_usage_seconds_total{{namespace="{namespace}",pod="hello-{i}",container="hello"}} {cpu * i}'
+            for i in (1, 2)
+        ]
+        lines += [
+            f'container_memory_working_set_bytes{{namespace="{namespace}",pod="hello-{i}",container="hello"}} {i * 1e6}'
+            for i in (1, 2)
+        ]
+        gateway.push("bmad_kube_test", "\n".join(lines), grouping=grouping)
+
+    from bmad.adapters.prometheus import PrometheusClient
+    from tests.helpers import wait_for
+
+    prom = PrometheusClient(stack.prometheus_url)
+    try:
+        push(10.0)
+        wait_for(lambda: prom.query(f'container_cpu_usage_seconds_total{{namespace="{namespace}"}}'), timeout=15)
+        push(20.0)
+        rate = f'rate(container_cpu_usage_seconds_total{{namespace="{namespace}"}}[10s]) > 0'
+        wait_for(lambda: prom.query(rate), timeout=15, interval=0.2)
+        yaml_text = config_yaml(stack, service_url=None).replace(
+            "  staging:\n", f"  staging:\n    target: {{kind: kubernetes, kubernetes: {{namespace: {namespace}}}}}\n"
+        )
+        ctx = make_ctx(tmp_path, yaml_text)
+        result = next(c for c in make_plugin(ctx).checks(ctx) if c.id == "measure.baselines").run(ctx)
+    finally:
+        gateway.delete("bmad_kube_test", grouping=grouping)
+    pods = result.artifacts["baseline_pods"]
+    assert set(pods) == {"hello-1", "hello-2"}
+    assert pods["hello-2"]["memory_bytes"] == 2e6 and pods["hello-2"]["cpu_cores"] > pods["hello-1"]["cpu_cores"] > 0
+    assert result.artifacts["baseline"]["pods_memory"]["value"] == 3e6
+    assert result.artifacts["baseline_nodes"] == {}  # no node-exporter here: empty, not invented
+    assert result.artifacts["baseline"]["nodes_cpu"]["no_data"] is True

@@ -4,9 +4,12 @@ Where the time goes (measured against nginx on loopback, see bench/loadgen.py): 
 aiohttp client spends most of each request in Python-level machinery (futures, transports,
 header parsing into dicts). Here each request costs one ``send`` of pre-built bytes, one
 ``recv``, a ``find`` for the end of the headers, a Content-Length read, a clock read and a
-histogram increment — no objects per request. HTTP/1.1 keep-alive is used when the server
-allows it; ``Connection: close``, HTTP/1.0 answers, chunked bodies and read-until-close
-bodies are handled (slower path). TLS is not supported here (use the locust or k6 runner).
+histogram increment — no objects per request: about 4.5 µs of user time and 7 µs of kernel
+time (send/recv/epoll_wait on loopback) per request, against ~10 µs in all for wrk.
+
+HTTP/1.1 keep-alive is used when the server allows it; ``Connection: close``, HTTP/1.0
+answers, chunked bodies and read-until-close bodies are handled (slower path). TLS is not
+supported here (use the locust or k6 runner).
 
 A worker runs one *level*: ``connections`` concurrent connections, each sending its next
 request as soon as the previous answer is complete, from ``start_at_ns`` until the deadline
@@ -209,7 +212,10 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
                 if not ev & epollin:
                     continue
             try:
-                data = sock.recv(262144)
+                # Not larger: CPython allocates the full size per call, and above glibc's mmap threshold
+                # (128 KiB) every recv became an mmap + munmap: 256 KiB cost 28 µs of kernel time per
+                # request here, 64 KiB costs 7 µs.
+                data = sock.recv(65536)
             except BlockingIOError:
                 continue
             except OSError as exc:
@@ -241,6 +247,9 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
                             fail(c, "bad_response")
                         else:
                             c.buf = data
+                        continue
+                    if data[:5] != b"HTTP/":
+                        fail(c, "bad_response")
                         continue
                     hdr = data[:hend].lower()
                     keep = data[5:8] == b"1.1"

@@ -5,8 +5,8 @@ locust: ``--json-file`` gives request/failure counts and the response-time histo
 buckets), ``--csv`` the failures by error text. k6: ``--summary-export`` gives counts, rates and
 trend percentiles. locust's failures CSV lags its JSON stats (2.47: about half the count), so
 bmad's locustfile counts errors by text itself in every locust process; the CSV is only a fallback
-(its proportions, scaled to the final count). Both run through :func:`bmad.adapters._process.run_command`, bounded by the
-level's hard limit.
+(its proportions, scaled to the final count). Both run through
+:func:`bmad.adapters._process.run_command`, bounded by the level's hard limit.
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ first and only then removes the failed one, so at every moment something serves.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -77,6 +79,7 @@ class Replica:
     health: str | None
     host_port: int | None
     container: Any = field(repr=False, default=None)
+    config: str = ""
 
     @property
     def running(self) -> bool:
@@ -149,6 +152,63 @@ class EngineState:
 
     def find(self, number: int) -> Generation | None:
         return next((g for g in self.generations if g.number == number), None)
+
+
+_EXITED = re.compile(r"Exited \((-?\d+)\)")
+
+
+def replica_from_attrs(attrs: dict[str, Any], container: Any = None) -> Replica | None:
+    """A replica from a container's attributes: a full inspect or a list summary (``sparse``)."""
+    config = attrs.get("Config") or {}
+    labels = dict(config.get("Labels") or attrs.get("Labels") or {})
+    try:
+        generation = int(labels["bmad.generation"])
+        slot = int(labels.get("bmad.slot", "0"))
+        index = int(labels.get("bmad.replica", "0"))
+    except (KeyError, ValueError):
+        return None
+    raw_state = attrs.get("State")
+    host_port = None
+    if isinstance(raw_state, dict):  # inspect
+        status = str(raw_state.get("Status") or "")
+        health = (raw_state.get("Health") or raw_state.get("Healthcheck") or {}).get("Status") or None
+        exit_code = raw_state.get("ExitCode") if status in ("exited", "dead") else None
+        restarts = int(attrs.get("RestartCount") or 0)
+        name = str(attrs.get("Name") or "").lstrip("/")
+        for bindings in ((attrs.get("HostConfig") or {}).get("PortBindings") or {}).values():
+            for binding in bindings or []:
+                if binding.get("HostPort"):
+                    host_port = int(binding["HostPort"])
+    else:  # list summary
+        status = str(raw_state or "")
+        text = str(attrs.get("Status") or "")
+        health = "unhealthy" if "(unhealthy)" in text else "healthy" if "(healthy)" in text else None
+        found = _EXITED.search(text)
+        exit_code = int(found.group(1)) if found and status in ("exited", "dead") else None
+        restarts = 0
+        names = attrs.get("Names") or [""]
+        name = str(names[0]).lstrip("/")
+        for port in attrs.get("Ports") or []:
+            public = port.get("PublicPort") or port.get("host_port")
+            if public:
+                host_port = int(public)
+    return Replica(
+        id=str(attrs.get("Id") or attrs.get("ID") or getattr(container, "id", "")),
+        name=name,
+        generation=generation,
+        slot=slot,
+        index=index,
+        release=labels.get("bmad.release", ""),
+        digest=labels.get("bmad.digest", ""),
+        image=labels.get("bmad.image", ""),
+        status=status,
+        restarts=restarts,
+        exit_code=exit_code,
+        health=health,
+        host_port=host_port,
+        container=container,
+        config=labels.get("bmad.config", ""),
+    )
 
 
 def assign_roles(generations: list[Generation]) -> EngineState:
@@ -224,19 +284,24 @@ class LocalTarget:
         return [f"{MANAGED}=bmad", f"bmad.service={service}", f"bmad.environment={environment}"]
 
     def read_state(self, service: str, environment: str) -> EngineState:
-        """Every container of (service, environment), grouped into generations with roles."""
+        """Every container of (service, environment), grouped into generations with roles.
+
+        One list call (``sparse``: no inspect per container); :meth:`_observe` inspects the replicas
+        it needs restart counts and health of.
+        """
         from docker.errors import DockerException
 
         try:
-            containers = self.client.containers.list(all=True, filters={"label": self._labels(service, environment)})
+            containers = self.client.containers.list(
+                all=True, sparse=True, filters={"label": self._labels(service, environment)}
+            )
         except DockerException as exc:
             raise AdapterError(SYSTEM, "listing containers", redact(str(exc)), temporary=True) from None
         gens: dict[int, Generation] = {}
         for container in containers:
-            replica = self._replica(container)
+            replica = replica_from_attrs(container.attrs or {}, container)
             if replica is None:
                 continue
-            labels = container.labels
             gen = gens.get(replica.generation)
             if gen is None:
                 gen = Generation(
@@ -245,44 +310,23 @@ class LocalTarget:
                     release=replica.release,
                     digest=replica.digest,
                     image=replica.image,
-                    config=labels.get("bmad.config", ""),
+                    config=replica.config,
                 )
                 gens[replica.generation] = gen
             gen.replicas.append(replica)
         return assign_roles(list(gens.values()))
 
-    def _replica(self, container: Any) -> Replica | None:
-        labels = container.labels or {}
+    def _inspect(self, replica: Replica) -> Replica:
+        """The replica with the details only a full inspect has (restart count, exit code, health)."""
+        from docker.errors import DockerException, NotFound
+
         try:
-            generation = int(labels["bmad.generation"])
-            slot = int(labels.get("bmad.slot", "0"))
-            index = int(labels.get("bmad.replica", "0"))
-        except (KeyError, ValueError):
-            return None
-        attrs = container.attrs or {}
-        state = attrs.get("State") or {}
-        health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
-        host_port = None
-        for bindings in ((attrs.get("HostConfig") or {}).get("PortBindings") or {}).values():
-            for binding in bindings or []:
-                if binding.get("HostPort"):
-                    host_port = int(binding["HostPort"])
-        return Replica(
-            id=container.id,
-            name=container.name,
-            generation=generation,
-            slot=slot,
-            index=index,
-            release=labels.get("bmad.release", ""),
-            digest=labels.get("bmad.digest", ""),
-            image=labels.get("bmad.image", ""),
-            status=str(state.get("Status") or container.status),
-            restarts=int(attrs.get("RestartCount") or 0),
-            exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,
-            health=health or None,
-            host_port=host_port,
-            container=container,
-        )
+            replica.container.reload()
+        except NotFound:
+            return dataclasses.replace(replica, status="removed")
+        except DockerException as exc:
+            raise AdapterError(SYSTEM, f"inspecting {replica.name}", redact(str(exc)), temporary=True) from None
+        return replica_from_attrs(replica.container.attrs or {}, replica.container) or replica
 
     def _ensure_network(self, name: str, service: str, environment: str) -> None:
         from docker.errors import DockerException
@@ -384,15 +428,25 @@ class LocalTarget:
             progress.log(f"release {spec.version[:12]} already serves as generation {active.number}; adopting it")
             return {"adopted": True, "generation": active.number, "containers": [r.name for r in active.replicas]}
 
-        # Unconfirmed candidates (a crashed update) and stale generations go first.
+        # Unconfirmed candidates (a crashed update) and stale generations go first; so does an
+        # incomplete generation of this very release (bmad died while starting it).
         leftovers = [g for g in state.generations if g.role in ("candidate", "stale")]
+        if (
+            active is not None
+            and active.release == spec.version
+            and active.digest == spec.digest
+            and (len(active.replicas) < replicas or not all(r.running for r in active.replicas))
+        ):
+            leftovers.append(active)
         removed = self._remove([r for g in leftovers for r in g.replicas])
         state = self.read_state(spec.service, spec.environment)
         active = state.active
-        slot = 1 - active.slot if active is not None else 0
+        # The slot the serving generation (or, when nothing serves, the rollback point) does not use.
+        keep = active if active is not None else state.previous
+        slot = 1 - keep.slot if keep is not None else 0
         # The slot may still hold the previous-but-one generation (the rollback point moves on).
         removed += self._remove(
-            [r for g in state.generations if g.slot == slot and g is not active for r in g.replicas]
+            [r for g in state.generations if g.slot == slot and g is not keep for r in g.replicas]
         )
         number = max((g.number for g in state.generations), default=0) + 1
 
@@ -505,7 +559,8 @@ class LocalTarget:
         ready = failed = restarts = running = 0
         crashed: list[str] = []
         unhealthy: list[str] = []
-        for replica in gen.replicas:
+        for listed in gen.replicas:
+            replica = self._inspect(listed)
             restarts += replica.restarts
             if replica.crashed:
                 failed += 1
@@ -514,7 +569,7 @@ class LocalTarget:
             if not replica.running or replica.url is None:
                 continue
             running += 1
-            answer = self.probe.get(replica.url + self.health_path, timeout=2.0)
+            answer = self.probe.get(replica.url + self.health_path, timeout=0.5)
             if answer.ok:
                 ready += 1
             elif replica.health == "unhealthy":
@@ -717,7 +772,7 @@ class LocalTarget:
             if gen.role not in ("active", "candidate"):
                 continue
             for replica in gen.replicas:
-                findings.extend(self._diagnose_replica(gen, replica))
+                findings.extend(self._diagnose_replica(gen, self._inspect(replica)))
         return findings
 
     def _diagnose_replica(self, gen: Generation, replica: Replica) -> list[Diagnosis]:

@@ -6,7 +6,7 @@ marks the items the B-MAD guide's ANALYZE checklist names explicitly.
 
 Ids: ``TQ`` Testing & QA, ``SC`` Security & Compliance, ``MO`` Monitoring & Observability,
 ``IS`` Infrastructure & Scaling, ``RE`` Reliability. ``docs/checks.md`` is generated from this
-table (``python -m bmad.phases.analyze.catalog > docs/checks.md``).
+table (``bmad checklist --markdown > docs/checks.md``).
 """
 
 from __future__ import annotations
@@ -2549,7 +2549,7 @@ def render_markdown() -> str:
         "# Readiness checks (generated)",
         "",
         "Generated from `src/bmad/phases/analyze/catalog.py` by "
-        "`python -m bmad.phases.analyze.catalog > docs/checks.md`. Do not edit by hand.",
+        "`bmad checklist --markdown > docs/checks.md`. Do not edit by hand.",
         "",
         f"{len(catalog())} checks. Severity: critical failures are a hard gate. "
         "'Guide' marks items the B-MAD guide's ANALYZE checklist names.",

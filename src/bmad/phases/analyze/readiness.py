@@ -21,7 +21,7 @@ from typing import Any
 from bmad.phases.analyze.catalog import catalog
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators import EVALUATORS
-from bmad.phases.analyze.manifests import ManifestObject
+from bmad.phases.analyze.manifests import ManifestObject, paused_gc
 from bmad.phases.analyze.model import (
     NA,
     CatalogEntry,
@@ -85,8 +85,7 @@ def _record(
             tally.findings.append(Finding(entry.id, fail.message, loc, reason))
 
 
-def _applies(entry: CatalogEntry, obj: ManifestObject) -> bool:
-    return not entry.applies_to or obj.kind in entry.applies_to
+_NOWHERE = Location()
 
 
 def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: SuppressionSet) -> ItemResult:
@@ -97,28 +96,44 @@ def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: Suppress
     tally = _Tally()
     matched = 0
     bundle = ctx.bundle
+    kinds = entry.applies_to
     if entry.scope is Scope.CONTAINER:
         for obj in bundle.workloads:
-            if not _applies(entry, obj):
+            if kinds and obj.kind not in kinds:
                 continue
             for container, path in obj.containers():
                 matched += 1
-                name = str(container.get("name") or f"#{path[-1]}")
                 verdict = fn(container, path, obj, ctx, params)
-                _record(tally, entry, verdict, suppressions, obj, name, Location())
+                if verdict is None:  # the common case, kept cheap
+                    tally.passed += 1
+                    tally.evaluated += 1
+                    continue
+                name = str(container.get("name") or f"#{path[-1]}")
+                _record(tally, entry, verdict, suppressions, obj, name, _NOWHERE)
     elif entry.scope is Scope.POD:
         for obj in bundle.workloads:
-            if _applies(entry, obj):
-                matched += 1
-                _record(tally, entry, fn(obj, ctx, params), suppressions, obj, None, Location())
+            if kinds and obj.kind not in kinds:
+                continue
+            matched += 1
+            verdict = fn(obj, ctx, params)
+            if verdict is None:
+                tally.passed += 1
+                tally.evaluated += 1
+            else:
+                _record(tally, entry, verdict, suppressions, obj, None, _NOWHERE)
     elif entry.scope is Scope.OBJECT:
-        candidates = bundle.of_kind(*entry.applies_to) if entry.applies_to else bundle.objects
+        candidates = bundle.of_kind(*kinds) if kinds else bundle.objects
         for obj in candidates:
             matched += 1
-            _record(tally, entry, fn(obj, ctx, params), suppressions, obj, None, Location())
+            verdict = fn(obj, ctx, params)
+            if verdict is None:
+                tally.passed += 1
+                tally.evaluated += 1
+            else:
+                _record(tally, entry, verdict, suppressions, obj, None, _NOWHERE)
     else:
         matched = 1
-        _record(tally, entry, fn(ctx, params), suppressions, None, None, Location())
+        _record(tally, entry, fn(ctx, params), suppressions, None, None, _NOWHERE)
 
     result = ItemResult(entry, ItemStatus.PASS, findings=tally.findings, passed=tally.passed, evaluated=tally.evaluated)
     if result.failures:
@@ -133,8 +148,8 @@ def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: Suppress
     else:
         result.status = ItemStatus.NOT_APPLICABLE
         if matched == 0:
-            kinds = ", ".join(entry.applies_to) if entry.applies_to else "workloads"
-            result.reason = f"no {kinds} in the bundle"
+            wanted = ", ".join(entry.applies_to) if entry.applies_to else "workloads"
+            result.reason = f"no {wanted} in the bundle"
         else:
             result.reason = tally.na[0] if tally.na else "does not apply"
     return result
@@ -210,5 +225,6 @@ def run_catalog(
     entries: Sequence[CatalogEntry] | None = None,
 ) -> ReadinessReport:
     suppressions = suppressions or SuppressionSet(ctx.settings.suppressions, today=ctx.today)
-    items = [evaluate_entry(entry, ctx, suppressions) for entry in (entries if entries is not None else catalog())]
+    with paused_gc():
+        items = [evaluate_entry(entry, ctx, suppressions) for entry in (entries if entries is not None else catalog())]
     return score(items, notes=suppressions.notes, suppressions_enabled=suppressions.enabled)

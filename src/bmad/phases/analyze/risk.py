@@ -96,11 +96,16 @@ REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "config_tuning": (),
     "development": (),
 }
-_SECURITY_WORDS = re.compile(
-    r"\b(auth\w*|tls|ssl|cert\w*|secret\w*|password\w*|token\w*|jwt|cors|csrf|cipher\w*|encrypt\w*|"
-    r"permission\w*|rbac|allow_?list|deny_?list|firewall|security\w*)\b",
-    re.I,
+# Words (split on anything but letters and digits, so tls_min_version counts) that make a
+# configuration change security-related.
+_SECURITY_WORD = re.compile(
+    r"^(auth\w*|tls|ssl|cert\w*|secret\w*|password\w*|passwd|token\w*|jwt|cors|csrf|cipher\w*|encrypt\w*|"
+    r"permission\w*|rbac|allowlist|denylist|firewall|security\w*|oauth\w*|saml|mfa|session\w*)$"
 )
+
+
+def security_words(line: str) -> set[str]:
+    return {token for token in re.split(r"[^a-z0-9]+", line.lower()) if token and _SECURITY_WORD.match(token)}
 
 
 @dataclass
@@ -232,10 +237,10 @@ def infer_change_types(
     if "security" in groups:
         types.append("security_patch")
         reasons.append(f"security-related files changed: {sample(groups['security'])}")
-    if "config" in groups and diff_text is not None:
+    if "config" in groups and diff_text is not None and not first_release:
         text = diff_text(groups["config"])
         changed_lines = [ln for ln in text.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
-        hits = sorted({m.group(0).lower() for ln in changed_lines for m in _SECURITY_WORDS.finditer(ln)})
+        hits = sorted({word for ln in changed_lines for word in security_words(ln[1:])})
         if hits:
             if "security_patch" not in types:
                 types.append("security_patch")

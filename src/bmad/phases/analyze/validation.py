@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bmad.phases.analyze.manifests import Bundle, ParseFinding
+from bmad.phases.analyze.manifests import Bundle, ParseFinding, paused_gc
 from bmad.ports.schemas import CustomSchema, SchemaOutcome, SchemaValidator
 
 # (apiVersion, kind) -> (deprecated in, removed in, replacement). Kinds "*" = every kind of the group version.
@@ -163,6 +163,15 @@ def validate_bundle(
     bundle: Bundle, validator: SchemaValidator | None, *, kubernetes_version: str, reject_missing_schemas: bool = False
 ) -> ValidationReport:
     """Parse findings + apiVersion lifecycle + schema validation of every object."""
+    with paused_gc():
+        return _validate(
+            bundle, validator, kubernetes_version=kubernetes_version, reject_missing_schemas=reject_missing_schemas
+        )
+
+
+def _validate(
+    bundle: Bundle, validator: SchemaValidator | None, *, kubernetes_version: str, reject_missing_schemas: bool
+) -> ValidationReport:
     report = ValidationReport(kubernetes_version=validator.kubernetes_version if validator else kubernetes_version)
     report.objects = len(bundle.objects)
     for finding in bundle.findings:

@@ -402,6 +402,19 @@ class DeployPhase(BasePhase):
 
     def rollback(self, ctx: PhaseContext, *, reason: str, detected_at: datetime) -> CheckResult:
         before = ctx.artifact("previous_snapshot") or {}
+        analyzed = ctx.previous_artifact(PhaseName.ANALYZE, "snapshot")
+        if not before.get("exists") and not (isinstance(analyzed, dict) and analyzed.get("exists")):
+            return CheckResult(
+                id=ROLLBACK,
+                title="Automatic rollback",
+                status=CheckStatus.FAIL,
+                summary="first release in this environment: there is no earlier version to return to",
+                expected="an earlier version to roll back to",
+                observed="nothing ran here before this deploy",
+                fix=f"the failed release is left in place for diagnosis: bmad diagnose --env {self.spec.environment}",
+                evidence={"reason": reason},
+                metrics={"rolled_back": False},
+            )
         to = before if before.get("exists") else None
         ctx.progress.log(f"rolling back {self.spec.service} in {self.spec.environment}: {reason}")
         return perform_rollback(
@@ -410,7 +423,7 @@ class DeployPhase(BasePhase):
             service=self.spec.service,
             environment=self.spec.environment,
             to=to,
-            fallback=ctx.previous_artifact(PhaseName.ANALYZE, "snapshot"),
+            fallback=analyzed if isinstance(analyzed, dict) else None,
             reason=reason,
             detected_at=detected_at,
             health_path=self.config.health_path,

@@ -132,3 +132,37 @@ def capture(
         baseline.average = math.fsum(points) / len(points)
         baseline.p95 = percentile(points, 95)
     return baseline
+
+
+# The guide's `kubectl top pods` / `kubectl top nodes` baselines, from cAdvisor and node-exporter metrics.
+KUBE_BREAKDOWNS: dict[str, tuple[str, dict[str, str]]] = {
+    "baseline_pods": (
+        "pod",
+        {
+            "cpu_cores": 'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="{namespace}",container!=""}'
+            "[{rate_window}]))",
+            "memory_bytes": 'sum by (pod) (container_memory_working_set_bytes{namespace="{namespace}",container!=""})',
+        },
+    ),
+    "baseline_nodes": (
+        "instance",
+        {
+            "cpu_ratio": '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[{rate_window}]))',
+            "memory_ratio": "1 - sum by (instance) (node_memory_MemAvailable_bytes) "
+            "/ sum by (instance) (node_memory_MemTotal_bytes)",
+        },
+    ),
+}
+
+
+def capture_breakdown(
+    metrics: MetricsQuery, *, label: str, queries: dict[str, str], at: datetime
+) -> dict[str, dict[str, float]]:
+    """``{label value: {figure: value}}`` from instant queries aggregated by ``label`` (finite values only)."""
+    table: dict[str, dict[str, float]] = {}
+    for figure, query in queries.items():
+        for sample in metrics.query(query, at=at):
+            key = sample.labels.get(label)
+            if key is not None and math.isfinite(sample.value):
+                table.setdefault(key, {})[figure] = sample.value
+    return dict(sorted(table.items()))
