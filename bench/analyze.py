@@ -19,7 +19,6 @@ the steady state of CI runs), checkov's objects/s and the ratio. Goal: >= 2,000 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import random
@@ -388,11 +387,7 @@ def main() -> int:
                 print(f"checkov: {ck['error']}")
         return 0
     finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-        _ = copy
+        shutil.rmtree(work, ignore_errors=True)  # the corpus itself stays when written to --keep
 
 
 if __name__ == "__main__":

@@ -224,7 +224,7 @@ def profile_worker(url: str, connections: int, duration: int) -> None:
     host, port, raw = build_request(HttpRequest("GET", url))
     now = time.monotonic_ns()
     plan = {
-        "host": host, "port": port, "request": raw, "connections": connections, "start_at_ns": now,
+        "targets": [{"host": host, "port": port, "request": raw}], "connections": connections, "start_at_ns": now,
         "deadline_ns": now + duration * 10**9, "max_requests": None, "timeout_ns": 10**10, "drain_ns": 10**9,
         "hard_stop_ns": now + (duration + 5) * 10**9,
     }  # fmt: skip

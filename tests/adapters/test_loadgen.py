@@ -107,6 +107,7 @@ def _answers(mode: str) -> bytes:
 def raw_server() -> Iterator[Callable[[str], int]]:
     listeners: list[socket.socket] = []
     stop = threading.Event()
+    accepted: dict[int, int] = {}
 
     def serve(conn: socket.socket, mode: str) -> None:
         with conn:
@@ -148,11 +149,14 @@ def raw_server() -> Iterator[Callable[[str], int]]:
                     conn, _ = listener.accept()
                 except (TimeoutError, OSError):
                     continue
+                port = listener.getsockname()[1]
+                accepted[port] = accepted.get(port, 0) + 1
                 threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
 
         threading.Thread(target=accept_loop, daemon=True).start()
         return int(listener.getsockname()[1])
 
+    start.accepted = accepted  # type: ignore[attr-defined]
     yield start
     stop.set()
     for listener in listeners:
@@ -175,6 +179,17 @@ def test_every_framing_is_read_to_its_end(
     assert result.succeeded == 200 and result.success_rate == 1.0 and result.errors == {}
     assert result.statuses == {"200": 200}
     assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
+
+
+def test_connections_are_spread_over_replicas(
+    raw_server: Callable[[str], int], generator: BuiltinLoadGenerator
+) -> None:
+    first, second = raw_server("keepalive"), raw_server("keepalive")
+    request = HttpRequest("GET", f"http://127.0.0.1:{first}/", replicas=(f"http://127.0.0.1:{second}/",))
+    result = generator.run_level(request, LevelPlan(6, None, 300))
+    assert result.requests == 300 and result.success_rate == 1.0
+    accepted = raw_server.accepted  # type: ignore[attr-defined]
+    assert accepted[first] == 3 and accepted[second] == 3
 
 
 def test_status_codes_are_errors_by_kind(raw_server: Callable[[str], int], generator: BuiltinLoadGenerator) -> None:

@@ -27,7 +27,7 @@ def test_push_is_scraped_then_delete_removes_it(stack: Any) -> None:
     grouping = {"instance": name}
     gateway.push("bmad_test", f"{name} 42", grouping=grouping)
     deadline = time.monotonic() + 15
-    samples = []
+    samples: list[Any] = []
     while time.monotonic() < deadline and not samples:
         samples = prom.query(name)
         time.sleep(0.1)

@@ -116,8 +116,38 @@ def register(app: typer.Typer) -> None:
         command.__doc__ = f"Run the {phase.upper()} phase of the release at HEAD.{gate}"
         app.command(name=phase)(command)
 
-    for name in ("build", "measure", "analyze", "deploy"):
+    for name in ("build", "measure", "deploy"):
         phase_command(name)
+
+    @app.command(name="analyze")
+    def analyze_command(
+        config: ConfigOpt = DEFAULT_CONFIG,
+        env: EnvOpt = None,
+        json_out: JsonOpt = False,
+        force: ForceOpt = False,
+        reason: ReasonOpt = None,
+        wait: WaitOpt = False,
+        sets: SetOpt = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | junit | sarif")] = "table",
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+        no_suppressions: Annotated[
+            bool, typer.Option("--no-suppressions", help="Ignore every suppression (strict CI).")
+        ] = False,
+    ) -> None:
+        """Run the ANALYZE phase of the release at HEAD. Refused unless MEASURE passed (or --force --reason)."""
+        all_sets = [*(sets or []), *(["no_suppressions=true"] if no_suppressions else [])]
+        report = (fmt, output) if (fmt != "table" or output is not None) else None
+        _execute(
+            config,
+            env,
+            json_out=json_out or fmt != "table",
+            phases=["analyze"],
+            force=force,
+            reason=reason,
+            wait=wait,
+            sets=all_sets,
+            report=report,
+        )
 
     @app.command()
     def resume(
@@ -285,6 +315,7 @@ def _execute(
     reason: str | None = None,
     wait: bool = False,
     sets: list[str] | None = None,
+    report: tuple[str, Path | None] | None = None,
 ) -> None:
     from bmad.cli._render import RichProgress, console, esc, print_json, render_phase, styled
     from bmad.config.loader import load_config
@@ -304,7 +335,18 @@ def _execute(
     }
     if json_out:
         outcome = run_release(cfg, environment, **kwargs)
-        print_json(outcome.to_dict())
+        if report is None:
+            print_json(outcome.to_dict())
+        else:
+            from bmad.cli.analyze import render_analyze
+
+            for phase_outcome in outcome.phases:
+                if phase_outcome.result.phase.value == "analyze":
+                    typer.echo(
+                        render_analyze(
+                            phase_outcome.result, fmt=report[0], output=report[1], config_file=config_path.name
+                        )
+                    )
     else:
         out = console()
         err = console(stderr=True)

@@ -55,7 +55,7 @@ class MonitoringConfig(Model):
     alertmanager_url: str | None = None
     grafana: GrafanaConfig | None = None
     # Where the running service answers (the load test's default target). Default: derived from the
-    # deploy target (local: http://127.0.0.1:<host_port_base>); required for Kubernetes targets.
+    # deploy target (local: every replica, 127.0.0.1:<host_port_base + i>); required for Kubernetes targets.
     service_url: str | None = None
     timeout_seconds: float = 10.0
 

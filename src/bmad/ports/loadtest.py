@@ -14,6 +14,13 @@ class HttpRequest:
     url: str  # absolute http:// URL
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    # The same request at further replicas of the service (same path): connections are spread over
+    # ``url`` and these. Runners that cannot spread (locust, k6) load ``url`` only.
+    replicas: tuple[str, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.replicas)
 
 
 @dataclass(frozen=True)

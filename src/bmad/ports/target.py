@@ -6,6 +6,7 @@ ANALYZE uses :meth:`Target.snapshot` (the rollback point) and :meth:`Target.secr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -115,7 +116,11 @@ class Target(Protocol):
         """Start the release; returns what was applied (for evidence)."""
         ...
 
-    def wait_ready(self, spec: DeploySpec, *, timeout: float, progress: Progress) -> RolloutState: ...
+    def wait_ready(
+        self, spec: DeploySpec, *, timeout: float, progress: Progress, cancel: threading.Event | None = None
+    ) -> RolloutState:
+        """Wait for the rollout (kubectl's semantics on Kubernetes); stop early when ``cancel`` is set."""
+        ...
 
     def endpoints(self, spec: DeploySpec) -> list[str]:
         """Base URLs smoke tests hit (one per replica on the local target, the service URL on Kubernetes)."""

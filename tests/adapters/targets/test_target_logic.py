@@ -215,3 +215,42 @@ def test_unreachable_api_server_is_an_adapter_error(tmp_path: Path, monkeypatch:
         target.snapshot("hello", "x")
     assert isinstance(err.value, Unreachable)
     assert "t0ken-value" not in str(err.value)
+
+
+LABELS = {"bmad.generation": "3", "bmad.slot": "1", "bmad.replica": "0", "bmad.release": "abc", "bmad.config": "h"}
+
+
+def test_replica_from_a_list_summary_and_from_an_inspect() -> None:
+    from bmad.adapters.targets.local import replica_from_attrs
+
+    summary = {
+        "Id": "f00",
+        "Names": ["/hello-dev-g3-0"],
+        "Labels": LABELS,
+        "State": "exited",
+        "Status": "Exited (3) 2 seconds ago",
+        "Ports": [{"PrivatePort": 8080, "PublicPort": 18082, "IP": "127.0.0.1"}],
+    }
+    replica = replica_from_attrs(summary)
+    assert replica is not None
+    assert (replica.name, replica.generation, replica.slot, replica.exit_code, replica.host_port) == (
+        "hello-dev-g3-0",
+        3,
+        1,
+        3,
+        18082,
+    )
+    assert replica.crashed and not replica.running and replica.config == "h"
+    inspect = {
+        "Id": "f00",
+        "Name": "/hello-dev-g3-0",
+        "Config": {"Labels": LABELS},
+        "RestartCount": 2,
+        "State": {"Status": "running", "ExitCode": 0, "Health": {"Status": "unhealthy"}},
+        "HostConfig": {"PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18082"}]}},
+    }
+    replica = replica_from_attrs(inspect)
+    assert replica is not None
+    assert (replica.restarts, replica.health, replica.host_port, replica.running) == (2, "unhealthy", 18082, True)
+    assert replica.crashed  # restarted: a crash loop
+    assert replica_from_attrs({"Labels": {"other": "x"}, "State": "running"}) is None  # not bmad's

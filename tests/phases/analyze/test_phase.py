@@ -456,3 +456,58 @@ def test_secrets_and_snapshot_against_the_local_engine(
         assert present.artifacts["rollback_plan"]["first_deployment"] is True
     finally:
         secret.remove()
+
+
+def test_record_keeps_every_item_but_caps_findings() -> None:
+    from bmad.phases.analyze.phase import MAX_FINDINGS_PER_ITEM, _capped
+
+    data = {
+        "items": [
+            {"id": "SC-012", "findings": [{"message": str(i)} for i in range(250)]},
+            {"id": "SC-013", "findings": []},
+        ]
+    }
+    capped = _capped(data)
+    assert [i["id"] for i in capped["items"]] == ["SC-012", "SC-013"]
+    assert len(capped["items"][0]["findings"]) == MAX_FINDINGS_PER_ITEM
+    assert capped["items"][0]["findings_truncated"] == 250 - MAX_FINDINGS_PER_ITEM
+    assert len(data["items"][0]["findings"]) == 250  # the evidence file keeps them all
+
+
+def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:
+    """`bmad analyze --force` on a service repository: the phase record carries the metrics and
+    every item's result, and the renderer the generic command uses reads it back."""
+    from typer.testing import CliRunner
+
+    from bmad.cli.analyze import render_analyze
+    from bmad.cli.main import _register_all, app
+    from bmad.core.models import PhaseResult
+
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
+    repo = make_project(tmp_path, git_repo)
+    text = (repo / "bmad.yaml").read_text().replace(
+        "    production: true\n",
+        "    production: true\n    allow_dirty: true\n"
+        f"    target: {{kind: kubernetes, kubernetes: {{kubeconfig: {kubeconfig}, namespace: shop}}}}\n",
+        1,
+    ) + "  server_dry_run: false\n"
+    (repo / "bmad.yaml").write_text(text)
+    _register_all()
+    result = CliRunner().invoke(
+        app, ["analyze", "-c", str(repo / "bmad.yaml"), "--force", "--reason", "test", "--json"]
+    )
+    assert result.exit_code == 1, result.output  # no BUILD/MEASURE evidence, no Secret: the gate fails
+    data = json.loads(result.output)
+    phase = next(p for p in data["phases"] if p["phase"] == "analyze")
+    metrics = phase["metrics"]
+    assert set(metrics) == set(METRIC_NAMES)
+    assert metrics["kubernetes_manifests_valid"] is True
+    assert metrics["secrets_configured"] is False
+    artifacts = phase["artifacts"]
+    assert len(artifacts["readiness"]["items"]) >= 130
+    from bmad.core.models import PhaseName, PhaseStatus
+
+    rendered = render_analyze(
+        PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, metrics=metrics, artifacts=artifacts), fmt="junit"
+    )
+    assert rendered.startswith("<?xml")

@@ -160,13 +160,14 @@ def test_attestations_file(tmp_path: Path) -> None:
         "attestations:\n"
         "  - item: SC-055\n    who: alice@example.org\n    when: 2026-11-20\n"
         "    note: PR 412\n    expires: 2027-02-20\n"
-        "  - {item: IS-027, who: bob, when: 2026-10-01}\n",
+        "  - {item: IS-027, who: bob, when: 2026-10-01, expiry: 2026-12-01}\n",
         encoding="utf-8",
     )
     loaded = load_attestations(path)
     assert [a.item for a in loaded.entries] == ["SC-055", "IS-027"]
     assert loaded.entries[0].expires == date(2027, 2, 20)
     assert loaded.entries[1].line == 7
+    assert loaded.entries[1].expires == date(2026, 12, 1)  # "expiry" is accepted too
     assert load_attestations(tmp_path / "missing.yaml").entries == []
     path.write_text("- item: SC-055\n  when: 2026-11-20\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="needs 'who'"):

@@ -82,7 +82,8 @@ def test_all_healthy(
     statuses = {r.id: r.status.value for r in run.results}
     assert set(statuses.values()) == {"pass"}, {r.id: (r.status.value, r.summary) for r in run.results}
     # The guide's metric block.
-    assert run.metrics["prometheus_uptime_seconds"] >= 0
+    uptime = run.metrics["prometheus_uptime_seconds"]
+    assert isinstance(uptime, int) and uptime >= 0
     assert run.metrics["alert_rules_loaded"] == 3
     assert run.metrics["grafana_dashboards_count"] == 4
     assert run.metrics["baseline_captured"] is True

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from bmad.config import load_config_text
-from bmad.config.measure import LoadTestConfig, default_baselines, kube_baselines, render_query
+from bmad.config.measure import LoadTestConfig, SloConfig, default_baselines, kube_baselines, render_query
 from bmad.core.errors import ConfigError, UsageError
 from bmad.phases.measure.baselines import current_value, percentile, window_points
 from bmad.phases.measure.loadtest import check_allowed, level_artifact, plan_for, request_url, slo_breach
@@ -42,15 +43,17 @@ def level(**changes: object) -> LevelResult:
     ],
 )
 def test_only_the_service_or_listed_hosts(url: str, allowed: list[str], ok: bool) -> None:
-    refused = check_allowed(url, service_url="http://127.0.0.1:8080", allowed_hosts=allowed)
+    refused = check_allowed(url, service_urls=["http://127.0.0.1:8080"], allowed_hosts=allowed)
     assert (refused is None) is ok, refused
 
 
 def test_refusal_names_the_host_and_the_way_to_allow_it() -> None:
-    refused = check_allowed("http://203.0.113.9/", service_url="http://127.0.0.1:8080", allowed_hosts=[])
+    refused = check_allowed("http://203.0.113.9/", service_urls=["http://127.0.0.1:8080"], allowed_hosts=[])
     assert refused is not None
     assert "203.0.113.9:80" in refused and "127.0.0.1:8080" in refused and "allowed_hosts" in refused
-    assert check_allowed("http://x/", service_url=None, allowed_hosts=[]) is not None
+    assert check_allowed("http://x/", service_urls=[], allowed_hosts=[]) is not None
+    replicas = ["http://127.0.0.1:18080", "http://127.0.0.1:18081"]
+    assert check_allowed("http://127.0.0.1:18081/", service_urls=replicas, allowed_hosts=[]) is None
 
 
 def test_request_url_joins_paths_to_the_service_url() -> None:
@@ -63,12 +66,12 @@ def test_request_url_joins_paths_to_the_service_url() -> None:
 
 # ---- SLO and plans --------------------------------------------------------------------------------
 def test_slo_breach_texts() -> None:
-    config = LoadTestConfig(slo={"max_error_rate": 0.01, "max_p95_ms": 100})
+    config = LoadTestConfig(slo=SloConfig(max_error_rate=0.01, max_p95_ms=100))
     assert slo_breach(level(), config) == ""
     assert "error rate 5.00% > 1.00%" in slo_breach(level(error_rate=0.05), config)
     assert "p95 150.0 ms > 100 ms" in slo_breach(level(p95_ms=150.0), config)
     assert "no request completed" in slo_breach(level(requests=0), config)
-    assert slo_breach(level(p95_ms=1e6), LoadTestConfig(slo={"max_p95_ms": None})) == ""
+    assert slo_breach(level(p95_ms=1e6), LoadTestConfig(slo=SloConfig(max_p95_ms=None))) == ""
 
 
 def test_every_level_is_bounded() -> None:
@@ -129,3 +132,18 @@ def test_config_defaults_and_errors_name_the_line() -> None:
         )
     with pytest.raises(ConfigError, match="http"):
         load_config_text("service: {name: hello}\nenvironments:\n  s:\n    monitoring: {prometheus_url: 'localhost'}\n")
+
+
+def test_the_sweep_targets_every_local_replica(tmp_path: Path) -> None:
+    from bmad.phases.measure import MeasurePhase
+    from tests.phases.measure.conftest import make_ctx
+
+    text = BASE.replace("staging: {}", "staging: {target: {kind: local, local: {replicas: 3, host_port_base: 28100}}}")
+    urls, source = MeasurePhase.service_urls(make_ctx(tmp_path, text))
+    assert urls == ["http://127.0.0.1:28100", "http://127.0.0.1:28101", "http://127.0.0.1:28102"]
+    assert "replicas" in source
+    text = BASE.replace("staging: {}", "staging: {monitoring: {service_url: 'http://10.1.2.3:80'}}")
+    assert MeasurePhase.service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
+    text = BASE.replace("staging: {}", "staging: {target: {kind: kubernetes}}")
+    urls, source = MeasurePhase.service_urls(make_ctx(tmp_path, text))
+    assert urls == [] and "service_url is not set" in source

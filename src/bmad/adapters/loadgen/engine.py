@@ -34,9 +34,12 @@ _RETRY_DELAY_NS = 20_000_000  # back-off after a failed connect, so a dead targe
 
 
 class _Conn:
-    __slots__ = ("buf", "connecting", "fd", "keep", "need", "out", "sock", "t0")
+    __slots__ = ("addr", "buf", "connecting", "family", "fd", "keep", "need", "out", "request", "sock", "t0")
 
-    def __init__(self) -> None:
+    def __init__(self, addr: tuple[str, int], request: bytes) -> None:
+        self.addr = addr  # the target this connection loads (targets are spread over connections)
+        self.family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+        self.request = request
         self.sock: socket.socket | None = None
         self.fd = -1
         self.buf = b""
@@ -71,9 +74,9 @@ def _chunked_end(data: bytes, start: int) -> int:
 
 
 def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in one frame on purpose
-    host: str = plan["host"]
-    port: int = plan["port"]
-    request: bytes = plan["request"]
+    # One or more equivalent targets (e.g. the replicas of a service), spread over the connections.
+    targets: list[tuple[str, int, bytes]] = [(t["host"], int(t["port"]), t["request"]) for t in plan["targets"]]
+    offset: int = plan.get("target_offset", 0)
     n_conns: int = plan["connections"]
     start_at: int = plan["start_at_ns"]
     deadline: int | None = plan.get("deadline_ns")
@@ -92,7 +95,6 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
     lat_min = 0
     completed = 0
     started = 0
-    addr = (host, port)
 
     ep = select.epoll()
     conns: dict[int, _Conn] = {}
@@ -118,14 +120,14 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
         c.connecting = False
 
     def open_conn(c: _Conn, t0: int) -> None:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(c.family, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.sock = sock
         c.fd = sock.fileno()
         c.t0 = t0
         conns[c.fd] = c
-        rc = sock.connect_ex(addr)
+        rc = sock.connect_ex(c.addr)
         if rc in (0, errno.EISCONN):
             c.connecting = False
             ep.register(c.fd, epollin)
@@ -139,14 +141,14 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
     def send(c: _Conn) -> None:
         assert c.sock is not None
         try:
-            sent = c.sock.send(request)
+            sent = c.sock.send(c.request)
         except BlockingIOError:
             sent = 0
         except OSError as exc:
             fail(c, _oserror_kind(exc, "send"))
             return
-        if sent < len(request):
-            c.out = request[sent:]
+        if sent < len(c.request):
+            c.out = c.request[sent:]
             ep.modify(c.fd, epollin | epollout)
 
     def fail(c: _Conn, kind: str) -> None:
@@ -157,7 +159,10 @@ def run_level(plan: dict[str, Any]) -> dict[str, Any]:  # one hot loop, kept in 
         if sending:
             retry.append((monotonic_ns() + (_RETRY_DELAY_NS if was_connect else 0), c))
 
-    pool = [_Conn() for _ in range(n_conns)]
+    pool = []
+    for index in range(n_conns):
+        host, port, request = targets[(index + offset) % len(targets)]
+        pool.append(_Conn((host, port), request))
     now = monotonic_ns()
     if start_at > now:
         time.sleep((start_at - now) / 1e9)

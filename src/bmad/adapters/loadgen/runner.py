@@ -9,6 +9,7 @@ limit, and a worker that does not answer in time is killed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import selectors
@@ -114,7 +115,10 @@ class BuiltinLoadGenerator:
 
     # -- one level ----------------------------------------------------------------------------
     def run_level(self, request: HttpRequest, plan: LevelPlan) -> LevelResult:
-        host, port, raw = build_request(request)
+        targets = []
+        for url in request.urls:
+            host, port, raw = build_request(dataclasses.replace(request, url=url, replicas=()))
+            targets.append({"host": host, "port": port, "request": base64.b64encode(raw).decode("ascii")})
         workers = min(self.max_workers, plan.concurrency)
         procs = self._ensure_workers(workers)
         now = time.monotonic_ns()
@@ -123,12 +127,11 @@ class BuiltinLoadGenerator:
         deadline = start_at + int(plan.duration_seconds * 1e9) if plan.duration_seconds is not None else None
         if deadline is not None:
             deadline = min(deadline, hard_stop)
-        encoded = base64.b64encode(raw).decode("ascii")
         for index, proc in enumerate(procs):
             worker_plan = {
-                "host": host,
-                "port": port,
-                "request": encoded,
+                "targets": targets,
+                # Each worker starts its round-robin where the previous one's connections ended.
+                "target_offset": sum(_share(plan.concurrency, workers, i) for i in range(index)),
                 "connections": _share(plan.concurrency, workers, index),
                 "start_at_ns": start_at,
                 "deadline_ns": deadline,

@@ -34,7 +34,8 @@ def main() -> int:
         plan = json.loads(line)
         if plan.get("op") == "exit":
             return 0
-        plan["request"] = base64.b64decode(plan["request"])
+        for target in plan["targets"]:
+            target["request"] = base64.b64decode(target["request"])
         try:
             result = run_level(plan)
         except Exception as exc:  # report, never hang the parent

@@ -707,10 +707,14 @@ class KubernetesTarget:
             seconds=time.monotonic() - started,
         )
 
-    def wait_ready(self, spec: DeploySpec, *, timeout: float, progress: Progress) -> RolloutState:
-        return self._wait(spec.service, timeout=timeout, progress=progress)
+    def wait_ready(
+        self, spec: DeploySpec, *, timeout: float, progress: Progress, cancel: threading.Event | None = None
+    ) -> RolloutState:
+        return self._wait(spec.service, timeout=timeout, progress=progress, cancel=cancel)
 
-    def _wait(self, service: str, *, timeout: float, progress: Progress) -> RolloutState:
+    def _wait(
+        self, service: str, *, timeout: float, progress: Progress, cancel: threading.Event | None = None
+    ) -> RolloutState:
         started = time.monotonic()
         task = progress.task(f"rollout of deployment/{self.deployment_name(service)}")
         last_message = ""
@@ -722,14 +726,16 @@ class KubernetesTarget:
                     last_message = state.message
                 if state.ready or state.failed:
                     return state
-                if time.monotonic() - started >= timeout:
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled or time.monotonic() - started >= timeout:
                     return RolloutState(
                         False,
                         state.desired,
                         state.updated,
                         state.ready_replicas,
                         state.available,
-                        message=f"timed out after {timeout:.0f}s: {state.message}",
+                        message=("cancelled" if cancelled else f"timed out after {timeout:.0f}s")
+                        + f": {state.message}",
                         failed=True,
                         reason="Timeout",
                         pods_running=state.pods_running,

@@ -445,9 +445,7 @@ class LocalTarget:
         keep = active if active is not None else state.previous
         slot = 1 - keep.slot if keep is not None else 0
         # The slot may still hold the previous-but-one generation (the rollback point moves on).
-        removed += self._remove(
-            [r for g in state.generations if g.slot == slot and g is not keep for r in g.replicas]
-        )
+        removed += self._remove([r for g in state.generations if g.slot == slot and g is not keep for r in g.replicas])
         number = max((g.number for g in state.generations), default=0) + 1
 
         self._ensure_network(self.network_name(spec.service, spec.environment), spec.service, spec.environment)
@@ -512,7 +510,9 @@ class LocalTarget:
         matches = [g for g in state.generations if g.release == spec.version and g.digest == spec.digest]
         return max(matches, key=lambda g: g.number) if matches else None
 
-    def wait_ready(self, spec: DeploySpec, *, timeout: float, progress: Progress) -> RolloutState:
+    def wait_ready(
+        self, spec: DeploySpec, *, timeout: float, progress: Progress, cancel: threading.Event | None = None
+    ) -> RolloutState:
         started = time.monotonic()
         replicas = spec.replicas or self.config.replicas
         task = progress.task(f"waiting for {replicas} healthy replica(s)", total=replicas)
@@ -536,14 +536,15 @@ class LocalTarget:
                 task.update(last.message, completed=last.ready_replicas)
                 if last.ready or last.failed:
                     return last
-                if time.monotonic() - started >= timeout:
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled or time.monotonic() - started >= timeout:
                     return RolloutState(
                         False,
                         replicas,
                         last.updated,
                         last.ready_replicas,
                         last.available,
-                        message=f"timed out after {timeout:.0f}s: {last.message}",
+                        message=("cancelled" if cancelled else f"timed out after {timeout:.0f}s") + f": {last.message}",
                         failed=True,
                         reason="ProgressDeadlineExceeded",
                         pods_running=last.pods_running,

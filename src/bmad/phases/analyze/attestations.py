@@ -6,7 +6,7 @@ The file is YAML, either a list or ``{attestations: [...]}``::
       who: alice@example.org
       when: 2026-11-20
       note: JWT auth covered by tests/auth/test_jwt.py, reviewed in PR 412
-      expires: 2027-02-20
+      expires: 2027-02-20   # (or "expiry:")
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def parse_attestations(data: Any, *, source: str, lines: dict[int, int] | None =
         line = (lines or {}).get(index)
         if not isinstance(raw, dict):
             raise ConfigError(f"attestation #{index + 1} must be a mapping", file=source, line=line)
+        if "expiry" in raw and "expires" not in raw:
+            raw = {**raw, "expires": raw["expiry"]}
+            del raw["expiry"]
         unknown = set(raw) - {"item", "who", "when", "note", "expires"}
         if unknown:
             raise ConfigError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}", file=source, line=line)

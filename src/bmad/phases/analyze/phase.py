@@ -276,7 +276,9 @@ class AnalyzePhase(BasePhase):
                 evidence={
                     "score": score,
                     "counts": counts,
-                    "items": [i.to_dict() for i in items if i.status is not ItemStatus.PASS or i.findings],
+                    "items": _capped(
+                        {"items": [i.to_dict() for i in items if i.status is not ItemStatus.PASS or i.findings]}
+                    )["items"],
                 },
             )
 
@@ -327,7 +329,7 @@ class AnalyzePhase(BasePhase):
                 "manifests": prepared.manifests_dir,
             },
             metrics={"readiness_checklist_complete": report.complete_percent},
-            artifacts={"readiness": data},
+            artifacts={"readiness": _capped(data)},
             evidence_files=files,
         )
 
@@ -538,6 +540,25 @@ class AnalyzePhase(BasePhase):
                 if key in result.metrics:
                     merged[key] = result.metrics[key]
         return merged
+
+
+MAX_FINDINGS_PER_ITEM = 200
+
+
+def _capped(data: dict[str, Any]) -> dict[str, Any]:
+    """The readiness report for the phase record: every item, at most 200 findings each (the
+    evidence file analyze/readiness.json keeps them all)."""
+    items = []
+    for item in data["items"]:
+        findings = item["findings"]
+        if len(findings) > MAX_FINDINGS_PER_ITEM:
+            item = {
+                **item,
+                "findings": findings[:MAX_FINDINGS_PER_ITEM],
+                "findings_truncated": len(findings) - MAX_FINDINGS_PER_ITEM,
+            }
+        items.append(item)
+    return {**data, "items": items}
 
 
 def _config_name(ctx: PhaseContext) -> str:

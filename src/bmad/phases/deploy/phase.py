@@ -152,7 +152,7 @@ class DeployPhase(BasePhase):
 
     def _rollout(self, ctx: PhaseContext) -> CheckResult:
         timeout = self.config.rollout_timeout_seconds
-        state = self.target.wait_ready(self.spec, timeout=timeout, progress=ctx.progress)
+        state = self.target.wait_ready(self.spec, timeout=timeout, progress=ctx.progress, cancel=ctx.cancel)
         self.prober.add(self.target.endpoints(self.spec))
         metrics: dict[str, MetricValue] = {"pods_running": state.pods_running, "pods_failed": state.pods_failed}
         evidence: dict[str, Any] = {"rollout": state.to_dict()}

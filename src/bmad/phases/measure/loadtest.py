@@ -38,13 +38,13 @@ def request_url(service_url: str | None, spec_url: str) -> str:
     return urljoin(service_url.rstrip("/") + "/", spec_url.lstrip("/"))
 
 
-def check_allowed(url: str, *, service_url: str | None, allowed_hosts: Sequence[str]) -> str | None:
+def check_allowed(url: str, *, service_urls: Sequence[str], allowed_hosts: Sequence[str]) -> str | None:
     """None when ``url`` may be load-tested, else the reason it is refused."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http(s) URL with a host"
     host, port = _host_port(url)
-    if service_url is not None and (host, port) == _host_port(service_url):
+    if any((host, port) == _host_port(own) for own in service_urls):
         return None
     for entry in allowed_hosts:
         entry = entry.strip().lower()
@@ -59,7 +59,7 @@ def check_allowed(url: str, *, service_url: str | None, allowed_hosts: Sequence[
             e_host, e_port = entry, ""
         if e_host == host and (not e_port or e_port == str(port)):
             return None
-    own = f"{_host_port(service_url)[0]}:{_host_port(service_url)[1]}" if service_url else "none configured"
+    own = ", ".join("{}:{}".format(*_host_port(u)) for u in service_urls) or "none configured"
     return (
         f"refusing to load-test {host}:{port}: it is neither the service's own URL ({own}) "
         f"nor listed in measure.load_test.allowed_hosts ({', '.join(allowed_hosts) or 'empty'})"

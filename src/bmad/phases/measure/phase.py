@@ -112,17 +112,19 @@ class MeasurePhase(BasePhase):
         return ctx.history.last_deployed() is not None
 
     @staticmethod
-    def service_url(ctx: PhaseContext) -> tuple[str | None, str]:
-        """The service's current URL and where it came from (the DEPLOY target's endpoint)."""
+    def service_urls(ctx: PhaseContext) -> tuple[list[str], str]:
+        """The service's current URL(s) and where they came from (the DEPLOY target's endpoints):
+        ``monitoring.service_url``, else every replica of the local target."""
         env = ctx.environment
         if env.monitoring.service_url:
-            return env.monitoring.service_url, f"environments.{ctx.environment_name}.monitoring.service_url"
+            return [env.monitoring.service_url], f"environments.{ctx.environment_name}.monitoring.service_url"
         if env.target.kind == "local":
+            local = env.target.local
             return (
-                f"http://127.0.0.1:{env.target.local.host_port_base}",
-                "the local target's first replica (target.local.host_port_base)",
+                [f"http://127.0.0.1:{local.host_port_base + i}" for i in range(max(1, local.replicas))],
+                "the local target's replicas (target.local.host_port_base, replicas)",
             )
-        return None, f"environments.{ctx.environment_name}.monitoring.service_url is not set"
+        return [], f"environments.{ctx.environment_name}.monitoring.service_url is not set"
 
     def _prometheus_down(self, exc: Unreachable, ctx: PhaseContext) -> Unreachable:
         return Unreachable(
@@ -659,12 +661,13 @@ class MeasurePhase(BasePhase):
             return _r(*base, status=CheckStatus.SKIP, summary="disabled (measure.load_test.enabled)")
         if ctx.options.get("load_test") is False:
             return _r(*base, status=CheckStatus.SKIP, summary="disabled for this run (--set load_test=false)")
-        service_url, source = self.service_url(ctx)
+        service_urls, source = self.service_urls(ctx)
         absolute = "://" in conf.request.url
-        if not absolute and service_url is None:
+        if not absolute and not service_urls:
             return _r(*base, status=CheckStatus.SKIP, summary=f"no URL to load-test: {source}")
-        url = loadtest.request_url(service_url, conf.request.url)
-        refused = loadtest.check_allowed(url, service_url=service_url, allowed_hosts=conf.allowed_hosts)
+        url = loadtest.request_url(service_urls[0] if service_urls else None, conf.request.url)
+        replicas = () if absolute else tuple(loadtest.request_url(u, conf.request.url) for u in service_urls[1:])
+        refused = loadtest.check_allowed(url, service_urls=service_urls, allowed_hosts=conf.allowed_hosts)
         if refused:
             return _r(
                 *base,
@@ -673,7 +676,7 @@ class MeasurePhase(BasePhase):
                 expected="the service's own URL or a host in measure.load_test.allowed_hosts",
                 observed=url,
                 fix="load-test only the service; to allow another host add it to measure.load_test.allowed_hosts",
-                evidence={"url": url, "service_url": service_url, "allowed_hosts": list(conf.allowed_hosts)},
+                evidence={"url": url, "service_urls": service_urls, "allowed_hosts": list(conf.allowed_hosts)},
             )
         if not absolute and not self.deployed(ctx):
             return _r(
@@ -692,6 +695,7 @@ class MeasurePhase(BasePhase):
             url=url,
             headers=dict(conf.request.headers),
             body=conf.request.body.encode("utf-8") if conf.request.body is not None else None,
+            replicas=replicas,
         )
         generator = self.ports.load_generator(url)
         try:
@@ -759,6 +763,7 @@ class MeasurePhase(BasePhase):
             fix=fix,
             evidence={
                 "url": url,
+                "replicas": list(replicas),
                 "url_from": source,
                 "runner": generator.name,
                 "levels": rows,
