@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import socket
@@ -325,3 +326,9 @@ def test_locust_runner_reads_into_the_same_figures(hello_service: Callable[..., 
     assert 0 < result.p50_ms <= result.p95_ms <= result.max_ms + 1
     errors = generator.run_level(HttpRequest("GET", url + "/nope"), LevelPlan(2, 1.0, None))
     assert errors.requests > 0 and errors.errors == {"http_404": errors.requests}
+
+
+def test_default_workers_leave_room_for_a_local_target() -> None:
+    cpus = os.cpu_count() or 1
+    assert BuiltinLoadGenerator.default_workers(["127.0.0.1", "localhost", "::1"]) == max(1, cpus // 2)
+    assert BuiltinLoadGenerator.default_workers(["127.0.0.1", "10.0.0.5"]) == cpus

@@ -90,5 +90,5 @@ def _xfail_when_analyze_blocks(result: Any) -> None:
     if blocked:
         pytest.xfail(
             "bmad demo blocked by the ANALYZE gate on examples/hello: "
-            + "; ".join(f"{r.label}: {r.message}" for r in blocked)
+            + "; ".join(f"{r.label}: {r.failures[0] if r.failures else r.message}" for r in blocked)
         )

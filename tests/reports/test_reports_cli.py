@@ -82,3 +82,13 @@ def test_demo_command_is_registered(cli: CliRunner) -> None:
     result = cli.invoke(main.app, ["demo", "--help"])
     assert result.exit_code == 0, result.output
     assert "--dir" in result.stdout and "--stack-dir" in result.stdout
+
+
+def test_no_ledger_here_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BMAD_LEDGER_URL", raising=False)
+    main._register_all()
+    result = CliRunner().invoke(main.app, ["metrics"])
+    assert result.exit_code == 2
+    assert "no ledger here" in result.stderr
+    assert not (tmp_path / ".bmad").exists()

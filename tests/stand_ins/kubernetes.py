@@ -64,12 +64,15 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "pods": ("/api/v1", "Pod", True),
     "events": ("/api/v1", "Event", True),
     "resourcequotas": ("/api/v1", "ResourceQuota", True),
+    "limitranges": ("/api/v1", "LimitRange", True),
+    "persistentvolumeclaims": ("/api/v1", "PersistentVolumeClaim", True),
     "deployments": ("/apis/apps/v1", "Deployment", True),
     "replicasets": ("/apis/apps/v1", "ReplicaSet", True),
     "ingresses": ("/apis/networking.k8s.io/v1", "Ingress", True),
     "networkpolicies": ("/apis/networking.k8s.io/v1", "NetworkPolicy", True),
     "horizontalpodautoscalers": ("/apis/autoscaling/v2", "HorizontalPodAutoscaler", True),
     "poddisruptionbudgets": ("/apis/policy/v1", "PodDisruptionBudget", True),
+    "priorityclasses": ("/apis/scheduling.k8s.io/v1", "PriorityClass", False),
 }
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -146,6 +149,20 @@ def _split_selector(selector: str) -> list[str]:
             current += ch
     parts.append(current)
     return parts
+
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def _quantity(key: str, value: Any) -> int:
+    """A resource quantity in milli-CPU or bytes."""
+    if key == "cpu":
+        return _cpu_millis(value)
+    text = str(value or "0")
+    for suffix, factor in _UNITS.items():
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    return int(float(text))
 
 
 def _cpu_millis(value: Any) -> int:
@@ -757,9 +774,13 @@ class KubeStandIn:
                 continue
             pods = self._owned("pods", rs)
             want = int(rs["spec"].get("replicas", 0))
+            failure = None
             for _ in range(want - len(pods)):
                 template = copy.deepcopy(rs["spec"]["template"])
                 pod_name = f"{rs['metadata']['name']}-{uuid.uuid4().hex[:5]}"
+                failure = self._admit(ns or "", pod_name, template.setdefault("spec", {}))
+                if failure is not None:
+                    break
                 pod = {
                     "apiVersion": "v1",
                     "kind": "Pod",
@@ -789,6 +810,66 @@ class KubeStandIn:
                 "replicas": min(want, len(pods)) if len(pods) > want else len(pods),
                 "readyReplicas": self._pods_ready(rs),
             }
+            if failure is not None:
+                rs["status"]["conditions"] = [
+                    {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure}
+                ]
+
+    def _admit(self, namespace: str, pod_name: str, spec: dict[str, Any]) -> str | None:
+        """Admission as the API server does it: LimitRange defaults and maxima, then ResourceQuota."""
+        ranges = [o for (p, ns, _n), o in self._objects.items() if p == "limitranges" and ns == namespace]
+        requested = {"cpu": 0, "memory": 0}
+        for index, container in enumerate(spec.get("containers") or []):
+            resources = container.setdefault("resources", {})
+            limits, requests = resources.setdefault("limits", {}), resources.setdefault("requests", {})
+            for lr in ranges:
+                for item in (lr.get("spec") or {}).get("limits") or []:
+                    if item.get("type") != "Container":
+                        continue
+                    for key, value in (item.get("default") or {}).items():
+                        limits.setdefault(key, value)
+                    for key, value in (item.get("defaultRequest") or {}).items():
+                        requests.setdefault(key, value)
+                    for key, value in (item.get("max") or {}).items():
+                        if key in limits and _quantity(key, limits[key]) > _quantity(key, value):
+                            return (
+                                f'pods "{pod_name}" is forbidden: maximum {key} usage per Container is '
+                                f"{value}, but limit is {limits[key]}"
+                            )
+            for key in ("cpu", "memory"):
+                if key in requests and key in limits and _quantity(key, requests[key]) > _quantity(key, limits[key]):
+                    return (
+                        f'Pod "{pod_name}" is invalid: spec.containers[{index}].resources.requests: Invalid '
+                        f'value: "{requests[key]}": must be less than or equal to {key} limit of {limits[key]}'
+                    )
+                requested[key] += _quantity(key, requests.get(key, 0))
+        pods = [o for (p, ns, _n), o in self._objects.items() if p == "pods" and ns == namespace]
+        used = {
+            key: sum(
+                _quantity(key, (c.get("resources") or {}).get("requests", {}).get(key, 0))
+                for pod in pods
+                for c in pod["spec"].get("containers") or []
+            )
+            for key in ("cpu", "memory")
+        }
+        for (p, ns, name), quota in self._objects.items():
+            if p != "resourcequotas" or ns != namespace:
+                continue
+            hard = (quota.get("spec") or {}).get("hard") or {}
+            if "pods" in hard and len(pods) + 1 > int(hard["pods"]):
+                return (
+                    f'pods "{pod_name}" is forbidden: exceeded quota: {name}, requested: pods=1, '
+                    f"used: pods={len(pods)}, limited: pods={hard['pods']}"
+                )
+            for key in ("cpu", "memory"):
+                limit = hard.get(f"requests.{key}")
+                if limit is not None and used[key] + requested[key] > _quantity(key, limit):
+                    return (
+                        f'pods "{pod_name}" is forbidden: exceeded quota: {name}, requested: '
+                        f"requests.{key}={requested[key]}, used: requests.{key}={used[key]}, "
+                        f"limited: requests.{key}={limit}"
+                    )
+        return None
 
     def _event(self, namespace: str, pod: str, reason: str, message: str, type_: str = "Warning") -> None:
         name = f"{pod}.{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,10 @@ Environment:
   HELLO_FAULT                crash | unhealthy | errors | slow  (a release that misbehaves, to exercise rollback)
   HELLO_ERROR_RATE           share of "/" answering 500 under HELLO_FAULT=errors (default 0.5)
   HELLO_SLOW_MS              latency added to every request under HELLO_FAULT=slow (default 300)
-  HELLO_ACCESS_LOG           1 to log every request to stderr
+  HELLO_ACCESS_LOG           1 to log every request (one JSON line per request, with its request id)
+
+Logs: one JSON object per line on stdout (``ts``, ``level``, ``event``, ...). A request's id is the
+``X-Request-Id`` it came with, else a new one; it is echoed in the answer's ``X-Request-Id``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("crash", "unhealthy", "errors", "slow")
@@ -108,6 +112,13 @@ class Metrics:
         return "\n".join(out) + "\n"
 
 
+def log(event: str, level: str = "info", **fields: object) -> None:
+    """One structured log line (JSON) on stdout."""
+    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": level, "event": event, **fields}
+    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -134,16 +145,33 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
         server_version = "hello"
         sys_version = ""
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes: without this, small answers on a kept-alive
+        # connection wait for the client's delayed ACK (~40 ms each).
+        disable_nagle_algorithm = True
+        request_id = ""
 
         def do_GET(self) -> None:
             started = time.perf_counter()
+            incoming = (self.headers.get("X-Request-Id") or "").strip()
+            self.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
             path = self.path.split("?", 1)[0]
             label = path if path in KNOWN_PATHS else "other"
             if settings.fault == "slow":
                 time.sleep(settings.slow_seconds)
             code, content_type, body = self._answer(path)
             self._send(code, content_type, body)
-            metrics.observe("GET", label, code, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.observe("GET", label, code, elapsed)
+            if settings.access_log:
+                log(
+                    "request",
+                    request_id=self.request_id,
+                    method="GET",
+                    path=path,
+                    code=code,
+                    duration_ms=round(elapsed * 1000, 3),
+                    client=self.address_string(),
+                )
 
         def _answer(self, path: str) -> tuple[int, str, bytes]:
             if path == "/health":
@@ -167,12 +195,15 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Hello-Version", settings.version)
+            self.send_header("X-Request-Id", self.request_id)
             self.end_headers()
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
-            if settings.access_log:
-                sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            pass  # requests are logged as JSON by do_GET; http.server's own lines are not structured
+
+        def log_error(self, format: str, *args: object) -> None:
+            log("http_error", level="warning", message=format % args, client=self.address_string())
 
     return Handler
 
@@ -185,7 +216,7 @@ class Server(ThreadingHTTPServer):
 
 def serve(settings: Settings) -> int:
     if settings.fault == "crash":
-        print("hello: HELLO_FAULT=crash: exiting at start", file=sys.stderr, flush=True)
+        log("crash", level="error", message="HELLO_FAULT=crash: exiting at start")
         return 3
     metrics = Metrics(settings.version)
     server = Server((settings.host, settings.port), make_handler(settings, metrics))
@@ -199,13 +230,12 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     host, port = server.server_address[:2]
-    fault = f" fault={settings.fault}" if settings.fault else ""
-    print(f"hello {settings.version} listening on {host}:{port}{fault}", file=sys.stderr, flush=True)
+    log("listening", version=settings.version, host=str(host), port=int(port), fault=settings.fault)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-    print("hello: stopped", file=sys.stderr, flush=True)
+    log("stopped", version=settings.version)
     return 0
 
 
@@ -213,7 +243,7 @@ def main() -> int:
     try:
         settings = Settings(dict(os.environ))
     except ValueError as exc:
-        print(f"hello: bad configuration: {exc}", file=sys.stderr, flush=True)
+        log("bad_configuration", level="error", message=str(exc))
         return 2
     return serve(settings)
 

@@ -49,6 +49,13 @@ def _open(config_path: Path) -> tuple[BmadConfig | None, Ledger]:
         return config, open_ledger(config)
     if config_path != DEFAULT_CONFIG:
         load_config(config_path)  # raises the ConfigError naming the missing file
+    if not os.environ.get("BMAD_LEDGER_URL") and not Path(".bmad/ledger.db").exists():
+        from bmad.core.errors import UsageError
+
+        raise UsageError(
+            "no ledger here: no bmad.yaml, no .bmad/ledger.db and BMAD_LEDGER_URL is not set",
+            hint="run in the service's folder, pass --config path/to/bmad.yaml, or set BMAD_LEDGER_URL",
+        )
     return None, Ledger.open(None, state_dir=Path(".bmad"))
 
 

@@ -125,7 +125,8 @@ class LoadTestConfig(Model):
     allowed_hosts: list[str] = []
     slo: SloConfig = SloConfig()
     on_slo_breach: Literal["warn", "fail"] = "warn"
-    workers: int | None = Field(default=None, ge=1, le=64)  # load-generator processes; default: CPU count
+    # Load-generator processes; default: the CPU count, half of it when the target is on this machine.
+    workers: int | None = Field(default=None, ge=1, le=64)
     # Hard bounds, whatever the levels say: every sweep stops by itself.
     max_concurrency: int = Field(default=20000, ge=1)
     max_seconds_per_level: float = Field(default=300.0, gt=0)

@@ -133,9 +133,11 @@ class DemoRelease:
     phases: dict[str, str]
     published: Published
     seconds: float
+    failures: list[str] = field(default_factory=list)  # "check id: summary" of every failed check
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "failures": self.failures,
             "label": self.label,
             "version": self.version,
             "outcome": self.outcome,
@@ -515,11 +517,11 @@ def _release(
         phases={p.phase.value: p.result.status.value for p in phases},
         published=published,
         seconds=time.monotonic() - started,
+        failures=[f"{c.id}: {c.summary or c.observed}" for p in phases for c in p.result.failures()],
     )
     say(f"{label}: {result.outcome} in {result.seconds:.0f} s")
-    for phase in phases:
-        for check in phase.result.failures():
-            say(f"  ✗ {check.id}: {check.summary or check.observed}")
+    for failure in result.failures:
+        say(f"  ✗ {failure}")
     return result
 
 

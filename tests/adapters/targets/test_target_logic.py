@@ -155,6 +155,18 @@ def test_selector_and_pod_problems() -> None:
     crash = {"status": {"containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
     assert pod_problem(crash) == ("CrashLoopBackOff", "")
     assert pod_problem({"status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}) is None
+    between_crashes = {
+        "restartCount": 2,
+        "ready": False,
+        "state": {"running": {}},
+        "lastState": {"terminated": {"exitCode": 1}},
+    }
+    assert pod_problem({"status": {"phase": "Running", "containerStatuses": [between_crashes]}}) == (
+        "CrashLoopBackOff",
+        "restarted 2 time(s), last exit code 1",
+    )
+    healed = {**between_crashes, "ready": True}
+    assert pod_problem({"status": {"phase": "Running", "containerStatuses": [healed]}}) is None
 
 
 def write_kubeconfig(path: Path, contexts: dict[str, str | None], current: str, server: str) -> Path:

@@ -64,11 +64,12 @@ def write_bundle(
     readiness_path: str = "/ready",
     extra_env: list[dict[str, Any]] | None = None,
     node_port: int | None = None,
+    drop_kinds: tuple[str, ...] = (),
 ) -> Path:
     """The example's real manifests (examples/hello/k8s), adjusted per release."""
     folder.mkdir(parents=True, exist_ok=True)
     for source in sorted((HELLO_DIR / "k8s").glob("*.yaml")):
-        docs = [d for d in yaml.safe_load_all(source.read_text()) if d]
+        docs = [d for d in yaml.safe_load_all(source.read_text()) if d and d["kind"] not in drop_kinds]
         for doc in docs:
             if doc["kind"] == "Namespace":
                 doc["metadata"]["name"] = namespace
@@ -167,15 +168,16 @@ def served_version(cluster: Any, namespace: str) -> set[str]:
 
 def test_good_release_and_update_use_server_side_apply_in_the_guides_order(tmp_path: Path, cluster: Any) -> None:
     ns = "k-good"
+    seen = len(cluster.requests)
     first = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
     assert first.metrics["rollout_successful"] is True, dump(first)
     assert first.metrics["pods_running"] == 2 and first.metrics["pods_failed"] == 0
     assert first.metrics["smoke_tests_passed"] == 2
     if not getattr(cluster, "real", False):  # the stand-in logs requests: check the verbs and the order
-        patches = [(p, c) for method, p, c in cluster.requests if method == "PATCH" and f"/{ns}" in p]
+        patches = [(p, c) for method, p, c in cluster.requests[seen:] if method == "PATCH"]
         assert all(ctype == "application/apply-patch+yaml" for _p, ctype in patches)
         kinds = [path.split("/")[-2] for path, _c in patches]
-        assert kinds == [
+        guide = [
             "namespaces",
             "configmaps",
             "deployments",
@@ -183,7 +185,10 @@ def test_good_release_and_update_use_server_side_apply_in_the_guides_order(tmp_p
             "ingresses",
             "networkpolicies",
             "horizontalpodautoscalers",
-        ], kinds
+        ]
+        assert kinds[0] == "namespaces" and [k for k in kinds if k in guide] == guide, kinds
+        assert kinds.index("priorityclasses") < kinds.index("deployments"), kinds  # pods reference it
+        assert kinds[-1] == "poddisruptionbudgets", kinds  # not in the guide's list: after the HPA
     deployment = cluster.get("deployments", ns, "hello")
     assert deployment is not None
     assert (
@@ -239,7 +244,10 @@ def test_image_pull_failure_is_diagnosed_and_rolled_back(tmp_path: Path, cluster
 @pytest.mark.parametrize(
     ("case", "bundle", "symptom"),
     [
-        ("pending", {"cpu": "64"}, "Pending: insufficient resources"),
+        # without the namespace's quota and limits, a pod no node can hold stays Pending
+        ("pending", {"cpu": "64", "drop_kinds": ("LimitRange", "ResourceQuota")}, "Pending: insufficient resources"),
+        # with the example's quota (requests.cpu 1), the second new pod is refused at creation
+        ("quota", {"cpu": "500m"}, "Resource quota exceeded"),
         ("readiness", {"readiness_path": "/health"}, "Readiness probe failing"),
     ],
 )

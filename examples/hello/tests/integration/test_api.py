@@ -75,3 +75,14 @@ def test_concurrent_requests_all_succeed(base_url: str) -> None:
 def test_process_metrics_are_exposed(base_url: str) -> None:
     names = {name for name, _, _ in parse_metrics(get(base_url + "/metrics")[2])}
     assert {"process_cpu_seconds_total", "process_resident_memory_bytes"} <= names
+
+
+def test_request_id_is_echoed_or_generated(base_url: str) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(base_url + "/", headers={"X-Request-Id": "req-abc-123"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["X-Request-Id"] == "req-abc-123"
+    _, headers, _ = get(base_url + "/")
+    generated = headers.get("X-Request-Id", "")
+    assert len(generated) == 32 and generated != "req-abc-123"

@@ -45,6 +45,7 @@ SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # The guide's DEPLOY order; kinds not listed follow, in the bundle's order.
 APPLY_ORDER = (
     "Namespace",
+    "PriorityClass",  # cluster-scoped, referenced by pods: before anything that creates pods
     "ResourceQuota",
     "LimitRange",
     "ServiceAccount",
@@ -77,6 +78,7 @@ BUILTIN_KINDS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("autoscaling/v2", "HorizontalPodAutoscaler"): ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
     ("autoscaling/v1", "HorizontalPodAutoscaler"): ("/apis/autoscaling/v1", "horizontalpodautoscalers", True),
     ("policy/v1", "PodDisruptionBudget"): ("/apis/policy/v1", "poddisruptionbudgets", True),
+    ("scheduling.k8s.io/v1", "PriorityClass"): ("/apis/scheduling.k8s.io/v1", "priorityclasses", False),
 }
 
 CRASH_CAUSES = [
@@ -206,9 +208,14 @@ def pod_problem(pod: dict[str, Any]) -> tuple[str, str] | None:
             "CreateContainerError",
         ):
             return str(reason), str(waiting.get("message") or "")
+        restarts = int(cs.get("restartCount") or 0)
         terminated = (cs.get("state") or {}).get("terminated") or {}
-        if terminated and terminated.get("exitCode", 0) != 0 and int(cs.get("restartCount") or 0) > 0:
+        if terminated and terminated.get("exitCode", 0) != 0 and restarts > 0:
             return "CrashLoopBackOff", str(terminated.get("reason") or "")
+        # Between two crashes the container runs again (kubectl shows Running, RESTARTS n): still a loop.
+        last = (cs.get("lastState") or {}).get("terminated") or {}
+        if last and last.get("exitCode", 0) != 0 and restarts > 0 and not cs.get("ready"):
+            return "CrashLoopBackOff", f"restarted {restarts} time(s), last exit code {last.get('exitCode')}"
     if status.get("phase") == "Failed":
         return "Failed", str(status.get("message") or "")
     return None
@@ -893,16 +900,26 @@ class KubernetesTarget:
             )
         for rs in self._replicasets(deployment):
             for cond in (rs.get("status") or {}).get("conditions") or []:
-                if cond.get("type") == "ReplicaFailure" and "quota" in str(cond.get("message", "")).lower():
-                    findings.append(
-                        Diagnosis(
-                            "Resource quota exceeded",
-                            f"replicaset/{rs['metadata']['name']}",
-                            [str(cond.get("message"))],
-                            ["resource quota exceeded"],
-                            [f"kubectl describe resourcequota -n {ns}", "lower requests or raise the quota"],
-                        )
+                if cond.get("type") != "ReplicaFailure" or cond.get("status") != "True":
+                    continue
+                text = str(cond.get("message", ""))
+                quota = "quota" in text.lower()
+                findings.append(
+                    Diagnosis(
+                        "Resource quota exceeded" if quota else "Pods rejected at creation",
+                        f"replicaset/{rs['metadata']['name']}",
+                        [f"{cond.get('reason')}: {text}"],
+                        ["resource quota exceeded"]
+                        if quota
+                        else ["resource limits outside the namespace's LimitRange", "invalid resource requests"],
+                        [
+                            f"kubectl describe resourcequota,limitrange -n {ns}",
+                            "lower the pods' resource requests or raise the quota"
+                            if quota
+                            else "keep requests <= limits <= the LimitRange maximum",
+                        ],
                     )
+                )
         for pod in self._pods(deployment):
             findings.extend(self._diagnose_pod(pod))
         if self.config.url:

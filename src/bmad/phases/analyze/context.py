@@ -28,13 +28,17 @@ class Evidence:
         return phase in self.phases
 
     def lookup(self, phase: PhaseName, key: str) -> tuple[bool, Any]:
-        """(found, value): metrics first, then artifacts."""
+        """(found, value): metrics first, then artifacts.
+
+        A value recorded as null means "not measured" (e.g. no vulnerability scanner ran, Grafana
+        not configured): it is reported as not recorded, never compared as if it were a figure.
+        """
         result = self.phases.get(phase)
         if result is None:
             return False, None
-        if key in result.metrics:
+        if result.metrics.get(key) is not None:
             return True, result.metrics[key]
-        if key in result.artifacts:
+        if result.artifacts.get(key) is not None:
             return True, result.artifacts[key]
         return False, None
 

@@ -1,0 +1,47 @@
+"""The service logs one JSON object per line on stdout, each request with its request id."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from conftest import APP, get
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_logs_are_json_lines_with_a_request_id() -> None:
+    port = _free_port()
+    env = {**os.environ, "HELLO_HOST": "127.0.0.1", "HELLO_PORT": str(port), "HELLO_ACCESS_LOG": "1"}
+    env.pop("HELLO_FAULT", None)
+    proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while get(url + "/ready", timeout=1)[0] != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, "hello did not start"
+            time.sleep(0.02)
+        request = urllib.request.Request(url + "/", headers={"X-Request-Id": "trace-42"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert err.decode().strip() == ""
+    events = [r["event"] for r in records]
+    assert events[0] == "listening" and events[-1] == "stopped"
+    requests = [r for r in records if r["event"] == "request"]
+    assert {"request_id": "trace-42", "path": "/", "code": 200} in [
+        {k: r[k] for k in ("request_id", "path", "code")} for r in requests
+    ]
+    assert all(r["request_id"] and r["level"] == "info" and r["ts"].endswith("Z") for r in requests)
