@@ -509,6 +509,19 @@ class KubeStandIn:
             spec = data.get("spec") or {}
             selector = (spec.get("selector") or {}).get("matchLabels") or {}
             labels = (spec.get("template") or {}).get("metadata", {}).get("labels") or {}
+            pod_spec = (spec.get("template") or {}).get("spec") or {}
+            for index, container in enumerate(pod_spec.get("containers") or []):
+                resources = container.get("resources") or {}
+                for key in ("cpu", "memory"):
+                    request = (resources.get("requests") or {}).get(key)
+                    limit = (resources.get("limits") or {}).get(key)
+                    if request is not None and limit is not None and _quantity(key, request) > _quantity(key, limit):
+                        raise ApiError(
+                            422,
+                            "Invalid",
+                            f"spec.template.spec.containers[{index}].resources.requests: Invalid value: "
+                            f'"{request}": must be less than or equal to {key} limit of {limit}',
+                        )
             if not selector or any(labels.get(k) != v for k, v in selector.items()):
                 raise ApiError(
                     422,
@@ -1044,10 +1057,12 @@ class KubeStandIn:
 
     @staticmethod
     def _probe(port: int, container: dict[str, Any]) -> bool:
-        probe = (container.get("readinessProbe") or {}).get("httpGet") or {}
+        readiness = container.get("readinessProbe") or {}
+        probe = readiness.get("httpGet") or {}
         path = probe.get("path", "/health")
+        timeout = float(readiness.get("timeoutSeconds", 1))
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=0.5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False

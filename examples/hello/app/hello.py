@@ -159,9 +159,11 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
             if settings.fault == "slow":
                 time.sleep(settings.slow_seconds)
             code, content_type, body = self._answer(path)
-            self._send(code, content_type, body)
             elapsed = time.perf_counter() - started
+            # Counted before the answer leaves: a client that reads /metrics right after its
+            # request always sees that request counted.
             metrics.observe("GET", label, code, elapsed)
+            self._send(code, content_type, body)
             if settings.access_log:
                 log(
                     "request",

@@ -96,6 +96,9 @@ def _self_contained(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -
                         used.add(name)
                         queue.append(name)
                     out[key] = "#/definitions/" + name
+                elif key in ("properties", "patternProperties") and isinstance(value, dict):
+                    # Field names, not schema keywords: a field may be called "description" (PriorityClass).
+                    out[key] = {field: rewrite(sub) for field, sub in value.items()}
                 elif key in ("description", "$schema", "$id", "x-kubernetes-group-version-kind"):
                     continue
                 else:

@@ -91,6 +91,43 @@ def register(app: typer.Typer) -> None:
         if not outcome.ok:
             raise typer.Exit(1)
 
+    @app.command("target")
+    def target_status(
+        env: EnvOpt = None,
+        config: ConfigOpt = Path("bmad.yaml"),
+        json_out: JsonOpt = False,
+    ) -> None:
+        """What runs in the environment's target now, read back from it (not from the ledger)."""
+        from bmad.cli._render import console, esc, print_json
+        from bmad.config.loader import load_config
+        from bmad.engine.plugins.deploy import make_target
+
+        cfg = load_config(config)
+        environment = _pick_env(cfg, env)
+        status = make_target(cfg, environment).status(cfg.service.name, environment)
+        if json_out:
+            print_json(status)
+            return
+        out = console()
+        out.print(f"[bold]{esc(cfg.service.name)}[/bold] in {esc(environment)} ({status.get('kind')})")
+        if status.get("kind") == "local":
+            for gen in status.get("generations") or []:
+                replicas = ", ".join(f"{r['name']} {r['status']} {r['url'] or ''}".strip() for r in gen["replicas"])
+                out.print(f"  {gen['role']:<9} {gen['release'][:12]}  generation {gen['generation']}: {esc(replicas)}")
+            if not status.get("generations"):
+                out.print("  nothing deployed")
+        else:
+            rollout = status.get("rollout") or {}
+            out.print(
+                f"  deployment {status.get('deployment')} revision {status.get('revision')} "
+                f"release {str(status.get('release') or '?')[:12]}: {esc(str(rollout.get('message', '')))}"
+            )
+            for pod in status.get("pods") or []:
+                out.print(
+                    f"  pod {esc(pod['name'])} {pod['phase']} ready={pod['ready']} restarts={pod['restarts']}"
+                    + (f" {pod['problem']}" if pod.get("problem") else "")
+                )
+
     @app.command()
     def diagnose(
         env: EnvOpt = None,

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option(
                 help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape (repeatable; default: the "
-                "example service, hello=127.0.0.1:18080,127.0.0.1:18081)."
+                "example service's two port slots, hello=127.0.0.1:18080-18083)."
             ),
         ] = None,
         rules: Annotated[

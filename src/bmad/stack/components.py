@@ -27,8 +27,12 @@ from bmad.stack._proc import run_short
 ALL_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus", "postgres")
 DEFAULT_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus")
 #: What ``bmad stack up`` scrapes by default: the example service's local replicas
-#: (``examples/hello/bmad.yaml``, environment ``dev``: host ports 18080 and 18081).
-EXAMPLE_SCRAPE_TARGETS: dict[str, list[str]] = {"hello": ["127.0.0.1:18080", "127.0.0.1:18081"]}
+#: (``examples/hello/bmad.yaml``, environment ``dev``: 2 replicas from host port 18080). The local
+#: target alternates between two port slots (18080-18081, then 18082-18083: the new release starts
+#: beside the running one), so both slots are scraped; the idle slot's targets are simply down.
+EXAMPLE_SCRAPE_TARGETS: dict[str, list[str]] = {
+    "hello": ["127.0.0.1:18080", "127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"]
+}
 #: Where the example's alert and recording rules live, relative to the repository root.
 EXAMPLE_RULES_DIR = "examples/hello/monitoring"
 

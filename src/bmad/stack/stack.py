@@ -552,7 +552,17 @@ def up(
     if rule_files is not None:
         settings = replace(settings, rule_files=[str(Path(p).resolve()) for p in rule_files])
     info = StackInfo(settings, ready_timeout=ready_timeout)
+    prometheus_was_running = (
+        previous is not None and "prometheus" in info.components and info.status(["prometheus"])[0].ready
+    )
     info.up(components)
+    # A Prometheus that was already running still has its old config: apply the scrape targets and
+    # rule files the caller gave (rewrite + reload; a no-op change costs one reload).
+    if prometheus_was_running:
+        if scrape_targets is not None:
+            info.set_scrape_targets(settings.scrape_targets, timeout=ready_timeout)
+        if rule_files is not None:
+            info.set_rule_files(settings.rule_files, timeout=ready_timeout)
     return info
 
 

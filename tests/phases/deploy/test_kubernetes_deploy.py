@@ -53,6 +53,10 @@ def cluster() -> Iterator[Any]:
         standin.stop()
 
 
+def _millis(cpu: str) -> int:
+    return int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+
+
 def write_bundle(
     folder: Path,
     namespace: str,
@@ -82,6 +86,8 @@ def write_bundle(
                 container = spec["template"]["spec"]["containers"][0]
                 container["env"] = [{"name": k, "value": v} for k, v in env.items()] + (extra_env or [])
                 container["resources"]["requests"]["cpu"] = cpu
+                if _millis(cpu) > _millis(container["resources"]["limits"]["cpu"]):
+                    container["resources"]["limits"]["cpu"] = cpu  # requests <= limits, or the API refuses it
                 container["readinessProbe"]["httpGet"]["path"] = readiness_path
             if doc["kind"] == "Service" and node_port:
                 doc["spec"]["type"] = "NodePort"
@@ -255,7 +261,8 @@ def test_progress_deadline_exceeded_is_diagnosed_and_rolled_back(
     tmp_path: Path, cluster: Any, case: str, bundle: dict[str, Any], symptom: str
 ) -> None:
     ns = f"k-deadline-{case}"
-    deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
+    # server-side apply does not delete what a later bundle leaves out: drop it from the start
+    deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"}, drop_kinds=bundle.get("drop_kinds", ()))
     env = {"HELLO_VERSION": "1.0.7", **({"HELLO_FAULT": "unhealthy"} if case == "readiness" else {})}
     bad = deploy(tmp_path, cluster, ns, "s" * 40, env=env, deadline=1, **bundle)
     rollout = bad.result("deploy.rollout")
@@ -442,3 +449,33 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
     result = CliRunner().invoke(get_app(), ["diagnose", "-c", str(config_path), "--env", "stg", "--json"])
     assert result.exit_code == 0, result.output
     assert '"findings": []' in result.output
+
+
+def test_diagnose_finds_high_latency_after_deployment(tmp_path: Path, cluster: Any) -> None:
+    from bmad.config.loader import load_config
+    from bmad.engine.plugins.deploy import diagnose_environment
+    from bmad.ports.metrics import Sample
+
+    ns = "k-slow"
+    slow = deploy(
+        tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.9", "HELLO_FAULT": "slow", "HELLO_SLOW_MS": "700"}
+    )
+    assert slow.metrics["rollout_successful"] is True, dump(slow)
+    config = load_config(tmp_path / ("a" * 8) / "bmad.yaml")
+
+    class P95:  # the metrics port answering what Prometheus would for the p95 query
+        def __init__(self, seconds: float) -> None:
+            self.seconds, self.queries = seconds, []
+
+        def query(self, expr: str, *, at: Any = None) -> list[Sample]:
+            self.queries.append(expr)
+            return [Sample({}, self.seconds, 0.0)]
+
+    metrics = P95(0.9)
+    report = diagnose_environment(config, "stg", metrics_query=metrics)
+    latency = [f for f in report.findings if f.symptom == "High latency after deployment"]
+    assert {f.object for f in latency} == {"deployment/hello", "job/hello"}, report.to_dict()
+    target_finding = next(f for f in latency if f.object == "deployment/hello")
+    assert any(line.startswith("hpa/hello") for line in target_finding.evidence)
+    assert any("scale up" in fix for fix in target_finding.fixes)
+    assert "http_request_duration_seconds_bucket" in metrics.queries[0]

@@ -570,7 +570,7 @@ class LocalTarget:
             if not replica.running or replica.url is None:
                 continue
             running += 1
-            answer = self.probe.get(replica.url + self.health_path, timeout=0.5)
+            answer = self.probe.get(replica.url + self.health_path, timeout=1.0)
             if answer.ok:
                 ready += 1
             elif replica.health == "unhealthy":

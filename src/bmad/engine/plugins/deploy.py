@@ -170,8 +170,12 @@ class ManualRollbackOutcome:
 
 
 def _deployed(history: Any) -> bool:
+    """DEPLOY changed the target for this release (its apply passed) and it was not rolled back."""
     run = history.latest(PhaseName.DEPLOY)
-    return run is not None and run.status is not PhaseStatus.RUNNING and not history.rolled_back
+    if run is None or run.status is PhaseStatus.RUNNING or history.rolled_back:
+        return False
+    applied = [c for c in run.checks if c.id == "deploy.apply"]
+    return not applied or applied[0].status is CheckStatus.PASS
 
 
 def _passed_deploy(history: Any) -> bool:

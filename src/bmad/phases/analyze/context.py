@@ -42,6 +42,13 @@ class Evidence:
             return True, result.artifacts[key]
         return False, None
 
+    def check(self, phase: PhaseName, check_id: str) -> Any:
+        """The recorded result of one check of an earlier phase (None when it did not run)."""
+        result = self.phases.get(phase)
+        if result is None:
+            return None
+        return next((c for c in result.checks if c.id == check_id), None)
+
 
 @dataclass
 class EvalContext:
@@ -49,6 +56,9 @@ class EvalContext:
     settings: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     config: BmadConfig | None = None
     environment_name: str | None = None
+    # Nothing of the service was ever deployed to this environment (no deployed release in the
+    # ledger): items about the running service (baseline, load test, scrape targets) are not applicable.
+    first_deployment: bool = False
     evidence: Evidence = field(default_factory=Evidence)
     attestations: Attestations = field(default_factory=Attestations)
     # Schema outcome per object (index into bundle.objects), filled by validation when it ran.

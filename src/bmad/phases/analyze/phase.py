@@ -133,6 +133,7 @@ class AnalyzePhase(BasePhase):
             settings=settings,
             config=ctx.config,
             environment_name=ctx.environment_name,
+            first_deployment=_first_deployment(ctx),
             evidence=Evidence(dict(ctx.previous)),
             attestations=self._attestations(),
             schema_results=validation.schema_results if self.schemas is not None else None,
@@ -302,12 +303,26 @@ class AnalyzePhase(BasePhase):
         if critical:
             status = CheckStatus.FAIL
             reasons.append("critical item(s) failed: " + ", ".join(i.entry.id for i in critical))
-        if report.complete_percent < threshold:
-            status = CheckStatus.FAIL
-            reasons.append(
-                f"checklist {report.complete_percent}% complete, below analyze.min_readiness_percent {threshold}"
-            )
         counts = report.counts()
+        if report.complete_percent < threshold:
+            # Skipped items could not be checked (e.g. no vulnerability scanner ran): unknown, not failed.
+            # When only they hold the checklist below the threshold the gate warns - and warnings fail
+            # production environments (warn_as_fail) - the way BUILD treats a missing scanner.
+            applicable = len(report.items) - counts["not_applicable"]
+            if_known = 100.0 * (counts["pass"] + counts["skipped"]) / applicable if applicable else 0.0
+            skipped_ids = [i.entry.id for i in report.items if i.status is ItemStatus.SKIPPED]
+            if if_known >= threshold:
+                if status is not CheckStatus.FAIL:
+                    status = CheckStatus.WARN
+                reasons.append(
+                    f"checklist {report.complete_percent}% complete, below analyze.min_readiness_percent {threshold} "
+                    f"only because {len(skipped_ids)} item(s) could not be checked: {', '.join(skipped_ids)}"
+                )
+            else:
+                status = CheckStatus.FAIL
+                reasons.append(
+                    f"checklist {report.complete_percent}% complete, below analyze.min_readiness_percent {threshold}"
+                )
         return CheckResult(
             id="analyze.readiness",
             title="Production readiness checklist",
@@ -320,7 +335,8 @@ class AnalyzePhase(BasePhase):
             expected=f"no critical failure and ≥ {threshold}% of applicable items passing",
             observed="; ".join(reasons) or "met",
             fix="\n".join(f"{i.entry.id}: {i.entry.fix}" for i in critical)
-            or ("see the failing items of each category" if status is CheckStatus.FAIL else ""),
+            or ("see the failing items of each category" if status is CheckStatus.FAIL else "")
+            or ("make the skipped items checkable (see each category's fix)" if status is CheckStatus.WARN else ""),
             evidence={
                 "category_scores": data["category_scores"],
                 "overall_score": report.overall_score,
@@ -592,3 +608,11 @@ def _mitigation_facts(ctx: PhaseContext, evidence: Evidence, validation: Validat
         "kubernetes_manifests_valid": validation.ok and validation.objects > 0,
         "load_tested": known(load, lambda v: bool(v)),
     }
+
+
+def _first_deployment(ctx: PhaseContext) -> bool:
+    """No release of this service was ever deployed to the environment (per the ledger)."""
+    try:
+        return ctx.history.last_deployed() is None
+    except Exception:  # no history port or ledger: do not guess "first"
+        return False
