@@ -42,7 +42,8 @@ def test_demo_config_is_valid_and_points_at_the_stack(fault: str | None) -> None
     assert env.target.local.env.get("HELLO_FAULT") == fault
     verification = config.deploy.verification
     assert verification.enabled and verification.window_seconds <= 8
-    assert any("5.." in c.query for c in verification.criteria)
+    assert {c.name for c in verification.criteria} >= {"error_rate"}
+    assert config.measure.rate_window == "10s"  # MEASURE's queries, re-run by the verification
     assert max(config.measure.load_test.levels) <= 16
     assert example["environments"]["dev"]["target"]["local"]["host_port_base"] != 31000  # the input is untouched
 

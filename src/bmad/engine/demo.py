@@ -291,6 +291,9 @@ def demo_config(
     build.setdefault("build_args", {})["BASE"] = base_image
 
     measure = data.setdefault("measure", {})
+    # A short verification window needs a short rate window: over 1m, the load test MEASURE ran a few
+    # seconds earlier (thousands of good answers) would dilute the bad release's errors.
+    measure["rate_window"] = "10s"
     measure.setdefault("target_wait_seconds", 5)
     measure["baseline_window_seconds"] = min(float(measure.get("baseline_window_seconds", 60)), 60.0)
     measure["baseline_step_seconds"] = min(float(measure.get("baseline_step_seconds", 5)), 5.0)

@@ -261,7 +261,9 @@ def readiness_fact(view: ReleaseView) -> Fact:
             return Fact("Readiness checklist", NOT_RECORDED)
         return Fact("Readiness checklist", "complete" if flag else "incomplete", flag)
     percent = number * 100 if (number <= 1.0 and not (isinstance(value, str) and "%" in value)) else number
-    return Fact("Readiness checklist", f"{format_number(percent, 1)}% complete", percent >= 100.0)
+    gate = view.check(PhaseName.ANALYZE, "analyze.readiness")
+    ok = percent >= 100.0 if gate is None else gate.status is not CheckStatus.FAIL  # ANALYZE's gate decides
+    return Fact("Readiness checklist", f"{format_number(percent, 1)}% complete", ok)
 
 
 def secrets_fact(view: ReleaseView) -> Fact:

@@ -353,7 +353,8 @@ def render_markdown(doc: Document) -> str:
         if section.text:
             lines.append(section.text)
         for fact in section.items:
-            value = f"[{fact.value}]({fact.link})" if fact.link else fact.value
+            text = " ".join(fact.value.split())  # one line per item, whatever the phase wrote
+            value = f"[{text}]({fact.link})" if fact.link else text
             if doc.checklist:
                 box = {True: "[x]", False: "[ ]", None: "[ ]"}[fact.ok]
                 mark = status_mark(fact.ok)

@@ -1,0 +1,193 @@
+"""The README's main job: a full ``bmad run`` of examples/hello (environment dev, local target).
+
+The real CLI (a subprocess), the real stack (Podman API, registry, Prometheus with the example's
+rules, Pushgateway, Alertmanager), in a temporary git copy of the example. The copy's bmad.yaml is
+the example's own, pointed at the session stack's ports through ordinary config (registry,
+monitoring URLs, the Docker API, free host ports) and with a short post-deploy window; nothing is
+patched. MEASURE and DEPLOY have landed, so the whole run is exercised (no --force anywhere).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import HELLO_DIR, REPO_ROOT
+
+# What cannot be known on this machine, and only that, may be "skipped" (never failed):
+# no vulnerability scanner (TQ-032, SC-044, SC-045) and no Grafana in the local stack (MO-004).
+UNKNOWABLE_HERE = {"TQ-032", "SC-044", "SC-045", "MO-004"}
+
+
+def _free_block(count: int) -> int:
+    """The first of ``count`` consecutive ports free on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + count > 65000:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no block of free ports")
+
+
+def _example_copy(repo: Path, *, stack: Any, base_image: str, host_port_base: int) -> Path:
+    """examples/hello in ``repo`` with its bmad.yaml pointed at the session stack; committed."""
+    shutil.copytree(
+        HELLO_DIR,
+        repo,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "reports", ".bmad"),
+    )
+    config = yaml.safe_load((repo / "bmad.yaml").read_text(encoding="utf-8"))
+    dev = config["environments"]["dev"]
+    dev["target"]["local"].update({"host_port_base": host_port_base, "docker_host": stack.docker_host})
+    dev["monitoring"].update(
+        {
+            "prometheus_url": stack.prometheus_url,
+            "pushgateway_url": stack.pushgateway_url,
+            "alertmanager_url": stack.alertmanager_url,
+        }
+    )
+    build = config["build"]
+    build["registry"] = stack.registry
+    build["build_args"]["BASE"] = base_image
+    for suite in build["suites"]:  # the example's suites, run by this interpreter (it has pytest)
+        suite["command"][0] = sys.executable
+    config["deploy"]["smoke"]["command"][0] = sys.executable
+    config["deploy"]["verification"].update({"window_seconds": 6, "interval_seconds": 2, "settle_seconds": 2})
+    (repo / "bmad.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    for args in (["add", "-A"], ["commit", "-q", "-m", "hello example"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def _bmad(*args: str, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bmad", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _remove_release_containers(engine: Any, version: str) -> None:
+    for container in engine.containers.list(all=True, filters={"label": f"bmad.release={version}"}):
+        container.remove(force=True)
+
+
+def test_example_config_and_manifests_are_valid() -> None:
+    """bmad.yaml checks, and every manifest validates strictly against Kubernetes 1.30."""
+    from bmad.adapters.kube_validate import BundledSchemaValidator
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bmad", "config", "check", str(HELLO_DIR / "bmad.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    validator = BundledSchemaValidator("1.30")
+    kinds = set()
+    for path in sorted((HELLO_DIR / "k8s").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            outcome = validator.validate(document)
+            assert outcome.status == "valid", (path.name, outcome)
+            kinds.add(document["kind"])
+    # The readiness checklist's objects are all there (PriorityClass has a top-level "description").
+    assert kinds >= {
+        "Namespace", "PriorityClass", "LimitRange", "ResourceQuota", "ConfigMap", "ServiceAccount",
+        "Deployment", "Service", "Ingress", "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+    }  # fmt: skip
+
+
+@pytest.mark.engine
+@pytest.mark.stack
+@pytest.mark.timeout(240)
+def test_full_run_of_the_example_passes_every_phase(
+    stack: Any, engine: Any, base_image: str, git_repo: Any, tmp_path: Path
+) -> None:
+    host_port_base = _free_block(4)
+    repo = _example_copy(
+        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=host_port_base
+    )
+    version = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    previous_targets = dict(stack.settings.scrape_targets)
+    previous_rules = list(stack.settings.rule_files)
+    # The stack's Prometheus scrapes both port slots of the local target and loads the example's rules.
+    stack.set_scrape_targets({**previous_targets, "hello": [f"127.0.0.1:{host_port_base + i}" for i in range(4)]})
+    stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))
+    env = {**os.environ, "DOCKER_HOST": stack.docker_host}
+    env.pop("BMAD_LEDGER_URL", None)
+    try:
+        run = _bmad("run", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=200)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        status = json.loads(
+            _bmad("status", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=60).stdout
+        )
+    finally:
+        _remove_release_containers(engine, version)
+        stack.set_scrape_targets(previous_targets)
+        stack.set_rule_files(previous_rules)
+
+    assert status["phases"] == {"build": "passed", "measure": "passed", "analyze": "passed", "deploy": "passed"}
+    metrics = {r["phase"]: r["metrics"] for r in status["history"]["runs"]}
+
+    build = metrics["build"]
+    assert build["test_pass_rate"] == 100.0  # the integration and e2e suites
+    assert 0 < build["image_size_mb"] < 500  # the guide's app budget
+    assert str(build["image_digest"]).startswith("sha256:")
+    scanner = shutil.which("trivy") or shutil.which("grype")
+    if not scanner:  # no scanner: counts unknown (null), never a silent zero
+        assert build["vulnerabilities_critical"] is None and build["vulnerabilities_high"] is None
+
+    measure = metrics["measure"]
+    assert measure["alert_rules_loaded"] >= 6  # monitoring/alerts.yml + recording.yml
+    assert measure["prometheus_uptime_seconds"] is not None
+    assert measure["grafana_dashboards_count"] is None  # no Grafana in the local stack: skipped, not zero
+
+    analyze = metrics["analyze"]
+    assert analyze["kubernetes_manifests_valid"] is True
+    assert analyze["secrets_configured"] is True
+    assert analyze["rollback_plan_documented"] is True
+    assert analyze["risk_assessment_complete"] is True
+    [readiness_file] = glob.glob(
+        str(repo / ".bmad" / "runs" / "hello" / "dev" / "*" / "analyze-1" / "analyze" / "readiness.json")
+    )
+    items = json.loads(Path(readiness_file).read_text())["items"]
+    by_status: dict[str, set[str]] = {}
+    for item in items:
+        by_status.setdefault(item["status"], set()).add(item["id"])
+    assert not by_status.get("fail"), by_status.get("fail")
+    allowed_unknown = UNKNOWABLE_HERE - ({"TQ-032", "SC-044", "SC-045"} if scanner else set())
+    assert by_status.get("skipped", set()) <= allowed_unknown
+    applicable = len(items) - len(by_status.get("not_applicable", set()))
+    assert analyze["readiness_checklist_complete"] == round(100 * len(by_status["pass"]) / applicable, 1)
+    # The first deployment to dev: items about the running service are "not applicable", not passed.
+    assert {"MO-005", "TQ-031"} <= by_status["not_applicable"]
+
+    deploy = metrics["deploy"]
+    assert deploy["pods_running"] == 2 and deploy["pods_failed"] == 0
+    assert deploy["rollout_successful"] is True and deploy["rolled_back"] is False
+    assert deploy["smoke_tests_failed"] == 0 and deploy["smoke_tests_passed"] > 0

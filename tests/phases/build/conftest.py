@@ -1,0 +1,191 @@
+"""Helpers for BUILD tests: a service repository with a tiny FROM-scratch image, a phase context, a runner.
+
+Images are built FROM scratch with the static busybox (nothing is pulled). The phase runs through
+the engine's own scheduler (concurrency, needs, skips) with a real evidence folder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bmad.config import load_config_text
+from bmad.core.models import CheckResult, MetricValue, Release
+from bmad.ledger.evidence import EvidenceFolder
+from bmad.ports.history import ReleaseRecord
+from bmad.ports.phase import PhaseContext, PhasePlugin
+
+BUSYBOX = Path("/bin/busybox")
+SIMPLE_CONTAINERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+COPY index.html /www/index.html
+EXPOSE 8080
+ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+
+
+class NoHistory:
+    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
+        return []
+
+    def last_deployed(self) -> ReleaseRecord | None:
+        return None
+
+
+class RecordingProgress:
+    """Keeps every line the phase shows the user (the tests check no secret reaches it)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def task(self, description: str, *, total: float | None = None) -> Any:
+        self.lines.append(description)
+        from bmad.ports.progress import NullProgress
+
+        return NullProgress().task(description)
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+
+@dataclass
+class PhaseRun:
+    results: list[CheckResult]
+    metrics: dict[str, MetricValue]
+    artifacts: dict[str, Any]
+    ctx: PhaseContext = field(repr=False)
+    progress: RecordingProgress = field(repr=False)
+
+    def result(self, check_id: str) -> CheckResult:
+        for result in self.results:
+            if result.id == check_id:
+                return result
+        raise KeyError(f"{check_id} not in {[r.id for r in self.results]}")
+
+    def status(self, check_id: str) -> str:
+        return self.result(check_id).status.value
+
+    def statuses(self) -> dict[str, str]:
+        return {r.id: r.status.value for r in self.results}
+
+    def everything_written(self) -> str:
+        """Evidence folder files, result JSON and progress lines: all the phase let out."""
+        texts = [p.read_text(errors="replace") for p in self.ctx.evidence.root.rglob("*") if p.is_file()]
+        texts.append(json.dumps([r.to_dict() for r in self.results], default=str))
+        texts.append(json.dumps(self.metrics, default=str))
+        texts.append(json.dumps(self.artifacts, default=str))
+        texts.extend(self.progress.lines)
+        return "\n".join(texts)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@dataclass
+class ServiceRepo:
+    path: Path
+    registry: str
+    name: str
+
+    @property
+    def sha(self) -> str:
+        return git(self.path, "rev-parse", "HEAD")
+
+    def write(self, files: Mapping[str, str | bytes], *, commit: bool = True) -> None:
+        for rel, content in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        if commit:
+            git(self.path, "add", "-A")
+            git(self.path, "commit", "-q", "-m", "change")
+
+    def config_text(self, build: Mapping[str, Any]) -> str:
+        data = {
+            "version": 1,
+            "service": {"name": self.name},
+            "environments": {"dev": {"risk": "low"}},
+            "build": {"registry": self.registry, **build},
+        }
+        return yaml.safe_dump(data, sort_keys=False)
+
+    def context(self, build: Mapping[str, Any], *, progress: RecordingProgress | None = None) -> PhaseContext:
+        text = self.config_text(build)
+        (self.path / "bmad.yaml").write_text(text)
+        config = load_config_text(text, source=str(self.path / "bmad.yaml"))
+        config = config.model_copy(update={"source_path": str(self.path / "bmad.yaml")})
+        evidence_root = self.path.parent / f"evidence-{uuid.uuid4().hex[:8]}"
+        return PhaseContext(
+            config=config,
+            environment_name="dev",
+            release=Release(
+                service=self.name,
+                environment="dev",
+                version=self.sha,
+                commit_time=datetime.fromtimestamp(int(git(self.path, "show", "-s", "--format=%ct")), tz=UTC),
+            ),
+            evidence=EvidenceFolder(evidence_root),
+            history=NoHistory(),
+            progress=progress or RecordingProgress(),
+        )
+
+
+def run_phase(plugin: PhasePlugin, ctx: PhaseContext) -> PhaseRun:
+    """Run a phase the way the engine does: scheduler, finish(), metrics()."""
+    from bmad.engine.scheduler import run_checks
+
+    ran = run_checks(list(plugin.checks(ctx)), ctx, warnings_fail=False)
+    results = list(ran.results)
+    results += list(plugin.finish(ctx, results))
+    progress = ctx.progress if isinstance(ctx.progress, RecordingProgress) else RecordingProgress()
+    return PhaseRun(results, dict(plugin.metrics(ctx, results)), ctx.artifacts(), ctx, progress)
+
+
+def run_build(repo: ServiceRepo, build: Mapping[str, Any]) -> PhaseRun:
+    from bmad.engine.plugins.build import make_plugin
+
+    ctx = repo.context(build)
+    return run_phase(make_plugin(ctx), ctx)
+
+
+@pytest.fixture
+def docker_host_env(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", stack.docker_host)
+
+
+@pytest.fixture
+def service_repo(git_repo: Callable[..., Path], stack: Any, docker_host_env: None) -> Callable[..., ServiceRepo]:
+    """Factory: a committed service repo with a busybox httpd image (``extra`` files are added)."""
+
+    def make(
+        extra: Mapping[str, str | bytes] | None = None, *, containerfile: str = SIMPLE_CONTAINERFILE
+    ) -> ServiceRepo:
+        name = f"svc-{uuid.uuid4().hex[:8]}"
+        files: dict[str, str | bytes] = {
+            "Containerfile": containerfile,
+            "busybox": BUSYBOX.read_bytes(),
+            "index.html": "<h1>hello</h1>\n",
+            ".gitignore": "reports/\n",
+            **(extra or {}),
+        }
+        path = git_repo(name, files, commit=False)
+        (path / "busybox").chmod(0o755)
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "initial commit")
+        return ServiceRepo(path=path, registry=stack.registry, name=name)
+
+    return make
