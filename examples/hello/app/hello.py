@@ -15,7 +15,7 @@ Environment:
   HELLO_SLOW_MS              latency added to every request under HELLO_FAULT=slow (default 300)
   HELLO_ACCESS_LOG           1 to log every request (one JSON line per request, with its request id)
 
-Logs: one JSON object per line on stdout (``ts``, ``level``, ``event``, ...). A request's id is the
+Logs: one JSON object per line on stdout, errors on stderr (``ts``, ``level``, ``event``, ...). A request's id is the
 ``X-Request-Id`` it came with, else a new one; it is echoed in the answer's ``X-Request-Id``.
 """
 
@@ -37,11 +37,20 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 KNOWN_PATHS = ("/", "/health", "/ready", "/metrics")
 
 
+def _image_version() -> str | None:
+    """The version the image was built with (``/app/VERSION``, written by the Containerfile)."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "VERSION"), encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
 class Settings:
     def __init__(self, env: dict[str, str]) -> None:
         self.host = env.get("HELLO_HOST", "0.0.0.0")
         self.port = int(env.get("HELLO_PORT", "8080"))
-        self.version = env.get("HELLO_VERSION") or "0.0.0-dev"
+        self.version = env.get("HELLO_VERSION") or _image_version() or "0.0.0-dev"
         self.message = env.get("HELLO_MESSAGE", "hello")
         fault = env.get("HELLO_FAULT", "").strip().lower()
         if fault and fault not in FAULTS:
@@ -113,10 +122,11 @@ class Metrics:
 
 
 def log(event: str, level: str = "info", **fields: object) -> None:
-    """One structured log line (JSON) on stdout."""
+    """One structured log line (JSON): on stdout, errors on stderr."""
     record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": level, "event": event, **fields}
-    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+    stream = sys.stderr if level == "error" else sys.stdout
+    stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+    stream.flush()
 
 
 def _escape(value: str) -> str:

@@ -367,6 +367,12 @@ def _execute(
             out.print(f"[magenta]found {record.phase.label} interrupted: {esc(record.message)}[/magenta]")
         verdict = "passed" if outcome.passed else "failed"
         out.print(f"{styled(verdict)}: {esc(outcome.message)}")
+        published = outcome.published
+        if published is not None:
+            if published.outputs is not None:
+                out.print(f"runbook, checklist and report: {esc(str(published.outputs.directory))}")
+            for problem in published.problems:
+                err.print(f"[yellow]warning: {esc(problem)}[/yellow]")
     _exit(outcome)
 
 

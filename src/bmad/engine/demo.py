@@ -28,13 +28,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from bmad.core.errors import BmadError, UsageError
-from bmad.core.models import Release
+from bmad.engine.publish import Published, publish_release_outputs
 
 if TYPE_CHECKING:
-    from bmad.config.models import BmadConfig
-    from bmad.ledger.store import Ledger
     from bmad.reports.metrics import FrameworkMetrics
-    from bmad.reports.outputs import ReleaseOutputs
     from bmad.stack import StackInfo
 
 Say = Callable[[str], None]
@@ -74,50 +71,6 @@ DEMO_CRITERIA = [
         "no_data": "warn",
     },
 ]
-
-
-# ---------------------------------------------------------------------- publishing (engine hook)
-
-
-@dataclass
-class Published:
-    outputs: ReleaseOutputs | None = None
-    pushed: bool = False
-    problems: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "outputs": self.outputs.to_dict() if self.outputs else None,
-            "own_metrics_pushed": self.pushed,
-            "problems": self.problems,
-        }
-
-
-def publish_release_outputs(config: BmadConfig, environment: str, release: Release, ledger: Ledger) -> Published:
-    """Write the release's runbook, checklist and report, and push bmad's own metrics.
-
-    Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
-    problems are returned (and the CLI prints them).
-    """
-    from bmad.adapters.own_metrics import push_own_metrics
-    from bmad.reports.outputs import own_metrics_snapshot, write_release_outputs
-
-    published = Published()
-    try:
-        published.outputs = write_release_outputs(
-            ledger, release, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
-        )
-    except (BmadError, OSError) as exc:
-        published.problems.append(f"writing the reports failed: {exc}")
-    gateway = config.environment(environment).monitoring.pushgateway_url
-    if gateway and config.reports.push_own_metrics:
-        try:
-            snapshot = own_metrics_snapshot(ledger, release)
-            push_own_metrics(gateway, **snapshot.as_kwargs())
-            published.pushed = True
-        except BmadError as exc:
-            published.problems.append(f"pushing bmad's own metrics failed: {exc}")
-    return published
 
 
 # ---------------------------------------------------------------------- the demo

@@ -28,6 +28,7 @@ from bmad.ports.phase import PhaseContext
 from bmad.ports.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
+    from bmad.engine.publish import Published
     from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackInput, VerifyReport
     from bmad.ledger.store import Ledger, LedgerLock
 
@@ -85,6 +86,8 @@ class RunOutcome:
     exit_code: ExitCode = ExitCode.OK
     message: str = ""
     interrupted: list[PhaseRunRecord] = field(default_factory=list)
+    # Runbook, checklist, report and bmad's own metrics written at the end of the run.
+    published: Published | None = None
 
     @property
     def passed(self) -> bool:
@@ -108,6 +111,7 @@ class RunOutcome:
                 {"phase": r.phase.value, "attempt": r.attempt, "message": r.message} for r in self.interrupted
             ],
             "phases": [phase.to_dict() for phase in self.phases],
+            "published": self.published.to_dict() if self.published else None,
         }
 
 
@@ -222,6 +226,10 @@ def run_release(
             else:
                 names = ", ".join(p.label for p in todo)
                 outcome.message = f"{release.key}: {names} passed"
+            if options is None or not options.get("no_reports"):
+                from bmad.engine.publish import publish_release_outputs
+
+                outcome.published = publish_release_outputs(cfg, environment, release, db)
             return outcome
         finally:
             lock.release()
