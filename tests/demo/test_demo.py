@@ -31,6 +31,7 @@ def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) 
         _check(result, environment, stack, "\n".join([*lines, *result.summary_lines()]))
     finally:
         remove_demo_containers(stack.docker_host, environment)
+        (stack.file_sd_dir / f"hello-{environment}.json").unlink(missing_ok=True)
 
 
 def _check(result: Any, environment: str, stack: Any, log: str) -> None:
@@ -48,6 +49,11 @@ def _check(result: Any, environment: str, stack: Any, log: str) -> None:
         ledger.close()
     assert [v.outcome.value for v in views] == ["success", "rolled_back"], log
     assert result.ok, log
+    # One engine run per release, all four phases; release 2's MEASURE saw release 1 serving (on
+    # whichever port slot) through service discovery: its scrape job up and its load test run.
+    assert list(result.releases[1].phases) == ["build", "measure", "analyze", "deploy"], log
+    assert result.releases[1].phases["measure"] == "passed", log
+    _check_discovery(config, stack, environment, views[0].version, log)
     assert result.releases[1].phases["deploy"] == "failed", log
     assert any(f.startswith(("deploy.verify", "deploy.smoke")) for f in result.releases[1].failures), log
     bad = views[1]
@@ -80,3 +86,34 @@ def _check(result: Any, environment: str, stack: Any, log: str) -> None:
     assert f'bmad_deployments_total{{{labels},result="success",service="hello"}} 1' in text
     assert f'bmad_rollbacks_total{{{labels},service="hello"}} 1' in text
     requests.delete(f"{stack.pushgateway_url}/metrics/job/bmad/service/hello/env/{environment}", timeout=10)
+
+
+def _check_discovery(config: Any, stack: Any, environment: str, good_version: str, log: str) -> None:
+    """After the rollback, the discovery file lists release 1's replicas and Prometheus scrapes them."""
+    import json
+
+    from bmad.core.models import PhaseName
+    from bmad.engine.runner import open_ledger
+
+    path = stack.file_sd_dir / f"hello-{environment}.json"
+    groups = json.loads(path.read_text())
+    assert len(groups) == 1, groups
+    assert groups[0]["labels"] == {"job": "hello", "environment": environment, "release": good_version[:12]}
+    assert len(groups[0]["targets"]) == 2
+    ledger = open_ledger(config)
+    try:
+        releases = ledger.list_releases(service="hello", environment=environment)
+        bad = next(h for h in releases if h.release.version != good_version)
+        deploy = bad.latest(PhaseName.DEPLOY)
+        assert deploy is not None
+        measure = bad.latest(PhaseName.MEASURE)
+        assert measure is not None
+    finally:
+        ledger.close()
+    checks = {c.id: c for c in measure.checks}
+    assert checks["measure.scrape_job"].status.value == "pass", checks["measure.scrape_job"].summary
+    assert checks["measure.load_test"].status.value in ("pass", "warn"), checks["measure.load_test"].summary
+    verify = next(c for c in deploy.checks if c.id == "deploy.verify")
+    discovery = verify.evidence["discovery"]
+    assert discovery["ok"] and discovery["expected"] == 2, (discovery, log)
+    assert f'release="{bad.release.version[:12]}"' in discovery["query"]

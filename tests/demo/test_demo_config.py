@@ -23,6 +23,7 @@ class StackAddresses:
     prometheus_url: str = "http://127.0.0.1:45001"
     pushgateway_url: str = "http://127.0.0.1:45002"
     alertmanager_url: str = "http://127.0.0.1:45003"
+    file_sd_dir: Path = Path("/tmp/x/file_sd")
 
 
 @pytest.mark.parametrize("fault", [None, FAULT])
@@ -35,6 +36,7 @@ def test_demo_config_is_valid_and_points_at_the_stack(fault: str | None) -> None
     assert env.target.kind == "local"
     assert env.target.local.host_port_base == 31000
     assert env.target.local.docker_host == "unix:///tmp/x/podman.sock"
+    assert env.target.local.prometheus_file_sd == "/tmp/x/file_sd"  # Prometheus discovers the serving slot
     assert env.monitoring.prometheus_url == "http://127.0.0.1:45001"
     assert env.monitoring.pushgateway_url == "http://127.0.0.1:45002"
     assert config.build.registry == "127.0.0.1:45000"

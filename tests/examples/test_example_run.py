@@ -75,6 +75,16 @@ def _example_copy(repo: Path, *, stack: Any, base_image: str, host_port_base: in
     build["build_args"]["BASE"] = base_image
     for suite in build["suites"]:  # the example's suites, run by this interpreter (it has pytest)
         suite["command"][0] = sys.executable
+    # The e2e suite's container: a free host port instead of the example's fixed 18090.
+    e2e_port = _free_block(1)
+    compose = repo / "tests" / "compose.e2e.yml"
+    compose.write_text(
+        compose.read_text(encoding="utf-8").replace('"127.0.0.1:18090:8080"', f'"127.0.0.1:{e2e_port}:8080"'),
+        encoding="utf-8",
+    )
+    assert f"127.0.0.1:{e2e_port}:8080" in compose.read_text(encoding="utf-8")
+    [e2e] = [suite for suite in build["suites"] if suite["name"] == "e2e"]
+    e2e["env"]["HELLO_URL"] = f"http://127.0.0.1:{e2e_port}"
     config["deploy"]["smoke"]["command"][0] = sys.executable
     config["deploy"]["verification"].update({"window_seconds": 6, "interval_seconds": 2, "settle_seconds": 2})
     (repo / "bmad.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -87,6 +97,28 @@ def _bmad(*args: str, cwd: Path, env: dict[str, str], timeout: float) -> subproc
     return subprocess.run(
         [sys.executable, "-m", "bmad", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def _failures(run: subprocess.CompletedProcess[str]) -> str:
+    """The failed checks of a ``bmad run --json`` (what a reader of a red test needs first)."""
+    try:
+        document = json.loads(run.stdout)
+    except ValueError:
+        return run.stdout[-3000:] + run.stderr[-3000:]
+    lines = [f"exit {run.returncode}: {document.get('message', '')}"]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("status") in ("fail", "failed") and "id" in node:
+                lines.append(f"{node['id']}: {node.get('summary', '')} | {node.get('observed', '')}"[:600])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return "\n".join(lines)
 
 
 def _remove_release_containers(engine: Any, version: str) -> None:
@@ -135,14 +167,16 @@ def test_full_run_of_the_example_passes_every_phase(
     ).stdout.strip()
     previous_targets = dict(stack.settings.scrape_targets)
     previous_rules = list(stack.settings.rule_files)
-    # The stack's Prometheus scrapes both port slots of the local target and loads the example's rules.
+    # The stack's Prometheus loads the example's rules and scrapes job "hello" on both port slots of
+    # the local target (a release starts on the slot the running one does not use).
     stack.set_scrape_targets({**previous_targets, "hello": [f"127.0.0.1:{host_port_base + i}" for i in range(4)]})
     stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))
     env = {**os.environ, "DOCKER_HOST": stack.docker_host}
-    env.pop("BMAD_LEDGER_URL", None)
+    for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR"):  # nothing from the developer's own stack
+        env.pop(name, None)
     try:
         run = _bmad("run", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=200)
-        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        assert run.returncode == 0, _failures(run)
         status = json.loads(
             _bmad("status", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=60).stdout
         )

@@ -173,4 +173,7 @@ def test_prometheus_config_follows_the_components(tmp_path: Path) -> None:
     assert config["alerting"]["alertmanagers"][0]["static_configs"] == [{"targets": ["127.0.0.1:2222"]}]
     assert config["rule_files"] == [str(tmp_path / "r.yml")]
     alone = prometheus_config(StackSettings(root=tmp_path, components=("prometheus",)))
-    assert "alerting" not in alone and alone["scrape_configs"] == []
+    assert jobs["file_sd"]["file_sd_configs"] == [
+        {"files": [str(tmp_path / "file_sd" / "*.json")], "refresh_interval": "5s"}
+    ]
+    assert "alerting" not in alone and [j["job_name"] for j in alone["scrape_configs"]] == ["file_sd"]

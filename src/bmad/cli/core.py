@@ -35,7 +35,15 @@ SetOpt = Annotated[
     typer.Option("--set", help="Phase option KEY=VALUE (repeatable), e.g. --set no_rollback=true.", show_default=False),
 ]
 
+NoRollbackOpt = Annotated[
+    bool, typer.Option("--no-rollback", help="Leave a release that fails DEPLOY in place (no automatic rollback).")
+]
+
 DEFAULT_CONFIG = Path("bmad.yaml")
+
+
+def _with_no_rollback(sets: list[str] | None, no_rollback: bool) -> list[str]:
+    return [*(sets or []), *(["no_rollback=true"] if no_rollback else [])]
 
 
 def register(app: typer.Typer) -> None:
@@ -95,9 +103,10 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
         wait: WaitOpt = False,
         sets: SetOpt = None,
+        no_rollback: NoRollbackOpt = False,
     ) -> None:
         """Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first phase that does not pass."""
-        _execute(config, env, json_out=json_out, phases=None, wait=wait, sets=sets)
+        _execute(config, env, json_out=json_out, phases=None, wait=wait, sets=_with_no_rollback(sets, no_rollback))
 
     def phase_command(phase: str) -> None:
         def command(
@@ -108,15 +117,19 @@ def register(app: typer.Typer) -> None:
             reason: ReasonOpt = None,
             wait: WaitOpt = False,
             sets: SetOpt = None,
+            no_rollback: NoRollbackOpt = False,
         ) -> None:
-            _execute(config, env, json_out=json_out, phases=[phase], force=force, reason=reason, wait=wait, sets=sets)
+            all_sets = _with_no_rollback(sets, no_rollback)
+            _execute(
+                config, env, json_out=json_out, phases=[phase], force=force, reason=reason, wait=wait, sets=all_sets
+            )
 
         previous = {"build": None, "measure": "BUILD", "analyze": "MEASURE", "deploy": "ANALYZE"}[phase]
         gate = f" Refused unless {previous} passed for this release (or --force --reason)." if previous else ""
         command.__doc__ = f"Run the {phase.upper()} phase of the release at HEAD.{gate}"
         app.command(name=phase)(command)
 
-    for name in ("build", "measure", "deploy"):
+    for name in ("build", "measure"):
         phase_command(name)
 
     @app.command(name="analyze")
@@ -149,6 +162,8 @@ def register(app: typer.Typer) -> None:
             report=report,
         )
 
+    phase_command("deploy")
+
     @app.command()
     def resume(
         config: ConfigOpt = DEFAULT_CONFIG,
@@ -156,9 +171,11 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
         wait: WaitOpt = False,
         sets: SetOpt = None,
+        no_rollback: NoRollbackOpt = False,
     ) -> None:
         """Continue the release at HEAD from the first phase that did not pass (failed, aborted, interrupted)."""
-        _execute(config, env, json_out=json_out, phases=None, resume=True, wait=wait, sets=sets)
+        all_sets = _with_no_rollback(sets, no_rollback)
+        _execute(config, env, json_out=json_out, phases=None, resume=True, wait=wait, sets=all_sets)
 
     @app.command()
     def status(config: ConfigOpt = DEFAULT_CONFIG, env: EnvOpt = None, json_out: JsonOpt = False) -> None:

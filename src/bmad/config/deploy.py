@@ -7,6 +7,7 @@ same everywhere: smoke tests, the post-deploy verification window and its criter
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -35,6 +36,13 @@ class LocalTargetConfig(Model):
     healthcheck_interval_seconds: float = 2.0
     memory_limit: str | None = None  # e.g. "256m"
     cpus: float | None = None
+    # Prometheus file-based service discovery: a folder (relative to bmad.yaml) where each cut-over
+    # and rollback writes ``<service>-<environment>.json`` with the serving release's replicas
+    # (labels job, environment, release). Default: $BMAD_PROMETHEUS_FILE_SD_DIR (``bmad stack env``
+    # exports the local stack's); None: off (Prometheus scrapes whatever it was told statically).
+    prometheus_file_sd: str | None = Field(
+        default_factory=lambda: os.environ.get("BMAD_PROMETHEUS_FILE_SD_DIR") or None
+    )
 
 
 class KubernetesTargetConfig(Model):

@@ -1,16 +1,18 @@
 """``bmad demo``: the example service through B -> M -> A -> D twice, on the local stack.
 
-1. Bring up the local stack (idempotent) and point its Prometheus at the example's replicas.
+1. Bring up the local stack (idempotent). Its Prometheus finds the example's replicas through
+   file-based service discovery: the local target writes the serving release's replicas into the
+   stack's ``file_sd`` folder at each cut-over and rollback.
 2. Copy ``examples/hello`` into a work folder as a fresh git repository; adapt its ``bmad.yaml``
    to the stack (registry, Prometheus, Pushgateway, Docker API, free host ports) and to a short
    demo timing (small load test, short verification window with light traffic).
-3. Release 1 (good): ``run_release`` -> documents + bmad's own metrics pushed.
+3. Release 1 (good): one ``run_release`` (B -> M -> A -> D); the runner writes the documents and
+   pushes bmad's own metrics at the end of the run.
 4. Commit a bad change (``HELLO_FAULT=errors``: about half of ``/`` answers 500), release 2:
    post-deploy verification sees the error ratio, DEPLOY rolls back automatically.
 5. Print where the runbooks and reports are, and the framework-metrics table.
 
-The engine may import every layer; this module is the glue :func:`publish_release_outputs` too
-(documents + own metrics at the end of a run), which the runner can call after each run.
+The engine may import every layer; this module is glue only.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "bmad demo",
     "GIT_COMMITTER_EMAIL": "bmad-demo@example.invalid",
 }
-PREPARE_PHASES = ["build", "measure", "analyze"]
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "reports", ".bmad", "*.pyc")
 
 # The post-deploy verification the demo uses when the example's bmad.yaml has no criteria: the
@@ -226,6 +227,8 @@ def demo_config(
     local = target.setdefault("local", {})
     local["host_port_base"] = host_port_base
     local["docker_host"] = stack.docker_host
+    # Prometheus discovers the serving replicas from the file the target writes (either port slot).
+    local["prometheus_file_sd"] = str(stack.file_sd_dir)
     local.setdefault("replicas", 2)
     local_env = dict(local.get("env") or {})
     local_env.pop("HELLO_FAULT", None)
@@ -314,11 +317,6 @@ def _wait_alertmanager_discovered(prometheus_url: str, timeout: float = 15.0) ->
         client.close()
 
 
-def _scrape_ports(host_port_base: int, replicas: int) -> list[str]:
-    # Two slots of ``replicas`` ports each (the new release starts on the slot the old one does not use).
-    return [f"127.0.0.1:{host_port_base + i}" for i in range(2 * replicas)]
-
-
 def run_demo(
     directory: Path,
     *,
@@ -352,8 +350,6 @@ def run_demo(
         .get("replicas", 2)
     )
     base_port = host_port_base or free_port_block(2 * replicas)
-    job = (example_cfg.get("measure") or {}).get("scrape_job") or SERVICE
-    scrape = _scrape_setter(stack, job, _scrape_ports(base_port, replicas), replicas)
     rules = sorted(str(p) for p in (examples_dir / "hello" / "monitoring").glob("*.yml"))
     current_rules = list(stack.settings.rule_files)
     if rules and not set(rules) <= set(current_rules):
@@ -389,10 +385,10 @@ def run_demo(
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "hello: first release")
 
-    releases = [_release(config_path, environment, "release 1 (good)", stack, scrape, say)]
+    releases = [_release(config_path, environment, "release 1 (good)", stack, say)]
     write_config(FAULT)
     _git(repo, "commit", "-q", "-am", f"hello: a bad change (HELLO_FAULT={FAULT}: about half of / answers 500)")
-    releases.append(_release(config_path, environment, "release 2 (bad)", stack, scrape, say))
+    releases.append(_release(config_path, environment, "release 2 (bad)", stack, say))
 
     config = load_config(config_path)
     ledger = open_ledger(config)
@@ -412,20 +408,13 @@ def run_demo(
     )
 
 
-def _release(
-    config_path: Path,
-    environment: str,
-    label: str,
-    stack: StackInfo,
-    scrape: Callable[[bool], None],
-    say: Say,
-) -> DemoRelease:
-    """One release through B -> M -> A -> D.
+def _release(config_path: Path, environment: str, label: str, stack: StackInfo, say: Say) -> DemoRelease:
+    """One release through B -> M -> A -> D in one run of the engine.
 
-    The stack's Prometheus has static targets while the local target alternates between two port
-    slots, so the run is split in two calls of the engine: BUILD, MEASURE and ANALYZE with only the
-    live replicas scraped (MEASURE fails a job with targets down once something is deployed), then
-    DEPLOY with both slots scraped (so the candidate's metrics reach the post-deploy verification).
+    The local target rewrites the stack's service-discovery file at cut-over and rollback, so
+    Prometheus scrapes exactly the serving replicas: MEASURE sees the live release, DEPLOY's
+    verification the new one. The runner publishes the documents and bmad's own metrics at the
+    end of the run (``outcome.published``); they are only written here when it did not.
     """
     from bmad.config.loader import load_config
     from bmad.engine.runner import open_ledger, run_release
@@ -443,33 +432,21 @@ def _release(
             f"({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail, {counts['skip']} skip)"
         )
 
-    options = {"docker_host": stack.docker_host}
-    scrape(True)
-    first = run_release(config, environment, phases=PREPARE_PHASES, options=options, on_phase=on_phase)
-    outcomes = [first]
-    if first.passed:
-        scrape(False)
-        outcomes.append(run_release(config, environment, phases=["deploy"], options=options, on_phase=on_phase))
-    last = outcomes[-1]
+    outcome = run_release(config, environment, options={"docker_host": stack.docker_host}, on_phase=on_phase)
     ledger = open_ledger(config)
     try:
-        already = getattr(last, "published", None)  # when the runner publishes at the end of each run
-        published = (
-            already
-            if isinstance(already, Published)
-            else publish_release_outputs(config, environment, last.release, ledger)
-        )
-        history = ledger.get_release(SERVICE, environment, last.release.version)
+        published = outcome.published or publish_release_outputs(config, environment, outcome.release, ledger)
+        history = ledger.get_release(SERVICE, environment, outcome.release.version)
         view = release_view(history) if history is not None else None
     finally:
         ledger.close()
-    phases = [p for outcome in outcomes for p in outcome.phases]
+    phases = outcome.phases
     result = DemoRelease(
         label=label,
-        version=last.release.version,
+        version=outcome.release.version,
         outcome=view.outcome.value if view is not None else "not recorded",
-        exit_code=int(last.exit_code),
-        message=last.message,
+        exit_code=int(outcome.exit_code),
+        message=outcome.message,
         phases={p.phase.value: p.result.status.value for p in phases},
         published=published,
         seconds=time.monotonic() - started,
@@ -497,43 +474,3 @@ def remove_demo_containers(docker_host: str, environment: str = ENVIRONMENT) -> 
         return len(containers)
     finally:
         client.close()
-
-
-def _port_open(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def _scrape_setter(stack: StackInfo, job: str, ports: list[str], replicas: int) -> Callable[[bool], None]:
-    """Point the stack's Prometheus at the live replicas only (True) or at both port slots (False)."""
-    from bmad.adapters._http import HttpClient
-
-    def apply(live_only: bool) -> None:
-        chosen = [p for p in ports if _port_open(p)] if live_only else list(ports)
-        if not chosen:  # nothing deployed yet: the first slot (MEASURE says "expected, nothing deployed")
-            chosen = ports[:replicas]
-        targets = {k: list(v) for k, v in stack.settings.scrape_targets.items()}
-        targets[job] = chosen
-        stack.set_scrape_targets(targets)
-        # Wait until each target was scraped once (health "unknown" would count as down).
-        client = HttpClient("prometheus", stack.prometheus_url, timeout=5.0)
-        deadline = time.monotonic() + 10.0
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    data = client.request("GET", "/api/v1/targets?state=active", action="listing targets").json()
-                except BmadError:
-                    data = {}
-                active = (data.get("data") or {}).get("activeTargets") or []
-                health = [t.get("health") for t in active if t.get("scrapePool") == job]
-                if len(health) == len(chosen) and "unknown" not in health:
-                    return
-                time.sleep(0.2)
-        finally:
-            client.close()
-
-    return apply

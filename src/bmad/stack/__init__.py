@@ -18,6 +18,8 @@ from bmad.stack.components import (
     DEFAULT_COMPONENTS,
     EXAMPLE_RULES_DIR,
     EXAMPLE_SCRAPE_TARGETS,
+    FILE_SD_DIR,
+    FILE_SD_JOB,
     StackPorts,
     StackSettings,
 )
@@ -28,6 +30,8 @@ __all__ = [
     "DEFAULT_COMPONENTS",
     "EXAMPLE_RULES_DIR",
     "EXAMPLE_SCRAPE_TARGETS",
+    "FILE_SD_DIR",
+    "FILE_SD_JOB",
     "ComponentStatus",
     "StackInfo",
     "StackPorts",

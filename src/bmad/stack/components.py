@@ -26,13 +26,19 @@ from bmad.stack._proc import run_short
 #: Every component, in start order. ``postgres`` is started only when asked for.
 ALL_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus", "postgres")
 DEFAULT_COMPONENTS = ("podman", "registry", "pushgateway", "alertmanager", "prometheus")
-#: What ``bmad stack up`` scrapes by default: the example service's local replicas
-#: (``examples/hello/bmad.yaml``, environment ``dev``: 2 replicas from host port 18080). The local
-#: target alternates between two port slots (18080-18081, then 18082-18083: the new release starts
-#: beside the running one), so both slots are scraped; the idle slot's targets are simply down.
-EXAMPLE_SCRAPE_TARGETS: dict[str, list[str]] = {
-    "hello": ["127.0.0.1:18080", "127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"]
-}
+#: Static scrape targets ``bmad stack up`` adds by default: none. The example's local replicas are
+#: found through file-based service discovery instead (:data:`FILE_SD_DIR`): the local target writes
+#: the serving release's replicas there at each cut-over and rollback, so only live replicas are
+#: scraped, whichever of its two port slots they use.
+EXAMPLE_SCRAPE_TARGETS: dict[str, list[str]] = {}
+#: Folder (under the stack root) Prometheus reads file_sd target groups from (``*.json``).
+FILE_SD_DIR = "file_sd"
+#: The scrape config reading those files. A target group's own ``job`` label overrides this name
+#: in every series (SD labels win over the config's defaults); the Prometheus API still reports
+#: this name as the target's ``scrapePool``.
+FILE_SD_JOB = "file_sd"
+#: How often Prometheus re-reads the files (it also watches them with inotify).
+FILE_SD_REFRESH = "5s"
 #: Where the example's alert and recording rules live, relative to the repository root.
 EXAMPLE_RULES_DIR = "examples/hello/monitoring"
 
@@ -268,6 +274,7 @@ class Prometheus(Component):
 
     def prepare(self, s: StackSettings, state: dict[str, Any]) -> None:
         (s.root / "prometheus-data").mkdir(parents=True, exist_ok=True)
+        (s.root / FILE_SD_DIR).mkdir(parents=True, exist_ok=True)
         write_prometheus_config(s)
 
     def argv(self, s: StackSettings, state: dict[str, Any]) -> list[str]:
@@ -299,6 +306,14 @@ def prometheus_config(s: StackSettings) -> dict[str, Any]:
         )
     for job, targets in sorted(s.scrape_targets.items()):
         scrape_configs.append({"job_name": job, "static_configs": [{"targets": list(targets)}]})
+    # File-based service discovery: deployers (bmad's local target) write ``<name>.json`` target
+    # groups with their own ``job`` label; Prometheus picks up changes without a reload.
+    scrape_configs.append(
+        {
+            "job_name": FILE_SD_JOB,
+            "file_sd_configs": [{"files": [str(s.root / FILE_SD_DIR / "*.json")], "refresh_interval": FILE_SD_REFRESH}],
+        }
+    )
     config: dict[str, Any] = {
         "global": {"scrape_interval": s.scrape_interval, "evaluation_interval": s.scrape_interval},
         "rule_files": [str(Path(p).resolve()) for p in s.rule_files],

@@ -28,6 +28,8 @@ from bmad.stack.components import (
     ALL_COMPONENTS,
     COMPONENT_TYPES,
     DEFAULT_COMPONENTS,
+    FILE_SD_DIR,
+    FILE_SD_JOB,
     Postgres,
     StackPorts,
     StackSettings,
@@ -81,6 +83,11 @@ class StackInfo:
         return self.root / STATE_FILE
 
     @property
+    def file_sd_dir(self) -> Path:
+        """Where Prometheus reads file_sd target groups (``*.json``) from; see ``docs/stack.md``."""
+        return self.root / FILE_SD_DIR
+
+    @property
     def docker_host(self) -> str:
         return f"unix://{self.root / 'podman.sock'}"
 
@@ -120,6 +127,8 @@ class StackInfo:
             "BMAD_PUSHGATEWAY_URL": self.pushgateway_url,
             "BMAD_ALERTMANAGER_URL": self.alertmanager_url,
         }
+        if "prometheus" in self.components:
+            env["BMAD_PROMETHEUS_FILE_SD_DIR"] = str(self.file_sd_dir)
         if "postgres" in self.components:
             env["BMAD_STACK_POSTGRES_URL"] = self.postgres_url
         return env
@@ -453,6 +462,7 @@ class StackInfo:
                 seen = {
                     (t.get("scrapePool", ""), t.get("discoveredLabels", {}).get("__address__", ""))
                     for t in data.get("data", {}).get("activeTargets", [])
+                    if t.get("scrapePool") != FILE_SD_JOB  # discovered from files: not ours to wait for
                 }
                 if seen == expected:
                     return

@@ -121,8 +121,8 @@ def pushed_hello(engine: Any, stack: Any, example_image: str) -> PushedImage:
 
 
 @pytest.fixture
-def cleanup_service(engine: Any) -> Iterator[Callable[[str, str], None]]:
-    """Register (service, environment) pairs whose containers and network are removed after the test."""
+def cleanup_service(engine: Any, stack: Any) -> Iterator[Callable[[str, str], None]]:
+    """Register (service, environment) pairs whose containers, network and discovery file are removed after the test."""
     pairs: list[tuple[str, str]] = []
 
     def register(service: str, environment: str) -> None:
@@ -136,6 +136,7 @@ def cleanup_service(engine: Any) -> Iterator[Callable[[str, str], None]]:
             container.remove(force=True)
         for network in engine.networks.list(names=[f"bmad-{service}-{environment}"]):
             network.remove()
+        (stack.file_sd_dir / f"{service}-{environment}.json").unlink(missing_ok=True)
 
 
 def dump(run: PhaseRun) -> str:

@@ -48,6 +48,8 @@ def config_yaml(
     smoke: str = "",
     verification: str = "",
     rollout_timeout: float = 20,
+    file_sd: str = "",
+    job: str = "",
 ) -> str:
     env_lines = "\n".join(f"            {k}: {json.dumps(v)}" for k, v in env.items()) or "            {}"
     return textwrap.dedent(
@@ -64,8 +66,10 @@ def config_yaml(
                 host_port_base: {port_base}
                 stop_timeout_seconds: 3
                 docker_host: "{docker_host}"
+                prometheus_file_sd: {file_sd}
                 env:
         {env_lines}
+        measure: {{scrape_job: {job}}}
         deploy:
           rollout_timeout_seconds: {rollout_timeout}
           rollback_timeout_seconds: 30
@@ -86,6 +90,8 @@ def config_yaml(
         port_base=port_base,
         env_lines=env_lines,
         rollout_timeout=rollout_timeout,
+        file_sd=json.dumps(file_sd) if file_sd else "null",
+        job=json.dumps(job) if job else "null",
         smoke=textwrap.indent(smoke, "    ") if smoke else "",
         verification=textwrap.indent(verification or "enabled: false", "    "),
     )
@@ -278,7 +284,10 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
     job = "deploy-errors"
     cleanup_service(SERVICE, environment)
     base = free_block(4)
-    stack.set_scrape_targets({job: [f"127.0.0.1:{port}" for port in range(base, base + 4)]})
+    # No static scrape targets: the local target lists the serving replicas in the stack's file_sd
+    # folder at each cut-over and rollback, with the job label below (whichever port slot they use).
+    discovery = {"file_sd": str(stack.file_sd_dir), "job": job}
+    sd_file = stack.file_sd_dir / f"{SERVICE}-{environment}.json"
     verification = textwrap.dedent(
         f"""\
         window_seconds: 4
@@ -315,8 +324,12 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
         env={"HELLO_VERSION": "1.0.1"},
         verification=verification,
         baseline=baseline,
+        **discovery,
     )
     assert good.status("deploy.verify") == "pass", dump(good)
+    scraped = good.result("deploy.verify").evidence["discovery"]
+    assert scraped["ok"] and scraped["expected"] == 2 and scraped["seconds"] <= 20, scraped
+    assert f'job="{job}"' in scraped["query"] and f'release="{"a" * 12}"' in scraped["query"]
 
     bad = deploy(
         tmp_path,
@@ -328,6 +341,7 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
         env={"HELLO_VERSION": "1.0.5", "HELLO_FAULT": "errors"},
         verification=verification,
         baseline=baseline,
+        **discovery,
     )
     verify = bad.result("deploy.verify")
     assert verify.status.value == "fail", dump(bad)
@@ -335,5 +349,13 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
     assert bad.status("deploy.rollout") == "pass" and bad.status("deploy.smoke") == "pass"
     assert bad.metrics["rolled_back"] is True, dump(bad)
     assert bad.metrics["mttr_seconds"] < 15
+    # The new release was on the other port slot and was scraped before the window started.
+    scraped = verify.evidence["discovery"]
+    assert scraped["ok"] and f'release="{"e" * 12}"' in scraped["query"], scraped
     target = target_for(tmp_path, stack, environment, base, engine)
     assert versions_served(target.serving_endpoints(SERVICE, environment)) == {"1.0.1"}
+    # After the rollback the discovery file lists release a's replicas again.
+    groups = json.loads(sd_file.read_text())
+    assert groups[0]["labels"] == {"job": job, "environment": environment, "release": "a" * 12}
+    served = sorted(u.removeprefix("http://") for u in target.serving_endpoints(SERVICE, environment))
+    assert sorted(groups[0]["targets"]) == served

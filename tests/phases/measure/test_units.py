@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,11 +140,42 @@ def test_the_sweep_targets_every_local_replica(tmp_path: Path) -> None:
     from tests.phases.measure.conftest import make_ctx
 
     text = BASE.replace("staging: {}", "staging: {target: {kind: local, local: {replicas: 3, host_port_base: 28100}}}")
-    urls, source = MeasurePhase.service_urls(make_ctx(tmp_path, text))
+    urls, source = MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))
     assert urls == ["http://127.0.0.1:28100", "http://127.0.0.1:28101", "http://127.0.0.1:28102"]
     assert "replicas" in source
     text = BASE.replace("staging: {}", "staging: {monitoring: {service_url: 'http://10.1.2.3:80'}}")
-    assert MeasurePhase.service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
+    assert MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
     text = BASE.replace("staging: {}", "staging: {target: {kind: kubernetes}}")
-    urls, source = MeasurePhase.service_urls(make_ctx(tmp_path, text))
+    urls, source = MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))
     assert urls == [] and "service_url is not set" in source
+
+
+def test_the_sweep_follows_the_slot_the_local_target_serves_on(tmp_path: Path) -> None:
+    """The active release may run on port slot 1: the target's serving endpoints win over slot 0."""
+    from bmad.core.errors import AdapterError
+    from bmad.phases.measure import MeasurePhase, MeasurePorts
+    from tests.phases.measure.conftest import make_ctx
+
+    text = BASE.replace("staging: {}", "staging: {target: {kind: local, local: {replicas: 2, host_port_base: 28100}}}")
+    ctx = make_ctx(tmp_path, text)
+    slot1 = ["http://127.0.0.1:28103", "http://127.0.0.1:28102"]
+
+    def ports(serving: Any) -> MeasurePorts:
+        return MeasurePorts(prometheus=None, alertmanager=None, serving_endpoints=serving)  # type: ignore[arg-type]
+
+    urls, source = MeasurePhase(ports(lambda: list(slot1))).service_urls(ctx)
+    assert urls == sorted(slot1) and "serving" in source
+    # Nothing serves: the configured slot-0 URLs (the sweep is skipped or fails as before).
+    urls, _ = MeasurePhase(ports(list)).service_urls(ctx)
+    assert urls == ["http://127.0.0.1:28100", "http://127.0.0.1:28101"]
+
+    def unreachable() -> list[str]:
+        raise AdapterError("container engine", "listing containers", "connection refused")
+
+    urls, source = MeasurePhase(ports(unreachable)).service_urls(ctx)
+    assert urls[0] == "http://127.0.0.1:28100" and "connection refused" in source
+    # An explicit service_url wins over the target.
+    text = BASE.replace(
+        "staging: {}", "staging: {monitoring: {service_url: 'http://10.1.2.3:80'}, target: {kind: local}}"
+    )
+    assert MeasurePhase(ports(lambda: list(slot1))).service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]

@@ -23,6 +23,7 @@ first and only then removes the failed one, so at every moment something serves.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -31,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bmad.config.deploy import LocalTargetConfig
@@ -257,8 +259,13 @@ class LocalTarget:
         sleep: Callable[[float], None] = time.sleep,
         poll_interval: float = 0.2,
         rollback_timeout: float = 120.0,
+        file_sd_dir: str | None = None,
+        scrape_job: str | None = None,
     ) -> None:
         self.config = config
+        # Prometheus file_sd: the folder target groups are written to (None: off) and their job label.
+        self.file_sd_dir = file_sd_dir
+        self.scrape_job = scrape_job
         self.probe = probe
         self.health_path = health_path
         self._client = client
@@ -426,7 +433,15 @@ class LocalTarget:
         ):
             # A resumed run whose release already serves alone: adopt it, touch nothing.
             progress.log(f"release {spec.version[:12]} already serves as generation {active.number}; adopting it")
-            return {"adopted": True, "generation": active.number, "containers": [r.name for r in active.replicas]}
+            adopted: dict[str, Any] = {
+                "adopted": True,
+                "generation": active.number,
+                "containers": [r.name for r in active.replicas],
+            }
+            discovery = self.publish_targets(spec.service, spec.environment, state=state)
+            if discovery is not None:
+                adopted["file_sd"] = discovery
+            return adopted
 
         # Unconfirmed candidates (a crashed update) and stale generations go first; so does an
         # incomplete generation of this very release (bmad died while starting it).
@@ -646,7 +661,76 @@ class LocalTarget:
             keep.add(state.previous.number)
         removed = self._remove([r for g in state.generations if g.number not in keep for r in g.replicas])
         previous = state.previous.number if state.previous is not None else None
-        return {"stopped": stopped, "removed": removed, "serving": gen.number, "previous": previous}
+        done: dict[str, Any] = {"stopped": stopped, "removed": removed, "serving": gen.number, "previous": previous}
+        discovery = self.publish_targets(spec.service, spec.environment)
+        if discovery is not None:
+            done["file_sd"] = discovery
+        return done
+
+    # -- Prometheus file-based service discovery -------------------------------------------------
+    def file_sd_path(self, service: str, environment: str) -> str | None:
+        """``<file_sd_dir>/<service>-<environment>.json``, or None when discovery files are off."""
+        if not self.file_sd_dir:
+            return None
+        return str(Path(self.file_sd_dir) / f"{service}-{environment}.json")
+
+    def publish_targets(
+        self, service: str, environment: str, *, state: EngineState | None = None
+    ) -> dict[str, Any] | None:
+        """Write the serving generation's replicas as a Prometheus file_sd target group.
+
+        Atomic (a temp file in the same folder, then rename), so Prometheus never reads half a
+        file. Labels: ``job`` (the scrape job MEASURE checks), ``environment``, ``release`` (the
+        version's first 12 characters). Nothing serving: an empty list (nothing scraped).
+        Returns what was written (for evidence), None when discovery files are off.
+        """
+        import os
+        import tempfile
+
+        path = self.file_sd_path(service, environment)
+        if path is None:
+            return None
+        state = state or self.read_state(service, environment)
+        active = state.active
+        groups: list[dict[str, Any]] = []
+        labels: dict[str, str] = {}
+        addresses: list[str] = []
+        if active is not None:
+            addresses = [
+                f"127.0.0.1:{r.host_port}"
+                for r in sorted(active.replicas, key=lambda r: r.index)
+                if r.running and r.host_port
+            ]
+            labels = {
+                "job": self.scrape_job or service,
+                "environment": environment,
+                "release": active.release[:12],
+            }
+            if addresses:
+                groups.append({"targets": addresses, "labels": labels})
+        folder = Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{service}-{environment}.", suffix=".tmp", dir=folder)
+            tmp = Path(name)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(groups, handle, indent=2)
+                    handle.write("\n")
+                tmp.chmod(0o644)
+                tmp.replace(path)  # atomic: Prometheus sees the old file or the new one
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+        except OSError as exc:
+            raise AdapterError(
+                "prometheus file_sd",
+                f"writing {path}",
+                str(exc),
+                hint="check target.local.prometheus_file_sd (or BMAD_PROMETHEUS_FILE_SD_DIR) names a writable folder",
+            ) from None
+        return {"path": path, "targets": addresses, "labels": labels}
 
     def status(self, service: str, environment: str) -> dict[str, Any]:
         state = self.read_state(service, environment)
@@ -709,6 +793,10 @@ class LocalTarget:
             # Only now that the rollback point serves, remove everything newer (the failed release).
             state = self.read_state(service, environment)
             self._remove([r for g in state.generations if g.number > target.number for r in g.replicas])
+            try:
+                self.publish_targets(service, environment)
+            except AdapterError as exc:  # the service is back; monitoring lags: say so, do not fail
+                progress.log(f"rolled back, but the discovery file was not updated: {exc.message}")
         task.done()
         return result
 
@@ -752,6 +840,7 @@ class LocalTarget:
             self._remove(
                 [r for g in state.generations if gen is not None and g.number > gen.number for r in g.replicas]
             )
+            self.publish_targets(service, environment)
         return RolloutState(**{**result.to_dict(), "seconds": time.monotonic() - started})
 
     def _wait_generation(

@@ -39,12 +39,15 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
         )
     from bmad.adapters.targets.local import LocalTarget
 
+    file_sd = target.local.prometheus_file_sd
     return LocalTarget(
         target.local,
         probe=RequestsProbe(),
         health_path=config.deploy.health_path,
         client=client,
         rollback_timeout=config.deploy.rollback_timeout_seconds,
+        file_sd_dir=str(config.resolve_path(file_sd)) if file_sd else None,
+        scrape_job=config.measure.scrape_job or config.service.name,
     )
 
 

@@ -24,6 +24,16 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     def load_generator(url: str) -> LoadGenerator:
         return make_load_generator(load.runner, url=url, workers=load.workers, evidence=ctx.evidence)
 
+    serving_endpoints = None
+    if ctx.environment.target.kind == "local":
+        from bmad.engine.plugins.deploy import make_target
+
+        target = make_target(ctx.config, ctx.environment_name)
+        service, environment = ctx.config.service.name, ctx.environment_name
+
+        def serving_endpoints() -> list[str]:
+            return target.serving_endpoints(service, environment)
+
     ports = MeasurePorts(
         prometheus=PrometheusClient(monitoring.prometheus_url, timeout=timeout),
         alertmanager=AlertmanagerClient(timeout=timeout),
@@ -32,5 +42,6 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         else None,
         grafana=grafana,
         load_generator=load_generator,
+        serving_endpoints=serving_endpoints,
     )
     return MeasurePhase(ports)

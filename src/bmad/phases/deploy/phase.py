@@ -25,7 +25,7 @@ from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport, TrafficGenerator
 from bmad.phases.deploy.smoke import SmokeReport, check_health, check_metrics, run_suite
-from bmad.phases.deploy.verify import FAIL, verify_window
+from bmad.phases.deploy.verify import FAIL, verify_window, wait_discovered
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, PhaseContext
 from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState, SuiteRunner, Target
@@ -83,6 +83,8 @@ class DeployPhase(BasePhase):
         self._applied = False
         self._downtime: DowntimeReport | None = None
         self._rollback: dict[str, Any] | None = None
+        self._discovery: dict[str, Any] | None = None  # the file_sd target group the cut-over wrote
+        self.discovery_timeout = 20.0
 
     # -- checks ---------------------------------------------------------------------------------
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
@@ -265,6 +267,8 @@ class DeployPhase(BasePhase):
                 evidence={"error": exc.message, "detected_at": _now().isoformat()},
             )
         report = self._stop_prober()
+        discovery = done.get("file_sd") if isinstance(done, dict) else None
+        self._discovery = discovery if isinstance(discovery, dict) and discovery.get("labels") else None
         metrics: dict[str, MetricValue] = {"zero_downtime": report.zero_downtime, "failed_probes": report.failed}
         return CheckResult(
             id=CUTOVER,
@@ -328,6 +332,19 @@ class DeployPhase(BasePhase):
                 completed=number * cfg.interval_seconds,
             )
 
+        discovered: dict[str, Any] | None = None
+        if self._discovery is not None:
+            # The cut-over rewrote Prometheus' discovery file: wait until the new replicas are
+            # scraped, or the window would judge the previous release's (or no) series.
+            ctx.progress.log("waiting until Prometheus scrapes the new replicas (file_sd)")
+            discovered = wait_discovered(
+                self.metrics_query,
+                labels=self._discovery["labels"],
+                replicas=len(self._discovery.get("targets") or []),
+                timeout=self.discovery_timeout,
+                cancel=ctx.cancel,
+            )
+            discovered["file"] = self._discovery.get("path")
         traffic = TrafficGenerator(
             self.probe, urls if cfg.traffic_path else [], cfg.traffic_path or "/", rps=cfg.traffic_rps
         )
@@ -337,6 +354,9 @@ class DeployPhase(BasePhase):
             )
         task.done()
         evidence: dict[str, Any] = {
+            "discovery": discovered
+            if discovered is not None
+            else "no discovery file written by the target (static scrape configuration assumed)",
             "rounds": result.summary(),
             "baseline_used": {c.baseline: baseline.get(c.baseline) for c in cfg.criteria if c.baseline},
             "traffic": {"sent": traffic.sent, "errors": traffic.errors, "path": cfg.traffic_path},
@@ -372,6 +392,7 @@ class DeployPhase(BasePhase):
             summary=(
                 f"{len(cfg.criteria)} criteria held for {len(result.rounds)} rounds"
                 + (f"; {len(warns)} warning(s): {warns[0].name}: {warns[0].detail}" if warns else "")
+                + _discovery_note(discovered)
             ),
             expected=expected,
             observed="all within bounds" if not warns else "within bounds, with no-data warnings",
@@ -458,6 +479,17 @@ class DeployPhase(BasePhase):
         if ROLLBACK in by_id and by_id[ROLLBACK].metrics:
             block.update({k: v for k, v in by_id[ROLLBACK].metrics.items() if k in block})
         return block
+
+
+def _discovery_note(discovered: dict[str, Any] | None) -> str:
+    if discovered is None:
+        return ""
+    if discovered.get("ok"):
+        return f"; new replicas scraped by Prometheus {discovered['seconds']:.1f}s after cut-over (file_sd)"
+    return (
+        f"; Prometheus had scraped only {discovered['observed']}/{discovered['expected']} new replica(s) "
+        f"after {discovered['seconds']:.0f}s"
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -235,3 +235,49 @@ def verify_window(
 def sleep_until(deadline: float, cancel: threading.Event) -> bool:
     """Wait until a monotonic deadline; True when cancelled first."""
     return cancel.wait(max(0.0, deadline - time.monotonic()))
+
+
+def wait_discovered(
+    metrics: MetricsQuery,
+    *,
+    labels: Mapping[str, str],
+    replicas: int,
+    timeout: float = 20.0,
+    interval: float = 0.5,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Wait (at most ``timeout`` s) until Prometheus has scraped ``replicas`` targets carrying ``labels``.
+
+    After a cut-over the target rewrites its service-discovery file; Prometheus reads it, hands the
+    targets to the scrape manager (a 5 s tick in 2.42) and scrapes them. Until then the window
+    would measure nothing of the new release. Returns the evidence: the query, what was seen, how
+    long it took and whether the count was reached (a timeout is not a failure by itself: the
+    criteria's no-data policy decides what missing data means).
+    """
+    selector = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    query = f"count(up{{{selector}}} == 1)"
+    started = clock()
+    observed = 0
+    error = ""
+    while True:
+        try:
+            samples = metrics.query(query)
+            observed = int(max((s.value for s in samples if not math.isnan(s.value)), default=0))
+            error = ""
+        except AdapterError as exc:
+            error = exc.message
+        if observed >= replicas or clock() - started >= timeout or (cancel is not None and cancel.is_set()):
+            break
+        sleep(interval)
+    evidence: dict[str, Any] = {
+        "query": query,
+        "expected": replicas,
+        "observed": observed,
+        "seconds": round(clock() - started, 2),
+        "ok": observed >= replicas,
+    }
+    if error:
+        evidence["error"] = error
+    return evidence

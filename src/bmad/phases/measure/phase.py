@@ -31,7 +31,7 @@ from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
 from bmad.phases.measure import loadtest
 from bmad.phases.measure.baselines import KUBE_BREAKDOWNS, Baseline, capture, capture_breakdown
 from bmad.ports.loadtest import HttpRequest, LoadGenerator
-from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway
+from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway, ScrapeTarget
 from bmad.ports.phase import BasePhase, Check, PhaseContext
 
 ALERTMANAGER_DISCOVERY_SECONDS = 5.0
@@ -55,6 +55,9 @@ class MeasurePorts:
     grafana: Grafana | None = None
     # Builds the load generator for the configured runner and the target URL (only when a sweep runs).
     load_generator: Callable[[str], LoadGenerator] | None = None
+    # Base URLs of whatever serves now on the deploy target (``Target.serving_endpoints``): the local
+    # target's active release may run on either of its two port slots.
+    serving_endpoints: Callable[[], list[str]] | None = None
 
 
 class MeasurePhase(BasePhase):
@@ -111,10 +114,25 @@ class MeasurePhase(BasePhase):
         """Whether an earlier release of this service runs in this environment (DEPLOY passed)."""
         return ctx.history.last_deployed() is not None
 
+    def service_urls(self, ctx: PhaseContext) -> tuple[list[str], str]:
+        """The service's current URL(s) and where they came from: ``monitoring.service_url``, else
+        the replicas the deploy target says serve now (local: the active release, on whichever port
+        slot it runs), else the configured slot-0 replicas."""
+        env = ctx.environment
+        if not env.monitoring.service_url and env.target.kind == "local" and self.ports.serving_endpoints:
+            try:
+                serving = sorted(self.ports.serving_endpoints())
+            except AdapterError as exc:
+                urls, source = self.configured_service_urls(ctx)
+                return urls, f"{source}; the target could not say what serves: {exc.message}"
+            if serving:
+                return serving, "the local target's serving replicas (Target.serving_endpoints)"
+        return self.configured_service_urls(ctx)
+
     @staticmethod
-    def service_urls(ctx: PhaseContext) -> tuple[list[str], str]:
-        """The service's current URL(s) and where they came from (the DEPLOY target's endpoints):
-        ``monitoring.service_url``, else every replica of the local target."""
+    def configured_service_urls(ctx: PhaseContext) -> tuple[list[str], str]:
+        """The URL(s) the configuration names: ``monitoring.service_url``, else the local target's
+        slot-0 replicas (``host_port_base + i``)."""
         env = ctx.environment
         if env.monitoring.service_url:
             return [env.monitoring.service_url], f"environments.{ctx.environment_name}.monitoring.service_url"
@@ -187,7 +205,7 @@ class MeasurePhase(BasePhase):
         deadline = time.monotonic() + wait
         while True:
             targets = self.ports.prometheus.targets()
-            mine = [t for t in targets if t.job == job]
+            mine = [t for t in targets if t.job == job] or self._discovered_targets(job, targets)
             if not any(t.health == "unknown" for t in mine) or time.monotonic() >= deadline or ctx.cancel.is_set():
                 break
             time.sleep(0.25)
@@ -201,14 +219,37 @@ class MeasurePhase(BasePhase):
             "jobs_seen": jobs,
         }
         base = ("measure.scrape_job", "The service's scrape job has its targets up")
+        target = ctx.environment.target
+        file_sd = target.local.prometheus_file_sd if target.kind == "local" else None
+        if file_sd:
+            evidence["file_sd"] = str(ctx.config.resolve_path(file_sd))
+        if not mine and file_sd and not self.deployed(ctx):
+            return _r(
+                *base,
+                status=CheckStatus.WARN,
+                summary=(
+                    f"job {job!r} has no targets yet — expected: nothing is deployed here, and the local "
+                    "target lists the serving replicas for Prometheus' file-based discovery at its first cut-over"
+                ),
+                expected=f"targets with job={job} once a release serves",
+                observed=f"jobs: {', '.join(jobs) or 'none'}",
+                fix="none needed before the first deployment; DEPLOY waits until Prometheus scrapes the replicas",
+                evidence=evidence,
+            )
         if not mine:
+            fix = f"add a scrape_configs entry with job_name: {job} for the service's /metrics, then reload"
+            if file_sd:
+                fix = (
+                    f"give Prometheus a file_sd_configs entry reading {evidence['file_sd']}/*.json "
+                    "(the local stack has one), and deploy: the cut-over writes the serving replicas there"
+                )
             return _r(
                 *base,
                 status=CheckStatus.FAIL,
                 summary=f"Prometheus has no scrape job {job!r}",
                 expected=f"a scrape job named {job!r} (measure.scrape_job, default: the service name)",
                 observed=f"jobs: {', '.join(jobs) or 'none'}",
-                fix=f"add a scrape_configs entry with job_name: {job} for the service's /metrics, then reload",
+                fix=fix,
                 evidence=evidence,
             )
         down = [t for t in mine if t.health != "up"]
@@ -242,6 +283,31 @@ class MeasurePhase(BasePhase):
             fix="check the service is running and its metrics endpoint answers at the scrape URL",
             evidence=evidence,
         )
+
+    def _discovered_targets(self, job: str, targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
+        """Targets whose ``job`` label is ``job`` although their scrape config has another name.
+
+        Service discovery may set the label (a file_sd target group with ``labels: {job: hello}``
+        under a scrape config named ``file_sd``); the targets API reports the config's name as the
+        pool, the series carry the label. ``up{job=...}`` names the instances; their health and last
+        error come from the targets API.
+        """
+        try:
+            samples = self.ports.prometheus.query(f'up{{job="{job}"}}')
+        except AdapterError:
+            return []
+        instances = {s.labels.get("instance", "") for s in samples} - {""}
+        found: dict[str, ScrapeTarget] = {}
+        for target in targets:
+            if target.instance in instances and target.instance not in found:
+                found[target.instance] = ScrapeTarget(
+                    job=job,
+                    instance=target.instance,
+                    health=target.health,
+                    scrape_url=target.scrape_url,
+                    last_error=target.last_error,
+                )
+        return list(found.values())
 
     def check_alert_rules(self, ctx: PhaseContext) -> CheckResult:
         minimum = ctx.config.measure.min_alert_rules
