@@ -10,7 +10,7 @@ import yaml
 
 from bmad.config.loader import load_config_text
 from bmad.core.errors import UsageError
-from bmad.engine.demo import FAULT, MARKER, demo_config, free_port_block, prepare_workdir
+from bmad.engine.demo import COPY_IGNORE, FAULT, MARKER, demo_config, free_port_block, move_e2e_port, prepare_workdir
 from tests.helpers import EXAMPLES
 
 
@@ -76,3 +76,21 @@ def test_free_port_block_is_bindable() -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_the_e2e_container_gets_a_port_of_its_own(tmp_path: Path) -> None:
+    """The example's e2e environment publishes a fixed port; the demo's copy moves it (parallel runs)."""
+    import shutil
+
+    repo = tmp_path / "hello"
+    shutil.copytree(EXAMPLES / "hello", repo, ignore=COPY_IGNORE)
+    example = yaml.safe_load((repo / "bmad.yaml").read_text())
+    [e2e] = [s for s in example["build"]["suites"] if s["name"] == "e2e"]
+    fixed = e2e["env"]["HELLO_URL"].rsplit(":", 1)[1]
+    assert move_e2e_port(repo, example, 31999) == 31999
+    compose = (repo / e2e["environment"]["compose"]).read_text()
+    assert "127.0.0.1:31999:" in compose and f"127.0.0.1:{fixed}:" not in compose
+    data = demo_config(example, stack=StackAddresses(), host_port_base=31000, base_image="b", e2e_port=31999)  # type: ignore[arg-type]
+    [moved] = [s for s in load_config_text(yaml.safe_dump(data)).build.suites if s.name == "e2e"]
+    assert moved.env["HELLO_URL"] == "http://127.0.0.1:31999"
+    assert example["build"]["suites"][1]["env"]["HELLO_URL"].endswith(fixed)  # the input is untouched

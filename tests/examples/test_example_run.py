@@ -87,6 +87,10 @@ def _example_copy(repo: Path, *, stack: Any, base_image: str, host_port_base: in
     e2e["env"]["HELLO_URL"] = f"http://127.0.0.1:{e2e_port}"
     config["deploy"]["smoke"]["command"][0] = sys.executable
     config["deploy"]["verification"].update({"window_seconds": 6, "interval_seconds": 2, "settle_seconds": 2})
+    config["measure"]["load_test"]["duration_seconds"] = 1  # the example's levels, one second each
+    # Prometheus finds the serving replicas through the file the local target writes (as `bmad stack
+    # env` sets up for the README's run).
+    dev["target"]["local"]["prometheus_file_sd"] = str(stack.file_sd_dir)
     (repo / "bmad.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     for args in (["add", "-A"], ["commit", "-q", "-m", "hello example"]):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
@@ -121,9 +125,33 @@ def _failures(run: subprocess.CompletedProcess[str]) -> str:
     return "\n".join(lines)
 
 
-def _remove_release_containers(engine: Any, version: str) -> None:
-    for container in engine.containers.list(all=True, filters={"label": f"bmad.release={version}"}):
-        container.remove(force=True)
+def _remove_release_containers(engine: Any, versions: list[str]) -> None:
+    for version in versions:
+        for container in engine.containers.list(all=True, filters={"label": f"bmad.release={version}"}):
+            container.remove(force=True)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _release(repo: Path, env: dict[str, str]) -> tuple[dict[str, Any], dict[str, set[str]], list[dict[str, Any]]]:
+    """``bmad run`` of the repository's HEAD: (metrics by phase, readiness item ids by status, items)."""
+    config = str(repo / "bmad.yaml")
+    run = _bmad("run", "-c", config, "-e", "dev", "--json", cwd=repo, env=env, timeout=200)
+    assert run.returncode == 0, _failures(run)
+    status = json.loads(_bmad("status", "-c", config, "-e", "dev", "--json", cwd=repo, env=env, timeout=60).stdout)
+    assert status["phases"] == {"build": "passed", "measure": "passed", "analyze": "passed", "deploy": "passed"}
+    metrics = {r["phase"]: r["metrics"] for r in status["history"]["runs"]}
+    short = _git(repo, "rev-parse", "--short=12", "HEAD")
+    [readiness] = glob.glob(
+        str(repo / ".bmad" / "runs" / "hello" / "dev" / short / "analyze-1" / "analyze" / "readiness.json")
+    )
+    items = json.loads(Path(readiness).read_text(encoding="utf-8"))["items"]
+    by_status: dict[str, set[str]] = {}
+    for item in items:
+        by_status.setdefault(item["status"], set()).add(item["id"])
+    return metrics, by_status, items
 
 
 def test_example_config_and_manifests_are_valid() -> None:
@@ -155,73 +183,63 @@ def test_example_config_and_manifests_are_valid() -> None:
 @pytest.mark.engine
 @pytest.mark.stack
 @pytest.mark.timeout(240)
-def test_full_run_of_the_example_passes_every_phase(
+def test_two_releases_of_the_example_pass_every_phase(
     stack: Any, engine: Any, base_image: str, git_repo: Any, tmp_path: Path
 ) -> None:
-    host_port_base = _free_block(4)
+    """The README's main job, twice: the first deployment, then a release that replaces it."""
     repo = _example_copy(
-        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=host_port_base
+        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=_free_block(4)
     )
-    version = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    previous_targets = dict(stack.settings.scrape_targets)
     previous_rules = list(stack.settings.rule_files)
-    # The stack's Prometheus loads the example's rules and scrapes job "hello" on both port slots of
-    # the local target (a release starts on the slot the running one does not use).
-    stack.set_scrape_targets({**previous_targets, "hello": [f"127.0.0.1:{host_port_base + i}" for i in range(4)]})
     stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))
     env = {**os.environ, "DOCKER_HOST": stack.docker_host}
     for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR"):  # nothing from the developer's own stack
         env.pop(name, None)
-    try:
-        run = _bmad("run", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=200)
-        assert run.returncode == 0, _failures(run)
-        status = json.loads(
-            _bmad("status", "-c", str(repo / "bmad.yaml"), "-e", "dev", "--json", cwd=repo, env=env, timeout=60).stdout
-        )
-    finally:
-        _remove_release_containers(engine, version)
-        stack.set_scrape_targets(previous_targets)
-        stack.set_rule_files(previous_rules)
-
-    assert status["phases"] == {"build": "passed", "measure": "passed", "analyze": "passed", "deploy": "passed"}
-    metrics = {r["phase"]: r["metrics"] for r in status["history"]["runs"]}
-
-    build = metrics["build"]
-    assert build["test_pass_rate"] == 100.0  # the integration and e2e suites
-    assert 0 < build["image_size_mb"] < 500  # the guide's app budget
-    assert str(build["image_digest"]).startswith("sha256:")
+    versions = [_git(repo, "rev-parse", "HEAD")]
     scanner = shutil.which("trivy") or shutil.which("grype")
-    if not scanner:  # no scanner: counts unknown (null), never a silent zero
-        assert build["vulnerabilities_critical"] is None and build["vulnerabilities_high"] is None
+    unknowable = UNKNOWABLE_HERE - ({"TQ-032", "SC-044", "SC-045"} if scanner else set())
+    try:
+        # ---- release 1: the first deployment to dev
+        metrics, by_status, items = _release(repo, env)
+        build = metrics["build"]
+        assert build["test_pass_rate"] == 100.0  # the integration and e2e suites
+        assert 0 < build["image_size_mb"] < 500  # the guide's app budget
+        assert str(build["image_digest"]).startswith("sha256:")
+        if not scanner:  # no scanner: counts unknown (null), never a silent zero
+            assert build["vulnerabilities_critical"] is None and build["vulnerabilities_high"] is None
+        measure = metrics["measure"]
+        assert measure["alert_rules_loaded"] >= 6  # monitoring/alerts.yml + recording.yml
+        assert measure["grafana_dashboards_count"] is None  # no Grafana in the local stack: skipped, not zero
+        assert measure["baseline_captured"] is False  # nothing ran before the first deployment
+        analyze = metrics["analyze"]
+        assert analyze["kubernetes_manifests_valid"] is True
+        assert analyze["secrets_configured"] and analyze["rollback_plan_documented"]
+        assert analyze["risk_assessment_complete"] is True
+        assert not by_status.get("fail"), by_status.get("fail")
+        assert by_status.get("skipped", set()) <= unknowable
+        applicable = len(items) - len(by_status["not_applicable"])
+        assert analyze["readiness_checklist_complete"] == round(100 * len(by_status["pass"]) / applicable, 1)
+        # Items about the running service are "not applicable" on a first deployment, not passed.
+        assert {"MO-005", "MO-006", "TQ-031", "TQ-033"} <= by_status["not_applicable"]
+        deploy = metrics["deploy"]
+        assert deploy["pods_running"] == 2 and deploy["pods_failed"] == 0
+        assert deploy["rollout_successful"] is True and deploy["rolled_back"] is False
+        assert deploy["smoke_tests_failed"] == 0 and deploy["smoke_tests_passed"] > 0
 
-    measure = metrics["measure"]
-    assert measure["alert_rules_loaded"] >= 6  # monitoring/alerts.yml + recording.yml
-    assert measure["prometheus_uptime_seconds"] is not None
-    assert measure["grafana_dashboards_count"] is None  # no Grafana in the local stack: skipped, not zero
-
-    analyze = metrics["analyze"]
-    assert analyze["kubernetes_manifests_valid"] is True
-    assert analyze["secrets_configured"] is True
-    assert analyze["rollback_plan_documented"] is True
-    assert analyze["risk_assessment_complete"] is True
-    [readiness_file] = glob.glob(
-        str(repo / ".bmad" / "runs" / "hello" / "dev" / "*" / "analyze-1" / "analyze" / "readiness.json")
-    )
-    items = json.loads(Path(readiness_file).read_text())["items"]
-    by_status: dict[str, set[str]] = {}
-    for item in items:
-        by_status.setdefault(item["status"], set()).add(item["id"])
-    assert not by_status.get("fail"), by_status.get("fail")
-    allowed_unknown = UNKNOWABLE_HERE - ({"TQ-032", "SC-044", "SC-045"} if scanner else set())
-    assert by_status.get("skipped", set()) <= allowed_unknown
-    applicable = len(items) - len(by_status.get("not_applicable", set()))
-    assert analyze["readiness_checklist_complete"] == round(100 * len(by_status["pass"]) / applicable, 1)
-    # The first deployment to dev: items about the running service are "not applicable", not passed.
-    assert {"MO-005", "TQ-031"} <= by_status["not_applicable"]
-
-    deploy = metrics["deploy"]
-    assert deploy["pods_running"] == 2 and deploy["pods_failed"] == 0
-    assert deploy["rollout_successful"] is True and deploy["rolled_back"] is False
-    assert deploy["smoke_tests_failed"] == 0 and deploy["smoke_tests_passed"] > 0
+        # ---- release 2: a config change; release 1 serves while MEASURE and ANALYZE look at it
+        configmap = repo / "k8s" / "10-configmap.yaml"
+        configmap.write_text(configmap.read_text(encoding="utf-8").replace("hello from bmad", "hello again"))
+        _git(repo, "commit", "-q", "-am", "greeting")
+        versions.append(_git(repo, "rev-parse", "HEAD"))
+        metrics, by_status, _ = _release(repo, env)
+        assert metrics["measure"]["baseline_captured"] is True  # release 1's figures, from Prometheus
+        assert metrics["measure"]["load_test_c10_success_rate"] == 1.0
+        assert not by_status.get("fail"), by_status.get("fail")
+        assert by_status.get("skipped", set()) <= unknowable
+        assert {"MO-005", "MO-006", "TQ-031", "TQ-033"} <= by_status["pass"]  # now measured, and met
+        assert metrics["deploy"]["rollout_successful"] is True and metrics["deploy"]["pods_running"] == 2
+    finally:
+        _remove_release_containers(engine, versions)
+        for leftover in glob.glob(str(stack.file_sd_dir / "hello-dev*.json")):
+            os.unlink(leftover)
+        stack.set_rule_files(previous_rules)

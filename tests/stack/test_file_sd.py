@@ -50,7 +50,10 @@ def _query(stack: Any, expr: str) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def _two_replicas() -> Iterator[list[int]]:
-    with run_hello(env={"HELLO_VERSION": "9.9.9"}) as (one, _p1), run_hello() as (two, _p2):
+    with (
+        run_hello(env={"HELLO_VERSION": "9.9.9"}) as (one, _p1),
+        run_hello(env={"HELLO_VERSION": "9.9.9"}) as (two, _p2),
+    ):
         yield [int(one.rsplit(":", 1)[1]), int(two.rsplit(":", 1)[1])]
 
 
@@ -117,7 +120,7 @@ def test_static_targets_still_work_beside_file_sd(stack: Any) -> None:
     previous = dict(stack.settings.scrape_targets)
     try:
         path.write_text(json.dumps([{"targets": ["127.0.0.1:9"], "labels": {"job": "someone-else"}}]))
-        with run_hello() as (url, _proc):
+        with run_hello(env={"HELLO_VERSION": "8.8.8"}) as (url, _proc):
             stack.set_scrape_targets({**previous, "static-job": [url.removeprefix("http://")]})
             wait_for(lambda: _query(stack, 'up{job="static-job"}==1'), timeout=15, interval=0.2, what="static up")
     finally:

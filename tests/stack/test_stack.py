@@ -80,7 +80,7 @@ def test_scrape_targets_and_rule_files_are_applied(stack: Any, tmp_path: Path) -
             stack.set_rule_files([rules])
 
             def build_info() -> list[Any]:
-                query = f"{stack.prometheus_url}/api/v1/query?query=hello_build_info"
+                query = f'{stack.prometheus_url}/api/v1/query?query=hello_build_info{{instance="{target}"}}'
                 status, body = http_get(query)
                 return json.loads(body)["data"]["result"] if status == 200 else []
 

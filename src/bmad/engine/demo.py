@@ -215,10 +215,12 @@ def demo_config(
     base_image: str,
     fault: str | None = None,
     environment: str = ENVIRONMENT,
+    e2e_port: int | None = None,
 ) -> dict[str, Any]:
     """The example's bmad.yaml adapted to the stack and to a short demo.
 
-    Only the example's ``dev`` environment is kept, under the name ``environment``.
+    Only the example's ``dev`` environment is kept, under the name ``environment``. ``e2e_port``:
+    the host port the e2e suite's container publishes (see :func:`move_e2e_port`).
     """
     data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(example)))  # deep copy, plain types
     env = data.get("environments", {}).get(ENVIRONMENT) or {"risk": "low"}
@@ -245,6 +247,11 @@ def demo_config(
     build = data.setdefault("build", {})
     build["registry"] = stack.registry
     build.setdefault("build_args", {})["BASE"] = base_image
+    if e2e_port is not None:
+        for suite in build.get("suites") or []:
+            suite_env = suite.get("env") or {}
+            if suite.get("environment") and "HELLO_URL" in suite_env:
+                suite_env["HELLO_URL"] = f"http://127.0.0.1:{e2e_port}"
 
     measure = data.setdefault("measure", {})
     # A short verification window needs a short rate window: over 1m, the load test MEASURE ran a few
@@ -271,6 +278,31 @@ def demo_config(
         criteria.extend(dict(c) for c in DEMO_CRITERIA)
     deploy.setdefault("rollout_timeout_seconds", 60)
     return data
+
+
+def move_e2e_port(repo: Path, example: Mapping[str, Any], port: int) -> int | None:
+    """Publish the e2e suite's container on ``port`` instead of the example's fixed one.
+
+    The example's e2e environment (a compose file) publishes a fixed host port; two runs of the
+    example on one machine (the demo, the tests, a user's ``bmad run``) would fight over it. The
+    copy's compose file and the suite's ``HELLO_URL`` get ``port``; returns it, or None when the
+    example has no such suite.
+    """
+    import re
+
+    for suite in ((example.get("build") or {}).get("suites")) or []:
+        url = str((suite.get("env") or {}).get("HELLO_URL") or "")
+        compose = ((suite.get("environment") or {}).get("compose")) if isinstance(suite, Mapping) else None
+        found = re.search(r":(\d+)/?$", url)
+        if not compose or not found:
+            continue
+        path = repo / str(compose)
+        text = path.read_text(encoding="utf-8")
+        moved = text.replace(f"127.0.0.1:{found.group(1)}:", f"127.0.0.1:{port}:")
+        if moved != text:
+            path.write_text(moved, encoding="utf-8")
+            return port
+    return None
 
 
 def _write_config(path: Path, data: Mapping[str, Any]) -> None:
@@ -368,6 +400,7 @@ def run_demo(
     existing = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
     ignore.write_text(existing + "".join(f"{p}\n" for p in ("reports/", ".bmad/") if p not in existing), "utf-8")
     config_path = repo / "bmad.yaml"
+    e2e_port = move_e2e_port(repo, example_cfg, free_port_block(1))
 
     def write_config(fault: str | None) -> None:
         data = demo_config(
@@ -377,6 +410,7 @@ def run_demo(
             base_image=base_image,
             fault=fault,
             environment=environment,
+            e2e_port=e2e_port,
         )
         _write_config(config_path, data)
 

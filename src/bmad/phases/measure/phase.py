@@ -238,6 +238,12 @@ class MeasurePhase(BasePhase):
             )
         if not mine:
             fix = f"add a scrape_configs entry with job_name: {job} for the service's /metrics, then reload"
+            if target.kind == "local" and not file_sd:
+                fix += (
+                    "; or let the local target tell Prometheus where its replicas run: set "
+                    f"environments.{ctx.environment_name}.target.local.prometheus_file_sd, or export "
+                    'BMAD_PROMETHEUS_FILE_SD_DIR (eval "$(bmad stack env)" does, for the local stack)'
+                )
             if file_sd:
                 fix = (
                     f"give Prometheus a file_sd_configs entry reading {evidence['file_sd']}/*.json "
