@@ -210,7 +210,6 @@ def test_two_releases_of_the_example_pass_every_phase(
         measure = metrics["measure"]
         assert measure["alert_rules_loaded"] >= 6  # monitoring/alerts.yml + recording.yml
         assert measure["grafana_dashboards_count"] is None  # no Grafana in the local stack: skipped, not zero
-        assert measure["baseline_captured"] is False  # nothing ran before the first deployment
         analyze = metrics["analyze"]
         assert analyze["kubernetes_manifests_valid"] is True
         assert analyze["secrets_configured"] and analyze["rollback_plan_documented"]
@@ -219,8 +218,11 @@ def test_two_releases_of_the_example_pass_every_phase(
         assert by_status.get("skipped", set()) <= unknowable
         applicable = len(items) - len(by_status["not_applicable"])
         assert analyze["readiness_checklist_complete"] == round(100 * len(by_status["pass"]) / applicable, 1)
-        # Items about the running service are "not applicable" on a first deployment, not passed.
-        assert {"MO-005", "MO-006", "TQ-031", "TQ-033"} <= by_status["not_applicable"]
+        # Items about the running service are "not applicable" on a first deployment (no load test
+        # runs: nothing serves yet); the baseline and scrape items pass only if Prometheus already has
+        # the job's data (other tests of the session may have left some), never fail.
+        assert {"TQ-031", "TQ-033"} <= by_status["not_applicable"]
+        assert {"MO-005", "MO-006"} <= by_status["not_applicable"] | by_status["pass"]
         deploy = metrics["deploy"]
         assert deploy["pods_running"] == 2 and deploy["pods_failed"] == 0
         assert deploy["rollout_successful"] is True and deploy["rolled_back"] is False

@@ -104,6 +104,8 @@ def test_the_target_file_is_discovered_with_its_job_and_labels(stack: Any, tmp_p
             found = phase._discovered_targets(job, prometheus.targets())
             assert sorted(t.instance for t in found) == sorted(f"127.0.0.1:{p}" for p in ports)
             assert all(t.job == job and t.health == "up" for t in found)
+            assert len(phase._discovered_targets(job, prometheus.targets(), environment)) == 2
+            assert phase._discovered_targets(job, prometheus.targets(), "another-environment") == []
 
         # Nothing serves any more: an empty file, and the targets disappear.
         target.publish_targets("hello", environment, state=EngineState([]))

@@ -48,8 +48,8 @@ def register(app: typer.Typer) -> None:
         scrape: Annotated[
             list[str] | None,
             typer.Option(
-                help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape (repeatable; default: the "
-                "example service's two port slots, hello=127.0.0.1:18080-18083)."
+                help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape statically (repeatable; default: none, "
+                "the local target's serving replicas are found through file_sd, see 'bmad stack env')."
             ),
         ] = None,
         rules: Annotated[

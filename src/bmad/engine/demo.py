@@ -392,6 +392,8 @@ def run_demo(
     removed = remove_demo_containers(stack.docker_host, environment)
     if removed:
         say(f"removed {removed} container(s) of an earlier demo ({SERVICE}/{environment})")
+    # ... and the discovery file listing them (Prometheus would scrape dead replicas until release 1).
+    (stack.file_sd_dir / f"{SERVICE}-{environment}.json").unlink(missing_ok=True)
 
     workdir = prepare_workdir(directory)
     repo = workdir / SERVICE

@@ -201,11 +201,16 @@ class MeasurePhase(BasePhase):
 
     def check_scrape_job(self, ctx: PhaseContext) -> CheckResult:
         job = self.scrape_job(ctx)
+        target = ctx.environment.target
+        file_sd = target.local.prometheus_file_sd if target.kind == "local" else None
+        # Targets discovered from the local target's file carry an environment label: another
+        # environment's replicas of the same job are not this environment's.
+        only_env = ctx.environment_name if file_sd else None
         wait = ctx.config.measure.target_wait_seconds
         deadline = time.monotonic() + wait
         while True:
             targets = self.ports.prometheus.targets()
-            mine = [t for t in targets if t.job == job] or self._discovered_targets(job, targets)
+            mine = [t for t in targets if t.job == job] or self._discovered_targets(job, targets, only_env)
             if not any(t.health == "unknown" for t in mine) or time.monotonic() >= deadline or ctx.cancel.is_set():
                 break
             time.sleep(0.25)
@@ -219,10 +224,9 @@ class MeasurePhase(BasePhase):
             "jobs_seen": jobs,
         }
         base = ("measure.scrape_job", "The service's scrape job has its targets up")
-        target = ctx.environment.target
-        file_sd = target.local.prometheus_file_sd if target.kind == "local" else None
         if file_sd:
             evidence["file_sd"] = str(ctx.config.resolve_path(file_sd))
+            evidence["environment_label"] = only_env
         if not mine and file_sd and not self.deployed(ctx):
             return _r(
                 *base,
@@ -290,16 +294,19 @@ class MeasurePhase(BasePhase):
             evidence=evidence,
         )
 
-    def _discovered_targets(self, job: str, targets: Sequence[ScrapeTarget]) -> list[ScrapeTarget]:
+    def _discovered_targets(
+        self, job: str, targets: Sequence[ScrapeTarget], environment: str | None = None
+    ) -> list[ScrapeTarget]:
         """Targets whose ``job`` label is ``job`` although their scrape config has another name.
 
         Service discovery may set the label (a file_sd target group with ``labels: {job: hello}``
         under a scrape config named ``file_sd``); the targets API reports the config's name as the
         pool, the series carry the label. ``up{job=...}`` names the instances; their health and last
-        error come from the targets API.
+        error come from the targets API. ``environment``: only targets with that ``environment`` label.
         """
+        selector = f'job="{job}"' + (f',environment="{environment}"' if environment else "")
         try:
-            samples = self.ports.prometheus.query(f'up{{job="{job}"}}')
+            samples = self.ports.prometheus.query(f"up{{{selector}}}")
         except AdapterError:
             return []
         instances = {s.labels.get("instance", "") for s in samples} - {""}
