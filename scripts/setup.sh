@@ -38,7 +38,7 @@ done
 # *:9100), so what podman needs for rootful bridge networking is listed explicitly.
 PACKAGES=(podman buildah skopeo runc catatonit containernetworking-plugins iptables fuse-overlayfs slirp4netns
   prometheus prometheus-pushgateway prometheus-alertmanager docker-registry
-  busybox-static postgresql nginx-light wrk python3 python3-venv git curl ca-certificates)
+  busybox-static postgresql nginx-light wrk python3 python3-venv python3-pytest git curl ca-certificates)
 OPTIONAL_PACKAGES=(chromium)
 # System services those packages ship: bmad starts its own copies on 127.0.0.1, never these.
 SERVICES=(prometheus prometheus-pushgateway prometheus-alertmanager prometheus-node-exporter docker-registry
