@@ -176,7 +176,7 @@ def parse_targets(data: Any) -> list[ScrapeTarget]:
         discovered = item.get("discoveredLabels") or {}
         targets.append(
             ScrapeTarget(
-                job=str(item.get("scrapePool") or labels.get("job") or discovered.get("job") or ""),
+                job=str(labels.get("job") or item.get("scrapePool") or discovered.get("job") or ""),
                 instance=str(labels.get("instance") or discovered.get("__address__") or ""),
                 health=str(item.get("health") or "unknown"),
                 scrape_url=str(item.get("scrapeUrl") or ""),

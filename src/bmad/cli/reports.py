@@ -202,6 +202,10 @@ def register(app: typer.Typer) -> None:
         stack_dir: Annotated[
             Path, typer.Option("--stack-dir", envvar="BMAD_STACK_DIR", help="The local stack's folder.")
         ] = Path(".stack"),
+        env: Annotated[
+            str,
+            typer.Option("--env", "-e", help="Environment name the example runs as (containers are labelled with it)."),
+        ] = "dev",
         json_out: JsonOpt = False,
     ) -> None:
         """Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a
@@ -211,7 +215,7 @@ def register(app: typer.Typer) -> None:
             from bmad.engine.demo import run_demo
 
             say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
-            result = run_demo(directory, stack_dir=stack_dir, say=say)
+            result = run_demo(directory, stack_dir=stack_dir, environment=env, say=say)
             if json_out:
                 from bmad.cli._render import print_json
 
