@@ -6,11 +6,10 @@ the engine's own scheduler (concurrency, needs, skips) with a real evidence fold
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ import pytest
 import yaml
 
 from bmad.config import load_config_text
-from bmad.core.models import CheckResult, MetricValue, Release
+from bmad.core.models import Release
 from bmad.ledger.evidence import EvidenceFolder
-from bmad.ports.history import ReleaseRecord
-from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.phase import PhaseContext
+from tests.phase_harness import NoHistory, PhaseRun, run_phase
 
 BUSYBOX = Path("/bin/busybox")
 SIMPLE_CONTAINERFILE = """\
@@ -32,14 +31,6 @@ COPY index.html /www/index.html
 EXPOSE 8080
 ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
 """
-
-
-class NoHistory:
-    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        return []
-
-    def last_deployed(self) -> ReleaseRecord | None:
-        return None
 
 
 class RecordingProgress:
@@ -56,36 +47,6 @@ class RecordingProgress:
 
     def log(self, message: str) -> None:
         self.lines.append(message)
-
-
-@dataclass
-class PhaseRun:
-    results: list[CheckResult]
-    metrics: dict[str, MetricValue]
-    artifacts: dict[str, Any]
-    ctx: PhaseContext = field(repr=False)
-    progress: RecordingProgress = field(repr=False)
-
-    def result(self, check_id: str) -> CheckResult:
-        for result in self.results:
-            if result.id == check_id:
-                return result
-        raise KeyError(f"{check_id} not in {[r.id for r in self.results]}")
-
-    def status(self, check_id: str) -> str:
-        return self.result(check_id).status.value
-
-    def statuses(self) -> dict[str, str]:
-        return {r.id: r.status.value for r in self.results}
-
-    def everything_written(self) -> str:
-        """Evidence folder files, result JSON and progress lines: all the phase let out."""
-        texts = [p.read_text(errors="replace") for p in self.ctx.evidence.root.rglob("*") if p.is_file()]
-        texts.append(json.dumps([r.to_dict() for r in self.results], default=str))
-        texts.append(json.dumps(self.metrics, default=str))
-        texts.append(json.dumps(self.artifacts, default=str))
-        texts.extend(self.progress.lines)
-        return "\n".join(texts)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -142,17 +103,6 @@ class ServiceRepo:
             history=NoHistory(),
             progress=progress or RecordingProgress(),
         )
-
-
-def run_phase(plugin: PhasePlugin, ctx: PhaseContext) -> PhaseRun:
-    """Run a phase the way the engine does: scheduler, finish(), metrics()."""
-    from bmad.engine.scheduler import run_checks
-
-    ran = run_checks(list(plugin.checks(ctx)), ctx, warnings_fail=False)
-    results = list(ran.results)
-    results += list(plugin.finish(ctx, results))
-    progress = ctx.progress if isinstance(ctx.progress, RecordingProgress) else RecordingProgress()
-    return PhaseRun(results, dict(plugin.metrics(ctx, results)), ctx.artifacts(), ctx, progress)
 
 
 def run_build(repo: ServiceRepo, build: Mapping[str, Any]) -> PhaseRun:

@@ -5,57 +5,15 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bmad.config import load_config_text
-from bmad.core.models import CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
-from bmad.ports.history import ReleaseRecord
-from bmad.ports.phase import PhaseContext, PhasePlugin
-
-
-class NoHistory:
-    """The History port with no earlier releases (the ledger is not what these tests exercise)."""
-
-    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        return []
-
-    def last_deployed(self) -> ReleaseRecord | None:
-        return None
-
-
-@dataclass
-class PhaseRun:
-    results: list[CheckResult]
-    metrics: dict[str, MetricValue]
-    artifacts: dict[str, Any]
-    ctx: PhaseContext = field(repr=False)
-
-    def result(self, check_id: str) -> CheckResult:
-        for result in self.results:
-            if result.id == check_id:
-                return result
-        raise KeyError(f"{check_id} not in {[r.id for r in self.results]}")
-
-    def status(self, check_id: str) -> str:
-        return self.result(check_id).status.value
-
-
-def run_phase(plugin: PhasePlugin, ctx: PhaseContext) -> PhaseRun:
-    """Run a phase the way the engine does: scheduler, finish(), metrics()."""
-    from bmad.engine.scheduler import run_checks
-
-    ran = run_checks(list(plugin.checks(ctx)), ctx, warnings_fail=False)
-    results = list(ran.results)
-    extra = list(plugin.finish(ctx, results))
-    for added in extra:
-        if added.artifacts:
-            ctx.add_artifacts(added.artifacts)
-    results += extra
-    return PhaseRun(results, dict(plugin.metrics(ctx, results)), ctx.artifacts(), ctx)
+from bmad.core.models import PhaseName, PhaseResult, PhaseStatus
+from bmad.ports.phase import PhaseContext
+from tests.phase_harness import PhaseRun, context_from_yaml
 
 
 def make_ctx(
@@ -67,20 +25,8 @@ def make_ctx(
     previous: dict[PhaseName, PhaseResult] | None = None,
     options: dict[str, Any] | None = None,
 ) -> PhaseContext:
-    from bmad.ledger.evidence import EvidenceFolder
-
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    config_file = tmp_path / "bmad.yaml"
-    config_file.write_text(yaml_text, encoding="utf-8")
-    config = load_config_text(yaml_text, source=str(config_file)).model_copy(update={"source_path": str(config_file)})
-    return PhaseContext(
-        config=config,
-        environment_name=environment,
-        release=Release(config.service.name, environment, version),
-        evidence=EvidenceFolder(tmp_path / f"evidence-{version[:8]}"),
-        history=NoHistory(),
-        previous=previous or {},
-        options=options or {},
+    return context_from_yaml(
+        tmp_path, yaml_text, environment=environment, version=version, previous=previous, options=options
     )
 
 

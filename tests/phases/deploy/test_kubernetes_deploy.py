@@ -20,7 +20,8 @@ import yaml
 
 from bmad.engine.plugins.deploy import make_plugin
 from tests.helpers import HELLO_APP, HELLO_DIR, free_port, http_get
-from tests.phases.deploy.conftest import dump, make_ctx, measured, run_phase
+from tests.phase_harness import run_phase
+from tests.phases.deploy.conftest import dump, make_ctx, measured
 from tests.stand_ins.kubernetes import KubeStandIn
 
 pytestmark = [pytest.mark.slow]

@@ -11,7 +11,8 @@ import pytest
 
 from bmad.engine.plugins.deploy import make_plugin, make_target
 from tests.helpers import free_port, http_get
-from tests.phases.deploy.conftest import PushedImage, dump, make_ctx, measured, run_phase
+from tests.phase_harness import run_phase
+from tests.phases.deploy.conftest import PushedImage, dump, make_ctx, measured
 
 pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow]
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 import textwrap
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bmad.config import load_config_text
-from bmad.core.models import CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ports.history import ReleaseRecord
-from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.phase import PhaseContext
 from tests.helpers import wait_for
+from tests.phase_harness import context_from_yaml
 
 GOOD_RULES = """\
 groups:
@@ -63,44 +62,14 @@ class History:
         return ReleaseRecord(release, {PhaseName.DEPLOY: PhaseResult(PhaseName.DEPLOY, PhaseStatus.PASSED)})
 
 
-@dataclass
-class PhaseRun:
-    results: list[CheckResult]
-    metrics: dict[str, MetricValue]
-    artifacts: dict[str, Any]
-    ctx: PhaseContext = field(repr=False)
-
-    def result(self, check_id: str) -> CheckResult:
-        for result in self.results:
-            if result.id == check_id:
-                return result
-        raise KeyError(f"{check_id} not in {[r.id for r in self.results]}")
-
-    def status(self, check_id: str) -> str:
-        return self.result(check_id).status.value
-
-
-def run_phase(plugin: PhasePlugin, ctx: PhaseContext) -> PhaseRun:
-    """Run a phase the way the engine does: its scheduler (exceptions become failures), then metrics()."""
-    from bmad.engine.scheduler import run_checks
-
-    ran = run_checks(list(plugin.checks(ctx)), ctx, warnings_fail=False)
-    results = list(ran.results)
-    return PhaseRun(results, dict(plugin.metrics(ctx, results)), ctx.artifacts(), ctx)
-
-
 def make_ctx(tmp_path: Path, yaml_text: str, *, deployed: bool = True, environment: str = "staging") -> PhaseContext:
-    from bmad.ledger.evidence import EvidenceFolder
-
-    config_file = tmp_path / "bmad.yaml"
-    config_file.write_text(yaml_text, encoding="utf-8")
-    config = load_config_text(yaml_text, source=str(config_file)).model_copy(update={"source_path": str(config_file)})
-    return PhaseContext(
-        config=config,
-        environment_name=environment,
-        release=Release(config.service.name, environment, "1" * 40),
-        evidence=EvidenceFolder(tmp_path / "evidence"),
+    return context_from_yaml(
+        tmp_path,
+        yaml_text,
+        environment=environment,
+        version="1" * 40,
         history=History(deployed=deployed),
+        evidence_dir=tmp_path / "evidence",
     )
 
 

@@ -18,12 +18,12 @@ import pytest
 from bmad.core.errors import Unreachable
 from bmad.engine.plugins.measure import make_plugin
 from tests.helpers import free_port
+from tests.phase_harness import run_phase
 from tests.phases.measure.conftest import (
     BROKEN_RULES,
     GOOD_RULES,
     config_yaml,
     make_ctx,
-    run_phase,
     traffic,
     wait_for_rate,
 )
