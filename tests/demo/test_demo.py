@@ -116,6 +116,10 @@ def _check_discovery(config: Any, stack: Any, environment: str, good_version: st
     assert checks["measure.scrape_job"].status.value == "pass", checks["measure.scrape_job"].summary
     assert checks["measure.load_test"].status.value in ("pass", "warn"), checks["measure.load_test"].summary
     verify = next(c for c in deploy.checks if c.id == "deploy.verify")
+    smoke = next(c for c in deploy.checks if c.id == "deploy.smoke")
+    # The bad release passes its smoke tests; post-deploy verification is what catches it.
+    assert smoke.status.value == "pass", (smoke.summary, log)
+    assert verify.status.value == "fail", (verify.summary, log)
     discovery = verify.evidence["discovery"]
     assert discovery["ok"] and discovery["expected"] == 2, (discovery, log)
     assert f'release="{bad.release.version[:12]}"' in discovery["query"]

@@ -77,6 +77,14 @@ def test_fault_errors_fails_about_half_of_the_requests(hello_service) -> None:
     assert http_get(url + "/health")[0] == 200
 
 
+def test_fault_errors_after_answers_the_first_requests_normally(hello_service) -> None:
+    url = hello_service(fault="errors", HELLO_ERRORS_AFTER="20", HELLO_ERROR_RATE="1")
+    first = [http_get(url + "/")[0] for _ in range(20)]
+    later = [http_get(url + "/")[0] for _ in range(10)]
+    assert first == [200] * 20
+    assert later == [500] * 10
+
+
 def test_fault_slow_adds_latency_that_the_histogram_sees(hello_service) -> None:
     url = hello_service(fault="slow", HELLO_SLOW_MS="120")
     started = time.perf_counter()

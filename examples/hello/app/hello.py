@@ -12,6 +12,8 @@ Environment:
   HELLO_MESSAGE              greeting (default "hello")
   HELLO_FAULT                crash | unhealthy | errors | slow  (a release that misbehaves, to exercise rollback)
   HELLO_ERROR_RATE           share of "/" answering 500 under HELLO_FAULT=errors (default 0.5)
+  HELLO_ERRORS_AFTER         under HELLO_FAULT=errors, the first N requests to "/" answer normally (default 0):
+                             a regression that only shows under sustained traffic, past the smoke tests
   HELLO_SLOW_MS              latency added to every request under HELLO_FAULT=slow (default 300)
   HELLO_ACCESS_LOG           1 to log every request (one JSON line per request, with its request id)
 
@@ -57,6 +59,7 @@ class Settings:
             raise ValueError(f"HELLO_FAULT={fault!r} is not one of {', '.join(FAULTS)}")
         self.fault = fault or None
         self.error_rate = float(env.get("HELLO_ERROR_RATE", "0.5"))
+        self.errors_after = int(env.get("HELLO_ERRORS_AFTER", "0"))
         self.slow_seconds = float(env.get("HELLO_SLOW_MS", "300")) / 1000.0
         self.access_log = env.get("HELLO_ACCESS_LOG", "") == "1"
 
@@ -148,8 +151,22 @@ def _resident_bytes() -> int:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+class Counter:
+    """A thread-safe running count (requests to "/" so far, for HELLO_ERRORS_AFTER)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._value += 1
+            return self._value
+
+
 def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHandler]:
     instance = socket.gethostname()
+    roots = Counter()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "hello"
@@ -195,7 +212,8 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
             if path == "/metrics":
                 return 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().encode()
             if path == "/":
-                if settings.fault == "errors" and random.random() < settings.error_rate:
+                late = roots.next() > settings.errors_after
+                if settings.fault == "errors" and late and random.random() < settings.error_rate:
                     payload = {"error": "internal error (HELLO_FAULT=errors)"}
                     return 500, "application/json", json.dumps(payload).encode() + b"\n"
                 payload = {"message": settings.message, "version": settings.version, "instance": instance}

@@ -8,7 +8,8 @@
    demo timing (small load test, short verification window with light traffic).
 3. Release 1 (good): one ``run_release`` (B -> M -> A -> D); the runner writes the documents and
    pushes bmad's own metrics at the end of the run.
-4. Commit a bad change (``HELLO_FAULT=errors``: about half of ``/`` answers 500), release 2:
+4. Commit a bad change (``HELLO_FAULT=errors`` with ``HELLO_ERRORS_AFTER=5``: past its first requests,
+   about half of ``/`` answers 500), release 2:
    post-deploy verification sees the error ratio, DEPLOY rolls back automatically.
 5. Print where the runbooks and reports are, and the framework-metrics table.
 
@@ -42,6 +43,7 @@ MARKER = ".bmad-demo"
 SERVICE = "hello"
 ENVIRONMENT = "dev"
 FAULT = "errors"
+ERRORS_AFTER = 5  # requests to "/" per replica answered normally before the errors begin
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "bmad demo",
     "GIT_AUTHOR_EMAIL": "bmad-demo@example.invalid",
@@ -234,8 +236,12 @@ def demo_config(
     local.setdefault("replicas", 2)
     local_env = dict(local.get("env") or {})
     local_env.pop("HELLO_FAULT", None)
+    local_env.pop("HELLO_ERRORS_AFTER", None)
     if fault:
         local_env["HELLO_FAULT"] = fault
+        # The regression shows under sustained traffic, past the smoke tests: post-deploy
+        # verification is what catches it (the demo's point), not the smoke suite by chance.
+        local_env["HELLO_ERRORS_AFTER"] = str(ERRORS_AFTER)
     local["env"] = local_env
     monitoring = env.setdefault("monitoring", {})
     monitoring["prometheus_url"] = stack.prometheus_url
