@@ -124,6 +124,9 @@ class VerificationConfig(Model):
     # (Flagger's "no values found" trap). None: rely on real traffic.
     traffic_path: str | None = None
     traffic_rps: float = Field(default=5.0, gt=0, le=200)
+    # When the target labels the new replicas' series (the local target's file-based discovery adds
+    # environment and release), evaluate the criteria on those series only.
+    scope_to_release: bool = True
 
 
 class DeployConfig(Model):

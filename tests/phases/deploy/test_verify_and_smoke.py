@@ -208,3 +208,25 @@ def test_measure_style_placeholders() -> None:
     assert render_query('up{job="{job}"}[{rate_window}]', {"job": "hello", "rate_window": "1m"}) == (
         'up{job="hello"}[1m]'
     )
+
+
+def test_scope_selectors_adds_release_matchers_to_every_job_selector() -> None:
+    from bmad.phases.deploy.verify import scope_selectors
+
+    query = (
+        '(sum(rate(http_requests_total{job="hello",code=~"5.."}[1m])) or vector(0))'
+        ' / sum(rate(http_requests_total{job="hello"}[1m]))'
+    )
+    scoped = scope_selectors(query, {"environment": "dev", "release": "abc123"})
+    assert scoped == (
+        '(sum(rate(http_requests_total{job="hello",code=~"5..",environment="dev",release="abc123"}[1m]))'
+        ' or vector(0)) / sum(rate(http_requests_total{job="hello",environment="dev",release="abc123"}[1m]))'
+    )
+
+
+def test_scope_selectors_keeps_matchers_the_query_has_and_selectors_without_a_job() -> None:
+    from bmad.phases.deploy.verify import scope_selectors
+
+    query = 'sum(up{job="hello",environment=~"dev|staging"}) + sum(other_metric{instance="x"})'
+    scoped = scope_selectors(query, {"environment": "dev", "release": "r1"})
+    assert scoped == 'sum(up{job="hello",environment=~"dev|staging",release="r1"}) + sum(other_metric{instance="x"})'

@@ -348,15 +348,27 @@ class DeployPhase(BasePhase):
         traffic = TrafficGenerator(
             self.probe, urls if cfg.traffic_path else [], cfg.traffic_path or "/", rps=cfg.traffic_rps
         )
+        # With file-based discovery every series of the new replicas carries environment and release:
+        # judge those, not whatever the rate window still holds of the previous release.
+        scope = None
+        if self._discovery is not None and cfg.scope_to_release:
+            scope = {k: str(v) for k, v in self._discovery["labels"].items() if k in ("environment", "release")}
         with traffic:
             result = verify_window(
-                self.metrics_query, cfg, baseline, variables=variables, cancel=ctx.cancel, on_round=on_round
+                self.metrics_query,
+                cfg,
+                baseline,
+                variables=variables,
+                scope=scope,
+                cancel=ctx.cancel,
+                on_round=on_round,
             )
         task.done()
         evidence: dict[str, Any] = {
             "discovery": discovered
             if discovered is not None
             else "no discovery file written by the target (static scrape configuration assumed)",
+            "scope": scope or "every series of the job (no release labels from the target)",
             "rounds": result.summary(),
             "baseline_used": {c.baseline: baseline.get(c.baseline) for c in cfg.criteria if c.baseline},
             "traffic": {"sent": traffic.sent, "errors": traffic.errors, "path": cfg.traffic_path},

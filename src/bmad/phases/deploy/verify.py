@@ -12,6 +12,7 @@ Queries may use ``$service``, ``$environment`` and ``$job``.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -68,6 +69,30 @@ def render_query(query: str, variables: Mapping[str, str]) -> str:
     for key, value in variables.items():
         query = query.replace(f"${key}", value).replace(f"{{{key}}}", value)
     return query
+
+
+_JOB_SELECTOR = re.compile(r'\{([^{}]*\bjob\s*=\s*"[^"]*"[^{}]*)\}')
+
+
+def scope_selectors(query: str, labels: Mapping[str, str]) -> str:
+    """Add ``labels`` as matchers to every selector of ``query`` that names a ``job``.
+
+    Post-deploy verification judges the NEW release: with the local target's file-based discovery
+    every series carries ``environment`` and ``release``, so a rate window that still holds the
+    previous release's samples (a release rolled back a minute ago, another environment on the same
+    Prometheus) cannot decide the verdict. A matcher the query already has is left alone.
+    """
+
+    def add(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        extra = [
+            f'{name}="{value}"'
+            for name, value in labels.items()
+            if not re.search(rf"\b{re.escape(name)}\s*(=|!=|=~|!~)", inner)
+        ]
+        return "{" + ",".join([inner.rstrip().rstrip(","), *extra]) + "}"
+
+    return _JOB_SELECTOR.sub(add, query)
 
 
 def query_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> str | None:
@@ -170,6 +195,7 @@ def verify_window(
     baseline: Mapping[str, Any] | None,
     *,
     variables: Mapping[str, str],
+    scope: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_round: Callable[[int, int, list[CriterionOutcome]], None] | None = None,
@@ -211,6 +237,8 @@ def verify_window(
                     result.failed, result.detected_at = outcome, at
                 continue
             query = render_query(raw_query, variables)
+            if scope:
+                query = scope_selectors(query, scope)
             try:
                 samples = metrics.query(query)
             except AdapterError as exc:
