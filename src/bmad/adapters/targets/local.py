@@ -339,7 +339,10 @@ class LocalTarget:
         from docker.errors import DockerException
 
         try:
-            if not self.client.networks.list(names=[name]):
+            # The engine's name filter matches by pattern (Podman: bmad-hello-dev also finds
+            # bmad-hello-dev-2): compare the names exactly.
+            existing = {network.name for network in self.client.networks.list(names=[name])}
+            if name not in existing:
                 self.client.networks.create(
                     name,
                     driver="bridge",
