@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ HELLO_APP = HELLO_DIR / "app" / "hello.py"
 T = TypeVar("T")
 
 _handed_out: set[int] = set()
+_random = random.Random()
 
 
 def in_ci() -> bool:
@@ -30,15 +32,25 @@ def in_ci() -> bool:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now (never the same one twice per process)."""
-    for _ in range(100):
+    """A TCP port on 127.0.0.1 that nothing listens on now (never the same one twice per process).
+
+    Taken from 11000-17999, below the kernel's ephemeral range (32768+ here) and clear of the ports
+    the example and the demo use by default (18080+, 20000+): a port handed out from the ephemeral
+    range can be grabbed by any outgoing connection before the server that was meant to get it
+    binds it (seen: a stand-in pod crash-looping on "Address already in use").
+    """
+    for _ in range(500):
+        port = _random.randrange(11000, 18000)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-    raise RuntimeError("no free port found")
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found in 11000-17999")
 
 
 def wait_for(
