@@ -165,10 +165,24 @@ def find_examples(explicit: Path | None = None) -> Path:
     )
 
 
+def ephemeral_port_floor(default: int = 32768) -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux: ip_local_port_range)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
 def free_port_block(count: int, *, start: int = 20000, end: int = 40000) -> int:
-    """The first port of ``count`` consecutive ports that are free on 127.0.0.1 right now."""
+    """The first port of ``count`` consecutive ports that are free on 127.0.0.1 right now.
+
+    Chosen below the kernel's ephemeral range when it can be: the local target restarts the previous
+    release on its old ports to roll back, and a port in that range can meanwhile be taken by any
+    outgoing connection (seen: a rollback failing with "address already in use").
+    """
     import random
 
+    end = min(end, max(start + count + 1, ephemeral_port_floor()))
     for _ in range(200):
         base = random.randrange(start, end - count)
         sockets: list[socket.socket] = []
