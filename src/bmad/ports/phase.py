@@ -66,6 +66,33 @@ CheckFn = Callable[[PhaseContext], CheckResult]
 
 
 @dataclass(frozen=True)
+class CheckId:
+    """A check's stable id and title, and the results it can produce, so no result repeats them.
+
+    ``CHECK = CheckId("build.image", "Image built")`` then ``CHECK.passed("built in 3 s", ...)``.
+    Keyword arguments are :class:`CheckResult` fields (expected, observed, fix, evidence, ...).
+    """
+
+    id: str
+    title: str
+
+    def result(self, status: CheckStatus, summary: str, **fields: Any) -> CheckResult:
+        return CheckResult(id=self.id, title=self.title, status=status, summary=summary, **fields)
+
+    def passed(self, summary: str, **fields: Any) -> CheckResult:
+        return self.result(CheckStatus.PASS, summary, **fields)
+
+    def warned(self, summary: str, **fields: Any) -> CheckResult:
+        return self.result(CheckStatus.WARN, summary, **fields)
+
+    def failed(self, summary: str, **fields: Any) -> CheckResult:
+        return self.result(CheckStatus.FAIL, summary, **fields)
+
+    def skipped(self, summary: str, **fields: Any) -> CheckResult:
+        return self.result(CheckStatus.SKIP, summary, **fields)
+
+
+@dataclass(frozen=True)
 class Check:
     """One unit of a phase. ``id`` never changes once published (it names the check in records)."""
 
