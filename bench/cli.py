@@ -1,0 +1,293 @@
+"""What a user waits for: the real `bmad` commands, end to end, as subprocesses.
+
+    .venv/bin/python bench/cli.py [--runs 7] [--objects 1000] [--releases 500] [--no-checkov]
+
+Every figure is the median wall time of ``--runs`` runs of the installed ``bmad`` entry point,
+interleaved with its peer or floor so both see the same machine load:
+
+* ``analyze`` on the 1,000-object corpus of ``bench/analyze.py`` vs checkov's CLI on the same files
+  (checkov in its own venv, ``.bench/checkov-venv``);
+* ``analyze`` on the example's bundle (``examples/hello/k8s``) vs ``python -c pass``;
+* ``status``, ``history``, ``metrics`` on a ledger of ``--releases`` releases;
+* ``--help`` and ``deploy --help`` with no help cache vs ``python -c pass``;
+* a phase with no checks (``bench/noop``): the fixed cost of recording one phase.
+
+BUILD and MEASURE are the no-op phases of ``bench/noop`` so that ANALYZE may run (the gate needs
+the phase before it to have passed); the service repository is a copy of ``examples/hello`` in a
+temp git repository without a Pushgateway (nothing is pushed anywhere). Each goal of issue 13 is
+printed as met or not, with its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from analyze import ensure_checkov, write_corpus  # noqa: E402
+
+Argv = list[str]
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    argv: Argv
+    env: dict[str, str]
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    figure: str
+    met: bool
+
+
+def timed(variant: Variant) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        variant.argv,
+        env=variant.env,
+        cwd=variant.cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=600,
+    )
+    return time.perf_counter() - started
+
+
+def medians(variants: Sequence[Variant], runs: int) -> dict[str, float]:
+    """Median wall time per variant, the variants taken in turn so they share the machine's load."""
+    samples: dict[str, list[float]] = {v.label: [] for v in variants}
+    for variant in variants:  # one warm-up each: page cache, compiled schemas, .pyc files
+        timed(variant)
+    for _ in range(runs):
+        for variant in variants:
+            samples[variant.label].append(timed(variant))
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+def git(repo: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }
+    subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True)
+
+
+def make_service(root: Path, name: str, manifests: Path | None) -> Path:
+    """A copy of the example in a git repository of its own, with no Pushgateway to push to."""
+    repo = root / name
+    shutil.copytree(ROOT / "examples" / "hello", repo, ignore=shutil.ignore_patterns(".bmad", "reports", "__pycache__"))
+    config_path = repo / "bmad.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["environments"]["dev"].pop("monitoring", None)
+    if manifests is not None:
+        config.setdefault("analyze", {})["manifests"] = [str(manifests)]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "bench")
+    return repo
+
+
+def bmad_env(cache: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "BMAD_PLUGIN_BUILD": "noop.build",
+        "BMAD_PLUGIN_MEASURE": "noop.measure",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")) if p),
+        "BMAD_NO_HELP_CACHE": "1",
+        "XDG_CACHE_HOME": str(cache),
+        "COLUMNS": "120",
+    }
+    env.pop("BMAD_LEDGER_URL", None)
+    return env
+
+
+def pass_gates(bmad: str, repo: Path, env: dict[str, str]) -> None:
+    """BUILD and MEASURE (no-op phases) pass, so that ANALYZE may run for this release."""
+    for phase in ("build", "measure"):
+        proc = subprocess.run(
+            [bmad, phase, "-c", "bmad.yaml", "-e", "dev"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: `bmad {phase}` failed in {repo} (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
+def fill_ledger(repo: Path, releases: int) -> None:
+    from tests.reports.reports_data import MIN, T0, Spec, record
+
+    from bmad.core.models import PhaseName
+    from bmad.ledger import Ledger
+
+    (repo / ".bmad").mkdir(mode=0o700, exist_ok=True)
+    ledger = Ledger.open(f"sqlite:///{repo / '.bmad' / 'ledger.db'}", clock=lambda: T0 + timedelta(days=releases))
+    try:
+        for i in range(releases):
+            spec = Spec(
+                version=f"{i:040x}",
+                start=T0 + timedelta(hours=6 * i),
+                minutes=(3.0, 2.0, 1.0, 4.0),
+                commit_before=30 * MIN,
+                stop_at=PhaseName.BUILD if i % 11 == 10 else None,
+                deploy_ok=i % 7 != 6,
+                rollback=(2 * MIN, 1 * MIN) if i % 7 == 6 else None,
+            )
+            record(ledger, spec)
+    finally:
+        ledger.close()
+
+
+def checkov_argv(binary: Path, folder: Path) -> Argv:
+    return [
+        str(binary),
+        "-d",
+        str(folder),
+        "--framework",
+        "kubernetes",
+        "--skip-download",
+        "--compact",
+        "--quiet",
+        "-o",
+        "json",
+        "--soft-fail",
+    ]
+
+
+def ratio_goal(name: str, ours: float, peer: float, peer_label: str, *, at_most: float) -> Goal:
+    ratio = ours / peer
+    return Goal(name, f"{ours * 1000:.0f} ms = {ratio:.2f}x {peer_label} ({peer * 1000:.0f} ms)", ratio <= at_most)
+
+
+def bench_analyze_corpus(args: argparse.Namespace, bmad: str, tmp: Path, env: dict[str, str]) -> list[Goal]:
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    count = write_corpus(corpus, args.objects)
+    repo = make_service(tmp, "corpus-service", corpus)
+    pass_gates(bmad, repo, env)
+    variants = [Variant("bmad", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)]
+    checkov = None if args.no_checkov else ensure_checkov()
+    if checkov is not None:
+        ck_env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+        variants.append(Variant("checkov", checkov_argv(checkov, corpus), ck_env, tmp))
+    figures = medians(variants, max(3, args.runs // 2))
+    ours = figures["bmad"]
+    if "checkov" not in figures:
+        return [Goal(f"analyze {count} objects >= 10x faster than checkov", f"{ours:.2f} s; checkov not run", False)]
+    speedup = figures["checkov"] / ours
+    figure = f"bmad {ours:.2f} s, checkov {figures['checkov']:.2f} s: {speedup:.1f}x faster"
+    return [Goal(f"analyze {count} objects >= 10x faster than checkov", figure, speedup >= 10)]
+
+
+def bench_small_commands(args: argparse.Namespace, bmad: str, tmp: Path, env: dict[str, str]) -> list[Goal]:
+    repo = make_service(tmp, "hello", None)
+    pass_gates(bmad, repo, env)
+    run = Variant("python", [sys.executable, "-c", "pass"], env, repo)
+    analyze = Variant("analyze", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)
+    phase = Variant("phase", [bmad, "measure", "-c", "bmad.yaml", "-e", "dev"], env, repo)
+    helps = [
+        Variant("--help", [bmad, "--help"], env, repo),
+        Variant("deploy --help", [bmad, "deploy", "--help"], env, repo),
+    ]
+    figures = medians([run, analyze, phase, *helps], args.runs)
+    python = figures["python"]
+    goals = [
+        Goal(
+            "analyze of the example (12 objects) <= 0.5 s and <= 15x python",
+            f"{figures['analyze'] * 1000:.0f} ms = {figures['analyze'] / python:.1f}x python ({python * 1000:.0f} ms)",
+            figures["analyze"] <= 0.5 and figures["analyze"] / python <= 15,
+        ),
+        Goal(
+            "fixed cost of recording one phase <= 0.2 s (no-op MEASURE, minus python start-up)",
+            f"{figures['phase'] * 1000:.0f} ms wall, {(figures['phase'] - python) * 1000:.0f} ms above python",
+            figures["phase"] - python <= 0.2,
+        ),
+    ]
+    goals += [
+        ratio_goal(f"`bmad {h.label}` <= 3x python (no help cache)", figures[h.label], python, "python", at_most=3)
+        for h in helps
+    ]
+    goals += bench_ledger_queries(args, bmad, repo, env, python)
+    return goals
+
+
+def bench_ledger_queries(
+    args: argparse.Namespace, bmad: str, repo: Path, env: dict[str, str], python: float
+) -> list[Goal]:
+    fill_ledger(repo, args.releases)
+    queries = [
+        Variant("status", [bmad, "status", "-c", "bmad.yaml", "-e", "dev"], env, repo),
+        Variant("history", [bmad, "history", "-c", "bmad.yaml", "-e", "dev"], env, repo),
+        Variant("metrics", [bmad, "metrics", "-c", "bmad.yaml"], env, repo),
+    ]
+    figures = medians(queries, args.runs)
+    return [
+        Goal(
+            f"`bmad {q.label}` on {args.releases} releases <= 0.25 s",
+            f"{figures[q.label] * 1000:.0f} ms ({figures[q.label] / python:.1f}x python)",
+            figures[q.label] <= 0.25,
+        )
+        for q in queries
+    ]
+
+
+def report(goals: Sequence[Goal]) -> int:
+    width = max(len(g.name) for g in goals)
+    for goal in goals:
+        print(f"{'met    ' if goal.met else 'NOT met'}  {goal.name:<{width}}  {goal.figure}")
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--releases", type=int, default=500)
+    parser.add_argument("--no-checkov", action="store_true")
+    parser.add_argument("--only", choices=["corpus", "small"], help="run one group only")
+    args = parser.parse_args()
+    bmad = shutil.which("bmad", path=str(Path(sys.executable).parent)) or "bmad"
+    groups: list[Callable[[argparse.Namespace, str, Path, dict[str, str]], list[Goal]]] = []
+    if args.only in (None, "small"):
+        groups.append(bench_small_commands)
+    if args.only in (None, "corpus"):
+        groups.append(bench_analyze_corpus)
+    goals: list[Goal] = []
+    with tempfile.TemporaryDirectory(prefix="bmad-cli-bench-") as tmp:
+        env = bmad_env(Path(tmp) / "cache")
+        for group in groups:
+            goals += group(args, bmad, Path(tmp), env)
+    return report(goals)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Alias bombs, recursive aliases and deep nesting are refused before any data is built."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from bmad.core.errors import ConfigError
+from bmad.core.yaml_limits import YamlLimits, check_node_graph, may_have_aliases
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    lines = ['a0: &a0 "lol"']
+    for level in range(1, levels + 1):
+        aliases = ", ".join(f"*a{level - 1}" for _ in range(width))
+        lines.append(f"a{level}: &a{level} [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+def compose(text: str) -> yaml.Node:
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert node is not None
+    return node
+
+
+def test_alias_bomb_is_refused_fast_with_its_line() -> None:
+    text = alias_bomb()
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as caught:
+        check_node_graph(compose(text), source="bomb.yaml")
+    assert time.perf_counter() - started < 1.0
+    assert "alias bomb" in str(caught.value)
+    assert caught.value.file == "bomb.yaml"
+    assert caught.value.line is not None and 2 <= caught.value.line <= 10
+
+
+def test_recursive_alias_is_refused() -> None:
+    with pytest.raises(ConfigError, match="recursive alias"):
+        check_node_graph(compose("a: &x [1, *x]\n"), source="loop.yaml")
+
+
+def test_deep_nesting_is_refused_without_recursion_error() -> None:
+    text = "[" * 300 + "]" * 300
+    with pytest.raises(ConfigError, match="nests deeper than 50"):
+        check_node_graph(compose(text), source="deep.yaml", limits=YamlLimits(max_depth=50))
+
+
+def test_ordinary_anchors_pass_and_are_counted() -> None:
+    text = "base: &b {image: x, port: 80}\ndev: *b\nprod: *b\n"
+    # root + 3 (key, value) pairs; each value mapping is 1 + 2 pairs of scalars = 5 nodes
+    assert check_node_graph(compose(text), source="ok.yaml") == 1 + 3 + 3 * 5
+    assert may_have_aliases(text)
+    assert not may_have_aliases("plain: text\n")
