@@ -174,3 +174,36 @@ def test_scanner_failure_is_an_adapter_error(tmp_path: Path) -> None:
     with pytest.raises(AdapterError, match="unable to open archive"):
         scanner.scan(image_ref="x", archive=None, evidence=EvidenceFolder(tmp_path / "evidence"))
     assert not TrivyScanner(program=os.path.join(str(tmp_path), "absent")).available()
+
+
+# --- wrong shapes are clear errors naming the JSON path (hardening) ---------------------------
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_trivy_severity_of_the_wrong_type_is_an_error_with_its_path(tmp_path: Path) -> None:
+    report = {
+        "SchemaVersion": 2,
+        "Results": [{"Target": "app", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": {"x": 1}}]}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        read_report_file(_write(tmp_path, report))
+    assert "$.Results[0].Vulnerabilities[0].Severity: expected a severity string, found an object" in str(caught.value)
+    assert caught.value.file == str(tmp_path / "report.json")
+
+
+def test_grype_matches_of_the_wrong_type_is_an_error_with_its_path(tmp_path: Path) -> None:
+    report = {"matches": [{"vulnerability": {"id": "CVE-2", "severity": "High", "urls": "not-a-list"}}]}
+    with pytest.raises(ConfigError, match=r"\$\.matches\[0\]\.vulnerability\.urls: expected an array, found a string"):
+        read_report_file(_write(tmp_path, report))
+
+
+def test_deeply_nested_report_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"Results": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nests too deeply"):
+        read_report_file(path)

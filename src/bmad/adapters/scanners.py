@@ -20,20 +20,87 @@ from bmad.ports.scanner import ReportedSecret, ScanReport, Vulnerability, normal
 MAX_REPORT_BYTES = 200 * 1024 * 1024
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+class ReportShapeError(ValueError):
+    """A field bmad reads has the wrong type; ``path`` is its JSON path (``$.Results[0].Severity``)."""
+
+    def __init__(self, path: str, expected: str, value: Any) -> None:
+        super().__init__(f"{path}: expected {expected}, found {_json_type(value)}")
+        self.path = path
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null"
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
+class _Node:
+    """A JSON value with its path: missing or null fields read as empty (older tool versions omit
+    them), but a field of the wrong type is a :class:`ReportShapeError` naming its path."""
 
+    __slots__ = ("path", "value")
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    def __init__(self, value: Any, path: str = "$") -> None:
+        self.value = value
+        self.path = path
+
+    def obj(self, key: str) -> _Node:
+        value = self._get(key)
+        if value is not None and not isinstance(value, dict):
+            raise ReportShapeError(f"{self.path}.{key}", "an object", value)
+        return _Node(value or {}, f"{self.path}.{key}")
+
+    def items(self, key: str) -> list[_Node]:
+        value = self._get(key)
+        if value is not None and not isinstance(value, list):
+            raise ReportShapeError(f"{self.path}.{key}", "an array", value)
+        return [_Node(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(value or [])]
+
+    def as_obj(self) -> _Node:
+        if not isinstance(self.value, dict):
+            raise ReportShapeError(self.path, "an object", self.value)
+        return self
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ReportShapeError(f"{self.path}.{key}", "a string", value)
+
+    def integer(self, key: str) -> int | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ReportShapeError(f"{self.path}.{key}", "an integer", value)
+
+    def flag(self, key: str) -> bool | None:
+        value = self._get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        raise ReportShapeError(f"{self.path}.{key}", "a boolean", value)
+
+    def severity(self, key: str) -> str:
+        value = self._get(key)
+        if value is not None and not isinstance(value, str):
+            raise ReportShapeError(f"{self.path}.{key}", "a severity string", value)
+        return normalise_severity(value)
+
+    def _get(self, key: str) -> Any:
+        return self.as_obj().value.get(key)
 
 
 def detect_format(data: Any) -> str | None:
@@ -51,62 +118,70 @@ def parse_trivy_report(data: Any) -> ScanReport:
     """Read ``trivy image --format json`` output (SchemaVersion 2)."""
     if not isinstance(data, dict):
         raise ValueError("a trivy report is a JSON object")
-    schema = data.get("SchemaVersion")
+    root = _Node(data)
+    schema = root.integer("SchemaVersion")
     if schema is not None and schema != 2:
         raise ValueError(f"trivy report SchemaVersion {schema} is not supported (expected 2)")
-    metadata = _dict(data.get("Metadata"))
-    os_info = _dict(metadata.get("OS"))
-    size = _int(metadata.get("Size"))
-    if size is None:
-        layer_sizes = [_int(_dict(layer).get("Size")) for layer in _list(metadata.get("Layers"))]
-        if layer_sizes and all(s is not None for s in layer_sizes):
-            size = sum(s for s in layer_sizes if s is not None)
+    metadata = root.obj("Metadata")
+    os_info = metadata.obj("OS")
     findings: list[Vulnerability] = []
     secrets: list[ReportedSecret] = []
-    for result in _list(data.get("Results")):
-        result = _dict(result)
-        target = _str(result.get("Target"))
-        for vuln in _list(result.get("Vulnerabilities")):
-            vuln = _dict(vuln)
-            layer = _dict(vuln.get("Layer"))
-            findings.append(
-                Vulnerability(
-                    id=_str(vuln.get("VulnerabilityID")) or "UNKNOWN-ID",
-                    package=_str(vuln.get("PkgName")) or _str(vuln.get("PkgID")).split("@")[0],
-                    installed=_str(vuln.get("InstalledVersion")),
-                    fixed=_str(vuln.get("FixedVersion")) or None,
-                    severity=normalise_severity(vuln.get("Severity")),
-                    layer=_str(layer.get("DiffID")) or _str(layer.get("Digest")) or None,
-                    title=_str(vuln.get("Title")),
-                    url=_str(vuln.get("PrimaryURL")) or None,
-                    target=target,
-                )
-            )
-        for secret in _list(result.get("Secrets")):
-            secret = _dict(secret)
-            layer = _dict(secret.get("Layer"))
-            secrets.append(
-                ReportedSecret(
-                    rule=_str(secret.get("RuleID")),
-                    title=_str(secret.get("Title")),
-                    severity=normalise_severity(secret.get("Severity")),
-                    target=target,
-                    line=_int(secret.get("StartLine")),
-                    layer=_str(layer.get("DiffID")) or _str(layer.get("Digest")) or None,
-                    created_by=_str(layer.get("CreatedBy")) or None,
-                )
-            )
-    eosl = os_info.get("EOSL")
+    for result in root.items("Results"):
+        target = result.text("Target")
+        findings += [_trivy_vulnerability(vuln, target) for vuln in result.items("Vulnerabilities")]
+        secrets += [_trivy_secret(secret, target) for secret in result.items("Secrets")]
     return ScanReport(
         tool="trivy",
-        tool_version=_str(_dict(data.get("Trivy")).get("Version")) or None,
-        artifact=_str(data.get("ArtifactName")) or None,
-        image_id=_str(metadata.get("ImageID")) or None,
-        size_bytes=size,
-        os=" ".join(p for p in (_str(os_info.get("Family")), _str(os_info.get("Name"))) if p) or None,
-        eosl=eosl if isinstance(eosl, bool) else None,
+        tool_version=root.obj("Trivy").text("Version") or None,
+        artifact=root.text("ArtifactName") or None,
+        image_id=metadata.text("ImageID") or None,
+        size_bytes=_trivy_size(metadata),
+        os=" ".join(p for p in (os_info.text("Family"), os_info.text("Name")) if p) or None,
+        eosl=os_info.flag("EOSL"),
         findings=tuple(findings),
         secrets=tuple(secrets),
+    )
+
+
+def _trivy_size(metadata: _Node) -> int | None:
+    size = metadata.integer("Size")
+    if size is None:
+        layer_sizes = [layer.as_obj().integer("Size") for layer in metadata.items("Layers")]
+        if layer_sizes and all(s is not None for s in layer_sizes):
+            size = sum(s for s in layer_sizes if s is not None)
+    return size
+
+
+def _trivy_layer(item: _Node) -> str | None:
+    layer = item.obj("Layer")
+    return layer.text("DiffID") or layer.text("Digest") or None
+
+
+def _trivy_vulnerability(vuln: _Node, target: str) -> Vulnerability:
+    vuln = vuln.as_obj()
+    return Vulnerability(
+        id=vuln.text("VulnerabilityID") or "UNKNOWN-ID",
+        package=vuln.text("PkgName") or vuln.text("PkgID").split("@")[0],
+        installed=vuln.text("InstalledVersion"),
+        fixed=vuln.text("FixedVersion") or None,
+        severity=vuln.severity("Severity"),
+        layer=_trivy_layer(vuln),
+        title=vuln.text("Title"),
+        url=vuln.text("PrimaryURL") or None,
+        target=target,
+    )
+
+
+def _trivy_secret(secret: _Node, target: str) -> ReportedSecret:
+    secret = secret.as_obj()
+    return ReportedSecret(
+        rule=secret.text("RuleID"),
+        title=secret.text("Title"),
+        severity=secret.severity("Severity"),
+        target=target,
+        line=secret.integer("StartLine"),
+        layer=_trivy_layer(secret),
+        created_by=secret.obj("Layer").text("CreatedBy") or None,
     )
 
 
@@ -114,47 +189,48 @@ def parse_grype_report(data: Any) -> ScanReport:
     """Read ``grype -o json`` output (``matches[]``, ``source``, ``distro``, ``descriptor``)."""
     if not isinstance(data, dict) or not isinstance(data.get("matches", []), list):
         raise ValueError("a grype report is a JSON object with a 'matches' list")
-    findings: list[Vulnerability] = []
-    for match in _list(data.get("matches")):
-        match = _dict(match)
-        vuln = _dict(match.get("vulnerability"))
-        artifact = _dict(match.get("artifact"))
-        fix = _dict(vuln.get("fix"))
-        versions = [_str(v) for v in _list(fix.get("versions")) if v]
-        fixed = ", ".join(versions) if versions and fix.get("state", "fixed") in ("fixed", "") else None
-        if fixed is None and not fix and vuln.get("fixedInVersion"):  # grype before fix{} existed
-            fixed = _str(vuln.get("fixedInVersion"))
-        layer = None
-        for location in _list(artifact.get("locations")):
-            layer = _str(_dict(location).get("layerID")) or None
-            if layer:
-                break
-        urls = [_str(u) for u in _list(vuln.get("urls")) if u]
-        findings.append(
-            Vulnerability(
-                id=_str(vuln.get("id")) or "UNKNOWN-ID",
-                package=_str(artifact.get("name")),
-                installed=_str(artifact.get("version")),
-                fixed=fixed,
-                severity=normalise_severity(vuln.get("severity")),
-                layer=layer,
-                title=_str(vuln.get("description"))[:200],
-                url=_str(vuln.get("dataSource")) or (urls[0] if urls else None),
-                target=_str(artifact.get("type")),
-            )
-        )
-    source = _dict(data.get("source"))
-    target = _dict(source.get("target"))
-    distro = _dict(data.get("distro"))
-    descriptor = _dict(data.get("descriptor"))
+    root = _Node(data)
+    findings = [_grype_finding(match.as_obj()) for match in root.items("matches")]
+    target = root.obj("source").obj("target")
+    distro = root.obj("distro")
     return ScanReport(
         tool="grype",
-        tool_version=_str(descriptor.get("version")) or None,
-        artifact=_str(target.get("userInput")) or None,
-        image_id=_str(target.get("imageID")) or None,
-        size_bytes=_int(target.get("imageSize")),
-        os=" ".join(p for p in (_str(distro.get("name")), _str(distro.get("version"))) if p) or None,
+        tool_version=root.obj("descriptor").text("version") or None,
+        artifact=target.text("userInput") or None,
+        image_id=target.text("imageID") or None,
+        size_bytes=target.integer("imageSize"),
+        os=" ".join(p for p in (distro.text("name"), distro.text("version")) if p) or None,
         findings=tuple(findings),
+    )
+
+
+def _grype_fixed(vuln: _Node) -> str | None:
+    fix = vuln.obj("fix")
+    versions = [v.value for v in fix.items("versions") if isinstance(v.value, str) and v.value]
+    state = fix.text("state") if "state" in fix.value else "fixed"
+    fixed = ", ".join(versions) if versions and state in ("fixed", "") else None
+    if fixed is None and not fix.value and vuln.text("fixedInVersion"):  # grype before fix{} existed
+        fixed = vuln.text("fixedInVersion")
+    return fixed
+
+
+def _grype_finding(match: _Node) -> Vulnerability:
+    vuln = match.obj("vulnerability")
+    artifact = match.obj("artifact")
+    layer = next(
+        (loc.as_obj().text("layerID") for loc in artifact.items("locations") if loc.as_obj().text("layerID")), None
+    )
+    urls = [u.value for u in vuln.items("urls") if isinstance(u.value, str) and u.value]
+    return Vulnerability(
+        id=vuln.text("id") or "UNKNOWN-ID",
+        package=artifact.text("name"),
+        installed=artifact.text("version"),
+        fixed=_grype_fixed(vuln),
+        severity=vuln.severity("severity"),
+        layer=layer,
+        title=vuln.text("description")[:200],
+        url=vuln.text("dataSource") or (urls[0] if urls else None),
+        target=artifact.text("type"),
     )
 
 
@@ -174,6 +250,8 @@ def read_report_file(path: Path) -> ScanReport:
         if size > MAX_REPORT_BYTES:
             raise ConfigError(f"scan report is {size} bytes; the limit is {MAX_REPORT_BYTES}", file=str(path))
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ConfigError("scan report nests too deeply to be a trivy or grype report", file=str(path)) from None
     except FileNotFoundError:
         raise ConfigError(
             "scan report not found", file=str(path), hint="run trivy/grype with JSON output to this path"
@@ -236,7 +314,7 @@ class _ToolScanner:
         evidence.write_text(f"build/{self.name}-report.json", raw)
         try:
             return self.parse(json.loads(raw))
-        except (ValueError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise AdapterError(self.name, "reading its JSON report", str(exc)) from None
 
 
