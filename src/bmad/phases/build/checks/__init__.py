@@ -1,0 +1,1 @@
+"""BUILD's checks, one module each: ``CHECK`` (id and title), ``NEEDS`` and ``run(ctx, ports, work)``."""
