@@ -48,7 +48,11 @@ class Artifacts:
 
 @dataclasses.dataclass(frozen=True)
 class BuiltImage(Artifacts):
-    """What ``build.image`` hands on: the image as built, before it is pushed."""
+    """What ``build.image`` hands on: the image as built, before it is pushed.
+
+    This and the other BUILD parts below have required fields: BUILD's own checks read them back once the
+    check that wrote them passed. Later phases read :class:`BuildArtifacts`, where every field has a default.
+    """
 
     image_id: str
     image_ref: str  # the first tag
