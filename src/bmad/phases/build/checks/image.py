@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 from bmad.core.models import CheckResult, utcnow
@@ -45,15 +46,30 @@ def run(ctx: PhaseContext, ports: BuildPorts, work: BuildWorkspace) -> CheckResu
     log_file = ctx.evidence.write_text("build/image-build.log", "\n".join(work.build_log) + "\n")
     evidence = _evidence(ctx, request, info, duration)
     if not outcome.ok or outcome.image_id is None:
-        return CHECK.failed(
-            f"the build failed: {(outcome.error or 'unknown error').splitlines()[0][:300]}",
-            expected="the image builds",
-            observed=outcome.error or "no image",
-            fix=f"fix {containerfile.name} (build log in the evidence) and run BUILD again",
-            evidence={**evidence, "log_tail": work.build_log[-20:]},
-            evidence_files=(log_file,),
-        )
-    return _built(ctx, ports, request, info, outcome.image_id, evidence, duration, log_file)
+        return _build_failed(containerfile, outcome, evidence, work.build_log, log_file)
+    image = ports.images.inspect(outcome.image_id)
+    evidence["image_id"] = outcome.image_id
+    if image is not None:
+        evidence["layers"] = len(image.diff_ids)
+    built = BuiltImage(
+        image_id=outcome.image_id,
+        image_ref=request.tags[0],
+        image_tags=list(request.tags),
+        multi_stage=info.multi_stage,
+        containerfile=str(containerfile),
+        base_image=info.final_base(),
+        image_size_bytes=image.size_bytes if image is not None else None,
+    )
+    artifacts = built.to_artifacts()
+    ctx.add_artifacts(artifacts)
+    return CHECK.passed(
+        f"built {built.image_ref} ({built.image_id[:19]}) in {duration:.1f}s",
+        expected="the image builds",
+        observed=f"image {built.image_id[:19]}, tags {', '.join(built.image_tags)}",
+        evidence=evidence,
+        artifacts=artifacts,
+        evidence_files=(log_file,),
+    )
 
 
 def image_labels(ctx: PhaseContext, ports: BuildPorts) -> dict[str, str]:
@@ -106,37 +122,14 @@ def _evidence(ctx: PhaseContext, request: BuildRequest, info: ContainerfileInfo,
     }
 
 
-def _built(
-    ctx: PhaseContext,
-    ports: BuildPorts,
-    request: BuildRequest,
-    info: ContainerfileInfo,
-    image_id: str,
-    evidence: dict[str, Any],
-    duration: float,
-    log_file: str,
+def _build_failed(
+    containerfile: Path, outcome: BuildOutcome, evidence: dict[str, Any], lines: list[str], log_file: str
 ) -> CheckResult:
-    image = ports.images.inspect(image_id)
-    evidence["image_id"] = image_id
-    tags = list(request.tags)
-    built = BuiltImage(
-        image_id=image_id,
-        image_ref=tags[0],
-        image_tags=tags,
-        multi_stage=info.multi_stage,
-        containerfile=str(request.containerfile),
-        base_image=info.final_base(),
-        image_size_bytes=image.size_bytes if image is not None else None,
-    )
-    if image is not None:
-        evidence["layers"] = len(image.diff_ids)
-    artifacts = built.to_artifacts()
-    ctx.add_artifacts(artifacts)
-    return CHECK.passed(
-        f"built {tags[0]} ({image_id[:19]}) in {duration:.1f}s",
+    return CHECK.failed(
+        f"the build failed: {(outcome.error or 'unknown error').splitlines()[0][:300]}",
         expected="the image builds",
-        observed=f"image {image_id[:19]}, tags {', '.join(tags)}",
-        evidence=evidence,
-        artifacts=artifacts,
+        observed=outcome.error or "no image",
+        fix=f"fix {containerfile.name} (build log in the evidence) and run BUILD again",
+        evidence={**evidence, "log_tail": lines[-20:]},
         evidence_files=(log_file,),
     )
