@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bmad.adapters.containers import DockerEngineImages, EngineConnection, with_labels
-from bmad.adapters.test_envs import (
+from bmad.adapters.suite_envs import (
     LABEL_ENV,
     CommandsEnvironment,
     ComposeEnvironment,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from bmad.core.models import PhaseName, PhaseResult
 
@@ -44,7 +44,104 @@ class Artifacts:
 
 
 # ---------------------------------------------------------------------------------------- BUILD
-# (BuildArtifacts goes here)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltImage(Artifacts):
+    """What ``build.image`` hands on: the image as built, before it is pushed.
+
+    This and the other BUILD parts below have required fields: BUILD's own checks read them back once the
+    check that wrote them passed. Later phases read :class:`BuildArtifacts`, where every field has a default.
+    """
+
+    image_id: str
+    image_ref: str  # the first tag
+    image_tags: list[str]
+    multi_stage: bool
+    containerfile: str
+    base_image: str | None  # the final stage's base image; None for FROM scratch
+    image_size_bytes: int | None = None  # left out of the record when the engine could not say
+
+    def to_artifacts(self) -> dict[str, Any]:
+        values = super().to_artifacts()
+        if self.image_size_bytes is None:
+            del values["image_size_bytes"]
+        return values
+
+
+@dataclasses.dataclass(frozen=True)
+class PushedImage(Artifacts):
+    """What ``build.push`` hands on: the image in the registry, one digest for every tag."""
+
+    image_digest: str
+    image: str  # the repository, e.g. 127.0.0.1:5000/hello
+    image_tags: list[str]
+    image_pinned: str  # image@digest, what DEPLOY runs
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSecretsFound(Artifacts):
+    """What ``build.layer_secrets`` hands on (ANALYZE's SC-046 reads it)."""
+
+    secrets_in_image: int  # allow-listed findings excluded
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseTagged(Artifacts):
+    """What ``build.git_tag`` hands on."""
+
+    git_tag: str
+
+
+RATE_KEY_SUFFIX = "_pass_rate"
+
+
+def pass_rate_key(suite: str) -> str:
+    """The artifact key of a suite's pass rate: ``e2e`` -> ``e2e_pass_rate`` (ANALYZE's TQ-030 reads it)."""
+    return suite.replace("-", "_") + RATE_KEY_SUFFIX
+
+
+@dataclasses.dataclass(frozen=True)
+class SuitePassRate(Artifacts):
+    """What a ``build.tests.<suite>`` check hands on: passed / executed tests in %, None when none ran."""
+
+    suite: str
+    percent: float | None
+
+    def to_artifacts(self) -> dict[str, Any]:
+        return {pass_rate_key(self.suite): self.percent}
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildArtifacts(Artifacts):
+    """Everything BUILD hands to later phases; a key no check wrote (failed, skipped, off) keeps its default."""
+
+    image_id: str | None = None
+    image_ref: str | None = None
+    image_tags: list[str] = dataclasses.field(default_factory=list)
+    multi_stage: bool = False
+    containerfile: str | None = None
+    base_image: str | None = None
+    image_size_bytes: int | None = None
+    secrets_in_image: int | None = None
+    image_digest: str | None = None
+    image: str | None = None
+    image_pinned: str | None = None
+    git_tag: str | None = None
+    # "<suite>_pass_rate" keys, by the key's prefix (the suite's name with "-" as "_").
+    pass_rates: dict[str, float | None] = dataclasses.field(default_factory=dict)
+
+    def to_artifacts(self) -> dict[str, Any]:
+        values = super().to_artifacts()
+        del values["pass_rates"]
+        values.update({prefix + RATE_KEY_SUFFIX: rate for prefix, rate in self.pass_rates.items()})
+        return values
+
+    @classmethod
+    def from_artifacts(cls, values: Mapping[str, Any]) -> Self:
+        known = super().from_artifacts(values)
+        rates = {k.removesuffix(RATE_KEY_SUFFIX): v for k, v in values.items() if k.endswith(RATE_KEY_SUFFIX)}
+        return dataclasses.replace(known, pass_rates=rates)
 
 
 # -------------------------------------------------------------------------------------- MEASURE

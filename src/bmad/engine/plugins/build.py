@@ -7,7 +7,7 @@ from bmad.adapters.git_tag import GitReleaseTagger
 from bmad.adapters.layer_secrets import DetectSecretsLayerScanner
 from bmad.adapters.registry import RegistryClient, resolve_auth
 from bmad.adapters.scanners import GrypeScanner, ReportFileScanner, TrivyScanner
-from bmad.adapters.test_envs import EngineTestEnvironments, SuiteCommandRunner
+from bmad.adapters.suite_envs import EngineTestEnvironments, SuiteCommandRunner
 from bmad.phases.build import BuildPhase, BuildPorts
 from bmad.ports.phase import PhaseContext, PhasePlugin
 from bmad.ports.scanner import VulnerabilityScanner

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bmad.config.build import BuildConfig
+
 CANDIDATES = ("Containerfile", "Dockerfile")
 _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
@@ -52,6 +54,23 @@ def detect_containerfile(context: Path, configured: str | None, *, base: Path) -
         if candidate.is_file():
             return candidate
     return None
+
+
+def locate_containerfile(config: BuildConfig, repo: Path) -> tuple[Path, Path | None]:
+    """The build context and the Containerfile BUILD uses (None when there is none)."""
+    context = (repo / config.context).resolve()
+    return context, detect_containerfile(context, config.containerfile, base=repo)
+
+
+def containerfile_in_repo(config: BuildConfig, repo: Path) -> str | None:
+    """The Containerfile's path relative to the repository (what SARIF results point at)."""
+    _, path = locate_containerfile(config, repo)
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:

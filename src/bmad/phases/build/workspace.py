@@ -1,0 +1,42 @@
+"""What BUILD's checks share while the phase runs: a scratch folder, the exported image, the build log."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bmad.ports.images import ImageEngine
+
+
+@dataclass
+class BuildWorkspace:
+    """One per phase run; :meth:`clear` removes the scratch folder once every check has finished."""
+
+    # The image build's output lines, written again after the layer scan registered secrets for redaction.
+    build_log: list[str] = field(default_factory=list)
+    # Held by a test suite while it runs, unless build.parallel_suites.
+    suite_lock: threading.Lock = field(default_factory=threading.Lock)
+    _folder: Path | None = None
+    _archive: Path | None = None
+    _archive_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def exported_image(self, images: ImageEngine, image_id: str) -> Path:
+        """The built image as a docker-archive, exported once and shared by the scanners."""
+        with self._archive_lock:
+            if self._archive is None:
+                self._archive = images.export(image_id, self._scratch() / "image.tar")
+            return self._archive
+
+    def clear(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+            self._archive = None
+
+    def _scratch(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="bmad-build-"))
+        return self._folder
