@@ -9,62 +9,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from bmad.config.measure import BaselineQuery, NoDataPolicy
+from bmad.config.measure import BaselineQuery, NoDataPolicy, render_query
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckStatus
+from bmad.ports.artifacts import BaselineFigure
 from bmad.ports.metrics import MetricsQuery, Sample, Series
 
 
-@dataclass
+@dataclass(frozen=True)
 class Baseline:
-    name: str
-    query: str
-    unit: str
-    policy: NoDataPolicy
-    value: float | None = None
-    minimum: float | None = None
-    average: float | None = None
-    maximum: float | None = None
-    p95: float | None = None
-    points: int = 0
-    series: int = 0
-    window_seconds: float = 0.0
-    error: str = ""
-    notes: list[str] = field(default_factory=list)
+    """One captured baseline query: the figure MEASURE stores, and notes on how it was read."""
 
-    @property
-    def no_data(self) -> bool:
-        return self.value is None and not self.error
+    name: str
+    figure: BaselineFigure
+    notes: tuple[str, ...] = ()
 
     @property
     def status(self) -> CheckStatus:
-        if self.error:
+        if self.figure.error:
             return CheckStatus.FAIL
-        if self.no_data:
-            return {"fail": CheckStatus.FAIL, "warn": CheckStatus.WARN, "skip": CheckStatus.SKIP}[self.policy]
+        if self.figure.no_data:
+            return _NO_DATA_STATUS[self.figure.no_data_policy]
         if self.notes:
             return CheckStatus.WARN
         return CheckStatus.PASS
 
-    def to_artifact(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "unit": self.unit,
-            "value": self.value,
-            "min": self.minimum,
-            "avg": self.average,
-            "max": self.maximum,
-            "p95": self.p95,
-            "window": self.window_seconds,
-            "points": self.points,
-            "no_data": self.no_data,
-            "no_data_policy": self.policy,
-            "error": self.error or None,
-        }
+
+_NO_DATA_STATUS = {"fail": CheckStatus.FAIL, "warn": CheckStatus.WARN, "skip": CheckStatus.SKIP}
 
 
 def finite(values: Sequence[float]) -> list[float]:
@@ -108,7 +82,7 @@ def capture(
     window_seconds: float,
     step_seconds: float,
 ) -> Baseline:
-    baseline = Baseline(name=spec.name, query=query, unit=spec.unit, policy=policy, window_seconds=window_seconds)
+    empty = BaselineFigure(query=query, unit=spec.unit, no_data_policy=policy, window_seconds=window_seconds)
     try:
         samples = metrics.query(query, at=at)
         series = metrics.query_range(
@@ -117,52 +91,60 @@ def capture(
     except AdapterError as exc:
         if exc.status is None:  # unreachable: the whole check cannot find out
             raise
-        baseline.error = exc.detail or exc.message
-        return baseline
-    baseline.value, baseline.series = current_value(samples)
-    if baseline.series > 1:
-        baseline.notes.append(
-            f"the query returned {baseline.series} series; their sum was taken (aggregate the query, e.g. sum(...))"
-        )
+        message = exc.detail or exc.message
+        return Baseline(spec.name, replace(empty, error=message or None, no_data=not message))
+    value, answered = current_value(samples)
+    notes: tuple[str, ...] = ()
+    if answered > 1:
+        notes = (f"the query returned {answered} series; their sum was taken (aggregate the query, e.g. sum(...))",)
     points = window_points(series)
-    baseline.points = len(points)
+    figure = replace(empty, value=value, no_data=value is None, points=len(points))
     if points:
-        baseline.minimum = min(points)
-        baseline.maximum = max(points)
-        baseline.average = math.fsum(points) / len(points)
-        baseline.p95 = percentile(points, 95)
-    return baseline
+        figure = replace(
+            figure,
+            minimum=min(points),
+            maximum=max(points),
+            average=math.fsum(points) / len(points),
+            p95=percentile(points, 95),
+        )
+    return Baseline(spec.name, figure, notes)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Instant queries aggregated by one label: a ``{label value: {figure: value}}`` table."""
+
+    label: str
+    queries: dict[str, str]  # figure -> PromQL ({namespace}, {rate_window} filled in)
 
 
 # The guide's `kubectl top pods` / `kubectl top nodes` baselines, from cAdvisor and node-exporter metrics.
-KUBE_BREAKDOWNS: dict[str, tuple[str, dict[str, str]]] = {
-    "baseline_pods": (
-        "pod",
-        {
-            "cpu_cores": 'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="{namespace}",container!=""}'
-            "[{rate_window}]))",
-            "memory_bytes": 'sum by (pod) (container_memory_working_set_bytes{namespace="{namespace}",container!=""})',
-        },
-    ),
-    "baseline_nodes": (
-        "instance",
-        {
-            "cpu_ratio": '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[{rate_window}]))',
-            "memory_ratio": "1 - sum by (instance) (node_memory_MemAvailable_bytes) "
-            "/ sum by (instance) (node_memory_MemTotal_bytes)",
-        },
-    ),
-}
+POD_BREAKDOWN = Breakdown(
+    "pod",
+    {
+        "cpu_cores": 'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="{namespace}",container!=""}'
+        "[{rate_window}]))",
+        "memory_bytes": 'sum by (pod) (container_memory_working_set_bytes{namespace="{namespace}",container!=""})',
+    },
+)
+NODE_BREAKDOWN = Breakdown(
+    "instance",
+    {
+        "cpu_ratio": '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[{rate_window}]))',
+        "memory_ratio": "1 - sum by (instance) (node_memory_MemAvailable_bytes) "
+        "/ sum by (instance) (node_memory_MemTotal_bytes)",
+    },
+)
 
 
 def capture_breakdown(
-    metrics: MetricsQuery, *, label: str, queries: dict[str, str], at: datetime
+    metrics: MetricsQuery, breakdown: Breakdown, *, values: dict[str, str], at: datetime
 ) -> dict[str, dict[str, float]]:
-    """``{label value: {figure: value}}`` from instant queries aggregated by ``label`` (finite values only)."""
+    """``{label value: {figure: value}}`` from the breakdown's queries (finite values only)."""
     table: dict[str, dict[str, float]] = {}
-    for figure, query in queries.items():
-        for sample in metrics.query(query, at=at):
-            key = sample.labels.get(label)
+    for figure, query in breakdown.queries.items():
+        for sample in metrics.query(render_query(query, values), at=at):
+            key = sample.labels.get(breakdown.label)
             if key is not None and math.isfinite(sample.value):
                 table.setdefault(key, {})[figure] = sample.value
     return dict(sorted(table.items()))
