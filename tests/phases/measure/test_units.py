@@ -11,8 +11,8 @@ import pytest
 from bmad.config import load_config_text
 from bmad.config.measure import LoadTestConfig, SloConfig, default_baselines, kube_baselines, render_query
 from bmad.core.errors import ConfigError, UsageError
-from bmad.phases.measure.baselines import current_value, percentile, window_points
-from bmad.phases.measure.loadtest import check_allowed, plan_for, request_url, slo_breach
+from bmad.phases.measure.baseline_capture import current_value, percentile, window_points
+from bmad.phases.measure.sweep import check_allowed, plan_for, request_url, slo_breach
 from bmad.ports.artifacts import LoadTestLevel
 from bmad.ports.loadtest import LevelResult
 from bmad.ports.metrics import Sample, Series

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.measure import BaselineQuery, default_baselines, kube_baselines, render_query
 from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, CheckStatus
-from bmad.phases.measure.baselines import NODE_BREAKDOWN, POD_BREAKDOWN, Baseline, capture, capture_breakdown
+from bmad.phases.measure.baseline_capture import NODE_BREAKDOWN, POD_BREAKDOWN, Baseline, capture, capture_breakdown
 from bmad.phases.measure.checks import prometheus
 from bmad.phases.measure.service import scrape_job
 from bmad.ports.artifacts import MeasureArtifacts

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from bmad.config.measure import LoadTestConfig
 from bmad.core.models import CheckResult, CheckStatus, MetricValue
-from bmad.phases.measure import loadtest
 from bmad.phases.measure.service import deployed, service_urls
+from bmad.phases.measure.sweep import SweepResult, check_allowed, request_url, run_sweep
 from bmad.ports.artifacts import MeasureArtifacts
 from bmad.ports.loadtest import HttpRequest, LevelResult
 from bmad.ports.phase import CheckId, PhaseContext
@@ -48,7 +48,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     )
     generator = ports.load_generator(target.url)
     try:
-        sweep = loadtest.run_sweep(generator, request, conf, cancel=ctx.cancel, progress=ctx.progress)
+        sweep = run_sweep(generator, request, conf, cancel=ctx.cancel, progress=ctx.progress)
     finally:
         generator.close()
     artifacts = MeasureArtifacts(load_test=sweep.curve()).to_artifacts()
@@ -89,9 +89,9 @@ def _target(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> Swe
     absolute = "://" in conf.request.url
     if not absolute and not urls:
         return CHECK.skipped(f"no URL to load-test: {source}")
-    url = loadtest.request_url(urls[0] if urls else None, conf.request.url)
-    replicas = () if absolute else tuple(loadtest.request_url(u, conf.request.url) for u in urls[1:])
-    refused = loadtest.check_allowed(url, service_urls=urls, allowed_hosts=conf.allowed_hosts)
+    url = request_url(urls[0] if urls else None, conf.request.url)
+    replicas = () if absolute else tuple(request_url(u, conf.request.url) for u in urls[1:])
+    refused = check_allowed(url, service_urls=urls, allowed_hosts=conf.allowed_hosts)
     if refused:
         return CHECK.failed(
             refused,
@@ -109,7 +109,7 @@ def _target(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> Swe
     return SweepTarget(url, replicas, source)
 
 
-def _verdict(sweep: loadtest.SweepResult, target: SweepTarget, conf: LoadTestConfig) -> tuple[CheckStatus, str, str]:
+def _verdict(sweep: SweepResult, target: SweepTarget, conf: LoadTestConfig) -> tuple[CheckStatus, str, str]:
     """Status, summary and fix: refused connections, a broken SLO, a cancelled sweep, or all within the SLO."""
     first = sweep.levels[0] if sweep.levels else None
     if (
