@@ -9,7 +9,7 @@ test never ends up in them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bmad.config.measure import BaselineQuery, default_baselines, kube_baselines, render_query
 from bmad.core.errors import Unreachable
@@ -17,7 +17,7 @@ from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.measure.baseline_capture import NODE_BREAKDOWN, POD_BREAKDOWN, Baseline, capture, capture_breakdown
 from bmad.phases.measure.checks import prometheus
 from bmad.phases.measure.service import scrape_job
-from bmad.ports.artifacts import MeasureArtifacts
+from bmad.ports.artifacts import MeasureArtifacts, PodOrNodeFigures
 from bmad.ports.phase import CheckId, PhaseContext
 
 if TYPE_CHECKING:
@@ -35,9 +35,12 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     values = _query_values(ctx)
     try:
         captured = _capture_all(ctx, ports, values)
-        handed_on = MeasureArtifacts(baseline={b.name: b.figure for b in captured}, **_kube_tables(ctx, ports, values))
+        pods, nodes = _kube_tables(ctx, ports, values)
     except Unreachable as exc:
         raise prometheus.unreachable(exc, ctx, ports) from None
+    handed_on = MeasureArtifacts(
+        baseline={b.name: b.figure for b in captured}, baseline_pods=pods, baseline_nodes=nodes
+    )
     artifacts = handed_on.to_artifacts()
     tables = {key: value for key, value in artifacts.items() if key != "baseline"}
     at = ports.started_at.isoformat()
@@ -106,15 +109,17 @@ def _capture_all(ctx: PhaseContext, ports: MeasurePorts, values: dict[str, str])
     ]
 
 
-def _kube_tables(ctx: PhaseContext, ports: MeasurePorts, values: dict[str, str]) -> dict[str, Any]:
-    """``baseline_pods`` and ``baseline_nodes`` for Kubernetes targets (nothing for others)."""
+def _kube_tables(
+    ctx: PhaseContext, ports: MeasurePorts, values: dict[str, str]
+) -> tuple[PodOrNodeFigures | None, PodOrNodeFigures | None]:
+    """The per-pod and per-node tables for Kubernetes targets (None for others)."""
     if ctx.environment.target.kind != "kubernetes" or not ctx.config.measure.kube_baselines:
-        return {}
+        return None, None
     at = ports.started_at
-    return {
-        "baseline_pods": capture_breakdown(ports.prometheus, POD_BREAKDOWN, values=values, at=at),
-        "baseline_nodes": capture_breakdown(ports.prometheus, NODE_BREAKDOWN, values=values, at=at),
-    }
+    return (
+        capture_breakdown(ports.prometheus, POD_BREAKDOWN, values=values, at=at),
+        capture_breakdown(ports.prometheus, NODE_BREAKDOWN, values=values, at=at),
+    )
 
 
 def _observed(captured: Sequence[Baseline]) -> list[str]:
