@@ -97,15 +97,14 @@ def test_the_target_file_is_discovered_with_its_job_and_labels(stack: Any, tmp_p
 
             # MEASURE's scrape-job check finds them by the job label.
             from bmad.adapters.prometheus import PrometheusClient
-            from bmad.phases.measure import MeasurePhase, MeasurePorts
+            from bmad.phases.measure.checks.scrape_job import discovered_targets
 
             prometheus = PrometheusClient(stack.prometheus_url)
-            phase = MeasurePhase(MeasurePorts(prometheus=prometheus, alertmanager=None))  # type: ignore[arg-type]
-            found = phase._discovered_targets(job, prometheus.targets())
+            found = discovered_targets(prometheus, job, prometheus.targets())
             assert sorted(t.instance for t in found) == sorted(f"127.0.0.1:{p}" for p in ports)
             assert all(t.job == job and t.health == "up" for t in found)
-            assert len(phase._discovered_targets(job, prometheus.targets(), environment)) == 2
-            assert phase._discovered_targets(job, prometheus.targets(), "another-environment") == []
+            assert len(discovered_targets(prometheus, job, prometheus.targets(), environment)) == 2
+            assert discovered_targets(prometheus, job, prometheus.targets(), "another-environment") == []
 
         # Nothing serves any more: an empty file, and the targets disappear.
         target.publish_targets("hello", environment, state=EngineState([]))

@@ -17,7 +17,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
+from bmad.config.measure import NoDataPolicy
 from bmad.core.models import PhaseName, PhaseResult
+from bmad.ports.loadtest import LevelResult
 
 _T = TypeVar("_T", bound="Artifacts")
 
@@ -145,7 +147,162 @@ class BuildArtifacts(Artifacts):
 
 
 # -------------------------------------------------------------------------------------- MEASURE
-# (MeasureArtifacts goes here)
+@dataclasses.dataclass(frozen=True)
+class BaselineFigure:
+    """One baseline figure as MEASURE stores it: the value as of the phase start and a summary over a
+    window before it. ``value`` is None when the query had no data (``no_data``) or failed (``error``)."""
+
+    query: str
+    unit: str = ""
+    value: float | None = None
+    minimum: float | None = None
+    average: float | None = None
+    maximum: float | None = None
+    p95: float | None = None
+    window_seconds: float = 0.0
+    points: int = 0
+    no_data: bool = False
+    no_data_policy: NoDataPolicy = "warn"
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "unit": self.unit,
+            "value": self.value,
+            "min": self.minimum,
+            "avg": self.average,
+            "max": self.maximum,
+            "p95": self.p95,
+            "window": self.window_seconds,
+            "points": self.points,
+            "no_data": self.no_data,
+            "no_data_policy": self.no_data_policy,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BaselineFigure:
+        return cls(
+            query=str(data.get("query", "")),
+            unit=str(data.get("unit", "")),
+            value=data.get("value"),
+            minimum=data.get("min"),
+            average=data.get("avg"),
+            maximum=data.get("max"),
+            p95=data.get("p95"),
+            window_seconds=data.get("window", 0.0),
+            points=data.get("points", 0),
+            no_data=bool(data.get("no_data", False)),
+            no_data_policy=data.get("no_data_policy", "warn"),
+            error=data.get("error"),
+        )
+
+
+# A level row read from a record written before a figure existed: the missing figures are zero.
+_EMPTY_LEVEL: dict[str, Any] = {
+    f.name: 0
+    for f in dataclasses.fields(LevelResult)
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadTestLevel:
+    """One level of MEASURE's load-test sweep: the generator's figures and, at the level where the
+    sweep stopped, why it broke the SLO. Stored with ``p50``..``max`` in seconds (the reports read
+    those) beside the same figures in milliseconds (``*_ms``)."""
+
+    result: LevelResult
+    slo_breach: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row = self.result.to_dict()
+        row.update(
+            {
+                "p50": self.result.p50_ms / 1000,
+                "p95": self.result.p95_ms / 1000,
+                "p99": self.result.p99_ms / 1000,
+                "max": self.result.max_ms / 1000,
+                "slo_breach": self.slo_breach,
+            }
+        )
+        return row
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadTestLevel:
+        known = {f.name for f in dataclasses.fields(LevelResult)}
+        figures = {**_EMPTY_LEVEL, **{k: v for k, v in data.items() if k in known}}
+        return cls(result=LevelResult(**figures), slo_breach=data.get("slo_breach"))
+
+
+PodOrNodeFigures = Mapping[str, Mapping[str, float]]  # {pod or node: {figure: value}}
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasureArtifacts(Artifacts):
+    """What MEASURE hands to later phases (DEPLOY's verification reads ``baseline``, the reports
+    both ``baseline`` and ``load_test``).
+
+    Each check writes only its own part: a field left None is not written (see ``to_artifacts``).
+    ``baseline_pods`` / ``baseline_nodes``: the ``kubectl top`` figures of Kubernetes targets.
+    ``e2e_metric_seconds``: how long the pushed test metric took to show in a query (None: never).
+    """
+
+    baseline: Mapping[str, BaselineFigure] | None = None
+    baseline_pods: PodOrNodeFigures | None = None
+    baseline_nodes: PodOrNodeFigures | None = None
+    load_test: tuple[LoadTestLevel, ...] | None = None
+    grafana_dashboard_uids: tuple[str, ...] | None = None
+    e2e_metric_seconds: float | None = None
+
+    def to_artifacts(self, *only: str) -> dict[str, Any]:
+        """The JSON mapping written into the record: the fields named in ``only`` (None written as
+        null), else every field that is set."""
+        stored: dict[str, Any] = {
+            "baseline": None
+            if self.baseline is None
+            else {name: figure.to_dict() for name, figure in self.baseline.items()},
+            "baseline_pods": _plain(self.baseline_pods),
+            "baseline_nodes": _plain(self.baseline_nodes),
+            "load_test": None if self.load_test is None else [level.to_dict() for level in self.load_test],
+            "grafana_dashboard_uids": None
+            if self.grafana_dashboard_uids is None
+            else list(self.grafana_dashboard_uids),
+            "e2e_metric_seconds": self.e2e_metric_seconds,
+        }
+        names = only or tuple(name for name, value in stored.items() if value is not None)
+        return {name: stored[name] for name in names}
+
+    @classmethod
+    def from_artifacts(cls, values: Mapping[str, Any]) -> MeasureArtifacts:
+        baseline = values.get("baseline")
+        load = values.get("load_test")
+        if isinstance(load, Mapping):  # {"levels": [...]}, as some records hold it
+            load = load.get("levels")
+        uids = values.get("grafana_dashboard_uids")
+        return cls(
+            baseline={str(k): BaselineFigure.from_dict(v) for k, v in baseline.items() if isinstance(v, Mapping)}
+            if isinstance(baseline, Mapping)
+            else None,
+            baseline_pods=_figures_by_key(values.get("baseline_pods")),
+            baseline_nodes=_figures_by_key(values.get("baseline_nodes")),
+            load_test=tuple(LoadTestLevel.from_dict(row) for row in load if isinstance(row, Mapping))
+            if isinstance(load, list)
+            else None,
+            grafana_dashboard_uids=tuple(str(uid) for uid in uids) if isinstance(uids, list) else None,
+            e2e_metric_seconds=values.get("e2e_metric_seconds"),
+        )
+
+
+def _plain(figures: PodOrNodeFigures | None) -> dict[str, dict[str, float]] | None:
+    return None if figures is None else {key: dict(values) for key, values in figures.items()}
+
+
+def _figures_by_key(value: Any) -> PodOrNodeFigures | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {str(key): dict(figures) for key, figures in value.items() if isinstance(figures, Mapping)}
 
 
 # -------------------------------------------------------------------------------------- ANALYZE

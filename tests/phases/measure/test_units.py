@@ -11,8 +11,9 @@ import pytest
 from bmad.config import load_config_text
 from bmad.config.measure import LoadTestConfig, SloConfig, default_baselines, kube_baselines, render_query
 from bmad.core.errors import ConfigError, UsageError
-from bmad.phases.measure.baselines import current_value, percentile, window_points
-from bmad.phases.measure.loadtest import check_allowed, level_artifact, plan_for, request_url, slo_breach
+from bmad.phases.measure.baseline_capture import current_value, percentile, window_points
+from bmad.phases.measure.sweep import check_allowed, plan_for, request_url, slo_breach
+from bmad.ports.artifacts import LoadTestLevel
 from bmad.ports.loadtest import LevelResult
 from bmad.ports.metrics import Sample, Series
 
@@ -87,7 +88,7 @@ def test_every_level_is_bounded() -> None:
 
 
 def test_level_artifact_has_seconds_for_reports_and_ms() -> None:
-    row = level_artifact(level(p95_ms=20.0), slo_breach_text="")
+    row = LoadTestLevel(level(p95_ms=20.0)).to_dict()
     assert row["p95"] == pytest.approx(0.02) and row["p95_ms"] == 20.0 and row["concurrency"] == 10
 
 
@@ -136,24 +137,25 @@ def test_config_defaults_and_errors_name_the_line() -> None:
 
 
 def test_the_sweep_targets_every_local_replica(tmp_path: Path) -> None:
-    from bmad.phases.measure import MeasurePhase
+    from bmad.phases.measure.service import configured_service_urls
     from tests.phases.measure.conftest import make_ctx
 
     text = BASE.replace("staging: {}", "staging: {target: {kind: local, local: {replicas: 3, host_port_base: 28100}}}")
-    urls, source = MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))
+    urls, source = configured_service_urls(make_ctx(tmp_path, text))
     assert urls == ["http://127.0.0.1:28100", "http://127.0.0.1:28101", "http://127.0.0.1:28102"]
     assert "replicas" in source
     text = BASE.replace("staging: {}", "staging: {monitoring: {service_url: 'http://10.1.2.3:80'}}")
-    assert MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
+    assert configured_service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
     text = BASE.replace("staging: {}", "staging: {target: {kind: kubernetes}}")
-    urls, source = MeasurePhase.configured_service_urls(make_ctx(tmp_path, text))
+    urls, source = configured_service_urls(make_ctx(tmp_path, text))
     assert urls == [] and "service_url is not set" in source
 
 
 def test_the_sweep_follows_the_slot_the_local_target_serves_on(tmp_path: Path) -> None:
     """The active release may run on port slot 1: the target's serving endpoints win over slot 0."""
     from bmad.core.errors import AdapterError
-    from bmad.phases.measure import MeasurePhase, MeasurePorts
+    from bmad.phases.measure import MeasurePorts
+    from bmad.phases.measure.service import service_urls
     from tests.phases.measure.conftest import make_ctx
 
     text = BASE.replace("staging: {}", "staging: {target: {kind: local, local: {replicas: 2, host_port_base: 28100}}}")
@@ -163,19 +165,19 @@ def test_the_sweep_follows_the_slot_the_local_target_serves_on(tmp_path: Path) -
     def ports(serving: Any) -> MeasurePorts:
         return MeasurePorts(prometheus=None, alertmanager=None, serving_endpoints=serving)  # type: ignore[arg-type]
 
-    urls, source = MeasurePhase(ports(lambda: list(slot1))).service_urls(ctx)
+    urls, source = service_urls(ctx, ports(lambda: list(slot1)))
     assert urls == sorted(slot1) and "serving" in source
     # Nothing serves: the configured slot-0 URLs (the sweep is skipped or fails as before).
-    urls, _ = MeasurePhase(ports(list)).service_urls(ctx)
+    urls, _ = service_urls(ctx, ports(list))
     assert urls == ["http://127.0.0.1:28100", "http://127.0.0.1:28101"]
 
     def unreachable() -> list[str]:
         raise AdapterError("container engine", "listing containers", "connection refused")
 
-    urls, source = MeasurePhase(ports(unreachable)).service_urls(ctx)
+    urls, source = service_urls(ctx, ports(unreachable))
     assert urls[0] == "http://127.0.0.1:28100" and "connection refused" in source
     # An explicit service_url wins over the target.
     text = BASE.replace(
         "staging: {}", "staging: {monitoring: {service_url: 'http://10.1.2.3:80'}, target: {kind: local}}"
     )
-    assert MeasurePhase(ports(lambda: list(slot1))).service_urls(make_ctx(tmp_path, text))[0] == ["http://10.1.2.3:80"]
+    assert service_urls(make_ctx(tmp_path, text), ports(lambda: list(slot1)))[0] == ["http://10.1.2.3:80"]

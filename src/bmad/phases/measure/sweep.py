@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bmad.config.measure import LoadTestConfig
 from bmad.core.errors import UsageError
+from bmad.ports.artifacts import LoadTestLevel
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LevelResult, LoadGenerator
 from bmad.ports.progress import Progress
 
@@ -73,6 +73,13 @@ class SweepResult:
     breach_level: int | None = None
     cancelled: bool = False
     not_run: list[int] = field(default_factory=list)
+
+    def curve(self) -> tuple[LoadTestLevel, ...]:
+        """The levels as MEASURE stores them (artifact ``load_test``), the breach on the level that broke the SLO."""
+        return tuple(
+            LoadTestLevel(level, slo_breach=(self.breach or None) if level.concurrency == self.breach_level else None)
+            for level in self.levels
+        )
 
 
 def slo_breach(result: LevelResult, config: LoadTestConfig) -> str:
@@ -140,19 +147,3 @@ def run_sweep(
         if task is not None:
             task.done()
     return sweep
-
-
-def level_artifact(result: LevelResult, *, slo_breach_text: str = "") -> dict[str, Any]:
-    """One row of the ``load_test`` artifact. ``p50``..``max`` are seconds (the reports read those);
-    the ``*_ms`` keys carry the same figures in milliseconds."""
-    row = result.to_dict()
-    row.update(
-        {
-            "p50": result.p50_ms / 1000,
-            "p95": result.p95_ms / 1000,
-            "p99": result.p99_ms / 1000,
-            "max": result.max_ms / 1000,
-            "slo_breach": slo_breach_text or None,
-        }
-    )
-    return row
