@@ -29,8 +29,9 @@ from bmad.ports.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from bmad.engine.publish import Published
+    from bmad.ledger.locks import LedgerLock
     from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackInput, VerifyReport
-    from bmad.ledger.store import Ledger, LedgerLock
+    from bmad.ledger.store import Ledger
 
 log = logging.getLogger("bmad.engine")
 
