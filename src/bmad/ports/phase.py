@@ -31,7 +31,7 @@ class RunOptions:
     """
 
     no_rollback: bool = False  # DEPLOY leaves a failed release in place (--no-rollback)
-    no_suppressions: bool = False  # ANALYZE ignores suppressions and waivers (--no-suppressions)
+    no_suppressions: bool = False  # ANALYZE honours no suppression (--no-suppressions)
     no_reports: bool = False  # the engine writes no runbook, checklist or report after the run
     load_test: bool = True  # False: MEASURE skips its load test (--set load_test=false)
     change_type: tuple[str, ...] = ()  # ANALYZE takes these change types instead of inferring them
