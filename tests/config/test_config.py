@@ -77,3 +77,45 @@ def test_starter_validates_with_and_without_findings(tmp_path: Path) -> None:
     loaded = load_config(found.path)
     assert loaded.build.containerfile == "Dockerfile"
     assert "# found" in found.text
+
+
+def test_every_config_field_is_described() -> None:
+    """``bmad init`` and the docs read the descriptions: a field without one would drift."""
+    from pydantic import BaseModel
+
+    from bmad.config.models import BmadConfig
+
+    seen: set[type[BaseModel]] = set()
+    undescribed: list[str] = []
+
+    def walk(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            if not info.description:
+                undescribed.append(f"{model.__name__}.{name}")
+            for inner in _models_in(info.annotation):
+                walk(inner)
+
+    walk(BmadConfig)
+    assert len(seen) > 30 and undescribed == []
+
+
+def _models_in(annotation: object) -> list[type]:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [found for arg in get_args(annotation) for found in _models_in(arg)]
+
+
+def test_the_starter_comments_are_the_field_descriptions(tmp_path: Path) -> None:
+    from bmad.config.models import BmadConfig, ServiceConfig
+
+    text = render_starter(tmp_path, service="bare").text
+    assert f"# {ServiceConfig.help('repository')}" in text
+    assert f"# {BmadConfig.help('state_dir')}" in text
+    assert "# Phase records are committed to this branch" in text

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 
 def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) -> None:
-    from bmad.engine.demo import remove_demo_containers, run_demo
+    from bmad.demo import remove_demo_containers, run_demo
 
     # The example's "dev" environment under a name of its own: parallel test sessions share the
     # container engine's storage, and must never see each other's replicas.

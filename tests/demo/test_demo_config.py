@@ -10,7 +10,8 @@ import yaml
 
 from bmad.config.loader import load_config_text
 from bmad.core.errors import UsageError
-from bmad.engine.demo import COPY_IGNORE, FAULT, MARKER, demo_config, free_port_block, move_e2e_port, prepare_workdir
+from bmad.demo.config import FAULT, demo_config, move_e2e_port
+from bmad.demo.workdir import COPY_IGNORE, MARKER, free_port_block, prepare_workdir
 from tests.helpers import EXAMPLES
 
 

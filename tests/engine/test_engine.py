@@ -275,16 +275,6 @@ def test_a_team_ledger_on_postgresql(service: Path, postgres_db: str, monkeypatc
         assert ledger.verify().ok and ledger.verify().checked == 5
 
 
-def test_a_phase_that_has_not_landed_never_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    service = make_service(tmp_path / "plain", plugins=False)
-    monkeypatch.setenv("BMAD_PLUGIN_BUILD", "tests.engine.plugins.unimplemented")
-    outcome = run_release(service / "bmad.yaml", "dev")
-    assert outcome.exit_code is ExitCode.GATE_FAILED
-    assert [p.phase for p in outcome.phases] == [PhaseName.BUILD]
-    assert "BUILD is not implemented yet" in outcome.phases[0].result.checks[0].summary
-    assert "the run stopped at BUILD" in outcome.message
-
-
 def test_losing_the_lock_mid_phase_aborts_it(tmp_path: Path) -> None:
     import sqlite3
 

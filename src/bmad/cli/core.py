@@ -17,7 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from bmad.config.models import BmadConfig
-    from bmad.engine.runner import RunOutcome
+    from bmad.engine.outcomes import RunOutcome
 
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", help="bmad.yaml of the service.", show_default=True, dir_okay=False)
@@ -183,7 +183,7 @@ def register(app: typer.Typer) -> None:
         from bmad.cli._render import console, esc, print_json, styled
         from bmad.config.loader import load_config
         from bmad.core.models import PhaseName
-        from bmad.engine.runner import release_status
+        from bmad.engine.queries import release_status
 
         cfg = load_config(config)
         report = release_status(cfg, _pick_env(cfg, env))
@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
         from bmad.cli._render import console, esc, print_json, styled
         from bmad.config.loader import load_config
         from bmad.core.models import PhaseName
-        from bmad.engine.runner import release_history
+        from bmad.engine.queries import release_history
 
         cfg = load_config(config)
         environment = None if all_envs else (_pick_env(cfg, env, required=False) or None)
@@ -267,7 +267,7 @@ def register(app: typer.Typer) -> None:
         """Recompute the ledger's hash chain and report any edited or deleted record (exit 1)."""
         from bmad.cli._render import console, esc, print_json
         from bmad.config.loader import load_config
-        from bmad.engine.runner import verify_ledger
+        from bmad.engine.queries import verify_ledger
 
         report = verify_ledger(load_config(config))
         if json_out:

@@ -1,6 +1,6 @@
 """`bmad metrics`, `bmad report`, `bmad runbook` and `bmad demo` (the reports area).
 
-Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.engine.demo`, render. Heavy
+Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.demo`, render. Heavy
 imports happen inside the commands so ``bmad --help`` stays fast.
 """
 
@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
         bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."""
 
         def action() -> None:
-            from bmad.engine.demo import run_demo
+            from bmad.demo import run_demo
 
             say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
             result = run_demo(directory, stack_dir=stack_dir, environment=env, say=say)

@@ -27,131 +27,170 @@ ChangeType = Literal[
 class Suppression(Model):
     """Ignore one check for matching objects. ``reason`` and ``expires`` are required."""
 
-    check: str  # a catalog id, or "*" for every check
-    reason: str = Field(min_length=3)
-    expires: date
-    namespace: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    container: str | None = None
+    check: str = Field(description='a catalog check id, or "*" for every check')
+    reason: str = Field(min_length=3, description="why the finding is accepted (required)")
+    expires: date = Field(description="the date the suppression stops applying (required)")
+    namespace: str | None = Field(default=None, description="only objects in this namespace")
+    kind: str | None = Field(default=None, description="only objects of this kind")
+    name: str | None = Field(default=None, description="only the object with this name")
+    container: str | None = Field(default=None, description="only this container")
 
 
 class RequiredSecret(Model):
-    name: str
-    keys: list[str] = []
-    namespace: str | None = None
+    name: str = Field(description="the Secret the bundle needs")
+    keys: list[str] = Field(default=[], description="keys the Secret must hold")
+    namespace: str | None = Field(default=None, description="its namespace; default: the objects' namespace")
 
 
 class RiskConfig(Model):
     """How ``bmad assess`` reads a change (path patterns are fnmatch globs on repo paths)."""
 
-    change_type: ChangeType | None = None  # force a change type instead of inferring it
-    migration_paths: list[str] = [
-        "*migrations/*",
-        "*alembic/versions/*",
-        "*db/migrate/*",
-        "*.sql",
-        "*schema.prisma",
-        "*flyway/*",
-        "*liquibase/*",
-    ]
-    security_paths: list[str] = [
-        "*auth*",
-        "*security*",
-        "*crypto*",
-        "*tls*",
-        "*cert*",
-        "*jwt*",
-        "*oauth*",
-        "*permission*",
-        "*rbac*",
-        "*secret*",
-        "*password*",
-        "*.pem",
-        "*networkpolic*",
-    ]
-    dependency_paths: list[str] = [
-        "requirements*.txt",
-        "*/requirements*.txt",
-        "pyproject.toml",
-        "*/pyproject.toml",
-        "poetry.lock",
-        "*/poetry.lock",
-        "uv.lock",
-        "Pipfile*",
-        "package.json",
-        "package-lock.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "go.mod",
-        "go.sum",
-        "Cargo.toml",
-        "Cargo.lock",
-        "Gemfile*",
-        "pom.xml",
-        "build.gradle*",
-    ]
-    infrastructure_paths: list[str] = [
-        "k8s/*",
-        "*/k8s/*",
-        "kubernetes/*",
-        "*/kubernetes/*",
-        "manifests/*",
-        "deploy/*",
-        "helm/*",
-        "charts/*",
-        "*.tf",
-        "Containerfile",
-        "Dockerfile",
-        "*/Containerfile",
-        "*/Dockerfile",
-        "docker-compose*.y*ml",
-    ]
-    config_paths: list[str] = [
-        "*.yaml",
-        "*.yml",
-        "*.json",
-        "*.toml",
-        "*.ini",
-        "*.cfg",
-        "*.conf",
-        "*.env",
-        "*.properties",
-    ]
-    doc_paths: list[str] = ["*.md", "*.rst", "*.txt", "docs/*", "LICENSE*", ".gitignore"]
+    change_type: ChangeType | None = Field(default=None, description="force a change type instead of inferring it")
+    migration_paths: list[str] = Field(
+        default=[
+            "*migrations/*",
+            "*alembic/versions/*",
+            "*db/migrate/*",
+            "*.sql",
+            "*schema.prisma",
+            "*flyway/*",
+            "*liquibase/*",
+        ],
+        description="paths whose change means a schema migration",
+    )
+    security_paths: list[str] = Field(
+        default=[
+            "*auth*",
+            "*security*",
+            "*crypto*",
+            "*tls*",
+            "*cert*",
+            "*jwt*",
+            "*oauth*",
+            "*permission*",
+            "*rbac*",
+            "*secret*",
+            "*password*",
+            "*.pem",
+            "*networkpolic*",
+        ],
+        description="paths whose change means a security change",
+    )
+    dependency_paths: list[str] = Field(
+        default=[
+            "requirements*.txt",
+            "*/requirements*.txt",
+            "pyproject.toml",
+            "*/pyproject.toml",
+            "poetry.lock",
+            "*/poetry.lock",
+            "uv.lock",
+            "Pipfile*",
+            "package.json",
+            "package-lock.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
+            "go.mod",
+            "go.sum",
+            "Cargo.toml",
+            "Cargo.lock",
+            "Gemfile*",
+            "pom.xml",
+            "build.gradle*",
+        ],
+        description="paths whose change means a dependency update",
+    )
+    infrastructure_paths: list[str] = Field(
+        default=[
+            "k8s/*",
+            "*/k8s/*",
+            "kubernetes/*",
+            "*/kubernetes/*",
+            "manifests/*",
+            "deploy/*",
+            "helm/*",
+            "charts/*",
+            "*.tf",
+            "Containerfile",
+            "Dockerfile",
+            "*/Containerfile",
+            "*/Dockerfile",
+            "docker-compose*.y*ml",
+        ],
+        description="paths whose change means an infrastructure change",
+    )
+    config_paths: list[str] = Field(
+        default=[
+            "*.yaml",
+            "*.yml",
+            "*.json",
+            "*.toml",
+            "*.ini",
+            "*.cfg",
+            "*.conf",
+            "*.env",
+            "*.properties",
+        ],
+        description="paths whose change means configuration tuning",
+    )
+    doc_paths: list[str] = Field(
+        default=["*.md", "*.rst", "*.txt", "docs/*", "LICENSE*", ".gitignore"],
+        description="paths whose change carries no risk (documentation)",
+    )
 
 
 class AnalyzeConfig(Model):
-    manifests: str | None = None  # folder of Kubernetes manifests; detected when not given
-    kubernetes_version: str = "1.30"
-    strict_schemas: bool = True  # unknown fields are errors (kubeconform -strict)
-    crd_schemas: list[str] = []  # folders of {kind}_{version}.json or {group}/{kind}_{version}.json
-    reject_missing_schemas: bool = False  # custom resources without a schema fail instead of "skipped"
-    max_file_mb: float = 10.0
-    default_namespace: str | None = None  # namespace of objects that declare none
-    server_dry_run: bool = True  # when a Kubernetes target is configured
-    attestations: str = "attestations.yaml"  # relative to bmad.yaml
-    suppressions: list[Suppression] = []
-    required_secrets: list[RequiredSecret] = []
+    manifests: str | None = Field(default=None, description="a folder of Kubernetes manifests; detected when not given")
+    kubernetes_version: str = Field(
+        default="1.30", description="the Kubernetes version the schemas are checked against"
+    )
+    strict_schemas: bool = Field(default=True, description="unknown fields are errors (kubeconform -strict)")
+    crd_schemas: list[str] = Field(
+        default=[], description="folders of {kind}_{version}.json or {group}/{kind}_{version}.json"
+    )
+    reject_missing_schemas: bool = Field(
+        default=False, description='custom resources without a schema fail instead of "skipped"'
+    )
+    max_file_mb: float = Field(default=10.0, description="larger manifest files are refused")
+    default_namespace: str | None = Field(default=None, description="namespace of objects that declare none")
+    server_dry_run: bool = Field(
+        default=True, description="dry-run the bundle on the server when a Kubernetes target is configured"
+    )
+    attestations: str = Field(default="attestations.yaml", description="the attestations file, relative to bmad.yaml")
+    suppressions: list[Suppression] = Field(
+        default=[], description="checks ignored for matching objects, each with a reason and an expiry date"
+    )
+    required_secrets: list[RequiredSecret] = Field(
+        default=[], description="Secrets the bundle needs to find in the cluster"
+    )
     # Gate
-    min_readiness_percent: float = Field(default=100.0, ge=0, le=100)
+    min_readiness_percent: float = Field(
+        default=100.0, ge=0, le=100, description="the readiness score (percent) the gate needs"
+    )
     # Disputed thresholds
-    require_cpu_limits: bool = False
-    require_memory_limits: bool = True
-    uid_floor: int = Field(default=1000, ge=1)
-    min_replicas: int = Field(default=2, ge=1)
-    allowed_registries: list[str] = []  # empty: any registry (the check reports not applicable)
-    pull_policy: Literal["Always", "IfNotPresent", "any"] = "any"
-    require_digest_pinning: bool = False
-    max_cpu: str | None = None  # e.g. "4"; a container asking for more fails
-    max_memory: str | None = None  # e.g. "8Gi"
-    allowed_host_paths: list[str] = []
-    required_dashboards: int = Field(default=4, ge=0)
-    min_alert_rules: int = Field(default=1, ge=0)
-    external_configmaps: list[str] = []  # created outside the bundle
-    external_service_accounts: list[str] = []
-    disabled_checks: list[str] = []  # catalog ids reported "not applicable: disabled in bmad.yaml"
-    risk: RiskConfig = RiskConfig()
+    require_cpu_limits: bool = Field(default=False, description="containers must set a CPU limit")
+    require_memory_limits: bool = Field(default=True, description="containers must set a memory limit")
+    uid_floor: int = Field(default=1000, ge=1, description="the lowest user id a container may run as")
+    min_replicas: int = Field(default=2, ge=1, description="the fewest replicas a workload may run")
+    allowed_registries: list[str] = Field(
+        default=[],
+        description="registries images may come from; empty: any registry (the check reports not applicable)",
+    )
+    pull_policy: Literal["Always", "IfNotPresent", "any"] = Field(
+        default="any", description='the image pull policy containers must use ("any": no rule)'
+    )
+    require_digest_pinning: bool = Field(default=False, description="images must be pinned by digest")
+    max_cpu: str | None = Field(default=None, description='e.g. "4"; a container asking for more fails')
+    max_memory: str | None = Field(default=None, description='e.g. "8Gi"; a container asking for more fails')
+    allowed_host_paths: list[str] = Field(default=[], description="hostPath volumes that are allowed")
+    required_dashboards: int = Field(default=4, ge=0, description="how many dashboards the bundle must ship")
+    min_alert_rules: int = Field(default=1, ge=0, description="how many alert rules the bundle must ship")
+    external_configmaps: list[str] = Field(default=[], description="ConfigMaps created outside the bundle")
+    external_service_accounts: list[str] = Field(default=[], description="ServiceAccounts created outside the bundle")
+    disabled_checks: list[str] = Field(
+        default=[], description='catalog ids reported "not applicable: disabled in bmad.yaml"'
+    )
+    risk: RiskConfig = Field(default=RiskConfig(), description="how 'bmad assess' reads a change")
 
     @field_validator("kubernetes_version")
     @classmethod

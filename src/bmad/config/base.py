@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bmad.core.errors import ConfigError
 from bmad.core.redact import register_secret
@@ -14,6 +14,14 @@ from bmad.core.redact import register_secret
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        """The description of field ``name``: what ``bmad init`` writes beside it in the starter file."""
+        description = cls.model_fields[name].description
+        if not description:
+            raise KeyError(f"{cls.__name__}.{name} has no description")
+        return description
 
 
 class SecretRef(Model):
@@ -23,8 +31,8 @@ class SecretRef(Model):
     the config file) is given. :meth:`resolve` reads the value and registers it for redaction.
     """
 
-    env: str | None = None
-    file: str | None = None
+    env: str | None = Field(default=None, description="the environment variable holding the secret")
+    file: str | None = Field(default=None, description="the file holding the secret, relative to bmad.yaml")
 
     @model_validator(mode="before")
     @classmethod

@@ -36,9 +36,9 @@ ML_SIZE_BUDGET_MB = 2000.0
 class HealthWait(Model):
     """Wait until a URL answers 2xx/3xx or a TCP port accepts connections."""
 
-    url: str | None = None
-    tcp: str | None = None  # "127.0.0.1:5432"
-    timeout_seconds: float = 60.0
+    url: str | None = Field(default=None, description="a URL that must answer 2xx/3xx")
+    tcp: str | None = Field(default=None, description='a host:port that must accept connections, e.g. "127.0.0.1:5432"')
+    timeout_seconds: float = Field(default=60.0, description="how long to wait")
 
     @model_validator(mode="after")
     def _one_target(self) -> HealthWait:
@@ -50,11 +50,11 @@ class HealthWait(Model):
 class SuiteEnvironment(Model):
     """What a suite needs running: a compose file on the same engine, or commands plus health waits."""
 
-    compose: str | None = None  # path relative to the repository
-    up: list[list[str]] = []  # argv lists run before the suite
-    down: list[list[str]] = []  # argv lists run after the suite, always
-    waits: list[HealthWait] = []
-    ready_timeout_seconds: float = 120.0
+    compose: str | None = Field(default=None, description="a compose file, relative to the repository")
+    up: list[list[str]] = Field(default=[], description="argv lists run before the suite")
+    down: list[list[str]] = Field(default=[], description="argv lists run after the suite, always")
+    waits: list[HealthWait] = Field(default=[], description="what must answer before the suite starts")
+    ready_timeout_seconds: float = Field(default=120.0, description="how long the environment may take to come up")
 
     @model_validator(mode="after")
     def _something(self) -> SuiteEnvironment:
@@ -68,14 +68,16 @@ class TestSuite(Model):
 
     __test__ = False  # not a pytest class
 
-    name: str
-    command: list[str] = Field(min_length=1)
-    cwd: str = "."  # relative to the repository
-    timeout_seconds: float = 600.0
-    junit: str | None = None  # path of the JUnit XML the command writes, relative to cwd
-    env: dict[str, str] = {}
-    environment: SuiteEnvironment | None = None
-    required: bool = True  # a failing optional suite only warns
+    name: str = Field(description="the suite's name (letters, digits, '-' and '_')")
+    command: list[str] = Field(min_length=1, description="the command, as an argv list")
+    cwd: str = Field(default=".", description="working folder, relative to the repository")
+    timeout_seconds: float = Field(default=600.0, description="the suite fails past this")
+    junit: str | None = Field(default=None, description="path of the JUnit XML the command writes, relative to cwd")
+    env: dict[str, str] = Field(default={}, description="extra environment variables")
+    environment: SuiteEnvironment | None = Field(
+        default=None, description="what the suite needs running (compose file or commands)"
+    )
+    required: bool = Field(default=True, description="a failing optional suite only warns")
 
     @field_validator("name")
     @classmethod
@@ -88,72 +90,98 @@ class TestSuite(Model):
 class VulnerabilityIgnore(Model):
     """A finding accepted for a while: the reason is mandatory, and so is the expiry date."""
 
-    id: str
-    reason: str = Field(min_length=3)
-    expires: date
-    package: str | None = None  # restrict the entry to one package
+    id: str = Field(description="the finding's id (CVE or advisory)")
+    reason: str = Field(min_length=3, description="why it is accepted (required)")
+    expires: date = Field(description="the date the entry stops applying (required)")
+    package: str | None = Field(default=None, description="restrict the entry to one package")
 
 
 class VulnerabilityConfig(Model):
-    enabled: bool = True
-    scanner: Literal["auto", "trivy", "grype", "report"] = "auto"
-    report: str | None = None  # a trivy or grype JSON report, relative to the repository
-    fail_on: Severity = "HIGH"
-    only_fixed: bool = False  # count only findings that have a fixed version
-    ignore: list[VulnerabilityIgnore] = []
-    missing_scanner: Literal["warn", "fail"] = "warn"
-    timeout_seconds: float = 900.0
+    enabled: bool = Field(default=True, description="scan the image for known vulnerabilities")
+    scanner: Literal["auto", "trivy", "grype", "report"] = Field(
+        default="auto", description="trivy, grype, a report file, or auto (the first installed)"
+    )
+    report: str | None = Field(default=None, description="a trivy or grype JSON report, relative to the repository")
+    fail_on: Severity = Field(default="HIGH", description="the lowest severity that fails the check")
+    only_fixed: bool = Field(default=False, description="count only findings that have a fixed version")
+    ignore: list[VulnerabilityIgnore] = Field(
+        default=[], description="findings accepted for a while, each with a reason and an expiry date"
+    )
+    missing_scanner: Literal["warn", "fail"] = Field(default="warn", description="what no scanner means: warn or fail")
+    timeout_seconds: float = Field(default=900.0, description="the scan fails past this")
 
 
 class SecretAllow(Model):
-    fingerprint: str = Field(min_length=8)
-    reason: str = Field(min_length=3)
+    fingerprint: str = Field(min_length=8, description="the finding's fingerprint, as the check reports it")
+    reason: str = Field(min_length=3, description="why it is not a secret (required)")
 
 
 class LayerSecretsConfig(Model):
-    enabled: bool = True
-    layers: Literal["own", "all"] = "own"  # "own": skip the layers of the base image
-    max_file_bytes: int = 2_000_000
-    allow: list[SecretAllow] = []
+    enabled: bool = Field(default=True, description="scan the image's layers for secrets")
+    layers: Literal["own", "all"] = Field(
+        default="own", description='"own": skip the layers of the base image; "all": scan every layer'
+    )
+    max_file_bytes: int = Field(default=2_000_000, description="larger files are not scanned")
+    allow: list[SecretAllow] = Field(default=[], description="findings that are not secrets")
 
 
 class PushConfig(Model):
-    enabled: bool = True
-    retries: int = Field(default=4, ge=0, le=10)
-    backoff_seconds: float = Field(default=0.5, ge=0)
-    username: SecretRef | None = None  # default: REGISTRY_USERNAME / REGISTRY_PASSWORD, then ~/.docker/config.json
-    password: SecretRef | None = None
-    tls_verify: bool | None = None  # default: off for loopback registries, on otherwise
-    timeout_seconds: float = 600.0
+    enabled: bool = Field(default=True, description="push the image to the registry")
+    retries: int = Field(default=4, ge=0, le=10, description="retries after a failed push")
+    backoff_seconds: float = Field(default=0.5, ge=0, description="first pause between retries (doubled each time)")
+    username: SecretRef | None = Field(
+        default=None, description="default: REGISTRY_USERNAME / REGISTRY_PASSWORD, then ~/.docker/config.json"
+    )
+    password: SecretRef | None = Field(default=None, description="the registry password (with username)")
+    tls_verify: bool | None = Field(default=None, description="default: off for loopback registries, on otherwise")
+    timeout_seconds: float = Field(default=600.0, description="the push fails past this")
 
 
 class GitTagConfig(Model):
-    enabled: bool = True
-    name: str = "bmad/{environment}/{short_sha}"
-    push: bool = True  # when the remote exists
-    remote: str = "origin"
+    enabled: bool = Field(default=True, description="tag the released commit")
+    name: str = Field(
+        default="bmad/{environment}/{short_sha}",
+        description="the tag's template: {environment} {short_sha} {sha} {service}",
+    )
+    push: bool = Field(default=True, description="push the tag when the remote exists")
+    remote: str = Field(default="origin", description="the remote the tag is pushed to")
 
 
 class BuildConfig(Model):
-    containerfile: str | None = None  # detected (Containerfile, then Dockerfile) when not given
-    context: str = "."
-    registry: str = "127.0.0.1:5000"
-    image: str | None = None  # repository name inside the registry; default: service name
-    tags: list[str] = ["{short_sha}", "latest"]  # templates: {sha} {short_sha} {environment} {service}
-    build_args: dict[str, str] = {}
-    target: str | None = None
-    labels: dict[str, str] = {}
-    source_url: str | None = None  # org.opencontainers.image.source; default: the git remote URL
-    build_timeout_seconds: float = 1800.0
-    image_kind: Literal["app", "ml"] = "app"
-    size_budget_mb: float | None = None  # default 500 (app) or 2000 (ml)
-    test_time_target_seconds: float = 300.0
-    suites: list[TestSuite] = []
-    parallel_suites: bool = False  # suites run one after another (they may share ports); always beside the build
-    vulnerabilities: VulnerabilityConfig = VulnerabilityConfig()
-    layer_secrets: LayerSecretsConfig = LayerSecretsConfig()
-    push: PushConfig = PushConfig()
-    git_tag: GitTagConfig = GitTagConfig()
+    containerfile: str | None = Field(
+        default=None, description="detected (Containerfile, then Dockerfile) when not given"
+    )
+    context: str = Field(default=".", description="the build context, relative to the repository")
+    registry: str = Field(default="127.0.0.1:5000", description="the registry images are pushed to")
+    image: str | None = Field(default=None, description="repository name inside the registry; default: service name")
+    tags: list[str] = Field(
+        default=["{short_sha}", "latest"], description="templates: {sha} {short_sha} {environment} {service}"
+    )
+    build_args: dict[str, str] = Field(default={}, description="build arguments")
+    target: str | None = Field(default=None, description="the build stage to stop at")
+    labels: dict[str, str] = Field(default={}, description="extra image labels")
+    source_url: str | None = Field(
+        default=None, description="org.opencontainers.image.source; default: the git remote URL"
+    )
+    build_timeout_seconds: float = Field(default=1800.0, description="the build fails past this")
+    image_kind: Literal["app", "ml"] = Field(default="app", description="app or ml: chooses the default size budget")
+    size_budget_mb: float | None = Field(default=None, description="default 500 (app) or 2000 (ml)")
+    test_time_target_seconds: float = Field(
+        default=300.0, description="the test suites together should finish within this"
+    )
+    suites: list[TestSuite] = Field(default=[], description="test suites run against the build")
+    parallel_suites: bool = Field(
+        default=False,
+        description=(
+            "run the suites at once instead of one after another (they may share ports); always beside the build"
+        ),
+    )
+    vulnerabilities: VulnerabilityConfig = Field(default=VulnerabilityConfig(), description="the vulnerability scan")
+    layer_secrets: LayerSecretsConfig = Field(
+        default=LayerSecretsConfig(), description="the scan of the image's layers for secrets"
+    )
+    push: PushConfig = Field(default=PushConfig(), description="pushing the image")
+    git_tag: GitTagConfig = Field(default=GitTagConfig(), description="the git tag of the released commit")
 
     @property
     def effective_size_budget_mb(self) -> float:

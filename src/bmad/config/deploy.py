@@ -20,60 +20,83 @@ NoDataPolicy = Literal["fail", "pass", "warn"]
 class LocalTargetConfig(Model):
     """Replicas on the local container engine (Docker or Podman, through the Docker API)."""
 
-    replicas: int = Field(default=2, ge=1, le=50)
-    port: int = 8080  # the container port the service listens on
-    # Two slots of ``replicas`` ports each: the new release starts on the slot the running one
-    # does not use, so both can run side by side. Replica i of slot s: base + s * replicas + i.
-    host_port_base: int = 18080
-    env: dict[str, str] = {}
-    secret_env: dict[str, SecretRef] = {}  # resolved at deploy time, never written anywhere
-    network: str | None = None  # default: bmad-<service>-<environment>
-    docker_host: str | None = None  # default: DOCKER_HOST or the usual sockets
-    stop_timeout_seconds: int = 5  # grace period before SIGKILL when replicas are stopped
-    # Engine health check run inside the container, e.g. ["CMD", "python3", "/app/healthcheck.py"];
-    # default: the image's own HEALTHCHECK. [] disables it.
-    healthcheck: list[str] | None = None
-    healthcheck_interval_seconds: float = 2.0
-    memory_limit: str | None = None  # e.g. "256m"
-    cpus: float | None = None
-    # Prometheus file-based service discovery: a folder (relative to bmad.yaml) where each cut-over
-    # and rollback writes ``<service>-<environment>.json`` with the serving release's replicas
-    # (labels job, environment, release). Default: $BMAD_PROMETHEUS_FILE_SD_DIR (``bmad stack env``
-    # exports the local stack's); None: off (Prometheus scrapes whatever it was told statically).
+    replicas: int = Field(default=2, ge=1, le=50, description="how many replicas run")
+    port: int = Field(default=8080, description="the container port the service listens on")
+    host_port_base: int = Field(
+        default=18080,
+        description=(
+            "two slots of replicas ports each, so the new release starts beside the running one: replica i of slot s "
+            "listens on base + s * replicas + i"
+        ),
+    )
+    env: dict[str, str] = Field(default={}, description="environment variables of the replicas")
+    secret_env: dict[str, SecretRef] = Field(
+        default={}, description="secret environment variables, resolved at deploy time, never written anywhere"
+    )
+    network: str | None = Field(default=None, description="default: bmad-<service>-<environment>")
+    docker_host: str | None = Field(default=None, description="default: DOCKER_HOST or the usual sockets")
+    stop_timeout_seconds: int = Field(default=5, description="grace period before SIGKILL when replicas are stopped")
+    healthcheck: list[str] | None = Field(
+        default=None,
+        description=(
+            'engine health check run inside the container, e.g. ["CMD", "python3", "/app/healthcheck.py"]; default: '
+            "the image's own HEALTHCHECK; [] disables it"
+        ),
+    )
+    healthcheck_interval_seconds: float = Field(default=2.0, description="how often the engine runs the health check")
+    memory_limit: str | None = Field(default=None, description='e.g. "256m"')
+    cpus: float | None = Field(default=None, description="CPU limit per replica")
     prometheus_file_sd: str | None = Field(
-        default_factory=lambda: os.environ.get("BMAD_PROMETHEUS_FILE_SD_DIR") or None
+        default_factory=lambda: os.environ.get("BMAD_PROMETHEUS_FILE_SD_DIR") or None,
+        description=(
+            "a folder (relative to bmad.yaml) where each cut-over and rollback writes <service>-<environment>.json "
+            "with the serving replicas for Prometheus' file-based discovery; default: $BMAD_PROMETHEUS_FILE_SD_DIR; "
+            "none: off"
+        ),
     )
 
 
 class KubernetesTargetConfig(Model):
     """A Kubernetes cluster, chosen as kubectl chooses it (KUBECONFIG, current-context, namespace)."""
 
-    kubeconfig: str | None = None  # default: KUBECONFIG, then ~/.kube/config, then in-cluster
-    context: str | None = None  # default: the kubeconfig's current-context
-    namespace: str | None = None  # default: the context's namespace, then "default"
-    deployment: str | None = None  # default: service name
-    manifests: str | None = None  # folder of the bundle; default: analyze.manifests, then k8s/
-    container: str | None = None  # container whose image is pinned; default: the first one
-    url: str | None = None  # base URL smoke tests and probes use (ingress or port-forward)
-    request_timeout_seconds: float = 15.0
+    kubeconfig: str | None = Field(
+        default=None, description="default: KUBECONFIG, then ~/.kube/config, then in-cluster"
+    )
+    context: str | None = Field(default=None, description="default: the kubeconfig's current-context")
+    namespace: str | None = Field(default=None, description='default: the context\'s namespace, then "default"')
+    deployment: str | None = Field(default=None, description="default: service name")
+    manifests: str | None = Field(
+        default=None, description="folder of the bundle; default: analyze.manifests, then k8s/"
+    )
+    container: str | None = Field(default=None, description="container whose image is pinned; default: the first one")
+    url: str | None = Field(default=None, description="base URL smoke tests and probes use (ingress or port-forward)")
+    request_timeout_seconds: float = Field(default=15.0, description="timeout of each API request")
 
 
 class TargetConfig(Model):
-    kind: Literal["local", "kubernetes"] = "local"
-    local: LocalTargetConfig = LocalTargetConfig()
-    kubernetes: KubernetesTargetConfig = KubernetesTargetConfig()
+    kind: Literal["local", "kubernetes"] = Field(
+        default="local", description="local (the container engine) or kubernetes"
+    )
+    local: LocalTargetConfig = Field(default=LocalTargetConfig(), description="the local target's settings")
+    kubernetes: KubernetesTargetConfig = Field(
+        default=KubernetesTargetConfig(), description="the Kubernetes target's settings"
+    )
 
 
 class SmokeConfig(Model):
     """The guide's smoke tests: health 200, metrics parse with expected names, the service's own suite."""
 
-    health_timeout_seconds: float = 30.0
-    expected_metrics: list[str] = []  # metric family names the metrics endpoint must expose
-    command: list[str] | None = None  # the service's smoke suite; gets HELLO_URL/BMAD_URL in its env
-    url_env: str = "BMAD_URL"  # name of the env var carrying the base URL (e.g. HELLO_URL)
-    junit: str | None = None  # JUnit XML the suite writes (relative to the repository)
-    env: dict[str, str] = {}
-    timeout_seconds: float = 300.0
+    health_timeout_seconds: float = Field(
+        default=30.0, description="how long the health endpoint may take to answer 200"
+    )
+    expected_metrics: list[str] = Field(default=[], description="metric family names the metrics endpoint must expose")
+    command: list[str] | None = Field(
+        default=None, description="the service's smoke suite; gets HELLO_URL/BMAD_URL in its env"
+    )
+    url_env: str = Field(default="BMAD_URL", description="name of the env var carrying the base URL (e.g. HELLO_URL)")
+    junit: str | None = Field(default=None, description="JUnit XML the suite writes (relative to the repository)")
+    env: dict[str, str] = Field(default={}, description="extra environment variables of the suite")
+    timeout_seconds: float = Field(default=300.0, description="the suite fails past this")
 
 
 class Criterion(Model):
@@ -85,15 +108,19 @@ class Criterion(Model):
     the query MEASURE stored with the baseline, so both sides measure the same thing.
     """
 
-    name: str
-    query: str | None = None  # default: the query MEASURE used for the named baseline
-    max: float | None = None
-    min: float | None = None
-    baseline: str | None = None
-    baseline_field: Literal["value", "avg", "max", "p95", "min"] = "value"
-    max_increase: float | None = None
-    max_ratio: float | None = None
-    no_data: NoDataPolicy | None = None  # default: verification.no_data
+    name: str = Field(description="the criterion's name (a baseline's name puts them side by side in reports)")
+    query: str | None = Field(
+        default=None, description="PromQL; default: the query MEASURE used for the named baseline"
+    )
+    max: float | None = Field(default=None, description="the value must stay at or below this")
+    min: float | None = Field(default=None, description="the value must stay at or above this")
+    baseline: str | None = Field(default=None, description="the MEASURE baseline figure to compare with")
+    baseline_field: Literal["value", "avg", "max", "p95", "min"] = Field(
+        default="value", description="which figure of the baseline"
+    )
+    max_increase: float | None = Field(default=None, description="allowed: baseline + this (same unit)")
+    max_ratio: float | None = Field(default=None, description="allowed: baseline x this")
+    no_data: NoDataPolicy | None = Field(default=None, description="default: verification.no_data")
 
     @model_validator(mode="after")
     def _has_bound(self) -> Criterion:
@@ -109,32 +136,47 @@ class Criterion(Model):
 class VerificationConfig(Model):
     """The post-deploy window: every ``interval_seconds`` for ``window_seconds`` evaluate ``criteria``."""
 
-    enabled: bool = True
-    window_seconds: float = 120.0
-    interval_seconds: float = 15.0
-    criteria: list[Criterion] = []
-    # What a query without data means: fail (default, avoids the "no values found" trap passing
-    # silently), pass, or warn. Kayenta calls this nanStrategy.
-    no_data: NoDataPolicy = "fail"
-    # How many failing evaluations in a row fail the release (1 = the first one).
-    failures_to_fail: int = Field(default=1, ge=1)
-    # Before evaluating, wait until Prometheus has had time to scrape the new replicas.
-    settle_seconds: float = 0.0
-    # Light traffic bmad sends to the service during the window, so rate() criteria have data
-    # (Flagger's "no values found" trap). None: rely on real traffic.
-    traffic_path: str | None = None
-    traffic_rps: float = Field(default=5.0, gt=0, le=200)
-    # When the target labels the new replicas' series (the local target's file-based discovery adds
-    # environment and release), evaluate the criteria on those series only.
-    scope_to_release: bool = True
+    enabled: bool = Field(default=True, description="watch the release after the cut-over")
+    window_seconds: float = Field(default=120.0, description="how long the window lasts")
+    interval_seconds: float = Field(default=15.0, description="how often the criteria are evaluated")
+    criteria: list[Criterion] = Field(
+        default=[], description="PromQL criteria, absolute or relative to the MEASURE baseline"
+    )
+    no_data: NoDataPolicy = Field(
+        default="fail",
+        description=(
+            'what a query without data means: fail (default, avoids the "no values found" trap passing silently), '
+            "pass, or warn"
+        ),
+    )
+    failures_to_fail: int = Field(
+        default=1, ge=1, description="how many failing evaluations in a row fail the release (1 = the first one)"
+    )
+    settle_seconds: float = Field(
+        default=0.0, description="before evaluating, wait until Prometheus has had time to scrape the new replicas"
+    )
+    traffic_path: str | None = Field(
+        default=None,
+        description=(
+            "light traffic bmad sends to the service during the window, so rate() criteria have data; none: rely on "
+            "real traffic"
+        ),
+    )
+    traffic_rps: float = Field(default=5.0, gt=0, le=200, description="requests per second of that traffic")
+    scope_to_release: bool = Field(
+        default=True, description="evaluate the criteria on the new replicas' series only, when the target labels them"
+    )
 
 
 class DeployConfig(Model):
-    health_path: str = "/health"
-    metrics_path: str = "/metrics"
-    rollout_timeout_seconds: float = 300.0
-    smoke: SmokeConfig = SmokeConfig()
-    verification: VerificationConfig = VerificationConfig()
-    # Probe the service continuously during the update to measure downtime.
-    probe_interval_seconds: float = 0.2
-    rollback_timeout_seconds: float = 120.0
+    health_path: str = Field(default="/health", description="the service's health endpoint")
+    metrics_path: str = Field(default="/metrics", description="the service's metrics endpoint")
+    rollout_timeout_seconds: float = Field(default=300.0, description="the rollout fails past this")
+    smoke: SmokeConfig = Field(default=SmokeConfig(), description="smoke tests after the cut-over")
+    verification: VerificationConfig = Field(
+        default=VerificationConfig(), description="the post-deploy verification window"
+    )
+    probe_interval_seconds: float = Field(
+        default=0.2, description="probe the service this often during the update to measure downtime"
+    )
+    rollback_timeout_seconds: float = Field(default=120.0, description="a rollback fails past this")

@@ -31,14 +31,22 @@ def _http_url(value: str, what: str) -> str:
 
 
 class GrafanaConfig(Model):
-    url: str
-    token: SecretRef | None = None  # a service-account token; sent as "Authorization: Bearer"
-    # Dashboards that must exist, each matched by uid or (case-insensitive) title.
-    dashboards: list[str] = list(DEFAULT_DASHBOARDS)
-    # The data source the dashboards read (uid or name); default: Grafana's default data source,
-    # else the first Prometheus data source.
-    datasource: str | None = None
-    timeout_seconds: float = 10.0
+    url: str = Field(description="where Grafana answers")
+    token: SecretRef | None = Field(
+        default=None, description='a service-account token; sent as "Authorization: Bearer"'
+    )
+    dashboards: list[str] = Field(
+        default=list(DEFAULT_DASHBOARDS),
+        description="dashboards that must exist, each matched by uid or (case-insensitive) title",
+    )
+    datasource: str | None = Field(
+        default=None,
+        description=(
+            "the data source the dashboards read (uid or name); default: Grafana's default data source, else the "
+            "first Prometheus one"
+        ),
+    )
+    timeout_seconds: float = Field(default=10.0, description="timeout of each request")
 
     @field_validator("url")
     @classmethod
@@ -49,15 +57,25 @@ class GrafanaConfig(Model):
 class MonitoringConfig(Model):
     """Monitoring endpoints of one environment. ``None`` means "not used here" (checks skip with that reason)."""
 
-    prometheus_url: str = "http://127.0.0.1:9090"
-    pushgateway_url: str | None = "http://127.0.0.1:9091"
-    # Checked directly when given; otherwise the Alertmanager(s) Prometheus reports are checked.
-    alertmanager_url: str | None = None
-    grafana: GrafanaConfig | None = None
-    # Where the running service answers (the load test's default target). Default: derived from the
-    # deploy target (local: every replica, 127.0.0.1:<host_port_base + i>); required for Kubernetes targets.
-    service_url: str | None = None
-    timeout_seconds: float = 10.0
+    prometheus_url: str = Field(default="http://127.0.0.1:9090", description="where Prometheus answers")
+    pushgateway_url: str | None = Field(
+        default="http://127.0.0.1:9091", description="where the Pushgateway answers; none: not used here"
+    )
+    alertmanager_url: str | None = Field(
+        default=None,
+        description="checked directly when given; otherwise the Alertmanager(s) Prometheus reports are checked",
+    )
+    grafana: GrafanaConfig | None = Field(
+        default=None, description="Grafana and the dashboards it must have; none: not used here"
+    )
+    service_url: str | None = Field(
+        default=None,
+        description=(
+            "where the running service answers (the load test's default target); default: derived from the deploy "
+            "target; required for Kubernetes targets"
+        ),
+    )
+    timeout_seconds: float = Field(default=10.0, description="timeout of each request")
 
     @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url", "service_url")
     @classmethod
@@ -68,11 +86,12 @@ class MonitoringConfig(Model):
 class BaselineQuery(Model):
     """One baseline figure: a PromQL query; ``{job}``, ``{rate_window}`` and ``{namespace}`` are filled in."""
 
-    name: str
-    query: str
-    unit: str = ""
-    # What "no data" means for this query: fail the check, warn, or skip the figure (always reported).
-    no_data: NoDataPolicy | None = None  # default: measure.no_data
+    name: str = Field(description="the figure's name (snake_case)")
+    query: str = Field(description="PromQL; {job}, {rate_window} and {namespace} are filled in")
+    unit: str = Field(default="", description="the figure's unit")
+    no_data: NoDataPolicy | None = Field(
+        default=None, description="what no data means for this query: fail, warn or skip; default: measure.no_data"
+    )
 
     @field_validator("name")
     @classmethod
@@ -83,19 +102,22 @@ class BaselineQuery(Model):
 
 
 class EndToEndConfig(Model):
-    enabled: bool = True
-    # How long to wait for Prometheus to scrape the pushed metric before failing.
-    timeout_seconds: float = 30.0
-    poll_seconds: float = 0.25
-    job: str = "bmad_measure_e2e"
+    enabled: bool = Field(default=True, description="push a metric and wait until Prometheus has scraped it")
+    timeout_seconds: float = Field(
+        default=30.0, description="how long to wait for Prometheus to scrape the pushed metric before failing"
+    )
+    poll_seconds: float = Field(default=0.25, description="how often to look")
+    job: str = Field(default="bmad_measure_e2e", description="the Pushgateway job of the pushed metric")
 
 
 class RequestSpec(Model):
-    method: str = "GET"
-    # A path on the service URL ("/", "/api/x?y=1") or an absolute URL (its host must be allowed).
-    url: str = "/"
-    headers: dict[str, str] = {}
-    body: str | None = None
+    method: str = Field(default="GET", description="the HTTP method")
+    url: str = Field(
+        default="/",
+        description='a path on the service URL ("/", "/api/x?y=1") or an absolute URL (its host must be allowed)',
+    )
+    headers: dict[str, str] = Field(default={}, description="request headers")
+    body: str | None = Field(default=None, description="request body")
 
     @field_validator("method")
     @classmethod
@@ -109,28 +131,41 @@ class RequestSpec(Model):
 class SloConfig(Model):
     """The sweep stops at the first level that breaks one of these."""
 
-    max_error_rate: float = Field(default=0.01, ge=0, le=1)  # failed / all requests
-    max_p95_ms: float | None = Field(default=2000.0, gt=0)
+    max_error_rate: float = Field(default=0.01, ge=0, le=1, description="failed / all requests")
+    max_p95_ms: float | None = Field(default=2000.0, gt=0, description="the p95 latency bound, in milliseconds")
 
 
 class LoadTestConfig(Model):
-    enabled: bool = True
-    runner: Literal["builtin", "locust", "k6", "auto"] = "builtin"  # auto: locust/k6 when installed, else builtin
-    request: RequestSpec = RequestSpec()
-    levels: list[int] = Field(default=[500, 1000, 2000], min_length=1)  # concurrent connections (users)
-    duration_seconds: float | None = Field(default=10.0, gt=0)  # per level
-    requests_per_level: int | None = Field(default=None, gt=0)  # stop a level after this many requests
-    request_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Hosts (host or host:port) a sweep may target besides the service's own URL.
-    allowed_hosts: list[str] = []
-    slo: SloConfig = SloConfig()
-    on_slo_breach: Literal["warn", "fail"] = "warn"
-    # Load-generator processes; default: the CPU count, half of it when the target is on this machine.
-    workers: int | None = Field(default=None, ge=1, le=64)
+    enabled: bool = Field(default=True, description="run the load-test sweep")
+    runner: Literal["builtin", "locust", "k6", "auto"] = Field(
+        default="builtin", description="auto: locust/k6 when installed, else builtin"
+    )
+    request: RequestSpec = Field(default=RequestSpec(), description="the request every user sends")
+    levels: list[int] = Field(
+        default=[500, 1000, 2000], min_length=1, description="concurrent connections (users) of each level"
+    )
+    duration_seconds: float | None = Field(default=10.0, gt=0, description="how long each level lasts")
+    requests_per_level: int | None = Field(default=None, gt=0, description="stop a level after this many requests")
+    request_timeout_seconds: float = Field(default=10.0, gt=0, description="timeout of each request")
+    allowed_hosts: list[str] = Field(
+        default=[], description="hosts (host or host:port) a sweep may target besides the service's own URL"
+    )
+    slo: SloConfig = Field(default=SloConfig(), description="the sweep stops at the first level that breaks these")
+    on_slo_breach: Literal["warn", "fail"] = Field(
+        default="warn", description="what a breached SLO does to the check: warn or fail"
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="load-generator processes; default: the CPU count, half of it when the target is on this machine",
+    )
     # Hard bounds, whatever the levels say: every sweep stops by itself.
-    max_concurrency: int = Field(default=20000, ge=1)
-    max_seconds_per_level: float = Field(default=300.0, gt=0)
-    max_requests_per_level: int = Field(default=10_000_000, ge=1)
+    max_concurrency: int = Field(
+        default=20000, ge=1, description="hard bound on a level's connections, whatever the levels say"
+    )
+    max_seconds_per_level: float = Field(default=300.0, gt=0, description="hard bound on a level's duration")
+    max_requests_per_level: int = Field(default=10_000_000, ge=1, description="hard bound on a level's requests")
 
     @field_validator("levels")
     @classmethod
@@ -149,21 +184,34 @@ class LoadTestConfig(Model):
 
 
 class MeasureConfig(Model):
-    scrape_job: str | None = None  # default: service name
-    min_alert_rules: int = 1  # alerting + recording rules Prometheus must have loaded
-    # How long to wait for the job's targets to get their first scrape (health "unknown") before judging.
-    target_wait_seconds: float = Field(default=15.0, ge=0)
-    # Baseline queries; default: the service's CPU, memory, request rate, error rate and p95 latency.
-    baselines: list[BaselineQuery] | None = None
-    extra_baselines: list[BaselineQuery] = []  # added to the defaults
-    no_data: NoDataPolicy = "warn"
-    baseline_window_seconds: float = Field(default=300.0, gt=0)
-    baseline_step_seconds: float = Field(default=15.0, gt=0)
-    rate_window: str = "1m"
-    # Kubernetes targets: also capture per-pod and per-node usage (cAdvisor / node-exporter metrics).
-    kube_baselines: bool = True
-    end_to_end: EndToEndConfig = EndToEndConfig()
-    load_test: LoadTestConfig = LoadTestConfig()
+    scrape_job: str | None = Field(default=None, description="default: service name")
+    min_alert_rules: int = Field(default=1, description="alerting + recording rules Prometheus must have loaded")
+    target_wait_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description=(
+            'how long to wait for the job\'s targets to get their first scrape (health "unknown") before judging'
+        ),
+    )
+    baselines: list[BaselineQuery] | None = Field(
+        default=None,
+        description="baseline queries; default: the service's CPU, memory, request rate, error rate and p95 latency",
+    )
+    extra_baselines: list[BaselineQuery] = Field(default=[], description="added to the defaults")
+    no_data: NoDataPolicy = Field(
+        default="warn", description="what a baseline query without data means: fail, warn or skip"
+    )
+    baseline_window_seconds: float = Field(default=300.0, gt=0, description="how far back the baselines look")
+    baseline_step_seconds: float = Field(default=15.0, gt=0, description="the resolution of the baseline queries")
+    rate_window: str = Field(default="1m", description="the window of rate() in the queries (a PromQL duration)")
+    kube_baselines: bool = Field(
+        default=True,
+        description="Kubernetes targets: also capture per-pod and per-node usage (cAdvisor / node-exporter metrics)",
+    )
+    end_to_end: EndToEndConfig = Field(
+        default=EndToEndConfig(), description="the end-to-end metric check (Pushgateway to Prometheus)"
+    )
+    load_test: LoadTestConfig = Field(default=LoadTestConfig(), description="the load-test sweep")
 
     @field_validator("rate_window")
     @classmethod

@@ -20,10 +20,12 @@ _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class ServiceConfig(Model):
-    name: str
-    repository: str = "."  # the service's git repository, relative to bmad.yaml
-    owner: str | None = None
-    description: str | None = None
+    name: str = Field(description="the service's name (a DNS label)")
+    repository: str = Field(
+        default=".", description="the git repository, relative to bmad.yaml (the release version is its HEAD commit)"
+    )
+    owner: str | None = Field(default=None, description="who owns the service")
+    description: str | None = Field(default=None, description="what the service does")
 
     @field_validator("name")
     @classmethod
@@ -34,12 +36,16 @@ class ServiceConfig(Model):
 
 
 class EnvironmentConfig(Model):
-    risk: RiskLevel = "medium"
-    production: bool = False
-    warn_as_fail: bool | None = None  # default: true for production or high risk
-    allow_dirty: bool | None = None  # default: false for production
-    target: TargetConfig = TargetConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
+    risk: RiskLevel = Field(default="medium", description="low, medium or high")
+    production: bool = Field(
+        default=False, description="a production environment: refuses a dirty tree and treats warnings as failures"
+    )
+    warn_as_fail: bool | None = Field(default=None, description="default: true for production or high risk")
+    allow_dirty: bool | None = Field(default=None, description="default: false for production")
+    target: TargetConfig = Field(default=TargetConfig(), description="where DEPLOY runs the service")
+    monitoring: MonitoringConfig = Field(
+        default=MonitoringConfig(), description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer"
+    )
 
     @property
     def warnings_fail(self) -> bool:
@@ -55,38 +61,60 @@ class EnvironmentConfig(Model):
 
 
 class LedgerConfig(Model):
-    url: str | None = None  # BMAD_LEDGER_URL overrides; default sqlite:///<state_dir>/ledger.db
-    lock_lease_seconds: float = 30.0
+    url: str | None = Field(
+        default=None, description="BMAD_LEDGER_URL overrides; default sqlite:///<state_dir>/ledger.db"
+    )
+    lock_lease_seconds: float = Field(
+        default=30.0, description="an environment's lock is taken over when not renewed for this long"
+    )
 
 
 class RecordsConfig(Model):
     """Where phase records are committed (see docs/records.md)."""
 
-    enabled: bool = True
-    branch: str = "bmad/records"
-    push: bool = False
-    remote: str = "origin"
+    enabled: bool = Field(default=True, description="commit a record of each phase")
+    branch: str = Field(default="bmad/records", description="the branch records are committed to")
+    push: bool = Field(default=False, description="push the branch after each record")
+    remote: str = Field(default="origin", description="the remote it is pushed to")
 
 
 class BmadConfig(Model):
-    version: Literal[1] = 1
-    service: ServiceConfig
-    environments: dict[str, EnvironmentConfig] = Field(min_length=1)
-    state_dir: str = ".bmad"
-    secrets: dict[str, SecretRef] = {}
-    ledger: LedgerConfig = LedgerConfig()
-    records: RecordsConfig = RecordsConfig()
-    build: BuildConfig = BuildConfig()
-    measure: MeasureConfig = MeasureConfig()
-    analyze: AnalyzeConfig = AnalyzeConfig()
-    deploy: DeployConfig = DeployConfig()
-    reports: ReportsConfig = ReportsConfig()
-    # Custom phase implementations: phase name -> importable module with make_plugin(ctx)
-    # (env BMAD_PLUGIN_<PHASE> overrides). See docs/engine.md.
-    plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = {}
+    version: Literal[1] = Field(default=1, description="the file format's version")
+    service: ServiceConfig = Field(description="the service")
+    environments: dict[str, EnvironmentConfig] = Field(
+        min_length=1,
+        description=(
+            "Named environments with their risk level. production refuses a dirty tree and treats warnings as "
+            "failures (override with allow_dirty / warn_as_fail)."
+        ),
+    )
+    state_dir: str = Field(
+        default=".bmad", description="ledger (SQLite) and evidence folders; BMAD_LEDGER_URL for PostgreSQL"
+    )
+    secrets: dict[str, SecretRef] = Field(
+        default={}, description="named secret references ({env: NAME} or {file: path})"
+    )
+    ledger: LedgerConfig = Field(default=LedgerConfig(), description="the ledger's database")
+    records: RecordsConfig = Field(
+        default=RecordsConfig(),
+        description="Phase records are committed to this branch (the working tree is never touched).",
+    )
+    build: BuildConfig = Field(default=BuildConfig(), description="the BUILD phase")
+    measure: MeasureConfig = Field(default=MeasureConfig(), description="the MEASURE phase")
+    analyze: AnalyzeConfig = Field(default=AnalyzeConfig(), description="the ANALYZE phase")
+    deploy: DeployConfig = Field(default=DeployConfig(), description="the DEPLOY phase")
+    reports: ReportsConfig = Field(default=ReportsConfig(), description="runbooks, reports and bmad's own metrics")
+    plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = Field(
+        default={},
+        description=(
+            "custom phase implementations: phase name -> importable module with make_plugin(ctx) (env "
+            "BMAD_PLUGIN_<PHASE> overrides)"
+        ),
+    )
 
-    # Where the file was read from; set by the loader, not by the user.
-    source_path: str | None = Field(default=None, exclude=True)
+    source_path: str | None = Field(
+        default=None, exclude=True, description="where the file was read from; set by the loader, not by the user"
+    )
 
     @model_validator(mode="after")
     def _environment_names(self) -> BmadConfig:

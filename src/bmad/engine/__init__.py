@@ -12,16 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bmad.engine.runner import (
-        PhaseOutcome,
-        RunOutcome,
-        StatusReport,
-        open_ledger,
-        release_history,
-        release_status,
-        run_release,
-        verify_ledger,
-    )
+    from bmad.engine.outcomes import PhaseOutcome, RunOutcome
+    from bmad.engine.queries import StatusReport, release_history, release_status, verify_ledger
+    from bmad.engine.runner import open_ledger, run_release
 
 __all__ = [
     "PhaseOutcome",
@@ -35,9 +28,22 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        import importlib
+_WHERE = {
+    "PhaseOutcome": "bmad.engine.outcomes",
+    "RunOutcome": "bmad.engine.outcomes",
+    "StatusReport": "bmad.engine.queries",
+    "release_history": "bmad.engine.queries",
+    "release_status": "bmad.engine.queries",
+    "verify_ledger": "bmad.engine.queries",
+    "open_ledger": "bmad.engine.runner",
+    "run_release": "bmad.engine.runner",
+}
 
-        return getattr(importlib.import_module("bmad.engine.runner"), name)
-    raise AttributeError(name)
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import logging
 import time
 import traceback
@@ -104,83 +105,129 @@ def run_checks(
 ) -> CheckRun:
     """Run ``checks``; results come back in the checks' declared order."""
     ids = [check.id for check in checks]
-    by_id = {check.id: check for check in checks}
-    done: dict[str, CheckResult] = {}
-    pending = list(checks)
-    running: dict[Future[CheckResult], Check] = {}
-    exclusive_running = False
-    aborted = False
-    callback = on_result
-
-    def finish(check: Check, result: CheckResult) -> None:
-        done[check.id] = result
-        if result.artifacts:
-            ctx.add_artifacts(result.artifacts)
-        if callback is not None:
-            callback(result)
-
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise BmadError(f"the phase declares duplicate check ids: {', '.join(sorted(duplicates))}")
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(checks) or 1)), thread_name_prefix="bmad-check")
+    schedule = _Schedule(checks, ctx, pool, warnings_fail=warnings_fail, on_result=on_result)
+    aborted = False
     try:
-        while pending or running:
-            if ctx.cancel.is_set():
-                aborted = True
-                break
-            progressed = True
-            while progressed and not exclusive_running:
-                progressed = False
-                for check in list(pending):
-                    unknown = [need for need in check.needs if need not in by_id]
-                    if unknown:
-                        pending.remove(check)
-                        finish(check, check.skipped(f"needs unknown check(s): {', '.join(unknown)}"))
-                        progressed = True
-                        continue
-                    if not all(need in done for need in check.needs):
-                        continue
-                    failed = [need for need in check.needs if not _need_satisfied(done[need], warnings_fail)]
-                    if failed:
-                        pending.remove(check)
-                        finish(check, check.skipped(f"skipped: {', '.join(failed)} did not pass"))
-                        progressed = True
-                        continue
-                    if check.exclusive and running:
-                        break  # wait for the running checks, then run this one alone
-                    pending.remove(check)
-                    running[pool.submit(run_check, check, ctx)] = check
-                    progressed = True
-                    if check.exclusive:
-                        exclusive_running = True
-                        break
-            if not running:
-                if pending:  # a cycle in needs: nothing can start
-                    for check in pending:
-                        finish(check, check.skipped("skipped: its needs form a cycle"))
-                    pending.clear()
-                break
-            finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in finished:
-                check = running.pop(future)
-                if check.exclusive:
-                    exclusive_running = False
-                finish(check, future.result())
+        aborted = schedule.run()
     except KeyboardInterrupt:
         aborted = True
     # checks that poll ctx.cancel return early (and look like they passed): the phase was still aborted
     aborted = aborted or ctx.cancel.is_set()
     if aborted:
-        ctx.cancel.set()
-        for future, check in running.items():
-            if future.done() and not future.cancelled():
-                finish(check, future.result())
-            else:
-                done[check.id] = check.skipped("aborted while running (Ctrl-C)")
-        for check in pending:
-            done[check.id] = check.skipped("not started: the phase was aborted")
-        pool.shutdown(wait=False, cancel_futures=True)
+        schedule.abort()
     else:
         pool.shutdown(wait=True)
-    return CheckRun(results=[done[i] for i in ids if i in done], aborted=aborted)
+    return CheckRun(results=[schedule.done[i] for i in ids if i in schedule.done], aborted=aborted)
+
+
+class _Step(enum.Enum):
+    MOVED = "moved"  # started, or skipped because it cannot run
+    WAIT = "wait"  # a need has not finished yet
+    BLOCKED = "blocked"  # exclusive, and other checks are running
+
+
+class _Schedule:
+    """The checks of one :func:`run_checks` call: pending, running and done."""
+
+    def __init__(
+        self,
+        checks: Sequence[Check],
+        ctx: PhaseContext,
+        pool: ThreadPoolExecutor,
+        *,
+        warnings_fail: bool,
+        on_result: Callable[[CheckResult], None] | None,
+    ) -> None:
+        self.ctx = ctx
+        self.pool = pool
+        self.warnings_fail = warnings_fail
+        self.on_result = on_result
+        self.by_id = {check.id: check for check in checks}
+        self.done: dict[str, CheckResult] = {}
+        self.pending = list(checks)
+        self.running: dict[Future[CheckResult], Check] = {}
+        self.exclusive_running = False
+
+    def run(self) -> bool:
+        """Until every check has finished; True when ``ctx.cancel`` stopped it."""
+        while self.pending or self.running:
+            if self.ctx.cancel.is_set():
+                return True
+            self._start_ready()
+            if not self.running:
+                if self.pending:  # a cycle in needs: nothing can start
+                    for check in self.pending:
+                        self._finish(check, check.skipped("skipped: its needs form a cycle"))
+                    self.pending.clear()
+                return False
+            self._collect()
+        return False
+
+    def abort(self) -> None:
+        """Keep what finished; the rest is skipped as aborted or not started."""
+        self.ctx.cancel.set()
+        for future, check in self.running.items():
+            if future.done() and not future.cancelled():
+                self._finish(check, future.result())
+            else:
+                self.done[check.id] = check.skipped("aborted while running (Ctrl-C)")
+        for check in self.pending:
+            self.done[check.id] = check.skipped("not started: the phase was aborted")
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _finish(self, check: Check, result: CheckResult) -> None:
+        self.done[check.id] = result
+        if result.artifacts:
+            self.ctx.add_artifacts(result.artifacts)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _start_ready(self) -> None:
+        """Start (or skip) pending checks in declared order until nothing more can move."""
+        progressed = True
+        while progressed and not self.exclusive_running:
+            progressed = False
+            for check in list(self.pending):
+                step = self._step(check)
+                if step is _Step.WAIT:
+                    continue
+                if step is _Step.BLOCKED:
+                    break  # wait for the running checks, then run this one alone
+                progressed = True
+                if self.exclusive_running:
+                    break
+
+    def _step(self, check: Check) -> _Step:
+        unknown = [need for need in check.needs if need not in self.by_id]
+        if unknown:
+            self.pending.remove(check)
+            self._finish(check, check.skipped(f"needs unknown check(s): {', '.join(unknown)}"))
+            return _Step.MOVED
+        if not all(need in self.done for need in check.needs):
+            return _Step.WAIT
+        failed = [need for need in check.needs if not _need_satisfied(self.done[need], self.warnings_fail)]
+        if failed:
+            self.pending.remove(check)
+            self._finish(check, check.skipped(f"skipped: {', '.join(failed)} did not pass"))
+            return _Step.MOVED
+        if check.exclusive and self.running:
+            return _Step.BLOCKED
+        self.pending.remove(check)
+        self.running[self.pool.submit(run_check, check, self.ctx)] = check
+        if check.exclusive:
+            self.exclusive_running = True
+        return _Step.MOVED
+
+    def _collect(self) -> None:
+        """Wait (up to 0.5 s) for running checks and record those that finished."""
+        finished, _ = wait(list(self.running), timeout=0.5, return_when=FIRST_COMPLETED)
+        for future in finished:
+            check = self.running.pop(future)
+            if check.exclusive:
+                self.exclusive_running = False
+            self._finish(check, future.result())

@@ -1,16 +1,26 @@
-"""``bmad init``: a commented starter ``bmad.yaml`` from what is found in the service's folder."""
+"""``bmad init``: a commented starter ``bmad.yaml`` from what is found in the service's folder.
+
+The comments beside the settings are the config fields' own descriptions (``Field(description=...)``
+in :mod:`bmad.config`), so the starter file and the config reference say the same thing.
+"""
 
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bmad.config.analyze import AnalyzeConfig
+from bmad.config.models import BmadConfig, ServiceConfig
 from bmad.core.errors import ConfigError, UsageError
 
 MANIFEST_DIRS = ("k8s", "kubernetes", "manifests", "deploy")
 TEST_DIRS = ("tests", "test")
 CONTAINERFILES = ("Containerfile", "Dockerfile")
+_COMMENT_COLUMN = 27
+
+Block = tuple[str, bool]  # (text, optional: commented out when the file would not validate with it)
 
 
 @dataclass
@@ -25,6 +35,16 @@ def _service_name(directory: Path) -> str:
     return name or "service"
 
 
+def _inline(setting: str, comment: str) -> str:
+    """``setting`` with ``# comment`` beside it, comments aligned."""
+    return f"{setting:<{_COMMENT_COLUMN}}# {comment}"
+
+
+def _above(comment: str) -> str:
+    """``comment`` as ``#`` lines above a section."""
+    return "\n".join(textwrap.wrap(comment, width=88, initial_indent="# ", subsequent_indent="# "))
+
+
 def render_starter(directory: Path, *, service: str | None = None) -> Starter:
     found: dict[str, str] = {}
     containerfile = next((n for n in CONTAINERFILES if (directory / n).is_file()), None)
@@ -36,22 +56,26 @@ def render_starter(directory: Path, *, service: str | None = None) -> Starter:
         found["manifests"] = f"{manifests}/"
     if tests:
         found["tests"] = f"{tests}/"
-    name = service or _service_name(directory)
+    blocks = [
+        (_core_block(service or _service_name(directory)), False),
+        _build_block(containerfile, tests),
+        _analyze_block(manifests),
+    ]
+    return Starter(path=directory / "bmad.yaml", text=_validated(blocks), found=found)
 
-    blocks: list[tuple[str, bool]] = []  # (text, optional)
-    blocks.append(
-        (
-            f"""# bmad.yaml: how bmad takes this service through BUILD -> MEASURE -> ANALYZE -> DEPLOY.
+
+def _core_block(name: str) -> str:
+    """Service, environments, state folder and records: what every bmad.yaml has."""
+    return f"""# bmad.yaml: how bmad takes this service through BUILD -> MEASURE -> ANALYZE -> DEPLOY.
 # Written by 'bmad init'; check it with 'bmad config check'. Secrets are never written here:
 # reference them as {{env: NAME}} or {{file: path}}.
 version: 1
 
 service:
   name: {name}
-  repository: .            # the git repository (the release version is its HEAD commit)
+{_inline("  repository: .", ServiceConfig.help("repository"))}
 
-# Named environments with their risk level. production refuses a dirty tree and treats
-# warnings as failures (override with allow_dirty / warn_as_fail).
+{_above(BmadConfig.help("environments"))}
 environments:
   dev:
     risk: low
@@ -61,43 +85,39 @@ environments:
     risk: high
     production: true
 
-state_dir: .bmad           # ledger (SQLite) and evidence folders; BMAD_LEDGER_URL for PostgreSQL
+{_inline("state_dir: .bmad", BmadConfig.help("state_dir"))}
 
-# Phase records are committed to this branch (the working tree is never touched).
+{_above(BmadConfig.help("records"))}
 records:
   branch: bmad/records
   push: false
-""",
-            False,
-        )
-    )
-    build_lines = ["", "build:"]
+"""
+
+
+def _build_block(containerfile: str | None, tests: str | None) -> Block:
+    lines = ["", "build:"]
     if containerfile:
-        build_lines.append(f"  containerfile: {containerfile}   # found")
+        lines.append(f"  containerfile: {containerfile}   # found")
     else:
-        build_lines.append("  # containerfile: Containerfile   # none found: add one")
-    build_lines.append("  context: .")
-    build_lines.append("  registry: 127.0.0.1:5000")
+        lines.append("  # containerfile: Containerfile   # none found: add one")
+    lines.append("  context: .")
+    lines.append("  registry: 127.0.0.1:5000")
     if tests:
-        build_lines += [
+        lines += [
             "  suites:                  # found a tests folder",
             "    - name: unit",
             f"      command: [python, -m, pytest, -q, {tests}]",
         ]
-    blocks.append(("\n".join(build_lines) + "\n", True))
+    return "\n".join(lines) + "\n", True
+
+
+def _analyze_block(manifests: str | None) -> Block:
     if manifests:
-        blocks.append(
-            (
-                f"\nanalyze:\n  manifests: {manifests}   # found: Kubernetes manifests\n",
-                True,
-            )
-        )
-    else:
-        blocks.append(("\n# analyze:\n#   manifests: k8s   # a folder of Kubernetes manifests\n", False))
-    return Starter(path=directory / "bmad.yaml", text=_validated(blocks), found=found)
+        return f"\nanalyze:\n  manifests: {manifests}   # found: Kubernetes manifests\n", True
+    return f"\n# analyze:\n#   manifests: k8s   # {AnalyzeConfig.help('manifests')}\n", False
 
 
-def _validated(blocks: list[tuple[str, bool]]) -> str:
+def _validated(blocks: list[Block]) -> str:
     """Keep optional blocks only if the whole file still validates (otherwise they are commented out)."""
     from bmad.config.loader import load_config_text
 

@@ -1,7 +1,8 @@
 """The deployment ledger (SQLAlchemy 2 + Alembic; SQLite by default, PostgreSQL by URL) and
 the evidence folders of each phase run. See docs/ledger.md.
 
-Importing this package is cheap; SQLAlchemy loads with :mod:`bmad.ledger.store`.
+Importing this package is cheap; SQLAlchemy loads with :mod:`bmad.ledger.store` (the ``Ledger``
+facade over ``runs`` (writes), ``chain`` (hash chain, verify), ``locks`` and ``history`` (reads)).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bmad.ledger.evidence import EvidenceFolder
+    from bmad.ledger.history import LedgerHistory
+    from bmad.ledger.locks import LedgerLock, new_owner
     from bmad.ledger.records import (
         LockInfo,
         PhaseRunRecord,
@@ -18,7 +21,8 @@ if TYPE_CHECKING:
         RollbackRecord,
         VerifyReport,
     )
-    from bmad.ledger.store import Ledger, LedgerError, LedgerHistory, LedgerLock, new_owner
+    from bmad.ledger.store import Ledger
+    from bmad.ledger.transactions import LedgerError
 
 __all__ = [
     "EvidenceFolder",
@@ -38,10 +42,10 @@ __all__ = [
 _WHERE = {
     "EvidenceFolder": "bmad.ledger.evidence",
     "Ledger": "bmad.ledger.store",
-    "LedgerError": "bmad.ledger.store",
-    "LedgerHistory": "bmad.ledger.store",
-    "LedgerLock": "bmad.ledger.store",
-    "new_owner": "bmad.ledger.store",
+    "LedgerError": "bmad.ledger.transactions",
+    "LedgerHistory": "bmad.ledger.history",
+    "LedgerLock": "bmad.ledger.locks",
+    "new_owner": "bmad.ledger.locks",
 }
 
 

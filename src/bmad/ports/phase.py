@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from bmad.config.models import BmadConfig, EnvironmentConfig
@@ -20,6 +20,68 @@ from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, P
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.history import History
 from bmad.ports.progress import NullProgress, Progress
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of one run that change what phases do: the command line's flags and ``--set KEY=VALUE``.
+
+    The engine builds it once (:meth:`from_sets`); every ``--set`` key that is not a field here
+    stays in ``extra`` for custom phases.
+    """
+
+    no_rollback: bool = False  # DEPLOY leaves a failed release in place (--no-rollback)
+    no_suppressions: bool = False  # ANALYZE honours no suppression (--no-suppressions)
+    no_reports: bool = False  # the engine writes no runbook, checklist or report after the run
+    load_test: bool = True  # False: MEASURE skips its load test (--set load_test=false)
+    change_type: tuple[str, ...] = ()  # ANALYZE takes these change types instead of inferring them
+    docker_host: str | None = None  # the container engine BUILD talks to
+    image: str | None = None  # DEPLOY deploys this image repository instead of BUILD's
+    digest: str | None = None  # ... and this digest
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_sets(cls, values: Mapping[str, Any]) -> RunOptions:
+        """From ``--set`` values (YAML-parsed) or an ``options=`` mapping."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        change_type = values.get("change_type")
+        if change_type and not isinstance(change_type, list | tuple):
+            change_type = [change_type]
+        return cls(
+            no_rollback=bool(values.get("no_rollback")),
+            no_suppressions=bool(values.get("no_suppressions")),
+            no_reports=bool(values.get("no_reports")),
+            load_test=values.get("load_test") is not False,
+            change_type=tuple(str(t) for t in change_type or ()),
+            docker_host=_text(values.get("docker_host")),
+            image=_text(values.get("image")),
+            digest=_text(values.get("digest")),
+            extra={key: value for key, value in values.items() if key not in known},
+        )
+
+    def as_sets(self) -> dict[str, Any]:
+        """The options that differ from their default, as ``--set`` keys (``extra`` included)."""
+        given: dict[str, Any] = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "extra" and getattr(self, f.name) != f.default
+        }
+        return {**given, **self.extra}
+
+    # Compatibility while phases move to the attributes: ``options.get("no_rollback")`` and
+    # ``dict(options)`` read :meth:`as_sets`.
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.as_sets().get(key, default)
+
+    def keys(self) -> list[str]:
+        return list(self.as_sets())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_sets()[key]
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 @dataclass
@@ -33,10 +95,15 @@ class PhaseContext:
     previous: Mapping[PhaseName, PhaseResult] = field(default_factory=dict)
     progress: Progress = field(default_factory=NullProgress)
     cancel: threading.Event = field(default_factory=threading.Event)
-    # Command-line options that change behaviour (e.g. {"no_rollback": True}).
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Command-line options that change behaviour (--no-rollback, --set KEY=VALUE).
+    options: RunOptions = field(default_factory=RunOptions)
     _artifacts: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        given: Any = self.options
+        if isinstance(given, Mapping):  # a plain mapping (tests, custom callers): typed once here
+            self.options = RunOptions.from_sets(given)
 
     @property
     def environment(self) -> EnvironmentConfig:

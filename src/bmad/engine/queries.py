@@ -1,0 +1,90 @@
+"""Read-only questions to the ledger: where a release stands (``bmad status``), the release
+history (``bmad history``) and the hash chain's verification (``bmad verify-ledger``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bmad.config.models import BmadConfig
+from bmad.core.models import PhaseName, PhaseStatus, Release
+from bmad.engine.runner import as_config, ledger_for
+
+if TYPE_CHECKING:
+    from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, VerifyReport
+    from bmad.ledger.store import Ledger
+
+
+@dataclass
+class StatusReport:
+    release: Release
+    history: ReleaseHistory | None
+    latest: ReleaseHistory | None
+    lock: LockInfo | None
+    interrupted: list[PhaseRunRecord]
+
+    @property
+    def next_phase(self) -> PhaseName | None:
+        return self.history.next_phase if self.history is not None else PhaseName.BUILD
+
+    def phase_status(self, phase: PhaseName) -> PhaseStatus:
+        return self.history.phase_status(phase) if self.history is not None else PhaseStatus.PENDING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": {
+                "service": self.release.service,
+                "environment": self.release.environment,
+                "version": self.release.version,
+                "dirty": self.release.dirty,
+                "key": self.release.key,
+            },
+            "phases": {phase.value: self.phase_status(phase).value for phase in PhaseName.ordered()},
+            "next_phase": self.next_phase.value if self.next_phase else None,
+            "history": self.history.to_dict() if self.history is not None else None,
+            "latest_release": self.latest.release.version if self.latest is not None else None,
+            "lock": None
+            if self.lock is None
+            else {
+                "pid": self.lock.pid,
+                "host": self.lock.host,
+                "acquired_at": self.lock.acquired_at.isoformat(),
+                "lease_until": self.lock.lease_until.isoformat(),
+            },
+            "interrupted_now": [{"phase": r.phase.value, "attempt": r.attempt} for r in self.interrupted],
+        }
+
+
+def release_status(config: BmadConfig | str | Path, environment: str, *, ledger: Ledger | None = None) -> StatusReport:
+    """Where the release at HEAD stands; phases left running by a dead process become ``interrupted``."""
+    cfg = as_config(config)
+    cfg.environment(environment)
+    from bmad.engine.release import release_from_git
+
+    release = release_from_git(cfg, environment, check_dirty=False)
+    with ledger_for(cfg, ledger) as db:
+        interrupted = db.detect_interrupted(release.service, environment)
+        return StatusReport(
+            release=release,
+            history=db.get_release(release.service, environment, release.version),
+            latest=db.latest_release(release.service, environment),
+            lock=db.lock_info(release.service, environment),
+            interrupted=interrupted,
+        )
+
+
+def release_history(
+    config: BmadConfig | str | Path, environment: str | None = None, *, limit: int | None = 20
+) -> list[ReleaseHistory]:
+    cfg = as_config(config)
+    if environment is not None:
+        cfg.environment(environment)
+    with ledger_for(cfg, None) as db:
+        return db.list_releases(service=cfg.service.name, environment=environment, limit=limit)
+
+
+def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:
+    cfg = as_config(config)
+    with ledger_for(cfg, None) as db:
+        return db.verify()

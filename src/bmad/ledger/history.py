@@ -1,0 +1,121 @@
+"""Reading the ledger: releases with every phase attempt and rollback, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
+from bmad.ledger.row_records import release_history, run_record
+from bmad.ledger.schema import PhaseRunRow, ReleaseRow
+from bmad.ledger.transactions import Database
+from bmad.ports.history import ReleaseRecord
+
+
+def find_release(session: Session, release: Release) -> ReleaseRow | None:
+    return session.scalars(
+        select(ReleaseRow).where(
+            ReleaseRow.service == release.service,
+            ReleaseRow.environment == release.environment,
+            ReleaseRow.version == release.version,
+        )
+    ).first()
+
+
+def _history_query() -> Any:
+    return select(ReleaseRow).options(
+        selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.checks),
+        selectinload(ReleaseRow.rollbacks),
+    )
+
+
+class HistoryQueries:
+    """Releases, phase runs and the latest results, as plain records."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+        with self._db.tx() as session:
+            row = session.scalars(
+                _history_query().where(
+                    ReleaseRow.service == service,
+                    ReleaseRow.environment == environment,
+                    ReleaseRow.version == version,
+                )
+            ).first()
+            return release_history(row) if row is not None else None
+
+    def list_releases(
+        self,
+        *,
+        service: str | None = None,
+        environment: str | None = None,
+        limit: int | None = None,
+        before: datetime | None = None,
+    ) -> list[ReleaseHistory]:
+        query = _history_query()
+        if service is not None:
+            query = query.where(ReleaseRow.service == service)
+        if environment is not None:
+            query = query.where(ReleaseRow.environment == environment)
+        if before is not None:
+            query = query.where(ReleaseRow.created_at < before)
+        query = query.order_by(ReleaseRow.created_at.desc(), ReleaseRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.tx() as session:
+            return [release_history(row) for row in session.scalars(query)]
+
+    def next_attempt(self, release: Release, phase: PhaseName) -> int:
+        with self._db.tx() as session:
+            row = find_release(session, release)
+            if row is None:
+                return 1
+            attempts = session.scalars(
+                select(PhaseRunRow.attempt).where(PhaseRunRow.release_id == row.id, PhaseRunRow.phase == phase.value)
+            ).all()
+            return max(attempts, default=0) + 1
+
+    def phase_run(self, run_id: int) -> PhaseRunRecord | None:
+        with self._db.tx() as session:
+            row = session.get(PhaseRunRow, run_id)
+            return run_record(row) if row is not None else None
+
+    def latest_results(self, release: Release) -> dict[PhaseName, PhaseResult]:
+        history = self.get_release(release.service, release.environment, release.version)
+        if history is None:
+            return {}
+        return {phase: run.to_result() for phase, run in history.phases.items()}
+
+
+class LedgerHistory:
+    """:class:`bmad.ports.history.History` over the ledger, for one release's service/environment."""
+
+    def __init__(self, queries: HistoryQueries, release: Release) -> None:
+        self._queries = queries
+        self._release = release
+
+    def _earlier(self, limit: int | None) -> list[ReleaseHistory]:
+        everything = self._queries.list_releases(service=self._release.service, environment=self._release.environment)
+        current = next((h for h in everything if h.release.version == self._release.version), None)
+        earlier = [
+            h
+            for h in everything
+            if h.release.version != self._release.version
+            and (current is None or (h.created_at, h.id) < (current.created_at, current.id))
+        ]
+        return earlier[:limit] if limit is not None else earlier
+
+    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
+        return [h.to_record() for h in self._earlier(limit)]
+
+    def last_deployed(self) -> ReleaseRecord | None:
+        for history in self._earlier(None):
+            if history.phase_status(PhaseName.DEPLOY) is PhaseStatus.PASSED and not history.rolled_back:
+                return history.to_record()
+        return None
