@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
+from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
@@ -85,8 +86,12 @@ def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            check_node_graph(node, source=source)  # alias bombs, recursive aliases, deep nesting
         marks: Marks = {}
         data = None if node is None else _construct(loader, node, (), marks, source)
+    except RecursionError:
+        raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
