@@ -17,7 +17,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     config = ctx.config.build
     repo = ctx.config.repository_dir
     auth = resolve_auth(config.registry, config.push, base_dir=ctx.config.base_dir) if config.push.enabled else None
-    connection = EngineConnection(ctx.options.get("docker_host"))
+    connection = EngineConnection(ctx.options.docker_host)
     timeout = config.vulnerabilities.timeout_seconds
     scanners: dict[str, VulnerabilityScanner] = {
         "trivy": TrivyScanner(timeout=timeout),

@@ -83,7 +83,7 @@ def _target(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> Swe
     """Where to send the load, or why not to: disabled, no URL, a host not allowed, nothing deployed yet."""
     if not conf.enabled:
         return CHECK.skipped("disabled (measure.load_test.enabled)")
-    if ctx.options.get("load_test") is False:
+    if not ctx.options.load_test:
         return CHECK.skipped("disabled for this run (--set load_test=false)")
     urls, source = service_urls(ctx, ports)
     absolute = "://" in conf.request.url
