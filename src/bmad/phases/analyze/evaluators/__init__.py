@@ -1,0 +1,18 @@
+"""Evaluators: the code behind catalog entries, one module per scope (see ``registry``).
+
+Importing this package registers every evaluator in :data:`registry.EVALUATORS`.
+"""
+
+from bmad.phases.analyze.evaluators import (  # noqa: F401 - imported to register their evaluators
+    attestation,
+    bundle,
+    config,
+    container,
+    evidence,
+    object,
+    object_relations,
+    pod,
+)
+from bmad.phases.analyze.evaluators.registry import EVALUATORS, Evaluator, register
+
+__all__ = ["EVALUATORS", "Evaluator", "register"]
