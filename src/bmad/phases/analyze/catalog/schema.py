@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from bmad.phases.analyze.model import Severity
 
 PathPart = Annotated[str | int, Field(union_mode="left_to_right")]
-FieldPath = list[PathPart]  # a root ("container", "pod", "Service/web", "settings", ...) then keys
+PatchPath = list[PathPart]  # a root ("container", "pod", "Service/web", "settings", ...) then keys
 
 
 class _Strict(BaseModel):
@@ -24,28 +24,28 @@ class _Strict(BaseModel):
 class SetPatch(_Strict):
     """Set the field at ``set`` to ``value``."""
 
-    set: FieldPath
+    set: PatchPath
     value: Any
 
 
 class DeletePatch(_Strict):
     """Delete the field at ``delete``."""
 
-    delete: FieldPath
+    delete: PatchPath
 
 
 class AppendPatch(_Strict):
     """Append ``value`` to the list at ``append``."""
 
-    append: FieldPath
+    append: PatchPath
     value: Any
 
 
 class CopyPatch(_Strict):
     """Set the field at ``to`` to a copy of the field at ``copy``."""
 
-    copy_: FieldPath = Field(alias="copy")
-    to: FieldPath
+    copy_: PatchPath = Field(alias="copy")
+    to: PatchPath
 
 
 class AddPatch(_Strict):
@@ -93,18 +93,40 @@ class DryRunPatch(_Strict):
     dry_run: list[DryRunFailure]
 
 
-Patch = (
-    SetPatch
-    | DeletePatch
-    | AppendPatch
-    | CopyPatch
-    | AddPatch
-    | DuplicatePatch
-    | RemovePatch
-    | UnattestPatch
-    | YamlPatch
-    | DryRunPatch
-)
+_PATCH_KINDS: dict[str, type[_Strict]] = {
+    "set": SetPatch,
+    "delete": DeletePatch,
+    "append": AppendPatch,
+    "copy": CopyPatch,
+    "add": AddPatch,
+    "duplicate": DuplicatePatch,
+    "remove": RemovePatch,
+    "unattest": UnattestPatch,
+    "yaml": YamlPatch,
+    "dry_run": DryRunPatch,
+}
+
+
+def _patch_kind(value: Any) -> str | None:
+    """Which patch a mapping is: the first of its keys that names one."""
+    if isinstance(value, BaseModel):
+        return next((key for key, cls in _PATCH_KINDS.items() if isinstance(value, cls)), None)
+    return next((key for key in value if key in _PATCH_KINDS), None) if isinstance(value, dict) else None
+
+
+Patch = Annotated[
+    Annotated[SetPatch, Tag("set")]
+    | Annotated[DeletePatch, Tag("delete")]
+    | Annotated[AppendPatch, Tag("append")]
+    | Annotated[CopyPatch, Tag("copy")]
+    | Annotated[AddPatch, Tag("add")]
+    | Annotated[DuplicatePatch, Tag("duplicate")]
+    | Annotated[RemovePatch, Tag("remove")]
+    | Annotated[UnattestPatch, Tag("unattest")]
+    | Annotated[YamlPatch, Tag("yaml")]
+    | Annotated[DryRunPatch, Tag("dry_run")],
+    Discriminator(_patch_kind, custom_error_type="patch", custom_error_message="not a known patch"),
+]
 
 
 class CheckCases(_Strict):
