@@ -21,7 +21,8 @@ from bmad.config.models import BmadConfig
 from bmad.core.models import PhaseName, PhaseResult, PhaseStatus
 from bmad.phases.analyze.attestations import Attestation, Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
-from bmad.phases.analyze.manifests import Bundle, parse_manifest_text
+from bmad.phases.analyze.manifest_files import parse_manifest_text
+from bmad.phases.analyze.manifests import Bundle
 from bmad.phases.analyze.model import Location
 from bmad.phases.analyze.validation import validate_bundle
 

@@ -13,7 +13,8 @@ from bmad.config.analyze import AnalyzeConfig
 from bmad.core.errors import BmadError
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
-from bmad.phases.analyze.manifests import Bundle, ParseFinding, load_bundle
+from bmad.phases.analyze.manifest_files import load_bundle
+from bmad.phases.analyze.manifests import Bundle, ParseFinding
 from bmad.phases.analyze.model import Location
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.suppressions import SuppressionSet
