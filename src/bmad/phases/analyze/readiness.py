@@ -135,6 +135,11 @@ def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: Suppress
         matched = 1
         _record(tally, entry, fn(ctx, params), suppressions, None, None, _NOWHERE)
 
+    return _conclude(entry, tally, matched)
+
+
+def _conclude(entry: CatalogEntry, tally: _Tally, matched: int) -> ItemResult:
+    """The item's status from what its evaluator said about each thing it looked at."""
     result = ItemResult(entry, ItemStatus.PASS, findings=tally.findings, passed=tally.passed, evaluated=tally.evaluated)
     if result.failures:
         result.status = ItemStatus.FAIL
