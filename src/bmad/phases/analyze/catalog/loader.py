@@ -15,7 +15,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from bmad.phases.analyze.catalog.schema import CheckCases, CheckData
-from bmad.phases.analyze.evaluators.registry import EVALUATORS
+from bmad.phases.analyze.evaluators import EVALUATORS
 from bmad.phases.analyze.model import CatalogEntry, Category
 
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

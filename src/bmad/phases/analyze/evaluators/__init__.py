@@ -1,4 +1,6 @@
-"""Evaluators: the code behind catalog entries, one module per scope (see ``registry``).
+"""Evaluators: the code behind catalog entries, one module per scope (see ``registry``); the
+object scope has two, ``object_fields`` (one object's own fields) and ``object_relations``
+(what it selects or targets elsewhere in the bundle).
 
 Importing this package registers every evaluator in :data:`registry.EVALUATORS`.
 """
@@ -9,7 +11,7 @@ from bmad.phases.analyze.evaluators import (  # noqa: F401 - imported to registe
     config,
     container,
     evidence,
-    object,
+    object_fields,
     object_relations,
     pod,
 )

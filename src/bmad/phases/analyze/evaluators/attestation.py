@@ -10,7 +10,6 @@ from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.model import Fail, Scope, Verdict
 
 
-# ================================================================================ attestation
 @register("attested", Scope.ATTESTATION)
 def attested(ctx: EvalContext, p: Params) -> Verdict:
     ok, message = ctx.attestations.check(p["item"], ctx.today)

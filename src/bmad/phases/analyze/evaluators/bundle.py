@@ -30,7 +30,6 @@ def backup_for_state(ctx: EvalContext, p: Params) -> Verdict:
     return Fail(f"persistent data without a backup CronJob, and {message}")
 
 
-# ===================================================================================== bundle
 @register("parse_ok", Scope.BUNDLE)
 def parse_ok(ctx: EvalContext, p: Params) -> list[tuple[Location, Fail]]:
     codes = set(p["codes"])

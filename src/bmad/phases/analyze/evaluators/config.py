@@ -13,7 +13,6 @@ from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
 
 
-# ===================================================================================== config
 @register("config_field", Scope.CONFIG)
 def config_field(ctx: EvalContext, p: Params) -> Verdict:
     if ctx.config is None:

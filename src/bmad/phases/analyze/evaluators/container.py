@@ -102,7 +102,6 @@ def _serving(container: dict[str, Any], path: FieldPath, obj: ManifestObject, ct
     return bool(ports_of(container)) or bool(ctx.bundle.services_selecting(obj))
 
 
-# ================================================================================ container
 @register("sc_not_true", Scope.CONTAINER)
 def sc_not_true(c: dict[str, Any], path: FieldPath, obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     field_name = p["field"]

@@ -13,7 +13,6 @@ from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
 
 
-# =================================================================================== evidence
 def _compare(value: Any, op: str, target: Any) -> bool:
     if op == "true":
         return value is True

@@ -80,7 +80,6 @@ def tracing(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     return Fail(f"no tracing exporter configured (OTEL_EXPORTER_OTLP_* env) and {message}", pod_path(obj))
 
 
-# ====================================================================================== pod
 @register("pod_field_not_true", Scope.POD)
 def pod_field_not_true(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     value = (obj.pod_spec or {}).get(p["field"])

@@ -1,4 +1,5 @@
-"""Evaluators run once per object whose kind is in the entry's ``applies_to``.
+"""Object-scope evaluators about one object's own fields (namespace, labels, RBAC rules, Ingress TLS,
+rollout settings, ...): run once per object whose kind is in the entry's ``applies_to``.
 
 Signature: ``fn(obj, ctx, params)``.
 """
