@@ -230,7 +230,7 @@ def run_bmad(folder: Path, cache_dir: Path) -> dict[str, Any]:
     from bmad.adapters.kube_validate import BundledSchemaValidator
     from bmad.config.analyze import AnalyzeConfig
     from bmad.phases.analyze.context import EvalContext
-    from bmad.phases.analyze.manifests import load_bundle
+    from bmad.phases.analyze.manifest_files import load_bundle
     from bmad.phases.analyze.readiness import run_catalog
     from bmad.phases.analyze.validation import validate_bundle
 

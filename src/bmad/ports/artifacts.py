@@ -306,7 +306,19 @@ def _figures_by_key(value: Any) -> PodOrNodeFigures | None:
 
 
 # -------------------------------------------------------------------------------------- ANALYZE
-# (AnalyzeArtifacts goes here)
+@dataclasses.dataclass(frozen=True)
+class AnalyzeArtifacts(Artifacts):
+    """What ANALYZE hands on. Each check writes its own key, so a field left None is not written."""
+
+    manifest_validation: Mapping[str, Any] | None = None  # {"summary": {...}, "findings": [...]}
+    readiness: Mapping[str, Any] | None = None  # the readiness report, findings capped per item
+    snapshot: Mapping[str, Any] | None = None  # what ran before DEPLOY (the rollback point)
+    rollback_plan: Mapping[str, Any] | None = None  # what, to which revision, commands, expected time
+    risk: Mapping[str, Any] | None = None  # the risk assessment (decision matrix, mitigations)
+
+    def written(self) -> dict[str, Any]:
+        """The keys set here, for one check's ``CheckResult.artifacts``."""
+        return {key: value for key, value in self.to_artifacts().items() if value is not None}
 
 
 # --------------------------------------------------------------------------------------- DEPLOY

@@ -1,47 +1,49 @@
-"""Every catalog check has a fixture where it passes and one where it fails."""
+"""Every catalog check has a case where it passes and one where it fails (its ``cases`` data)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bmad.phases.analyze.catalog import catalog, catalog_by_id, render_markdown
+from bmad.phases.analyze.catalog import LoadedCheck, catalog, catalog_by_id, loaded_checks, render_markdown
 from bmad.phases.analyze.model import Category, ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import build
-from tests.phases.analyze.mutations import CASES, VALIDATE
+from tests.phases.analyze.patches import as_mutation
 
 IDS = [entry.id for entry in catalog()]
+CHECKS = {check.entry.id: check for check in loaded_checks()}
 
 
 def test_catalog_has_at_least_130_checks_in_five_categories_each_with_pass_and_fail_fixtures() -> None:
     assert len(IDS) >= 130
     assert len(set(IDS)) == len(IDS)
     assert {e.category for e in catalog()} == set(Category)
-    assert sorted(CASES) == sorted(IDS), "every check needs a pass and a fail fixture"
+    for check in loaded_checks():
+        assert check.cases.fail, f"{check.where}: {check.entry.id} needs a failing case"
     for entry in catalog():
         assert entry.title and entry.rationale and entry.fix, entry.id
 
 
-def _evaluate(check_id: str, mutation: object) -> tuple[ItemStatus, str]:
-    ctx = build(mutation, validate=check_id in VALIDATE)  # type: ignore[arg-type]
-    entry = catalog_by_id()[check_id]
-    result = evaluate_entry(entry, ctx, SuppressionSet(today=ctx.today))
+def _evaluate(check: LoadedCheck, passing: bool) -> tuple[ItemStatus, str]:
+    patches = check.cases.pass_ if passing else check.cases.fail
+    ctx = build(as_mutation(patches), validate=check.cases.validate_schema)
+    result = evaluate_entry(check.entry, ctx, SuppressionSet(today=ctx.today))
     return result.status, result.reason
 
 
 @pytest.mark.parametrize("check_id", IDS)
-def test_check_passes_on_its_passing_fixture(check_id: str) -> None:
-    passing, _ = CASES[check_id]
-    status, reason = _evaluate(check_id, passing)
-    assert status is ItemStatus.PASS, f"{check_id}: {status.value} ({reason})"
+def test_check_passes_on_its_passing_case(check_id: str) -> None:
+    check = CHECKS[check_id]
+    status, reason = _evaluate(check, passing=True)
+    assert status is ItemStatus.PASS, f"{check.where} {check_id}: {status.value} ({reason})"
 
 
 @pytest.mark.parametrize("check_id", IDS)
-def test_check_fails_on_its_failing_fixture(check_id: str) -> None:
-    _, failing = CASES[check_id]
-    status, reason = _evaluate(check_id, failing)
-    assert status is ItemStatus.FAIL, f"{check_id}: {status.value} ({reason})"
+def test_check_fails_on_its_failing_case(check_id: str) -> None:
+    check = CHECKS[check_id]
+    status, reason = _evaluate(check, passing=False)
+    assert status is ItemStatus.FAIL, f"{check.where} {check_id}: {status.value} ({reason})"
     assert reason
 
 

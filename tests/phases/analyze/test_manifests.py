@@ -10,7 +10,8 @@ import pytest
 
 from bmad.adapters.kube_validate import BundledSchemaValidator, resolve_version, schema_file_name
 from bmad.core.errors import ConfigError
-from bmad.phases.analyze.manifests import load_bundle, parse_manifest_text, selector_matches
+from bmad.phases.analyze.manifest_files import load_bundle, parse_manifest_text
+from bmad.phases.analyze.manifests import selector_matches
 from bmad.phases.analyze.validation import api_status, validate_bundle
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "manifests"

@@ -459,7 +459,7 @@ def test_secrets_and_snapshot_against_the_local_engine(
 
 
 def test_record_keeps_every_item_but_caps_findings() -> None:
-    from bmad.phases.analyze.phase import MAX_FINDINGS_PER_ITEM, _capped
+    from bmad.phases.analyze.readiness import MAX_FINDINGS_PER_ITEM, capped
 
     data = {
         "items": [
@@ -467,10 +467,10 @@ def test_record_keeps_every_item_but_caps_findings() -> None:
             {"id": "SC-013", "findings": []},
         ]
     }
-    capped = _capped(data)
-    assert [i["id"] for i in capped["items"]] == ["SC-012", "SC-013"]
-    assert len(capped["items"][0]["findings"]) == MAX_FINDINGS_PER_ITEM
-    assert capped["items"][0]["findings_truncated"] == 250 - MAX_FINDINGS_PER_ITEM
+    record = capped(data)
+    assert [i["id"] for i in record["items"]] == ["SC-012", "SC-013"]
+    assert len(record["items"][0]["findings"]) == MAX_FINDINGS_PER_ITEM
+    assert record["items"][0]["findings_truncated"] == 250 - MAX_FINDINGS_PER_ITEM
     assert len(data["items"][0]["findings"]) == 250  # the evidence file keeps them all
 
 

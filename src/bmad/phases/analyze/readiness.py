@@ -135,6 +135,11 @@ def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: Suppress
         matched = 1
         _record(tally, entry, fn(ctx, params), suppressions, None, None, _NOWHERE)
 
+    return _conclude(entry, tally, matched)
+
+
+def _conclude(entry: CatalogEntry, tally: _Tally, matched: int) -> ItemResult:
+    """The item's status from what its evaluator said about each thing it looked at."""
     result = ItemResult(entry, ItemStatus.PASS, findings=tally.findings, passed=tally.passed, evaluated=tally.evaluated)
     if result.failures:
         result.status = ItemStatus.FAIL
@@ -228,3 +233,22 @@ def run_catalog(
     with paused_gc():
         items = [evaluate_entry(entry, ctx, suppressions) for entry in (entries if entries is not None else catalog())]
     return score(items, notes=suppressions.notes, suppressions_enabled=suppressions.enabled)
+
+
+MAX_FINDINGS_PER_ITEM = 200
+
+
+def capped(data: dict[str, Any]) -> dict[str, Any]:
+    """The readiness report for the phase record: every item, at most 200 findings each (the
+    evidence file analyze/readiness.json keeps them all)."""
+    items = []
+    for item in data["items"]:
+        findings = item["findings"]
+        if len(findings) > MAX_FINDINGS_PER_ITEM:
+            item = {
+                **item,
+                "findings": findings[:MAX_FINDINGS_PER_ITEM],
+                "findings_truncated": len(findings) - MAX_FINDINGS_PER_ITEM,
+            }
+        items.append(item)
+    return {**data, "items": items}

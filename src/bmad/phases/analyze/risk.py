@@ -220,11 +220,7 @@ def infer_change_types(
     groups: dict[str, list[str]] = {}
     for f in files:
         groups.setdefault(classify_file(f.path, rules), []).append(f.path)
-
-    def sample(paths: list[str]) -> str:
-        shown = ", ".join(paths[:3])
-        return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-
+    sample = _sample
     types: list[str] = []
     reasons: list[str] = []
     if first_release:
@@ -238,9 +234,7 @@ def infer_change_types(
         types.append("security_patch")
         reasons.append(f"security-related files changed: {sample(groups['security'])}")
     if "config" in groups and diff_text is not None and not first_release:
-        text = diff_text(groups["config"])
-        changed_lines = [ln for ln in text.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
-        hits = sorted({word for ln in changed_lines for word in security_words(ln[1:])})
+        hits = _security_words_changed(diff_text(groups["config"]))
         if hits:
             if "security_patch" not in types:
                 types.append("security_patch")
@@ -269,6 +263,17 @@ def infer_change_types(
         reasons.append("the environment is not production")
         types = ["development"]
     return types, reasons
+
+
+def _sample(paths: list[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _security_words_changed(diff: str) -> list[str]:
+    """Security words on the added or removed lines of a unified diff."""
+    changed_lines = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    return sorted({word for ln in changed_lines for word in security_words(ln[1:])})
 
 
 def assess(

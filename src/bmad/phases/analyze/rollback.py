@@ -49,41 +49,56 @@ def build_rollback_plan(
         "commands": [bmad_cmd],
     }
     if not exists:
-        plan["what"] = f"{service} is not running in {environment} yet: rolling back removes the new release"
-        plan["to"] = {"state": "absent"}
-        if kind == "kubernetes":
-            ns = snapshot.get("namespace")
-            folder = manifests or "k8s/"
-            plan["commands"].append(f"kubectl delete -f {shlex.quote(folder)} -n {shlex.quote(str(ns))}")
-        plan["verify"] = ["the service's objects/containers are gone"]
-        return plan
+        _to_absent(plan, snapshot, kind, manifests)
+    elif kind == "kubernetes":
+        _to_kubernetes_revision(plan, snapshot, service, timeout_seconds)
+    else:
+        _to_local_containers(plan, snapshot, service)
+    return plan
+
+
+def _to_absent(plan: dict[str, Any], snapshot: Mapping[str, Any], kind: str, manifests: str | None) -> None:
+    service, environment = plan["service"], plan["environment"]
+    plan["what"] = f"{service} is not running in {environment} yet: rolling back removes the new release"
+    plan["to"] = {"state": "absent"}
     if kind == "kubernetes":
-        ns = str(snapshot.get("namespace") or "default")
-        deployment = str(snapshot.get("deployment") or service)
-        images = [str(i) for i in snapshot.get("images") or []]
-        revision = snapshot.get("revision")
-        plan["what"] = f"deployment/{deployment} in namespace {ns}"
-        plan["to"] = {
-            "revision": revision,
-            "release": snapshot.get("release"),
-            "images": images,
-            "digest": next((d for d in (_digest_of(i) for i in images) if d), None),
-            "replicas": snapshot.get("replicas"),
-        }
-        native = f"kubectl rollout undo deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)}"
-        if revision:
-            native += f" --to-revision={shlex.quote(str(revision))}"
-        plan["commands"] += [
-            native,
-            f"kubectl rollout status deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)} "
-            f"--timeout={int(timeout_seconds)}s",
-        ]
-        plan["verify"] = [
-            f"kubectl get deployment/{deployment} -n {ns} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
-            f" shows {', '.join(images) or 'the snapshot images'}",
-            "the health endpoint answers 200",
-        ]
-        return plan
+        ns = snapshot.get("namespace")
+        folder = manifests or "k8s/"
+        plan["commands"].append(f"kubectl delete -f {shlex.quote(folder)} -n {shlex.quote(str(ns))}")
+    plan["verify"] = ["the service's objects/containers are gone"]
+
+
+def _to_kubernetes_revision(
+    plan: dict[str, Any], snapshot: Mapping[str, Any], service: str, timeout_seconds: float
+) -> None:
+    ns = str(snapshot.get("namespace") or "default")
+    deployment = str(snapshot.get("deployment") or service)
+    images = [str(i) for i in snapshot.get("images") or []]
+    revision = snapshot.get("revision")
+    plan["what"] = f"deployment/{deployment} in namespace {ns}"
+    plan["to"] = {
+        "revision": revision,
+        "release": snapshot.get("release"),
+        "images": images,
+        "digest": next((d for d in (_digest_of(i) for i in images) if d), None),
+        "replicas": snapshot.get("replicas"),
+    }
+    native = f"kubectl rollout undo deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)}"
+    if revision:
+        native += f" --to-revision={shlex.quote(str(revision))}"
+    plan["commands"] += [
+        native,
+        f"kubectl rollout status deployment/{shlex.quote(deployment)} -n {shlex.quote(ns)} "
+        f"--timeout={int(timeout_seconds)}s",
+    ]
+    plan["verify"] = [
+        f"kubectl get deployment/{deployment} -n {ns} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
+        f" shows {', '.join(images) or 'the snapshot images'}",
+        "the health endpoint answers 200",
+    ]
+
+
+def _to_local_containers(plan: dict[str, Any], snapshot: Mapping[str, Any], service: str) -> None:
     image = snapshot.get("image")
     digest = snapshot.get("digest") or _digest_of(str(image) if image else None)
     plan["what"] = f"{snapshot.get('replicas', '?')} container(s) of {service} on the local engine"
@@ -99,7 +114,6 @@ def build_rollback_plan(
         f"containers run {image}@{digest}" if digest and image else "containers run the snapshot image",
         "the health endpoint answers 200 on every replica",
     ]
-    return plan
 
 
 def render_plan_markdown(plan: Mapping[str, Any]) -> str:

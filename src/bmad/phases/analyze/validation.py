@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bmad.phases.analyze.manifests import Bundle, ParseFinding, paused_gc
+from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding, paused_gc
 from bmad.ports.schemas import CustomSchema, SchemaOutcome, SchemaValidator
 
 # (apiVersion, kind) -> (deprecated in, removed in, replacement). Kinds "*" = every kind of the group version.
@@ -183,55 +183,68 @@ def _validate(
             validator.add_custom_schema(schema)
     for index, obj in enumerate(bundle.objects):
         label = f"{obj.namespace or '_'}/{obj.kind or '?'}/{obj.name or '?'}"
-        if obj.api_version and obj.kind:
-            status = api_status(obj.api_version, obj.kind, kubernetes_version)
-            if status is not None:
-                state, replacement, removed = status
-                level = "error" if state == "removed" else "warning"
-                verb = "was removed in" if state == "removed" else "is deprecated; removed in"
-                report.findings.append(
-                    ValidationFinding(
-                        obj.file,
-                        obj.line_of(("apiVersion",)),
-                        f"{obj.api_version} {obj.kind} {verb} Kubernetes {removed}; use {replacement}",
-                        f"{state}_api",
-                        level,
-                        label,
-                    )
-                )
-                if state == "removed":
-                    report.invalid += 1
-                    continue
-        if validator is None:
+        if _api_removed(report, obj, label, kubernetes_version) or validator is None:
             continue
         outcome = validator.validate(obj.data)
         report.schema_results[index] = outcome
-        if outcome.status == "valid":
-            report.valid += 1
-        elif outcome.status == "invalid":
-            report.invalid += 1
-            for error in outcome.errors:
-                where = ".".join(str(p) for p in error.path) or "(object)"
-                report.findings.append(
-                    ValidationFinding(
-                        obj.file, obj.line_of(error.path), f"{where}: {error.message}", "schema", "error", label
-                    )
-                )
-        elif outcome.status == "unknown_kind":
-            report.invalid += 1
-            report.findings.append(
-                ValidationFinding(obj.file, obj.line_of(("kind",)), outcome.reason, "unknown_kind", "error", label)
-            )
-        else:
-            report.skipped += 1
+        _record_outcome(report, obj, label, outcome, reject_missing_schemas)
+    return report
+
+
+def _api_removed(report: ValidationReport, obj: ManifestObject, label: str, kubernetes_version: str) -> bool:
+    """Record a removed or deprecated apiVersion; True when removed (the object is invalid)."""
+    if not (obj.api_version and obj.kind):
+        return False
+    status = api_status(obj.api_version, obj.kind, kubernetes_version)
+    if status is None:
+        return False
+    state, replacement, removed = status
+    level = "error" if state == "removed" else "warning"
+    verb = "was removed in" if state == "removed" else "is deprecated; removed in"
+    report.findings.append(
+        ValidationFinding(
+            obj.file,
+            obj.line_of(("apiVersion",)),
+            f"{obj.api_version} {obj.kind} {verb} Kubernetes {removed}; use {replacement}",
+            f"{state}_api",
+            level,
+            label,
+        )
+    )
+    if state == "removed":
+        report.invalid += 1
+        return True
+    return False
+
+
+def _record_outcome(
+    report: ValidationReport, obj: ManifestObject, label: str, outcome: SchemaOutcome, reject_missing: bool
+) -> None:
+    if outcome.status == "valid":
+        report.valid += 1
+    elif outcome.status == "invalid":
+        report.invalid += 1
+        for error in outcome.errors:
+            where = ".".join(str(p) for p in error.path) or "(object)"
             report.findings.append(
                 ValidationFinding(
-                    obj.file,
-                    obj.line,
-                    f"skipped: {outcome.reason or 'no schema'}",
-                    "no_schema",
-                    "error" if reject_missing_schemas else "note",
-                    label,
+                    obj.file, obj.line_of(error.path), f"{where}: {error.message}", "schema", "error", label
                 )
             )
-    return report
+    elif outcome.status == "unknown_kind":
+        report.invalid += 1
+        report.findings.append(
+            ValidationFinding(obj.file, obj.line_of(("kind",)), outcome.reason, "unknown_kind", "error", label)
+        )
+    else:
+        report.skipped += 1
+        report.findings.append(
+            ValidationFinding(
+                obj.file,
+                obj.line,
+                f"skipped: {outcome.reason or 'no schema'}",
+                "no_schema",
+                "error" if reject_missing else "note",
+                label,
+            )
+        )

@@ -1,0 +1,32 @@
+"""The readiness catalog: one YAML data file per category, validated when first loaded.
+
+``testing.yaml``, ``security.yaml``, ``monitoring.yaml``, ``infrastructure.yaml`` and
+``reliability.yaml`` hold the checks (ids ``TQ``, ``SC``, ``MO``, ``IS``, ``RE``); their shape is
+``schema.CheckData``. ``docs/checks.md`` is generated from them (``bmad checklist --markdown``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+from bmad.phases.analyze.catalog.loader import CatalogError, LoadedCheck, load_all
+from bmad.phases.analyze.catalog.markdown import render_markdown
+from bmad.phases.analyze.model import CatalogEntry
+
+__all__ = ["CatalogError", "LoadedCheck", "catalog", "catalog_by_id", "loaded_checks", "render_markdown"]
+
+
+@cache
+def loaded_checks() -> tuple[LoadedCheck, ...]:
+    """Every check with its test cases and file:line, in catalog order."""
+    return tuple(load_all())
+
+
+def catalog() -> tuple[CatalogEntry, ...]:
+    """The whole catalog in id order."""
+    return tuple(check.entry for check in loaded_checks())
+
+
+def catalog_by_id() -> Mapping[str, CatalogEntry]:
+    return {entry.id: entry for entry in catalog()}

@@ -1,0 +1,89 @@
+"""``analyze.readiness``: score, checklist % and the hard gate -> readiness_checklist_complete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bmad.core.models import CheckResult, CheckStatus
+from bmad.phases.analyze.model import ItemStatus
+from bmad.phases.analyze.outputs import to_junit, to_sarif
+from bmad.phases.analyze.preparation import AnalyzeRun
+from bmad.phases.analyze.readiness import ReadinessReport, capped
+from bmad.ports.artifacts import AnalyzeArtifacts
+from bmad.ports.phase import CheckId, PhaseContext
+
+CHECK = CheckId("analyze.readiness", "Production readiness checklist")
+
+
+def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
+    prepared = phase.prepare(ctx)
+    report = prepared.report
+    data = report.to_dict()
+    files = (
+        ctx.evidence.write_json("analyze/readiness.json", data),
+        ctx.evidence.write_text("analyze/readiness.sarif", to_sarif(data, default_file=_config_name(ctx)).to_json()),
+        ctx.evidence.write_text("analyze/readiness.junit.xml", to_junit(data).to_xml()),
+    )
+    threshold = ctx.config.analyze.min_readiness_percent
+    critical = report.critical_failures
+    status, reasons = _gate(report, threshold)
+    counts = report.counts()
+    return CHECK.result(
+        status,
+        (
+            f"{report.complete_percent}% complete ({counts['pass']} pass, {counts['fail']} fail, "
+            f"{counts['skipped']} skipped, {counts['not_applicable']} n/a of {len(report.items)}); "
+            f"score {report.overall_score}"
+        ),
+        expected=f"no critical failure and ≥ {threshold}% of applicable items passing",
+        observed="; ".join(reasons) or "met",
+        fix="\n".join(f"{i.entry.id}: {i.entry.fix}" for i in critical)
+        or ("see the failing items of each category" if status is CheckStatus.FAIL else "")
+        or ("make the skipped items checkable (see each category's fix)" if status is CheckStatus.WARN else ""),
+        evidence={
+            "category_scores": data["category_scores"],
+            "overall_score": report.overall_score,
+            "critical_failures": data["critical_failures"],
+            "suppression_notes": report.suppression_notes,
+            "manifests": prepared.manifests_dir,
+        },
+        metrics={"readiness_checklist_complete": report.complete_percent},
+        artifacts=AnalyzeArtifacts(readiness=capped(data)).written(),
+        evidence_files=files,
+    )
+
+
+def _gate(report: ReadinessReport, threshold: float) -> tuple[CheckStatus, list[str]]:
+    """The hard gate: no critical failure, and the checklist at least ``threshold`` % complete."""
+    critical = report.critical_failures
+    status = CheckStatus.PASS
+    reasons = []
+    if critical:
+        status = CheckStatus.FAIL
+        reasons.append("critical item(s) failed: " + ", ".join(i.entry.id for i in critical))
+    if report.complete_percent >= threshold:
+        return status, reasons
+    # Skipped items could not be checked (e.g. no vulnerability scanner ran): unknown, not failed.
+    # When only they hold the checklist below the threshold the gate warns - and warnings fail
+    # production environments (warn_as_fail) - the way BUILD treats a missing scanner.
+    counts = report.counts()
+    applicable = len(report.items) - counts["not_applicable"]
+    if_known = 100.0 * (counts["pass"] + counts["skipped"]) / applicable if applicable else 0.0
+    skipped_ids = [i.entry.id for i in report.items if i.status is ItemStatus.SKIPPED]
+    if if_known >= threshold:
+        if status is not CheckStatus.FAIL:
+            status = CheckStatus.WARN
+        reasons.append(
+            f"checklist {report.complete_percent}% complete, below analyze.min_readiness_percent {threshold} "
+            f"only because {len(skipped_ids)} item(s) could not be checked: {', '.join(skipped_ids)}"
+        )
+    else:
+        status = CheckStatus.FAIL
+        reasons.append(
+            f"checklist {report.complete_percent}% complete, below analyze.min_readiness_percent {threshold}"
+        )
+    return status, reasons
+
+
+def _config_name(ctx: PhaseContext) -> str:
+    return Path(ctx.config.source_path).name if ctx.config.source_path else "bmad.yaml"

@@ -1,0 +1,240 @@
+"""Read manifest files into a :class:`Bundle`: find the files, parse each (multi-document) text
+into objects with their lines, and turn every problem into a :class:`ParseFinding`, never an error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bmad.phases.analyze.manifest_yaml import (
+    DuplicateKey,
+    FastLoader,
+    construct_lenient,
+    construct_plain,
+    yaml_type_name,
+)
+from bmad.phases.analyze.manifests import (
+    MANIFEST_SUFFIXES,
+    NOT_CLUSTER_OBJECTS,
+    Bundle,
+    ManifestObject,
+    ParseFinding,
+    paused_gc,
+)
+
+
+def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(Path(root) / n for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def read_manifest_file(
+    path: Path, *, display: str | None = None, max_bytes: int, default_namespace: str | None = None
+) -> tuple[list[ManifestObject], list[ParseFinding]]:
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return [], [ParseFinding(name, f"cannot read the file: {exc.strerror or exc}", "unreadable")]
+    if size > max_bytes:
+        return [], [
+            ParseFinding(
+                name,
+                f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB (analyze.max_file_mb): not read",
+                "too_large",
+            )
+        ]
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [ParseFinding(name, f"cannot read the file: {exc.strerror or exc}", "unreadable")]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        return [], [ParseFinding(name, f"not a text file (binary content at byte {nul})", "not_text", line)]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return [], [ParseFinding(name, f"not valid UTF-8 text (byte {exc.start})", "not_text", line)]
+    return parse_manifest_text(text, file=name, default_namespace=default_namespace)
+
+
+def parse_manifest_text(
+    text: str, *, file: str, default_namespace: str | None = None
+) -> tuple[list[ManifestObject], list[ParseFinding]]:
+    """Parse a (multi-document) YAML text into objects and findings. Never raises."""
+    objects: list[ManifestObject] = []
+    findings: list[ParseFinding] = []
+    loader = FastLoader(text)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                problem = exc.problem or exc.context or "invalid YAML"
+                findings.append(
+                    ParseFinding(
+                        file,
+                        f"not valid YAML: {problem}",
+                        "yaml",
+                        mark.line + 1 if mark else None,
+                        mark.column + 1 if mark else None,
+                    )
+                )
+                break
+            except yaml.YAMLError as exc:
+                findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml"))
+                break
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            try:
+                data = construct_plain(loader, node)
+            except DuplicateKey as dup:
+                findings.append(
+                    ParseFinding(
+                        file,
+                        f"duplicate key {dup.key!r} (first at line {dup.first_line}); "
+                        "the API server would keep only one of them",
+                        "duplicate_key",
+                        dup.line,
+                        dup.column,
+                    )
+                )
+                data = None
+                # Keep going with the last value so the rest of the object is still checked.
+                loader_data = construct_lenient(loader, node)
+                if isinstance(loader_data, dict):
+                    data = loader_data
+            except (yaml.YAMLError, ValueError, TypeError) as exc:
+                findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml", line))
+                continue
+            if data is None:
+                continue
+            _collect(data, node, file, line, objects, findings, default_namespace)
+    finally:
+        loader.dispose()
+    return objects, findings
+
+
+def _collect(
+    data: Any,
+    node: yaml.Node,
+    file: str,
+    line: int,
+    objects: list[ManifestObject],
+    findings: list[ParseFinding],
+    default_namespace: str | None,
+) -> None:
+    if not isinstance(data, dict):
+        findings.append(
+            ParseFinding(
+                file,
+                "expected a Kubernetes object (a mapping with apiVersion, kind, metadata), "
+                f"found {yaml_type_name(data)}",
+                "not_mapping",
+                line,
+            )
+        )
+        return
+    kind = data.get("kind")
+    items = data.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        items_node = _child(node, "items")
+        for index, item in enumerate(items):
+            item_node = items_node.value[index] if isinstance(items_node, yaml.SequenceNode) else None
+            item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            _collect(item, item_node or node, file, item_line, objects, findings, default_namespace)
+        return
+    missing = [
+        f
+        for f, ok in (
+            ("apiVersion", isinstance(data.get("apiVersion"), str) and data.get("apiVersion")),
+            ("kind", isinstance(kind, str) and kind),
+            (
+                "metadata.name",
+                isinstance(data.get("metadata"), dict)
+                and (data["metadata"].get("name") or data["metadata"].get("generateName")),
+            ),
+        )
+        if not ok
+    ]
+    obj = ManifestObject(data=data, file=file, line=line, node=node, default_namespace=default_namespace)
+    if missing:
+        findings.append(
+            ParseFinding(
+                file,
+                "missing required field(s): " + ", ".join(missing),
+                "missing_field",
+                line,
+                object=f"{kind or '?'}/{obj.name or '?'}",
+            )
+        )
+    if isinstance(kind, str) and kind in NOT_CLUSTER_OBJECTS:
+        return
+    objects.append(obj)
+
+
+def _child(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                found: yaml.Node = value_node
+                return found
+    return None
+
+
+def load_bundle(
+    paths: Iterable[str | Path],
+    *,
+    max_file_mb: float = 10.0,
+    default_namespace: str | None = None,
+    relative_to: Path | None = None,
+) -> Bundle:
+    """Read every manifest file under ``paths`` into a :class:`Bundle` (never raises on bad input)."""
+    bundle = Bundle()
+    paths = list(paths)
+    bundle.source = ", ".join(str(p) for p in paths)
+    max_bytes = int(max_file_mb * 1024 * 1024)
+    with paused_gc():
+        _read_into(bundle, paths, max_bytes=max_bytes, default_namespace=default_namespace, relative_to=relative_to)
+    return bundle
+
+
+def _read_into(
+    bundle: Bundle,
+    paths: Sequence[str | Path],
+    *,
+    max_bytes: int,
+    default_namespace: str | None,
+    relative_to: Path | None,
+) -> None:
+    for path in find_manifest_files(paths):
+        display = str(path)
+        if relative_to is not None:
+            try:
+                display = str(path.resolve().relative_to(relative_to.resolve()))
+            except ValueError:
+                display = str(path)
+        bundle.files.append(display)
+        objects, findings = read_manifest_file(
+            path, display=display, max_bytes=max_bytes, default_namespace=default_namespace
+        )
+        bundle.objects.extend(objects)
+        bundle.findings.extend(findings)

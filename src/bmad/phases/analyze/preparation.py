@@ -1,0 +1,169 @@
+"""What every ANALYZE check works from, computed once per run: the manifest bundle, its
+validation (and server dry-run), the evaluation context and the readiness report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from bmad.config.analyze import AnalyzeConfig
+from bmad.core.errors import BmadError
+from bmad.phases.analyze.attestations import Attestations
+from bmad.phases.analyze.context import EvalContext, Evidence
+from bmad.phases.analyze.manifest_files import load_bundle
+from bmad.phases.analyze.manifests import Bundle, ParseFinding
+from bmad.phases.analyze.model import Location
+from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
+from bmad.phases.analyze.suppressions import SuppressionSet
+from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
+from bmad.ports.phase import PhaseContext
+from bmad.ports.schemas import SchemaValidator
+from bmad.ports.source import SourceHistory
+from bmad.ports.target import Target
+
+MANIFEST_CANDIDATES = ("k8s", "kubernetes", "deploy/k8s", "manifests")
+
+
+class DryRunner(Protocol):
+    def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]: ...
+
+
+@dataclass(frozen=True)
+class AnalyzePorts:
+    """What the ANALYZE phase is handed by its wiring."""
+
+    schemas: SchemaValidator | None
+    target: Target | None = None
+    target_note: str = "no target configured"
+    dry_runner: DryRunner | None = None
+    dry_run_note: str = "no Kubernetes target configured"
+    source: SourceHistory | None = None
+    attestations: Callable[[], Attestations] = Attestations
+    now: datetime | None = None
+
+
+@dataclass
+class Prepared:
+    bundle: Bundle
+    validation: ValidationReport
+    eval_ctx: EvalContext
+    report: ReadinessReport
+    manifests_dir: str | None
+
+
+class AnalyzeRun(Protocol):
+    """What a check module is handed: the ports and the shared preparation (computed once)."""
+
+    ports: AnalyzePorts
+
+    def prepare(self, ctx: PhaseContext) -> Prepared: ...
+
+
+def find_manifests_dir(ctx: PhaseContext) -> Path | None:
+    config = ctx.config
+    configured = config.analyze.manifests or getattr(ctx.environment.target.kubernetes, "manifests", None)
+    if configured:
+        return config.resolve_path(configured)
+    for name in MANIFEST_CANDIDATES:
+        candidate = config.resolve_path(name)
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
+    settings = ctx.config.analyze
+    folder = find_manifests_dir(ctx)
+    bundle = _load_bundle(ctx, folder)
+    validation = validate_bundle(
+        bundle,
+        ports.schemas,
+        kubernetes_version=settings.kubernetes_version,
+        reject_missing_schemas=settings.reject_missing_schemas,
+    )
+    eval_ctx = EvalContext(
+        bundle=bundle,
+        settings=settings,
+        config=ctx.config,
+        environment_name=ctx.environment_name,
+        first_deployment=_first_deployment(ctx),
+        evidence=Evidence(dict(ctx.previous)),
+        attestations=ports.attestations(),
+        schema_results=validation.schema_results if ports.schemas is not None else None,
+        now=ports.now or datetime.now(UTC),
+        dry_run_note=ports.dry_run_note,
+    )
+    _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
+    suppressions = SuppressionSet(
+        settings.suppressions, today=eval_ctx.today, enabled=not bool(ctx.options.get("no_suppressions"))
+    )
+    report = run_catalog(eval_ctx, suppressions=suppressions)
+    return Prepared(bundle, validation, eval_ctx, report, str(folder) if folder else None)
+
+
+def _load_bundle(ctx: PhaseContext, folder: Path | None) -> Bundle:
+    settings = ctx.config.analyze
+    if folder is not None and folder.exists():
+        return load_bundle(
+            [folder],
+            max_file_mb=settings.max_file_mb,
+            default_namespace=settings.default_namespace,
+            relative_to=ctx.config.base_dir,
+        )
+    bundle = Bundle(source=str(folder) if folder else "(no manifests folder)")
+    where = str(folder) if folder else ", ".join(MANIFEST_CANDIDATES)
+    bundle.findings.append(
+        ParseFinding(where, f"no manifests found (looked in {where}); set analyze.manifests", "unreadable")
+    )
+    return bundle
+
+
+def _server_dry_run(
+    runner: DryRunner | None, settings: AnalyzeConfig, eval_ctx: EvalContext, validation: ValidationReport
+) -> None:
+    """Run the server dry-run when a cluster is configured and record its outcome on both reports."""
+    bundle = eval_ctx.bundle
+    failures: list[tuple[int, str]] | None = None
+    if runner is not None and settings.server_dry_run and bundle.objects:
+        try:
+            failures = runner.dry_run([o.data for o in bundle.objects])
+        except BmadError as exc:
+            eval_ctx.dry_run_error = str(exc)
+            validation.dry_run = f"could not run: {exc}"
+            validation.findings.append(
+                ValidationFinding(None, None, f"server dry-run could not run: {exc}", "dry_run", "warning")
+            )
+    if failures is not None:
+        _record_dry_run(failures, eval_ctx, validation)
+    elif eval_ctx.dry_run_error is not None:
+        pass
+    elif not settings.server_dry_run:
+        eval_ctx.dry_run_note = "disabled (analyze.server_dry_run: false)"
+        validation.dry_run = eval_ctx.dry_run_note
+    else:
+        validation.dry_run = f"not run: {eval_ctx.dry_run_note}"
+
+
+def _record_dry_run(failures: list[tuple[int, str]], eval_ctx: EvalContext, validation: ValidationReport) -> None:
+    objects = eval_ctx.bundle.objects
+    eval_ctx.dry_run = []
+    for index, message in failures:
+        obj = objects[index]
+        loc = Location(obj.namespace, obj.kind, obj.name, None, obj.file, obj.line)
+        eval_ctx.dry_run.append((loc, message))
+    validation.dry_run = f"{len(objects) - len(failures)}/{len(objects)} accepted"
+    for loc, message in eval_ctx.dry_run:
+        validation.findings.append(
+            ValidationFinding(loc.file, loc.line, f"dry-run: {message}", "dry_run", "error", loc.logical)
+        )
+
+
+def _first_deployment(ctx: PhaseContext) -> bool:
+    """No release of this service was ever deployed to the environment (per the ledger)."""
+    try:
+        return ctx.history.last_deployed() is None
+    except Exception:  # no history port or ledger: do not guess "first"
+        return False
