@@ -6,7 +6,7 @@
 * Config: ``analyze.suppressions`` entries scoped by check (``*`` = all), namespace, kind, name,
   container (shell-style globs), each with ``reason`` and ``expires``. Expired entries are not
   applied and are reported.
-* ``--no-suppressions`` (``ctx.options["no_suppressions"]``) turns both off for strict CI.
+* ``--no-suppressions`` (``ctx.options.no_suppressions``) turns both off for strict CI.
 
 A suppressed failure stays in the results, marked with its reason.
 """

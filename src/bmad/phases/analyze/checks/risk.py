@@ -32,7 +32,7 @@ class _Change:
 
 def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     prepared = phase.prepare(ctx)
-    forced = ctx.options.get("change_type") or ctx.config.analyze.risk.change_type
+    forced = list(ctx.options.change_type) or ctx.config.analyze.risk.change_type
     if forced:
         types = [str(t) for t in (forced if isinstance(forced, list | tuple) else [forced])]
         change = _Change(types, [f"change type given: {', '.join(types)}"], inferred=False)
