@@ -53,3 +53,15 @@ def test_ordinary_anchors_pass_and_are_counted() -> None:
     assert check_node_graph(compose(text), source="ok.yaml") == 1 + 3 + 3 * 5
     assert may_have_aliases(text)
     assert not may_have_aliases("plain: text\n")
+
+
+def test_safe_load_limited_reads_documents_and_refuses_bombs() -> None:
+    from bmad.core.yaml_limits import safe_load_all_limited, safe_load_limited
+
+    assert safe_load_limited("a: &x [1, 2]\nb: *x\n", source="f.yaml") == {"a": [1, 2], "b": [1, 2]}
+    assert safe_load_all_limited("a: 1\n---\nb: 2\n", source="f.yaml") == [{"a": 1}, {"b": 2}]
+    assert safe_load_limited("", source="f.yaml") is None
+    with pytest.raises(ConfigError, match="alias bomb"):
+        safe_load_limited(alias_bomb(), source="f.yaml")
+    with pytest.raises(ConfigError, match=r"invalid YAML|nests deeper"):  # libyaml stops at its flow-level limit
+        safe_load_limited("[" * 100_000 + "]" * 100_000, source="f.yaml")

@@ -15,6 +15,7 @@ nests about 40 levels; a 1,000-object bundle is about 100,000 nodes).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -91,3 +92,38 @@ def check_node_graph(root: yaml.Node, *, source: str, limits: YamlLimits = YamlL
         if len(on_path) > limits.max_depth:
             raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
     return sizes[id(root)]
+
+
+def safe_load_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> Any:
+    """``yaml.safe_load`` for text from outside bmad: the node graph is checked before any data is
+    built, and a document nested past Python's stack is a :class:`ConfigError` too."""
+    return next(iter(safe_load_all_limited(text, source=source, limits=limits)), None)
+
+
+def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> list[Any]:
+    """Every document of a multi-document text, each checked as :func:`safe_load_limited` does."""
+    loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    documents: list[Any] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            check_node_graph(node, source=source, limits=limits)
+            documents.append(loader.construct_document(node))
+    except RecursionError:
+        raise ConfigError(f"YAML nests deeper than {limits.max_depth} levels", file=source) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            f"invalid YAML: {exc.problem or exc.context or 'syntax error'}",
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    finally:
+        loader.dispose()
+    return documents

@@ -123,13 +123,18 @@ def load_attestations(path: Path) -> Attestations:
     import yaml
 
     from bmad.config.loader import read_text_file
+    from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph
 
     if not path.exists():
         return Attestations(source=str(path))
     text = read_text_file(path, what="attestations file", max_bytes=MAX_ATTESTATION_BYTES)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            check_node_graph(node, source=str(path))  # alias bombs and deep nesting, before expanding
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=str(path)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise ConfigError(

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from bmad.core.errors import ConfigError
+from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph, may_have_aliases
 from bmad.phases.analyze.manifest_yaml import (
     DuplicateKey,
     FastLoader,
@@ -79,6 +81,7 @@ def parse_manifest_text(
     objects: list[ManifestObject] = []
     findings: list[ParseFinding] = []
     loader = FastLoader(text)
+    aliases = may_have_aliases(text)
     try:
         while True:
             try:
@@ -101,9 +104,18 @@ def parse_manifest_text(
             except yaml.YAMLError as exc:
                 findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml"))
                 break
+            except RecursionError:
+                findings.append(ParseFinding(file, f"not valid YAML: nests deeper than {MAX_DEPTH} levels", "yaml"))
+                break
             if node is None:
                 continue
             line = node.start_mark.line + 1
+            if aliases:
+                try:
+                    check_node_graph(node, source=file)  # an alias bomb is refused before it expands
+                except ConfigError as refused:
+                    findings.append(ParseFinding(file, f"not valid YAML: {refused.reason}", "yaml", refused.line))
+                    continue
             try:
                 data = construct_plain(loader, node)
             except DuplicateKey as dup:
@@ -124,6 +136,11 @@ def parse_manifest_text(
                     data = loader_data
             except (yaml.YAMLError, ValueError, TypeError) as exc:
                 findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml", line))
+                continue
+            except RecursionError:
+                findings.append(
+                    ParseFinding(file, f"not valid YAML: nests deeper than {MAX_DEPTH} levels", "yaml", line)
+                )
                 continue
             if data is None:
                 continue

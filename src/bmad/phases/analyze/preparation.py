@@ -97,9 +97,7 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
         dry_run_note=ports.dry_run_note,
     )
     _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
-    suppressions = SuppressionSet(
-        settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions
-    )
+    suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)
     report = run_catalog(eval_ctx, suppressions=suppressions)
     return Prepared(bundle, validation, eval_ctx, report, str(folder) if folder else None)
 
