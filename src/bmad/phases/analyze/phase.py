@@ -416,7 +416,7 @@ class AnalyzePhase(BasePhase):
                 summary=f"no snapshot: {self.target_note}",
                 fix="configure environments.<env>.target so the current state can be read",
             )
-        snapshot = self.target.snapshot(ctx.config.service.name, ctx.environment_name)
+        snapshot = self.target.snapshot(ctx.config.service.name, ctx.environment_name).to_dict()
         file = ctx.evidence.write_json("analyze/snapshot.json", snapshot)
         exists = bool(snapshot.get("exists"))
         described = (
