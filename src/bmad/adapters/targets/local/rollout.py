@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bmad.adapters.targets.local.engine import EngineContainers
+from bmad.adapters.targets.local.containers import EngineContainers
 from bmad.adapters.targets.local.state import Generation, generation_for
 from bmad.ports.progress import Progress
 from bmad.ports.target import DeploySpec, HttpProbe, RolloutState
@@ -30,14 +30,14 @@ class RolloutWatcher:
 
     def __init__(
         self,
-        engine: EngineContainers,
+        containers: EngineContainers,
         *,
         probe: HttpProbe,
         health_path: str,
         sleep: Callable[[float], None],
         poll_interval: float,
     ) -> None:
-        self.engine = engine
+        self.containers = containers
         self.probe = probe
         self.health_path = health_path
         self._sleep = sleep
@@ -50,7 +50,7 @@ class RolloutWatcher:
         task = progress.task(f"waiting for {replicas} healthy replica(s)", total=replicas)
         try:
             while True:
-                gen = generation_for(self.engine.read_state(spec.service, spec.environment), spec)
+                gen = generation_for(self.containers.read_state(spec.service, spec.environment), spec)
                 if gen is None:
                     return RolloutState(
                         False,
@@ -78,7 +78,7 @@ class RolloutWatcher:
         self, service: str, environment: str, number: int, *, timeout: float, started: float
     ) -> RolloutState:
         while True:
-            gen = self.engine.read_state(service, environment).find(number)
+            gen = self.containers.read_state(service, environment).find(number)
             if gen is None:
                 return RolloutState(False, 0, 0, 0, 0, message="generation vanished", failed=True)
             result = self.observe(gen, len(gen.replicas), started)
@@ -137,7 +137,7 @@ class RolloutWatcher:
     def _tally(self, gen: Generation) -> _Tally:
         tally = _Tally()
         for listed in gen.replicas:
-            replica = self.engine.inspect(listed)
+            replica = self.containers.inspect(listed)
             tally.restarts += replica.restarts
             if replica.crashed:
                 tally.failed += 1

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bmad.adapters.targets.local.containers import EngineContainers
 from bmad.adapters.targets.local.diagnose import diagnose_replica
-from bmad.adapters.targets.local.engine import EngineContainers
 from bmad.adapters.targets.local.file_sd import file_sd_path, publish_targets
 from bmad.adapters.targets.local.rollout import RolloutWatcher
 from bmad.adapters.targets.local.state import (
@@ -54,14 +54,14 @@ class LocalTarget:
         self.probe = probe
         self.health_path = health_path
         self.rollback_timeout = rollback_timeout
-        self.engine = EngineContainers(config, client=client)
+        self.containers = EngineContainers(config, client=client)
         self.rollout = RolloutWatcher(
-            self.engine, probe=probe, health_path=health_path, sleep=sleep, poll_interval=poll_interval
+            self.containers, probe=probe, health_path=health_path, sleep=sleep, poll_interval=poll_interval
         )
 
     # -- apply ----------------------------------------------------------------------------------
     def apply(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
-        state = self.engine.read_state(spec.service, spec.environment)
+        state = self.containers.read_state(spec.service, spec.environment)
         cfg_hash = config_hash(spec, self.config)
         replicas = spec.replicas or self.config.replicas
         active = state.active
@@ -80,7 +80,7 @@ class LocalTarget:
         keep = active if active is not None else state.previous
         slot = 1 - keep.slot if keep is not None else 0
         # The slot may still hold the previous-but-one generation (the rollback point moves on).
-        removed += self.engine.remove(
+        removed += self.containers.remove(
             [r for g in state.generations if g.slot == slot and g is not keep for r in g.replicas]
         )
         number = max((g.number for g in state.generations), default=0) + 1
@@ -90,7 +90,7 @@ class LocalTarget:
             "generation": number,
             "slot": slot,
             "image": spec.pinned_image,
-            "network": self.engine.network_name(spec.service, spec.environment),
+            "network": self.containers.network_name(spec.service, spec.environment),
             "containers": created,
             "removed_leftovers": removed,
             "replaces": active.number if active is not None else None,
@@ -121,18 +121,18 @@ class LocalTarget:
             and (len(active.replicas) < replicas or not all(r.running for r in active.replicas))
         ):
             leftovers.append(active)
-        removed = self.engine.remove([r for g in leftovers for r in g.replicas])
-        return removed, self.engine.read_state(spec.service, spec.environment)
+        removed = self.containers.remove([r for g in leftovers for r in g.replicas])
+        return removed, self.containers.read_state(spec.service, spec.environment)
 
     def _start_generation(
         self, spec: DeploySpec, *, number: int, slot: int, config: str, progress: Progress
     ) -> list[dict[str, Any]]:
         """Start every replica of generation ``number`` on ``slot``; on an error remove the ones started."""
         replicas = spec.replicas or self.config.replicas
-        self.engine.ensure_network(
-            self.engine.network_name(spec.service, spec.environment), spec.service, spec.environment
+        self.containers.ensure_network(
+            self.containers.network_name(spec.service, spec.environment), spec.service, spec.environment
         )
-        self.engine.ensure_image(spec)
+        self.containers.ensure_image(spec)
         created = []
         task = progress.task(f"starting {replicas} replica(s) of {spec.service} {spec.version[:12]}", total=replicas)
         for index in range(replicas):
@@ -140,11 +140,13 @@ class LocalTarget:
             host_port = self.config.host_port_base + slot * replicas + index
             labels = release_labels(spec, generation=number, slot=slot, replica=index, config=config)
             try:
-                container = self.engine.run(spec.pinned_image, self.engine.run_options(spec, name, labels, host_port))
+                container = self.containers.run(
+                    spec.pinned_image, self.containers.run_options(spec, name, labels, host_port)
+                )
             except AdapterError:
                 # Never leave half a generation behind.
-                half = self.engine.read_state(spec.service, spec.environment).find(number)
-                self.engine.remove(half.replicas if half is not None else [])
+                half = self.containers.read_state(spec.service, spec.environment).find(number)
+                self.containers.remove(half.replicas if half is not None else [])
                 raise
             created.append({"name": container.name, "id": container.id[:12], "url": f"http://127.0.0.1:{host_port}"})
             task.advance()
@@ -159,30 +161,30 @@ class LocalTarget:
         return self.rollout.wait_ready(spec, replicas, timeout=timeout, progress=progress, cancel=cancel)
 
     def endpoints(self, spec: DeploySpec) -> list[str]:
-        gen = generation_for(self.engine.read_state(spec.service, spec.environment), spec)
+        gen = generation_for(self.containers.read_state(spec.service, spec.environment), spec)
         if gen is None:
             return []
         return [r.url for r in sorted(gen.replicas, key=lambda r: r.index) if r.url]
 
     def serving_endpoints(self, service: str, environment: str) -> list[str]:
-        state = self.engine.read_state(service, environment)
+        state = self.containers.read_state(service, environment)
         return [r.url for g in state.generations for r in g.replicas if r.running and r.url]
 
     def cut_over(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
-        state = self.engine.read_state(spec.service, spec.environment)
+        state = self.containers.read_state(spec.service, spec.environment)
         gen = generation_for(state, spec)
         if gen is None:
             raise AdapterError(SYSTEM, "cutting over", f"no containers of release {spec.version[:12]}")
         older = [g for g in state.generations if g.number < gen.number and g.running]
-        stopped = self.engine.stop([r for g in older for r in g.replicas])
+        stopped = self.containers.stop([r for g in older for r in g.replicas])
         if stopped:
             progress.log(f"stopped {len(stopped)} replica(s) of the previous release (kept for rollback)")
         # What remains besides the new release and its rollback point is stale.
-        state = self.engine.read_state(spec.service, spec.environment)
+        state = self.containers.read_state(spec.service, spec.environment)
         keep = {gen.number}
         if state.previous is not None:
             keep.add(state.previous.number)
-        removed = self.engine.remove([r for g in state.generations if g.number not in keep for r in g.replicas])
+        removed = self.containers.remove([r for g in state.generations if g.number not in keep for r in g.replicas])
         previous = state.previous.number if state.previous is not None else None
         done: dict[str, Any] = {"stopped": stopped, "removed": removed, "serving": gen.number, "previous": previous}
         discovery = self.publish_targets(spec.service, spec.environment)
@@ -197,24 +199,24 @@ class LocalTarget:
         path = file_sd_path(self.file_sd_dir, service, environment)
         if path is None:
             return None
-        state = state or self.engine.read_state(service, environment)
+        state = state or self.containers.read_state(service, environment)
         return publish_targets(path, state, job=self.scrape_job or service, service=service, environment=environment)
 
     # -- what runs ------------------------------------------------------------------------------
     def status(self, service: str, environment: str) -> dict[str, Any]:
-        state = self.engine.read_state(service, environment)
+        state = self.containers.read_state(service, environment)
         return {
             "kind": self.kind,
             "service": service,
             "environment": environment,
-            "network": self.engine.network_name(service, environment),
+            "network": self.containers.network_name(service, environment),
             "active": state.active.to_dict() if state.active else None,
             "previous": state.previous.to_dict() if state.previous else None,
             "generations": [g.to_dict() for g in state.generations],
         }
 
     def snapshot(self, service: str, environment: str) -> TargetSnapshot:
-        active = self.engine.read_state(service, environment).active
+        active = self.containers.read_state(service, environment).active
         if active is None:
             return TargetSnapshot(self.kind, service, environment, exists=False)
         return TargetSnapshot(
@@ -231,27 +233,27 @@ class LocalTarget:
         )
 
     def diagnose(self, service: str, environment: str) -> list[Diagnosis]:
-        state = self.engine.read_state(service, environment)
+        state = self.containers.read_state(service, environment)
         findings: list[Diagnosis] = []
         for gen in state.generations:
             if gen.role not in ("active", "candidate"):
                 continue
             for replica in gen.replicas:
                 findings.extend(
-                    diagnose_replica(self.engine.inspect(replica), probe=self.probe, health_path=self.health_path)
+                    diagnose_replica(self.containers.inspect(replica), probe=self.probe, health_path=self.health_path)
                 )
         return findings
 
     def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None:
         """Engine secrets hold one value each: the key set is {name} when it exists."""
-        return self.engine.secret_keys(name)
+        return self.containers.secret_keys(name)
 
     # -- roll back ------------------------------------------------------------------------------
     def rollback(
         self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress
     ) -> RolloutState:
         started = time.monotonic()
-        state = self.engine.read_state(service, environment)
+        state = self.containers.read_state(service, environment)
         target = _rollback_target(state, to)
         if target is None:
             if to and to.get("image") and to.get("release"):
@@ -263,14 +265,14 @@ class LocalTarget:
                 hint="deploy a known-good version explicitly (bmad rollback --to VERSION needs its image)",
             )
         task = progress.task(f"rolling back to generation {target.number} ({target.release[:12]})")
-        self.engine.start(target.replicas)
+        self.containers.start(target.replicas)
         result = self.rollout.wait_generation(
             service, environment, target.number, timeout=self.rollback_timeout, started=started
         )
         if result.ready:
             # Only now that the rollback point serves, remove everything newer (the failed release).
-            state = self.engine.read_state(service, environment)
-            self.engine.remove([r for g in state.generations if g.number > target.number for r in g.replicas])
+            state = self.containers.read_state(service, environment)
+            self.containers.remove([r for g in state.generations if g.number > target.number for r in g.replicas])
             try:
                 self.publish_targets(service, environment)
             except AdapterError as exc:  # the service is back; monitoring lags: say so, do not fail
@@ -293,9 +295,9 @@ class LocalTarget:
         result = self.wait_ready(spec, timeout=self.rollback_timeout, progress=progress)
         if result.ready:
             self.cut_over(spec, progress=progress)
-            state = self.engine.read_state(service, environment)
+            state = self.containers.read_state(service, environment)
             gen = generation_for(state, spec)
-            self.engine.remove(
+            self.containers.remove(
                 [r for g in state.generations if gen is not None and g.number > gen.number for r in g.replicas]
             )
             self.publish_targets(service, environment)
