@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from bmad.cli._render import RichProgress, console, esc, print_json
         from bmad.config.loader import load_config
         from bmad.core.errors import UsageError
-        from bmad.engine.plugins.deploy import manual_rollback
+        from bmad.engine.plugins.deploy_rollback import manual_rollback
 
         cfg = load_config(config)
         if service is not None and service != cfg.service.name:
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
         """The guide's troubleshooting, automated: CrashLoopBackOff, slow rollout, high latency."""
         from bmad.cli._render import console, esc, print_json
         from bmad.config.loader import load_config
-        from bmad.engine.plugins.deploy import diagnose_environment
+        from bmad.engine.plugins.deploy_diagnose import diagnose_environment
 
         cfg = load_config(config)
         report = diagnose_environment(cfg, _pick_env(cfg, env))

@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 from bmad.config.measure import NoDataPolicy
 from bmad.core.models import PhaseName, PhaseResult
 from bmad.ports.loadtest import LevelResult
+from bmad.ports.target import TargetSnapshot
 
 _T = TypeVar("_T", bound="Artifacts")
 
@@ -322,4 +323,35 @@ class AnalyzeArtifacts(Artifacts):
 
 
 # --------------------------------------------------------------------------------------- DEPLOY
-# (DeployArtifacts goes here)
+_D = TypeVar("_D", bound="DeployArtifacts")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployArtifacts(Artifacts):
+    """What DEPLOY writes: the rollback point, the release it applied, the rollback it did.
+
+    Each check writes its part (a failed apply only the rollback point, the rollback only
+    ``rollback``): fields left None are not written.
+    """
+
+    previous_snapshot: TargetSnapshot | None = None  # what ran before this deploy
+    image: str | None = None  # the repository deployed
+    digest: str | None = None  # the digest it was pinned to ("" for a local tag)
+    image_ref: str | None = None  # image@digest
+    release: str | None = None
+    target: str | None = None  # the target's kind
+    applied: dict[str, Any] | None = None  # what the target reported it applied
+    rollback: dict[str, Any] | None = None  # reason, detected_at, recovered_at, to_version, manual
+
+    def to_artifacts(self) -> dict[str, Any]:
+        values = super().to_artifacts()
+        if self.previous_snapshot is not None:
+            values["previous_snapshot"] = self.previous_snapshot.to_dict()
+        return {key: value for key, value in values.items() if value is not None}
+
+    @classmethod
+    def from_artifacts(cls: type[_D], values: Mapping[str, Any]) -> _D:
+        read = super().from_artifacts(values)
+        snapshot = values.get("previous_snapshot")
+        previous = TargetSnapshot.from_dict(snapshot) if isinstance(snapshot, Mapping) else None
+        return dataclasses.replace(read, previous_snapshot=previous)

@@ -6,6 +6,7 @@ ANALYZE uses :meth:`Target.snapshot` (the rollback point) and :meth:`Target.secr
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,89 @@ class Diagnosis:
         return dict(self.__dict__)
 
 
+# The keys each kind of target records, in the order it records them (records are JSON whose key
+# order shows in reports): the identity first, then what runs (only when something runs).
+_IDENTITY = {
+    "kubernetes": ("kind", "service", "environment", "namespace", "deployment", "exists"),
+    "local": ("kind", "exists", "service", "environment"),
+}
+_RUNNING = {
+    "kubernetes": ("revision", "release", "replicas", "images", "template"),
+    "local": ("generation", "release", "image", "digest", "replicas", "containers"),
+}
+
+
+@dataclass(frozen=True)
+class TargetSnapshot:
+    """What runs now (the rollback point): ANALYZE records it, DEPLOY returns to it.
+
+    ``to_dict()`` is the record (ANALYZE's ``snapshot``, DEPLOY's ``previous_snapshot`` artifact);
+    ``from_dict()`` reads one back, so a record written by a target round-trips to the same JSON.
+    """
+
+    kind: str
+    service: str
+    environment: str
+    exists: bool = False
+    release: str | None = None
+    replicas: int | None = None
+    # The local container engine: the serving generation, its image and containers.
+    generation: int | None = None
+    image: str | None = None
+    digest: str | None = None
+    containers: tuple[str, ...] = ()
+    # Kubernetes: the Deployment, its revision, images and pod template.
+    namespace: str | None = None
+    deployment: str | None = None
+    revision: str | None = None
+    images: tuple[str, ...] = ()
+    template: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        layout = "kubernetes" if self.kind == "kubernetes" else "local"
+        names = _IDENTITY[layout] + (_RUNNING[layout] if self.exists else ())
+        return {name: _plain(getattr(self, name)) for name in names}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> TargetSnapshot:
+        """A snapshot from its record; keys a record lacks take the field's default."""
+        template = record.get("template")
+        return cls(
+            kind=str(record.get("kind") or ""),
+            service=str(record.get("service") or ""),
+            environment=str(record.get("environment") or ""),
+            exists=bool(record.get("exists")),
+            release=_text(record.get("release")),
+            replicas=_number(record.get("replicas")),
+            generation=_number(record.get("generation")),
+            image=_text(record.get("image")),
+            digest=_text(record.get("digest")),
+            containers=tuple(str(name) for name in record.get("containers") or ()),
+            namespace=_text(record.get("namespace")),
+            deployment=_text(record.get("deployment")),
+            revision=_text(record.get("revision")),
+            images=tuple(str(image) for image in record.get("images") or ()),
+            template=copy.deepcopy(dict(template)) if isinstance(template, Mapping) else None,
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON-ready data (tuples become lists, the template a copy)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return copy.deepcopy(dict(value))
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 @dataclass(frozen=True)
 class ProbeResponse:
     """One HTTP probe of the service (data plane): status 0 means no answer at all."""
@@ -128,7 +212,7 @@ class Target(Protocol):
 
     def status(self, service: str, environment: str) -> dict[str, Any]: ...
 
-    def snapshot(self, service: str, environment: str) -> dict[str, Any]:
+    def snapshot(self, service: str, environment: str) -> TargetSnapshot:
         """What runs now (objects/containers, images, replicas, revision): the rollback point."""
         ...
 

@@ -20,9 +20,9 @@ def test_a_network_whose_name_only_starts_alike_is_not_taken_for_ours(engine: An
     lookalike = engine.networks.create(f"{name}-2", driver="bridge")
     try:
         target = LocalTarget(LocalTargetConfig(), probe=None, client=engine)  # type: ignore[arg-type]
-        target._ensure_network(name, "svc", "dev")
+        target.containers.ensure_network(name, "svc", "dev")
         assert name in {n.name for n in engine.networks.list()}
-        target._ensure_network(name, "svc", "dev")  # idempotent
+        target.containers.ensure_network(name, "svc", "dev")  # idempotent
         assert [n.name for n in engine.networks.list()].count(name) == 1
     finally:
         for network in engine.networks.list():

@@ -22,6 +22,7 @@ from bmad.phases.analyze.attestations import load_attestations
 from bmad.phases.analyze.phase import METRIC_NAMES
 from bmad.ports.history import ReleaseRecord
 from bmad.ports.phase import PhaseContext
+from bmad.ports.target import TargetSnapshot
 from tests.phases.analyze.fixtures import ATTESTED, DIGEST, NOW, baseline, to_yaml
 
 BMAD_YAML = """
@@ -64,10 +65,12 @@ class FakeTarget:
     running: dict[str, Any] | None = None
     asked: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def snapshot(self, service: str, environment: str) -> dict[str, Any]:
+    def snapshot(self, service: str, environment: str) -> TargetSnapshot:
         if self.running is None:
-            return {"kind": self.kind, "exists": False, "service": service, "environment": environment}
-        return {"kind": self.kind, "exists": True, "service": service, "environment": environment, **self.running}
+            return TargetSnapshot(self.kind, service, environment)
+        return TargetSnapshot.from_dict(
+            {"kind": self.kind, "exists": True, "service": service, "environment": environment, **self.running}
+        )
 
     def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None:
         self.asked.append((name, namespace))

@@ -421,7 +421,7 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
     from bmad.cli.main import _register_all, get_app
     from bmad.config.loader import load_config
     from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
-    from bmad.engine.plugins.deploy import manual_rollback
+    from bmad.engine.plugins.deploy_rollback import manual_rollback
     from bmad.engine.runner import open_ledger
 
     ns = "k-manual"
@@ -454,7 +454,7 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
 
 def test_diagnose_finds_high_latency_after_deployment(tmp_path: Path, cluster: Any) -> None:
     from bmad.config.loader import load_config
-    from bmad.engine.plugins.deploy import diagnose_environment
+    from bmad.engine.plugins.deploy_diagnose import diagnose_environment
     from bmad.ports.metrics import Sample
 
     ns = "k-slow"

@@ -34,7 +34,7 @@ from bmad.config.deploy import KubernetesTargetConfig
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
 from bmad.ports.progress import Progress
-from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState
+from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState, TargetSnapshot
 
 SYSTEM = "kubernetes"
 FIELD_MANAGER = "bmad"
@@ -791,7 +791,7 @@ class KubernetesTarget:
             ],
         }
 
-    def snapshot(self, service: str, environment: str) -> dict[str, Any]:
+    def snapshot(self, service: str, environment: str) -> TargetSnapshot:
         deployment = self._deployment(service)
         base = {
             "kind": self.kind,
@@ -801,16 +801,18 @@ class KubernetesTarget:
             "deployment": self.deployment_name(service),
         }
         if deployment is None:
-            return {**base, "exists": False}
-        return {
-            **base,
-            "exists": True,
-            "revision": deployment["metadata"].get("annotations", {}).get(REVISION),
-            "release": _release_of(deployment),
-            "replicas": deployment.get("spec", {}).get("replicas"),
-            "images": _images(deployment),
-            "template": template_without_hash(deployment.get("spec", {}).get("template") or {}),
-        }
+            return TargetSnapshot.from_dict({**base, "exists": False})
+        return TargetSnapshot.from_dict(
+            {
+                **base,
+                "exists": True,
+                "revision": deployment["metadata"].get("annotations", {}).get(REVISION),
+                "release": _release_of(deployment),
+                "replicas": deployment.get("spec", {}).get("replicas"),
+                "images": _images(deployment),
+                "template": template_without_hash(deployment.get("spec", {}).get("template") or {}),
+            }
+        )
 
     def rollback(
         self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress

@@ -1,25 +1,43 @@
 """Wiring for the DEPLOY phase: picks the target adapter for the environment and builds the spec.
 
 The image comes from BUILD's artifacts (the repository and the pushed digest); ``options``
-``image``/``digest`` override them (``bmad deploy --image ... --digest ...``).
+``image``/``digest`` override them (``bmad deploy --image ... --digest ...``). ``bmad rollback``
+is in :mod:`.deploy_rollback`, ``bmad diagnose`` in :mod:`.deploy_diagnose`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError, UsageError
-from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
+from bmad.core.models import PhaseName
 from bmad.ports.phase import PhaseContext, PhasePlugin
-from bmad.ports.progress import NullProgress, Progress
-from bmad.ports.target import DeploySpec, Diagnosis, Target
+from bmad.ports.target import DeploySpec, Target
 
-_IMAGE_KEYS = ("image_repository", "image", "image_name")
-_DIGEST_KEYS = ("image_digest", "digest", "pushed_digest")
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """BUILD's pushed image as DEPLOY reads it: the artifacts ``image`` (repository) and ``image_digest``.
+
+    Switch to ``BuildArtifacts`` (ports/artifacts.py, BUILD section) once it lands.
+    """
+
+    repository: str | None = None
+    digest: str | None = None
+
+    @classmethod
+    def of(cls, ctx: PhaseContext) -> BuiltImage:
+        build = ctx.previous.get(PhaseName.BUILD)
+        if build is None:
+            return cls()
+        return cls(_text(build.artifacts.get("image")), _text(build.artifacts.get("image_digest")))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> Target:
@@ -51,20 +69,11 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
     )
 
 
-def _first(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = values.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def image_for(ctx: PhaseContext) -> tuple[str, str]:
     """(repository, digest) of the release: options first, then BUILD's artifacts."""
-    build = ctx.previous.get(PhaseName.BUILD)
-    artifacts = dict(build.artifacts) if build is not None else {}
-    image = ctx.options.get("image") or _first(artifacts, _IMAGE_KEYS)
-    digest = ctx.options.get("digest") or _first(artifacts, _DIGEST_KEYS) or ""
+    built = BuiltImage.of(ctx)
+    image = ctx.options.get("image") or built.repository
+    digest = ctx.options.get("digest") or built.digest or ""
     if not image:
         cfg = ctx.config.build
         image = f"{cfg.registry}/{cfg.image or ctx.config.service.name}"
@@ -140,208 +149,3 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
     )
-
-
-# ---------------------------------------------------------------------- manual rollback and diagnose
-
-
-@dataclass
-class ManualRollbackOutcome:
-    """What ``bmad rollback`` did: from which release to which, the rollback result and the ledger row."""
-
-    service: str
-    environment: str
-    from_version: str | None
-    to_version: str | None
-    result: CheckResult
-    record: dict[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result.status is CheckStatus.PASS
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "ok": self.ok,
-            "result": self.result.to_dict(),
-            "ledger": self.record,
-        }
-
-
-def _deployed(history: Any) -> bool:
-    """DEPLOY changed the target for this release (its apply passed) and it was not rolled back."""
-    run = history.latest(PhaseName.DEPLOY)
-    if run is None or run.status is PhaseStatus.RUNNING or history.rolled_back:
-        return False
-    applied = [c for c in run.checks if c.id == "deploy.apply"]
-    return not applied or applied[0].status is CheckStatus.PASS
-
-
-def _passed_deploy(history: Any) -> bool:
-    run = history.latest(PhaseName.DEPLOY)
-    return run is not None and run.status is PhaseStatus.PASSED and not history.rolled_back
-
-
-def manual_rollback(
-    config: BmadConfig,
-    environment: str,
-    *,
-    to_version: str | None = None,
-    reason: str = "manual rollback",
-    progress: Progress | None = None,
-    wait_seconds: float = 0.0,
-    target: Target | None = None,
-) -> ManualRollbackOutcome:
-    """Roll ``environment`` back to the last good release in the ledger (or ``to_version``), and record it.
-
-    "Current" is the newest release whose DEPLOY ran and was not rolled back; "last good" is the
-    newest earlier release whose DEPLOY passed and was not rolled back (``History.last_deployed``).
-    MTTR is measured from the command's start to the previous version healthy.
-    """
-    from bmad.adapters.targets.probe import RequestsProbe
-    from bmad.engine.runner import open_ledger
-    from bmad.ledger.records import RollbackInput
-    from bmad.phases.deploy import perform_rollback
-
-    service = config.service.name
-    progress = progress or NullProgress()
-    detected_at = datetime.now(UTC)
-    ledger = open_ledger(config)
-    try:
-        with ledger.acquire_lock(
-            service, environment, lease_seconds=config.ledger.lock_lease_seconds, wait_seconds=wait_seconds
-        ):
-            releases = ledger.list_releases(service=service, environment=environment)
-            current = next((h for h in releases if _deployed(h)), None)
-            if to_version:
-                chosen = next((h for h in releases if h.release.version.startswith(to_version)), None)
-                if chosen is None:
-                    raise UsageError(f"no release {to_version!r} of {service} in {environment} in the ledger")
-            else:
-                if current is None:
-                    raise UsageError(f"nothing to roll back: no release of {service} was deployed to {environment}")
-                record = ledger.history_for(current.release).last_deployed()
-                chosen = next((h for h in releases if record and h.release.version == record.release.version), None)
-                if chosen is None:
-                    raise UsageError(
-                        f"no earlier good release of {service} in {environment} to roll back to",
-                        hint="the ledger has no earlier release whose DEPLOY passed and was not rolled back",
-                    )
-            deploy_run = chosen.latest(PhaseName.DEPLOY)
-            artifacts = dict(deploy_run.artifacts) if deploy_run is not None else {}
-            to: dict[str, Any] = {
-                "release": chosen.release.version,
-                "image": artifacts.get("image"),
-                "digest": artifacts.get("digest"),
-                "env": dict(config.environment(environment).target.local.env),
-            }
-            target = target or make_target(config, environment)
-            result = perform_rollback(
-                target,
-                RequestsProbe(),
-                service=service,
-                environment=environment,
-                to=to,
-                fallback=None,
-                reason=reason,
-                detected_at=detected_at,
-                health_path=config.deploy.health_path,
-                manual=True,
-                progress=progress,
-                fall_back_to_previous=False,
-            )
-            outcome = ManualRollbackOutcome(
-                service, environment, current.release.version if current else None, chosen.release.version, result
-            )
-            info = result.artifacts.get("rollback") or {}
-            if current is not None and result.status is CheckStatus.PASS:
-                stored = ledger.record_rollback(
-                    current.release,
-                    RollbackInput(
-                        reason=reason,
-                        detected_at=detected_at,
-                        recovered_at=datetime.fromisoformat(info["recovered_at"]) if info.get("recovered_at") else None,
-                        to_version=chosen.release.version,
-                        manual=True,
-                    ),
-                )
-                outcome.record = stored.to_dict()
-            return outcome
-    finally:
-        ledger.close()
-
-
-@dataclass
-class DiagnoseReport:
-    service: str
-    environment: str
-    target: str
-    status: dict[str, Any]
-    findings: list[Diagnosis] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "target": self.target,
-            "status": self.status,
-            "findings": [f.to_dict() for f in self.findings],
-        }
-
-
-LATENCY_QUERY = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="$job"}[5m])))'
-
-
-def diagnose_environment(
-    config: BmadConfig,
-    environment: str,
-    *,
-    target: Target | None = None,
-    latency_threshold_seconds: float = 0.5,
-    metrics_query: Any = None,
-) -> DiagnoseReport:
-    """The guide's troubleshooting, automated: the target's findings plus p95 latency from Prometheus."""
-    from bmad.core.errors import AdapterError
-
-    service = config.service.name
-    target = target or make_target(config, environment)
-    status = target.status(service, environment)
-    findings = list(target.diagnose(service, environment))
-    job = config.measure.scrape_job or service
-    if metrics_query is None:
-        from bmad.adapters.prometheus import PrometheusClient
-
-        metrics_query = PrometheusClient(config.environment(environment).monitoring.prometheus_url, timeout=5.0)
-    query = LATENCY_QUERY.replace("$job", job)
-    try:
-        samples = metrics_query.query(query)
-    except AdapterError:
-        samples = []
-    values = [s.value for s in samples if s.value == s.value]  # NaN != NaN
-    if values and max(values) > latency_threshold_seconds:
-        findings.append(
-            Diagnosis(
-                symptom="High latency after deployment",
-                object=f"job/{job}",
-                evidence=[
-                    f"p95 latency {max(values) * 1000:.0f} ms > {latency_threshold_seconds * 1000:.0f} ms",
-                    f"query: {query}",
-                ],
-                causes=[
-                    "under-provisioned resources",
-                    "database query performance",
-                    "external service latency",
-                    "insufficient replicas",
-                ],
-                fixes=[
-                    "scale up immediately (more replicas)",
-                    "review HPA thresholds (may be too conservative)",
-                    "check database performance (EXPLAIN ANALYZE slow queries)",
-                ],
-            )
-        )
-    return DiagnoseReport(service, environment, target.kind, status, findings)

@@ -218,35 +218,8 @@ def verify_window(
             return result
         outcomes: list[CriterionOutcome] = []
         for criterion in config.criteria:
-            raw_query = query_for(criterion, baseline)
             at = now()
-            if raw_query is None:
-                outcome = evaluate(criterion, [], baseline, default_no_data=config.no_data, query="", at=at)
-                outcome = CriterionOutcome(
-                    outcome.name,
-                    "",
-                    outcome.status,
-                    None,
-                    outcome.bound,
-                    f"no query: baseline {criterion.baseline!r} stored none ({outcome.detail})",
-                    outcome.at,
-                )
-                outcomes.append(outcome)
-                streak[criterion.name] = streak.get(criterion.name, 0) + 1 if outcome.status == FAIL else 0
-                if streak[criterion.name] >= config.failures_to_fail and result.failed is None:
-                    result.failed, result.detected_at = outcome, at
-                continue
-            query = render_query(raw_query, variables)
-            if scope:
-                query = scope_selectors(query, scope)
-            try:
-                samples = metrics.query(query)
-            except AdapterError as exc:
-                outcome = CriterionOutcome(
-                    criterion.name, query, FAIL, None, "", f"could not query: {exc.message}", at.isoformat()
-                )
-            else:
-                outcome = evaluate(criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at)
+            outcome = _measure(metrics, criterion, config, baseline, variables=variables, scope=scope, at=at)
             outcomes.append(outcome)
             streak[criterion.name] = streak.get(criterion.name, 0) + 1 if outcome.status == FAIL else 0
             if streak[criterion.name] >= config.failures_to_fail and result.failed is None:
@@ -258,6 +231,41 @@ def verify_window(
         if result.failed is not None:
             return result
     return result
+
+
+def _measure(
+    metrics: MetricsQuery,
+    criterion: Criterion,
+    config: VerificationConfig,
+    baseline: Mapping[str, Any] | None,
+    *,
+    variables: Mapping[str, str],
+    scope: Mapping[str, str] | None,
+    at: datetime,
+) -> CriterionOutcome:
+    """One criterion in one round: its query rendered (and scoped), asked, and judged."""
+    raw_query = query_for(criterion, baseline)
+    if raw_query is None:
+        outcome = evaluate(criterion, [], baseline, default_no_data=config.no_data, query="", at=at)
+        return CriterionOutcome(
+            outcome.name,
+            "",
+            outcome.status,
+            None,
+            outcome.bound,
+            f"no query: baseline {criterion.baseline!r} stored none ({outcome.detail})",
+            outcome.at,
+        )
+    query = render_query(raw_query, variables)
+    if scope:
+        query = scope_selectors(query, scope)
+    try:
+        samples = metrics.query(query)
+    except AdapterError as exc:
+        return CriterionOutcome(
+            criterion.name, query, FAIL, None, "", f"could not query: {exc.message}", at.isoformat()
+        )
+    return evaluate(criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at)
 
 
 def sleep_until(deadline: float, cancel: threading.Event) -> bool:

@@ -17,7 +17,7 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
             f"no snapshot: {phase.ports.target_note}",
             fix="configure environments.<env>.target so the current state can be read",
         )
-    snapshot = target.snapshot(ctx.config.service.name, ctx.environment_name)
+    snapshot = target.snapshot(ctx.config.service.name, ctx.environment_name).to_dict()
     file = ctx.evidence.write_json("analyze/snapshot.json", snapshot)
     exists = bool(snapshot.get("exists"))
     described = (

@@ -1,0 +1,88 @@
+"""``bmad diagnose``: the guide's troubleshooting, automated (the target's findings plus p95 latency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bmad.config.models import BmadConfig
+from bmad.core.errors import AdapterError
+from bmad.engine.plugins.deploy import make_target
+from bmad.ports.metrics import MetricsQuery
+from bmad.ports.target import Diagnosis, Target
+
+
+@dataclass
+class DiagnoseReport:
+    service: str
+    environment: str
+    target: str
+    status: dict[str, Any]
+    findings: list[Diagnosis] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "target": self.target,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+LATENCY_QUERY = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="$job"}[5m])))'
+
+
+def diagnose_environment(
+    config: BmadConfig,
+    environment: str,
+    *,
+    target: Target | None = None,
+    latency_threshold_seconds: float = 0.5,
+    metrics_query: MetricsQuery | None = None,
+) -> DiagnoseReport:
+    """The guide's troubleshooting, automated: the target's findings plus p95 latency from Prometheus."""
+    service = config.service.name
+    target = target or make_target(config, environment)
+    status = target.status(service, environment)
+    findings = list(target.diagnose(service, environment))
+    job = config.measure.scrape_job or service
+    if metrics_query is None:
+        from bmad.adapters.prometheus import PrometheusClient
+
+        metrics_query = PrometheusClient(config.environment(environment).monitoring.prometheus_url, timeout=5.0)
+    latency = _high_latency(metrics_query, job, latency_threshold_seconds)
+    if latency is not None:
+        findings.append(latency)
+    return DiagnoseReport(service, environment, target.kind, status, findings)
+
+
+def _high_latency(metrics_query: MetricsQuery, job: str, threshold_seconds: float) -> Diagnosis | None:
+    """A finding when the job's p95 latency is above the threshold; None otherwise (or without data)."""
+    query = LATENCY_QUERY.replace("$job", job)
+    try:
+        samples = metrics_query.query(query)
+    except AdapterError:
+        samples = []
+    values = [s.value for s in samples if s.value == s.value]  # NaN != NaN
+    if not values or max(values) <= threshold_seconds:
+        return None
+    return Diagnosis(
+        symptom="High latency after deployment",
+        object=f"job/{job}",
+        evidence=[
+            f"p95 latency {max(values) * 1000:.0f} ms > {threshold_seconds * 1000:.0f} ms",
+            f"query: {query}",
+        ],
+        causes=[
+            "under-provisioned resources",
+            "database query performance",
+            "external service latency",
+            "insufficient replicas",
+        ],
+        fixes=[
+            "scale up immediately (more replicas)",
+            "review HPA thresholds (may be too conservative)",
+            "check database performance (EXPLAIN ANALYZE slow queries)",
+        ],
+    )

@@ -1,0 +1,1 @@
+"""DEPLOY's checks, one module each: ``CHECK`` (id and title), ``NEEDS`` and ``run(ctx, ports)``."""

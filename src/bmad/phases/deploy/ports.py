@@ -1,0 +1,51 @@
+"""What DEPLOY's checks work with: the adapters (its ports) and the state they hand each other.
+
+One :class:`DeployPorts` per phase run; every check's ``run(ctx, ports)`` gets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bmad.config.deploy import DeployConfig
+from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport
+from bmad.ports.metrics import MetricsQuery
+from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target
+
+
+def now() -> datetime:
+    """The wall-clock time failures are stamped with (``detected_at``: MTTR starts there)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class DeployState:
+    """What the checks of one run hand each other, and what finish() and metrics() read."""
+
+    prober: DowntimeProber  # probes whatever serves from the apply until the cut-over
+    started: float | None = None  # monotonic time of the apply
+    applied: bool = False  # the target changed: a later failure triggers the rollback
+    downtime: DowntimeReport | None = None
+    discovery: dict[str, Any] | None = None  # the file_sd target group the cut-over wrote
+    rollback: dict[str, Any] | None = None  # what the rollback did (reason, times, MTTR)
+
+    def stop_prober(self) -> DowntimeReport:
+        if self.downtime is None:
+            self.downtime = self.prober.stop()
+        return self.downtime
+
+
+@dataclass(frozen=True)
+class DeployPorts:
+    target: Target
+    spec: DeploySpec
+    config: DeployConfig
+    probe: HttpProbe
+    state: DeployState
+    suite: SuiteRunner | None = None
+    metrics_query: MetricsQuery | None = None
+    repository_dir: str = "."
+    job: str = ""  # the scrape job the verification queries use
+    discovery_timeout: float = 20.0  # how long to wait for Prometheus to scrape the new replicas
