@@ -148,6 +148,9 @@ class BuildArtifacts(Artifacts):
 
 
 # -------------------------------------------------------------------------------------- MEASURE
+_FIGURE_NAMES = frozenset({"value", "min", "avg", "max", "p95"})
+
+
 @dataclasses.dataclass(frozen=True)
 class BaselineFigure:
     """One baseline figure as MEASURE stores it: the value as of the phase start and a summary over a
@@ -181,6 +184,11 @@ class BaselineFigure:
             "no_data_policy": self.no_data_policy,
             "error": self.error,
         }
+
+    def figure(self, name: str) -> float | None:
+        """One figure by its stored name (``value``, ``min``, ``avg``, ``max``, ``p95``), as a number."""
+        raw = self.to_dict().get(name) if name in _FIGURE_NAMES else None
+        return float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BaselineFigure:

@@ -13,15 +13,18 @@ from bmad.config.deploy import Criterion, VerificationConfig
 from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.smoke import parse_junit, parse_metric_names
 from bmad.phases.deploy.verify import bounds_for, evaluate, render_query, verify_window
+from bmad.ports.artifacts import BaselineFigure
 from bmad.ports.metrics import Sample, Series
 from bmad.ports.target import ProbeResponse
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-BASELINE = {
+# MEASURE's stored baseline (its JSON form), read back as DEPLOY reads it.
+_STORED = {
     "error_rate": {"query": "q", "value": 0.02, "min": 0.0, "avg": 0.02, "max": 0.05, "p95": 0.04, "no_data": False},
     "p95_latency": {"query": "q", "value": 0.2, "min": 0.1, "avg": 0.15, "max": 0.3, "p95": 0.25, "no_data": False},
     "empty": {"query": "q", "value": None, "min": None, "avg": None, "max": None, "p95": None, "no_data": True},
 }
+BASELINE = {name: BaselineFigure.from_dict(figure) for name, figure in _STORED.items()}
 
 
 def samples(*values: float) -> list[Sample]:
@@ -197,7 +200,7 @@ def test_criterion_reuses_the_query_measure_stored() -> None:
             Criterion(name="gone", baseline="absent", max=1.0),
         ],
     )
-    baseline = {"error_rate": {**BASELINE["error_rate"], "query": 'rate(x{job="hello"}[1m])'}}
+    baseline = {"error_rate": BaselineFigure.from_dict({**_STORED["error_rate"], "query": 'rate(x{job="hello"}[1m])'})}
     metrics = ScriptedMetrics([[0.0]])
     result = verify_window(metrics, config, baseline, variables={"job": "hello"})
     assert metrics.calls == ['rate(x{job="hello"}[1m])']

@@ -7,37 +7,15 @@ is in :mod:`.deploy_rollback`, ``bmad diagnose`` in :mod:`.deploy_diagnose`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
+from bmad.ports.artifacts import BuildArtifacts
 from bmad.ports.phase import PhaseContext, PhasePlugin
 from bmad.ports.target import DeploySpec, Target
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """BUILD's pushed image as DEPLOY reads it: the artifacts ``image`` (repository) and ``image_digest``.
-
-    Switch to ``BuildArtifacts`` (ports/artifacts.py, BUILD section) once it lands.
-    """
-
-    repository: str | None = None
-    digest: str | None = None
-
-    @classmethod
-    def of(cls, ctx: PhaseContext) -> BuiltImage:
-        build = ctx.previous.get(PhaseName.BUILD)
-        if build is None:
-            return cls()
-        return cls(_text(build.artifacts.get("image")), _text(build.artifacts.get("image_digest")))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> Target:
@@ -71,9 +49,9 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
 
 def image_for(ctx: PhaseContext) -> tuple[str, str]:
     """(repository, digest) of the release: options first, then BUILD's artifacts."""
-    built = BuiltImage.of(ctx)
-    image = ctx.options.get("image") or built.repository
-    digest = ctx.options.get("digest") or built.digest or ""
+    built = BuildArtifacts.of(ctx.previous, PhaseName.BUILD) or BuildArtifacts()
+    image = ctx.options.image or built.image
+    digest = ctx.options.digest or built.image_digest or ""
     if not image:
         cfg = ctx.config.build
         image = f"{cfg.registry}/{cfg.image or ctx.config.service.name}"

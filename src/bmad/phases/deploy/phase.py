@@ -26,7 +26,7 @@ from bmad.phases.deploy.checks import apply, cutover, rollout, smoke, verify
 from bmad.phases.deploy.ports import DeployPorts, DeployState, now
 from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.rollback import AUTOMATIC, perform_rollback
-from bmad.ports.artifacts import DeployArtifacts
+from bmad.ports.artifacts import AnalyzeArtifacts, DeployArtifacts
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target, TargetSnapshot
@@ -88,7 +88,7 @@ class DeployPhase(BasePhase):
         reason = f"{first.id}: {first.summary}"
         detected_at = _parse_time(first.evidence.get("detected_at")) or now()
         spec = self.ports.spec
-        if ctx.options.get("no_rollback"):
+        if ctx.options.no_rollback:
             return [
                 AUTOMATIC.skipped(
                     "--no-rollback given: the failed release stays in place",
@@ -159,8 +159,9 @@ class DeployPhase(BasePhase):
 
 
 def _analyzed_snapshot(ctx: PhaseContext) -> TargetSnapshot | None:
-    """ANALYZE's rollback point (its ``snapshot`` artifact); switch to AnalyzeArtifacts once it lands."""
-    record = ctx.previous_artifact(PhaseName.ANALYZE, "snapshot")
+    """ANALYZE's rollback point (its ``snapshot`` artifact)."""
+    analyzed = AnalyzeArtifacts.of(ctx.previous, PhaseName.ANALYZE)
+    record = analyzed.snapshot if analyzed is not None else None
     return TargetSnapshot.from_dict(record) if isinstance(record, dict) else None
 
 

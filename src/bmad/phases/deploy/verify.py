@@ -5,7 +5,7 @@ A criterion's bound comes from ``max``/``min`` and, relative to the stored basel
 wins. A query without data (an empty answer, or NaN only) follows the no-data policy:
 ``fail`` (default), ``pass`` or ``warn`` — never a silent zero.
 
-The baseline is MEASURE's artifact ``baseline``: ``{name: {query, value, min, avg, max, p95, no_data}}``.
+The baseline is MEASURE's artifact ``baseline`` (:class:`~bmad.ports.artifacts.BaselineFigure` by name).
 Queries may use ``$service``, ``$environment`` and ``$job``.
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from bmad.config.deploy import Criterion, NoDataPolicy, VerificationConfig
 from bmad.core.errors import AdapterError
+from bmad.ports.artifacts import BaselineFigure
 from bmad.ports.metrics import MetricsQuery, Sample
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
@@ -64,6 +65,10 @@ class VerificationResult:
         return [[o.to_dict() for o in r] for r in self.rounds]
 
 
+# MEASURE's baseline figures by name (MeasureArtifacts.baseline).
+Baseline = Mapping[str, BaselineFigure]
+
+
 def render_query(query: str, variables: Mapping[str, str]) -> str:
     """Fill ``$name`` and ``{name}`` (MEASURE's style) for the known variables; PromQL braces stay."""
     for key, value in variables.items():
@@ -95,15 +100,14 @@ def scope_selectors(query: str, labels: Mapping[str, str]) -> str:
     return _JOB_SELECTOR.sub(add, query)
 
 
-def query_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> str | None:
+def query_for(criterion: Criterion, baseline: Baseline | None) -> str | None:
     if criterion.query:
         return criterion.query
     figure = (baseline or {}).get(criterion.baseline or "")
-    stored = figure.get("query") if isinstance(figure, Mapping) else None
-    return str(stored) if stored else None
+    return figure.query if figure is not None and figure.query else None
 
 
-def bounds_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> Bounds:
+def bounds_for(criterion: Criterion, baseline: Baseline | None) -> Bounds:
     uppers: list[tuple[float, str]] = []
     lowers: list[tuple[float, str]] = []
     if criterion.max is not None:
@@ -114,14 +118,14 @@ def bounds_for(criterion: Criterion, baseline: Mapping[str, Any] | None) -> Boun
     if criterion.baseline is not None and (criterion.max_increase is not None or criterion.max_ratio is not None):
         figure = (baseline or {}).get(criterion.baseline)
         base_value = None
-        if not isinstance(figure, Mapping):
+        if figure is None:
             problem = f"baseline {criterion.baseline!r} was not captured by MEASURE"
-        elif figure.get("no_data"):
+        elif figure.no_data:
             problem = f"baseline {criterion.baseline!r} had no data when MEASURE captured it"
         else:
-            raw = figure.get(criterion.baseline_field)
-            if isinstance(raw, int | float) and not math.isnan(raw):
-                base_value = float(raw)
+            raw = figure.figure(criterion.baseline_field)
+            if raw is not None and not math.isnan(raw):
+                base_value = raw
             else:
                 problem = f"baseline {criterion.baseline!r} has no {criterion.baseline_field!r} figure"
         if base_value is not None:
@@ -152,7 +156,7 @@ def _values(samples: list[Sample]) -> list[float]:
 def evaluate(
     criterion: Criterion,
     samples: list[Sample],
-    baseline: Mapping[str, Any] | None,
+    baseline: Baseline | None,
     *,
     default_no_data: NoDataPolicy,
     query: str,
@@ -192,7 +196,7 @@ def evaluate(
 def verify_window(
     metrics: MetricsQuery,
     config: VerificationConfig,
-    baseline: Mapping[str, Any] | None,
+    baseline: Baseline | None,
     *,
     variables: Mapping[str, str],
     scope: Mapping[str, str] | None = None,
@@ -237,7 +241,7 @@ def _measure(
     metrics: MetricsQuery,
     criterion: Criterion,
     config: VerificationConfig,
-    baseline: Mapping[str, Any] | None,
+    baseline: Baseline | None,
     *,
     variables: Mapping[str, str],
     scope: Mapping[str, str] | None,

@@ -7,7 +7,7 @@ when ``traffic_path`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,15 @@ from bmad.core.models import CheckResult, PhaseName
 from bmad.phases.deploy.checks import cutover
 from bmad.phases.deploy.ports import DeployPorts, now
 from bmad.phases.deploy.probes import TrafficGenerator
-from bmad.phases.deploy.verify import FAIL, CriterionOutcome, VerificationResult, verify_window, wait_discovered
+from bmad.phases.deploy.verify import (
+    FAIL,
+    Baseline,
+    CriterionOutcome,
+    VerificationResult,
+    verify_window,
+    wait_discovered,
+)
+from bmad.ports.artifacts import MeasureArtifacts
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -49,14 +57,13 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
             fix="set environments.<env>.monitoring.prometheus_url",
             evidence={"detected_at": now().isoformat()},
         )
-    baseline = ctx.previous_artifact(PhaseName.MEASURE, "baseline") or {}
+    measured = MeasureArtifacts.of(ctx.previous, PhaseName.MEASURE)
+    baseline: Baseline = (measured.baseline if measured is not None else None) or {}
     window = _run_window(ctx, ports, ports.metrics_query, baseline)
     return _judge(cfg, window, _evidence(cfg, baseline, window))
 
 
-def _run_window(
-    ctx: PhaseContext, ports: DeployPorts, metrics_query: MetricsQuery, baseline: Mapping[str, Any]
-) -> _Window:
+def _run_window(ctx: PhaseContext, ports: DeployPorts, metrics_query: MetricsQuery, baseline: Baseline) -> _Window:
     cfg = ports.config.verification
     urls = ports.target.serving_endpoints(ports.spec.service, ports.spec.environment)
     task = ctx.progress.task(f"verifying for {cfg.window_seconds:.0f}s", total=cfg.window_seconds)
@@ -121,14 +128,14 @@ def _wait_discovered(ctx: PhaseContext, ports: DeployPorts, metrics_query: Metri
     return discovered
 
 
-def _evidence(cfg: VerificationConfig, baseline: Mapping[str, Any], window: _Window) -> dict[str, Any]:
+def _evidence(cfg: VerificationConfig, baseline: Baseline, window: _Window) -> dict[str, Any]:
     return {
         "discovery": window.discovered
         if window.discovered is not None
         else "no discovery file written by the target (static scrape configuration assumed)",
         "scope": window.scope or "every series of the job (no release labels from the target)",
         "rounds": window.result.summary(),
-        "baseline_used": {c.baseline: baseline.get(c.baseline) for c in cfg.criteria if c.baseline},
+        "baseline_used": {c.baseline: _figure_dict(baseline, c.baseline) for c in cfg.criteria if c.baseline},
         "traffic": {"sent": window.traffic.sent, "errors": window.traffic.errors, "path": cfg.traffic_path},
     }
 
@@ -170,3 +177,8 @@ def _discovery_note(discovered: dict[str, Any] | None) -> str:
         f"; Prometheus had scraped only {discovered['observed']}/{discovered['expected']} new replica(s) "
         f"after {discovered['seconds']:.0f}s"
     )
+
+
+def _figure_dict(baseline: Baseline, name: str) -> dict[str, Any] | None:
+    figure = baseline.get(name)
+    return figure.to_dict() if figure is not None else None
