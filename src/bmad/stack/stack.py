@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bmad.core.errors import AdapterError, UsageError
+from bmad.core.files import write_atomic
 from bmad.stack import _probe
 from bmad.stack._proc import is_running, process_cmdline, start_service, stop_pid
 from bmad.stack.components import (
@@ -313,9 +314,7 @@ class StackInfo:
 
     def _save(self, state: dict[str, Any]) -> None:
         state["settings"] = self.settings.to_json()
-        tmp = self.state_file.with_name(STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(self.state_file)
+        write_atomic(self.state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o644, dir_mode=0o755)
 
     def _alive(self, name: str, record: Mapping[str, Any]) -> bool:
         pid = record.get("pid")
