@@ -103,9 +103,9 @@ def _up(
 
     from bmad.stack import EXAMPLE_SCRAPE_TARGETS, StackPorts
     from bmad.stack import up as stack_up
-    from bmad.stack.stack import _saved_settings
+    from bmad.stack.stack import saved_settings
 
-    saved = _saved_settings(directory.resolve())
+    saved = saved_settings(directory.resolve())
     ports = saved.ports if saved else StackPorts()
     ports = replace(ports, **{k: v for k, v in port_overrides.items() if v is not None})
     targets = _parse_scrape(scrape) if scrape else (None if saved else dict(EXAMPLE_SCRAPE_TARGETS))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bmad.core import process
+
+_ERROR_LINE = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL|PANIC|panic|error:|Error:)", re.ASCII)
 
 # Popen objects of services this process started; kept so they can be reaped (no zombies,
 # no ResourceWarning) when they are stopped from the same process.
@@ -157,3 +160,24 @@ def run_short(
         missing_hint="run scripts/setup.sh",
     )
     return ShortResult(result.argv, result.exit_code, result.stdout)
+
+
+def program_of(argv: Sequence[str], executable: str | None) -> str:
+    # setpriv execs the server: the running process is the server, not setpriv.
+    if argv and Path(argv[0]).name == "setpriv":
+        return executable or argv[-1]
+    return argv[0]
+
+
+def log_excerpt(log: object, lines: int = 5) -> str:
+    """The end of a log, preferring the error lines (a server's last lines are often its shutdown)."""
+    if not isinstance(log, str):
+        return ""
+    try:
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    recent = [line.strip() for line in text.strip().splitlines()[-60:] if line.strip()]
+    errors = [line for line in recent if _ERROR_LINE.search(line)]
+    chosen = errors[-3:] if errors else recent[-lines:]
+    return " | ".join(line[:400] for line in chosen)
