@@ -39,24 +39,32 @@ _PREVIOUS_PHASE = {"build": None, "measure": "BUILD", "analyze": "MEASURE", "dep
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(run)
+    run_doc = "Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first phase that does not pass."
+    app.command(name="run")(_release_command(resume=False, doc=run_doc))
     for name in ("build", "measure"):
         app.command(name=name)(_phase_command(name))
     app.command(name="analyze")(analyze_command)
     app.command(name="deploy")(_phase_command("deploy"))
-    app.command()(resume)
+    resume_doc = "Continue the release at HEAD from the first phase that did not pass (failed, aborted, interrupted)."
+    app.command(name="resume")(_release_command(resume=True, doc=resume_doc))
 
 
-def run(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: EnvOpt = None,
-    json_out: JsonTablesOpt = False,
-    wait: WaitOpt = False,
-    sets: SetOpt = None,
-    no_rollback: NoRollbackOpt = False,
-) -> None:
-    """Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first phase that does not pass."""
-    _execute(config, env, json_out=json_out, phases=None, wait=wait, sets=_with_no_rollback(sets, no_rollback))
+def _release_command(*, resume: bool, doc: str) -> Callable[..., None]:
+    """``bmad run`` (every phase in order) or ``bmad resume`` (from the first that did not pass)."""
+
+    def command(
+        config: ConfigOpt = DEFAULT_CONFIG,
+        env: EnvOpt = None,
+        json_out: JsonTablesOpt = False,
+        wait: WaitOpt = False,
+        sets: SetOpt = None,
+        no_rollback: NoRollbackOpt = False,
+    ) -> None:
+        all_sets = _with_no_rollback(sets, no_rollback)
+        _execute(config, env, json_out=json_out, phases=None, resume=resume, wait=wait, sets=all_sets)
+
+    command.__doc__ = doc
+    return command
 
 
 def _phase_command(phase: str) -> Callable[..., None]:
@@ -105,19 +113,6 @@ def analyze_command(
         sets=all_sets,
         report=report,
     )
-
-
-def resume(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: EnvOpt = None,
-    json_out: JsonTablesOpt = False,
-    wait: WaitOpt = False,
-    sets: SetOpt = None,
-    no_rollback: NoRollbackOpt = False,
-) -> None:
-    """Continue the release at HEAD from the first phase that did not pass (failed, aborted, interrupted)."""
-    all_sets = _with_no_rollback(sets, no_rollback)
-    _execute(config, env, json_out=json_out, phases=None, resume=True, wait=wait, sets=all_sets)
 
 
 def _with_no_rollback(sets: list[str] | None, no_rollback: bool) -> list[str]:
