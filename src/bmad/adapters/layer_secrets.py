@@ -23,10 +23,9 @@ from typing import Any
 
 from bmad.core.errors import AdapterError
 from bmad.core.redact import mask_value, redact, register_secret
+from bmad.core.secrets import PRIVATE_KEY_BLOCK, SECRET_ENV_NAME
 from bmad.ports.scanner import LayerScanResult, SecretFinding
 
-_SECRET_NAME = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth)")
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
 _BINARY_PROBE = 8192
 _RULE_NAMES = {
     "AWS Access Key": "aws-access-key",
@@ -216,7 +215,7 @@ def _register_pem_blocks(filename: str) -> str | None:
     except OSError:
         return None
     first = None
-    for block in _PEM_BLOCK.finditer(text):
+    for block in PRIVATE_KEY_BLOCK.finditer(text):
         register_secret(block.group(0))
         for line in block.group(0).splitlines():
             if not line.startswith("-----") and len(line.strip()) >= 16:
@@ -247,7 +246,7 @@ def scan_env(env: list[str]) -> list[SecretFinding]:
                     found = secret.secret_value or ""
                     if found and found in value and len(found) >= 8:
                         rules.append(rule_name(secret.type))
-            if _SECRET_NAME.search(name) and len(value) >= 8 and not value.startswith(("/", "$")):
+            if SECRET_ENV_NAME.search(name) and len(value) >= 8 and not value.startswith(("/", "$")):
                 rules.append("secret-named-env")
             if not rules:
                 continue

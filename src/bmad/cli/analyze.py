@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, JsonOpt, guard, pick_env
+
 if TYPE_CHECKING:
     from bmad.core.models import PhaseResult
 
@@ -53,111 +55,101 @@ def render_analyze(
     return f"wrote {fmt} report to {output}"
 
 
-def _pick_env(config: Any, env: str | None) -> str:
-    import os
-
-    from bmad.core.errors import UsageError
-
-    chosen = env or os.environ.get("BMAD_ENV")
-    if chosen:
-        config.environment(chosen)
-        return str(chosen)
-    if len(config.environments) == 1:
-        return str(next(iter(config.environments)))
-    raise UsageError(
-        "several environments are defined: say which with --env",
-        hint="defined environments: " + ", ".join(sorted(config.environments)),
-    )
+CategoryOpt = Annotated[
+    str | None,
+    typer.Option("--category", help="testing | security | monitoring | infrastructure | reliability"),
+]
+CatalogJsonOpt = Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")]
+MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Print docs/checks.md.")]
+AssessEnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment.")]
+ChangeTypeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--change-type",
+        "-t",
+        help="production_api | schema_migration | security_patch | infrastructure | dependency_update | "
+        "config_tuning | development (repeatable). Default: inferred from git.",
+    ),
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Compare with this git ref (default: the last deployed release).")
+]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def checklist(
-        category: Annotated[
-            str | None,
-            typer.Option("--category", help="testing | security | monitoring | infrastructure | reliability"),
-        ] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
-        markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/checks.md.")] = False,
-    ) -> None:
-        """List the readiness catalog: id, severity, title and how to fix, grouped by category."""
-        from bmad.cli._render import fail, print_json
-        from bmad.phases.analyze.catalog import catalog, render_markdown
-        from bmad.phases.analyze.model import Category
+    app.command()(checklist)
+    app.command()(assess)
 
-        try:
-            wanted = Category.from_slug(category) if category else None
-        except ValueError as exc:
-            from bmad.core.errors import UsageError
 
-            fail(UsageError(str(exc)), as_json=json_out)
-        entries = [e for e in catalog() if wanted is None or e.category is wanted]
-        if markdown:
-            typer.echo(render_markdown())
-            return
-        if json_out:
-            print_json(
-                {
-                    "count": len(entries),
-                    "checks": [
-                        {
-                            "id": e.id,
-                            "name": e.name,
-                            "title": e.title,
-                            "category": e.category.value,
-                            "severity": e.severity.value,
-                            "scope": e.scope.value,
-                            "applies_to": list(e.applies_to),
-                            "rationale": e.rationale,
-                            "fix": e.fix,
-                            "guide": e.guide,
-                        }
-                        for e in entries
-                    ],
-                }
-            )
-            return
-        for cat in Category:
-            rows = [e for e in entries if e.category is cat]
-            if not rows:
-                continue
-            typer.echo(f"{cat.value} ({len(rows)})")
-            for e in rows:
-                typer.echo(f"  {e.id}  {e.severity.value:<8} {e.title}")
-                typer.echo(f"          fix: {e.fix}")
-        typer.echo(f"{len(entries)} checks")
+def checklist(category: CategoryOpt = None, json_out: CatalogJsonOpt = False, markdown: MarkdownOpt = False) -> None:
+    """List the readiness catalog: id, severity, title and how to fix, grouped by category."""
+    from bmad.cli._render import fail, print_json
+    from bmad.phases.analyze.catalog import catalog, render_markdown
+    from bmad.phases.analyze.model import Category
 
-    @app.command()
-    def assess(
-        config: Annotated[
-            Path, typer.Option("--config", "-c", help="bmad.yaml of the service.", dir_okay=False)
-        ] = Path("bmad.yaml"),
-        env: Annotated[str | None, typer.Option("--env", "-e", help="Environment.")] = None,
-        change_type: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--change-type",
-                "-t",
-                help="production_api | schema_migration | security_patch | infrastructure | dependency_update | "
-                "config_tuning | development (repeatable). Default: inferred from git.",
-            ),
-        ] = None,
-        since: Annotated[
-            str | None, typer.Option("--since", help="Compare with this git ref (default: the last deployed release).")
-        ] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Risk assessment with the guide's decision matrix: risk level, reasons, mitigations required for HIGH."""
-        from bmad.cli._render import fail, print_json
+    try:
+        wanted = Category.from_slug(category) if category else None
+    except ValueError as exc:
+        from bmad.core.errors import UsageError
 
-        try:
-            assessment = _assess(config, env, change_type, since)
-        except Exception as exc:
-            fail(exc, as_json=json_out)
+        fail(UsageError(str(exc)), as_json=json_out)
+    entries = [e for e in catalog() if wanted is None or e.category is wanted]
+    if markdown:
+        typer.echo(render_markdown())
+    elif json_out:
+        print_json({"count": len(entries), "checks": [_catalog_entry(e) for e in entries]})
+    else:
+        _print_catalog(entries)
+
+
+def _catalog_entry(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "name": e.name,
+        "title": e.title,
+        "category": e.category.value,
+        "severity": e.severity.value,
+        "scope": e.scope.value,
+        "applies_to": list(e.applies_to),
+        "rationale": e.rationale,
+        "fix": e.fix,
+        "guide": e.guide,
+    }
+
+
+def _print_catalog(entries: list[Any]) -> None:
+    from bmad.phases.analyze.model import Category
+
+    for cat in Category:
+        rows = [e for e in entries if e.category is cat]
+        if not rows:
+            continue
+        typer.echo(f"{cat.value} ({len(rows)})")
+        for e in rows:
+            typer.echo(f"  {e.id}  {e.severity.value:<8} {e.title}")
+            typer.echo(f"          fix: {e.fix}")
+    typer.echo(f"{len(entries)} checks")
+
+
+def assess(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    env: AssessEnvOpt = None,
+    change_type: ChangeTypeOpt = None,
+    since: SinceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Risk assessment with the guide's decision matrix: risk level, reasons, mitigations required for HIGH."""
+
+    def action() -> None:
+        from bmad.cli._render import print_json
+
+        assessment = _assess(config, env, change_type, since)
         if json_out:
             print_json(assessment.to_dict())
         else:
             typer.echo(assessment.render())
+
+    guard(action, as_json=json_out)
 
 
 def _assess(config_path: Path, env: str | None, change_types: list[str] | None, since: str | None) -> Any:
@@ -170,7 +162,7 @@ def _assess(config_path: Path, env: str | None, change_types: list[str] | None, 
     from bmad.phases.analyze.risk import DECISION_MATRIX, assess, infer_change_types
 
     cfg = load_config(config_path)
-    environment = _pick_env(cfg, env)
+    environment = pick_env(cfg, env)
     env_cfg = cfg.environment(environment)
     attestations = load_attestations(cfg.resolve_path(cfg.analyze.attestations))
     forced = change_types or ([cfg.analyze.risk.change_type] if cfg.analyze.risk.change_type else None)

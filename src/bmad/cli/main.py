@@ -14,7 +14,7 @@ traceback goes to that log file, never to the screen.
 """
 
 # os.path instead of pathlib on purpose: the help fast path must not pay for importing pathlib.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH110, PTH111, PTH118, PTH120
+# ruff: noqa: PTH100, PTH110, PTH111, PTH118, PTH120
 
 from __future__ import annotations
 
@@ -136,9 +136,12 @@ def _store_help(argv: list[str], text: str) -> None:
     path = _help_cache_path()
     if path is None:
         return
+    from pathlib import Path
+
+    from bmad.core.files import write_atomic
+
     key = _help_key(argv)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         records: list[str] = []
         if os.path.exists(path):
             with open(path, encoding="utf-8") as handle:
@@ -147,10 +150,7 @@ def _store_help(argv: list[str], text: str) -> None:
         prefix = key.split("|", 3)
         records = [r for r in records if r.split("|", 3)[:2] == prefix[:2]][-30:]
         records.append(f"{key}\n{text}")
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write("\x1e".join(records))
-        os.replace(tmp, path)
+        write_atomic(Path(path), "\x1e".join(records))
     except OSError:
         return
 

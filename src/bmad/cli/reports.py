@@ -1,6 +1,6 @@
 """`bmad metrics`, `bmad report`, `bmad runbook` and `bmad demo` (the reports area).
 
-Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.demo`, render. Heavy
+Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.engine.demo`, render. Heavy
 imports happen inside the commands so ``bmad --help`` stays fast.
 """
 
@@ -13,22 +13,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bmad.cli.options import DEFAULT_CONFIG, AnyEnvOpt, JsonDocumentOpt, LedgerConfigOpt, guard
+
 if TYPE_CHECKING:
     from bmad.config.models import BmadConfig
     from bmad.ledger.store import Ledger
+    from bmad.reports.metrics import FrameworkMetrics
+    from bmad.reports.model import ReleaseView
+    from bmad.reports.outputs import ReleaseOutputs
 
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="bmad.yaml of the service (for the ledger and output folder).")
-]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (default: every environment).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Folder for the documents (default: reports.output_dir of bmad.yaml).")
 ]
 ReleaseArg = Annotated[
     str | None, typer.Argument(help="Ledger id (#42), version or version prefix; default: the latest release.")
 ]
-DEFAULT_CONFIG = Path("bmad.yaml")
 
 
 class Format(StrEnum):
@@ -71,165 +70,170 @@ def _state(config: BmadConfig | None) -> Path:
     return config.state_path if config is not None else Path(".bmad")
 
 
-def _guard(as_json: bool, action: Any) -> None:
-    from bmad.cli._render import fail
-
-    try:
-        action()
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        fail(exc, as_json=as_json)
+ServiceOpt = Annotated[
+    str | None, typer.Option("--service", "-s", help="Service (default: the one in bmad.yaml; 'all' for all).")
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="From: 2026-01-31, 2026-01-31T12:00 or 7d / 12h ago.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Until (exclusive), same forms.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or prometheus.")]
+ChecklistOpt = Annotated[bool, typer.Option("--checklist", help="Print the pre-deployment checklist.")]
+DemoDirOpt = Annotated[
+    Path, typer.Option("--dir", help="Work folder (copy of the example as a git repository, state, reports).")
+]
+StackDirOpt = Annotated[Path, typer.Option("--stack-dir", envvar="BMAD_STACK_DIR", help="The local stack's folder.")]
+DemoEnvOpt = Annotated[
+    str, typer.Option("--env", "-e", help="Environment name the example runs as (containers are labelled with it).")
+]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def metrics(
-        config: ConfigOpt = DEFAULT_CONFIG,
-        service: Annotated[
-            str | None, typer.Option("--service", "-s", help="Service (default: the one in bmad.yaml; 'all' for all).")
-        ] = None,
-        env: EnvOpt = None,
-        since: Annotated[
-            str | None, typer.Option("--since", help="From: 2026-01-31, 2026-01-31T12:00 or 7d / 12h ago.")
-        ] = None,
-        until: Annotated[str | None, typer.Option("--until", help="Until (exclusive), same forms.")] = None,
-        json_out: JsonOpt = False,
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or prometheus.")] = Format.table,
-    ) -> None:
-        """Framework metrics (the guide's table: target vs achieved) and the DORA four keys, from the ledger."""
-        as_json = json_out or fmt is Format.json
+    app.command()(metrics)
+    app.command()(report)
+    app.command()(runbook)
+    app.command()(demo)
 
-        def action() -> None:
-            from bmad.core.models import utcnow
-            from bmad.reports.metrics import parse_when
-            from bmad.reports.outputs import framework_metrics
 
-            cfg, ledger = _open(config)
-            try:
-                now = utcnow()
-                chosen = service if service is not None else (cfg.service.name if cfg is not None else None)
-                result = framework_metrics(
-                    ledger,
-                    service=None if chosen == "all" else chosen,
-                    environment=env,
-                    since=parse_when(since, now=now) if since else None,
-                    until=parse_when(until, now=now) if until else None,
-                    now=now,
-                )
-            finally:
-                ledger.close()
-            if as_json:
-                from bmad.cli._render import print_json
+def metrics(
+    config: LedgerConfigOpt = DEFAULT_CONFIG,
+    service: ServiceOpt = None,
+    env: AnyEnvOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json_out: JsonDocumentOpt = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Framework metrics (the guide's table: target vs achieved) and the DORA four keys, from the ledger."""
+    as_json = json_out or fmt is Format.json
 
-                print_json(result.to_dict())
-            elif fmt is Format.prometheus:
-                from bmad.reports.exposition import render_prometheus
+    def action() -> None:
+        result = _framework_metrics(config, service, env, since, until)
+        if as_json:
+            from bmad.cli._render import print_json
 
-                typer.echo(render_prometheus(result), nl=False)
-            else:
-                print_metrics_table(result)
+            print_json(result.to_dict())
+        elif fmt is Format.prometheus:
+            from bmad.reports.exposition import render_prometheus
 
-        _guard(as_json, action)
+            typer.echo(render_prometheus(result), nl=False)
+        else:
+            print_metrics_table(result)
 
-    @app.command()
-    def report(
-        release: ReleaseArg = None,
-        config: ConfigOpt = DEFAULT_CONFIG,
-        env: EnvOpt = None,
-        out: OutOpt = None,
-        json_out: JsonOpt = False,
-    ) -> None:
-        """Write the HTML report, runbook (MD + HTML), checklist and rollback plan of a release."""
+    guard(action, as_json=as_json)
 
-        def action() -> None:
-            from bmad.reports.outputs import write_release_outputs
-            from bmad.reports.source import find_release
 
-            cfg, ledger = _open(config)
-            try:
-                view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
-                outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
-            finally:
-                ledger.close()
-            if json_out:
-                from bmad.cli._render import print_json
+def _framework_metrics(
+    config: Path, service: str | None, env: str | None, since: str | None, until: str | None
+) -> FrameworkMetrics:
+    from bmad.core.models import utcnow
+    from bmad.reports.metrics import parse_when
+    from bmad.reports.outputs import framework_metrics
 
-                print_json({"release": view.release_id, "outcome": view.outcome.value, **outputs.to_dict()})
-                return
-            typer.echo(f"{view.service}/{view.environment}@{view.release.short_version}: {view.outcome.value}")
-            for name, path in outputs.files.items():
-                typer.echo(f"  {name.replace('_', ' ')}: {path}")
+    cfg, ledger = _open(config)
+    try:
+        now = utcnow()
+        chosen = service if service is not None else (cfg.service.name if cfg is not None else None)
+        return framework_metrics(
+            ledger,
+            service=None if chosen == "all" else chosen,
+            environment=env,
+            since=parse_when(since, now=now) if since else None,
+            until=parse_when(until, now=now) if until else None,
+            now=now,
+        )
+    finally:
+        ledger.close()
 
-        _guard(json_out, action)
 
-    @app.command()
-    def runbook(
-        release: ReleaseArg = None,
-        config: ConfigOpt = DEFAULT_CONFIG,
-        env: EnvOpt = None,
-        out: OutOpt = None,
-        checklist: Annotated[bool, typer.Option("--checklist", help="Print the pre-deployment checklist.")] = False,
-        json_out: JsonOpt = False,
-    ) -> None:
-        """Print the deployment runbook (or --checklist) of a release as Markdown; the files are written too."""
+def report(
+    release: ReleaseArg = None,
+    config: LedgerConfigOpt = DEFAULT_CONFIG,
+    env: AnyEnvOpt = None,
+    out: OutOpt = None,
+    json_out: JsonDocumentOpt = False,
+) -> None:
+    """Write the HTML report, runbook (MD + HTML), checklist and rollback plan of a release."""
 
-        def action() -> None:
-            from bmad.reports.outputs import write_release_outputs
-            from bmad.reports.source import find_release
+    def action() -> None:
+        view, outputs = _write_documents(config, release, env, out)
+        if json_out:
+            from bmad.cli._render import print_json
 
-            cfg, ledger = _open(config)
-            try:
-                view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
-                outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
-            finally:
-                ledger.close()
-            key = "checklist_md" if checklist else "runbook_md"
-            if json_out:
-                from bmad.cli._render import print_json
+            print_json({"release": view.release_id, "outcome": view.outcome.value, **outputs.to_dict()})
+            return
+        typer.echo(f"{view.service}/{view.environment}@{view.release.short_version}: {view.outcome.value}")
+        for name, path in outputs.files.items():
+            typer.echo(f"  {name.replace('_', ' ')}: {path}")
 
-                print_json({"markdown": outputs.files[key].read_text(encoding="utf-8"), **outputs.to_dict()})
-                return
-            typer.echo(outputs.files[key].read_text(encoding="utf-8"))
+    guard(action, as_json=json_out)
 
-        _guard(json_out, action)
 
-    @app.command()
-    def demo(
-        directory: Annotated[
-            Path, typer.Option("--dir", help="Work folder (copy of the example as a git repository, state, reports).")
-        ] = Path(".bmad-demo"),
-        stack_dir: Annotated[
-            Path, typer.Option("--stack-dir", envvar="BMAD_STACK_DIR", help="The local stack's folder.")
-        ] = Path(".stack"),
-        env: Annotated[
-            str,
-            typer.Option("--env", "-e", help="Environment name the example runs as (containers are labelled with it)."),
-        ] = "dev",
-        json_out: JsonOpt = False,
-    ) -> None:
-        """Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a
-        bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."""
+def runbook(
+    release: ReleaseArg = None,
+    config: LedgerConfigOpt = DEFAULT_CONFIG,
+    env: AnyEnvOpt = None,
+    out: OutOpt = None,
+    checklist: ChecklistOpt = False,
+    json_out: JsonDocumentOpt = False,
+) -> None:
+    """Print the deployment runbook (or --checklist) of a release as Markdown; the files are written too."""
 
-        def action() -> None:
-            from bmad.demo import run_demo
+    def action() -> None:
+        _, outputs = _write_documents(config, release, env, out)
+        key = "checklist_md" if checklist else "runbook_md"
+        if json_out:
+            from bmad.cli._render import print_json
 
-            say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
-            result = run_demo(directory, stack_dir=stack_dir, environment=env, say=say)
-            if json_out:
-                from bmad.cli._render import print_json
+            print_json({"markdown": outputs.files[key].read_text(encoding="utf-8"), **outputs.to_dict()})
+            return
+        typer.echo(outputs.files[key].read_text(encoding="utf-8"))
 
-                print_json(result.to_dict())
-            else:
-                typer.echo("")
-                for line in result.summary_lines():
-                    typer.echo(line)
-                typer.echo("")
-                print_metrics_table(result.metrics)
-            if not result.ok:
-                raise typer.Exit(1)
+    guard(action, as_json=json_out)
 
-        _guard(json_out, action)
+
+def _write_documents(
+    config: Path, release: str | None, env: str | None, out: Path | None
+) -> tuple[ReleaseView, ReleaseOutputs]:
+    """Find the release in the ledger and write its documents."""
+    from bmad.reports.outputs import write_release_outputs
+    from bmad.reports.source import find_release
+
+    cfg, ledger = _open(config)
+    try:
+        view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
+        outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
+    finally:
+        ledger.close()
+    return view, outputs
+
+
+def demo(
+    directory: DemoDirOpt = Path(".bmad-demo"),
+    stack_dir: StackDirOpt = Path(".stack"),
+    env: DemoEnvOpt = "dev",
+    json_out: JsonDocumentOpt = False,
+) -> None:
+    """Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a
+    bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."""
+
+    def action() -> None:
+        from bmad.demo import run_demo
+
+        say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
+        result = run_demo(directory, stack_dir=stack_dir, environment=env, say=say)
+        if json_out:
+            from bmad.cli._render import print_json
+
+            print_json(result.to_dict())
+        else:
+            typer.echo("")
+            for line in result.summary_lines():
+                typer.echo(line)
+            typer.echo("")
+            print_metrics_table(result.metrics)
+        if not result.ok:
+            raise typer.Exit(1)
+
+    guard(action, as_json=json_out)
 
 
 def print_metrics_table(result: Any) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from bmad.cli.options import JsonTableOpt, guard
 
 if TYPE_CHECKING:
     from bmad.stack import ComponentStatus, StackInfo
@@ -17,7 +19,6 @@ DEFAULT_DIR = ".stack"
 DirOption = Annotated[
     Path, typer.Option("--dir", envvar="BMAD_STACK_DIR", help="Directory of the stack's config, data, logs and state.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 OnlyOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -27,6 +28,26 @@ OnlyOption = Annotated[
 ]
 
 
+RegistryPortOpt = Annotated[int | None, typer.Option(help="default 5000")]
+PrometheusPortOpt = Annotated[int | None, typer.Option(help="default 9090")]
+PushgatewayPortOpt = Annotated[int | None, typer.Option(help="default 9091")]
+AlertmanagerPortOpt = Annotated[int | None, typer.Option(help="default 9093")]
+PostgresPortOpt = Annotated[int | None, typer.Option(help="default 5432 (with --only postgres)")]
+ScrapeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape statically (repeatable; default: none, "
+        "the local target's serving replicas are found through file_sd, see 'bmad stack env')."
+    ),
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option(help="Prometheus rule file (repeatable; default: examples/hello/monitoring/*.yml if present)."),
+]
+TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for each component to be ready.")]
+PurgeOpt = Annotated[bool, typer.Option(help="Also delete the data (registry, TSDB, PostgreSQL).")]
+
+
 def register(app: typer.Typer) -> None:
     stack_app = typer.Typer(
         name="stack",
@@ -34,130 +55,121 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     app.add_typer(stack_app, name="stack")
-
-    @stack_app.command("up")
-    def up_command(
-        directory: DirOption = Path(DEFAULT_DIR),
-        only: OnlyOption = None,
-        as_json: JsonOption = False,
-        registry_port: Annotated[int | None, typer.Option(help="default 5000")] = None,
-        prometheus_port: Annotated[int | None, typer.Option(help="default 9090")] = None,
-        pushgateway_port: Annotated[int | None, typer.Option(help="default 9091")] = None,
-        alertmanager_port: Annotated[int | None, typer.Option(help="default 9093")] = None,
-        postgres_port: Annotated[int | None, typer.Option(help="default 5432 (with --only postgres)")] = None,
-        scrape: Annotated[
-            list[str] | None,
-            typer.Option(
-                help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape statically (repeatable; default: none, "
-                "the local target's serving replicas are found through file_sd, see 'bmad stack env')."
-            ),
-        ] = None,
-        rules: Annotated[
-            list[Path] | None,
-            typer.Option(
-                help="Prometheus rule file (repeatable; default: examples/hello/monitoring/*.yml if present)."
-            ),
-        ] = None,
-        timeout: Annotated[float, typer.Option(help="Seconds to wait for each component to be ready.")] = 30.0,
-    ) -> None:
-        """Start every component that is not running (idempotent) and wait until each is ready."""
-
-        def action() -> int:
-            from dataclasses import replace
-
-            from bmad.stack import EXAMPLE_SCRAPE_TARGETS, StackPorts
-            from bmad.stack import up as stack_up
-            from bmad.stack.stack import _saved_settings
-
-            saved = _saved_settings(directory.resolve())
-            ports = saved.ports if saved else StackPorts()
-            overrides = {
-                "registry": registry_port,
-                "prometheus": prometheus_port,
-                "pushgateway": pushgateway_port,
-                "alertmanager": alertmanager_port,
-                "postgres": postgres_port,
-            }
-            ports = replace(ports, **{k: v for k, v in overrides.items() if v is not None})
-            targets = _parse_scrape(scrape) if scrape else (None if saved else dict(EXAMPLE_SCRAPE_TARGETS))
-            rule_files = list(rules) if rules else (None if saved else _default_rules())
-            info = stack_up(
-                directory,
-                ports=ports,
-                components=only or None,
-                scrape_targets=targets,
-                rule_files=rule_files,
-                ready_timeout=timeout,
-            )
-            _render(info, info.status(only or None), as_json)
-            return 0
-
-        _run(action)
-
-    @stack_app.command("down")
-    def down_command(
-        directory: DirOption = Path(DEFAULT_DIR),
-        only: OnlyOption = None,
-        as_json: JsonOption = False,
-        purge: Annotated[bool, typer.Option(help="Also delete the data (registry, TSDB, PostgreSQL).")] = False,
-    ) -> None:
-        """Stop the recorded components by pid (process group). Nothing recorded: nothing to do."""
-
-        def action() -> int:
-            from bmad.stack import down as stack_down
-
-            stopped = stack_down(directory, only=only or None, purge=purge)
-            if as_json:
-                typer.echo(json.dumps({"dir": str(directory.resolve()), "stopped": stopped}))
-            else:
-                typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-            return 0
-
-        _run(action)
-
-    @stack_app.command("status")
-    def status_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonOption = False) -> None:
-        """Show each component's state (from the state file, probed now). Exit 3 when one is not running."""
-
-        def action() -> int:
-            from bmad.stack import load
-
-            info = load(directory)
-            items = info.status()
-            _render(info, items, as_json)
-            wanted = [i for i in items if i.name in info.components]
-            return 0 if all(i.state == "running" for i in wanted) else 3
-
-        _run(action)
-
-    @stack_app.command("env")
-    def env_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonOption = False) -> None:
-        """Print shell exports pointing clients at the stack: eval "$(bmad stack env)"."""
-
-        def action() -> int:
-            from bmad.stack import load
-
-            env = load(directory).env()
-            env.pop("BMAD_STACK_POSTGRES_URL", None)  # carries a password: ask the library for it
-            if as_json:
-                typer.echo(json.dumps(env, indent=2))
-            else:
-                for key, value in env.items():
-                    typer.echo(f"export {key}={value}")
-            return 0
-
-        _run(action)
+    stack_app.command("up")(up_command)
+    stack_app.command("down")(down_command)
+    stack_app.command("status")(status_command)
+    stack_app.command("env")(env_command)
 
 
-def _run(action: Any) -> None:
-    from bmad.core.errors import BmadError
+def up_command(
+    directory: DirOption = Path(DEFAULT_DIR),
+    only: OnlyOption = None,
+    as_json: JsonTableOpt = False,
+    registry_port: RegistryPortOpt = None,
+    prometheus_port: PrometheusPortOpt = None,
+    pushgateway_port: PushgatewayPortOpt = None,
+    alertmanager_port: AlertmanagerPortOpt = None,
+    postgres_port: PostgresPortOpt = None,
+    scrape: ScrapeOpt = None,
+    rules: RulesOpt = None,
+    timeout: TimeoutOpt = 30.0,
+) -> None:
+    """Start every component that is not running (idempotent) and wait until each is ready."""
+    ports = {
+        "registry": registry_port,
+        "prometheus": prometheus_port,
+        "pushgateway": pushgateway_port,
+        "alertmanager": alertmanager_port,
+        "postgres": postgres_port,
+    }
 
-    try:
-        code = action()
-    except BmadError as exc:
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(int(exc.exit_code)) from None
-    raise typer.Exit(code)
+    def action() -> None:
+        info = _up(directory, only, ports, scrape, rules, timeout)
+        _render(info, info.status(only or None), as_json)
+
+    guard(action, as_json=False)
+
+
+def _up(
+    directory: Path,
+    only: list[str] | None,
+    port_overrides: dict[str, int | None],
+    scrape: list[str] | None,
+    rules: list[Path] | None,
+    timeout: float,
+) -> StackInfo:
+    """Start the stack; what is not given on the command line comes from its last start, or the defaults."""
+    from dataclasses import replace
+
+    from bmad.stack import EXAMPLE_SCRAPE_TARGETS, StackPorts
+    from bmad.stack import up as stack_up
+    from bmad.stack.stack import saved_settings
+
+    saved = saved_settings(directory.resolve())
+    ports = saved.ports if saved else StackPorts()
+    ports = replace(ports, **{k: v for k, v in port_overrides.items() if v is not None})
+    targets = _parse_scrape(scrape) if scrape else (None if saved else dict(EXAMPLE_SCRAPE_TARGETS))
+    rule_files = list(rules) if rules else (None if saved else _default_rules())
+    return stack_up(
+        directory,
+        ports=ports,
+        components=only or None,
+        scrape_targets=targets,
+        rule_files=rule_files,
+        ready_timeout=timeout,
+    )
+
+
+def down_command(
+    directory: DirOption = Path(DEFAULT_DIR),
+    only: OnlyOption = None,
+    as_json: JsonTableOpt = False,
+    purge: PurgeOpt = False,
+) -> None:
+    """Stop the recorded components by pid (process group). Nothing recorded: nothing to do."""
+
+    def action() -> None:
+        from bmad.stack import down as stack_down
+
+        stopped = stack_down(directory, only=only or None, purge=purge)
+        if as_json:
+            typer.echo(json.dumps({"dir": str(directory.resolve()), "stopped": stopped}))
+        else:
+            typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+    guard(action, as_json=False)
+
+
+def status_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableOpt = False) -> None:
+    """Show each component's state (from the state file, probed now). Exit 3 when one is not running."""
+
+    def action() -> int:
+        from bmad.stack import load
+
+        info = load(directory)
+        items = info.status()
+        _render(info, items, as_json)
+        wanted = [i for i in items if i.name in info.components]
+        return 0 if all(i.state == "running" for i in wanted) else 3
+
+    guard(action, as_json=False)
+
+
+def env_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableOpt = False) -> None:
+    """Print shell exports pointing clients at the stack: eval "$(bmad stack env)"."""
+
+    def action() -> None:
+        from bmad.stack import load
+
+        env = load(directory).env()
+        env.pop("BMAD_STACK_POSTGRES_URL", None)  # carries a password: ask the library for it
+        if as_json:
+            typer.echo(json.dumps(env, indent=2))
+        else:
+            for key, value in env.items():
+                typer.echo(f"export {key}={value}")
+
+    guard(action, as_json=False)
 
 
 def _parse_scrape(values: list[str]) -> dict[str, list[str]]:

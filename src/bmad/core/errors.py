@@ -15,7 +15,10 @@ Exit codes (shared with the CLI and documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+
+from bmad.core.redact import redact, redact_argv
 
 
 class ExitCode(IntEnum):
@@ -140,6 +143,38 @@ class Unreachable(AdapterError):
 
     def __init__(self, system: str, action: str, detail: str = "", *, hint: str | None = None) -> None:
         super().__init__(system, action, detail, temporary=True, hint=hint)
+
+
+class CommandFailed(AdapterError):
+    """A program bmad ran exited non-zero.
+
+    The message names the program and its first arguments, the return code and the last lines
+    of its output; ``stdout_tail`` and ``stderr_tail`` keep each stream's last lines. Everything
+    is redacted here, so no caller can forget to.
+    """
+
+    TAIL_LINES = 10
+
+    def __init__(
+        self,
+        system: str,
+        argv: Sequence[str],
+        return_code: int,
+        *,
+        stdout: str = "",
+        stderr: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.argv = tuple(redact_argv(argv))
+        self.return_code = return_code
+        self.stdout_tail = _tail(stdout, self.TAIL_LINES)
+        self.stderr_tail = _tail(stderr, self.TAIL_LINES)
+        both = "\n".join(stream.rstrip() for stream in (stdout, stderr) if stream.strip())
+        super().__init__(system, f"running {' '.join(self.argv[:3])}", _tail(both, 5), status=return_code, hint=hint)
+
+
+def _tail(text: str, lines: int) -> str:
+    return redact("\n".join(text.rstrip().splitlines()[-lines:]))
 
 
 class InternalError(BmadError):

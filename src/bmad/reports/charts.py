@@ -108,6 +108,28 @@ class Series:
     dashed: bool = False
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Where a line chart's plot area sits and how values map onto it."""
+
+    xs: list[float]
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+    lmax: float
+    rmax: float
+
+    def px(self, value: float) -> float:
+        if len(self.xs) == 1:
+            return self.left + self.plot_w / 2
+        return self.left + self.plot_w * self.xs.index(value) / (len(self.xs) - 1)
+
+    def py(self, value: float, axis: str) -> float:
+        top_value = self.lmax if axis == "left" else self.rmax
+        return self.top + self.plot_h * (1 - (value / top_value if top_value else 0))
+
+
 def line_chart_svg(
     series: Sequence[Series],
     *,
@@ -124,46 +146,59 @@ def line_chart_svg(
     if not xs:
         return ""
     left, right, top, bottom = 70, 70 if right_label else 20, 40, 60
-    plot_w, plot_h = width - left - right, height - top - bottom
     left_values = [y for s in series if s.axis == "left" for _, y in s.points]
     right_values = [y for s in series if s.axis == "right" for _, y in s.points]
-    lmax = _nice_max(max(left_values, default=1.0) * 1.05)
-    rmax = right_max if right_max is not None else _nice_max(max(right_values, default=1.0) * 1.05)
-
-    def px(value: float) -> float:
-        if len(xs) == 1:
-            return left + plot_w / 2
-        return left + plot_w * xs.index(value) / (len(xs) - 1)
-
-    def py(value: float, axis: str) -> float:
-        top_value = lmax if axis == "left" else rmax
-        return top + plot_h * (1 - (value / top_value if top_value else 0))
-
+    frame = _Frame(
+        xs=xs,
+        left=left,
+        top=top,
+        plot_w=width - left - right,
+        plot_h=height - top - bottom,
+        lmax=_nice_max(max(left_values, default=1.0) * 1.05),
+        rmax=right_max if right_max is not None else _nice_max(max(right_values, default=1.0) * 1.05),
+    )
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{_esc(title)}" style="max-width:100%;height:auto">',
         f'<text x="{left}" y="20" font-size="13" font-weight="600">{_esc(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#c9cfd9"/>',
+        f'<rect x="{left}" y="{top}" width="{frame.plot_w}" height="{frame.plot_h}" fill="none" stroke="#c9cfd9"/>',
+        *_grid(frame, bool(right_label)),
+        *_axis_labels(frame, x_label, left_label, right_label, width, height),
+        *_lines_and_legend(frame, series, height),
+        "</svg>",
     ]
+    return "\n".join(out)
+
+
+def _grid(frame: _Frame, right_axis: bool) -> list[str]:
+    left, top, plot_w, plot_h = frame.left, frame.top, frame.plot_w, frame.plot_h
+    out: list[str] = []
     for i in range(6):
         gy = top + plot_h * i / 5
         out.append(f'<line x1="{left}" y1="{gy:.1f}" x2="{left + plot_w}" y2="{gy:.1f}" stroke="#eef1f5"/>')
         out.append(
             f'<text x="{left - 6}" y="{gy + 4:.1f}" font-size="11" text-anchor="end" fill="#555">'
-            f"{_esc(format_number(lmax * (1 - i / 5), 1))}</text>"
+            f"{_esc(format_number(frame.lmax * (1 - i / 5), 1))}</text>"
         )
-        if right_label:
+        if right_axis:
             out.append(
                 f'<text x="{left + plot_w + 6}" y="{gy + 4:.1f}" font-size="11" fill="#555">'
-                f"{_esc(format_number(rmax * (1 - i / 5), 1))}</text>"
+                f"{_esc(format_number(frame.rmax * (1 - i / 5), 1))}</text>"
             )
-    for value in xs:
-        out.append(
-            f'<text x="{px(value):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" fill="#555">'
-            f"{_esc(format_number(value, 1))}</text>"
-        )
+    return out
+
+
+def _axis_labels(
+    frame: _Frame, x_label: str, left_label: str, right_label: str | None, width: int, height: int
+) -> list[str]:
+    top, plot_w, plot_h = frame.top, frame.plot_w, frame.plot_h
+    out = [
+        f'<text x="{frame.px(value):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" fill="#555">'
+        f"{_esc(format_number(value, 1))}</text>"
+        for value in frame.xs
+    ]
     out.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 24}" font-size="12" text-anchor="middle">'
+        f'<text x="{frame.left + plot_w / 2:.1f}" y="{height - 24}" font-size="12" text-anchor="middle">'
         f"{_esc(x_label)}</text>"
     )
     out.append(
@@ -176,17 +211,22 @@ def line_chart_svg(
             f'<text x="{rx}" y="{top + plot_h / 2:.1f}" font-size="12" text-anchor="middle" '
             f'transform="rotate(90 {rx} {top + plot_h / 2:.1f})">{_esc(right_label)}</text>'
         )
-    legend_x = left
+    return out
+
+
+def _lines_and_legend(frame: _Frame, series: Sequence[Series], height: int) -> list[str]:
+    out: list[str] = []
+    legend_x = frame.left
     for index, item in enumerate(series):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
         dash = ' stroke-dasharray="6 4"' if item.dashed else ""
         points = sorted(item.points)
         if points:
-            path = " ".join(f"{px(x):.1f},{py(y, item.axis):.1f}" for x, y in points)
+            path = " ".join(f"{frame.px(x):.1f},{frame.py(y, item.axis):.1f}" for x, y in points)
             out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
             for x, y in points:
                 out.append(
-                    f'<circle cx="{px(x):.1f}" cy="{py(y, item.axis):.1f}" r="3" fill="{colour}">'
+                    f'<circle cx="{frame.px(x):.1f}" cy="{frame.py(y, item.axis):.1f}" r="3" fill="{colour}">'
                     f"<title>{_esc(item.name)} at {_esc(format_number(x, 1))}: {_esc(format_number(y, 2))}</title>"
                     "</circle>"
                 )
@@ -197,8 +237,7 @@ def line_chart_svg(
         )
         out.append(f'<text x="{legend_x + 22}" y="{ly}" font-size="11">{_esc(item.name)}</text>')
         legend_x += 30 + 7 * len(item.name)
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
 
 
 @dataclass(frozen=True)

@@ -387,32 +387,10 @@ def compute_framework_metrics(
 
     times = [t for t in (v.total_seconds for v in deployed) if t is not None]
     zero = [z for z in (v.zero_downtime for v in deployed) if z is not None]
-    restores: list[float] = []
-    unrecovered = 0
-    for view in rolled:
-        info = view.rollback
-        seconds = info.restore_seconds if info is not None else None
-        if seconds is None:
-            unrecovered += 1
-        else:
-            restores.append(seconds)
-    lead = [t for t in (v.lead_time_seconds for v in successful) if t is not None]
-
-    period_days = max((end - start).total_seconds() / DAY, 1.0)
-    frequency = len(successful) / period_days if n else None
-    change_failure = (counts[Outcome.ROLLED_BACK] + counts[Outcome.FAILED]) / n if n else None
-    lead_stats = Stats.of(lead)
+    restores, unrecovered = _restore_times(rolled)
     restore_stats = Stats.of(restores)
-    dora = DoraKeys(
-        deployment_frequency_per_day=frequency,
-        deployment_frequency_band=_frequency_band(frequency),
-        lead_time=lead_stats,
-        lead_time_band=_lead_time_band(lead_stats.p50),
-        change_failure_rate=change_failure,
-        change_failure_band=_failure_band(change_failure),
-        time_to_restore=restore_stats,
-        time_to_restore_band=_restore_band(restore_stats.p50, unrecovered) if rolled else None,
-        unrecovered=unrecovered,
+    dora = _dora_keys(
+        successful, counts, n, restore_stats, unrecovered, rolled_back=bool(rolled), days=(end - start).total_seconds()
     )
     return FrameworkMetrics(
         service=service,
@@ -437,6 +415,48 @@ def compute_framework_metrics(
         unrecovered=unrecovered,
         dora=dora,
         release_ids=tuple(v.release_id for v in views),
+    )
+
+
+def _restore_times(rolled: list[ReleaseView]) -> tuple[list[float], int]:
+    """Seconds to restore of the rolled-back releases that recovered, and how many never did."""
+    restores: list[float] = []
+    unrecovered = 0
+    for view in rolled:
+        info = view.rollback
+        seconds = info.restore_seconds if info is not None else None
+        if seconds is None:
+            unrecovered += 1
+        else:
+            restores.append(seconds)
+    return restores, unrecovered
+
+
+def _dora_keys(
+    successful: list[ReleaseView],
+    counts: dict[Outcome, int],
+    deployments: int,
+    restore_stats: Stats,
+    unrecovered: int,
+    *,
+    rolled_back: bool,
+    days: float,
+) -> DoraKeys:
+    lead = [t for t in (v.lead_time_seconds for v in successful) if t is not None]
+    period_days = max(days / DAY, 1.0)
+    frequency = len(successful) / period_days if deployments else None
+    change_failure = (counts[Outcome.ROLLED_BACK] + counts[Outcome.FAILED]) / deployments if deployments else None
+    lead_stats = Stats.of(lead)
+    return DoraKeys(
+        deployment_frequency_per_day=frequency,
+        deployment_frequency_band=_frequency_band(frequency),
+        lead_time=lead_stats,
+        lead_time_band=_lead_time_band(lead_stats.p50),
+        change_failure_rate=change_failure,
+        change_failure_band=_failure_band(change_failure),
+        time_to_restore=restore_stats,
+        time_to_restore_band=_restore_band(restore_stats.p50, unrecovered) if rolled_back else None,
+        unrecovered=unrecovered,
     )
 
 

@@ -8,14 +8,13 @@ renamed into place, so a reader never sees half a report.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.core.errors import UsageError
+from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
@@ -45,18 +44,8 @@ class ReleaseOutputs:
 
 
 def write_file(path: Path, content: str) -> Path:
-    """Write ``content`` atomically (temporary name in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)  # noqa: PTH101 - on the open temp file's path
-        os.replace(tmp, path)  # noqa: PTH105
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``content`` atomically, readable by all (release documents are meant to be shared)."""
+    return write_atomic(path, content, 0o644, dir_mode=0o755)
 
 
 def release_dir(out_dir: Path, view: ReleaseView) -> Path:

@@ -59,12 +59,28 @@ def _image_line(view: ReleaseView) -> str:
 
 
 def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBACK_PLAN_FILE) -> Document:
+    """The guide's Deployment Runbook of one release: one section per phase, monitoring, issues, rollback."""
     release = view.release
-    build_start, build_end = fx.phase_times(view, PhaseName.BUILD)
-    measure_start, measure_end = fx.phase_times(view, PhaseName.MEASURE)
-    analyze_start, analyze_end = fx.phase_times(view, PhaseName.ANALYZE)
-    deploy_start, deploy_end = fx.phase_times(view, PhaseName.DEPLOY)
-    meta = [
+    problems = fx.issues(view)
+    return Document(
+        title=f"Deployment Runbook: {release.service}",
+        meta=_runbook_meta(view),
+        sections=[
+            _pre_deployment_section(view),
+            _build_section(view),
+            _measure_section(view),
+            _analyze_section(view, rollback_plan_link),
+            _deploy_section(view),
+            Section("Post-Deployment Monitoring", _monitoring_facts(view)),
+            Section("Issues Encountered", problems, None if problems else "None"),
+            _rollback_section(view),
+        ],
+    )
+
+
+def _runbook_meta(view: ReleaseView) -> list[Fact]:
+    release = view.release
+    return [
         Fact("Date", view.started_at.strftime("%Y-%m-%d") if view.started_at else NOT_RECORDED),
         Fact("Deployer", view.deployer or NOT_RECORDED),
         Fact("Version", release.version),
@@ -73,9 +89,13 @@ def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBAC
         Fact("Outcome", _outcome_text(view), view.outcome is Outcome.SUCCESS),
         Fact("Ledger release", f"#{view.release_id}"),
     ]
+
+
+def _pre_deployment_section(view: ReleaseView) -> Section:
+    release = view.release
     snap = fx.snapshot(view)
     analyze = view.phase(PhaseName.ANALYZE)
-    pre = Section(
+    return Section(
         "Pre-Deployment",
         [
             Fact("Reviewed change log", f"commit {release.short_version}" + (" (dirty tree)" if release.dirty else "")),
@@ -93,24 +113,32 @@ def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBAC
             ),
         ],
     )
+
+
+def _build_section(view: ReleaseView) -> Section:
+    start, end = fx.phase_times(view, PhaseName.BUILD)
     digest = fx.image_digest(view)
-    build = Section(
+    return Section(
         "BUILD Phase",
         [
-            Fact("Start time", build_start),
+            Fact("Start time", start),
             Fact("Image tag", _image_line(view)),
             Fact("Image digest", digest or NOT_RECORDED, True if digest else None),
             fx.tests_fact(view),
             fx.scan_fact(view),
             fx.image_size_fact(view),
             Fact("Build duration", format_duration(view.number(PhaseName.BUILD, "build_duration_seconds"))),
-            Fact("End time", build_end),
+            Fact("End time", end),
         ],
     )
-    measure = Section(
+
+
+def _measure_section(view: ReleaseView) -> Section:
+    start, end = fx.phase_times(view, PhaseName.MEASURE)
+    return Section(
         "MEASURE Phase",
         [
-            Fact("Start time", measure_start),
+            Fact("Start time", start),
             fx.baseline_fact(view, "Baseline CPU", ("cpu",)),
             fx.baseline_fact(view, "Baseline Memory", ("memory", "mem", "rss")),
             fx.baseline_fact(view, "Baseline RPS", ("rps", "request_rate", "requests")),
@@ -124,14 +152,18 @@ def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBAC
             fx.count_fact(view, PhaseName.MEASURE, "grafana_dashboards_count", "Dashboards verified"),
             fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alert rules"),
             _load_test_fact(view),
-            Fact("End time", measure_end),
+            Fact("End time", end),
         ],
     )
+
+
+def _analyze_section(view: ReleaseView, rollback_plan_link: str | None) -> Section:
+    start, end = fx.phase_times(view, PhaseName.ANALYZE)
     plan = fx.rollback_plan(view)
-    analyze_section = Section(
+    return Section(
         "ANALYZE Phase",
         [
-            Fact("Start time", analyze_start),
+            Fact("Start time", start),
             fx.readiness_fact(view),
             fx.flag_fact(
                 view, PhaseName.ANALYZE, "kubernetes_manifests_valid", "Manifests validated", "valid", "invalid"
@@ -146,28 +178,24 @@ def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBAC
             fx.flag_fact(
                 view, PhaseName.ANALYZE, "risk_assessment_complete", "Risk assessment", "complete", "incomplete"
             ),
-            Fact("End time", analyze_end),
+            Fact("End time", end),
         ],
     )
-    deploy = Section(
+
+
+def _deploy_section(view: ReleaseView) -> Section:
+    start, end = fx.phase_times(view, PhaseName.DEPLOY)
+    return Section(
         "DEPLOY Phase",
         [
-            Fact("Deployment start", deploy_start),
-            Fact("Rollout complete", deploy_end),
+            Fact("Deployment start", start),
+            Fact("Rollout complete", end),
             fx.rollout_fact(view),
             fx.pods_fact(view),
             fx.smoke_fact(view),
             fx.flag_fact(view, PhaseName.DEPLOY, "zero_downtime", "Zero downtime"),
             Fact("Deployment duration", format_duration(view.number(PhaseName.DEPLOY, "deployment_duration_seconds"))),
         ],
-    )
-    monitoring = Section("Post-Deployment Monitoring", _monitoring_facts(view))
-    problems = fx.issues(view)
-    issues = Section("Issues Encountered", problems, None if problems else "None")
-    return Document(
-        title=f"Deployment Runbook: {release.service}",
-        meta=meta,
-        sections=[pre, build, measure, analyze_section, deploy, monitoring, issues, _rollback_section(view)],
     )
 
 
@@ -236,60 +264,6 @@ def _rollback_section(view: ReleaseView) -> Section:
 
 def build_checklist(view: ReleaseView) -> Document:
     """The guide's Pre-Deployment Checklist, ✓/✗ with the figures."""
-    counts = fx.test_counts(view)
-    suites: list[Fact] = []
-    for name, (passed, total) in counts.items():
-        label = "Integration tests" if "integration" in name else "E2E tests" if "e2e" in name else f"{name} tests"
-        suites.append(Fact(label, f"{passed}/{total} passed", passed == total))
-    if not suites:
-        suites.append(fx.tests_fact(view))
-    digest = fx.image_digest(view)
-    build = Section(
-        "BUILD Phase",
-        [
-            *suites,
-            fx.scan_fact(view),
-            Fact(
-                "Docker image built", _image_line(view) + (f" ({digest})" if digest else ""), True if digest else None
-            ),
-            fx.image_size_fact(view),
-            fx.pushed_fact(view),
-        ],
-    )
-    measure = Section(
-        "MEASURE Phase",
-        [
-            fx.prometheus_fact(view),
-            fx.count_fact(view, PhaseName.MEASURE, "grafana_dashboards_count", "Grafana dashboards"),
-            fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alert rules"),
-            fx.flag_fact(
-                view, PhaseName.MEASURE, "baseline_captured", "Baseline metrics captured", "captured", "missing"
-            ),
-            _test_metric_fact(view),
-        ],
-    )
-    snap = fx.snapshot(view)
-    analyze = Section(
-        "ANALYZE Phase",
-        [
-            fx.readiness_fact(view),
-            fx.flag_fact(
-                view,
-                PhaseName.ANALYZE,
-                "kubernetes_manifests_valid",
-                "Kubernetes manifests validated",
-                "valid",
-                "invalid",
-            ),
-            fx.secrets_fact(view),
-            fx.flag_fact(view, PhaseName.ANALYZE, "rollback_plan_documented", "Rollback plan documented", "yes", "no"),
-            Fact(
-                "Current state snapshot saved",
-                "saved" if snap is not None else NOT_RECORDED,
-                True if snap is not None else None,
-            ),
-        ],
-    )
     deploy = Section(
         "DEPLOY Phase",
         [
@@ -311,8 +285,70 @@ def build_checklist(view: ReleaseView) -> Document:
     return Document(
         title=f"Pre-Deployment Checklist: {view.service} {view.release.short_version} ({view.environment})",
         meta=[Fact("Outcome", _outcome_text(view), view.outcome is Outcome.SUCCESS)],
-        sections=[build, measure, analyze, deploy, post],
+        sections=[_build_checks(view), _measure_checks(view), _analyze_checks(view), deploy, post],
         checklist=True,
+    )
+
+
+def _build_checks(view: ReleaseView) -> Section:
+    suites: list[Fact] = []
+    for name, (passed, total) in fx.test_counts(view).items():
+        label = "Integration tests" if "integration" in name else "E2E tests" if "e2e" in name else f"{name} tests"
+        suites.append(Fact(label, f"{passed}/{total} passed", passed == total))
+    if not suites:
+        suites.append(fx.tests_fact(view))
+    digest = fx.image_digest(view)
+    return Section(
+        "BUILD Phase",
+        [
+            *suites,
+            fx.scan_fact(view),
+            Fact(
+                "Docker image built", _image_line(view) + (f" ({digest})" if digest else ""), True if digest else None
+            ),
+            fx.image_size_fact(view),
+            fx.pushed_fact(view),
+        ],
+    )
+
+
+def _measure_checks(view: ReleaseView) -> Section:
+    return Section(
+        "MEASURE Phase",
+        [
+            fx.prometheus_fact(view),
+            fx.count_fact(view, PhaseName.MEASURE, "grafana_dashboards_count", "Grafana dashboards"),
+            fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alert rules"),
+            fx.flag_fact(
+                view, PhaseName.MEASURE, "baseline_captured", "Baseline metrics captured", "captured", "missing"
+            ),
+            _test_metric_fact(view),
+        ],
+    )
+
+
+def _analyze_checks(view: ReleaseView) -> Section:
+    snap = fx.snapshot(view)
+    return Section(
+        "ANALYZE Phase",
+        [
+            fx.readiness_fact(view),
+            fx.flag_fact(
+                view,
+                PhaseName.ANALYZE,
+                "kubernetes_manifests_valid",
+                "Kubernetes manifests validated",
+                "valid",
+                "invalid",
+            ),
+            fx.secrets_fact(view),
+            fx.flag_fact(view, PhaseName.ANALYZE, "rollback_plan_documented", "Rollback plan documented", "yes", "no"),
+            Fact(
+                "Current state snapshot saved",
+                "saved" if snap is not None else NOT_RECORDED,
+                True if snap is not None else None,
+            ),
+        ],
     )
 
 

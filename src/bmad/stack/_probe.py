@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -74,3 +75,18 @@ def http_json(url: str, *, timeout: float = 5.0) -> Any:
             return json.loads(response.read().decode())
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
         return None
+
+
+def port_free(host: str, port: int, *, grace: float = 1.0) -> bool:
+    """True when nothing accepts connections on host:port.
+
+    A server that just died may still hold its socket for a moment: the thread-group leader
+    of a multi-threaded program shows as a zombie before its other threads have released
+    their files. So an open port is re-checked for ``grace`` seconds before it counts as taken.
+    """
+    deadline = time.monotonic() + grace
+    while tcp_open(host, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -6,14 +6,14 @@ caller's process group never takes them down, and are stopped by their recorded 
 machines whose PID 1 reaps orphans slowly an exited service lingers as a zombie, and
 ``kill -0`` would keep "succeeding" for minutes.
 
-The stack lives beside :mod:`bmad.adapters` in the layer graph and may not import it, so short
-commands (``initdb``) also run here, with the same rules: an argv list, a timeout, no shell.
+Every program is spawned through :mod:`bmad.core.process`; this module keeps the services' pids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bmad.core.errors import AdapterError
+from bmad.core import process
+
+_ERROR_LINE = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL|PANIC|panic|error:|Error:)", re.ASCII)
 
 # Popen objects of services this process started; kept so they can be reaped (no zombies,
 # no ResourceWarning) when they are stopped from the same process.
@@ -38,28 +40,13 @@ def start_service(
 ) -> int:
     """Start ``argv`` detached (own session), stdout+stderr appended to ``log_file``; return its pid."""
     args = [str(a) for a in argv]
-    full_env = {**os.environ, **env} if env else None
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {' '.join(args)}\n".encode())
         log.flush()
-        try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                env=full_env,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except FileNotFoundError:
-            raise AdapterError(
-                system, f"starting {args[0]}", "program not found", hint="install it: run scripts/setup.sh"
-            ) from None
-        except PermissionError as exc:
-            raise AdapterError(system, f"starting {args[0]}", f"permission denied: {exc.filename}") from None
+        proc = process.spawn_detached(
+            args, system=system, log=log, env=env, cwd=cwd, missing_hint="install it: run scripts/setup.sh"
+        )
     _CHILDREN[proc.pid] = proc
     return proc.pid
 
@@ -162,26 +149,35 @@ def run_short(
     check: bool = True,
 ) -> ShortResult:
     """Run a short command to completion (stdout and stderr together)."""
-    args = [str(a) for a in argv]
-    full_env = {**os.environ, **env} if env else None
+    result = process.run(
+        argv,
+        system=system,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        merge_stderr=True,
+        check=check,
+        missing_hint="run scripts/setup.sh",
+    )
+    return ShortResult(result.argv, result.exit_code, result.stdout)
+
+
+def program_of(argv: Sequence[str], executable: str | None) -> str:
+    # setpriv execs the server: the running process is the server, not setpriv.
+    if argv and Path(argv[0]).name == "setpriv":
+        return executable or argv[-1]
+    return argv[0]
+
+
+def log_excerpt(log: object, lines: int = 5) -> str:
+    """The end of a log, preferring the error lines (a server's last lines are often its shutdown)."""
+    if not isinstance(log, str):
+        return ""
     try:
-        proc = subprocess.run(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=full_env,
-            timeout=timeout,
-            check=False,
-            text=True,
-            errors="replace",
-        )
-    except FileNotFoundError:
-        raise AdapterError(system, f"running {args[0]}", "program not found", hint="run scripts/setup.sh") from None
-    except subprocess.TimeoutExpired:
-        raise AdapterError(system, f"running {args[0]}", f"timed out after {timeout:.0f}s", temporary=True) from None
-    result = ShortResult(tuple(args), proc.returncode, proc.stdout or "")
-    if check and proc.returncode != 0:
-        raise AdapterError(system, f"running {Path(args[0]).name}", result.tail(5), status=proc.returncode)
-    return result
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    recent = [line.strip() for line in text.strip().splitlines()[-60:] if line.strip()]
+    errors = [line for line in recent if _ERROR_LINE.search(line)]
+    chosen = errors[-3:] if errors else recent[-lines:]
+    return " | ".join(line[:400] for line in chosen)

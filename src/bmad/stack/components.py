@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bmad.core.errors import AdapterError
+from bmad.core.files import write_atomic
 from bmad.stack import _probe
 from bmad.stack._proc import run_short
 
@@ -138,11 +139,7 @@ class Component:
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(mode)
-    tmp.replace(path)
+    write_atomic(path, text, mode, dir_mode=0o755)
 
 
 class Podman(Component):

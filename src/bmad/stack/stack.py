@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,8 +21,9 @@ from typing import Any
 import yaml
 
 from bmad.core.errors import AdapterError, UsageError
+from bmad.core.files import write_atomic
 from bmad.stack import _probe
-from bmad.stack._proc import is_running, process_cmdline, start_service, stop_pid
+from bmad.stack._proc import is_running, log_excerpt, process_cmdline, program_of, start_service, stop_pid
 from bmad.stack.components import (
     ALL_COMPONENTS,
     COMPONENT_TYPES,
@@ -39,7 +39,6 @@ from bmad.stack.components import (
 )
 
 STATE_FILE = "state.json"
-_ERROR_LINE = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL|PANIC|panic|error:|Error:)", re.ASCII)
 DEFAULT_READY_TIMEOUT = 30.0
 
 
@@ -313,9 +312,7 @@ class StackInfo:
 
     def _save(self, state: dict[str, Any]) -> None:
         state["settings"] = self.settings.to_json()
-        tmp = self.state_file.with_name(STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(self.state_file)
+        write_atomic(self.state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o644, dir_mode=0o755)
 
     def _alive(self, name: str, record: Mapping[str, Any]) -> bool:
         pid = record.get("pid")
@@ -340,7 +337,7 @@ class StackInfo:
                 hint=f"install the Debian package '{component.package}' (scripts/setup.sh does)",
             )
         port = component.port(self.settings)
-        if port is not None and not _port_free(self.settings.host, port):
+        if port is not None and not _probe.port_free(self.settings.host, port):
             raise AdapterError(
                 name,
                 "starting",
@@ -357,7 +354,7 @@ class StackInfo:
             {
                 "pid": pid,
                 "argv": argv,
-                "program": _program_of(argv, component.executable()),
+                "program": program_of(argv, component.executable()),
                 "log": str(log),
                 "started_at": time.time(),
                 "endpoint": component.endpoint(self.settings),
@@ -369,6 +366,7 @@ class StackInfo:
         component = COMPONENT_TYPES[name]
         deadline = time.monotonic() + self.ready_timeout
         pid = record.get("pid")
+        log = record.get("log")
         while True:
             if component.ready(self.settings, record):
                 return
@@ -376,13 +374,13 @@ class StackInfo:
                 raise AdapterError(
                     name,
                     "starting",
-                    f"the process exited before it was ready; log {record.get('log')}: {_tail(record.get('log'))}",
+                    f"the process exited before it was ready; log {log}: {log_excerpt(log)}",
                 )
             if time.monotonic() > deadline:
                 raise AdapterError(
                     name,
                     "waiting until ready",
-                    f"not ready after {self.ready_timeout:.0f}s; log {record.get('log')}: {_tail(record.get('log'))}",
+                    f"not ready after {self.ready_timeout:.0f}s; log {log}: {log_excerpt(log)}",
                     temporary=True,
                 )
             time.sleep(0.02)
@@ -492,42 +490,6 @@ class StackInfo:
         raise AdapterError("prometheus", "loading rule files", f"expected {sorted(expected)}, loaded {sorted(seen)}")
 
 
-def _port_free(host: str, port: int, *, grace: float = 1.0) -> bool:
-    """True when nothing accepts connections on host:port.
-
-    A server that just died may still hold its socket for a moment: the thread-group leader
-    of a multi-threaded program shows as a zombie before its other threads have released
-    their files. So an open port is re-checked for ``grace`` seconds before it counts as taken.
-    """
-    deadline = time.monotonic() + grace
-    while _probe.tcp_open(host, port):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _program_of(argv: Sequence[str], executable: str | None) -> str:
-    # setpriv execs the server: the running process is the server, not setpriv.
-    if argv and Path(argv[0]).name == "setpriv":
-        return executable or argv[-1]
-    return argv[0]
-
-
-def _tail(log: object, lines: int = 5) -> str:
-    """The end of a log, preferring the error lines (a server's last lines are often its shutdown)."""
-    if not isinstance(log, str):
-        return ""
-    try:
-        text = Path(log).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    recent = [line.strip() for line in text.strip().splitlines()[-60:] if line.strip()]
-    errors = [line for line in recent if _ERROR_LINE.search(line)]
-    chosen = errors[-3:] if errors else recent[-lines:]
-    return " | ".join(line[:400] for line in chosen)
-
-
 def _ports_text(ports: StackPorts) -> str:
     return ", ".join(f"{k} {v}" for k, v in vars(ports).items())
 
@@ -548,7 +510,7 @@ def up(
     Settings not given are taken from a previous run in the same directory, else defaults.
     """
     root_path = Path(root).resolve()
-    previous = _saved_settings(root_path)
+    previous = saved_settings(root_path)
     settings = previous or StackSettings(root=root_path, host=host)
     settings = replace(settings, root=root_path)
     if ports is not None:
@@ -579,7 +541,7 @@ def up(
 def load(root: str | Path) -> StackInfo:
     """The stack recorded in ``root`` (it may be stopped). Raises UsageError when there is none."""
     root_path = Path(root).resolve()
-    settings = _saved_settings(root_path)
+    settings = saved_settings(root_path)
     if settings is None:
         raise UsageError(f"no local stack in {root_path}", hint="start one with 'bmad stack up'")
     return StackInfo(settings)
@@ -587,7 +549,7 @@ def load(root: str | Path) -> StackInfo:
 
 def down(root: str | Path, *, only: Sequence[str] | None = None, purge: bool = False) -> list[str]:
     root_path = Path(root).resolve()
-    if _saved_settings(root_path) is None:
+    if saved_settings(root_path) is None:
         return []
     return load(root_path).down(only, purge=purge)
 
@@ -606,7 +568,7 @@ def missing_programs(components: Sequence[str] = DEFAULT_COMPONENTS) -> dict[str
     return result
 
 
-def _saved_settings(root: Path) -> StackSettings | None:
+def saved_settings(root: Path) -> StackSettings | None:
     try:
         data = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -1,0 +1,45 @@
+"""The one way bmad writes a file: whole or not at all, owner-only by default.
+
+The data goes to a temporary name in the target's folder, is flushed to disk and renamed over
+the target, so a reader sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o600, *, dir_mode: int = 0o700) -> Path:
+    """Write ``data`` (text is UTF-8) to ``path`` with ``mode``; missing parents get ``dir_mode``."""
+    make_dirs(path.parent, dir_mode)
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temp).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(temp).unlink()
+        raise
+    return path
+
+
+def make_dirs(folder: Path, mode: int = 0o700) -> None:
+    """Create ``folder`` and its missing parents, each with ``mode`` (existing ones are left alone)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode)
+            directory.chmod(mode)  # mkdir's mode is masked by the umask

@@ -1,0 +1,167 @@
+"""The one place bmad starts programs.
+
+Programs run from an argument list (never a shell string) with a timeout. Their output goes to
+temporary files, so a chatty program cannot fill the memory, and only the last
+``max_output_chars`` characters of each stream are kept. What a run left behind is handed to an
+optional ``record`` callback (the evidence folder, in a phase), so this module needs no
+knowledge of where evidence lives. Long-running services are started detached (own session)
+by :func:`spawn_detached`; their pid bookkeeping stays with the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from bmad.core.errors import AdapterError, CommandFailed
+from bmad.core.redact import redact, redact_argv
+
+DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What one run left behind, handed to the ``record`` callback (``exit_code`` None: timed out)."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration_seconds: float
+
+
+RecordTranscript = Callable[[Transcript], str | None]
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_seconds: float
+    evidence_file: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of stdout then stderr, redacted."""
+        text = (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr).rstrip()
+        return redact("\n".join(text.splitlines()[-lines:]))
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    system: str | None = None,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+    input_text: str | None = None,
+    merge_stderr: bool = False,
+    check: bool = False,
+    record: RecordTranscript | None = None,
+    missing_hint: str | None = None,
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+) -> ProcessResult:
+    """Run ``argv`` to completion and capture its output.
+
+    ``env`` is added to the current environment; with ``merge_stderr`` stderr goes into stdout.
+    A missing program or a timeout raises :class:`AdapterError` (the program could not be run);
+    a non-zero exit raises :class:`CommandFailed` only with ``check``.
+    """
+    args = tuple(str(a) for a in argv)
+    name = system or Path(args[0]).name
+    action = f"running {' '.join(redact_argv(args[:3]))}"
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            exit_code: int | None = _wait(args, cwd, env, input_text, out, None if merge_stderr else err, timeout)
+        except FileNotFoundError:
+            raise AdapterError(name, action, "program not found", hint=missing_hint or f"install {args[0]}") from None
+        stdout, stderr = _read_tail(out, max_output_chars), _read_tail(err, max_output_chars)
+    transcript = Transcript(args, exit_code, stdout, stderr, time.monotonic() - started)
+    evidence_file = record(transcript) if record is not None else None
+    if transcript.exit_code is None:
+        raise AdapterError(name, action, f"timed out after {timeout:.0f}s", temporary=True)
+    result = ProcessResult(
+        args, transcript.exit_code, transcript.stdout, transcript.stderr, transcript.duration_seconds, evidence_file
+    )
+    if check and not result.ok:
+        raise CommandFailed(name, args, result.exit_code, stdout=result.stdout, stderr=result.stderr)
+    return result
+
+
+def _wait(
+    args: tuple[str, ...],
+    cwd: str | Path | None,
+    env: Mapping[str, str] | None,
+    input_text: str | None,
+    out: IO[bytes],
+    err: IO[bytes] | None,
+    timeout: float,
+) -> int | None:
+    """The program's exit code, or None when it ran past ``timeout`` (it is killed then)."""
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env={**os.environ, **env} if env else None,
+            input=input_text.encode() if input_text is not None else None,
+            stdin=subprocess.DEVNULL if input_text is None else None,
+            stdout=out,
+            stderr=err if err is not None else subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return proc.returncode
+
+
+def _read_tail(handle: IO[bytes], limit: int) -> str:
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - limit))
+    # Like text-mode pipes: universal newlines.
+    text = handle.read().decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    if size <= limit:
+        return text
+    return f"[... {size - limit} bytes cut ...]\n" + text
+
+
+def spawn_detached(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    system: str,
+    log: IO[bytes],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    missing_hint: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a long-running program in its own session, stdout and stderr into ``log``."""
+    args = [str(a) for a in argv]
+    try:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, **env} if env else None,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except FileNotFoundError:
+        raise AdapterError(
+            system, f"starting {args[0]}", "program not found", hint=missing_hint or f"install {args[0]}"
+        ) from None
+    except PermissionError as exc:
+        raise AdapterError(system, f"starting {args[0]}", f"permission denied: {exc.filename}") from None

@@ -1,0 +1,41 @@
+"""write_atomic: whole files, owner-only by default, nothing left behind on failure."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bmad.core.files import write_atomic
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_file_and_its_missing_parents_are_owner_only(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "runs" / "a.json"
+    assert write_atomic(target, "{}\n") == target
+    assert target.read_text() == "{}\n" and _mode(target) == 0o600
+    assert _mode(tmp_path / "state") == _mode(tmp_path / "state" / "runs") == 0o700
+
+
+def test_existing_parents_keep_their_mode_and_bytes_are_written_as_is(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    target = write_atomic(tmp_path / "b.bin", b"\x00\x01", 0o644)
+    assert target.read_bytes() == b"\x00\x01" and _mode(target) == 0o644 and _mode(tmp_path) == 0o755
+
+
+def test_a_rewrite_replaces_the_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "c.txt"
+    write_atomic(target, "a long first version\n")
+    write_atomic(target, "short\n")
+    assert target.read_text() == "short\n" and [p.name for p in tmp_path.iterdir()] == ["c.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = write_atomic(tmp_path / "d.txt", "old\n")
+    with pytest.raises(TypeError):
+        write_atomic(target, 42)  # type: ignore[arg-type]
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["d.txt"]
