@@ -6,18 +6,19 @@ they are used by the container and object evaluators.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bmad.core.secrets import SECRET_KEY_NAME, find_secret_value
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.registry import FieldPath
 from bmad.phases.analyze.manifests import ManifestObject, dig
 
-SECRET_NAME = re.compile(r"(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)", re.I)
-SECRET_VALUE = re.compile(
-    r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{36}|xox[baprs]-[A-Za-z0-9-]{10,}"
-    r"|sk_live_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.)"
-)
+# One registry of secret shapes and names (core.secrets): what ANALYZE flags, redaction masks.
+SECRET_NAME = SECRET_KEY_NAME
+
+
+def looks_like_secret_value(value: str) -> bool:
+    return find_secret_value(value) is not None
 
 
 def container_sc(container: dict[str, Any]) -> dict[str, Any]:

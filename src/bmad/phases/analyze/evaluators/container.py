@@ -11,11 +11,11 @@ from typing import Any
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import (
     SECRET_NAME,
-    SECRET_VALUE,
     container_sc,
     image_parts,
     is_job,
     is_long_running,
+    looks_like_secret_value,
     pod_sc,
     ports_of,
     resources_of,
@@ -261,7 +261,7 @@ def no_secret_literal_env(
             continue
         value = item.get("value")
         name = str(item.get("name", ""))
-        if isinstance(value, str) and value and (SECRET_NAME.search(name) or SECRET_VALUE.search(value)):
+        if isinstance(value, str) and value and (SECRET_NAME.search(name) or looks_like_secret_value(value)):
             # The value is never repeated in the message.
             return Fail(f"env {name} holds a literal secret-looking value", (*path, "env", index))
     return None

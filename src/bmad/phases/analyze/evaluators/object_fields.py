@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bmad.phases.analyze.context import EvalContext
-from bmad.phases.analyze.evaluators.common import SECRET_NAME, SECRET_VALUE, pod_path, replica_count
+from bmad.phases.analyze.evaluators.common import SECRET_NAME, looks_like_secret_value, pod_path, replica_count
 from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.manifests import ManifestObject, dig
 from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
@@ -140,7 +140,7 @@ def configmap_no_secrets(obj: ManifestObject, ctx: EvalContext, p: Params) -> Ve
     for key, value in data.items():
         if SECRET_NAME.search(str(key)) and isinstance(value, str) and value.strip():
             return Fail(f"key {key} looks like a secret", ("data", key))
-        if isinstance(value, str) and SECRET_VALUE.search(value):
+        if isinstance(value, str) and looks_like_secret_value(value):
             return Fail(f"key {key} contains credential-like content", ("data", key))
     return None
 
