@@ -14,6 +14,7 @@ from pathlib import Path
 from bmad.config.analyze import AnalyzeConfig
 from bmad.config.models import BmadConfig, ServiceConfig
 from bmad.core.errors import ConfigError, UsageError
+from bmad.core.files import write_atomic
 
 MANIFEST_DIRS = ("k8s", "kubernetes", "manifests", "deploy")
 TEST_DIRS = ("tests", "test")
@@ -141,7 +142,5 @@ def write_starter(directory: Path, *, force: bool = False, service: str | None =
     starter = render_starter(directory, service=service)
     if starter.path.exists() and not force:
         raise UsageError(f"{starter.path} already exists", hint="pass --force to overwrite it")
-    tmp = starter.path.with_name(".bmad.yaml.tmp")
-    tmp.write_text(starter.text, encoding="utf-8")
-    tmp.replace(starter.path)
+    write_atomic(starter.path, starter.text, 0o644, dir_mode=0o755)
     return starter

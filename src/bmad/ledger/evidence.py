@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact, redact_argv, redact_data
 
@@ -49,18 +48,7 @@ class EvidenceFolder:
 
     def write_bytes(self, name: str, content: bytes) -> str:
         path, relative = self._target(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(temp).replace(path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, content)
         return relative
 
     def write_text(self, name: str, content: str) -> str:

@@ -7,15 +7,13 @@ scrapes them with the labels the verification window judges.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from bmad.adapters.targets.local.state import EngineState
 from bmad.core.errors import AdapterError
+from bmad.core.files import write_atomic
 
 
 def file_sd_path(folder: str | None, service: str, environment: str) -> str | None:
@@ -46,7 +44,7 @@ def publish_targets(path: str, state: EngineState, *, job: str, service: str, en
         if addresses:
             groups.append({"targets": addresses, "labels": labels})
     try:
-        _write_atomically(Path(path), groups, prefix=f".{service}-{environment}.")
+        _write_atomically(Path(path), groups)
     except OSError as exc:
         raise AdapterError(
             "prometheus file_sd",
@@ -57,18 +55,6 @@ def publish_targets(path: str, state: EngineState, *, job: str, service: str, en
     return {"path": path, "targets": addresses, "labels": labels}
 
 
-def _write_atomically(path: Path, groups: list[dict[str, Any]], *, prefix: str) -> None:
-    """A temp file in the same folder, then rename: Prometheus sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(groups, handle, indent=2)
-            handle.write("\n")
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+def _write_atomically(path: Path, groups: list[dict[str, Any]]) -> None:
+    """Temp file, then rename (core.files): Prometheus sees the old file or the new one, never half."""
+    write_atomic(path, json.dumps(groups, indent=2) + "\n", 0o644, dir_mode=0o755)
