@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, JsonOpt, guard, pick_env
+from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, JsonOpt, guard
 
 if TYPE_CHECKING:
     from bmad.core.models import PhaseResult
@@ -33,7 +33,7 @@ def render_analyze(
     result without the ``readiness`` artifact (ANALYZE did not get far enough).
     """
     from bmad.core.errors import UsageError
-    from bmad.phases.analyze.outputs import render
+    from bmad.engine.assessment import render_readiness as render
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="one of " + ", ".join(FORMATS))
@@ -84,8 +84,7 @@ def register(app: typer.Typer) -> None:
 def checklist(category: CategoryOpt = None, json_out: CatalogJsonOpt = False, markdown: MarkdownOpt = False) -> None:
     """List the readiness catalog: id, severity, title and how to fix, grouped by category."""
     from bmad.cli._render import fail, print_json
-    from bmad.phases.analyze.catalog import catalog, render_markdown
-    from bmad.phases.analyze.model import Category
+    from bmad.engine.assessment import Category, catalog, render_markdown
 
     try:
         wanted = Category.from_slug(category) if category else None
@@ -118,7 +117,7 @@ def _catalog_entry(e: Any) -> dict[str, Any]:
 
 
 def _print_catalog(entries: list[Any]) -> None:
-    from bmad.phases.analyze.model import Category
+    from bmad.engine.assessment import Category
 
     for cat in Category:
         rows = [e for e in entries if e.category is cat]
@@ -142,86 +141,12 @@ def assess(
 
     def action() -> None:
         from bmad.cli._render import print_json
+        from bmad.engine.assessment import assess_change
 
-        assessment = _assess(config, env, change_type, since)
+        assessment = assess_change(config, env, change_type, since)
         if json_out:
             print_json(assessment.to_dict())
         else:
             typer.echo(assessment.render())
 
     guard(action, as_json=json_out)
-
-
-def _assess(config_path: Path, env: str | None, change_types: list[str] | None, since: str | None) -> Any:
-    from datetime import date
-
-    from bmad.adapters.git_history import GitHistory
-    from bmad.config.loader import load_config
-    from bmad.core.errors import UsageError
-    from bmad.phases.analyze.attestations import load_attestations
-    from bmad.phases.analyze.risk import DECISION_MATRIX, assess, infer_change_types
-
-    cfg = load_config(config_path)
-    environment = pick_env(cfg, env)
-    env_cfg = cfg.environment(environment)
-    attestations = load_attestations(cfg.resolve_path(cfg.analyze.attestations))
-    forced = change_types or ([cfg.analyze.risk.change_type] if cfg.analyze.risk.change_type else None)
-    if forced:
-        unknown = [t for t in forced if t not in DECISION_MATRIX]
-        if unknown:
-            raise UsageError(f"unknown change type {', '.join(unknown)}", hint="one of " + ", ".join(DECISION_MATRIX))
-        return assess(
-            forced,
-            [f"change type given: {', '.join(forced)}"],
-            environment=environment,
-            environment_risk=env_cfg.risk,
-            attestations=attestations,
-            today=date.today(),
-            inferred=False,
-        )
-    history = GitHistory(cfg.repository_dir)
-    head = history.head()
-    base_ref = since
-    note = None
-    if base_ref is None:
-        base_ref, note = _last_deployed_version(cfg, environment, head)
-    base = history.resolve(base_ref) if base_ref else None
-    if base_ref and base is None:
-        raise UsageError(f"git ref {base_ref!r} not found in {cfg.repository_dir}")
-    changed = history.changed_files(base, head)
-    types, reasons = infer_change_types(
-        changed,
-        cfg.analyze.risk,
-        production=env_cfg.production,
-        first_release=base is None,
-        diff_text=lambda paths: history.diff_text(base, head, paths),
-    )
-    if note:
-        reasons.append(note)
-    result = assess(
-        types,
-        reasons,
-        environment=environment,
-        environment_risk=env_cfg.risk,
-        attestations=attestations,
-        today=date.today(),
-    )
-    result.base, result.head, result.files = base, head, len(changed)
-    return result
-
-
-def _last_deployed_version(cfg: Any, environment: str, head: str) -> tuple[str | None, str | None]:
-    try:
-        from bmad.core.models import Release
-        from bmad.engine.runner import open_ledger
-
-        ledger = open_ledger(cfg)
-        try:
-            last = ledger.history_for(Release(cfg.service.name, environment, head)).last_deployed()
-        finally:
-            ledger.close()
-    except Exception as exc:
-        return None, f"the ledger could not be read ({exc}); compared with an empty history"
-    if last is None:
-        return None, None
-    return last.release.version, f"compared with the last deployed release {last.release.short_version}"

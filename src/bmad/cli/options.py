@@ -5,7 +5,6 @@ Only Typer is imported here (``bmad --help`` must stay fast); the rest is import
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,20 +38,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def pick_env(config: BmadConfig, env: str | None, *, required: bool = True) -> str:
     """``--env``, else ``BMAD_ENV``, else the only environment defined ("" when none and not ``required``)."""
-    from bmad.core.errors import UsageError
-
-    chosen = env or os.environ.get("BMAD_ENV")
-    if chosen:
-        config.environment(chosen)  # UsageError listing the defined ones
-        return chosen
-    if len(config.environments) == 1:
-        return next(iter(config.environments))
-    if not required:
-        return ""
-    raise UsageError(
-        "several environments are defined: say which with --env",
-        hint="defined environments: " + ", ".join(sorted(config.environments)),
-    )
+    return config.pick_environment(env, required=required)
 
 
 def guard(action: Callable[[], int | None], *, as_json: bool) -> None:

@@ -1,6 +1,6 @@
 """`bmad metrics`, `bmad report`, `bmad runbook` and `bmad demo` (the reports area).
 
-Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.engine.demo`, render. Heavy
+Thin: open the ledger, call :mod:`bmad.reports` / :mod:`bmad.demo`, render. Heavy
 imports happen inside the commands so ``bmad --help`` stays fast.
 """
 
@@ -17,7 +17,7 @@ from bmad.cli.options import DEFAULT_CONFIG, AnyEnvOpt, JsonDocumentOpt, LedgerC
 
 if TYPE_CHECKING:
     from bmad.config.models import BmadConfig
-    from bmad.ledger.store import Ledger
+    from bmad.engine.runner import Ledger
     from bmad.reports.metrics import FrameworkMetrics
     from bmad.reports.model import ReleaseView
     from bmad.reports.outputs import ReleaseOutputs
@@ -39,7 +39,6 @@ class Format(StrEnum):
 def _open(config_path: Path) -> tuple[BmadConfig | None, Ledger]:
     """The config (when the file exists) and its ledger; without a bmad.yaml, BMAD_LEDGER_URL or ./.bmad."""
     from bmad.config.loader import load_config
-    from bmad.ledger.store import Ledger
 
     if config_path.exists():
         from bmad.engine.runner import open_ledger
@@ -55,7 +54,9 @@ def _open(config_path: Path) -> tuple[BmadConfig | None, Ledger]:
             "no ledger here: no bmad.yaml, no .bmad/ledger.db and BMAD_LEDGER_URL is not set",
             hint="run in the service's folder, pass --config path/to/bmad.yaml, or set BMAD_LEDGER_URL",
         )
-    return None, Ledger.open(None, state_dir=Path(".bmad"))
+    from bmad.engine.runner import open_ledger_at
+
+    return None, open_ledger_at(None, Path(".bmad"))
 
 
 def _out_dir(config: BmadConfig | None, out: Path | None) -> Path:

@@ -12,7 +12,7 @@ import typer
 from bmad.cli.options import JsonTableOpt, guard
 
 if TYPE_CHECKING:
-    from bmad.stack import ComponentStatus, StackInfo
+    from bmad.engine.local_stack import ComponentStatus, StackInfo
 
 DEFAULT_DIR = ".stack"
 
@@ -101,9 +101,8 @@ def _up(
     """Start the stack; what is not given on the command line comes from its last start, or the defaults."""
     from dataclasses import replace
 
-    from bmad.stack import EXAMPLE_SCRAPE_TARGETS, StackPorts
-    from bmad.stack import up as stack_up
-    from bmad.stack.stack import saved_settings
+    from bmad.engine.local_stack import EXAMPLE_SCRAPE_TARGETS, StackPorts, saved_settings
+    from bmad.engine.local_stack import up as stack_up
 
     saved = saved_settings(directory.resolve())
     ports = saved.ports if saved else StackPorts()
@@ -129,7 +128,7 @@ def down_command(
     """Stop the recorded components by pid (process group). Nothing recorded: nothing to do."""
 
     def action() -> None:
-        from bmad.stack import down as stack_down
+        from bmad.engine.local_stack import down as stack_down
 
         stopped = stack_down(directory, only=only or None, purge=purge)
         if as_json:
@@ -144,7 +143,7 @@ def status_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableO
     """Show each component's state (from the state file, probed now). Exit 3 when one is not running."""
 
     def action() -> int:
-        from bmad.stack import load
+        from bmad.engine.local_stack import load
 
         info = load(directory)
         items = info.status()
@@ -159,7 +158,7 @@ def env_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableOpt 
     """Print shell exports pointing clients at the stack: eval "$(bmad stack env)"."""
 
     def action() -> None:
-        from bmad.stack import load
+        from bmad.engine.local_stack import load
 
         env = load(directory).env()
         env.pop("BMAD_STACK_POSTGRES_URL", None)  # carries a password: ask the library for it
@@ -186,7 +185,7 @@ def _parse_scrape(values: list[str]) -> dict[str, list[str]]:
 
 
 def _default_rules() -> list[Path]:
-    from bmad.stack import EXAMPLE_RULES_DIR
+    from bmad.engine.local_stack import EXAMPLE_RULES_DIR
 
     rules_dir = Path(EXAMPLE_RULES_DIR)
     if not rules_dir.is_dir():

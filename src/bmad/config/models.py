@@ -139,6 +139,26 @@ class BmadConfig(Model):
     def state_path(self) -> Path:
         return self.resolve_path(self.state_dir)
 
+    def pick_environment(self, env: str | None, *, required: bool = True) -> str:
+        """``env`` (``--env``), else ``BMAD_ENV``, else the only environment defined; "" when none is
+        given, several are defined and ``required`` is false."""
+        import os
+
+        from bmad.core.errors import UsageError
+
+        chosen = env or os.environ.get("BMAD_ENV")
+        if chosen:
+            self.environment(chosen)  # UsageError listing the defined ones
+            return chosen
+        if len(self.environments) == 1:
+            return next(iter(self.environments))
+        if not required:
+            return ""
+        raise UsageError(
+            "several environments are defined: say which with --env",
+            hint="defined environments: " + ", ".join(sorted(self.environments)),
+        )
+
     def environment(self, name: str) -> EnvironmentConfig:
         from bmad.core.errors import UsageError
 

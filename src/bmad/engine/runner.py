@@ -28,7 +28,7 @@ from bmad.ports.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from bmad.ledger.records import LockInfo
-    from bmad.ledger.store import Ledger
+    from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
 
 
 # ---------------------------------------------------------------------- opening
@@ -49,9 +49,14 @@ def prepare_state_dir(config: BmadConfig) -> Path:
 
 
 def open_ledger(config: BmadConfig) -> Ledger:
-    from bmad.ledger.store import Ledger
+    return open_ledger_at(config.ledger.url, prepare_state_dir(config))
 
-    return Ledger.open(config.ledger.url, state_dir=prepare_state_dir(config))
+
+def open_ledger_at(url: str | None, state_dir: Path) -> Ledger:
+    """The ledger at ``url`` (``BMAD_LEDGER_URL`` when None, else SQLite in ``state_dir``)."""
+    from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
+
+    return Ledger.open(url, state_dir=state_dir)
 
 
 @contextlib.contextmanager
