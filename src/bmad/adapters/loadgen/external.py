@@ -116,6 +116,30 @@ def error_kind(text: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name.group(0)).lower() if name else "other"
 
 
+def _locust_errors(error_texts: dict[str, int] | None, failures_csv: str, failures: int) -> dict[str, int]:
+    """Errors by kind: from bmad's locustfile counts when given, else from locust's failures CSV."""
+    errors: dict[str, int] = {}
+    if error_texts:
+        for text, n in error_texts.items():
+            kind = error_kind(text)
+            errors[kind] = errors.get(kind, 0) + int(n)
+    else:
+        for row in csv.DictReader(failures_csv.splitlines()):
+            kind = error_kind(row.get("Error") or "")
+            errors[kind] = errors.get(kind, 0) + int(row.get("Occurrences") or 0)
+    known = sum(errors.values())
+    if known and known != failures:
+        # locust writes the failures CSV before its last stats arrive (seen with 2.47: about half the
+        # count): keep the CSV's proportions, scaled to the final count from the JSON stats.
+        scaled = {kind: n * failures // known for kind, n in errors.items()}
+        biggest = max(errors, key=lambda kind: errors[kind])
+        scaled[biggest] += failures - sum(scaled.values())
+        errors = {kind: n for kind, n in scaled.items() if n}
+    elif failures and not known:
+        errors["unclassified"] = failures
+    return errors
+
+
 def parse_locust(
     json_stats: Any, failures_csv: str, *, concurrency: int, error_texts: dict[str, int] | None = None
 ) -> LevelResult:
@@ -146,25 +170,7 @@ def parse_locust(
         if entry.get("last_request_timestamp"):
             last = float(entry["last_request_timestamp"])
             end = last if end is None else max(end, last)
-    errors: dict[str, int] = {}
-    if error_texts:
-        for text, n in error_texts.items():
-            kind = error_kind(text)
-            errors[kind] = errors.get(kind, 0) + int(n)
-    else:
-        for row in csv.DictReader(failures_csv.splitlines()):
-            kind = error_kind(row.get("Error") or "")
-            errors[kind] = errors.get(kind, 0) + int(row.get("Occurrences") or 0)
-    known = sum(errors.values())
-    if known and known != failures:
-        # locust writes the failures CSV before its last stats arrive (seen with 2.47: about half the
-        # count): keep the CSV's proportions, scaled to the final count from the JSON stats.
-        scaled = {kind: n * failures // known for kind, n in errors.items()}
-        biggest = max(errors, key=lambda kind: errors[kind])
-        scaled[biggest] += failures - sum(scaled.values())
-        errors = {kind: n for kind, n in scaled.items() if n}
-    elif failures and not known:
-        errors["unclassified"] = failures
+    errors = _locust_errors(error_texts, failures_csv, failures)
     duration = max((end or 0) - (start or 0), 1e-9)
     succeeded = requests - failures
     return LevelResult(

@@ -84,28 +84,10 @@ def parse_manifest_text(
     aliases = may_have_aliases(text)
     try:
         while True:
-            try:
-                if not loader.check_node():
-                    break
-                node = loader.get_node()
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                problem = exc.problem or exc.context or "invalid YAML"
-                findings.append(
-                    ParseFinding(
-                        file,
-                        f"not valid YAML: {problem}",
-                        "yaml",
-                        mark.line + 1 if mark else None,
-                        mark.column + 1 if mark else None,
-                    )
-                )
-                break
-            except yaml.YAMLError as exc:
-                findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml"))
-                break
-            except RecursionError:
-                findings.append(ParseFinding(file, f"not valid YAML: nests deeper than {MAX_DEPTH} levels", "yaml"))
+            node, problem = _next_node(loader, file)
+            if problem is not None:
+                findings.append(problem)
+            if node is _END:
                 break
             if node is None:
                 continue
@@ -119,21 +101,10 @@ def parse_manifest_text(
             try:
                 data = construct_plain(loader, node)
             except DuplicateKey as dup:
-                findings.append(
-                    ParseFinding(
-                        file,
-                        f"duplicate key {dup.key!r} (first at line {dup.first_line}); "
-                        "the API server would keep only one of them",
-                        "duplicate_key",
-                        dup.line,
-                        dup.column,
-                    )
-                )
-                data = None
+                findings.append(_duplicate_key_finding(file, dup))
                 # Keep going with the last value so the rest of the object is still checked.
-                loader_data = construct_lenient(loader, node)
-                if isinstance(loader_data, dict):
-                    data = loader_data
+                lenient = construct_lenient(loader, node)
+                data = lenient if isinstance(lenient, dict) else None
             except (yaml.YAMLError, ValueError, TypeError) as exc:
                 findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml", line))
                 continue
@@ -148,6 +119,34 @@ def parse_manifest_text(
     finally:
         loader.dispose()
     return objects, findings
+
+
+_END = object()  # no further document (or one that does not parse: the rest of the file is lost)
+
+
+def _next_node(loader: Any, file: str) -> tuple[Any, ParseFinding | None]:
+    """The next document's node (None for an empty one), or ``_END`` with the reason it stopped."""
+    try:
+        return (loader.get_node() if loader.check_node() else _END), None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        return _END, ParseFinding(file, f"not valid YAML: {problem}", "yaml", line, column)
+    except yaml.YAMLError as exc:
+        return _END, ParseFinding(file, f"not valid YAML: {exc}", "yaml")
+    except RecursionError:
+        return _END, ParseFinding(file, f"not valid YAML: nests deeper than {MAX_DEPTH} levels", "yaml")
+
+
+def _duplicate_key_finding(file: str, dup: DuplicateKey) -> ParseFinding:
+    return ParseFinding(
+        file,
+        f"duplicate key {dup.key!r} (first at line {dup.first_line}); the API server would keep only one of them",
+        "duplicate_key",
+        dup.line,
+        dup.column,
+    )
 
 
 def _collect(
