@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph
+from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph, yaml_error
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
@@ -92,17 +92,8 @@ def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
         data = None if node is None else _construct(loader, node, (), marks, source)
     except RecursionError:
         raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=source) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(
-            f"invalid YAML: {problem}",
-            file=source,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+        raise yaml_error(exc, source) from None
     finally:
         loader.dispose()
     return data, marks

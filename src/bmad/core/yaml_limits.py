@@ -114,16 +114,21 @@ def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = YamlLi
             documents.append(loader.construct_document(node))
     except RecursionError:
         raise ConfigError(f"YAML nests deeper than {limits.max_depth} levels", file=source) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc.context or 'syntax error'}",
-            file=source,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+        raise yaml_error(exc, source) from None
     finally:
         loader.dispose()
     return documents
+
+
+def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
+    """A parser's error as bmad's: "invalid YAML: <problem>" at the file, line and column it names."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return ConfigError(
+            f"invalid YAML: {exc.problem or exc.context or 'invalid YAML'}",
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        )
+    return ConfigError(f"invalid YAML: {exc}", file=source)
