@@ -56,6 +56,17 @@ class KubernetesTargetConfig(Model):
     container: str | None = None  # container whose image is pinned; default: the first one
     url: str | None = None  # base URL smoke tests and probes use (ingress or port-forward)
     request_timeout_seconds: float = 15.0
+    # Take fields another field manager owns (server-side apply force=true); default: report a 409.
+    force_conflicts: bool = False
+    # Delete objects dropped from the bundle after a successful rollout (from the release inventory).
+    prune: bool = False
+    # Apply a Namespace the bundle does not contain (needs cluster-scoped rights on namespaces).
+    create_namespace: bool = False
+    # Early stop of a rollout: only persistent failures.
+    image_pull_backoff_seconds: float = Field(default=30.0, ge=0)
+    crash_loop_restarts: int = Field(default=3, ge=1)
+    # ANALYZE's server dry-run of objects whose namespace this release creates (None: checked offline).
+    dry_run_namespace: str | None = None
 
 
 class TargetConfig(Model):

@@ -30,12 +30,15 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
     target = env_cfg.target
     if target.kind == "kubernetes":
         from bmad.adapters.targets.kubernetes import KubernetesTarget
+        from bmad.adapters.targets.kubernetes.bundle import bundle_namespace
 
         return KubernetesTarget(
             target.kubernetes,
             probe=RequestsProbe(),
             health_path=config.deploy.health_path,
             base_dir=str(config.base_dir),
+            rollback_timeout=config.deploy.rollback_timeout_seconds,
+            default_namespace=bundle_namespace(list(load_manifests(config, environment))),
         )
     from bmad.adapters.targets.local import LocalTarget
 
