@@ -1,0 +1,6 @@
+from .base import Controller
+
+
+class DaemonSetController(Controller):
+    def reconcile(self) -> None:
+        return

@@ -1,0 +1,6 @@
+from .base import Controller
+
+
+class DeploymentController(Controller):
+    def reconcile(self) -> None:
+        return
