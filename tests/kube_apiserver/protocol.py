@@ -148,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         rt, namespace, name, sub = parsed
         if "protobuf" in content_type and raw:
-            body = protobuf.decode_review(raw, rt.plural)
+            body = protobuf.decode(raw, rt.plural)
         else:
             body = parse_body(raw, content_type)
         request = Request(
