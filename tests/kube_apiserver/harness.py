@@ -49,7 +49,16 @@ class StandIn:
     @classmethod
     def start(cls, directory: Path, time_scale: float = TIME_SCALE) -> StandIn:
         port = free_port()
-        args = [sys.executable, str(SERVE), "--port", str(port), "--dir", str(directory), "--time-scale", str(time_scale)]
+        args = [
+            sys.executable,
+            str(SERVE),
+            "--port",
+            str(port),
+            "--dir",
+            str(directory),
+            "--time-scale",
+            str(time_scale),
+        ]
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert process.stdout is not None
         line = process.stdout.readline().decode()
@@ -91,7 +100,13 @@ class StandIn:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     def request(
-        self, method: str, path: str, body: Any = None, *, context: str = "admin", content_type: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        context: str = "admin",
+        content_type: str = "application/json",
     ) -> Answer:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         req = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}", data=data, method=method)

@@ -1,13 +1,13 @@
 """Just enough of the Kubernetes protobuf encoding to read what kubectl's typed clients send.
 
-kubectl's typed clients (``auth can-i``, ``create configmap|secret|namespace|serviceaccount``) post
-SelfSubjectAccessReview, SelfSubjectRulesReview, ConfigMap, Secret, Namespace, ServiceAccount with
+kubectl's typed clients (``auth can-i``, ``create configmap|secret|namespace|serviceaccount``)
+post SelfSubjectAccessReview, SelfSubjectRulesReview, ConfigMap, Secret, Namespace, ServiceAccount with
 ``Content-Type: application/vnd.kubernetes.protobuf``: the 4-byte magic ``k8s\\0`` and a
 ``runtime.Unknown`` envelope whose ``raw`` field holds the object ("Kubernetes Protobuf encoding",
 https://kubernetes.io/docs/reference/using-api/api-concepts/#protobuf-encoding; field numbers from
 k8s.io/api/authorization/v1/generated.proto, k8s.io/api/core/v1/generated.proto,
-k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto). Other kinds in protobuf get 415. Answers go back as JSON, which client-go decodes by
-the answer's Content-Type.
+k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto). Other kinds in protobuf get 415. Answers go
+back as JSON, which client-go decodes by the answer's Content-Type.
 """
 
 from __future__ import annotations

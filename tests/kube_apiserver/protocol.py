@@ -147,10 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         if parsed is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         rt, namespace, name, sub = parsed
-        if "protobuf" in content_type and raw:
-            body = protobuf.decode(raw, rt.plural)
-        else:
-            body = parse_body(raw, content_type)
+        is_protobuf = "protobuf" in content_type and raw
+        body = protobuf.decode(raw, rt.plural) if is_protobuf else parse_body(raw, content_type)
         request = Request(
             method,
             rt,

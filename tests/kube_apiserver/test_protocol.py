@@ -57,7 +57,9 @@ def test_yaml_and_json_bodies_and_resource_versions(standin: StandIn) -> None:
     assert created.status == 201
     first = int(created.body["metadata"]["resourceVersion"])
     patched = standin.request(
-        "PATCH", "/api/v1/namespaces/default/configmaps/settings", {"data": {"mode": "slow"}},
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/settings",
+        {"data": {"mode": "slow"}},
         content_type="application/merge-patch+json",
     )
     assert int(patched.body["metadata"]["resourceVersion"]) > first

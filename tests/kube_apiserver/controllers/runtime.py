@@ -39,6 +39,7 @@ class Runtime:
     image_behaviour: dict[str, str] = field(default_factory=dict)
     metrics: dict[tuple[str, str], float] = field(default_factory=dict)
     runs: dict[tuple[str, str, str], list[ContainerRun]] = field(default_factory=dict)
+    ready_since: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def behaviour(self, image: str) -> str:
@@ -69,3 +70,10 @@ class Runtime:
         with self.lock:
             for key in [k for k in self.runs if k[:2] == (namespace, pod)]:
                 del self.runs[key]
+
+    def available(self, pod: dict[str, object], min_ready_seconds: float) -> bool:
+        """Ready for at least ``min_ready_seconds`` of simulated time (the Deployment "available" rule)."""
+        meta = pod.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        since = self.ready_since.get(str(uid))
+        return since is not None and self.clock.now() - since >= min_ready_seconds
