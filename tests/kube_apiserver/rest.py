@@ -57,7 +57,9 @@ class Request:
 
     @property
     def dry_run(self) -> bool:
-        value = self.query.get("dryRun", "")
+        # DELETE carries DeleteOptions in its body ({"dryRun": ["All"]}), the other verbs a query parameter
+        options = self.body if self.method == "DELETE" and isinstance(self.body, dict) else {}
+        value = self.query.get("dryRun", "") or ",".join(options.get("dryRun") or [])
         if value not in ("", "All"):
             raise bad_request(f'Invalid dry run value: dryRun: Unsupported value: "{value}": supported values: "All"')
         return value == "All"

@@ -87,7 +87,7 @@ def test_dry_run_patch_and_delete_change_nothing(standin: StandIn) -> None:
     patched = standin.kubectl("patch", "deploy", "ssa-keep", "--dry-run=server", "-p", '{"spec":{"replicas":7}}')
     assert patched.returncode == 0 and patched.stdout == "deployment.apps/ssa-keep patched\n"
     deleted = standin.kubectl("delete", "deploy", "ssa-keep", "--dry-run=server")
-    assert deleted.stdout == 'deployment.apps "ssa-keep" deleted (server dry run)\n'
+    assert deleted.stdout == 'deployment.apps "ssa-keep" deleted from default namespace (server dry run)\n'
     assert standin.kubectl("get", "deploy", "ssa-keep", "-o", "jsonpath={.spec.replicas}").stdout == "2"
 
 
