@@ -4,7 +4,9 @@
   ``DELETE /_standin/faults`` clears them;
 * ``POST /_standin/compact``: forget the watch history (older versions now get 410 Gone);
 * ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``;
-* ``POST /_standin/metrics`` ``{"namespace": "ns", "name": "hpa", "value": 120}``: the metric an HPA reads.
+* ``POST /_standin/metrics`` ``{"namespace": "ns", "name": "hpa", "load": 260}``: the CPU load of the
+  HPA's target, summed over its pods in percent of one pod's request (spread over the current
+  replicas, so scaling out lowers each pod's utilization as it does on a cluster).
 """
 
 from __future__ import annotations
@@ -44,6 +46,6 @@ class Control:
             return Reply(200, {"image": body.get("image"), "behaviour": behaviour})
         if what == "metrics" and method == "POST":
             key = (str(body.get("namespace", "default")), str(body.get("name", "")))
-            self.runtime.metrics[key] = float(body.get("value", 0))
-            return Reply(200, {"metric": body.get("value")})
+            self.runtime.metrics[key] = float(body.get("load", 0))
+            return Reply(200, {"load": body.get("load")})
         raise ApiError(404, "NotFound", f"no control endpoint {method} {path}")

@@ -46,6 +46,7 @@ class Store:
         self.rv = 1
         self.compacted_rv = 0
         self.objects: dict[Key, Obj] = {}
+        self.by_resource: dict[tuple[str, str], dict[Key, Obj]] = {}
         self.history: deque[Event] = deque(maxlen=history)
 
     def _record(self, kind: str, key: Key, obj: Obj) -> Obj:
@@ -68,6 +69,7 @@ class Store:
             kind = "MODIFIED" if key in self.objects else "ADDED"
             stored = copy.deepcopy(obj)
             self.objects[key] = stored
+            self.by_resource.setdefault((key.group, key.plural), {})[key] = stored
             return self._record(kind, key, stored)
 
     def delete(self, key: Key) -> Obj | None:
@@ -75,6 +77,7 @@ class Store:
             gone = self.objects.pop(key, None)
             if gone is None:
                 return None
+            self.by_resource.get((key.group, key.plural), {}).pop(key, None)
             return self._record("DELETED", key, gone)
 
     def update(self, key: Key, change: Callable[[Obj], bool]) -> Obj | None:
@@ -87,17 +90,22 @@ class Store:
             if not change(candidate):
                 return copy.deepcopy(current)
             self.objects[key] = candidate
+            self.by_resource.setdefault((key.group, key.plural), {})[key] = candidate
             return self._record("MODIFIED", key, candidate)
 
     def list(self, group: str, plural: str, namespace: str = "") -> tuple[list[Obj], int]:
         """Objects of one resource (in one namespace, or all when ``namespace`` is ""), and the version."""
+        items, rv = self.peek(group, plural, namespace)
+        return [copy.deepcopy(o) for o in items], rv
+
+    def peek(self, group: str, plural: str, namespace: str = "") -> tuple[list[Obj], int]:
+        """As ``list`` but the stored objects themselves: callers must not change them."""
         with self.cond:
-            items = [
-                copy.deepcopy(o)
-                for k, o in sorted(self.objects.items(), key=lambda kv: (kv[0].namespace, kv[0].name))
-                if k.group == group and k.plural == plural and (not namespace or k.namespace == namespace)
-            ]
-            return items, self.rv
+            found = self.by_resource.get((group, plural), {})
+            keys = sorted(
+                (k for k in found if not namespace or k.namespace == namespace), key=lambda k: (k.namespace, k.name)
+            )
+            return [found[k] for k in keys], self.rv
 
     def events_after(self, rv: int) -> list[Event] | None:
         """Events newer than ``rv``; None when ``rv`` is older than the kept history (410 Gone)."""

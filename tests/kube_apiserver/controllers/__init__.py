@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 
 from ..rest import Api
 from .base import Controller
@@ -51,4 +53,7 @@ class ControllerLoop:
     def _run(self) -> None:
         while not self.stopping.wait(TICK_SECONDS):
             for controller in self.controllers:
-                controller.reconcile()
+                try:
+                    controller.reconcile()
+                except Exception:  # a controller's bug must not stop the others; it shows on stderr
+                    traceback.print_exc(file=sys.stderr)

@@ -58,7 +58,8 @@ class Controller:
         return found
 
     def list(self, group: str, plural: str, namespace: str = "") -> list[Obj]:
-        return self.api.store.list(group, plural, namespace)[0]
+        """The stored objects themselves (read-only: copy before changing one)."""
+        return self.api.store.peek(group, plural, namespace)[0]
 
     def create(self, group: str, plural: str, obj: Obj, manager: str = MANAGER) -> Obj | None:
         rt = self.rt(group, plural)

@@ -72,8 +72,9 @@ class DeploymentController(Controller):
         for rs in owned:
             if rs["metadata"].get("labels", {}).get("pod-template-hash") == digest:
                 if _revision(rs) < top:  # rolled back to this template: it becomes the newest revision
-                    rs["metadata"].setdefault("annotations", {})[REVISION] = str(top + 1)
-                    rs = self.save(rs) or rs
+                    changed = copy.deepcopy(rs)
+                    changed["metadata"].setdefault("annotations", {})[REVISION] = str(top + 1)
+                    rs = self.save(changed) or rs
                 self._annotate(d, _revision(rs))
                 return rs
         labels = {**(template.get("metadata") or {}).get("labels", {}), "pod-template-hash": digest}

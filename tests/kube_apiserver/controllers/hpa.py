@@ -2,7 +2,8 @@
 https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details):
 desired = ceil(current x metric / target), no change within the 0.1 tolerance, bounded by
 min/maxReplicas, scale-down held by the stabilization window (default 300 s: the highest
-recommendation in the window wins). The metric is the utilization a test sets (control API).
+recommendation in the window wins). The metric: the load a test sets (control API) spread over the
+target's current replicas, as average CPU utilization in percent of the request.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ class HpaController(Controller):
     def _sync(self, hpa: Obj, t: float) -> None:
         ref, namespace = hpa["spec"].get("scaleTargetRef") or {}, hpa["metadata"]["namespace"]
         target = self.api.store.get(_key(ref, namespace))
-        metric = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
-        if target is None or metric is None:
+        load = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
+        if target is None or load is None:
             return
         current = int(target["spec"].get("replicas", 1))
+        metric = load / max(current, 1)
         ratio = metric / _target(hpa)
         proposal = current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(current * ratio)
         low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
