@@ -249,8 +249,15 @@ class KubeApi:
         with self._lock:
             self.request_count += 1
         try:
+            # verify per request: a session's verify loses to REQUESTS_CA_BUNDLE (requests#3829).
             response = self._http.request(
-                method, path, expect=_ANY_STATUS, params=query or [], data=data, headers=headers
+                method,
+                path,
+                expect=_ANY_STATUS,
+                params=query or [],
+                data=data,
+                headers=headers,
+                verify=self.credentials.verify,
             )
         except Unreachable as exc:
             raise Unreachable(

@@ -1,0 +1,206 @@
+"""bmad's Kubernetes target against the faithful API stand-in: restricted credentials, co-owned
+fields, HPAs, throttling, CRDs, every workload kind, whole-release rollback, sidecar diagnose.
+
+Each test fails against the single-module target it replaced (see issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bmad.core.errors import AdapterError
+from bmad.ports.progress import NullProgress
+from tests.adapters.targets.kubernetes.conftest import (
+    DIGEST,
+    REPOSITORY,
+    config_map,
+    deployment,
+    hpa,
+    live,
+    make_target,
+    release,
+)
+from tests.kube_apiserver.harness import StandIn
+
+NS = "team-a"
+DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
+
+
+def deploy(target: Any, spec: Any, timeout: float = 30) -> Any:
+    target.apply(spec, progress=NullProgress())
+    return target.wait_ready(spec, timeout=timeout, progress=NullProgress())
+
+
+def test_namespace_limited_identity_deploys_without_cluster_rights(standin: StandIn) -> None:
+    target = make_target(standin, context="ci")  # the ci context names team-a; no Namespace in the bundle
+    spec = release("a" * 40, [config_map("ci-settings", {"mode": "1"}), deployment("ci-app")])
+    applied = target.apply(spec, progress=NullProgress())
+    assert target.namespace == NS
+    assert "Namespace/team-a" not in applied["applied"]
+    state = target.wait_ready(spec, timeout=30, progress=NullProgress())
+    assert state.ready, state
+    image = live(standin, f"{DEPLOYMENTS}/ci-app")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"{REPOSITORY}@{DIGEST}"
+
+
+def test_missing_namespace_is_named_before_anything_is_applied(standin: StandIn) -> None:
+    target = make_target(standin, context="admin", namespace="nowhere")
+    with pytest.raises(AdapterError, match="namespace nowhere does not exist") as err:
+        target.apply(release("a" * 40, [deployment("x")]), progress=NullProgress())
+    assert "create_namespace" in (err.value.hint or "")
+
+
+def test_conflict_with_another_field_manager_is_reported_then_forced(standin: StandIn) -> None:
+    other = config_map("shared", {"owner": "flux"})
+    other["metadata"]["namespace"] = NS
+    answer = standin.request(
+        "PATCH",
+        f"{CONFIGMAPS}/shared?fieldManager=flux&force=false",
+        other,
+        content_type="application/apply-patch+yaml",
+    )
+    assert answer.status in (200, 201), answer.body
+    bundle = [config_map("before", {"k": "v"}), config_map("shared", {"owner": "bmad"}), deployment("conflicted")]
+    target = make_target(standin, context="ci")
+    with pytest.raises(AdapterError) as err:
+        target.apply(release("b" * 40, bundle), progress=NullProgress())
+    assert err.value.status == 409
+    assert "ConfigMap/shared" in err.value.message and ".data.owner" in err.value.message
+    assert "flux" in err.value.message and "force_conflicts" in (err.value.hint or "")
+    assert live(standin, f"{CONFIGMAPS}/before") is None  # nothing applied
+    assert live(standin, f"{CONFIGMAPS}/shared")["data"] == {"owner": "flux"}
+
+    forced = make_target(standin, context="ci", force_conflicts=True)
+    state = deploy(forced, release("b" * 40, bundle))
+    assert state.ready, state
+    assert live(standin, f"{CONFIGMAPS}/shared")["data"] == {"owner": "bmad"}
+
+
+def test_hpa_owned_replica_count_is_kept(standin: StandIn) -> None:
+    target = make_target(standin, context="ci")
+    bundle = [deployment("scaled", replicas=2), hpa("scaled")]
+    assert deploy(target, release("a" * 40, bundle)).ready
+    scaled = standin.kubectl("scale", "deployment/scaled", "-n", NS, "--replicas=4")
+    assert scaled.returncode == 0, scaled.stderr
+    second = make_target(standin, context="ci")
+    state = deploy(second, release("b" * 40, [deployment("scaled", replicas=2, env={"V": "2"}), hpa("scaled")]))
+    assert state.ready, state
+    assert live(standin, f"{DEPLOYMENTS}/scaled")["spec"]["replicas"] == 4
+
+
+def test_throttling_during_the_rollout_is_retried_not_a_failure(standin: StandIn) -> None:
+    target = make_target(standin, context="ci")
+    spec = release("a" * 40, [deployment("throttled")])
+    target.apply(spec, progress=NullProgress())
+    rules = [
+        {"kind": "429", "path": "/deployments|/pods", "method": "GET", "every": 2, "retryAfter": 1},
+        {"kind": "503", "path": "/pods", "method": "GET", "every": 3},
+    ]
+    standin.control("POST", "faults", {"rules": rules})
+    try:
+        state = target.wait_ready(spec, timeout=40, progress=NullProgress())
+    finally:
+        standin.control("DELETE", "faults")
+    assert state.ready and not state.failed, state
+
+
+def _crd() -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}],
+        },
+    }
+
+
+def test_crd_and_its_custom_resources_in_one_bundle(standin: StandIn) -> None:
+    widgets = [
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": n}, "spec": {"size": i}}
+        for i, n in enumerate(("small", "large"))
+    ]
+    target = make_target(standin, context="admin", namespace=NS)
+    applied = target.apply(release("a" * 40, [*widgets, deployment("crd-app"), _crd()]), progress=NullProgress())
+    assert applied["applied"][0] == "CustomResourceDefinition/widgets.example.com"
+    for name in ("small", "large"):
+        assert live(standin, f"/apis/example.com/v1/namespaces/{NS}/widgets/{name}") is not None
+
+
+def _statefulset() -> dict[str, Any]:
+    labels = {"app": "db"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db",
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "db", "image": "db:1"}]}},
+        },
+    }
+
+
+def _daemonset() -> dict[str, Any]:
+    labels = {"app": "agent"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "a", "image": "agent:1"}]}},
+        },
+    }
+
+
+def test_statefulset_and_daemonset_are_waited_for(standin: StandIn) -> None:
+    target = make_target(standin, context="ci")
+    spec = release("a" * 40, [deployment("web"), _statefulset(), _daemonset()])
+    target.config = target.config.model_copy(update={"deployment": "web"})
+    state = deploy(target, spec)
+    assert state.ready, state
+    assert "statefulset rolling update complete" in state.message or "partitioned" in state.message, state
+    assert 'daemon set "agent" successfully rolled out' in state.message
+    sts = live(standin, f"/apis/apps/v1/namespaces/{NS}/statefulsets/db")
+    assert sts["status"]["readyReplicas"] == 2
+    bad = [deployment("web"), _statefulset(), _daemonset()]
+    bad[2]["spec"]["template"]["spec"]["containers"][0]["image"] = "agent:missing"
+    standin.control("POST", "images", {"image": "agent:missing", "behaviour": "crash"})
+    failed = deploy(make_target(standin, context="ci", deployment="web"), release("b" * 40, bad), timeout=60)
+    assert failed.failed and failed.reason == "CrashLoopBackOff", failed
+
+
+def test_rollback_restores_the_previous_configmap_and_deletes_what_the_release_added(standin: StandIn) -> None:
+    good = [config_map("rb-settings", {"greeting": "hello"}), deployment("rb")]
+    target = make_target(standin, context="ci", deployment="rb")
+    assert deploy(target, release("a" * 40, good)).ready
+    before = target.snapshot("app", "test")
+    bad = [config_map("rb-settings", {"greeting": "broken"}), config_map("rb-extra", {"x": "1"}), deployment("rb")]
+    failing = make_target(standin, context="ci", deployment="rb")
+    assert deploy(failing, release("b" * 40, bad)).ready
+    assert live(standin, f"{CONFIGMAPS}/rb-settings")["data"] == {"greeting": "broken"}
+    state = failing.rollback("app", "test", to=before, progress=NullProgress())
+    assert state.ready, state
+    assert live(standin, f"{CONFIGMAPS}/rb-settings")["data"] == {"greeting": "hello"}
+    assert live(standin, f"{CONFIGMAPS}/rb-extra") is None
+
+
+def test_sidecar_pod_diagnose_shows_every_containers_logs(standin: StandIn, tmp_path: Path) -> None:
+    target = make_target(standin, context="ci", deployment="sidecar")
+    spec = release("c" * 40, [deployment("sidecar", replicas=1, containers=2)], digest="sha256:" + "3" * 64)
+    standin.control("POST", "images", {"image": f"{REPOSITORY}@sha256:{'3' * 64}", "behaviour": "crash"})
+    state = deploy(target, spec, timeout=60)
+    assert state.failed and state.reason == "CrashLoopBackOff", state
+    findings = target.diagnose("app", "test")
+    crash = next(f for f in findings if f.symptom == "CrashLoopBackOff")
+    assert any(line.startswith("log: [app] ") for line in crash.evidence), crash.evidence
+    assert any(line.startswith("log: [sidecar1] ") for line in crash.evidence), crash.evidence
