@@ -108,7 +108,8 @@ def test_throttling_during_the_rollout_is_retried_not_a_failure(standin: StandIn
 
 
 def _crd() -> dict[str, Any]:
-    schema = {"type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    spec = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema = {"type": "object", "properties": {"spec": spec}}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
