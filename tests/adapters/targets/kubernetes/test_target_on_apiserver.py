@@ -205,3 +205,39 @@ def test_sidecar_pod_diagnose_shows_every_containers_logs(standin: StandIn, tmp_
     crash = next(f for f in findings if f.symptom == "CrashLoopBackOff")
     assert any(line.startswith("log: [app] ") for line in crash.evidence), crash.evidence
     assert any(line.startswith("log: [sidecar1] ") for line in crash.evidence), crash.evidence
+
+
+def test_server_dry_run_of_a_release_that_creates_its_namespace(standin: StandIn) -> None:
+    from bmad.adapters.kube_validate import ServerDryRun
+
+    target = make_target(standin, context="admin", namespace="fresh")
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}}
+    objects = [namespace, config_map("settings", {"a": "1"}), deployment("fresh-app")]
+    runner = ServerDryRun(lambda: target.api, namespace=lambda: target.namespace)
+    assert runner.dry_run(objects) == []
+    assert runner.deferred == [(1, "server dry-run after the namespace exists")] * 1 + [
+        (2, "server dry-run after the namespace exists")
+    ]
+    assert live(standin, "/api/v1/namespaces/fresh") is None  # a dry-run stores nothing
+
+
+def test_server_dry_run_uses_the_kubeconfig_contexts_namespace(standin: StandIn) -> None:
+    from bmad.adapters.kube_validate import ServerDryRun
+
+    target = make_target(standin, context="ci")  # no namespace in bmad.yaml: the context names team-a
+    elsewhere = config_map("elsewhere", {"a": "1"})
+    elsewhere["metadata"]["namespace"] = "default"  # outside what ci may write
+    runner = ServerDryRun(lambda: target.api, namespace=lambda: target.namespace)
+    failures = runner.dry_run([config_map("good", {"a": "1"}), elsewhere])
+    assert [i for i, _ in failures] == [1], failures
+    assert 'cannot patch resource "configmaps"' in failures[0][1]
+
+
+def test_forbidden_names_the_identity_and_the_right_as_kubectl_auth_can_i(standin: StandIn) -> None:
+    target = make_target(standin, context="ci", namespace="default")
+    with pytest.raises(AdapterError) as err:
+        target.apply(release("a" * 40, [config_map("x", {"a": "1"}), deployment("x")]), progress=NullProgress())
+    assert err.value.status == 403
+    assert 'user "ci" of context "ci"' in (err.value.hint or "")
+    assert "kubectl auth can-i" in (err.value.hint or "") and "-n default" in (err.value.hint or ""), err.value.hint
+    assert live(standin, f"{CONFIGMAPS}/good") is None

@@ -8,6 +8,7 @@ load the kubeconfig (its TLS files, tokens, exec and auth-provider plugins); req
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -105,12 +106,16 @@ def _from_kubeconfig(config: KubernetesTargetConfig, path: str) -> Cluster:
     user = str((context.get("context") or {}).get("user") or "?")
     _check_exec_plugin(files, user)
     configuration: Any = k8s_client.Configuration()
-    try:
-        loader.load_kube_config(
-            config_file=path, context=chosen, client_configuration=configuration, persist_config=False
-        )
-    except ConfigException as exc:
-        raise _plugin_failure(files, user, str(exc)) from None
+    with _ExecErrors() as exec_errors:
+        try:
+            loader.load_kube_config(
+                config_file=path, context=chosen, client_configuration=configuration, persist_config=False
+            )
+        except ConfigException as exc:
+            raise _plugin_failure(files, user, str(exc)) from None
+    if exec_errors.messages and not configuration.api_key:
+        # The loader logs a failing exec plugin and goes on without a token (a bare 401 later).
+        raise _plugin_failure(files, user, exec_errors.messages[-1])
     namespace = config.namespace or (context.get("context") or {}).get("namespace") or None
     identity = f'user "{user}" of context "{chosen}"'
     api = KubeApi(_credentials(configuration, identity), timeout=config.request_timeout_seconds)
@@ -132,6 +137,26 @@ def _in_cluster(config: KubernetesTargetConfig) -> Cluster:
     namespace = config.namespace or (ns_file.read_text().strip() if ns_file.exists() else None)
     api = KubeApi(_credentials(configuration, "the pod's service account"), timeout=config.request_timeout_seconds)
     return Cluster(api, namespace, "in-cluster service account")
+
+
+class _ExecErrors(logging.Handler):
+    """Collects what the kubernetes loader logs about a failing exec plugin (``exec: ...``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("exec:"):
+            self.messages.append(message)
+
+    def __enter__(self) -> _ExecErrors:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 def _credentials(configuration: Any, identity: str) -> Credentials:

@@ -81,7 +81,9 @@ class PersistentFailures:
             if problem is None:
                 continue
             name, reason = str(pod["metadata"]["name"]), problem[0]
-            since = seen[(name, reason)] = self._since.get((name, reason), now)
+            # A failing pull alternates between ErrImagePull and ImagePullBackOff: one failure.
+            key = (name, "pull" if reason in PULL_FAILURES else reason)
+            since = seen[key] = self._since.get(key, now)
             if self._is_persistent(reason, now - since, pod_restarts(pod)):
                 persistent.append((reason, name))
         self._since = seen
