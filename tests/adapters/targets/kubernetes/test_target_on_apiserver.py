@@ -241,3 +241,16 @@ def test_forbidden_names_the_identity_and_the_right_as_kubectl_auth_can_i(standi
     assert 'user "ci" of context "ci"' in (err.value.hint or "")
     assert "kubectl auth can-i" in (err.value.hint or "") and "-n default" in (err.value.hint or ""), err.value.hint
     assert live(standin, f"{CONFIGMAPS}/good") is None
+
+
+def test_prune_deletes_what_the_bundle_dropped_after_a_successful_rollout(standin: StandIn) -> None:
+    first = [config_map("pr-keep", {"a": "1"}), config_map("pr-old", {"a": "1"}), deployment("pr")]
+    assert deploy(make_target(standin, context="ci", deployment="pr", prune=True), release("a" * 40, first)).ready
+    second = [config_map("pr-keep", {"a": "2"}), deployment("pr")]
+    kept = make_target(standin, context="ci", deployment="pr")  # prune off: nothing deleted
+    assert deploy(kept, release("b" * 40, second)).ready
+    assert live(standin, f"{CONFIGMAPS}/pr-old") is not None
+    pruning = make_target(standin, context="ci", deployment="pr", prune=True)
+    assert deploy(pruning, release("c" * 40, second)).ready
+    assert live(standin, f"{CONFIGMAPS}/pr-old") is None
+    assert live(standin, f"{CONFIGMAPS}/pr-keep")["data"] == {"a": "2"}

@@ -45,8 +45,14 @@ class ReleaseEntry:
 
 def removable(old: ReleaseEntry, new: ReleaseEntry) -> list[ObjectRef]:
     """Objects of ``old`` that ``new`` no longer has (never Namespaces nor CRDs)."""
+    return prunable([old], new)
+
+
+def prunable(older: list[ReleaseEntry], new: ReleaseEntry) -> list[ObjectRef]:
+    """Objects any earlier release applied that ``new`` no longer has (never Namespaces nor CRDs)."""
     keep = {(o.kind, o.name, o.namespace) for o in new.objects}
-    return [o for o in old.objects if (o.kind, o.name, o.namespace) not in keep and o.kind not in NEVER_DELETED]
+    found = [o for e in older for o in e.objects if o.kind not in NEVER_DELETED]
+    return list(dict.fromkeys(o for o in found if (o.kind, o.name, o.namespace) not in keep))
 
 
 class Inventory:
@@ -82,14 +88,12 @@ class Inventory:
     def find(self, release: str) -> ReleaseEntry | None:
         return next((e for e in reversed(self.entries()) if e.release == release), None)
 
-    def record(self, entry: ReleaseEntry) -> ReleaseEntry | None:
-        """Make ``entry`` the newest; returns the entry it follows (None for the first release)."""
+    def record(self, entry: ReleaseEntry) -> list[ReleaseEntry]:
+        """Make ``entry`` the newest; returns the entries of earlier releases (oldest first)."""
         entries, version = self._read()
-        previous = next((e for e in reversed(entries) if e.release != entry.release), None)
         older = [e for e in entries if e.release != entry.release]
-        kept = [*older[-(KEEP - 1) :], entry]
-        self._write(kept, version)
-        return previous
+        self._write([*older[-(KEEP - 1) :], entry], version)
+        return older
 
     def restore(self, entry: ReleaseEntry) -> None:
         """After a rollback to ``entry``: entries newer than it are dropped, it is the newest again."""

@@ -29,7 +29,7 @@ from .bundle import (
 )
 from .client import SYSTEM, KubeApi
 from .diagnose import PodDiagnoser, high_latency, missing_deployment, replicaset_findings, slow_rollout
-from .inventory import Inventory, ReleaseEntry, removable
+from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
 from .rollback import REVISION, plan_rollback, template_to_restore
 from .rollout import EarlyStop, RolloutWatch, Workload, workloads_of
@@ -76,7 +76,7 @@ class KubernetesTarget:
         self.rollback_timeout = rollback_timeout
         self._lock = threading.Lock()
         self._bundle: list[dict[str, Any]] | None = None
-        self._entries: tuple[ReleaseEntry | None, ReleaseEntry] | None = None  # (previous, applied)
+        self._entries: tuple[list[ReleaseEntry], ReleaseEntry] | None = None  # (earlier releases, applied)
 
     # -- connection ----------------------------------------------------------------------------
     @property
@@ -277,22 +277,21 @@ class KubernetesTarget:
             self._prune(*self._entries, progress=progress)
         return state
 
-    def _prune(self, previous: ReleaseEntry | None, applied: ReleaseEntry, *, progress: Progress) -> list[str]:
-        """Delete what the previous release applied and this one no longer has."""
-        if previous is None:
-            return []
-        return self._delete(removable(previous, applied), progress=progress, why="pruned")
+    def _prune(self, earlier: list[ReleaseEntry], applied: ReleaseEntry, *, progress: Progress) -> list[str]:
+        """Delete what earlier releases applied and this one no longer has."""
+        return self._delete(prunable(earlier, applied), progress=progress, why="pruned")
 
     def _delete(self, refs: list[ObjectRef], *, progress: Progress, why: str) -> list[str]:
         done = []
         for ref in refs:
             try:
-                self.api.delete(ref.api_version, ref.kind, ref.name, ref.namespace)
+                existed = self.api.delete(ref.api_version, ref.kind, ref.name, ref.namespace)
             except AdapterError as exc:
                 progress.log(f"could not delete {ref.label}: {exc.message}")
                 continue
-            progress.log(f"{why} {ref.label}")
-            done.append(ref.label)
+            if existed:
+                progress.log(f"{why} {ref.label}")
+                done.append(ref.label)
         return done
 
     def endpoints(self, spec: DeploySpec) -> list[str]:
