@@ -140,3 +140,22 @@ def test_rollback_plan_and_what_a_release_added() -> None:
     assert plan_rollback([a, b], {"release": "zzz"}) is None  # nothing stored: the caller falls back
     namespace = ReleaseEntry.of("c", [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}}])
     assert removable(namespace, a) == []  # namespaces are never deleted
+
+
+def test_pod_security_rejections_name_the_policy_not_limit_ranges() -> None:
+    from bmad.adapters.targets.kubernetes.diagnose import replicaset_findings
+
+    message = (
+        'pods "web-1" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false '
+        '(container "app" must set securityContext.allowPrivilegeEscalation=false)'
+    )
+    rs = {
+        "metadata": {"name": "web-abc"},
+        "status": {
+            "conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": message}]
+        },
+    }
+    [finding] = replicaset_findings([rs], "team-a")
+    assert finding.symptom == "Pods rejected by PodSecurity admission"
+    assert 'PodSecurity policy "restricted:latest": allowPrivilegeEscalation != false' in finding.causes[0]
+    assert not any("LimitRange" in c for c in finding.causes)

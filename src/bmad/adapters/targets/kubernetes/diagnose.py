@@ -7,6 +7,7 @@ named with its memory limit.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -199,6 +200,25 @@ def oom_kills(pod: dict[str, Any]) -> list[str]:
     return found
 
 
+def pod_security_rejection(rs_name: str, ns: str, text: str) -> Diagnosis | None:
+    """Pods refused by PodSecurity admission, with the policy the namespace enforces."""
+    match = re.search(r'violates PodSecurity "([^"]+)"', text)
+    if match is None:
+        return None
+    violations = text.split(match.group(0), 1)[1].lstrip(": ")
+    return Diagnosis(
+        "Pods rejected by PodSecurity admission",
+        f"replicaset/{rs_name}",
+        [text],
+        [f'the namespace enforces the PodSecurity policy "{match.group(1)}": {violations}'.rstrip(": ")],
+        [
+            f"kubectl get namespace {ns} --show-labels   # pod-security.kubernetes.io/enforce",
+            "set what the policy requires in the pod's securityContext (runAsNonRoot, "
+            "allowPrivilegeEscalation: false, capabilities.drop [ALL], seccompProfile RuntimeDefault)",
+        ],
+    )
+
+
 def replicaset_findings(replicasets: list[dict[str, Any]], ns: str) -> list[Diagnosis]:
     findings = []
     for rs in replicasets:
@@ -206,6 +226,10 @@ def replicaset_findings(replicasets: list[dict[str, Any]], ns: str) -> list[Diag
             if cond.get("type") != "ReplicaFailure" or cond.get("status") != "True":
                 continue
             text = str(cond.get("message", ""))
+            rejected = pod_security_rejection(str(rs["metadata"]["name"]), ns, text)
+            if rejected is not None:
+                findings.append(rejected)
+                continue
             quota = "quota" in text.lower()
             findings.append(
                 Diagnosis(
@@ -226,7 +250,7 @@ def replicaset_findings(replicasets: list[dict[str, Any]], ns: str) -> list[Diag
     return findings
 
 
-def slow_rollout(deployment: dict[str, Any], name: str, ns: str, message: str) -> Diagnosis:
+def slow_rollout(deployment: dict[str, Any], name: str, ns: str, message: str, events: list[str]) -> Diagnosis:
     conditions = (deployment.get("status") or {}).get("conditions") or []
     return Diagnosis(
         "Slow rollout / deployment timeout",
@@ -237,6 +261,7 @@ def slow_rollout(deployment: dict[str, Any], name: str, ns: str, message: str) -
                 f"condition {c.get('type')}={c.get('status')} {c.get('reason')}: {c.get('message', '')}"
                 for c in conditions
             ],
+            *events,
         ],
         SLOW_CAUSES,
         [f.format(ns=ns) for f in SLOW_FIXES],

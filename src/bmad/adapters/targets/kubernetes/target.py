@@ -423,11 +423,11 @@ class KubernetesTarget:
         if deployment is None:
             return [missing_deployment(name, ns)]
         findings: list[Diagnosis] = []
+        pods = PodDiagnoser(self.api, ns)
         _done, failed, message = rollout_status(deployment)
         if failed:
-            findings.append(slow_rollout(deployment, name, ns, message))
+            findings.append(slow_rollout(deployment, name, ns, message, pods.events(name)))
         findings.extend(replicaset_findings(self._replicasets(deployment), ns))
-        pods = PodDiagnoser(self.api, ns)
         for pod in self._pods(deployment):
             findings.extend(pods.diagnose(pod))
         if self.config.url:
