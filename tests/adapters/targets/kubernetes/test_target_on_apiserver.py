@@ -254,3 +254,15 @@ def test_prune_deletes_what_the_bundle_dropped_after_a_successful_rollout(standi
     assert deploy(pruning, release("c" * 40, second)).ready
     assert live(standin, f"{CONFIGMAPS}/pr-old") is None
     assert live(standin, f"{CONFIGMAPS}/pr-keep")["data"] == {"a": "2"}
+
+
+def test_access_preflight_names_each_missing_right(standin: StandIn) -> None:
+    spec = release("a" * 40, [config_map("settings", {"a": "1"}), deployment("pre")])
+    assert make_target(standin, context="ci", deployment="pre").missing_rights(spec) == []
+    readonly = make_target(standin, context="readonly", namespace=NS, deployment="pre").missing_rights(spec)
+    assert "patch deployments.apps -n team-a" in readonly and "create configmaps -n team-a" in readonly
+    assert "list pods -n team-a" not in readonly
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+    with_namespace = release("a" * 40, [namespace, deployment("pre")])
+    ci = make_target(standin, context="ci", deployment="pre").missing_rights(with_namespace)
+    assert "patch namespaces" in ci, ci

@@ -13,6 +13,7 @@ from bmad.core.errors import AdapterError
 from bmad.ports.progress import Progress
 from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState
 
+from .access import missing_rights, required_rights
 from .applier import BundleApplier, conflict_error
 from .bundle import (
     WORKLOAD_KINDS,
@@ -205,6 +206,11 @@ class KubernetesTarget:
             obj["spec"].pop("replicas")
             kept.append(ref.label)
         return kept
+
+    def missing_rights(self, spec: DeploySpec) -> list[str]:
+        """The access pre-flight: each right DEPLOY needs and lacks, as ``kubectl auth can-i`` asks it."""
+        rights = required_rights(self.api, self.prepare_bundle(spec), self.namespace, prune=self.config.prune)
+        return [right.question for right in missing_rights(self.api, rights)]
 
     # -- apply ---------------------------------------------------------------------------------
     def apply(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
