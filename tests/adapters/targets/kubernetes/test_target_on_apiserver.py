@@ -266,3 +266,22 @@ def test_access_preflight_names_each_missing_right(standin: StandIn) -> None:
     with_namespace = release("a" * 40, [namespace, deployment("pre")])
     ci = make_target(standin, context="ci", deployment="pre").missing_rights(with_namespace)
     assert "patch namespaces" in ci, ci
+
+
+def test_a_statefulset_release_is_rolled_back_as_a_whole(standin: StandIn) -> None:
+    from tests.adapters.targets.kubernetes.conftest import BAD_DIGEST
+
+    target = make_target(standin, context="ci", deployment="db")
+    assert deploy(target, release("a" * 40, [config_map("db-conf", {"v": "1"}), _statefulset()])).ready
+    before = target.snapshot("app", "test")
+    assert before["exists"] and before["release"] == "a" * 40
+    standin.control("POST", "images", {"image": f"{REPOSITORY}@{BAD_DIGEST}", "behaviour": "crash"})
+    failing = make_target(standin, context="ci", deployment="db")
+    bad = release("b" * 40, [config_map("db-conf", {"v": "2"}), _statefulset()], digest=BAD_DIGEST)
+    state = deploy(failing, bad, timeout=60)
+    assert state.failed and state.reason == "CrashLoopBackOff", state
+    restored = failing.rollback("app", "test", to=before, progress=NullProgress())
+    assert restored.ready, restored
+    assert live(standin, f"{CONFIGMAPS}/db-conf")["data"] == {"v": "1"}
+    pods = live(standin, f"/api/v1/namespaces/{NS}/pods?labelSelector=app%3Ddb")["items"]
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {f"{REPOSITORY}@{DIGEST}"}

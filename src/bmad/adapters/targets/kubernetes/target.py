@@ -34,7 +34,7 @@ from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
 from .rollback import REVISION, plan_rollback, template_to_restore
 from .rollout import EarlyStop, RolloutWatch, Workload, workloads_of
-from .viewers import pod_problem, pod_ready, pod_restarts, rollout_status
+from .viewers import VIEWERS, pod_problem, pod_ready, pod_restarts, rollout_status
 
 
 class KubernetesTarget:
@@ -104,6 +104,15 @@ class KubernetesTarget:
 
     def _deployment(self, service: str) -> dict[str, Any] | None:
         return self.api.get("apps/v1", "Deployment", self.deployment_name(service), self.namespace)
+
+    def _workload(self, service: str) -> dict[str, Any] | None:
+        """The release's workload: its Deployment, else a StatefulSet or DaemonSet of that name."""
+        for kind in WORKLOAD_KINDS:
+            found = self.api.get("apps/v1", kind, self.deployment_name(service), self.namespace)
+            if found is not None:
+                found.setdefault("kind", kind)
+                return found
+        return None
 
     def _inventory(self, service: str) -> Inventory:
         return Inventory(self.api, self.namespace, service)
@@ -315,6 +324,8 @@ class KubernetesTarget:
         return self.api.list_objects("v1", "Pod", self.namespace, selector=selector or None)
 
     def _replicasets(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
+        if deployment.get("kind", "Deployment") != "Deployment":
+            return []
         selector = selector_string(deployment.get("spec", {}).get("selector") or {})
         uid = deployment.get("metadata", {}).get("uid")
         sets = self.api.list_objects("apps/v1", "ReplicaSet", self.namespace, selector=selector or None)
@@ -326,10 +337,10 @@ class KubernetesTarget:
         return sorted(owned, key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION, "0")))
 
     def status(self, service: str, environment: str) -> dict[str, Any]:
-        deployment = self._deployment(service)
+        deployment = self._workload(service)
         if deployment is None:
             return {"kind": self.kind, "namespace": self.namespace, "deployment": None}
-        done, failed, message = rollout_status(deployment)
+        done, failed, message = VIEWERS[str(deployment["kind"])](deployment)
         return {
             "kind": self.kind,
             "namespace": self.namespace,
@@ -350,7 +361,7 @@ class KubernetesTarget:
         }
 
     def snapshot(self, service: str, environment: str) -> dict[str, Any]:
-        deployment = self._deployment(service)
+        deployment = self._workload(service)
         base = {
             "kind": self.kind,
             "service": service,
@@ -399,10 +410,23 @@ class KubernetesTarget:
         self._leave_replicas_to_hpas(bundle, applier)
         for obj in bundle:
             applier.apply(obj)
+        for obj in bundle:
+            if obj.get("kind") == "StatefulSet":
+                self._replace_broken_pods(obj, progress=progress)
         if failed is not None:
             self._delete(removable(failed, entry), progress=progress, why="deleted (added by the failed release)")
         self._inventory(service).restore(entry)
         return self._watch(workloads_of(bundle)).wait(timeout=self.rollback_timeout, progress=progress)
+
+    def _replace_broken_pods(self, statefulset: dict[str, Any], *, progress: Progress) -> None:
+        """A StatefulSet does not replace a pod that never became Ready with the bad template: after
+        reverting the template its broken pods must be deleted (the StatefulSet docs' "Forced rollback")."""
+        selector = selector_string(statefulset.get("spec", {}).get("selector") or {})
+        for pod in self.api.list_objects("v1", "Pod", self.namespace, selector=selector or None):
+            if pod_problem(pod) is not None:
+                self._delete(
+                    [ObjectRef.of({**pod, "apiVersion": "v1", "kind": "Pod"})], progress=progress, why="deleted broken"
+                )
 
     def _rollback_template(self, service: str, to: dict[str, Any] | None, *, progress: Progress) -> RolloutState:
         deployment = self._deployment(service)
