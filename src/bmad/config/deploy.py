@@ -67,6 +67,8 @@ class KubernetesTargetConfig(Model):
     crash_loop_restarts: int = Field(default=3, ge=1)
     # ANALYZE's server dry-run of objects whose namespace this release creates (None: checked offline).
     dry_run_namespace: str | None = None
+    # Kinds bmad may apply although a GitOps controller (Argo CD, Flux) manages the live object.
+    gitops_allowed_kinds: list[str] = []
 
 
 class TargetConfig(Model):

@@ -285,3 +285,23 @@ def test_a_statefulset_release_is_rolled_back_as_a_whole(standin: StandIn) -> No
     assert live(standin, f"{CONFIGMAPS}/db-conf")["data"] == {"v": "1"}
     pods = live(standin, f"/api/v1/namespaces/{NS}/pods?labelSelector=app%3Ddb")["items"]
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {f"{REPOSITORY}@{DIGEST}"}
+
+
+def test_objects_a_gitops_controller_manages_are_refused_unless_their_kind_is_allowed(standin: StandIn) -> None:
+    argo = config_map("argo-owned", {"a": "1"})
+    argo["metadata"].update(namespace=NS, annotations={"argocd.argoproj.io/tracking-id": "shop:/ConfigMap:team-a/x"})
+    answer = standin.request(
+        "PATCH",
+        f"{CONFIGMAPS}/argo-owned?fieldManager=argocd-controller",
+        argo,
+        content_type="application/apply-patch+yaml",
+    )
+    assert answer.status in (200, 201), answer.body
+    bundle = [config_map("argo-owned", {"a": "2"}), deployment("gitops")]
+    with pytest.raises(AdapterError, match=r"GitOps controller.*ConfigMap/argo-owned \(Argo CD") as err:
+        make_target(standin, context="ci", force_conflicts=True).apply(
+            release("a" * 40, bundle), progress=NullProgress()
+        )
+    assert "gitops_allowed_kinds" in (err.value.hint or "")
+    allowed = make_target(standin, context="ci", force_conflicts=True, gitops_allowed_kinds=["ConfigMap"])
+    assert deploy(allowed, release("a" * 40, bundle)).ready

@@ -23,6 +23,19 @@ from .client import FIELD_MANAGER, SYSTEM, Conflict, Forbidden, KubeApi
 
 HANDOVER_MANAGER = "bmad-replicas-handover"
 CRD_TIMEOUT = 60.0
+# Tracking labels/annotations and field managers of GitOps controllers (Argo CD, Flux).
+GITOPS_MARKS = {
+    "argocd.argoproj.io/tracking-id": "Argo CD",
+    "argocd.argoproj.io/instance": "Argo CD",
+    "kustomize.toolkit.fluxcd.io/name": "Flux",
+    "helm.toolkit.fluxcd.io/name": "Flux",
+}
+GITOPS_MANAGERS = {
+    "argocd-controller": "Argo CD",
+    "argocd-application-controller": "Argo CD",
+    "kustomize-controller": "Flux",
+    "helm-controller": "Flux",
+}
 
 
 def owns(entry: dict[str, Any], *path: str) -> bool:
@@ -33,6 +46,20 @@ def owns(entry: dict[str, Any], *path: str) -> bool:
         if node is None:
             return False
     return True
+
+
+def gitops_controller(live: dict[str, Any]) -> str | None:
+    """Which GitOps controller manages a live object (its tracking marks or field managers), if any."""
+    meta = live.get("metadata") or {}
+    marks = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
+    for key, name in GITOPS_MARKS.items():
+        if key in marks:
+            return f"{name}: {key}"
+    for entry in meta.get("managedFields") or []:
+        manager = str(entry.get("manager") or "")
+        if manager in GITOPS_MANAGERS:
+            return f"{GITOPS_MANAGERS[manager]}: field manager {manager}"
+    return None
 
 
 def other_managers(live: dict[str, Any]) -> list[str]:
@@ -52,10 +79,12 @@ class BundleApplier:
         force: bool,
         progress: Progress,
         sleep: Callable[[float], None] = time.sleep,
+        gitops_allowed_kinds: tuple[str, ...] = (),
     ) -> None:
         self.api = api
         self.namespace = namespace
         self.force = force
+        self.gitops_allowed_kinds = gitops_allowed_kinds
         self.progress = progress
         self._sleep = sleep
 
@@ -109,10 +138,13 @@ class BundleApplier:
         )
 
     def conflicts(self, bundle: list[dict[str, Any]]) -> list[str]:
-        """``Kind/name: field (conflict with "manager" ...)`` for every field another manager owns."""
-        if self.force:
-            return []
+        """``Kind/name: field (conflict with "manager" ...)`` for every field another manager owns.
+
+        Raises first when an object of the bundle is managed by a GitOps controller (unless its kind
+        is allowed): bmad and Argo CD or Flux would undo each other's changes.
+        """
         found: list[str] = []
+        gitops: list[str] = []
         for obj in bundle:
             ref = ObjectRef.of(obj)
             try:
@@ -121,12 +153,25 @@ class BundleApplier:
                 if exc.temporary:
                     raise
                 continue  # a kind not served yet (its CRD comes with the bundle): nothing to conflict with
-            if live is None or not other_managers(live):
+            if live is None:
+                continue
+            controller = gitops_controller(live)
+            if controller and ref.kind not in self.gitops_allowed_kinds:
+                gitops.append(f"{ref.label} ({controller})")
+            if self.force or not other_managers(live):
                 continue
             try:
                 self.api.apply(obj, force=False, dry_run=True)
             except Conflict as exc:
                 found.extend(f"{ref.label}: {line}" for line in exc.conflicts() or [exc.detail])
+        if gitops:
+            raise AdapterError(
+                SYSTEM,
+                "applying the bundle",
+                "objects managed by a GitOps controller (nothing applied): " + "; ".join(gitops),
+                hint="let the GitOps tool deploy them, or allow their kinds with "
+                "target.kubernetes.gitops_allowed_kinds (bmad and the controller would undo each other)",
+            )
         return found
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:

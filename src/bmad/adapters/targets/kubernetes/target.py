@@ -119,7 +119,12 @@ class KubernetesTarget:
 
     def _applier(self, progress: Progress) -> BundleApplier:
         return BundleApplier(
-            self.api, self.namespace, force=self.config.force_conflicts, progress=progress, sleep=self._sleep
+            self.api,
+            self.namespace,
+            force=self.config.force_conflicts,
+            progress=progress,
+            sleep=self._sleep,
+            gitops_allowed_kinds=tuple(self.config.gitops_allowed_kinds),
         )
 
     # -- bundle --------------------------------------------------------------------------------
