@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
             if self._identity().context != "admin":
                 raise ApiError(403, "Forbidden", "the stand-in's control API is for the admin identity")
             return self.server.control(method, path, parse_body(raw, content_type))
-        self.server.faults.check(method, path)
+        self.server.faults.check(method, self.path)
         identity = self._identity()
         found = _non_resource(self.server.api, path)
         if found is not None:
