@@ -283,6 +283,9 @@ class WatchStream:
                 self._bookmark()
                 last_bookmark = time.monotonic()
             store.wait(self.rv, timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+        if bookmarks and not self.server.stopping.is_set():
+            self.rv = max(self.rv, store.rv)
+            self._bookmark()  # a last bookmark before the timeout ends the watch (KEP-956)
 
     def _event(self, event: Event) -> None:
         self.rv = event.rv

@@ -75,7 +75,7 @@ def test_bookmarks_carry_the_current_version(standin: StandIn) -> None:
     rv = listed["metadata"]["resourceVersion"]
     answer = standin.request(
         "GET",
-        f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=2",
+        f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=1",
     )
     lines = answer.body.splitlines() if isinstance(answer.body, str) else [json.dumps(answer.body)]
     events = [json.loads(line) for line in lines if line]
