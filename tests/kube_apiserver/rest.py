@@ -140,7 +140,7 @@ class Api:
         return Reply(200, obj)
 
     def matching(self, req: Request) -> tuple[list[Obj], int]:
-        items, rv = self.store.list(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
+        items, rv = self.store.list_objects(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
         tests = []
         if req.query.get("labelSelector"):
             tests.append(selection.label_selector(req.query["labelSelector"]))

@@ -38,8 +38,8 @@ def test_conflict_lists_the_manager_and_force_takes_ownership(standin: StandIn) 
     )
     assert forced.returncode == 0, forced.stderr
     managers = _managers(standin, "ssa-conflict")
-    assert "f:replicas" in managers["ci-bot"]["fieldsV1"]["f:spec"]  # type: ignore[operator,index]
-    assert "f:replicas" not in managers["kubectl"]["fieldsV1"]["f:spec"]  # type: ignore[operator,index]
+    assert "f:replicas" in managers["ci-bot"]["fieldsV1"]["f:spec"]  # type: ignore[index]
+    assert "f:replicas" not in managers["kubectl"]["fieldsV1"]["f:spec"]  # type: ignore[index]
 
 
 def test_conflict_status_names_each_field_and_manager(standin: StandIn) -> None:
