@@ -93,6 +93,7 @@ def test_dry_run_patch_and_delete_change_nothing(standin: StandIn) -> None:
 
 def test_diff_server_side_shows_the_change_and_exits_1(standin: StandIn) -> None:
     standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("ssa-diff"))
+    assert standin.kubectl("rollout", "status", "deploy/ssa-diff", "--timeout=30s").returncode == 0
     same = standin.kubectl("diff", "--server-side", "-f", "-", stdin=deployment("ssa-diff"))
     assert same.returncode == 0 and same.stdout == ""
     changed = standin.kubectl("diff", "--server-side", "-f", "-", stdin=deployment("ssa-diff", image="hello:2"))
@@ -140,3 +141,26 @@ def test_invalid_objects_are_422_with_causes(standin: StandIn) -> None:
     assert 'The Deployment "bad" is invalid: \n' in result.stderr
     assert "* spec.replicas: Invalid value: -1: must be greater than or equal to 0" in result.stderr
     assert "* spec.template.spec.containers[0].image: Required value" in result.stderr
+
+
+def test_client_side_apply_then_server_side_apply_upgrades_the_manager(standin: StandIn) -> None:
+    first = standin.kubectl("apply", "-f", "-", stdin=deployment("csa"))
+    assert first.stdout == "deployment.apps/csa created\n", first.stderr
+    assert ("kubectl-client-side-apply", "Update") in {
+        (m, e["operation"]) for m, e in _managers(standin, "csa").items()
+    }
+    second = standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("csa", replicas=3))
+    assert second.stdout == "deployment.apps/csa serverside-applied\n", second.stderr
+    managers = _managers(standin, "csa")
+    # kubectl moves the client-side manager's fields to its server-side one (kubectl/pkg/util/csaupgrade)
+    assert "kubectl-client-side-apply" not in managers
+    assert managers["kubectl"]["operation"] == "Apply"
+    assert standin.kubectl("get", "deploy", "csa", "-o", "jsonpath={.spec.replicas}").stdout == "3"
+
+
+def test_managed_fields_can_be_cleared(standin: StandIn) -> None:
+    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("cleared"))
+    patch = '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]'
+    assert standin.kubectl("patch", "deploy", "cleared", "--type=json", "-p", patch).returncode == 0
+    out = standin.kubectl("get", "deploy", "cleared", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+    assert "kubectl" not in out.stdout.split()
