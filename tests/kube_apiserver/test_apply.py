@@ -164,3 +164,22 @@ def test_managed_fields_can_be_cleared(standin: StandIn) -> None:
     assert standin.kubectl("patch", "deploy", "cleared", "--type=json", "-p", patch).returncode == 0
     out = standin.kubectl("get", "deploy", "cleared", "-o", "jsonpath={.metadata.managedFields[*].manager}")
     assert "kubectl" not in out.stdout.split()
+
+
+def test_unknown_fields_follow_field_validation(standin: StandIn) -> None:
+    typo = deployment("typo").replace("  minReadySeconds", "  minReadySecond: 3\n  minReadySeconds")
+    applied = standin.kubectl("apply", "--server-side", "-f", "-", stdin=typo)
+    assert applied.returncode == 1
+    assert applied.stderr.strip() == (
+        "Error from server (BadRequest): failed to create typed patch object (default/typo; apps/v1, Kind=Deployment): "
+        ".spec.minReadySecond: field not declared in schema"
+    )
+    created = standin.kubectl("create", "-f", "-", stdin=typo)
+    assert created.returncode == 1
+    assert created.stderr.strip() == (
+        'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled '
+        'as a Deployment: strict decoding error: unknown field "spec.minReadySecond"'
+    )
+    warned = standin.kubectl("create", "--validate=warn", "-f", "-", stdin=typo)
+    assert warned.returncode == 0
+    assert warned.stderr.strip() == 'Warning: unknown field "spec.minReadySecond"'
