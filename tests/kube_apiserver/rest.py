@@ -82,6 +82,7 @@ class Reply:
     warnings: list[str] = field(default_factory=list)
     watch: Request | None = None
     content_type: str = "application/json"
+    retry_after: int = 0
 
 
 SpecialHandler = Callable[[Request], Reply]
@@ -139,13 +140,19 @@ class Api:
             return Reply(200, tables.table(req.rt.kind, [obj], obj["metadata"]["resourceVersion"]))
         return Reply(200, obj)
 
-    def matching(self, req: Request) -> tuple[list[Obj], int]:
-        items, rv = self.store.list_objects(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
+    @staticmethod
+    def filters(req: Request) -> list[selection.Test]:
+        """The request's label and field selectors as tests on objects."""
         tests = []
         if req.query.get("labelSelector"):
             tests.append(selection.label_selector(req.query["labelSelector"]))
         if req.query.get("fieldSelector"):
             tests.append(selection.field_selector(req.query["fieldSelector"]))
+        return tests
+
+    def matching(self, req: Request) -> tuple[list[Obj], int]:
+        items, rv = self.store.list_objects(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
+        tests = self.filters(req)
         return [o for o in items if all(t(o) for t in tests)], rv
 
     def list(self, req: Request) -> Reply:
