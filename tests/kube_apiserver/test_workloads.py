@@ -93,6 +93,20 @@ def test_daemonset_runs_one_pod_per_node(standin: StandIn) -> None:
     assert status.stdout.endswith('daemon set "agent" successfully rolled out\n')
     nodes = standin.kubectl("get", "pods", "-l", "app=agent", "-o", "jsonpath={.items[*].spec.nodeName}").stdout.split()
     assert sorted(nodes) == ["node-1", "node-2", "node-3"]
+    header, row = standin.kubectl("get", "ds", "agent").stdout.splitlines()
+    # the columns of a real server's DaemonSet table (pkg/printers/internalversion/printers.go)
+    assert header.split() == [
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "NODE",
+        "SELECTOR",
+        "AGE",
+    ]
+    assert row.split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
 
 
 def test_hpa_follows_the_documented_algorithm(standin: StandIn) -> None:
