@@ -202,9 +202,9 @@ def pod_security(rt: ResourceType, obj: Obj, ns_obj: Obj | None) -> list[str]:
     if found and rt.kind == "Pod":
         raise forbidden(rt.group, rt.plural, obj["metadata"].get("name", ""), podsecurity.describe(enforce, found))
     if found:
-        warnings.append("would " + podsecurity.describe(enforce, found))
+        warnings.append(podsecurity.describe(enforce, found, would=True))
     warn = podsecurity.level(ns_obj, "warn")
     found = podsecurity.violations(warn, spec)
     if found and warn != enforce:
-        warnings.append("would " + podsecurity.describe(warn, found))
+        warnings.append(podsecurity.describe(warn, found, would=True))
     return warnings

@@ -13,6 +13,7 @@ Conflict messages as staging/src/k8s.io/apiserver/pkg/endpoints/handlers/fieldma
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import json
 from dataclasses import dataclass
@@ -165,7 +166,28 @@ class ApplyRequest:
     with_status: bool = False
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def apply(live: Obj | None, request: ApplyRequest) -> Obj:
+    """``request`` applied to ``live``; for manager ``kubectl``, conflicts only on fields of the
+    client-side apply annotation are taken over ("Upgrading from client-side apply to server-side
+    apply"; apiserver fieldmanager/internal/lastappliedmanager.go)."""
+    try:
+        return _apply(live, request)
+    except ApiError as exc:
+        if exc.code != 409 or request.manager != "kubectl" or not live:
+            raise
+        text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+        if not text:
+            raise
+        last_applied = {path_text(p) for p in fields.object_fields(json.loads(text))}
+        if any(cause.field not in last_applied for cause in exc.causes):
+            raise
+        return _apply(live, dataclasses.replace(request, force=True))
+
+
+def _apply(live: Obj | None, request: ApplyRequest) -> Obj:
     """The object after ``request`` is applied to ``live`` (None: created), managedFields updated."""
     base = copy.deepcopy(live) if live else {"apiVersion": request.config.get("apiVersion"), "metadata": {}}
     config = request.config if request.with_status else {k: v for k, v in request.config.items() if k != "status"}
@@ -208,8 +230,21 @@ def _prune_empty_parents(obj: Obj, path: Path, kept: FieldSet) -> None:
         path = path[:-1]
 
 
+def _requested_managed_fields(old: Obj | None, new: Obj) -> bool:
+    """True when the write set managedFields itself ("Server-Side Apply", Using Server-Side Apply in a
+    controller / Clearing managedFields): then they are stored as sent, and ``[{}]`` clears them."""
+    requested = new.get("metadata", {}).get("managedFields")
+    if requested == [{}]:
+        new["metadata"].pop("managedFields")
+        return True
+    before = (old or {}).get("metadata", {}).get("managedFields")
+    return bool(requested) and requested != before
+
+
 def record_update(old: Obj | None, new: Obj, manager: str, subresource: str = "") -> None:
     """Give ``manager`` (operation Update) the fields this write changed; others lose them."""
+    if _requested_managed_fields(old, new):
+        return
     with_status = subresource == "status"
     new_fields = fields.status_fields(new) if with_status else fields.object_fields(new)
     changed = {p for p in new_fields if old is None or fields.lookup(old, p) != fields.lookup(new, p)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import subresources
 from .authz import default_identities
@@ -61,7 +62,7 @@ class Cluster:
             self.api.writer.create(Write(ns_type, Key("", "namespaces", "", name), obj, "kube-apiserver"))
         for n in range(self.options.nodes):
             name = f"node-{n + 1}"
-            obj = {
+            node: dict[str, Any] = {
                 "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
                 "spec": {},
                 "status": {
@@ -70,7 +71,7 @@ class Cluster:
                     "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
                 },
             }
-            self.api.writer.create(Write(node_type, Key("", "nodes", "", name), obj, "kubelet"))
+            self.api.writer.create(Write(node_type, Key("", "nodes", "", name), node, "kubelet"))
 
     def start(self) -> None:
         self._seed()

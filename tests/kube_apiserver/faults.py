@@ -1,10 +1,10 @@
 """Faults a test asks for: 429 with Retry-After, 500/503, slow answers, dropped connections.
 
-A rule matches requests by method and a path regex and fires on every Nth match (and at most
-``times`` times). Answers are worded as the real server's: 429 ``TooManyRequests`` with a
-``Retry-After`` header and ``details.retryAfterSeconds`` (the API Priority and Fairness reject,
-https://kubernetes.io/docs/concepts/cluster-administration/flow-control/), 500 ``InternalError``,
-503 ``ServiceUnavailable``.
+A rule matches requests by method and a regex searched in the path with its query string and
+fires on every Nth match (and at most ``times`` times). Answers are worded as the real server's:
+429 ``TooManyRequests`` with a ``Retry-After`` header and ``details.retryAfterSeconds`` (the API
+Priority and Fairness reject, https://kubernetes.io/docs/concepts/cluster-administration/flow-control/),
+500 ``InternalError``, 503 ``ServiceUnavailable``.
 """
 
 from __future__ import annotations

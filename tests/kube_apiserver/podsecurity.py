@@ -123,8 +123,9 @@ def violations(level: str, pod_spec: Obj) -> list[str]:
     return [text for check in _CHECKS.get(level, ()) if (text := check(pod_spec))]
 
 
-def describe(level: str, found: list[str]) -> str:
-    return f'violates PodSecurity "{level}:latest": ' + ", ".join(found)
+def describe(level: str, found: list[str], would: bool = False) -> str:
+    verb = "would violate" if would else "violates"
+    return f'{verb} PodSecurity "{level}:latest": ' + ", ".join(found)
 
 
 def pod_spec_of(kind: str, obj: Obj) -> Obj | None:

@@ -13,6 +13,7 @@ back as JSON, which client-go decodes by the answer's Content-Type.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ApiError
@@ -121,7 +122,7 @@ def _secret(obj: Message) -> dict[str, Any]:
     return out
 
 
-_OBJECTS = {
+_OBJECTS: dict[str, Callable[[Message], dict[str, Any]]] = {
     "configmaps": _configmap,
     "secrets": _secret,
     "namespaces": lambda obj: {},

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import authz, discovery, protobuf, tables
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .faults import DropConnection, Faults
 from .rest import Api, Reply, Request, parse_body
 from .storage import Event
@@ -114,10 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         except ApiError as exc:
-            reply = Reply(exc.code, exc.status_body())
-            if exc.retry_after:
-                reply.warnings = []
-                self._retry_after = exc.retry_after
+            reply = Reply(exc.code, exc.status_body(), retry_after=exc.retry_after)
         if reply.watch is not None:
             self._stream(reply.watch)
         else:
@@ -132,13 +129,12 @@ class Handler(BaseHTTPRequestHandler):
         return identity
 
     def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
-        self._retry_after = 0
         content_type = self.headers.get("Content-Type", "application/json")
         if path.startswith("/_standin/") and self.server.control is not None:
             if self._identity().context != "admin":
                 raise ApiError(403, "Forbidden", "the stand-in's control API is for the admin identity")
             return self.server.control(method, path, parse_body(raw, content_type))
-        self.server.faults.check(method, path)
+        self.server.faults.check(method, self.path)
         identity = self._identity()
         found = _non_resource(self.server.api, path)
         if found is not None:
@@ -173,8 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
-        if getattr(self, "_retry_after", 0):
-            self.send_header("Retry-After", str(self._retry_after))
+        if reply.retry_after:
+            self.send_header("Retry-After", str(reply.retry_after))
         for warning in reply.warnings:
             self.send_header("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         self.end_headers()
@@ -236,9 +232,16 @@ class WatchStream:
         self.server, self.req, self.send = server, req, send
         self.as_table = tables.wants_table(req.accept)
         self.columns_sent = False
-        items, self.tests = server.api.matching(req)[0], _tests(server.api, req)
+        items, self.tests = server.api.matching(req)[0], self._tests(server.api, req)
         self.initial = items
         self.rv = 0
+
+    @staticmethod
+    def _tests(api: Api, req: Request) -> list[Callable[[Obj], bool]]:
+        tests = api.filters(req)
+        if req.name:
+            tests.append(lambda o: o["metadata"].get("name") == req.name)
+        return tests
 
     def _object(self, obj: Obj) -> Obj:
         if not self.as_table:
@@ -283,6 +286,9 @@ class WatchStream:
                 self._bookmark()
                 last_bookmark = time.monotonic()
             store.wait(self.rv, timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+        if bookmarks and not self.server.stopping.is_set():
+            self.rv = max(self.rv, store.rv)
+            self._bookmark()  # a last bookmark before the timeout ends the watch (KEP-956)
 
     def _event(self, event: Event) -> None:
         self.rv = event.rv
@@ -298,19 +304,3 @@ class WatchStream:
         message = f"too old resource version: {self.rv} ({oldest})"
         status = ApiError(410, "Expired", message).status_body()
         self.send({"type": "ERROR", "object": status})
-
-
-def _tests(api: Api, req: Request) -> list[Callable[[Obj], bool]]:
-    from . import selection
-
-    tests: list[Callable[[Obj], bool]] = []
-    if req.query.get("labelSelector"):
-        tests.append(selection.label_selector(req.query["labelSelector"]))
-    if req.query.get("fieldSelector"):
-        tests.append(selection.field_selector(req.query["fieldSelector"]))
-    if req.name:
-        tests.append(lambda o: o["metadata"].get("name") == req.name)
-    return tests
-
-
-__all__ = ["ApiServer", "not_found"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from . import apply, authz, patch, selection, tables
+from . import apply, authz, patch, schema, selection, tables
 from .errors import ApiError, bad_request, method_not_allowed, not_found, unsupported_media_type
 from .resources import Registry, ResourceType
 from .storage import Key, Store
@@ -82,6 +82,7 @@ class Reply:
     warnings: list[str] = field(default_factory=list)
     watch: Request | None = None
     content_type: str = "application/json"
+    retry_after: int = 0
 
 
 SpecialHandler = Callable[[Request], Reply]
@@ -139,13 +140,19 @@ class Api:
             return Reply(200, tables.table(req.rt.kind, [obj], obj["metadata"]["resourceVersion"]))
         return Reply(200, obj)
 
-    def matching(self, req: Request) -> tuple[list[Obj], int]:
-        items, rv = self.store.list(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
+    @staticmethod
+    def filters(req: Request) -> list[selection.Test]:
+        """The request's label and field selectors as tests on objects."""
         tests = []
         if req.query.get("labelSelector"):
             tests.append(selection.label_selector(req.query["labelSelector"]))
         if req.query.get("fieldSelector"):
             tests.append(selection.field_selector(req.query["fieldSelector"]))
+        return tests
+
+    def matching(self, req: Request) -> tuple[list[Obj], int]:
+        items, rv = self.store.list_objects(req.rt.group, req.rt.plural, req.namespace if req.rt.namespaced else "")
+        tests = self.filters(req)
         return [o for o in items if all(t(o) for t in tests)], rv
 
     def list(self, req: Request) -> Reply:
@@ -175,19 +182,21 @@ class Api:
 
     def create(self, req: Request) -> Reply:
         body = self._body(req)
+        warnings = schema.check(req.rt, body, req.query.get("fieldValidation", "Warn"))
         meta = body.setdefault("metadata", {})
         if req.rt.namespaced and meta.get("namespace") not in (None, "", req.namespace):
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
         write = Write(req.rt, req.key(str(meta.get("name", ""))), body, req.manager, dry_run=req.dry_run)
-        return _reply(self.writer.create(write), 201)
+        return _reply(self.writer.create(write), 201, warnings)
 
     def update(self, req: Request) -> Reply:
         body = self._body(req)
+        warnings = schema.check(req.rt, body, req.query.get("fieldValidation", "Warn"))
         rv = str((body.get("metadata") or {}).get("resourceVersion", ""))
         write = Write(req.rt, req.key(), body, req.manager, req.subresource, req.dry_run)
-        return _reply(self.writer.update(write, rv), 200)
+        return _reply(self.writer.update(write, rv), 200, warnings)
 
     def patch(self, req: Request) -> Reply:
         content_type = req.content_type.split(";")[0].strip()
@@ -204,8 +213,9 @@ class Api:
             new = patch.strategic_merge(live, req.body)
         else:
             raise unsupported_media_type(content_type)
+        warnings = schema.check(req.rt, new, req.query.get("fieldValidation", "Warn"))
         write = Write(req.rt, req.key(), new, req.manager, req.subresource, req.dry_run)
-        return _reply(self.writer.update(write), 200)
+        return _reply(self.writer.update(write), 200, warnings)
 
     def _apply(self, req: Request, live: Obj | None) -> Reply:
         if not req.query.get("fieldManager"):
@@ -215,6 +225,7 @@ class Api:
                 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
             )
         config = req.body if isinstance(req.body, dict) else {}
+        warnings = schema.check(req.rt, config, req.query.get("fieldValidation", "Warn"), applying=True)
         request = apply.ApplyRequest(
             config,
             req.manager,
@@ -226,8 +237,8 @@ class Api:
         new = apply.apply(live, request)
         write = Write(req.rt, req.key(), new, req.manager, req.subresource, req.dry_run, managed_by_apply=True)
         if live is None:
-            return _reply(self.writer.create(write), 201)
-        return _reply(self.writer.update(write), 200)
+            return _reply(self.writer.create(write), 201, warnings)
+        return _reply(self.writer.update(write), 200, warnings)
 
     def delete(self, req: Request) -> Reply:
         obj = self.writer.delete(req.rt, req.key(), req.dry_run)
@@ -260,8 +271,8 @@ BUILTIN_GROUPS = frozenset(
 )
 
 
-def _reply(outcome: Outcome, created_code: int) -> Reply:
-    return Reply(created_code if outcome.created else 200, outcome.obj, outcome.warnings)
+def _reply(outcome: Outcome, created_code: int, warnings: list[str] | None = None) -> Reply:
+    return Reply(created_code if outcome.created else 200, outcome.obj, [*(warnings or []), *outcome.warnings])
 
 
 def parse_body(raw: bytes, content_type: str) -> Any:

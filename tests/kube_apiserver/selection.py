@@ -85,10 +85,14 @@ def _field(obj: Obj, path: str) -> str:
     return "" if node is None else str(node)
 
 
+def _field_test(path: str, value: str, negate: bool) -> Test:
+    return lambda o: (_field(o, path) == value) != negate
+
+
 def field_selector(text: str) -> Test:
     tests: list[Test] = []
     for term in _split_terms(text):
         negate = "!=" in term
         path, value = (s.strip() for s in re.split(r"!=|==|=", term, maxsplit=1))
-        tests.append(lambda o, p=path, v=value, n=negate: (_field(o, p) == v) != n)
+        tests.append(_field_test(path, value, negate))
     return lambda o: all(t(o) for t in tests)

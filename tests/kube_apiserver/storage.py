@@ -93,7 +93,7 @@ class Store:
             self.by_resource.setdefault((key.group, key.plural), {})[key] = candidate
             return self._record("MODIFIED", key, candidate)
 
-    def list(self, group: str, plural: str, namespace: str = "") -> tuple[list[Obj], int]:
+    def list_objects(self, group: str, plural: str, namespace: str = "") -> tuple[list[Obj], int]:
         """Objects of one resource (in one namespace, or all when ``namespace`` is ""), and the version."""
         items, rv = self.peek(group, plural, namespace)
         return [copy.deepcopy(o) for o in items], rv

@@ -45,35 +45,120 @@ def _pod_cells(obj: Obj) -> list[Any]:
     total = len((obj.get("spec") or {}).get("containers") or [])
     ready = sum(1 for s in states if s.get("ready"))
     restarts = sum(int(s.get("restartCount", 0)) for s in states)
-    return [f"{ready}/{total}", _pod_status(obj), restarts, age(obj)]
+    return [f"{ready}/{total}", _pod_status(obj), restarts]
 
 
-_COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
-    "Pod": (["Ready", "Status", "Restarts", "Age"], _pod_cells),
-    "Deployment": (
-        ["Ready", "Up-to-date", "Available", "Age"],
-        lambda o: [
-            f"{_status(o).get('readyReplicas', 0)}/{(o.get('spec') or {}).get('replicas', 0)}",
-            _status(o).get("updatedReplicas", 0),
-            _status(o).get("availableReplicas", 0),
-            age(o),
-        ],
-    ),
-    "Namespace": (["Status", "Age"], lambda o: [_status(o).get("phase", ""), age(o)]),
-    "ConfigMap": (["Data", "Age"], lambda o: [len(o.get("data") or {}), age(o)]),
+def _spec(obj: Obj) -> Obj:
+    return obj.get("spec") or {}
+
+
+def _ports(obj: Obj) -> str:
+    ports = [f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in _spec(obj).get("ports") or []]
+    return ",".join(ports) or "<none>"
+
+
+def _hpa_targets(obj: Obj) -> str:
+    current = ((_status(obj).get("currentMetrics") or [{}])[0].get("resource") or {}).get("current") or {}
+    target = ((_spec(obj).get("metrics") or [{}])[0].get("resource") or {}).get("target") or {}
+    now = f"{current['averageUtilization']}%" if "averageUtilization" in current else "<unknown>"
+    return f"cpu: {now}/{target.get('averageUtilization', '?')}%"
+
+
+def _node_ready(obj: Obj) -> str:
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in _status(obj).get("conditions") or [])
+    return "Ready" if ready else "NotReady"
+
+
+def _involved(obj: Obj) -> str:
+    ref = obj.get("involvedObject") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+Cell = Callable[[Obj], Any]
+# columns after NAME, as pkg/printers/internalversion/printers.go prints them (name, cell)
+_COLUMNS: dict[str, list[tuple[str, Cell]]] = {
+    "Pod": [("Ready", lambda o: _pod_cells(o)[0]), ("Status", _pod_status), ("Restarts", lambda o: _pod_cells(o)[2])],
+    "Deployment": [
+        ("Ready", lambda o: f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 0)}"),
+        ("Up-to-date", lambda o: _status(o).get("updatedReplicas", 0)),
+        ("Available", lambda o: _status(o).get("availableReplicas", 0)),
+    ],
+    "ReplicaSet": [
+        ("Desired", lambda o: _spec(o).get("replicas", 0)),
+        ("Current", lambda o: _status(o).get("replicas", 0)),
+        ("Ready", lambda o: _status(o).get("readyReplicas", 0)),
+    ],
+    "StatefulSet": [("Ready", lambda o: f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 0)}")],
+    "DaemonSet": [
+        ("Desired", lambda o: _status(o).get("desiredNumberScheduled", 0)),
+        ("Current", lambda o: _status(o).get("currentNumberScheduled", 0)),
+        ("Ready", lambda o: _status(o).get("numberReady", 0)),
+        ("Up-to-date", lambda o: _status(o).get("updatedNumberScheduled", 0)),
+        ("Available", lambda o: _status(o).get("numberAvailable", 0)),
+        (
+            "Node Selector",
+            lambda o: (
+                ",".join(
+                    f"{k}={v}"
+                    for k, v in (_spec(o).get("template", {}).get("spec", {}).get("nodeSelector") or {}).items()
+                )
+                or "<none>"
+            ),
+        ),
+    ],
+    "Service": [
+        ("Type", lambda o: _spec(o).get("type", "ClusterIP")),
+        ("Cluster-IP", lambda o: _spec(o).get("clusterIP", "<none>")),
+        ("External-IP", lambda o: "<none>"),
+        ("Port(s)", _ports),
+    ],
+    "HorizontalPodAutoscaler": [
+        (
+            "Reference",
+            lambda o: (
+                f"{_spec(o).get('scaleTargetRef', {}).get('kind')}/{_spec(o).get('scaleTargetRef', {}).get('name')}"
+            ),
+        ),
+        ("Targets", _hpa_targets),
+        ("MinPods", lambda o: _spec(o).get("minReplicas", 1)),
+        ("MaxPods", lambda o: _spec(o).get("maxReplicas", 0)),
+        ("Replicas", lambda o: _status(o).get("currentReplicas", 0)),
+    ],
+    "Node": [("Status", _node_ready), ("Roles", lambda o: "<none>")],
+    "Namespace": [("Status", lambda o: _status(o).get("phase", ""))],
+    "ConfigMap": [("Data", lambda o: len(o.get("data") or {}))],
+    "Secret": [("Type", lambda o: o.get("type", "Opaque")), ("Data", lambda o: len(o.get("data") or {}))],
 }
+_TRAILING: dict[str, list[tuple[str, Cell]]] = {"Node": [("Version", lambda o: "v1.37.0")]}
+# kinds whose table has no NAME column first (events: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE)
+_EVENT_COLUMNS: list[tuple[str, Cell]] = [
+    ("Last Seen", age),
+    ("Type", lambda o: o.get("type", "")),
+    ("Reason", lambda o: o.get("reason", "")),
+    ("Object", _involved),
+    ("Message", lambda o: o.get("message", "")),
+]
+
+
+def _columns(kind: str) -> list[tuple[str, Cell]]:
+    if kind == "Event":
+        return _EVENT_COLUMNS
+    name: Cell = lambda o: o["metadata"].get("name", "")  # noqa: E731
+    return [("Name", name), *_COLUMNS.get(kind, []), ("Age", age), *_TRAILING.get(kind, [])]
 
 
 def table(kind: str, objects: list[Obj], rv: str, with_columns: bool = True) -> Obj:
-    names, cells = _COLUMNS.get(kind, (["Age"], lambda o: [age(o)]))
-    columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    columns += [{"name": n, "type": "string", "format": "", "description": n, "priority": 0} for n in names]
-    rows = [{"cells": [o["metadata"].get("name", ""), *cells(o)], "object": _partial(o)} for o in objects]
+    columns = _columns(kind)
+    definitions = [
+        {"name": n, "type": "string", "format": "name" if n == "Name" else "", "description": n, "priority": 0}
+        for n, _ in columns
+    ]
+    rows = [{"cells": [cell(o) for _, cell in columns], "object": _partial(o)} for o in objects]
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": rv},
-        "columnDefinitions": columns if with_columns else [],
+        "columnDefinitions": definitions if with_columns else [],
         "rows": rows,
     }
 

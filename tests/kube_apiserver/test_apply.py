@@ -38,8 +38,8 @@ def test_conflict_lists_the_manager_and_force_takes_ownership(standin: StandIn) 
     )
     assert forced.returncode == 0, forced.stderr
     managers = _managers(standin, "ssa-conflict")
-    assert "f:replicas" in managers["ci-bot"]["fieldsV1"]["f:spec"]  # type: ignore[operator,index]
-    assert "f:replicas" not in managers["kubectl"]["fieldsV1"]["f:spec"]  # type: ignore[operator,index]
+    assert "f:replicas" in managers["ci-bot"]["fieldsV1"]["f:spec"]  # type: ignore[index]
+    assert "f:replicas" not in managers["kubectl"]["fieldsV1"]["f:spec"]  # type: ignore[index]
 
 
 def test_conflict_status_names_each_field_and_manager(standin: StandIn) -> None:
@@ -93,6 +93,7 @@ def test_dry_run_patch_and_delete_change_nothing(standin: StandIn) -> None:
 
 def test_diff_server_side_shows_the_change_and_exits_1(standin: StandIn) -> None:
     standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("ssa-diff"))
+    assert standin.kubectl("rollout", "status", "deploy/ssa-diff", "--timeout=30s").returncode == 0
     same = standin.kubectl("diff", "--server-side", "-f", "-", stdin=deployment("ssa-diff"))
     assert same.returncode == 0 and same.stdout == ""
     changed = standin.kubectl("diff", "--server-side", "-f", "-", stdin=deployment("ssa-diff", image="hello:2"))
@@ -140,3 +141,45 @@ def test_invalid_objects_are_422_with_causes(standin: StandIn) -> None:
     assert 'The Deployment "bad" is invalid: \n' in result.stderr
     assert "* spec.replicas: Invalid value: -1: must be greater than or equal to 0" in result.stderr
     assert "* spec.template.spec.containers[0].image: Required value" in result.stderr
+
+
+def test_client_side_apply_then_server_side_apply_upgrades_the_manager(standin: StandIn) -> None:
+    first = standin.kubectl("apply", "-f", "-", stdin=deployment("csa"))
+    assert first.stdout == "deployment.apps/csa created\n", first.stderr
+    assert ("kubectl-client-side-apply", "Update") in {
+        (m, e["operation"]) for m, e in _managers(standin, "csa").items()
+    }
+    second = standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("csa", replicas=3))
+    assert second.stdout == "deployment.apps/csa serverside-applied\n", second.stderr
+    managers = _managers(standin, "csa")
+    # kubectl moves the client-side manager's fields to its server-side one (kubectl/pkg/util/csaupgrade)
+    assert "kubectl-client-side-apply" not in managers
+    assert managers["kubectl"]["operation"] == "Apply"
+    assert standin.kubectl("get", "deploy", "csa", "-o", "jsonpath={.spec.replicas}").stdout == "3"
+
+
+def test_managed_fields_can_be_cleared(standin: StandIn) -> None:
+    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("cleared"))
+    patch = '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]'
+    assert standin.kubectl("patch", "deploy", "cleared", "--type=json", "-p", patch).returncode == 0
+    out = standin.kubectl("get", "deploy", "cleared", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+    assert "kubectl" not in out.stdout.split()
+
+
+def test_unknown_fields_follow_field_validation(standin: StandIn) -> None:
+    typo = deployment("typo").replace("  minReadySeconds", "  minReadySecond: 3\n  minReadySeconds")
+    applied = standin.kubectl("apply", "--server-side", "-f", "-", stdin=typo)
+    assert applied.returncode == 1
+    assert applied.stderr.strip() == (
+        "Error from server (BadRequest): failed to create typed patch object (default/typo; apps/v1, Kind=Deployment): "
+        ".spec.minReadySecond: field not declared in schema"
+    )
+    created = standin.kubectl("create", "-f", "-", stdin=typo)
+    assert created.returncode == 1
+    assert created.stderr.strip() == (
+        'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled '
+        'as a Deployment: strict decoding error: unknown field "spec.minReadySecond"'
+    )
+    warned = standin.kubectl("create", "--validate=warn", "-f", "-", stdin=typo)
+    assert warned.returncode == 0
+    assert warned.stderr.strip() == 'Warning: unknown field "spec.minReadySecond"'

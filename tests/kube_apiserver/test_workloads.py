@@ -25,7 +25,6 @@ def test_rollout_status_waits_for_min_ready_seconds(standin: StandIn) -> None:
 def test_rolling_update_keeps_surge_and_availability_bounds(standin: StandIn) -> None:
     _apply(standin, deployment("bounded", replicas=4, max_surge="1", max_unavailable="0"))
     assert standin.kubectl("rollout", "status", "deploy/bounded", "--timeout=30s").returncode == 0
-    watcher = standin.popen_kubectl("get", "pods", "-l", "app=bounded", "-w", "-o", "name")
     _apply(standin, deployment("bounded", replicas=4, max_surge="1", max_unavailable="0", image="hello:2"))
     seen: list[tuple[int, int]] = []
 
@@ -33,7 +32,7 @@ def test_rolling_update_keeps_surge_and_availability_bounds(standin: StandIn) ->
         obj = json.loads(standin.kubectl("get", "deploy", "bounded", "-o", "json").stdout)
         status = obj["status"]
         seen.append((status.get("replicas", 0), status.get("availableReplicas", 0)))
-        return (
+        return bool(
             obj["metadata"]["generation"] == status.get("observedGeneration")
             and status.get("updatedReplicas") == 4
             and status.get("availableReplicas") == 4
@@ -41,8 +40,6 @@ def test_rolling_update_keeps_surge_and_availability_bounds(standin: StandIn) ->
         )
 
     assert standin.wait_for(sample, timeout=30)
-    watcher.terminate()
-    watcher.communicate()
     assert all(total <= 5 for total, _ in seen), seen
     assert all(available >= 4 for _, available in seen), seen
 
@@ -96,6 +93,20 @@ def test_daemonset_runs_one_pod_per_node(standin: StandIn) -> None:
     assert status.stdout.endswith('daemon set "agent" successfully rolled out\n')
     nodes = standin.kubectl("get", "pods", "-l", "app=agent", "-o", "jsonpath={.items[*].spec.nodeName}").stdout.split()
     assert sorted(nodes) == ["node-1", "node-2", "node-3"]
+    header, row = standin.kubectl("get", "ds", "agent").stdout.splitlines()
+    # the columns of a real server's DaemonSet table (pkg/printers/internalversion/printers.go)
+    assert header.split() == [
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "NODE",
+        "SELECTOR",
+        "AGE",
+    ]
+    assert row.split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
 
 
 def test_hpa_follows_the_documented_algorithm(standin: StandIn) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import traceback
 
 from ..rest import Api
@@ -12,6 +13,7 @@ from .housekeeping import CrdController, GarbageCollector, NamespaceController
 from .runtime import Runtime
 
 TICK_SECONDS = 0.02
+IDLE_PASS_SECONDS = 0.1  # without any write, a pass this often still moves time-driven states on
 
 
 def _all(api: Api, runtime: Runtime) -> list[Controller]:
@@ -40,6 +42,7 @@ class ControllerLoop:
     """Runs every controller's ``reconcile`` every tick until stopped."""
 
     def __init__(self, api: Api, runtime: Runtime) -> None:
+        self.api = api
         self.controllers = _all(api, runtime)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="controllers", daemon=True)
@@ -51,7 +54,11 @@ class ControllerLoop:
         self.stopping.set()
 
     def _run(self) -> None:
+        seen_rv, last_pass = -1, 0.0
         while not self.stopping.wait(TICK_SECONDS):
+            if self.api.store.rv == seen_rv and time.monotonic() - last_pass < IDLE_PASS_SECONDS:
+                continue
+            seen_rv, last_pass = self.api.store.rv, time.monotonic()
             for controller in self.controllers:
                 try:
                     controller.reconcile()

@@ -240,7 +240,8 @@ class DeploymentController(Controller):
 
     @staticmethod
     def _condition(d: Obj, kind: str, ok: bool, reason: str, message: str) -> Obj:
-        old = next((c for c in (d.get("status") or {}).get("conditions") or [] if c.get("type") == kind), {})
+        conditions = (d.get("status") or {}).get("conditions") or []
+        old: Obj = next((c for c in conditions if c.get("type") == kind), {})
         same = old.get("status") == ("True" if ok else "False") and old.get("reason") == reason
         stamp = now()
         return {

@@ -81,10 +81,10 @@ class PodController(Controller):
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
         if any(self.runtime.behaviour(i) == "unschedulable" for i in images):
-            nodes = len(self.list("", "nodes"))
+            count = len(self.list("", "nodes"))
             message = (
-                f"0/{nodes} nodes are available: {nodes} Insufficient cpu. preemption: 0/{nodes} nodes are "
-                f"available: {nodes} No preemption victims found for incoming pod."
+                f"0/{count} nodes are available: {count} Insufficient cpu. preemption: 0/{count} nodes are "
+                f"available: {count} No preemption victims found for incoming pod."
             )
             status = {
                 "phase": "Pending",
@@ -229,7 +229,7 @@ class PodController(Controller):
 
     @staticmethod
     def _backoff(restarts: int) -> float:
-        return min(10.0 * 2 ** max(0, restarts - 1), MAX_BACKOFF)
+        return min(10.0 * 2.0 ** max(0, restarts - 1), MAX_BACKOFF)
 
     def _crash(self, pod: Obj, c: ContainerSim, t: float, base: Obj) -> Obj:
         oom = c.behaviour == "oom"
