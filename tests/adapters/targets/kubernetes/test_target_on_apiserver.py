@@ -251,6 +251,7 @@ def test_prune_deletes_what_the_bundle_dropped_after_a_successful_rollout(standi
     assert deploy(kept, release("b" * 40, second)).ready
     assert live(standin, f"{CONFIGMAPS}/pr-old") is not None
     pruning = make_target(standin, context="ci", deployment="pr", prune=True)
+    assert pruning.prune_preview(release("c" * 40, second)) == ["ConfigMap/pr-old"]
     assert deploy(pruning, release("c" * 40, second)).ready
     assert live(standin, f"{CONFIGMAPS}/pr-old") is None
     assert live(standin, f"{CONFIGMAPS}/pr-keep")["data"] == {"a": "2"}

@@ -19,7 +19,7 @@ from bmad.core.errors import AdapterError
 from bmad.ports.progress import Progress
 from bmad.ports.target import RolloutState
 
-from .bundle import RELEASE_ANNOTATION, WORKLOAD_KINDS
+from .bundle import RELEASE_ANNOTATION, WORKLOAD_KINDS, selector_string
 from .client import KubeApi
 from .viewers import PULL_FAILURES, VIEWERS, counts, pod_problem, pod_ready, pod_restarts
 
@@ -129,9 +129,11 @@ class RolloutWatch:
             for obj in self.api.list_objects("apps/v1", kind, self.namespace):
                 obj.setdefault("kind", kind)
                 live[(kind, str(obj["metadata"]["name"]))] = obj
-        pods = [
-            p for p in self.api.list_objects("v1", "Pod", self.namespace) if not p["metadata"].get("deletionTimestamp")
-        ]
+        mine = [live[(w.kind, w.name)] for w in self.workloads if (w.kind, w.name) in live]
+        # One workload: only its pods; several: the namespace's pods, still one request.
+        selector = selector_string((mine[0].get("spec") or {}).get("selector") or {}) if len(mine) == 1 else ""
+        listed = self.api.list_objects("v1", "Pod", self.namespace, selector=selector or None)
+        pods = [p for p in listed if not p["metadata"].get("deletionTimestamp")]
         return self._summarise(live, pods, started)
 
     def _summarise(

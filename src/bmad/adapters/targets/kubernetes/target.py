@@ -221,6 +221,11 @@ class KubernetesTarget:
             kept.append(ref.label)
         return kept
 
+    def prune_preview(self, spec: DeploySpec) -> list[str]:
+        """What ``prune: true`` would delete after this release (for ANALYZE to list)."""
+        earlier = [e for e in self._inventory(spec.service).entries() if e.release != spec.version]
+        return [ref.label for ref in prunable(earlier, ReleaseEntry.of(spec.version, self.prepare_bundle(spec)))]
+
     def missing_rights(self, spec: DeploySpec) -> list[str]:
         """The access pre-flight: each right DEPLOY needs and lacks, as ``kubectl auth can-i`` asks it."""
         rights = required_rights(self.api, self.prepare_bundle(spec), self.namespace, prune=self.config.prune)
