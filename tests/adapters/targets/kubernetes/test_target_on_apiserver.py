@@ -306,3 +306,19 @@ def test_objects_a_gitops_controller_manages_are_refused_unless_their_kind_is_al
     assert "gitops_allowed_kinds" in (err.value.hint or "")
     allowed = make_target(standin, context="ci", force_conflicts=True, gitops_allowed_kinds=["ConfigMap"])
     assert deploy(allowed, release("a" * 40, bundle)).ready
+
+
+def test_throttled_applies_are_retried_after_the_servers_retry_after(standin: StandIn) -> None:
+    target = make_target(standin, context="ci", deployment="retried")
+    slept: list[float] = []
+    target.api._sleep = slept.append  # record the back-off instead of waiting it
+    rules = [{"kind": "429", "path": "/configmaps/retried", "method": "PATCH", "times": 2, "retryAfter": 2}]
+    standin.control("POST", "faults", {"rules": rules})
+    try:
+        target.apply(
+            release("a" * 40, [config_map("retried", {"a": "1"}), deployment("retried")]), progress=NullProgress()
+        )
+    finally:
+        standin.control("DELETE", "faults")
+    assert slept == [2.0, 2.0]
+    assert live(standin, f"{CONFIGMAPS}/retried")["data"] == {"a": "1"}
