@@ -1,4 +1,4 @@
-"""DEPLOY on Kubernetes: the official client over HTTP against the stateful stand-in (tests/stand_ins).
+"""DEPLOY on Kubernetes: the target over HTTP against the stateful stand-in (tests/stand_ins).
 
 The stand-in's kubelet really runs each pod (examples/hello as a local process), so smoke tests,
 the downtime prober and Prometheus see a real service. With ``BMAD_TEST_KUBECONFIG`` set these
