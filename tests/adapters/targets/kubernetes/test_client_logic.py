@@ -159,3 +159,21 @@ def test_pod_security_rejections_name_the_policy_not_limit_ranges() -> None:
     assert finding.symptom == "Pods rejected by PodSecurity admission"
     assert 'PodSecurity policy "restricted:latest": allowPrivilegeEscalation != false' in finding.causes[0]
     assert not any("LimitRange" in c for c in finding.causes)
+
+
+def test_inventory_fits_a_configmap() -> None:
+    import json
+
+    from bmad.adapters.targets.kubernetes.inventory import fitting
+
+    big = [
+        ReleaseEntry.of(
+            r, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": "y" * 400}}]
+        )
+        for r in "abc"
+    ]
+    kept = json.loads(fitting(big, limit=1300))
+    assert [e["release"] for e in kept] == ["b", "c"]  # the oldest dropped first
+    alone = json.loads(fitting(big[-1:], limit=300))
+    assert alone[0]["release"] == "c" and alone[0]["bundle"] == [] and alone[0]["objects"]
+    assert plan_rollback([ReleaseEntry.from_dict(alone[0]), _entry("d", "c")], {"release": "c"}) is None

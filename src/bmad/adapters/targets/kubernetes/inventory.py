@@ -17,6 +17,7 @@ from .bundle import NEVER_DELETED, ObjectRef, storable
 from .client import KubeApi
 
 KEEP = 5
+MAX_BYTES = 900_000  # a ConfigMap holds at most 1 MiB
 DATA_KEY = "releases.json"
 INVENTORY_LABEL = "bmad.dev/inventory"
 
@@ -53,6 +54,22 @@ def prunable(older: list[ReleaseEntry], new: ReleaseEntry) -> list[ObjectRef]:
     keep = {(o.kind, o.name, o.namespace) for o in new.objects}
     found = [o for e in older for o in e.objects if o.kind not in NEVER_DELETED]
     return list(dict.fromkeys(o for o in found if (o.kind, o.name, o.namespace) not in keep))
+
+
+def fitting(entries: list[ReleaseEntry], limit: int = MAX_BYTES) -> str:
+    """The entries as JSON within a ConfigMap's size limit: the oldest go first; a release whose
+    bundle alone is too large keeps only its object references (its rollback restores the template)."""
+    kept = list(entries)
+    while True:
+        text = json.dumps([e.to_dict() for e in kept], sort_keys=True)
+        if len(text.encode()) <= limit:
+            return text
+        if len(kept) > 1:
+            kept.pop(0)
+        elif kept[0].bundle:
+            kept = [ReleaseEntry(kept[0].release, kept[0].objects, ())]
+        else:
+            return "[]"
 
 
 class Inventory:
@@ -110,7 +127,7 @@ class Inventory:
                 "namespace": self.namespace,
                 "labels": {"app.kubernetes.io/managed-by": "bmad", INVENTORY_LABEL: self.service},
             },
-            "data": {DATA_KEY: json.dumps([e.to_dict() for e in entries], sort_keys=True)},
+            "data": {DATA_KEY: fitting(entries)},
         }
         if version is None:
             self.api.request("POST", self._path(None), body=body)

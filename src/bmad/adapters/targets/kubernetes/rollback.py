@@ -38,8 +38,8 @@ def plan_rollback(entries: list[ReleaseEntry], to: dict[str, Any] | None) -> Rol
         index = next((i for i in range(len(entries) - 1, -1, -1) if entries[i].release == wanted), None)
     else:
         index = len(entries) - 2 if len(entries) >= 2 else None
-    if index is None:
-        return None
+    if index is None or not entries[index].bundle:
+        return None  # nothing stored to re-apply (or too large to keep)
     newer = entries[index + 1 :]
     return RollbackPlan(entries[index], newer[-1] if newer else None)
 
