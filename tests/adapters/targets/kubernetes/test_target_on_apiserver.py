@@ -322,3 +322,32 @@ def test_throttled_applies_are_retried_after_the_servers_retry_after(standin: St
         standin.control("DELETE", "faults")
     assert slept == [2.0, 2.0]
     assert live(standin, f"{CONFIGMAPS}/retried")["data"] == {"a": "1"}
+
+
+def test_rollouts_are_watched_and_the_watch_resumes_after_410(standin: StandIn) -> None:
+    import threading
+    import time
+
+    from bmad.adapters.targets.kubernetes.informer import Informer
+
+    target = make_target(standin, context="ci", deployment="watched")
+    spec = release("a" * 40, [deployment("watched", replicas=3)])
+    target.apply(spec, progress=NullProgress())
+    before = target.api.request_count
+    assert target.wait_ready(spec, timeout=30, progress=NullProgress()).ready
+    assert target.api.request_count - before <= 4  # a list and a watch per kind (Deployments, Pods)
+
+    class LateWatch(Informer):  # lists now, watches only after the history it listed was compacted
+        def _run(self) -> None:
+            time.sleep(0.5)
+            super()._run()
+
+    changed = threading.Event()
+    informer = LateWatch(target.api, CONFIGMAPS, changed).start()
+    try:
+        assert standin.kubectl("create", "configmap", "after-the-list", "-n", NS).returncode == 0
+        standin.control("POST", "compact")
+        seen = standin.wait_for(lambda: any(o["metadata"]["name"] == "after-the-list" for o in informer.items()))
+        assert seen and informer.relists >= 1 and not informer.unsupported
+    finally:
+        informer.stop()

@@ -12,7 +12,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -26,6 +26,7 @@ FIELD_MANAGER = "bmad"
 TEMPORARY = (429, 500, 502, 503, 504)
 _ANY_STATUS = tuple(range(100, 600))
 _MAX_DELAY = 10.0
+WATCH_READ_TIMEOUT = 60.0  # longer than the watch's timeoutSeconds, so the server ends it
 _VERBS = {"GET": "get", "PATCH": "patch", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 # kind -> (path prefix, plural, namespaced) for the kinds bmad meets most; others via discovery.
@@ -127,6 +128,14 @@ class Conflict(KubeApiError):
         return [f"{c.field} ({c.message})" if c.field else c.message for c in self.api_status.causes]
 
 
+class Gone(KubeApiError):
+    """410: a watch's resourceVersion is older than the server keeps: list again."""
+
+
+class WatchUnsupported(AdapterError):
+    """The server answered a watch request with something other than a stream of events."""
+
+
 class Invalid(KubeApiError):
     """422: validation failed; ``details.causes`` names each field."""
 
@@ -144,6 +153,7 @@ _ERROR_CLASSES: dict[int, type[KubeApiError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     422: Invalid,
     429: Throttled,
 }
@@ -296,6 +306,36 @@ class KubeApi:
         cls = _ERROR_CLASSES.get(status, ServerError if status >= 500 else KubeApiError)
         return cls(action, status, body, hint=hint)
 
+    @staticmethod
+    def status_of(obj: dict[str, Any]) -> ApiStatus:
+        """A Status object (as a watch's ERROR event carries it)."""
+        return parse_status(json.dumps(obj))
+
+    def watch(self, path: str, resource_version: str, *, query: list[tuple[str, str]]) -> WatchStream:
+        """Open a watch from ``resource_version``; the stream yields the events as dicts."""
+        params = [("watch", "1"), *query] + ([("resourceVersion", resource_version)] if resource_version else [])
+        headers = {"Accept": "application/json"}
+        token = self.credentials.token()
+        if token:
+            headers["Authorization"] = token
+        with self._lock:
+            self.request_count += 1
+        response = self._http.request(
+            "GET",
+            path,
+            expect=_ANY_STATUS,
+            params=params,
+            headers=headers,
+            verify=self.credentials.verify,
+            stream=True,
+            timeout=(self._http.timeout, WATCH_READ_TIMEOUT),
+        )
+        if response.status_code >= 400:
+            text = response.text
+            response.close()
+            raise self._error("GET", path, response.status_code, text, response.headers)
+        return WatchStream(response, path)
+
     # -- resources -------------------------------------------------------------------------------
     def resource(self, api_version: str, kind: str) -> tuple[str, str, bool]:
         """(path prefix, plural, namespaced) of a kind, from the built-in table or API discovery."""
@@ -382,6 +422,34 @@ class KubeApi:
         path = self.object_path(api_version, kind, name, namespace)
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         return self.request("DELETE", path, body=body, missing_ok=True) is not None
+
+
+class WatchStream:
+    """The events of one open watch."""
+
+    def __init__(self, response: Any, path: str) -> None:
+        self._response = response
+        self._path = path
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        import requests
+
+        try:
+            for line in self._response.iter_lines():
+                if not line:
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    raise WatchUnsupported(SYSTEM, f"watch {self._path}", "the answer is not JSON events") from None
+                if not isinstance(event, dict) or "type" not in event:
+                    raise WatchUnsupported(SYSTEM, f"watch {self._path}", "the server answered a watch with a list")
+                yield event
+        except (requests.RequestException, AttributeError, ValueError) as exc:
+            # a dropped stream: the informer watches again
+            raise Unreachable(SYSTEM, f"watch {self._path}", str(exc)[:200]) from None
+        finally:
+            self._response.close()
 
 
 def _delay(exc: AdapterError, attempt: int) -> float:

@@ -21,6 +21,7 @@ from bmad.ports.target import RolloutState
 
 from .bundle import RELEASE_ANNOTATION, WORKLOAD_KINDS, selector_string
 from .client import KubeApi
+from .informer import Informer, wait_for_change
 from .viewers import PULL_FAILURES, VIEWERS, counts, pod_problem, pod_ready, pod_restarts
 
 
@@ -100,7 +101,9 @@ class PersistentFailures:
 
 
 class RolloutWatch:
-    """Polls the workloads of one namespace until all are rolled out, one fails, or time runs out."""
+    """Follows the workloads of one namespace until all are rolled out, one fails, or time runs out:
+    through informers (a list, then a watch per kind and one for the pods), or by polling lists
+    when the server cannot be watched."""
 
     def __init__(
         self,
@@ -112,11 +115,14 @@ class RolloutWatch:
         poll: float,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        watch: bool = True,
     ) -> None:
         self.api = api
         self.namespace = namespace
         self.workloads = workloads
         self.poll = poll
+        self.use_watch = watch
+        self._changed = threading.Event()
         self._sleep = sleep
         self._clock = clock
         self.failures = PersistentFailures(rules, clock)
@@ -134,6 +140,37 @@ class RolloutWatch:
         selector = selector_string((mine[0].get("spec") or {}).get("selector") or {}) if len(mine) == 1 else ""
         listed = self.api.list_objects("v1", "Pod", self.namespace, selector=selector or None)
         pods = [p for p in listed if not p["metadata"].get("deletionTimestamp")]
+        return self._summarise(live, pods, started)
+
+    def _informers(self) -> dict[str, Informer] | None:
+        """An informer per workload kind and one for the pods; None when they cannot list."""
+        started: dict[str, Informer] = {}
+        try:
+            for kind in dict.fromkeys(w.kind for w in self.workloads):
+                path = self.api.object_path("apps/v1", kind, None, self.namespace)
+                started[kind] = Informer(self.api, path, self._changed).start()
+            names = {(w.kind, w.name) for w in self.workloads}
+            mine = [o for k, i in started.items() for o in i.items() if (k, o["metadata"]["name"]) in names]
+            selector = selector_string((mine[0].get("spec") or {}).get("selector") or {}) if len(mine) == 1 else ""
+            pods = self.api.object_path("v1", "Pod", None, self.namespace)
+            started["Pod"] = Informer(self.api, pods, self._changed, selector=selector or None).start()
+        except AdapterError:
+            for informer in started.values():
+                informer.stop()
+            return None
+        return started
+
+    def _cached(self, informers: dict[str, Informer] | None, started: float) -> RolloutState | None:
+        """The state from the informers' caches (no request); None when a watch is not available."""
+        if not informers or any(i.unsupported for i in informers.values()):
+            return None
+        live = {
+            (kind, str(obj["metadata"]["name"])): {"kind": kind, **obj}
+            for kind, informer in informers.items()
+            if kind != "Pod"
+            for obj in informer.items()
+        }
+        pods = [p for p in informers["Pod"].items() if not p["metadata"].get("deletionTimestamp")]
         return self._summarise(live, pods, started)
 
     def _summarise(
@@ -192,10 +229,11 @@ class RolloutWatch:
         task = progress.task(f"rollout of {names}")
         state = RolloutState(False, 0, 0, 0, 0, message="no answer from the API server yet")
         last_message, last_error = "", ""
+        informers = self._informers() if self.use_watch else None
         try:
             while True:
                 try:
-                    state = self.observe(started)
+                    state = self._cached(informers, started) or self.observe(started)
                     last_error = ""
                 except AdapterError as exc:
                     if not exc.temporary:
@@ -210,9 +248,14 @@ class RolloutWatch:
                 cancelled = cancel is not None and cancel.is_set()
                 if cancelled or self._clock() - started >= timeout:
                     return self._gave_up(state, started, timeout, cancelled, last_error)
-                self._sleep(self.poll)
+                if self._cached(informers, started) is not None:
+                    wait_for_change(self._changed, self.poll)
+                else:
+                    self._sleep(self.poll)
         finally:
             task.done()
+            for informer in (informers or {}).values():
+                informer.stop()
 
     def _gave_up(
         self, state: RolloutState, started: float, timeout: float, cancelled: bool, last_error: str
