@@ -9,8 +9,9 @@
 * **Apply** (:mod:`.bundle`, :mod:`.applier`, :mod:`.inventory`) — CRDs first (waited for
   ``Established``), then the guide's order, with server-side apply (field manager ``bmad``,
   ``force`` only when asked); every release's objects and bundle kept in an inventory ConfigMap.
-* **Wait** (:mod:`.viewers`, :mod:`.rollout`) — every Deployment, StatefulSet and DaemonSet, read
-  as kubectl's rollout status viewers read them; early stop only on persistent failures.
+* **Wait** (:mod:`.viewers`, :mod:`.informer`, :mod:`.rollout`) — every Deployment, StatefulSet and
+  DaemonSet, watched, read as kubectl's rollout status viewers read them; early stop only on
+  persistent failures. **Access** (:mod:`.access`) — the rights a deploy needs, reviewed beforehand.
 * **Rollback** (:mod:`.rollback`) — the previous release's whole bundle re-applied, what the failed
   release added deleted. **Diagnose** (:mod:`.diagnose`) — the guide's troubleshooting entries.
 """

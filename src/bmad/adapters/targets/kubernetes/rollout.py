@@ -1,6 +1,7 @@
 """Waiting for every workload of a release, like ``kubectl rollout status`` for each of them.
 
-Each interval costs one list per workload kind and one list of pods, whatever the bundle's size.
+Each workload kind and the pods are listed once and then watched (:mod:`.informer`); a server that
+cannot be watched is polled, one list per kind and one of pods per interval.
 An early stop needs a *persistent* failure (an image that has not been pulled for
 ``image_pull_seconds``, a crash loop with ``crash_restarts`` restarts, a progress deadline the
 controller reported); 429, 5xx and timeouts are retried until the rollout's deadline and are
