@@ -145,14 +145,10 @@ class BundleApplier:
         """
         found: list[str] = []
         gitops: list[str] = []
+        existing = self._live_objects(bundle)
         for obj in bundle:
             ref = ObjectRef.of(obj)
-            try:
-                live = self.api.get(ref.api_version, ref.kind, ref.name, ref.namespace)
-            except AdapterError as exc:
-                if exc.temporary:
-                    raise
-                continue  # a kind not served yet (its CRD comes with the bundle): nothing to conflict with
+            live = existing.get((ref.api_version, ref.kind, ref.namespace, ref.name))
             if live is None:
                 continue
             controller = gitops_controller(live)
@@ -173,6 +169,34 @@ class BundleApplier:
                 "target.kubernetes.gitops_allowed_kinds (bmad and the controller would undo each other)",
             )
         return found
+
+    def _live_objects(self, bundle: list[dict[str, Any]]) -> dict[tuple[str, str, str | None, str], dict[str, Any]]:
+        """The live versions of the bundle's objects: one list per namespaced kind, a get for the rest."""
+        found: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}
+        groups: dict[tuple[str, str, str | None], list[ObjectRef]] = {}
+        for obj in bundle:
+            ref = ObjectRef.of(obj)
+            groups.setdefault((ref.api_version, ref.kind, ref.namespace), []).append(ref)
+        for (api_version, kind, namespace), refs in groups.items():
+            items: list[dict[str, Any]] = []
+            if namespace and len(refs) > 1:
+                items = self._quietly(self.api.list_objects, api_version, kind, namespace) or []
+            if not items:  # one object, a cluster-scoped kind, or no right to list: get each
+                for ref in refs:
+                    live = self._quietly(self.api.get, api_version, kind, ref.name, namespace)
+                    items.extend([live] if live else [])
+            found.update({(api_version, kind, namespace, str(o["metadata"]["name"])): o for o in items})
+        return found
+
+    @staticmethod
+    def _quietly(call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``, None on a permanent error (a kind not served yet: its CRD comes with the bundle)."""
+        try:
+            return call(*args)
+        except AdapterError as exc:
+            if exc.temporary:
+                raise
+            return None
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         try:
