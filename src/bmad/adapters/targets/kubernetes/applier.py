@@ -178,10 +178,11 @@ class BundleApplier:
             ref = ObjectRef.of(obj)
             groups.setdefault((ref.api_version, ref.kind, ref.namespace), []).append(ref)
         for (api_version, kind, namespace), refs in groups.items():
-            items: list[dict[str, Any]] = []
+            listed = None
             if namespace and len(refs) > 1:
-                items = self._quietly(self.api.list_objects, api_version, kind, namespace) or []
-            if not items:  # one object, a cluster-scoped kind, or no right to list: get each
+                listed = self._quietly(self.api.list_objects, api_version, kind, namespace)
+            items: list[dict[str, Any]] = list(listed or [])
+            if listed is None:  # one object, a cluster-scoped kind, or no right to list: get each
                 for ref in refs:
                     live = self._quietly(self.api.get, api_version, kind, ref.name, namespace)
                     items.extend([live] if live else [])
