@@ -27,7 +27,8 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         auth: tuple[str, str] | None = None,
-        verify: bool = True,
+        verify: bool | str = True,
+        cert: tuple[str, str] | None = None,
     ) -> None:
         import requests
 
@@ -36,7 +37,9 @@ class HttpClient:
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers.update(headers or {})
-        self._session.verify = verify
+        self._session.verify = verify  # False, True, or the path of a CA bundle
+        if cert is not None:
+            self._session.cert = cert  # client certificate and key files
         if auth is not None:
             self._session.auth = auth
 

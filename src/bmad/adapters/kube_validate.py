@@ -312,39 +312,96 @@ class ServerDryRun:
 
     ``api`` (or a callable returning it, so connecting waits until needed) is the target's JSON
     client (``request(method, path, query=, body=, content_type=)`` and
-    ``object_path(apiVersion, kind, name, namespace)``): objects are sent as server-side
-    apply patches with ``dryRun=All``, so admission, defaulting and validation run and nothing
-    is stored.
+    ``object_path(apiVersion, kind, name, namespace)``): objects are sent as server-side apply
+    patches with ``dryRun=All`` under DEPLOY's field manager and ``force`` setting, so admission,
+    defaulting, validation and field conflicts are checked as DEPLOY will meet them, and nothing is
+    stored. ``prepare`` turns the bundle into what DEPLOY will apply (image pinned by digest,
+    namespaces filled in), object for object in the same order.
+
+    A dry-run of an object whose namespace the bundle itself creates would get 404 (the
+    Namespace's dry-run is not stored, kubernetes#83562), and so would a custom resource whose CRD
+    comes with the bundle: those are not sent but listed in :attr:`deferred` with the reason
+    ("server dry-run after the namespace exists"), unless ``scratch_namespace`` names an existing
+    namespace to dry-run them in.
     """
 
-    def __init__(self, api: Any, *, namespace: str | None = None, field_manager: str = "bmad-analyze") -> None:
+    def __init__(
+        self,
+        api: Any,
+        *,
+        namespace: str | Callable[[], str | None] | None = None,
+        field_manager: str = "bmad",
+        force: bool = False,
+        prepare: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+        scratch_namespace: str | None = None,
+    ) -> None:
         self.api = api
         self.namespace = namespace
         self.field_manager = field_manager
+        self.force = force
+        self.prepare = prepare
+        self.scratch_namespace = scratch_namespace
+        self.deferred: list[tuple[int, str]] = []
 
     def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
         from bmad.core.errors import BmadError, Unreachable
 
         failures: list[tuple[int, str]] = []
+        self.deferred = []
         api = self.api() if callable(self.api) else self.api
-        for index, obj in enumerate(objects):
-            meta = obj.get("metadata") or {}
+        default_ns = self.namespace() if callable(self.namespace) else self.namespace
+        created = self._created_namespaces(api, objects)
+        defined = _crd_kinds(objects)
+        bodies = [dict(o) for o in objects]
+        prepared = self.prepare(bodies) if self.prepare is not None else bodies
+        for index, body in enumerate(prepared):
+            meta = dict(body.get("metadata") or {})
+            namespace = meta.get("namespace") or default_ns
+            if (str(body.get("apiVersion")), str(body.get("kind"))) in defined:
+                self.deferred.append((index, "server dry-run after the CRD is established"))
+                continue
+            if namespace in created and body.get("kind") != "Namespace":
+                if not self.scratch_namespace:
+                    self.deferred.append((index, "server dry-run after the namespace exists"))
+                    continue
+                namespace = self.scratch_namespace
             try:
                 path = api.object_path(
-                    str(obj.get("apiVersion")),
-                    str(obj.get("kind")),
-                    str(meta.get("name")),
-                    meta.get("namespace") or self.namespace,
+                    str(body.get("apiVersion")), str(body.get("kind")), str(meta.get("name")), namespace
                 )
-                api.request(
-                    "PATCH",
-                    path,
-                    query=[("fieldManager", self.field_manager), ("force", "true"), ("dryRun", "All")],
-                    body=dict(obj),
-                    content_type="application/apply-patch+yaml",
-                )
+                if namespace and meta.get("namespace"):
+                    body["metadata"] = {**meta, "namespace": namespace}
+                api.request("PATCH", path, query=self._query(), body=body, content_type="application/apply-patch+yaml")
             except Unreachable:
                 raise
             except BmadError as exc:
                 failures.append((index, str(exc)))
         return failures
+
+    def _query(self) -> list[tuple[str, str]]:
+        force = "true" if self.force else "false"
+        return [("fieldManager", self.field_manager), ("force", force), ("dryRun", "All")]
+
+    @staticmethod
+    def _created_namespaces(api: Any, objects: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Namespaces the bundle applies that do not exist yet."""
+        names = {str((o.get("metadata") or {}).get("name")) for o in objects if o.get("kind") == "Namespace"}
+        missing = set()
+        for name in names:
+            try:
+                found = api.request("GET", f"/api/v1/namespaces/{name}", missing_ok=True)
+            except Exception:  # noqa: S112 - unreadable (403): the dry-run itself will tell
+                continue
+            if found is None:
+                missing.add(name)
+        return missing
+
+
+def _crd_kinds(objects: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    kinds = set()
+    for obj in objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            for version in spec.get("versions") or []:
+                kinds.add((f"{spec.get('group')}/{version.get('name')}", str((spec.get("names") or {}).get("kind"))))
+    return kinds

@@ -71,6 +71,32 @@ class KubernetesTargetConfig(Model):
     container: str | None = Field(default=None, description="container whose image is pinned; default: the first one")
     url: str | None = Field(default=None, description="base URL smoke tests and probes use (ingress or port-forward)")
     request_timeout_seconds: float = Field(default=15.0, description="timeout of each API request")
+    force_conflicts: bool = Field(
+        default=False,
+        description="take fields another field manager owns (server-side apply force=true); default: report a 409",
+    )
+    prune: bool = Field(
+        default=False,
+        description="delete objects dropped from the bundle after a successful rollout (from the release inventory)",
+    )
+    create_namespace: bool = Field(
+        default=False,
+        description="apply a Namespace the bundle does not contain (needs cluster-scoped rights on namespaces)",
+    )
+    image_pull_backoff_seconds: float = Field(
+        default=30.0, ge=0, description="early stop of a rollout: ImagePullBackOff lasting this long"
+    )
+    crash_loop_restarts: int = Field(
+        default=3, ge=1, description="early stop of a rollout: CrashLoopBackOff with this many restarts"
+    )
+    dry_run_namespace: str | None = Field(
+        default=None,
+        description="ANALYZE's server dry-run of objects whose namespace this release creates (None: checked offline)",
+    )
+    gitops_allowed_kinds: list[str] = Field(
+        default_factory=list,
+        description="kinds bmad may apply although a GitOps controller (Argo CD, Flux) manages the live object",
+    )
 
 
 class TargetConfig(Model):

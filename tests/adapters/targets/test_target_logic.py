@@ -209,7 +209,7 @@ def test_cluster_chosen_as_kubectl_does(tmp_path: Path, monkeypatch: pytest.Monk
     _client, namespace, _where = connect(KubernetesTargetConfig(context="staging"))
     assert namespace == "stage-ns"
     client, namespace, _where = connect(KubernetesTargetConfig(kubeconfig="b"), base_dir=str(tmp_path))
-    assert namespace == "stage-ns" and client.configuration.host == "http://127.0.0.1:2"
+    assert namespace == "stage-ns" and client.host == "http://127.0.0.1:2"
 
 
 def test_unreachable_api_server_is_an_adapter_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""DEPLOY on Kubernetes: the official client over HTTP against the stateful stand-in (tests/stand_ins).
+"""DEPLOY on Kubernetes: the target over HTTP against the stateful stand-in (tests/stand_ins).
 
 The stand-in's kubelet really runs each pod (examples/hello as a local process), so smoke tests,
 the downtime prober and Prometheus see a real service. With ``BMAD_TEST_KUBECONFIG`` set these
@@ -134,8 +134,8 @@ def deploy(
                 manifests: k8s
                 url: "{url}"
         deploy:
-          rollout_timeout_seconds: 20
-          rollback_timeout_seconds: 20
+          rollout_timeout_seconds: {timeout}
+          rollback_timeout_seconds: {timeout}
           probe_interval_seconds: 0.1
           smoke:
             health_timeout_seconds: 5
@@ -145,7 +145,10 @@ def deploy(
         {verification}
         """
     )
+    # A real cluster rolls the example out one surge pod at a time with minReadySeconds: 10.
+    timeout = 180 if getattr(cluster, "real", False) else 20
     text = template.format(
+        timeout=timeout,
         kubeconfig=kubeconfig,
         url=url,
         prometheus_url=prometheus_url,

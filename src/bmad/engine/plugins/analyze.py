@@ -10,7 +10,7 @@ from bmad.ports.phase import PhaseContext, PhasePlugin
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.git_history import GitHistory
-    from bmad.adapters.kube_validate import BundledSchemaValidator, ServerDryRun
+    from bmad.adapters.kube_validate import BundledSchemaValidator
     from bmad.phases.analyze import AnalyzePhase
     from bmad.phases.analyze.attestations import load_attestations
 
@@ -35,8 +35,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     except ImportError:  # pragma: no cover - DEPLOY wiring not installed
         target_note = "no target adapter installed"
     if target is not None and getattr(target, "kind", None) == "kubernetes" and hasattr(target, "api"):
-        namespace = config.environment(ctx.environment_name).target.kubernetes.namespace
-        dry_runner = ServerDryRun(lambda: target.api, namespace=namespace)
+        dry_runner = _kubernetes_dry_run(ctx, target)
     repo = config.repository_dir
     source = GitHistory(repo) if any((p / ".git").exists() for p in (repo, *repo.parents)) else None
     attestations_path = config.resolve_path(settings.attestations)
@@ -48,4 +47,37 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         dry_run_note=dry_run_note,
         source=source,
         attestations=lambda: load_attestations(attestations_path),
+    )
+
+
+def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
+    """The server dry-run of what DEPLOY will apply: the target's prepared, digest-pinned bundle,
+    in the namespace DEPLOY will use (bmad.yaml, else the kubeconfig context, else the manifests)."""
+    from dataclasses import replace
+
+    from bmad.adapters.kube_validate import ServerDryRun
+    from bmad.engine.plugins.deploy import make_spec
+
+    settings = ctx.config.environment(ctx.environment_name).target.kubernetes
+    try:
+        spec = make_spec(ctx)
+    except BmadError:
+        spec = None  # no digest yet (BUILD has not run): the objects are dry-run as written
+
+    def prepare(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if spec is None:
+            return objects
+        try:
+            prepared = target.prepare_bundle(replace(spec, manifests=tuple(objects)))
+        except BmadError:
+            return objects
+        by_key = {(o.get("kind"), (o.get("metadata") or {}).get("name")): o for o in prepared}
+        return [by_key.get((o.get("kind"), (o.get("metadata") or {}).get("name")), o) for o in objects]
+
+    return ServerDryRun(
+        lambda: target.api,
+        namespace=lambda: target.namespace,
+        force=settings.force_conflicts,
+        prepare=prepare,
+        scratch_namespace=settings.dry_run_namespace,
     )

@@ -32,6 +32,8 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
             probe=RequestsProbe(),
             health_path=config.deploy.health_path,
             base_dir=str(config.base_dir),
+            rollback_timeout=config.deploy.rollback_timeout_seconds,
+            default_namespace=_manifests_namespace(config, environment),
         )
     from bmad.adapters.targets.local import LocalTarget
 
@@ -45,6 +47,16 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
         file_sd_dir=str(config.resolve_path(file_sd)) if file_sd else None,
         scrape_job=config.measure.scrape_job or config.service.name,
     )
+
+
+def _manifests_namespace(config: BmadConfig, environment: str) -> str | None:
+    """The namespace the manifests name (the target's last resort after bmad.yaml and the context)."""
+    from bmad.adapters.targets.kubernetes.bundle import bundle_namespace
+
+    try:
+        return bundle_namespace(list(load_manifests(config, environment)))
+    except ConfigError:
+        return None  # DEPLOY reports the manifests' problem itself
 
 
 def image_for(ctx: PhaseContext) -> tuple[str, str]:

@@ -1,0 +1,296 @@
+"""The scheduler and the kubelet, simulated: binding, container states, probes, restarts, Events.
+
+Follows "Pod Lifecycle" (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/):
+phases, conditions (PodScheduled, Initialized, ContainersReady, Ready), container states, a
+restart back-off of 10 s doubling up to 5 minutes (``CrashLoopBackOff``, ``restartCount``,
+``lastState.terminated`` with ``OOMKilled`` / ``Error``); images that cannot be pulled wait in
+``ErrImagePull`` then ``ImagePullBackOff`` ("Images", https://kubernetes.io/docs/concepts/containers/images/);
+an unschedulable pod stays ``Pending`` with ``PodScheduled=False`` reason ``Unschedulable``.
+A container is Ready once its readiness probe's ``initialDelaySeconds`` passed (simulated time).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..apply import now
+from .base import Controller
+
+Obj = dict[str, Any]
+PULL_SECONDS = 0.5
+CRASH_AFTER_SECONDS = 1.0
+MAX_BACKOFF = 300.0
+
+
+@dataclass
+class ContainerSim:
+    """One container's simulated life."""
+
+    name: str
+    image: str
+    behaviour: str
+    ready_delay: float
+    started: float = -1.0
+    restarts: int = 0
+    waiting_until: float = 0.0
+    last_terminated: Obj | None = None
+
+
+@dataclass
+class PodSim:
+    scheduled: float
+    containers: list[ContainerSim] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
+
+
+def _ready_delay(container: Obj) -> float:
+    probe = container.get("readinessProbe") or {}
+    return float(probe.get("initialDelaySeconds", 0))
+
+
+def _condition(kind: str, ok: bool, reason: str = "", message: str = "") -> Obj:
+    out: Obj = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None, "lastTransitionTime": now()}
+    if reason:
+        out["reason"] = reason
+    if message:
+        out["message"] = message
+    return out
+
+
+class PodController(Controller):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.sims: dict[str, PodSim] = {}
+        self.nodes = itertools.count()
+
+    def reconcile(self) -> None:
+        live = set()
+        for pod in self.list("", "pods"):
+            uid = pod["metadata"]["uid"]
+            live.add(uid)
+            if not (pod.get("spec") or {}).get("nodeName"):
+                self._schedule(pod)
+            else:
+                self._run(pod, uid)
+        for uid in set(self.sims) - live:
+            del self.sims[uid]
+
+    def _schedule(self, pod: Obj) -> None:
+        images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
+        if any(self.runtime.behaviour(i) == "unschedulable" for i in images):
+            count = len(self.list("", "nodes"))
+            message = (
+                f"0/{count} nodes are available: {count} Insufficient cpu. preemption: 0/{count} nodes are "
+                f"available: {count} No preemption victims found for incoming pod."
+            )
+            status = {
+                "phase": "Pending",
+                "conditions": [_condition("PodScheduled", False, "Unschedulable", message)],
+                "qosClass": "BestEffort",
+            }
+            if pod.get("status", {}).get("conditions", [{}])[0].get("reason") != "Unschedulable":
+                self.event(pod, "Warning", "FailedScheduling", message, "default-scheduler")
+                self.set_status(pod, status)
+            return
+        nodes = [n["metadata"]["name"] for n in self.list("", "nodes")]
+        bound = copy.deepcopy(pod)
+        bound["spec"]["nodeName"] = nodes[next(self.nodes) % len(nodes)]
+        saved = self.save(bound, manager="kube-scheduler")
+        if saved is not None:
+            where = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
+            self.event(
+                saved,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {where} to {bound['spec']['nodeName']}",
+                "default-scheduler",
+            )
+
+    def _sim(self, pod: Obj, uid: str) -> PodSim:
+        sim = self.sims.get(uid)
+        if sim is None:
+            sim = PodSim(self.runtime.clock.now())
+            for c in pod["spec"].get("containers") or []:
+                image = c.get("image", "")
+                sim.containers.append(ContainerSim(c["name"], image, self.runtime.behaviour(image), _ready_delay(c)))
+            self.sims[uid] = sim
+            for c in pod["spec"].get("initContainers") or []:
+                self.runtime.start_container(
+                    pod["metadata"].get("namespace", ""), pod["metadata"]["name"], c["name"], c.get("image", "")
+                )
+        return sim
+
+    def _run(self, pod: Obj, uid: str) -> None:
+        sim = self._sim(pod, uid)
+        t = self.runtime.clock.now()
+        statuses = [self._advance(pod, sim, c, t) for c in sim.containers]
+        ready = all(s["ready"] for s in statuses)
+        started = all(s["started"] for s in statuses)
+        meta = pod["metadata"]
+        status = {
+            "phase": "Running" if started or any(c.restarts for c in sim.containers) else "Pending",
+            "conditions": [
+                _condition("PodReadyToStartContainers", True),
+                _condition("Initialized", True),
+                _condition(
+                    "Ready", ready, "" if ready else "ContainersNotReady", "" if ready else self._not_ready(statuses)
+                ),
+                _condition(
+                    "ContainersReady",
+                    ready,
+                    "" if ready else "ContainersNotReady",
+                    "" if ready else self._not_ready(statuses),
+                ),
+                _condition("PodScheduled", True),
+            ],
+            "hostIP": "192.168.0.10",
+            "podIP": f"10.244.0.{sum(uid.encode()) % 250 + 2}",
+            "startTime": meta.get("creationTimestamp"),
+            "qosClass": "BestEffort",
+            "containerStatuses": statuses,
+        }
+        if pod["spec"].get("initContainers"):
+            status["initContainerStatuses"] = [self._completed(c) for c in pod["spec"]["initContainers"]]
+        self._set_if_changed(pod, status)
+        if ready:
+            self.runtime.ready_since.setdefault(uid, t)
+        else:
+            self.runtime.ready_since.pop(uid, None)
+
+    @staticmethod
+    def _not_ready(statuses: list[Obj]) -> str:
+        names = " ".join(s["name"] for s in statuses if not s["ready"])
+        return f"containers with unready status: [{names}]"
+
+    @staticmethod
+    def _completed(container: Obj) -> Obj:
+        terminated = {"exitCode": 0, "reason": "Completed", "startedAt": now(), "finishedAt": now()}
+        return {
+            "name": container["name"],
+            "image": container.get("image", ""),
+            "ready": True,
+            "restartCount": 0,
+            "started": False,
+            "state": {"terminated": terminated},
+            "lastState": {},
+        }
+
+    def _set_if_changed(self, pod: Obj, status: Obj) -> None:
+        old = copy.deepcopy(pod.get("status") or {})
+        if _without_times(old) != _without_times(status):
+            self.set_status(pod, status)
+
+    def _advance(self, pod: Obj, sim: PodSim, c: ContainerSim, t: float) -> Obj:
+        """This container's status at simulated time ``t`` (starting, crashing, restarting it)."""
+        base: Obj = {
+            "name": c.name,
+            "image": c.image,
+            "imageID": "",
+            "restartCount": c.restarts,
+            "ready": False,
+            "started": False,
+            "lastState": {},
+        }
+        if c.last_terminated:
+            base["lastState"] = {"terminated": c.last_terminated}
+        if c.behaviour == "pull-failure":
+            return self._pull_failure(pod, sim, c, t, base)
+        if t < sim.scheduled + PULL_SECONDS or t < c.waiting_until:
+            reason = "ContainerCreating" if c.restarts == 0 else "CrashLoopBackOff"
+            message = "" if c.restarts == 0 else self._backoff_message(pod, c)
+            base["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
+            return base
+        if c.started < 0 or c.started < c.waiting_until:
+            self._start(pod, sim, c, t)
+        if c.behaviour in ("crash", "oom") and t >= c.started + CRASH_AFTER_SECONDS:
+            return self._crash(pod, c, t, base)
+        base["state"] = {"running": {"startedAt": now()}}
+        base["started"] = True
+        base["ready"] = t >= c.started + c.ready_delay and c.behaviour == "ok"
+        base["containerID"] = f"containerd://{abs(hash((pod['metadata']['uid'], c.name, c.restarts))):x}"
+        return base
+
+    def _start(self, pod: Obj, sim: PodSim, c: ContainerSim, t: float) -> None:
+        c.started = t
+        meta = pod["metadata"]
+        self.runtime.start_container(meta.get("namespace", ""), meta["name"], c.name, c.image)
+        if f"started:{c.name}" not in sim.reported:
+            sim.reported.add(f"started:{c.name}")
+            self.event(pod, "Normal", "Pulled", f'Container image "{c.image}" already present on machine', "kubelet")
+            self.event(pod, "Normal", "Created", f"Created container: {c.name}", "kubelet")
+            self.event(pod, "Normal", "Started", f"Started container {c.name}", "kubelet")
+
+    def _backoff_message(self, pod: Obj, c: ContainerSim) -> str:
+        seconds = int(self._backoff(c.restarts))
+        return f"back-off {seconds}s restarting failed container={c.name} pod={pod['metadata']['name']}"
+
+    @staticmethod
+    def _backoff(restarts: int) -> float:
+        return min(10.0 * 2.0 ** max(0, restarts - 1), MAX_BACKOFF)
+
+    def _crash(self, pod: Obj, c: ContainerSim, t: float, base: Obj) -> Obj:
+        oom = c.behaviour == "oom"
+        meta = pod["metadata"]
+        self.runtime.log(
+            meta.get("namespace", ""),
+            meta["name"],
+            c.name,
+            "fatal: out of memory" if oom else "fatal: exiting with status 1",
+        )
+        c.last_terminated = {
+            "exitCode": 137 if oom else 1,
+            "reason": "OOMKilled" if oom else "Error",
+            "startedAt": now(),
+            "finishedAt": now(),
+        }
+        c.restarts += 1
+        c.waiting_until = t + self._backoff(c.restarts)
+        self.event(
+            pod,
+            "Warning",
+            "BackOff",
+            "Back-off restarting failed container " + c.name + f" in pod {meta['name']}",
+            "kubelet",
+        )
+        message = self._backoff_message(pod, c)
+        base.update({"restartCount": c.restarts, "lastState": {"terminated": c.last_terminated}})
+        base["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
+        return base
+
+    def _pull_failure(self, pod: Obj, sim: PodSim, c: ContainerSim, t: float, base: Obj) -> Obj:
+        first = t < sim.scheduled + PULL_SECONDS * 2
+        if f"pull:{c.name}" not in sim.reported:
+            sim.reported.add(f"pull:{c.name}")
+            self.event(pod, "Normal", "Pulling", f'Pulling image "{c.image}"', "kubelet")
+            cause = f'failed to pull and unpack image "{c.image}": not found'
+            detail = f'Failed to pull image "{c.image}": rpc error: code = NotFound desc = {cause}'
+            self.event(pod, "Warning", "Failed", detail, "kubelet")
+            self.event(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet")
+        if first:
+            base["state"] = {
+                "waiting": {
+                    "reason": "ErrImagePull",
+                    "message": f'failed to pull and unpack image "{c.image}": not found',
+                }
+            }
+        else:
+            base["state"] = {
+                "waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{c.image}"'}
+            }
+        return base
+
+
+def _without_times(status: Obj) -> Obj:
+    clean = copy.deepcopy(status)
+    for cond in clean.get("conditions") or []:
+        cond.pop("lastTransitionTime", None)
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for s in clean.get(key) or []:
+            for state in (s.get("state") or {}).values():
+                state.pop("startedAt", None), state.pop("finishedAt", None)
+            for state in (s.get("lastState") or {}).values():
+                state.pop("startedAt", None), state.pop("finishedAt", None)
+    return clean

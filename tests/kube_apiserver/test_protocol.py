@@ -1,0 +1,92 @@
+"""Storage and protocol, as the real kubectl and a raw HTTPS client see them."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.kube_apiserver.harness import StandIn
+
+CONFIGMAP_YAML = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {mode: fast}
+"""
+
+
+def test_kubeconfig_has_three_contexts_and_the_ca_inline(standin: StandIn) -> None:
+    config = yaml.safe_load(standin.kubeconfig.read_text())
+    assert [c["name"] for c in config["contexts"]] == ["admin", "ci", "readonly"]
+    assert config["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert config["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{standin.port}"
+    assert standin.kubectl("get", "namespace", "team-a", "-o", "name").stdout == "namespace/team-a\n"
+
+
+def test_https_only_with_its_own_ca(standin: StandIn) -> None:
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"https://127.0.0.1:{standin.port}/version", context=ssl.create_default_context())
+    assert standin.request("GET", "/version").body["gitVersion"].startswith("v1.")
+
+
+def test_a_request_without_a_token_is_unauthorized(standin: StandIn) -> None:
+    tls = ssl.create_default_context(cafile=str(standin.directory / "ca.crt"))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"https://127.0.0.1:{standin.port}/api/v1/namespaces", context=tls)
+    assert caught.value.code == 401
+
+
+def test_discovery_lists_short_names_and_scopes(standin: StandIn) -> None:
+    out = standin.kubectl("api-resources", "--api-group=apps", "-o", "wide").stdout
+    assert "deployments" in out and "deploy" in out and "statefulsets" in out and "sts" in out
+    assert standin.kubectl("api-resources", "--namespaced=false", "-o", "name").stdout.count("namespaces") == 1
+    groups = {g["name"] for g in standin.request("GET", "/apis").body["groups"]}
+    assert {"apps", "batch", "networking.k8s.io", "policy", "autoscaling", "rbac.authorization.k8s.io"} <= groups
+    assert "apiextensions.k8s.io" in groups
+
+
+def test_yaml_and_json_bodies_and_resource_versions(standin: StandIn) -> None:
+    created = standin.request(
+        "POST", "/api/v1/namespaces/default/configmaps", CONFIGMAP_YAML.encode(), content_type="application/yaml"
+    )
+    assert created.status == 201
+    first = int(created.body["metadata"]["resourceVersion"])
+    patched = standin.request(
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/settings",
+        {"data": {"mode": "slow"}},
+        content_type="application/merge-patch+json",
+    )
+    assert int(patched.body["metadata"]["resourceVersion"]) > first
+    listed = standin.request("GET", "/api/v1/namespaces/default/configmaps")
+    assert int(listed.body["metadata"]["resourceVersion"]) >= int(patched.body["metadata"]["resourceVersion"])
+    assert standin.kubectl("get", "cm", "settings", "-o", "jsonpath={.data.mode}").stdout == "slow"
+
+
+def test_already_exists_and_not_found_as_kubectl_prints_them(standin: StandIn) -> None:
+    standin.kubectl("create", "configmap", "twice", "-n", "default")
+    again = standin.kubectl("create", "configmap", "twice", "-n", "default")
+    assert again.returncode == 1
+    assert again.stderr.strip() == 'error: failed to create configmap: configmaps "twice" already exists'
+    missing = standin.kubectl("get", "deploy", "nothing", "-n", "default")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == 'Error from server (NotFound): deployments.apps "nothing" not found'
+
+
+def test_stale_resource_version_on_update_is_a_conflict(standin: StandIn) -> None:
+    standin.kubectl("create", "configmap", "versioned", "-n", "default")
+    current = standin.request("GET", "/api/v1/namespaces/default/configmaps/versioned").body
+    stale = json.loads(json.dumps(current))
+    stale["metadata"]["resourceVersion"] = "1"
+    answer = standin.request("PUT", "/api/v1/namespaces/default/configmaps/versioned", stale)
+    assert answer.status == 409
+    assert answer.body["reason"] == "Conflict"
+    assert answer.body["message"] == (
+        'Operation cannot be fulfilled on configmaps "versioned": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )

@@ -1,0 +1,136 @@
+"""Controllers as ``kubectl rollout`` sees them (texts from kubectl's rollout status viewers,
+k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.kube_apiserver.harness import StandIn
+from tests.kube_apiserver.manifests import daemonset, deployment, statefulset
+
+
+def _apply(standin: StandIn, manifest: str) -> None:
+    result = standin.kubectl("apply", "--server-side", "-f", "-", stdin=manifest)
+    assert result.returncode == 0, result.stderr
+
+
+def test_rollout_status_waits_for_min_ready_seconds(standin: StandIn) -> None:
+    _apply(standin, deployment("roll", replicas=4, min_ready=10))
+    status = standin.kubectl("rollout", "status", "deploy/roll", "--timeout=30s")
+    assert status.returncode == 0, status.stderr
+    assert "of 4 updated replicas are available...\n" in status.stdout
+    assert status.stdout.endswith('deployment "roll" successfully rolled out\n')
+
+
+def test_rolling_update_keeps_surge_and_availability_bounds(standin: StandIn) -> None:
+    _apply(standin, deployment("bounded", replicas=4, max_surge="1", max_unavailable="0"))
+    assert standin.kubectl("rollout", "status", "deploy/bounded", "--timeout=30s").returncode == 0
+    _apply(standin, deployment("bounded", replicas=4, max_surge="1", max_unavailable="0", image="hello:2"))
+    seen: list[tuple[int, int]] = []
+
+    def sample() -> bool:
+        obj = json.loads(standin.kubectl("get", "deploy", "bounded", "-o", "json").stdout)
+        status = obj["status"]
+        seen.append((status.get("replicas", 0), status.get("availableReplicas", 0)))
+        return bool(
+            obj["metadata"]["generation"] == status.get("observedGeneration")
+            and status.get("updatedReplicas") == 4
+            and status.get("availableReplicas") == 4
+            and status.get("replicas") == 4
+        )
+
+    assert standin.wait_for(sample, timeout=30)
+    assert all(total <= 5 for total, _ in seen), seen
+    assert all(available >= 4 for _, available in seen), seen
+
+
+def test_rollout_undo_goes_back_to_the_previous_template(standin: StandIn) -> None:
+    _apply(standin, deployment("undo", image="hello:1"))
+    assert standin.kubectl("rollout", "status", "deploy/undo", "--timeout=30s").returncode == 0
+    _apply(standin, deployment("undo", image="hello:2"))
+    assert standin.kubectl("rollout", "status", "deploy/undo", "--timeout=30s").returncode == 0
+    undo = standin.kubectl("rollout", "undo", "deploy/undo")
+    assert undo.returncode == 0 and undo.stdout == "deployment.apps/undo rolled back\n"
+    assert standin.kubectl("rollout", "status", "deploy/undo", "--timeout=30s").returncode == 0
+    image = standin.kubectl("get", "deploy", "undo", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    assert image.stdout == "hello:1"
+    revision = standin.kubectl(
+        "get", "deploy", "undo", "-o", "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
+    )
+    assert revision.stdout == "3"
+
+
+def test_progress_deadline_exceeded_fails_rollout_status(standin: StandIn) -> None:
+    standin.control("POST", "images", {"image": "missing:1", "behaviour": "pull-failure"})
+    _apply(standin, deployment("stuck", image="missing:1", deadline=3))
+    status = standin.kubectl("rollout", "status", "deploy/stuck", "--timeout=30s")
+    assert status.returncode == 1
+    assert status.stderr.strip() == 'error: deployment "stuck" exceeded its progress deadline'
+    pods = standin.kubectl(
+        "get", "pods", "-l", "app=stuck", "-o", "jsonpath={.items[0].status.containerStatuses[0].state.waiting.reason}"
+    )
+    assert pods.stdout == "ImagePullBackOff"
+
+
+def test_statefulset_rolls_out_in_order_and_honours_partition(standin: StandIn) -> None:
+    _apply(standin, statefulset("db", replicas=3))
+    status = standin.kubectl("rollout", "status", "sts/db", "--timeout=30s")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.endswith("partitioned roll out complete: 3 new pods have been updated...\n")
+    _apply(standin, statefulset("db", replicas=3, image="db:2", partition=2))
+    status = standin.kubectl("rollout", "status", "sts/db", "--timeout=30s")
+    assert status.stdout.endswith("partitioned roll out complete: 1 new pods have been updated...\n")
+    obj = json.loads(standin.kubectl("get", "sts", "db", "-o", "json").stdout)
+    assert obj["status"]["currentRevision"] != obj["status"]["updateRevision"]
+    images = standin.kubectl("get", "pods", "-l", "app=db", "-o", "jsonpath={.items[*].spec.containers[0].image}")
+    assert images.stdout == "db:1 db:1 db:2"
+
+
+def test_daemonset_runs_one_pod_per_node(standin: StandIn) -> None:
+    _apply(standin, daemonset("agent"))
+    status = standin.kubectl("rollout", "status", "ds/agent", "--timeout=30s")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.endswith('daemon set "agent" successfully rolled out\n')
+    nodes = standin.kubectl("get", "pods", "-l", "app=agent", "-o", "jsonpath={.items[*].spec.nodeName}").stdout.split()
+    assert sorted(nodes) == ["node-1", "node-2", "node-3"]
+    header, row = standin.kubectl("get", "ds", "agent").stdout.splitlines()
+    # the columns of a real server's DaemonSet table (pkg/printers/internalversion/printers.go)
+    assert header.split() == [
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "NODE",
+        "SELECTOR",
+        "AGE",
+    ]
+    assert row.split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
+
+
+def test_hpa_follows_the_documented_algorithm(standin: StandIn) -> None:
+    _apply(standin, deployment("scaled", replicas=2))
+    hpa = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: scaled, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+"""
+    _apply(standin, hpa)
+    # 260% over 2 pods = 130% each against a 50% target: ceil(2 x 130 / 50) = 6, then 260 / 6 = 43% is stable
+    standin.control("POST", "metrics", {"namespace": "default", "name": "scaled", "load": 260})
+    replicas = "jsonpath={.spec.replicas}"
+    assert standin.wait_for(lambda: standin.kubectl("get", "deploy", "scaled", "-o", replicas).stdout == "6", 15)
+    metric = "jsonpath={.status.currentMetrics[0].resource.current.averageUtilization}"
+    assert standin.wait_for(lambda: standin.kubectl("get", "hpa", "scaled", "-o", metric).stdout == "43", 15)
+    # a drop to 106 / 6 = 17% would mean 3 replicas, but the 300 s scale-down stabilization window holds 6
+    standin.control("POST", "metrics", {"namespace": "default", "name": "scaled", "load": 106})
+    assert standin.wait_for(lambda: standin.kubectl("get", "hpa", "scaled", "-o", metric).stdout == "17", 15)
+    assert standin.kubectl("get", "deploy", "scaled", "-o", replicas).stdout == "6"
