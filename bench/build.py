@@ -145,9 +145,9 @@ def bmad_phase(repo: Path) -> float:
     import threading
 
     from bmad.config import load_config
-    from bmad.engine.plugins.build import make_plugin
     from bmad.engine.release import release_from_git
     from bmad.engine.scheduler import run_checks
+    from bmad.engine.wiring.build import make_plugin
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ports.phase import PhaseContext
 

@@ -100,8 +100,8 @@ def config_text(environment: str, port_base: int, stack: Any, replicas: int, *, 
 def deploy(tmp: Path, stack: Any, image: tuple[str, str], environment: str, version: str, text: str) -> Any:
     from bmad.config.loader import load_config_text
     from bmad.core.models import Release
-    from bmad.engine.plugins.deploy import make_plugin
     from bmad.engine.scheduler import run_checks
+    from bmad.engine.wiring.deploy import make_plugin
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ports.phase import PhaseContext
 

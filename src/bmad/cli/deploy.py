@@ -44,7 +44,7 @@ def rollback(
     from bmad.cli._render import RichProgress, print_json
     from bmad.config.loader import load_config
     from bmad.core.errors import UsageError
-    from bmad.engine.plugins.deploy_rollback import manual_rollback
+    from bmad.engine.wiring.deploy_rollback import manual_rollback
 
     cfg = load_config(config)
     if service is not None and service != cfg.service.name:
@@ -84,7 +84,7 @@ def target_status(env: EnvOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_o
     """What runs in the environment's target now, read back from it (not from the ledger)."""
     from bmad.cli._render import console, esc, print_json
     from bmad.config.loader import load_config
-    from bmad.engine.plugins.deploy import make_target
+    from bmad.engine.wiring.deploy import make_target
 
     cfg = load_config(config)
     environment = pick_env(cfg, env)
@@ -129,7 +129,7 @@ def diagnose(env: EnvOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: J
     """The guide's troubleshooting, automated: CrashLoopBackOff, slow rollout, high latency."""
     from bmad.cli._render import print_json
     from bmad.config.loader import load_config
-    from bmad.engine.plugins.deploy_diagnose import diagnose_environment
+    from bmad.engine.wiring.deploy_diagnose import diagnose_environment
 
     cfg = load_config(config)
     report = diagnose_environment(cfg, pick_env(cfg, env))

@@ -158,8 +158,8 @@ class PhaseRunner:
         return run
 
     def _run_checks(self, phase: PhaseName, ctx: PhaseContext, task: Task, run: _PluginRun) -> None:
+        from bmad.engine.plugins import resolve_plugin
         from bmad.engine.scheduler import run_checks
-        from bmad.engine.wiring import resolve_plugin
 
         plugin: PhasePlugin = resolve_plugin(phase, ctx)
         checks = list(plugin.checks(ctx))

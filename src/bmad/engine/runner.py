@@ -154,7 +154,7 @@ def run_release(
 
 def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[PhaseOutcome], None] | None) -> RunOutcome:
     """Plan and run the phases while the release's lock is held; publish the documents after."""
-    from bmad.engine.wiring import check_plugins
+    from bmad.engine.plugins import check_plugins
 
     db, release = runner.ledger, runner.release
     outcome = RunOutcome(release=release)

@@ -315,7 +315,7 @@ def kube(tmp_path: Path) -> Any:
 def test_secrets_and_snapshot_against_kubernetes_stand_in(
     tmp_path: Path, git_repo: Callable[..., Path], kube: Any
 ) -> None:
-    from bmad.engine.plugins.deploy import make_target
+    from bmad.engine.wiring.deploy import make_target
 
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
     repo = make_project(tmp_path, git_repo)
@@ -358,7 +358,7 @@ def test_secrets_and_snapshot_against_kubernetes_stand_in(
 
 
 def test_wiring_builds_the_phase_from_bmad_yaml(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:
-    from bmad.engine.plugins.analyze import make_plugin
+    from bmad.engine.wiring.analyze import make_plugin
 
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
     repo = make_project(tmp_path, git_repo)

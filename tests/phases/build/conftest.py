@@ -106,7 +106,7 @@ class ServiceRepo:
 
 
 def run_build(repo: ServiceRepo, build: Mapping[str, Any]) -> PhaseRun:
-    from bmad.engine.plugins.build import make_plugin
+    from bmad.engine.wiring.build import make_plugin
 
     ctx = repo.context(build)
     return run_phase(make_plugin(ctx), ctx)

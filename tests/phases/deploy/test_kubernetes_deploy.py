@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bmad.engine.plugins.deploy import make_plugin
+from bmad.engine.wiring.deploy import make_plugin
 from tests.helpers import HELLO_APP, HELLO_DIR, free_port, http_get
 from tests.phase_harness import run_phase
 from tests.phases.deploy.conftest import dump, make_ctx, measured
@@ -424,8 +424,8 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
     from bmad.cli.main import _register_all, get_app
     from bmad.config.loader import load_config
     from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
-    from bmad.engine.plugins.deploy_rollback import manual_rollback
     from bmad.engine.runner import open_ledger
+    from bmad.engine.wiring.deploy_rollback import manual_rollback
 
     ns = "k-manual"
     good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
@@ -457,7 +457,7 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
 
 def test_diagnose_finds_high_latency_after_deployment(tmp_path: Path, cluster: Any) -> None:
     from bmad.config.loader import load_config
-    from bmad.engine.plugins.deploy_diagnose import diagnose_environment
+    from bmad.engine.wiring.deploy_diagnose import diagnose_environment
     from bmad.ports.metrics import Sample
 
     ns = "k-slow"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bmad.engine.plugins.deploy import make_plugin, make_target
+from bmad.engine.wiring.deploy import make_plugin, make_target
 from tests.helpers import free_port, http_get
 from tests.phase_harness import run_phase
 from tests.phases.deploy.conftest import PushedImage, dump, make_ctx, measured

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bmad.core.errors import Unreachable
-from bmad.engine.plugins.measure import make_plugin
+from bmad.engine.wiring.measure import make_plugin
 from tests.helpers import free_port
 from tests.phase_harness import run_phase
 from tests.phases.measure.conftest import (

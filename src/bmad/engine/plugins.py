@@ -1,6 +1,6 @@
 """Which implementation runs a phase.
 
-By default :func:`bmad.engine.plugins.plugin_for` (bmad's own phases). A service may plug in its
+By default :func:`bmad.engine.wiring.plugin_for` (bmad's own phases). A service may plug in its
 own implementation of a phase — a custom phase — by naming an importable module that defines
 ``make_plugin(ctx) -> PhasePlugin``:
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
 from bmad.core.models import PhaseName
-from bmad.engine.plugins import plugin_for
+from bmad.engine.wiring import plugin_for
 from bmad.ports.phase import PhaseContext, PhasePlugin
 
 

@@ -12,6 +12,6 @@ from bmad.ports.phase import PhaseContext, PhasePlugin
 
 
 def plugin_for(phase: PhaseName, ctx: PhaseContext) -> PhasePlugin:
-    module = importlib.import_module(f"bmad.engine.plugins.{phase.value}")
+    module = importlib.import_module(f"bmad.engine.wiring.{phase.value}")
     plugin: PhasePlugin = module.make_plugin(ctx)
     return plugin

@@ -27,7 +27,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     dry_runner = None
     dry_run_note = "no Kubernetes target configured (environments.<env>.target.kind: kubernetes)"
     try:
-        from bmad.engine.plugins.deploy import make_target
+        from bmad.engine.wiring.deploy import make_target
 
         target = make_target(config, ctx.environment_name)
     except BmadError as exc:
@@ -56,7 +56,7 @@ def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
     from dataclasses import replace
 
     from bmad.adapters.kube_validate import ServerDryRun
-    from bmad.engine.plugins.deploy import make_spec
+    from bmad.engine.wiring.deploy import make_spec
 
     settings = ctx.config.environment(ctx.environment_name).target.kubernetes
     try:

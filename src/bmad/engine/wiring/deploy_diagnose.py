@@ -7,7 +7,7 @@ from typing import Any
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import AdapterError
-from bmad.engine.plugins.deploy import make_target
+from bmad.engine.wiring.deploy import make_target
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.target import Diagnosis, Target
 

@@ -26,7 +26,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
 
     serving_endpoints = None
     if ctx.environment.target.kind == "local":
-        from bmad.engine.plugins.deploy import make_target
+        from bmad.engine.wiring.deploy import make_target
 
         target = make_target(ctx.config, ctx.environment_name)
         service, environment = ctx.config.service.name, ctx.environment_name

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.models import BmadConfig
 from bmad.core.errors import UsageError
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
-from bmad.engine.plugins.deploy import make_target
+from bmad.engine.wiring.deploy import make_target
 from bmad.ports.artifacts import DeployArtifacts
 from bmad.ports.progress import NullProgress, Progress
 from bmad.ports.target import Target
