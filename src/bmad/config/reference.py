@@ -1,0 +1,87 @@
+"""docs/config.md, rendered from the models' field descriptions (the same text ``bmad init`` writes),
+so the reference cannot drift from the code: ``python -m bmad.config.reference > docs/config.md``."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from bmad.config.models import BmadConfig
+
+HEADER = """# bmad.yaml reference
+
+Generated from the field descriptions in `src/bmad/config/` by `python -m bmad.config.reference`;
+a test fails when this file differs from what the code renders. Every key not listed is an error
+(named with its file:line and a "did you mean"). Secrets are written only as references:
+`{env: NAME}` or `{file: path}`.
+"""
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in typing.get_args(annotation):
+        yield from _models_in(arg)
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__ if not issubclass(annotation, BaseModel) else "mapping"
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args if a is not type(None)) + (
+            " (optional)" if type(None) in args else ""
+        )
+    if origin in (list, tuple, set, frozenset):
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin is dict:
+        return f"mapping of {_type_name(args[1])}" if len(args) == 2 else "mapping"
+    return str(annotation).replace("typing.", "")
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    if value is PydanticUndefined or isinstance(value, BaseModel):
+        return ""
+    if isinstance(value, dict | list) and not value:
+        return "empty"
+    try:
+        return f"`{json.dumps(value, default=str)}`"
+    except TypeError:
+        return f"`{value}`"
+
+
+def _rows(model: type[BaseModel], prefix: str, seen: set[type[BaseModel]]) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{info.alias or name}"
+        description = (info.description or "").replace("|", "\\|").replace("\n", " ")
+        yield f"| `{key}` | {_type_name(info.annotation).replace('|', '/')} | {_default(info)} | {description} |"
+        for sub in _models_in(info.annotation):
+            if sub in seen:
+                continue
+            origin = typing.get_origin(info.annotation)
+            child = f"{key}.<name>." if origin is dict else f"{key}."
+            yield from _rows(sub, child, seen | {sub})
+
+
+def render_markdown() -> str:
+    lines = [HEADER, "| key | type | default | what it is |", "|---|---|---|---|"]
+    lines += list(_rows(BmadConfig, "", {BmadConfig}))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
