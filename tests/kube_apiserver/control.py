@@ -3,7 +3,8 @@
 * ``POST /_standin/faults`` ``{"rules": [{"kind": "429", "path": "...", "every": 3, ...}]}``;
   ``DELETE /_standin/faults`` clears them;
 * ``POST /_standin/compact``: forget the watch history (older versions now get 410 Gone);
-* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``;
+* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``,
+  or ``{"image": "x", "behaviour": "process", "argv": [...]}``: pods of that image run ``argv`` for real;
 * ``POST /_standin/metrics`` ``{"namespace": "ns", "name": "hpa", "load": 260}``: the CPU load of the
   HPA's target, summed over its pods in percent of one pod's request (spread over the current
   replicas, so scaling out lowers each pod's utilization as it does on a cluster).
@@ -43,6 +44,8 @@ class Control:
             if behaviour not in BEHAVIOURS:
                 raise ApiError(400, "BadRequest", f"unknown behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
             self.runtime.image_behaviour[str(body.get("image", ""))] = behaviour
+            if behaviour == "process":
+                self.runtime.image_argv[str(body.get("image", ""))] = [str(a) for a in body.get("argv") or []]
             return Reply(200, {"image": body.get("image"), "behaviour": behaviour})
         if what == "metrics" and method == "POST":
             key = (str(body.get("namespace", "default")), str(body.get("name", "")))

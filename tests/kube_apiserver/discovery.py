@@ -34,7 +34,12 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-_SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"], "log": ["get"]}
+_SUBRESOURCE_VERBS = {
+    "status": ["get", "patch", "update"],
+    "scale": ["get", "patch", "update"],
+    "log": ["get"],
+    "proxy": ["create", "delete", "get", "patch", "update"],
+}
 
 
 def api_versions() -> Obj:

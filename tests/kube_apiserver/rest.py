@@ -44,6 +44,7 @@ class Request:
     accept: str
     identity: authz.Identity
     user_agent: str = ""
+    tail: str = ""
 
     @property
     def verb(self) -> str:

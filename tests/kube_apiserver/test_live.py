@@ -1,0 +1,54 @@
+"""Pods of an image marked ``process`` run the real example service; the API server's proxy reaches it."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.helpers import HELLO_APP
+from tests.kube_apiserver.harness import StandIn
+from tests.kube_apiserver.manifests import deployment
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: live, namespace: default}
+spec:
+  selector: {app: live}
+  ports: [{port: 8080, targetPort: 8080}]
+"""
+
+
+def test_a_live_deployment_answers_through_the_service_proxy(standin: StandIn) -> None:
+    standin.control(
+        "POST", "images", {"image": "hello:live", "behaviour": "process", "argv": [sys.executable, str(HELLO_APP)]}
+    )
+    applied = standin.kubectl(
+        "apply", "--server-side", "-f", "-", stdin=deployment("live", image="hello:live") + "---\n" + SERVICE
+    )
+    assert applied.returncode == 0, applied.stderr
+    status = standin.kubectl("rollout", "status", "deploy/live", "--timeout=30s")
+    assert status.returncode == 0, status.stderr
+    health = standin.kubectl("get", "--raw", "/api/v1/namespaces/default/services/live:8080/proxy/health")
+    assert health.returncode == 0, health.stderr
+    assert health.stdout.strip() == "ok"
+    refused = standin.kubectl(
+        "get", "--raw", "/api/v1/namespaces/default/services/live:8080/proxy/health", context="ci"
+    )
+    assert refused.returncode == 1
+    assert 'cannot get resource "services/proxy" in API group "" in the namespace "default"' in refused.stderr
+
+
+def test_a_live_process_that_exits_crash_loops_with_its_exit_code(standin: StandIn) -> None:
+    standin.control(
+        "POST", "images", {"image": "hello:exits", "behaviour": "process", "argv": [sys.executable, str(HELLO_APP)]}
+    )
+    manifest = deployment("exits", image="hello:exits", replicas=1).replace(
+        "env: [{name: MODE, value: fast}]", "env: [{name: HELLO_FAULT, value: crash}]"
+    )
+    assert standin.kubectl("apply", "--server-side", "-f", "-", stdin=manifest).returncode == 0
+    code = "jsonpath={.items[0].status.containerStatuses[0].lastState.terminated.exitCode}"
+    assert standin.wait_for(
+        lambda: standin.kubectl("get", "pods", "-l", "app=exits", "-o", code).stdout not in ("", "0")
+    )
+    reason = "jsonpath={.items[0].status.containerStatuses[0].state.waiting.reason}"
+    assert standin.kubectl("get", "pods", "-l", "app=exits", "-o", reason).stdout == "CrashLoopBackOff"
