@@ -26,7 +26,7 @@ from tests.helpers import free_port
 
 SERVE = Path(__file__).resolve().parent / "serve.py"
 KUBECTL = Path(sys.executable).parent / "kubectl"
-TIME_SCALE = 0.02  # 1 simulated second = 20 ms
+TIME_SCALE = 0.01  # 1 simulated second = 10 ms
 
 
 @dataclass

@@ -46,9 +46,11 @@ def test_a_live_process_that_exits_crash_loops_with_its_exit_code(standin: Stand
         "env: [{name: MODE, value: fast}]", "env: [{name: HELLO_FAULT, value: crash}]"
     )
     assert standin.kubectl("apply", "--server-side", "-f", "-", stdin=manifest).returncode == 0
-    code = "jsonpath={.items[0].status.containerStatuses[0].lastState.terminated.exitCode}"
-    assert standin.wait_for(
-        lambda: standin.kubectl("get", "pods", "-l", "app=exits", "-o", code).stdout not in ("", "0")
-    )
-    reason = "jsonpath={.items[0].status.containerStatuses[0].state.waiting.reason}"
-    assert standin.kubectl("get", "pods", "-l", "app=exits", "-o", reason).stdout == "CrashLoopBackOff"
+    first = "{.items[0].status.containerStatuses[0]"
+    state = f"jsonpath={first}.state.waiting.reason}} {first}.lastState.terminated.exitCode}}"
+
+    def crash_looping() -> bool:
+        reason, _, code = standin.kubectl("get", "pods", "-l", "app=exits", "-o", state).stdout.partition(" ")
+        return reason == "CrashLoopBackOff" and code not in ("", "0")
+
+    assert standin.wait_for(crash_looping)
