@@ -90,3 +90,22 @@ def test_stale_resource_version_on_update_is_a_conflict(standin: StandIn) -> Non
         'Operation cannot be fulfilled on configmaps "versioned": the object has been modified; '
         "please apply your changes to the latest version and try again"
     )
+
+
+def test_typed_creates_in_protobuf_are_decoded(standin: StandIn) -> None:
+    # kubectl's typed clients send these bodies as application/vnd.kubernetes.protobuf
+    created = standin.kubectl("create", "deployment", "pb-made", "--image=pb:1", "--port=8080", "--replicas=2")
+    assert created.stdout == "deployment.apps/pb-made created\n", created.stderr
+    container = json.loads(
+        standin.kubectl("get", "deploy", "pb-made", "-o", "jsonpath={.spec.template.spec.containers[0]}").stdout
+    )
+    assert (container["name"], container["image"], container["ports"][0]["containerPort"]) == ("pb", "pb:1", 8080)
+    assert (
+        standin.kubectl("create", "role", "pb-role", "--verb=get", "--resource=pods,deployments.apps").returncode == 0
+    )
+    rules = json.loads(standin.kubectl("get", "role", "pb-role", "-o", "jsonpath={.rules}").stdout)
+    assert [r["apiGroups"] for r in rules] == [[""], ["apps"]]
+    exposed = standin.kubectl("expose", "deploy", "pb-made", "--port=80", "--target-port=8080")
+    assert exposed.stdout == "service/pb-made exposed\n", exposed.stderr
+    ports = json.loads(standin.kubectl("get", "svc", "pb-made", "-o", "jsonpath={.spec.ports[0]}").stdout)
+    assert (ports["port"], ports["targetPort"], ports["protocol"]) == (80, 8080, "TCP")
