@@ -1,7 +1,7 @@
 """Just enough of the Kubernetes protobuf encoding to read what kubectl's typed clients send.
 
 kubectl's typed clients (``auth can-i``, ``create configmap|secret|namespace|serviceaccount|deployment|
-job|service|role|rolebinding``, ``expose``) post their objects with
+job|service|role|rolebinding``, ``expose``, ``autoscale``) post their objects with
 ``Content-Type: application/vnd.kubernetes.protobuf``: the 4-byte magic ``k8s\\0`` and a
 ``runtime.Unknown`` envelope whose ``raw`` field holds the object ("Kubernetes Protobuf encoding",
 https://kubernetes.io/docs/reference/using-api/api-concepts/#protobuf-encoding; field numbers from
@@ -174,6 +174,17 @@ MESSAGES: dict[str, dict[int, F]] = {
         4: ("namespace", "str", False),
     },
     "RoleRef": {1: ("apiGroup", "str", False), 2: ("kind", "str", False), 3: ("name", "str", False)},
+    "HorizontalPodAutoscaler": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "HPASpec", False)},
+    "HPASpec": {
+        1: ("scaleTargetRef", "TargetRef", False),
+        2: ("minReplicas", "int0", False),
+        3: ("maxReplicas", "int", False),
+        4: ("metrics", "MetricSpec", True),
+    },
+    "TargetRef": {1: ("kind", "str", False), 2: ("name", "str", False), 3: ("apiVersion", "str", False)},
+    "MetricSpec": {1: ("type", "str", False), 4: ("resource", "ResourceMetric", False)},
+    "ResourceMetric": {1: ("name", "str", False), 2: ("target", "MetricTarget", False)},
+    "MetricTarget": {1: ("type", "str", False), 4: ("averageUtilization", "int", False)},
 }
 _KINDS = {
     "configmaps": "ConfigMap",
@@ -187,6 +198,7 @@ _KINDS = {
     "clusterroles": "Role",
     "rolebindings": "RoleBinding",
     "clusterrolebindings": "RoleBinding",
+    "horizontalpodautoscalers": "HorizontalPodAutoscaler",
 }
 
 

@@ -109,6 +109,14 @@ def test_daemonset_runs_one_pod_per_node(standin: StandIn) -> None:
     assert row.split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
 
 
+def test_kubectl_autoscale_creates_an_hpa_that_enforces_min_replicas(standin: StandIn) -> None:
+    _apply(standin, deployment("auto", replicas=1))
+    created = standin.kubectl("autoscale", "deploy", "auto", "--min=3", "--max=5", "--cpu=50%")
+    assert created.stdout == "horizontalpodautoscaler.autoscaling/auto autoscaled\n", created.stderr
+    replicas = "jsonpath={.spec.replicas}"
+    assert standin.wait_for(lambda: standin.kubectl("get", "deploy", "auto", "-o", replicas).stdout == "3", 15)
+
+
 def test_hpa_follows_the_documented_algorithm(standin: StandIn) -> None:
     _apply(standin, deployment("scaled", replicas=2))
     hpa = """\

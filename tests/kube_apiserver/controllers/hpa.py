@@ -60,24 +60,30 @@ class HpaController(Controller):
     def _sync(self, hpa: Obj, t: float) -> None:
         ref, namespace = hpa["spec"].get("scaleTargetRef") or {}, hpa["metadata"]["namespace"]
         target = self.api.store.get(_key(ref, namespace))
-        load = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
-        if target is None or load is None:
+        if target is None:
             return
         current = int(target["spec"].get("replicas", 1))
+        low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
+        load = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
+        if load is None:  # no metric yet: only the replica bounds apply
+            self._scale_to(target, min(max(current, low), high))
+            return
         metric = load / max(current, 1)
         ratio = metric / _target(hpa)
         proposal = current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(current * ratio)
-        low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
         bounded = min(max(proposal, low), high)
         history = [(s, r) for s, r in self.recommendations.get(hpa["metadata"]["uid"], []) if t - s <= _window(hpa)]
         history.append((t, bounded))
         self.recommendations[hpa["metadata"]["uid"]] = history
         desired = bounded if bounded >= current else min(current, max(r for _, r in history))
-        if desired != current:
-            scaled = copy.deepcopy(target)
-            scaled["spec"]["replicas"] = desired
-            self.save(scaled, "scale")
+        self._scale_to(target, desired)
         self._status(hpa, current, desired, metric, proposal != bounded)
+
+    def _scale_to(self, target: Obj, replicas: int) -> None:
+        if int(target["spec"].get("replicas", 1)) != replicas:
+            scaled = copy.deepcopy(target)
+            scaled["spec"]["replicas"] = replicas
+            self.save(scaled, "scale")
 
     def _status(self, hpa: Obj, current: int, desired: int, metric: float, limited: bool) -> None:
         status = {
