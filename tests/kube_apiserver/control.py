@@ -1,6 +1,7 @@
 """The stand-in's own control API under ``/_standin/`` (admin token only): what tests set per test.
 
 * ``POST /_standin/faults`` ``{"rules": [{"kind": "429", "path": "...", "every": 3, ...}]}``;
+  ``GET /_standin/faults`` lists them with how often each matched (``seen``) and fired;
   ``DELETE /_standin/faults`` clears them;
 * ``POST /_standin/compact``: forget the watch history (older versions now get 410 Gone);
 * ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``,
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .controllers.runtime import BEHAVIOURS, Runtime
@@ -30,6 +32,8 @@ class Control:
     def __call__(self, method: str, path: str, body: Any) -> Reply:
         body = body if isinstance(body, dict) else {}
         what = path[len("/_standin/") :].strip("/")
+        if what == "faults" and method == "GET":
+            return Reply(200, {"rules": [dataclasses.asdict(r) for r in self.faults.rules]})
         if what == "faults" and method == "DELETE":
             self.faults.set([])
             return Reply(200, {"rules": 0})
