@@ -149,6 +149,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.server.control(method, path, parse_body(raw, content_type))
         self.server.faults.check(method, self.path)
         identity = self._identity()
+        accept = self.headers.get("Accept", "")
+        if path.rstrip("/") in ("/api", "/apis") and discovery.wants_aggregated(accept):
+            body = discovery.aggregated(self.server.api.registry, core=path.rstrip("/") == "/api")
+            return Reply(200, body, content_type=discovery.AGGREGATED)
         found = _non_resource(self.server.api, path)
         if found is not None:
             return Reply(200, found)

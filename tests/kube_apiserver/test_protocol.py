@@ -109,3 +109,18 @@ def test_typed_creates_in_protobuf_are_decoded(standin: StandIn) -> None:
     assert exposed.stdout == "service/pb-made exposed\n", exposed.stderr
     ports = json.loads(standin.kubectl("get", "svc", "pb-made", "-o", "jsonpath={.spec.ports[0]}").stdout)
     assert (ports["port"], ports["targetPort"], ports["protocol"]) == (80, 8080, "TCP")
+
+
+def test_aggregated_discovery_when_asked_for(standin: StandIn) -> None:
+    accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    tls = ssl.create_default_context(cafile=str(standin.directory / "ca.crt"))
+    request = urllib.request.Request(f"https://127.0.0.1:{standin.port}/apis")
+    request.add_header("Authorization", f"Bearer {standin.token()}")
+    request.add_header("Accept", accept)
+    with urllib.request.urlopen(request, context=tls) as answer:
+        assert answer.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        body = json.loads(answer.read())
+    apps = next(g for g in body["items"] if g["metadata"]["name"] == "apps")
+    deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["scope"] == "Namespaced" and deployments["shortNames"] == ["deploy"]
+    assert {s["subresource"] for s in deployments["subresources"]} == {"status", "scale"}
