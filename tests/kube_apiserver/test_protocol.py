@@ -124,3 +124,26 @@ def test_aggregated_discovery_when_asked_for(standin: StandIn) -> None:
     deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
     assert deployments["scope"] == "Namespaced" and deployments["shortNames"] == ["deploy"]
     assert {s["subresource"] for s in deployments["subresources"]} == {"status", "scale"}
+
+
+def test_a_terminating_namespace_refuses_new_content_until_finalizers_are_gone(standin: StandIn) -> None:
+    standin.kubectl("create", "namespace", "held")
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "hold", "namespace": "held", "finalizers": ["example.com/hold"]},
+    }
+    assert standin.kubectl("apply", "-f", "-", stdin=json.dumps(held)).returncode == 0
+    assert standin.kubectl("delete", "namespace", "held", "--wait=false").returncode == 0
+    assert standin.wait_for(
+        lambda: standin.get("/api/v1/namespaces/held").get("status", {}).get("phase") == "Terminating"
+    )
+    refused = standin.kubectl("create", "configmap", "more", "-n", "held")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        'error: failed to create configmap: configmaps "more" is forbidden: '
+        "unable to create new content in namespace held because it is being terminated"
+    )
+    remove = '[{"op":"remove","path":"/metadata/finalizers"}]'
+    assert standin.kubectl("patch", "configmap", "hold", "-n", "held", "--type=json", "-p", remove).returncode == 0
+    assert standin.wait_for(lambda: standin.get("/api/v1/namespaces/held") == {})
