@@ -127,6 +127,8 @@ spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
   minReplicas: 1
   maxReplicas: 10
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 1800}
   metrics:
   - type: Resource
     resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
@@ -143,7 +145,7 @@ spec:
 
     assert standin.wait_for(lambda: standin.get(target)["spec"]["replicas"] == 6, 15)
     assert standin.wait_for(lambda: utilization() == 43, 15)
-    # a drop to 106 / 6 = 17% would mean 3 replicas, but the 300 s scale-down stabilization window holds 6
+    # a drop to 106 / 6 = 17% would mean 3 replicas, but the scale-down stabilization window holds 6
     standin.control("POST", "metrics", {"namespace": "default", "name": "scaled", "load": 106})
     assert standin.wait_for(lambda: utilization() == 17, 15)
     assert standin.get(target)["spec"]["replicas"] == 6
