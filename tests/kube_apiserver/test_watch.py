@@ -63,7 +63,7 @@ def test_get_watch_across_a_compaction_ends_with_the_expired_status(standin: Sta
 def test_rollout_status_survives_a_compaction(standin: StandIn) -> None:
     from tests.kube_apiserver.manifests import deployment
 
-    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("relist", replicas=3, min_ready=20))
+    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("relist", replicas=3, min_ready=100))
     status = standin.popen_kubectl("rollout", "status", "deploy/relist", "--timeout=30s")
     time.sleep(0.2)
     standin.control("POST", "compact")

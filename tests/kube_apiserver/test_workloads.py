@@ -15,7 +15,7 @@ def _apply(standin: StandIn, manifest: str) -> None:
 
 
 def test_rollout_status_waits_for_min_ready_seconds(standin: StandIn) -> None:
-    _apply(standin, deployment("roll", replicas=4, min_ready=10))
+    _apply(standin, deployment("roll", replicas=4, min_ready=100))
     status = standin.kubectl("rollout", "status", "deploy/roll", "--timeout=30s")
     assert status.returncode == 0, status.stderr
     assert "of 4 updated replicas are available...\n" in status.stdout
