@@ -150,3 +150,12 @@ spec:
     assert standin.wait_for(lambda: utilization() == 17, 15)
     assert standin.get(target)["spec"]["replicas"] == 6
     assert standin.kubectl("get", "hpa", "scaled").stdout.splitlines()[1].split()[1:3] == ["Deployment/scaled", "cpu:"]
+
+
+def test_delete_with_cascade_orphan_keeps_the_replicaset(standin: StandIn) -> None:
+    _apply(standin, deployment("orphans", replicas=1))
+    assert standin.kubectl("rollout", "status", "deploy/orphans", "--timeout=30s").returncode == 0
+    deleted = standin.kubectl("delete", "deploy", "orphans", "--cascade=orphan")
+    assert deleted.returncode == 0, deleted.stderr
+    replicasets = standin.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dorphans")["items"]
+    assert len(replicasets) == 1 and "ownerReferences" not in replicasets[0]["metadata"]
