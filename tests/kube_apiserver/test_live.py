@@ -54,3 +54,32 @@ def test_a_live_process_that_exits_crash_loops_with_its_exit_code(standin: Stand
         return reason == "CrashLoopBackOff" and code not in ("", "0")
 
     assert standin.wait_for(crash_looping)
+
+
+def test_hpa_reads_the_cpu_of_live_pods(standin: StandIn) -> None:
+    standin.control(
+        "POST", "images", {"image": "hello:cpu", "behaviour": "process", "argv": [sys.executable, str(HELLO_APP)]}
+    )
+    manifest = deployment("cpu", image="hello:cpu", replicas=3).replace(
+        "        image: hello:cpu\n", "        image: hello:cpu\n        resources: {requests: {cpu: 500m}}\n"
+    )
+    hpa = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: cpu, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: cpu}
+  minReplicas: 1
+  maxReplicas: 5
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 0}
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+"""
+    assert standin.kubectl("apply", "--server-side", "-f", "-", stdin=manifest + "---\n" + hpa).returncode == 0
+    # idle processes use far less than half of their 500m request: the HPA scales down to its minimum
+    target = "/apis/apps/v1/namespaces/default/deployments/cpu"
+    assert standin.wait_for(lambda: standin.get(target)["spec"]["replicas"] == 1, 20)
+    status = standin.get("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/cpu")["status"]
+    assert status["currentMetrics"][0]["resource"]["current"]["averageUtilization"] < 50

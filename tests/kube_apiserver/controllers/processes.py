@@ -72,6 +72,21 @@ class Processes:
         with self.lock:
             return [r.port for (pod, _), r in self.running.items() if pod == uid and r.proc.poll() is None]
 
+    def cpu_seconds(self, uid: str) -> float | None:
+        """CPU time (user + system) the pod's processes used so far; None when it runs none."""
+        with self.lock:
+            pids = [r.proc.pid for (pod, _), r in self.running.items() if pod == uid and r.proc.poll() is None]
+        if not pids:
+            return None
+        ticks = 0
+        for pid in pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(stat[11]) + int(stat[12])  # utime, stime (fields 14 and 15 of proc(5))
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def forget(self, key: ProcessKey) -> None:
         with self.lock:
             running = self.running.pop(key, None)
