@@ -3,7 +3,8 @@
 * scale: an ``autoscaling/v1`` Scale over ``spec.replicas`` (https://kubernetes.io/docs/reference/
   kubernetes-api/workload-resources/deployment-v1/ "replace scale of the specified Deployment");
 * pods/log: the text of one container's log, ``previous=true`` for the last terminated instance
-  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/ "read log");
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/ "read log"), with
+  ``tailLines`` and ``limitBytes``;
   a pod with several containers needs ``container`` (400 as the kubelet's answer);
 * SelfSubjectAccessReview / SelfSubjectRulesReview: created, never stored ("Checking API access",
   https://kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access).
@@ -109,7 +110,7 @@ def _logs(api: Api, source: LogSource) -> Callable[[Request], Reply]:
             which = "previous terminated container" if previous else "container"
             message = f'{which} "{container}" in pod "{req.name}" not found'
             raise ApiError(400, "BadRequest", message)
-        return Reply(200, text, content_type="text/plain")
+        return Reply(200, _trim(text, req.query), content_type="text/plain")
 
     return handle
 
@@ -159,6 +160,16 @@ def _proxy(api: Api, ports_of: PortSource) -> Callable[[Request], Reply]:
             raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from exc
 
     return handle
+
+
+def _trim(text: str, query: dict[str, str]) -> str:
+    """``tailLines`` (the last N lines) and ``limitBytes`` (the first N bytes), as PodLogOptions define."""
+    if query.get("tailLines", "").isdigit():
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[len(lines) - int(query["tailLines"]) :]) if int(query["tailLines"]) else ""
+    if query.get("limitBytes", "").isdigit():
+        text = text.encode()[: int(query["limitBytes"])].decode(errors="ignore")
+    return text
 
 
 def install(api: Api, logs: LogSource, ports_of: PortSource) -> None:

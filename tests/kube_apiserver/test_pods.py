@@ -46,6 +46,8 @@ def test_crash_loop_counts_restarts_and_keeps_the_previous_log(standin: StandIn)
     no_previous = standin.kubectl("logs", "crashy", "-c", "sidecar", "--previous")
     assert no_previous.returncode == 1
     assert 'previous terminated container "sidecar" in pod "crashy" not found' in no_previous.stderr
+    tail = standin.kubectl("logs", "crashy", "-c", "app", "--previous", "--tail=1")
+    assert tail.stdout == "fatal: exiting with status 1\n"
     unnamed = standin.kubectl("logs", "crashy")
     assert unnamed.returncode == 0  # kubectl picks the default container (the first) itself
 
