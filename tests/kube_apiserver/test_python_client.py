@@ -41,3 +41,15 @@ def test_python_client_applies_watches_and_is_refused_as_on_a_cluster(standin: S
     with pytest.raises(client.ApiException) as refused:
         client.CoreV1Api(api).patch_namespace("team-a", {"metadata": {"labels": {"a": "b"}}})
     assert refused.value.status == 403
+
+
+def test_bmads_own_client_applies_and_reports_the_servers_403(standin: StandIn) -> None:
+    from bmad.adapters.targets.kubernetes import KubeApi
+    from bmad.core.errors import AdapterError
+
+    api = KubeApi(config.new_client_from_config(str(standin.kubeconfig), context="ci"))
+    applied = api.apply({**DEPLOYMENT, "metadata": {"name": "bmad-client", "namespace": "team-a"}})
+    assert [m["manager"] for m in applied["metadata"]["managedFields"]] == ["bmad"]
+    with pytest.raises(AdapterError) as refused:
+        api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}})
+    assert 'cannot patch resource "namespaces" in API group "" at the cluster scope' in str(refused.value)
