@@ -247,7 +247,8 @@ class Api:
         current = self.store.get(req.key())
         if policy == "Orphan" and current is not None and not req.dry_run:
             self.writer.orphan(current["metadata"].get("uid", ""))  # before the owner goes: no collection race
-        obj = self.writer.delete(req.rt, req.key(), req.dry_run)
+        grace = req.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+        obj = self.writer.delete(req.rt, req.key(), req.dry_run, None if grace is None else int(grace))
         if obj["metadata"].get("deletionTimestamp") and self.store.get(req.key()) is not None:
             return Reply(200, obj)
         details = {"name": req.name, "group": req.rt.group, "kind": req.rt.plural, "uid": obj["metadata"].get("uid")}

@@ -66,10 +66,13 @@ def test_progress_deadline_exceeded_fails_rollout_status(standin: StandIn) -> No
     status = standin.kubectl("rollout", "status", "deploy/stuck", "--timeout=30s")
     assert status.returncode == 1
     assert status.stderr.strip() == 'error: deployment "stuck" exceeded its progress deadline'
-    pods = standin.kubectl(
-        "get", "pods", "-l", "app=stuck", "-o", "jsonpath={.items[0].status.containerStatuses[0].state.waiting.reason}"
-    )
-    assert pods.stdout == "ImagePullBackOff"
+
+    def waiting() -> set[str]:
+        pods = standin.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dstuck")["items"]
+        states = [s["state"].get("waiting", {}) for p in pods for s in p["status"].get("containerStatuses") or []]
+        return {str(w.get("reason")) for w in states}
+
+    assert standin.wait_for(lambda: waiting() == {"ImagePullBackOff"})
 
 
 def test_statefulset_rolls_out_in_order_and_honours_partition(standin: StandIn) -> None:

@@ -162,12 +162,15 @@ class Writer:
 
             self.store.update(key, drop)
 
-    def delete(self, rt: ResourceType, key: Key, dry_run: bool) -> Obj:
-        """Delete now, or mark for deletion when finalizers (or a namespace's spec.finalizers) hold it."""
+    def delete(self, rt: ResourceType, key: Key, dry_run: bool, grace: int | None = None) -> Obj:
+        """Delete now, or mark for deletion when finalizers (or a namespace's spec.finalizers) hold it,
+        or when a scheduled pod gets its grace period ("Termination of Pods",
+        https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination)."""
         old = self.store.get(key)
         if old is None:
             raise not_found(rt.group, rt.plural, key.name)
-        held = old["metadata"].get("finalizers") or (rt.kind == "Namespace")
+        graceful = rt.kind == "Pod" and bool((old.get("spec") or {}).get("nodeName")) and grace != 0
+        held = old["metadata"].get("finalizers") or (rt.kind == "Namespace") or graceful
         if dry_run:
             return old
         if held:
@@ -176,6 +179,9 @@ class Writer:
                 obj["metadata"].setdefault("deletionTimestamp", apply.now())
                 if rt.kind == "Namespace":
                     obj.setdefault("status", {})["phase"] = "Terminating"
+                if graceful:
+                    period = grace if grace is not None else obj["spec"].get("terminationGracePeriodSeconds", 30)
+                    obj["metadata"].setdefault("deletionGracePeriodSeconds", period)
                 return True
 
             return self.store.update(key, mark) or old

@@ -65,11 +65,15 @@ class GarbageCollector(Controller):
                 or (
                     o["metadata"].get("deletionTimestamp")
                     and not o["metadata"].get("finalizers")
-                    and k.plural != "namespaces"
+                    and k.plural not in ("namespaces", "pods")  # the kubelet (pods.py) ends terminating pods
                 )
             ]
         for key in doomed:
-            self.api.store.delete(key)
+            obj = self.api.store.get(key)
+            if obj is None or key.plural != "pods":
+                self.api.store.delete(key)
+            elif not obj["metadata"].get("deletionTimestamp"):
+                self.delete(obj)  # a pod of a deleted owner terminates gracefully, as any deleted pod
 
 
 def _condition(kind: str, reason: str, message: str) -> Obj:

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..apply import now
+from ..storage import Key
 from .base import Controller
 
 Obj = dict[str, Any]
 PULL_SECONDS = 0.5
 CRASH_AFTER_SECONDS = 1.0
+TERMINATION_SECONDS = 2.0
 MAX_BACKOFF = 300.0
 
 
@@ -65,19 +67,43 @@ class PodController(Controller):
         super().__init__(*args)
         self.sims: dict[str, PodSim] = {}
         self.nodes = itertools.count()
+        self.terminating: dict[str, float] = {}
 
     def reconcile(self) -> None:
         live = set()
         for pod in self.list("", "pods"):
             uid = pod["metadata"]["uid"]
             live.add(uid)
-            if not (pod.get("spec") or {}).get("nodeName"):
+            if pod["metadata"].get("deletionTimestamp"):
+                self._terminate(pod, uid)
+            elif not (pod.get("spec") or {}).get("nodeName"):
                 self._schedule(pod)
             else:
                 self._run(pod, uid)
         for uid in set(self.sims) - live:
             del self.sims[uid]
+        for uid in set(self.terminating) - live:
+            del self.terminating[uid]
         self.runtime.processes.stop_except(live)
+
+    def _terminate(self, pod: Obj, uid: str) -> None:
+        """A deleted pod: its containers stop (not ready at once), then it is gone once they have, at
+        the latest after its grace period (TERMINATION_SECONDS for containers that stop on SIGTERM)."""
+        t = self.runtime.clock.now()
+        since = self.terminating.setdefault(uid, t)
+        self.runtime.processes.stop_pod(uid)
+        self.runtime.ready_since.pop(uid, None)
+        grace = float(pod["metadata"].get("deletionGracePeriodSeconds", 30))
+        if t - since >= min(grace, TERMINATION_SECONDS):
+            self.api.store.delete(Key("", "pods", pod["metadata"].get("namespace", ""), pod["metadata"]["name"]))
+            return
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            status = copy.deepcopy(pod["status"])
+            for condition in status["conditions"]:
+                if condition.get("type") in ("Ready", "ContainersReady"):
+                    condition.update({"status": "False", "reason": "ContainersNotReady"})
+            self.set_status(pod, status)
 
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]

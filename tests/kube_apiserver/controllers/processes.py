@@ -93,6 +93,10 @@ class Processes:
         if running is not None:
             _stop(running.proc)
 
+    def stop_pod(self, uid: str) -> None:
+        for key in [k for k in list(self.running) if k[0] == uid]:
+            self.forget(key)
+
     def stop_except(self, live_uids: set[str]) -> None:
         for key in [k for k in list(self.running) if k[0] not in live_uids]:
             self.forget(key)
