@@ -113,3 +113,12 @@ def test_crd_is_served_once_established(standin: StandIn) -> None:
     applied = standin.kubectl("apply", "--server-side", "-f", "-", stdin=widget)
     assert applied.stdout == "widget.example.com/w1 serverside-applied\n", applied.stderr
     assert standin.kubectl("get", "wd", "w1", "-o", "jsonpath={.spec.size}").stdout == "3"
+
+
+def test_a_deleted_pod_terminates_gracefully(standin: StandIn) -> None:
+    standin.kubectl("apply", "--server-side", "-f", "-", stdin=TWO_CONTAINERS.format(name="leaving", image="hello:1"))
+    assert standin.wait_for(lambda: _pod(standin, "leaving").get("status", {}).get("phase") == "Running")  # type: ignore[attr-defined]
+    answer = standin.request("DELETE", "/api/v1/namespaces/default/pods/leaving")
+    assert answer.status == 200
+    assert answer.body["metadata"]["deletionGracePeriodSeconds"] == 30 and answer.body["metadata"]["deletionTimestamp"]
+    assert standin.wait_for(lambda: _pod(standin, "leaving") == {})
