@@ -33,6 +33,8 @@ def _status(obj: Obj) -> Obj:
 
 
 def _pod_status(obj: Obj) -> str:
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
     for state in _status(obj).get("containerStatuses") or []:
         waiting = (state.get("state") or {}).get("waiting")
         if waiting and waiting.get("reason"):

@@ -5,6 +5,7 @@ https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -92,10 +93,13 @@ class Controller:
         return self.save(changed, "status")
 
     def delete(self, obj: Obj) -> None:
+        """Delete as the API does (pods get their grace period); gone already is fine."""
         group = obj["apiVersion"].rpartition("/")[0]
         rt = self.api.registry.by_kind(obj["apiVersion"], obj["kind"])
         if rt is not None:
-            self.api.store.delete(Key(group, rt.plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+            key = Key(group, rt.plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            with contextlib.suppress(ApiError):
+                self.api.writer.delete(rt, key, False)
 
     def event(self, about: Obj, kind: str, reason: str, message: str, component: str = MANAGER) -> None:
         """Record an Event about ``about`` (counted up when the same reason and message repeat)."""

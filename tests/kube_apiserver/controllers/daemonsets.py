@@ -32,13 +32,14 @@ class DaemonSetController(Controller):
                     created = self.create("", "pods", pod_from_template(ds, template, node=node))
                     if created is not None:
                         mine.append(created)
-            self._roll(ds, mine, digest)
-            self._status(ds, mine, digest, len(nodes))
+            alive = [p for p in mine if not p["metadata"].get("deletionTimestamp")]
+            self._roll(ds, alive, digest, len(nodes))
+            self._status(ds, alive, digest, len(nodes))
 
-    def _roll(self, ds: Obj, pods: list[Obj], digest: str) -> None:
+    def _roll(self, ds: Obj, pods: list[Obj], digest: str, nodes: int) -> None:
         rolling = ((ds["spec"].get("updateStrategy") or {}).get("rollingUpdate")) or {}
-        budget = max(1, resolve(rolling.get("maxUnavailable", 1), len(pods), False))
-        unavailable = sum(1 for p in pods if not is_ready(p))
+        budget = max(1, resolve(rolling.get("maxUnavailable", 1), nodes, False))
+        unavailable = nodes - sum(1 for p in pods if is_ready(p))  # nodes whose pod is not (yet) ready
         for pod in pods:
             if unavailable >= budget:
                 return

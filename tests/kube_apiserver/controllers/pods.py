@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..apply import now
+from ..storage import Key
 from .base import Controller
 
 Obj = dict[str, Any]
 PULL_SECONDS = 0.5
 CRASH_AFTER_SECONDS = 1.0
+TERMINATION_SECONDS = 2.0
 MAX_BACKOFF = 300.0
 
 
@@ -65,18 +67,43 @@ class PodController(Controller):
         super().__init__(*args)
         self.sims: dict[str, PodSim] = {}
         self.nodes = itertools.count()
+        self.terminating: dict[str, float] = {}
 
     def reconcile(self) -> None:
         live = set()
         for pod in self.list("", "pods"):
             uid = pod["metadata"]["uid"]
             live.add(uid)
-            if not (pod.get("spec") or {}).get("nodeName"):
+            if pod["metadata"].get("deletionTimestamp"):
+                self._terminate(pod, uid)
+            elif not (pod.get("spec") or {}).get("nodeName"):
                 self._schedule(pod)
             else:
                 self._run(pod, uid)
         for uid in set(self.sims) - live:
             del self.sims[uid]
+        for uid in set(self.terminating) - live:
+            del self.terminating[uid]
+        self.runtime.processes.stop_except(live)
+
+    def _terminate(self, pod: Obj, uid: str) -> None:
+        """A deleted pod: its containers stop (not ready at once), then it is gone once they have, at
+        the latest after its grace period (TERMINATION_SECONDS for containers that stop on SIGTERM)."""
+        t = self.runtime.clock.now()
+        since = self.terminating.setdefault(uid, t)
+        self.runtime.processes.stop_pod(uid)
+        self.runtime.ready_since.pop(uid, None)
+        grace = float(pod["metadata"].get("deletionGracePeriodSeconds", 30))
+        if t - since >= min(grace, TERMINATION_SECONDS):
+            self.api.store.delete(Key("", "pods", pod["metadata"].get("namespace", ""), pod["metadata"]["name"]))
+            return
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            status = copy.deepcopy(pod["status"])
+            for condition in status["conditions"]:
+                if condition.get("type") in ("Ready", "ContainersReady"):
+                    condition.update({"status": "False", "reason": "ContainersNotReady"})
+            self.set_status(pod, status)
 
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
@@ -203,6 +230,8 @@ class PodController(Controller):
             message = "" if c.restarts == 0 else self._backoff_message(pod, c)
             base["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
             return base
+        if c.behaviour == "process":
+            return self._process(pod, sim, c, t, base)
         if c.started < 0 or c.started < c.waiting_until:
             self._start(pod, sim, c, t)
         if c.behaviour in ("crash", "oom") and t >= c.started + CRASH_AFTER_SECONDS:
@@ -217,11 +246,52 @@ class PodController(Controller):
         c.started = t
         meta = pod["metadata"]
         self.runtime.start_container(meta.get("namespace", ""), meta["name"], c.name, c.image)
+        self._report_started(pod, sim, c)
+
+    def _report_started(self, pod: Obj, sim: PodSim, c: ContainerSim) -> None:
         if f"started:{c.name}" not in sim.reported:
             sim.reported.add(f"started:{c.name}")
             self.event(pod, "Normal", "Pulled", f'Container image "{c.image}" already present on machine', "kubelet")
             self.event(pod, "Normal", "Created", f"Created container: {c.name}", "kubelet")
             self.event(pod, "Normal", "Started", f"Started container {c.name}", "kubelet")
+
+    def _process(self, pod: Obj, sim: PodSim, c: ContainerSim, t: float, base: Obj) -> Obj:
+        """A container run as a real local process: started, probed over HTTP, restarted when it exits."""
+        meta, procs = pod["metadata"], self.runtime.processes
+        key = (meta["uid"], c.name)
+        spec = next(x for x in pod["spec"]["containers"] if x["name"] == c.name)
+        if procs.get(key) is None:
+            env = {e["name"]: str(e.get("value", "")) for e in spec.get("env") or [] if "name" in e}
+            log = self.runtime.process_log(meta.get("namespace", ""), meta["name"], c.name)
+            procs.start(key, self.runtime.image_argv.get(c.image, ["false"]), env, log)
+            c.started = t
+            self._report_started(pod, sim, c)
+        code = procs.exit_code(key)
+        if code is not None:
+            procs.forget(key)
+            c.last_terminated = {
+                "exitCode": code,
+                "reason": "Completed" if code == 0 else "Error",
+                "startedAt": now(),
+                "finishedAt": now(),
+            }
+            c.restarts += 1
+            c.waiting_until = t + self._backoff(c.restarts)
+            self.event(
+                pod,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {c.name} in pod {meta['name']}",
+                "kubelet",
+            )
+            base.update({"restartCount": c.restarts, "lastState": {"terminated": c.last_terminated}})
+            base["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": self._backoff_message(pod, c)}}
+            return base
+        probe = ((spec.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        base["state"] = {"running": {"startedAt": now()}}
+        base["started"] = True
+        base["ready"] = t >= c.started + c.ready_delay and (probe is None or procs.probe(key, str(probe)))
+        return base
 
     def _backoff_message(self, pod: Obj, c: ContainerSim) -> str:
         seconds = int(self._backoff(c.restarts))

@@ -31,7 +31,8 @@ class StatefulSetController(Controller):
             update_revision = f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'])}"
             self._record_revision(sts, update_revision)
             self._step(sts, mine, update_revision)
-            self._status(sts, list(mine.values()), update_revision)
+            alive = [p for p in mine.values() if not p["metadata"].get("deletionTimestamp")]
+            self._status(sts, alive, update_revision)
 
     def _record_revision(self, sts: Obj, revision: str) -> None:
         namespace = sts["metadata"]["namespace"]
@@ -63,6 +64,8 @@ class StatefulSetController(Controller):
         current = (sts.get("status") or {}).get("currentRevision") or update_revision
         for ordinal in range(wanted):
             pod = mine.get(f"{name}-{ordinal}")
+            if pod is not None and pod["metadata"].get("deletionTimestamp"):
+                return  # the same name comes back only once the old pod is gone
             if pod is None:
                 revision = update_revision if ordinal >= self._partition(sts) else current
                 self._create(sts, ordinal, revision)
