@@ -27,6 +27,8 @@ METRICS = {
     "image_size_mb",
     "vulnerabilities_critical",
     "vulnerabilities_high",
+    "vulnerabilities_critical_gated",
+    "vulnerabilities_high_gated",
     "image_digest",
 }
 DATA = Path(__file__).resolve().parents[2] / "data"

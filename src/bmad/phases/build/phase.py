@@ -29,6 +29,8 @@ METRIC_NAMES = (
     "image_size_mb",
     "vulnerabilities_critical",
     "vulnerabilities_high",
+    "vulnerabilities_critical_gated",
+    "vulnerabilities_high_gated",
     "image_digest",
 )
 
@@ -77,7 +79,7 @@ class BuildPhase(BasePhase):
         metrics["test_pass_rate"] = round(100.0 * passed / executed, 2) if executed else None
         for check_id, names in (
             (image_size.CHECK.id, ("image_size_mb",)),
-            (vulnerabilities.CHECK.id, ("vulnerabilities_critical", "vulnerabilities_high")),
+            (vulnerabilities.CHECK.id, vulnerabilities.GATE_METRICS),
         ):
             result = by_id.get(check_id)
             for name in names:
