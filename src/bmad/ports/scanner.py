@@ -68,7 +68,7 @@ class ScanReport:
 
     @property
     def scanned(self) -> str:
-        """What the report scanned, in words: "the repository" for a repository or file-system scan, else "the image"."""
+        """What the report scanned: "the repository" for a repository or file-system scan, else "the image"."""
         kind = (self.artifact_type or "").lower()
         return "the repository" if kind in ("repository", "filesystem", "directory", "file") else "the image"
 

@@ -21,7 +21,7 @@ class VulnerabilityVerdict:
     unfixed_skipped: int = 0
     unused_ignores: list[VulnerabilityIgnore] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # by severity, ignored entries excluded
-    counted: dict[str, int] = field(default_factory=dict)  # by severity, what the gate counts (fixable only, when asked)
+    counted: dict[str, int] = field(default_factory=dict)  # by severity, as the gate counts (only_fixed applied)
 
     @property
     def passed(self) -> bool:
