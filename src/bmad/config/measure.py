@@ -59,7 +59,7 @@ class MonitoringConfig(Model):
 
     prometheus_url: str = Field(default="http://127.0.0.1:9090", description="where Prometheus answers")
     pushgateway_url: str | None = Field(
-        default="http://127.0.0.1:9091", description="where the Pushgateway answers; none: not used here"
+        default=None, description="where the Pushgateway answers; none (the default): not used here"
     )
     alertmanager_url: str | None = Field(
         default=None,
