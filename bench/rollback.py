@@ -82,6 +82,7 @@ def config_text(environment: str, port_base: int, stack: Any, replicas: int, *, 
             target:
               kind: local
               local:
+                prometheus_file_sd: "{stack.file_sd_dir}"
                 replicas: {replicas}
                 host_port_base: {port_base}
                 docker_host: "{stack.docker_host}"
@@ -206,6 +207,8 @@ def main() -> int:
                 container.remove(force=True)
             for network in engine.networks.list(names=[f"bmad-hello-{environment}"]):
                 network.remove()
+            # The discovery file the local target registered: a stale one would be scraped as "hello" targets down.
+            (stack.file_sd_dir / f"hello-{environment}.json").unlink(missing_ok=True)
             engine.close()
             stack.down(purge=True)
 

@@ -2,9 +2,10 @@
 
 The registry is built with ``prometheus_client`` (names, types and escaping are its own) and sent
 through :class:`~bmad.adapters.pushgateway.PushgatewayClient` (the HTTP seam: errors become
-``AdapterError``/``Unreachable``). One group per (service, environment): job ``bmad``, grouping
-labels ``service`` and ``env``; each push replaces the group, and the counters are the ledger's
-totals, so they only grow.
+``AdapterError``/``Unreachable``). One group per (ledger, service, environment): job ``bmad``, grouping
+labels ``service``, ``env`` and ``ledger`` (:func:`ledger_group_id`, so two checkouts deploying services
+of the same name keep apart); each push replaces the group, and the counters are the ledger's totals,
+so they only grow.
 
 Series (see docs/reports.md and the dashboard ``bmad/dashboards/bmad.json``):
 
@@ -17,11 +18,19 @@ Series (see docs/reports.md and the dashboard ``bmad/dashboards/bmad.json``):
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 
 from bmad.adapters.pushgateway import PushgatewayClient
 
 JOB = "bmad"
+
+
+def ledger_group_id(ledger_url: str) -> str:
+    """A short id unique to one ledger: a hash of its URL without credentials (never the URL itself)."""
+    bare = re.sub(r"://[^@/]*@", "://", ledger_url)
+    return hashlib.sha256(bare.encode("utf-8")).hexdigest()[:12]
 
 
 def render_own_metrics(
@@ -90,8 +99,9 @@ def push_own_metrics(
     last_result: str,
     last_run_timestamp: float,
     timeout: float = 10.0,
+    ledger_id: str | None = None,
 ) -> str:
-    """Push (replace) the group ``job=bmad,service=..,env=..``; returns the pushed text (for evidence)."""
+    """Push (replace) the group ``job=bmad,service=..,env=..[,ledger=..]``; returns the pushed text (for evidence)."""
     text = render_own_metrics(
         service=service,
         environment=environment,
@@ -104,7 +114,10 @@ def push_own_metrics(
     )
     client = PushgatewayClient(gateway_url, timeout=timeout)
     try:
-        client.push(JOB, text, grouping={"service": service, "env": environment})
+        grouping = {"service": service, "env": environment}
+        if ledger_id is not None:
+            grouping["ledger"] = ledger_id
+        client.push(JOB, text, grouping=grouping)
     finally:
         client.close()
     return text

@@ -181,6 +181,7 @@ def parse_targets(data: Any) -> list[ScrapeTarget]:
                 health=str(item.get("health") or "unknown"),
                 scrape_url=str(item.get("scrapeUrl") or ""),
                 last_error=str(item.get("lastError") or ""),
+                labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
             )
         )
     return targets

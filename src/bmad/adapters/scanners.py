@@ -140,6 +140,7 @@ def parse_trivy_report(data: Any) -> ScanReport:
         eosl=os_info.flag("EOSL"),
         findings=tuple(findings),
         secrets=tuple(secrets),
+        artifact_type=root.text("ArtifactType") or None,
     )
 
 
@@ -201,6 +202,7 @@ def parse_grype_report(data: Any) -> ScanReport:
         size_bytes=target.integer("imageSize"),
         os=" ".join(p for p in (distro.text("name"), distro.text("version")) if p) or None,
         findings=tuple(findings),
+        artifact_type=root.obj("source").text("type") or None,
     )
 
 

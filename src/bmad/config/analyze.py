@@ -42,6 +42,13 @@ class RequiredSecret(Model):
     namespace: str | None = Field(default=None, description="its namespace; default: the objects' namespace")
 
 
+class NotApplicable(Model):
+    """An attestation item that cannot apply to this service, and why (e.g. SC-055 for a service without auth)."""
+
+    id: str = Field(description="the catalog id of an attestation item")
+    reason: str = Field(min_length=3, description="why it cannot apply (required)")
+
+
 class RiskConfig(Model):
     """How ``bmad assess`` reads a change (path patterns are fnmatch globs on repo paths)."""
 
@@ -189,6 +196,9 @@ class AnalyzeConfig(Model):
     external_service_accounts: list[str] = Field(default=[], description="ServiceAccounts created outside the bundle")
     disabled_checks: list[str] = Field(
         default=[], description='catalog ids reported "not applicable: disabled in bmad.yaml"'
+    )
+    not_applicable: list[NotApplicable] = Field(
+        default=[], description="attestation items that cannot apply to this service, each with a reason"
     )
     risk: RiskConfig = Field(default=RiskConfig(), description="how 'bmad assess' reads a change")
 

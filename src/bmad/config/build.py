@@ -137,6 +137,12 @@ class PushConfig(Model):
     timeout_seconds: float = Field(default=600.0, description="the push fails past this")
 
 
+class SbomConfig(Model):
+    enabled: bool = Field(default=True, description="write a CycloneDX JSON SBOM of the pushed image (syft)")
+    missing_tool: Literal["warn", "fail"] = Field(default="warn", description="what syft not installed means")
+    timeout_seconds: float = Field(default=600.0, description="the SBOM fails past this")
+
+
 class GitTagConfig(Model):
     enabled: bool = Field(default=True, description="tag the released commit")
     name: str = Field(
@@ -181,6 +187,7 @@ class BuildConfig(Model):
         default=LayerSecretsConfig(), description="the scan of the image's layers for secrets"
     )
     push: PushConfig = Field(default=PushConfig(), description="pushing the image")
+    sbom: SbomConfig = Field(default=SbomConfig(), description="the SBOM of the pushed image")
     git_tag: GitTagConfig = Field(default=GitTagConfig(), description="the git tag of the released commit")
 
     @property

@@ -59,7 +59,7 @@ class MonitoringConfig(Model):
 
     prometheus_url: str = Field(default="http://127.0.0.1:9090", description="where Prometheus answers")
     pushgateway_url: str | None = Field(
-        default="http://127.0.0.1:9091", description="where the Pushgateway answers; none: not used here"
+        default=None, description="where the Pushgateway answers; none (the default): not used here"
     )
     alertmanager_url: str | None = Field(
         default=None,
@@ -144,6 +144,13 @@ class LoadTestConfig(Model):
     levels: list[int] = Field(
         default=[500, 1000, 2000], min_length=1, description="concurrent connections (users) of each level"
     )
+    environment_levels: dict[str, list[int]] = Field(
+        default={},
+        description=(
+            "levels for one environment, in place of levels there; a production environment is swept only with its "
+            "own levels here (the sweep loads the release serving there now)"
+        ),
+    )
     duration_seconds: float | None = Field(default=10.0, gt=0, description="how long each level lasts")
     requests_per_level: int | None = Field(default=None, gt=0, description="stop a level after this many requests")
     request_timeout_seconds: float = Field(default=10.0, gt=0, description="timeout of each request")
@@ -174,6 +181,13 @@ class LoadTestConfig(Model):
             raise ValueError("concurrency levels are positive integers")
         return value
 
+    @field_validator("environment_levels")
+    @classmethod
+    def _environment_levels(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        if any(not levels or any(level < 1 for level in levels) for levels in value.values()):
+            raise ValueError("each environment's levels are a non-empty list of positive integers")
+        return value
+
     @model_validator(mode="after")
     def _bounded(self) -> LoadTestConfig:
         if self.duration_seconds is None and self.requests_per_level is None:
@@ -185,6 +199,13 @@ class LoadTestConfig(Model):
 
 class MeasureConfig(Model):
     scrape_job: str | None = Field(default=None, description="default: service name")
+    environment_label: str | None = Field(
+        default="environment",
+        description=(
+            "the target label naming the environment (the local target publishes it): when the job's targets carry "
+            "it, target counts and queries keep to this environment's; none: every target of the job counts"
+        ),
+    )
     min_alert_rules: int = Field(default=1, description="alerting + recording rules Prometheus must have loaded")
     target_wait_seconds: float = Field(
         default=15.0,

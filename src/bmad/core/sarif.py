@@ -52,8 +52,10 @@ def logical_location(fully_qualified_name: str, *, kind: str = "resource", name:
     }
 
 
-def _artifact_uri(file: str) -> dict[str, Any]:
+def _artifact_uri(file: str, base_id: str | None = None) -> dict[str, Any]:
     path = str(file).replace("\\", "/")
+    if base_id is not None and "://" not in path:  # a path inside another root (an image's file system)
+        return {"uri": str(PurePosixPath(path.lstrip("/") or ".")), "uriBaseId": base_id}
     if path.startswith("/") or "://" in path:
         uri = path if "://" in path else Path(path).as_uri()
         return {"uri": uri}
@@ -123,8 +125,10 @@ class SarifRun:
         suppression: str | None = None,
         fingerprint: str | None = None,
         properties: Mapping[str, Any] | None = None,
+        file_base: str | None = None,
     ) -> None:
-        """Add a result. ``file``/``line`` give the physicalLocation region (lines are 1-based).
+        """Add a result. ``file``/``line`` give the physicalLocation region (lines are 1-based);
+        ``file_base`` names the root ``file`` is relative to when it is not the repository (e.g. ``IMAGEROOT``).
 
         ``suppression`` (a justification) marks the result as suppressed but keeps it in the log.
         """
@@ -140,7 +144,7 @@ class SarifRun:
         }
         location: dict[str, Any] = {}
         if file:
-            physical: dict[str, Any] = {"artifactLocation": _artifact_uri(file)}
+            physical: dict[str, Any] = {"artifactLocation": _artifact_uri(file, file_base)}
             region: dict[str, Any] = {}
             if line is not None and line >= 1:
                 region["startLine"] = int(line)

@@ -19,11 +19,13 @@ class Published:
     outputs: ReleaseOutputs | None = None
     pushed: bool = False
     problems: list[str] = field(default_factory=list)
+    push_skipped: str | None = None  # why bmad's own metrics were not pushed
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "outputs": self.outputs.to_dict() if self.outputs else None,
             "own_metrics_pushed": self.pushed,
+            "own_metrics_skipped": self.push_skipped,
             "problems": self.problems,
         }
 
@@ -34,7 +36,7 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
     problems are returned (and the CLI prints them).
     """
-    from bmad.adapters.own_metrics import push_own_metrics
+    from bmad.adapters.own_metrics import ledger_group_id, push_own_metrics
     from bmad.reports.outputs import own_metrics_snapshot, write_release_outputs
 
     published = Published()
@@ -45,10 +47,14 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     except (BmadError, OSError) as exc:
         published.problems.append(f"writing the reports failed: {exc}")
     gateway = config.environment(environment).monitoring.pushgateway_url
-    if gateway and config.reports.push_own_metrics:
+    if not config.reports.push_own_metrics:
+        published.push_skipped = "reports.push_own_metrics is false"
+    elif not gateway:
+        published.push_skipped = f"no Pushgateway configured (environments.{environment}.monitoring.pushgateway_url)"
+    else:
         try:
             snapshot = own_metrics_snapshot(ledger, release)
-            push_own_metrics(gateway, **snapshot.as_kwargs())
+            push_own_metrics(gateway, **snapshot.as_kwargs(), ledger_id=ledger_group_id(ledger.url))
             published.pushed = True
         except BmadError as exc:
             published.problems.append(f"pushing bmad's own metrics failed: {exc}")

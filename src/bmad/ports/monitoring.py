@@ -30,6 +30,10 @@ class ScrapeTarget:
     health: str  # "up" | "down" | "unknown"
     scrape_url: str = ""
     last_error: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # the target's labels after relabelling (environment, release ...)
+
+    def label(self, name: str) -> str | None:
+        return next((value for key, value in self.labels if key == name), None)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,13 @@ class ScanReport:
     findings: tuple[Vulnerability, ...] = ()
     secrets: tuple[ReportedSecret, ...] = ()
     source_file: str | None = None
+    artifact_type: str | None = None  # trivy ArtifactType / grype source.type: container_image, repository ...
+
+    @property
+    def scanned(self) -> str:
+        """What the report scanned: "the repository" for a repository or file-system scan, else "the image"."""
+        kind = (self.artifact_type or "").lower()
+        return "the repository" if kind in ("repository", "filesystem", "directory", "file") else "the image"
 
 
 class VulnerabilityScanner(Protocol):

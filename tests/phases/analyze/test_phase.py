@@ -514,3 +514,16 @@ def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Calla
         PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, metrics=metrics, artifacts=artifacts), fmt="junit"
     )
     assert rendered.startswith("<?xml")
+
+
+def test_strict_is_only_claimed_in_strict_mode(tmp_path: Path, git_repo: Callable[..., Path]) -> None:
+    """Guards: analyze.manifests said "(strict)" and failed on a duplicated key with strict_schemas: false."""
+    repo = make_project(tmp_path, git_repo, extra_yaml="  strict_schemas: false\n")
+    text = (repo / "k8s" / "all.yaml").read_text()
+    (repo / "k8s" / "all.yaml").write_text(
+        text.replace("kind: ServiceAccount", "kind: ServiceAccount\nkind: ServiceAccount", 1)
+    )
+    result = run(make_phase(repo, FakeTarget(secrets={"app-secrets": {"db-password"}})), make_ctx(repo))
+    manifests = result.results["analyze.manifests"]
+    assert "(strict)" not in manifests.expected
+    assert manifests.status is CheckStatus.WARN and "duplicate key 'kind'" in manifests.observed

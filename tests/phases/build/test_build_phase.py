@@ -27,7 +27,10 @@ METRICS = {
     "image_size_mb",
     "vulnerabilities_critical",
     "vulnerabilities_high",
+    "vulnerabilities_critical_gated",
+    "vulnerabilities_high_gated",
     "image_digest",
+    "sbom_components",
 }
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -113,6 +116,7 @@ def test_good_build_tests_builds_pushes_and_tags(service_repo: Any, engine: Any,
         "build.layer_secrets": "pass",
         "build.push": "pass",
         "build.git_tag": "pass",
+        "build.sbom": "pass",
     }
     assert set(run.metrics) == METRICS
     short = repo.sha[:12]
@@ -454,6 +458,7 @@ def test_example_service_build(git_repo: Any, stack: Any, base_image: str, docke
         "build.layer_secrets": "pass",
         "build.push": "pass",
         "build.git_tag": "pass",
+        "build.sbom": "pass",
     }
     secrets = run.result("build.layer_secrets").evidence
     assert secrets["layers_skipped"] and "base image" in secrets["base"]  # only the example's own layers

@@ -6,6 +6,7 @@ from bmad.adapters.containers import DockerEngineImages, EngineConnection
 from bmad.adapters.git_tag import GitReleaseTagger
 from bmad.adapters.layer_secrets import DetectSecretsLayerScanner
 from bmad.adapters.registry import RegistryClient, resolve_auth
+from bmad.adapters.sbom import SyftSbomGenerator
 from bmad.adapters.scanners import GrypeScanner, ReportFileScanner, TrivyScanner
 from bmad.adapters.suite_envs import EngineTestEnvironments, SuiteCommandRunner
 from bmad.phases.build import BuildPhase, BuildPorts
@@ -34,6 +35,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         runner=SuiteCommandRunner(ctx.evidence),
         environments=EngineTestEnvironments(connection, evidence=ctx.evidence),
         scanners=scanners,
+        sbom=SyftSbomGenerator(timeout=config.sbom.timeout_seconds),
         source_url=config.source_url or tagger.remote_url(config.git_tag.remote),
     )
     return BuildPhase(ports)

@@ -21,6 +21,8 @@ from bmad.phases.analyze.manifest_yaml import (
 )
 from bmad.phases.analyze.manifests import (
     MANIFEST_SUFFIXES,
+    NOT_CLUSTER_API_GROUPS,
+    NOT_CLUSTER_FILES,
     NOT_CLUSTER_OBJECTS,
     Bundle,
     ManifestObject,
@@ -171,27 +173,17 @@ def _collect(
         return
     kind = data.get("kind")
     items = data.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+    if isinstance(kind, str) and kind.endswith("List") and (items is None or isinstance(items, list)):
         items_node = _child(node, "items")
-        for index, item in enumerate(items):
+        for index, item in enumerate(items or []):  # an empty List (items: [] or no items) holds nothing
             item_node = items_node.value[index] if isinstance(items_node, yaml.SequenceNode) else None
             item_line = item_node.start_mark.line + 1 if item_node is not None else line
             _collect(item, item_node or node, file, item_line, objects, findings, default_namespace)
         return
-    missing = [
-        f
-        for f, ok in (
-            ("apiVersion", isinstance(data.get("apiVersion"), str) and data.get("apiVersion")),
-            ("kind", isinstance(kind, str) and kind),
-            (
-                "metadata.name",
-                isinstance(data.get("metadata"), dict)
-                and (data["metadata"].get("name") or data["metadata"].get("generateName")),
-            ),
-        )
-        if not ok
-    ]
+    if not_cluster_object(data, file):
+        return
     obj = ManifestObject(data=data, file=file, line=line, node=node, default_namespace=default_namespace)
+    missing = _missing_fields(data)
     if missing:
         findings.append(
             ParseFinding(
@@ -202,9 +194,29 @@ def _collect(
                 object=f"{kind or '?'}/{obj.name or '?'}",
             )
         )
-    if isinstance(kind, str) and kind in NOT_CLUSTER_OBJECTS:
-        return
     objects.append(obj)
+
+
+def _missing_fields(data: dict[str, Any]) -> list[str]:
+    metadata = data.get("metadata")
+    present = (
+        ("apiVersion", isinstance(data.get("apiVersion"), str) and bool(data.get("apiVersion"))),
+        ("kind", isinstance(data.get("kind"), str) and bool(data.get("kind"))),
+        ("metadata.name", isinstance(metadata, dict) and bool(metadata.get("name") or metadata.get("generateName"))),
+    )
+    return [name for name, ok in present if not ok]
+
+
+def not_cluster_object(data: dict[str, Any], file: str) -> bool:
+    """Files beside the manifests that never reach a cluster: kustomize's Kustomization/Component, KRM
+    function configs, Helm's Chart.yaml and values files, skaffold.yaml."""
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if isinstance(kind, str) and kind in NOT_CLUSTER_OBJECTS:
+        return True
+    if isinstance(api, str) and api.split("/", 1)[0] in NOT_CLUSTER_API_GROUPS:
+        return True
+    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    return name in NOT_CLUSTER_FILES or (name.startswith("values") and kind is None)
 
 
 def _child(node: yaml.Node, key: str) -> yaml.Node | None:

@@ -31,6 +31,17 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 WORKLOAD_KINDS = tuple(POD_TEMPLATE_PATHS)
 CONTAINER_LISTS = ("initContainers", "containers")
 NOT_CLUSTER_OBJECTS = frozenset({"Kustomization", "Component"})
+NOT_CLUSTER_API_GROUPS = frozenset({"kustomize.config.k8s.io", "config.kubernetes.io", "kpt.dev", "skaffold"})
+NOT_CLUSTER_FILES = frozenset({"Chart.yaml", "Chart.lock", "skaffold.yaml", "Kptfile"})
+# Custom resources that configure something but never make an operator create pods.
+CONFIG_ONLY_CUSTOM_KINDS = frozenset(
+    {
+        "PrometheusRule", "ServiceMonitor", "PodMonitor", "Probe", "ScrapeConfig", "AlertmanagerConfig",
+        "Certificate", "CertificateRequest", "Issuer", "ClusterIssuer",
+        "VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "PeerAuthentication", "AuthorizationPolicy",
+        "GrafanaDashboard", "GrafanaDatasource", "SealedSecret", "ExternalSecret", "SecretStore", "IngressRoute",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -246,6 +257,24 @@ def dig(data: Any, path: Iterable[str | int], default: Any = None) -> Any:
 
 
 # -- selectors ------------------------------------------------------------------------------
+def describe_selector(selector: Any) -> str:
+    """A selector as a person writes it: ``app=hello, tier in (web, api)``."""
+    if not isinstance(selector, dict):
+        return str(selector)
+    if "matchLabels" in selector or "matchExpressions" in selector:
+        labels = selector.get("matchLabels") or {}
+        expressions = selector.get("matchExpressions") or []
+    else:
+        labels, expressions = selector, []
+    parts = [f"{k}={v}" for k, v in labels.items()] if isinstance(labels, dict) else []
+    for expr in expressions if isinstance(expressions, list) else []:
+        if isinstance(expr, dict):
+            values = ", ".join(str(v) for v in expr.get("values") or [])
+            operator = str(expr.get("operator", "")).lower()
+            parts.append(f"{expr.get('key')} {operator} ({values})" if values else f"{expr.get('key')} {operator}")
+    return ", ".join(parts) or "(empty: every pod)"
+
+
 def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
     """A LabelSelector (matchLabels/matchExpressions) or a plain map (Service) against labels.
 
@@ -334,6 +363,17 @@ class Bundle:
 
     def find(self, kind: str, name: str, namespace: str | None) -> ManifestObject | None:
         return self._index.get((kind, namespace or None, name))
+
+    def custom_resources(self, namespace: str | None) -> list[ManifestObject]:
+        """Objects of API groups outside Kubernetes itself in ``namespace``: an operator may create pods for them."""
+        return [
+            o
+            for o in self.objects
+            if "." in o.group
+            and not o.group.endswith(".k8s.io")
+            and o.kind not in CONFIG_ONLY_CUSTOM_KINDS
+            and (o.namespace or None) == (namespace or None)
+        ]
 
     def pods_selected(self, selector: Any, namespace: str | None) -> list[ManifestObject]:
         """Workloads in ``namespace`` whose pod template labels match ``selector``."""

@@ -83,6 +83,7 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
         ports.schemas,
         kubernetes_version=settings.kubernetes_version,
         reject_missing_schemas=settings.reject_missing_schemas,
+        strict=settings.strict_schemas,
     )
     eval_ctx = EvalContext(
         bundle=bundle,

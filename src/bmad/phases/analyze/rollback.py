@@ -116,6 +116,24 @@ def _to_local_containers(plan: dict[str, Any], snapshot: Mapping[str, Any], serv
     ]
 
 
+def describe_rollback_target(to: Any) -> str:
+    """The plan's ``to`` in words: "nothing (the new release is removed)", "revision 3: hello:1.2@sha256:..."."""
+    if not isinstance(to, Mapping):
+        return str(to)
+    if to.get("state") == "absent":
+        return "nothing (the new release is removed)"
+    images = [str(i) for i in to.get("images") or []] or ([str(to["image"])] if to.get("image") else [])
+    digest = to.get("digest")
+    shown = [i if (not digest or "@" in i) else f"{i}@{digest}" for i in images]
+    parts = [f"revision {to['revision']}"] if to.get("revision") is not None else []
+    if to.get("release"):
+        parts.append(f"release {to['release']}")
+    head = ", ".join(parts) or "the previous release"
+    tail = ", ".join(shown) or (str(digest) if digest else "")
+    replicas = f" ({to['replicas']} replica(s))" if to.get("replicas") is not None else ""
+    return f"{head}: {tail}{replicas}" if tail else head + replicas
+
+
 def render_plan_markdown(plan: Mapping[str, Any]) -> str:
     lines = [
         f"# Rollback plan: {plan.get('service')} ({plan.get('environment')})",
@@ -123,7 +141,7 @@ def render_plan_markdown(plan: Mapping[str, Any]) -> str:
         f"- Release being deployed: `{plan.get('release')}`",
         f"- Target: {plan.get('target')}",
         f"- What: {plan.get('what')}",
-        f"- Roll back to: `{plan.get('to')}`",
+        f"- Roll back to: {describe_rollback_target(plan.get('to'))}",
         f"- Expected time: {plan.get('expected_seconds')} s ({plan.get('expected_basis')})",
         "",
         "## Commands",

@@ -133,8 +133,9 @@ class ValidationReport:
         }
 
 
-def _parse_level(finding: ParseFinding) -> str:
-    return "error"
+def _parse_level(finding: ParseFinding, strict: bool) -> str:
+    """Every reading problem is an error, but a duplicated key only in strict mode (as other validators do)."""
+    return "warning" if finding.code == "duplicate_key" and not strict else "error"
 
 
 def custom_schemas_from_crds(bundle: Bundle) -> list[CustomSchema]:
@@ -160,29 +161,48 @@ def custom_schemas_from_crds(bundle: Bundle) -> list[CustomSchema]:
 
 
 def validate_bundle(
-    bundle: Bundle, validator: SchemaValidator | None, *, kubernetes_version: str, reject_missing_schemas: bool = False
+    bundle: Bundle,
+    validator: SchemaValidator | None,
+    *,
+    kubernetes_version: str,
+    reject_missing_schemas: bool = False,
+    strict: bool = True,
 ) -> ValidationReport:
     """Parse findings + apiVersion lifecycle + schema validation of every object."""
     with paused_gc():
         return _validate(
-            bundle, validator, kubernetes_version=kubernetes_version, reject_missing_schemas=reject_missing_schemas
+            bundle,
+            validator,
+            kubernetes_version=kubernetes_version,
+            reject_missing_schemas=reject_missing_schemas,
+            strict=strict,
         )
 
 
 def _validate(
-    bundle: Bundle, validator: SchemaValidator | None, *, kubernetes_version: str, reject_missing_schemas: bool
+    bundle: Bundle,
+    validator: SchemaValidator | None,
+    *,
+    kubernetes_version: str,
+    reject_missing_schemas: bool,
+    strict: bool,
 ) -> ValidationReport:
     report = ValidationReport(kubernetes_version=validator.kubernetes_version if validator else kubernetes_version)
     report.objects = len(bundle.objects)
     for finding in bundle.findings:
         report.findings.append(
-            ValidationFinding(finding.file, finding.line, finding.message, finding.code, "error", finding.object)
+            ValidationFinding(
+                finding.file, finding.line, finding.message, finding.code, _parse_level(finding, strict), finding.object
+            )
         )
     if validator is not None:
         for schema in custom_schemas_from_crds(bundle):
             validator.add_custom_schema(schema)
     for index, obj in enumerate(bundle.objects):
         label = f"{obj.namespace or '_'}/{obj.kind or '?'}/{obj.name or '?'}"
+        if not (obj.api_version and obj.kind):  # already reported once, as a missing required field
+            report.invalid += 1
+            continue
         if _api_removed(report, obj, label, kubernetes_version) or validator is None:
             continue
         outcome = validator.validate(obj.data)
@@ -238,13 +258,12 @@ def _record_outcome(
         )
     else:
         report.skipped += 1
+        reason = outcome.reason or "no schema"
+        message = (
+            f"{reason}: analyze.reject_missing_schemas refuses objects without a schema"
+            if reject_missing
+            else f"skipped: {reason}"
+        )
         report.findings.append(
-            ValidationFinding(
-                obj.file,
-                obj.line,
-                f"skipped: {outcome.reason or 'no schema'}",
-                "no_schema",
-                "error" if reject_missing else "note",
-                label,
-            )
+            ValidationFinding(obj.file, obj.line, message, "no_schema", "error" if reject_missing else "note", label)
         )

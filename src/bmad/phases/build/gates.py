@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bmad.config.build import VulnerabilityIgnore
-from bmad.core.sarif import SarifLog, level_for_severity
-from bmad.ports.scanner import SecretFinding, Vulnerability, severity_rank
+from bmad.core.sarif import SarifLog, SarifRun, level_for_severity
+from bmad.ports.scanner import ScanReport, SecretFinding, Vulnerability, severity_rank
 
 
 @dataclass
@@ -21,6 +21,7 @@ class VulnerabilityVerdict:
     unfixed_skipped: int = 0
     unused_ignores: list[VulnerabilityIgnore] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # by severity, ignored entries excluded
+    counted: dict[str, int] = field(default_factory=dict)  # by severity, as the gate counts (only_fixed applied)
 
     @property
     def passed(self) -> bool:
@@ -50,6 +51,7 @@ def evaluate_vulnerabilities(
     threshold = severity_rank(fail_on)
     used: set[int] = set()
     counts: Counter[str] = Counter()
+    counted: Counter[str] = Counter()
     for finding in _unique(findings):
         entries = [(i, e) for i, e in enumerate(ignore) if _matches(e, finding)]
         valid = [(i, e) for i, e in entries if e.expires >= today]
@@ -58,6 +60,8 @@ def evaluate_vulnerabilities(
             verdict.ignored.append((finding, valid[0][1]))
             continue
         counts[finding.severity] += 1
+        if entries or not only_fixed or finding.fixable:
+            counted[finding.severity] += 1
         relevant = severity_rank(finding.severity) >= threshold
         if entries:
             used.add(entries[0][0])
@@ -72,6 +76,7 @@ def evaluate_vulnerabilities(
             verdict.blocking.append(finding)
     verdict.unused_ignores = [e for i, e in enumerate(ignore) if i not in used]
     verdict.counts = dict(counts)
+    verdict.counted = dict(counted)
     return verdict
 
 
@@ -96,8 +101,14 @@ def finding_dict(finding: Vulnerability) -> dict[str, object]:
 
 
 def vulnerabilities_sarif(
-    verdict: VulnerabilityVerdict, *, tool: str, image: str, containerfile: str | None
+    verdict: VulnerabilityVerdict,
+    *,
+    tool: str,
+    image: str,
+    containerfile: str | None,
+    report: ScanReport | None = None,
 ) -> SarifLog:
+    """The gate's findings, then the secrets ``report`` lists (rule and file only, never the value)."""
     log = SarifLog()
     run = log.run("bmad-build-vulnerabilities", information_uri="https://github.com/bmad")
     entries: list[tuple[Vulnerability, str | None]] = [(f, None) for f in verdict.blocking]
@@ -126,7 +137,35 @@ def vulnerabilities_sarif(
             fingerprint=f"{finding.id}:{finding.package}:{finding.installed}",
             properties={"package": finding.package, "installed": finding.installed, "layer": finding.layer},
         )
+    if report is not None:
+        _reported_secrets(run, report, image=image)
     return log
+
+
+def _reported_secrets(run: SarifRun, report: ScanReport, *, image: str) -> None:
+    """One result per secret the scanner listed: its rule id, the file in the image or repository, the line."""
+    in_repository = report.scanned == "the repository"
+    for secret in report.secrets:
+        rule = secret.rule or "secret"
+        run.rule(
+            rule,
+            short=secret.title or f"Secret ({rule})",
+            level="error",
+            tags=["security", "secret", report.tool],
+            security_severity="9.0",
+        )
+        where = "the repository" if in_repository else image
+        line = f" line {secret.line}" if secret.line else ""
+        run.result(
+            rule,
+            level="error",
+            message=f"{report.tool} found a secret ({rule}) in {secret.target}{line} of {where}",
+            file=secret.target or None,
+            line=secret.line,
+            file_base=None if in_repository else "IMAGEROOT",
+            fingerprint=f"{rule}:{secret.target}:{secret.line or 0}",
+            properties={"target": secret.target, "layer": secret.layer, "scanned": report.scanned},
+        )
 
 
 def secrets_sarif(

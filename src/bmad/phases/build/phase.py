@@ -3,9 +3,9 @@
 Checks and what they need (independent ones run concurrently), one module each under ``checks/``::
 
     build.tests.<suite> ─────────────────────────────┐
-    build.image ─┬─ build.image_size ────────────────┤
-                 ├─ build.vulnerabilities ───────────┼─ build.push ── build.git_tag
-                 └─ build.layer_secrets ─────────────┘
+    build.image ─┬─ build.image_size ────────────────┤                ┌─ build.git_tag
+                 ├─ build.vulnerabilities ───────────┼─ build.push ──┤
+                 └─ build.layer_secrets ─────────────┘                └─ build.sbom
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from bmad.config.build import TestSuite
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
-from bmad.phases.build.checks import git_tag, image, image_size, layer_secrets, push, suite, vulnerabilities
+from bmad.phases.build.checks import git_tag, image, image_size, layer_secrets, push, sbom, suite, vulnerabilities
 from bmad.phases.build.ports import BuildPorts
 from bmad.phases.build.workspace import BuildWorkspace
 from bmad.ports.artifacts import PushedImage
@@ -29,7 +29,10 @@ METRIC_NAMES = (
     "image_size_mb",
     "vulnerabilities_critical",
     "vulnerabilities_high",
+    "vulnerabilities_critical_gated",
+    "vulnerabilities_high_gated",
     "image_digest",
+    "sbom_components",
 )
 
 RunCheck = Callable[[PhaseContext, BuildPorts, BuildWorkspace], CheckResult]
@@ -58,6 +61,7 @@ class BuildPhase(BasePhase):
             checks.append(self._check(push.CHECK, push.run, tuple(c.id for c in checks)))
             if config.git_tag.enabled:
                 checks.append(self._check(git_tag.CHECK, git_tag.run, git_tag.NEEDS))
+            checks.append(self._check(sbom.CHECK, sbom.run, sbom.NEEDS))
         return checks
 
     def finish(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> Sequence[CheckResult]:
@@ -77,7 +81,8 @@ class BuildPhase(BasePhase):
         metrics["test_pass_rate"] = round(100.0 * passed / executed, 2) if executed else None
         for check_id, names in (
             (image_size.CHECK.id, ("image_size_mb",)),
-            (vulnerabilities.CHECK.id, ("vulnerabilities_critical", "vulnerabilities_high")),
+            (sbom.CHECK.id, ("sbom_components",)),
+            (vulnerabilities.CHECK.id, vulnerabilities.GATE_METRICS),
         ):
             result = by_id.get(check_id)
             for name in names:

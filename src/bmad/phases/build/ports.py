@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from bmad.ports.images import ImageEngine
 from bmad.ports.registry import Registry
 from bmad.ports.release_tag import ReleaseTagger
+from bmad.ports.sbom import SbomGenerator
 from bmad.ports.scanner import LayerSecretScanner, VulnerabilityScanner
 from bmad.ports.tests_runner import CommandRunner, TestEnvironments
 
@@ -26,6 +27,7 @@ class BuildPorts:
     environments: TestEnvironments
     # "trivy", "grype" (installed tools) and the report reader under "report" (when a report is configured).
     scanners: Mapping[str, VulnerabilityScanner] = field(default_factory=dict)
+    sbom: SbomGenerator | None = None  # syft, when the wiring found it
     source_url: str | None = None  # org.opencontainers.image.source (bmad.yaml, else the git remote)
     sleep: Callable[[float], None] = time.sleep
     today: Callable[[], date] = lambda: datetime.now(UTC).date()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bmad.core.errors import AdapterError
+from bmad.ports.monitoring import ScrapeTarget
 from bmad.ports.phase import PhaseContext
 
 if TYPE_CHECKING:
@@ -49,3 +52,44 @@ def configured_service_urls(ctx: PhaseContext) -> tuple[list[str], str]:
             "the local target's replicas (target.local.host_port_base, replicas)",
         )
     return [], f"environments.{ctx.environment_name}.monitoring.service_url is not set"
+
+
+@dataclass(frozen=True)
+class EnvironmentScope:
+    """Which of the job's targets and series are this environment's: those whose ``label`` is ``value``.
+
+    ``label`` is None when the job's targets carry no environment label (every target counts).
+    """
+
+    job: str
+    value: str
+    label: str | None = None
+    note: str = ""
+
+    def holds(self, target: ScrapeTarget) -> bool:
+        return self.label is None or target.label(self.label) == self.value
+
+    @property
+    def selector(self) -> str:
+        """The PromQL label matchers of the scope: ``job="hello",environment="staging"``."""
+        return f'job="{self.job}"' + (f',{self.label}="{self.value}"' if self.label else "")
+
+    def scoped_query(self, query: str) -> str:
+        """``query`` with each ``job="{job}"`` matcher narrowed to this environment."""
+        return query.replace('job="{job}"', self.selector) if self.label else query
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"label": self.label, "value": self.value if self.label else None, "note": self.note}
+
+
+def environment_scope(ctx: PhaseContext, targets: Sequence[ScrapeTarget]) -> EnvironmentScope:
+    """Scope to ``measure.environment_label`` when any of the job's targets carries that label."""
+    job, label = scrape_job(ctx), ctx.config.measure.environment_label
+    env = ctx.environment_name
+    if not label:
+        return EnvironmentScope(job, env, note="measure.environment_label is unset: every target of the job counts")
+    if not any(t.label(label) is not None for t in targets if t.job == job):
+        return EnvironmentScope(
+            job, env, note=f"the job's targets carry no {label!r} label: every target of the job counts"
+        )
+    return EnvironmentScope(job, env, label, f"only targets with {label}={env!r}")

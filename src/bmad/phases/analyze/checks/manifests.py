@@ -30,8 +30,9 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
             f"{summary['skipped_no_schema']} skipped (no schema); {len(errors)} error(s), "
             f"{len(warnings)} warning(s); dry-run: {validation.dry_run}"
         ),
-        expected=f"every object valid for Kubernetes {validation.kubernetes_version} (strict), no removed APIs, "
-        "no duplicate keys, server dry-run accepted when a cluster is configured",
+        expected=f"every object valid for Kubernetes {validation.kubernetes_version}"
+        + (" (strict)" if ctx.config.analyze.strict_schemas else "")
+        + ", no removed APIs, no duplicate keys, server dry-run accepted when a cluster is configured",
         observed="\n".join(observed_lines) or (f"{len(notes)} note(s)" if notes else "all valid"),
         fix="fix each finding at the file:line shown (schema paths name the field)" if not ok else "",
         evidence={

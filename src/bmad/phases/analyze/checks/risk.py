@@ -94,11 +94,13 @@ def _read_change(ctx: PhaseContext, source: SourceHistory) -> _Change:
 
 
 def _mitigation_facts(ctx: PhaseContext, evidence: Evidence, validation: ValidationReport) -> dict[str, bool | None]:
-    def metric(phase: PhaseName, key: str) -> Any:
-        return evidence.lookup(phase, key)[1]
+    def metric(phase: PhaseName, key: str, *older: str) -> Any:
+        """The first recorded of ``key`` and its older names (records before the gated figures existed)."""
+        return next((v for k in (key, *older) if (v := evidence.lookup(phase, k)[1]) is not None), None)
 
     rate = metric(PhaseName.BUILD, "test_pass_rate")
-    crit, high = metric(PhaseName.BUILD, "vulnerabilities_critical"), metric(PhaseName.BUILD, "vulnerabilities_high")
+    crit = metric(PhaseName.BUILD, "vulnerabilities_critical_gated", "vulnerabilities_critical")
+    high = metric(PhaseName.BUILD, "vulnerabilities_high_gated", "vulnerabilities_high")
     alerts = metric(PhaseName.MEASURE, "alert_rules_loaded")
     plan = AnalyzeArtifacts.from_artifacts(ctx.artifacts()).rollback_plan
     load = metric(PhaseName.MEASURE, "load_test")

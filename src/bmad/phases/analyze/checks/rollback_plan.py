@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bmad.core.models import CheckResult, PhaseName
 from bmad.phases.analyze.preparation import AnalyzeRun
-from bmad.phases.analyze.rollback import build_rollback_plan, render_plan_markdown
+from bmad.phases.analyze.rollback import build_rollback_plan, describe_rollback_target, render_plan_markdown
 from bmad.ports.artifacts import AnalyzeArtifacts
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -29,7 +29,7 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     )
     documented = bool(plan.get("commands")) and "to" in plan
     return (CHECK.passed if documented else CHECK.failed)(
-        f"roll back {plan['what']} to {plan['to']} in ~{plan['expected_seconds']} s",
+        f"roll back {plan['what']} to {describe_rollback_target(plan['to'])} in ~{plan['expected_seconds']} s",
         expected="what, to which digest/revision, exact command, expected time",
         observed="\n".join(plan["commands"]),
         evidence={"plan": plan},

@@ -11,8 +11,8 @@ from typing import Any
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import ports_of, replica_count, resources_of
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
-from bmad.phases.analyze.manifests import ManifestObject, dig
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.manifests import ManifestObject, describe_selector, dig
+from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
 
 
 @register("selector_matches_template", Scope.OBJECT)
@@ -36,11 +36,20 @@ def service_targets_pods(obj: ManifestObject, ctx: EvalContext, p: Params) -> Ve
     if not selector:
         return NA("no selector: endpoints are managed outside the bundle")
     if not ctx.bundle.pods_selected(selector, obj.namespace):
-        return Fail(
-            f"selector {selector} matches no pod template in namespace {obj.namespace or '(none)'}",
-            ("spec", "selector"),
+        where = (
+            f"selector {describe_selector(selector)} matches no pod template in namespace {obj.namespace or '(none)'}"
         )
+        return _maybe_operator_pods(ctx, obj, where) or Fail(where, ("spec", "selector"))
     return None
+
+
+def _maybe_operator_pods(ctx: EvalContext, obj: ManifestObject, where: str) -> Skip | None:
+    """Unknown rather than failed when custom resources in the namespace may have an operator create the pods."""
+    owners = ctx.bundle.custom_resources(obj.namespace)
+    if not owners:
+        return None
+    named = ", ".join(f"{o.kind}/{o.name}" for o in owners[:3]) + (" ..." if len(owners) > 3 else "")
+    return Skip(f"{where}; the bundle's custom resources ({named}) may have an operator create those pods")
 
 
 @register("service_target_port", Scope.OBJECT)
@@ -127,7 +136,8 @@ def selects_pods(obj: ManifestObject, ctx: EvalContext, p: Params) -> Verdict:
     if selector is None:
         return Fail(f"spec.{field_name} is missing", ("spec",))
     if not ctx.bundle.pods_selected(selector, obj.namespace):
-        return Fail(f"spec.{field_name} matches no pod template in the bundle", ("spec", field_name))
+        where = f"spec.{field_name} matches no pod template in the bundle"
+        return _maybe_operator_pods(ctx, obj, where) or Fail(where, ("spec", field_name))
     return None
 
 

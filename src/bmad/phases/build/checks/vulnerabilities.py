@@ -15,10 +15,16 @@ from bmad.phases.build.results import gate_disabled
 from bmad.phases.build.workspace import BuildWorkspace
 from bmad.ports.artifacts import BuiltImage
 from bmad.ports.phase import CheckId, PhaseContext
-from bmad.ports.scanner import ScanReport, VulnerabilityScanner
+from bmad.ports.scanner import SEVERITIES, ScanReport, VulnerabilityScanner, severity_rank
 
 CHECK = CheckId("build.vulnerabilities", "No vulnerabilities at or above the gate")
 NEEDS = (image.CHECK.id,)
+GATE_METRICS = (
+    "vulnerabilities_critical",
+    "vulnerabilities_high",
+    "vulnerabilities_critical_gated",
+    "vulnerabilities_high_gated",
+)
 TOOLS = ("trivy", "grype")  # scanners that read the exported image; "report" reads a file
 
 
@@ -44,9 +50,10 @@ def run(ctx: PhaseContext, ports: BuildPorts, work: BuildWorkspace) -> CheckResu
         tool=report.tool,
         image=built.image_ref,
         containerfile=containerfile_in_repo(ctx.config.build, ctx.config.repository_dir),
+        report=report,
     )
     sarif_file = ctx.evidence.write_text("build/vulnerabilities.sarif", sarif.to_json())
-    return _verdict(config, report, verdict, built.image_id, sarif_file)
+    return gate_result(config, report, verdict, built.image_id, sarif_file)
 
 
 def choose_scanner(wanted: str, scanners: Mapping[str, VulnerabilityScanner]) -> VulnerabilityScanner | None:
@@ -67,32 +74,39 @@ def _no_scanner(config: VulnerabilityConfig) -> CheckResult:
         expected=f"a scan with no findings at or above {config.fail_on}",
         observed=f"scanner '{config.scanner}' not available",
         fix="install trivy or grype, or set build.vulnerabilities.report to a JSON report of this image",
-        metrics={"vulnerabilities_critical": None, "vulnerabilities_high": None},
+        metrics=dict.fromkeys(GATE_METRICS),
     )
 
 
-def _verdict(
+def gate_result(
     config: VulnerabilityConfig, report: ScanReport, verdict: VulnerabilityVerdict, image_id: str, sarif_file: str
 ) -> CheckResult:
+    """The check's result: the gate's verdict, the figures it counted, and a note when the report is stale."""
     critical = verdict.counts.get("CRITICAL", 0)
     high = verdict.counts.get("HIGH", 0)
     evidence = _evidence(config, report, verdict)
-    metrics: dict[str, MetricValue] = {"vulnerabilities_critical": critical, "vulnerabilities_high": high}
+    metrics: dict[str, MetricValue] = {
+        "vulnerabilities_critical": critical,
+        "vulnerabilities_high": high,
+        "vulnerabilities_critical_gated": verdict.counted.get("CRITICAL", 0),
+        "vulnerabilities_high_gated": verdict.counted.get("HIGH", 0),
+    }
+    stale = report.image_id is not None and report.image_id != image_id
+    if stale:
+        evidence["note"] = "the report names another image id than the one built"
     problems = _problems(config, report, verdict)
     if problems:
         return CHECK.failed(
-            "; ".join(problems),
+            "; ".join(problems) + ("; the report is for another image id" if stale else ""),
             expected=f"no findings at or above {config.fail_on}" + (" with a fix" if config.only_fixed else ""),
-            observed=f"{critical} critical, {high} high",
+            observed=_observed(config, verdict),
             fix="upgrade the affected packages/base image; to accept a finding for a while add it to "
-            "build.vulnerabilities.ignore with a reason and an expiry date (renew expired ones)",
+            "build.vulnerabilities.ignore with a reason and an expiry date (renew expired ones)"
+            + ("; produce the report from this build's image" if stale else ""),
             evidence=evidence,
             metrics=metrics,
             evidence_files=(sarif_file,),
         )
-    stale = report.image_id is not None and report.image_id != image_id
-    if stale:
-        evidence["note"] = "the report names another image id than the one built"
     return CHECK.result(
         CheckStatus.WARN if stale else CheckStatus.PASS,
         f"{critical} critical, {high} high ({len(verdict.ignored)} ignored) by {report.tool}"
@@ -106,6 +120,15 @@ def _verdict(
     )
 
 
+def _observed(config: VulnerabilityConfig, verdict: VulnerabilityVerdict) -> str:
+    """What the gate counted, by severity from CRITICAL down to the threshold (at least critical and high)."""
+    threshold = min(severity_rank(config.fail_on), severity_rank("HIGH"))
+    levels = [s for s in reversed(SEVERITIES) if severity_rank(s) >= threshold and s != "UNKNOWN"]
+    figures = verdict.counted if config.only_fixed else verdict.counts
+    observed = ", ".join(f"{figures.get(s, 0)} {s.lower()}" for s in levels)
+    return observed + (" with a fix" if config.only_fixed else "")
+
+
 def _problems(config: VulnerabilityConfig, report: ScanReport, verdict: VulnerabilityVerdict) -> list[str]:
     problems = []
     if verdict.blocking:
@@ -114,7 +137,7 @@ def _problems(config: VulnerabilityConfig, report: ScanReport, verdict: Vulnerab
     for finding, entry in verdict.expired:
         problems.append(f"ignore entry for {finding.id} expired on {entry.expires} ({finding.severity})")
     if report.secrets:
-        problems.append(f"{report.tool} reported {len(report.secrets)} secret(s) in the image")
+        problems.append(f"{report.tool} reported {len(report.secrets)} secret(s) in {report.scanned}")
     return problems
 
 

@@ -16,7 +16,7 @@ from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.measure.baseline_capture import NODE_BREAKDOWN, POD_BREAKDOWN, Baseline, capture, capture_breakdown
 from bmad.phases.measure.checks import prometheus
-from bmad.phases.measure.service import scrape_job
+from bmad.phases.measure.service import EnvironmentScope, environment_scope, scrape_job
 from bmad.ports.artifacts import MeasureArtifacts, PodOrNodeFigures
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -34,7 +34,8 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     conf = ctx.config.measure
     values = _query_values(ctx)
     try:
-        captured = _capture_all(ctx, ports, values)
+        scope = environment_scope(ctx, ports.prometheus.targets())
+        captured = _capture_all(ctx, ports, values, scope)
         pods, nodes = _kube_tables(ctx, ports, values)
     except Unreachable as exc:
         raise prometheus.unreachable(exc, ctx, ports) from None
@@ -62,6 +63,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
             "window_seconds": conf.baseline_window_seconds,
             "step_seconds": conf.baseline_step_seconds,
             "baseline": artifacts["baseline"],
+            "environment_scope": scope.to_dict(),
             **{key: {"rows": len(rows)} for key, rows in tables.items()},
         },
         evidence_files=(artifact_file,),
@@ -93,13 +95,16 @@ def _query_values(ctx: PhaseContext) -> dict[str, str]:
     }
 
 
-def _capture_all(ctx: PhaseContext, ports: MeasurePorts, values: dict[str, str]) -> list[Baseline]:
+def _capture_all(
+    ctx: PhaseContext, ports: MeasurePorts, values: dict[str, str], scope: EnvironmentScope
+) -> list[Baseline]:
+    """Every baseline query, its ``job="{job}"`` matchers narrowed to this environment's targets."""
     conf = ctx.config.measure
     return [
         capture(
             ports.prometheus,
             spec,
-            query=render_query(spec.query, values),
+            query=render_query(scope.scoped_query(spec.query), values),
             policy=spec.no_data or conf.no_data,
             at=ports.started_at,
             window_seconds=conf.baseline_window_seconds,

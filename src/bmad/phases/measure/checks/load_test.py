@@ -30,13 +30,15 @@ class SweepTarget:
     url: str
     replicas: tuple[str, ...]  # the same request at the service's further replicas
     source: str
+    loaded: str  # which version the sweep loads, in words
+    config: LoadTestConfig  # the sweep's settings, with this environment's levels
 
 
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
-    conf = ctx.config.measure.load_test
-    target = _target(ctx, ports, conf)
+    target = _target(ctx, ports, ctx.config.measure.load_test)
     if isinstance(target, CheckResult):
         return target
+    conf = target.config
     if ports.load_generator is None:
         return CHECK.skipped("no load generator available")
     request = HttpRequest(
@@ -55,12 +57,19 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     rows = artifacts["load_test"]
     file = ctx.evidence.write_json(
         "measure/load_test.json",
-        {"url": target.url, "method": request.method, "runner": generator.name, "levels": rows, "breach": sweep.breach},
+        {
+            "url": target.url,
+            "method": request.method,
+            "runner": generator.name,
+            "loaded": target.loaded,
+            "levels": rows,
+            "breach": sweep.breach,
+        },
     )
     status, summary, fix = _verdict(sweep, target, conf)
     return CHECK.result(
         status,
-        summary,
+        f"{summary}; loaded {target.loaded}",
         expected=_expected(conf),
         observed="; ".join(_level_line(r) for r in sweep.levels),
         fix=fix,
@@ -68,6 +77,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
             "url": target.url,
             "replicas": list(target.replicas),
             "url_from": target.source,
+            "loaded": target.loaded,
             "runner": generator.name,
             "levels": rows,
             "breach": sweep.breach or None,
@@ -106,7 +116,38 @@ def _target(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> Swe
             "load-test; the sweep runs from the next release on",
             evidence={"url": url, "url_from": source},
         )
-    return SweepTarget(url, replicas, source)
+    return _with_levels(ctx, conf, SweepTarget(url, replicas, source, _loaded(ctx, url, absolute), conf), absolute)
+
+
+def _loaded(ctx: PhaseContext, url: str, absolute: bool) -> str:
+    """Which version answers at ``url``: the release serving the environment now (not this run's candidate)."""
+    last = ctx.history.last_deployed()
+    if absolute or last is None:
+        return f"whatever answers at {url} (measure.load_test.request.url)"
+    return (
+        f"release {last.release.short_version}, serving {ctx.environment_name!r} now "
+        f"(this run's candidate {ctx.release.short_version} is not deployed yet)"
+    )
+
+
+def _with_levels(
+    ctx: PhaseContext, conf: LoadTestConfig, target: SweepTarget, absolute: bool
+) -> SweepTarget | CheckResult:
+    """This environment's levels; a production environment's serving release is loaded only with levels set for it."""
+    env = ctx.environment_name
+    levels = conf.environment_levels.get(env)
+    if levels is not None:
+        return SweepTarget(
+            target.url, target.replicas, target.source, target.loaded, conf.model_copy(update={"levels": levels})
+        )
+    if ctx.environment.production and not absolute:
+        return CHECK.skipped(
+            f"not run: the sweep would load {target.loaded} with {conf.levels} connections; set "
+            f"measure.load_test.environment_levels.{env} to levels this environment can take, or point "
+            "measure.load_test.request.url at a preview of the candidate",
+            evidence={"url": target.url, "url_from": target.source, "loaded": target.loaded},
+        )
+    return target
 
 
 def _verdict(sweep: SweepResult, target: SweepTarget, conf: LoadTestConfig) -> tuple[CheckStatus, str, str]:

@@ -1,8 +1,10 @@
 """``measure.scrape_job``: the service's scrape job is configured and its targets are up.
 
 The job is a scrape config of that name, or targets whose ``job`` label is that name (file-based
-discovery). Before the first deployment, down targets (or, with the local target's file, no
-targets yet) are a warning, not a failure.
+discovery). Only this environment's targets count when the job's targets carry the environment
+label (``measure.environment_label``): another environment's replicas, or a stale discovery file,
+are not this release's. Before the first deployment, down targets (or, with the local target's
+file, no targets yet) are a warning, not a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
 from bmad.phases.measure.checks import prometheus
-from bmad.phases.measure.service import deployed, scrape_job
+from bmad.phases.measure.service import EnvironmentScope, deployed, environment_scope, scrape_job
 from bmad.ports.monitoring import Prometheus, ScrapeTarget
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -30,11 +32,10 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     job = scrape_job(ctx)
     target = ctx.environment.target
     file_sd = target.local.prometheus_file_sd if target.kind == "local" else None
-    # Targets discovered from the local target's file carry an environment label: another
-    # environment's replicas of the same job are not this environment's.
-    only_env = ctx.environment_name if file_sd else None
-    targets, mine = _wait_for_targets(ctx, ports.prometheus, job, only_env)
+    targets, candidates, scope = _wait_for_targets(ctx, ports.prometheus, job)
     jobs = sorted({t.job for t in targets})
+    mine = [t for t in candidates if scope.holds(t)]
+    others = len(candidates) - len(mine)  # another environment's targets of the job (or a stale discovery file)
     evidence: dict[str, Any] = {
         "job": job,
         "targets": [
@@ -42,25 +43,30 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
             for t in mine
         ],
         "jobs_seen": jobs,
+        "environment_scope": scope.to_dict(),
+        "other_environments_targets": others,
     }
     if file_sd:
         evidence["file_sd"] = str(ctx.config.resolve_path(file_sd))
-        evidence["environment_label"] = only_env
+        evidence["environment_label"] = ctx.environment_name
     if not mine:
         return _no_targets(ctx, job, jobs, evidence, file_sd=bool(file_sd))
     return _health(ctx, job, mine, evidence)
 
 
 def _wait_for_targets(
-    ctx: PhaseContext, prom: Prometheus, job: str, only_env: str | None
-) -> tuple[list[ScrapeTarget], list[ScrapeTarget]]:
-    """Every target, and the job's: polled while any of the job's is still of unknown health."""
+    ctx: PhaseContext, prom: Prometheus, job: str
+) -> tuple[list[ScrapeTarget], list[ScrapeTarget], EnvironmentScope]:
+    """Every target, the job's, and the environment scope: polled while any of this environment's is of unknown
+    health."""
     deadline = time.monotonic() + ctx.config.measure.target_wait_seconds
     while True:
         targets = prom.targets()
-        mine = [t for t in targets if t.job == job] or discovered_targets(prom, job, targets, only_env)
+        candidates = [t for t in targets if t.job == job] or discovered_targets(prom, job, targets)
+        scope = environment_scope(ctx, candidates)
+        mine = [t for t in candidates if scope.holds(t)]
         if not any(t.health == "unknown" for t in mine) or time.monotonic() >= deadline or ctx.cancel.is_set():
-            return targets, mine
+            return targets, candidates, scope
         time.sleep(0.25)
 
 
@@ -127,16 +133,21 @@ def _health(ctx: PhaseContext, job: str, mine: list[ScrapeTarget], evidence: dic
 
 
 def discovered_targets(
-    prom: Prometheus, job: str, targets: Sequence[ScrapeTarget], environment: str | None = None
+    prom: Prometheus,
+    job: str,
+    targets: Sequence[ScrapeTarget],
+    environment: str | None = None,
+    *,
+    label: str = "environment",
 ) -> list[ScrapeTarget]:
     """Targets whose ``job`` label is ``job`` although their scrape config has another name.
 
     Service discovery may set the label (a file_sd target group with ``labels: {job: hello}``
     under a scrape config named ``file_sd``); the targets API reports the config's name as the
     pool, the series carry the label. ``up{job=...}`` names the instances; their health and last
-    error come from the targets API. ``environment``: only targets with that ``environment`` label.
+    error come from the targets API. ``environment``: only targets whose ``label`` has that value.
     """
-    selector = f'job="{job}"' + (f',environment="{environment}"' if environment else "")
+    selector = f'job="{job}"' + (f',{label}="{environment}"' if environment else "")
     try:
         samples = prom.query(f"up{{{selector}}}")
     except AdapterError:
@@ -151,5 +162,6 @@ def discovered_targets(
                 health=target.health,
                 scrape_url=target.scrape_url,
                 last_error=target.last_error,
+                labels=target.labels,
             )
     return list(found.values())
