@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
@@ -379,6 +379,46 @@ def post_deploy_comparison(view: ReleaseView) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+@dataclass(frozen=True)
+class Window:
+    """DEPLOY's post-deploy verification window: when bmad watched the new release, and the verdict."""
+
+    start: datetime
+    end: datetime
+    rounds: int
+    ok: bool | None
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def verification_window(view: ReleaseView) -> Window | None:
+    """The window of DEPLOY's verification check (its rounds' times, else its start and duration)."""
+    deploy = view.phase(PhaseName.DEPLOY)
+    for check in deploy.checks if deploy else []:
+        rounds = check.evidence.get("rounds")
+        if not isinstance(rounds, list) or not rounds:
+            continue
+        times = [_when(o.get("at")) for r in rounds if isinstance(r, list) for o in r if isinstance(o, Mapping)]
+        known = [t for t in times if t is not None]
+        start = check.started_at or (min(known) if known else None)
+        end = max(known) if known else None
+        if start is not None and check.duration_seconds > 0:
+            end = max(end or start, start + timedelta(seconds=check.duration_seconds))
+        if start is None or end is None:
+            return None
+        return Window(start, end, len(rounds), check_ok(check))
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _last_verification_round(view: ReleaseView) -> list[tuple[str, Any]]:
