@@ -197,6 +197,7 @@ class Fit:
     viewport: int
     document_width: int
     too_wide: list[str]  # elements whose right edge is past the viewport (tag.class: width)
+    clipped_text: list[str]  # SVG text drawn (partly) outside its chart's viewBox
     screenshot: bytes
 
 
@@ -207,6 +208,20 @@ _TOO_WIDE = """(() => {
     const box = el.getBoundingClientRect();
     if (box.right > limit + 1 && out.length < 20)
       out.push(el.tagName.toLowerCase() + '.' + el.className + ': ' + Math.round(box.right));
+  }
+  return out;
+})()"""
+
+
+_CLIPPED_TEXT = """(() => {
+  const out = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const view = svg.viewBox.baseVal;
+    for (const text of svg.querySelectorAll('text')) {
+      if (text.getAttribute('transform')) continue;
+      const box = text.getBBox();
+      if (box.x < view.x - 0.5 || box.x + box.width > view.x + view.width + 0.5) out.push(text.textContent);
+    }
   }
   return out;
 })()"""
@@ -225,5 +240,6 @@ def fits(path: Path, tmp: Path, widths: tuple[int, ...]) -> list[Fit]:
             cdp.wait_event("Page.loadEventFired", 20)
             document_width = int(_evaluate(cdp, "Math.ceil(document.documentElement.scrollWidth)"))
             shot = cdp.call("Page.captureScreenshot", format="png")
-            found.append(Fit(width, document_width, list(_evaluate(cdp, _TOO_WIDE)), base64.b64decode(shot["data"])))
+            too_wide, clipped = list(_evaluate(cdp, _TOO_WIDE)), list(_evaluate(cdp, _CLIPPED_TEXT))
+            found.append(Fit(width, document_width, too_wide, clipped, base64.b64decode(shot["data"])))
     return found

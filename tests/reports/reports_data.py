@@ -423,8 +423,10 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
     return [build, measure, analyze, deploy]
 
 
-def record_demo_like(ledger: Ledger, version: str = "9" * 40, reason: str | None = None) -> Release:
-    """Record :func:`demo_like_phases` (DEPLOY rolled back; ``reason`` as its root cause)."""
+def record_demo_like(
+    ledger: Ledger, version: str = "9" * 40, reason: str | None = None, owner: str | None = None
+) -> Release:
+    """Record :func:`demo_like_phases` (DEPLOY rolled back; ``reason`` as its root cause, run by ``owner``)."""
     release = Release("hello", "dev", version, commit_time=T0 - timedelta(hours=1))
     ledger.ensure_release(release, created_at=T0)
     phases = demo_like_phases(T0)
@@ -437,5 +439,5 @@ def record_demo_like(ledger: Ledger, version: str = "9" * 40, reason: str | None
         recovered_at=detected + timedelta(seconds=8),
         to_version="8" * 40,
     )
-    ledger.record_phase(release, phases[-1], rollback=rollback)
+    ledger.record_phase(release, phases[-1], rollback=rollback, owner=owner)
     return release

@@ -39,16 +39,19 @@ def ci_actor(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def deployer_text(deploy_host: str | None, deploy_pid: int | None, environ: Mapping[str, str] | None = None) -> str:
+def deployer_text(
+    deploy_ran: bool, deploy_host: str | None, deploy_pid: int | None, environ: Mapping[str, str] | None = None
+) -> str:
     """The Deployer row: the actor when this process ran DEPLOY, else where it ran and who fills it in."""
-    if deploy_pid is None and deploy_host is None:
+    if not deploy_ran:
         return f"{NOT_RECORDED} (DEPLOY did not run); {FILL_IN}"
     if deploy_pid == os.getpid() and deploy_host == this_host():
         actor = ci_actor(environ)
         if actor is not None:
             return actor
-    where = f"process {deploy_pid} on {deploy_host}" if deploy_pid else f"host {deploy_host}"
-    return f"{NOT_RECORDED}: DEPLOY ran as {where}; {FILL_IN}"
+    if deploy_pid is None:
+        return f"{NOT_RECORDED}: the ledger does not say which process ran DEPLOY; {FILL_IN}"
+    return f"{NOT_RECORDED}: DEPLOY ran as process {deploy_pid} on {deploy_host}; {FILL_IN}"
 
 
 def team_notified_text() -> str:
