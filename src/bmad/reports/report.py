@@ -81,7 +81,7 @@ def _header(view: ReleaseView, links: dict[str, str]) -> str:
 
 def _phases_table(view: ReleaseView) -> str:
     rows = [
-        '<h2>Phases</h2><table><colgroup><col><col><col><col><col><col><col class="wide"></colgroup>'
+        '<h2>Phases</h2><table class="phases"><colgroup><col><col><col><col><col><col><col class="wide"></colgroup>'
         "<tr><th>Phase</th><th>Status</th><th>Start</th><th>End</th><th>Duration</th>"
         "<th>Checks (pass / warn / fail / skip)</th><th>Metrics</th></tr>"
     ]
