@@ -374,6 +374,14 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
         checks=[
             _check("analyze.readiness", "Readiness", duration_seconds=3.0, started_at=at[2] + timedelta(seconds=1)),
             _check("analyze.risk", "Risk", CheckStatus.SKIP, summary="skipped: analyze.rollback_plan did not pass"),
+            _check(
+                "analyze.readiness.security",
+                "Readiness: Security & Compliance",
+                CheckStatus.WARN,
+                summary="44 pass, 0 fail, 1 skipped",
+                fix="SC-044: Upgrade the affected packages or base image and rebuild.",
+                evidence={"items": readiness["items"]},
+            ),
         ],
         metrics={"readiness_checklist_complete": 93.0},
         artifacts={

@@ -105,6 +105,10 @@ def test_skipped_items_and_checks_name_the_real_cause(demo_outputs: ReleaseOutpu
     assert "make it checkable: no vulnerability scan recorded by BUILD" in skipped
     assert "Upgrade the affected packages" not in skipped
     assert "skipped because analyze.rollback_plan did not pass; fix that first" in html
+    runbook = demo_outputs.files["runbook_md"].read_text()
+    issue = next(line for line in runbook.splitlines() if "Readiness: Security & Compliance" in line)
+    assert "fix: SC-044: could not be checked (no vulnerability scan recorded by BUILD)" in issue
+    assert "Upgrade the affected packages" not in issue
 
 
 def test_latency_has_one_unit(make_ledger: Callable[[list[Spec]], Ledger], tmp_path: Path) -> None:

@@ -437,8 +437,9 @@ def issues(view: ReleaseView) -> list[Fact]:
     for phase, check in view.all_checks():
         if check.status in (CheckStatus.FAIL, CheckStatus.WARN):
             text = check.summary or check.observed or check.status.value
-            if check.fix:
-                text += f" — fix: {check.fix}"
+            fix = fix_text(check)
+            if fix:
+                text += f" — fix: {fix}"
             if check.status is CheckStatus.WARN:
                 found.append(Fact(f"[{phase.label}] warning: {check.title}", text, None))
             else:
@@ -450,6 +451,29 @@ def issues(view: ReleaseView) -> list[Fact]:
         if result is not None and result.status in (PhaseStatus.ABORTED, PhaseStatus.INTERRUPTED):
             found.append(Fact(f"[{name.label}] {result.status.value}", result.message or result.status.value, False))
     return found
+
+
+def fix_text(check: CheckResult) -> str:
+    """The check's fix, naming the real cause where the record shows it.
+
+    A skipped check says why it was skipped; a readiness check whose evidence lists its items gives each
+    skipped item's reason (no scan ran, no Prometheus...) instead of the fix for a failure.
+    """
+    if check.status is CheckStatus.SKIP and not check.fix:
+        cause = check.summary.removeprefix("skipped:").strip() or "it could not run"
+        return f"nothing to fix here: skipped because {cause}; fix that first"
+    items = check.evidence.get("items")
+    if not isinstance(items, list) or not any(isinstance(i, Mapping) and i.get("status") == "skipped" for i in items):
+        return check.fix
+    lines = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("status") == "fail":
+            lines.append(f"{item.get('id')}: {item.get('fix')}")
+        elif item.get("status") == "skipped":
+            lines.append(f"{item.get('id')}: could not be checked ({item.get('reason') or 'no reason recorded'})")
+    return "\n".join(lines) or check.fix
 
 
 def check_ok(check: CheckResult) -> bool | None:

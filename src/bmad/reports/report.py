@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bmad.core.models import CheckResult, CheckStatus, PhaseName
+from bmad.core.models import CheckResult, PhaseName
 from bmad.reports import charts
 from bmad.reports import facts as fx
 from bmad.reports.metrics import format_duration, format_number
@@ -369,7 +369,7 @@ def _checks(view: ReleaseView) -> str:
             parts.append('<p class="na">No checks recorded.</p>')
             continue
         parts.append(
-            '<table><colgroup><col class="narrow"><col><col><col><col><col></colgroup>'
+            '<table><colgroup><col class="narrow"><col class="check"><col><col><col><col class="evidence"></colgroup>'
             "<tr><th>Status</th><th>Check</th><th>Expected</th><th>Observed</th><th>Fix</th>"
             "<th>Evidence</th></tr>"
         )
@@ -394,13 +394,5 @@ def _check_row(check: CheckResult) -> str:
         f"<tr><td>{_badge(check.status.value)}<br><small>{_e(format_duration(check.duration_seconds))}</small></td>"
         f"<td><b>{_e(check.title)}</b><br><code>{_e(check.id)}</code>{summary}</td>"
         f"<td>{_e(check.expected) or '–'}</td><td>{_e(check.observed) or '–'}</td>"
-        f"<td>{_e(_fix_text(check)) or '–'}</td><td>{details or '–'}</td></tr>"
+        f"<td>{_e(fx.fix_text(check)) or '–'}</td><td>{details or '–'}</td></tr>"
     )
-
-
-def _fix_text(check: CheckResult) -> str:
-    """The check's fix; a skipped check without one names why it was skipped (what to fix first)."""
-    if check.fix or check.status is not CheckStatus.SKIP:
-        return check.fix
-    cause = check.summary.removeprefix("skipped:").strip() or "it could not run"
-    return f"nothing to fix here: skipped because {cause}; fix that first"

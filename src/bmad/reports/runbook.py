@@ -429,7 +429,7 @@ th,td{border:1px solid #d5dae3;padding:.35em .6em;text-align:left;vertical-align
 overflow-wrap:anywhere}
 th{background:#f1f4f8}
 code{word-break:break-all}svg{display:block;max-width:100%;height:auto}
-col.narrow{width:7em}col.mark{width:2.5em}col.label{width:30%}col.wide{width:30%}
+col.narrow{width:7em}col.check{width:22%}col.evidence{width:14%}col.mark{width:2.5em}col.label{width:30%}col.wide{width:30%}
 .phases col{width:11%}.phases col:first-child{width:13%}.phases col:nth-child(6){width:14%}.phases col.wide{width:29%}
 @media (max-width:900px){th,td{font-size:.8em;padding:.3em .4em}}
 .ok{color:#17803d;font-weight:600}.bad{color:#c0262d;font-weight:600}.na{color:#7a8394}
