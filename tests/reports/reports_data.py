@@ -317,6 +317,11 @@ REPO = "127.0.0.1:45123/bmad-demo/hello-service-with-a-long-repository-name"
 def demo_like_phases(start: datetime) -> list[PhaseResult]:
     """The four phase results of a demo-like release that DEPLOY rolled back (error_ratio 0 -> 50 %)."""
     at = [start + timedelta(seconds=s) for s in (0, 40, 70, 95, 160)]
+    return [_demo_build(at), _demo_measure(at), _demo_analyze(at), _demo_deploy(at)]
+
+
+def _demo_build(at: list[datetime]) -> PhaseResult:
+    """BUILD with long image references and digests in its checks."""
     build = PhaseResult(
         PhaseName.BUILD,
         PhaseStatus.PASSED,
@@ -343,6 +348,11 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
         started_at=at[0],
         finished_at=at[1],
     )
+    return build
+
+
+def _demo_measure(at: list[datetime]) -> PhaseResult:
+    """MEASURE whose error_ratio baseline is 0."""
     baseline = {**BASELINE, "error_ratio": {**BASELINE["error_ratio"], "value": 0.0, "no_data": False}}
     measure = PhaseResult(
         PhaseName.MEASURE,
@@ -352,6 +362,11 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
         started_at=at[1],
         finished_at=at[2],
     )
+    return measure
+
+
+def _demo_analyze(at: list[datetime]) -> PhaseResult:
+    """ANALYZE: readiness with a skipped item, a skipped check, a rollback plan."""
     readiness = {
         "readiness_checklist_complete": 93.0,
         "category_scores": {"Testing & QA": 93.0, "Security & Compliance": 88.0, "Reliability": 100.0},
@@ -408,6 +423,11 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
         started_at=at[2],
         finished_at=at[3],
     )
+    return analyze
+
+
+def _demo_deploy(at: list[datetime]) -> PhaseResult:
+    """DEPLOY whose verification failed on error_ratio (0.5)."""
     outcome = {"status": "fail", "observed": 0.5, "bound": "<= 0.05", "query": "q", "detail": ""}
     deploy = PhaseResult(
         PhaseName.DEPLOY,
@@ -428,7 +448,7 @@ def demo_like_phases(start: datetime) -> list[PhaseResult]:
         started_at=at[3],
         finished_at=at[4],
     )
-    return [build, measure, analyze, deploy]
+    return deploy
 
 
 def record_demo_like(
