@@ -163,7 +163,8 @@ def _readiness(view: ReleaseView) -> str:
         parts.append(
             f"<table><tr><th>Category</th><th>Score</th><th>Failed items</th><th>Skipped items</th></tr>{rows}</table>"
         )
-        parts.append(charts.score_bars_svg(scored, title="Readiness score per category (colour: failed items)"))
+        title = "Readiness score per category (red: an item failed; amber: one was skipped)"
+        parts.append(charts.score_bars_svg(scored, title=title))
     parts.append(_skipped_items(report))
     failed = [i for i in report.get("items") or [] if isinstance(i, dict) and i.get("status") == "fail"]
     if failed:
