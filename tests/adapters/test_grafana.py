@@ -19,6 +19,7 @@ from bmad.adapters.grafana import GrafanaClient, bundled_dashboards_dir, install
 from bmad.config.measure import DEFAULT_DASHBOARDS
 from bmad.core.errors import AdapterError, ConfigError, Unreachable
 from tests.helpers import free_port
+from tests.reports.dashboard_queries import expand
 from tests.stand_ins.grafana import GrafanaStandIn
 
 TOKEN = "glsa_test_token_0123456789"
@@ -52,7 +53,7 @@ def test_every_bundled_panel_query_is_valid_promql(stack: Any) -> None:
     for _, model in load_dashboard_files(bundled_dashboards_dir()):
         for panel in model["panels"]:
             for target in panel["targets"]:
-                expr = target["expr"].replace("$job", "hello").replace("$__rate_interval", "1m")
+                expr = expand(target["expr"], model, "hello")  # every dashboard variable set to its default
                 query = urllib.parse.urlencode({"query": expr})
                 with urllib.request.urlopen(f"{stack.prometheus_url}/api/v1/query?{query}", timeout=5) as answer:
                     assert json.loads(answer.read())["status"] == "success", (model["title"], expr)

@@ -306,3 +306,166 @@ SPECS = [
     Spec("d" * 40, T0 + timedelta(days=2, hours=2), (2, 0, 0, 0), stop_at=PhaseName.BUILD),
     Spec("e" * 40, T0 + timedelta(days=3), (10, 5, 5, 10), commit_before=timedelta(minutes=30)),
 ]
+
+
+# -- a release like `bmad demo`'s second one: long digests, readiness, a failed metric with baseline 0 --
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+REPO = "127.0.0.1:45123/bmad-demo/hello-service-with-a-long-repository-name"
+
+
+def demo_like_phases(start: datetime) -> list[PhaseResult]:
+    """The four phase results of a demo-like release that DEPLOY rolled back (error_ratio 0 -> 50 %)."""
+    at = [start + timedelta(seconds=s) for s in (0, 40, 70, 95, 160)]
+    return [_demo_build(at), _demo_measure(at), _demo_analyze(at), _demo_deploy(at)]
+
+
+def _demo_build(at: list[datetime]) -> PhaseResult:
+    """BUILD with long image references and digests in its checks."""
+    build = PhaseResult(
+        PhaseName.BUILD,
+        PhaseStatus.PASSED,
+        checks=[
+            _check(
+                "build.image",
+                "Image built and pushed",
+                summary=f"pushed {REPO}@{DIGEST}",
+                observed=f"{REPO}:{'e' * 12} {REPO}@{DIGEST} {'f' * 200}",
+                evidence={"digest": DIGEST, "layers": [DIGEST] * 6},
+                duration_seconds=25.0,
+                started_at=at[0] + timedelta(seconds=2),
+            ),
+            _check(
+                "build.tests.integration",
+                "Integration tests",
+                evidence={"tests": {"total": 12, "passed": 12, "failed": 0, "skipped": 0}},
+                duration_seconds=10.0,
+                started_at=at[0] + timedelta(seconds=28),
+            ),
+        ],
+        metrics={"image_digest": DIGEST, "vulnerabilities_critical": 0, "vulnerabilities_high": 0},
+        artifacts={"image": REPO, "image_ref": f"{REPO}@{DIGEST}"},
+        started_at=at[0],
+        finished_at=at[1],
+    )
+    return build
+
+
+def _demo_measure(at: list[datetime]) -> PhaseResult:
+    """MEASURE whose error_ratio baseline is 0."""
+    baseline = {**BASELINE, "error_ratio": {**BASELINE["error_ratio"], "value": 0.0, "no_data": False}}
+    measure = PhaseResult(
+        PhaseName.MEASURE,
+        PhaseStatus.PASSED,
+        checks=[_check("measure.baseline", "Baseline captured", duration_seconds=20.0, started_at=at[1])],
+        artifacts={"baseline": baseline, "load_test": LOAD_TEST},
+        started_at=at[1],
+        finished_at=at[2],
+    )
+    return measure
+
+
+def _demo_analyze(at: list[datetime]) -> PhaseResult:
+    """ANALYZE: readiness with a skipped item, a skipped check, a rollback plan."""
+    readiness = {
+        "readiness_checklist_complete": 93.0,
+        "category_scores": {"Testing & QA": 93.0, "Security & Compliance": 88.0, "Reliability": 100.0},
+        "counts": {"pass": 40, "fail": 0, "skipped": 3, "not_applicable": 5},
+        "items": [
+            {
+                "id": "SC-044",
+                "category": "Security & Compliance",
+                "status": "skipped",
+                "severity": "high",
+                "title": "No unfixed HIGH CVE",
+                "reason": "no vulnerability scan recorded by BUILD",
+                "fix": "Upgrade the affected packages or base image and rebuild.",
+            },
+        ],
+    }
+    analyze = PhaseResult(
+        PhaseName.ANALYZE,
+        PhaseStatus.PASSED,
+        checks=[
+            _check("analyze.readiness", "Readiness", duration_seconds=3.0, started_at=at[2] + timedelta(seconds=1)),
+            _check("analyze.risk", "Risk", CheckStatus.SKIP, summary="skipped: analyze.rollback_plan did not pass"),
+            _check(
+                "analyze.readiness.security",
+                "Readiness: Security & Compliance",
+                CheckStatus.WARN,
+                summary="44 pass, 0 fail, 1 skipped",
+                fix="SC-044: Upgrade the affected packages or base image and rebuild.",
+                evidence={"items": readiness["items"]},
+            ),
+        ],
+        metrics={"readiness_checklist_complete": 93.0},
+        artifacts={
+            "readiness": readiness,
+            "rollback_plan": {
+                "service": "hello",
+                "environment": "dev",
+                "target": "local",
+                "first_deployment": False,
+                "expected_seconds": 12.0,
+                "expected_basis": "median of 3 earlier deployment(s)",
+                "commands": ["bmad rollback --env dev"],
+                "what": "2 container(s) of hello on the local engine",
+                "to": {
+                    "image": f"{REPO}@{DIGEST}",
+                    "digest": DIGEST,
+                    "replicas": 2,
+                    "containers": ["hello-1", "hello-2"],
+                },
+                "verify": ["containers run the snapshot image", "the health endpoint answers 200 on every replica"],
+            },
+            "snapshot": {"image": f"{REPO}@{DIGEST}", "replicas": 2},
+        },
+        started_at=at[2],
+        finished_at=at[3],
+    )
+    return analyze
+
+
+def _demo_deploy(at: list[datetime]) -> PhaseResult:
+    """DEPLOY whose verification failed on error_ratio (0.5)."""
+    outcome = {"status": "fail", "observed": 0.5, "bound": "<= 0.05", "query": "q", "detail": ""}
+    deploy = PhaseResult(
+        PhaseName.DEPLOY,
+        PhaseStatus.FAILED,
+        checks=[
+            _check("deploy.rollout", "Rollout", duration_seconds=30.0, started_at=at[3] + timedelta(seconds=1)),
+            _check(
+                "deploy.verify",
+                "Post-deploy verification",
+                CheckStatus.FAIL,
+                summary="error_ratio 0.5 above bound <= 0.05",
+                evidence={"window_seconds": 30, "rounds": [[{"name": "error_ratio", **outcome}]]},
+                duration_seconds=30.0,
+                started_at=at[3] + timedelta(seconds=32),
+            ),
+        ],
+        metrics={"pods_running": 2, "rolled_back": True},
+        started_at=at[3],
+        finished_at=at[4],
+    )
+    return deploy
+
+
+def record_demo_like(
+    ledger: Ledger, version: str = "9" * 40, reason: str | None = None, owner: str | None = None
+) -> Release:
+    """Record :func:`demo_like_phases` (DEPLOY rolled back; ``reason`` as its root cause, run by ``owner``)."""
+    release = Release("hello", "dev", version, commit_time=T0 - timedelta(hours=1))
+    ledger.ensure_release(release, created_at=T0)
+    phases = demo_like_phases(T0)
+    for result in phases[:-1]:
+        ledger.record_phase(release, result)
+    detected = T0 + timedelta(seconds=150)
+    rollback = RollbackInput(
+        reason=reason or "post-deploy verification: error_ratio 0.5 above bound <= 0.05",
+        detected_at=detected,
+        recovered_at=detected + timedelta(seconds=8),
+        to_version="8" * 40,
+    )
+    ledger.record_phase(release, phases[-1], rollback=rollback, owner=owner)
+    return release

@@ -81,6 +81,7 @@ class CheckResult:
     artifacts: dict[str, JSON] = field(default_factory=dict)
     evidence_files: tuple[str, ...] = ()
     duration_seconds: float = 0.0
+    started_at: datetime | None = None  # when the scheduler started it (recorded only when known)
 
     def with_duration(self, seconds: float) -> CheckResult:
         return dataclasses.replace(self, duration_seconds=seconds)
@@ -89,6 +90,10 @@ class CheckResult:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
         data["evidence_files"] = list(self.evidence_files)
+        if self.started_at is None:
+            del data["started_at"]  # records written without it stay as they were
+        else:
+            data["started_at"] = self.started_at.isoformat()
         return data
 
     @classmethod
@@ -96,6 +101,8 @@ class CheckResult:
         values = dict(data)
         values["status"] = CheckStatus(values["status"])
         values["evidence_files"] = tuple(values.get("evidence_files") or ())
+        started = values.get("started_at")
+        values["started_at"] = datetime.fromisoformat(started) if isinstance(started, str) else None
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

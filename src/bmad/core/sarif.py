@@ -6,7 +6,7 @@ manifest validation) and BUILD (vulnerability findings).
 Typical use::
 
     log = SarifLog()
-    run = log.run("bmad", version="1.0", information_uri="https://example.org/bmad")
+    run = log.run("bmad", version="1.0", information_uri=docs_uri("checks.md"))
     run.rule("ANA-SEC-001", name="RunAsNonRoot", short="Containers run as non-root",
              help_text="Set securityContext.runAsNonRoot: true", level="error",
              tags=["security"], properties={"category": "Security & Compliance"})
@@ -20,6 +20,10 @@ suppressed keep their level and carry a ``suppressions`` entry (``kind: external
 with the justification), so code scanning shows them as dismissed rather than hiding them.
 File paths are written as relative URIs (``uriBaseId: %SRCROOT%``) when relative, so
 code scanning can place them on the repository's files.
+
+``security-severity`` (GitHub's 0-10 score) is written only on security rules, those tagged
+``security``: a YAML parse error is not a 9.5 security alert. A run without an explicit
+``informationUri`` names the project's docs (:func:`docs_uri`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +41,24 @@ LEVELS = ("error", "warning", "note", "none")
 # Severity words used across bmad mapped onto SARIF levels and GitHub's security-severity score.
 SEVERITY_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+# The project's docs, unless the installed package names its own ("Documentation" Project-URL).
+DOCS_URI = "https://github.com/bmad/bmad/tree/main/docs"
+SECURITY_TAG = "security"
+
+
+def docs_uri(page: str = "") -> str:
+    """Absolute URI of the project's docs (``page`` appended, e.g. ``checks.md``)."""
+    base = DOCS_URI
+    try:
+        for entry in metadata.metadata("bmad").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "documentation" and url.strip():
+                base = url.strip()
+    except metadata.PackageNotFoundError:
+        pass
+    return f"{base.rstrip('/')}/{page}" if page else base
 
 
 def level_for_severity(severity: str) -> str:
@@ -86,7 +109,10 @@ class SarifRun:
         properties: Mapping[str, Any] | None = None,
         security_severity: str | None = None,
     ) -> None:
-        """Declare a rule once (later calls with the same id are ignored)."""
+        """Declare a rule once (later calls with the same id are ignored).
+
+        ``security_severity`` is kept only when ``tags`` include ``security``.
+        """
         if rule_id in self.rules:
             return
         if level not in LEVELS:
@@ -105,8 +131,8 @@ class SarifRun:
         props: dict[str, Any] = dict(properties or {})
         if tags:
             props["tags"] = list(tags)
-        if security_severity is not None:
-            props["security-severity"] = security_severity
+        if security_severity is not None and SECURITY_TAG in (tag.lower() for tag in tags):
+            props["security-severity"] = security_severity  # GitHub scores security rules only
         if props:
             descriptor["properties"] = props
         self.rules[rule_id] = descriptor
@@ -175,8 +201,7 @@ class SarifRun:
         if self.version:
             driver["version"] = self.version
             driver["semanticVersion"] = self.version
-        if self.information_uri:
-            driver["informationUri"] = self.information_uri
+        driver["informationUri"] = self.information_uri or docs_uri()
         return {
             "tool": {"driver": driver},
             "columnKind": "unicodeCodePoints",

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
 
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.models import CheckResult, CheckStatus
@@ -38,6 +39,7 @@ class CheckRun:
 
 def run_check(check: Check, ctx: PhaseContext) -> CheckResult:
     """Run one check, timing it and turning any exception into a failed result."""
+    started_at = datetime.now(UTC)  # issue 14: each check's own start, for the report's timeline
     started = time.perf_counter()
     try:
         result = check.run(ctx)
@@ -88,7 +90,7 @@ def run_check(check: Check, ctx: PhaseContext) -> CheckResult:
             evidence={"error": message, "error_type": type(exc).__name__},
             evidence_files=evidence_files,
         )
-    return result.with_duration(time.perf_counter() - started)
+    return dataclasses.replace(result.with_duration(time.perf_counter() - started), started_at=started_at)
 
 
 def _need_satisfied(result: CheckResult, warnings_fail: bool) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bmad.reports.metrics import format_duration, format_number
+from bmad.reports.text import html_text
 
 STATUS_COLOURS = {
     "passed": "#17803d",
@@ -26,7 +26,7 @@ SERIES_COLOURS = ("#2f6fd6", "#e07b00", "#c0262d", "#17803d", "#8e44ad", "#444")
 
 
 def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
     """A Gantt chart: one row per bar, time on x relative to the first start."""
     if not bars:
         return ""
-    row, left, right, top = 26, 230, 20, 30
-    height = top + row * len(bars) + 40
+    row, left, right, top = 26, 230, 40, 30
+    height = top + row * len(bars) + 56
     t0 = min(b.start for b in bars)
     t1 = max(b.end for b in bars)
     span = max((t1 - t0).total_seconds(), 1e-3)
@@ -60,11 +60,16 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
     for i in range(6):
         gx = left + plot * i / 5
         seconds = span * i / 5
-        out.append(f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{height - 32}" stroke="#e3e7ee"/>')
+        anchor = "end" if i == 5 else "middle"  # the last tick label ends at the plot's edge: never clipped
+        out.append(f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{height - 48}" stroke="#e3e7ee"/>')
         out.append(
-            f'<text x="{gx:.1f}" y="{height - 16}" font-size="11" text-anchor="middle" fill="#555">'
+            f'<text x="{gx:.1f}" y="{height - 32}" font-size="11" text-anchor="{anchor}" fill="#555">'
             f"+{_esc(format_duration(seconds))}</text>"
         )
+    out.append(
+        f'<text x="{left + plot / 2:.1f}" y="{height - 10}" font-size="12" text-anchor="middle">'
+        "time since the first start</text>"
+    )
     for index, bar in enumerate(bars):
         y = top + index * row
         x0, x1 = x(bar.start), x(bar.end)
@@ -241,22 +246,76 @@ def _lines_and_legend(frame: _Frame, series: Sequence[Series], height: int) -> l
 
 
 @dataclass(frozen=True)
+class Score:
+    """A readiness category: its score (0-100, None when nothing applied) and its failed and skipped items."""
+
+    name: str
+    score: float | None
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def colour(self) -> str:
+        if self.failed:
+            return STATUS_COLOURS["fail"]
+        if self.skipped:
+            return STATUS_COLOURS["warn"]
+        return STATUS_COLOURS["pass"] if self.score is not None else STATUS_COLOURS["skip"]
+
+
+def score_bars_svg(scores: Sequence[Score], *, width: int = 960, title: str = "Score per category") -> str:
+    """Bars of 0-100 scores, red where an item failed, amber where one was skipped (unknown), green otherwise."""
+    if not scores:
+        return ""
+    row, left, right, top = 28, 230, 250, 34
+    height = top + row * len(scores) + 24
+    plot = width - left - right
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(title)}" style="max-width:100%;height:auto">',
+        f'<text x="{left}" y="18" font-size="13" font-weight="600">{_esc(title)}</text>',
+    ]
+    for index, item in enumerate(scores):
+        y = top + index * row
+        value = item.score or 0.0
+        counts = f"{item.failed} failed, {item.skipped} skipped"
+        label = f"{format_number(item.score, 1) if item.score is not None else 'n/a'} · {counts}"
+        out.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" text-anchor="end">{_esc(item.name)}</text>')
+        out.append(f'<rect x="{left}" y="{y + 3}" width="{plot}" height="16" fill="#eef1f5"/>')
+        out.append(
+            f'<rect x="{left}" y="{y + 3}" width="{max(plot * value / 100, 1.5):.1f}" height="16" '
+            f'fill="{item.colour}"><title>{_esc(item.name)}: {_esc(label)}</title></rect>'
+        )
+        out.append(f'<text x="{left + plot + 6}" y="{y + 15}" font-size="11">{_esc(label)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
 class Pair:
     name: str
     baseline: float | None
     observed: float | None
     ok: bool | None
+    difference: str = ""  # observed - baseline, in the metric's unit: shown where no ratio exists (baseline 0)
+
+
+_PAIR_COLOURS = {True: "#17803d", False: "#c0262d", None: "#2f6fd6"}
 
 
 def comparison_svg(pairs: Sequence[Pair], *, width: int = 960, title: str = "Post-deploy vs baseline") -> str:
-    """Horizontal bars of observed / baseline per metric, with the 1.0 (= baseline) line."""
-    usable = [p for p in pairs if p.baseline not in (None, 0) and p.observed is not None]
+    """Horizontal bars of observed / baseline per metric, with the 1.0 (= baseline) line.
+
+    A metric whose baseline is 0 or missing has no ratio: its row shows the absolute difference
+    instead (a bar from the baseline line to the edge when it rose), so a failed metric is never left out.
+    """
+    usable = [p for p in pairs if p.observed is not None]
     if not usable:
         return ""
-    row, left, right, top = 28, 220, 90, 34
+    row, left, right, top = 28, 220, 150, 34
     height = top + row * len(usable) + 30
-    ratios = [float(p.observed) / float(p.baseline) for p in usable]  # type: ignore[arg-type]
-    top_ratio = _nice_max(max([*ratios, 1.0]) * 1.1)
+    ratios = [_ratio(p) for p in usable]
+    top_ratio = _nice_max(max([*(r for r in ratios if r is not None), 1.0]) * 1.1)
     plot = width - left - right
 
     def x(ratio: float) -> float:
@@ -269,8 +328,11 @@ def comparison_svg(pairs: Sequence[Pair], *, width: int = 960, title: str = "Pos
     ]
     for index, (pair, ratio) in enumerate(zip(usable, ratios, strict=True)):
         y = top + index * row
-        colour = {True: "#17803d", False: "#c0262d", None: "#2f6fd6"}[pair.ok]
+        colour = _PAIR_COLOURS[pair.ok]
         out.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" text-anchor="end">{_esc(pair.name)}</text>')
+        if ratio is None:
+            out.extend(_absolute_row(pair, y, x(1.0), left + plot, colour))
+            continue
         out.append(
             f'<rect x="{left}" y="{y + 3}" width="{max(x(ratio) - left, 1.5):.1f}" height="16" fill="{colour}">'
             f"<title>{_esc(pair.name)}: {_esc(format_number(ratio, 3))}× baseline</title></rect>"
@@ -283,3 +345,22 @@ def comparison_svg(pairs: Sequence[Pair], *, width: int = 960, title: str = "Pos
     out.append(f'<text x="{one:.1f}" y="{height - 8}" font-size="11" text-anchor="middle">baseline</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _ratio(pair: Pair) -> float | None:
+    if pair.baseline in (None, 0) or pair.observed is None:
+        return None
+    return float(pair.observed) / float(pair.baseline)
+
+
+def _absolute_row(pair: Pair, y: int, one: float, end: float, colour: str) -> list[str]:
+    """A metric without a ratio: a bar from the baseline line to the edge when it rose, and the difference."""
+    baseline = "no baseline" if pair.baseline is None else "baseline 0"
+    rose = pair.observed is not None and pair.observed > (pair.baseline or 0)
+    text = pair.difference or f"{format_number(pair.observed or 0.0, 3)} ({baseline})"
+    bar_end = end if rose else one + 1.5
+    return [
+        f'<rect x="{one:.1f}" y="{y + 3}" width="{bar_end - one:.1f}" height="16" fill="{colour}">'
+        f"<title>{_esc(pair.name)}: {_esc(text)}</title></rect>",
+        f'<text x="{bar_end + 6:.1f}" y="{y + 15}" font-size="11">{_esc(text)}</text>',
+    ]

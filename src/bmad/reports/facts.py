@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
@@ -381,6 +381,46 @@ def post_deploy_comparison(view: ReleaseView) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Window:
+    """DEPLOY's post-deploy verification window: when bmad watched the new release, and the verdict."""
+
+    start: datetime
+    end: datetime
+    rounds: int
+    ok: bool | None
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def verification_window(view: ReleaseView) -> Window | None:
+    """The window of DEPLOY's verification check (its rounds' times, else its start and duration)."""
+    deploy = view.phase(PhaseName.DEPLOY)
+    for check in deploy.checks if deploy else []:
+        rounds = check.evidence.get("rounds")
+        if not isinstance(rounds, list) or not rounds:
+            continue
+        times = [_when(o.get("at")) for r in rounds if isinstance(r, list) for o in r if isinstance(o, Mapping)]
+        known = [t for t in times if t is not None]
+        start = check.started_at or (min(known) if known else None)
+        end = max(known) if known else None
+        if start is not None and check.duration_seconds > 0:
+            end = max(end or start, start + timedelta(seconds=check.duration_seconds))
+        if start is None or end is None:
+            return None
+        return Window(start, end, len(rounds), check_ok(check))
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _last_verification_round(view: ReleaseView) -> list[tuple[str, Any]]:
     """The last round of DEPLOY's post-deploy verification (check evidence ``rounds``: lists of outcomes)."""
     deploy = view.phase(PhaseName.DEPLOY)
@@ -397,8 +437,9 @@ def issues(view: ReleaseView) -> list[Fact]:
     for phase, check in view.all_checks():
         if check.status in (CheckStatus.FAIL, CheckStatus.WARN):
             text = check.summary or check.observed or check.status.value
-            if check.fix:
-                text += f" — fix: {check.fix}"
+            fix = fix_text(check)
+            if fix:
+                text += f" — fix: {fix}"
             if check.status is CheckStatus.WARN:
                 found.append(Fact(f"[{phase.label}] warning: {check.title}", text, None))
             else:
@@ -410,6 +451,29 @@ def issues(view: ReleaseView) -> list[Fact]:
         if result is not None and result.status in (PhaseStatus.ABORTED, PhaseStatus.INTERRUPTED):
             found.append(Fact(f"[{name.label}] {result.status.value}", result.message or result.status.value, False))
     return found
+
+
+def fix_text(check: CheckResult) -> str:
+    """The check's fix, naming the real cause where the record shows it.
+
+    A skipped check says why it was skipped; a readiness check whose evidence lists its items gives each
+    skipped item's reason (no scan ran, no Prometheus...) instead of the fix for a failure.
+    """
+    if check.status is CheckStatus.SKIP and not check.fix:
+        cause = check.summary.removeprefix("skipped:").strip() or "it could not run"
+        return f"nothing to fix here: skipped because {cause}; fix that first"
+    items = check.evidence.get("items")
+    if not isinstance(items, list) or not any(isinstance(i, Mapping) and i.get("status") == "skipped" for i in items):
+        return check.fix
+    lines = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("status") == "fail":
+            lines.append(f"{item.get('id')}: {item.get('fix')}")
+        elif item.get("status") == "skipped":
+            lines.append(f"{item.get('id')}: could not be checked ({item.get('reason') or 'no reason recorded'})")
+    return "\n".join(lines) or check.fix
 
 
 def check_ok(check: CheckResult) -> bool | None:

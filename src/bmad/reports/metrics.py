@@ -29,6 +29,7 @@ from typing import Any
 
 from bmad.core.models import utcnow
 from bmad.reports.model import Outcome, ReleaseView
+from bmad.reports.text import markdown_text
 
 DAY = 86400.0
 
@@ -501,7 +502,7 @@ def render_table(metrics: FrameworkMetrics) -> str:
     lines = [
         f"### Framework Metrics ({metrics.deployments} Deployment{'s' if metrics.deployments != 1 else ''})",
         "",
-        f"{scope}, {metrics.since:%Y-%m-%d %H:%M} to {metrics.until:%Y-%m-%d %H:%M} UTC: "
+        f"{markdown_text(scope)}, {metrics.since:%Y-%m-%d %H:%M} to {metrics.until:%Y-%m-%d %H:%M} UTC: "
         f"{metrics.successful} success, {metrics.rolled_back} rolled back, {metrics.failed} failed, "
         f"{metrics.blocked} stopped at a gate",
         "",

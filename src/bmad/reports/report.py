@@ -6,23 +6,23 @@ Content-Security-Policy meta tag forbids it), so it opens offline and from a CI 
 
 from __future__ import annotations
 
-import html
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bmad.core.models import CheckResult, PhaseName
 from bmad.reports import charts
 from bmad.reports import facts as fx
-from bmad.reports.metrics import format_duration
+from bmad.reports.metrics import format_duration, format_number
 from bmad.reports.model import Outcome, ReleaseView
 from bmad.reports.runbook import mark_html, page
+from bmad.reports.text import html_text
 
 EVIDENCE_LIMIT = 6000  # characters of evidence JSON shown per check
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value))
+    return html_text(value)
 
 
 def _badge(status: str) -> str:
@@ -81,7 +81,8 @@ def _header(view: ReleaseView, links: dict[str, str]) -> str:
 
 def _phases_table(view: ReleaseView) -> str:
     rows = [
-        "<h2>Phases</h2><table><tr><th>Phase</th><th>Status</th><th>Start</th><th>End</th><th>Duration</th>"
+        '<h2>Phases</h2><table class="phases"><colgroup><col><col><col><col><col><col><col class="wide"></colgroup>'
+        "<tr><th>Phase</th><th>Status</th><th>Start</th><th>End</th><th>Duration</th>"
         "<th>Checks (pass / warn / fail / skip)</th><th>Metrics</th></tr>"
     ]
     for name in PhaseName.ordered():
@@ -111,17 +112,7 @@ def _timeline(view: ReleaseView) -> str:
             continue
         end = result.finished_at or result.started_at
         bars.append(charts.Bar(name.label, result.started_at, end, result.status.value))
-        # Each check as a sub-bar starting with the phase (checks run concurrently; only durations are recorded).
-        for check in result.checks:
-            if check.duration_seconds > 0:
-                bars.append(
-                    charts.Bar(
-                        f"  {check.id}",
-                        result.started_at,
-                        result.started_at + timedelta(seconds=check.duration_seconds),
-                        check.status.value,
-                    )
-                )
+        bars.extend(_check_bars(result.checks, result.started_at, end))
     info = view.rollback
     if info is not None and info.detected_at is not None:
         end = info.recovered_at or view.finished_at or info.detected_at
@@ -129,8 +120,25 @@ def _timeline(view: ReleaseView) -> str:
         bars.append(charts.Bar("ROLLBACK", info.detected_at, end, "rollback", note))
     if not bars:
         return ""
-    svg = charts.timeline_svg(bars, title="Phase timeline (checks drawn from their phase's start)")
+    svg = charts.timeline_svg(bars, title="Timeline: each phase, and each check from its own start to its end")
     return f"<h2>Timeline</h2>{svg}"
+
+
+def _check_bars(checks: list[CheckResult], phase_start: datetime, phase_end: datetime) -> list[charts.Bar]:
+    """One bar per timed check, from its recorded start; a record without starts puts it at the phase's start."""
+    bars = []
+    for check in checks:
+        if check.duration_seconds <= 0:
+            continue
+        start = check.started_at if check.started_at is not None else phase_start
+        start = min(max(start, phase_start), phase_end)  # clocks of old records may disagree by a few ms
+        note = "" if check.started_at is not None else "start not recorded"
+        bars.append(
+            charts.Bar(
+                f"  {check.id}", start, start + timedelta(seconds=check.duration_seconds), check.status.value, note
+            )
+        )
+    return bars
 
 
 def _readiness(view: ReleaseView) -> str:
@@ -145,10 +153,19 @@ def _readiness(view: ReleaseView) -> str:
     summary = ", ".join(f"{_e(k.replace('_', ' '))} {_e(v)}" for k, v in counts.items())
     parts.append(f"<p>{_e(complete)}% complete ({summary}).</p>" if complete is not None else f"<p>{summary}</p>")
     if isinstance(scores, dict) and scores:
-        bars = [charts.Pair(str(k), 100.0, float(v), float(v) >= 100.0) for k, v in scores.items()]
-        rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in scores.items())
-        parts.append(f"<table><tr><th>Category</th><th>Score</th></tr>{rows}</table>")
-        parts.append(charts.comparison_svg(bars, title="Readiness score per category (1 = 100)"))
+        items = [i for i in report.get("items") or [] if isinstance(i, dict)]
+        scored = [_category_score(str(k), v, items) for k, v in scores.items()]
+        rows = "".join(
+            f"<tr><td>{_e(c.name)}</td><td>{_e(format_number(c.score, 1) if c.score is not None else 'n/a')}</td>"
+            f"<td>{c.failed}</td><td>{c.skipped}</td></tr>"
+            for c in scored
+        )
+        parts.append(
+            f"<table><tr><th>Category</th><th>Score</th><th>Failed items</th><th>Skipped items</th></tr>{rows}</table>"
+        )
+        title = "Readiness score per category (red: an item failed; amber: one was skipped)"
+        parts.append(charts.score_bars_svg(scored, title=title))
+    parts.append(_skipped_items(report))
     failed = [i for i in report.get("items") or [] if isinstance(i, dict) and i.get("status") == "fail"]
     if failed:
         rows = "".join(
@@ -164,6 +181,33 @@ def _readiness(view: ReleaseView) -> str:
     return "".join(parts)
 
 
+def _skipped_items(report: dict[str, Any]) -> str:
+    """Readiness items that could not be checked, each with the real cause (not the item's usual fix)."""
+    skipped = [i for i in report.get("items") or [] if isinstance(i, dict) and i.get("status") == "skipped"]
+    if not skipped:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(i.get('id', ''))}</td><td>{_e(i.get('title', ''))}</td>"
+        f"<td>{_e(i.get('reason') or 'not recorded')}</td>"
+        f"<td>{_e('make it checkable: ' + (i.get('reason') or 'see the item'))}</td></tr>"
+        for i in skipped
+    )
+    return (
+        f"<details><summary>{len(skipped)} readiness item(s) skipped (unknown, not failed)</summary><table>"
+        f"<tr><th>Id</th><th>Item</th><th>Why skipped</th><th>Fix</th></tr>{rows}</table></details>"
+    )
+
+
+def _category_score(name: str, score: Any, items: list[dict[str, Any]]) -> charts.Score:
+    mine = [i for i in items if i.get("category") == name]
+    return charts.Score(
+        name,
+        _float(score),
+        failed=sum(1 for i in mine if i.get("status") == "fail"),
+        skipped=sum(1 for i in mine if i.get("status") == "skipped"),
+    )
+
+
 def _load_test(view: ReleaseView) -> str:
     levels = fx.load_levels(view)
     if not levels:
@@ -177,8 +221,7 @@ def _load_test(view: ReleaseView) -> str:
                 pts.append((float(level["concurrency"]), float(value) * scale))
         return pts
 
-    # Latencies are recorded in seconds; the chart shows milliseconds.
-    unit_scale = 1000.0 if max((v for _, v in series("p99")), default=0.0) < 60 else 1.0
+    unit_scale = 1000.0  # latencies are recorded in seconds; chart and table show milliseconds, whatever the size
     success = series("success_rate", 100.0 if max((v for _, v in series("success_rate")), default=0.0) <= 1 else 1.0)
     lines = [
         charts.Series("p50 latency (ms)", series("p50", unit_scale)),
@@ -213,7 +256,7 @@ def _cell(key: str, value: Any) -> str:
     if value is None:
         return "–"
     if key in ("p50", "p95", "p99", "max") and isinstance(value, int | float):
-        return f"{value * 1000:.1f} ms" if value < 60 else f"{value:.1f}"
+        return f"{value * 1000:.1f} ms"
     if key == "success_rate" and isinstance(value, int | float):
         return f"{value * 100:.2f}%" if value <= 1 else f"{value:.2f}%"
     if key == "rps" and isinstance(value, int | float):
@@ -226,7 +269,11 @@ def _baselines(view: ReleaseView) -> str:
     parts = ["<h2>Baseline vs post-deploy metrics</h2>"]
     if base:
         keys = ("value", "min", "avg", "max", "p95")
-        head = "<tr><th>Metric</th><th>Query</th>" + "".join(f"<th>{k}</th>" for k in keys) + "</tr>"
+        head = (
+            '<colgroup><col><col class="wide"><col><col><col><col><col></colgroup><tr><th>Metric</th><th>Query</th>'
+            + "".join(f"<th>{k}</th>" for k in keys)
+            + "</tr>"
+        )
         rows = []
         for name, data in base.items():
             cells = "".join(
@@ -236,26 +283,53 @@ def _baselines(view: ReleaseView) -> str:
         parts.append(f"<h3>Baselines captured by MEASURE</h3><table>{head}{''.join(rows)}</table>")
     else:
         parts.append('<p class="na">No baseline recorded by MEASURE.</p>')
-    comparison = fx.post_deploy_comparison(view)
-    if comparison:
-        rows = [
-            f"<tr><td>{mark_html(row['ok'])}</td><td>{_e(row['name'])}</td>"
-            f"<td>{_e(fx.format_value(row['name'], row['baseline']))}</td>"
-            f"<td>{_e(fx.format_value(row['name'], row['observed']))}</td>"
-            f"<td>{_e(fx.format_value(row['name'], row['limit'])) if row['limit'] is not None else '–'}</td></tr>"
-            for row in comparison
-        ]
-        parts.append(
-            "<h3>After deploy (DEPLOY's verification)</h3><table><tr><th></th><th>Metric</th><th>Baseline</th>"
-            f"<th>Observed</th><th>Limit</th></tr>{''.join(rows)}</table>"
-        )
-        pairs = [
-            charts.Pair(row["name"], _float(row["baseline"]), _float(row["observed"]), row["ok"]) for row in comparison
-        ]
-        parts.append(charts.comparison_svg(pairs))
-    else:
-        parts.append('<p class="na">No post-deploy comparison recorded by DEPLOY.</p>')
+    parts.append(_post_deploy(view))
     return "".join(parts)
+
+
+def _post_deploy(view: ReleaseView) -> str:
+    """DEPLOY's verification against the baseline: every metric, a ratio or (baseline 0) the absolute change."""
+    comparison = fx.post_deploy_comparison(view)
+    if not comparison:
+        return '<p class="na">No post-deploy comparison recorded by DEPLOY.</p>'
+    rows = [
+        f"<tr><td>{mark_html(row['ok'])}</td><td>{_e(row['name'])}</td>"
+        f"<td>{_e(fx.format_value(row['name'], row['baseline']))}</td>"
+        f"<td>{_e(fx.format_value(row['name'], row['observed']))}</td>"
+        f"<td>{_e(_change(row['name'], row['baseline'], row['observed']))}</td>"
+        f"<td>{_e(fx.format_value(row['name'], row['limit'])) if row['limit'] is not None else '–'}</td></tr>"
+        for row in comparison
+    ]
+    pairs = [
+        charts.Pair(
+            row["name"],
+            _float(row["baseline"]),
+            _float(row["observed"]),
+            row["ok"],
+            _change(row["name"], row["baseline"], row["observed"]),
+        )
+        for row in comparison
+    ]
+    return (
+        "<h3>After deploy (DEPLOY's verification)</h3>"
+        '<table><colgroup><col class="mark"><col class="label"><col><col><col><col></colgroup>'
+        "<tr><th></th><th>Metric</th><th>Baseline</th><th>Observed</th><th>Change</th><th>Limit</th></tr>"
+        f"{''.join(rows)}</table>{charts.comparison_svg(pairs)}"
+    )
+
+
+def _change(name: str, baseline: Any, observed: Any) -> str:
+    """observed against baseline: a ratio, or the absolute difference in the metric's unit when baseline is 0."""
+    before, after = _float(baseline), _float(observed)
+    if after is None:
+        return "no data"
+    if before is None:
+        return f"{fx.format_value(name, after)} (no baseline)"
+    if before == 0:
+        difference = after - before
+        sign = "+" if difference >= 0 else "−"
+        return f"{sign}{fx.format_value(name, abs(difference))} (baseline 0)"
+    return f"{format_number(after / before, 2)}× baseline"
 
 
 def _float(value: Any) -> float | None:
@@ -296,7 +370,8 @@ def _checks(view: ReleaseView) -> str:
             parts.append('<p class="na">No checks recorded.</p>')
             continue
         parts.append(
-            "<table><tr><th>Status</th><th>Check</th><th>Expected</th><th>Observed</th><th>Fix</th>"
+            '<table><colgroup><col class="narrow"><col class="check"><col><col><col><col class="evidence"></colgroup>'
+            "<tr><th>Status</th><th>Check</th><th>Expected</th><th>Observed</th><th>Fix</th>"
             "<th>Evidence</th></tr>"
         )
         parts.extend(_check_row(check) for check in result.checks)
@@ -320,5 +395,5 @@ def _check_row(check: CheckResult) -> str:
         f"<tr><td>{_badge(check.status.value)}<br><small>{_e(format_duration(check.duration_seconds))}</small></td>"
         f"<td><b>{_e(check.title)}</b><br><code>{_e(check.id)}</code>{summary}</td>"
         f"<td>{_e(check.expected) or '–'}</td><td>{_e(check.observed) or '–'}</td>"
-        f"<td>{_e(check.fix) or '–'}</td><td>{details or '–'}</td></tr>"
+        f"<td>{_e(fx.fix_text(check)) or '–'}</td><td>{details or '–'}</td></tr>"
     )

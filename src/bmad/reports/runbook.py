@@ -6,19 +6,16 @@ self-contained HTML page (inline CSS, no script, nothing fetched).
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from bmad.core.models import PhaseName
 from bmad.reports import facts as fx
 from bmad.reports.facts import NOT_RECORDED, Fact
 from bmad.reports.metrics import format_duration
 from bmad.reports.model import Outcome, ReleaseView, status_mark
-
-ROLLBACK_PLAN_FILE = "rollback-plan.md"
+from bmad.reports.people import team_notified_text
+from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE
+from bmad.reports.text import html_text, markdown_text
 
 
 @dataclass
@@ -106,7 +103,7 @@ def _pre_deployment_section(view: ReleaseView) -> Section:
                 else NOT_RECORDED,
                 True if snap is not None else None,
             ),
-            Fact("Team notified", NOT_RECORDED),
+            Fact("Team notified", team_notified_text()),
             Fact(
                 "Maintenance window",
                 f"{fx.fmt_time(view.started_at, date=True)} - {fx.fmt_time(view.finished_at, date=True)}",
@@ -233,9 +230,26 @@ def _monitoring_facts(view: ReleaseView) -> list[Fact]:
         found.append(Fact(verify.title, verify.summary or verify.observed or verify.status.value, fx.check_ok(verify)))
     if not found:
         found.append(Fact("Post-deploy verification", NOT_RECORDED))
-    after = "not recorded (bmad watches the post-deploy verification window only)"
-    found.extend(Fact(label, after) for label in ("First 15 min", "First hour", "First 24 hours"))
+    found.extend(_watch_periods(fx.verification_window(view)))
     return found
+
+
+def _watch_periods(window: fx.Window | None) -> list[Fact]:
+    """First 15 min / hour / 24 h: what bmad's verification window covered, and who watches the rest."""
+    if window is None:
+        lead = "not watched by bmad (no post-deploy verification recorded)"
+    else:
+        lead = (
+            f"bmad verified {format_duration(window.seconds)} ({window.rounds} round(s), "
+            f"{fx.fmt_time(window.start)}-{fx.fmt_time(window.end)})"
+        )
+    facts = []
+    for label, seconds in (("First 15 min", 900), ("First hour", 3600), ("First 24 hours", 86400)):
+        if window is not None and window.seconds >= seconds:
+            facts.append(Fact(label, lead, window.ok))
+        else:
+            facts.append(Fact(label, f"{lead}; the on-call fills in the rest from the dashboards and alerts"))
+    return facts
 
 
 def _rollback_section(view: ReleaseView) -> Section:
@@ -279,7 +293,7 @@ def build_checklist(view: ReleaseView) -> Document:
             Fact("Grafana dashboards reviewed", NOT_RECORDED),
             fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alerts configured"),
             Fact("Deployment documented", "this checklist and the runbook", True),
-            Fact("Team notified", NOT_RECORDED),
+            Fact("Team notified", team_notified_text()),
         ],
     )
     return Document(
@@ -380,24 +394,27 @@ def _monitoring_validated(view: ReleaseView) -> Fact:
 
 
 def render_markdown(doc: Document) -> str:
-    lines = [f"# {doc.title}", ""]
+    """The document as Markdown; every recorded text passes through :func:`markdown_text`."""
+    md = markdown_text
+    lines = [f"# {md(doc.title)}", ""]
     for fact in doc.meta:
-        lines.append(f"**{fact.label}**: {fact.value}  ")
+        lines.append(f"**{md(fact.label)}**: {md(fact.value)}  ")
     lines.append("")
     for section in doc.sections:
-        lines.extend([f"## {section.title}"])
+        lines.extend([f"## {md(section.title)}"])
         if section.text:
-            lines.append(section.text)
+            lines.append(md(section.text))
         for fact in section.items:
-            text = " ".join(fact.value.split())  # one line per item, whatever the phase wrote
+            text = md(" ".join(fact.value.split()))  # one line per item, whatever the phase wrote
             value = f"[{text}]({fact.link})" if fact.link else text
+            label = md(fact.label)
             if doc.checklist:
                 box = {True: "[x]", False: "[ ]", None: "[ ]"}[fact.ok]
                 mark = status_mark(fact.ok)
-                lines.append(f"- {box} {mark} {fact.label}: {value}")
+                lines.append(f"- {box} {mark} {label}: {value}")
             else:
                 mark = "" if fact.ok is None else f" {status_mark(fact.ok)}"
-                lines.append(f"- {fact.label}: {value}{mark}")
+                lines.append(f"- {label}: {value}{mark}")
         lines.append("")
     return "\n".join(lines)
 
@@ -407,10 +424,14 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Aria
 max-width:1100px;padding:0 1em;color:#1d2330;line-height:1.45}
 h1{font-size:1.6em;border-bottom:2px solid #d5dae3;padding-bottom:.3em}
 h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #e3e7ee}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1em}
-th,td{border:1px solid #d5dae3;padding:.35em .6em;text-align:left;vertical-align:top;font-size:.92em}
+table{border-collapse:collapse;width:100%;margin:.5em 0 1em;table-layout:fixed}
+th,td{border:1px solid #d5dae3;padding:.35em .6em;text-align:left;vertical-align:top;font-size:.92em;
+overflow-wrap:anywhere}
 th{background:#f1f4f8}
-td{overflow-wrap:break-word}code{word-break:break-all}
+code{word-break:break-all}svg{display:block;max-width:100%;height:auto}
+col.narrow{width:7em}col.check{width:22%}col.evidence{width:14%}col.mark{width:2.5em}col.label{width:30%}col.wide{width:30%}
+.phases col{width:11%}.phases col:first-child{width:13%}.phases col:nth-child(6){width:14%}.phases col.wide{width:29%}
+@media (max-width:900px){th,td{font-size:.8em;padding:.3em .4em}}
 .ok{color:#17803d;font-weight:600}.bad{color:#c0262d;font-weight:600}.na{color:#7a8394}
 .badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;color:#fff}
 .b-pass,.b-passed,.b-success{background:#17803d}.b-fail,.b-failed,.b-rolled_back{background:#c0262d}
@@ -435,59 +456,29 @@ def page(title: str, body: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         'img-src data:">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+        f"<title>{html_text(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
     )
 
 
 def render_html(doc: Document) -> str:
-    parts = [f"<h1>{html.escape(doc.title)}</h1>", '<table class="meta">']
+    parts = [f"<h1>{html_text(doc.title)}</h1>", '<table class="meta">']
     for fact in doc.meta:
         mark = "" if fact.ok is None else " " + mark_html(fact.ok)
-        parts.append(f"<tr><td>{html.escape(fact.label)}</td><td>{html.escape(fact.value)}{mark}</td></tr>")
+        parts.append(f"<tr><td>{html_text(fact.label)}</td><td>{html_text(fact.value)}{mark}</td></tr>")
     parts.append("</table>")
     for section in doc.sections:
-        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        parts.append(f"<h2>{html_text(section.title)}</h2>")
         if section.text:
-            parts.append(f"<p>{html.escape(section.text)}</p>")
+            parts.append(f"<p>{html_text(section.text)}</p>")
         if section.items:
-            parts.append("<table><tr><th></th><th>Item</th><th>Value</th></tr>")
+            parts.append(
+                '<table><colgroup><col class="mark"><col class="label"><col></colgroup>'
+                "<tr><th></th><th>Item</th><th>Value</th></tr>"
+            )
             for fact in section.items:
-                value = html.escape(fact.value)
+                value = html_text(fact.value)
                 if fact.link:
-                    value = f'<a href="{html.escape(fact.link)}">{value}</a>'
-                parts.append(
-                    f"<tr><td>{mark_html(fact.ok)}</td><td>{html.escape(fact.label)}</td><td>{value}</td></tr>"
-                )
+                    value = f'<a href="{html_text(fact.link)}">{value}</a>'
+                parts.append(f"<tr><td>{mark_html(fact.ok)}</td><td>{html_text(fact.label)}</td><td>{value}</td></tr>")
             parts.append("</table>")
     return page(doc.title, "\n".join(parts))
-
-
-def render_rollback_plan(view: ReleaseView) -> str | None:
-    """ANALYZE's rollback plan as Markdown (the runbook links to it); None when none was recorded."""
-    plan = fx.rollback_plan(view)
-    if plan is None:
-        return None
-    lines = [f"# Rollback plan: {view.service} {view.release.short_version} ({view.environment})", ""]
-    if isinstance(plan, str):
-        lines.append(plan)
-    elif isinstance(plan, Mapping):
-        for key, value in plan.items():
-            lines.append(f"## {str(key).replace('_', ' ').capitalize()}")
-            lines.append(_plain(value))
-            lines.append("")
-    else:
-        lines.append(_plain(plan))
-    snap = fx.snapshot(view)
-    if snap is not None:
-        lines.extend(
-            ["", "## Rollback point (snapshot)", "", "```json", json.dumps(snap, indent=2, default=str), "```"]
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "\n".join(f"1. {v}" for v in value)
-    return "```json\n" + json.dumps(value, indent=2, default=str) + "\n```"

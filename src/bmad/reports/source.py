@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bmad.core.errors import UsageError
+from bmad.core.models import PhaseName
 from bmad.reports.model import ReleaseView, RollbackInfo
+from bmad.reports.people import deployer_text
 
 if TYPE_CHECKING:
     from bmad.ledger.records import ReleaseHistory
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 def release_view(history: ReleaseHistory) -> ReleaseView:
     """One ledger release (latest attempt of each phase, rollback records) as a :class:`ReleaseView`."""
     latest = history.phases
+    deploy = latest.get(PhaseName.DEPLOY)
     return ReleaseView(
         release_id=str(history.id),
         release=history.release,
@@ -33,6 +36,7 @@ def release_view(history: ReleaseHistory) -> ReleaseView:
             for record in history.rollbacks
         ],
         evidence_dirs={phase: run.evidence_dir for phase, run in latest.items() if run.evidence_dir},
+        deployer=deployer_text(deploy is not None, deploy.host if deploy else None, deploy.pid if deploy else None),
     )
 
 

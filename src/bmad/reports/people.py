@@ -1,0 +1,59 @@
+"""Who deployed a release, who was told, who watched it: from data where bmad has it, else who fills it in.
+
+The deployer is the CI actor (or the local user) of the process that ran DEPLOY. bmad knows it
+only while that process writes the documents at the end of its run (the ledger keeps the run's
+host and pid, not the person), so a document written later names the host and pid instead and
+says who should fill the row in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from bmad.ledger.procs import this_host
+from bmad.reports.facts import NOT_RECORDED
+
+# CI systems' documented variables for the person who started the pipeline, then the local login.
+ACTOR_VARIABLES = (
+    "GITHUB_ACTOR",  # GitHub Actions
+    "GITLAB_USER_LOGIN",  # GitLab CI
+    "BUILDKITE_BUILD_CREATOR",  # Buildkite
+    "CIRCLE_USERNAME",  # CircleCI
+    "BUILD_REQUESTEDFOR",  # Azure Pipelines
+    "BUILD_USER_ID",  # Jenkins (build-user-vars plugin)
+    "USER",
+    "USERNAME",
+    "LOGNAME",
+)
+FILL_IN = "the release manager fills this in"
+
+
+def ci_actor(environ: Mapping[str, str] | None = None) -> str | None:
+    """``name (VARIABLE)`` from the first of :data:`ACTOR_VARIABLES` that is set, else None."""
+    env = os.environ if environ is None else environ
+    for name in ACTOR_VARIABLES:
+        value = (env.get(name) or "").strip()
+        if value:
+            return f"{value} ({name})"
+    return None
+
+
+def deployer_text(
+    deploy_ran: bool, deploy_host: str | None, deploy_pid: int | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The Deployer row: the actor when this process ran DEPLOY, else where it ran and who fills it in."""
+    if not deploy_ran:
+        return f"{NOT_RECORDED} (DEPLOY did not run); {FILL_IN}"
+    if deploy_pid == os.getpid() and deploy_host == this_host():
+        actor = ci_actor(environ)
+        if actor is not None:
+            return actor
+    if deploy_pid is None:
+        return f"{NOT_RECORDED}: the ledger does not say which process ran DEPLOY; {FILL_IN}"
+    return f"{NOT_RECORDED}: DEPLOY ran as process {deploy_pid} on {deploy_host}; {FILL_IN}"
+
+
+def team_notified_text() -> str:
+    """bmad sends no notification of its own: the row says who should fill it in."""
+    return f"{NOT_RECORDED}: bmad sends no notification; {FILL_IN} (who was told, when, where)"

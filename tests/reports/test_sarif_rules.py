@@ -1,0 +1,53 @@
+"""SARIF written by bmad: GitHub's security-severity only on security rules; informationUri names the docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bmad.core.sarif import DOCS_URI, SarifLog, docs_uri
+from bmad.phases.analyze.outputs import to_sarif
+
+
+def _item(item_id: str, category: str, severity: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "title": f"item {item_id}",
+        "category": category,
+        "severity": severity,
+        "status": "fail",
+        "fix": "fix it",
+        "findings": [{"message": "found", "file": "k8s/app.yaml", "line": 3}],
+    }
+
+
+def test_security_severity_only_on_security_rules() -> None:
+    """Guards against a YAML parse error (a reliability item) shown as a 9.5 security alert."""
+    report = {
+        "items": [
+            _item("IS-001", "Infrastructure & Scaling", "critical"),
+            _item("SC-012", "Security & Compliance", "critical"),
+        ]
+    }
+    rules = {r["id"]: r for r in to_sarif(report).to_dict()["runs"][0]["tool"]["driver"]["rules"]}
+    assert "security-severity" not in rules["IS-001"]["properties"]
+    assert rules["SC-012"]["properties"]["security-severity"] == "9.5"
+
+
+def test_security_severity_needs_the_security_tag() -> None:
+    log = SarifLog()
+    run = log.run("t")
+    run.rule("A", short="a", tags=["reliability"], security_severity="9.5")
+    run.rule("B", short="b", tags=["Security", "secret"], security_severity="9.0")
+    rules = {r["id"]: r for r in log.to_dict()["runs"][0]["tool"]["driver"]["rules"]}
+    assert "security-severity" not in rules["A"]["properties"]
+    assert rules["B"]["properties"]["security-severity"] == "9.0"
+
+
+def test_information_uri_names_the_docs() -> None:
+    """Guards against a run without informationUri, or one pointing at no documentation."""
+    log = SarifLog()
+    log.run("bmad-build-layer-secrets")
+    driver = log.to_dict()["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"].startswith(docs_uri()) and "/docs" in driver["informationUri"]
+    assert docs_uri("checks.md").endswith("/docs/checks.md")
+    assert DOCS_URI.endswith("/docs")
