@@ -72,9 +72,10 @@ def serve(
     announce: bool = True,
 ) -> None:
     """Serve the dashboard of the configured ledger until interrupted (Ctrl-C ends it cleanly)."""
-    from bmad.serve.security import read_token
+    from bmad.serve.security import read_token, require_safe_bind
 
     token = read_token(token_file, token_env)
+    require_safe_bind(host, token)
     ledger = open_configured_ledger(config_path)
     try:
         server = make_server(ledger, host, port, token=token)
