@@ -26,6 +26,8 @@ SECURITY_HEADERS = {
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _REPORT_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
+# The stylesheet, and an empty icon so that browsers do not ask for /favicon.ico.
+HEAD_LINKS = '<link rel="stylesheet" href="/static/serve.css"><link rel="icon" href="data:,">'
 PHASE_LETTERS = {PhaseName.BUILD: "B", PhaseName.MEASURE: "M", PhaseName.ANALYZE: "A", PhaseName.DEPLOY: "D"}
 
 
@@ -61,7 +63,7 @@ def layout(title: str, body: str, *, current: str, script: bool = False, body_at
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{esc(title)}</title><style>{CSS}</style><link rel="stylesheet" href="/static/serve.css">{tail}'
+        f"<title>{esc(title)}</title><style>{CSS}</style>{HEAD_LINKS}{tail}"
         f"</head><body{body_attrs}>\n{nav(current)}\n{body}\n</body></html>\n"
     )
 
@@ -69,7 +71,7 @@ def layout(title: str, body: str, *, current: str, script: bool = False, body_at
 def rehost(document: str, *, current: str, before: str = "", script: bool = False) -> str:
     """A page rendered by :mod:`bmad.reports` inside the dashboard: its own no-script CSP meta tag is
     dropped (the server's header takes over), the navigation bar and ``before`` go first."""
-    head_extra = '<link rel="stylesheet" href="/static/serve.css">'
+    head_extra = HEAD_LINKS
     if script:
         head_extra += '<script src="/static/live.js" defer></script>'
     page = _REPORT_CSP.sub("", document, count=1).replace("</head>", head_extra + "</head>", 1)
