@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
-from tests.reports.reports_data import SPECS, T0, Spec, record
+from tests.reports.reports_data import MIN, SPECS, T0, Spec, record
 
 PROD = Spec("f" * 40, T0 + timedelta(days=4), (4, 3, 2, 5), commit_before=timedelta(hours=3), environment="prod")
 HOSTILE_SERVICE = 'evil<script>alert("x")</script>'
@@ -48,3 +48,29 @@ def passed(phase: PhaseName, start_minutes: float, minutes: float) -> PhaseResul
 
 
 LIVE_RELEASE = Release("hello", "staging", "5" * 40)
+
+
+def fill_weeks(ledger: Ledger, weeks: int = 8) -> list[Spec]:
+    """Two releases a week of ``api``/``prod`` for ``weeks`` weeks before T0; every third week the
+    second one is rolled back (restored in ``week + 1`` minutes)."""
+    specs: list[Spec] = []
+    for week in range(weeks):
+        monday = T0 - timedelta(weeks=weeks - week)
+        for index in range(2):
+            bad = index == 1 and week % 3 == 0
+            specs.append(
+                Spec(
+                    f"{week:02d}{index}".ljust(40, "7"),
+                    monday + timedelta(days=1 + 2 * index, hours=week % 5),
+                    (3 + week % 4, 2, 1, 4 + index),
+                    commit_before=timedelta(hours=1 + week),
+                    deploy_ok=not bad,
+                    zero_downtime=not bad,
+                    rollback=(3 * MIN, timedelta(minutes=week + 1)) if bad else None,
+                    service="api",
+                    environment="prod",
+                )
+            )
+    for spec in specs:
+        record(ledger, spec)
+    return specs

@@ -15,7 +15,7 @@ from tests.reports.chromium_cdp import CHROMIUM
 from tests.reports.reports_data import SPECS
 from tests.serve.browser import Visit, chromium
 from tests.serve.conftest import Dashboard
-from tests.serve.serve_data import LIVE_RELEASE, passed
+from tests.serve.serve_data import LIVE_RELEASE, fill_weeks, passed
 
 pytestmark = pytest.mark.slow
 SHOTS = os.environ.get("BMAD_SERVE_SCREENSHOTS")  # a folder to keep the screenshots in (CI artifacts)
@@ -39,11 +39,12 @@ def _check(visit: Visit, base: str, name: str) -> None:
 
 
 def test_board_release_metrics_and_integrity_render_cleanly(dashboard: Dashboard, tmp_path: Path) -> None:
+    fill_weeks(dashboard.ledger)
     c_id = dashboard.release_id("hello", "dev", SPECS[2].version)
     pages = {
         "board": "/",
         "release": f"/release/{c_id}",
-        "metrics": "/metrics?service=hello&environment=dev",
+        "metrics": "/metrics?service=api&environment=prod",
         "integrity": "/integrity",
         "runbook": f"/release/{c_id}/runbook",
     }

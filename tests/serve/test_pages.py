@@ -12,7 +12,7 @@ from bmad.serve.layout import CONTENT_SECURITY_POLICY
 from tests.reports.reports_data import SPECS
 from tests.serve.conftest import Dashboard
 from tests.serve.http_client import call, get_ok
-from tests.serve.serve_data import HOSTILE_SERVICE, PROD
+from tests.serve.serve_data import HOSTILE_SERVICE, PROD, fill_weeks
 
 A, B, C, D, E = SPECS
 
@@ -72,6 +72,18 @@ def test_metrics_page_draws_weekly_charts_with_targets(dashboard: Dashboard) -> 
     assert "75%" in page  # whole-period success rate: 3 of 4 deployments
     everything = get_ok(dashboard.url + "/metrics")
     assert "every service and environment" in everything
+
+
+def test_metrics_page_has_a_point_per_week(dashboard: Dashboard) -> None:
+    """Eight weeks of releases: one row and one point per week, the rollbacks' weeks visible."""
+    fill_weeks(dashboard.ledger)
+    page = get_ok(dashboard.url + "/metrics?service=api&environment=prod")
+    weeks = re.findall(r"<tr><td>(\d)</td><td>(2025-\d\d-\d\d)</td>", page)
+    assert [int(n) for n, _ in weeks] == list(range(1, 9))
+    assert weeks[0][1] == "2025-11-10" and weeks[-1][1] == "2025-12-29"
+    success = re.search(r'aria-label="Success rate per week".*?<polyline points="([^"]+)"', page, re.S)
+    assert success is not None and len(success.group(1).split()) == 8
+    assert page.count("<td>50%</td>") >= 3  # weeks 1, 4 and 7: one of two deployments rolled back
 
 
 def test_integrity_page_verifies_and_names_the_last_record(dashboard: Dashboard, tmp_path: Path) -> None:
