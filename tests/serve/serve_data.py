@@ -44,7 +44,9 @@ def passed(phase: PhaseName, start_minutes: float, minutes: float) -> PhaseResul
     """A passed phase of the live release, ``start_minutes`` after T0 + 5 days."""
     start = T0 + timedelta(days=5, minutes=start_minutes)
     check = CheckResult(id=f"{phase.value}.live", title="Live check", status=CheckStatus.PASS, duration_seconds=3.0)
-    return PhaseResult(phase, PhaseStatus.PASSED, checks=[check], started_at=start, finished_at=start + timedelta(minutes=minutes))
+    return PhaseResult(
+        phase, PhaseStatus.PASSED, checks=[check], started_at=start, finished_at=start + timedelta(minutes=minutes)
+    )
 
 
 LIVE_RELEASE = Release("hello", "staging", "5" * 40)

@@ -23,7 +23,7 @@ TOKEN = "s3cret-token-0123456789"
 
 
 def test_listening_off_loopback_without_a_token_is_refused(sqlite_ledger: Ledger) -> None:
-    with pytest.raises(UsageError, match="refusing to listen on 0.0.0.0 without a token"):
+    with pytest.raises(UsageError, match=r"refusing to listen on 0\.0\.0\.0 without a token"):
         make_server(sqlite_ledger, "0.0.0.0", free_port())
 
 
@@ -73,7 +73,11 @@ def _module(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen
     return subprocess.Popen(
         [sys.executable, "-m", "bmad.serve", *args],
         cwd=cwd,
-        env={**{k: v for k, v in os.environ.items() if k != "BMAD_LEDGER_URL"}, "PYTHONPATH": str(REPO_ROOT / "src"), **env},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "BMAD_LEDGER_URL"},
+            "PYTHONPATH": str(REPO_ROOT / "src"),
+            **env,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -59,7 +59,7 @@ def test_release_page_is_the_report_served_live(dashboard: Dashboard) -> None:
 def test_release_documents(dashboard: Dashboard, document: str) -> None:
     a_id = dashboard.release_id("hello", "dev", A.version)
     page = get_ok(f"{dashboard.url}/release/{a_id}/{document}")
-    assert "<nav class=\"top\">" in page
+    assert '<nav class="top">' in page
     assert {"runbook": "Runbook", "checklist": "checklist", "rollback-plan": "Rollback plan"}[document] in page
 
 
@@ -83,6 +83,9 @@ def test_metrics_page_has_a_point_per_week(dashboard: Dashboard) -> None:
     assert weeks[0][1] == "2025-11-10" and weeks[-1][1] == "2025-12-29"
     success = re.search(r'aria-label="Success rate per week".*?<polyline points="([^"]+)"', page, re.S)
     assert success is not None and len(success.group(1).split()) == 8
+    chart = page[page.index('aria-label="Success rate per week"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert ">100</text>" in chart and ">200</text>" not in chart  # a percentage axis ends at 100
     assert page.count("<td>50%</td>") >= 3  # weeks 1, 4 and 7: one of two deployments rolled back
 
 
@@ -131,7 +134,8 @@ def test_anything_but_get_and_head_is_405(dashboard: Dashboard, method: str) -> 
 
 
 @pytest.mark.parametrize(
-    "path", ["/nope", "/release/999999", "/release/1/secrets", "/static/../server.py", "/static/x.js", "/events/release/999"]
+    "path",
+    ["/nope", "/release/999999", "/release/1/secrets", "/static/../server.py", "/static/x.js", "/events/release/999"],
 )
 def test_unknown_paths_are_404(dashboard: Dashboard, path: str) -> None:
     assert call(dashboard.url + path).status == 404

@@ -141,6 +141,7 @@ def chart_svg(chart: Chart, weeks: Sequence[Week]) -> str:
         title=f"{chart.title} per week",
         x_label="week (numbered in the table)",
         left_label=chart.unit,
+        left_max=100.0 if chart.unit == "%" else None,
         height=280,
     )
 
