@@ -45,6 +45,8 @@ def test_the_right_token_opens_the_dashboard(start_dashboard: Callable[..., Dash
     assert first.status == 303 and first.headers["location"] == "/metrics?service=hello"
     assert first.headers["set-cookie"] == f"bmad_token={TOKEN}; HttpOnly; SameSite=Strict; Path=/"
     assert call(dashboard.url + "/metrics", headers={"Cookie": f"bmad_token={TOKEN}"}).status == 200
+    # The redirect stays on this server whatever the path looks like.
+    assert call(dashboard.url + f"//evil.example/x?token={TOKEN}").headers["location"] == "/evil.example/x"
 
 
 def test_tokens_are_compared_in_constant_time() -> None:
@@ -64,6 +66,9 @@ def test_token_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert read_token(None, None) is None
     with pytest.raises(UsageError, match="shorter than 16"):
         file.write_text("short")
+        read_token(file, None)
+    with pytest.raises(UsageError, match="only letters, digits"):
+        file.write_text("0123456789abcdef; Path=/x\r\nX-Evil: 1")
         read_token(file, None)
     with pytest.raises(UsageError, match="NOT_SET_HERE"):
         read_token(None, "NOT_SET_HERE")

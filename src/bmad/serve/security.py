@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -13,6 +14,7 @@ from bmad.core.errors import UsageError
 
 TOKEN_COOKIE = "bmad_token"  # noqa: S105 (the cookie's name, not a secret)
 MIN_TOKEN_LENGTH = 16
+_TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 
 def is_loopback(host: str) -> bool:
@@ -41,6 +43,8 @@ def read_token(token_file: Path | None, token_env: str | None) -> str | None:
         return None
     if len(token) < MIN_TOKEN_LENGTH:
         raise UsageError(f"the token is shorter than {MIN_TOKEN_LENGTH} characters")
+    if not _TOKEN_CHARACTERS.fullmatch(token):
+        raise UsageError("the token may hold only letters, digits and . _ ~ + / = - (it travels in a header)")
     return token
 
 

@@ -65,10 +65,13 @@ class DashboardServer(ThreadingHTTPServer):
 class DashboardHandler(BaseHTTPRequestHandler):
     server: DashboardServer
     server_version = "bmad-serve"
-    sys_version = ""
     protocol_version = "HTTP/1.1"
 
     # ------------------------------------------------------------------ methods
+
+    def version_string(self) -> str:
+        """The ``Server`` header: no Python version."""
+        return self.server_version
 
     def do_GET(self) -> None:
         self._answer(head=False)
@@ -109,13 +112,17 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self._send_page(HTTPStatus.NOT_FOUND, "nothing here", head=head)
         except (BrokenPipeError, ConnectionResetError):
             return
+        except Exception as exc:  # the page fails, the server stays up; the error's text may hold ledger details
+            self._send_page(
+                HTTPStatus.INTERNAL_SERVER_ERROR, f"the ledger could not be read ({type(exc).__name__})", head=head
+            )
 
     def _authorised(self, path: str, params: dict[str, str], *, head: bool) -> bool:
         """Bearer header or cookie; ``?token=`` once sets the cookie and redirects to the clean URL."""
         access = self.server.access
         given = params.pop("token", None)
         if given is not None and access.token_ok(given):
-            clean = path + (f"?{urlencode(params)}" if params else "")
+            clean = "/" + path.lstrip("/") + (f"?{urlencode(params)}" if params else "")  # never //other.host
             cookie = f"{TOKEN_COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/"
             self._send(
                 HTTPStatus.SEE_OTHER, b"", "text/plain", head=True, extra={"Location": clean, "Set-Cookie": cookie}
