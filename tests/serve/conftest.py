@@ -26,6 +26,10 @@ class Dashboard:
     def url(self) -> str:
         return self.server.url.rstrip("/")
 
+    def settle(self) -> None:
+        """Wait until the dashboard's snapshot of the ledger holds what the test just wrote."""
+        self.server.snapshot.wait_fresh()
+
     def release_id(self, service: str, environment: str, version: str) -> int:
         history = self.ledger.get_release(service, environment, version)
         assert history is not None

@@ -40,6 +40,7 @@ def _check(visit: Visit, base: str, name: str) -> None:
 
 def test_board_release_metrics_and_integrity_render_cleanly(dashboard: Dashboard, tmp_path: Path) -> None:
     fill_weeks(dashboard.ledger)
+    dashboard.settle()
     c_id = dashboard.release_id("hello", "dev", SPECS[2].version)
     pages = {
         "board": "/",
@@ -64,6 +65,7 @@ def test_the_release_page_follows_a_running_release(dashboard: Dashboard, tmp_pa
     ledger.record_phase(LIVE_RELEASE, passed(PhaseName.BUILD, 0, 3))
     run_id = ledger.start_phase(LIVE_RELEASE, PhaseName.MEASURE, started_at=passed(PhaseName.MEASURE, 3, 0).started_at)
     release_id = dashboard.release_id("hello", "staging", LIVE_RELEASE.version)
+    dashboard.settle()
     with chromium(tmp_path) as browser:
         first = browser.visit(f"{dashboard.url}/release/{release_id}", 1400)
         _check(first, dashboard.url, "release-running")

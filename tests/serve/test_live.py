@@ -15,6 +15,7 @@ def test_a_running_release_streams_its_phase_then_its_result(dashboard: Dashboar
     ledger.record_phase(LIVE_RELEASE, passed(PhaseName.BUILD, 0, 3))
     run_id = ledger.start_phase(LIVE_RELEASE, PhaseName.MEASURE, started_at=passed(PhaseName.MEASURE, 3, 0).started_at)
     release_id = dashboard.release_id("hello", "staging", LIVE_RELEASE.version)
+    dashboard.settle()
 
     page = get_ok(f"{dashboard.url}/release/{release_id}")
     assert 'data-running="1"' in page and "MEASURE running for" in page

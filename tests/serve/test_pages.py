@@ -77,6 +77,7 @@ def test_metrics_page_draws_weekly_charts_with_targets(dashboard: Dashboard) -> 
 def test_metrics_page_has_a_point_per_week(dashboard: Dashboard) -> None:
     """Eight weeks of releases: one row and one point per week, the rollbacks' weeks visible."""
     fill_weeks(dashboard.ledger)
+    dashboard.settle()
     page = get_ok(dashboard.url + "/metrics?service=api&environment=prod")
     weeks = re.findall(r"<tr><td>(\d)</td><td>(2025-\d\d-\d\d)</td>", page)
     assert [int(n) for n, _ in weeks] == list(range(1, 9))
@@ -102,6 +103,7 @@ def test_integrity_page_verifies_and_names_the_last_record(dashboard: Dashboard,
 def test_a_ledger_that_cannot_be_read_answers_500_and_the_server_stays_up(dashboard: Dashboard, tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "ledger.db") as db:
         db.execute("DROP TABLE rollbacks")
+    dashboard.settle()
     got = call(dashboard.url + "/")
     assert got.status == 500 and "the ledger could not be read (Unreachable)" in got.body
     assert "SELECT" not in got.body

@@ -39,6 +39,7 @@ def test_every_page_and_a_live_update_over_postgresql(
 
     run_id = pg_ledger.start_phase(LIVE_RELEASE, PhaseName.BUILD, started_at=passed(PhaseName.BUILD, 0, 0).started_at)
     release_id = dashboard.release_id("hello", "staging", LIVE_RELEASE.version)
+    dashboard.settle()
     stream = EventStream(f"{dashboard.url}/events/release/{release_id}")
     try:
         assert stream.next_event()[1]["running"] == "BUILD"

@@ -17,13 +17,16 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from bmad.core.models import Release
+from bmad.reports.metrics import select_releases
 from bmad.reports.model import ReleaseView
-from bmad.reports.source import load_releases, release_view
+from bmad.reports.source import release_view
 from bmad.serve.board import BoardFilter, fingerprint, render_board
 from bmad.serve.integrity import render_integrity
 from bmad.serve.layout import SECURITY_HEADERS, esc, layout, without_controls
 from bmad.serve.release_page import live_state, render_document, render_release
 from bmad.serve.security import TOKEN_COOKIE, Access
+from bmad.serve.snapshot import ReleaseSnapshot
 from bmad.serve.trends import render_trends
 
 if TYPE_CHECKING:
@@ -49,7 +52,9 @@ class DashboardServer(ThreadingHTTPServer):
         self.access = access
         self.poll_seconds = poll_seconds
         self.closing = threading.Event()
+        self.snapshot = ReleaseSnapshot(ledger, interval=poll_seconds, closing=self.closing)
         super().__init__(address, DashboardHandler)
+        self.snapshot.start()
 
     def shutdown(self) -> None:
         self.closing.set()
@@ -134,13 +139,13 @@ class DashboardHandler(BaseHTTPRequestHandler):
         return False
 
     def _route(self, path: str, params: dict[str, str], *, head: bool) -> None:
-        ledger = self.server.ledger
+        ledger, snapshot = self.server.ledger, self.server.snapshot
         if path == "/":
             chosen = BoardFilter(params.get("service"), params.get("environment"), params.get("outcome"))
-            self._send_html(render_board(load_releases(ledger), chosen, ledger.now()), head=head)
+            self._send_html(render_board(snapshot.views(), chosen, ledger.now()), head=head)
         elif path == "/metrics":
             service, environment = params.get("service"), params.get("environment")
-            views = load_releases(ledger, service=service, environment=environment)
+            views = select_releases(snapshot.views(), service=service, environment=environment)
             page = render_trends(views, service=service, environment=environment, now=ledger.now())
             self._send_html(page, head=head)
         elif path == "/integrity":
@@ -150,15 +155,22 @@ class DashboardHandler(BaseHTTPRequestHandler):
             body = resources.files("bmad.serve").joinpath("static", path[8:]).read_bytes()
             self._send(HTTPStatus.OK, body, STATIC[path[8:]], head=head)
         elif path == "/events/board":
-            self._stream("board", lambda: {"fingerprint": fingerprint(load_releases(ledger))}, head=head)
+            self._stream("board", lambda: {"fingerprint": fingerprint(snapshot.views())}, head=head)
         elif (match := _EVENTS_PATH.match(path)) is not None:
-            release_id = match.group(1)
-            self._find(release_id)
-            self._stream("release", lambda: live_state(self._find(release_id), ledger.now()).to_dict(), head=head)
+            self._release_stream(match.group(1), head=head)
         elif (match := _RELEASE_PATH.match(path)) is not None:
             self._release(match.group(1), match.group(2), head=head)
         else:
             raise NotFound(path)
+
+    def _release_stream(self, release_id: str, *, head: bool) -> None:
+        ledger = self.server.ledger
+        release = self._find(release_id).release
+
+        def state() -> dict[str, Any]:
+            return live_state(self._fresh(release_id, release), ledger.now()).to_dict()
+
+        self._stream("release", state, head=head)
 
     def _release(self, release_id: str, document: str | None, *, head: bool) -> None:
         view = self._find(release_id)
@@ -171,10 +183,17 @@ class DashboardHandler(BaseHTTPRequestHandler):
         self._send_html(page, head=head)
 
     def _find(self, release_id: str) -> ReleaseView:
-        for history in self.server.ledger.list_releases():
-            if str(history.id) == release_id:
-                return release_view(history)
-        raise NotFound(release_id)
+        """The release with ledger id ``release_id``, read afresh from the ledger (found by id in the snapshot)."""
+        known = self.server.snapshot.find(release_id)
+        if known is None:
+            raise NotFound(release_id)
+        return self._fresh(release_id, known.release)
+
+    def _fresh(self, release_id: str, release: Release) -> ReleaseView:
+        history = self.server.ledger.get_release(release.service, release.environment, release.version)
+        if history is None:
+            raise NotFound(release_id)
+        return release_view(history)
 
     # ------------------------------------------------------------------ responses
 
