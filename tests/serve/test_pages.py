@@ -53,6 +53,7 @@ def test_release_page_is_the_report_served_live(dashboard: Dashboard) -> None:
     assert 'id="live"' in page and "finished: rolled_back" in page
     assert 'http-equiv="Content-Security-Policy"' not in page  # the server's header rules instead
     assert '<script src="/static/live.js" defer></script>' in page
+    assert "Served by bmad serve from the ledger" in page and "This file is self-contained" not in page
 
 
 @pytest.mark.parametrize("document", ["runbook", "checklist", "rollback-plan"])

@@ -14,6 +14,10 @@ from bmad.reports.report import render_report
 from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_rollback_plan
 from bmad.serve.layout import esc, layout, rehost
 
+# The report's footer speaks of a file; served, it is a page read from the ledger on each request.
+REPORT_FILE_NOTE = "This file is self-contained: it fetches nothing."
+SERVED_NOTE = "Served by bmad serve from the ledger; this page fetches only its script, stylesheet and live updates."
+
 
 @dataclass(frozen=True)
 class PhaseLine:
@@ -112,7 +116,7 @@ def document_links(view: ReleaseView) -> dict[str, str]:
 
 def render_release(view: ReleaseView, now: datetime) -> str:
     """The release's HTML report, with the live panel above it."""
-    report = render_report(view, links=document_links(view))
+    report = render_report(view, links=document_links(view)).replace(REPORT_FILE_NOTE, SERVED_NOTE, 1)
     return rehost(report, current="board", before=live_panel(live_state(view, now)), script=True)
 
 
