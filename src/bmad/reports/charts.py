@@ -143,10 +143,12 @@ def line_chart_svg(
     left_label: str,
     right_label: str | None = None,
     right_max: float | None = None,
+    left_max: float | None = None,
     width: int = 960,
     height: int = 360,
 ) -> str:
-    """Lines over shared x values (plotted evenly by rank, labelled with the x values)."""
+    """Lines over shared x values (plotted evenly by rank, labelled with the x values); ``left_max``
+    and ``right_max`` fix the top of an axis (else rounded up from the values)."""
     xs = sorted({x for s in series for x, _ in s.points})
     if not xs:
         return ""
@@ -159,7 +161,7 @@ def line_chart_svg(
         top=top,
         plot_w=width - left - right,
         plot_h=height - top - bottom,
-        lmax=_nice_max(max(left_values, default=1.0) * 1.05),
+        lmax=left_max if left_max is not None else _nice_max(max(left_values, default=1.0) * 1.05),
         rmax=right_max if right_max is not None else _nice_max(max(right_values, default=1.0) * 1.05),
     )
     out = [

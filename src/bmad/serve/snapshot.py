@@ -1,0 +1,95 @@
+"""Every release of the ledger, reloaded continuously by one background thread.
+
+Pages that need every release (the board, the metrics, the board's event stream) read the latest
+load instead of the database: a request costs the rendering only, and the ledger sees one reader
+however many people watch. The snapshot is at most one load behind the ledger. With nobody
+asking for a minute the loading pauses; the next request then waits for a fresh load.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from bmad.reports.model import ReleaseView
+from bmad.reports.source import load_releases
+
+if TYPE_CHECKING:
+    from bmad.engine.runner import Ledger
+
+LOAD_WAIT_SECONDS = 120.0  # a request waits this long for a load before failing
+IDLE_SECONDS = 60.0  # loading pauses when no page asked for the releases for this long
+
+
+class ReleaseSnapshot:
+    """The ledger's releases (oldest first) as of the newest load; :meth:`start` begins loading."""
+
+    def __init__(
+        self, ledger: Ledger, *, interval: float, closing: threading.Event, idle_seconds: float = IDLE_SECONDS
+    ) -> None:
+        self._ledger = ledger
+        self._interval = interval
+        self._idle_seconds = idle_seconds
+        self._closing = closing
+        self._views: tuple[ReleaseView, ...] | None = None
+        self._error: Exception | None = None
+        self._loads = 0
+        self._loaded_at: float | None = None  # when the newest load started (time.monotonic)
+        self._wanted_at = time.monotonic()
+        self._changed = threading.Condition()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="bmad-serve-snapshot", daemon=True).start()
+
+    def views(self) -> tuple[ReleaseView, ...]:
+        """The newest load (a fresh one after a pause); raises the error of the last load when it failed."""
+        with self._changed:
+            asked = time.monotonic()
+            self._wanted_at = asked
+            if self._loaded_at is None:  # the first load is under way
+                self._changed.wait_for(lambda: self._loads > 0 or self._closing.is_set(), timeout=LOAD_WAIT_SECONDS)
+            elif asked - self._loaded_at > self._idle_seconds:  # paused: wake the loader, wait for a fresh load
+                self._changed.notify_all()
+                self._changed.wait_for(lambda: self._fresher_than(asked), timeout=LOAD_WAIT_SECONDS)
+            if self._error is not None:
+                raise self._error
+            if self._views is None:
+                raise TimeoutError("the ledger's releases are not loaded yet")
+            return self._views
+
+    def _fresher_than(self, asked: float) -> bool:
+        return self._closing.is_set() or (self._loaded_at is not None and self._loaded_at >= asked)
+
+    def find(self, release_id: str) -> ReleaseView | None:
+        return next((view for view in self.views() if view.release_id == release_id), None)
+
+    @property
+    def loads(self) -> int:
+        """How many loads have ended."""
+        return self._loads
+
+    def wait_fresh(self, timeout: float = 30.0) -> None:
+        """Wait until a load that started after this call has ended (tests: read what was just written)."""
+        with self._changed:
+            wanted = self._loads + 2
+            if not self._changed.wait_for(lambda: self._loads >= wanted, timeout=timeout):
+                raise TimeoutError("the ledger's releases were not reloaded in time")
+
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            started = time.monotonic()
+            try:
+                views, error = tuple(load_releases(self._ledger)), None
+            except Exception as exc:  # kept for the pages to report; the next load tries again
+                views, error = None, exc
+            with self._changed:
+                if views is not None:
+                    self._views = views
+                self._error = error
+                self._loaded_at = started
+                self._loads += 1
+                self._changed.notify_all()
+                self._changed.wait(self._interval)
+                while time.monotonic() - self._wanted_at > self._idle_seconds and not self._closing.is_set():
+                    self._changed.wait(1.0)  # paused: views() wakes it up
