@@ -11,7 +11,8 @@ from bmad.core.models import PhaseName, PhaseStatus
 from bmad.reports.metrics import format_duration
 from bmad.reports.model import ReleaseView
 from bmad.reports.report import render_report
-from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_rollback_plan
+from bmad.reports.rollback_plan import render_rollback_plan
+from bmad.reports.runbook import build_checklist, build_runbook, render_html
 from bmad.serve.layout import esc, layout, rehost
 
 # The report's footer speaks of a file; served, it is a page read from the ledger on each request.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bmad.adapters.sbom import SyftSbomGenerator
-from bmad.engine.plugins.build import make_plugin
+from bmad.engine.wiring.build import make_plugin
 from bmad.phases.build.checks import sbom
 from bmad.phases.build.workspace import BuildWorkspace
 from tests.phases.build.conftest import ServiceRepo, run_build

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bmad.adapters.prometheus import PrometheusClient
-from bmad.engine.plugins.measure import make_plugin
+from bmad.engine.wiring.measure import make_plugin
 from bmad.phases.measure.checks import baselines, scrape_job
 from tests.helpers import free_port
 from tests.phases.measure.conftest import config_yaml, make_ctx

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bmad.engine.plugins.measure import make_plugin
+from bmad.engine.wiring.measure import make_plugin
 from bmad.phases.measure.checks import load_test
 from tests.phases.measure.conftest import config_yaml, make_ctx
 

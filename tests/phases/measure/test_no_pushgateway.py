@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bmad.config.measure import MonitoringConfig
-from bmad.engine.plugins.measure import make_plugin
+from bmad.engine.wiring.measure import make_plugin
 from bmad.phases.measure.checks import e2e_metric
 from tests.phases.measure.conftest import make_ctx
 
