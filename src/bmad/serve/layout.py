@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 
 from bmad.core.models import PhaseName, PhaseStatus
 from bmad.reports.model import ReleaseView
 from bmad.reports.runbook import CSS
+from bmad.reports.text import html_text
 
 # What a page may load: its own scripts and styles (inline styles: the report's SVG uses them),
 # SVG as data: images, server-sent events from the same origin. Nothing from the internet.
@@ -32,8 +32,9 @@ PHASE_LETTERS = {PhaseName.BUILD: "B", PhaseName.MEASURE: "M", PhaseName.ANALYZE
 
 
 def esc(value: object) -> str:
-    """``value`` as HTML text or attribute: markup escaped, control characters shown as U+FFFD."""
-    return html.escape(without_controls(str(value)), quote=True)
+    """``value`` as HTML text or attribute: markup escaped, control characters shown as visible
+    ``\\xNN`` escapes (the same convention as the HTML report's)."""
+    return html_text(value)
 
 
 def without_controls(text: str) -> str:
