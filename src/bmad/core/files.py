@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -43,3 +44,16 @@ def make_dirs(folder: Path, mode: int = 0o700) -> None:
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode)
             directory.chmod(mode)  # mkdir's mode is masked by the umask
+
+
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """Files and folders created meanwhile (by bmad or a library: SQLite, logging) are owner-only.
+
+    The umask is the process's, so this is for the CLI's one run at a time; it is restored after.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)

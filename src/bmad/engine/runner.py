@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.loader import load_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ExitCode, GateRefused, UsageError
+from bmad.core.files import make_dirs, owner_only, write_atomic
 from bmad.core.models import CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
 from bmad.engine.phase_run import CheckCallback, PhaseRunner
@@ -39,12 +40,13 @@ def as_config(config: BmadConfig | str | Path) -> BmadConfig:
 
 
 def prepare_state_dir(config: BmadConfig) -> Path:
-    """Create the state folder with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
+    """Create the state folder (owner-only) with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
     state = config.state_path
-    state.mkdir(parents=True, exist_ok=True)
+    make_dirs(state)
+    state.chmod(0o700)
     ignore = state / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# bmad state (ledger, evidence): never committed\n*\n", encoding="utf-8")
+        write_atomic(ignore, "# bmad state (ledger, evidence): never committed\n*\n")
     return state
 
 
@@ -56,7 +58,8 @@ def open_ledger_at(url: str | None, state_dir: Path) -> Ledger:
     """The ledger at ``url`` (``BMAD_LEDGER_URL`` when None, else SQLite in ``state_dir``)."""
     from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
 
-    return Ledger.open(url, state_dir=state_dir)
+    with owner_only():  # ledger.db and SQLite's -wal/-shm files
+        return Ledger.open(url, state_dir=state_dir)
 
 
 @contextlib.contextmanager
@@ -121,12 +124,15 @@ def run_release(
     env_cfg = cfg.environment(environment)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "why": the reason is recorded in the ledger and the phase record')
+    from bmad.config.secret_refs import resolve_run_secrets
     from bmad.engine.release import release_from_git
+
+    resolve_run_secrets(cfg, environment)  # registered for redaction before anything is written
 
     release = release_from_git(cfg, environment)
     request = _Request(phases, resume, force, reason)
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
-    with ledger_for(cfg, ledger) as db:
+    with owner_only(), ledger_for(cfg, ledger) as db:
         lock = db.acquire_lock(
             release.service,
             environment,
