@@ -51,15 +51,17 @@ def prepare_state_dir(config: BmadConfig) -> Path:
 
 
 def open_ledger(config: BmadConfig) -> Ledger:
-    return open_ledger_at(config.ledger.url, prepare_state_dir(config))
+    key_ref = config.ledger.signing_key
+    key = key_ref.resolve(config.base_dir) if key_ref is not None else None
+    return open_ledger_at(config.ledger.url, prepare_state_dir(config), signing_key=key)
 
 
-def open_ledger_at(url: str | None, state_dir: Path) -> Ledger:
+def open_ledger_at(url: str | None, state_dir: Path, *, signing_key: str | None = None) -> Ledger:
     """The ledger at ``url`` (``BMAD_LEDGER_URL`` when None, else SQLite in ``state_dir``)."""
     from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
 
     with owner_only():  # ledger.db and SQLite's -wal/-shm files
-        return Ledger.open(url, state_dir=state_dir)
+        return Ledger.open(url, state_dir=state_dir, signing_key=signing_key)
 
 
 @contextlib.contextmanager
