@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph, yaml_error
+from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
@@ -84,6 +84,7 @@ def load_config_text(text: str, *, source: str = "bmad.yaml") -> BmadConfig:
 
 def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
     """Parse one YAML document into plain data plus a map from field path to (line, column)."""
+    check_flow_depth(text, source=source)  # before the scanner, which slows down with the depth squared
     try:
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:  # a character YAML does not allow (NUL, other control characters)
