@@ -85,9 +85,7 @@ def test_a_boolean_option_refuses_maybe(service: Path) -> None:
     assert returncode == ExitCode.USAGE
 
 
-@pytest.mark.xfail(
-    strict=True, reason="refusing bad arguments before any work: the CLI helper (src/bmad/cli)"
-)
+@pytest.mark.xfail(strict=True, reason="refusing bad arguments before any work: the CLI helper (src/bmad/cli)")
 def test_a_bad_output_format_records_no_phase(tmp_path: Path) -> None:
     service = make_service(tmp_path / "svc")
     returncode, _, _ = _bmad(service, "analyze", "-e", "dev", "-f", "xml", "--force", "--reason", "corpus")
