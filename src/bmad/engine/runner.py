@@ -11,6 +11,7 @@ Library entry points (the CLI is a thin layer over these):
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -189,7 +190,8 @@ def _run_phases(
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` goes to the first only."""
     for index, phase in enumerate(todo):
-        phase_outcome = runner.run_phase(phase, forced_reason=forced_reason if index == 0 else None)
+        with _target_lock(runner, phase):
+            phase_outcome = runner.run_phase(phase, forced_reason=forced_reason if index == 0 else None)
         outcome.phases.append(phase_outcome)
         if on_phase is not None:
             on_phase(phase_outcome)
@@ -199,6 +201,24 @@ def _run_phases(
             return
     names = ", ".join(p.label for p in todo)
     outcome.message = f"{runner.release.key}: {names} passed"
+
+
+def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[object]:
+    """DEPLOY to the local target holds the target's own lock too: checkouts with separate ledgers
+    share the container engine (a Kubernetes target is left to its own adapter)."""
+    target = runner.config.environment(runner.environment).target
+    if phase is not PhaseName.DEPLOY or target.kind != "local":
+        return contextlib.nullcontext()
+    from bmad.adapters.targets.local.target_lock import hold_target_lock
+
+    engine = runner.options.docker_host or target.local.docker_host or os.environ.get("DOCKER_HOST") or "default"
+    return hold_target_lock(
+        engine,
+        runner.release.service,
+        runner.environment,
+        owner=runner.lock.owner,
+        lease_seconds=runner.config.ledger.lock_lease_seconds,
+    )
 
 
 def _phase_list(phases: Sequence[PhaseName | str] | None) -> list[PhaseName]:
