@@ -3,6 +3,7 @@ Pushgateway or the terminal; and everything under the state folder is owner-only
 
 from __future__ import annotations
 
+import os
 import stat
 import urllib.request
 from pathlib import Path
@@ -94,3 +95,19 @@ def test_everything_under_the_state_folder_is_owner_only(tmp_path: Path, monkeyp
     ]
     assert wrong == []
     forget_secrets()
+
+
+def test_programs_bmad_starts_keep_the_users_umask(tmp_path: Path) -> None:
+    """The owner-only umask is bmad's own: a test suite or git run meanwhile creates files as usual."""
+    from bmad.core.files import owner_only
+    from bmad.core.process import run
+
+    previous = os.umask(0o022)
+    try:
+        with owner_only():
+            run(["sh", "-c", f"touch {tmp_path / 'by-a-child'}"], system="sh")
+            (tmp_path / "by-bmad").touch()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "by-a-child").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "by-bmad").stat().st_mode) == 0o600
