@@ -105,3 +105,22 @@ def read_file(repo: Path, ref: str, path: str) -> str | None:
 
 def push(repo: Path, remote: str, branch: str) -> None:
     _git(repo, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+def file_versions(repo: Path, ref: str, prefix: str) -> list[tuple[str, str, str]]:
+    """Every version of the files under ``prefix`` in ``ref``'s history, as (commit, path, text);
+    empty when ``ref`` does not exist."""
+    if not _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).ok:
+        return []
+    log = _git(repo, "log", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", ref, "--", prefix)
+    versions: list[tuple[str, str, str]] = []
+    commit = ""
+    for line in log.stdout.splitlines():
+        if line.startswith("commit "):
+            commit = line.split()[1]
+        elif line.startswith(":"):
+            fields, _, path = line.partition("\t")
+            blob = fields.split()[3]
+            if blob != _ZERO:
+                versions.append((commit, path, _git(repo, "cat-file", "blob", blob).stdout))
+    return versions

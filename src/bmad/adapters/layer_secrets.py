@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bmad.core.errors import AdapterError
+from bmad.core.files import write_atomic
 from bmad.core.redact import mask_value, redact, register_secret
 from bmad.core.secrets import PRIVATE_KEY_BLOCK, SECRET_ENV_NAME
 from bmad.ports.scanner import LayerScanResult, SecretFinding
@@ -125,7 +126,7 @@ class DetectSecretsLayerScanner:
         handle = tar.extractfile(layer.member)
         if handle is None:
             raise AdapterError("image archive", f"reading layer {layer.member}", "not a regular file")
-        copies: dict[str, str] = {}  # temp path -> path inside the image
+        copies: dict[str, str] = {}  # path under ``folder`` -> path inside the image
         with handle, tarfile.open(fileobj=handle, mode="r|*") as layer_tar:
             for member in layer_tar:
                 if not member.isreg():
@@ -143,26 +144,24 @@ class DetectSecretsLayerScanner:
                 if b"\x00" in content[:_BINARY_PROBE]:
                     result.files_skipped += 1
                     continue
-                target = folder / str(len(copies)) / (name.name or "file")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-                target.chmod(0o600)
-                copies[str(target)] = str(name)
+                relative = f"{len(copies)}/{name.name or 'file'}"
+                write_atomic(folder / relative, content)
+                copies[relative] = str(name)
         result.files_scanned += len(copies)
         if not copies:
             return []
         return [
             SecretFinding(
                 rule=found.rule,
-                location=copies.get(found.path, found.path),
+                location=copies[found.path],
                 line=found.line,
                 masked=found.masked,
-                fingerprint=fingerprint(found.rule, copies.get(found.path, found.path), found.secret_hash),
+                fingerprint=fingerprint(found.rule, copies[found.path], found.secret_hash),
                 layer=layer.diff_id,
                 layer_index=layer.index,
                 created_by=describe_instruction(layer.created_by),
             )
-            for found in scan_files(list(copies))
+            for found in scan_files(folder, list(copies))
         ]
 
 
@@ -183,19 +182,25 @@ def _settings() -> Iterator[None]:
         yield
 
 
-def scan_files(paths: list[str]) -> list[_Found]:
-    """detect-secrets over files; registers every value for redaction, returns masked findings."""
+def scan_files(root: Path, names: list[str]) -> list[_Found]:
+    """detect-secrets over the files ``names`` under ``root`` (found under those names, so a
+    finding's place never depends on the temp folder); registers every value for redaction.
+
+    One file at a time in this process: detect-secrets' worker pool would inherit bmad's signal
+    handlers and print ``KeyboardInterrupt`` tracebacks when a run is stopped.
+    """
     from detect_secrets.core.secrets_collection import SecretsCollection
 
     found: list[_Found] = []
     with _settings():
-        collection = SecretsCollection()
-        collection.scan_files(*paths, num_processors=1)
+        collection = SecretsCollection(root=str(root))
+        for name in names:
+            collection.scan_file(name)
         for filename, secret in collection:
             value = secret.secret_value or ""
             rule = rule_name(secret.type)
             if rule == "private-key":
-                value = _register_pem_blocks(filename) or value
+                value = _register_pem_blocks(root / filename) or value
             register_secret(value)
             found.append(
                 _Found(
@@ -209,9 +214,9 @@ def scan_files(paths: list[str]) -> list[_Found]:
     return found
 
 
-def _register_pem_blocks(filename: str) -> str | None:
+def _register_pem_blocks(filename: Path) -> str | None:
     try:
-        text = Path(filename).read_text(encoding="utf-8", errors="replace")
+        text = filename.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     first = None

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from bmad.core.errors import ConfigError
 from bmad.core.redact import register_secret
@@ -14,6 +14,18 @@ from bmad.core.redact import register_secret
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*")
+    @classmethod
+    def _ranges_by_name(cls, value: Any, info: ValidationInfo) -> Any:
+        """Ports are 1-65535 and timeouts positive, wherever they are (refused at load, with file:line)."""
+        name = info.field_name or ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if (name == "port" or name.endswith("_port")) and not 1 <= value <= 65535:
+                raise ValueError("a port is between 1 and 65535")
+            if "timeout" in name and name.endswith("_seconds") and not value > 0:
+                raise ValueError("a timeout is more than 0 seconds")
+        return value
 
     @classmethod
     def help(cls, name: str) -> str:

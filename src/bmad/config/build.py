@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import string
 from datetime import date
 from typing import Literal
 
@@ -152,6 +153,26 @@ class GitTagConfig(Model):
     push: bool = Field(default=True, description="push the tag when the remote exists")
     remote: str = Field(default="origin", description="the remote the tag is pushed to")
 
+    @field_validator("name")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        return checked_template(value)
+
+
+TEMPLATE_FIELDS = frozenset({"environment", "short_sha", "sha", "service"})
+
+
+def checked_template(template: str) -> str:
+    """``template`` when it names only {environment} {short_sha} {sha} {service}; else a ValueError."""
+    try:
+        names = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from None
+    unknown = sorted(names - TEMPLATE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}}: use {{environment}} {{short_sha}} {{sha}} {{service}}")
+    return template
+
 
 class BuildConfig(Model):
     containerfile: str | None = Field(
@@ -164,6 +185,7 @@ class BuildConfig(Model):
         default=["{short_sha}", "latest"], description="templates: {sha} {short_sha} {environment} {service}"
     )
     build_args: dict[str, str] = Field(default={}, description="build arguments")
+
     target: str | None = Field(default=None, description="the build stage to stop at")
     labels: dict[str, str] = Field(default={}, description="extra image labels")
     source_url: str | None = Field(
@@ -204,3 +226,8 @@ class BuildConfig(Model):
         if dupes:
             raise ValueError(f"suite names must be unique: {', '.join(dupes)}")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tag_placeholders(cls, value: list[str]) -> list[str]:
+        return [checked_template(tag) for tag in value]

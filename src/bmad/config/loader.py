@@ -21,12 +21,13 @@ from pydantic import BaseModel, ValidationError
 
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph, yaml_error
+from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
 
 MAX_CONFIG_BYTES = 5 * 1024 * 1024
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 def load_config(path: str | Path) -> BmadConfig:
@@ -83,7 +84,11 @@ def load_config_text(text: str, *, source: str = "bmad.yaml") -> BmadConfig:
 
 def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
     """Parse one YAML document into plain data plus a map from field path to (line, column)."""
-    loader = yaml.SafeLoader(text)
+    check_flow_depth(text, source=source)  # before the scanner, which slows down with the depth squared
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow (NUL, other control characters)
+        raise yaml_error(exc, source) from None
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -101,6 +106,13 @@ def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
 
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, marks: Marks, source: str) -> Any:
     marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        raise ConfigError(
+            f"YAML tag {node.tag} is not plain data",
+            file=source,
+            line=node.start_mark.line + 1,
+            column=node.start_mark.column + 1,
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}

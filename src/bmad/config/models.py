@@ -67,6 +67,10 @@ class LedgerConfig(Model):
     lock_lease_seconds: float = Field(
         default=30.0, description="an environment's lock is taken over when not renewed for this long"
     )
+    signing_key: SecretRef | None = Field(
+        default=None,
+        description="a key ({env: NAME} or {file: path}) that signs the chain hashes in phase records (HMAC-SHA256)",
+    )
 
 
 class RecordsConfig(Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -43,3 +44,28 @@ def make_dirs(folder: Path, mode: int = 0o700) -> None:
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode)
             directory.chmod(mode)  # mkdir's mode is masked by the umask
+
+
+_OWNER_ONLY_UMASK = 0o077
+_user_umask: list[int] = []  # the umask owner_only() replaced, innermost last
+
+
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """Files and folders bmad's process creates meanwhile (itself or a library: SQLite, logging)
+    are owner-only; programs it starts keep the user's umask (:func:`child_umask`).
+
+    The umask is the process's, so this is for the CLI's one run at a time; it is restored after.
+    """
+    previous = os.umask(_OWNER_ONLY_UMASK)
+    _user_umask.append(previous)
+    try:
+        yield
+    finally:
+        _user_umask.pop()
+        os.umask(previous)
+
+
+def child_umask() -> int:
+    """The umask for a program bmad starts: the user's (``-1``, unchanged, outside :func:`owner_only`)."""
+    return _user_umask[0] if _user_umask else -1

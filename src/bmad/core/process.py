@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from bmad.core.errors import AdapterError, CommandFailed
+from bmad.core.files import child_umask
 from bmad.core.redact import redact, redact_argv
 
 DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024
@@ -121,6 +122,7 @@ def _wait(
             stderr=err if err is not None else subprocess.STDOUT,
             timeout=timeout,
             check=False,
+            umask=child_umask(),
         )
     except subprocess.TimeoutExpired:
         return None
@@ -158,6 +160,7 @@ def spawn_detached(
             env={**os.environ, **env} if env else None,
             start_new_session=True,
             close_fds=True,
+            umask=child_umask(),
         )
     except FileNotFoundError:
         raise AdapterError(

@@ -14,6 +14,7 @@ nests about 40 levels; a 1,000-object bundle is about 100,000 nodes).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,26 @@ class YamlLimits:
 def may_have_aliases(text: str) -> bool:
     """False when the text has no anchor, so no alias can expand (aliases need an anchor)."""
     return "&" in text
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def check_flow_depth(text: str, *, source: str, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse ``[[[[...`` / ``{{{{...`` nested past ``max_depth`` before a YAML parser sees it.
+
+    PyYAML's scanner slows down with the square of the flow depth (seconds at a few thousand
+    levels), so the brackets are counted first. Quotes and comments are not told apart: only a
+    text with more than ``max_depth`` unclosed brackets in a row is refused.
+    """
+    if text.count("[") + text.count("{") <= max_depth:
+        return
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > max_depth:
+            line = text.count("\n", 0, match.start()) + 1
+            raise ConfigError(f"YAML nests deeper than {max_depth} levels", file=source, line=line)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -102,6 +123,7 @@ def safe_load_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits
 
 def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> list[Any]:
     """Every document of a multi-document text, each checked as :func:`safe_load_limited` does."""
+    check_flow_depth(text, source=source, max_depth=limits.max_depth)
     loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     loader = loader_class(text)
     documents: list[Any] = []

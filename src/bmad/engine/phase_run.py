@@ -242,6 +242,7 @@ class PhaseRunner:
                 attempt=outcome.attempt,
                 evidence_dir=outcome.evidence_dir,
                 ledger_hash=outcome.ledger_hash,
+                ledger_signature=self.ledger.anchor_signature(outcome.ledger_hash) if outcome.ledger_hash else None,
             )
             outcome.record_path = record_path(self.release, result)
             outcome.record_commit = commit_record(repo, self.config.records, self.release, result, content)

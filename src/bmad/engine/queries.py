@@ -12,6 +12,7 @@ from bmad.core.models import PhaseName, PhaseStatus, Release
 from bmad.engine.runner import as_config, ledger_for
 
 if TYPE_CHECKING:
+    from bmad.ledger.anchors import ChainAnchor
     from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, VerifyReport
     from bmad.ledger.store import Ledger
 
@@ -85,6 +86,20 @@ def release_history(
 
 
 def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:
+    """The hash chain recomputed and compared with the chain hashes committed to the records branch."""
     cfg = as_config(config)
     with ledger_for(cfg, None) as db:
-        return db.verify()
+        return db.verify(_anchors(cfg))
+
+
+def _anchors(config: BmadConfig) -> list[ChainAnchor]:
+    from bmad.adapters import git
+    from bmad.core.errors import BmadError
+    from bmad.engine.records import read_anchors
+
+    if not config.records.enabled:
+        return []
+    try:
+        return read_anchors(git.repo_root(config.repository_dir), config.records)
+    except BmadError:  # not a git repository: nothing outside the database to compare with
+        return []

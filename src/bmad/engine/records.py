@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -18,6 +18,9 @@ from bmad.adapters import git
 from bmad.config.models import RecordsConfig
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
+
+if TYPE_CHECKING:
+    from bmad.ledger.anchors import ChainAnchor
 
 HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
 
@@ -33,6 +36,7 @@ def render_record(
     attempt: int,
     evidence_dir: str | None,
     ledger_hash: str | None,
+    ledger_signature: str | None = None,
 ) -> str:
     data: dict[str, Any] = {
         "service": release.service,
@@ -71,6 +75,7 @@ def render_record(
         "artifacts": result.artifacts or None,
         "evidence_dir": evidence_dir,
         "ledger_hash": ledger_hash,
+        "ledger_signature": ledger_signature,  # only with ledger.signing_key
     }
     kept = {k: v for k, v in data.items() if v is not None or k == "forced_reason"}
     clean = json.loads(json.dumps(redact_data(kept), default=str))  # plain data, declared key order
@@ -91,3 +96,38 @@ def commit_record(
     if settings.push:
         git.push(repo, settings.remote, settings.branch)
     return commit
+
+
+def read_anchors(repo: Path, settings: RecordsConfig) -> list[ChainAnchor]:
+    """The chain hash of every version of every phase record on the records branch (and on its
+    remote-tracking branch when records are pushed): what ``verify-ledger`` compares the ledger with."""
+    refs = [settings.branch] + ([f"{settings.remote}/{settings.branch}"] if settings.push else [])
+    anchors: list[ChainAnchor] = []
+    for ref in refs:
+        for commit, path, text in git.file_versions(repo, ref, "records/"):
+            anchor = _anchor_of(text, f"{ref}@{commit[:12]}:{path}")
+            if anchor is not None:
+                anchors.append(anchor)
+    return anchors
+
+
+def _anchor_of(text: str, source: str) -> ChainAnchor | None:
+    from bmad.ledger.anchors import ChainAnchor
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("ledger_hash"), str):
+        return None
+    signature = data.get("ledger_signature")
+    return ChainAnchor(
+        service=str(data.get("service")),
+        environment=str(data.get("environment")),
+        version=str(data.get("version")),
+        phase=str(data.get("phase")),
+        attempt=int(data.get("attempt") or 0),
+        hash=data["ledger_hash"],
+        source=source,
+        signature=signature if isinstance(signature, str) else None,
+    )

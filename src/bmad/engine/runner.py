@@ -11,6 +11,7 @@ Library entry points (the CLI is a thin layer over these):
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.loader import load_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ExitCode, GateRefused, UsageError
+from bmad.core.files import make_dirs, owner_only, write_atomic
 from bmad.core.models import CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
 from bmad.engine.phase_run import CheckCallback, PhaseRunner
@@ -39,24 +41,28 @@ def as_config(config: BmadConfig | str | Path) -> BmadConfig:
 
 
 def prepare_state_dir(config: BmadConfig) -> Path:
-    """Create the state folder with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
+    """Create the state folder (owner-only) with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
     state = config.state_path
-    state.mkdir(parents=True, exist_ok=True)
+    make_dirs(state)
+    state.chmod(0o700)
     ignore = state / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# bmad state (ledger, evidence): never committed\n*\n", encoding="utf-8")
+        write_atomic(ignore, "# bmad state (ledger, evidence): never committed\n*\n")
     return state
 
 
 def open_ledger(config: BmadConfig) -> Ledger:
-    return open_ledger_at(config.ledger.url, prepare_state_dir(config))
+    key_ref = config.ledger.signing_key
+    key = key_ref.resolve(config.base_dir) if key_ref is not None else None
+    return open_ledger_at(config.ledger.url, prepare_state_dir(config), signing_key=key)
 
 
-def open_ledger_at(url: str | None, state_dir: Path) -> Ledger:
+def open_ledger_at(url: str | None, state_dir: Path, *, signing_key: str | None = None) -> Ledger:
     """The ledger at ``url`` (``BMAD_LEDGER_URL`` when None, else SQLite in ``state_dir``)."""
     from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
 
-    return Ledger.open(url, state_dir=state_dir)
+    with owner_only():  # ledger.db and SQLite's -wal/-shm files
+        return Ledger.open(url, state_dir=state_dir, signing_key=signing_key)
 
 
 @contextlib.contextmanager
@@ -121,12 +127,15 @@ def run_release(
     env_cfg = cfg.environment(environment)
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "why": the reason is recorded in the ledger and the phase record')
+    from bmad.config.secret_refs import resolve_run_secrets
     from bmad.engine.release import release_from_git
+
+    resolve_run_secrets(cfg, environment)  # registered for redaction before anything is written
 
     release = release_from_git(cfg, environment)
     request = _Request(phases, resume, force, reason)
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
-    with ledger_for(cfg, ledger) as db:
+    with owner_only(), ledger_for(cfg, ledger) as db:
         lock = db.acquire_lock(
             release.service,
             environment,
@@ -181,7 +190,8 @@ def _run_phases(
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` goes to the first only."""
     for index, phase in enumerate(todo):
-        phase_outcome = runner.run_phase(phase, forced_reason=forced_reason if index == 0 else None)
+        with _target_lock(runner, phase):
+            phase_outcome = runner.run_phase(phase, forced_reason=forced_reason if index == 0 else None)
         outcome.phases.append(phase_outcome)
         if on_phase is not None:
             on_phase(phase_outcome)
@@ -191,6 +201,24 @@ def _run_phases(
             return
     names = ", ".join(p.label for p in todo)
     outcome.message = f"{runner.release.key}: {names} passed"
+
+
+def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[object]:
+    """DEPLOY to the local target holds the target's own lock too: checkouts with separate ledgers
+    share the container engine (a Kubernetes target is left to its own adapter)."""
+    target = runner.config.environment(runner.environment).target
+    if phase is not PhaseName.DEPLOY or target.kind != "local":
+        return contextlib.nullcontext()
+    from bmad.adapters.targets.local.target_lock import hold_target_lock
+
+    engine = runner.options.docker_host or target.local.docker_host or os.environ.get("DOCKER_HOST") or "default"
+    return hold_target_lock(
+        engine,
+        runner.release.service,
+        runner.environment,
+        owner=runner.lock.owner,
+        lease_seconds=runner.config.ledger.lock_lease_seconds,
+    )
 
 
 def _phase_list(phases: Sequence[PhaseName | str] | None) -> list[PhaseName]:

@@ -2,16 +2,20 @@
 
 Each chained record's hash covers its canonical content and the previous record's hash; the
 ``chain_head`` row remembers the newest link, so deleting the last record is noticed too.
+What the database alone cannot show (truncation, re-chaining) is found through the anchors of
+:mod:`bmad.ledger.anchors`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseStatus
+from bmad.ledger.anchors import ChainAnchor, check_anchors, sealed
 from bmad.ledger.hashing import chain_hash, iso
 from bmad.ledger.records import VerifyReport
 from bmad.ledger.schema import ChainHeadRow, PhaseRunRow, ReleaseRow, RollbackRow
@@ -33,17 +37,19 @@ def link(session: Session, row: ChainedRow) -> None:
     head.hash = row.hash
 
 
-def verify(db: Database) -> VerifyReport:
-    """Recompute the hash chain; name every record that was edited or deleted."""
+def verify(db: Database, anchors: Sequence[ChainAnchor] = (), *, key: str | None = None) -> VerifyReport:
+    """Recompute the hash chain and compare it with ``anchors``; name every record that was
+    edited, deleted or forged (``key``: the signing key, when configured)."""
     report = VerifyReport()
     with db.tx() as session:
         head = session.get(ChainHeadRow, 1)
-        chained = _chained_rows(session, report)
+        chained = _chained_rows(session, report, key)
         _walk(chained, head, report)
+        check_anchors(session, anchors, report, key=key)
     return report
 
 
-def _chained_rows(session: Session, report: VerifyReport) -> dict[int, ChainedRow]:
+def _chained_rows(session: Session, report: VerifyReport, key: str | None) -> dict[int, ChainedRow]:
     """Every chained record by sequence number; records whose release is gone, or that should be
     chained and are not, go to ``report`` instead."""
     runs = session.scalars(
@@ -59,6 +65,8 @@ def _chained_rows(session: Session, report: VerifyReport) -> dict[int, ChainedRo
         if run.chain_seq is None:
             if run.status != PhaseStatus.RUNNING.value:
                 report.problems.append(f"{describe(run)}: status {run.status} but the record is not chained")
+            elif not sealed(run, key):
+                report.problems.append(f"{describe(run)}: a running record bmad did not start (forged or edited)")
             continue
         chained[run.chain_seq] = run
     for rollback in rollbacks:

@@ -191,10 +191,11 @@ class VerifyReport:
 
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    anchors: int = 0  # chain hashes read outside the database (the records branch) and compared
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "problems": list(self.problems)}
+        return {"ok": self.ok, "checked": self.checked, "problems": list(self.problems), "anchors": self.anchors}

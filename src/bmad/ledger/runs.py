@@ -5,6 +5,7 @@ Every finished phase run and every rollback is linked into the hash chain in the
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact, redact_data
 from bmad.ledger import chain
+from bmad.ledger.anchors import seal, sealed
 from bmad.ledger.hashing import plain
 from bmad.ledger.history import find_release
 from bmad.ledger.locks import lock_stale, owner_host, owner_pid
@@ -22,12 +24,15 @@ from bmad.ledger.row_records import rollback_record, run_record
 from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database, LedgerError
 
+log = logging.getLogger("bmad.ledger")
+
 
 class RunWriter:
     """Releases, phase runs and rollbacks: every write but the locks'."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, signing_key: str | None = None) -> None:
         self._db = db
+        self._key = signing_key
 
     def ensure_release(self, release: Release, *, created_at: datetime | None = None) -> int:
         for _ in range(3):
@@ -85,6 +90,7 @@ class RunWriter:
             )
             session.add(row)
             session.flush()
+            row.hash = seal(row, self._key)  # only a sealed running row is ever chained as interrupted
             return row.id
 
     def set_evidence_dir(self, run_id: int, evidence_dir: str) -> None:
@@ -141,6 +147,9 @@ class RunWriter:
             changed = []
             for row in rows:
                 if live_owner is not None and row.owner == live_owner:
+                    continue
+                if not sealed(row, self._key):
+                    log.warning("%s: a running record bmad did not start; left unchained", chain.describe(row))
                     continue
                 row.status = PhaseStatus.INTERRUPTED.value
                 row.finished_at = now

@@ -10,7 +10,7 @@ the defaults, explicit arguments everywhere a test needs known data).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
 from bmad.ledger import chain
 from bmad.ledger._db import make_engine, migrate, resolve_url
+from bmad.ledger.anchors import ChainAnchor, sign
 from bmad.ledger.history import HistoryQueries, LedgerHistory
 from bmad.ledger.locks import LedgerLock, Locks
 from bmad.ledger.records import (
@@ -39,9 +40,10 @@ class Ledger:
     Open with :meth:`open` (runs migrations) and close with :meth:`close` (or use ``with``).
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, signing_key: str | None = None) -> None:
         self._db = Database(engine, clock)
-        self._runs = RunWriter(self._db)
+        self._signing_key = signing_key
+        self._runs = RunWriter(self._db, signing_key=signing_key)
         self._locks = Locks(self._db)
         self._history = HistoryQueries(self._db)
 
@@ -54,12 +56,13 @@ class Ledger:
         *,
         state_dir: str | Path | None = None,
         clock: Clock = utcnow,
+        signing_key: str | None = None,
     ) -> Ledger:
         """Open (and migrate) the ledger. ``BMAD_LEDGER_URL`` overrides ``url``; the default is
-        ``sqlite:///<state_dir>/ledger.db``."""
+        ``sqlite:///<state_dir>/ledger.db``. ``signing_key`` seals running rows and signs anchors."""
         engine = make_engine(resolve_url(url, state_dir=state_dir))
         migrate(engine)
-        return cls(engine, clock=clock)
+        return cls(engine, clock=clock, signing_key=signing_key)
 
     @property
     def url(self) -> str:
@@ -179,9 +182,14 @@ class Ledger:
     def record_rollback(self, release: Release, rollback: RollbackInput) -> RollbackRecord:
         return self._runs.record_rollback(release, rollback)
 
-    def verify(self) -> VerifyReport:
-        """Recompute the hash chain; name every record that was edited or deleted."""
-        return chain.verify(self._db)
+    def verify(self, anchors: Sequence[ChainAnchor] = ()) -> VerifyReport:
+        """Recompute the hash chain and compare it with ``anchors`` (chain hashes kept outside the
+        database); name every record that was edited, deleted or forged."""
+        return chain.verify(self._db, anchors, key=self._signing_key)
+
+    def anchor_signature(self, chain_hash: str) -> str | None:
+        """The signature an anchor of ``chain_hash`` carries (None without a signing key)."""
+        return sign(self._signing_key, chain_hash) if self._signing_key else None
 
     # ------------------------------------------------------------------ locks
 

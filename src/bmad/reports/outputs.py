@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
+from bmad.core.redact import redact
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
 from bmad.reports.model import ReleaseView
@@ -38,8 +39,8 @@ class ReleaseOutputs:
 
 
 def write_file(path: Path, content: str) -> Path:
-    """Write ``content`` atomically, readable by all (release documents are meant to be shared)."""
-    return write_atomic(path, content, 0o644, dir_mode=0o755)
+    """Write ``content`` atomically, redacted and owner-only (they may quote test output and reasons)."""
+    return write_atomic(path, redact(content))
 
 
 def release_dir(out_dir: Path, view: ReleaseView) -> Path:

@@ -12,6 +12,8 @@ options (``--set KEY=VALUE`` / ``options=``), prefixed with the phase name:
 * ``<phase>_exclusive``: index of a check that runs alone
 * ``<phase>_secret_env``: name of an env var whose value the first check resolves as a secret
   and then (wrongly) puts everywhere: summary, evidence, metrics, artifacts, a command transcript
+* ``<phase>_print_env``: name of an env var the first check reads as a test suite would (never
+  resolving it) and prints: into a JUnit file, a command transcript, its summary and evidence
 * ``<phase>_make_raise``: make_plugin raises an unexpected error (an internal error)
 * ``deploy_rollback``: true -> DEPLOY fails and reports a rollback artifact
 """
@@ -119,6 +121,9 @@ class ScriptedPhase(BasePhase):
                     label="leaky",
                 )
                 register_secret(value)
+            printed = self.opt.get("print_env")
+            if printed:
+                summary = _print_env(ctx, str(printed), evidence)
         if self.name is PhaseName.DEPLOY and self.opt.get("rollback") and index == 1:
             status = CheckStatus.FAIL
             now = datetime.now(UTC)
@@ -150,3 +155,15 @@ def make(name: PhaseName, ctx: PhaseContext) -> ScriptedPhase:
     if ctx.options.get(f"{name.value}_make_raise"):
         raise RuntimeError("scripted bug while building the phase")
     return ScriptedPhase(name, dict(ctx.options))
+
+
+def _print_env(ctx: PhaseContext, name: str, evidence: dict[str, Any]) -> str:
+    """What a test suite that prints an environment variable leaves behind."""
+    value = os.environ.get(name, "")
+    case = f'<testcase name="t" classname="c"><system-out>{name}={value}</system-out></testcase>'
+    ctx.evidence.write_text("tests/suite.junit.xml", f'<testsuite name="s" tests="1">{case}</testsuite>\n')
+    ctx.evidence.record_command(
+        ["sh", "-c", f"echo {value}"], exit_code=0, stdout=value, stderr=value, duration_seconds=0.01, label="echo"
+    )
+    evidence["output_tail"] = f"printed {value}"
+    return f"suite printed {value}"

@@ -123,11 +123,12 @@ def load_attestations(path: Path) -> Attestations:
     import yaml
 
     from bmad.config.loader import read_text_file
-    from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph
+    from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph
 
     if not path.exists():
         return Attestations(source=str(path))
     text = read_text_file(path, what="attestations file", max_bytes=MAX_ATTESTATION_BYTES)
+    check_flow_depth(text, source=str(path))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_node_graph, may_have_aliases
+from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases
 from bmad.phases.analyze.manifest_yaml import (
     DuplicateKey,
     FastLoader,
@@ -82,6 +82,10 @@ def parse_manifest_text(
     """Parse a (multi-document) YAML text into objects and findings. Never raises."""
     objects: list[ManifestObject] = []
     findings: list[ParseFinding] = []
+    try:
+        check_flow_depth(text, source=file)
+    except ConfigError as refused:
+        return [], [ParseFinding(file, f"not valid YAML: {refused.reason}", "yaml", refused.line)]
     loader = FastLoader(text)
     aliases = may_have_aliases(text)
     try:

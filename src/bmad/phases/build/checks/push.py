@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bmad.core.errors import BmadError
+from bmad.core.errors import BmadError, Unreachable
 from bmad.core.models import CheckResult
 from bmad.phases.build.naming import image_repository
 from bmad.phases.build.ports import BuildPorts
@@ -80,7 +80,14 @@ def _push_failed(
         observed=exc.message,
         fix=(exc.hint + "; " if exc.hint else "")
         + f"check that the registry {address} is up and accepts pushes, then run BUILD again",
-        evidence={"attempts": attempts, "retries": count_retries(attempts), "tags": tags, "push_log": lines[-30:]},
+        evidence={
+            "attempts": attempts,
+            "retries": count_retries(attempts),
+            "tags": tags,
+            "push_log": lines[-30:],
+            # an unreachable registry ends the run with exit 3, like every unreachable system
+            **({"error_type": "Unreachable"} if isinstance(exc, Unreachable) else {}),
+        },
     )
 
 

@@ -1,0 +1,97 @@
+"""The local target's own lock: one deployment of a service and environment per container engine.
+
+The ledger's lock only orders runs that share a ledger; two checkouts with their own SQLite
+ledgers deploy to the same engine. So DEPLOY on the local target also takes an exclusive
+``flock`` on ``<lock dir>/<engine>-<service>-<environment>.lock``, keyed by the engine's address.
+The file names its holder (owner, pid, host, since, expires); the kernel drops the lock when the
+holding process ends, however it ends, so a dead holder never blocks the next run.
+
+The lock folder is ``BMAD_TARGET_LOCK_DIR``, else ``$XDG_RUNTIME_DIR/bmad-target-locks``, else
+``<temp>/bmad-target-locks-<uid>``: runs of one user on one machine see each other's locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bmad.core.errors import LockHeld
+from bmad.core.files import make_dirs
+
+LOCK_DIR_ENV = "BMAD_TARGET_LOCK_DIR"
+_POLL_SECONDS = 0.2
+
+
+def lock_dir() -> Path:
+    configured = os.environ.get(LOCK_DIR_ENV)
+    if configured:
+        return Path(configured)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "bmad-target-locks"
+    return Path(tempfile.gettempdir()) / f"bmad-target-locks-{os.getuid()}"
+
+
+def lock_path(engine: str, service: str, environment: str) -> Path:
+    key = hashlib.sha256(engine.encode()).hexdigest()[:12]
+    return lock_dir() / f"{key}-{service}-{environment}.lock"
+
+
+@contextlib.contextmanager
+def hold_target_lock(
+    engine: str, service: str, environment: str, *, owner: str, lease_seconds: float, wait_seconds: float = 0.0
+) -> Iterator[Path]:
+    """Hold the target's lock while the block runs; :class:`LockHeld` names the holder when another
+    process keeps it past ``wait_seconds``."""
+    path = lock_path(engine, service, environment)
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _take(fd, path, service, environment, wait_seconds)
+        _write_holder(fd, owner, lease_seconds)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _take(fd: int, path: Path, service: str, environment: str, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockHeld(
+                    f"the local target of {service}/{environment} is being deployed by {_holder(path)}",
+                    hint=f"wait for that run to end (lock file {path}); it is freed when its process ends",
+                ) from None
+            time.sleep(_POLL_SECONDS)
+
+
+def _write_holder(fd: int, owner: str, lease_seconds: float) -> None:
+    now = datetime.now(UTC)
+    holder = {
+        "owner": owner,
+        "pid": os.getpid(),
+        "since": now.isoformat(),
+        "expires": (now + timedelta(seconds=lease_seconds)).isoformat(),
+    }
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+
+
+def _holder(path: Path) -> str:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return f"{data['owner']} (pid {data['pid']}, since {data['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
