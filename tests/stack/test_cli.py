@@ -16,7 +16,7 @@ pytestmark = pytest.mark.stack
 
 
 def bmad(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BMAD_NO_HELP_CACHE": "1"}
+    env = dict(os.environ)
     return subprocess.run(
         [sys.executable, "-m", "bmad", *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env
     )
