@@ -229,7 +229,8 @@ def test_internal_error_goes_to_a_log_not_the_screen(service: Path, tmp_path: Pa
 
 
 _LOADED = (
-    "import sys; from bmad.cli.main import main; code = main(sys.argv[1:]); print(*sorted(sys.modules), file=sys.stderr)"
+    "import sys; from bmad.cli.main import main; code = main(sys.argv[1:]); "
+    "print(*sorted(sys.modules), file=sys.stderr)"
 )
 
 
