@@ -5,14 +5,15 @@ generic ``bmad analyze`` command (cli/core.py) calls for ``--format table|json|j
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from bmad.cli.options import add_config, add_json, config_of
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
     from pathlib import Path
+    from typing import Any
 
     from bmad.core.models import PhaseResult
 

@@ -6,13 +6,14 @@ Exit codes: 0 done / nothing found, 1 the rollback failed or ``diagnose`` found 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from bmad.cli.options import add_config, add_env, add_json, config_of, pick_env
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from typing import Any
 
     from rich.console import Console
 

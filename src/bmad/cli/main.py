@@ -21,7 +21,7 @@ from bmad.cli.options import add_debug
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms on the help path
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 DESCRIPTION = "Take a service to production through BUILD -> MEASURE -> ANALYZE -> DEPLOY."
 
@@ -60,8 +60,32 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 EPILOG = "exit codes: 0 passed, 1 a gate failed, 2 usage or configuration error, 3 unreachable, 4 internal error"
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help at the terminal's width, read without importing shutil (and bz2, lzma...)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with bmad's error line: control characters in the message are escaped."""
+    """argparse with bmad's help width and error line (control characters in the message escaped)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         from bmad.cli._render import terminal_safe
@@ -79,7 +103,11 @@ def build_parser(command: str | None = None, *, every: bool = False) -> argparse
     parser.add_argument("--version", action="version", version=f"bmad {__version__}")
     add_debug(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", parser_class=Parser)
+    # ``bmad X ...`` needs only X; help and an unknown command list every name.
+    list_all = every or command not in {name for name, _, _ in COMMANDS}
     for name, module, summary in COMMANDS:
+        if not list_all and name != command:
+            continue
         sub = commands.add_parser(name, help=summary, description=summary)
         if every or name == command:
             add_debug(sub)

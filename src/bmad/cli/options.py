@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bmad.cli.options import add_config, add_env, add_json, config_of, pick_env, positive_int
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     import argparse

@@ -9,14 +9,16 @@ from __future__ import annotations
 import math
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from bmad.cli.options import add_config, add_env, add_json, config_of, path, pick_env
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
     from pathlib import Path
+    from typing import Any
 
     from bmad.config.models import BmadConfig
     from bmad.engine.outcomes import RunOutcome

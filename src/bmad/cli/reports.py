@@ -7,14 +7,16 @@ imports happen inside the commands so ``bmad --help`` stays fast.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from bmad.cli.options import add_config, add_json, config_named, config_of, folder_path, guard
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
     from pathlib import Path
+    from typing import Any
 
     from bmad.config.models import BmadConfig
     from bmad.engine.runner import Ledger

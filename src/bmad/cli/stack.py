@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from typing import TYPE_CHECKING
 
 from bmad.cli.options import add_debug, path
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,7 +49,7 @@ def stack_command(parser: argparse.ArgumentParser) -> None:
             "--dir",
             dest="directory",
             type=path,
-            default=path(os.environ.get("BMAD_STACK_DIR") or DEFAULT_DIR),
+            default=os.environ.get("BMAD_STACK_DIR") or DEFAULT_DIR,
             metavar="DIR",
             help="Directory of the stack's config, data, logs and state (default: $BMAD_STACK_DIR, else .stack).",
         )
@@ -138,6 +138,8 @@ def _up(
 
 def down_command(args: argparse.Namespace) -> None:
     """Stop the recorded components by pid (process group). Nothing recorded: nothing to do."""
+    import json
+
     from bmad.cli._render import echo
     from bmad.engine.local_stack import down as stack_down
 
@@ -161,6 +163,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 def env_command(args: argparse.Namespace) -> None:
     """Print shell exports pointing clients at the stack: eval "$(bmad stack env)"."""
+    import json
     import shlex
 
     from bmad.cli._render import echo
@@ -199,6 +202,8 @@ def _default_rules() -> list[Path]:
 
 
 def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> None:
+    import json
+
     from bmad.cli._render import echo, esc
 
     if as_json:
