@@ -52,8 +52,8 @@ def main() -> None:
     print(f"{'python -c pass':<26} {python * 1000:7.1f} ms wall {python_cpu * 1000:6.1f} ms CPU (medians of {args.n})")
     for argv, (wall, cpu) in zip(helps, figures, strict=True):
         label = " ".join(["bmad", *argv[1:]])
-        ratios = f"{wall / python:4.2f}x  {cpu * 1000:6.1f} ms CPU {cpu / python_cpu:4.2f}x"
-        print(f"{label:<26} {wall * 1000:7.1f} ms {ratios}")
+        relative = f"{wall / python:4.2f}x  {cpu * 1000:6.1f} ms CPU {cpu / python_cpu:4.2f}x"
+        print(f"{label:<26} {wall * 1000:7.1f} ms {relative}")
     walls = [wall / python for wall, _ in figures]
     cpus = [cpu / python_cpu for _, cpu in figures]
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")

@@ -3,9 +3,11 @@ any work (issue 19): each test names the defect it guards."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,27 @@ def test_terminal_safe_escapes_c0_c1_and_del_but_not_newline_or_tab() -> None:
     assert terminal_safe("a\tb\nc") == "a\tb\nc"
     assert terminal_safe("\x1b[31m\x07\x00\x7f\x9b\r") == "\\x1b[31m\\x07\\x00\\x7f\\x9b\\x0d"
     assert esc("[bold]\x1b") == "\\[bold]\\x1b"
+
+
+def test_the_example_alert_rules_name_commands_that_exist() -> None:
+    """The example's alert rules told the on-call to run ``bmad deploy --rollback``, which does not exist."""
+    import yaml
+
+    from bmad.cli.main import build_parser
+
+    rules = Path(__file__).resolve().parents[2] / "examples" / "hello" / "monitoring"
+    commands = []
+    for path in sorted(rules.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                text = " ".join(str(v) for v in (rule.get("annotations") or {}).values())
+                commands += [m.split(" if ")[0].split() for m in re.findall(r"\bbmad ([^;.]*)", text)]
+    assert ["rollback", "--env", "ENV"] in commands
+    for words in commands:
+        errors = io.StringIO()
+        with redirect_stderr(errors):
+            try:
+                parsed = build_parser(words[0]).parse_args(words)
+            except SystemExit:
+                pytest.fail(f"bmad {' '.join(words)}: {errors.getvalue()}")
+        assert parsed.handler is not None
