@@ -225,3 +225,18 @@ def test_the_example_alert_rules_name_commands_that_exist() -> None:
             except SystemExit:
                 pytest.fail(f"bmad {' '.join(words)}: {errors.getvalue()}")
         assert parsed.handler is not None
+
+
+def test_docs_cli_md_lists_every_option() -> None:
+    """docs/cli.md names every command and each of its options (its reference is true to the code)."""
+    from bmad.cli._completion_scripts import command_words
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    sections = {part.split("\n", 1)[0]: part for part in text.split("\n### bmad ")[1:]}
+    for item in command_words():
+        if not item.path:
+            continue
+        section = sections[" ".join(item.path)]
+        for option in item.options:
+            if option not in ("-h", "--help", "--debug"):
+                assert f"`{option}`" in section, (item.path, option)
