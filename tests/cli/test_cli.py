@@ -114,7 +114,7 @@ def test_gate_refusal_and_unknown_environment(service: Path) -> None:
 
 
 def test_human_output_shows_what_expected_observed_fix(service: Path) -> None:
-    proc = bmad("build", "-e", "production", "--set", "build_status=warn", cwd=service)
+    proc = bmad("build", "-e", "production", "--set", "x_build_status=warn", cwd=service)
     assert proc.returncode == 1
     assert "warn (counts as fail)" in proc.stdout
     assert "expected: a scripted outcome" in proc.stdout and "fix: change the scripted option" in proc.stdout
@@ -123,7 +123,7 @@ def test_human_output_shows_what_expected_observed_fix(service: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_aborts_the_phase_and_resume_continues(service: Path, tmp_path: Path, signum: int) -> None:
     marker = tmp_path / "started"
-    proc = spawn("run", "-e", "dev", "--set", "measure_sleep=30", "--set", f"measure_marker={marker}", cwd=service)
+    proc = spawn("run", "-e", "dev", "--set", "x_measure_sleep=30", "--set", f"x_measure_marker={marker}", cwd=service)
     wait_for(marker.exists, timeout=20, what="MEASURE started")
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=20)
@@ -142,7 +142,7 @@ def test_ctrl_c_aborts_the_phase_and_resume_continues(service: Path, tmp_path: P
 
 def test_sigkill_mid_phase_is_interrupted_then_resumed(service: Path, tmp_path: Path) -> None:
     marker = tmp_path / "started"
-    proc = spawn("run", "-e", "dev", "--set", "analyze_sleep=30", "--set", f"analyze_marker={marker}", cwd=service)
+    proc = spawn("run", "-e", "dev", "--set", "x_analyze_sleep=30", "--set", f"x_analyze_marker={marker}", cwd=service)
     wait_for(marker.exists, timeout=20, what="ANALYZE started")
     proc.kill()
     proc.communicate(timeout=10)  # reaped: no zombie left
@@ -172,7 +172,9 @@ def test_tampering_is_reported_by_verify_ledger(service: Path) -> None:
 
 def test_a_second_run_is_refused_or_queues_with_wait(service: Path, tmp_path: Path) -> None:
     marker, go = tmp_path / "started", tmp_path / "go"
-    first = spawn("run", "-e", "dev", "--set", f"build_marker={marker}", "--set", f"build_wait_for={go}", cwd=service)
+    first = spawn(
+        "run", "-e", "dev", "--set", f"x_build_marker={marker}", "--set", f"x_build_wait_for={go}", cwd=service
+    )
     wait_for(marker.exists, timeout=30, what="first run started")
     second = bmad("run", "-e", "dev", cwd=service)
     assert second.returncode == 1
@@ -213,7 +215,7 @@ def _read_some(proc: subprocess.Popen[str]) -> str:
 
 def test_internal_error_goes_to_a_log_not_the_screen(service: Path, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    proc = bmad("build", "-e", "dev", "--set", "build_make_raise=1", cwd=service, env={"BMAD_LOG_DIR": str(logs)})
+    proc = bmad("build", "-e", "dev", "--set", "x_build_make_raise=1", cwd=service, env={"BMAD_LOG_DIR": str(logs)})
     assert proc.returncode == 4
     assert "Traceback" not in proc.stdout + proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
@@ -226,36 +228,47 @@ def test_internal_error_goes_to_a_log_not_the_screen(service: Path, tmp_path: Pa
     assert bmad("verify-ledger", cwd=service).returncode == 0
 
 
-def test_help_does_not_import_heavy_modules(tmp_path: Path) -> None:
-    heavy = ("docker", "kubernetes", "sqlalchemy", "jinja2", "requests", "alembic", "aiohttp", "pydantic", "yaml")
-    for cache in ("1", ""):  # the Typer path, then the cached fast path
-        env = cli_env({"BMAD_NO_HELP_CACHE": cache, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-        proc = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "from bmad.cli.main import run; run()", "--help"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 0 and "verify-ledger" in proc.stdout
-        imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
-        assert not imported & set(heavy), imported & set(heavy)
-    # the cached path does not even load Typer
-    fast = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "from bmad.cli.main import run; run()", "--help"],
-        env=cli_env({"BMAD_NO_HELP_CACHE": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}),
-        capture_output=True,
-        text=True,
-        check=False,
+_LOADED = (
+    "import sys; from bmad.cli.main import main; code = main(sys.argv[1:]); "
+    "print(*sorted(sys.modules), file=sys.stderr)"
+)
+
+
+def _help_imports(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """``bmad <args> --help`` in a fresh interpreter: the result and every module loaded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args, "--help"], env=cli_env(), capture_output=True, text=True, check=False
     )
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in fast.stderr.splitlines() if "|" in line}
-    assert "typer" not in imported and "rich" not in imported
-    assert "verify-ledger" in fast.stdout
+    return proc, set(proc.stderr.split())
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    heavy = ("docker", "kubernetes", "sqlalchemy", "jinja2", "requests", "alembic", "aiohttp", "pydantic", "yaml")
+    proc, imported = _help_imports()
+    assert proc.returncode == 0 and "verify-ledger" in proc.stdout
+    roots = {name.split(".")[0] for name in imported}
+    assert not roots & set(heavy), roots & set(heavy)
+    # no help cache any more, and neither Typer/Click nor Rich on the help path
+    assert not roots & {"typer", "click", "rich"}
+    assert not {name for name in imported if name.startswith("bmad.cli.")} - {"bmad.cli.main", "bmad.cli.options"}
+
+
+@pytest.mark.parametrize(
+    ("command", "module"),
+    [("analyze", "release_run"), ("history", "release_records"), ("stack", "stack"), ("metrics", "reports")],
+)
+def test_command_help_imports_only_its_module(command: str, module: str) -> None:
+    """Guards issue 13's help goal: ``bmad X --help`` loads the module of X and nothing heavy."""
+    proc, imported = _help_imports(command)
+    assert proc.returncode == 0 and f"usage: bmad {command}" in proc.stdout
+    cli_modules = {name for name in imported if name.startswith("bmad.cli.")}
+    assert cli_modules == {"bmad.cli.main", "bmad.cli.options", f"bmad.cli.{module}"}
+    assert not {name.split(".")[0] for name in imported} & {"typer", "click", "rich", "yaml", "pydantic"}
 
 
 def test_simultaneous_runs_exactly_one_proceeds(service: Path, tmp_path: Path) -> None:
     go = tmp_path / "go"  # the winner's check waits for this file: the losers are done long before
-    procs = [spawn("build", "-e", "dev", "--set", f"build_wait_for={go}", cwd=service) for _ in range(3)]
+    procs = [spawn("build", "-e", "dev", "--set", f"x_build_wait_for={go}", cwd=service) for _ in range(3)]
     losers = wait_for(
         lambda: [p for p in procs if p.poll() is not None] if sum(p.poll() is not None for p in procs) >= 2 else [],
         timeout=60,

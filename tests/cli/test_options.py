@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 
 from bmad.cli.options import guard, pick_env
 from bmad.config.loader import load_config
@@ -47,22 +46,24 @@ def test_guard_turns_an_error_into_its_exit_code_and_one_line(capsys: pytest.Cap
     def broken() -> None:
         raise Unreachable("prometheus", "querying", "connection refused")
 
-    with pytest.raises(SystemExit) as caught:
-        guard(broken, as_json=True)
-    assert caught.value.code == 3
+    assert guard(broken, as_json=True) == 3
     out, err = capsys.readouterr()
     assert json.loads(out)["exit_code"] == 3
     assert err == "error: prometheus: querying failed: connection refused\n"
 
 
-def test_guard_passes_a_returned_code_and_typer_exits_through() -> None:
-    with pytest.raises(typer.Exit) as returned:
-        guard(lambda: 3, as_json=False)
-    assert returned.value.exit_code == 3
-    assert guard(lambda: 0, as_json=False) is None
+def test_guard_passes_a_returned_code() -> None:
+    assert guard(lambda: 3, as_json=False) == 3
+    assert guard(lambda: 0, as_json=False) == 0
+    assert guard(lambda: None, as_json=False) == 0
 
-    def leave() -> None:
-        raise typer.Exit(1)
 
-    with pytest.raises(typer.Exit):
-        guard(leave, as_json=False)
+def test_guard_with_debug_prints_the_traceback_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """Guards issue 14: there was no way to see a traceback on the terminal (--debug)."""
+
+    def broken() -> None:
+        raise UsageError("bad input")
+
+    assert guard(broken, as_json=False, debug=True) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and err.endswith("error: bad input\n")

@@ -56,7 +56,6 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.pop("BMAD_LEDGER_URL", None)
-    env["BMAD_NO_HELP_CACHE"] = "1"
     env["COLUMNS"] = "200"
     env.update(extra or {})
     return env

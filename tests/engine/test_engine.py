@@ -87,7 +87,7 @@ def test_a_single_phase_is_gated_and_force_needs_a_reason(service: Path) -> None
 
 
 def test_a_failed_phase_stops_the_run_and_resume_continues_from_it(service: Path) -> None:
-    failed = run_release(service / "bmad.yaml", "dev", options={"measure_status": "fail"})
+    failed = run_release(service / "bmad.yaml", "dev", options={"x_measure_status": "fail"})
     assert failed.exit_code is ExitCode.GATE_FAILED
     assert [p.result.status for p in failed.phases] == [PhaseStatus.PASSED, PhaseStatus.FAILED]
     assert "the run stopped at MEASURE" in failed.message
@@ -101,9 +101,9 @@ def test_a_failed_phase_stops_the_run_and_resume_continues_from_it(service: Path
 
 
 def test_warnings_fail_in_production_but_not_in_dev(service: Path) -> None:
-    dev = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"build_status": "warn"})
+    dev = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"x_build_status": "warn"})
     assert dev.passed and dev.phases[0].result.checks[0].status is CheckStatus.WARN
-    prod = run_release(service / "bmad.yaml", "production", phases=["build"], options={"build_status": "warn"})
+    prod = run_release(service / "bmad.yaml", "production", phases=["build"], options={"x_build_status": "warn"})
     assert prod.exit_code is ExitCode.GATE_FAILED
     assert prod.phases[0].result.status is PhaseStatus.FAILED and prod.phases[0].warnings_fail
     assert "build.c1" in prod.message
@@ -120,7 +120,7 @@ def test_a_dirty_tree_is_refused_for_production_only(service: Path) -> None:
 def test_independent_checks_run_concurrently_and_needs_serialise(service: Path) -> None:
     scripted.ACTIVE["max"] = 0
     parallel = run_release(
-        service / "bmad.yaml", "dev", phases=["build"], options={"build_checks": 6, "build_sleep": 0.3}
+        service / "bmad.yaml", "dev", phases=["build"], options={"x_build_checks": 6, "x_build_sleep": 0.3}
     )
     assert parallel.passed and scripted.ACTIVE["max"] >= 4
     assert parallel.phases[0].result.duration_seconds < 6 * 0.3  # not one after another
@@ -129,13 +129,13 @@ def test_independent_checks_run_concurrently_and_needs_serialise(service: Path) 
         service / "bmad.yaml",
         "dev",
         phases=["build"],
-        options={"build_checks": 4, "build_sleep": 0.05, "build_needs": "chain"},
+        options={"x_build_checks": 4, "x_build_sleep": 0.05, "x_build_needs": "chain"},
     )
     assert chained.passed and scripted.ACTIVE["max"] == 1
     scripted.ACTIVE["max"] = 0
     # a failed need skips what depends on it
     skipped = run_release(
-        service / "bmad.yaml", "dev", phases=["build"], options={"build_needs": "chain", "build_status": "fail"}
+        service / "bmad.yaml", "dev", phases=["build"], options={"x_build_needs": "chain", "x_build_status": "fail"}
     )
     statuses = [c.status for c in skipped.phases[0].result.checks]
     assert statuses == [CheckStatus.FAIL, CheckStatus.SKIP, CheckStatus.SKIP]
@@ -158,7 +158,7 @@ def test_an_exclusive_check_runs_alone(service: Path) -> None:
             service / "bmad.yaml",
             "dev",
             phases=["build"],
-            options={"build_checks": 5, "build_sleep": 0.2, "build_exclusive": 3},
+            options={"x_build_checks": 5, "x_build_sleep": 0.2, "x_build_exclusive": 3},
         )
     finally:
         stop.set()
@@ -179,7 +179,7 @@ def test_an_exclusive_check_runs_alone(service: Path) -> None:
 def test_an_exception_in_a_check_is_a_failure_with_evidence(
     service: Path, kind: str, exit_code: ExitCode, error_type: str, fix: str
 ) -> None:
-    outcome = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"build_raise": kind})
+    outcome = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"x_build_raise": kind})
     assert outcome.exit_code is exit_code
     check = outcome.phases[0].result.checks[0]
     assert check.status is CheckStatus.FAIL
@@ -192,7 +192,7 @@ def test_an_exception_in_a_check_is_a_failure_with_evidence(
 
 
 def test_deploy_rollback_artifact_becomes_a_rollback_row(service: Path) -> None:
-    outcome = run_release(service / "bmad.yaml", "dev", options={"deploy_rollback": True})
+    outcome = run_release(service / "bmad.yaml", "dev", options={"x_deploy_rollback": True})
     assert outcome.phases[-1].result.status is PhaseStatus.FAILED
     with open_ledger(config_of(service)) as ledger:
         history = ledger.latest_release("hello", "dev")
@@ -207,7 +207,7 @@ def test_ctrl_c_cancel_aborts_the_phase(service: Path) -> None:
     cancel = threading.Event()
     timer = threading.Timer(0.3, cancel.set)
     timer.start()
-    outcome = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"build_sleep": 20}, cancel=cancel)
+    outcome = run_release(service / "bmad.yaml", "dev", phases=["build"], options={"x_build_sleep": 20}, cancel=cancel)
     timer.cancel()
     assert outcome.phases[0].result.status is PhaseStatus.ABORTED
     assert outcome.exit_code is ExitCode.GATE_FAILED
@@ -219,7 +219,7 @@ def test_secrets_never_reach_ledger_records_or_evidence(service: Path, monkeypat
     secret = "s3cr3t-Value-9f8e7d6c"
     monkeypatch.setenv("HELLO_TOKEN", secret)
     try:
-        outcome = run_release(service / "bmad.yaml", "dev", options={"build_secret_env": "HELLO_TOKEN"})
+        outcome = run_release(service / "bmad.yaml", "dev", options={"x_build_secret_env": "HELLO_TOKEN"})
     finally:
         forget_secrets()
     assert outcome.passed
@@ -258,7 +258,8 @@ def test_env_var_selects_a_phase_plugin(tmp_path: Path, monkeypatch: pytest.Monk
 def test_a_team_ledger_on_postgresql(service: Path, postgres_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BMAD_LEDGER_URL", postgres_db)
     assert (
-        run_release(service / "bmad.yaml", "dev", options={"analyze_status": "fail"}).exit_code is ExitCode.GATE_FAILED
+        run_release(service / "bmad.yaml", "dev", options={"x_analyze_status": "fail"}).exit_code
+        is ExitCode.GATE_FAILED
     )
     assert run_release(service / "bmad.yaml", "dev", resume=True).passed
     assert not (service / ".bmad" / "ledger.db").exists()
@@ -290,7 +291,7 @@ def test_losing_the_lock_mid_phase_aborts_it(tmp_path: Path) -> None:
     thief = threading.Thread(target=take_the_lock_away)
     thief.start()
     outcome = run_release(
-        service / "bmad.yaml", "dev", phases=["build"], options={"build_sleep": 20, "build_marker": str(marker)}
+        service / "bmad.yaml", "dev", phases=["build"], options={"x_build_sleep": 20, "x_build_marker": str(marker)}
     )
     thief.join()
     result = outcome.phases[0].result

@@ -41,9 +41,9 @@ def test_a_secret_a_suite_prints_is_masked_everywhere(tmp_path: Path, stack: Any
         "-e",
         "dev",
         "--set",
-        "build_print_env=PLANTED_TOKEN",
+        "x_build_print_env=PLANTED_TOKEN",
         "--set",
-        "deploy_print_env=PLANTED_TOKEN",
+        "x_deploy_print_env=PLANTED_TOKEN",
         cwd=service,
         env={"PLANTED_TOKEN": PLANTED},
     )
@@ -81,7 +81,7 @@ def test_everything_under_the_state_folder_is_owner_only(tmp_path: Path, monkeyp
         "-e",
         "dev",
         "--set",
-        "build_print_env=PLANTED_TOKEN",
+        "x_build_print_env=PLANTED_TOKEN",
         cwd=service,
         env={"PLANTED_TOKEN": PLANTED, "BMAD_LOG_DIR": str(service / ".bmad" / "logs")},
     )

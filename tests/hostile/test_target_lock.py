@@ -25,7 +25,7 @@ def test_a_second_checkout_cannot_deploy_while_the_first_does(tmp_path: Path) ->
     marker = tmp_path / "deploying"
     env = {"BMAD_TARGET_LOCK_DIR": str(tmp_path / "locks"), "DOCKER_HOST": "unix:///run/shared-engine.sock"}
     holder = spawn(
-        "run", "-e", "dev", "--set", "deploy_sleep=60", "--set", f"deploy_marker={marker}", cwd=first, env=env
+        "run", "-e", "dev", "--set", "x_deploy_sleep=60", "--set", f"x_deploy_marker={marker}", cwd=first, env=env
     )
     try:
         _wait_for(marker)

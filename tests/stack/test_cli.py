@@ -16,7 +16,7 @@ pytestmark = pytest.mark.stack
 
 
 def bmad(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BMAD_NO_HELP_CACHE": "1"}
+    env = dict(os.environ)
     return subprocess.run(
         [sys.executable, "-m", "bmad", *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env
     )
@@ -58,7 +58,11 @@ def test_up_status_env_down(tmp_path: Path) -> None:
             "prometheus": "running",
         }
         env = bmad("stack", "env", *common)
-        assert f"export BMAD_PUSHGATEWAY_URL=http://127.0.0.1:{push}" in env.stdout.splitlines()
+        # only variables something reads (issue 14): the component URLs are in `stack status --json`
+        exported = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
+        assert set(exported) == {"DOCKER_HOST", "BMAD_PROMETHEUS_FILE_SD_DIR"}
+        assert exported["BMAD_PROMETHEUS_FILE_SD_DIR"] == str(directory.resolve() / "file_sd")
+        assert json.loads(status.stdout)["env"]["BMAD_PUSHGATEWAY_URL"] == f"http://127.0.0.1:{push}"
     finally:
         down = bmad("stack", "down", *common, "--json")
     assert down.returncode == 0, down.stderr

@@ -1,13 +1,17 @@
 """Rendering shared by every ``bmad`` command: check tables, JSON output, errors and exit codes,
 and a Rich progress display implementing :class:`bmad.ports.progress.Progress`.
 
-Rich is imported inside the functions (``bmad --help`` must stay fast).
+Every line bmad prints goes through :func:`terminal_safe` (directly, or through :func:`echo`,
+:func:`esc` for Rich markup, :func:`print_json` and :func:`report_error`): text from outside
+(a ``--reason``, a manifest, a tool's output) cannot move the cursor, clear the screen or set
+the window title. Rich is imported inside the functions.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -15,7 +19,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from bmad.core.errors import BmadError, ExitCode
 from bmad.core.models import CheckResult, CheckStatus, PhaseStatus
@@ -40,6 +44,22 @@ STATUS_STYLE = {
 }
 
 
+# C0 controls but newline and tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab written as ``\\xNN``."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def echo(text: str = "", *, err: bool = False, end: str = "\n") -> None:
+    """Print one plain line (or several) on stdout or stderr, control characters escaped."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(terminal_safe(text) + end)
+    stream.flush()
+
+
 def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
@@ -57,7 +77,7 @@ def styled(status: str) -> str:
 def esc(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(terminal_safe(text))
 
 
 # ---------------------------------------------------------------------- JSON
@@ -78,7 +98,7 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(to_json(data) + "\n")
+    sys.stdout.write(terminal_safe(to_json(data)) + "\n")
     sys.stdout.flush()
 
 
@@ -251,8 +271,9 @@ def write_internal_log(exc: BaseException, *, argv: Iterable[str] | None = None)
     return path
 
 
-def fail(exc: BaseException, *, as_json: bool = False) -> NoReturn:
-    """Print an error the user can act on (never a traceback) and exit with its code."""
+def report_error(exc: BaseException, *, as_json: bool = False, debug: bool = False) -> int:
+    """Print an error the user can act on and return its exit code; the traceback only with ``debug``
+    (an internal error's traceback is also written to a log file)."""
     code = exit_code_for(exc)
     if isinstance(exc, BmadError):
         text = redact(exc.render())
@@ -264,6 +285,7 @@ def fail(exc: BaseException, *, as_json: bool = False) -> NoReturn:
     if as_json:
         payload["exit_code"] = int(code)
         print_json(payload)
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-    raise SystemExit(int(code))
+    if debug:
+        echo(redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))), err=True, end="")
+    echo(text, err=True)
+    return int(code)

@@ -5,17 +5,23 @@ generic ``bmad analyze`` command (cli/core.py) calls for ``--format table|json|j
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from bmad.cli.options import add_config, add_json, config_of
 
-import typer
-
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, JsonOpt, guard
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
     from bmad.core.models import PhaseResult
 
-FORMATS = ("table", "json", "junit", "sarif")
+CATEGORIES = ("testing", "security", "monitoring", "infrastructure", "reliability")
+CHANGE_TYPES = (
+    "production_api | schema_migration | security_patch | infrastructure | dependency_update | "
+    "config_tuning | development"
+)
 
 
 def render_analyze(
@@ -32,6 +38,7 @@ def render_analyze(
     the text itself is returned for printing. Raises UsageError for an unknown format or a
     result without the ``readiness`` artifact (ANALYZE did not get far enough).
     """
+    from bmad.cli.release_run import FORMATS
     from bmad.core.errors import UsageError
     from bmad.engine.assessment import render_readiness as render
 
@@ -55,47 +62,28 @@ def render_analyze(
     return f"wrote {fmt} report to {output}"
 
 
-CategoryOpt = Annotated[
-    str | None,
-    typer.Option("--category", help="testing | security | monitoring | infrastructure | reliability"),
-]
-CatalogJsonOpt = Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")]
-MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Print docs/checks.md.")]
-AssessEnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment.")]
-ChangeTypeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--change-type",
-        "-t",
-        help="production_api | schema_migration | security_patch | infrastructure | dependency_update | "
-        "config_tuning | development (repeatable). Default: inferred from git.",
-    ),
-]
-SinceOpt = Annotated[
-    str | None, typer.Option("--since", help="Compare with this git ref (default: the last deployed release).")
-]
+def checklist_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = "List the readiness catalog: id, severity, title and how to fix, grouped by category."
+    parser.add_argument("--category", metavar="CATEGORY", help=" | ".join(CATEGORIES))
+    add_json(parser, "Print the catalog as JSON.")
+    parser.add_argument("--markdown", action="store_true", help="Print docs/checks.md.")
+    parser.set_defaults(handler=checklist)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(checklist)
-    app.command()(assess)
-
-
-def checklist(category: CategoryOpt = None, json_out: CatalogJsonOpt = False, markdown: MarkdownOpt = False) -> None:
+def checklist(args: argparse.Namespace) -> None:
     """List the readiness catalog: id, severity, title and how to fix, grouped by category."""
-    from bmad.cli._render import fail, print_json
+    from bmad.cli._render import echo, print_json
+    from bmad.core.errors import UsageError
     from bmad.engine.assessment import Category, catalog, render_markdown
 
     try:
-        wanted = Category.from_slug(category) if category else None
+        wanted = Category.from_slug(args.category) if args.category else None
     except ValueError as exc:
-        from bmad.core.errors import UsageError
-
-        fail(UsageError(str(exc)), as_json=json_out)
+        raise UsageError(str(exc)) from None
     entries = [e for e in catalog() if wanted is None or e.category is wanted]
-    if markdown:
-        typer.echo(render_markdown())
-    elif json_out:
+    if args.markdown:
+        echo(render_markdown())
+    elif args.json:
         print_json({"count": len(entries), "checks": [_catalog_entry(e) for e in entries]})
     else:
         _print_catalog(entries)
@@ -117,36 +105,53 @@ def _catalog_entry(e: Any) -> dict[str, Any]:
 
 
 def _print_catalog(entries: list[Any]) -> None:
+    from bmad.cli._render import echo
     from bmad.engine.assessment import Category
 
     for cat in Category:
         rows = [e for e in entries if e.category is cat]
         if not rows:
             continue
-        typer.echo(f"{cat.value} ({len(rows)})")
+        echo(f"{cat.value} ({len(rows)})")
         for e in rows:
-            typer.echo(f"  {e.id}  {e.severity.value:<8} {e.title}")
-            typer.echo(f"          fix: {e.fix}")
-    typer.echo(f"{len(entries)} checks")
+            echo(f"  {e.id}  {e.severity.value:<8} {e.title}")
+            echo(f"          fix: {e.fix}")
+    echo(f"{len(entries)} checks")
 
 
-def assess(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: AssessEnvOpt = None,
-    change_type: ChangeTypeOpt = None,
-    since: SinceOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
+def assess_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Risk assessment with the guide's decision matrix: risk level, reasons, mitigations required for HIGH."
+    )
+    add_config(parser)
+    parser.add_argument("-e", "--env", metavar="NAME", help="Environment.")
+    parser.add_argument(
+        "-t",
+        "--change-type",
+        action="append",
+        metavar="TYPE",
+        help=f"{CHANGE_TYPES} (repeatable). Default: inferred from git.",
+    )
+    parser.add_argument(
+        "--since", metavar="REF", help="Compare with this git ref (default: the last deployed release)."
+    )
+    add_json(parser)
+    parser.set_defaults(handler=assess)
+
+
+def assess(args: argparse.Namespace) -> None:
     """Risk assessment with the guide's decision matrix: risk level, reasons, mitigations required for HIGH."""
+    from bmad.cli._render import echo, print_json
+    from bmad.engine.assessment import assess_change
 
-    def action() -> None:
-        from bmad.cli._render import print_json
-        from bmad.engine.assessment import assess_change
+    assessment = assess_change(config_of(args), args.env, args.change_type, args.since)
+    if args.json:
+        print_json(assessment.to_dict())
+    else:
+        echo(assessment.render())
 
-        assessment = assess_change(config, env, change_type, since)
-        if json_out:
-            print_json(assessment.to_dict())
-        else:
-            typer.echo(assessment.render())
 
-    guard(action, as_json=json_out)
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "checklist": checklist_command,
+    "assess": assess_command,
+}

@@ -1,73 +1,90 @@
-"""`bmad` commands owned by the core area: version, init, config check, then the release commands
-(:mod:`bmad.cli.release_run`: run, the four phases, resume) and the ledger queries
-(:mod:`bmad.cli.release_records`: status, history, verify-ledger). Thin: each calls
-:mod:`bmad.engine` and renders the result.
+"""``bmad version``, ``bmad init`` and ``bmad config check``. Thin: each calls the library and
+renders the result. The release commands live in :mod:`bmad.cli.release_run` and the ledger
+queries in :mod:`bmad.cli.release_records`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from bmad.cli.options import add_config, add_debug, add_json, config_of, folder_path, path
 
-import typer
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
-from bmad.cli import release_records, release_run
-from bmad.cli.options import DEFAULT_CONFIG, JsonTablesOpt
-
-DirectoryArg = Annotated[Path, typer.Argument(help="The service's folder.", file_okay=False)]
-OverwriteOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing bmad.yaml.")]
-ServiceOpt = Annotated[str | None, typer.Option("--service", help="Service name (default: folder name).")]
-ConfigFileArg = Annotated[Path, typer.Argument(help="The bmad.yaml to check.", dir_okay=True)]
+if TYPE_CHECKING:
+    import argparse
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(version)
-    app.command()(init)
-    config_app = typer.Typer(help="Check bmad.yaml.", no_args_is_help=True)
-    app.add_typer(config_app, name="config")
-    config_app.command("check")(config_check)
-    release_run.register(app)
-    release_records.register(app)
+def version_command(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(handler=version)
 
 
-def version() -> None:
+def version(args: argparse.Namespace) -> None:
     """Print bmad's version."""
     from bmad import __version__
+    from bmad.cli._render import echo
 
-    typer.echo(__version__)
+    echo(__version__)
 
 
-def init(
-    directory: DirectoryArg = Path(),
-    force: OverwriteOpt = False,
-    service: ServiceOpt = None,
-    json_out: JsonTablesOpt = False,
-) -> None:
+def init_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "directory", nargs="?", type=folder_path, default=".", metavar="DIR", help="The service's folder."
+    )
+    parser.add_argument("--force", action="store_true", help="Overwrite an existing bmad.yaml.")
+    parser.add_argument("--service", metavar="NAME", help="Service name (default: folder name).")
+    add_json(parser, "Print one JSON document instead of tables.")
+    parser.set_defaults(handler=init)
+
+
+def init(args: argparse.Namespace) -> None:
     """Write a commented starter bmad.yaml from what is found in the folder."""
-    from bmad.cli._render import print_json
+    from pathlib import Path
+
+    from bmad.cli._render import echo, print_json
     from bmad.engine.starter import write_starter
 
-    written = write_starter(directory, force=force, service=service)
-    if json_out:
+    written = write_starter(Path(args.directory), force=args.force, service=args.service)
+    if args.json:
         print_json({"path": str(written.path), "found": written.found})
         return
-    typer.echo(f"wrote {written.path}")
+    echo(f"wrote {written.path}")
     for what, where in written.found.items():
-        typer.echo(f"  found {what}: {where}")
-    typer.echo(f"next: bmad config check {written.path}")
+        echo(f"  found {what}: {where}")
+    echo(f"next: bmad config check {written.path}")
 
 
-def config_check(path: ConfigFileArg = DEFAULT_CONFIG, json_out: JsonTablesOpt = False) -> None:
+def config_command(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(group_parser=parser)
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(parser))
+    check = groups.add_parser(
+        "check",
+        help="Validate a bmad.yaml.",
+        description="Validate a bmad.yaml: every problem names file:line:column and the field.",
+    )
+    check.add_argument("path", nargs="?", type=path, metavar="FILE", help="The bmad.yaml to check.")
+    add_config(check, "The bmad.yaml to check (default: $BMAD_CONFIG, else ./bmad.yaml).")
+    add_json(check, "Print one JSON document instead of tables.")
+    add_debug(check)
+    check.set_defaults(handler=config_check)
+
+
+def config_check(args: argparse.Namespace) -> None:
     """Validate a bmad.yaml: every problem names file:line:column and the field."""
-    from bmad.cli._render import print_json
+    from bmad.cli._render import echo, print_json
     from bmad.config.loader import load_config
+    from bmad.core.errors import UsageError
 
+    if args.path is not None and args.config is not None and args.path != args.config:
+        raise UsageError(f"two files to check: {args.path} and --config {args.config}", hint="name one")
+    path = args.path if args.path is not None else config_of(args)
     config = load_config(path)
     envs = {
         name: {"risk": env.risk, "production": env.production, "warnings_fail": env.warnings_fail}
         for name, env in config.environments.items()
     }
-    if json_out:
+    if args.json:
         print_json({"ok": True, "path": str(path), "service": config.service.name, "environments": envs})
         return
-    typer.echo(f"ok: {path}: service {config.service.name}, environments: {', '.join(config.environments)}")
+    echo(f"ok: {path}: service {config.service.name}, environments: {', '.join(config.environments)}")
+
+
+COMMANDS = {"version": version_command, "init": init_command, "config": config_command}

@@ -6,38 +6,38 @@ Exit codes: 0 done / nothing found, 1 the rollback failed or ``diagnose`` found 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from bmad.cli.options import add_config, add_env, add_json, config_of, pick_env
 
-import typer
-
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, EnvOpt, JsonTextOpt, pick_env
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from typing import Any
+
     from rich.console import Console
 
-ServiceArg = Annotated[str | None, typer.Argument(help="Service name (checked against bmad.yaml).")]
-ToOpt = Annotated[
-    str | None, typer.Option("--to", help="Version (commit prefix) to return to; default: the last good one.")
-]
-RollbackReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the ledger).")]
-WaitDeployOpt = Annotated[bool, typer.Option("--wait", help="Wait for a running deploy of this environment.")]
+
+def rollback_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Roll back to the last good release in the ledger; the rollback and its MTTR are recorded."
+    parser.add_argument("service", nargs="?", metavar="SERVICE", help="Service name (checked against bmad.yaml).")
+    add_env(parser)
+    parser.add_argument(
+        "--to", metavar="VERSION", help="Version (commit prefix) to return to; default: the last good one."
+    )
+    parser.add_argument(
+        "--reason",
+        metavar="TEXT",
+        default="manual rollback",
+        help="Why (recorded in the ledger; default: %(default)s).",
+    )
+    parser.add_argument("--wait", action="store_true", help="Wait for a running deploy of this environment.")
+    add_config(parser)
+    add_json(parser, "Print one JSON document instead of text.")
+    parser.set_defaults(handler=rollback)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(rollback)
-    app.command("target")(target_status)
-    app.command()(diagnose)
-
-
-def rollback(
-    service: ServiceArg = None,
-    env: EnvOpt = None,
-    to: ToOpt = None,
-    reason: RollbackReasonOpt = "manual rollback",
-    wait: WaitDeployOpt = False,
-    config: ConfigOpt = DEFAULT_CONFIG,
-    json_out: JsonTextOpt = False,
-) -> None:
+def rollback(args: argparse.Namespace) -> int:
     """Roll back to the last good release in the ledger; the rollback and its MTTR are recorded."""
     import math
 
@@ -46,20 +46,25 @@ def rollback(
     from bmad.core.errors import UsageError
     from bmad.engine.wiring.deploy_rollback import manual_rollback
 
+    config = config_of(args)
     cfg = load_config(config)
-    if service is not None and service != cfg.service.name:
-        raise UsageError(f"{config} describes service {cfg.service.name!r}, not {service!r}")
-    environment = pick_env(cfg, env)
+    if args.service is not None and args.service != cfg.service.name:
+        raise UsageError(f"{config} describes service {cfg.service.name!r}, not {args.service!r}")
+    environment = pick_env(cfg, args.env)
     with RichProgress() as progress:
         outcome = manual_rollback(
-            cfg, environment, to_version=to, reason=reason, progress=progress, wait_seconds=math.inf if wait else 0.0
+            cfg,
+            environment,
+            to_version=args.to,
+            reason=args.reason,
+            progress=progress,
+            wait_seconds=math.inf if args.wait else 0.0,
         )
-    if json_out:
+    if args.json:
         print_json(outcome.to_dict())
     else:
         _print_rollback(outcome)
-    if not outcome.ok:
-        raise typer.Exit(1)
+    return 0 if outcome.ok else 1
 
 
 def _print_rollback(outcome: Any) -> None:
@@ -71,7 +76,7 @@ def _print_rollback(outcome: Any) -> None:
         mttr = result.metrics.get("mttr_seconds")
         out.print(
             f"[green]rolled back[/green] {esc(outcome.service)} in {esc(outcome.environment)}: "
-            f"{(outcome.from_version or '?')[:12]} -> {(outcome.to_version or '?')[:12]} "
+            f"{esc((outcome.from_version or '?')[:12])} -> {esc((outcome.to_version or '?')[:12])} "
             f"(healthy after {mttr}s)"
         )
     else:
@@ -80,20 +85,34 @@ def _print_rollback(outcome: Any) -> None:
             out.print(f"fix: {esc(result.fix)}")
 
 
-def target_status(env: EnvOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonTextOpt = False) -> None:
+def _env_config_json(parser: argparse.ArgumentParser, description: str, handler: Any) -> None:
+    parser.description = description
+    add_env(parser)
+    add_config(parser)
+    add_json(parser, "Print one JSON document instead of text.")
+    parser.set_defaults(handler=handler)
+
+
+def target_command(parser: argparse.ArgumentParser) -> None:
+    _env_config_json(
+        parser, "What runs in the environment's target now, read back from it (not from the ledger).", target_status
+    )
+
+
+def target_status(args: argparse.Namespace) -> None:
     """What runs in the environment's target now, read back from it (not from the ledger)."""
     from bmad.cli._render import console, esc, print_json
     from bmad.config.loader import load_config
     from bmad.engine.wiring.deploy import make_target
 
-    cfg = load_config(config)
-    environment = pick_env(cfg, env)
+    cfg = load_config(config_of(args))
+    environment = pick_env(cfg, args.env)
     status = make_target(cfg, environment).status(cfg.service.name, environment)
-    if json_out:
+    if args.json:
         print_json(status)
         return
     out = console()
-    out.print(f"[bold]{esc(cfg.service.name)}[/bold] in {esc(environment)} ({status.get('kind')})")
+    out.print(f"[bold]{esc(cfg.service.name)}[/bold] in {esc(environment)} ({esc(str(status.get('kind')))})")
     if status.get("kind") == "local":
         _print_local_target(out, status)
     else:
@@ -105,7 +124,8 @@ def _print_local_target(out: Console, status: dict[str, Any]) -> None:
 
     for gen in status.get("generations") or []:
         replicas = ", ".join(f"{r['name']} {r['status']} {r['url'] or ''}".strip() for r in gen["replicas"])
-        out.print(f"  {gen['role']:<9} {gen['release'][:12]}  generation {gen['generation']}: {esc(replicas)}")
+        line = f"  {gen['role']:<9} {gen['release'][:12]}  generation {gen['generation']}: {replicas}"
+        out.print(esc(line))
     if not status.get("generations"):
         out.print("  nothing deployed")
 
@@ -115,37 +135,42 @@ def _print_kubernetes_target(out: Console, status: dict[str, Any]) -> None:
 
     rollout = status.get("rollout") or {}
     out.print(
-        f"  deployment {status.get('deployment')} revision {status.get('revision')} "
-        f"release {str(status.get('release') or '?')[:12]}: {esc(str(rollout.get('message', '')))}"
+        esc(
+            f"  deployment {status.get('deployment')} revision {status.get('revision')} "
+            f"release {str(status.get('release') or '?')[:12]}: {rollout.get('message', '')}"
+        )
     )
     for pod in status.get("pods") or []:
-        out.print(
-            f"  pod {esc(pod['name'])} {pod['phase']} ready={pod['ready']} restarts={pod['restarts']}"
-            + (f" {pod['problem']}" if pod.get("problem") else "")
-        )
+        problem = f" {pod['problem']}" if pod.get("problem") else ""
+        out.print(esc(f"  pod {pod['name']} {pod['phase']} ready={pod['ready']} restarts={pod['restarts']}{problem}"))
 
 
-def diagnose(env: EnvOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonTextOpt = False) -> None:
+def diagnose_command(parser: argparse.ArgumentParser) -> None:
+    _env_config_json(
+        parser, "The guide's troubleshooting, automated: CrashLoopBackOff, slow rollout, high latency.", diagnose
+    )
+
+
+def diagnose(args: argparse.Namespace) -> int:
     """The guide's troubleshooting, automated: CrashLoopBackOff, slow rollout, high latency."""
     from bmad.cli._render import print_json
     from bmad.config.loader import load_config
     from bmad.engine.wiring.deploy_diagnose import diagnose_environment
 
-    cfg = load_config(config)
-    report = diagnose_environment(cfg, pick_env(cfg, env))
-    if json_out:
+    cfg = load_config(config_of(args))
+    report = diagnose_environment(cfg, pick_env(cfg, args.env))
+    if args.json:
         print_json(report.to_dict())
     else:
         _print_diagnosis(report)
-    if report.findings:
-        raise typer.Exit(1)
+    return 1 if report.findings else 0
 
 
 def _print_diagnosis(report: Any) -> None:
     from bmad.cli._render import console, esc
 
     out = console()
-    out.print(f"[bold]{esc(report.service)}[/bold] in {esc(report.environment)} ({report.target})")
+    out.print(f"[bold]{esc(report.service)}[/bold] in {esc(report.environment)} ({esc(str(report.target))})")
     if not report.findings:
         out.print("[green]no problem found[/green]")
     for finding in report.findings:
@@ -158,3 +183,10 @@ def _print_diagnosis(report: Any) -> None:
         out.print("  fixes:")
         for fix in finding.fixes:
             out.print(f"    - {esc(fix)}")
+
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "rollback": rollback_command,
+    "target": target_command,
+    "diagnose": diagnose_command,
+}

@@ -1,215 +1,162 @@
 """The ``bmad`` command. Thin: parse, call the library, render, exit with a documented code.
 
-Sub-command groups live in sibling modules, each with ``register(app)``; they import heavy
-libraries inside the command functions only, so ``bmad --help`` stays fast.
-
-Help fast path: Typer and Rich alone take ~0.1 s to import, several times Python's start-up.
-``bmad [group...] --help`` output is therefore cached (``$XDG_CACHE_HOME/bmad/``, keyed by the
-bmad version, the size and mtime of every CLI module, the argv and the terminal width) and
-printed without importing Typer when the cache is fresh. ``BMAD_NO_HELP_CACHE=1`` turns it off.
+The command line is argparse (standard library) with commands loaded lazily: :data:`COMMANDS`
+names each command's module and one-line help, so ``bmad --help`` imports no command module and
+``bmad X --help`` imports only the module that defines X. Each module maps its command names to
+a ``configure(parser)`` function (``COMMANDS`` there) that adds the options and sets ``handler``,
+a function of the parsed arguments returning the exit code.
 
 Errors: a :class:`~bmad.core.errors.BmadError` prints its one-line ``render()`` on stderr and
 exits with its code; anything else prints "internal error, details in <log>" (exit 4) and the
-traceback goes to that log file, never to the screen.
+traceback goes to that log file, and to the terminal too with ``--debug``. Usage errors exit 2.
 """
-
-# os.path instead of pathlib on purpose: the help fast path must not pay for importing pathlib.
-# ruff: noqa: PTH100, PTH110, PTH111, PTH118, PTH120
 
 from __future__ import annotations
 
-import os
+import argparse
 import sys
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms on the help fast path
+from bmad.cli.options import add_debug
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms on the help path
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
-    import typer
+DESCRIPTION = "Take a service to production through BUILD -> MEASURE -> ANALYZE -> DEPLOY."
 
-# Each module registers its commands on ``app``. Owned by: core (engine), stack, measure,
-# analyze, deploy, reports.
-_COMMAND_MODULES = ("core", "stack", "measure", "analyze", "deploy", "reports")
+# (command, module under bmad.cli, one-line help), in the order ``bmad --help`` lists them.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("version", "core", "Print bmad's version."),
+    ("init", "core", "Write a commented starter bmad.yaml from what is found in the folder."),
+    ("config", "core", "Check bmad.yaml."),
+    ("run", "release_run", "Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first that fails."),
+    ("build", "release_run", "Run the BUILD phase of the release at HEAD."),
+    ("measure", "release_run", "Run the MEASURE phase of the release at HEAD."),
+    ("analyze", "release_run", "Run the ANALYZE phase of the release at HEAD."),
+    ("deploy", "release_run", "Run the DEPLOY phase of the release at HEAD."),
+    ("resume", "release_run", "Continue the release at HEAD from the first phase that did not pass."),
+    ("status", "release_records", "Where the release at HEAD stands."),
+    ("history", "release_records", "Releases of the service, newest first, with their phases and timings."),
+    ("verify-ledger", "release_records", "Recompute the ledger's hash chain; report edited or deleted records."),
+    ("checklist", "analyze", "List the readiness catalog: id, severity, title and how to fix."),
+    ("assess", "analyze", "Risk assessment with the guide's decision matrix."),
+    ("rollback", "deploy", "Roll back to the last good release in the ledger."),
+    ("target", "deploy", "What runs in the environment's target now, read back from it."),
+    ("diagnose", "deploy", "The guide's troubleshooting, automated: CrashLoopBackOff, slow rollout, latency."),
+    ("metrics", "reports", "Framework metrics and the DORA four keys, from the ledger."),
+    ("report", "reports", "Write the HTML report, runbook, checklist and rollback plan of a release."),
+    ("runbook", "reports", "Print the deployment runbook (or --checklist) of a release as Markdown."),
+    ("demo", "reports", "Take the example service through B-M-A-D twice on the local stack."),
+    (
+        "stack",
+        "stack",
+        "Start, stop and inspect the local stack (Podman API, registry, Prometheus, Pushgateway, Alertmanager).",
+    ),
+    ("dashboards", "measure", "Grafana dashboards bmad ships (the guide's four, and reports')."),
+    ("completion", "completion", "Print a shell completion script: bash, zsh or fish."),
+)
 
-_app: typer.Typer | None = None
-_registered = False
-
-
-def _make_app() -> typer.Typer:
-    import typer
-
-    return typer.Typer(
-        name="bmad",
-        help="Take a service to production through BUILD -> MEASURE -> ANALYZE -> DEPLOY.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        # Plain help and usage errors: Typer's Rich formatter alone (rich.markdown, markdown_it)
-        # costs more than Python's whole start-up.
-        rich_markup_mode=None,
-    )
-
-
-def __getattr__(name: str) -> Any:
-    # ``bmad.cli.main.app`` is created on first use, so importing this module does not load Typer.
-    if name == "app":
-        global _app
-        if _app is None:
-            _app = _make_app()
-        return _app
-    raise AttributeError(name)
-
-
-def get_app() -> typer.Typer:
-    app: typer.Typer = __getattr__("app")
-    return app
+EPILOG = "exit codes: 0 passed, 1 a gate failed, 2 usage or configuration error, 3 unreachable, 4 internal error"
 
 
-def _register_all() -> None:
-    global _registered
-    if _registered:
-        return
-    import importlib
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help at the terminal's width, read without importing shutil (and bz2, lzma...)."""
 
-    app = get_app()
-    for name in _COMMAND_MODULES:
-        module = importlib.import_module(f"bmad.cli.{name}")
-        module.register(app)
-    _registered = True
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
 
 
-# ---------------------------------------------------------------------- help cache
+def _columns() -> int:
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 80
 
 
-def _help_request(argv: list[str]) -> bool:
-    if not argv or argv[-1] != "--help" or len(argv) > 4:
-        return False
-    return all(arg.replace("-", "").replace("_", "").isalnum() and not arg.startswith("-") for arg in argv[:-1])
+class Parser(argparse.ArgumentParser):
+    """argparse with bmad's help width and error line (control characters in the message escaped)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        from bmad.cli._render import terminal_safe
+
+        self.print_usage(sys.stderr)
+        sys.stderr.write(terminal_safe(f"error: {self.prog}: {message}") + "\n")
+        raise SystemExit(2)
 
 
-def _help_cache_path() -> str | None:
-    if os.environ.get("BMAD_NO_HELP_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "bmad", "help.cache")
-
-
-def _help_key(argv: list[str]) -> str:
+def build_parser(command: str | None = None, *, every: bool = False) -> argparse.ArgumentParser:
+    """The command line with ``command``'s options (its module imported), or every command's with ``every``."""
     from bmad import __version__
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    parts = [__version__, sys.version.split()[0], " ".join(argv), _terminal_columns()]
-    with os.scandir(here) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                stat = entry.stat()
-                parts.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return "|".join(parts)
+    parser = Parser(prog="bmad", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"bmad {__version__}")
+    add_debug(parser)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", parser_class=Parser)
+    # ``bmad X ...`` needs only X; help and an unknown command list every name.
+    list_all = every or command not in {name for name, _, _ in COMMANDS}
+    for name, module, summary in COMMANDS:
+        if not list_all and name != command:
+            continue
+        sub = commands.add_parser(name, help=summary, description=summary)
+        if every or name == command:
+            add_debug(sub)
+            configure(name, module, sub)
+    return parser
 
 
-def _terminal_columns() -> str:
-    if os.environ.get("COLUMNS"):
-        return os.environ["COLUMNS"]
-    try:
-        return str(os.get_terminal_size(sys.stdout.fileno()).columns)
-    except (OSError, ValueError):
-        return "80"
+def configure(name: str, module: str, parser: argparse.ArgumentParser) -> None:
+    import importlib
+
+    configure_command: Callable[[argparse.ArgumentParser], None] = importlib.import_module(
+        f"bmad.cli.{module}"
+    ).COMMANDS[name]
+    configure_command(parser)
 
 
-def _cached_help(argv: list[str]) -> str | None:
-    path = _help_cache_path()
-    if path is None:
-        return None
-    key = _help_key(argv)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for record in handle.read().split("\x1e"):
-                head, sep, body = record.partition("\n")
-                if sep and head == key:
-                    return body
-    except OSError:
-        return None
+def _command_named(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
     return None
 
 
-def _store_help(argv: list[str], text: str) -> None:
-    path = _help_cache_path()
-    if path is None:
-        return
-    from pathlib import Path
-
-    from bmad.core.files import write_atomic
-
-    key = _help_key(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: the process's), run the command, return its exit code."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_named(args_in))
     try:
-        records: list[str] = []
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                records = [r for r in handle.read().split("\x1e") if r and not r.startswith(key + "\n")]
-        # keep the cache small: entries for other versions/mtimes are dropped
-        prefix = key.split("|", 3)
-        records = [r for r in records if r.split("|", 3)[:2] == prefix[:2]][-30:]
-        records.append(f"{key}\n{text}")
-        write_atomic(Path(path), "\x1e".join(records))
-    except OSError:
-        return
+        args = parser.parse_args(args_in)
+    except SystemExit as exc:  # --help, --version, a usage error
+        return exc.code if isinstance(exc.code, int) else 0
+    handler = getattr(args, "handler", None)
+    if handler is None:  # no command, or a group without its sub-command
+        shown = getattr(args, "group_parser", parser)
+        shown.print_help()
+        return 2
+    _setup_logging()
+    from bmad.cli.options import guard
 
-
-def _render_help(argv: list[str]) -> tuple[int, str]:
-    """Run Typer's help with stdout captured (plain text, the terminal's width)."""
-    import io
-
-    _register_all()
-    buffer = io.StringIO()
-    saved = sys.stdout
-    saved_columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = _terminal_columns()
-    sys.stdout = buffer
-    code = 0
-    try:
-        get_app()(args=argv, prog_name="bmad", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    finally:
-        sys.stdout = saved
-        if saved_columns is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = saved_columns
-    return code, buffer.getvalue()
-
-
-# ---------------------------------------------------------------------- entry point
+    return guard(
+        lambda: handler(args), as_json=bool(getattr(args, "json", False)), debug=bool(getattr(args, "debug", False))
+    )
 
 
 def run() -> None:
-    argv = sys.argv[1:]
-    if _help_request(argv):
-        code = 0
-        text = _cached_help(argv)
-        if text is None:
-            code, text = _render_help(argv)
-            if code == 0:
-                _store_help(argv, text)
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        if code:
-            raise SystemExit(code)
-        return
-    _setup_logging()
-    as_json = "--json" in argv
-    try:
-        _register_all()
-        get_app()(prog_name="bmad")
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        raise SystemExit(1) from None
-    except BaseException as exc:
-        from bmad.cli._render import fail
-
-        fail(exc, as_json=as_json)
+    """The console script: ``bmad``."""
+    raise SystemExit(main())
 
 
 def _setup_logging() -> None:

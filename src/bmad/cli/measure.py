@@ -1,57 +1,56 @@
-"""`bmad` commands owned by the measure area: ``bmad dashboards install``."""
+"""``bmad dashboards install``: the Grafana dashboards bmad ships (the measure area)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from bmad.cli.options import add_config, add_debug, add_env, add_json, config_of, folder_path
 
-import typer
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, EnvOpt, JsonTextOpt, guard
-
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="Grafana URL (default: the environment's monitoring.grafana.url).")
-]
-TokenEnvOpt = Annotated[
-    str | None,
-    typer.Option("--token-env", help="Env var holding the Grafana token (default: monitoring.grafana.token)."),
-]
-DashboardDirOpt = Annotated[
-    Path | None,
-    typer.Option("--dir", help="Folder of dashboard JSON files (default: the ones bmad ships).", file_okay=False),
-]
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
 
 
-def register(app: typer.Typer) -> None:
-    dashboards_app = typer.Typer(
-        help="Grafana dashboards bmad ships (the guide's four, and reports').", no_args_is_help=True
+def dashboards_command(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(group_parser=parser)
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(parser))
+    summary = "Install every dashboard JSON through Grafana's API (create, or overwrite by uid)."
+    install_parser = groups.add_parser("install", help=summary, description=summary)
+    add_config(install_parser)
+    add_env(install_parser)
+    install_parser.add_argument(
+        "--url", metavar="URL", help="Grafana URL (default: the environment's monitoring.grafana.url)."
     )
-    app.add_typer(dashboards_app, name="dashboards")
-    dashboards_app.command("install")(install)
+    install_parser.add_argument(
+        "--token-env", metavar="VAR", help="Env var holding the Grafana token (default: monitoring.grafana.token)."
+    )
+    install_parser.add_argument(
+        "--dir",
+        dest="folder",
+        type=folder_path,
+        metavar="DIR",
+        help="Folder of dashboard JSON files (default: the ones bmad ships).",
+    )
+    add_json(install_parser, "Print one JSON document instead of text.")
+    add_debug(install_parser)
+    install_parser.set_defaults(handler=install)
 
 
-def install(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: EnvOpt = None,
-    url: UrlOpt = None,
-    token_env: TokenEnvOpt = None,
-    folder: DashboardDirOpt = None,
-    json_out: JsonTextOpt = False,
-) -> None:
+def install(args: argparse.Namespace) -> None:
     """Install every dashboard JSON through Grafana's API (create, or overwrite by uid)."""
+    from bmad.cli._render import echo, print_json
+    from bmad.engine.dashboards import install_grafana_dashboards
 
-    def action() -> None:
-        from bmad.engine.dashboards import install_grafana_dashboards
+    installed, grafana_url = install_grafana_dashboards(
+        config_of(args), args.env, url=args.url, token_env=args.token_env, folder=args.folder
+    )
+    if args.json:
+        files = [{"file": name, "uid": ref.uid, "title": ref.title, "url": ref.url} for name, ref in installed]
+        print_json({"grafana": grafana_url, "installed": files})
+        return
+    for name, ref in installed:
+        echo(f"installed {ref.title!r} (uid {ref.uid}) from {name}: {grafana_url}{ref.url}")
+    echo(f"{len(installed)} dashboards installed in {grafana_url}")
 
-        installed, grafana_url = install_grafana_dashboards(config, env, url=url, token_env=token_env, folder=folder)
-        if json_out:
-            from bmad.cli._render import print_json
 
-            files = [{"file": name, "uid": ref.uid, "title": ref.title, "url": ref.url} for name, ref in installed]
-            print_json({"grafana": grafana_url, "installed": files})
-            return
-        for name, ref in installed:
-            typer.echo(f"installed {ref.title!r} (uid {ref.uid}) from {name}: {grafana_url}{ref.url}")
-        typer.echo(f"{len(installed)} dashboards installed in {grafana_url}")
-
-    guard(action, as_json=json_out)
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"dashboards": dashboards_command}

@@ -1,39 +1,91 @@
-"""What every ``bmad`` command shares: its options, the choice of environment, the error guard.
+"""What every ``bmad`` command shares: its options, the config file, the choice of environment, the
+error guard.
 
-Only Typer is imported here (``bmad --help`` must stay fast); the rest is imported on use.
+Only argparse and the standard library are imported here (``bmad X --help`` must stay fast);
+pathlib is imported when a path is parsed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+import argparse
+import os
 
-import typer
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from bmad.config.models import BmadConfig
 
-DEFAULT_CONFIG = Path("bmad.yaml")
+DEFAULT_CONFIG_NAME = "bmad.yaml"
+CONFIG_HELP = "bmad.yaml of the service (default: $BMAD_CONFIG, else ./bmad.yaml)."
+ENV_HELP = "Environment (default: $BMAD_ENV, or the only one defined)."
 
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="bmad.yaml of the service.", show_default=True, dir_okay=False)
-]
-# Commands that read the ledger also run without a bmad.yaml (BMAD_LEDGER_URL or ./.bmad).
-LedgerConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="bmad.yaml of the service (for the ledger and output folder).")
-]
-EnvOpt = Annotated[
-    str | None,
-    typer.Option("--env", "-e", help="Environment (default: BMAD_ENV, or the only one defined).", show_default=False),
-]
-AnyEnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (default: every environment).")]
 
-JsonTablesOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-JsonTextOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
-JsonDocumentOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-JsonTableOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+def path(text: str) -> Path:
+    """An argparse ``type``: a path (pathlib only once a path is given)."""
+    from pathlib import Path
+
+    return Path(text)
+
+
+def file_path(text: str) -> Path:
+    """A path that must not be a folder (it may not exist yet)."""
+    given = path(text)
+    if given.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    return given
+
+
+def folder_path(text: str) -> Path:
+    """A path that must not be a file (it may not exist yet)."""
+    given = path(text)
+    if given.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    return given
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` anywhere on the line (SUPPRESS: a sub-command's default does not undo the top's)."""
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="Print tracebacks on the terminal too."
+    )
+
+
+def add_config(parser: argparse.ArgumentParser, help_text: str = CONFIG_HELP) -> None:
+    parser.add_argument("-c", "--config", type=file_path, metavar="FILE", help=help_text)
+
+
+def add_env(parser: argparse.ArgumentParser, help_text: str = ENV_HELP) -> None:
+    parser.add_argument("-e", "--env", metavar="NAME", help=help_text)
+
+
+def add_json(parser: argparse.ArgumentParser, help_text: str = "Print JSON.") -> None:
+    parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def config_of(args: argparse.Namespace) -> Path:
+    """``--config``, else ``$BMAD_CONFIG``, else ``./bmad.yaml``."""
+    given: Path | None = args.config
+    if given is not None:
+        return given
+    return path(os.environ.get("BMAD_CONFIG") or DEFAULT_CONFIG_NAME)
+
+
+def config_named(args: argparse.Namespace) -> bool:
+    """Whether the config file was named (``--config`` or ``$BMAD_CONFIG``): then it must exist."""
+    return args.config is not None or bool(os.environ.get("BMAD_CONFIG"))
 
 
 def pick_env(config: BmadConfig, env: str | None, *, required: bool = True) -> str:
@@ -41,16 +93,18 @@ def pick_env(config: BmadConfig, env: str | None, *, required: bool = True) -> s
     return config.pick_environment(env, required=required)
 
 
-def guard(action: Callable[[], int | None], *, as_json: bool) -> None:
-    """Run a command's body: an error becomes one line (and a JSON document with ``as_json``) and its
-    exit code; a returned non-zero code is the command's exit code."""
-    from bmad.cli._render import fail
-
+def guard(action: Callable[[], int | None], *, as_json: bool, debug: bool = False) -> int:
+    """Run a command's body and return its exit code: an error becomes one line on stderr (and a JSON
+    document with ``as_json``) and its documented code; Ctrl-C is "interrupted" (exit 1)."""
     try:
         code = action()
-    except typer.Exit:
-        raise
+    except KeyboardInterrupt:
+        import sys
+
+        sys.stderr.write("error: interrupted\n")
+        return 1
     except Exception as exc:
-        fail(exc, as_json=as_json)
-    if code:
-        raise typer.Exit(code)
+        from bmad.cli._render import report_error
+
+        return report_error(exc, as_json=as_json, debug=debug)
+    return int(code or 0)

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from bmad.cli.options import add_config, add_env, add_json, config_of, pick_env, positive_int
 
-import typer
-
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, EnvOpt, JsonTablesOpt, pick_env
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+
     from rich.console import Console
 
     from bmad.engine.queries import StatusReport
 
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="How many releases.", min=1)]
-AllEnvsOpt = Annotated[bool, typer.Option("--all", help="Every environment.")]
+
+def status_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Where the release at HEAD stands (a phase left running by a dead process shows as interrupted)."
+    )
+    add_config(parser)
+    add_env(parser)
+    add_json(parser, "Print one JSON document instead of tables.")
+    parser.set_defaults(handler=status)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(status)
-    app.command()(history)
-    app.command("verify-ledger")(verify_ledger_command)
-
-
-def status(config: ConfigOpt = DEFAULT_CONFIG, env: EnvOpt = None, json_out: JsonTablesOpt = False) -> None:
+def status(args: argparse.Namespace) -> None:
     """Where the release at HEAD stands (a phase left running by a dead process shows as interrupted)."""
     from bmad.cli._render import console, print_json
     from bmad.config.loader import load_config
     from bmad.engine.queries import release_status
 
-    cfg = load_config(config)
-    report = release_status(cfg, pick_env(cfg, env))
-    if json_out:
+    cfg = load_config(config_of(args))
+    report = release_status(cfg, pick_env(cfg, args.env))
+    if args.json:
         print_json(report.to_dict())
         return
     _print_status(console(), report)
@@ -70,57 +72,74 @@ def _print_status(out: Console, report: StatusReport) -> None:
         out.print(f"next: {nxt.label} ('bmad resume' continues from there)")
 
 
-def history(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: EnvOpt = None,
-    json_out: JsonTablesOpt = False,
-    limit: LimitOpt = 20,
-    all_envs: AllEnvsOpt = False,
-) -> None:
+def history_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Releases of the service, newest first, with their phases, timings and rollbacks."
+    add_config(parser)
+    add_env(parser)
+    add_json(parser, "Print one JSON document instead of tables.")
+    parser.add_argument(
+        "--limit", type=positive_int, default=20, metavar="N", help="How many releases (default: %(default)s)."
+    )
+    parser.add_argument("--all", dest="all_envs", action="store_true", help="Every environment.")
+    parser.set_defaults(handler=history)
+
+
+def history(args: argparse.Namespace) -> None:
     """Releases of the service, newest first, with their phases, timings and rollbacks."""
-    from bmad.cli._render import console, esc, print_json, styled
+    from bmad.cli._render import echo, print_json
     from bmad.config.loader import load_config
     from bmad.core.models import PhaseName
     from bmad.engine.queries import release_history
 
-    cfg = load_config(config)
-    environment = None if all_envs else (pick_env(cfg, env, required=False) or None)
-    releases = release_history(cfg, environment, limit=limit)
-    if json_out:
+    cfg = load_config(config_of(args))
+    environment = None if args.all_envs else (pick_env(cfg, args.env, required=False) or None)
+    releases = release_history(cfg, environment, limit=args.limit)
+    if args.json:
         print_json(
             {"service": cfg.service.name, "environment": environment, "releases": [r.to_dict() for r in releases]}
         )
         return
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
-    for column in ("created", "env", "version", *(p.label for p in PhaseName.ordered()), "time", "rollbacks"):
-        table.add_column(column, no_wrap=True)
+    if not releases:
+        echo("no releases recorded yet")
+        return
+    rows = [["created", "env", "version", *(p.label for p in PhaseName.ordered()), "time", "rollbacks"]]
     for item in releases:
         total = sum(run.duration_seconds or 0.0 for run in item.runs)
-        table.add_row(
-            f"{item.created_at:%Y-%m-%d %H:%M}",
-            esc(item.release.environment),
-            item.release.short_version + ("*" if item.release.dirty else ""),
-            *(styled(item.phase_status(p).value) for p in PhaseName.ordered()),
-            f"{total:.1f}s",
-            str(len(item.rollbacks)) if item.rollbacks else "",
+        rows.append(
+            [
+                f"{item.created_at:%Y-%m-%d %H:%M}",
+                item.release.environment,
+                item.release.short_version + ("*" if item.release.dirty else ""),
+                *(item.phase_status(p).value for p in PhaseName.ordered()),
+                f"{total:.1f}s",
+                str(len(item.rollbacks)) if item.rollbacks else "",
+            ]
         )
-    out = console()
-    if not releases:
-        out.print("no releases recorded yet")
-        return
-    out.print(table)
+    for line in plain_table(rows):
+        echo(line)
 
 
-def verify_ledger_command(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonTablesOpt = False) -> None:
+def plain_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as aligned text columns, every cell whole (a long line wraps on the terminal, never cut)."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def verify_ledger_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Recompute the ledger's hash chain and report any edited or deleted record (exit 1)."
+    add_config(parser)
+    add_json(parser, "Print one JSON document instead of tables.")
+    parser.set_defaults(handler=verify_ledger)
+
+
+def verify_ledger(args: argparse.Namespace) -> int:
     """Recompute the ledger's hash chain and report any edited or deleted record (exit 1)."""
     from bmad.cli._render import console, esc, print_json
     from bmad.config.loader import load_config
-    from bmad.engine.queries import verify_ledger
+    from bmad.engine.queries import verify_ledger as verify
 
-    report = verify_ledger(load_config(config))
-    if json_out:
+    report = verify(load_config(config_of(args)))
+    if args.json:
         print_json(report.to_dict())
     else:
         out = console()
@@ -130,5 +149,11 @@ def verify_ledger_command(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonTabl
             out.print(f"[red]ledger verification failed[/red]: {len(report.problems)} problem(s)")
             for problem in report.problems:
                 out.print(f"  {esc(problem)}")
-    if not report.ok:
-        raise typer.Exit(1)
+    return 0 if report.ok else 1
+
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "status": status_command,
+    "history": history_command,
+    "verify-ledger": verify_ledger_command,
+}

@@ -9,165 +9,141 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+from bmad.cli.options import add_config, add_env, add_json, config_of, path, pick_env
 
-from bmad.cli.options import DEFAULT_CONFIG, ConfigOpt, EnvOpt, JsonTablesOpt, pick_env
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
     from bmad.config.models import BmadConfig
     from bmad.engine.outcomes import RunOutcome
+    from bmad.ports.phase import RunOptions
 
-ForceOpt = Annotated[bool, typer.Option("--force", help="Run even though the previous phase did not pass.")]
-ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why --force is needed (recorded).")]
-WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait for another run of this environment to finish.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Phase option KEY=VALUE (repeatable), e.g. --set no_rollback=true.", show_default=False),
-]
-NoRollbackOpt = Annotated[
-    bool, typer.Option("--no-rollback", help="Leave a release that fails DEPLOY in place (no automatic rollback).")
-]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | junit | sarif")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")]
-NoSuppressionsOpt = Annotated[bool, typer.Option("--no-suppressions", help="Ignore every suppression (strict CI).")]
-
+FORMATS = ("table", "json", "junit", "sarif")
 _PREVIOUS_PHASE = {"build": None, "measure": "BUILD", "analyze": "MEASURE", "deploy": "ANALYZE"}
+RUN_DOC = "Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first phase that does not pass."
+RESUME_DOC = "Continue the release at HEAD from the first phase that did not pass (failed, aborted, interrupted)."
+SET_HELP = (
+    "Run option KEY=VALUE (repeatable), e.g. --set load_test=false. Keys: the run options in docs/cli.md; "
+    "custom phases take keys prefixed x_."
+)
 
 
-def register(app: typer.Typer) -> None:
-    run_doc = "Run BUILD, MEASURE, ANALYZE and DEPLOY in order; stop at the first phase that does not pass."
-    app.command(name="run")(_release_command(resume=False, doc=run_doc))
-    for name in ("build", "measure"):
-        app.command(name=name)(_phase_command(name))
-    app.command(name="analyze")(analyze_command)
-    app.command(name="deploy")(_phase_command("deploy"))
-    resume_doc = "Continue the release at HEAD from the first phase that did not pass (failed, aborted, interrupted)."
-    app.command(name="resume")(_release_command(resume=True, doc=resume_doc))
+def _common(parser: argparse.ArgumentParser, doc: str) -> None:
+    parser.description = doc
+    add_config(parser)
+    add_env(parser)
+    add_json(parser, "Print one JSON document instead of tables.")
+    parser.add_argument("--wait", action="store_true", help="Wait for another run of this environment to finish.")
+    parser.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE", default=[], help=SET_HELP)
 
 
-def _release_command(*, resume: bool, doc: str) -> Callable[..., None]:
-    """``bmad run`` (every phase in order) or ``bmad resume`` (from the first that did not pass)."""
-
-    def command(
-        config: ConfigOpt = DEFAULT_CONFIG,
-        env: EnvOpt = None,
-        json_out: JsonTablesOpt = False,
-        wait: WaitOpt = False,
-        sets: SetOpt = None,
-        no_rollback: NoRollbackOpt = False,
-    ) -> None:
-        all_sets = _with_no_rollback(sets, no_rollback)
-        _execute(config, env, json_out=json_out, phases=None, resume=resume, wait=wait, sets=all_sets)
-
-    command.__doc__ = doc
-    return command
+def _forcing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="Run even though the previous phase did not pass.")
+    parser.add_argument("--reason", metavar="TEXT", help="Why --force is needed (recorded).")
 
 
-def _phase_command(phase: str) -> Callable[..., None]:
-    def command(
-        config: ConfigOpt = DEFAULT_CONFIG,
-        env: EnvOpt = None,
-        json_out: JsonTablesOpt = False,
-        force: ForceOpt = False,
-        reason: ReasonOpt = None,
-        wait: WaitOpt = False,
-        sets: SetOpt = None,
-        no_rollback: NoRollbackOpt = False,
-    ) -> None:
-        all_sets = _with_no_rollback(sets, no_rollback)
-        _execute(config, env, json_out=json_out, phases=[phase], force=force, reason=reason, wait=wait, sets=all_sets)
-
-    previous = _PREVIOUS_PHASE[phase]
-    gate = f" Refused unless {previous} passed for this release (or --force --reason)." if previous else ""
-    command.__doc__ = f"Run the {phase.upper()} phase of the release at HEAD.{gate}"
-    return command
-
-
-def analyze_command(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    env: EnvOpt = None,
-    json_out: JsonTablesOpt = False,
-    force: ForceOpt = False,
-    reason: ReasonOpt = None,
-    wait: WaitOpt = False,
-    sets: SetOpt = None,
-    fmt: FormatOpt = "table",
-    output: OutputOpt = None,
-    no_suppressions: NoSuppressionsOpt = False,
-) -> None:
-    """Run the ANALYZE phase of the release at HEAD. Refused unless MEASURE passed (or --force --reason)."""
-    all_sets = [*(sets or []), *(["no_suppressions=true"] if no_suppressions else [])]
-    report = (fmt, output) if (fmt != "table" or output is not None) else None
-    _execute(
-        config,
-        env,
-        json_out=json_out or fmt != "table",
-        phases=["analyze"],
-        force=force,
-        reason=reason,
-        wait=wait,
-        sets=all_sets,
-        report=report,
+def _no_rollback(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-rollback",
+        action="store_true",
+        help="Leave a release that fails DEPLOY in place (no automatic rollback).",
     )
 
 
-def _with_no_rollback(sets: list[str] | None, no_rollback: bool) -> list[str]:
-    return [*(sets or []), *(["no_rollback=true"] if no_rollback else [])]
+def _release_command(*, resume: bool) -> Callable[[argparse.ArgumentParser], None]:
+    """``bmad run`` (every phase in order) or ``bmad resume`` (from the first that did not pass)."""
+
+    def configure(parser: argparse.ArgumentParser) -> None:
+        _common(parser, RESUME_DOC if resume else RUN_DOC)
+        _no_rollback(parser)
+        parser.set_defaults(handler=lambda args: _execute(args, phases=None, resume=resume))
+
+    return configure
 
 
-def _parse_sets(values: list[str] | None) -> dict[str, Any]:
+def _phase_command(phase: str) -> Callable[[argparse.ArgumentParser], None]:
+    previous = _PREVIOUS_PHASE[phase]
+    gate = f" Refused unless {previous} passed for this release (or --force --reason)." if previous else ""
+
+    def configure(parser: argparse.ArgumentParser) -> None:
+        _common(parser, f"Run the {phase.upper()} phase of the release at HEAD.{gate}")
+        _forcing(parser)
+        if phase == "deploy":
+            _no_rollback(parser)
+        parser.set_defaults(handler=lambda args: _execute(args, phases=[phase]))
+
+    return configure
+
+
+def analyze_command(parser: argparse.ArgumentParser) -> None:
+    _common(
+        parser, "Run the ANALYZE phase of the release at HEAD. Refused unless MEASURE passed (or --force --reason)."
+    )
+    _forcing(parser)
+    parser.add_argument("-f", "--format", choices=FORMATS, default="table", help="Output format (default: table).")
+    parser.add_argument("-o", "--output", type=path, metavar="FILE", help="Write the report to this file.")
+    parser.add_argument("--no-suppressions", action="store_true", help="Ignore every suppression (strict CI).")
+    parser.set_defaults(handler=lambda args: _execute(args, phases=["analyze"]))
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """``--set`` values and the flags that stand for them, typed: a bad key or value is a usage error."""
+    from bmad.ports.phase import RunOptions
+
+    values = parse_sets(args.sets)
+    for flag in ("no_rollback", "no_suppressions"):
+        if getattr(args, flag, False):
+            values[flag] = True
+    return RunOptions.from_sets(values)
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a mapping; each VALUE is read as a YAML scalar (``true``, ``3``, ``[a, b]``)."""
     import yaml
 
     from bmad.core.errors import UsageError
 
-    options: dict[str, Any] = {}
-    for item in values or []:
+    values: dict[str, Any] = {}
+    for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            options[key.strip()] = yaml.safe_load(raw) if raw else ""
+            values[key.strip()] = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError:
-            options[key.strip()] = raw
-    return options
+            values[key.strip()] = raw
+    return values
 
 
-def _execute(
-    config_path: Path,
-    env: str | None,
-    *,
-    json_out: bool,
-    phases: list[str] | None,
-    resume: bool = False,
-    force: bool = False,
-    reason: str | None = None,
-    wait: bool = False,
-    sets: list[str] | None = None,
-    report: tuple[str, Path | None] | None = None,
-) -> None:
+def _execute(args: argparse.Namespace, *, phases: list[str] | None, resume: bool = False) -> int:
     from bmad.config.loader import load_config
 
+    options = run_options(args)  # before anything is loaded or recorded
+    config_path = config_of(args)
     cfg = load_config(config_path)
-    environment = pick_env(cfg, env)
-    options = _parse_sets(sets)
+    environment = pick_env(cfg, args.env)
+    fmt, output = getattr(args, "format", "table"), getattr(args, "output", None)
+    report = (fmt, output) if (fmt != "table" or output is not None) else None
     _terminate_like_ctrl_c()
     kwargs: dict[str, Any] = {
         "phases": phases,
         "resume": resume,
-        "force": force,
-        "reason": reason,
+        "force": getattr(args, "force", False),
+        "reason": getattr(args, "reason", None),
         "options": options,
-        "wait_seconds": math.inf if wait else 0.0,
+        "wait_seconds": math.inf if args.wait else 0.0,
     }
-    if json_out:
+    if args.json or fmt != "table":
         outcome = _run_quietly(cfg, environment, kwargs, report=report, config_file=config_path.name)
     else:
         outcome = _run_with_progress(cfg, environment, kwargs)
-    _exit(outcome)
+    return _exit_code(outcome)
 
 
 def _run_quietly(
@@ -186,11 +162,12 @@ def _run_quietly(
     if report is None:
         print_json(outcome.to_dict())
         return outcome
+    from bmad.cli._render import echo
     from bmad.cli.analyze import render_analyze
 
     for phase_outcome in outcome.phases:
         if phase_outcome.result.phase.value == "analyze":
-            typer.echo(render_analyze(phase_outcome.result, fmt=report[0], output=report[1], config_file=config_file))
+            echo(render_analyze(phase_outcome.result, fmt=report[0], output=report[1], config_file=config_file))
     return outcome
 
 
@@ -237,7 +214,7 @@ def _terminate_like_ctrl_c() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _exit(outcome: RunOutcome) -> None:
+def _exit_code(outcome: RunOutcome) -> int:
     code = int(outcome.exit_code)
     if any(p.result.status.value == "aborted" for p in outcome.phases):
         # Checks that ignore the cancel flag may still be running in worker threads: the record is
@@ -245,5 +222,14 @@ def _exit(outcome: RunOutcome) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-    if code:
-        raise typer.Exit(code)
+    return code
+
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _release_command(resume=False),
+    "build": _phase_command("build"),
+    "measure": _phase_command("measure"),
+    "analyze": analyze_command,
+    "deploy": _phase_command("deploy"),
+    "resume": _release_command(resume=True),
+}

@@ -7,45 +7,44 @@ imports happen inside the commands so ``bmad --help`` stays fast.
 from __future__ import annotations
 
 import os
-from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+from bmad.cli.options import add_config, add_json, config_named, config_of, folder_path, guard
 
-from bmad.cli.options import DEFAULT_CONFIG, AnyEnvOpt, JsonDocumentOpt, LedgerConfigOpt, guard
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
     from bmad.config.models import BmadConfig
     from bmad.engine.runner import Ledger
     from bmad.reports.metrics import FrameworkMetrics
     from bmad.reports.model import ReleaseView
     from bmad.reports.outputs import ReleaseOutputs
 
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Folder for the documents (default: reports.output_dir of bmad.yaml).")
-]
-ReleaseArg = Annotated[
-    str | None, typer.Argument(help="Ledger id (#42), version or version prefix; default: the latest release.")
-]
+FORMATS = ("table", "json", "prometheus")
+LEDGER_CONFIG_HELP = (
+    "bmad.yaml of the service, for the ledger and output folder (default: $BMAD_CONFIG, else ./bmad.yaml; "
+    "without one: $BMAD_LEDGER_URL or ./.bmad)."
+)
+RELEASE_HELP = "Ledger id (#42), version or version prefix; default: the latest release."
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    prometheus = "prometheus"
-
-
-def _open(config_path: Path) -> tuple[BmadConfig | None, Ledger]:
+def _open(args: argparse.Namespace) -> tuple[BmadConfig | None, Ledger]:
     """The config (when the file exists) and its ledger; without a bmad.yaml, BMAD_LEDGER_URL or ./.bmad."""
+    from pathlib import Path
+
     from bmad.config.loader import load_config
 
+    config_path = config_of(args)
     if config_path.exists():
         from bmad.engine.runner import open_ledger
 
         config = load_config(config_path)
         return config, open_ledger(config)
-    if config_path != DEFAULT_CONFIG:
+    if config_named(args):
         load_config(config_path)  # raises the ConfigError naming the missing file
     if not os.environ.get("BMAD_LEDGER_URL") and not Path(".bmad/ledger.db").exists():
         from bmad.core.errors import UsageError
@@ -64,177 +63,199 @@ def _out_dir(config: BmadConfig | None, out: Path | None) -> Path:
         return out
     if config is not None:
         return config.resolve_path(config.reports.output_dir)
+    from pathlib import Path
+
     return Path(".bmad/reports")
 
 
 def _state(config: BmadConfig | None) -> Path:
+    from pathlib import Path
+
     return config.state_path if config is not None else Path(".bmad")
 
 
-ServiceOpt = Annotated[
-    str | None, typer.Option("--service", "-s", help="Service (default: the one in bmad.yaml; 'all' for all).")
-]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="From: 2026-01-31, 2026-01-31T12:00 or 7d / 12h ago.")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Until (exclusive), same forms.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or prometheus.")]
-ChecklistOpt = Annotated[bool, typer.Option("--checklist", help="Print the pre-deployment checklist.")]
-DemoDirOpt = Annotated[
-    Path, typer.Option("--dir", help="Work folder (copy of the example as a git repository, state, reports).")
-]
-StackDirOpt = Annotated[Path, typer.Option("--stack-dir", envvar="BMAD_STACK_DIR", help="The local stack's folder.")]
-DemoEnvOpt = Annotated[
-    str, typer.Option("--env", "-e", help="Environment name the example runs as (containers are labelled with it).")
-]
+def _ledger_options(parser: argparse.ArgumentParser, description: str, *, release: bool) -> None:
+    parser.description = description
+    if release:
+        parser.add_argument("release", nargs="?", metavar="RELEASE", help=RELEASE_HELP)
+    add_config(parser, LEDGER_CONFIG_HELP)
+    parser.add_argument("-e", "--env", metavar="NAME", help="Environment (default: every environment).")
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(metrics)
-    app.command()(report)
-    app.command()(runbook)
-    app.command()(demo)
+def metrics_command(parser: argparse.ArgumentParser) -> None:
+    _ledger_options(
+        parser,
+        "Framework metrics (the guide's table: target vs achieved) and the DORA four keys, from the ledger.",
+        release=False,
+    )
+    parser.add_argument(
+        "-s", "--service", metavar="NAME", help="Service (default: the one in bmad.yaml; 'all' for all)."
+    )
+    parser.add_argument("--since", metavar="WHEN", help="From: 2026-01-31, 2026-01-31T12:00 or 7d / 12h ago.")
+    parser.add_argument("--until", metavar="WHEN", help="Until (exclusive), same forms.")
+    add_json(parser, "Print one JSON document.")
+    parser.add_argument("-f", "--format", choices=FORMATS, default="table", help="Output format (default: table).")
+    parser.set_defaults(handler=metrics)
 
 
-def metrics(
-    config: LedgerConfigOpt = DEFAULT_CONFIG,
-    service: ServiceOpt = None,
-    env: AnyEnvOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    json_out: JsonDocumentOpt = False,
-    fmt: FormatOpt = Format.table,
-) -> None:
+def metrics(args: argparse.Namespace) -> int:
     """Framework metrics (the guide's table: target vs achieved) and the DORA four keys, from the ledger."""
-    as_json = json_out or fmt is Format.json
+    as_json = args.json or args.format == "json"
 
     def action() -> None:
-        result = _framework_metrics(config, service, env, since, until)
+        result = _framework_metrics(args)
         if as_json:
             from bmad.cli._render import print_json
 
             print_json(result.to_dict())
-        elif fmt is Format.prometheus:
+        elif args.format == "prometheus":
+            from bmad.cli._render import echo
             from bmad.reports.exposition import render_prometheus
 
-            typer.echo(render_prometheus(result), nl=False)
+            echo(render_prometheus(result), end="")
         else:
             print_metrics_table(result)
 
-    guard(action, as_json=as_json)
+    return guard(action, as_json=as_json, debug=getattr(args, "debug", False))
 
 
-def _framework_metrics(
-    config: Path, service: str | None, env: str | None, since: str | None, until: str | None
-) -> FrameworkMetrics:
+def _framework_metrics(args: argparse.Namespace) -> FrameworkMetrics:
     from bmad.core.models import utcnow
     from bmad.reports.metrics import parse_when
     from bmad.reports.outputs import framework_metrics
 
-    cfg, ledger = _open(config)
+    cfg, ledger = _open(args)
     try:
         now = utcnow()
-        chosen = service if service is not None else (cfg.service.name if cfg is not None else None)
+        chosen = args.service if args.service is not None else (cfg.service.name if cfg is not None else None)
         return framework_metrics(
             ledger,
             service=None if chosen == "all" else chosen,
-            environment=env,
-            since=parse_when(since, now=now) if since else None,
-            until=parse_when(until, now=now) if until else None,
+            environment=args.env,
+            since=parse_when(args.since, now=now) if args.since else None,
+            until=parse_when(args.until, now=now) if args.until else None,
             now=now,
         )
     finally:
         ledger.close()
 
 
-def report(
-    release: ReleaseArg = None,
-    config: LedgerConfigOpt = DEFAULT_CONFIG,
-    env: AnyEnvOpt = None,
-    out: OutOpt = None,
-    json_out: JsonDocumentOpt = False,
-) -> None:
+def _out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=folder_path,
+        metavar="DIR",
+        help="Folder for the documents (default: reports.output_dir of bmad.yaml).",
+    )
+
+
+def report_command(parser: argparse.ArgumentParser) -> None:
+    _ledger_options(
+        parser, "Write the HTML report, runbook (MD + HTML), checklist and rollback plan of a release.", release=True
+    )
+    _out_option(parser)
+    add_json(parser, "Print one JSON document.")
+    parser.set_defaults(handler=report)
+
+
+def report(args: argparse.Namespace) -> None:
     """Write the HTML report, runbook (MD + HTML), checklist and rollback plan of a release."""
+    from bmad.cli._render import echo, print_json
 
-    def action() -> None:
-        view, outputs = _write_documents(config, release, env, out)
-        if json_out:
-            from bmad.cli._render import print_json
-
-            print_json({"release": view.release_id, "outcome": view.outcome.value, **outputs.to_dict()})
-            return
-        typer.echo(f"{view.service}/{view.environment}@{view.release.short_version}: {view.outcome.value}")
-        for name, path in outputs.files.items():
-            typer.echo(f"  {name.replace('_', ' ')}: {path}")
-
-    guard(action, as_json=json_out)
+    view, outputs = _write_documents(args)
+    if args.json:
+        print_json({"release": view.release_id, "outcome": view.outcome.value, **outputs.to_dict()})
+        return
+    echo(f"{view.service}/{view.environment}@{view.release.short_version}: {view.outcome.value}")
+    for name, where in outputs.files.items():
+        echo(f"  {name.replace('_', ' ')}: {where}")
 
 
-def runbook(
-    release: ReleaseArg = None,
-    config: LedgerConfigOpt = DEFAULT_CONFIG,
-    env: AnyEnvOpt = None,
-    out: OutOpt = None,
-    checklist: ChecklistOpt = False,
-    json_out: JsonDocumentOpt = False,
-) -> None:
+def runbook_command(parser: argparse.ArgumentParser) -> None:
+    _ledger_options(
+        parser,
+        "Print the deployment runbook (or --checklist) of a release as Markdown; the files are written too.",
+        release=True,
+    )
+    _out_option(parser)
+    parser.add_argument("--checklist", action="store_true", help="Print the pre-deployment checklist.")
+    add_json(parser, "Print one JSON document.")
+    parser.set_defaults(handler=runbook)
+
+
+def runbook(args: argparse.Namespace) -> None:
     """Print the deployment runbook (or --checklist) of a release as Markdown; the files are written too."""
+    from bmad.cli._render import echo, print_json
 
-    def action() -> None:
-        _, outputs = _write_documents(config, release, env, out)
-        key = "checklist_md" if checklist else "runbook_md"
-        if json_out:
-            from bmad.cli._render import print_json
-
-            print_json({"markdown": outputs.files[key].read_text(encoding="utf-8"), **outputs.to_dict()})
-            return
-        typer.echo(outputs.files[key].read_text(encoding="utf-8"))
-
-    guard(action, as_json=json_out)
+    _, outputs = _write_documents(args)
+    key = "checklist_md" if args.checklist else "runbook_md"
+    if args.json:
+        print_json({"markdown": outputs.files[key].read_text(encoding="utf-8"), **outputs.to_dict()})
+        return
+    echo(outputs.files[key].read_text(encoding="utf-8"))
 
 
-def _write_documents(
-    config: Path, release: str | None, env: str | None, out: Path | None
-) -> tuple[ReleaseView, ReleaseOutputs]:
+def _write_documents(args: argparse.Namespace) -> tuple[ReleaseView, ReleaseOutputs]:
     """Find the release in the ledger and write its documents."""
     from bmad.reports.outputs import write_release_outputs
     from bmad.reports.source import find_release
 
-    cfg, ledger = _open(config)
+    cfg, ledger = _open(args)
     try:
-        view = find_release(ledger, release, service=cfg.service.name if cfg else None, environment=env)
-        outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, out), state_dir=_state(cfg))
+        view = find_release(ledger, args.release, service=cfg.service.name if cfg else None, environment=args.env)
+        outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, args.out), state_dir=_state(cfg))
     finally:
         ledger.close()
     return view, outputs
 
 
-def demo(
-    directory: DemoDirOpt = Path(".bmad-demo"),
-    stack_dir: StackDirOpt = Path(".stack"),
-    env: DemoEnvOpt = "dev",
-    json_out: JsonDocumentOpt = False,
-) -> None:
-    """Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a
-    bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."""
+def demo_command(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Bring up the local stack, then take the example service through B-M-A-D twice: a good release and a "
+        "bad one that post-deploy verification catches and rolls back; print the reports and the metrics table."
+    )
+    parser.add_argument(
+        "--dir",
+        dest="directory",
+        type=folder_path,
+        default=".bmad-demo",
+        metavar="DIR",
+        help="Work folder (copy of the example as a git repository, state, reports; default: %(default)s).",
+    )
+    parser.add_argument(
+        "--stack-dir",
+        type=folder_path,
+        default=os.environ.get("BMAD_STACK_DIR") or ".stack",
+        metavar="DIR",
+        help="The local stack's folder (default: $BMAD_STACK_DIR, else .stack).",
+    )
+    parser.add_argument(
+        "-e",
+        "--env",
+        default="dev",
+        metavar="NAME",
+        help="Environment name the example runs as (containers are labelled with it; default: %(default)s).",
+    )
+    add_json(parser, "Print one JSON document.")
+    parser.set_defaults(handler=demo)
 
-    def action() -> None:
-        from bmad.demo import run_demo
 
-        say = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
-        result = run_demo(directory, stack_dir=stack_dir, environment=env, say=say)
-        if json_out:
-            from bmad.cli._render import print_json
+def demo(args: argparse.Namespace) -> int:
+    """Take the example service through B-M-A-D twice and print the reports and the metrics table."""
+    from bmad.cli._render import echo, print_json
+    from bmad.demo import run_demo
 
-            print_json(result.to_dict())
-        else:
-            typer.echo("")
-            for line in result.summary_lines():
-                typer.echo(line)
-            typer.echo("")
-            print_metrics_table(result.metrics)
-        if not result.ok:
-            raise typer.Exit(1)
-
-    guard(action, as_json=json_out)
+    say = (lambda _m: None) if args.json else (lambda m: echo(m, err=True))
+    result = run_demo(args.directory, stack_dir=args.stack_dir, environment=args.env, say=say)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        echo("")
+        for line in result.summary_lines():
+            echo(line)
+        echo("")
+        print_metrics_table(result.metrics)
+    return 0 if result.ok else 1
 
 
 def print_metrics_table(result: Any) -> None:
@@ -243,9 +264,10 @@ def print_metrics_table(result: Any) -> None:
 
     out = console()
     if not out.is_terminal and os.environ.get("BMAD_RICH") != "1":
+        from bmad.cli._render import echo
         from bmad.reports.metrics import render_table
 
-        typer.echo(render_table(result), nl=False)
+        echo(render_table(result), end="")
         return
     from rich.table import Table
 
@@ -264,3 +286,11 @@ def print_metrics_table(result: Any) -> None:
             met = "–" if row.met is None else ("[green]✓[/green]" if row.met else "[red]✗[/red]")
             table.add_row(f"[bold]{esc(row.metric)}[/bold]", esc(row.target), esc(row.achieved), met)
         out.print(table)
+
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "metrics": metrics_command,
+    "report": report_command,
+    "runbook": runbook_command,
+    "demo": demo_command,
+}

@@ -2,92 +2,109 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+import argparse
+import os
 
-import typer
+from bmad.cli.options import add_debug, path
 
-from bmad.cli.options import JsonTableOpt, guard
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from bmad.engine.local_stack import ComponentStatus, StackInfo
 
 DEFAULT_DIR = ".stack"
-
-DirOption = Annotated[
-    Path, typer.Option("--dir", envvar="BMAD_STACK_DIR", help="Directory of the stack's config, data, logs and state.")
-]
-OnlyOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--only",
-        help="Only this component (repeatable): podman, registry, pushgateway, alertmanager, prometheus, postgres.",
-    ),
-]
+COMPONENTS = "podman, registry, pushgateway, alertmanager, prometheus, postgres"
+# What `bmad stack env` exports: only variables something reads. DOCKER_HOST: the Docker SDK
+# (adapters/engine_client.py) and the example's build scripts; BMAD_PROMETHEUS_FILE_SD_DIR: the
+# default of target.local.prometheus_file_sd (config/deploy.py). The component URLs are in
+# `bmad stack status --json`.
+EXPORTED = ("DOCKER_HOST", "BMAD_PROMETHEUS_FILE_SD_DIR")
+PORTS = {"registry": 5000, "prometheus": 9090, "pushgateway": 9091, "alertmanager": 9093, "postgres": 5432}
 
 
-RegistryPortOpt = Annotated[int | None, typer.Option(help="default 5000")]
-PrometheusPortOpt = Annotated[int | None, typer.Option(help="default 9090")]
-PushgatewayPortOpt = Annotated[int | None, typer.Option(help="default 9091")]
-AlertmanagerPortOpt = Annotated[int | None, typer.Option(help="default 9093")]
-PostgresPortOpt = Annotated[int | None, typer.Option(help="default 5432 (with --only postgres)")]
-ScrapeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        help="JOB=HOST:PORT[,HOST:PORT] for Prometheus to scrape statically (repeatable; default: none, "
-        "the local target's serving replicas are found through file_sd, see 'bmad stack env')."
-    ),
-]
-RulesOpt = Annotated[
-    list[Path] | None,
-    typer.Option(help="Prometheus rule file (repeatable; default: examples/hello/monitoring/*.yml if present)."),
-]
-TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for each component to be ready.")]
-PurgeOpt = Annotated[bool, typer.Option(help="Also delete the data (registry, TSDB, PostgreSQL).")]
-
-
-def register(app: typer.Typer) -> None:
-    stack_app = typer.Typer(
-        name="stack",
-        help="Start, stop and inspect the local stack (Podman API, registry, Prometheus, Pushgateway, Alertmanager).",
-        no_args_is_help=True,
+def stack_command(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(group_parser=parser)
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(parser))
+    subcommands = (
+        ("up", "Start every component that is not running (idempotent) and wait until each is ready.", _up_options),
+        (
+            "down",
+            "Stop the recorded components by pid (process group). Nothing recorded: nothing to do.",
+            _down_options,
+        ),
+        (
+            "status",
+            "Show each component's state (from the state file, probed now). Exit 3 when one is not running.",
+            None,
+        ),
+        ("env", 'Print shell exports pointing clients at the stack: eval "$(bmad stack env)".', None),
     )
-    app.add_typer(stack_app, name="stack")
-    stack_app.command("up")(up_command)
-    stack_app.command("down")(down_command)
-    stack_app.command("status")(status_command)
-    stack_app.command("env")(env_command)
+    handlers = {"up": up_command, "down": down_command, "status": status_command, "env": env_command}
+    for name, summary, extra in subcommands:
+        sub = groups.add_parser(name, help=summary.split(". ")[0].rstrip(".") + ".", description=summary)
+        sub.add_argument(
+            "--dir",
+            dest="directory",
+            type=path,
+            default=os.environ.get("BMAD_STACK_DIR") or DEFAULT_DIR,
+            metavar="DIR",
+            help="Directory of the stack's config, data, logs and state (default: $BMAD_STACK_DIR, else .stack).",
+        )
+        sub.add_argument("--json", dest="as_json", action="store_true", help="Print JSON instead of a table.")
+        if extra is not None:
+            extra(sub)
+        add_debug(sub)
+        sub.set_defaults(handler=handlers[name])
 
 
-def up_command(
-    directory: DirOption = Path(DEFAULT_DIR),
-    only: OnlyOption = None,
-    as_json: JsonTableOpt = False,
-    registry_port: RegistryPortOpt = None,
-    prometheus_port: PrometheusPortOpt = None,
-    pushgateway_port: PushgatewayPortOpt = None,
-    alertmanager_port: AlertmanagerPortOpt = None,
-    postgres_port: PostgresPortOpt = None,
-    scrape: ScrapeOpt = None,
-    rules: RulesOpt = None,
-    timeout: TimeoutOpt = 30.0,
-) -> None:
+def _only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only", action="append", metavar="COMPONENT", help=f"Only this component (repeatable): {COMPONENTS}."
+    )
+
+
+def _up_options(parser: argparse.ArgumentParser) -> None:
+    _only(parser)
+    for name, port in PORTS.items():
+        note = " (with --only postgres)" if name == "postgres" else ""
+        parser.add_argument(f"--{name}-port", type=int, metavar="PORT", help=f"default {port}{note}")
+    parser.add_argument(
+        "--scrape",
+        action="append",
+        metavar="JOB=HOST:PORT[,HOST:PORT]",
+        help="A job for Prometheus to scrape statically (repeatable; default: none, the local target's serving "
+        "replicas are found through file_sd).",
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        type=path,
+        metavar="FILE",
+        help="Prometheus rule file (repeatable; default: examples/hello/monitoring/*.yml if present).",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="Seconds to wait for each component to be ready."
+    )
+
+
+def _down_options(parser: argparse.ArgumentParser) -> None:
+    _only(parser)
+    parser.add_argument(
+        "--purge",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Also delete the data (registry, TSDB, PostgreSQL).",
+    )
+
+
+def up_command(args: argparse.Namespace) -> None:
     """Start every component that is not running (idempotent) and wait until each is ready."""
-    ports = {
-        "registry": registry_port,
-        "prometheus": prometheus_port,
-        "pushgateway": pushgateway_port,
-        "alertmanager": alertmanager_port,
-        "postgres": postgres_port,
-    }
-
-    def action() -> None:
-        info = _up(directory, only, ports, scrape, rules, timeout)
-        _render(info, info.status(only or None), as_json)
-
-    guard(action, as_json=False)
+    ports = {name: getattr(args, f"{name}_port") for name in PORTS}
+    info = _up(args.directory, args.only, ports, args.scrape, args.rules, args.timeout)
+    _render(info, info.status(args.only or None), args.as_json)
 
 
 def _up(
@@ -119,56 +136,45 @@ def _up(
     )
 
 
-def down_command(
-    directory: DirOption = Path(DEFAULT_DIR),
-    only: OnlyOption = None,
-    as_json: JsonTableOpt = False,
-    purge: PurgeOpt = False,
-) -> None:
+def down_command(args: argparse.Namespace) -> None:
     """Stop the recorded components by pid (process group). Nothing recorded: nothing to do."""
+    import json
 
-    def action() -> None:
-        from bmad.engine.local_stack import down as stack_down
+    from bmad.cli._render import echo
+    from bmad.engine.local_stack import down as stack_down
 
-        stopped = stack_down(directory, only=only or None, purge=purge)
-        if as_json:
-            typer.echo(json.dumps({"dir": str(directory.resolve()), "stopped": stopped}))
-        else:
-            typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-
-    guard(action, as_json=False)
+    stopped = stack_down(args.directory, only=args.only or None, purge=args.purge)
+    if args.as_json:
+        echo(json.dumps({"dir": str(args.directory.resolve()), "stopped": stopped}))
+    else:
+        echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
-def status_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableOpt = False) -> None:
+def status_command(args: argparse.Namespace) -> int:
     """Show each component's state (from the state file, probed now). Exit 3 when one is not running."""
+    from bmad.engine.local_stack import load
 
-    def action() -> int:
-        from bmad.engine.local_stack import load
-
-        info = load(directory)
-        items = info.status()
-        _render(info, items, as_json)
-        wanted = [i for i in items if i.name in info.components]
-        return 0 if all(i.state == "running" for i in wanted) else 3
-
-    guard(action, as_json=False)
+    info = load(args.directory)
+    items = info.status()
+    _render(info, items, args.as_json)
+    wanted = [i for i in items if i.name in info.components]
+    return 0 if all(i.state == "running" for i in wanted) else 3
 
 
-def env_command(directory: DirOption = Path(DEFAULT_DIR), as_json: JsonTableOpt = False) -> None:
+def env_command(args: argparse.Namespace) -> None:
     """Print shell exports pointing clients at the stack: eval "$(bmad stack env)"."""
+    import json
+    import shlex
 
-    def action() -> None:
-        from bmad.engine.local_stack import load
+    from bmad.cli._render import echo
+    from bmad.engine.local_stack import load
 
-        env = load(directory).env()
-        env.pop("BMAD_STACK_POSTGRES_URL", None)  # carries a password: ask the library for it
-        if as_json:
-            typer.echo(json.dumps(env, indent=2))
-        else:
-            for key, value in env.items():
-                typer.echo(f"export {key}={value}")
-
-    guard(action, as_json=False)
+    env = {key: value for key, value in load(args.directory).env().items() if key in EXPORTED}
+    if args.as_json:
+        echo(json.dumps(env, indent=2))
+    else:
+        for key, value in env.items():
+            echo(f"export {key}={shlex.quote(value)}")
 
 
 def _parse_scrape(values: list[str]) -> dict[str, list[str]]:
@@ -185,6 +191,8 @@ def _parse_scrape(values: list[str]) -> dict[str, list[str]]:
 
 
 def _default_rules() -> list[Path]:
+    from pathlib import Path
+
     from bmad.engine.local_stack import EXAMPLE_RULES_DIR
 
     rules_dir = Path(EXAMPLE_RULES_DIR)
@@ -194,6 +202,10 @@ def _default_rules() -> list[Path]:
 
 
 def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> None:
+    import json
+
+    from bmad.cli._render import echo, esc
+
     if as_json:
         payload = {
             "dir": str(info.root),
@@ -201,24 +213,29 @@ def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> Non
             "env": {k: v for k, v in info.env().items() if k != "BMAD_STACK_POSTGRES_URL"},
             "components": [item.to_json() for item in items],
         }
-        typer.echo(json.dumps(payload, indent=2))
+        echo(json.dumps(payload, indent=2))
         return
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"local stack in {info.root}", title_justify="left")
+    table = Table(title=esc(f"local stack in {info.root}"), title_justify="left")
     for column in ("component", "state", "pid", "endpoint", "ready in", "log"):
         table.add_column(column)
     colours = {"running": "green", "stopped": "dim", "exited": "red", "unhealthy": "yellow"}
     for item in items:
         table.add_row(
-            item.name,
-            f"[{colours.get(item.state, 'white')}]{item.state}[/]",
+            esc(item.name),
+            f"[{colours.get(item.state, 'white')}]{esc(item.state)}[/]",
             str(item.pid or "-"),
-            item.endpoint,
+            esc(item.endpoint),
             f"{item.start_seconds:.2f}s" if item.start_seconds is not None else "-",
-            item.log or "-",
+            esc(item.log or "-"),
         )
     console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     console.print(table)
-    console.print(f'clients: eval "$(bmad stack env --dir {info.root})"  # DOCKER_HOST={info.docker_host}')
+    console.print(esc(f'clients: eval "$(bmad stack env --dir {info.root})"  # DOCKER_HOST={info.docker_host}'))
+
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"stack": stack_command}

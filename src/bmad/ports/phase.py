@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from bmad.config.models import BmadConfig, EnvironmentConfig
+from bmad.core.errors import UsageError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, Release
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.history import History
@@ -26,8 +27,9 @@ from bmad.ports.progress import NullProgress, Progress
 class RunOptions:
     """Options of one run that change what phases do: the command line's flags and ``--set KEY=VALUE``.
 
-    The engine builds it once (:meth:`from_sets`); every ``--set`` key that is not a field here
-    stays in ``extra`` for custom phases.
+    The engine builds it once (:meth:`from_sets`), typed: an unknown key or a value of the wrong type
+    is a :class:`~bmad.core.errors.UsageError` (exit 2) naming the valid keys. Custom phases take
+    keys prefixed ``x_`` (or ``x-``), kept in ``extra`` under their ``x_`` name.
     """
 
     no_rollback: bool = False  # DEPLOY leaves a failed release in place (--no-rollback)
@@ -38,50 +40,46 @@ class RunOptions:
     docker_host: str | None = None  # the container engine BUILD talks to
     image: str | None = None  # DEPLOY deploys this image repository instead of BUILD's
     digest: str | None = None  # ... and this digest
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # x_ keys, for custom phases
+
+    @classmethod
+    def keys_help(cls) -> str:
+        """The valid ``--set`` keys, for error messages and help."""
+        return ", ".join(sorted(_field_kinds())) + "; custom phases: x_<name>"
 
     @classmethod
     def from_sets(cls, values: Mapping[str, Any]) -> RunOptions:
-        """From ``--set`` values (YAML-parsed) or an ``options=`` mapping."""
-        known = {f.name for f in fields(cls)} - {"extra"}
-        change_type = values.get("change_type")
-        if change_type and not isinstance(change_type, list | tuple):
-            change_type = [change_type]
-        return cls(
-            no_rollback=bool(values.get("no_rollback")),
-            no_suppressions=bool(values.get("no_suppressions")),
-            no_reports=bool(values.get("no_reports")),
-            load_test=values.get("load_test") is not False,
-            change_type=tuple(str(t) for t in change_type or ()),
-            docker_host=_text(values.get("docker_host")),
-            image=_text(values.get("image")),
-            digest=_text(values.get("digest")),
-            extra={key: value for key, value in values.items() if key not in known},
-        )
-
-    def as_sets(self) -> dict[str, Any]:
-        """The options that differ from their default, as ``--set`` keys (``extra`` included)."""
-        given: dict[str, Any] = {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name != "extra" and getattr(self, f.name) != f.default
-        }
-        return {**given, **self.extra}
-
-    # Compatibility while phases move to the attributes: ``options.get("no_rollback")`` and
-    # ``dict(options)`` read :meth:`as_sets`.
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.as_sets().get(key, default)
-
-    def keys(self) -> list[str]:
-        return list(self.as_sets())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.as_sets()[key]
+        """From ``--set`` values (YAML-parsed) or an ``options=`` mapping; raises UsageError on a bad key or value."""
+        kinds = _field_kinds()
+        typed: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in values.items():
+            if key[:2] in ("x_", "x-") and len(key) > 2:
+                extra["x_" + key[2:]] = value
+            elif key in kinds:
+                typed[key] = _typed(key, kinds[key], value)
+            else:
+                raise UsageError(f"--set {key}: unknown option", hint=f"valid keys: {cls.keys_help()}")
+        return cls(**typed, extra=extra)
 
 
-def _text(value: Any) -> str | None:
-    return str(value) if value else None
+def _field_kinds() -> dict[str, str]:
+    """Each option's name and kind: ``bool``, ``text`` or ``texts`` (a list of strings)."""
+    kinds = {"bool": "bool", "str | None": "text", "tuple[str, ...]": "texts"}
+    return {f.name: kinds[str(f.type)] for f in fields(RunOptions) if f.name != "extra"}
+
+
+def _typed(key: str, kind: str, value: Any) -> Any:
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "texts":
+        items = value if isinstance(value, list | tuple) else [value]
+        if all(isinstance(item, str) and item for item in items):
+            return tuple(items)
+    if kind == "text" and (value is None or isinstance(value, str)):
+        return value or None
+    expected = {"bool": "true or false", "texts": "a name or a list of names", "text": "text"}[kind]
+    raise UsageError(f"--set {key}={value}: expected {expected}", hint=f"valid keys: {RunOptions.keys_help()}")
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Test-only phase implementations, selected through the supported custom-phase mechanism
 (``plugins:`` in bmad.yaml or ``BMAD_PLUGIN_<PHASE>``). Their behaviour is driven by the run's
-options (``--set KEY=VALUE`` / ``options=``), prefixed with the phase name:
+options (``--set KEY=VALUE`` / ``options=``), prefixed with ``x_`` (custom phases' keys) and the
+phase name, e.g. ``x_build_status``:
 
 * ``<phase>_checks``: how many checks (default 3), ids ``<phase>.c<N>``
 * ``<phase>_status``: status of the first check: pass (default), warn, fail
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,10 @@ _active_lock = threading.Lock()
 
 
 class ScriptedPhase(BasePhase):
-    def __init__(self, name: PhaseName, options: dict[str, Any]) -> None:
+    def __init__(self, name: PhaseName, options: Mapping[str, Any]) -> None:
         self.name = name
-        self.opt = {k[len(name.value) + 1 :]: v for k, v in options.items() if k.startswith(name.value + "_")}
+        prefix = f"x_{name.value}_"
+        self.opt = {k[len(prefix) :]: v for k, v in options.items() if k.startswith(prefix)}
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
         count = int(self.opt.get("checks", 3))
@@ -152,9 +154,9 @@ class ScriptedPhase(BasePhase):
 
 
 def make(name: PhaseName, ctx: PhaseContext) -> ScriptedPhase:
-    if ctx.options.get(f"{name.value}_make_raise"):
+    if ctx.options.extra.get(f"x_{name.value}_make_raise"):
         raise RuntimeError("scripted bug while building the phase")
-    return ScriptedPhase(name, dict(ctx.options))
+    return ScriptedPhase(name, ctx.options.extra)
 
 
 def _print_env(ctx: PhaseContext, name: str, evidence: dict[str, Any]) -> str:

@@ -144,20 +144,16 @@ def test_cli_renderer_for_the_generic_analyze_command(report: dict[str, object],
 
 
 def test_bmad_checklist_command() -> None:
-    from typer.testing import CliRunner
+    from tests.cli.invoke import invoke
 
-    from bmad.cli.main import _register_all, app
-
-    _register_all()
-    runner = CliRunner()
-    result = runner.invoke(app, ["checklist", "--json", "--category", "security"])
+    result = invoke(["checklist", "--json", "--category", "security"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["count"] == sum(1 for e in catalog() if e.category.slug == "security")
     assert all(c["category"] == "Security & Compliance" for c in data["checks"])
-    text = runner.invoke(app, ["checklist"])
+    text = invoke(["checklist"])
     assert f"{len(catalog())} checks" in text.output
-    assert runner.invoke(app, ["checklist", "--category", "nope"]).exit_code == 2
+    assert invoke(["checklist", "--category", "nope"]).exit_code == 2
 
 
 def test_docs_checks_md_is_current() -> None:

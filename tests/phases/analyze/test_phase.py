@@ -480,11 +480,9 @@ def test_record_keeps_every_item_but_caps_findings() -> None:
 def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:
     """`bmad analyze --force` on a service repository: the phase record carries the metrics and
     every item's result, and the renderer the generic command uses reads it back."""
-    from typer.testing import CliRunner
-
     from bmad.cli.analyze import render_analyze
-    from bmad.cli.main import _register_all, app
     from bmad.core.models import PhaseResult
+    from tests.cli.invoke import invoke
 
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
     repo = make_project(tmp_path, git_repo)
@@ -495,10 +493,7 @@ def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Calla
         1,
     ) + "  server_dry_run: false\n"
     (repo / "bmad.yaml").write_text(text)
-    _register_all()
-    result = CliRunner().invoke(
-        app, ["analyze", "-c", str(repo / "bmad.yaml"), "--force", "--reason", "test", "--json"]
-    )
+    result = invoke(["analyze", "-c", str(repo / "bmad.yaml"), "--force", "--reason", "test", "--json"])
     assert result.exit_code == 1, result.output  # no BUILD/MEASURE evidence, no Secret: the gate fails
     data = json.loads(result.output)
     phase = next(p for p in data["phases"] if p["phase"] == "analyze")

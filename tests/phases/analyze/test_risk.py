@@ -172,26 +172,22 @@ def test_environment_risk_is_a_floor() -> None:
 def test_bmad_assess_cli(service_repo: tuple[Path, str]) -> None:
     import json
 
-    from typer.testing import CliRunner
-
-    from bmad.cli.main import _register_all, app
+    from tests.cli.invoke import invoke
 
     repo, base = service_repo
     commit(repo, {"migrations/0002.sql": "alter table x add y int;\n"})
     (repo / "bmad.yaml").write_text(
         "service: {name: svc}\nenvironments:\n  production: {production: true, risk: low}\n", encoding="utf-8"
     )
-    _register_all()
-    runner = CliRunner()
-    result = runner.invoke(app, ["assess", "-c", str(repo / "bmad.yaml"), "--since", base, "--json"])
+    result = invoke(["assess", "-c", str(repo / "bmad.yaml"), "--since", base, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["level"] == "HIGH"
     assert [t["type"] for t in data["change_types"]] == ["schema_migration"]
     assert data["mitigations_required"] is True
     assert {m["id"] for m in data["mitigations"]} >= {"backup", "migration-reversible"}
-    text = runner.invoke(app, ["assess", "-c", str(repo / "bmad.yaml"), "-t", "config_tuning"])
+    text = invoke(["assess", "-c", str(repo / "bmad.yaml"), "-t", "config_tuning"])
     assert text.exit_code == 0
     assert "Risk: LOW" in text.output
-    bad = runner.invoke(app, ["assess", "-c", str(repo / "bmad.yaml"), "-t", "yolo"])
+    bad = invoke(["assess", "-c", str(repo / "bmad.yaml"), "-t", "yolo"])
     assert bad.exit_code == 2

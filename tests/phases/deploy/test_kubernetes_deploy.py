@@ -405,13 +405,10 @@ def test_no_rollback_option_and_a_failing_first_release(tmp_path: Path, cluster:
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "HELLO_FAULT", "value": "crash"} in env  # left in place, as asked
     # `bmad diagnose` on what was left in place: the guide's CrashLoopBackOff entry, with the logs.
-    from typer.testing import CliRunner
+    from tests.cli.invoke import invoke
 
-    from bmad.cli.main import _register_all, get_app
-
-    _register_all()
     config_path = tmp_path / ("d" * 8) / "bmad.yaml"
-    result = CliRunner().invoke(get_app(), ["diagnose", "-c", str(config_path), "--env", "stg"])
+    result = invoke(["diagnose", "-c", str(config_path), "--env", "stg"])
     assert result.exit_code == 1, result.output
     assert "CrashLoopBackOff" in result.output and "HELLO_FAULT=crash" in result.output
     assert "missing environment variables" in result.output and "verify secrets exist" in result.output
@@ -419,13 +416,11 @@ def test_no_rollback_option_and_a_failing_first_release(tmp_path: Path, cluster:
 
 def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Path, cluster: Any) -> None:
     """`bmad rollback` on Kubernetes: back to the ReplicaSet of the last good release in the ledger."""
-    from typer.testing import CliRunner
-
-    from bmad.cli.main import _register_all, get_app
     from bmad.config.loader import load_config
     from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
     from bmad.engine.runner import open_ledger
     from bmad.engine.wiring.deploy_rollback import manual_rollback
+    from tests.cli.invoke import invoke
 
     ns = "k-manual"
     good = deploy(tmp_path, cluster, ns, "a" * 40, env={"HELLO_VERSION": "1.0.1"})
@@ -449,8 +444,7 @@ def test_manual_rollback_to_the_last_good_release_and_diagnose_cli(tmp_path: Pat
         history = ledger.get_release("hello", "stg", "f" * 40)
         assert history is not None and history.rolled_back
 
-    _register_all()
-    result = CliRunner().invoke(get_app(), ["diagnose", "-c", str(config_path), "--env", "stg", "--json"])
+    result = invoke(["diagnose", "-c", str(config_path), "--env", "stg", "--json"])
     assert result.exit_code == 0, result.output
     assert '"findings": []' in result.output
 

@@ -170,13 +170,10 @@ def test_good_release_then_update_with_zero_downtime(
     assert all(r["status"] == "exited" for r in status["previous"]["replicas"])
     assert versions_served(target.serving_endpoints(SERVICE, environment)) == {"1.0.2"}
     # `bmad target` reads the same state back from the engine's labels.
-    from typer.testing import CliRunner
+    from tests.cli.invoke import invoke
 
-    from bmad.cli.main import _register_all, get_app
-
-    _register_all()
     config_path = tmp_path / ("b" * 40) / "bmad.yaml"
-    shown = CliRunner().invoke(get_app(), ["target", "-c", str(config_path), "--env", environment])
+    shown = invoke(["target", "-c", str(config_path), "--env", environment])
     assert shown.exit_code == 0, shown.output
     assert f"active    {'b' * 12}" in shown.output and f"previous  {'a' * 12}" in shown.output, shown.output
     # Replica containers carry the labels the state is read back from.
