@@ -216,7 +216,7 @@ def test_the_example_alert_rules_name_commands_that_exist() -> None:
             for rule in group["rules"]:
                 text = " ".join(str(v) for v in (rule.get("annotations") or {}).values())
                 commands += [m.split(" if ")[0].split() for m in re.findall(r"\bbmad ([^;.]*)", text)]
-    assert ["rollback", "--env", "ENV"] in commands
+    assert ["rollback", "hello", "-e", "ENVIRONMENT"] in commands
     for words in commands:
         errors = io.StringIO()
         with redirect_stderr(errors):
