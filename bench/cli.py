@@ -105,7 +105,7 @@ def make_service(root: Path, name: str, manifests: Path | None) -> Path:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["environments"]["dev"].pop("monitoring", None)
     if manifests is not None:
-        config.setdefault("analyze", {})["manifests"] = [str(manifests)]
+        config.setdefault("analyze", {})["manifests"] = str(manifests)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")

@@ -35,20 +35,27 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     problems are returned (and the CLI prints them).
     """
     from bmad.adapters.own_metrics import push_own_metrics
-    from bmad.reports.outputs import own_metrics_snapshot, write_release_outputs
+    from bmad.reports.outputs import release_figures, snapshot_of, write_figures_outputs
 
     published = Published()
+    gateway = config.environment(environment).monitoring.pushgateway_url
+    pushing = bool(gateway) and config.reports.push_own_metrics
     try:
-        published.outputs = write_release_outputs(
-            ledger, release, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
+        figures = release_figures(ledger, release)
+    except BmadError as exc:
+        published.problems.append(f"writing the reports failed: {exc}")
+        if pushing:
+            published.problems.append(f"pushing bmad's own metrics failed: {exc}")
+        return published
+    try:
+        published.outputs = write_figures_outputs(
+            figures, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
         )
     except (BmadError, OSError) as exc:
         published.problems.append(f"writing the reports failed: {exc}")
-    gateway = config.environment(environment).monitoring.pushgateway_url
-    if gateway and config.reports.push_own_metrics:
+    if gateway and pushing:
         try:
-            snapshot = own_metrics_snapshot(ledger, release)
-            push_own_metrics(gateway, **snapshot.as_kwargs())
+            push_own_metrics(gateway, **snapshot_of(figures, ledger.now).as_kwargs())
             published.pushed = True
         except BmadError as exc:
             published.problems.append(f"pushing bmad's own metrics failed: {exc}")
