@@ -124,6 +124,9 @@ def bmad_env(cache: Path) -> dict[str, str]:
         "COLUMNS": "120",
     }
     env.pop("BMAD_LEDGER_URL", None)
+    # An installed bmad has its .pyc files (pip compiles them); a developer shell that sets this
+    # would make every timed run compile bmad's sources again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
