@@ -13,12 +13,13 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
 HEAD_REVISION = "0001"  # the newest Alembic revision under migrations/versions
@@ -33,10 +34,13 @@ _ROLLBACKS_OF = (
     "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
     " FROM rollbacks WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
+# Every check of the runs as one JSON document ([[run id, data], ...] in order): one decode, not one per row.
 _CHECKS_OF = (
+    "SELECT json_group_array(json_array(phase_run_id, json(data))) FROM ("
     "SELECT phase_run_id, data FROM check_results"
-    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id)"
 )
+_CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -84,6 +88,8 @@ def stored(value: datetime) -> str:
 
 
 def _json(text: str | None) -> Any:
+    if text == "{}":  # most runs' metrics and artifacts
+        return {}
     return json.loads(text) if text is not None else None
 
 
@@ -206,9 +212,17 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
     if not run_ids:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    for run_id, data in db.execute(_CHECKS_OF, (json.dumps(run_ids),)):
-        found[run_id].append(CheckResult.from_dict(json.loads(data)))
+    (document,) = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchone()
+    for run_id, data in json.loads(document):
+        found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}
+
+
+def _check(data: dict[str, Any]) -> CheckResult:
+    """:meth:`CheckResult.from_dict` with the field names looked up once."""
+    data["status"] = CheckStatus(data["status"])
+    data["evidence_files"] = tuple(data.get("evidence_files") or ())
+    return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 
 def _run(row: Any, release: Release, checks: tuple[CheckResult, ...]) -> PhaseRunRecord:
