@@ -105,7 +105,7 @@ def make_service(root: Path, name: str, manifests: Path | None) -> Path:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["environments"]["dev"].pop("monitoring", None)
     if manifests is not None:
-        config.setdefault("analyze", {})["manifests"] = [str(manifests)]
+        config.setdefault("analyze", {})["manifests"] = str(manifests)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
@@ -124,6 +124,9 @@ def bmad_env(cache: Path) -> dict[str, str]:
         "COLUMNS": "120",
     }
     env.pop("BMAD_LEDGER_URL", None)
+    # An installed bmad has its .pyc files (pip compiles them); a developer shell that sets this
+    # would make every timed run compile bmad's sources again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 from bmad.core.errors import LockHeld
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger, RollbackInput
-from bmad.ledger._db import resolve_url
 from bmad.ledger.procs import this_host
+from bmad.ledger.urls import resolve_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REL = Release("hello", "staging", "a" * 40, dirty=False, commit_time=T0 - timedelta(hours=1))

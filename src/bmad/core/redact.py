@@ -33,6 +33,11 @@ _MIN_SECRET_LENGTH = 4
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+# Each text is redacted once: the same check ids, statuses and messages recur in every record,
+# report and evidence file. Cleared whenever the set of secrets changes.
+_redacted: dict[str, str] = {}
+_CACHE_LIMIT = 8192
+_longest_first: list[str] = []  # _secrets, longest first (a secret inside another is masked after it)
 
 
 def register_secret(value: str | None) -> None:
@@ -43,7 +48,9 @@ def register_secret(value: str | None) -> None:
     if len(value) < _MIN_SECRET_LENGTH:
         return
     with _lock:
-        _secrets.add(value)
+        if value not in _secrets:
+            _secrets.add(value)
+            _changed()
 
 
 def known_secret_count() -> int:
@@ -55,6 +62,14 @@ def forget_secrets() -> None:
     """Drop every registered value (tests use this between cases)."""
     with _lock:
         _secrets.clear()
+        _changed()
+
+
+def _changed() -> None:
+    """Called with ``_lock`` held after ``_secrets`` changed."""
+    global _longest_first
+    _redacted.clear()
+    _longest_first = sorted(_secrets, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
@@ -62,7 +77,20 @@ def redact(text: str) -> str:
     if not text:
         return text
     with _lock:
-        values = sorted(_secrets, key=len, reverse=True)
+        done = _redacted.get(text)
+        if done is not None:
+            return done
+        values = _longest_first
+    masked = _mask(text, values)
+    with _lock:
+        if len(_redacted) >= _CACHE_LIMIT:
+            _redacted.clear()
+        if values is _longest_first:  # no secret registered meanwhile
+            _redacted[text] = masked
+    return masked
+
+
+def _mask(text: str, values: list[str]) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, MASK)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bmad.core.errors import BmadError, ExitCode
 from bmad.core.models import PhaseName, PhaseResult, Release
+from bmad.ledger.records import check_data
 
 if TYPE_CHECKING:
     from bmad.engine.publish import Published
@@ -46,7 +47,7 @@ class PhaseOutcome:
             "counts": result.counts(),
             "metrics": result.metrics,
             "artifacts": result.artifacts,
-            "checks": [check.to_dict() for check in result.checks],
+            "checks": [check_data(check) for check in result.checks],  # serialised only: no deep copy
             "evidence_dir": self.evidence_dir,
             "ledger_hash": self.ledger_hash,
             "record": {"path": self.record_path, "commit": self.record_commit, "error": self.record_error},

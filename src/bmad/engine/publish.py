@@ -34,26 +34,34 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     """Write the release's runbook, checklist and report, and push bmad's own metrics.
 
     Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
-    problems are returned (and the CLI prints them).
+    problems are returned (and the CLI prints them). The release and its history are read once.
     """
     from bmad.adapters.own_metrics import ledger_group_id, push_own_metrics
-    from bmad.reports.outputs import own_metrics_snapshot, write_release_outputs
+    from bmad.reports.outputs import release_figures, snapshot_of, write_figures_outputs
 
     published = Published()
-    try:
-        published.outputs = write_release_outputs(
-            ledger, release, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
-        )
-    except (BmadError, OSError) as exc:
-        published.problems.append(f"writing the reports failed: {exc}")
     gateway = config.environment(environment).monitoring.pushgateway_url
     if not config.reports.push_own_metrics:
         published.push_skipped = "reports.push_own_metrics is false"
     elif not gateway:
         published.push_skipped = f"no Pushgateway configured (environments.{environment}.monitoring.pushgateway_url)"
-    else:
+    pushing = published.push_skipped is None
+    try:
+        figures = release_figures(ledger, release)
+    except BmadError as exc:
+        published.problems.append(f"writing the reports failed: {exc}")
+        if pushing:
+            published.problems.append(f"pushing bmad's own metrics failed: {exc}")
+        return published
+    try:
+        published.outputs = write_figures_outputs(
+            figures, config.resolve_path(config.reports.output_dir), state_dir=config.state_path
+        )
+    except (BmadError, OSError) as exc:
+        published.problems.append(f"writing the reports failed: {exc}")
+    if pushing and gateway:
         try:
-            snapshot = own_metrics_snapshot(ledger, release)
+            snapshot = snapshot_of(figures, ledger.now)
             push_own_metrics(gateway, **snapshot.as_kwargs(), ledger_id=ledger_group_id(ledger.url))
             published.pushed = True
         except BmadError as exc:

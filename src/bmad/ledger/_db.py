@@ -1,8 +1,7 @@
-"""Opening the database: URL normalisation, SQLite pragmas and locking, migrations on open."""
+"""Opening the database: SQLite pragmas and locking, migrations on open."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from bmad.core.errors import ConfigError, Unreachable
 from bmad.core.redact import redact
+from bmad.ledger.reader import HEAD_REVISION
 
-HEAD_REVISION = "0001"
-LEDGER_URL_ENV = "BMAD_LEDGER_URL"
 _MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def resolve_url(url: str | None, *, state_dir: str | Path | None) -> str:
-    """``BMAD_LEDGER_URL`` wins over ``url`` (from bmad.yaml), which wins over ``<state_dir>/ledger.db``."""
-    chosen = os.environ.get(LEDGER_URL_ENV) or url
-    if not chosen:
-        base = Path(state_dir) if state_dir is not None else Path(".bmad")
-        base.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(base / 'ledger.db').resolve()}"
-    for prefix in ("postgresql://", "postgres://"):
-        if chosen.startswith(prefix):
-            return "postgresql+psycopg://" + chosen[len(prefix) :]
-    return chosen
 
 
 def make_engine(url: str) -> Engine:

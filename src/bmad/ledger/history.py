@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.core.models import PhaseName, PhaseStatus, Release
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow
@@ -86,17 +86,24 @@ class HistoryQueries:
             row = session.get(PhaseRunRow, run_id)
             return run_record(row) if row is not None else None
 
-    def latest_results(self, release: Release) -> dict[PhaseName, PhaseResult]:
-        history = self.get_release(release.service, release.environment, release.version)
-        if history is None:
-            return {}
-        return {phase: run.to_result() for phase, run in history.phases.items()}
+
+class ReleaseLister(Protocol):
+    """What :class:`LedgerHistory` reads through (the :class:`~bmad.ledger.store.Ledger`)."""
+
+    def list_releases(
+        self,
+        *,
+        service: str | None = None,
+        environment: str | None = None,
+        limit: int | None = None,
+        before: datetime | None = None,
+    ) -> list[ReleaseHistory]: ...
 
 
 class LedgerHistory:
     """:class:`bmad.ports.history.History` over the ledger, for one release's service/environment."""
 
-    def __init__(self, queries: HistoryQueries, release: Release) -> None:
+    def __init__(self, queries: ReleaseLister, release: Release) -> None:
         self._queries = queries
         self._release = release
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ports.history import ReleaseRecord
+
+
+def check_data(check: CheckResult) -> dict[str, Any]:
+    """``check.to_dict()`` without its deep copy, for callers that serialise it or copy it anyway:
+    a check's evidence can be megabytes (ANALYZE of a thousand objects)."""
+    data: dict[str, Any] = {f.name: getattr(check, f.name) for f in fields(check)}
+    data["status"] = check.status.value
+    data["evidence_files"] = list(check.evidence_files)
+    return data
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -70,7 +79,7 @@ class PhaseRunRecord:
             "artifacts": self.artifacts,
             "message": self.message,
             "evidence_dir": self.evidence_dir,
-            "checks": [check.to_dict() for check in self.checks],
+            "checks": [check_data(check) for check in self.checks],
             "hash": self.hash,
         }
 

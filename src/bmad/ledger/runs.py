@@ -19,7 +19,7 @@ from bmad.ledger.anchors import seal, sealed
 from bmad.ledger.hashing import plain
 from bmad.ledger.history import find_release
 from bmad.ledger.locks import lock_stale, owner_host, owner_pid
-from bmad.ledger.records import PhaseRunRecord, RollbackInput, RollbackRecord
+from bmad.ledger.records import PhaseRunRecord, RollbackInput, RollbackRecord, check_data
 from bmad.ledger.row_records import rollback_record, run_record
 from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database, LedgerError
@@ -204,7 +204,7 @@ def _add_rollback(session: Session, release: ReleaseRow, rollback: RollbackInput
 
 
 def _check_row(position: int, check: CheckResult) -> CheckResultRow:
-    data = plain(redact_data(check.to_dict()))
+    data = plain(redact_data(check_data(check)))
     return CheckResultRow(
         position=position,
         check_id=check.id,

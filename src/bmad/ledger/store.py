@@ -10,18 +10,15 @@ the defaults, explicit arguments everywhere a test needs known data).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
-from bmad.ledger import chain
-from bmad.ledger._db import make_engine, migrate, resolve_url
-from bmad.ledger.anchors import ChainAnchor, sign
-from bmad.ledger.history import HistoryQueries, LedgerHistory
-from bmad.ledger.locks import LedgerLock, Locks
+from bmad.ledger.reader import HEAD_REVISION, SqliteReader, sqlite_file, stored_revision
 from bmad.ledger.records import (
     LockInfo,
     PhaseRunRecord,
@@ -30,22 +27,72 @@ from bmad.ledger.records import (
     RollbackRecord,
     VerifyReport,
 )
-from bmad.ledger.runs import RunWriter
-from bmad.ledger.transactions import Clock, Database
+from bmad.ledger.urls import resolve_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bmad.ledger.anchors import ChainAnchor
+    from bmad.ledger.history import HistoryQueries, LedgerHistory
+    from bmad.ledger.locks import LedgerLock, Locks
+    from bmad.ledger.runs import RunWriter
+    from bmad.ledger.transactions import Clock, Database
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The SQLAlchemy side of the ledger: the database and the parts that own its writes and reads."""
+
+    db: Database
+    runs: RunWriter
+    locks: Locks
+    history: HistoryQueries
+
+
+def _parts_over(engine: Engine, clock: Clock, signing_key: str | None) -> _Parts:
+    from bmad.ledger.history import HistoryQueries
+    from bmad.ledger.locks import Locks
+    from bmad.ledger.runs import RunWriter
+    from bmad.ledger.transactions import Database
+
+    db = Database(engine, clock)
+    runs = RunWriter(db, signing_key=signing_key)
+    return _Parts(db=db, runs=runs, locks=Locks(db), history=HistoryQueries(db))
 
 
 class Ledger:
     """The ledger API used by the engine, the CLI and the reports.
 
     Open with :meth:`open` (runs migrations) and close with :meth:`close` (or use ``with``).
+    A SQLite ledger already at the code's schema revision is opened without SQLAlchemy: reads go
+    through :class:`~bmad.ledger.reader.SqliteReader`, and SQLAlchemy loads on the first write.
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow, signing_key: str | None = None) -> None:
-        self._db = Database(engine, clock)
+    def __init__(
+        self,
+        engine: Engine | None,
+        *,
+        clock: Clock = utcnow,
+        url: str | None = None,
+        signing_key: str | None = None,
+    ) -> None:
+        self._clock = clock
+        self._url = url
         self._signing_key = signing_key
-        self._runs = RunWriter(self._db, signing_key=signing_key)
-        self._locks = Locks(self._db)
-        self._history = HistoryQueries(self._db)
+        self._opening = threading.Lock()
+        self._opened: _Parts | None = None if engine is None else _parts_over(engine, clock, signing_key)
+        path = sqlite_file(url) if engine is None and url is not None else None
+        self._reader = SqliteReader(path) if path is not None else None
+
+    @property
+    def _parts(self) -> _Parts:
+        with self._opening:
+            if self._opened is None:
+                from bmad.ledger._db import make_engine
+
+                assert self._url is not None  # a Ledger is built with an engine or a URL
+                self._opened = _parts_over(make_engine(self._url), self._clock, self._signing_key)
+            return self._opened
 
     # ------------------------------------------------------------------ opening
 
@@ -60,24 +107,36 @@ class Ledger:
     ) -> Ledger:
         """Open (and migrate) the ledger. ``BMAD_LEDGER_URL`` overrides ``url``; the default is
         ``sqlite:///<state_dir>/ledger.db``. ``signing_key`` seals running rows and signs anchors."""
-        engine = make_engine(resolve_url(url, state_dir=state_dir))
+        resolved = resolve_url(url, state_dir=state_dir)
+        path = sqlite_file(resolved)
+        if path is not None and stored_revision(path) == HEAD_REVISION:
+            # nothing to migrate: SQLAlchemy waits for a write
+            return cls(None, clock=clock, url=resolved, signing_key=signing_key)
+        from bmad.ledger._db import make_engine, migrate
+
+        engine = make_engine(resolved)
         migrate(engine)
         return cls(engine, clock=clock, signing_key=signing_key)
 
     @property
     def url(self) -> str:
         """The database URL with any password masked."""
-        return self._db.engine.url.render_as_string(hide_password=True)
+        if self._opened is None and self._url is not None:
+            return self._url  # a plain SQLite file URL holds no password
+        return self._parts.db.engine.url.render_as_string(hide_password=True)
 
     @property
     def dialect(self) -> str:
-        return self._db.engine.dialect.name
+        if self._opened is None and self._reader is not None:
+            return "sqlite"
+        return self._parts.db.engine.dialect.name
 
     def now(self) -> datetime:
-        return self._db.now()
+        return self._clock()
 
     def close(self) -> None:
-        self._db.engine.dispose()
+        if self._opened is not None:
+            self._opened.db.engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -89,10 +148,12 @@ class Ledger:
 
     def ensure_release(self, release: Release, *, created_at: datetime | None = None) -> int:
         """The id of the release, creating its row when it is new."""
-        return self._runs.ensure_release(release, created_at=created_at)
+        return self._parts.runs.ensure_release(release, created_at=created_at)
 
     def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
-        return self._history.get_release(service, environment, version)
+        if self._reader is not None:
+            return self._reader.get_release(service, environment, version)
+        return self._parts.history.get_release(service, environment, version)
 
     def latest_release(self, service: str, environment: str) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1)
@@ -108,7 +169,9 @@ class Ledger:
     ) -> list[ReleaseHistory]:
         """Releases, newest first, each with every phase attempt (timings, statuses, metrics,
         artifacts, checks) and its rollbacks."""
-        return self._history.list_releases(service=service, environment=environment, limit=limit, before=before)
+        if self._reader is not None:
+            return self._reader.list_releases(service=service, environment=environment, limit=limit, before=before)
+        return self._parts.history.list_releases(service=service, environment=environment, limit=limit, before=before)
 
     # ------------------------------------------------------------------ phases
 
@@ -123,15 +186,15 @@ class Ledger:
         evidence_dir: str | None = None,
     ) -> int:
         """Record that ``phase`` of ``release`` is now running; returns the phase run id."""
-        return self._runs.start_phase(
+        return self._parts.runs.start_phase(
             release, phase, owner=owner, forced_reason=forced_reason, started_at=started_at, evidence_dir=evidence_dir
         )
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
-        return self._history.next_attempt(release, phase)
+        return self._parts.history.next_attempt(release, phase)
 
     def set_evidence_dir(self, run_id: int, evidence_dir: str) -> None:
-        self._runs.set_evidence_dir(run_id, evidence_dir)
+        self._parts.runs.set_evidence_dir(run_id, evidence_dir)
 
     def finish_phase(
         self,
@@ -145,7 +208,7 @@ class Ledger:
 
         The record is chained: its hash covers its content and the previous record's hash.
         """
-        return self._runs.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
+        return self._parts.runs.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
 
     def record_phase(
         self,
@@ -163,11 +226,14 @@ class Ledger:
         return self.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
 
     def phase_run(self, run_id: int) -> PhaseRunRecord | None:
-        return self._history.phase_run(run_id)
+        return self._parts.history.phase_run(run_id)
 
     def latest_results(self, release: Release) -> dict[PhaseName, PhaseResult]:
         """The latest attempt of each phase of ``release`` that finished or is running."""
-        return self._history.latest_results(release)
+        history = self.get_release(release.service, release.environment, release.version)
+        if history is None:
+            return {}
+        return {phase: run.to_result() for phase, run in history.phases.items()}
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
         """Turn phase runs left ``running`` by a dead process into ``interrupted`` (chained records).
@@ -175,20 +241,26 @@ class Ledger:
         A run is dead when the lock of its (service, environment) is no longer held by its owner,
         or is stale (the owner's pid is gone on this host, or the lease expired).
         """
-        return self._runs.detect_interrupted(service, environment)
+        if self._reader is not None and not self._reader.running_runs(service, environment):
+            return []  # nothing is marked running: nothing to look at, nothing to write
+        return self._parts.runs.detect_interrupted(service, environment)
 
     # ------------------------------------------------------------------ rollbacks and the chain
 
     def record_rollback(self, release: Release, rollback: RollbackInput) -> RollbackRecord:
-        return self._runs.record_rollback(release, rollback)
+        return self._parts.runs.record_rollback(release, rollback)
 
     def verify(self, anchors: Sequence[ChainAnchor] = ()) -> VerifyReport:
         """Recompute the hash chain and compare it with ``anchors`` (chain hashes kept outside the
         database); name every record that was edited, deleted or forged."""
-        return chain.verify(self._db, anchors, key=self._signing_key)
+        from bmad.ledger import chain
+
+        return chain.verify(self._parts.db, anchors, key=self._signing_key)
 
     def anchor_signature(self, chain_hash: str) -> str | None:
         """The signature an anchor of ``chain_hash`` carries (None without a signing key)."""
+        from bmad.ledger.anchors import sign
+
         return sign(self._signing_key, chain_hash) if self._signing_key else None
 
     # ------------------------------------------------------------------ locks
@@ -210,7 +282,7 @@ class Ledger:
         A lock whose owner died (pid gone on this host) or whose lease expired is taken over with
         a conditional UPDATE, so two processes can never both steal it. Raises LockHeld.
         """
-        return self._locks.acquire(
+        return self._parts.locks.acquire(
             service,
             environment,
             owner=owner,
@@ -222,9 +294,13 @@ class Ledger:
         )
 
     def lock_info(self, service: str, environment: str) -> LockInfo | None:
-        return self._locks.info(service, environment)
+        if self._reader is not None:
+            return self._reader.lock_info(service, environment)
+        return self._parts.locks.info(service, environment)
 
     # ------------------------------------------------------------------ history port
 
     def history_for(self, release: Release) -> LedgerHistory:
-        return LedgerHistory(self._history, release)
+        from bmad.ledger.history import LedgerHistory
+
+        return LedgerHistory(self, release)

@@ -8,6 +8,7 @@ renamed into place, so a reader never sees half a report.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +111,31 @@ def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
     raise UsageError(f"release {release!r} is not in the ledger")
 
 
+@dataclass(frozen=True)
+class ReleaseFigures:
+    """One release's view and the framework metrics of its (service, environment), read from the
+    ledger in one query: the documents and bmad's own metrics are both made from it."""
+
+    view: ReleaseView
+    metrics: FrameworkMetrics
+
+
+def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigures:
+    """The release's view and its (service, environment) metrics, from one read of the ledger."""
+    if not isinstance(release, Release):
+        found = find_view(ledger, release)
+        release = found.release
+    histories = ledger.list_releases(service=release.service, environment=release.environment)
+    views = [release_view(h) for h in reversed(histories)]
+    view = next((v for v in views if v.release.version == release.version), None)
+    if view is None:
+        raise UsageError(f"release {release.key} is not in the ledger")
+    metrics = compute_framework_metrics(
+        views, service=release.service, environment=release.environment, now=ledger.now()
+    )
+    return ReleaseFigures(view=view, metrics=metrics)
+
+
 def write_release_outputs(
     ledger: Ledger,
     release: Release | int | str,
@@ -125,10 +151,16 @@ def write_release_outputs(
     With ``state_dir`` (bmad.yaml's state folder), the SARIF and JUnit evidence files are copied
     to ``sarif/`` and ``junit/`` next to the documents, for CI to upload.
     """
-    view = find_view(ledger, release)
+    return write_figures_outputs(release_figures(ledger, release), out_dir, state_dir=state_dir)
+
+
+def write_figures_outputs(
+    figures: ReleaseFigures, out_dir: str | Path, *, state_dir: str | Path | None = None
+) -> ReleaseOutputs:
+    """:func:`write_release_outputs` from figures already read."""
+    view = figures.view
     outputs = write_view_outputs(view, Path(out_dir), state_dir=Path(state_dir) if state_dir else None)
-    metrics = framework_metrics(ledger, service=view.service, environment=view.environment)
-    extra = write_metrics_outputs(metrics, Path(out_dir) / view.service / view.environment)
+    extra = write_metrics_outputs(figures.metrics, Path(out_dir) / view.service / view.environment)
     return ReleaseOutputs(directory=outputs.directory, files={**outputs.files, **extra})
 
 
@@ -187,14 +219,18 @@ class OwnMetricsSnapshot:
 
 
 def own_metrics_snapshot(ledger: Ledger, release: Release | int | str) -> OwnMetricsSnapshot:
-    view = find_view(ledger, release)
-    metrics = framework_metrics(ledger, service=view.service, environment=view.environment)
+    return snapshot_of(release_figures(ledger, release), ledger.now)
+
+
+def snapshot_of(figures: ReleaseFigures, now: Callable[[], datetime]) -> OwnMetricsSnapshot:
+    """bmad's own metrics from figures already read; ``now`` stamps a release still running."""
+    view, metrics = figures.view, figures.metrics
     durations = {
         name.value: result.duration_seconds
         for name in PhaseName.ordered()
         if (result := view.phase(name)) is not None and result.finished_at is not None
     }
-    when = view.finished_at or ledger.now()
+    when = view.finished_at or now()
     return OwnMetricsSnapshot(
         service=view.service,
         environment=view.environment,

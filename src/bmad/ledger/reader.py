@@ -1,0 +1,262 @@
+"""Reading a SQLite ledger with the standard library's ``sqlite3``: no SQLAlchemy import.
+
+``bmad status``, ``history`` and ``metrics`` only read; on a SQLite ledger whose stored schema
+revision is the code's, :class:`SqliteReader` answers them with a few plain queries and builds the
+same records as :mod:`bmad.ledger.row_records`. Anything else (PostgreSQL, a missing file, another
+revision, a file that is not a ledger) goes through SQLAlchemy (see :mod:`bmad.ledger.store`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
+
+HEAD_REVISION = "0001"  # the newest Alembic revision under migrations/versions
+_BUSY_MS = 60_000
+# The ids a query is about travel as one JSON array parameter (no limit on their number).
+_RUNS_OF = (
+    "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
+    " message, evidence_dir, owner, pid, host, chain_seq, hash"
+    " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
+)
+_ROLLBACKS_OF = (
+    "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
+    " FROM rollbacks WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
+)
+# Every check of the runs as one JSON document ([[run id, data], ...] in order): one decode, not one per row.
+_CHECKS_OF = (
+    "SELECT json_group_array(json_array(phase_run_id, json(data))) FROM ("
+    "SELECT phase_run_id, data FROM check_results"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id)"
+)
+_CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a plain ``sqlite:///PATH`` URL (None for anything else)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    path = unquote(url[len(prefix) :])
+    return Path(path) if path and path != ":memory:" else None
+
+
+def stored_revision(path: Path) -> str | None:
+    """The schema revision stored in the SQLite file, None when it has none or cannot be read."""
+    if not path.is_file():
+        return None
+    try:
+        with closing(_connect(path)) as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'").fetchone():
+                row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+                return str(row[0]) if row else None
+    except sqlite3.Error:
+        return None
+    return None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+    return db
+
+
+def when(text: str | None) -> datetime | None:
+    """A stored UTC timestamp (SQLite keeps naive text) as an aware datetime."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def stored(value: datetime) -> str:
+    """A datetime as SQLite holds it (naive UTC text, microseconds), for comparisons in SQL."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _json(text: str | None) -> Any:
+    if text == "{}":  # most runs' metrics and artifacts
+        return {}
+    return json.loads(text) if text is not None else None
+
+
+class SqliteReader:
+    """Read-only queries on one SQLite ledger file, each in its own read transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with closing(_connect(self.path)) as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    def list_releases(
+        self,
+        *,
+        service: str | None = None,
+        environment: str | None = None,
+        limit: int | None = None,
+        before: datetime | None = None,
+        version: str | None = None,
+    ) -> list[ReleaseHistory]:
+        """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("service", service), ("environment", environment), ("version", version)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if before is not None:
+            where.append("created_at < ?")
+            params.append(stored(before))
+        sql = "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._read() as db:
+            rows = db.execute(sql, params).fetchall()
+            return _histories(db, rows)
+
+    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+        found = self.list_releases(service=service, environment=environment, version=version, limit=1)
+        return found[0] if found else None
+
+    def lock_info(self, service: str, environment: str) -> LockInfo | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT service, environment, owner, pid, host, acquired_at, lease_until, heartbeat_at"
+                " FROM locks WHERE service = ? AND environment = ?",
+                (service, environment),
+            ).fetchone()
+        if row is None:
+            return None
+        return LockInfo(
+            service=row[0],
+            environment=row[1],
+            owner=row[2],
+            pid=row[3],
+            host=row[4],
+            acquired_at=_required(row[5]),
+            lease_until=_required(row[6]),
+            heartbeat_at=_required(row[7]),
+        )
+
+    def running_runs(self, service: str, environment: str) -> int:
+        """How many phase runs of (service, environment) are marked running."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT count(*) FROM phase_runs JOIN releases ON releases.id = phase_runs.release_id"
+                " WHERE releases.service = ? AND releases.environment = ? AND phase_runs.status = ?",
+                (service, environment, PhaseStatus.RUNNING.value),
+            ).fetchone()
+        return int(row[0])
+
+
+def _required(text: str) -> datetime:
+    value = when(text)
+    if value is None:
+        raise ValueError("a NOT NULL timestamp of the ledger is NULL")
+    return value
+
+
+def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and checks) and rollbacks, in ``rows``' order."""
+    if not rows:
+        return []
+    releases = {
+        row[0]: Release(
+            service=row[1], environment=row[2], version=row[3], dirty=bool(row[4]), commit_time=when(row[5])
+        )
+        for row in rows
+    }
+    ids = json.dumps(list(releases))
+    runs = db.execute(_RUNS_OF, (ids,)).fetchall()
+    checks = _checks(db, [run[0] for run in runs])
+    runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
+    for run in runs:
+        runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ())))
+    rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
+    for rb in db.execute(_ROLLBACKS_OF, (ids,)):
+        rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
+    return [
+        ReleaseHistory(
+            id=row[0],
+            release=releases[row[0]],
+            created_at=_required(row[6]),
+            runs=sorted(runs_of[row[0]], key=lambda r: (r.started_at, r.id)),
+            rollbacks=rollbacks_of[row[0]],
+        )
+        for row in rows
+    ]
+
+
+def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[CheckResult, ...]]:
+    if not run_ids:
+        return {}
+    found: dict[int, list[CheckResult]] = defaultdict(list)
+    (document,) = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchone()
+    for run_id, data in json.loads(document):
+        found[run_id].append(_check(data))
+    return {run_id: tuple(checks) for run_id, checks in found.items()}
+
+
+def _check(data: dict[str, Any]) -> CheckResult:
+    """:meth:`CheckResult.from_dict` with the field names looked up once."""
+    data["status"] = CheckStatus(data["status"])
+    data["evidence_files"] = tuple(data.get("evidence_files") or ())
+    return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
+
+
+def _run(row: Any, release: Release, checks: tuple[CheckResult, ...]) -> PhaseRunRecord:
+    return PhaseRunRecord(
+        id=row[0],
+        release=release,
+        phase=PhaseName(row[2]),
+        attempt=row[3],
+        status=PhaseStatus(row[4]),
+        started_at=_required(row[5]),
+        finished_at=when(row[6]),
+        forced_reason=row[7],
+        metrics=dict(_json(row[8]) or {}),
+        artifacts=dict(_json(row[9]) or {}),
+        message=row[10],
+        evidence_dir=row[11],
+        checks=checks,
+        owner=row[12],
+        pid=row[13],
+        host=row[14],
+        chain_seq=row[15],
+        hash=row[16],
+    )
+
+
+def _rollback(row: Any, release: Release) -> RollbackRecord:
+    return RollbackRecord(
+        id=row[0],
+        release=release,
+        from_version=row[2],
+        to_version=row[3],
+        reason=row[4],
+        detected_at=_required(row[5]),
+        recovered_at=when(row[6]),
+        mttr_seconds=row[7],
+        manual=bool(row[8]),
+    )

@@ -1,0 +1,106 @@
+"""Opening a SQLite ledger without SQLAlchemy: the plain-sqlite3 read path and the schema check."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.ledger import Ledger
+from bmad.ledger.reader import HEAD_REVISION, stored_revision
+from tests.reports.reports_data import SPECS, T0, record
+
+REL = Release("hello", "dev", "f" * 40)
+
+
+def _filled(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
+        for spec in SPECS:
+            record(ledger, spec)
+    return url
+
+
+def test_reader_returns_the_records_sqlalchemy_returns(tmp_path: Path) -> None:
+    """Guards the sqlite3 read path: every release, run, check and rollback as the ORM reads them."""
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        assert fast._reader is not None and fast._opened is None  # opened without SQLAlchemy
+        everything = orm.list_releases()
+        assert len(everything) == len(SPECS)
+        assert any(h.rollbacks for h in everything) and any(r.checks for h in everything for r in h.runs)
+        assert fast.list_releases() == everything
+        assert fast.list_releases(service="hello", environment="dev", limit=2) == everything[:2]
+        before = everything[1].created_at
+        assert fast.list_releases(before=before) == orm.list_releases(before=before)
+        one = everything[2].release
+        assert fast.get_release(one.service, one.environment, one.version) == everything[2]
+        assert fast.get_release("hello", "dev", "0" * 40) is None
+        assert fast.latest_results(one) == orm.latest_results(one)
+        assert fast.lock_info("hello", "dev") is None
+        assert fast._opened is None  # reads never loaded SQLAlchemy
+
+
+def test_writes_after_a_cheap_open_go_through_sqlalchemy(tmp_path: Path) -> None:
+    """Guards the lazy open: the first write opens the database; the reader sees what it wrote."""
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger.open(url, clock=lambda: T0 + timedelta(days=10)) as ledger:
+        check = CheckResult(id="build.a", title="A", status=CheckStatus.PASS, duration_seconds=0.5)
+        started = T0 + timedelta(days=10)
+        ledger.record_phase(
+            REL,
+            PhaseResult(
+                phase=PhaseName.BUILD,
+                status=PhaseStatus.PASSED,
+                checks=[check],
+                started_at=started,
+                finished_at=started + timedelta(seconds=3),
+            ),
+        )
+        assert ledger._opened is not None
+        history = ledger.get_release(REL.service, REL.environment, REL.version)
+        assert history is not None and history.runs[0].checks == (check,)
+        with ledger.acquire_lock("hello", "dev", heartbeat=False) as lock:
+            info = ledger.lock_info("hello", "dev")
+            assert info is not None and info.owner == lock.owner
+        assert ledger.verify().ok
+
+
+def test_status_reads_open_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    """Guards the schema check: a ledger at the code's revision is read with no SQLAlchemy/Alembic import."""
+    url = _filled(tmp_path / "ledger.db")
+    code = (
+        "import sys; from bmad.ledger import Ledger\n"
+        f"db = Ledger.open({url!r})\n"
+        "assert len(db.list_releases()) > 0 and db.detect_interrupted('hello', 'dev') == []\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_ledger_without_the_current_schema_is_migrated_on_open(tmp_path: Path) -> None:
+    """Guards the fallback: a file whose stored revision is not the code's goes through Alembic."""
+    path = tmp_path / "ledger.db"
+    sqlite3.connect(path).close()  # an empty database: older than any revision
+    assert stored_revision(path) is None
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        assert ledger._opened is not None  # migrated through SQLAlchemy
+        assert ledger.list_releases() == []
+    assert stored_revision(path) == HEAD_REVISION
+
+
+def test_interrupted_runs_are_still_detected_after_a_cheap_open(tmp_path: Path) -> None:
+    """Guards ``detect_interrupted``: a run left running by a dead process is still turned interrupted."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger.open(url) as ledger:
+        ledger.start_phase(REL, PhaseName.BUILD, owner="elsewhere:999999:abcd")
+    with Ledger.open(url) as ledger:
+        assert ledger._opened is None
+        changed = ledger.detect_interrupted(REL.service, REL.environment)
+        assert [(r.phase, r.status) for r in changed] == [(PhaseName.BUILD, PhaseStatus.INTERRUPTED)]
