@@ -25,7 +25,7 @@ Tamper = Callable[[sqlite3.Connection], None]
 def service(tmp_path: Path) -> Path:
     """A service whose four phases passed: four chained records, four records on the branch."""
     service = make_service(tmp_path / "svc")
-    assert run_release(service / "bmad.yaml", "dev", options={"deploy_checks": 2}).passed
+    assert run_release(service / "bmad.yaml", "dev", options={"x_deploy_checks": 2}).passed
     return service
 
 
@@ -136,7 +136,7 @@ def _rechain(service: Path) -> None:
     from bmad.ledger.schema import ChainHeadRow, PhaseRunRow
 
     ledger = open_ledger(load_config(service / "bmad.yaml"))
-    with ledger._db.tx() as session:
+    with ledger._parts.db.tx() as session:  # the SQLAlchemy side, as an attacker with bmad's code would
         previous = ""
         for row in session.scalars(select(PhaseRunRow).order_by(PhaseRunRow.chain_seq)).all():
             row.prev_hash = previous

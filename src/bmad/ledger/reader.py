@@ -222,6 +222,8 @@ def _check(data: dict[str, Any]) -> CheckResult:
     """:meth:`CheckResult.from_dict` with the field names looked up once."""
     data["status"] = CheckStatus(data["status"])
     data["evidence_files"] = tuple(data.get("evidence_files") or ())
+    started = data.get("started_at")
+    data["started_at"] = datetime.fromisoformat(started) if isinstance(started, str) else None
     return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 

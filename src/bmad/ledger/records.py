@@ -16,6 +16,10 @@ def check_data(check: CheckResult) -> dict[str, Any]:
     data: dict[str, Any] = {f.name: getattr(check, f.name) for f in fields(check)}
     data["status"] = check.status.value
     data["evidence_files"] = list(check.evidence_files)
+    if check.started_at is None:
+        del data["started_at"]  # as to_dict: records written without it stay as they were
+    else:
+        data["started_at"] = check.started_at.isoformat()
     return data
 
 
