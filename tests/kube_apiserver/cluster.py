@@ -42,7 +42,8 @@ class Cluster:
         self.options = options
         self.store = Store()
         self.api = Api(self.store, Registry())
-        self.runtime = Runtime(Clock(options.time_scale))
+        self.runtime = Runtime(Clock(options.time_scale), log_dir=options.directory / "pods")
+        self.runtime.log_dir.mkdir(exist_ok=True)
         identities = default_identities(CI_NAMESPACE)
         self.faults = Faults()
         self.server = ApiServer(options.port, self.api, identities, self.faults)
@@ -50,7 +51,7 @@ class Cluster:
         self.server.use_tls(str(certs.cert_file), str(certs.key_file))
         self.server.control = Control(self.store, self.faults, self.runtime)
         self.server.bookmark_interval = max(0.2, 60 * options.time_scale)
-        subresources.install(self.api, self.runtime.log_text)
+        subresources.install(self.api, self.runtime.log_text, self.runtime.processes.ports_of)
         self.controllers = ControllerLoop(self.api, self.runtime)
         write_kubeconfig(options.directory / "kubeconfig", options.port, certs.ca_pem, identities, CI_NAMESPACE)
 
@@ -83,4 +84,5 @@ class Cluster:
     def stop(self) -> None:
         self.server.stopping.set()
         self.controllers.stop()
+        self.runtime.processes.stop_all()
         threading.Thread(target=self.server.shutdown, daemon=True).start()

@@ -1,9 +1,11 @@
 """The stand-in's own control API under ``/_standin/`` (admin token only): what tests set per test.
 
 * ``POST /_standin/faults`` ``{"rules": [{"kind": "429", "path": "...", "every": 3, ...}]}``;
+  ``GET /_standin/faults`` lists them with how often each matched (``seen``) and fired;
   ``DELETE /_standin/faults`` clears them;
 * ``POST /_standin/compact``: forget the watch history (older versions now get 410 Gone);
-* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``;
+* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``,
+  or ``{"image": "x", "behaviour": "process", "argv": [...]}``: pods of that image run ``argv`` for real;
 * ``POST /_standin/metrics`` ``{"namespace": "ns", "name": "hpa", "load": 260}``: the CPU load of the
   HPA's target, summed over its pods in percent of one pod's request (spread over the current
   replicas, so scaling out lowers each pod's utilization as it does on a cluster).
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .controllers.runtime import BEHAVIOURS, Runtime
@@ -29,6 +32,8 @@ class Control:
     def __call__(self, method: str, path: str, body: Any) -> Reply:
         body = body if isinstance(body, dict) else {}
         what = path[len("/_standin/") :].strip("/")
+        if what == "faults" and method == "GET":
+            return Reply(200, {"rules": [dataclasses.asdict(r) for r in self.faults.rules]})
         if what == "faults" and method == "DELETE":
             self.faults.set([])
             return Reply(200, {"rules": 0})
@@ -43,6 +48,8 @@ class Control:
             if behaviour not in BEHAVIOURS:
                 raise ApiError(400, "BadRequest", f"unknown behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
             self.runtime.image_behaviour[str(body.get("image", ""))] = behaviour
+            if behaviour == "process":
+                self.runtime.image_argv[str(body.get("image", ""))] = [str(a) for a in body.get("argv") or []]
             return Reply(200, {"image": body.get("image"), "behaviour": behaviour})
         if what == "metrics" and method == "POST":
             key = (str(body.get("namespace", "default")), str(body.get("name", "")))

@@ -4,9 +4,10 @@ Discovery documents as "API Concepts" and "Kubernetes API: discovery"
 (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api): APIVersions,
 APIGroupList, APIGroup and APIResourceList with ``namespaced``, ``verbs``, ``shortNames``,
 ``categories`` and subresources (``deployments/status``, ``deployments/scale``, ``pods/log``).
-Only the legacy (unaggregated) form is served: client-go asks for the aggregated form
-(``as=APIGroupDiscoveryList``) with the legacy one as fallback in the same Accept header and uses
-the legacy one when the answer's content type says so (client-go discovery, aggregated_discovery.go).
+Aggregated discovery ("Aggregated discovery", same page; apidiscovery.k8s.io/v2): ``/api`` and
+``/apis`` answer one APIGroupDiscoveryList with every group, version and resource when the Accept
+header asks for ``as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io``, with that media type as
+the answer's Content-Type (which is how client-go tells the two forms apart).
 
 OpenAPI v3 (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#openapi-v3): ``/openapi/v3``
 lists one document per group version; each document lists the resource paths and their
@@ -34,7 +35,12 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-_SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"], "log": ["get"]}
+_SUBRESOURCE_VERBS = {
+    "status": ["get", "patch", "update"],
+    "scale": ["get", "patch", "update"],
+    "log": ["get"],
+    "proxy": ["create", "delete", "get", "patch", "update"],
+}
 
 
 def api_versions() -> Obj:
@@ -145,3 +151,56 @@ def openapi_document(registry: Registry, group: str, version: str) -> Obj | None
         }
     info = {"title": "Kubernetes", "version": VERSION["gitVersion"]}
     return {"openapi": "3.0.0", "info": info, "paths": paths, "components": {"schemas": {}}}
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    return "as=APIGroupDiscoveryList" in accept and "v=v2" in accept
+
+
+def _gvk(rt: ResourceType, sub: str = "") -> Obj:
+    if sub == "scale":
+        return {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+    if sub == "eviction":
+        return {"group": "policy", "version": "v1", "kind": "Eviction"}
+    return {"group": rt.group, "version": rt.version, "kind": rt.kind}
+
+
+def _aggregated_resource(rt: ResourceType) -> Obj:
+    entry: Obj = {
+        "resource": rt.plural,
+        "responseKind": _gvk(rt),
+        "scope": "Namespaced" if rt.namespaced else "Cluster",
+        "singularResource": rt.singular,
+        "verbs": list(rt.verbs),
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    if rt.subresources:
+        entry["subresources"] = [
+            {"subresource": sub, "responseKind": _gvk(rt, sub), "verbs": _SUBRESOURCE_VERBS.get(sub, ["create"])}
+            for sub in rt.subresources
+        ]
+    return entry
+
+
+def aggregated(registry: Registry, core: bool) -> Obj:
+    """The APIGroupDiscoveryList of ``/api`` (core) or ``/apis`` (every named group)."""
+    items = []
+    for group, versions in registry.group_versions().items():
+        if (group == "") != core:
+            continue
+        listed = [
+            {
+                "version": v,
+                "resources": [_aggregated_resource(rt) for rt in registry.in_group_version(group, v)],
+                "freshness": "Current",
+            }
+            for v in versions
+        ]
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": listed})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}

@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import authz, discovery, protobuf, tables
 from .errors import ApiError
 from .faults import DropConnection, Faults
+from .resources import ResourceType
 from .rest import Api, Reply, Request, parse_body
 from .storage import Event
 
@@ -54,8 +56,19 @@ class ApiServer(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
 
-def split_resource_path(api: Api, path: str) -> tuple[Any, str, str, str] | None:
-    """(resource type, namespace, name, subresource) of a resource path, None for other paths."""
+@dataclass(frozen=True)
+class ResourcePath:
+    """A resource path's parts; ``tail`` is what follows ``.../proxy/``."""
+
+    rt: ResourceType
+    namespace: str
+    name: str
+    subresource: str
+    tail: str
+
+
+def split_resource_path(api: Api, path: str) -> ResourcePath | None:
+    """The parts of a resource path, None for other paths."""
     match = _RESOURCE_PATH.match(path)
     if not match or not match.group("rest") or match.group("rest") == "/":
         return None
@@ -67,9 +80,9 @@ def split_resource_path(api: Api, path: str) -> tuple[Any, str, str, str] | None
     rt = api.registry.find(group, version, parts[0])
     if rt is None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
-    name = parts[1] if len(parts) > 1 else ""
+    name = parts[1].split(":")[0] if len(parts) > 1 else ""  # "web:8080" names a port (proxy)
     sub = parts[2] if len(parts) > 2 else ""
-    return rt, namespace, name, sub
+    return ResourcePath(rt, namespace, name, sub, "/".join(parts[3:]))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -136,33 +149,39 @@ class Handler(BaseHTTPRequestHandler):
             return self.server.control(method, path, parse_body(raw, content_type))
         self.server.faults.check(method, self.path)
         identity = self._identity()
+        accept = self.headers.get("Accept", "")
+        if path.rstrip("/") in ("/api", "/apis") and discovery.wants_aggregated(accept):
+            body = discovery.aggregated(self.server.api.registry, core=path.rstrip("/") == "/api")
+            return Reply(200, body, content_type=discovery.AGGREGATED)
         found = _non_resource(self.server.api, path)
         if found is not None:
             return Reply(200, found)
         parsed = split_resource_path(self.server.api, path)
         if parsed is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        rt, namespace, name, sub = parsed
+        rt = parsed.rt
         is_protobuf = "protobuf" in content_type and raw
         body = protobuf.decode(raw, rt.plural) if is_protobuf else parse_body(raw, content_type)
         request = Request(
             method,
             rt,
-            namespace,
-            name,
-            sub,
+            parsed.namespace,
+            parsed.name,
+            parsed.subresource,
             query,
             body,
             content_type,
             self.headers.get("Accept", ""),
             identity,
             self.headers.get("User-Agent", ""),
+            parsed.tail,
         )
         return self.server.api.handle(request)
 
     def _send(self, reply: Reply) -> None:
-        if isinstance(reply.body, str):
-            data, content_type = reply.body.encode(), "text/plain"
+        if isinstance(reply.body, (str, bytes)):
+            data = reply.body.encode() if isinstance(reply.body, str) else reply.body
+            content_type = reply.content_type
         else:
             data, content_type = json.dumps(reply.body).encode(), reply.content_type
         self.send_response(reply.code)

@@ -52,8 +52,10 @@ _CREATE_ONLY = ("create",)
 
 BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Namespace", "namespaces", False, ("ns",), subresources=("status",)),
-    ResourceType("", "v1", "Pod", "pods", True, ("po",), subresources=("status", "log", "eviction"), categories=_ALL),
-    ResourceType("", "v1", "Service", "services", True, ("svc",), subresources=("status",), categories=_ALL),
+    ResourceType(
+        "", "v1", "Pod", "pods", True, ("po",), subresources=("status", "log", "eviction", "proxy"), categories=_ALL
+    ),
+    ResourceType("", "v1", "Service", "services", True, ("svc",), subresources=("status", "proxy"), categories=_ALL),
     ResourceType("", "v1", "ConfigMap", "configmaps", True, ("cm",), has_spec=False),
     ResourceType("", "v1", "Secret", "secrets", True, has_spec=False),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), has_spec=False),

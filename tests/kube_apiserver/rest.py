@@ -44,6 +44,7 @@ class Request:
     accept: str
     identity: authz.Identity
     user_agent: str = ""
+    tail: str = ""
 
     @property
     def verb(self) -> str:
@@ -241,6 +242,11 @@ class Api:
         return _reply(self.writer.update(write), 200, warnings)
 
     def delete(self, req: Request) -> Reply:
+        options = req.body if isinstance(req.body, dict) else {}
+        policy = req.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        current = self.store.get(req.key())
+        if policy == "Orphan" and current is not None and not req.dry_run:
+            self.writer.orphan(current["metadata"].get("uid", ""))  # before the owner goes: no collection race
         obj = self.writer.delete(req.rt, req.key(), req.dry_run)
         if obj["metadata"].get("deletionTimestamp") and self.store.get(req.key()) is not None:
             return Reply(200, obj)

@@ -3,7 +3,8 @@
 * scale: an ``autoscaling/v1`` Scale over ``spec.replicas`` (https://kubernetes.io/docs/reference/
   kubernetes-api/workload-resources/deployment-v1/ "replace scale of the specified Deployment");
 * pods/log: the text of one container's log, ``previous=true`` for the last terminated instance
-  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/ "read log");
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/ "read log"), with
+  ``tailLines`` and ``limitBytes``;
   a pod with several containers needs ``container`` (400 as the kubelet's answer);
 * SelfSubjectAccessReview / SelfSubjectRulesReview: created, never stored ("Checking API access",
   https://kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access).
@@ -11,16 +12,22 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from . import authz, patch
+from . import authz, patch, selection
 from .errors import ApiError, bad_request, not_found
 from .rest import JSON_PATCH, MERGE, STRATEGIC, Api, Reply, Request
 from .writes import Write
 
 Obj = dict[str, Any]
 LogSource = Callable[[str, str, str, bool], str | None]
+PortSource = Callable[[str], list[int]]
 
 
 def _review(
@@ -103,14 +110,73 @@ def _logs(api: Api, source: LogSource) -> Callable[[Request], Reply]:
             which = "previous terminated container" if previous else "container"
             message = f'{which} "{container}" in pod "{req.name}" not found'
             raise ApiError(400, "BadRequest", message)
-        return Reply(200, text, content_type="text/plain")
+        return Reply(200, _trim(text, req.query), content_type="text/plain")
 
     return handle
 
 
-def install(api: Api, logs: LogSource) -> None:
+def _backend_ports(api: Api, req: Request, ports_of: PortSource) -> list[int]:
+    if req.rt.plural == "pods":
+        pod = api.store.get(req.key())
+        return ports_of(pod["metadata"]["uid"]) if pod else []
+    service = api.store.get(req.key())
+    if service is None:
+        raise not_found("", "services", req.name)
+    selector = {"matchLabels": (service.get("spec") or {}).get("selector") or {}}
+    pods, _ = api.store.list_objects("", "pods", req.namespace)
+    ready = [p for p in pods if selection.matches_labels(selector, (p["metadata"].get("labels") or {})) and _ready(p)]
+    return [port for p in ready for port in ports_of(p["metadata"]["uid"])]
+
+
+def _ready(pod: Obj) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _proxy(api: Api, ports_of: PortSource) -> Callable[[Request], Reply]:
+    """services/proxy and pods/proxy: the request goes on to a ready pod's process, as the API
+    server's proxy subresource does ("Access services running on clusters", manual proxy URLs,
+    https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/)."""
+    turn = itertools.count()
+
+    def handle(req: Request) -> Reply:
+        ports = _backend_ports(api, req, ports_of)
+        if not ports:
+            message = f'no endpoints available for service "{req.name}"'
+            raise ApiError(503, "ServiceUnavailable", message)
+        query = urllib.parse.urlencode(req.query)
+        url = f"http://127.0.0.1:{ports[next(turn) % len(ports)]}/{req.tail}" + (f"?{query}" if query else "")
+        data = json.dumps(req.body).encode() if req.body is not None else None
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, data=data, method=req.method), timeout=10
+            ) as answer:
+                return Reply(
+                    answer.status, answer.read(), content_type=answer.headers.get("Content-Type", "text/plain")
+                )
+        except urllib.error.HTTPError as exc:
+            return Reply(exc.code, exc.read(), content_type=exc.headers.get("Content-Type", "text/plain"))
+        except OSError as exc:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from exc
+
+    return handle
+
+
+def _trim(text: str, query: dict[str, str]) -> str:
+    """``tailLines`` (the last N lines) and ``limitBytes`` (the first N bytes), as PodLogOptions define."""
+    if query.get("tailLines", "").isdigit():
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[len(lines) - int(query["tailLines"]) :]) if int(query["tailLines"]) else ""
+    if query.get("limitBytes", "").isdigit():
+        text = text.encode()[: int(query["limitBytes"])].decode(errors="ignore")
+    return text
+
+
+def install(api: Api, logs: LogSource, ports_of: PortSource) -> None:
     api.special[("selfsubjectaccessreviews", "")] = _review("SelfSubjectAccessReview", authz.access_review)
     api.special[("selfsubjectrulesreviews", "")] = _review("SelfSubjectRulesReview", authz.rules_review)
     api.special[("selfsubjectreviews", "")] = _review("SelfSubjectReview", authz.self_review, "authentication.k8s.io")
     api.special[("*", "scale")] = _scale(api)
     api.special[("pods", "log")] = _logs(api, logs)
+    api.special[("pods", "proxy")] = _proxy(api, ports_of)
+    api.special[("services", "proxy")] = _proxy(api, ports_of)

@@ -21,7 +21,7 @@ spec:
 
 
 def _pod(standin: StandIn, name: str) -> dict[str, object]:
-    return json.loads(standin.kubectl("get", "pod", name, "-o", "json").stdout)  # type: ignore[no-any-return]
+    return standin.get(f"/api/v1/namespaces/default/pods/{name}")  # type: ignore[no-any-return]
 
 
 def _waiting(standin: StandIn, name: str, container: str = "app") -> str:
@@ -46,6 +46,8 @@ def test_crash_loop_counts_restarts_and_keeps_the_previous_log(standin: StandIn)
     no_previous = standin.kubectl("logs", "crashy", "-c", "sidecar", "--previous")
     assert no_previous.returncode == 1
     assert 'previous terminated container "sidecar" in pod "crashy" not found' in no_previous.stderr
+    tail = standin.kubectl("logs", "crashy", "-c", "app", "--previous", "--tail=1")
+    assert tail.stdout == "fatal: exiting with status 1\n"
     unnamed = standin.kubectl("logs", "crashy")
     assert unnamed.returncode == 0  # kubectl picks the default container (the first) itself
 
@@ -53,8 +55,12 @@ def test_crash_loop_counts_restarts_and_keeps_the_previous_log(standin: StandIn)
 def test_oom_killed_is_in_last_state(standin: StandIn) -> None:
     standin.control("POST", "images", {"image": "hungry:1", "behaviour": "oom"})
     standin.kubectl("apply", "--server-side", "-f", "-", stdin=TWO_CONTAINERS.format(name="oom", image="hungry:1"))
-    reason = "jsonpath={.status.containerStatuses[0].lastState.terminated.reason}"
-    assert standin.wait_for(lambda: standin.kubectl("get", "pod", "oom", "-o", reason).stdout == "OOMKilled")
+
+    def last_state() -> dict[str, object]:
+        statuses = _pod(standin, "oom").get("status", {}).get("containerStatuses") or [{}]  # type: ignore[attr-defined]
+        return statuses[0].get("lastState", {}).get("terminated", {})  # type: ignore[no-any-return]
+
+    assert standin.wait_for(lambda: last_state().get("reason") == "OOMKilled")
     code = "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}"
     assert standin.kubectl("get", "pod", "oom", "-o", code).stdout == "137"
 
@@ -72,8 +78,11 @@ def test_pull_failure_and_events(standin: StandIn) -> None:
 def test_unschedulable_pod_stays_pending(standin: StandIn) -> None:
     standin.control("POST", "images", {"image": "huge:1", "behaviour": "unschedulable"})
     standin.kubectl("apply", "--server-side", "-f", "-", stdin=TWO_CONTAINERS.format(name="huge", image="huge:1"))
-    condition = "jsonpath={.status.conditions[0].reason}"
-    assert standin.wait_for(lambda: standin.kubectl("get", "pod", "huge", "-o", condition).stdout == "Unschedulable")
+
+    def reason() -> object:
+        return (_pod(standin, "huge").get("status", {}).get("conditions") or [{}])[0].get("reason")  # type: ignore[attr-defined]
+
+    assert standin.wait_for(lambda: reason() == "Unschedulable")
     assert standin.kubectl("get", "pod", "huge", "-o", "jsonpath={.spec.nodeName}").stdout == ""
 
 

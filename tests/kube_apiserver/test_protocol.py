@@ -90,3 +90,60 @@ def test_stale_resource_version_on_update_is_a_conflict(standin: StandIn) -> Non
         'Operation cannot be fulfilled on configmaps "versioned": the object has been modified; '
         "please apply your changes to the latest version and try again"
     )
+
+
+def test_typed_creates_in_protobuf_are_decoded(standin: StandIn) -> None:
+    # kubectl's typed clients send these bodies as application/vnd.kubernetes.protobuf
+    created = standin.kubectl("create", "deployment", "pb-made", "--image=pb:1", "--port=8080", "--replicas=2")
+    assert created.stdout == "deployment.apps/pb-made created\n", created.stderr
+    container = json.loads(
+        standin.kubectl("get", "deploy", "pb-made", "-o", "jsonpath={.spec.template.spec.containers[0]}").stdout
+    )
+    assert (container["name"], container["image"], container["ports"][0]["containerPort"]) == ("pb", "pb:1", 8080)
+    assert (
+        standin.kubectl("create", "role", "pb-role", "--verb=get", "--resource=pods,deployments.apps").returncode == 0
+    )
+    rules = json.loads(standin.kubectl("get", "role", "pb-role", "-o", "jsonpath={.rules}").stdout)
+    assert [r["apiGroups"] for r in rules] == [[""], ["apps"]]
+    exposed = standin.kubectl("expose", "deploy", "pb-made", "--port=80", "--target-port=8080")
+    assert exposed.stdout == "service/pb-made exposed\n", exposed.stderr
+    ports = json.loads(standin.kubectl("get", "svc", "pb-made", "-o", "jsonpath={.spec.ports[0]}").stdout)
+    assert (ports["port"], ports["targetPort"], ports["protocol"]) == (80, 8080, "TCP")
+
+
+def test_aggregated_discovery_when_asked_for(standin: StandIn) -> None:
+    accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    tls = ssl.create_default_context(cafile=str(standin.directory / "ca.crt"))
+    request = urllib.request.Request(f"https://127.0.0.1:{standin.port}/apis")
+    request.add_header("Authorization", f"Bearer {standin.token()}")
+    request.add_header("Accept", accept)
+    with urllib.request.urlopen(request, context=tls) as answer:
+        assert answer.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        body = json.loads(answer.read())
+    apps = next(g for g in body["items"] if g["metadata"]["name"] == "apps")
+    deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["scope"] == "Namespaced" and deployments["shortNames"] == ["deploy"]
+    assert {s["subresource"] for s in deployments["subresources"]} == {"status", "scale"}
+
+
+def test_a_terminating_namespace_refuses_new_content_until_finalizers_are_gone(standin: StandIn) -> None:
+    standin.kubectl("create", "namespace", "held")
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "hold", "namespace": "held", "finalizers": ["example.com/hold"]},
+    }
+    assert standin.kubectl("apply", "-f", "-", stdin=json.dumps(held)).returncode == 0
+    assert standin.kubectl("delete", "namespace", "held", "--wait=false").returncode == 0
+    assert standin.wait_for(
+        lambda: standin.get("/api/v1/namespaces/held").get("status", {}).get("phase") == "Terminating"
+    )
+    refused = standin.kubectl("create", "configmap", "more", "-n", "held")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        'error: failed to create configmap: configmaps "more" is forbidden: '
+        "unable to create new content in namespace held because it is being terminated"
+    )
+    remove = '[{"op":"remove","path":"/metadata/finalizers"}]'
+    assert standin.kubectl("patch", "configmap", "hold", "-n", "held", "--type=json", "-p", remove).returncode == 0
+    assert standin.wait_for(lambda: standin.get("/api/v1/namespaces/held") == {})

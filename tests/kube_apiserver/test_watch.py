@@ -13,14 +13,15 @@ def test_get_watch_prints_changes(standin: StandIn) -> None:
     watcher = standin.popen_kubectl(
         "get", "configmap", "watched", "-n", "default", "-w", "-o", 'jsonpath={.data.n}{"\\n"}'
     )
-    time.sleep(0.5)
+    assert watcher.stdout is not None
+    assert watcher.stdout.readline() == "\n"  # the object as listed, before the watch
     for n in range(3):
         patch = json.dumps({"data": {"n": str(n)}})
         standin.kubectl("patch", "configmap", "watched", "-n", "default", "--type=merge", "-p", patch)
-    time.sleep(0.5)
+    seen = [watcher.stdout.readline().strip() for _ in range(3)]
     watcher.terminate()
-    out, _ = watcher.communicate(timeout=5)
-    assert out.split() == ["0", "1", "2"]
+    watcher.communicate(timeout=5)
+    assert seen == ["0", "1", "2"]
 
 
 def test_a_compacted_version_answers_410_as_a_watch_error_event(standin: StandIn) -> None:
@@ -40,11 +41,12 @@ def test_a_compacted_version_answers_410_as_a_watch_error_event(standin: StandIn
 
 def test_get_watch_across_a_compaction_ends_with_the_expired_status(standin: StandIn) -> None:
     # the watch kubectl opens after its list is held back while the history is compacted past the list's version
-    standin.control("POST", "faults", {"rules": [{"kind": "slow", "path": "/configmaps\\?.*watch=", "delay": 1.5}]})
+    standin.control("POST", "faults", {"rules": [{"kind": "slow", "path": "/configmaps\\?.*watch=", "delay": 1.0}]})
     try:
         watcher = standin.popen_kubectl("get", "configmaps", "-n", "default", "-w")
-        time.sleep(0.7)
-        standin.kubectl("create", "configmap", "during-the-gap", "-n", "default")
+        assert standin.wait_for(lambda: standin.get("/_standin/faults")["rules"][0]["fired"] == 1)
+        created = {"metadata": {"name": "during-the-gap"}}
+        assert standin.request("POST", "/api/v1/namespaces/default/configmaps", created).status == 201
         standin.control("POST", "compact")
         out, err = watcher.communicate(timeout=20)
     finally:
@@ -61,7 +63,7 @@ def test_get_watch_across_a_compaction_ends_with_the_expired_status(standin: Sta
 def test_rollout_status_survives_a_compaction(standin: StandIn) -> None:
     from tests.kube_apiserver.manifests import deployment
 
-    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("relist", replicas=3, min_ready=20))
+    standin.kubectl("apply", "--server-side", "-f", "-", stdin=deployment("relist", replicas=3, min_ready=100))
     status = standin.popen_kubectl("rollout", "status", "deploy/relist", "--timeout=30s")
     time.sleep(0.2)
     standin.control("POST", "compact")

@@ -15,7 +15,7 @@ def _apply(standin: StandIn, manifest: str) -> None:
 
 
 def test_rollout_status_waits_for_min_ready_seconds(standin: StandIn) -> None:
-    _apply(standin, deployment("roll", replicas=4, min_ready=10))
+    _apply(standin, deployment("roll", replicas=4, min_ready=100))
     status = standin.kubectl("rollout", "status", "deploy/roll", "--timeout=30s")
     assert status.returncode == 0, status.stderr
     assert "of 4 updated replicas are available...\n" in status.stdout
@@ -29,7 +29,7 @@ def test_rolling_update_keeps_surge_and_availability_bounds(standin: StandIn) ->
     seen: list[tuple[int, int]] = []
 
     def sample() -> bool:
-        obj = json.loads(standin.kubectl("get", "deploy", "bounded", "-o", "json").stdout)
+        obj = standin.get("/apis/apps/v1/namespaces/default/deployments/bounded")
         status = obj["status"]
         seen.append((status.get("replicas", 0), status.get("availableReplicas", 0)))
         return bool(
@@ -109,6 +109,14 @@ def test_daemonset_runs_one_pod_per_node(standin: StandIn) -> None:
     assert row.split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
 
 
+def test_kubectl_autoscale_creates_an_hpa_that_enforces_min_replicas(standin: StandIn) -> None:
+    _apply(standin, deployment("auto", replicas=1))
+    created = standin.kubectl("autoscale", "deploy", "auto", "--min=3", "--max=5", "--cpu=50%")
+    assert created.stdout == "horizontalpodautoscaler.autoscaling/auto autoscaled\n", created.stderr
+    auto = "/apis/apps/v1/namespaces/default/deployments/auto"
+    assert standin.wait_for(lambda: standin.get(auto)["spec"]["replicas"] == 3, 15)
+
+
 def test_hpa_follows_the_documented_algorithm(standin: StandIn) -> None:
     _apply(standin, deployment("scaled", replicas=2))
     hpa = """\
@@ -119,6 +127,8 @@ spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
   minReplicas: 1
   maxReplicas: 10
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 1800}
   metrics:
   - type: Resource
     resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
@@ -126,11 +136,26 @@ spec:
     _apply(standin, hpa)
     # 260% over 2 pods = 130% each against a 50% target: ceil(2 x 130 / 50) = 6, then 260 / 6 = 43% is stable
     standin.control("POST", "metrics", {"namespace": "default", "name": "scaled", "load": 260})
-    replicas = "jsonpath={.spec.replicas}"
-    assert standin.wait_for(lambda: standin.kubectl("get", "deploy", "scaled", "-o", replicas).stdout == "6", 15)
-    metric = "jsonpath={.status.currentMetrics[0].resource.current.averageUtilization}"
-    assert standin.wait_for(lambda: standin.kubectl("get", "hpa", "scaled", "-o", metric).stdout == "43", 15)
-    # a drop to 106 / 6 = 17% would mean 3 replicas, but the 300 s scale-down stabilization window holds 6
+    target = "/apis/apps/v1/namespaces/default/deployments/scaled"
+    hpa = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/scaled"
+
+    def utilization() -> int:
+        metrics = standin.get(hpa).get("status", {}).get("currentMetrics") or [{}]
+        return int(metrics[0].get("resource", {}).get("current", {}).get("averageUtilization", -1))
+
+    assert standin.wait_for(lambda: standin.get(target)["spec"]["replicas"] == 6, 15)
+    assert standin.wait_for(lambda: utilization() == 43, 15)
+    # a drop to 106 / 6 = 17% would mean 3 replicas, but the scale-down stabilization window holds 6
     standin.control("POST", "metrics", {"namespace": "default", "name": "scaled", "load": 106})
-    assert standin.wait_for(lambda: standin.kubectl("get", "hpa", "scaled", "-o", metric).stdout == "17", 15)
-    assert standin.kubectl("get", "deploy", "scaled", "-o", replicas).stdout == "6"
+    assert standin.wait_for(lambda: utilization() == 17, 15)
+    assert standin.get(target)["spec"]["replicas"] == 6
+    assert standin.kubectl("get", "hpa", "scaled").stdout.splitlines()[1].split()[1:3] == ["Deployment/scaled", "cpu:"]
+
+
+def test_delete_with_cascade_orphan_keeps_the_replicaset(standin: StandIn) -> None:
+    _apply(standin, deployment("orphans", replicas=1))
+    assert standin.kubectl("rollout", "status", "deploy/orphans", "--timeout=30s").returncode == 0
+    deleted = standin.kubectl("delete", "deploy", "orphans", "--cascade=orphan")
+    assert deleted.returncode == 0, deleted.stderr
+    replicasets = standin.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dorphans")["items"]
+    assert len(replicasets) == 1 and "ownerReferences" not in replicasets[0]["metadata"]

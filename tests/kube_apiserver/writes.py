@@ -4,7 +4,10 @@ Order as the apiserver's handlers (staging/src/k8s.io/apiserver/pkg/endpoints/ha
 create.go, update.go, patch.go, delete.go): decode, mutate (defaults, managedFields), admission
 (NamespaceLifecycle, PodSecurity), validation (422), then storage; ``dryRun=All`` runs every step
 but the last ("API Concepts", Dry-run: https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
-``metadata.generation`` grows when anything outside metadata and status changes.
+``metadata.generation`` grows when anything outside metadata and status changes. Deletion
+("Garbage Collection", cascading deletion): Background (the default; controllers/housekeeping.py
+collects dependents) or Orphan (dependents keep running without their owner reference);
+Foreground is treated as Background.
 """
 
 from __future__ import annotations
@@ -138,6 +141,26 @@ class Writer:
         if old is not None and new == old:
             return Outcome(old, warnings)
         return Outcome(self.store.put(write.key, new), warnings)
+
+    def orphan(self, uid: str) -> None:
+        """``propagationPolicy=Orphan``: dependents lose their owner reference instead of being collected."""
+        with self.store.cond:
+            dependents = [
+                k
+                for k, o in self.store.objects.items()
+                if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])
+            ]
+        for key in dependents:
+
+            def drop(obj: Obj) -> bool:
+                refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                if refs:
+                    obj["metadata"]["ownerReferences"] = refs
+                else:
+                    obj["metadata"].pop("ownerReferences", None)
+                return True
+
+            self.store.update(key, drop)
 
     def delete(self, rt: ResourceType, key: Key, dry_run: bool) -> Obj:
         """Delete now, or mark for deletion when finalizers (or a namespace's spec.finalizers) hold it."""

@@ -52,6 +52,8 @@ class ControllerLoop:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
 
     def _run(self) -> None:
         seen_rv, last_pass = -1, 0.0

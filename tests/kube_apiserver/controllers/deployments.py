@@ -45,6 +45,35 @@ def _available(rs: Obj) -> int:
     return int((rs.get("status") or {}).get("availableReplicas", 0))
 
 
+def _replicaset(d: Obj, template: Obj, digest: str, revision: int, replicas: int) -> Obj:
+    """The ReplicaSet of ``template`` (labelled and selected by its pod-template-hash)."""
+    labels = {**(template.get("metadata") or {}).get("labels", {}), "pod-template-hash": digest}
+    template.setdefault("metadata", {})["labels"] = labels
+    selector = copy.deepcopy(d["spec"]["selector"])
+    selector.setdefault("matchLabels", {})["pod-template-hash"] = digest
+    annotations = {
+        REVISION: str(revision),
+        "deployment.kubernetes.io/desired-replicas": str(d["spec"].get("replicas", 1)),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{d['metadata']['name']}-{digest}",
+            "namespace": d["metadata"]["namespace"],
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [owner_ref(d)],
+        },
+        "spec": {
+            "replicas": replicas,
+            "minReadySeconds": d["spec"].get("minReadySeconds", 0),
+            "selector": selector,
+            "template": template,
+        },
+    }
+
+
 class DeploymentController(Controller):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -77,46 +106,13 @@ class DeploymentController(Controller):
                     rs = self.save(changed) or rs
                 self._annotate(d, _revision(rs))
                 return rs
-        labels = {**(template.get("metadata") or {}).get("labels", {}), "pod-template-hash": digest}
-        template.setdefault("metadata", {})["labels"] = labels
-        selector = copy.deepcopy(d["spec"]["selector"])
-        selector.setdefault("matchLabels", {})["pod-template-hash"] = digest
-        replicas = (
-            0
-            if owned
-            else int(d["spec"].get("replicas", 1))
-            if d["spec"].get("strategy", {}).get("type") != "Recreate"
-            else 0
-        )
-        rs = {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {
-                "name": f"{d['metadata']['name']}-{digest}",
-                "namespace": d["metadata"]["namespace"],
-                "labels": labels,
-                "annotations": {
-                    REVISION: str(top + 1),
-                    "deployment.kubernetes.io/desired-replicas": str(d["spec"].get("replicas", 1)),
-                },
-                "ownerReferences": [owner_ref(d)],
-            },
-            "spec": {
-                "replicas": replicas,
-                "minReadySeconds": d["spec"].get("minReadySeconds", 0),
-                "selector": selector,
-                "template": template,
-            },
-        }
-        created = self.create("apps", "replicasets", rs)
+        first_rollout = not owned and d["spec"].get("strategy", {}).get("type") != "Recreate"
+        replicas = int(d["spec"].get("replicas", 1)) if first_rollout else 0
+        created = self.create("apps", "replicasets", _replicaset(d, template, digest, top + 1, replicas))
         if created is not None:
-            self.event(
-                d,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled up replica set {rs['metadata']['name']} from 0 to {replicas}",
-                "deployment-controller",
-            )
+            if replicas:
+                message = f"Scaled up replica set {created['metadata']['name']} from 0 to {replicas}"
+                self.event(d, "Normal", "ScalingReplicaSet", message, "deployment-controller")
             self._annotate(d, top + 1)
             self.last_progress.pop(d["metadata"]["uid"], None)
         return created

@@ -29,22 +29,46 @@ class NamespaceController(Controller):
             if (ns.get("status") or {}).get("phase") != "Terminating":
                 continue
             name = ns["metadata"]["name"]
-            remaining = [k for k in list(self.api.store.objects) if k.namespace == name]
+            remaining = [k for k, o in list(self.api.store.objects.items()) if k.namespace == name]
             for key in remaining:
-                self.api.store.delete(key)
-            self.api.store.delete(Key("", "namespaces", "", name))
+                self._delete_or_mark(key)
+            if not any(k.namespace == name for k in list(self.api.store.objects)):
+                self.api.store.delete(Key("", "namespaces", "", name))
+
+    def _delete_or_mark(self, key: Key) -> None:
+        """Delete an object, or (finalizers) mark it deleted and leave it to whoever owns the finalizer."""
+        obj = self.api.store.get(key)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return
+        if not obj["metadata"].get("finalizers"):
+            self.api.store.delete(key)
+            return
+
+        def mark(changed: Obj) -> bool:
+            changed["metadata"]["deletionTimestamp"] = now()
+            return True
+
+        self.api.store.update(key, mark)
 
 
 class GarbageCollector(Controller):
+    """Dependents of deleted owners go (background cascading deletion); objects marked deleted go once
+    their last finalizer is removed ("Finalizers", https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/)."""
+
     def reconcile(self) -> None:
         with self.api.store.cond:
             uids = {o["metadata"].get("uid") for o in self.api.store.objects.values()}
-            orphans = [
+            doomed = [
                 k
                 for k, o in self.api.store.objects.items()
-                if (refs := o["metadata"].get("ownerReferences")) and all(r.get("uid") not in uids for r in refs)
+                if ((refs := o["metadata"].get("ownerReferences")) and all(r.get("uid") not in uids for r in refs))
+                or (
+                    o["metadata"].get("deletionTimestamp")
+                    and not o["metadata"].get("finalizers")
+                    and k.plural != "namespaces"
+                )
             ]
-        for key in orphans:
+        for key in doomed:
             self.api.store.delete(key)
 
 

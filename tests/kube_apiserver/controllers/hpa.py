@@ -3,17 +3,21 @@ https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algor
 desired = ceil(current x metric / target), no change within the 0.1 tolerance, bounded by
 min/maxReplicas, scale-down held by the stabilization window (default 300 s: the highest
 recommendation in the window wins). The metric: the load a test sets (control API) spread over the
-target's current replicas, as average CPU utilization in percent of the request.
+target's current replicas, as average CPU utilization in percent of the request; without one, the
+CPU the target's ready pods really use when they run as processes, against their ``requests.cpu``.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import time
 from typing import Any
 
 from ..apply import now
+from ..selection import matches_labels
 from .base import Controller
+from .replicasets import is_ready
 
 Obj = dict[str, Any]
 SYNC_SECONDS = 15.0
@@ -33,6 +37,12 @@ def _window(hpa: Obj) -> float:
     return float(down.get("stabilizationWindowSeconds", 300))
 
 
+def _cores(container: Obj) -> float:
+    """``resources.requests.cpu`` in cores ("250m" = 0.25)."""
+    text = str(((container.get("resources") or {}).get("requests") or {}).get("cpu", "0"))
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
 def _condition(kind: str, ok: bool, reason: str, message: str) -> Obj:
     return {
         "type": kind,
@@ -48,6 +58,7 @@ class HpaController(Controller):
         super().__init__(*args)
         self.last_sync: dict[str, float] = {}
         self.recommendations: dict[str, list[tuple[float, int]]] = {}
+        self.cpu_samples: dict[str, tuple[float, float]] = {}
 
     def reconcile(self) -> None:
         t = self.runtime.clock.now()
@@ -60,24 +71,54 @@ class HpaController(Controller):
     def _sync(self, hpa: Obj, t: float) -> None:
         ref, namespace = hpa["spec"].get("scaleTargetRef") or {}, hpa["metadata"]["namespace"]
         target = self.api.store.get(_key(ref, namespace))
-        load = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
-        if target is None or load is None:
+        if target is None:
             return
         current = int(target["spec"].get("replicas", 1))
-        metric = load / max(current, 1)
+        low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
+        load = self.runtime.metrics.get((namespace, hpa["metadata"]["name"]))
+        metric = load / max(current, 1) if load is not None else self._process_utilization(target)
+        if metric is None:  # no metric yet: only the replica bounds apply
+            self._scale_to(target, min(max(current, low), high))
+            return
         ratio = metric / _target(hpa)
         proposal = current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(current * ratio)
-        low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
         bounded = min(max(proposal, low), high)
         history = [(s, r) for s, r in self.recommendations.get(hpa["metadata"]["uid"], []) if t - s <= _window(hpa)]
         history.append((t, bounded))
         self.recommendations[hpa["metadata"]["uid"]] = history
         desired = bounded if bounded >= current else min(current, max(r for _, r in history))
-        if desired != current:
-            scaled = copy.deepcopy(target)
-            scaled["spec"]["replicas"] = desired
-            self.save(scaled, "scale")
+        self._scale_to(target, desired)
         self._status(hpa, current, desired, metric, proposal != bounded)
+
+    def _process_utilization(self, target: Obj) -> float | None:
+        """Average CPU utilization of the target's ready process pods since the last sync."""
+        selector = (target.get("spec") or {}).get("selector")
+        pods = [
+            p
+            for p in self.list("", "pods", target["metadata"]["namespace"])
+            if matches_labels(selector, p["metadata"].get("labels") or {}) and is_ready(p)
+        ]
+        values = [u for p in pods if (u := self._pod_utilization(p)) is not None]
+        return sum(values) / len(values) if values else None
+
+    def _pod_utilization(self, pod: Obj) -> float | None:
+        uid = pod["metadata"]["uid"]
+        used = self.runtime.processes.cpu_seconds(uid)
+        requested = sum(_cores(c) for c in pod["spec"].get("containers") or [])
+        if used is None or not requested:
+            return None
+        before = self.cpu_samples.get(uid)
+        self.cpu_samples[uid] = (time.monotonic(), used)
+        if before is None:
+            return None
+        elapsed = max(time.monotonic() - before[0], 1e-3)
+        return (used - before[1]) / elapsed / requested * 100
+
+    def _scale_to(self, target: Obj, replicas: int) -> None:
+        if int(target["spec"].get("replicas", 1)) != replicas:
+            scaled = copy.deepcopy(target)
+            scaled["spec"]["replicas"] = replicas
+            self.save(scaled, "scale")
 
     def _status(self, hpa: Obj, current: int, desired: int, metric: float, limited: bool) -> None:
         status = {

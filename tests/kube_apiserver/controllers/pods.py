@@ -77,6 +77,7 @@ class PodController(Controller):
                 self._run(pod, uid)
         for uid in set(self.sims) - live:
             del self.sims[uid]
+        self.runtime.processes.stop_except(live)
 
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
@@ -203,6 +204,8 @@ class PodController(Controller):
             message = "" if c.restarts == 0 else self._backoff_message(pod, c)
             base["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
             return base
+        if c.behaviour == "process":
+            return self._process(pod, sim, c, t, base)
         if c.started < 0 or c.started < c.waiting_until:
             self._start(pod, sim, c, t)
         if c.behaviour in ("crash", "oom") and t >= c.started + CRASH_AFTER_SECONDS:
@@ -217,11 +220,52 @@ class PodController(Controller):
         c.started = t
         meta = pod["metadata"]
         self.runtime.start_container(meta.get("namespace", ""), meta["name"], c.name, c.image)
+        self._report_started(pod, sim, c)
+
+    def _report_started(self, pod: Obj, sim: PodSim, c: ContainerSim) -> None:
         if f"started:{c.name}" not in sim.reported:
             sim.reported.add(f"started:{c.name}")
             self.event(pod, "Normal", "Pulled", f'Container image "{c.image}" already present on machine', "kubelet")
             self.event(pod, "Normal", "Created", f"Created container: {c.name}", "kubelet")
             self.event(pod, "Normal", "Started", f"Started container {c.name}", "kubelet")
+
+    def _process(self, pod: Obj, sim: PodSim, c: ContainerSim, t: float, base: Obj) -> Obj:
+        """A container run as a real local process: started, probed over HTTP, restarted when it exits."""
+        meta, procs = pod["metadata"], self.runtime.processes
+        key = (meta["uid"], c.name)
+        spec = next(x for x in pod["spec"]["containers"] if x["name"] == c.name)
+        if procs.get(key) is None:
+            env = {e["name"]: str(e.get("value", "")) for e in spec.get("env") or [] if "name" in e}
+            log = self.runtime.process_log(meta.get("namespace", ""), meta["name"], c.name)
+            procs.start(key, self.runtime.image_argv.get(c.image, ["false"]), env, log)
+            c.started = t
+            self._report_started(pod, sim, c)
+        code = procs.exit_code(key)
+        if code is not None:
+            procs.forget(key)
+            c.last_terminated = {
+                "exitCode": code,
+                "reason": "Completed" if code == 0 else "Error",
+                "startedAt": now(),
+                "finishedAt": now(),
+            }
+            c.restarts += 1
+            c.waiting_until = t + self._backoff(c.restarts)
+            self.event(
+                pod,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {c.name} in pod {meta['name']}",
+                "kubelet",
+            )
+            base.update({"restartCount": c.restarts, "lastState": {"terminated": c.last_terminated}})
+            base["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": self._backoff_message(pod, c)}}
+            return base
+        probe = ((spec.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        base["state"] = {"running": {"startedAt": now()}}
+        base["started"] = True
+        base["ready"] = t >= c.started + c.ready_delay and (probe is None or procs.probe(key, str(probe)))
+        return base
 
     def _backoff_message(self, pod: Obj, c: ContainerSim) -> str:
         seconds = int(self._backoff(c.restarts))

@@ -9,8 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-BEHAVIOURS = ("ok", "pull-failure", "crash", "oom", "unschedulable")
+from .processes import Processes
+
+BEHAVIOURS = ("ok", "pull-failure", "crash", "oom", "unschedulable", "process")
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,15 @@ class Clock:
 
 @dataclass
 class ContainerRun:
-    """One container instance's log lines."""
+    """One container instance's log: lines, or the file a real process writes."""
 
     lines: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    def text(self) -> str:
+        if self.path is not None:
+            return self.path.read_text(errors="replace") if self.path.exists() else ""
+        return "".join(line + "\n" for line in self.lines)
 
 
 @dataclass
@@ -40,6 +49,9 @@ class Runtime:
     metrics: dict[tuple[str, str], float] = field(default_factory=dict)
     runs: dict[tuple[str, str, str], list[ContainerRun]] = field(default_factory=dict)
     ready_since: dict[str, float] = field(default_factory=dict)
+    image_argv: dict[str, list[str]] = field(default_factory=dict)
+    processes: Processes = field(default_factory=Processes)
+    log_dir: Path = Path("/tmp")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def behaviour(self, image: str) -> str:
@@ -50,6 +62,14 @@ class Runtime:
             runs = self.runs.setdefault((namespace, pod, container), [])
             attempt = len(runs)
             runs.append(ContainerRun([f"container {container} started from image {image} (attempt {attempt})"]))
+
+    def process_log(self, namespace: str, pod: str, container: str) -> Path:
+        """A new log file for a container instance run as a real process."""
+        with self.lock:
+            runs = self.runs.setdefault((namespace, pod, container), [])
+            path = self.log_dir / f"{namespace}_{pod}_{container}_{len(runs)}.log"
+            runs.append(ContainerRun(path=path))
+            return path
 
     def log(self, namespace: str, pod: str, container: str, line: str) -> None:
         with self.lock:
@@ -64,7 +84,7 @@ class Runtime:
             index = -2 if previous else -1
             if len(runs) < (2 if previous else 1):
                 return None
-            return "".join(line + "\n" for line in runs[index].lines)
+            return runs[index].text()
 
     def forget(self, namespace: str, pod: str) -> None:
         with self.lock:
