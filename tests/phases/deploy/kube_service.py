@@ -114,9 +114,16 @@ class KubeService:
             document = {"stdout": proc.stdout}
         return Outcome(proc.returncode, document, proc.stderr)
 
-    def diagnose(self) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bmad", "diagnose", "-c", "bmad.yaml", "-e", "test"]
-        return subprocess.run(command, cwd=self.repo, env=bmad_env(), capture_output=True, text=True, timeout=120)
+    def diagnose(self) -> Outcome:
+        return self.bmad([sys.executable, "-m", "bmad", "diagnose", "-c", "bmad.yaml", "-e", "test", "--json"])
+
+    def configure(self, **settings: Any) -> None:
+        """Change ``target.kubernetes`` settings in bmad.yaml (committed: a run refuses nothing dirty)."""
+        path = self.repo / "bmad.yaml"
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config["environments"]["test"]["target"]["kubernetes"].update(settings)
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        git(self.repo, "commit", "-qam", f"settings {sorted(settings)}")
 
 
 def catalog_ids_but(kept: str) -> list[str]:

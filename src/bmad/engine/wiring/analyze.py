@@ -92,7 +92,7 @@ def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
         if spec is None:
             return objects
         try:
-            prepared = target.prepare_bundle(replace(spec, manifests=tuple(objects)))
+            prepared = target.dry_run_bundle(replace(spec, manifests=tuple(objects)))
         except BmadError:
             return objects
         by_key = {(o.get("kind"), (o.get("metadata") or {}).get("name")): o for o in prepared}
