@@ -310,3 +310,29 @@ def test_h_diagnose_shows_both_containers_logs_of_a_pod_whose_sidecar_crash_loop
     crash = next(f for f in report.document["findings"] if f["symptom"] == "CrashLoopBackOff")
     assert any(line.startswith("log: [app] ") for line in crash["evidence"]), crash["evidence"]
     assert any(line.startswith("log: [proxy] ") for line in crash["evidence"]), crash["evidence"]
+
+
+def test_a_release_that_creates_its_namespace_and_prunes_what_the_next_one_drops(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    """ANALYZE's dry-run of objects in a namespace the release creates is deferred with a warning (it
+    would get 404: the Namespace's dry-run is not stored, kubernetes#83562), not a critical failure;
+    ANALYZE lists what ``prune: true`` will delete, and DEPLOY deletes it after the rollout. Before
+    issue 12 the first release into a new namespace failed ANALYZE and nothing was ever deleted."""
+    svc = service(tmp_path, standin, "fresh", context="admin", namespace="fresh-ns", prune=True)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh-ns"}}
+    svc.release([namespace, config_map("fresh-old", {"a": "1"}), deployment("fresh")], "first")
+    first = svc.run(digest("1"))
+    assert first.code == 0, first.explain()
+    manifests = first.check("analyze.manifests")
+    assert manifests["status"] == "warn", first.explain()
+    assert manifests["observed"].count("server dry-run after the namespace exists") == 2, manifests
+    assert "1/3 accepted, 2 deferred" in manifests["summary"], manifests
+    assert live(standin, "/api/v1/namespaces/fresh-ns/configmaps/fresh-old") is not None
+
+    svc.release([namespace, deployment("fresh", annotations={"v": "2"})], "second")
+    second = svc.run(digest("1"))
+    assert second.code == 0, second.explain()
+    assert second.check("analyze.manifests")["status"] == "pass", second.explain()
+    assert second.check("analyze.access")["evidence"]["would_prune"] == ["ConfigMap/fresh-old"]
+    assert live(standin, "/api/v1/namespaces/fresh-ns/configmaps/fresh-old") is None
