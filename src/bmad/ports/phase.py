@@ -38,6 +38,10 @@ class RunOptions:
     docker_host: str | None = None  # the container engine BUILD talks to
     image: str | None = None  # DEPLOY deploys this image repository instead of BUILD's
     digest: str | None = None  # ... and this digest
+    kubeconfig: str | None = None  # a Kubernetes target reads this kubeconfig (--kubeconfig) ...
+    context: str | None = None  # ... uses this context (--context) ...
+    namespace: str | None = None  # ... and deploys to this namespace (--namespace)
+    force_conflicts: bool = False  # server-side apply takes fields other managers own (--force-conflicts)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +60,10 @@ class RunOptions:
             docker_host=_text(values.get("docker_host")),
             image=_text(values.get("image")),
             digest=_text(values.get("digest")),
+            kubeconfig=_text(values.get("kubeconfig")),
+            context=_text(values.get("context")),
+            namespace=_text(values.get("namespace")),
+            force_conflicts=bool(values.get("force_conflicts")),
             extra={key: value for key, value in values.items() if key not in known},
         )
 

@@ -79,9 +79,9 @@ def test_a_first_release_with_the_namespace_limited_identity_and_a_refused_reado
     image = live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/first")["spec"]["template"]["spec"]
     assert image["containers"][0]["image"] == f"{REPOSITORY}@{digest('1')}"
 
-    readonly = service(tmp_path, standin, "ro", context="readonly", namespace=NS)
+    readonly = service(tmp_path, standin, "ro")  # bmad.yaml names ci; the command line wins (--context)
     readonly.release([config_map("ro-settings", {"mode": "1"}), deployment("ro")], "first release")
-    refused = readonly.run(digest("1"))
+    refused = readonly.run(digest("1"), "--set", "context=readonly", "--set", f"namespace={NS}")
     assert refused.code != 0, refused.explain()
     access = refused.check("analyze.access")
     assert access["status"] == "fail", refused.explain()
@@ -166,7 +166,8 @@ def test_d_a_field_another_manager_owns_is_a_reported_conflict_until_force_confl
     tmp_path: Path, standin: StandIn
 ) -> None:
     """(d) Server-side apply without force: the 409 names the field and its manager, nothing is applied;
-    ``force_conflicts: true`` then takes the field. Before issue 12 every apply forced silently."""
+    ``--force-conflicts`` (``force_conflicts: true`` in bmad.yaml) then takes the field. Before issue 12
+    every apply forced silently."""
     shared = config_map("owned-shared", {"owner": "flux"})
     shared["metadata"]["namespace"] = NS
     answer = standin.request(
@@ -190,10 +191,10 @@ def test_d_a_field_another_manager_owns_is_a_reported_conflict_until_force_confl
     assert live(standin, f"/api/v1/namespaces/{NS}/configmaps/owned-first") is None
     assert live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/owned") is None
 
-    svc.configure(force_conflicts=True)
-    forced = svc.run(digest("1"))
+    forced = svc.run(digest("1"), "--set", "force_conflicts=true")  # what --force-conflicts sets
     assert forced.code == 0, forced.explain()
     assert live(standin, f"/api/v1/namespaces/{NS}/configmaps/owned-shared")["data"] == {"owner": "bmad"}
+    assert forced.check("deploy.apply")["evidence"]["applied"]["force_conflicts"] is True, forced.explain()
 
 
 def crd() -> dict[str, Any]:

@@ -31,7 +31,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     try:
         from bmad.engine.wiring.deploy import make_target
 
-        target = make_target(config, ctx.environment_name)
+        target = make_target(config, ctx.environment_name, options=ctx.options)
     except BmadError as exc:
         target_note = f"target unavailable: {exc}"
     except ImportError:  # pragma: no cover - DEPLOY wiring not installed
@@ -101,7 +101,7 @@ def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
     return ServerDryRun(
         lambda: target.api,
         namespace=lambda: target.namespace,
-        force=settings.force_conflicts,
+        force=target.config.force_conflicts,
         prepare=prepare,
         scratch_namespace=settings.dry_run_namespace,
         creates_namespace=settings.create_namespace,
