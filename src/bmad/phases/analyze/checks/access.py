@@ -23,7 +23,6 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     try:
         spec = release()
         missing = preflight.missing_rights(spec)
-        would_prune = preflight.prune_preview(spec)
     except BmadError as exc:
         return CHECK.warned(
             f"the access review could not run: {exc}",
@@ -31,8 +30,13 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
             observed=str(exc),
             fix=exc.hint or "",
         )
+    prune_error: str | None = None
+    try:
+        would_prune = preflight.prune_preview(spec)
+    except BmadError as exc:  # e.g. the inventory is unreadable: a missing right said below
+        would_prune, prune_error = [], str(exc)
     questions = [f"kubectl auth can-i {right}" for right in missing]
-    evidence = {"missing_rights": questions, "would_prune": would_prune}
+    evidence = {"missing_rights": questions, "would_prune": would_prune, "prune_preview_error": prune_error}
     pruned = f"; prune would delete {len(would_prune)} object(s)" if would_prune else ""
     observed = "\n".join([f"{q}: no" for q in questions] + [f"would prune {ref}" for ref in would_prune])
     if missing:
