@@ -322,7 +322,8 @@ class ServerDryRun:
     Namespace's dry-run is not stored, kubernetes#83562), and so would a custom resource whose CRD
     comes with the bundle: those are not sent but listed in :attr:`deferred` with the reason
     ("server dry-run after the namespace exists"), unless ``scratch_namespace`` names an existing
-    namespace to dry-run them in.
+    namespace to dry-run them in. ``creates_namespace``: DEPLOY creates the default namespace too
+    (``create_namespace: true``) when it is missing.
     """
 
     def __init__(
@@ -334,6 +335,7 @@ class ServerDryRun:
         force: bool = False,
         prepare: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
         scratch_namespace: str | None = None,
+        creates_namespace: bool = False,
     ) -> None:
         self.api = api
         self.namespace = namespace
@@ -341,6 +343,7 @@ class ServerDryRun:
         self.force = force
         self.prepare = prepare
         self.scratch_namespace = scratch_namespace
+        self.creates_namespace = creates_namespace
         self.deferred: list[tuple[int, str]] = []
 
     def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
@@ -350,7 +353,7 @@ class ServerDryRun:
         self.deferred = []
         api = self.api() if callable(self.api) else self.api
         default_ns = self.namespace() if callable(self.namespace) else self.namespace
-        created = self._created_namespaces(api, objects)
+        created = self._created_namespaces(api, objects, default_ns if self.creates_namespace else None)
         defined = _crd_kinds(objects)
         bodies = [dict(o) for o in objects]
         prepared = self.prepare(bodies) if self.prepare is not None else bodies
@@ -383,9 +386,10 @@ class ServerDryRun:
         return [("fieldManager", self.field_manager), ("force", force), ("dryRun", "All")]
 
     @staticmethod
-    def _created_namespaces(api: Any, objects: Sequence[Mapping[str, Any]]) -> set[str]:
-        """Namespaces the bundle applies that do not exist yet."""
+    def _created_namespaces(api: Any, objects: Sequence[Mapping[str, Any]], also: str | None) -> set[str]:
+        """Namespaces the bundle (or DEPLOY, ``also``) creates that do not exist yet."""
         names = {str((o.get("metadata") or {}).get("name")) for o in objects if o.get("kind") == "Namespace"}
+        names |= {also} if also else set()
         missing = set()
         for name in names:
             try:

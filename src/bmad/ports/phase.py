@@ -40,6 +40,10 @@ class RunOptions:
     docker_host: str | None = None  # the container engine BUILD talks to
     image: str | None = None  # DEPLOY deploys this image repository instead of BUILD's
     digest: str | None = None  # ... and this digest
+    kubeconfig: str | None = None  # a Kubernetes target reads this kubeconfig (--kubeconfig) ...
+    context: str | None = None  # ... uses this context (--context) ...
+    namespace: str | None = None  # ... and deploys to this namespace (--namespace)
+    force_conflicts: bool = False  # server-side apply takes fields other managers own (--force-conflicts)
     extra: Mapping[str, Any] = field(default_factory=dict)  # x_ keys, for custom phases
 
     @classmethod

@@ -238,3 +238,15 @@ class Target(Protocol):
     def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None:
         """Key names of a Secret in the target, None when it does not exist. Never values."""
         ...
+
+
+class AccessPreflight(Protocol):
+    """What ANALYZE asks a cluster target about a release before DEPLOY touches anything."""
+
+    def missing_rights(self, spec: DeploySpec) -> list[str]:
+        """Each right DEPLOY needs and the identity lacks, as ``kubectl auth can-i`` asks it."""
+        ...
+
+    def prune_preview(self, spec: DeploySpec) -> list[str]:
+        """The objects ``prune: true`` would delete after this release (``Kind/name``)."""
+        ...

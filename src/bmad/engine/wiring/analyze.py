@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bmad.core.errors import BmadError
+from bmad.core.errors import BmadError, UsageError
 from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.target import AccessPreflight, DeploySpec
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
@@ -25,17 +26,19 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     target: Any = None
     target_note = "no target configured"
     dry_runner = None
+    preflight: AccessPreflight | None = None
     dry_run_note = "no Kubernetes target configured (environments.<env>.target.kind: kubernetes)"
     try:
         from bmad.engine.wiring.deploy import make_target
 
-        target = make_target(config, ctx.environment_name)
+        target = make_target(config, ctx.environment_name, options=ctx.options)
     except BmadError as exc:
         target_note = f"target unavailable: {exc}"
     except ImportError:  # pragma: no cover - DEPLOY wiring not installed
         target_note = "no target adapter installed"
     if target is not None and getattr(target, "kind", None) == "kubernetes" and hasattr(target, "api"):
         dry_runner = _kubernetes_dry_run(ctx, target)
+        preflight = target
     repo = config.repository_dir
     source = GitHistory(repo) if any((p / ".git").exists() for p in (repo, *repo.parents)) else None
     attestations_path = config.resolve_path(settings.attestations)
@@ -47,7 +50,28 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         dry_run_note=dry_run_note,
         source=source,
         attestations=lambda: load_attestations(attestations_path),
+        preflight=preflight,
+        release=lambda: release_spec(ctx),
     )
+
+
+def release_spec(ctx: PhaseContext) -> DeploySpec:
+    """What DEPLOY will apply; before BUILD pushed a digest, the image unpinned (enough for an access review)."""
+    from bmad.engine.wiring.deploy import image_for, load_manifests, make_spec
+
+    try:
+        return make_spec(ctx)
+    except UsageError:  # no digest yet
+        config = ctx.config
+        return DeploySpec(
+            service=config.service.name,
+            environment=ctx.environment_name,
+            version=ctx.release.version,
+            image=image_for(ctx)[0],
+            digest="",
+            manifests=load_manifests(config, ctx.environment_name),
+            health_path=config.deploy.health_path,
+        )
 
 
 def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
@@ -68,7 +92,7 @@ def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
         if spec is None:
             return objects
         try:
-            prepared = target.prepare_bundle(replace(spec, manifests=tuple(objects)))
+            prepared = target.dry_run_bundle(replace(spec, manifests=tuple(objects)))
         except BmadError:
             return objects
         by_key = {(o.get("kind"), (o.get("metadata") or {}).get("name")): o for o in prepared}
@@ -77,7 +101,8 @@ def _kubernetes_dry_run(ctx: PhaseContext, target: Any) -> Any:
     return ServerDryRun(
         lambda: target.api,
         namespace=lambda: target.namespace,
-        force=settings.force_conflicts,
+        force=target.config.force_conflicts,
         prepare=prepare,
         scratch_namespace=settings.dry_run_namespace,
+        creates_namespace=settings.create_namespace,
     )

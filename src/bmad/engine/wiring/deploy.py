@@ -14,12 +14,18 @@ from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
 from bmad.ports.artifacts import BuildArtifacts
-from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
 from bmad.ports.target import DeploySpec, Target
 
 
-def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> Target:
-    """The target adapter an environment names (also used by ``bmad rollback`` / ``diagnose`` / ``status``)."""
+def make_target(
+    config: BmadConfig, environment: str, *, client: Any = None, options: RunOptions | None = None
+) -> Target:
+    """The target adapter an environment names (also used by ``bmad rollback`` / ``diagnose`` / ``status``).
+
+    ``options``: the command line's ``--kubeconfig``, ``--context``, ``--namespace`` and
+    ``--force-conflicts`` win over ``target.kubernetes`` in bmad.yaml.
+    """
     from bmad.adapters.targets.probe import RequestsProbe
 
     env_cfg = config.environment(environment)
@@ -27,8 +33,15 @@ def make_target(config: BmadConfig, environment: str, *, client: Any = None) -> 
     if target.kind == "kubernetes":
         from bmad.adapters.targets.kubernetes import KubernetesTarget
 
+        given = options or RunOptions()
+        settings = target.kubernetes
+        if given.force_conflicts:
+            settings = settings.model_copy(update={"force_conflicts": True})
         return KubernetesTarget(
-            target.kubernetes,
+            settings,
+            kubeconfig=given.kubeconfig,
+            context=given.context,
+            namespace=given.namespace,
             probe=RequestsProbe(),
             health_path=config.deploy.health_path,
             base_dir=str(config.base_dir),
@@ -130,7 +143,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
 
     config = ctx.config
     return DeployPhase(
-        target=make_target(config, ctx.environment_name),
+        target=make_target(config, ctx.environment_name, options=ctx.options),
         spec=make_spec(ctx),
         config=config.deploy,
         probe=RequestsProbe(),

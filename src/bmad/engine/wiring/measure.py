@@ -28,7 +28,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     if ctx.environment.target.kind == "local":
         from bmad.engine.wiring.deploy import make_target
 
-        target = make_target(ctx.config, ctx.environment_name)
+        target = make_target(ctx.config, ctx.environment_name, options=ctx.options)
         service, environment = ctx.config.service.name, ctx.environment_name
 
         def serving_endpoints() -> list[str]:

@@ -3,6 +3,7 @@
 Checks (ids never change; one module each in ``checks/``):
 
 * ``analyze.manifests``            schema/API validation (+ dry-run)      -> kubernetes_manifests_valid
+* ``analyze.access``               DEPLOY's rights on the cluster (Kubernetes targets only), prune preview
 * ``analyze.readiness.<category>`` one result per catalog category, failures with their fix
 * ``analyze.readiness``            score, checklist % and the hard gate   -> readiness_checklist_complete
 * ``analyze.secrets``              referenced/required Secrets and keys   -> secrets_configured
@@ -19,13 +20,22 @@ from datetime import datetime
 
 from bmad.core.models import CheckResult, MetricValue, PhaseName
 from bmad.phases.analyze.attestations import Attestations
-from bmad.phases.analyze.checks import categories, manifests, readiness, risk, rollback_plan, secrets, snapshot
+from bmad.phases.analyze.checks import (
+    access,
+    categories,
+    manifests,
+    readiness,
+    risk,
+    rollback_plan,
+    secrets,
+    snapshot,
+)
 from bmad.phases.analyze.model import Category
 from bmad.phases.analyze.preparation import AnalyzePorts, DryRunner, Prepared, prepare
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
-from bmad.ports.target import Target
+from bmad.ports.target import AccessPreflight, DeploySpec, Target
 
 METRIC_NAMES = (
     "readiness_checklist_complete",
@@ -51,9 +61,20 @@ class AnalyzePhase(BasePhase):
         source: SourceHistory | None = None,
         attestations: Callable[[], Attestations] | None = None,
         now: datetime | None = None,
+        preflight: AccessPreflight | None = None,
+        release: Callable[[], DeploySpec] | None = None,
     ) -> None:
         self.ports = AnalyzePorts(
-            schemas, target, target_note, dry_runner, dry_run_note, source, attestations or Attestations, now
+            schemas,
+            target,
+            target_note,
+            dry_runner,
+            dry_run_note,
+            source,
+            attestations or Attestations,
+            now,
+            preflight,
+            release,
         )
         self._lock = threading.Lock()
         self._prepared: Prepared | None = None
@@ -67,6 +88,8 @@ class AnalyzePhase(BasePhase):
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
         listed = [self._check(manifests.CHECK, manifests.run), self._check(readiness.CHECK, readiness.run)]
+        if self.ports.preflight is not None:
+            listed.append(self._check(access.CHECK, access.run))
         listed += [self._check(categories.check_id(c), categories.runner(c)) for c in Category]
         listed += [
             self._check(secrets.CHECK, secrets.run),

@@ -14,7 +14,7 @@ from bmad.core.errors import BmadError
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
 from bmad.phases.analyze.manifest_files import load_bundle
-from bmad.phases.analyze.manifests import Bundle, ParseFinding
+from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
 from bmad.phases.analyze.model import Location
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.suppressions import SuppressionSet
@@ -22,12 +22,17 @@ from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, 
 from bmad.ports.phase import PhaseContext
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
-from bmad.ports.target import Target
+from bmad.ports.target import AccessPreflight, DeploySpec, Target
 
 MANIFEST_CANDIDATES = ("k8s", "kubernetes", "deploy/k8s", "manifests")
 
 
 class DryRunner(Protocol):
+    """A server dry-run: the failures it returns, and the objects it could not send yet (``deferred``,
+    with the reason: e.g. their namespace is created by this release)."""
+
+    deferred: list[tuple[int, str]]
+
     def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]: ...
 
 
@@ -43,6 +48,8 @@ class AnalyzePorts:
     source: SourceHistory | None = None
     attestations: Callable[[], Attestations] = Attestations
     now: datetime | None = None
+    preflight: AccessPreflight | None = None  # the cluster's access review and prune preview
+    release: Callable[[], DeploySpec] | None = None  # what DEPLOY will apply (for the preflight)
 
 
 @dataclass
@@ -136,7 +143,7 @@ def _server_dry_run(
                 ValidationFinding(None, None, f"server dry-run could not run: {exc}", "dry_run", "warning")
             )
     if failures is not None:
-        _record_dry_run(failures, eval_ctx, validation)
+        _record_dry_run(failures, list(runner.deferred) if runner is not None else [], eval_ctx, validation)
     elif eval_ctx.dry_run_error is not None:
         pass
     elif not settings.server_dry_run:
@@ -146,18 +153,32 @@ def _server_dry_run(
         validation.dry_run = f"not run: {eval_ctx.dry_run_note}"
 
 
-def _record_dry_run(failures: list[tuple[int, str]], eval_ctx: EvalContext, validation: ValidationReport) -> None:
+def _record_dry_run(
+    failures: list[tuple[int, str]],
+    deferred: list[tuple[int, str]],
+    eval_ctx: EvalContext,
+    validation: ValidationReport,
+) -> None:
+    """Rejections are errors; objects the dry-run could not send yet are warnings naming the reason."""
     objects = eval_ctx.bundle.objects
     eval_ctx.dry_run = []
     for index, message in failures:
-        obj = objects[index]
-        loc = Location(obj.namespace, obj.kind, obj.name, None, obj.file, obj.line)
-        eval_ctx.dry_run.append((loc, message))
-    validation.dry_run = f"{len(objects) - len(failures)}/{len(objects)} accepted"
+        eval_ctx.dry_run.append((_location(objects[index]), message))
+    accepted = len(objects) - len(failures) - len(deferred)
+    validation.dry_run = f"{accepted}/{len(objects)} accepted" + (f", {len(deferred)} deferred" if deferred else "")
     for loc, message in eval_ctx.dry_run:
         validation.findings.append(
             ValidationFinding(loc.file, loc.line, f"dry-run: {message}", "dry_run", "error", loc.logical)
         )
+    for index, reason in deferred:
+        loc = _location(objects[index])
+        validation.findings.append(
+            ValidationFinding(loc.file, loc.line, f"not dry-run yet: {reason}", "dry_run", "warning", loc.logical)
+        )
+
+
+def _location(obj: ManifestObject) -> Location:
+    return Location(obj.namespace, obj.kind, obj.name, None, obj.file, obj.line)
 
 
 def _first_deployment(ctx: PhaseContext) -> bool:

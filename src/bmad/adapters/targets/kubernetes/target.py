@@ -221,6 +221,17 @@ class KubernetesTarget:
             kept.append(ref.label)
         return kept
 
+    def dry_run_bundle(self, spec: DeploySpec) -> list[dict[str, Any]]:
+        """What DEPLOY will apply, as a server dry-run sends it: without ``spec.replicas`` on workloads an
+        HPA scales (DEPLOY leaves that field to the HPA; sending it conflicts with the HPA's manager)."""
+        bundle = self.prepare_bundle(spec)
+        scaled = hpa_targets(bundle)
+        for obj in bundle:
+            ref = ObjectRef.of(obj)
+            if (ref.kind, ref.name) in scaled:
+                (obj.get("spec") or {}).pop("replicas", None)
+        return bundle
+
     def prune_preview(self, spec: DeploySpec) -> list[str]:
         """What ``prune: true`` would delete after this release (for ANALYZE to list)."""
         earlier = [e for e in self._inventory(spec.service).entries() if e.release != spec.version]
