@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +53,12 @@ class ComposeProject:
     docker_host: str | None = None
     profiles: tuple[str, ...] = ()
     env_file: Path | None = None
+    override_files: tuple[Path, ...] = ()  # bmad's own additions (labels), merged over the user's file
 
     def argv(self, *args: str) -> list[str]:
         argv = [*compose_program(), "-p", self.name, "-f", str(self.compose_file)]
+        for override in self.override_files:
+            argv += ["-f", str(override)]
         for profile in self.profiles:
             argv += ["--profile", profile]
         if self.env_file is not None:
@@ -61,9 +66,19 @@ class ComposeProject:
         return [*argv, *args]
 
     def environment(self) -> dict[str, str]:
-        if not self.docker_host:
+        """The engine bmad's Docker SDK talks to (``docker_host``, else ``$DOCKER_HOST``), for both CLIs."""
+        host = self.docker_host or os.environ.get("DOCKER_HOST")
+        if not host:
             return {}
-        return {"DOCKER_HOST": self.docker_host, "CONTAINER_HOST": self.docker_host}
+        return {"DOCKER_HOST": host, "CONTAINER_HOST": host}
+
+
+def write_label_override(directory: Path, services: Sequence[str], labels: Mapping[str, str]) -> Path:
+    """A compose file that adds ``labels`` (plus ``bmad.env.service``) to each service, merged by ``-f``."""
+    path = directory / "bmad-labels.compose.yml"
+    data = {"services": {name: {"labels": {**labels, "bmad.env.service": name}} for name in services}}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
 
 
 class ComposeRunner:

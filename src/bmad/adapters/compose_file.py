@@ -23,15 +23,100 @@ TOP_LEVEL_KEYS = frozenset({"version", "name", "services", "networks", "volumes"
 
 # The Compose specification's service keys (compose-spec/compose-spec, spec.md, "Services top-level element").
 SERVICE_KEYS = frozenset(
-    """annotations attach blkio_config build cap_add cap_drop cgroup cgroup_parent command configs container_name
-    cpu_count cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpu_shares cpus cpuset credential_spec
-    depends_on deploy develop device_cgroup_rules devices dns dns_opt dns_search domainname driver_opts entrypoint
-    env_file environment expose extends external_links extra_hosts gpus group_add healthcheck hostname image init
-    ipc isolation labels label_file links logging mac_address mem_limit mem_reservation mem_swappiness
-    memswap_limit models network_mode networks oom_kill_disable oom_score_adj pid pids_limit platform ports
-    post_start pre_stop privileged profiles provider pull_policy read_only restart runtime scale secrets
-    security_opt shm_size stdin_open stop_grace_period stop_signal storage_opt sysctls tmpfs tty ulimits
-    use_api_socket user userns_mode uts volumes volumes_from working_dir""".split()
+    {
+        "annotations",
+        "attach",
+        "blkio_config",
+        "build",
+        "cap_add",
+        "cap_drop",
+        "cgroup",
+        "cgroup_parent",
+        "command",
+        "configs",
+        "container_name",
+        "cpu_count",
+        "cpu_percent",
+        "cpu_period",
+        "cpu_quota",
+        "cpu_rt_period",
+        "cpu_rt_runtime",
+        "cpu_shares",
+        "cpus",
+        "cpuset",
+        "credential_spec",
+        "depends_on",
+        "deploy",
+        "develop",
+        "device_cgroup_rules",
+        "devices",
+        "dns",
+        "dns_opt",
+        "dns_search",
+        "domainname",
+        "driver_opts",
+        "entrypoint",
+        "env_file",
+        "environment",
+        "expose",
+        "extends",
+        "external_links",
+        "extra_hosts",
+        "gpus",
+        "group_add",
+        "healthcheck",
+        "hostname",
+        "image",
+        "init",
+        "ipc",
+        "isolation",
+        "labels",
+        "label_file",
+        "links",
+        "logging",
+        "mac_address",
+        "mem_limit",
+        "mem_reservation",
+        "mem_swappiness",
+        "memswap_limit",
+        "models",
+        "network_mode",
+        "networks",
+        "oom_kill_disable",
+        "oom_score_adj",
+        "pid",
+        "pids_limit",
+        "platform",
+        "ports",
+        "post_start",
+        "pre_stop",
+        "privileged",
+        "profiles",
+        "provider",
+        "pull_policy",
+        "read_only",
+        "restart",
+        "runtime",
+        "scale",
+        "secrets",
+        "security_opt",
+        "shm_size",
+        "stdin_open",
+        "stop_grace_period",
+        "stop_signal",
+        "storage_opt",
+        "sysctls",
+        "tmpfs",
+        "tty",
+        "ulimits",
+        "use_api_socket",
+        "user",
+        "userns_mode",
+        "uts",
+        "volumes",
+        "volumes_from",
+        "working_dir",
+    }
 )
 
 # Specification keys podman-compose 1.6 does not act on: a file that uses them would run differently.
@@ -132,7 +217,8 @@ def load_compose_file(path: Path) -> ComposeFile:
             raise ConfigError(f"'{key}' is not a Compose top-level key", file=source, line=line)
     service_nodes = _key_lines(top["services"][1])
     services = tuple(
-        _service(str(name), definition, service_nodes[str(name)], source) for name, definition in data["services"].items()
+        _service(str(name), definition, service_nodes[str(name)], source)
+        for name, definition in data["services"].items()
     )
     known = {s.name for s in services}
     for service in services:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import shlex
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -25,7 +27,13 @@ from typing import Any
 
 from bmad.adapters._http import HttpClient
 from bmad.adapters._process import run_command
-from bmad.adapters.compose_cli import PROJECT_LABEL, SERVICE_LABEL, ComposeProject, ComposeRunner
+from bmad.adapters.compose_cli import (
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    ComposeProject,
+    ComposeRunner,
+    write_label_override,
+)
 from bmad.adapters.compose_file import ComposeFile, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
@@ -34,7 +42,8 @@ from bmad.ports.evidence import EvidenceSink
 from bmad.ports.images import LineSink
 from bmad.ports.tests_runner import CommandRun, EnvironmentReport, EnvironmentSpec, TestEnvironment, Wait
 
-LABEL_ENV = PROJECT_LABEL  # the label that names a suite environment's containers
+LABEL_ENV = "bmad.env"
+LABEL_OWNER = "bmad.env.owner"
 
 _active: dict[int, TestEnvironment] = {}
 _active_lock = threading.Lock()
@@ -238,6 +247,7 @@ class ComposeEnvironment:
             timeout=spec.ready_timeout_seconds,
         )
         self._downed = False
+        self._workdir: Path | None = None
 
     @property
     def _owner(self) -> str:
@@ -249,6 +259,7 @@ class ComposeEnvironment:
         try:
             assert self.spec.compose_file is not None
             compose = load_compose_file(self.spec.compose_file)
+            self._label_services(compose)
             swept = self._sweep_leftovers()
             if swept:
                 report.steps.append({"removed_leftovers": swept})
@@ -262,6 +273,14 @@ class ComposeEnvironment:
         except Exception as exc:  # docker SDK errors: report, the caller tears down
             report.ok, report.error = False, redact(f"{type(exc).__name__}: {exc}")[:500]
         return report
+
+    def _label_services(self, compose: ComposeFile) -> None:
+        """Every container carries ``bmad.env`` (this run) and ``bmad.env.owner`` (service/suite)."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="bmad-compose-"))
+        labels = {LABEL_ENV: self.spec.project, LABEL_OWNER: self._owner}
+        override = write_label_override(self._workdir, [s.name for s in compose.services], labels)
+        self._runner.project = replace(self._runner.project, override_files=(override,))
 
     def _start(self, compose: ComposeFile, deadline: float, report: EnvironmentReport, on_line: LineSink) -> str | None:
         built = [s.name for s in compose.active(self.spec.profiles) if s.builds]
@@ -319,13 +338,15 @@ class ComposeEnvironment:
                 report.steps.append({"removed": removed})
             self._downed = True
             _track(self, False)
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
         except Exception as exc:
             report.ok, report.error = False, redact(f"{type(exc).__name__}: {exc}")[:500]
         return report
 
     def leftovers(self) -> list[str]:
         client = self._connection.client()
-        found = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.spec.project}"})
+        found = client.containers.list(all=True, filters={"label": f"{LABEL_ENV}={self.spec.project}"})
         return sorted(str(c.name) for c in found)
 
     def _sweep_leftovers(self) -> list[str]:
@@ -333,9 +354,8 @@ class ComposeEnvironment:
         client = self._connection.client()
         containers = [
             c
-            for c in client.containers.list(all=True, filters={"label": PROJECT_LABEL})
-            if str(c.labels.get(PROJECT_LABEL, "")).rsplit("-", 1)[0] == self._owner
-            and c.labels.get(PROJECT_LABEL) != self.spec.project
+            for c in client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={self._owner}"})
+            if c.labels.get(LABEL_ENV) != self.spec.project
         ]
         projects = {str(c.labels[PROJECT_LABEL]) for c in containers}
         for project in sorted(projects):
