@@ -100,7 +100,7 @@ def dcgm_exporter() -> Iterator[str]:
     body = (DATA / "dcgm-exporter.metrics").read_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.end_headers()

@@ -181,9 +181,21 @@ class ComposeFile:
 
 
 def _key_lines(node: yaml.Node) -> dict[str, tuple[int, yaml.Node]]:
+    """Each key of a mapping with its line; keys merged in by ``<<: *anchor`` count as the mapping's own."""
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {str(k.value): (k.start_mark.line + 1, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    lines: dict[str, tuple[int, yaml.Node]] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.tag == "tag:yaml.org,2002:merge" or key.value == "<<":
+            merged = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for item in merged:
+                for name, where in _key_lines(item).items():
+                    lines.setdefault(name, where)
+        else:
+            lines[str(key.value)] = (key.start_mark.line + 1, value)
+    return lines
 
 
 def _root_node(text: str, source: str) -> yaml.Node | None:
