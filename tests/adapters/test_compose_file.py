@@ -70,3 +70,32 @@ def test_a_dependency_cycle_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cycle among a, b") as error:
         load_compose_file(path).waves()
     assert error.value.line == 2
+
+
+def test_the_runner_passes_profiles_overrides_and_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the suite's ``profiles`` setting and the engine reaching the Compose CLI (podman as a
+    remote client of the API socket bmad uses, through CONTAINER_HOST)."""
+    from bmad.adapters.compose_cli import ComposeProject, write_label_override
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    override = write_label_override(tmp_path, ["web"], {"bmad.env": "p-1"})
+    project = ComposeProject(
+        "p-1", tmp_path / "compose.yml", "unix:///run/x.sock", profiles=("debug",), override_files=(override,)
+    )
+    argv = project.argv("up", "-d")
+    assert argv[-10:] == [
+        "-p",
+        "p-1",
+        "-f",
+        str(tmp_path / "compose.yml"),
+        "-f",
+        str(override),
+        "--profile",
+        "debug",
+        "up",
+        "-d",
+    ]
+    assert project.environment() == {"DOCKER_HOST": "unix:///run/x.sock", "CONTAINER_HOST": "unix:///run/x.sock"}
+    assert '"bmad.env.service": "web"' in override.read_text()
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/y.sock")
+    assert ComposeProject("p", tmp_path / "c.yml").environment()["CONTAINER_HOST"] == "unix:///run/y.sock"
