@@ -12,7 +12,6 @@ from bmad.adapters.gpu_host import (
     advisories,
     compose_gpu_requests,
     gpu_requests_by_service,
-    kubernetes_gpu_containers,
     toolkit_mode,
     toolkit_version,
     unfixed_advisories,
@@ -42,17 +41,6 @@ def test_gpus_key_and_cdi_devices_are_requests() -> None:
         "CDI device nvidia.com/gpu=0",
     )
     assert compose_gpu_requests({"image": "x"}) == ()
-
-
-def test_kubernetes_gpu_containers_without_limits_are_named() -> None:
-    pod = {
-        "containers": [
-            {"name": "api", "resources": {"limits": {"nvidia.com/gpu": 1}}},
-            {"name": "sidecar", "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]},
-            {"name": "proxy"},
-        ]
-    }
-    assert kubernetes_gpu_containers(pod) == (("api", True), ("sidecar", False))
 
 
 def test_toolkit_versions_against_the_advisories() -> None:

@@ -1,8 +1,8 @@
 """The GPU side of a host and of a service's definition, as the GPU checks judge it (docs/gpu.md).
 
 * which services ask for a GPU: Compose ``deploy.resources.reservations.devices`` with
-  ``capabilities: [gpu]``, ``gpus:``, CDI device names (``nvidia.com/gpu=0``); Kubernetes
-  ``nvidia.com/gpu`` limits;
+  ``capabilities: [gpu]``, ``gpus:``, CDI device names (``nvidia.com/gpu=0``) (Kubernetes
+  containers: ``bmad.phases.analyze.evaluators.gpu``);
 * the NVIDIA Container Toolkit: its version (``nvidia-ctk --version``) against the advisories kept
   as data in ``nvidia_toolkit_advisories.yaml``, and its mode (CDI or the legacy OCI hook) from
   ``/etc/nvidia-container-runtime/config.toml``.
@@ -22,7 +22,6 @@ import yaml
 from bmad.core.errors import AdapterError
 
 CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
-KUBERNETES_GPU = "nvidia.com/gpu"
 
 
 @dataclass(frozen=True)
@@ -80,18 +79,6 @@ def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
         if CDI_DEVICE.match(name) and "gpu" in name:
             found.append(f"CDI device {name}")
     return tuple(found)
-
-
-def kubernetes_gpu_containers(pod_spec: Mapping[str, Any]) -> tuple[tuple[str, bool], ...]:
-    """(container name, has an ``nvidia.com/gpu`` limit) for containers that mention a GPU at all."""
-    rows = []
-    for container in [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]:
-        resources_ = container.get("resources") or {}
-        limits, requests = resources_.get("limits") or {}, resources_.get("requests") or {}
-        env_gpu = any(e.get("name") == "NVIDIA_VISIBLE_DEVICES" for e in container.get("env") or [])
-        if KUBERNETES_GPU in limits or KUBERNETES_GPU in requests or env_gpu:
-            rows.append((str(container.get("name", "")), KUBERNETES_GPU in limits))
-    return tuple(rows)
 
 
 NOT_REQUESTED = "not applicable: no GPU requested"
