@@ -103,6 +103,10 @@ def test_compose_environment_up_down_and_leftover_sweep(stack: Any, engine: Any,
 
     assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read() == b"hello\n"
     assert first.leftovers() == ["bmad-t-web-aaaa_web_1"]
+    # One image tag per suite and service, not one per run's project (runs would pile up images).
+    tags = engine.containers.get("bmad-t-web-aaaa_web_1").image.tags
+    assert "localhost/bmad-env-bmad-t-web-web:latest" in tags
+    assert not [t for t in tags if "bmad-t-web-aaaa" in t]
     # A run killed before its teardown: the next run of the same suite sweeps its containers first.
     second = ComposeEnvironment(connection, spec("bmad-t-web-bbbb"))
     report = second.up(on_line=lambda _: None)

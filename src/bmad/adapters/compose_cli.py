@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bmad.adapters._process import CommandResult, run_command
 from bmad.core.errors import AdapterError
@@ -73,10 +74,17 @@ class ComposeProject:
         return {"DOCKER_HOST": host, "CONTAINER_HOST": host}
 
 
-def write_label_override(directory: Path, services: Sequence[str], labels: Mapping[str, str]) -> Path:
-    """A compose file that adds ``labels`` (plus ``bmad.env.service``) to each service, merged by ``-f``."""
+def write_label_override(
+    directory: Path, services: Sequence[str], labels: Mapping[str, str], images: Mapping[str, str] | None = None
+) -> Path:
+    """A compose file that adds ``labels`` (plus ``bmad.env.service``) to each service, merged by ``-f``;
+    ``images`` names what a service without an ``image`` builds (else Compose tags it per project)."""
     path = directory / "bmad-labels.compose.yml"
-    data = {"services": {name: {"labels": {**labels, "bmad.env.service": name}} for name in services}}
+    data: dict[str, Any] = {"services": {}}
+    for name in services:
+        data["services"][name] = {"labels": {**labels, "bmad.env.service": name}}
+        if images and name in images:
+            data["services"][name]["image"] = images[name]
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     return path
 

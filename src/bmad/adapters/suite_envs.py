@@ -279,7 +279,12 @@ class ComposeEnvironment:
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="bmad-compose-"))
         labels = {LABEL_ENV: self.spec.project, LABEL_OWNER: self._owner}
-        override = write_label_override(self._workdir, [s.name for s in compose.services], labels)
+        images = {  # one tag per suite and service, reused by each run (not one per run's project)
+            s.name: f"localhost/bmad-env-{self._owner}-{s.name}:latest".lower()
+            for s in compose.services
+            if s.builds and s.image is None
+        }
+        override = write_label_override(self._workdir, [s.name for s in compose.services], labels, images)
         self._runner.project = replace(self._runner.project, override_files=(override,))
 
     def _start(self, compose: ComposeFile, deadline: float, report: EnvironmentReport, on_line: LineSink) -> str | None:
