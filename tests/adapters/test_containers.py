@@ -14,28 +14,11 @@ from bmad.adapters.suite_envs import (
     LABEL_ENV,
     CommandsEnvironment,
     ComposeEnvironment,
-    parse_compose,
-    parse_port,
 )
-from bmad.core.errors import AdapterError, ConfigError
+from bmad.core.errors import AdapterError
 from bmad.ports.images import BuildRequest
 from bmad.ports.tests_runner import EnvironmentSpec, Wait
 from tests.helpers import free_port
-
-
-def test_parse_port_forms() -> None:
-    assert parse_port("8080") == ("127.0.0.1", None, "8080/tcp")
-    assert parse_port("18080:8080") == ("127.0.0.1", 18080, "8080/tcp")
-    assert parse_port("0.0.0.0:18080:8080/udp") == ("127.0.0.1", 18080, "8080/udp")
-
-
-def test_parse_compose_refuses_what_it_cannot_run() -> None:
-    with pytest.raises(ConfigError, match="volumes not supported"):
-        parse_compose({"services": {"db": {"image": "x", "volumes": ["a:/b"]}}}, source="c.yml")
-    with pytest.raises(ConfigError, match="needs 'image' or 'build'"):
-        parse_compose({"services": {"db": {"ports": ["1:1"]}}}, source="c.yml")
-    with pytest.raises(ConfigError, match="non-empty 'services'"):
-        parse_compose({"version": "3"}, source="c.yml")
 
 
 def test_labels_become_one_sorted_instruction() -> None:
@@ -119,12 +102,16 @@ def test_compose_environment_up_down_and_leftover_sweep(stack: Any, engine: Any,
     import urllib.request
 
     assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read() == b"hello\n"
-    assert first.leftovers() == ["bmad-t-web-aaaa-web"]
+    assert first.leftovers() == ["bmad-t-web-aaaa_web_1"]
+    # One image tag per suite and service, not one per run's project (runs would pile up images).
+    tags = engine.containers.get("bmad-t-web-aaaa_web_1").image.tags
+    assert "localhost/bmad-env-bmad-t-web-web:latest" in tags
+    assert not [t for t in tags if "bmad-t-web-aaaa" in t]
     # A run killed before its teardown: the next run of the same suite sweeps its containers first.
     second = ComposeEnvironment(connection, spec("bmad-t-web-bbbb"))
     report = second.up(on_line=lambda _: None)
     assert report.ok, report.error
-    assert {"removed_leftovers": ["bmad-t-web-aaaa-web"]} in report.steps
+    assert {"removed_leftovers": ["bmad-t-web-aaaa_web_1"]} in report.steps
     assert first.leftovers() == []
     assert second.down().ok
     assert engine.containers.list(all=True, filters={"label": f"{LABEL_ENV}=bmad-t-web-bbbb"}) == []

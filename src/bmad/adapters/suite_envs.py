@@ -1,11 +1,10 @@
 """Test suites and the environments they need.
 
 * :class:`SuiteCommandRunner` runs a suite's command (argv list, timeout, evidence).
-* :class:`ComposeEnvironment` is a minimal compose runner over the Docker Engine API, for
-  ``services: {image | build, ports, environment, command, healthcheck}``: no compose binary is
-  needed, and the containers run on the same engine as the build. Every container carries the
-  labels ``bmad.env`` (this run) and ``bmad.env.owner`` (service/suite), so ``down`` finds them
-  all, and leftovers of a run that was killed are removed by the next ``up`` of the same suite.
+* :class:`ComposeEnvironment` runs the suite's compose file with a real Compose implementation
+  (:mod:`bmad.adapters.compose_cli`) on the same engine as the build, as the project
+  ``<service>-<suite>-<run>``: ``down`` removes that project (containers, networks, volumes), and
+  the projects of a run that was killed are removed by the next ``up`` of the same suite.
 * :class:`CommandsEnvironment` runs ``up`` commands, waits for URLs/ports, and runs ``down`` commands.
 
 Both tear down from an ``atexit`` hook as well, in case bmad is interrupted mid-suite.
@@ -16,15 +15,26 @@ from __future__ import annotations
 import atexit
 import contextlib
 import shlex
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bmad.adapters._http import HttpClient
 from bmad.adapters._process import run_command
+from bmad.adapters.compose_cli import (
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    ComposeProject,
+    ComposeRunner,
+    write_label_override,
+)
+from bmad.adapters.compose_file import ComposeFile, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.redact import redact
@@ -34,7 +44,6 @@ from bmad.ports.tests_runner import CommandRun, EnvironmentReport, EnvironmentSp
 
 LABEL_ENV = "bmad.env"
 LABEL_OWNER = "bmad.env.owner"
-LABEL_SERVICE = "bmad.env.service"
 
 _active: dict[int, TestEnvironment] = {}
 _active_lock = threading.Lock()
@@ -97,7 +106,7 @@ class EngineTestEnvironments:
 
     def create(self, spec: EnvironmentSpec) -> TestEnvironment:
         if spec.compose_file is not None:
-            return ComposeEnvironment(self._connection, spec)
+            return ComposeEnvironment(self._connection, spec, evidence=self._evidence)
         return CommandsEnvironment(spec, evidence=self._evidence)
 
 
@@ -197,54 +206,7 @@ class CommandsEnvironment:
         }
 
 
-# ---------------------------------------------------------------- compose over the Engine API
-
-
-def parse_compose(data: Any, *, source: str) -> dict[str, dict[str, Any]]:
-    """Validate the subset of a compose file bmad runs; returns ``{service: definition}``."""
-    from bmad.core.errors import ConfigError
-
-    if not isinstance(data, dict) or not isinstance(data.get("services"), dict) or not data["services"]:
-        raise ConfigError("a compose file needs a non-empty 'services' mapping", file=source)
-    supported = {"image", "build", "ports", "environment", "command", "healthcheck", "entrypoint", "depends_on"}
-    services: dict[str, dict[str, Any]] = {}
-    for name, definition in data["services"].items():
-        if not isinstance(definition, dict):
-            raise ConfigError(f"service {name!r} must be a mapping", file=source)
-        unknown = sorted(set(definition) - supported)
-        if unknown:
-            raise ConfigError(
-                f"service {name!r}: {', '.join(unknown)} not supported by bmad's compose runner",
-                file=source,
-                hint=f"supported keys: {', '.join(sorted(supported))}",
-            )
-        if "image" not in definition and "build" not in definition:
-            raise ConfigError(f"service {name!r} needs 'image' or 'build'", file=source)
-        services[str(name)] = definition
-    return services
-
-
-def parse_port(value: Any) -> tuple[str, int | None, str]:
-    """``"8080"``, ``"18080:8080"``, ``"127.0.0.1:18080:8080/tcp"`` -> (host ip, host port or None, container port)."""
-    text = str(value)
-    proto = "tcp"
-    if "/" in text:
-        text, proto = text.split("/", 1)
-    parts = text.split(":")
-    if len(parts) == 1:
-        return "127.0.0.1", None, f"{parts[0]}/{proto}"
-    if len(parts) == 2:
-        return "127.0.0.1", int(parts[0]), f"{parts[1]}/{proto}"
-    ip = parts[0] if parts[0] not in ("", "0.0.0.0") else "127.0.0.1"  # noqa: S104 - never bind all interfaces
-    return ip, int(parts[1]) if parts[1] else None, f"{parts[2]}/{proto}"
-
-
-def _environment(value: Any) -> dict[str, str]:
-    if isinstance(value, dict):
-        return {str(k): "" if v is None else str(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return dict(str(item).partition("=")[::2] for item in value)
-    return {}
+# ---------------------------------------------------------------- compose
 
 
 def _duration(value: Any, default: float) -> float:
@@ -267,69 +229,122 @@ def _duration(value: Any, default: float) -> float:
 
 
 class ComposeEnvironment:
-    def __init__(self, connection: EngineConnection, spec: EnvironmentSpec) -> None:
+    """A suite's compose file run by a real Compose implementation as the project ``spec.project``.
+
+    Services start in ``depends_on`` order, one wave at a time: a wave starts when the services it
+    depends on are running, healthy (their healthcheck passes) or exited 0, as each condition asks.
+    """
+
+    def __init__(
+        self, connection: EngineConnection, spec: EnvironmentSpec, *, evidence: EvidenceSink | None = None
+    ) -> None:
         assert spec.compose_file is not None
         self.spec = spec
         self._connection = connection
-        self._containers: list[Any] = []
+        self._runner = ComposeRunner(
+            ComposeProject(spec.project, spec.compose_file, connection.docker_host, profiles=spec.profiles),
+            evidence=evidence,
+            timeout=spec.ready_timeout_seconds,
+        )
         self._downed = False
+        self._workdir: Path | None = None
 
     @property
     def _owner(self) -> str:
         return self.spec.project.rsplit("-", 1)[0]
 
     def up(self, *, on_line: LineSink) -> EnvironmentReport:
-        import yaml
-
         report = EnvironmentReport()
         _track(self, True)
         try:
-            compose_file = self.spec.compose_file
-            assert compose_file is not None
-            services = parse_compose(yaml.safe_load(compose_file.read_text(encoding="utf-8")), source=str(compose_file))
-            client = self._connection.client()
-            swept = self._remove(client, {LABEL_OWNER: self._owner})
+            assert self.spec.compose_file is not None
+            compose = load_compose_file(self.spec.compose_file)
+            self._label_services(compose)
+            swept = self._sweep_leftovers()
             if swept:
                 report.steps.append({"removed_leftovers": swept})
             deadline = time.monotonic() + self.spec.ready_timeout_seconds
-            for name, definition in services.items():
-                image = self._image(client, name, definition, compose_file.parent, on_line)
-                container = self._start(client, name, definition, image)
-                self._containers.append(container)
-                report.steps.append({"service": name, "container": container.name, "image": image})
-                on_line(f"started {name} ({container.name})")
-            for name, definition in services.items():
-                container = next(c for c in self._containers if c.labels.get(LABEL_SERVICE) == name)
-                started = time.monotonic()
-                problem = self._wait_healthy(container, definition.get("healthcheck"), deadline)
-                report.steps.append(
-                    {"healthy": name, "ok": problem is None, "seconds": round(time.monotonic() - started, 3)}
-                )
-                if problem is not None:
-                    report.ok, report.error = False, f"service {name} not healthy: {problem}"
-                    return report
-            for wait in self.spec.waits:
-                problem = wait_for(wait, deadline=deadline)
-                report.steps.append({"wait": wait.url or wait.tcp, "ready": problem is None})
-                if problem is not None:
-                    report.ok, report.error = False, f"{wait.url or wait.tcp} not ready: {problem}"
-                    return report
+            report.error = self._start(compose, deadline, report, on_line)
+            if report.error is None:
+                report.error = self._wait_for_urls(deadline, report)
+            report.ok = report.error is None
         except BmadError as exc:
             report.ok, report.error = False, exc.message
-        except Exception as exc:  # docker SDK errors, bad YAML: report, the caller tears down
+        except Exception as exc:  # docker SDK errors: report, the caller tears down
             report.ok, report.error = False, redact(f"{type(exc).__name__}: {exc}")[:500]
         return report
+
+    def _label_services(self, compose: ComposeFile) -> None:
+        """Every container carries ``bmad.env`` (this run) and ``bmad.env.owner`` (service/suite)."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="bmad-compose-"))
+        labels = {LABEL_ENV: self.spec.project, LABEL_OWNER: self._owner}
+        images = {  # one tag per suite and service, reused by each run (not one per run's project)
+            s.name: f"localhost/bmad-env-{self._owner}-{s.name}:latest".lower()
+            for s in compose.services
+            if s.builds and s.image is None
+        }
+        override = write_label_override(self._workdir, [s.name for s in compose.services], labels, images)
+        self._runner.project = replace(self._runner.project, override_files=(override,))
+
+    def _start(self, compose: ComposeFile, deadline: float, report: EnvironmentReport, on_line: LineSink) -> str | None:
+        built = [s.name for s in compose.active(self.spec.profiles) if s.builds]
+        if built:
+            result = self._runner.build(built)
+            report.steps.append({"build": built, "exit_code": result.exit_code})
+            if not result.ok:
+                return f"compose build exited with {result.exit_code}: {redact(result.tail(5))}"
+        required = {d.service: d.condition for s in compose.services for d in s.depends_on}
+        for wave in compose.waves(self.spec.profiles):
+            names = [s.name for s in wave]
+            result = self._runner.up(names)
+            report.steps.append({"up": names, "exit_code": result.exit_code})
+            if not result.ok:
+                return f"compose up {' '.join(names)} exited with {result.exit_code}: {redact(result.tail(5))}"
+            for service in wave:
+                container = self._container(service.name)
+                on_line(f"started {service.name} ({container.name})")
+                started = time.monotonic()
+                if required.get(service.name) == "service_completed_successfully":
+                    problem = _wait_completed(container, deadline)
+                else:
+                    problem = self._wait_healthy(container, service.healthcheck, deadline)
+                seconds = round(time.monotonic() - started, 3)
+                report.steps.append({"healthy": service.name, "ok": problem is None, "seconds": seconds})
+                if problem is not None:
+                    return f"service {service.name} not healthy: {problem}"
+        return None
+
+    def _wait_for_urls(self, deadline: float, report: EnvironmentReport) -> str | None:
+        for wait in self.spec.waits:
+            problem = wait_for(wait, deadline=deadline)
+            report.steps.append({"wait": wait.url or wait.tcp, "ready": problem is None})
+            if problem is not None:
+                return f"{wait.url or wait.tcp} not ready: {problem}"
+        return None
+
+    def _container(self, service: str) -> Any:
+        client = self._connection.client()
+        labels = [f"{PROJECT_LABEL}={self.spec.project}", f"{SERVICE_LABEL}={service}"]
+        found = client.containers.list(all=True, filters={"label": labels})
+        if not found:
+            raise AdapterError("compose", f"starting service {service}", "compose up created no container")
+        return found[0]
 
     def down(self) -> EnvironmentReport:
         report = EnvironmentReport()
         if self._downed:
             return report
         try:
-            client = self._connection.client()
-            removed = self._remove(client, {LABEL_ENV: self.spec.project})
-            report.steps.append({"removed": removed})
+            result = self._runner.down(volumes=True)
+            report.steps.append({"down": self.spec.project, "exit_code": result.exit_code})
+            removed = self._remove({self.spec.project})
+            if removed:
+                report.steps.append({"removed": removed})
             self._downed = True
             _track(self, False)
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
         except Exception as exc:
             report.ok, report.error = False, redact(f"{type(exc).__name__}: {exc}")[:500]
         return report
@@ -337,67 +352,36 @@ class ComposeEnvironment:
     def leftovers(self) -> list[str]:
         client = self._connection.client()
         found = client.containers.list(all=True, filters={"label": f"{LABEL_ENV}={self.spec.project}"})
-        return [str(c.name) for c in found]
+        return sorted(str(c.name) for c in found)
 
-    def _remove(self, client: Any, labels: Mapping[str, str]) -> list[str]:
+    def _sweep_leftovers(self) -> list[str]:
+        """Remove the projects of earlier runs of the same suite (a run killed before its teardown)."""
+        client = self._connection.client()
+        containers = [
+            c
+            for c in client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={self._owner}"})
+            if c.labels.get(LABEL_ENV) != self.spec.project
+        ]
+        projects = {str(c.labels[PROJECT_LABEL]) for c in containers}
+        for project in sorted(projects):
+            old = ComposeRunner(replace(self._runner.project, name=project), timeout=self.spec.ready_timeout_seconds)
+            old.down(volumes=True)
+        self._remove(projects)
+        return sorted(str(c.name) for c in containers)
+
+    def _remove(self, projects: set[str]) -> list[str]:
         from docker.errors import NotFound
 
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        client = self._connection.client()
         removed = []
-        for container in client.containers.list(all=True, filters=filters):
-            with contextlib.suppress(NotFound):
-                container.remove(force=True)
-            removed.append(str(container.name))
+        for project in sorted(projects):
+            for container in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
+                with contextlib.suppress(NotFound):
+                    container.remove(force=True)
+                removed.append(str(container.name))
         return removed
 
-    def _image(self, client: Any, name: str, definition: Mapping[str, Any], base: Path, on_line: LineSink) -> str:
-        build = definition.get("build")
-        if build is None:
-            return str(definition["image"])
-        if isinstance(build, str):
-            build = {"context": build}
-        context = (base / str(build.get("context", "."))).resolve()
-        tag = str(definition.get("image") or f"localhost/bmad-env-{self._owner}-{name}:latest".lower())
-        dockerfile = build.get("dockerfile") or next(
-            (n for n in ("Containerfile", "Dockerfile") if (context / n).is_file()), "Dockerfile"
-        )
-        for item in client.api.build(
-            path=str(context),
-            dockerfile=dockerfile,
-            tag=tag,
-            buildargs=_environment(build.get("args")) or None,
-            target=build.get("target"),
-            rm=True,
-            decode=True,
-        ):
-            if isinstance(item, dict) and item.get("error"):
-                raise AdapterError("container engine", f"building service {name}", redact(str(item["error"])))
-            if isinstance(item, dict) and item.get("stream"):
-                for line in str(item["stream"]).splitlines():
-                    if line.strip():
-                        on_line(redact(f"{name}: {line}"))
-        return tag
-
-    def _start(self, client: Any, name: str, definition: Mapping[str, Any], image: str) -> Any:
-        ports: dict[str, tuple[str, int | None]] = {}
-        for value in definition.get("ports") or []:
-            ip, host_port, container_port = parse_port(value)
-            ports[container_port] = (ip, host_port)
-        command = definition.get("command")
-        entrypoint = definition.get("entrypoint")
-        return client.containers.run(
-            image,
-            command=shlex.split(command) if isinstance(command, str) else command,
-            entrypoint=shlex.split(entrypoint) if isinstance(entrypoint, str) else entrypoint,
-            name=f"{self.spec.project}-{name}",
-            detach=True,
-            environment=_environment(definition.get("environment")),
-            ports=ports or None,
-            labels={LABEL_ENV: self.spec.project, LABEL_OWNER: self._owner, LABEL_SERVICE: name},
-            init=True,
-        )
-
-    def _wait_healthy(self, container: Any, healthcheck: Any, deadline: float) -> str | None:
+    def _wait_healthy(self, container: Any, healthcheck: Mapping[str, Any] | None, deadline: float) -> str | None:
         """Run the service's healthcheck ourselves (engine-side health checks need systemd timers on Podman)."""
         test = (healthcheck or {}).get("test") if isinstance(healthcheck, dict) else None
         if isinstance(test, str):
@@ -433,3 +417,15 @@ class ComposeEnvironment:
             if time.monotonic() >= deadline:
                 return problem if argv else f"container status {container.status}"
             time.sleep(interval)
+
+
+def _wait_completed(container: Any, deadline: float) -> str | None:
+    """For ``condition: service_completed_successfully``: the container exits 0 before the deadline."""
+    while True:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            code = int(container.attrs.get("State", {}).get("ExitCode", -1))
+            return None if code == 0 else f"exited with {code}"
+        if time.monotonic() >= deadline:
+            return f"still {container.status}"
+        time.sleep(0.2)

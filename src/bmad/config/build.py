@@ -52,6 +52,9 @@ class SuiteEnvironment(Model):
     """What a suite needs running: a compose file on the same engine, or commands plus health waits."""
 
     compose: str | None = Field(default=None, description="a compose file, relative to the repository")
+    profiles: list[str] = Field(
+        default=[], description="compose profiles to enable (services without a profile always run)"
+    )
     up: list[list[str]] = Field(default=[], description="argv lists run before the suite")
     down: list[list[str]] = Field(default=[], description="argv lists run after the suite, always")
     waits: list[HealthWait] = Field(default=[], description="what must answer before the suite starts")

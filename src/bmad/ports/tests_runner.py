@@ -48,6 +48,7 @@ class EnvironmentSpec:
     project: str  # unique name: containers are labelled with it
     cwd: Path
     compose_file: Path | None = None
+    profiles: tuple[str, ...] = ()  # compose profiles to enable
     up: tuple[tuple[str, ...], ...] = ()
     down: tuple[tuple[str, ...], ...] = ()
     waits: tuple[Wait, ...] = ()

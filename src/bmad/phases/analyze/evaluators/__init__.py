@@ -11,6 +11,7 @@ from bmad.phases.analyze.evaluators import (  # noqa: F401 - imported to registe
     config,
     container,
     evidence,
+    gpu,
     object_fields,
     object_relations,
     pod,

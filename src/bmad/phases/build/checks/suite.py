@@ -85,6 +85,7 @@ def _create_environment(
         project=f"bmad-{ctx.config.service.name}-{suite.name}-{random.randbytes(4).hex()}".lower(),
         cwd=repo,
         compose_file=(repo / config.compose) if config.compose else None,
+        profiles=tuple(config.profiles),
         up=tuple(tuple(a) for a in config.up),
         down=tuple(tuple(a) for a in config.down),
         waits=tuple(Wait(url=w.url, tcp=w.tcp, timeout_seconds=w.timeout_seconds) for w in config.waits),
