@@ -166,7 +166,7 @@ def test_set_is_typed_and_checked_before_any_work(service: Path, sets: list[str]
     assert refused.returncode == 2, refused.stderr
     assert message in refused.stderr and "Traceback" not in refused.stderr
     if "unknown" in message or "expected true" in message:
-        assert "hint: valid keys: change_type, digest" in refused.stderr and "x_<name>" in refused.stderr
+        assert "hint: valid keys: change_type, context, digest" in refused.stderr and "x_<name>" in refused.stderr
     assert not (service / ".bmad" / "ledger.db").exists()  # nothing was recorded
 
 

@@ -6,7 +6,7 @@ Exit codes: 0 done / nothing found, 1 the rollback failed or ``diagnose`` found 
 
 from __future__ import annotations
 
-from bmad.cli.options import add_config, add_env, add_json, config_of, pick_env
+from bmad.cli.options import add_config, add_env, add_json, add_kubernetes, config_of, kubernetes_sets, pick_env
 
 TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
@@ -34,6 +34,7 @@ def rollback_command(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="Wait for a running deploy of this environment.")
     add_config(parser)
     add_json(parser, "Print one JSON document instead of text.")
+    add_kubernetes(parser, force_conflicts=True)
     parser.set_defaults(handler=rollback)
 
 
@@ -55,6 +56,7 @@ def rollback(args: argparse.Namespace) -> int:
         outcome = manual_rollback(
             cfg,
             environment,
+            target=_target(cfg, environment, args),
             to_version=args.to,
             reason=args.reason,
             progress=progress,
@@ -90,7 +92,16 @@ def _env_config_json(parser: argparse.ArgumentParser, description: str, handler:
     add_env(parser)
     add_config(parser)
     add_json(parser, "Print one JSON document instead of text.")
+    add_kubernetes(parser)
     parser.set_defaults(handler=handler)
+
+
+def _target(cfg: Any, environment: str, args: argparse.Namespace) -> Any:
+    """The environment's target, with the command line's Kubernetes options (they win over bmad.yaml)."""
+    from bmad.engine.wiring.deploy import make_target
+    from bmad.ports.phase import RunOptions
+
+    return make_target(cfg, environment, options=RunOptions.from_sets(kubernetes_sets(args)))
 
 
 def target_command(parser: argparse.ArgumentParser) -> None:
@@ -103,11 +114,10 @@ def target_status(args: argparse.Namespace) -> None:
     """What runs in the environment's target now, read back from it (not from the ledger)."""
     from bmad.cli._render import console, esc, print_json
     from bmad.config.loader import load_config
-    from bmad.engine.wiring.deploy import make_target
 
     cfg = load_config(config_of(args))
     environment = pick_env(cfg, args.env)
-    status = make_target(cfg, environment).status(cfg.service.name, environment)
+    status = _target(cfg, environment, args).status(cfg.service.name, environment)
     if args.json:
         print_json(status)
         return
@@ -158,7 +168,8 @@ def diagnose(args: argparse.Namespace) -> int:
     from bmad.engine.wiring.deploy_diagnose import diagnose_environment
 
     cfg = load_config(config_of(args))
-    report = diagnose_environment(cfg, pick_env(cfg, args.env))
+    environment = pick_env(cfg, args.env)
+    report = diagnose_environment(cfg, environment, target=_target(cfg, environment, args))
     if args.json:
         print_json(report.to_dict())
     else:

@@ -54,6 +54,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Start, stop and inspect the local stack (Podman API, registry, Prometheus, Pushgateway, Alertmanager).",
     ),
     ("dashboards", "measure", "Grafana dashboards bmad ships (the guide's four, and reports')."),
+    ("serve", "serve", "Serve a live, read-only web dashboard of every service, environment and release."),
     ("completion", "completion", "Print a shell completion script: bash, zsh or fish."),
 )
 

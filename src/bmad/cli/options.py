@@ -108,3 +108,26 @@ def guard(action: Callable[[], int | None], *, as_json: bool, debug: bool = Fals
 
         return report_error(exc, as_json=as_json, debug=debug)
     return int(code or 0)
+
+
+def add_kubernetes(parser: argparse.ArgumentParser, *, force_conflicts: bool = False) -> None:
+    """kubectl's options, for environments whose target is Kubernetes (they win over bmad.yaml)."""
+    group = parser.add_argument_group("Kubernetes target (as kubectl takes them)")
+    group.add_argument("--kubeconfig", metavar="FILE", help="Kubeconfig to use (default: KUBECONFIG, ~/.kube/config).")
+    group.add_argument("--context", metavar="NAME", help="Kubeconfig context to use.")
+    group.add_argument("-n", "--namespace", metavar="NAME", help="Namespace of the release.")
+    if force_conflicts:
+        group.add_argument(
+            "--force-conflicts",
+            action="store_true",
+            help="Server-side apply takes fields that other field managers own (default: report a 409).",
+        )
+
+
+def kubernetes_sets(args: argparse.Namespace) -> dict[str, object]:
+    """The Kubernetes options given on the command line, as run-option values."""
+    values: dict[str, object] = {name: getattr(args, name) for name in ("kubeconfig", "context", "namespace")}
+    values = {name: value for name, value in values.items() if value}
+    if getattr(args, "force_conflicts", False):
+        values["force_conflicts"] = True
+    return values

@@ -10,7 +10,7 @@ import math
 import os
 import sys
 
-from bmad.cli.options import add_config, add_env, add_json, config_of, path, pick_env
+from bmad.cli.options import add_config, add_env, add_json, add_kubernetes, config_of, kubernetes_sets, path, pick_env
 
 TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
 
@@ -41,6 +41,7 @@ def _common(parser: argparse.ArgumentParser, doc: str) -> None:
     add_json(parser, "Print one JSON document instead of tables.")
     parser.add_argument("--wait", action="store_true", help="Wait for another run of this environment to finish.")
     parser.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE", default=[], help=SET_HELP)
+    add_kubernetes(parser, force_conflicts=True)
 
 
 def _forcing(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +101,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     for flag in ("no_rollback", "no_suppressions"):
         if getattr(args, flag, False):
             values[flag] = True
+    values.update(kubernetes_sets(args))
     return RunOptions.from_sets(values)
 
 
