@@ -111,7 +111,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,sbom]"
 "$VENV/bin/bmad" version >/dev/null
 done_step
 
