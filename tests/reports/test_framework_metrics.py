@@ -12,9 +12,9 @@ from bmad.core.models import PhaseName
 from bmad.ledger import Ledger
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import percentile, render_table
-from bmad.reports.model import Outcome
 from bmad.reports.outputs import framework_metrics
 from bmad.reports.source import load_releases
+from bmad.reports.views import Outcome
 from tests.reports.reports_data import MIN, NOW, SPECS, T0, Spec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bmad.core.sarif import DOCS_URI, SarifLog, docs_uri
-from bmad.phases.analyze.outputs import to_sarif
+from bmad.phases.analyze.formats import to_sarif
 
 
 def _item(item_id: str, category: str, severity: str) -> dict[str, Any]:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from bmad.config.models import BmadConfig
     from bmad.engine.runner import Ledger
     from bmad.reports.metrics import FrameworkMetrics
-    from bmad.reports.model import ReleaseView
     from bmad.reports.outputs import ReleaseOutputs
+    from bmad.reports.views import ReleaseView
 
 FORMATS = ("table", "json", "prometheus")
 LEDGER_CONFIG_HELP = (

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.phases.analyze.catalog import catalog, render_markdown
-from bmad.phases.analyze.model import Category
-from bmad.phases.analyze.outputs import render as render_readiness
+from bmad.phases.analyze.formats import render as render_readiness
+from bmad.phases.analyze.readiness_data import Category
 
 if TYPE_CHECKING:
     from bmad.phases.analyze.risk import RiskAssessment

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics
-    from bmad.reports.model import Outcome, ReleaseView
     from bmad.reports.outputs import (
         OwnMetricsSnapshot,
         ReleaseOutputs,
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
         write_release_outputs,
         write_view_outputs,
     )
+    from bmad.reports.views import Outcome, ReleaseView
 
 __all__ = [
     "FrameworkMetrics",
@@ -40,8 +40,8 @@ __all__ = [
 _WHERE = {
     "FrameworkMetrics": "bmad.reports.metrics",
     "compute_framework_metrics": "bmad.reports.metrics",
-    "Outcome": "bmad.reports.model",
-    "ReleaseView": "bmad.reports.model",
+    "Outcome": "bmad.reports.views",
+    "ReleaseView": "bmad.reports.views",
     "OwnMetricsSnapshot": "bmad.reports.outputs",
     "ReleaseOutputs": "bmad.reports.outputs",
     "framework_metrics": "bmad.reports.outputs",

@@ -13,7 +13,7 @@ from typing import Any
 
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
 from bmad.reports.metrics import format_duration, format_number
-from bmad.reports.model import ReleaseView, check_status_ok
+from bmad.reports.views import ReleaseView, check_status_ok
 
 NOT_RECORDED = "not recorded"
 

@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from bmad.core.models import utcnow
-from bmad.reports.model import Outcome, ReleaseView
 from bmad.reports.text import markdown_text
+from bmad.reports.views import Outcome, ReleaseView
 
 DAY = 86400.0
 

@@ -20,11 +20,11 @@ from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
-from bmad.reports.model import ReleaseView
 from bmad.reports.report import render_report
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE, render_rollback_plan
 from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_markdown
 from bmad.reports.source import load_releases, release_view
+from bmad.reports.views import ReleaseView
 
 if TYPE_CHECKING:
     from bmad.ledger.store import Ledger

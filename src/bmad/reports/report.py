@@ -14,9 +14,9 @@ from bmad.core.models import CheckResult, PhaseName
 from bmad.reports import charts
 from bmad.reports import facts as fx
 from bmad.reports.metrics import format_duration, format_number
-from bmad.reports.model import Outcome, ReleaseView
 from bmad.reports.runbook import mark_html, page
 from bmad.reports.text import html_text
+from bmad.reports.views import Outcome, ReleaseView
 
 EVIDENCE_LIMIT = 6000  # characters of evidence JSON shown per check
 

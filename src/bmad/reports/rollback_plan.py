@@ -8,8 +8,8 @@ from typing import Any
 from bmad.reports import facts as fx
 from bmad.reports.facts import NOT_RECORDED
 from bmad.reports.metrics import format_duration
-from bmad.reports.model import ReleaseView
 from bmad.reports.text import markdown_text, printable
+from bmad.reports.views import ReleaseView
 
 ROLLBACK_PLAN_FILE = "rollback-plan.md"
 

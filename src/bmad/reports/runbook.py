@@ -12,10 +12,10 @@ from bmad.core.models import PhaseName
 from bmad.reports import facts as fx
 from bmad.reports.facts import NOT_RECORDED, Fact
 from bmad.reports.metrics import format_duration
-from bmad.reports.model import Outcome, ReleaseView, status_mark
 from bmad.reports.people import team_notified_text
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE
 from bmad.reports.text import html_text, markdown_text
+from bmad.reports.views import Outcome, ReleaseView, status_mark
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from bmad.core.errors import UsageError
 from bmad.core.models import PhaseName
-from bmad.reports.model import ReleaseView, RollbackInfo
 from bmad.reports.people import deployer_text
+from bmad.reports.views import ReleaseView, RollbackInfo
 
 if TYPE_CHECKING:
     from bmad.ledger.records import ReleaseHistory

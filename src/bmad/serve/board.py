@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bmad.reports.model import Outcome, ReleaseView
+from bmad.reports.views import Outcome, ReleaseView
 from bmad.serve.layout import age, badge, esc, layout, phase_strip, query
 
 RECENT_ROWS = 50  # releases listed under the board

@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 
 from bmad.core.models import PhaseName, PhaseStatus
-from bmad.reports.model import ReleaseView
 from bmad.reports.runbook import CSS
 from bmad.reports.text import html_text
+from bmad.reports.views import ReleaseView
 
 # What a page may load: its own scripts and styles (inline styles: the report's SVG uses them),
 # SVG as data: images, server-sent events from the same origin. Nothing from the internet.

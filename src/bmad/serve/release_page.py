@@ -9,10 +9,10 @@ from typing import Any
 
 from bmad.core.models import PhaseName, PhaseStatus
 from bmad.reports.metrics import format_duration
-from bmad.reports.model import ReleaseView
 from bmad.reports.report import render_report
 from bmad.reports.rollback_plan import render_rollback_plan
 from bmad.reports.runbook import build_checklist, build_runbook, render_html
+from bmad.reports.views import ReleaseView
 from bmad.serve.layout import esc, layout, rehost
 
 # The report's footer speaks of a file; served, it is a page read from the ledger on each request.

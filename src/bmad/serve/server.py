@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bmad.core.models import Release
 from bmad.reports.metrics import select_releases
-from bmad.reports.model import ReleaseView
 from bmad.reports.source import release_view
+from bmad.reports.views import ReleaseView
 from bmad.serve.board import BoardFilter, fingerprint, render_board
 from bmad.serve.integrity import render_integrity
 from bmad.serve.layout import SECURITY_HEADERS, esc, layout, without_controls

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from bmad.reports.model import ReleaseView
 from bmad.reports.source import load_releases
+from bmad.reports.views import ReleaseView
 
 if TYPE_CHECKING:
     from bmad.engine.runner import Ledger

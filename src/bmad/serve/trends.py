@@ -19,7 +19,7 @@ from bmad.reports.metrics import (
     format_number,
     format_percent,
 )
-from bmad.reports.model import ReleaseView
+from bmad.reports.views import ReleaseView
 from bmad.serve.layout import esc, layout, query
 
 MAX_WEEKS = 104  # the newest two years are drawn

@@ -23,7 +23,7 @@ from bmad.phases.analyze.attestations import Attestation, Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
 from bmad.phases.analyze.manifest_files import parse_manifest_text
 from bmad.phases.analyze.manifests import Bundle
-from bmad.phases.analyze.model import Location
+from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.validation import validate_bundle
 
 TODAY = date(2026, 11, 26)

@@ -25,7 +25,7 @@ from bmad.phases.analyze.catalog.schema import (
     UnattestPatch,
     YamlPatch,
 )
-from bmad.phases.analyze.model import Location
+from bmad.phases.analyze.readiness_data import Location
 from tests.phases.analyze.fixtures import NS, Knobs, Mutation, Objects, cronjob, find, job, pvc, statefulset, web
 
 FIXTURES: dict[str, Callable[[], list[dict[str, Any]]]] = {

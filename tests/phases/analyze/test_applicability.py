@@ -6,8 +6,8 @@ from typing import Any
 
 from bmad.config.analyze import NotApplicable
 from bmad.phases.analyze.catalog import catalog_by_id
-from bmad.phases.analyze.model import ItemResult, ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry
+from bmad.phases.analyze.readiness_data import ItemResult, ItemStatus
 from bmad.phases.analyze.rollback import build_rollback_plan, describe_rollback_target, render_plan_markdown
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import NS, Knobs, Objects, build, find, meta

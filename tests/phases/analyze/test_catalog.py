@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bmad.phases.analyze.catalog import LoadedCheck, catalog, catalog_by_id, loaded_checks, render_markdown
-from bmad.phases.analyze.model import Category, ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
+from bmad.phases.analyze.readiness_data import Category, ItemStatus
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import build
 from tests.phases.analyze.patches import as_mutation

@@ -9,8 +9,8 @@ import pytest
 from bmad.phases.analyze.catalog import CatalogError, loaded_checks
 from bmad.phases.analyze.catalog.loader import load_text
 from bmad.phases.analyze.evaluators import EVALUATORS
-from bmad.phases.analyze.model import Category, ItemStatus, Scope
 from bmad.phases.analyze.readiness import evaluate_entry
+from bmad.phases.analyze.readiness_data import Category, ItemStatus, Scope
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import build
 from tests.phases.analyze.patches import as_mutation

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bmad.phases.analyze.catalog import catalog_by_id
 from bmad.phases.analyze.catalog.schema import SetPatch
-from bmad.phases.analyze.model import ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry
+from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import build
 from tests.phases.analyze.patches import as_mutation

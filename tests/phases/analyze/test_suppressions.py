@@ -12,8 +12,8 @@ from bmad.config.analyze import Suppression
 from bmad.core.errors import ConfigError
 from bmad.phases.analyze.attestations import Attestation, Attestations, load_attestations
 from bmad.phases.analyze.catalog import catalog_by_id
-from bmad.phases.analyze.model import ItemStatus
 from bmad.phases.analyze.readiness import evaluate_entry, run_catalog
+from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.phases.analyze.suppressions import SuppressionSet
 from tests.phases.analyze.fixtures import TODAY, Knobs, Objects, build, web, web_pod
 from tests.phases.analyze.mutations import sc_set, seq

@@ -12,7 +12,7 @@ from bmad.config.models import BmadConfig, EnvironmentConfig
 from bmad.core.models import PhaseName, PhaseResult
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.manifests import Bundle
-from bmad.phases.analyze.model import Location
+from bmad.phases.analyze.readiness_data import Location
 from bmad.ports.schemas import SchemaOutcome
 
 _MISSING = object()

@@ -30,8 +30,8 @@ from bmad.phases.analyze.checks import (
     secrets,
     snapshot,
 )
-from bmad.phases.analyze.model import Category
 from bmad.phases.analyze.preparation import AnalyzePorts, DryRunner, Prepared, prepare
+from bmad.phases.analyze.readiness_data import Category
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory

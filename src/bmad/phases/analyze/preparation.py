@@ -15,8 +15,8 @@ from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
 from bmad.phases.analyze.manifest_files import load_bundle
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
-from bmad.phases.analyze.model import Location
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
+from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
 from bmad.ports.phase import PhaseContext

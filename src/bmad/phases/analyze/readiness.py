@@ -22,7 +22,7 @@ from bmad.phases.analyze.catalog import catalog
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators import EVALUATORS
 from bmad.phases.analyze.manifests import ManifestObject, paused_gc
-from bmad.phases.analyze.model import (
+from bmad.phases.analyze.readiness_data import (
     NA,
     CatalogEntry,
     Category,

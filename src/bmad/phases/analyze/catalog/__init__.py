@@ -12,7 +12,7 @@ from functools import cache
 
 from bmad.phases.analyze.catalog.loader import CatalogError, LoadedCheck, load_all
 from bmad.phases.analyze.catalog.markdown import render_markdown
-from bmad.phases.analyze.model import CatalogEntry
+from bmad.phases.analyze.readiness_data import CatalogEntry
 
 __all__ = ["CatalogError", "LoadedCheck", "catalog", "catalog_by_id", "loaded_checks", "render_markdown"]
 

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bmad.phases.analyze.catalog.schema import CheckCases, CheckData
 from bmad.phases.analyze.evaluators import EVALUATORS
-from bmad.phases.analyze.model import CatalogEntry, Category
+from bmad.phases.analyze.readiness_data import CatalogEntry, Category
 
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CHECKS = TypeAdapter(list[CheckData])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bmad.phases.analyze.model import CatalogEntry, Category
+from bmad.phases.analyze.readiness_data import CatalogEntry, Category
 
 
 def render_markdown(entries: Sequence[CatalogEntry] | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from bmad.phases.analyze.model import Severity
+from bmad.phases.analyze.readiness_data import Severity
 
 PathPart = Annotated[str | int, Field(union_mode="left_to_right")]
 PatchPath = list[PathPart]  # a root ("container", "pod", "Service/web", "settings", ...) then keys

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bmad.core.models import CheckResult, CheckStatus
-from bmad.phases.analyze.model import Category, ItemResult, ItemStatus, Severity
 from bmad.phases.analyze.preparation import AnalyzeRun
 from bmad.phases.analyze.readiness import capped
+from bmad.phases.analyze.readiness_data import Category, ItemResult, ItemStatus, Severity
 from bmad.ports.phase import CheckId, PhaseContext
 
 

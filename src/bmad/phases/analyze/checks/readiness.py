@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bmad.core.models import CheckResult, CheckStatus
-from bmad.phases.analyze.model import ItemStatus
-from bmad.phases.analyze.outputs import to_junit, to_sarif
+from bmad.phases.analyze.formats import to_junit, to_sarif
 from bmad.phases.analyze.preparation import AnalyzeRun
 from bmad.phases.analyze.readiness import ReadinessReport, capped
+from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.ports.artifacts import AnalyzeArtifacts
 from bmad.ports.phase import CheckId, PhaseContext
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.registry import Params, register
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
 
 # Environment variables and ConfigMap keys that name a database connection.
 _DATABASE_SETTING = re.compile(

@@ -12,7 +12,7 @@ from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import image_parts
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
 from bmad.phases.analyze.manifests import ManifestObject, dig
-from bmad.phases.analyze.model import NA, Fail, Location, Scope, Skip, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Location, Scope, Skip, Verdict
 
 
 @register("backup_for_state", Scope.BUNDLE)

@@ -10,7 +10,7 @@ from typing import Any
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import references_of
 from bmad.phases.analyze.evaluators.registry import Params, register
-from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Skip, Verdict
 
 
 @register("config_field", Scope.CONFIG)

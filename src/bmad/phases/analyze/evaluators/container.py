@@ -22,7 +22,7 @@ from bmad.phases.analyze.evaluators.common import (
 )
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
 from bmad.phases.analyze.manifests import ManifestObject, dig
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
 

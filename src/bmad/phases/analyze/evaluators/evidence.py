@@ -10,7 +10,7 @@ from typing import Any
 from bmad.core.models import PhaseName
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.registry import Params, register
-from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Skip, Verdict
 
 
 def _compare(value: Any, op: str, target: Any) -> bool:

@@ -12,7 +12,7 @@ from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import container_sc, pod_sc, resources_of
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
 from bmad.phases.analyze.manifests import ManifestObject
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
 
 GPU_RESOURCE = "nvidia.com/gpu"
 NOT_REQUESTED = NA("not applicable: no GPU requested")

@@ -13,7 +13,7 @@ from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import SECRET_NAME, looks_like_secret_value, pod_path, replica_count
 from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.manifests import ManifestObject, dig
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
 
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
 

@@ -12,7 +12,7 @@ from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators.common import ports_of, replica_count, resources_of
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
 from bmad.phases.analyze.manifests import ManifestObject, describe_selector, dig
-from bmad.phases.analyze.model import NA, Fail, Scope, Skip, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Skip, Verdict
 
 
 @register("selector_matches_template", Scope.OBJECT)

@@ -19,7 +19,7 @@ from bmad.phases.analyze.evaluators.common import (
 )
 from bmad.phases.analyze.evaluators.registry import Params, register
 from bmad.phases.analyze.manifests import ManifestObject, dig
-from bmad.phases.analyze.model import NA, Fail, Scope, Verdict
+from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
 
 SENSITIVE_HOST_PATHS = ("/", "/etc", "/proc", "/sys", "/root", "/var/lib/kubelet", "/var/lib/docker", "/boot", "/dev")
 

@@ -2,7 +2,7 @@
 
 A catalog entry names its evaluator; the scope (what the evaluator is handed, once per matching
 thing) comes from here, never from the data. An evaluator returns ``None`` (pass),
-:class:`~bmad.phases.analyze.model.Fail` (message and field path), ``NA`` (does not apply, with
+:class:`~bmad.phases.analyze.readiness_data.Fail` (message and field path), ``NA`` (does not apply, with
 the reason) or ``Skip`` (could not find out).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from bmad.phases.analyze.model import Scope
+from bmad.phases.analyze.readiness_data import Scope
 
 Params = Mapping[str, Any]
 FieldPath = tuple[str | int, ...]

@@ -12,7 +12,7 @@ from bmad.core.junit import JUnitCase, JUnitReport
 from bmad.core.models import PhaseName, PhaseResult, PhaseStatus
 from bmad.core.sarif import SarifLog, logical_location
 from bmad.phases.analyze.catalog import catalog
-from bmad.phases.analyze.outputs import render, to_junit, to_sarif
+from bmad.phases.analyze.formats import render, to_junit, to_sarif
 from bmad.phases.analyze.readiness import run_catalog
 from tests.phases.analyze.fixtures import build
 from tests.phases.analyze.mutations import annotate_for_tests, sc_set, seq

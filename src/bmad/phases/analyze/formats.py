@@ -14,7 +14,7 @@ from bmad import __version__
 from bmad.core.junit import JUnitCase, JUnitReport
 from bmad.core.sarif import SECURITY_SEVERITY, SarifLog, level_for_severity, logical_location
 from bmad.phases.analyze.catalog import catalog_by_id
-from bmad.phases.analyze.model import Category
+from bmad.phases.analyze.readiness_data import Category
 
 FORMATS = ("table", "json", "junit", "sarif")
 _MARK = {"pass": "✓", "fail": "✗", "not_applicable": "-", "skipped": "?"}
