@@ -7,6 +7,7 @@ and the Pushgateway must all show it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,14 @@ def _check(result: Any, environment: str, stack: Any, log: str) -> None:
 
     # bmad's own metrics reached the Pushgateway.
     text = requests.get(f"{stack.pushgateway_url}/metrics", timeout=10).text
-    labels = f'env="{environment}",instance="",job="bmad"'
-    assert f'bmad_deployments_total{{{labels},result="rolled_back",service="hello"}} 1' in text
-    assert f'bmad_deployments_total{{{labels},result="success",service="hello"}} 1' in text
-    assert f'bmad_rollbacks_total{{{labels},service="hello"}} 1' in text
-    requests.delete(f"{stack.pushgateway_url}/metrics/job/bmad/service/hello/env/{environment}", timeout=10)
+    # one group per (ledger, service, environment): the ledger label is a hash of the ledger's URL
+    labels = re.escape(f'env="{environment}",instance="",job="bmad",') + 'ledger="[0-9a-f]{12}"'
+    assert re.search(labels + re.escape(',result="rolled_back",service="hello"} 1'), text), text[-2000:]
+    assert re.search(labels + re.escape(',result="success",service="hello"} 1'), text)
+    assert re.search(labels + re.escape(',service="hello"} 1'), text.split("bmad_rollbacks_total", 1)[-1])
+    for ledger_id in set(re.findall(labels.replace('ledger="[0-9a-f]{12}"', 'ledger="([0-9a-f]{12})"'), text)):
+        group = f"job/bmad/service/hello/env/{environment}/ledger/{ledger_id}"
+        requests.delete(f"{stack.pushgateway_url}/metrics/{group}", timeout=10)
 
 
 def _check_discovery(config: Any, stack: Any, environment: str, good_version: str, log: str) -> None:

@@ -78,7 +78,11 @@ ALWAYS_CAUGHT: dict[str, tuple[Tamper, str]] = {
         "(deploy attempt 1, chain #4): content does not match its hash",
     ),
     "version edited": (
-        lambda db: db.execute("UPDATE releases SET version = 'f' || substr(version, 2)"),
+        # a different first character whatever the commit's was (a hash starting with 'f' once hid the edit)
+        lambda db: db.execute(
+            "UPDATE releases SET version = (CASE WHEN substr(version, 1, 1) = 'f' THEN 'e' ELSE 'f' END)"
+            " || substr(version, 2)"
+        ),
         "content does not match its hash",
     ),
     "middle run deleted": (lambda db: _delete_run(db, "analyze"), "record #3 of the chain was deleted"),

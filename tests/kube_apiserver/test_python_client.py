@@ -44,10 +44,11 @@ def test_python_client_applies_watches_and_is_refused_as_on_a_cluster(standin: S
 
 
 def test_bmads_own_client_applies_and_reports_the_servers_403(standin: StandIn) -> None:
-    from bmad.adapters.targets.kubernetes import KubeApi
+    from bmad.adapters.targets.kubernetes.kubeconfig import connect
+    from bmad.config.deploy import KubernetesTargetConfig
     from bmad.core.errors import AdapterError
 
-    api = KubeApi(config.new_client_from_config(str(standin.kubeconfig), context="ci"))
+    api, _, _ = connect(KubernetesTargetConfig(kubeconfig=str(standin.kubeconfig), context="ci"))
     applied = api.apply({**DEPLOYMENT, "metadata": {"name": "bmad-client", "namespace": "team-a"}})
     assert [m["manager"] for m in applied["metadata"]["managedFields"]] == ["bmad"]
     with pytest.raises(AdapterError) as refused:
