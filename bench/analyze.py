@@ -279,10 +279,12 @@ def ensure_checkov() -> Path | None:
     return binary if result.returncode == 0 and binary.exists() else None
 
 
-def run_checkov(binary: Path, folder: Path, objects: int) -> dict[str, Any]:
-    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
-    argv = [
-        *_one_core(),
+CHECKOV_ENV = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+
+
+def checkov_argv(binary: Path, folder: Path) -> list[str]:
+    """checkov's CLI on a folder of Kubernetes manifests, JSON out, no network (also used by bench/cli.py)."""
+    return [
         str(binary),
         "-d",
         str(folder),
@@ -295,6 +297,11 @@ def run_checkov(binary: Path, folder: Path, objects: int) -> dict[str, Any]:
         "json",
         "--soft-fail",
     ]
+
+
+def run_checkov(binary: Path, folder: Path, objects: int) -> dict[str, Any]:
+    env = {**os.environ, **CHECKOV_ENV}
+    argv = [*_one_core(), *checkov_argv(binary, folder)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=1800)

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from analyze import ensure_checkov, write_corpus  # noqa: E402
+from analyze import CHECKOV_ENV, checkov_argv, ensure_checkov, write_corpus  # noqa: E402
 
 Argv = list[str]
 
@@ -168,22 +168,6 @@ def fill_ledger(repo: Path, releases: int) -> None:
         ledger.close()
 
 
-def checkov_argv(binary: Path, folder: Path) -> Argv:
-    return [
-        str(binary),
-        "-d",
-        str(folder),
-        "--framework",
-        "kubernetes",
-        "--skip-download",
-        "--compact",
-        "--quiet",
-        "-o",
-        "json",
-        "--soft-fail",
-    ]
-
-
 def ratio_goal(name: str, ours: float, peer: float, peer_label: str, *, at_most: float) -> Goal:
     ratio = ours / peer
     return Goal(name, f"{ours * 1000:.0f} ms = {ratio:.2f}x {peer_label} ({peer * 1000:.0f} ms)", ratio <= at_most)
@@ -198,7 +182,7 @@ def bench_analyze_corpus(args: argparse.Namespace, bmad: str, tmp: Path, env: di
     variants = [Variant("bmad", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)]
     checkov = None if args.no_checkov else ensure_checkov()
     if checkov is not None:
-        ck_env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+        ck_env = {**os.environ, **CHECKOV_ENV}
         variants.append(Variant("checkov", checkov_argv(checkov, corpus), ck_env, tmp))
     figures = medians(variants, max(3, args.runs // 2))
     ours = figures["bmad"]
