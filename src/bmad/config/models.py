@@ -13,6 +13,7 @@ from bmad.config.base import Model, SecretRef
 from bmad.config.build import BuildConfig
 from bmad.config.deploy import DeployConfig, TargetConfig
 from bmad.config.measure import MeasureConfig, MonitoringConfig
+from bmad.config.notifications import NotificationsConfig
 from bmad.config.reports import ReportsConfig
 
 RiskLevel = Literal["low", "medium", "high"]
@@ -45,6 +46,9 @@ class EnvironmentConfig(Model):
     target: TargetConfig = Field(default=TargetConfig(), description="where DEPLOY runs the service")
     monitoring: MonitoringConfig = Field(
         default=MonitoringConfig(), description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer"
+    )
+    notifications: NotificationsConfig = Field(
+        default=NotificationsConfig(), description="Slack, Teams, webhook and e-mail notifications of this environment"
     )
 
     @property

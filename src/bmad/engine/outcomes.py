@@ -12,6 +12,7 @@ from bmad.ledger.records import check_data
 if TYPE_CHECKING:
     from bmad.engine.publish import Published
     from bmad.ledger.records import PhaseRunRecord
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass
@@ -65,6 +66,8 @@ class RunOutcome:
     interrupted: list[PhaseRunRecord] = field(default_factory=list)
     # Runbook, checklist, report and bmad's own metrics written at the end of the run.
     published: Published | None = None
+    # Every notification this run sent (or failed to send), in order.
+    notifications: list[DeliveryRecord] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -89,4 +92,5 @@ class RunOutcome:
             ],
             "phases": [phase.to_dict() for phase in self.phases],
             "published": self.published.to_dict() if self.published else None,
+            "notifications": [record.to_dict() for record in self.notifications],
         }

@@ -175,7 +175,12 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
     if not todo:
         outcome.message = f"nothing to do: every phase of {release.key} passed"
         return outcome
+    from bmad.engine.notifications import RunNotifier
+
+    notifier = RunNotifier.for_run(runner.config, runner.environment, release)
+    outcome.notifications += notifier.run_started(todo)
     _run_phases(runner, todo, outcome, request.forced_reason, on_phase)
+    outcome.notifications += notifier.run_finished(outcome)
     if not runner.options.no_reports:
         from bmad.engine.publish import publish_release_outputs
 

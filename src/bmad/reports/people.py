@@ -9,10 +9,11 @@ says who should fill the row in.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bmad.ledger.procs import this_host
-from bmad.reports.facts import NOT_RECORDED
+from bmad.ports.notifications import DeliveryRecord
+from bmad.reports.facts import NOT_RECORDED, fmt_time
 
 # CI systems' documented variables for the person who started the pipeline, then the local login.
 ACTOR_VARIABLES = (
@@ -54,6 +55,19 @@ def deployer_text(
     return f"{NOT_RECORDED}: DEPLOY ran as process {deploy_pid} on {deploy_host}; {FILL_IN}"
 
 
-def team_notified_text() -> str:
-    """bmad sends no notification of its own: the row says who should fill it in."""
-    return f"{NOT_RECORDED}: bmad sends no notification; {FILL_IN} (who was told, when, where)"
+def team_notified_text(sent: Sequence[DeliveryRecord] = ()) -> str:
+    """What bmad sent, to which channel, when, and whether it arrived; with none sent, who fills the row in."""
+    if not sent:
+        return f"{NOT_RECORDED}: bmad sends no notification; {FILL_IN} (who was told, when, where)"
+    return "; ".join(_delivery_text(record) for record in sent)
+
+
+def team_notified_ok(sent: Sequence[DeliveryRecord]) -> bool | None:
+    """✓ when every notification arrived, ✗ when one did not, nothing when none was sent."""
+    return all(record.delivered for record in sent) if sent else None
+
+
+def _delivery_text(record: DeliveryRecord) -> str:
+    outcome = "delivered" if record.delivered else f"NOT delivered: {record.reason}"
+    when = fmt_time(record.sent_at, date=True)
+    return f'{record.event} "{record.title}" to {record.channel} ({record.channel_type}) at {when}: {outcome}'
