@@ -46,7 +46,7 @@ class HttpReceiver:
 
 def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             receiver.received.append(Received(self.path, {k: v for k, v in self.headers.items()}, body))
             status = receiver.next_answer()
@@ -58,7 +58,7 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
@@ -82,11 +82,12 @@ def http_receiver(*answers: int) -> Iterator[HttpReceiver]:
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1/localhost and its key, made here with ``cryptography``."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -135,7 +136,7 @@ def smtp_receiver(folder: Path) -> Iterator[SmtpReceiver]:
     context.load_cert_chain(cert, key)
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             receiver.messages.append(envelope)
             return "250 OK"
 

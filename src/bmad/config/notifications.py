@@ -54,7 +54,8 @@ class ChannelConfig(Model):
     smtp_port: int = Field(default=587, description="email: the SMTP port (the submission port, STARTTLS)")
     starttls: bool = Field(default=True, description="email: upgrade the connection with STARTTLS before logging in")
     ca_file: str | None = Field(
-        default=None, description="email: a CA bundle that verifies the SMTP server's certificate, relative to bmad.yaml"
+        default=None,
+        description="email: a CA bundle that verifies the SMTP server's certificate (relative to bmad.yaml)",
     )
     username: SecretRef | None = Field(default=None, description="email: the SMTP login, a secret reference")
     password: SecretRef | None = Field(default=None, description="email: the SMTP password, a secret reference")

@@ -1,4 +1,4 @@
-"""The notifications of a release, beside its evidence: ``<state_dir>/runs/<service>/<env>/<version>/notifications.jsonl``.
+"""A release's notifications, beside its evidence: ``<state_dir>/runs/<svc>/<env>/<version>/notifications.jsonl``.
 
 One JSON line per delivery (channel name, type, event, headline, time, delivered, attempts, reason),
 redacted, owner-only, rewritten whole on each append. The runbook's "Team notified" row reads it.

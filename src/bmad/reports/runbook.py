@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bmad.core.models import PhaseName
+from bmad.ports.notifications import DeliveryRecord
 from bmad.reports import facts as fx
 from bmad.reports.facts import NOT_RECORDED, Fact
 from bmad.reports.metrics import format_duration
-from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.people import team_notified_ok, team_notified_text
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE
 from bmad.reports.text import html_text, markdown_text

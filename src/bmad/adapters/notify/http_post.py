@@ -19,9 +19,7 @@ def post(system: str, url: str, body: bytes, headers: Mapping[str, str], timeout
     """POST ``body`` to ``url``; raise :class:`AttemptFailed` unless the answer is a 2xx."""
     client = HttpClient(system, url, timeout=timeout)
     try:
-        client.request(
-            "POST", url, action=f"{system} notification", expect=ACCEPTED, data=body, headers=dict(headers)
-        )
+        client.request("POST", url, action=f"{system} notification", expect=ACCEPTED, data=body, headers=dict(headers))
     except Unreachable as exc:
         timed_out = "timed out" in exc.detail.lower() or "timeout" in exc.detail.lower()
         reason = f"no answer within {timeout:.3g} s" if timed_out else "could not connect"
