@@ -195,6 +195,8 @@ def _release(config_path: Path, environment: str, label: str, stack: StackInfo, 
         failures=[f"{c.id}: {c.summary or c.observed}" for p in phases for c in p.result.failures()],
     )
     say(f"{label}: {result.outcome} in {result.seconds:.0f} s")
+    for sent in outcome.notifications:
+        say(f"  notified {sent.channel}: {sent.event} ({'delivered' if sent.delivered else sent.reason})")
     for failure in result.failures:
         say(f"  ✗ {failure}")
     return result
