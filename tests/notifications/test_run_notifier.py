@@ -107,7 +107,8 @@ def test_an_unanswered_webhook_does_not_fail_the_release_and_its_url_is_never_wr
 
 
 def test_a_failed_gate_and_a_rollback_are_told_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with http_receiver(200) as hook:
+    """Also guards the retry in a run: the receiver answers 500 first, the gate's notice arrives on the second try."""
+    with http_receiver(500, 200) as hook:
         monkeypatch.setenv("HOOK_URL", hook.url())
         channels = (
             "        - {name: ci-hook, type: webhook, url: {env: HOOK_URL}, events: [gate_failed, rolled_back]}\n"
@@ -116,7 +117,9 @@ def test_a_failed_gate_and_a_rollback_are_told_as_such(tmp_path: Path, monkeypat
         failed = run_release(service / "bmad.yaml", "dev", options={"x_measure_status": "fail"})
         rolled = run_release(service / "bmad.yaml", "dev", resume=True, options={"x_deploy_rollback": True})
     assert failed.exit_code is ExitCode.GATE_FAILED and rolled.exit_code is ExitCode.GATE_FAILED
-    gate, rollback = (r.json() for r in hook.received)
+    assert [(r.event, r.delivered, r.attempts) for r in failed.notifications] == [("gate_failed", True, 2)]
+    refused, gate, rollback = (r.json() for r in hook.received)
+    assert refused == gate
     short = failed.release.short_version
     assert gate["event"] == "gate_failed" and gate["title"] == f"hello {short} in dev stopped at MEASURE"
     assert "measure.c1" in gate["text"]
