@@ -120,21 +120,20 @@ def streamed(items: Iterable[Item], kind: SpanKind, label: str) -> Iterator[Item
         yield from items
 
 
+def merged(spans: Iterable[Span]) -> list[tuple[datetime, datetime]]:
+    """The time the spans cover, as disjoint (start, end) intervals in order (overlaps joined)."""
+    intervals: list[tuple[datetime, datetime]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if intervals and span.start <= intervals[-1][1]:
+            intervals[-1] = (intervals[-1][0], max(intervals[-1][1], span.end))
+        else:
+            intervals.append((span.start, span.end))
+    return intervals
+
+
 def covered_seconds(spans: Iterable[Span]) -> float:
     """Seconds covered by at least one span (overlapping spans counted once)."""
-    total = 0.0
-    current_start: datetime | None = None
-    current_end: datetime | None = None
-    for span in sorted(spans, key=lambda s: s.start):
-        if current_end is None or current_start is None or span.start > current_end:
-            if current_end is not None and current_start is not None:
-                total += (current_end - current_start).total_seconds()
-            current_start, current_end = span.start, span.end
-        else:
-            current_end = max(current_end, span.end)
-    if current_end is not None and current_start is not None:
-        total += (current_end - current_start).total_seconds()
-    return total
+    return sum((end - start).total_seconds() for start, end in merged(spans))
 
 
 _PROGRAM_KINDS = {
