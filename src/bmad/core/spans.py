@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,6 +112,16 @@ def waiting(kind: SpanKind, label: str) -> Iterator[None]:
     finally:
         end = start_wall + timedelta(seconds=time.perf_counter() - started)
         recorder.add(Span(kind, label[:120], start_wall, end))
+
+
+def sleeper(kind: SpanKind, label: str) -> Callable[[float], None]:
+    """A ``time.sleep`` for polling loops whose every pause is a wait on ``kind`` (recorded as a span)."""
+
+    def sleep(seconds: float) -> None:
+        with waiting(kind, label):
+            time.sleep(seconds)
+
+    return sleep
 
 
 def streamed(items: Iterable[Item], kind: SpanKind, label: str) -> Iterator[Item]:
