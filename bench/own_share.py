@@ -98,11 +98,8 @@ def print_share(number: int, share: Share) -> None:
     print(f"  waits: {kinds}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--releases", type=int, default=2)
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="write each run's JSON record there")
-    args = parser.parse_args()
+def own_shares(releases: int, keep: Path | None = None, *, show: bool = True) -> list[Share]:
+    """``releases`` full runs of the example on a stack of their own; each one's share (printed with ``show``)."""
     os.environ.update(IDENTITY)  # the temp repository's commits, whatever the machine's git config
     import docker
     from tests.examples.test_example_run import _example_copy, _free_block, _remove_release_containers
@@ -120,34 +117,43 @@ def main() -> int:
         stack.set_rule_files(sorted(glob.glob(str(ROOT / "examples" / "hello" / "monitoring" / "*.yml"))))
         engine = docker.DockerClient(base_url=stack.docker_host, timeout=300)
         env = {**os.environ, "DOCKER_HOST": stack.docker_host}
-        for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR"):
+        for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR", "BMAD_PLUGIN_BUILD", "BMAD_PLUGIN_MEASURE"):
             env.pop(name, None)
         versions: list[str] = []
         try:
             sys.path.insert(0, str(ROOT / "examples" / "base"))
             from build_base import build_base_image
 
-            base = str(build_base_image(engine))
             repo = tmp / "hello"
             subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-            _example_copy(repo, stack=stack, base_image=base, host_port_base=_free_block(4))
+            _example_copy(repo, stack=stack, base_image=str(build_base_image(engine)), host_port_base=_free_block(4))
             shares = []
-            for number in range(1, args.releases + 1):
+            for number in range(1, releases + 1):
                 if number > 1:
                     configmap = repo / "k8s" / "10-configmap.yaml"
                     configmap.write_text(configmap.read_text(encoding="utf-8") + f"# release {number}\n")
                     subprocess.run(["git", "commit", "-qam", f"release {number}"], cwd=repo, check=True)
                 versions.append(subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip())
-                shares.append(run_release(bmad, repo, env, args.keep))
-                print_share(number, shares[-1])
-            print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-            return 0
+                shares.append(run_release(bmad, repo, env, keep))
+                if show:
+                    print_share(number, shares[-1])
+            return shares
         finally:
             _remove_release_containers(engine, versions)
             for leftover in glob.glob(str(stack.file_sd_dir / "hello-dev*.json")):
                 os.unlink(leftover)
             engine.close()
             stack.down(purge=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--releases", type=int, default=2)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="write each run's JSON record there")
+    args = parser.parse_args()
+    own_shares(args.releases, args.keep)
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    return 0
 
 
 if __name__ == "__main__":
