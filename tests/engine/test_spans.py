@@ -19,7 +19,7 @@ from tests.engine.support import git, make_service
 
 
 class _Answer(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = b'{"status": "success"}'
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
