@@ -35,7 +35,7 @@ class PhaseOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result
-        return {
+        data = {
             "phase": result.phase.value,
             "status": result.status.value,
             "attempt": self.attempt,
@@ -53,6 +53,9 @@ class PhaseOutcome:
             "ledger_hash": self.ledger_hash,
             "record": {"path": self.record_path, "commit": self.record_commit, "error": self.record_error},
         }
+        if result.spans:
+            data["spans"] = [span.to_dict() for span in result.spans]
+        return data
 
 
 @dataclass

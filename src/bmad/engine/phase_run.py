@@ -16,6 +16,7 @@ from bmad.config.models import BmadConfig
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
+from bmad.core.spans import SpanRecorder, recording
 from bmad.engine.outcomes import PhaseOutcome
 from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
 from bmad.ports.progress import Progress, Task
@@ -41,6 +42,7 @@ class _PluginRun:
     aborted: bool = False
     error: BmadError | None = None
     bug: BaseException | None = None
+    waits: SpanRecorder = field(default_factory=SpanRecorder)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class PhaseRunner:
         run = _PluginRun()
         task = self.progress.task(f"{phase.label}: starting", total=None)
         try:
-            with _watch_lock(self.lock, self.cancel):
+            with _watch_lock(self.lock, self.cancel), recording(run.waits):
                 self._run_checks(phase, ctx, task, run)
         except KeyboardInterrupt:
             run.aborted = True
@@ -202,6 +204,7 @@ class PhaseRunner:
             finished_at=utcnow(),
             forced_reason=forced_reason,
             message=message,
+            spans=run.waits.spans(),
         )
 
     def _status(self, results: Sequence[CheckResult], *, aborted: bool, failed: bool) -> PhaseStatus:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.core.spans import Span
 from bmad.ports.history import ReleaseRecord
 
 
@@ -49,6 +50,7 @@ class PhaseRunRecord:
     host: str | None = None
     chain_seq: int | None = None
     hash: str | None = None
+    spans: tuple[Span, ...] = ()
 
     @property
     def duration_seconds(self) -> float | None:
@@ -67,10 +69,11 @@ class PhaseRunRecord:
             finished_at=self.finished_at,
             forced_reason=self.forced_reason,
             message=self.message,
+            spans=self.spans,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "phase": self.phase.value,
             "attempt": self.attempt,
@@ -86,6 +89,9 @@ class PhaseRunRecord:
             "checks": [check_data(check) for check in self.checks],
             "hash": self.hash,
         }
+        if self.spans:
+            data["spans"] = [span.to_dict() for span in self.spans]
+        return data
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bmad.ledger.history import find_release
 from bmad.ledger.locks import lock_stale, owner_host, owner_pid
 from bmad.ledger.records import PhaseRunRecord, RollbackInput, RollbackRecord, check_data
 from bmad.ledger.row_records import rollback_record, run_record
-from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow
+from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow, SpanRow
 from bmad.ledger.transactions import Database, LedgerError
 
 log = logging.getLogger("bmad.ledger")
@@ -127,6 +127,16 @@ class RunWriter:
             row.evidence_dir = evidence_dir
         for position, check in enumerate(result.checks):
             row.checks.append(_check_row(position, check))
+        for position, span in enumerate(result.spans):
+            row.spans.append(
+                SpanRow(
+                    position=position,
+                    kind=span.kind.value,
+                    label=redact(span.label),
+                    started_at=span.start,
+                    finished_at=span.end,
+                )
+            )
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
         now = self._db.now()
