@@ -17,6 +17,7 @@ from bmad.core.errors import LockHeld
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger, RollbackInput
 from bmad.ledger.procs import this_host
+from bmad.ledger.reader import HEAD_REVISION
 from bmad.ledger.urls import resolve_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -248,7 +249,7 @@ def test_migrations_run_once_and_reopen_is_cheap(url: str) -> None:
         assert len(db.list_releases()) == 1
     engine = create_engine(resolve_url(url, state_dir=None))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION == "0002"
     engine.dispose()
 
 

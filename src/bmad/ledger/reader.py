@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
-HEAD_REVISION = "0001"  # the newest Alembic revision under migrations/versions
+HEAD_REVISION = "0002"  # the newest Alembic revision under migrations/versions
 _BUSY_MS = 60_000
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
-    " message, evidence_dir, owner, pid, host, chain_seq, hash"
+    " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
 _ROLLBACKS_OF = (
@@ -247,6 +248,7 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...]) -> PhaseRu
         host=row[14],
         chain_seq=row[15],
         hash=row[16],
+        deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from bmad.core.ci import Deployer
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ports.history import ReleaseRecord
 
@@ -49,6 +50,7 @@ class PhaseRunRecord:
     host: str | None = None
     chain_seq: int | None = None
     hash: str | None = None
+    deployer: Deployer = Deployer()
 
     @property
     def duration_seconds(self) -> float | None:
@@ -85,6 +87,7 @@ class PhaseRunRecord:
             "evidence_dir": self.evidence_dir,
             "checks": [check_data(check) for check in self.checks],
             "hash": self.hash,
+            "deployer": self.deployer.to_dict(),
         }
 
 
@@ -151,6 +154,12 @@ class ReleaseHistory:
         return run.status if run is not None else PhaseStatus.PENDING
 
     @property
+    def deployer(self) -> Deployer:
+        """Who ran the latest DEPLOY, else the newest phase run (empty when nothing is recorded)."""
+        run = self.latest(PhaseName.DEPLOY) or (self.runs[-1] if self.runs else None)
+        return run.deployer if run is not None else Deployer()
+
+    @property
     def rolled_back(self) -> bool:
         return bool(self.rollbacks)
 
@@ -181,6 +190,7 @@ class ReleaseHistory:
             "commit_time": _iso(release.commit_time),
             "created_at": _iso(self.created_at),
             "status": {phase.value: self.phase_status(phase).value for phase in PhaseName.ordered()},
+            "deployer": self.deployer.to_dict(),
             "runs": [run.to_dict() for run in self.runs],
             "rollbacks": [rollback.to_dict() for rollback in self.rollbacks],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
@@ -37,6 +38,7 @@ def run_record(row: PhaseRunRow) -> PhaseRunRecord:
         host=row.host,
         chain_seq=row.chain_seq,
         hash=row.hash,
+        deployer=Deployer(actor=row.actor, run_url=row.ci_run_url, trigger=row.ci_trigger),
     )
 
 
