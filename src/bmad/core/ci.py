@@ -57,7 +57,8 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:
     """The pipeline run's page: GitHub Actions' run URL (built from its variables) or GitLab's pipeline URL."""
-    server, repository, run_id = (env.get(n, "").strip() for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    github = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    server, repository, run_id = (env.get(name, "").strip() for name in github)
     if server and repository and run_id:
         return f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}"
     return _first(env, ("CI_PIPELINE_URL", "BUILDKITE_BUILD_URL", "CIRCLE_BUILD_URL", "BUILD_URL"))

@@ -168,7 +168,6 @@ def _phase_content(row: PhaseRunRow) -> dict[str, Any]:
     return data
 
 
-
 def _release_content(row: ReleaseRow) -> dict[str, Any]:
     return {
         "service": row.service,

@@ -50,7 +50,7 @@ class PhaseRunRecord:
     host: str | None = None
     chain_seq: int | None = None
     hash: str | None = None
-    deployer: Deployer = Deployer()
+    deployer: Deployer = field(default_factory=Deployer)
 
     @property
     def duration_seconds(self) -> float | None:
