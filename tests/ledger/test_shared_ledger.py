@@ -74,7 +74,7 @@ def test_a_killed_runner_lock_expires_by_heartbeat(tmp_path: Path, postgres_db: 
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-u", "true"], check=False).returncode:
         pytest.skip("needs 'unshare -u' to run the first runner as another host")
     env = {"BMAD_LEDGER_URL": postgres_db}
-    service = _service(tmp_path / "hello", "hello", lease=8.0)
+    service = _service(tmp_path / "hello", "hello", lease=20.0)
     marker = tmp_path / "started"
     argv = bmad_argv("run", "-e", "dev", *CHEAP, "--set", "x_build_sleep=120", "--set", f"x_build_marker={marker}")
     # Another host (a UTS namespace of its own): its pid means nothing here, only the lease counts.
