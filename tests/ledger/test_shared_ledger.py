@@ -33,6 +33,11 @@ def _service(root: Path, name: str, *, lease: float = 30.0) -> Path:
     return root
 
 
+def _ci(env: dict[str, str], actor: str) -> dict[str, str]:
+    """``env`` as a GitHub Actions job started by a push of ``actor`` would have it."""
+    return {**env, "GITHUB_ACTOR": actor, "GITLAB_USER_LOGIN": "", "GITHUB_EVENT_NAME": "push"}
+
+
 def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
     with psycopg.connect(url) as conn:
         return list(conn.execute(sql).fetchall())
@@ -48,8 +53,11 @@ def test_eight_runs_at_once_share_one_ledger(tmp_path: Path, postgres_db: str) -
     services = [_service(tmp_path / f"svc-{n}", f"svc-{n}") for n in range(6)]
     pair = [_service(tmp_path / f"hello-{n}", "hello") for n in range(2)]
     hold = ["--set", f"x_build_wait_for={go}"]  # the pair keeps the lock until the others are done
-    runs = [spawn("run", "-e", "dev", *CHEAP, cwd=repo, env=env) for repo in services]
-    runs += [spawn("run", "-e", "dev", *CHEAP, *hold, cwd=repo, env=env) for repo in pair]
+    repos = [*services, *pair]
+    runs = [
+        spawn("run", "-e", "dev", *CHEAP, *(hold if repo in pair else []), cwd=repo, env=_ci(env, f"actor-{n}"))
+        for n, repo in enumerate(repos)
+    ]
     outputs = [proc.communicate(timeout=300) for proc in runs[:6]]
     assert [proc.returncode for proc in runs[:6]] == [0] * 6, outputs
     refused = wait_for(lambda: [proc for proc in runs[6:] if proc.poll() is not None], timeout=120, what="refusal")
@@ -63,6 +71,11 @@ def test_eight_runs_at_once_share_one_ledger(tmp_path: Path, postgres_db: str) -
     seqs = _rows(postgres_db, "SELECT chain_seq FROM phase_runs ORDER BY chain_seq")
     assert [seq for (seq,) in seqs] == list(range(1, 29))
     assert _rows(postgres_db, "SELECT seq FROM chain_head") == [(28,)]
+    who = _rows(
+        postgres_db, "SELECT r.service, p.actor, p.ci_trigger FROM phase_runs p JOIN releases r ON r.id = p.release_id"
+    )
+    deployed = runs.index(next(proc for proc in runs[6:] if proc.returncode == 0))
+    assert set(who) == {(f"svc-{n}", f"actor-{n}", "push") for n in range(6)} | {("hello", f"actor-{deployed}", "push")}
     verify = bmad("verify-ledger", cwd=services[0], env=env)
     assert verify.returncode == 0 and "28 record(s), hash chain intact" in verify.stdout, verify.stdout
 
