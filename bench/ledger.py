@@ -17,6 +17,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import sqlite3
 import sys
@@ -206,6 +207,7 @@ def postgres_server(given: str | None, cleanup: ExitStack) -> Iterator[str]:
         raise SystemExit("PostgreSQL is not installed: pass --postgres-url")
     root = Path(tempfile.mkdtemp(prefix="bmad-bench-pg-"))
     root.chmod(0o755)  # as root the server runs as the 'postgres' user
+    cleanup.callback(shutil.rmtree, root, ignore_errors=True)  # after the server is down
     info = up(root, ports=StackPorts(postgres=free_port()), components=("postgres",))
     cleanup.callback(info.down, purge=True)
     yield info.postgres_url
