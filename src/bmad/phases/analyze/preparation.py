@@ -17,9 +17,11 @@ from bmad.phases.analyze.manifest_files import load_bundle
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.readiness_data import Location
+from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
 from bmad.ports.phase import PhaseContext
+from bmad.ports.renderer import RenderedBundle
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
@@ -50,6 +52,7 @@ class AnalyzePorts:
     now: datetime | None = None
     preflight: AccessPreflight | None = None  # the cluster's access review and prune preview
     release: Callable[[], DeploySpec] | None = None  # what DEPLOY will apply (for the preflight)
+    rendered: RenderedBundle | None = None  # the rendered kustomization or chart (None: a folder)
 
 
 @dataclass
@@ -83,8 +86,12 @@ def find_manifests_dir(ctx: PhaseContext) -> Path | None:
 
 def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     settings = ctx.config.analyze
-    folder = find_manifests_dir(ctx)
-    bundle = _load_bundle(ctx, folder)
+    rendered = ports.rendered
+    folder = None if rendered is not None else find_manifests_dir(ctx)
+    if rendered is not None:
+        bundle = load_rendered(rendered, default_namespace=settings.default_namespace)
+    else:
+        bundle = _load_bundle(ctx, folder)
     validation = validate_bundle(
         bundle,
         ports.schemas,
@@ -107,7 +114,8 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
     suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)
     report = run_catalog(eval_ctx, suppressions=suppressions)
-    return Prepared(bundle, validation, eval_ctx, report, str(folder) if folder else None)
+    manifests_dir = rendered.source if rendered is not None else str(folder) if folder else None
+    return Prepared(bundle, validation, eval_ctx, report, manifests_dir)
 
 
 def _load_bundle(ctx: PhaseContext, folder: Path | None) -> Bundle:
