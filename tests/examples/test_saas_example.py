@@ -67,9 +67,8 @@ def example_copy(repo: Path, standin: StandIn) -> Path:
     production.update(risk="medium", production=False)
     production["target"]["kubernetes"].update(kubeconfig=str(standin.kubeconfig), context="ci", namespace=NS)
     config["analyze"]["disabled_checks"] = catalog_ids_but(DRY_RUN_ITEM)
-    config["deploy"].update(
-        rollout_timeout_seconds=60, rollback_timeout_seconds=30, probe_interval_seconds=0.1, verification={"enabled": False}
-    )
+    timeouts = {"rollout_timeout_seconds": 60, "rollback_timeout_seconds": 30, "probe_interval_seconds": 0.1}
+    config["deploy"].update(timeouts, verification={"enabled": False})
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")

@@ -78,7 +78,8 @@ def kustomize_tree(root: Path) -> Path:
     deploy = root / "deploy"
     write(deploy / "base" / "deployment.yaml", DEPLOYMENT)
     write(deploy / "base" / "kustomization.yaml", "resources: [deployment.yaml]\n")
-    write(deploy / "overlays" / "dev" / "kustomization.yaml", "resources: [../../base]\nreplicas: [{name: web, count: 2}]\n")
+    dev = "resources: [../../base]\nreplicas: [{name: web, count: 2}]\n"
+    write(deploy / "overlays" / "dev" / "kustomization.yaml", dev)
     write(deploy / "overlays" / "production" / "hpa.yaml", HPA)
     write(
         deploy / "overlays" / "production" / "kustomization.yaml",

