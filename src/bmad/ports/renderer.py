@@ -33,6 +33,11 @@ class RenderedBundle:
         return "---\n".join(parts)
 
 
+def kept_bundle_name(phase: str) -> str:
+    """Where a phase keeps the rendered bundle in its run's evidence folder."""
+    return f"{phase}/bundle.yaml"
+
+
 class BundleRenderer(Protocol):
     """Renders one source; a source that does not render raises :class:`RenderError`."""
 

@@ -132,3 +132,22 @@ def test_a_namespace_holding_a_helm_release_of_the_same_name_is_refused(tmp_path
     assert applied["status"] == "fail", outcome.explain()
     assert "already holds Helm release 'owned' (sh.helm.release.v1.owned.v3)" in applied["summary"], applied
     assert live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/owned") is None
+
+
+def test_a_failed_release_of_a_chart_rolls_back_to_the_previous_rendered_bundle(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    """Rollback re-applies the rendered bundle the inventory stored for the previous release (2 replicas),
+    not a new render of today's values (5 replicas)."""
+    svc = chart_service(tmp_path, standin, "rolled")
+    first = svc.run(digest("1"))
+    assert first.code == 0, first.explain()
+    (svc.repo / "chart" / "values-dev.yaml").write_text("replicas: 5\n", encoding="utf-8")
+    svc.release([], "five replicas")
+    standin.control("POST", "images", {"image": f"{REPOSITORY}@{digest('d')}", "behaviour": "crash"})
+    second = svc.run(digest("d"))
+    assert second.code != 0 and second.phase("deploy")["metrics"].get("rolled_back"), second.explain()
+    back = live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/rolled")
+    assert isinstance(back, dict)
+    assert back["spec"]["replicas"] == 2
+    assert back["spec"]["template"]["spec"]["containers"][0]["image"] == f"{REPOSITORY}@{digest('1')}"

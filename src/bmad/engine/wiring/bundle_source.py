@@ -9,7 +9,7 @@ import yaml
 
 from bmad.config.models import BmadConfig
 from bmad.ports.phase import PhaseContext
-from bmad.ports.renderer import RenderedBundle, RenderError
+from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
 
 
 def render_bundle(config: BmadConfig, environment: str) -> RenderedBundle | None:
@@ -45,4 +45,4 @@ def rendered_objects(rendered: RenderedBundle) -> tuple[dict[str, Any], ...]:
 def keep_rendered(ctx: PhaseContext, rendered: RenderedBundle | None, phase: str) -> None:
     """Write the rendered bundle with the run's evidence (the state dir, mode 0600)."""
     if rendered is not None:
-        ctx.evidence.write_text(f"{phase}/bundle.yaml", rendered.text())
+        ctx.evidence.write_text(kept_bundle_name(phase), rendered.text())

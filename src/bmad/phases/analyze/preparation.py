@@ -21,7 +21,7 @@ from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
 from bmad.ports.phase import PhaseContext
-from bmad.ports.renderer import RenderedBundle
+from bmad.ports.renderer import RenderedBundle, kept_bundle_name
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
@@ -114,8 +114,14 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
     suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)
     report = run_catalog(eval_ctx, suppressions=suppressions)
-    manifests_dir = rendered.source if rendered is not None else str(folder) if folder else None
-    return Prepared(bundle, validation, eval_ctx, report, manifests_dir)
+    return Prepared(bundle, validation, eval_ctx, report, _bundle_path(ctx, rendered, folder))
+
+
+def _bundle_path(ctx: PhaseContext, rendered: RenderedBundle | None, folder: Path | None) -> str | None:
+    """What ``kubectl -f`` takes for this bundle: the folder, or the rendered bundle kept in the evidence."""
+    if rendered is not None:
+        return str(ctx.evidence.root / kept_bundle_name("analyze"))
+    return str(folder) if folder else None
 
 
 def _load_bundle(ctx: PhaseContext, folder: Path | None) -> Bundle:
