@@ -19,9 +19,15 @@ def helm_release_secrets(api: KubeApi, namespace: str, release: str) -> list[str
     return sorted(name for name in names if name.startswith(prefix))
 
 
-def refuse_helm_owner(api: KubeApi, namespace: str, release: str) -> None:
-    """Raise when ``namespace`` holds a Helm release named ``release``."""
-    found = helm_release_secrets(api, namespace, release)
+def refuse_helm_owner(api: KubeApi, namespace: str, release: str) -> str | None:
+    """Raise when ``namespace`` holds a Helm release named ``release``; a note when Secrets may not be
+    listed (403: the deploy goes on, the note says the check could not be made)."""
+    try:
+        found = helm_release_secrets(api, namespace, release)
+    except AdapterError as exc:
+        if exc.status != 403:
+            raise
+        return f"could not check for a Helm release {release!r} in {namespace} (listing Secrets refused)"
     if found:
         raise AdapterError(
             SYSTEM,
@@ -31,3 +37,4 @@ def refuse_helm_owner(api: KubeApi, namespace: str, release: str) -> None:
             hint=f"remove it with `helm uninstall {release} -n {namespace}` (or deploy under another "
             "source.helm.release or namespace); bmad renders the chart and applies it without a Helm release",
         )
+    return None

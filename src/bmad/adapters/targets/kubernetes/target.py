@@ -252,7 +252,9 @@ class KubernetesTarget:
         if missing:
             return {"applied": [], "missing_secrets": missing, "namespace": self.namespace}
         if self.helm_release:
-            refuse_helm_owner(self.api, self.namespace, self.helm_release)
+            unchecked = refuse_helm_owner(self.api, self.namespace, self.helm_release)
+            if unchecked:
+                progress.log(unchecked)
         applier = self._applier(progress)
         namespace_note = applier.check_namespace(bundle)
         before = self._deployment(spec.service)
