@@ -30,6 +30,7 @@ from .bundle import (
 )
 from .client import SYSTEM, KubeApi
 from .diagnose import PodDiagnoser, high_latency, missing_deployment, replicaset_findings, slow_rollout
+from .helm_owner import refuse_helm_owner
 from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
 from .rollback import REVISION, plan_rollback, template_to_restore
@@ -62,6 +63,7 @@ class KubernetesTarget:
         kubeconfig: str | None = None,
         context: str | None = None,
         default_namespace: str | None = None,
+        helm_release: str | None = None,
     ) -> None:
         overrides = {k: v for k, v in (("kubeconfig", kubeconfig), ("context", context)) if v}
         self.config = config.model_copy(update=overrides) if overrides else config
@@ -71,6 +73,7 @@ class KubernetesTarget:
         self._api = api
         self._namespace = namespace
         self._default_namespace = default_namespace
+        self.helm_release = helm_release  # the chart's release name when the bundle is a rendered chart
         self.where = ""
         self._poll = poll_interval
         self._sleep = sleep
@@ -248,6 +251,10 @@ class KubernetesTarget:
         missing = self.missing_secrets(bundle)
         if missing:
             return {"applied": [], "missing_secrets": missing, "namespace": self.namespace}
+        if self.helm_release:
+            unchecked = refuse_helm_owner(self.api, self.namespace, self.helm_release)
+            if unchecked:
+                progress.log(unchecked)
         applier = self._applier(progress)
         namespace_note = applier.check_namespace(bundle)
         before = self._deployment(spec.service)
