@@ -83,12 +83,14 @@ class ConfigError(BmadError):
         super().__init__(self._compose(), hint=hint)
 
     def _compose(self) -> str:
-        where = self.file or "<input>"
+        field = f" {self.field}:" if self.field else ""
+        if self.file is None and self.line is None:  # no file to name: the field and the reason only
+            return f"{field.strip()} {self.reason}".strip()
+        where = self.file or "bmad.yaml"
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.reason}"
 
 

@@ -51,8 +51,10 @@ def prepare_state_dir(config: BmadConfig) -> Path:
 
 
 def open_ledger(config: BmadConfig) -> Ledger:
+    from bmad.config.secret_refs import resolve_at
+
     key_ref = config.ledger.signing_key
-    key = key_ref.resolve(config.base_dir) if key_ref is not None else None
+    key = resolve_at(config, ("ledger", "signing_key"), key_ref) if key_ref is not None else None
     return open_ledger_at(config.ledger.url, prepare_state_dir(config), signing_key=key)
 
 
