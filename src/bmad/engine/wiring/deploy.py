@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
+from bmad.config.secret_refs import resolve_at
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
 from bmad.ports.artifacts import BuildArtifacts
@@ -136,7 +137,8 @@ def make_spec(ctx: PhaseContext) -> DeploySpec:
             "no image digest to deploy: Kubernetes deployments pin the image to the digest BUILD pushed",
             hint="run BUILD first (bmad build) or pass --digest sha256:...",
         )
-    secret_env = {name: ref.resolve(config.base_dir) for name, ref in target.local.secret_env.items()}
+    where = ("environments", ctx.environment_name, "target", "local", "secret_env")
+    secret_env = {name: resolve_at(config, (*where, name), ref) for name, ref in target.local.secret_env.items()}
     return DeploySpec(
         service=config.service.name,
         environment=ctx.environment_name,

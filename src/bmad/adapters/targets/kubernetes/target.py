@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bmad.config.deploy import KubernetesTargetConfig
@@ -28,11 +29,12 @@ from .bundle import (
     sort_bundle,
     template_without_hash,
 )
-from .client import SYSTEM, KubeApi
+from .client import SYSTEM, KubeApi, NotFound
 from .diagnose import PodDiagnoser, high_latency, missing_deployment, replicaset_findings, slow_rollout
 from .helm_owner import refuse_helm_owner
 from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
+from .lease import TargetLease, keep_renewed, lease_name
 from .rollback import REVISION, plan_rollback, template_to_restore
 from .rollout import EarlyStop, RolloutWatch, Workload, workloads_of
 from .viewers import VIEWERS, pod_problem, pod_ready, pod_restarts, rollout_status
@@ -244,6 +246,34 @@ class KubernetesTarget:
         """The access pre-flight: each right DEPLOY needs and lacks, as ``kubectl auth can-i`` asks it."""
         rights = required_rights(self.api, self.prepare_bundle(spec), self.namespace, prune=self.config.prune)
         return [right.question for right in missing_rights(self.api, rights)]
+
+    # -- lock ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def hold_lock(
+        self, service: str, environment: str, *, identity: str, lease_seconds: float
+    ) -> Iterator[TargetLease | None]:
+        """Hold the release's Lease while the block runs (see :mod:`.lease`); LockHeld names the holder.
+
+        In a namespace that does not exist yet there is nothing to protect: with ``create_namespace``
+        the namespace is created first, otherwise DEPLOY reports it and no lock is taken."""
+        lease = TargetLease(
+            self.api,
+            self.namespace,
+            lease_name(service, environment),
+            identity=identity,
+            duration_seconds=int(lease_seconds),
+        )
+        what = f"the Kubernetes target of {service}/{environment}"
+        try:
+            lease.acquire(what)
+        except NotFound:
+            if not self.config.create_namespace:
+                yield None
+                return
+            self.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
+            lease.acquire(what)
+        with keep_renewed(lease):
+            yield lease
 
     # -- apply ---------------------------------------------------------------------------------
     def apply(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
