@@ -35,7 +35,9 @@ class ServiceHealth:
 
 
 def service_of(replica: Replica) -> str:
-    labels = getattr(replica.container, "labels", None) or {}
+    """The compose service a container runs (its label; a full inspect or a list summary)."""
+    attrs = getattr(replica.container, "attrs", None) or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
     return str(labels.get(COMPOSE_SERVICE) or replica.name)
 
 
@@ -47,6 +49,7 @@ def look_at(replica: Replica, services: Mapping[str, ComposeService], *, with_lo
     try:
         replica.container.reload()
         replica = replica_from_attrs(replica.container.attrs or {}, replica.container) or replica
+        name = service_of(replica)
     except NotFound:
         return ServiceHealth(name, replica.name, "removed", None, 0, True, False, "container removed")
     except DockerException as exc:

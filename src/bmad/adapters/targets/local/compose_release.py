@@ -206,7 +206,9 @@ def _wait_dependency(container: Any, service: ComposeService, condition: str | N
 
 
 def _project_containers(client: Any, project: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}))
+    """The project's containers, dependents first (``network_mode: service:...`` blocks removing the other first)."""
+    found = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
+    return sorted(found, key=lambda c: -int((c.labels or {}).get("bmad.replica", "0")))
 
 
 def project_container(client: Any, project: str, service: str) -> Any:
