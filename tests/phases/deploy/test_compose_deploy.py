@@ -57,17 +57,35 @@ def projects(engine: Any) -> Iterator[str]:
     remove_service(engine, prefix)
 
 
-def config_yaml(environment: str, project: str, cache_port: int, exporter_port: int, docker_host: str, env: str) -> str:
+# The post-deploy window on the update: Prometheus scrapes both slots' endpoints (job gpuinf).
+VERIFICATION = """\
+{enabled: true, window_seconds: 3, interval_seconds: 1, settle_seconds: 2, failures_to_fail: 2, scope_to_release: false,
+ criteria: [
+   {name: new_release_scraped, query: 'max(inference_build_info{job="gpuinf",release="r2"})', min: 1},
+   {name: serving_endpoints, query: 'sum(up{job="gpuinf"})', baseline: serving_endpoints, max_increase: 0, min: 1}]}"""
+BASELINE = {"serving_endpoints": {"query": "...", "value": 1.0, "min": 1.0, "avg": 1.0, "max": 1.0, "p95": 1.0}}
+
+
+def config_yaml(
+    environment: str,
+    project: str,
+    cache_port: int,
+    exporter_port: int,
+    stack: Any,
+    env: str,
+    verification: str = "{enabled: false}",
+) -> str:
     return textwrap.dedent(
         f"""\
         version: 1
         service: {{name: {SERVICE}}}
         environments:
           {environment}:
+            monitoring: {{prometheus_url: "{stack.prometheus_url}"}}
             target:
               kind: local
               local:
-                docker_host: "{docker_host}"
+                docker_host: "{stack.docker_host}"
                 stop_timeout_seconds: 2
                 env: {env}
                 compose:
@@ -84,12 +102,19 @@ def config_yaml(environment: str, project: str, cache_port: int, exporter_port: 
           smoke:
             health_timeout_seconds: 10
             expected_metrics: [inference_requests_total, inference_build_info]
-          verification: {{enabled: false}}
+          verification: VERIFICATION
         """
-    )
+    ).replace("VERIFICATION", verification)
 
 
-def deploy(tmp_path: Path, stack: Any, image: PushedImage, version: str, text: str, environment: str) -> PhaseRun:
+def deploy(
+    tmp_path: Path,
+    image: PushedImage,
+    version: str,
+    text: str,
+    environment: str,
+    baseline: dict[str, Any] | None = None,
+) -> PhaseRun:
     folder = tmp_path / version
     folder.mkdir(exist_ok=True)
     ctx = make_ctx(
@@ -97,7 +122,7 @@ def deploy(tmp_path: Path, stack: Any, image: PushedImage, version: str, text: s
         text,
         environment,
         version=version,
-        previous=measured({}),
+        previous=measured(baseline or {}),
         options={"image": image.repository, "digest": image.digest},
     )
     return run_phase(make_plugin(ctx), ctx)
@@ -118,10 +143,10 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     environment = "cmp"
     cache, exporter = free_block(2), free_block(2)
 
-    def text(env: dict[str, str]) -> str:
-        return config_yaml(environment, projects, cache, exporter, stack.docker_host, json.dumps(env))
+    def text(env: dict[str, str], verification: str = "{enabled: false}") -> str:
+        return config_yaml(environment, projects, cache, exporter, stack, json.dumps(env), verification)
 
-    first = deploy(tmp_path, stack, pushed_inference, "a" * 40, text({"RELEASE": "r1"}), environment)
+    first = deploy(tmp_path, pushed_inference, "a" * 40, text({"RELEASE": "r1"}), environment)
     assert first.metrics["rollout_successful"] is True, dump(first)
     assert first.metrics["smoke_tests_passed"] == 2, dump(first)
     applied = first.result("deploy.apply").evidence["applied"]
@@ -131,7 +156,14 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     assert inference.attrs["Config"]["Image"] == f"{pushed_inference.repository}@{pushed_inference.digest}"
     assert release_served(f"http://127.0.0.1:{cache}") == "r1"
 
-    second = deploy(tmp_path, stack, pushed_inference, "b" * 40, text({"RELEASE": "r2"}), environment)
+    stack.set_scrape_targets({SERVICE: [f"127.0.0.1:{cache}", f"127.0.0.1:{cache + 1}"]})
+    try:
+        second = deploy(
+            tmp_path, pushed_inference, "b" * 40, text({"RELEASE": "r2"}, VERIFICATION), environment, BASELINE
+        )
+    finally:
+        stack.set_scrape_targets({})
+    assert second.status("deploy.verify") == "pass", dump(second)
     assert second.metrics["rollout_successful"] is True, dump(second)
     assert second.metrics["zero_downtime"] is True, dump(second)
     assert release_served(f"http://127.0.0.1:{cache + 1}") == "r2"  # slot 1, beside slot 0
@@ -145,9 +177,7 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     assert release_served(f"http://127.0.0.1:{cache}") == "r1"
     assert [g["release"] for g in target.status(SERVICE, environment)["generations"]] == ["a" * 40]
 
-    bad = deploy(
-        tmp_path, stack, pushed_inference, "c" * 40, text({"RELEASE": "r3", "CACHE_FAULT": "1"}), environment
-    )
+    bad = deploy(tmp_path, pushed_inference, "c" * 40, text({"RELEASE": "r3", "CACHE_FAULT": "1"}), environment)
     rollout = bad.result("deploy.rollout")
     assert rollout.status.value == "fail", dump(bad)
     diagnosis = rollout.evidence["diagnosis"]
