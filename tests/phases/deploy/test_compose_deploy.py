@@ -189,4 +189,9 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     status = target.status(SERVICE, environment)
     assert [g["release"] for g in status["generations"]] == ["a" * 40]  # the bad project is gone
     assert target.serving_endpoints(SERVICE, environment) == [f"http://127.0.0.1:{cache}"]
-    assert target.diagnose(SERVICE, environment) == []  # every service healthy again
+    # `bmad diagnose` builds the Compose target from bmad.yaml: every service is healthy again.
+    from tests.cli.invoke import invoke
+
+    diagnosed = invoke(["diagnose", "-c", str(tmp_path / ("c" * 40) / "bmad.yaml"), "--env", environment, "--json"])
+    assert diagnosed.exit_code == 0, diagnosed.output
+    assert json.loads(diagnosed.output)["findings"] == [], diagnosed.output

@@ -160,7 +160,7 @@ class ComposeReleases:
             result = runner.run("up", "-d", "--no-deps", "--no-build", *names, label="compose up")
             if not result.ok:
                 raise AdapterError(
-                    SYSTEM, f"starting {', '.join(names)}", f"compose up exited {result.exit_code}: {result.tail(5)}"
+                    SYSTEM, f"starting {', '.join(names)}", f"compose up exited {result.exit_code}: {redact(result.tail(5))}"
                 )
             for service in wave:
                 container = project_container(client, runner.project.name, service.name)
