@@ -159,9 +159,8 @@ class ComposeReleases:
             names = [s.name for s in wave]
             result = runner.run("up", "-d", "--no-deps", "--no-build", *names, label="compose up")
             if not result.ok:
-                raise AdapterError(
-                    SYSTEM, f"starting {', '.join(names)}", f"compose up exited {result.exit_code}: {redact(result.tail(5))}"
-                )
+                detail = f"compose up exited {result.exit_code}: {redact(result.tail(5))}"
+                raise AdapterError(SYSTEM, f"starting {', '.join(names)}", detail)
             for service in wave:
                 container = project_container(client, runner.project.name, service.name)
                 started.append({"service": service.name, "name": container.name, "id": str(container.id)[:12]})
