@@ -18,6 +18,37 @@ from bmad.config.bundle_source import BundleSourceConfig
 NoDataPolicy = Literal["fail", "pass", "warn"]
 
 
+class LocalComposeConfig(Model):
+    """The local target's Compose mode: a release is a compose project of several services."""
+
+    file: str = Field(default="compose.yml", description="the compose file (relative to bmad.yaml)")
+    service: str | None = Field(
+        default=None,
+        description=(
+            "the compose service bmad builds: its image becomes the release's image pinned by digest; the other "
+            "services keep theirs (pinned by digest when the engine knows it); default: service.name"
+        ),
+    )
+    profiles: list[str] = Field(default=[], description="compose profiles to enable (--profile)")
+    project: str | None = Field(
+        default=None,
+        description=(
+            "the compose project name; each release runs as <project>-g<generation>; default: <service>-<environment>"
+        ),
+    )
+    ports: dict[str, int] = Field(
+        default={},
+        description=(
+            "host ports the compose file reads from the environment (e.g. CACHE_PORT: 18300): release slot s gets "
+            "base + s, so a new release starts beside the running one"
+        ),
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="the entry of 'ports' whose host port serves the service (smoke tests, probes); default: the first",
+    )
+
+
 class LocalTargetConfig(Model):
     """Replicas on the local container engine (Docker or Podman, through the Docker API)."""
 
@@ -53,6 +84,13 @@ class LocalTargetConfig(Model):
             "a folder (relative to bmad.yaml) where each cut-over and rollback writes <service>-<environment>.json "
             "with the serving replicas for Prometheus' file-based discovery; default: $BMAD_PROMETHEUS_FILE_SD_DIR; "
             "none: off"
+        ),
+    )
+    compose: LocalComposeConfig | None = Field(
+        default=None,
+        description=(
+            "Compose mode: deploy the compose file's services as one project per release (replaces replicas, port, "
+            "host_port_base, healthcheck, memory_limit and cpus); env and secret_env are the compose file's variables"
         ),
     )
 

@@ -50,6 +50,17 @@ def make_target(
             default_namespace=_manifests_namespace(config, environment),
             helm_release=_helm_release(config, environment),
         )
+    if target.local.compose is not None:
+        from bmad.adapters.targets.local.compose_mode import ComposeTarget
+
+        return ComposeTarget(
+            target.local,
+            compose_file=config.resolve_path(target.local.compose.file),
+            probe=RequestsProbe(),
+            health_path=config.deploy.health_path,
+            client=client,
+            rollback_timeout=config.deploy.rollback_timeout_seconds,
+        )
     from bmad.adapters.targets.local import LocalTarget
 
     file_sd = target.local.prometheus_file_sd
