@@ -128,3 +128,50 @@ def test_without_a_digest_the_serving_release_is_loaded_and_the_reason_kept(
     assert result.status.value == "pass", result.summary
     assert result.evidence["loaded_version"] == "serving"
     assert "no image digest of this release to preview" in result.evidence["candidate_not_loaded"]
+
+
+def _kubernetes(text: str, *, preview_url: str | None = None, production: bool = False) -> str:
+    lines = "    target: {kind: kubernetes}\n" + ("    production: true\n" if production else "")
+    text = text.replace("  staging:\n", "  staging:\n" + lines, 1)
+    if preview_url:
+        text = text.replace("    monitoring:\n", f"    monitoring:\n      preview_url: {preview_url}\n", 1)
+    return text
+
+
+def test_kubernetes_loads_its_preview_url_even_in_production(
+    stack: Any, candidate: PushedImage, hello_service: Callable[..., str], tmp_path: Path
+) -> None:
+    """Guards: a Kubernetes environment had no way to load the candidate; its ``preview_url`` is loaded,
+    and production's default levels are then no threat to the serving release."""
+    serving = hello_service(fault="errors", version="0.9.0")
+    preview = hello_service(version="1.0.0-test")
+    before = _root_requests(serving)
+    sweep = SWEEP % ""
+    text = _kubernetes(config_yaml(stack, service_url=serving, load_test=sweep), preview_url=preview, production=True)
+    built = {"image": candidate.repository, "image_digest": candidate.digest}
+    ctx = context_from_yaml(
+        tmp_path,
+        text,
+        environment="staging",
+        version="1" * 40,
+        history=History(deployed=True),
+        previous={PhaseName.BUILD: PhaseResult(PhaseName.BUILD, PhaseStatus.PASSED, artifacts=built)},
+    )
+    result = _run(ctx)
+    assert result.status.value == "pass", result.summary
+    assert result.summary.endswith(f"(candidate preview at {preview})")
+    assert result.evidence["url"].startswith(preview) and result.evidence["loaded_version"] == "candidate"
+    assert _root_requests(preview) > 0 and _root_requests(serving) == before
+
+
+def test_kubernetes_without_preview_url_loads_serving_and_production_still_needs_levels(
+    stack: Any, hello_service: Callable[..., str], tmp_path: Path
+) -> None:
+    """Guards: without a preview the serving production release must not get the default levels."""
+    serving = hello_service(version="0.9.0")
+    text = _kubernetes(config_yaml(stack, service_url=serving, load_test=SWEEP % ""), production=True)
+    ctx = context_from_yaml(tmp_path, text, environment="staging", version="1" * 40, history=History(deployed=True))
+    result = _run(ctx)
+    assert result.status.value == "skip"
+    assert "release 000000000000, serving 'staging' now" in result.summary
+    assert "environments.staging.monitoring.preview_url" in result.summary
