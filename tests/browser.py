@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Error, FloatRect, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -121,8 +121,8 @@ class Browser:
         seen.scroll_width = int(self.evaluate("document.documentElement.scrollWidth"))
         seen.client_width = int(self.evaluate("document.documentElement.clientWidth"))
         height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)"))
-        clip = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_SHOT_HEIGHT)}
-        seen.screenshot = self.page.screenshot(full_page=True, clip=clip)  # type: ignore[arg-type]
+        clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_SHOT_HEIGHT)}
+        seen.screenshot = self.page.screenshot(full_page=True, clip=clip)
         return seen
 
     def fit(self, url: str, width: int) -> Fit:
