@@ -108,4 +108,3 @@ def test_the_release_page_follows_a_bmad_run_in_progress(
             run.kill()
             run.communicate(timeout=10)
         ledger.close()
-
