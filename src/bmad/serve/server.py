@@ -22,7 +22,7 @@ from bmad.core.models import PhaseStatus, Release
 from bmad.reports.metrics import select_releases
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
-from bmad.serve.board import BoardFilter, fingerprint, render_board
+from bmad.serve.board import BoardFilter, BoardSummary, render_board, summarise
 from bmad.serve.integrity import render_integrity
 from bmad.serve.layout import SECURITY_HEADERS, esc, layout, without_controls
 from bmad.serve.page_cache import PageCache, PageKey
@@ -56,8 +56,22 @@ class DashboardServer(ThreadingHTTPServer):
         self.closing = threading.Event()
         self.snapshot = ReleaseSnapshot(ledger, interval=poll_seconds, closing=self.closing)
         self.pages = PageCache()
+        self._summary: tuple[int, BoardSummary] | None = None  # (snapshot generation, its summary)
+        self._summary_lock = threading.Lock()
         super().__init__(address, DashboardHandler)
         self.snapshot.start()
+
+    def board_summary(self) -> BoardSummary:
+        """The board's summary of the snapshot's releases, worked out once per load."""
+        views = self.snapshot.views()
+        generation = self.snapshot.generation
+        with self._summary_lock:
+            if self._summary is not None and self._summary[0] == generation and self._summary[1].views is views:
+                return self._summary[1]
+        summary = summarise(views)
+        with self._summary_lock:
+            self._summary = (generation, summary)
+        return summary
 
     def shutdown(self) -> None:
         self.closing.set()
@@ -148,7 +162,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         ledger, snapshot = self.server.ledger, self.server.snapshot
         if path == "/":
             chosen = BoardFilter(params.get("service"), params.get("environment"), params.get("outcome"))
-            self._send_kept(path, params, lambda now: render_board(snapshot.views(), chosen, now), head=head)
+            self._send_kept(path, params, lambda now: render_board(self.server.board_summary(), chosen, now), head=head)
         elif path == "/metrics":
             service, environment = params.get("service"), params.get("environment")
 
@@ -164,7 +178,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
             body = resources.files("bmad.serve").joinpath("static", path[8:]).read_bytes()
             self._send(HTTPStatus.OK, body, STATIC[path[8:]], head=head)
         elif path == "/events/board":
-            self._stream("board", lambda: {"fingerprint": fingerprint(snapshot.views())}, head=head)
+            self._stream("board", lambda: {"fingerprint": self.server.board_summary().fingerprint}, head=head)
         elif (match := _EVENTS_PATH.match(path)) is not None:
             self._release_stream(match.group(1), head=head)
         elif (match := _RELEASE_PATH.match(path)) is not None:
