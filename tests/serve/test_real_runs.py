@@ -98,11 +98,11 @@ def test_the_release_page_follows_a_bmad_run_in_progress(
             assert page.problems == [], page.problems
             assert "MEASURE running for" in page.body_text
             go.touch()
-            text = browser.wait_text("finished: success", timeout=60)
+            out, err = run.communicate(timeout=90)
+            assert run.returncode == 0, out + err
+            text = browser.wait_text("finished: success", timeout=30)
             assert "deploy.c3" in text  # the page reloaded: the report lists DEPLOY's checks
             assert browser.problems() == []
-        out, err = run.communicate(timeout=60)
-        assert run.returncode == 0, out + err
     finally:
         if run.poll() is None:
             run.kill()
