@@ -54,6 +54,9 @@ class Controller:
     def __init__(self, api: Api, runtime: Runtime) -> None:
         self.api, self.runtime = api, runtime
 
+    def stop(self) -> None:
+        """Release what the controller holds (listeners); most hold nothing."""
+
     def rt(self, group: str, plural: str) -> ResourceType:
         found = next(t for t in self.api.registry.types if (t.group, t.plural) == (group, plural))
         return found

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..apply import now
 from ..storage import Key
+from . import fit
 from .base import Controller
 
 Obj = dict[str, Any]
@@ -107,12 +108,14 @@ class PodController(Controller):
 
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
+        nodes = self.list("", "nodes")
+        fitting, message = fit.place(pod, nodes, self.list("", "pods"))
         if any(self.runtime.behaviour(i) == "unschedulable" for i in images):
-            count = len(self.list("", "nodes"))
-            message = (
-                f"0/{count} nodes are available: {count} Insufficient cpu. preemption: 0/{count} nodes are "
-                f"available: {count} No preemption victims found for incoming pod."
+            fitting, message = [], (
+                f"0/{len(nodes)} nodes are available: {len(nodes)} Insufficient cpu. preemption: 0/{len(nodes)} "
+                f"nodes are available: {len(nodes)} No preemption victims found for incoming pod."
             )
+        if not fitting:
             status = {
                 "phase": "Pending",
                 "conditions": [_condition("PodScheduled", False, "Unschedulable", message)],
@@ -122,9 +125,9 @@ class PodController(Controller):
                 self.event(pod, "Warning", "FailedScheduling", message, "default-scheduler")
                 self.set_status(pod, status)
             return
-        nodes = [n["metadata"]["name"] for n in self.list("", "nodes")]
+        names = sorted(fitting)
         bound = copy.deepcopy(pod)
-        bound["spec"]["nodeName"] = nodes[next(self.nodes) % len(nodes)]
+        bound["spec"]["nodeName"] = names[next(self.nodes) % len(names)]
         saved = self.save(bound, manager="kube-scheduler")
         if saved is not None:
             where = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
