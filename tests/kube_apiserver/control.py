@@ -4,7 +4,7 @@
   ``GET /_standin/faults`` lists them with how often each matched (``seen``) and fired;
   ``DELETE /_standin/faults`` clears them;
 * ``POST /_standin/compact``: forget the watch history (older versions now get 410 Gone);
-* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|ok"}``,
+* ``POST /_standin/images`` ``{"image": "x", "behaviour": "pull-failure|crash|oom|unschedulable|complete|ok"}``,
   or ``{"image": "x", "behaviour": "process", "argv": [...]}``: pods of that image run ``argv`` for real;
 * ``POST /_standin/metrics`` ``{"namespace": "ns", "name": "hpa", "load": 260}``: the CPU load of the
   HPA's target, summed over its pods in percent of one pod's request (spread over the current

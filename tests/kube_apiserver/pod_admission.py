@@ -135,7 +135,5 @@ def _check_quota(name: str, quota: Obj, used: dict[str, Fraction], requested: di
     def pretty(values: dict[str, Fraction]) -> str:
         return ",".join(f"{k}={quantity.canonical(values.get(k, Fraction(0)), k)}" for k in exceeded)
 
-    why = (
-        f"exceeded quota: {quota_name}, requested: {pretty(requested)}, used: {pretty(used)}, limited: {pretty(hard)}"
-    )
+    why = f"exceeded quota: {quota_name}, requested: {pretty(requested)}, used: {pretty(used)}, limited: {pretty(hard)}"
     raise forbidden("", "pods", name, why)

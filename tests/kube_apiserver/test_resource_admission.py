@@ -11,6 +11,7 @@ from typing import Any
 from tests.helpers import HELLO_APP, free_port
 from tests.kube_apiserver.harness import StandIn
 
+
 def pod(
     name: str, namespace: str, *, resources: dict[str, Any] | None = None, priority: str = "", image: str = "app:1"
 ) -> str:

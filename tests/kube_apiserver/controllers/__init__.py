@@ -20,6 +20,7 @@ def _all(api: Api, runtime: Runtime) -> list[Controller]:
     from .daemonsets import DaemonSetController
     from .deployments import DeploymentController
     from .hpa import HpaController
+    from .jobs import JobController
     from .nodeports import NodePortProxy
     from .pods import PodController
     from .replicasets import ReplicaSetController
@@ -34,6 +35,7 @@ def _all(api: Api, runtime: Runtime) -> list[Controller]:
         ReplicaSetController,
         StatefulSetController,
         DaemonSetController,
+        JobController,
         PodController,
         NodePortProxy,
     ]
