@@ -49,7 +49,6 @@ def _seconds(phase: dict[str, Any]) -> float:
 
 def bmad_round(standin: Any, root: Path, round_: int, objects: int) -> dict[str, float]:
     from kube_deploy import bundle
-
     from tests.phases.deploy.kube_service import KubeService, digest
 
     namespace = f"e2e-bmad-{round_}"
@@ -111,7 +110,10 @@ def main() -> int:
     rows: list[dict[str, float]] = []
     try:
         for round_ in range(args.rounds):
-            figures = {**bmad_round(standin, work, round_, args.objects), **kubectl_round(standin, round_, args.objects)}
+            figures = {
+                **bmad_round(standin, work, round_, args.objects),
+                **kubectl_round(standin, round_, args.objects),
+            }
             rows.append(figures)
             print(_line(figures), flush=True)
     finally:

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .. import selection
-from .replicasets import is_ready
 from .base import Controller
+from .replicasets import is_ready
 
 Obj = dict[str, Any]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}

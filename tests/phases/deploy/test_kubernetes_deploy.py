@@ -64,7 +64,7 @@ def write_bundle(
     *,
     env: dict[str, str],
     replicas: int = 2,
-    deadline: int = 60,
+    deadline: int = 300,  # simulated seconds (30 s real): only the deadline cases run it out
     cpu: str = "50m",
     readiness_path: str = "/ready",
     extra_env: list[dict[str, Any]] | None = None,
