@@ -259,8 +259,7 @@ class KubernetesTarget:
         conflicts = applier.conflicts(plan.main)
         if conflicts:
             raise conflict_error(conflicts)
-        hooks: list[str] = []
-        applied = self._apply_all(plan.main, spec.service, spec.version, applier, progress, (plan.pre, hooks))
+        applied, hooks = self._apply_all(plan.main, spec.service, spec.version, applier, progress, plan.pre)
         self._bundle, self._post_hooks = plan.main, plan.post
         after = self._deployment(spec.service) or {}
         return {
@@ -285,15 +284,16 @@ class KubernetesTarget:
         release: str,
         applier: BundleApplier,
         progress: Progress,
-        pre_hooks: tuple[list[dict[str, Any]], list[str]],
-    ) -> list[str]:
-        """Apply in order; the inventory is written before the first namespaced object; pre-deploy
-        hooks (``pre_hooks``: the Jobs and the list their outcomes go to) run after the Namespaces."""
+        pre_hooks: list[dict[str, Any]],
+    ) -> tuple[list[str], list[str]]:
+        """Apply in order; the inventory is written before the first namespaced object; the pre-deploy
+        hooks run after the Namespaces. What was applied, and each hook's outcome."""
         inventory = self._inventory(service)
         entry = ReleaseEntry.of(release, bundle)
         applied: list[str] = []
+        hook_outcomes: list[str] = []
         recorded = False
-        hooks, hook_outcomes = pre_hooks
+        hooks = pre_hooks
         task = progress.task(f"applying {len(bundle)} object(s) to {self.namespace}", total=len(bundle))
         try:
             for obj in bundle:
@@ -317,7 +317,7 @@ class KubernetesTarget:
                 hook_outcomes += self._run_hooks(hooks, applier, progress, self.config.hook_timeout_seconds)
         finally:
             task.done()
-        return applied
+        return applied, hook_outcomes
 
     def _run_hooks(
         self, jobs: list[dict[str, Any]], applier: BundleApplier, progress: Progress, timeout: float
