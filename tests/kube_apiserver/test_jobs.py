@@ -30,6 +30,9 @@ def test_a_job_whose_pod_exits_zero_completes(standin: StandIn) -> None:
     job = json.loads(standin.kubectl("get", "job", "j-ok", "-o", "json").stdout)
     assert job["status"]["succeeded"] == 1 and job["status"]["active"] == 0
     assert {c["type"] for c in job["status"]["conditions"]} == {"SuccessCriteriaMet", "Complete"}
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}  # generated
+    assert job["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "j-ok"
     pods = standin.kubectl(
         "get", "pods", "-l", "batch.kubernetes.io/job-name=j-ok", "-o", "jsonpath={.items[*].status.phase}"
     )

@@ -2,7 +2,8 @@
 pkg/controller/job/job_controller.go), for non-indexed Jobs:
 
 * keeps ``min(parallelism, completions - succeeded)`` pods running from the template (defaults
-  1 and 1), each labelled ``batch.kubernetes.io/job-name`` and ``batch.kubernetes.io/controller-uid``;
+  1 and 1; the template carries the ``batch.kubernetes.io/job-name`` and ``controller-uid`` labels
+  that defaulting adds, see admission.py);
 * counts ``active``, ``ready``, ``succeeded`` and ``failed`` pods in the Job's status;
 * ``succeeded >= completions``: conditions ``SuccessCriteriaMet`` and ``Complete`` (status True),
   ``completionTime``, Event ``Completed``;
@@ -91,9 +92,6 @@ class JobController(Controller):
         wanted = min(int(spec.get("parallelism", 1)), completions - status["succeeded"])
         for _ in range(wanted - len(active)):
             pod = pod_from_template(job, spec.get("template") or {})
-            labels = pod["metadata"].setdefault("labels", {})
-            labels["batch.kubernetes.io/job-name"] = job["metadata"]["name"]
-            labels["batch.kubernetes.io/controller-uid"] = job["metadata"]["uid"]
             created = self.create("", "pods", pod, owner=job)
             if created is None:
                 break
