@@ -10,7 +10,9 @@ interleaved with its peer or floor so both see the same machine load:
 * ``analyze`` on the example's bundle (``examples/hello/k8s``) vs ``python -c pass``;
 * ``status``, ``history``, ``metrics`` on a ledger of ``--releases`` releases;
 * ``--help`` and ``deploy --help`` vs ``python -c pass`` (bmad keeps no help cache);
-* a phase with no checks (``bench/noop``): the fixed cost of recording one phase.
+* a phase with no checks (``bench/noop``): the fixed cost of recording one phase;
+* bmad's own share of a full ``bmad run`` of the example (``bench/own_share.py``, one release on a
+  stack of its own; ``--only own-share`` runs it alone).
 
 BUILD and MEASURE are the no-op phases of ``bench/noop`` so that ANALYZE may run (the gate needs
 the phase before it to have passed); the service repository is a copy of ``examples/hello`` in a
@@ -244,6 +246,14 @@ def bench_ledger_queries(
     ]
 
 
+def bench_own_share(args: argparse.Namespace, bmad: str, tmp: Path, env: dict[str, str]) -> list[Goal]:
+    from own_share import GOAL, own_shares
+
+    [share] = own_shares(1, show=False)
+    figure = f"{share.own:.1%} of {share.wall:.1f} s wall ({share.waited:.1f} s waiting on other systems)"
+    return [Goal(f"bmad's own share of a full run of the example <= {GOAL:.0%}", figure, share.own <= GOAL)]
+
+
 def report(goals: Sequence[Goal]) -> int:
     width = max(len(g.name) for g in goals)
     for goal in goals:
@@ -258,7 +268,7 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--releases", type=int, default=500)
     parser.add_argument("--no-checkov", action="store_true")
-    parser.add_argument("--only", choices=["corpus", "small"], help="run one group only")
+    parser.add_argument("--only", choices=["corpus", "small", "own-share"], help="run one group only")
     args = parser.parse_args()
     bmad = shutil.which("bmad", path=str(Path(sys.executable).parent)) or "bmad"
     groups: list[Callable[[argparse.Namespace, str, Path, dict[str, str]], list[Goal]]] = []
@@ -266,6 +276,8 @@ def main() -> int:
         groups.append(bench_small_commands)
     if args.only in (None, "corpus"):
         groups.append(bench_analyze_corpus)
+    if args.only in (None, "own-share"):
+        groups.append(bench_own_share)
     goals: list[Goal] = []
     with tempfile.TemporaryDirectory(prefix="bmad-cli-bench-") as tmp:
         env = bmad_env(Path(tmp) / "cache")

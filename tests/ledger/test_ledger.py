@@ -17,6 +17,7 @@ from bmad.core.errors import LockHeld
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger, RollbackInput
 from bmad.ledger.procs import this_host
+from bmad.ledger.reader import HEAD_REVISION
 from bmad.ledger.urls import resolve_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -248,7 +249,7 @@ def test_migrations_run_once_and_reopen_is_cheap(url: str) -> None:
         assert len(db.list_releases()) == 1
     engine = create_engine(resolve_url(url, state_dir=None))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION == "0003"
     engine.dispose()
 
 
@@ -257,3 +258,27 @@ def test_default_location_and_env_override(tmp_path: Path, monkeypatch: pytest.M
     assert resolve_url(None, state_dir=tmp_path / "st") == f"sqlite:///{tmp_path / 'st' / 'ledger.db'}"
     monkeypatch.setenv("BMAD_LEDGER_URL", "postgresql://u:pw@127.0.0.1:1/x")
     assert resolve_url("sqlite:///ignored.db", state_dir=None) == "postgresql+psycopg://u:pw@127.0.0.1:1/x"
+
+
+def test_spans_are_kept_with_their_phase_on_every_backend(ledger: Ledger) -> None:
+    """Guards the spans of issue 13 on SQLite and PostgreSQL: stored with the phase run, read back in
+    order with their UTC times, labels redacted, and left out of the hash chain."""
+    from bmad.core.redact import forget_secrets, register_secret
+    from bmad.core.spans import Span, SpanKind
+
+    register_secret("s3cr3t-span-token")
+    try:
+        spans = (
+            Span(SpanKind.GIT, "git rev-parse", T0, T0 + timedelta(seconds=1)),
+            Span(SpanKind.MONITORING, "GET /q?token=s3cr3t-span-token", T0, T0 + timedelta(seconds=2)),
+        )
+        stored = ledger.record_phase(REL, result(PhaseName.BUILD, PhaseStatus.PASSED, T0, 5, spans=spans))
+    finally:
+        forget_secrets()
+    history = ledger.get_release(REL.service, REL.environment, REL.version)
+    assert history is not None
+    [run] = history.runs
+    assert [s.kind for s in run.spans] == [SpanKind.GIT, SpanKind.MONITORING]
+    assert [(s.start, s.end) for s in run.spans] == [(s.start, s.end) for s in spans]
+    assert run.spans[1].label.startswith("GET /q?token=") and "s3cr3t" not in str(run.to_dict())
+    assert stored.hash == run.hash and ledger.verify().ok

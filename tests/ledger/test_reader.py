@@ -104,3 +104,28 @@ def test_interrupted_runs_are_still_detected_after_a_cheap_open(tmp_path: Path) 
         assert ledger._opened is None
         changed = ledger.detect_interrupted(REL.service, REL.environment)
         assert [(r.phase, r.status) for r in changed] == [(PhaseName.BUILD, PhaseStatus.INTERRUPTED)]
+
+
+def test_both_read_paths_return_a_phases_spans_in_order(tmp_path: Path) -> None:
+    """Guards the spans of issue 13 in the ledger: written with the phase, read back equal (and in
+    their order) by the sqlite3 path and by SQLAlchemy; they are outside the hash chain."""
+    from bmad.core.spans import Span, SpanKind
+
+    url = _filled(tmp_path / "ledger.db")
+    started = T0 + timedelta(days=10)
+    spans = (
+        Span(SpanKind.CONTAINER_ENGINE, "POST /v1.41/build", started, started + timedelta(seconds=2)),
+        Span(SpanKind.REGISTRY, "push hello:1", started + timedelta(seconds=1), started + timedelta(seconds=3)),
+    )
+    result = PhaseResult(
+        PhaseName.BUILD, PhaseStatus.PASSED, started_at=started, finished_at=started + timedelta(seconds=4)
+    )
+    result.spans = spans
+    with Ledger.open(url, clock=lambda: started) as ledger:
+        ledger.record_phase(REL, result)
+        assert ledger.verify().ok
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        assert fast._reader is not None
+        [run] = fast.get_release(REL.service, REL.environment, REL.version).runs  # type: ignore[union-attr]
+        assert run.spans == spans and run.to_result().spans == spans
+        assert fast.list_releases() == orm.list_releases()

@@ -131,3 +131,41 @@ def test_latency_has_one_unit(make_ledger: Callable[[list[Spec]], Ledger], tmp_p
         assert all(value.endswith(" ms") for value in values[4:]), values
     assert "<td>61000.0 ms</td>" in table
     assert "<title>p99 latency (ms) at 64: 61000</title>" in html  # charted in ms too
+
+
+def test_timeline_shows_each_wait_on_another_system_and_bmads_own_share(
+    make_ledger: Callable[[list[Spec]], Ledger], tmp_path: Path
+) -> None:
+    """Guards the span rows of issue 13: a phase's waits (read back from the ledger) are drawn where they
+    happened, one row per kind, and the report states the waited time and bmad's own share."""
+    from bmad.core.models import Release
+    from bmad.core.spans import Span, SpanKind
+    from tests.reports.reports_data import demo_like_phases
+
+    ledger = make_ledger([])
+    release = Release("hello", "dev", "7" * 40, commit_time=T0 - timedelta(hours=1))
+    ledger.ensure_release(release, created_at=T0)
+    build = demo_like_phases(T0)[0]
+    start = build.started_at
+    assert start is not None and build.finished_at is not None
+    build.spans = (
+        Span(SpanKind.CONTAINER_ENGINE, "POST /v1.41/build", start, start + timedelta(seconds=20)),
+        Span(SpanKind.REGISTRY, "push hello:1", start + timedelta(seconds=20), start + timedelta(seconds=30)),
+        Span(
+            SpanKind.CONTAINER_ENGINE,
+            "GET /v1.41/images/json",
+            start + timedelta(seconds=31),
+            start + timedelta(seconds=32),
+        ),
+    )
+    ledger.record_phase(release, build)
+    html = write_release_outputs(ledger, release.version, tmp_path / "out").files["report_html"].read_text()
+    engine_x, _ = _bar_x(html, "  waiting: container-engine")
+    registry_x, _ = _bar_x(html, "  waiting: registry")
+    build_x, _ = _bar_x(html, "BUILD")
+    assert engine_x == build_x and registry_x > engine_x
+    row = html[html.index("<title>  waiting: container-engine") - 200 :]
+    assert row.count("<title>  waiting: container-engine: 21 s waited · 2 wait(s)</title>") == 2  # one per wait
+    duration = build.duration_seconds
+    own = (duration - 31) / duration
+    assert f"Waiting on other systems: 31 s of 40 s of phase time; bmad's own share: {own:.1%}." in html

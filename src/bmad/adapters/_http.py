@@ -3,6 +3,8 @@
 Maps transport failures to :class:`~bmad.core.errors.Unreachable` and error statuses to
 :class:`~bmad.core.errors.AdapterError` (5xx and 429 temporary, others permanent), with the
 response body cut short and redacted. Retries with exponential backoff and jitter are opt-in.
+Every request (also those of the Docker SDK's session, see :func:`record_waits`) is recorded as a
+span of the phase that made it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
+from bmad.core.spans import kind_of, waiting
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -42,6 +45,7 @@ class HttpClient:
             self._session.cert = cert  # client certificate and key files
         if auth is not None:
             self._session.auth = auth
+        record_waits(self._session, system)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -99,6 +103,36 @@ class HttpClient:
 
     def close(self) -> None:
         self._session.close()
+
+
+def record_waits(session: Any, system: str) -> None:
+    """Record each request sent through ``session`` (a ``requests.Session``) as a span of ``system``."""
+    for prefix, adapter in list(session.adapters.items()):
+        session.mount(prefix, _waiting_adapter(adapter, system))
+
+
+def _waiting_adapter(inner: Any, system: str) -> Any:
+    """A transport adapter that sends through ``inner`` inside a span (a streamed answer: until its headers)."""
+    from requests.adapters import BaseAdapter
+
+    kind = kind_of(system)
+
+    class WaitingAdapter(BaseAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            with waiting(kind, f"{request.method} {url_path(request.url)}"):
+                return inner.send(request, *args, **kwargs)
+
+        def close(self) -> None:
+            inner.close()
+
+    return WaitingAdapter()
+
+
+def url_path(url: str) -> str:
+    """The path of ``url`` (no host, no query: a query may carry a token)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"
 
 
 def _short(value: object, limit: int = 300) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bmad.core import process
 from bmad.core.process import ProcessResult, RecordTranscript, Transcript
+from bmad.core.spans import SpanKind
 from bmad.ports.evidence import EvidenceSink
 
 CommandResult = ProcessResult
@@ -27,6 +28,7 @@ def run_command(
     evidence: EvidenceSink | None = None,
     label: str | None = None,
     check: bool = False,
+    waits_on: SpanKind | None = None,
 ) -> CommandResult:
     """Run ``argv`` and capture its output, recorded in ``evidence`` when given.
 
@@ -41,6 +43,7 @@ def run_command(
         timeout=timeout,
         input_text=input_text,
         check=check,
+        waits_on=waits_on,
         record=evidence_recorder(evidence, label) if evidence is not None else None,
     )
 

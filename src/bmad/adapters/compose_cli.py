@@ -21,6 +21,7 @@ from typing import Any
 
 from bmad.adapters._process import CommandResult, run_command
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind
 from bmad.ports.evidence import EvidenceSink
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -105,6 +106,7 @@ class ComposeRunner:
             timeout=timeout or self._timeout,
             evidence=self._evidence,
             label=label,
+            waits_on=SpanKind.CONTAINER_ENGINE,
         )
 
     def build(self, services: Sequence[str], *, timeout: float | None = None) -> CommandResult:

@@ -19,6 +19,7 @@ from bmad.adapters.engine_client import connect_engine
 from bmad.adapters.registry import RegistryAuth, is_loopback
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, streamed
 from bmad.ports.images import BuildOutcome, BuildRequest, HistoryStep, ImageInfo, LineSink, PushOutcome
 
 _PERMANENT_PUSH_ERRORS = ("unauthorized", "denied", "authentication required", "forbidden", "name invalid")
@@ -111,7 +112,7 @@ class DockerEngineImages:
                 decode=True,
                 timeout=int(request.timeout_seconds),
             )
-            for item in stream:
+            for item in streamed(stream, SpanKind.CONTAINER_ENGINE, "image build"):
                 if not isinstance(item, dict):
                     continue
                 if "error" in item or "errorDetail" in item:
@@ -207,7 +208,8 @@ class DockerEngineImages:
                 api._url("/images/{0}/push", repository), None, headers=headers, stream=True, params=params
             )
             api._raise_for_status(response)
-            for item in api._stream_helper(response, decode=True):
+            pushed = api._stream_helper(response, decode=True)
+            for item in streamed(pushed, SpanKind.REGISTRY, f"push {repository}:{tag}"):
                 if not isinstance(item, dict):
                     continue
                 if "error" in item or "errorDetail" in item:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from bmad.adapters._http import record_waits
 from bmad.core.errors import Unreachable
 
 _CANDIDATE_SOCKETS = (
@@ -43,6 +44,7 @@ def connect_engine(docker_host: str | None = None, *, timeout: float = 120.0) ->
         )
     try:
         client = docker.DockerClient(base_url=host, timeout=int(timeout))
+        record_waits(client.api, "container engine")
         client.ping()
     except DockerException as exc:
         raise Unreachable(

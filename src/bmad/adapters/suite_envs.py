@@ -38,6 +38,7 @@ from bmad.adapters.compose_file import ComposeFile, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.images import LineSink
 from bmad.ports.tests_runner import CommandRun, EnvironmentReport, EnvironmentSpec, TestEnvironment, Wait
@@ -77,7 +78,9 @@ class SuiteCommandRunner:
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float, label: str) -> CommandRun:
         started = time.monotonic()
         try:
-            result = run_command(argv, cwd=cwd, env=env, timeout=timeout, evidence=self._evidence, label=label)
+            result = run_command(
+                argv, cwd=cwd, env=env, timeout=timeout, evidence=self._evidence, label=label, waits_on=SpanKind.SERVICE
+            )
         except AdapterError as exc:
             if "timed out" not in exc.detail:
                 raise

@@ -203,6 +203,11 @@ def _run_with_progress(cfg: BmadConfig, environment: str, kwargs: dict[str, Any]
             out.print(f"runbook, checklist and report: {esc(str(published.outputs.directory))}")
         for problem in published.problems:
             err.print(f"[yellow]warning: {esc(problem)}[/yellow]")
+    for sent in outcome.notifications:
+        if not sent.delivered:
+            err.print(
+                f"[yellow]warning: {sent.event} not delivered to {esc(sent.channel)}: {esc(sent.reason)}[/yellow]"
+            )
     return outcome
 
 

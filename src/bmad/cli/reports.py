@@ -236,6 +236,11 @@ def demo_command(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="Environment name the example runs as (containers are labelled with it; default: %(default)s).",
     )
+    parser.add_argument(
+        "--notify-webhook",
+        metavar="URL",
+        help="Tell this webhook about each run (a signed JSON POST; see docs/notifications.md).",
+    )
     add_json(parser, "Print one JSON document.")
     parser.set_defaults(handler=demo)
 
@@ -246,7 +251,9 @@ def demo(args: argparse.Namespace) -> int:
     from bmad.demo import run_demo
 
     say = (lambda _m: None) if args.json else (lambda m: echo(m, err=True))
-    result = run_demo(args.directory, stack_dir=args.stack_dir, environment=args.env, say=say)
+    result = run_demo(
+        args.directory, stack_dir=args.stack_dir, environment=args.env, say=say, notify_webhook=args.notify_webhook
+    )
     if args.json:
         print_json(result.to_dict())
     else:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from bmad.config.base import Model, SecretRef
+from bmad.config.bundle_source import BundleSourceConfig
 
 NoDataPolicy = Literal["fail", "pass", "warn"]
 
@@ -67,6 +68,10 @@ class KubernetesTargetConfig(Model):
     deployment: str | None = Field(default=None, description="default: service name")
     manifests: str | None = Field(
         default=None, description="folder of the bundle; default: analyze.manifests, then k8s/"
+    )
+    source: BundleSourceConfig = Field(
+        default=BundleSourceConfig(),
+        description="where the bundle comes from: the manifests folder (default), a kustomization or a Helm chart",
     )
     container: str | None = Field(default=None, description="container whose image is pinned; default: the first one")
     url: str | None = Field(default=None, description="base URL smoke tests and probes use (ingress or port-forward)")

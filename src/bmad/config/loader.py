@@ -170,6 +170,10 @@ def _one_error(err: Any, marks: Marks, source: str, model: type[BaseModel]) -> C
         elif allowed:
             hint = "allowed keys here: " + ", ".join(allowed)
         line, column = marks.get((*loc, "__key__"), _nearest_mark(marks, loc))
+    elif loc[-1:] == ("[key]",):  # a mapping key failed its own validation: point at the key
+        loc = loc[:-1]
+        reason = _reason(err)
+        line, column = marks.get((*loc, "__key__"), _nearest_mark(marks, loc))
     else:
         reason = _reason(err)
         line, column = _nearest_mark(marks, loc)

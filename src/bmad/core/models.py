@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bmad.core.spans import Span
+
 # A metric value as written into phase records: the guide uses numbers, percentages and booleans.
 MetricValue = int | float | bool | str | None
 JSON = Any
@@ -139,6 +141,7 @@ class PhaseResult:
     finished_at: datetime | None = None
     forced_reason: str | None = None
     message: str = ""
+    spans: tuple[Span, ...] = ()  # the phase's waits on other systems (see bmad.core.spans)
 
     @property
     def duration_seconds(self) -> float:

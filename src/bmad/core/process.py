@@ -22,6 +22,7 @@ from typing import IO
 from bmad.core.errors import AdapterError, CommandFailed
 from bmad.core.files import child_umask
 from bmad.core.redact import redact, redact_argv
+from bmad.core.spans import SpanKind, kind_of, waiting
 
 DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024
 
@@ -72,10 +73,12 @@ def run(
     record: RecordTranscript | None = None,
     missing_hint: str | None = None,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    waits_on: SpanKind | None = None,
 ) -> ProcessResult:
     """Run ``argv`` to completion and capture its output.
 
     ``env`` is added to the current environment; with ``merge_stderr`` stderr goes into stdout.
+    The run is a span of kind ``waits_on`` (default: from the program's name) of the running phase.
     A missing program or a timeout raises :class:`AdapterError` (the program could not be run);
     a non-zero exit raises :class:`CommandFailed` only with ``check``.
     """
@@ -85,7 +88,8 @@ def run(
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            exit_code: int | None = _wait(args, cwd, env, input_text, out, None if merge_stderr else err, timeout)
+            with waiting(waits_on or kind_of(name), " ".join(redact_argv((name, *args[1:3])))):
+                exit_code: int | None = _wait(args, cwd, env, input_text, out, None if merge_stderr else err, timeout)
         except FileNotFoundError:
             raise AdapterError(name, action, "program not found", hint=missing_hint or f"install {args[0]}") from None
         stdout, stderr = _read_tail(out, max_output_chars), _read_tail(err, max_output_chars)

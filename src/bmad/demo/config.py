@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from bmad.stack import StackInfo
 
 FAULT = "errors"
+# ``bmad demo --notify-webhook URL`` puts the URL here; the demo's config references it ({env: ...}).
+DEMO_WEBHOOK_ENV = "BMAD_DEMO_WEBHOOK_URL"
 ERRORS_AFTER = 5  # requests to "/" per replica answered normally before the errors begin
 
 # The post-deploy verification the demo uses when the example's bmad.yaml has no criteria: the
@@ -50,11 +52,13 @@ def demo_config(
     fault: str | None = None,
     environment: str = ENVIRONMENT,
     e2e_port: int | None = None,
+    notify: bool = False,
 ) -> dict[str, Any]:
     """The example's bmad.yaml adapted to the stack and to a short demo.
 
     Only the example's ``dev`` environment is kept, under the name ``environment``. ``e2e_port``:
-    the host port the e2e suite's container publishes (see :func:`move_e2e_port`).
+    the host port the e2e suite's container publishes (see :func:`move_e2e_port`). ``notify``: the
+    environment notifies a webhook whose URL is in :data:`DEMO_WEBHOOK_ENV`.
     """
     data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(example)))  # deep copy, plain types
     env = data.get("environments", {}).get(ENVIRONMENT) or {"risk": "low"}
@@ -64,6 +68,9 @@ def demo_config(
     monitoring["pushgateway_url"] = stack.pushgateway_url
     monitoring["alertmanager_url"] = stack.alertmanager_url
     monitoring.pop("service_url", None)
+    if notify:
+        channel = {"name": "demo-webhook", "type": "webhook", "url": {"env": DEMO_WEBHOOK_ENV}}
+        env["notifications"] = {"channels": [channel]}
     data["environments"] = {environment: env}
     _adapt_build(data.setdefault("build", {}), stack, base_image, e2e_port)
     _adapt_measure(data.setdefault("measure", {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bmad.demo.config import FAULT, demo_config, move_e2e_port, write_config
+from bmad.demo.config import DEMO_WEBHOOK_ENV, FAULT, demo_config, move_e2e_port, write_config
 from bmad.demo.results import DemoRelease, DemoResult
 from bmad.demo.stack_prep import (
     Say,
@@ -36,13 +37,17 @@ def run_demo(
     host_port_base: int | None = None,
     environment: str = ENVIRONMENT,
     say: Say = print,
+    notify_webhook: str | None = None,
 ) -> DemoResult:
     """Run the demo; returns what happened (``ok`` when release 1 succeeded and release 2 rolled back).
 
     ``environment`` names the example's ``dev`` environment in the demo (tests give a unique name so
-    parallel sessions on one container engine never share replicas).
+    parallel sessions on one container engine never share replicas). ``notify_webhook``: a URL told
+    about each run (a signed JSON POST, see docs/notifications.md).
     """
     started = time.monotonic()
+    if notify_webhook:
+        os.environ[DEMO_WEBHOOK_ENV] = notify_webhook  # referenced by the demo's config as {env: ...}
     examples_dir = find_examples(examples)
     if stack is None:
         from bmad.stack import up
@@ -68,6 +73,7 @@ def run_demo(
             fault=fault,
             environment=environment,
             e2e_port=e2e_port,
+            notify=bool(notify_webhook),
         )
         write_config(config_path, data)
 
@@ -189,6 +195,8 @@ def _release(config_path: Path, environment: str, label: str, stack: StackInfo, 
         failures=[f"{c.id}: {c.summary or c.observed}" for p in phases for c in p.result.failures()],
     )
     say(f"{label}: {result.outcome} in {result.seconds:.0f} s")
+    for sent in outcome.notifications:
+        say(f"  notified {sent.channel}: {sent.event} ({'delivered' if sent.delivered else sent.reason})")
     for failure in result.failures:
         say(f"  ✗ {failure}")
     return result

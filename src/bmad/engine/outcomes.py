@@ -12,6 +12,7 @@ from bmad.ledger.records import check_data
 if TYPE_CHECKING:
     from bmad.engine.publish import Published
     from bmad.ledger.records import PhaseRunRecord
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass
@@ -34,7 +35,7 @@ class PhaseOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result
-        return {
+        data = {
             "phase": result.phase.value,
             "status": result.status.value,
             "attempt": self.attempt,
@@ -52,6 +53,9 @@ class PhaseOutcome:
             "ledger_hash": self.ledger_hash,
             "record": {"path": self.record_path, "commit": self.record_commit, "error": self.record_error},
         }
+        if result.spans:
+            data["spans"] = [span.to_dict() for span in result.spans]
+        return data
 
 
 @dataclass
@@ -65,6 +69,8 @@ class RunOutcome:
     interrupted: list[PhaseRunRecord] = field(default_factory=list)
     # Runbook, checklist, report and bmad's own metrics written at the end of the run.
     published: Published | None = None
+    # Every notification this run sent (or failed to send), in order.
+    notifications: list[DeliveryRecord] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -89,4 +95,5 @@ class RunOutcome:
             ],
             "phases": [phase.to_dict() for phase in self.phases],
             "published": self.published.to_dict() if self.published else None,
+            "notifications": [record.to_dict() for record in self.notifications],
         }

@@ -10,12 +10,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.ci import Deployer, current_deployer
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
+from bmad.core.spans import SpanRecorder, recording
 from bmad.engine.outcomes import PhaseOutcome
 from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
 from bmad.ports.progress import Progress, Task
@@ -41,6 +44,7 @@ class _PluginRun:
     aborted: bool = False
     error: BmadError | None = None
     bug: BaseException | None = None
+    waits: SpanRecorder = field(default_factory=SpanRecorder)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,17 @@ class PhaseRunner:
         self.on_check = on_check
         self.warnings_fail = warnings_fail
 
+    @cached_property
+    def deployer(self) -> Deployer:
+        """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
+        from bmad.adapters import git
+
+        try:
+            email = git.user_email(self.config.repository_dir)
+        except BmadError:  # git missing: the CI user or the OS user still say who it is
+            email = None
+        return current_deployer(email)
+
     def run_phase(self, phase: PhaseName, *, forced_reason: str | None) -> PhaseOutcome:
         """Run ``phase`` and record it; an internal error is recorded first, then raised."""
         previous = self.ledger.latest_results(self.release)
@@ -116,6 +131,7 @@ class PhaseRunner:
             forced_reason=forced_reason,
             started_at=started,
             evidence_dir=evidence_dir,
+            deployer=self.deployer,
         )
         return _Started(run_id, attempt, evidence_dir, EvidenceFolder(folder), started)
 
@@ -139,7 +155,7 @@ class PhaseRunner:
         run = _PluginRun()
         task = self.progress.task(f"{phase.label}: starting", total=None)
         try:
-            with _watch_lock(self.lock, self.cancel):
+            with _watch_lock(self.lock, self.cancel), recording(run.waits):
                 self._run_checks(phase, ctx, task, run)
         except KeyboardInterrupt:
             run.aborted = True
@@ -202,6 +218,7 @@ class PhaseRunner:
             finished_at=utcnow(),
             forced_reason=forced_reason,
             message=message,
+            spans=run.waits.spans(),
         )
 
     def _status(self, results: Sequence[CheckResult], *, aborted: bool, failed: bool) -> PhaseStatus:

@@ -77,6 +77,7 @@ def render_record(
         ],
         "artifacts": result.artifacts or None,
         "evidence_dir": evidence_dir,
+        "spans": [span.to_dict() for span in result.spans] or None,  # waits on other systems
         "ledger_hash": ledger_hash,
         "ledger_signature": ledger_signature,  # only with ledger.signing_key
     }

@@ -29,6 +29,7 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
 def _history_query() -> Any:
     return select(ReleaseRow).options(
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.checks),
+        selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )
 

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
-HEAD_REVISION = "0001"  # the newest Alembic revision under migrations/versions
+HEAD_REVISION = "0003"  # the newest Alembic revision under migrations/versions
 _BUSY_MS = 60_000
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
-    " message, evidence_dir, owner, pid, host, chain_seq, hash"
+    " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
 _ROLLBACKS_OF = (
@@ -39,6 +41,10 @@ _CHECKS_OF = (
     "SELECT json_group_array(json_array(phase_run_id, json(data))) FROM ("
     "SELECT phase_run_id, data FROM check_results"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id)"
+)
+_SPANS_OF = (
+    "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
 _CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
 
@@ -189,10 +195,11 @@ def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
     }
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    checks = _checks(db, [run[0] for run in runs])
+    run_ids = [run[0] for run in runs]
+    checks, spans = _checks(db, run_ids), _spans(db, run_ids)
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for run in runs:
-        runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ())))
+        runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ())))
     rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
     for rb in db.execute(_ROLLBACKS_OF, (ids,)):
         rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
@@ -218,6 +225,13 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
     return {run_id: tuple(checks) for run_id, checks in found.items()}
 
 
+def _spans(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Span, ...]]:
+    found: dict[int, list[Span]] = defaultdict(list)
+    for run_id, kind, label, started, finished in db.execute(_SPANS_OF, (json.dumps(run_ids),)):
+        found[run_id].append(Span(SpanKind(kind), label, _required(started), _required(finished)))
+    return {run_id: tuple(spans) for run_id, spans in found.items()}
+
+
 def _check(data: dict[str, Any]) -> CheckResult:
     """:meth:`CheckResult.from_dict` with the field names looked up once."""
     data["status"] = CheckStatus(data["status"])
@@ -227,7 +241,7 @@ def _check(data: dict[str, Any]) -> CheckResult:
     return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 
-def _run(row: Any, release: Release, checks: tuple[CheckResult, ...]) -> PhaseRunRecord:
+def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tuple[Span, ...]) -> PhaseRunRecord:
     return PhaseRunRecord(
         id=row[0],
         release=release,
@@ -247,6 +261,8 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...]) -> PhaseRu
         host=row[14],
         chain_seq=row[15],
         hash=row[16],
+        spans=spans,
+        deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
     )
 
 

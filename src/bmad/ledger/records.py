@@ -6,7 +6,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from bmad.core.ci import Deployer
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.core.spans import Span
 from bmad.ports.history import ReleaseRecord
 
 
@@ -49,6 +51,8 @@ class PhaseRunRecord:
     host: str | None = None
     chain_seq: int | None = None
     hash: str | None = None
+    spans: tuple[Span, ...] = ()
+    deployer: Deployer = field(default_factory=Deployer)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -67,10 +71,11 @@ class PhaseRunRecord:
             finished_at=self.finished_at,
             forced_reason=self.forced_reason,
             message=self.message,
+            spans=self.spans,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "phase": self.phase.value,
             "attempt": self.attempt,
@@ -85,7 +90,11 @@ class PhaseRunRecord:
             "evidence_dir": self.evidence_dir,
             "checks": [check_data(check) for check in self.checks],
             "hash": self.hash,
+            "deployer": self.deployer.to_dict(),
         }
+        if self.spans:
+            data["spans"] = [span.to_dict() for span in self.spans]
+        return data
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,12 @@ class ReleaseHistory:
         return run.status if run is not None else PhaseStatus.PENDING
 
     @property
+    def deployer(self) -> Deployer:
+        """Who ran the latest DEPLOY, else the newest phase run (empty when nothing is recorded)."""
+        run = self.latest(PhaseName.DEPLOY) or (self.runs[-1] if self.runs else None)
+        return run.deployer if run is not None else Deployer()
+
+    @property
     def rolled_back(self) -> bool:
         return bool(self.rollbacks)
 
@@ -181,6 +196,7 @@ class ReleaseHistory:
             "commit_time": _iso(release.commit_time),
             "created_at": _iso(self.created_at),
             "status": {phase.value: self.phase_status(phase).value for phase in PhaseName.ordered()},
+            "deployer": self.deployer.to_dict(),
             "runs": [run.to_dict() for run in self.runs],
             "rollbacks": [rollback.to_dict() for rollback in self.rollbacks],
         }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
+from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 
@@ -37,6 +39,11 @@ def run_record(row: PhaseRunRow) -> PhaseRunRecord:
         host=row.host,
         chain_seq=row.chain_seq,
         hash=row.hash,
+        spans=tuple(
+            Span(SpanKind(s.kind), s.label, s.started_at, s.finished_at)
+            for s in sorted(row.spans, key=lambda s: s.position)
+        ),
+        deployer=Deployer(actor=row.actor, run_url=row.ci_run_url, trigger=row.ci_trigger),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact, redact_data
 from bmad.ledger import chain
@@ -21,7 +22,7 @@ from bmad.ledger.history import find_release
 from bmad.ledger.locks import lock_stale, owner_host, owner_pid
 from bmad.ledger.records import PhaseRunRecord, RollbackInput, RollbackRecord, check_data
 from bmad.ledger.row_records import rollback_record, run_record
-from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow
+from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow, SpanRow
 from bmad.ledger.transactions import Database, LedgerError
 
 log = logging.getLogger("bmad.ledger")
@@ -65,8 +66,10 @@ class RunWriter:
         forced_reason: str | None,
         started_at: datetime | None,
         evidence_dir: str | None,
+        deployer: Deployer | None = None,
     ) -> int:
         release_id = self.ensure_release(release)
+        who = deployer or Deployer()
         with self._db.tx() as session:
             attempts = session.scalars(
                 select(PhaseRunRow.attempt).where(
@@ -87,6 +90,9 @@ class RunWriter:
                 owner=owner,
                 pid=owner_pid(owner),
                 host=owner_host(owner),
+                actor=redact(who.actor) if who.actor else None,
+                ci_run_url=redact(who.run_url) if who.run_url else None,
+                ci_trigger=redact(who.trigger) if who.trigger else None,
             )
             session.add(row)
             session.flush()
@@ -127,6 +133,16 @@ class RunWriter:
             row.evidence_dir = evidence_dir
         for position, check in enumerate(result.checks):
             row.checks.append(_check_row(position, check))
+        for position, span in enumerate(result.spans):
+            row.spans.append(
+                SpanRow(
+                    position=position,
+                    kind=span.kind.value,
+                    label=redact(span.label),
+                    started_at=span.start,
+                    finished_at=span.end,
+                )
+            )
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
         now = self._db.now()

@@ -91,10 +91,17 @@ class PhaseRunRow(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Who ran it (revision 0002): the CI user or local user, the CI run's page, what started it.
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ci_run_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ci_trigger: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     release: Mapped[ReleaseRow] = relationship(back_populates="runs")
     checks: Mapped[list[CheckResultRow]] = relationship(
         back_populates="run", order_by="CheckResultRow.position", cascade="all, delete-orphan"
+    )
+    spans: Mapped[list[SpanRow]] = relationship(
+        back_populates="run", order_by="SpanRow.position", cascade="all, delete-orphan"
     )
 
 
@@ -112,6 +119,22 @@ class CheckResultRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     run: Mapped[PhaseRunRow] = relationship(back_populates="checks")
+
+
+class SpanRow(Base):
+    """One wait of a phase run on another system (not part of the hash chain: timing, not outcome)."""
+
+    __tablename__ = "phase_spans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phase_run_id: Mapped[int] = mapped_column(ForeignKey("phase_runs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    run: Mapped[PhaseRunRow] = relationship(back_populates="spans")
 
 
 class RollbackRow(Base):

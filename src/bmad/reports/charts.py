@@ -21,6 +21,7 @@ STATUS_COLOURS = {
     "interrupted": "#7a8394",
     "skip": "#7a8394",
     "rollback": "#8e44ad",
+    "waited": "#5b8bd9",
 }
 SERIES_COLOURS = ("#2f6fd6", "#e07b00", "#c0262d", "#17803d", "#8e44ad", "#444")
 
@@ -36,6 +37,8 @@ class Bar:
     end: datetime
     status: str
     note: str = ""
+    # Parts of the row actually drawn (a row of spans: each wait its own rectangle); none: the whole bar.
+    segments: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase timeline") -> str:
@@ -75,14 +78,17 @@ def timeline_svg(bars: Sequence[Bar], *, width: int = 960, title: str = "Phase t
         x0, x1 = x(bar.start), x(bar.end)
         w = max(x1 - x0, 2.0)
         colour = STATUS_COLOURS.get(bar.status, "#7a8394")
-        seconds = (bar.end - bar.start).total_seconds()
+        seconds = sum((end - start).total_seconds() for start, end in bar.segments or ((bar.start, bar.end),))
         label = f"{format_duration(seconds)} {bar.status}" + (f" · {bar.note}" if bar.note else "")
         name = bar.label if len(bar.label) <= 34 else bar.label[:33] + "…"
         out.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end">{_esc(name)}</text>')
-        out.append(
-            f'<rect x="{x0:.1f}" y="{y + 5}" width="{w:.1f}" height="18" rx="3" fill="{colour}">'
-            f"<title>{_esc(bar.label)}: {_esc(label)}</title></rect>"
-        )
+        for start, end in bar.segments or ((bar.start, bar.end),):
+            sx0 = x(start)
+            out.append(
+                f'<rect x="{sx0:.1f}" y="{y + 5}" width="{max(x(end) - sx0, 2.0 if not bar.segments else 1.0):.1f}" '
+                f'height="18" rx="{1 if bar.segments else 3}" fill="{colour}">'
+                f"<title>{_esc(bar.label)}: {_esc(label)}</title></rect>"
+            )
         tx = x0 + w + 6
         anchor = "start"
         if tx > width - 160:

@@ -18,6 +18,7 @@ from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
+from bmad.ledger.notification_log import read_deliveries
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
 from bmad.reports.report import render_report
@@ -84,10 +85,13 @@ def write_view_outputs(view: ReleaseView, out_dir: Path, *, state_dir: Path | No
     plan = render_rollback_plan(view)
     if plan is not None:
         files["rollback_plan"] = write_file(directory / ROLLBACK_PLAN_FILE, plan)
-    runbook = build_runbook(view, rollback_plan_link=ROLLBACK_PLAN_FILE if plan is not None else None)
+    notified = read_deliveries(state_dir, view.release) if state_dir is not None else []
+    runbook = build_runbook(
+        view, rollback_plan_link=ROLLBACK_PLAN_FILE if plan is not None else None, notified=notified
+    )
     files["runbook_md"] = write_file(directory / "runbook.md", render_markdown(runbook))
     files["runbook_html"] = write_file(directory / "runbook.html", render_html(runbook))
-    checklist = build_checklist(view)
+    checklist = build_checklist(view, notified=notified)
     files["checklist_md"] = write_file(directory / "checklist.md", render_markdown(checklist))
     files["checklist_html"] = write_file(directory / "checklist.html", render_html(checklist))
     links = {"runbook": "runbook.html", "checklist": "checklist.html"}

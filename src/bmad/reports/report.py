@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bmad.core.models import CheckResult, PhaseName
+from bmad.core.spans import Span, SpanKind, covered_seconds, merged
 from bmad.reports import charts
 from bmad.reports import facts as fx
 from bmad.reports.metrics import format_duration, format_number
@@ -70,6 +71,7 @@ def _header(view: ReleaseView, links: dict[str, str]) -> str:
         ("Started", _e(fx.fmt_time(view.started_at, date=True))),
         ("Finished", _e(fx.fmt_time(view.finished_at, date=True))),
         ("Total time", _e(format_duration(view.total_seconds))),
+        ("Deployer", _e(view.deployer or fx.NOT_RECORDED)),
         ("Image", _e(fx.image_reference(view) or fx.NOT_RECORDED)),
         ("Image digest", f"<code>{_e(digest)}</code>" if digest else '<span class="na">not recorded</span>'),
     ]
@@ -113,6 +115,7 @@ def _timeline(view: ReleaseView) -> str:
         end = result.finished_at or result.started_at
         bars.append(charts.Bar(name.label, result.started_at, end, result.status.value))
         bars.extend(_check_bars(result.checks, result.started_at, end))
+        bars.extend(_wait_bars(result.spans))
     info = view.rollback
     if info is not None and info.detected_at is not None:
         end = info.recovered_at or view.finished_at or info.detected_at
@@ -121,7 +124,34 @@ def _timeline(view: ReleaseView) -> str:
     if not bars:
         return ""
     svg = charts.timeline_svg(bars, title="Timeline: each phase, and each check from its own start to its end")
-    return f"<h2>Timeline</h2>{svg}"
+    return f"<h2>Timeline</h2>{svg}{_own_share(view)}"
+
+
+def _wait_bars(spans: tuple[Span, ...]) -> list[charts.Bar]:
+    """One row per kind of external wait of a phase, each wait drawn where it happened."""
+    bars = []
+    for kind in SpanKind:
+        mine = [span for span in spans if span.kind is kind]
+        if mine:
+            parts = tuple(merged(mine))
+            note = f"{len(mine)} wait(s)"
+            bars.append(charts.Bar(f"  waiting: {kind.value}", parts[0][0], parts[-1][1], "waited", note, parts))
+    return bars
+
+
+def _own_share(view: ReleaseView) -> str:
+    """Bmad's own share of its phases' time: what no span (external wait) covers."""
+    results = [view.phase(name) for name in PhaseName.ordered()]
+    timed = [r for r in results if r is not None and r.spans]
+    if not timed:
+        return ""
+    total = sum(r.duration_seconds for r in timed)
+    waited = sum(covered_seconds(r.spans) for r in timed)
+    share = (total - waited) / total if total > 0 else 0.0
+    return (
+        f'<p class="own-share">Waiting on other systems: {_e(format_duration(waited))} of '
+        f"{_e(format_duration(total))} of phase time; bmad's own share: {share:.1%}.</p>"
+    )
 
 
 def _check_bars(checks: list[CheckResult], phase_start: datetime, phase_end: datetime) -> list[charts.Bar]:

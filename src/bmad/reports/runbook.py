@@ -6,13 +6,15 @@ self-contained HTML page (inline CSS, no script, nothing fetched).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bmad.core.models import PhaseName
+from bmad.ports.notifications import DeliveryRecord
 from bmad.reports import facts as fx
 from bmad.reports.facts import NOT_RECORDED, Fact
 from bmad.reports.metrics import format_duration
-from bmad.reports.people import team_notified_text
+from bmad.reports.people import team_notified_ok, team_notified_text
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE
 from bmad.reports.text import html_text, markdown_text
 from bmad.reports.views import Outcome, ReleaseView, status_mark
@@ -55,15 +57,21 @@ def _image_line(view: ReleaseView) -> str:
     return NOT_RECORDED
 
 
-def build_runbook(view: ReleaseView, *, rollback_plan_link: str | None = ROLLBACK_PLAN_FILE) -> Document:
-    """The guide's Deployment Runbook of one release: one section per phase, monitoring, issues, rollback."""
+def build_runbook(
+    view: ReleaseView,
+    *,
+    rollback_plan_link: str | None = ROLLBACK_PLAN_FILE,
+    notified: Sequence[DeliveryRecord] = (),
+) -> Document:
+    """The guide's Deployment Runbook of one release: one section per phase, monitoring, issues, rollback
+    (``notified``: the notifications sent about it)."""
     release = view.release
     problems = fx.issues(view)
     return Document(
         title=f"Deployment Runbook: {release.service}",
         meta=_runbook_meta(view),
         sections=[
-            _pre_deployment_section(view),
+            _pre_deployment_section(view, notified),
             _build_section(view),
             _measure_section(view),
             _analyze_section(view, rollback_plan_link),
@@ -88,7 +96,7 @@ def _runbook_meta(view: ReleaseView) -> list[Fact]:
     ]
 
 
-def _pre_deployment_section(view: ReleaseView) -> Section:
+def _pre_deployment_section(view: ReleaseView, notified: Sequence[DeliveryRecord]) -> Section:
     release = view.release
     snap = fx.snapshot(view)
     analyze = view.phase(PhaseName.ANALYZE)
@@ -103,7 +111,7 @@ def _pre_deployment_section(view: ReleaseView) -> Section:
                 else NOT_RECORDED,
                 True if snap is not None else None,
             ),
-            Fact("Team notified", team_notified_text()),
+            Fact("Team notified", team_notified_text(notified), team_notified_ok(notified)),
             Fact(
                 "Maintenance window",
                 f"{fx.fmt_time(view.started_at, date=True)} - {fx.fmt_time(view.finished_at, date=True)}",
@@ -276,8 +284,8 @@ def _rollback_section(view: ReleaseView) -> Section:
     )
 
 
-def build_checklist(view: ReleaseView) -> Document:
-    """The guide's Pre-Deployment Checklist, ✓/✗ with the figures."""
+def build_checklist(view: ReleaseView, *, notified: Sequence[DeliveryRecord] = ()) -> Document:
+    """The guide's Pre-Deployment Checklist, ✓/✗ with the figures (``notified``: the notifications sent)."""
     deploy = Section(
         "DEPLOY Phase",
         [
@@ -293,7 +301,7 @@ def build_checklist(view: ReleaseView) -> Document:
             Fact("Grafana dashboards reviewed", NOT_RECORDED),
             fx.count_fact(view, PhaseName.MEASURE, "alert_rules_loaded", "Alerts configured"),
             Fact("Deployment documented", "this checklist and the runbook", True),
-            Fact("Team notified", team_notified_text()),
+            Fact("Team notified", team_notified_text(notified), team_notified_ok(notified)),
         ],
     )
     return Document(

@@ -16,6 +16,8 @@ phase name, e.g. ``x_build_status``:
 * ``<phase>_print_env``: name of an env var the first check reads as a test suite would (never
   resolving it) and prints: into a JUnit file, a command transcript, its summary and evidence
 * ``<phase>_make_raise``: make_plugin raises an unexpected error (an internal error)
+* ``<phase>_program``: a command line the first check runs through bmad's process seam
+* ``<phase>_http``: a URL the first check GETs through bmad's HTTP session (as Prometheus)
 * ``deploy_rollback``: true -> DEPLOY fails and reports a rollback artifact
 """
 
@@ -126,6 +128,7 @@ class ScriptedPhase(BasePhase):
             printed = self.opt.get("print_env")
             if printed:
                 summary = _print_env(ctx, str(printed), evidence)
+            _external_calls(self.opt)
         if self.name is PhaseName.DEPLOY and self.opt.get("rollback") and index == 1:
             status = CheckStatus.FAIL
             now = datetime.now(UTC)
@@ -151,6 +154,21 @@ class ScriptedPhase(BasePhase):
             metrics=metrics,
             artifacts=artifacts,
         )
+
+
+def _external_calls(opt: Mapping[str, Any]) -> None:
+    """The waits on other systems the options ask for (each one a span of the phase)."""
+    from bmad.adapters._http import HttpClient
+    from bmad.adapters._process import run_command
+
+    if opt.get("program"):
+        run_command(str(opt["program"]).split(), check=True)
+    if opt.get("http"):
+        client = HttpClient("prometheus", str(opt["http"]))
+        try:
+            client.request("GET", str(opt["http"]))
+        finally:
+            client.close()
 
 
 def make(name: PhaseName, ctx: PhaseContext) -> ScriptedPhase:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from bmad.adapters.loadgen.histogram import Histogram
 from bmad.core.errors import AdapterError, UsageError
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LevelResult
 
 SYSTEM = "load generator"
@@ -159,7 +160,8 @@ class BuiltinLoadGenerator:
             except OSError as exc:
                 self.close()
                 raise AdapterError(SYSTEM, "starting a worker", str(exc)) from None
-        results = self._collect(procs, wait_until_ns=hard_stop + 10_000_000_000)
+        with waiting(SpanKind.SERVICE, f"load test, {plan.concurrency} connection(s)"):
+            results = self._collect(procs, wait_until_ns=hard_stop + 10_000_000_000)
         return merge_results(results, concurrency=plan.concurrency)
 
     def _collect(self, procs: list[subprocess.Popen[str]], *, wait_until_ns: int) -> list[dict[str, Any]]:

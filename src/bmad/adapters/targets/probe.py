@@ -6,9 +6,11 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bmad.adapters._http import url_path
 from bmad.adapters._process import run_command
 from bmad.core.errors import AdapterError
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.target import ProbeResponse, SuiteOutcome
 
@@ -23,7 +25,8 @@ class RequestsProbe:
 
         started = time.monotonic()
         try:
-            response = requests.get(url, timeout=timeout)
+            with waiting(SpanKind.SERVICE, f"probe {url_path(url)}"):
+                response = requests.get(url, timeout=timeout)
         except requests.RequestException as exc:
             return ProbeResponse(url, 0, "", time.monotonic() - started, error=redact(type(exc).__name__))
         body = response.text[:_BODY_LIMIT]
@@ -45,7 +48,13 @@ class CommandSuiteRunner:
         started = time.monotonic()
         try:
             result = run_command(
-                list(argv), cwd=cwd, env=dict(env), timeout=timeout, evidence=self._evidence, label="smoke suite"
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                timeout=timeout,
+                evidence=self._evidence,
+                label="smoke suite",
+                waits_on=SpanKind.SERVICE,
             )
             exit_code: int | None = result.exit_code
             tail = result.tail(30)

@@ -33,6 +33,7 @@ from bmad.phases.analyze.checks import (
 from bmad.phases.analyze.preparation import AnalyzePorts, DryRunner, Prepared, prepare
 from bmad.phases.analyze.readiness_data import Category
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
+from bmad.ports.renderer import RenderedBundle
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
@@ -63,6 +64,7 @@ class AnalyzePhase(BasePhase):
         now: datetime | None = None,
         preflight: AccessPreflight | None = None,
         release: Callable[[], DeploySpec] | None = None,
+        rendered: RenderedBundle | None = None,
     ) -> None:
         self.ports = AnalyzePorts(
             schemas,
@@ -75,6 +77,7 @@ class AnalyzePhase(BasePhase):
             now,
             preflight,
             release,
+            rendered,
         )
         self._lock = threading.Lock()
         self._prepared: Prepared | None = None

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bmad.config.deploy import SmokeConfig
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.target import HttpProbe, SuiteRunner
+
+# Each pause of this polling loop is a wait on another system (a span of the phase).
+_ANSWER_PAUSE = sleeper(SpanKind.SERVICE, "waiting for the service to answer")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,12 @@ def parse_junit(xml: str) -> JUnitSummary:
 
 
 def check_health(
-    probe: HttpProbe, base_url: str, path: str, *, timeout: float, sleep: Callable[[float], None] = time.sleep
+    probe: HttpProbe,
+    base_url: str,
+    path: str,
+    *,
+    timeout: float,
+    sleep: Callable[[float], None] = _ANSWER_PAUSE,
 ) -> SmokeCase:
     """GET the health endpoint until it answers 200 or ``timeout`` passes."""
     started = time.monotonic()

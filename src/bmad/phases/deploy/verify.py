@@ -22,8 +22,12 @@ from typing import Any
 
 from bmad.config.deploy import Criterion, NoDataPolicy, VerificationConfig
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper, waiting
 from bmad.ports.artifacts import BaselineFigure
 from bmad.ports.metrics import MetricsQuery, Sample
+
+# Each pause of this polling loop is a wait on another system (a span of the phase).
+_DISCOVERY_PAUSE = sleeper(SpanKind.MONITORING, "Prometheus discovering the replicas")
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
 
@@ -211,13 +215,13 @@ def verify_window(
     """
     cancel = cancel or threading.Event()
     result = VerificationResult()
-    if config.settle_seconds > 0 and cancel.wait(config.settle_seconds):
+    if config.settle_seconds > 0 and _observe(cancel, config.settle_seconds, "verification: settling"):
         result.cancelled = True
         return result
     rounds = max(1, round(config.window_seconds / config.interval_seconds))
     streak: dict[str, int] = {}
     for number in range(1, rounds + 1):
-        if cancel.wait(config.interval_seconds):
+        if _observe(cancel, config.interval_seconds, "verification window"):
             result.cancelled = True
             return result
         outcomes: list[CriterionOutcome] = []
@@ -272,6 +276,12 @@ def _measure(
     return evaluate(criterion, samples, baseline, default_no_data=config.no_data, query=query, at=at)
 
 
+def _observe(cancel: threading.Event, seconds: float, label: str) -> bool:
+    """Let the service run for ``seconds`` (a wait on it: a span); True when cancelled first."""
+    with waiting(SpanKind.SERVICE, label):
+        return cancel.wait(seconds)
+
+
 def sleep_until(deadline: float, cancel: threading.Event) -> bool:
     """Wait until a monotonic deadline; True when cancelled first."""
     return cancel.wait(max(0.0, deadline - time.monotonic()))
@@ -286,7 +296,7 @@ def wait_discovered(
     interval: float = 0.5,
     cancel: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = _DISCOVERY_PAUSE,
 ) -> dict[str, Any]:
     """Wait (at most ``timeout`` s) until Prometheus has scraped ``replicas`` targets carrying ``labels``.
 

@@ -27,8 +27,12 @@ from bmad.adapters.targets.local.state import (
 )
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState, TargetSnapshot
+
+# Each pause of this polling loop is a wait on another system (a span of the phase).
+_REPLICA_PAUSE = sleeper(SpanKind.SERVICE, "rollout: waiting for the replicas")
 
 
 class LocalTarget:
@@ -41,7 +45,7 @@ class LocalTarget:
         probe: HttpProbe,
         health_path: str = "/health",
         client: Any = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _REPLICA_PAUSE,
         poll_interval: float = 0.2,
         rollback_timeout: float = 120.0,
         file_sd_dir: str | None = None,

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.measure import EndToEndConfig
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult, CheckStatus
+from bmad.core.spans import SpanKind, sleeper
 from bmad.phases.measure.checks import prometheus
 from bmad.ports.artifacts import MeasureArtifacts
 from bmad.ports.monitoring import Prometheus, Pushgateway
 from bmad.ports.phase import CheckId, PhaseContext
+
+_SCRAPE_PAUSE = sleeper(SpanKind.MONITORING, "waiting for Prometheus to scrape the pushed metric")
 
 if TYPE_CHECKING:
     from bmad.phases.measure.phase import MeasurePorts
@@ -96,7 +99,7 @@ def _round_trip(ctx: PhaseContext, gateway: Pushgateway, prom: Prometheus, conf:
             if prom.query(metric):
                 seen_after = time.monotonic() - started
                 break
-            time.sleep(conf.poll_seconds)
+            _SCRAPE_PAUSE(conf.poll_seconds)
     finally:
         deleted = True
         try:

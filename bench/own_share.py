@@ -1,0 +1,160 @@
+"""Bmad's own share of a release: the wall time of a full ``bmad run`` not spent waiting on others.
+
+    .venv/bin/python bench/own_share.py [--releases 2]
+
+Starts its own stack (Podman API, registry, Prometheus with the example's rules, Pushgateway,
+Alertmanager) in a temp dir on free ports, copies ``examples/hello`` into a temp git repository
+pointed at it (as ``tests/examples/test_example_run.py`` does), and runs the real ``bmad run``
+command (a subprocess) for BUILD -> MEASURE -> ANALYZE -> DEPLOY on the local target; each further
+release changes the greeting, so its MEASURE load-tests the release before it. The spans each phase
+recorded (every wait on the container engine, the registry, Prometheus and friends, the service
+or its tests, git and other programs) come from the run's own JSON record. Printed per release:
+the command's wall time, the time covered by spans, bmad's own share, where the waits went, and
+MET / NOT MET against the goal of issue 13 (own share <= 3 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+GOAL = 0.03
+IDENTITY = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+
+
+@dataclass(frozen=True)
+class Share:
+    """One ``bmad run``: its wall time and the spans its phases recorded."""
+
+    wall: float
+    phases: float
+    spans: list[Any]
+
+    @property
+    def waited(self) -> float:
+        from bmad.core.spans import covered_seconds
+
+        return covered_seconds(self.spans)
+
+    @property
+    def own(self) -> float:
+        return (self.wall - self.waited) / self.wall
+
+
+def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None) -> Share:
+    from bmad.core.spans import Span
+
+    argv = [bmad, "run", "-c", "bmad.yaml", "-e", "dev", "--json"]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"bench: `bmad run` failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"run-{len(list(keep.glob('run-*.json'))) + 1}.json").write_text(proc.stdout, encoding="utf-8")
+    phases = json.loads(proc.stdout)["phases"]
+    spans = [Span.from_dict(item) for phase in phases for item in phase.get("spans", [])]
+    return Share(wall, sum(float(phase["duration_seconds"]) for phase in phases), spans)
+
+
+def print_share(number: int, share: Share) -> None:
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    for span in share.spans:
+        by_kind[span.kind.value].append(span)
+    from bmad.core.spans import covered_seconds
+
+    kinds = ", ".join(
+        f"{kind} {covered_seconds(items):.2f} s ({len(items)})"
+        for kind, items in sorted(by_kind.items(), key=lambda kv: -covered_seconds(kv[1]))
+    )
+    verdict = "MET" if share.own <= GOAL else "NOT MET"
+    print(
+        f"release {number}: wall {share.wall:.2f} s (phases {share.phases:.2f} s), waited {share.waited:.2f} s, "
+        f"own {share.wall - share.waited:.2f} s = {share.own:.1%} (goal <= {GOAL:.0%}: {verdict})"
+    )
+    print(f"  waits: {kinds}")
+
+
+def own_shares(releases: int, keep: Path | None = None, *, show: bool = True) -> list[Share]:
+    """``releases`` full runs of the example on a stack of their own; each one's share (printed with ``show``)."""
+    os.environ.update(IDENTITY)  # the temp repository's commits, whatever the machine's git config
+    import docker
+    from tests.examples.test_example_run import _example_copy, _free_block, _remove_release_containers
+    from tests.helpers import free_port
+
+    from bmad.stack import DEFAULT_COMPONENTS, StackPorts, up
+
+    bmad = shutil.which("bmad", path=str(Path(sys.executable).parent)) or "bmad"
+    with tempfile.TemporaryDirectory(prefix="bmad-bench-own-share-") as raw:
+        tmp = Path(raw)
+        ports = StackPorts(
+            registry=free_port(), prometheus=free_port(), pushgateway=free_port(), alertmanager=free_port()
+        )
+        stack = up(tmp / "stack", ports=ports, components=DEFAULT_COMPONENTS, scrape_targets={}, rule_files=[])
+        stack.set_rule_files(sorted(glob.glob(str(ROOT / "examples" / "hello" / "monitoring" / "*.yml"))))
+        engine = docker.DockerClient(base_url=stack.docker_host, timeout=300)
+        env = {**os.environ, "DOCKER_HOST": stack.docker_host}
+        for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR", "BMAD_PLUGIN_BUILD", "BMAD_PLUGIN_MEASURE"):
+            env.pop(name, None)
+        versions: list[str] = []
+        try:
+            sys.path.insert(0, str(ROOT / "examples" / "base"))
+            from build_base import build_base_image
+
+            repo = tmp / "hello"
+            subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+            _example_copy(repo, stack=stack, base_image=str(build_base_image(engine)), host_port_base=_free_block(4))
+            shares = []
+            for number in range(1, releases + 1):
+                if number > 1:
+                    configmap = repo / "k8s" / "10-configmap.yaml"
+                    configmap.write_text(configmap.read_text(encoding="utf-8") + f"# release {number}\n")
+                    subprocess.run(["git", "commit", "-qam", f"release {number}"], cwd=repo, check=True)
+                versions.append(subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip())
+                shares.append(run_release(bmad, repo, env, keep))
+                if show:
+                    print_share(number, shares[-1])
+            return shares
+        finally:
+            _remove_release_containers(engine, versions)
+            for leftover in glob.glob(str(stack.file_sd_dir / "hello-dev*.json")):
+                os.unlink(leftover)
+            engine.close()
+            stack.down(purge=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--releases", type=int, default=2)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="write each run's JSON record there")
+    args = parser.parse_args()
+    own_shares(args.releases, args.keep)
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
