@@ -113,7 +113,15 @@ class Processes:
             self.forget(key)
 
     def stop_all(self) -> None:
-        self.stop_except(set())
+        """Every process at once: SIGTERM to all, then wait for each (the stand-in's own stop has to
+        finish before its harness gives up on it, or the processes outlive it)."""
+        with self.lock:
+            running, self.running = list(self.running.values()), {}
+        for item in running:
+            if item.proc.poll() is None:
+                item.proc.terminate()
+        for item in running:
+            _stop(item.proc)
 
 
 def _http_ok(url: str) -> bool:
