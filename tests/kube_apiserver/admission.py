@@ -88,6 +88,24 @@ def _default_workload(kind: str, spec: Obj) -> None:
         default_pod_spec(template.setdefault("spec", {}))
 
 
+def _default_job(meta: Obj, spec: Obj) -> None:
+    """batch/v1 Job defaults (pkg/apis/batch/v1/defaults.go) and the selector the Job strategy
+    generates unless ``manualSelector`` (pkg/registry/batch/job/strategy.go generateSelector): the
+    template is labelled with the Job's uid and name, and the selector matches the uid."""
+    spec.setdefault("completions", 1)
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    if spec.get("manualSelector") or spec.get("selector") or not meta.get("uid"):
+        return
+    labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
+    for prefix in ("batch.kubernetes.io/", ""):
+        labels[f"{prefix}controller-uid"] = meta["uid"]
+        labels[f"{prefix}job-name"] = meta["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": meta["uid"]}}
+
+
 def _default_service(spec: Obj, name: str) -> None:
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
@@ -111,6 +129,8 @@ def apply_defaults(rt: ResourceType, obj: Obj) -> None:
         default_pod_spec(spec)
     elif rt.kind in (*_WORKLOADS, "Job") and isinstance(spec, dict):
         _default_workload(rt.kind, spec)
+        if rt.kind == "Job":
+            _default_job(obj["metadata"], spec)
     elif rt.kind == "Service" and isinstance(spec, dict):
         _default_service(spec, obj["metadata"]["name"])
 

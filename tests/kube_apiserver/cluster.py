@@ -49,7 +49,7 @@ class Cluster:
         self.server = ApiServer(options.port, self.api, identities, self.faults)
         certs = make_certs(options.directory)
         self.server.use_tls(str(certs.cert_file), str(certs.key_file))
-        self.server.control = Control(self.store, self.faults, self.runtime)
+        self.server.control = Control(self.store, self.faults, self.runtime, self.server.audit)
         self.server.bookmark_interval = max(0.2, 60 * options.time_scale)
         subresources.install(self.api, self.runtime.log_text, self.runtime.processes.ports_of)
         self.controllers = ControllerLoop(self.api, self.runtime)

@@ -71,7 +71,7 @@ class StandIn:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=20)  # it stops its pods' processes first
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)

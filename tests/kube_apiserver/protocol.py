@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import authz, discovery, protobuf, tables
+from .audit import AuditEntry, AuditLog
 from .errors import ApiError
 from .faults import DropConnection, Faults
 from .resources import ResourceType
@@ -47,6 +48,7 @@ class ApiServer(ThreadingHTTPServer):
         self.api, self.faults = api, faults
         self.tokens = {i.token: i for i in identities}
         self.control: ControlHandler | None = None
+        self.audit = AuditLog()
         self.stopping = threading.Event()
         self.bookmark_interval = 1.0
 
@@ -128,10 +130,19 @@ class Handler(BaseHTTPRequestHandler):
             return
         except ApiError as exc:
             reply = Reply(exc.code, exc.status_body(), retry_after=exc.retry_after)
+        if not url.path.startswith("/_standin/"):
+            self._audit(method, reply.code)
         if reply.watch is not None:
             self._stream(reply.watch)
         else:
             self._send(reply)
+
+    def _audit(self, method: str, code: int) -> None:
+        header = self.headers.get("Authorization", "")
+        identity = self.server.tokens.get(header[7:].strip()) if header.startswith("Bearer ") else None
+        content_type = self.headers.get("Content-Type", "")
+        user = identity.context if identity else "system:anonymous"
+        self.server.audit.record(AuditEntry(method, self.path, content_type, user, code))
 
     def _identity(self) -> authz.Identity:
         header = self.headers.get("Authorization", "")

@@ -89,6 +89,7 @@ BUILTIN: tuple[ResourceType, ...] = (
         subresources=("status",),
         categories=_ALL,
     ),
+    ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",), has_spec=False),
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True, has_spec=False),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, has_spec=False),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, has_spec=False),

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import admission, apply
+from . import admission, apply, pod_admission
 from .errors import already_exists, conflict, not_found
 from .resources import ResourceType
 from .storage import Key, Store
@@ -130,6 +130,8 @@ class Writer:
 
     def _admit_and_store(self, write: Write, old: Obj | None, new: Obj) -> Outcome:
         admission.apply_defaults(write.rt, new)
+        if old is None and write.rt.kind == "Pod":
+            pod_admission.admit_pod(self.store, write.key.namespace, new)
         admission.validate(write.rt, new, old)
         warnings = admission.pod_security(write.rt, new, self.namespace(write.key.namespace))
         if not write.managed_by_apply:

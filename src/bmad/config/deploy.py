@@ -132,6 +132,12 @@ class KubernetesTargetConfig(Model):
     crash_loop_restarts: int = Field(
         default=3, ge=1, description="early stop of a rollout: CrashLoopBackOff with this many restarts"
     )
+    hook_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how long a pre-deploy hook Job (annotation bmad.dev/hook) may run; post-deploy hooks "
+        "share the rollout's timeout",
+    )
     dry_run_namespace: str | None = Field(
         default=None,
         description="ANALYZE's server dry-run of objects whose namespace this release creates (None: checked offline)",

@@ -20,6 +20,8 @@ def _all(api: Api, runtime: Runtime) -> list[Controller]:
     from .daemonsets import DaemonSetController
     from .deployments import DeploymentController
     from .hpa import HpaController
+    from .jobs import JobController
+    from .nodeports import NodePortProxy
     from .pods import PodController
     from .replicasets import ReplicaSetController
     from .statefulsets import StatefulSetController
@@ -33,7 +35,9 @@ def _all(api: Api, runtime: Runtime) -> list[Controller]:
         ReplicaSetController,
         StatefulSetController,
         DaemonSetController,
+        JobController,
         PodController,
+        NodePortProxy,
     ]
     return [kind(api, runtime) for kind in kinds]
 
@@ -54,6 +58,8 @@ class ControllerLoop:
         self.stopping.set()
         if self.thread.is_alive():
             self.thread.join(timeout=5)
+        for controller in self.controllers:
+            controller.stop()
 
     def _run(self) -> None:
         seen_rv, last_pass = -1, 0.0

@@ -53,6 +53,10 @@ class Controller:
 
     def __init__(self, api: Api, runtime: Runtime) -> None:
         self.api, self.runtime = api, runtime
+        self.last_error = ""
+
+    def stop(self) -> None:
+        """Release what the controller holds (listeners); most hold nothing."""
 
     def rt(self, group: str, plural: str) -> ResourceType:
         found = next(t for t in self.api.registry.types if (t.group, t.plural) == (group, plural))
@@ -62,7 +66,9 @@ class Controller:
         """The stored objects themselves (read-only: copy before changing one)."""
         return self.api.store.peek(group, plural, namespace)[0]
 
-    def create(self, group: str, plural: str, obj: Obj, manager: str = MANAGER) -> Obj | None:
+    def create(self, group: str, plural: str, obj: Obj, manager: str = MANAGER, owner: Obj | None = None) -> Obj | None:
+        """Create ``obj``; on refusal record ``FailedCreate`` (on ``owner`` as ``Error creating: ...``
+        when given, as the workload controllers do) and keep the message in ``last_error``."""
         rt = self.rt(group, plural)
         meta = obj["metadata"]
         if not meta.get("name"):
@@ -71,7 +77,11 @@ class Controller:
         try:
             return self.api.writer.create(Write(rt, key, obj, manager)).obj
         except ApiError as exc:
-            self.event(obj, "Warning", "FailedCreate", exc.message)
+            self.last_error = exc.message
+            if owner is not None:
+                self.event(owner, "Warning", "FailedCreate", f"Error creating: {exc.message}")
+            else:
+                self.event(obj, "Warning", "FailedCreate", exc.message)
             return None
 
     def save(self, obj: Obj, subresource: str = "", manager: str = MANAGER) -> Obj | None:

@@ -7,6 +7,9 @@ restart back-off of 10 s doubling up to 5 minutes (``CrashLoopBackOff``, ``resta
 ``ErrImagePull`` then ``ImagePullBackOff`` ("Images", https://kubernetes.io/docs/concepts/containers/images/);
 an unschedulable pod stays ``Pending`` with ``PodScheduled=False`` reason ``Unschedulable``.
 A container is Ready once its readiness probe's ``initialDelaySeconds`` passed (simulated time).
+Pods with ``restartPolicy: Never`` (or ``OnFailure`` and exit code 0) end when their containers
+have terminated: phase ``Succeeded`` when every exit code is 0, else ``Failed`` (images ``complete``
+exit 0, ``crash`` exit 1; ``process`` images with their process' code).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from ..apply import now
 from ..storage import Key
+from . import fit
 from .base import Controller
 
 Obj = dict[str, Any]
@@ -46,6 +50,7 @@ class PodSim:
     scheduled: float
     containers: list[ContainerSim] = field(default_factory=list)
     reported: set[str] = field(default_factory=set)
+    ended: bool = False
 
 
 def _ready_delay(container: Obj) -> float:
@@ -107,12 +112,17 @@ class PodController(Controller):
 
     def _schedule(self, pod: Obj) -> None:
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
+        nodes = self.list("", "nodes")
+        fitting, message = fit.place(pod, nodes, self.list("", "pods"))
         if any(self.runtime.behaviour(i) == "unschedulable" for i in images):
-            count = len(self.list("", "nodes"))
-            message = (
-                f"0/{count} nodes are available: {count} Insufficient cpu. preemption: 0/{count} nodes are "
-                f"available: {count} No preemption victims found for incoming pod."
+            fitting, message = (
+                [],
+                (
+                    f"0/{len(nodes)} nodes are available: {len(nodes)} Insufficient cpu. preemption: 0/{len(nodes)} "
+                    f"nodes are available: {len(nodes)} No preemption victims found for incoming pod."
+                ),
             )
+        if not fitting:
             status = {
                 "phase": "Pending",
                 "conditions": [_condition("PodScheduled", False, "Unschedulable", message)],
@@ -122,9 +132,9 @@ class PodController(Controller):
                 self.event(pod, "Warning", "FailedScheduling", message, "default-scheduler")
                 self.set_status(pod, status)
             return
-        nodes = [n["metadata"]["name"] for n in self.list("", "nodes")]
+        names = sorted(fitting)
         bound = copy.deepcopy(pod)
-        bound["spec"]["nodeName"] = nodes[next(self.nodes) % len(nodes)]
+        bound["spec"]["nodeName"] = names[next(self.nodes) % len(names)]
         saved = self.save(bound, manager="kube-scheduler")
         if saved is not None:
             where = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
@@ -152,8 +162,12 @@ class PodController(Controller):
 
     def _run(self, pod: Obj, uid: str) -> None:
         sim = self._sim(pod, uid)
+        if sim.ended:
+            return
         t = self.runtime.clock.now()
         statuses = [self._advance(pod, sim, c, t) for c in sim.containers]
+        if self._ends(pod, sim, statuses):
+            return
         ready = all(s["ready"] for s in statuses)
         started = all(s["started"] for s in statuses)
         meta = pod["metadata"]
@@ -186,6 +200,33 @@ class PodController(Controller):
             self.runtime.ready_since.setdefault(uid, t)
         else:
             self.runtime.ready_since.pop(uid, None)
+
+    def _ends(self, pod: Obj, sim: PodSim, statuses: list[Obj]) -> bool:
+        """Run to completion: with restartPolicy Never (OnFailure: exit 0 only) a pod whose containers
+        all terminated ends Succeeded or Failed, its containers' last state becoming their state."""
+        policy = pod["spec"].get("restartPolicy", "Always")
+        ends = [c.last_terminated for c in sim.containers]
+        if policy == "Always" or any(e is None for e in ends):
+            return False
+        codes = [int((e or {}).get("exitCode", 1)) for e in ends]
+        if policy == "OnFailure" and any(codes):
+            return False
+        for status, end in zip(statuses, ends, strict=True):
+            status.update({"state": {"terminated": end}, "lastState": {}, "ready": False, "started": False})
+            status["restartCount"] = 0 if policy == "Never" else status["restartCount"] - 1
+        phase = "Succeeded" if not any(codes) else "Failed"
+        reason = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+        status = copy.deepcopy(pod.get("status") or {})
+        status.update({"phase": phase, "containerStatuses": statuses})
+        status["conditions"] = [
+            _condition("Ready", False, reason),
+            _condition("ContainersReady", False, reason),
+            _condition("PodScheduled", True),
+        ]
+        sim.ended = True
+        self.set_status(pod, status)
+        self.runtime.ready_since.pop(pod["metadata"]["uid"], None)
+        return True
 
     @staticmethod
     def _not_ready(statuses: list[Obj]) -> str:
@@ -234,7 +275,7 @@ class PodController(Controller):
             return self._process(pod, sim, c, t, base)
         if c.started < 0 or c.started < c.waiting_until:
             self._start(pod, sim, c, t)
-        if c.behaviour in ("crash", "oom") and t >= c.started + CRASH_AFTER_SECONDS:
+        if c.behaviour in ("crash", "oom", "complete") and t >= c.started + CRASH_AFTER_SECONDS:
             return self._crash(pod, c, t, base)
         base["state"] = {"running": {"startedAt": now()}}
         base["started"] = True
@@ -302,17 +343,13 @@ class PodController(Controller):
         return min(10.0 * 2.0 ** max(0, restarts - 1), MAX_BACKOFF)
 
     def _crash(self, pod: Obj, c: ContainerSim, t: float, base: Obj) -> Obj:
-        oom = c.behaviour == "oom"
+        oom, done = c.behaviour == "oom", c.behaviour == "complete"
         meta = pod["metadata"]
-        self.runtime.log(
-            meta.get("namespace", ""),
-            meta["name"],
-            c.name,
-            "fatal: out of memory" if oom else "fatal: exiting with status 1",
-        )
+        last_line = "done: exiting with status 0" if done else "fatal: exiting with status 1"
+        self.runtime.log(meta.get("namespace", ""), meta["name"], c.name, "fatal: out of memory" if oom else last_line)
         c.last_terminated = {
-            "exitCode": 137 if oom else 1,
-            "reason": "OOMKilled" if oom else "Error",
+            "exitCode": 137 if oom else 0 if done else 1,
+            "reason": "OOMKilled" if oom else "Completed" if done else "Error",
             "startedAt": now(),
             "finishedAt": now(),
         }

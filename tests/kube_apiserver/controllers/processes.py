@@ -39,9 +39,20 @@ class Processes:
     def __init__(self) -> None:
         self.running: dict[ProcessKey, RunningProcess] = {}
         self.lock = threading.Lock()
+        self.port_pool: list[int] = []  # set through the control API; empty: any free port
+        self.turn = 0
+
+    def _port(self) -> int:
+        with self.lock:
+            busy = {r.port for r in self.running.values() if r.proc.poll() is None}
+            free = [p for p in self.port_pool if p not in busy]
+            if not free:
+                return free_port()
+            self.turn += 1
+            return free[self.turn % len(free)]
 
     def start(self, key: ProcessKey, argv: list[str], env: dict[str, str], log: Path) -> RunningProcess:
-        port = free_port()
+        port = self._port()
         full_env = {**os.environ, **env, "HELLO_HOST": "127.0.0.1", "HELLO_PORT": str(port), "PORT": str(port)}
         with log.open("ab") as out:
             proc = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -102,7 +113,15 @@ class Processes:
             self.forget(key)
 
     def stop_all(self) -> None:
-        self.stop_except(set())
+        """Every process at once: SIGTERM to all, then wait for each (the stand-in's own stop has to
+        finish before its harness gives up on it, or the processes outlive it)."""
+        with self.lock:
+            running, self.running = list(self.running.values()), {}
+        for item in running:
+            if item.proc.poll() is None:
+                item.proc.terminate()
+        for item in running:
+            _stop(item.proc)
 
 
 def _http_ok(url: str) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .processes import Processes
 
-BEHAVIOURS = ("ok", "pull-failure", "crash", "oom", "unschedulable", "process")
+BEHAVIOURS = ("ok", "pull-failure", "crash", "oom", "unschedulable", "process", "complete")
 
 
 @dataclass(frozen=True)

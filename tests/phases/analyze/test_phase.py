@@ -306,8 +306,9 @@ def test_no_target_and_no_manifests(tmp_path: Path, git_repo: Callable[..., Path
 # -- against the Kubernetes API stand-in ------------------------------------------------------------
 @pytest.fixture
 def kube(tmp_path: Path) -> Any:
-    stand_ins = pytest.importorskip("tests.stand_ins.kubernetes")
-    standin = stand_ins.KubeStandIn().start()
+    from tests.phases.deploy.standin_cluster import StandInCluster
+
+    standin = StandInCluster(tmp_path / "kube-apiserver", "registry.test/shop", "sha256:" + "1" * 64, pool_size=0)
     yield standin
     standin.stop()
 

@@ -69,7 +69,7 @@ class RealCluster:
         return f"http://127.0.0.1:{self.node_port(namespace)}"
 
     def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        args = ["get", PLURAL_KIND.get(plural, plural), name, "-o", "json"]
+        args = ["get", PLURAL_KIND.get(plural, plural), name, "-o", "json", "--show-managed-fields"]
         if namespace:
             args += ["-n", namespace]
         out = self.kubectl(*args, check=False)

@@ -1,7 +1,8 @@
-"""DEPLOY on Kubernetes: the target over HTTP against the stateful stand-in (tests/stand_ins).
+"""DEPLOY on Kubernetes: the target over HTTP against the API stand-in (tests/kube_apiserver).
 
-The stand-in's kubelet really runs each pod (examples/hello as a local process), so smoke tests,
-the downtime prober and Prometheus see a real service. With ``BMAD_TEST_KUBECONFIG`` set these
+The stand-in's kubelet really runs each pod (examples/hello as a local process) and its kube-proxy
+serves each test namespace's NodePort Service on 127.0.0.1, so smoke tests, the downtime prober and
+Prometheus see a real service. With ``BMAD_TEST_KUBECONFIG`` set these
 tests are meant for a real cluster (see .github/workflows/deploy-kind.yml); here they use the stand-in.
 """
 
@@ -19,20 +20,20 @@ import pytest
 import yaml
 
 from bmad.engine.wiring.deploy import make_plugin
-from tests.helpers import HELLO_APP, HELLO_DIR, free_port, http_get
+from tests.helpers import HELLO_APP, HELLO_DIR, http_get
 from tests.phase_harness import run_phase
 from tests.phases.deploy.conftest import dump, make_ctx, measured
-from tests.stand_ins.kubernetes import KubeStandIn
+from tests.phases.deploy.standin_cluster import StandInCluster
 
 pytestmark = [pytest.mark.slow]
 
 REPOSITORY = "registry.test/hello"
 GOOD = "sha256:" + "1" * 64
-MISSING = "sha256:" + "f" * 64  # never pushed: the stand-in cannot pull it
+MISSING = "sha256:" + "f" * 64  # never pushed: the stand-in's kubelet fails to pull it
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The stand-in; a real cluster when BMAD_TEST_KUBECONFIG is set (CI on kind)."""
     kubeconfig = os.environ.get("BMAD_TEST_KUBECONFIG")
     if kubeconfig:
@@ -44,10 +45,9 @@ def cluster() -> Iterator[Any]:
         finally:
             real.stop()
         return
-    pool = [free_port() for _ in range(40)]
-    standin = KubeStandIn(port_pool=pool).start()
-    standin.repository, standin.good_digest, standin.real = REPOSITORY, GOOD, False  # type: ignore[attr-defined]
+    standin = StandInCluster(tmp_path_factory.mktemp("kube-apiserver"), REPOSITORY, GOOD)
     standin.register_image(f"{REPOSITORY}@{GOOD}", [sys.executable, str(HELLO_APP)])
+    standin.image_fails_to_pull(f"{REPOSITORY}@{MISSING}")
     try:
         yield standin
     finally:
@@ -64,7 +64,7 @@ def write_bundle(
     *,
     env: dict[str, str],
     replicas: int = 2,
-    deadline: int = 30,
+    deadline: int = 300,  # simulated seconds (30 s real): only the deadline cases run it out
     cpu: str = "50m",
     readiness_path: str = "/ready",
     extra_env: list[dict[str, Any]] | None = None,
@@ -90,6 +90,8 @@ def write_bundle(
                 if _millis(cpu) > _millis(container["resources"]["limits"]["cpu"]):
                     container["resources"]["limits"]["cpu"] = cpu  # requests <= limits, or the API refuses it
                 container["readinessProbe"]["httpGet"]["path"] = readiness_path
+            if doc["kind"] == "HorizontalPodAutoscaler":  # it owns the count: spec.replicas is not applied
+                doc["spec"]["minReplicas"] = replicas
             if doc["kind"] == "Service" and node_port:
                 doc["spec"]["type"] = "NodePort"
                 doc["spec"]["ports"][0]["nodePort"] = node_port
@@ -115,8 +117,7 @@ def deploy(
     folder = tmp_path / version[:8]
     folder.mkdir(parents=True, exist_ok=True)
     digest = digest or cluster.good_digest
-    if getattr(cluster, "real", False):
-        bundle["node_port"] = cluster.node_port(namespace)
+    bundle["node_port"] = cluster.node_port(namespace)
     write_bundle(folder / "k8s", namespace, env=env, **bundle)
     kubeconfig = cluster.write_kubeconfig(folder / "kubeconfig", namespace=namespace)
     url = cluster.service_url(namespace, "hello")
@@ -133,6 +134,8 @@ def deploy(
                 kubeconfig: {kubeconfig}
                 manifests: k8s
                 url: "{url}"
+                image_pull_backoff_seconds: 1
+                crash_loop_restarts: 2
         deploy:
           rollout_timeout_seconds: {timeout}
           rollback_timeout_seconds: {timeout}
@@ -256,8 +259,8 @@ def test_image_pull_failure_is_diagnosed_and_rolled_back(tmp_path: Path, cluster
     [
         # without the namespace's quota and limits, a pod no node can hold stays Pending
         ("pending", {"cpu": "64", "drop_kinds": ("LimitRange", "ResourceQuota")}, "Pending: insufficient resources"),
-        # with the example's quota (requests.cpu 1), the second new pod is refused at creation
-        ("quota", {"cpu": "500m"}, "Resource quota exceeded"),
+        # with the example's quota (requests.cpu 1), the first new pod is refused at creation
+        ("quota", {"cpu": "1"}, "Resource quota exceeded"),
         ("readiness", {"readiness_path": "/health"}, "Readiness probe failing"),
     ],
 )

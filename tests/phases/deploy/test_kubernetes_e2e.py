@@ -337,3 +337,62 @@ def test_a_release_that_creates_its_namespace_and_prunes_what_the_next_one_drops
     assert second.check("analyze.manifests")["status"] == "pass", second.explain()
     assert second.check("analyze.access")["evidence"]["would_prune"] == ["ConfigMap/fresh-old"]
     assert live(standin, "/api/v1/namespaces/fresh-ns/configmaps/fresh-old") is None
+
+
+def hook(name: str, stage: str, image: str) -> dict[str, Any]:
+    container = {"name": "task", "image": image, "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "annotations": {"bmad.dev/hook": stage}},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+    }
+
+
+def test_i_job_hooks_run_before_and_after_the_release_and_a_failing_one_fails_the_deploy(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    """Jobs marked ``bmad.dev/hook`` run before (pre-deploy) and after (post-deploy) the main apply and
+    are waited for: a failing post-deploy hook rolls the release back, a failing pre-deploy hook stops
+    the deploy before the workloads change. Before, hook Jobs were applied like any object and never
+    waited for."""
+    standin.control("POST", "images", {"image": "registry.test/migrate:ok", "behaviour": "complete"})
+    standin.control("POST", "images", {"image": "registry.test/migrate:bad", "behaviour": "crash"})
+    svc = service(tmp_path, standin, "hooked")
+    ok = "registry.test/migrate:ok"
+    svc.release(
+        [hook("hooked-migrate", "pre-deploy", ok), hook("hooked-check", "post-deploy", ok), deployment("hooked")],
+        "first",
+    )
+    first = svc.run(digest("1"))
+    assert first.code == 0, first.explain()
+    assert first.check("deploy.apply")["evidence"]["applied"]["hooks"] == ["job/hooked-migrate: Complete"]
+    assert "post-deploy hooks: job/hooked-check: Complete" in first.check("deploy.rollout")["observed"], first.explain()
+    for name in ("hooked-migrate", "hooked-check"):
+        job = live(standin, f"/apis/batch/v1/namespaces/{NS}/jobs/{name}")
+        assert any(c["type"] == "Complete" and c["status"] == "True" for c in job["status"]["conditions"]), job
+
+    bad_post = [
+        hook("hooked-migrate", "pre-deploy", ok),
+        hook("hooked-check", "post-deploy", "registry.test/migrate:bad"),
+    ]
+    svc.release([*bad_post, deployment("hooked", annotations={"v": "2"})], "post-deploy hook fails")
+    second = svc.run(digest("2"))
+    assert second.code != 0, second.explain()
+    rollout = second.check("deploy.rollout")
+    assert rollout["status"] == "fail" and "job/hooked-check failed" in rollout["observed"], second.explain()
+    assert rolled_back(second), second.explain()
+    template = live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/hooked")["spec"]["template"]
+    assert template["spec"]["containers"][0]["image"] == f"{REPOSITORY}@{digest('1')}"
+
+    bad_pre = [
+        hook("hooked-migrate", "pre-deploy", "registry.test/migrate:bad"),
+        hook("hooked-check", "post-deploy", ok),
+    ]
+    svc.release([*bad_pre, deployment("hooked", annotations={"v": "3"})], "pre-deploy hook fails")
+    third = svc.run(digest("3"))
+    assert third.code != 0, third.explain()
+    apply = third.check("deploy.apply")
+    assert apply["status"] == "fail" and "pre-deploy hook job/hooked-migrate" in apply["observed"], third.explain()
+    template = live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/hooked")["spec"]["template"]
+    assert "v" not in (template["metadata"].get("annotations") or {}), template

@@ -16,6 +16,7 @@ from bmad.core.errors import AdapterError
 
 from .bundle import WORKLOAD_KINDS, ObjectRef
 from .client import KubeApi
+from .hooks import hook_stage
 
 REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
@@ -48,6 +49,8 @@ def required_rights(api: KubeApi, bundle: list[dict[str, Any]], namespace: str, 
             continue  # a custom resource whose CRD the bundle brings: reviewed once it is served
         group = ref.api_version.rpartition("/")[0]
         rights.extend(Right(v, group, plural, ref.namespace if namespaced else None) for v in verbs)
+        if hook_stage(obj) is not None:  # a hook Job is deleted before it runs again
+            rights.append(Right("delete", group, plural, ref.namespace))
         if ref.kind in WORKLOAD_KINDS:
             rights.append(Right("list", group, plural, namespace))
     rights += [Right(v, "", "configmaps", namespace) for v in ("get", "create", "update")]  # the inventory

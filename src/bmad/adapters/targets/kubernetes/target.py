@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from .bundle import (
 from .client import SYSTEM, KubeApi, NotFound
 from .diagnose import PodDiagnoser, high_latency, missing_deployment, replicaset_findings, slow_rollout
 from .helm_owner import refuse_helm_owner
+from .hooks import HookRunner, split_hooks
 from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
 from .lease import TargetLease, keep_renewed, lease_name
@@ -82,6 +84,7 @@ class KubernetesTarget:
         self.rollback_timeout = rollback_timeout
         self._lock = threading.Lock()
         self._bundle: list[dict[str, Any]] | None = None
+        self._post_hooks: list[dict[str, Any]] = []
         self._entries: tuple[list[ReleaseEntry], ReleaseEntry] | None = None  # (earlier releases, applied)
 
     # -- connection ----------------------------------------------------------------------------
@@ -288,15 +291,17 @@ class KubernetesTarget:
         applier = self._applier(progress)
         namespace_note = applier.check_namespace(bundle)
         before = self._deployment(spec.service)
-        hpa_owned = self._leave_replicas_to_hpas(bundle, applier)
-        conflicts = applier.conflicts(bundle)
+        plan = split_hooks(bundle)
+        hpa_owned = self._leave_replicas_to_hpas(plan.main, applier)
+        conflicts = applier.conflicts(plan.main)
         if conflicts:
             raise conflict_error(conflicts)
-        applied = self._apply_all(bundle, spec.service, spec.version, applier, progress)
-        self._bundle = bundle
+        applied, hooks = self._apply_all(plan.main, spec.service, spec.version, applier, progress, plan.pre)
+        self._bundle, self._post_hooks = plan.main, plan.post
         after = self._deployment(spec.service) or {}
         return {
             "applied": applied,
+            "hooks": hooks,
             "namespace": self.namespace,
             "namespace_check": namespace_note,
             "replicas_left_to_hpa": hpa_owned,
@@ -310,17 +315,29 @@ class KubernetesTarget:
         }
 
     def _apply_all(
-        self, bundle: list[dict[str, Any]], service: str, release: str, applier: BundleApplier, progress: Progress
-    ) -> list[str]:
-        """Apply in order; the inventory is written before the first namespaced object."""
+        self,
+        bundle: list[dict[str, Any]],
+        service: str,
+        release: str,
+        applier: BundleApplier,
+        progress: Progress,
+        pre_hooks: list[dict[str, Any]],
+    ) -> tuple[list[str], list[str]]:
+        """Apply in order; the inventory is written before the first namespaced object; the pre-deploy
+        hooks run after the Namespaces. What was applied, and each hook's outcome."""
         inventory = self._inventory(service)
         entry = ReleaseEntry.of(release, bundle)
         applied: list[str] = []
+        hook_outcomes: list[str] = []
         recorded = False
+        hooks = pre_hooks
         task = progress.task(f"applying {len(bundle)} object(s) to {self.namespace}", total=len(bundle))
         try:
             for obj in bundle:
                 meta = obj["metadata"]
+                if hooks and obj.get("kind") != "Namespace":
+                    hook_outcomes += self._run_hooks(hooks, applier, progress, self.config.hook_timeout_seconds)
+                    hooks = []
                 if not recorded and meta.get("namespace") == self.namespace:
                     self._entries = (inventory.record(entry), entry)
                     recorded = True
@@ -333,9 +350,17 @@ class KubernetesTarget:
                 progress.log(f"applied {obj['kind']}/{meta['name']} (generation {generation})")
             if not recorded:
                 self._entries = (inventory.record(entry), entry)
+            if hooks:
+                hook_outcomes += self._run_hooks(hooks, applier, progress, self.config.hook_timeout_seconds)
         finally:
             task.done()
-        return applied
+        return applied, hook_outcomes
+
+    def _run_hooks(
+        self, jobs: list[dict[str, Any]], applier: BundleApplier, progress: Progress, timeout: float
+    ) -> list[str]:
+        runner = HookRunner(self.api, applier.apply, self._poll, self._sleep)
+        return runner.run(jobs, timeout=timeout, progress=progress)
 
     # -- rollout -------------------------------------------------------------------------------
     def _watch(self, workloads: list[Workload]) -> RolloutWatch:
@@ -344,11 +369,24 @@ class KubernetesTarget:
     def wait_ready(
         self, spec: DeploySpec, *, timeout: float, progress: Progress, cancel: threading.Event | None = None
     ) -> RolloutState:
-        bundle = self._bundle if self._bundle is not None else self.prepare_bundle(spec)
-        state = self._watch(workloads_of(bundle)).wait(timeout=timeout, progress=progress, cancel=cancel)
+        if self._bundle is None:  # resumed: this process did not apply the release
+            plan = split_hooks(self.prepare_bundle(spec))
+            self._bundle, self._post_hooks = plan.main, plan.post
+        state = self._watch(workloads_of(self._bundle)).wait(timeout=timeout, progress=progress, cancel=cancel)
+        if state.ready and self._post_hooks:
+            state = self._post_deploy(state, timeout, progress)
         if state.ready and self.config.prune and self._entries is not None:
             self._prune(*self._entries, progress=progress)
         return state
+
+    def _post_deploy(self, state: RolloutState, timeout: float, progress: Progress) -> RolloutState:
+        """Post-deploy hooks, within what is left of the rollout's time; a failure fails the rollout."""
+        left = max(timeout - state.seconds, self._poll)
+        try:
+            outcomes = self._run_hooks(self._post_hooks, self._applier(progress), progress, left)
+        except AdapterError as exc:
+            return dataclasses.replace(state, ready=False, failed=True, reason="HookFailed", message=exc.message)
+        return dataclasses.replace(state, message=f"{state.message}; post-deploy hooks: {', '.join(outcomes)}")
 
     def _prune(self, earlier: list[ReleaseEntry], applied: ReleaseEntry, *, progress: Progress) -> list[str]:
         """Delete what earlier releases applied and this one no longer has."""
