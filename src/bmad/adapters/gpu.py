@@ -146,15 +146,31 @@ def _throttle_reasons(gpu: ElementTree.Element) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+_UNCORRECTABLE = ("sram_uncorrectable", "sram_uncorrectable_parity", "sram_uncorrectable_secded", "dram_uncorrectable")
+
+
 def _ecc_uncorrected(gpu: ElementTree.Element) -> int | None:
     total = _first_number(gpu, "ecc_errors/volatile/double_bit/total")
     if total is not None:
         return int(total)
-    parts = [
-        _number(_text(gpu, f"ecc_errors/volatile/{kind}")) for kind in ("sram_uncorrectable", "dram_uncorrectable")
-    ]
+    parts = [_number(_text(gpu, f"ecc_errors/volatile/{kind}")) for kind in _UNCORRECTABLE]
     known = [p for p in parts if p is not None]
     return int(sum(known)) if known else None
+
+
+def _slowdown_temperature(gpu: ElementTree.Element) -> float | None:
+    """The slowdown threshold in degrees: ``gpu_temp_slow_threshold`` (up to driver 555), else from
+    driver 560+'s T.Limit readings (``gpu_temp_tlimit``: degrees left to the maximum operating
+    temperature; ``gpu_temp_slow_tlimit_threshold``: the T.Limit at which slowdown starts)."""
+    absolute = _first_number(gpu, "temperature/gpu_temp_slow_threshold")
+    if absolute is not None:
+        return absolute
+    now = _first_number(gpu, "temperature/gpu_temp")
+    left = _first_number(gpu, "temperature/gpu_temp_tlimit")
+    slow_at = _first_number(gpu, "temperature/gpu_temp_slow_tlimit_threshold")
+    if now is None or left is None or slow_at is None:
+        return None
+    return now + left - slow_at
 
 
 def parse_query_xml(text: str) -> tuple[GpuSample, ...]:
@@ -173,7 +189,7 @@ def parse_query_xml(text: str) -> tuple[GpuSample, ...]:
                 name=(_text(gpu, "product_name") or "").strip(),
                 utilization_percent=_first_number(gpu, "utilization/gpu_util"),
                 temperature_celsius=_first_number(gpu, "temperature/gpu_temp"),
-                slowdown_temperature_celsius=_first_number(gpu, "temperature/gpu_temp_slow_threshold"),
+                slowdown_temperature_celsius=_slowdown_temperature(gpu),
                 memory_used_mib=_first_number(gpu, "fb_memory_usage/used"),
                 memory_total_mib=_first_number(gpu, "fb_memory_usage/total"),
                 power_watts=_first_number(
