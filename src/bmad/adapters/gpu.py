@@ -17,8 +17,8 @@ from xml.etree import ElementTree
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bmad.adapters.prometheus import PrometheusClient
 from bmad.core.errors import AdapterError
+from bmad.ports.metrics import MetricsQuery
 
 QUERY_FIELDS = (
     "index",
@@ -244,7 +244,7 @@ def parse_dcgm_text(text: str) -> tuple[GpuSample, ...]:
     return _collect(rows)
 
 
-def samples_from_prometheus(prometheus: PrometheusClient, *, selector: str = "") -> tuple[GpuSample, ...]:
+def samples_from_prometheus(prometheus: MetricsQuery, *, selector: str = "") -> tuple[GpuSample, ...]:
     """The latest DCGM values Prometheus scraped (``selector``: extra label matchers, e.g. ``job="dcgm"``)."""
     rows = []
     for metric in DCGM_METRICS:

@@ -15,11 +15,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bmad.core.errors import AdapterError
+from bmad.adapters.gpu import QUERY_ARGV, GpuSample, parse_query_csv, parse_query_xml, with_slowdown_thresholds
+from bmad.core.errors import AdapterError, CommandFailed
+from bmad.core.process import run
+from bmad.core.yaml_limits import safe_load_limited
 
 CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
 
@@ -88,3 +92,35 @@ def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[s
     """The services (name -> definition) that ask for a GPU, with how; empty: the GPU checks do not apply."""
     found = {name: compose_gpu_requests(definition) for name, definition in services.items()}
     return {name: how for name, how in found.items() if how}
+
+
+def gpu_requests_in_compose_file(path: Path) -> dict[str, tuple[str, ...]]:
+    """The services of a compose file that ask for a GPU (``ConfigError`` when it is not YAML)."""
+    document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
+    services = document.get("services") if isinstance(document, dict) else None
+    if not isinstance(services, dict):
+        return {}
+    return gpu_requests_by_service({str(k): v for k, v in services.items() if isinstance(v, dict)})
+
+
+NVIDIA_SMI_HINT = "install the NVIDIA driver's nvidia-smi on this host, or scrape a DCGM exporter (gpu.dcgm_selector)"
+
+
+def host_gpu_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
+    """This host's GPUs from ``nvidia-smi --query-gpu`` plus the slowdown thresholds of ``-q -x``
+    (``AdapterError`` when nvidia-smi is missing or fails)."""
+    listed = run(QUERY_ARGV, timeout=timeout, check=True, missing_hint=NVIDIA_SMI_HINT)
+    return with_slowdown_thresholds(parse_query_csv(listed.stdout), host_slowdown_thresholds(timeout=timeout))
+
+
+def host_slowdown_thresholds(*, timeout: float = 30.0) -> dict[str, float]:
+    """Slowdown temperature by GPU UUID from ``nvidia-smi -q -x`` (empty where nvidia-smi is missing)."""
+    try:
+        detail = run(("nvidia-smi", "-q", "-x"), timeout=timeout, check=True, missing_hint=NVIDIA_SMI_HINT)
+    except (AdapterError, CommandFailed):
+        return {}
+    return {
+        s.uuid: s.slowdown_temperature_celsius
+        for s in parse_query_xml(detail.stdout)
+        if s.slowdown_temperature_celsius is not None
+    }

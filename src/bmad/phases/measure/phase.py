@@ -12,6 +12,7 @@ checks in records); ``CHECKS`` lists them in the order they are reported:
 * ``measure.grafana.datasource`` the dashboards' data source answers
 * ``measure.e2e_metric``       a unique metric pushed to the Pushgateway comes back from a query
 * ``measure.baselines``        baseline figures captured (artifact ``baseline``, ``baseline_captured``)
+* ``measure.gpu_baselines``    per-GPU figures (artifact ``gpu_baseline``); not applicable without a GPU request
 * ``measure.load_test``        the concurrency sweep (artifact ``load_test``; per-level figures)
 
 What MEASURE hands on is :class:`bmad.ports.artifacts.MeasureArtifacts`.
@@ -30,6 +31,7 @@ from bmad.phases.measure.checks import (
     alertmanager,
     baselines,
     e2e_metric,
+    gpu_baselines,
     grafana_dashboards,
     grafana_datasource,
     grafana_health,
@@ -85,6 +87,7 @@ CHECKS: tuple[MeasureCheck, ...] = (
     grafana_datasource,
     e2e_metric,
     baselines,
+    gpu_baselines,
     load_test,
 )
 

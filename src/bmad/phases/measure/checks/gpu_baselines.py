@@ -1,0 +1,110 @@
+"""``measure.gpu_baselines``: per-device GPU figures (utilisation, temperature and the margin to the
+slowdown threshold, memory used and total, power) from the DCGM exporter's series in Prometheus
+(``gpu.dcgm_selector``), else from ``nvidia-smi --query-gpu`` on this host (artifact
+``gpu_baseline``). Not applicable when the service asks for no GPU (docs/gpu.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bmad.adapters.gpu import GpuSample, samples_from_prometheus, with_slowdown_thresholds
+from bmad.adapters.gpu_host import host_gpu_samples, host_slowdown_thresholds
+from bmad.core.errors import AdapterError, CommandFailed, Unreachable
+from bmad.core.models import CheckResult
+from bmad.phases.gpu_scope import gpu_scope
+from bmad.phases.measure.checks import prometheus
+from bmad.ports.artifacts import BaselineFigure, MeasureArtifacts
+from bmad.ports.phase import CheckId, PhaseContext
+
+if TYPE_CHECKING:
+    from bmad.phases.measure.phase import MeasurePorts
+
+CHECK = CheckId("measure.gpu_baselines", "GPU baselines captured")
+NEEDS: tuple[str, ...] = (prometheus.CHECK.id,)
+EXCLUSIVE = False
+
+# (figure name, unit, how the sample gives it); the guide's case study 2 names utilisation,
+# temperature with its margin to the threshold, and memory used / total.
+_FIGURES: tuple[tuple[str, str, Callable[[GpuSample], float | None]], ...] = (
+    ("utilization", "percent", lambda s: s.utilization_percent),
+    ("temperature", "celsius", lambda s: s.temperature_celsius),
+    ("temperature_margin", "celsius", lambda s: s.temperature_margin_celsius),
+    ("memory_used", "MiB", lambda s: s.memory_used_mib),
+    ("memory_total", "MiB", lambda s: s.memory_total_mib),
+    ("power", "watts", lambda s: s.power_watts),
+)
+
+
+def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
+    scope = gpu_scope(ctx.config)
+    if not scope.requested:
+        return CHECK.skipped(scope.describe())
+    selector = ctx.config.gpu.dcgm_selector
+    try:
+        samples = samples_from_prometheus(ports.prometheus, selector=selector)
+    except Unreachable as exc:
+        raise prometheus.unreachable(exc, ctx, ports) from None
+    source = f"DCGM exporter through Prometheus ({selector})"
+    if samples:
+        samples = with_slowdown_thresholds(samples, host_slowdown_thresholds())
+    else:
+        source = "nvidia-smi --query-gpu on this host"
+        try:
+            samples = host_gpu_samples()
+        except (AdapterError, CommandFailed) as exc:
+            return _no_figures(scope.describe(), selector, str(exc))
+    figures = gpu_figures(samples, source)
+    artifacts = MeasureArtifacts(gpu_baseline=figures).to_artifacts("gpu_baseline")
+    artifact_file = ctx.evidence.write_json("measure/gpu_baseline.json", artifacts)
+    return CHECK.passed(
+        f"{len(samples)} GPU(s) from {source}",
+        expected="utilisation, temperature, memory and power of every GPU",
+        observed="; ".join(_observed(samples)),
+        evidence={"source": source, "requested_by": scope.describe(), **artifacts},
+        evidence_files=(artifact_file,),
+        artifacts=artifacts,
+    )
+
+
+def gpu_figures(samples: tuple[GpuSample, ...], source: str) -> dict[str, BaselineFigure]:
+    """``gpu<index>_<figure>`` for every device; a value the tool did not report is stored as no data."""
+    figures = {}
+    for sample in samples:
+        for name, unit, value_of in _FIGURES:
+            value = value_of(sample)
+            figures[f"gpu{sample.index}_{name}"] = BaselineFigure(
+                query=f"{source}: GPU {sample.index} {name}",
+                unit=unit,
+                value=value,
+                points=0 if value is None else 1,
+                no_data=value is None,
+            )
+    return figures
+
+
+def _observed(samples: tuple[GpuSample, ...]) -> list[str]:
+    lines = []
+    for s in samples:
+        margin = s.temperature_margin_celsius
+        lines.append(
+            f"GPU {s.index} {s.name}: {_n(s.utilization_percent)}% utilised, {_n(s.temperature_celsius)} C"
+            + (f" ({_n(margin)} C below slowdown)" if margin is not None else "")
+            + f", {_n(s.memory_used_mib)}/{_n(s.memory_total_mib)} MiB, {_n(s.power_watts)} W"
+        )
+    return lines
+
+
+def _no_figures(requested_by: str, selector: str, reason: str) -> CheckResult:
+    return CHECK.warned(
+        "no GPU figures: no DCGM series in Prometheus and nvidia-smi could not be read",
+        expected="DCGM exporter series or nvidia-smi on the host",
+        observed=f"Prometheus: no series for {selector}; nvidia-smi: {reason}",
+        fix="scrape the DCGM exporter (gpu.dcgm_selector names its series) or install nvidia-smi on this host",
+        evidence={"requested_by": requested_by},
+    )
+
+
+def _n(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
