@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 from prometheus_client.parser import text_string_to_metric_families
 
 from bmad.core.errors import AdapterError
+from bmad.ports.gpu import GpuSample
 from bmad.ports.metrics import MetricsQuery
 
 QUERY_FIELDS = (
@@ -43,31 +44,6 @@ DCGM_METRICS = {
 }
 
 _MISSING = ("[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", "")
-
-
-@dataclass(frozen=True)
-class GpuSample:
-    """One device at one moment; ``None`` where the tool did not report the value."""
-
-    index: int
-    uuid: str
-    name: str = ""
-    utilization_percent: float | None = None
-    temperature_celsius: float | None = None
-    slowdown_temperature_celsius: float | None = None
-    memory_used_mib: float | None = None
-    memory_total_mib: float | None = None
-    power_watts: float | None = None
-    ecc_uncorrected: int | None = None
-    last_xid: int | None = None
-    throttle_reasons: tuple[str, ...] = ()
-
-    @property
-    def temperature_margin_celsius(self) -> float | None:
-        """Degrees left before the GPU slows itself down."""
-        if self.temperature_celsius is None or self.slowdown_temperature_celsius is None:
-            return None
-        return self.slowdown_temperature_celsius - self.temperature_celsius
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""The GPU side of a host and of a service's definition, as the GPU checks judge it (docs/gpu.md).
+"""The GPU side of a host, as the GPU checks read it (docs/gpu.md; :class:`HostGpuProbe`).
 
-* which services ask for a GPU: Compose ``deploy.resources.reservations.devices`` with
-  ``capabilities: [gpu]``, ``gpus:``, CDI device names (``nvidia.com/gpu=0``) (Kubernetes
-  containers: ``bmad.phases.analyze.evaluators.gpu``);
+* its GPUs: ``nvidia-smi --query-gpu`` plus the slowdown thresholds of ``nvidia-smi -q -x``, or the
+  DCGM exporter's series through Prometheus (which services ask for a GPU:
+  :mod:`bmad.phases.gpu_scope`);
 * the NVIDIA Container Toolkit: its version (``nvidia-ctk --version``) against the advisories kept
   as data in ``nvidia_toolkit_advisories.yaml``, and its mode (CDI or the legacy OCI hook) from
   ``/etc/nvidia-container-runtime/config.toml``.
@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from bmad.adapters.gpu import QUERY_ARGV, GpuSample, parse_query_csv, parse_query_xml, with_slowdown_thresholds
+from bmad.adapters.gpu import (
+    QUERY_ARGV,
+    parse_query_csv,
+    parse_query_xml,
+    samples_from_prometheus,
+    with_slowdown_thresholds,
+)
 from bmad.core.errors import AdapterError, CommandFailed
 from bmad.core.process import run
-from bmad.core.yaml_limits import safe_load_limited
-
-CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
+from bmad.ports.gpu import GpuSample, ToolkitFacts
+from bmad.ports.metrics import MetricsQuery
 
 
 @dataclass(frozen=True)
@@ -67,40 +70,13 @@ def toolkit_mode(config_toml: str) -> str:
     return str(runtime.get("mode", "auto"))
 
 
-def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
-    """How one Compose service asks for a GPU (empty: it does not)."""
-    found: list[str] = []
-    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
-    for device in reservations.get("devices") or []:
-        if "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia":
-            found.append(
-                f"device reservation ({device.get('driver', 'any driver')}, count {device.get('count', 'all')})"
-            )
-    if service.get("gpus"):
-        found.append(f"gpus: {service['gpus']}")
-    for device in service.get("devices") or []:
-        name = device if isinstance(device, str) else str(device.get("source", ""))
-        if CDI_DEVICE.match(name) and "gpu" in name:
-            found.append(f"CDI device {name}")
-    return tuple(found)
-
-
-NOT_REQUESTED = "not applicable: no GPU requested"
-
-
-def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
-    """The services (name -> definition) that ask for a GPU, with how; empty: the GPU checks do not apply."""
-    found = {name: compose_gpu_requests(definition) for name, definition in services.items()}
-    return {name: how for name, how in found.items() if how}
-
-
-def gpu_requests_in_compose_file(path: Path) -> dict[str, tuple[str, ...]]:
-    """The services of a compose file that ask for a GPU (``ConfigError`` when it is not YAML)."""
-    document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
-    services = document.get("services") if isinstance(document, dict) else None
-    if not isinstance(services, dict):
-        return {}
-    return gpu_requests_by_service({str(k): v for k, v in services.items() if isinstance(v, dict)})
+def toolkit_cli_version(*, timeout: float = 30.0) -> tuple[int, ...] | None:
+    """The host's NVIDIA Container Toolkit version (``nvidia-ctk --version``); None where it is not installed."""
+    try:
+        answer = run(("nvidia-ctk", "--version"), timeout=timeout, check=True)
+    except AdapterError:
+        return None
+    return toolkit_version(answer.stdout)
 
 
 NVIDIA_SMI_HINT = "install the NVIDIA driver's nvidia-smi on this host, or scrape a DCGM exporter (gpu.dcgm_selector)"
@@ -124,3 +100,32 @@ def host_slowdown_thresholds(*, timeout: float = 30.0) -> dict[str, float]:
         for s in parse_query_xml(detail.stdout)
         if s.slowdown_temperature_celsius is not None
     }
+
+
+class HostGpuProbe:
+    """:class:`~bmad.ports.gpu.GpuProbe` on this host: ``nvidia-smi``, ``nvidia-ctk`` and the DCGM series."""
+
+    def __init__(self, *, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+
+    def dcgm_samples(self, prometheus: MetricsQuery, selector: str) -> tuple[GpuSample, ...]:
+        samples = samples_from_prometheus(prometheus, selector=selector)
+        return with_slowdown_thresholds(samples, host_slowdown_thresholds(timeout=self.timeout)) if samples else ()
+
+    def host_samples(self) -> tuple[GpuSample, ...]:
+        return host_gpu_samples(timeout=self.timeout)
+
+    def toolkit(self, config_file: str) -> ToolkitFacts | None:
+        version = toolkit_cli_version(timeout=self.timeout)
+        if version is None:
+            return None
+        unfixed = tuple(f"{a.cve} (fixed in {_dotted(a.fixed_in)}; {a.source})" for a in unfixed_advisories(version))
+        path = Path(config_file)
+        if not path.is_file():
+            return ToolkitFacts(version, unfixed, "auto", f"{path} not found (mode auto)")
+        mode = toolkit_mode(path.read_text(encoding="utf-8"))
+        return ToolkitFacts(version, unfixed, mode, f"{path}: mode = {mode}")
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)

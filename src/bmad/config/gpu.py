@@ -23,6 +23,13 @@ class GpuConfig(Model):
     dcgm_selector: str = Field(
         default='job="dcgm"', description="label matchers of the DCGM exporter's series in Prometheus"
     )
+    toolkit_version: str | None = Field(
+        default=None,
+        description=(
+            "the NVIDIA Container Toolkit version the host must run (pinned, e.g. 1.17.8); "
+            "default: any release that fixes every known advisory"
+        ),
+    )
     toolkit_config: str = Field(
         default="/etc/nvidia-container-runtime/config.toml",
         description="the NVIDIA Container Toolkit's runtime configuration (its mode: cdi or legacy)",

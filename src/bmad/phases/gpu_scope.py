@@ -1,13 +1,65 @@
 """Whether the GPU checks apply to this service: a compose file's GPU requests or ``gpu.requested``
-(docs/gpu.md). Shared by the GPU checks of MEASURE, ANALYZE and DEPLOY."""
+(docs/gpu.md). Shared by the GPU checks of MEASURE, ANALYZE and DEPLOY.
+
+A Compose service asks for a GPU with ``deploy.resources.reservations.devices`` with
+``capabilities: [gpu]`` (or ``driver: nvidia``), ``gpus:``, or a CDI device name
+(``nvidia.com/gpu=0``) under ``devices:`` (Kubernetes containers:
+``bmad.phases.analyze.evaluators.gpu``).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from bmad.adapters.gpu_host import NOT_REQUESTED, gpu_requests_in_compose_file
 from bmad.config.models import BmadConfig
+from bmad.core.yaml_limits import safe_load_limited
+
+CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
+
+
+def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
+    """How one Compose service asks for a GPU (empty: it does not)."""
+    found: list[str] = []
+    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
+    for device in reservations.get("devices") or []:
+        if "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia":
+            found.append(
+                f"device reservation ({device.get('driver', 'any driver')}, count {device.get('count', 'all')})"
+            )
+    if service.get("gpus"):
+        found.append(f"gpus: {service['gpus']}")
+    for device in service.get("devices") or []:
+        name = device if isinstance(device, str) else str(device.get("source", ""))
+        if CDI_DEVICE.match(name) and "gpu" in name:
+            found.append(f"CDI device {name}")
+    return tuple(found)
+
+
+NOT_REQUESTED = "not applicable: no GPU requested"
+
+
+def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """The services (name -> definition) that ask for a GPU, with how; empty: the GPU checks do not apply."""
+    found = {name: compose_gpu_requests(definition) for name, definition in services.items()}
+    return {name: how for name, how in found.items() if how}
+
+
+def compose_services(path: Path) -> dict[str, dict[str, Any]]:
+    """The ``services`` of a compose file, name -> definition (``ConfigError`` when it is not YAML)."""
+    document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
+    services = document.get("services") if isinstance(document, dict) else None
+    if not isinstance(services, dict):
+        return {}
+    return {str(name): spec for name, spec in services.items() if isinstance(spec, dict)}
+
+
+def gpu_requests_in_compose_file(path: Path) -> dict[str, tuple[str, ...]]:
+    """The services of a compose file that ask for a GPU, with how."""
+    return gpu_requests_by_service(compose_services(path))
 
 
 @dataclass(frozen=True)
@@ -41,8 +93,12 @@ def compose_file_of(config: BmadConfig) -> str | None:
 
 
 def gpu_scope(config: BmadConfig) -> GpuScope:
+    """What asks for a GPU in the configured compose file (``ConfigError`` when it is not YAML)."""
     compose = compose_file_of(config)
     if compose is None:
         return GpuScope(source="no compose file", forced=config.gpu.requested)
-    requests = gpu_requests_in_compose_file(config.repository_dir / compose)
+    path = config.repository_dir / compose
+    if not path.is_file():
+        return GpuScope(source=f"{compose} not found", forced=config.gpu.requested)
+    requests = gpu_requests_in_compose_file(path)
     return GpuScope(source=compose, requests=requests, forced=config.gpu.requested)

@@ -63,7 +63,7 @@ def test_not_applicable_without_a_gpu_request(stack: Any, tmp_path: Path) -> Non
 def test_nvidia_smi_on_the_host_when_no_exporter(stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards the host path: figures per device, the slowdown margin from ``-q -x`` (driver 580 T.Limit)."""
     monkeypatch.setenv("PATH", str(fake_nvidia_smi(tmp_path / "bin")))
-    result = run_check(gpu_ctx(stack, tmp_path, compose=GPU_COMPOSE))
+    result = run_check(gpu_ctx(stack, tmp_path, compose=GPU_COMPOSE, selector='job="no-exporter"'))
     assert result.status is CheckStatus.PASS, result.observed
     figures = result.artifacts["gpu_baseline"]
     values = {name: figure["value"] for name, figure in figures.items()}
@@ -82,8 +82,8 @@ def test_nvidia_smi_on_the_host_when_no_exporter(stack: Any, tmp_path: Path, mon
 def test_dcgm_through_prometheus_first(
     stack: Any,
     tmp_path: Path,
-    dcgm_exporter: str,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    dcgm_exporter: str,  # noqa: F811 - the imported fixture
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi: every figure comes from DCGM
     stack.set_scrape_targets({"dcgm": [dcgm_exporter]})

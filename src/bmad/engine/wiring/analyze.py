@@ -11,6 +11,7 @@ from bmad.ports.target import AccessPreflight, DeploySpec
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.git_history import GitHistory
+    from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.kube_validate import BundledSchemaValidator
     from bmad.phases.analyze import AnalyzePhase
     from bmad.phases.analyze.attestations import load_attestations
@@ -52,6 +53,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         attestations=lambda: load_attestations(attestations_path),
         preflight=preflight,
         release=lambda: release_spec(ctx),
+        gpu=HostGpuProbe(),
     )
 
 

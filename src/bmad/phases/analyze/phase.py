@@ -10,6 +10,8 @@ Checks (ids never change; one module each in ``checks/``):
 * ``analyze.snapshot``             what runs now (the rollback point)     -> artifact ``snapshot``
 * ``analyze.rollback_plan``        plan from the snapshot                 -> rollback_plan_documented
 * ``analyze.risk``                 decision matrix + mitigations          -> risk_assessment_complete
+* ``analyze.gpu_host``             NVIDIA Container Toolkit pinned, patched, CDI mode (GPU requested only)
+* ``analyze.gpu_compose``          Compose GPU services reserve the GPU and run hardened (GPU requested only)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.checks import (
     access,
     categories,
+    gpu_compose,
+    gpu_host,
     manifests,
     readiness,
     risk,
@@ -32,6 +36,7 @@ from bmad.phases.analyze.checks import (
 )
 from bmad.phases.analyze.preparation import AnalyzePorts, DryRunner, Prepared, prepare
 from bmad.phases.analyze.readiness_data import Category
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
@@ -63,6 +68,7 @@ class AnalyzePhase(BasePhase):
         now: datetime | None = None,
         preflight: AccessPreflight | None = None,
         release: Callable[[], DeploySpec] | None = None,
+        gpu: GpuProbe | None = None,
     ) -> None:
         self.ports = AnalyzePorts(
             schemas,
@@ -75,6 +81,7 @@ class AnalyzePhase(BasePhase):
             now,
             preflight,
             release,
+            gpu,
         )
         self._lock = threading.Lock()
         self._prepared: Prepared | None = None
@@ -96,6 +103,8 @@ class AnalyzePhase(BasePhase):
             self._check(snapshot.CHECK, snapshot.run),
             self._check(rollback_plan.CHECK, rollback_plan.run, needs=(snapshot.CHECK.id,)),
             self._check(risk.CHECK, risk.run, needs=(rollback_plan.CHECK.id,)),
+            self._check(gpu_host.CHECK, gpu_host.run),
+            self._check(gpu_compose.CHECK, gpu_compose.run),
         ]
         return listed
 

@@ -19,6 +19,7 @@ from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import PhaseContext
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
@@ -50,6 +51,7 @@ class AnalyzePorts:
     now: datetime | None = None
     preflight: AccessPreflight | None = None  # the cluster's access review and prune preview
     release: Callable[[], DeploySpec] | None = None  # what DEPLOY will apply (for the preflight)
+    gpu: GpuProbe | None = None  # the host's NVIDIA Container Toolkit (analyze.gpu_host)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from bmad.phases.measure.checks import (
     prometheus,
     scrape_job,
 )
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
@@ -59,6 +60,8 @@ class MeasurePorts:
     serving_endpoints: Callable[[], list[str]] | None = None
     # The phase start: baselines are read as of then, so MEASURE's own load test never ends up in them.
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # This host's GPUs and the DCGM series (``measure.gpu_baselines``; None: not applicable).
+    gpu: GpuProbe | None = None
 
 
 class MeasureCheck(Protocol):

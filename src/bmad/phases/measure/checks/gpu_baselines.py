@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bmad.adapters.gpu import GpuSample, samples_from_prometheus, with_slowdown_thresholds
-from bmad.adapters.gpu_host import host_gpu_samples, host_slowdown_thresholds
 from bmad.core.errors import AdapterError, CommandFailed, Unreachable
 from bmad.core.models import CheckResult
 from bmad.phases.gpu_scope import gpu_scope
 from bmad.phases.measure.checks import prometheus
 from bmad.ports.artifacts import BaselineFigure, MeasureArtifacts
+from bmad.ports.gpu import GpuProbe, GpuSample
 from bmad.ports.phase import CheckId, PhaseContext
 
 if TYPE_CHECKING:
@@ -39,22 +38,15 @@ _FIGURES: tuple[tuple[str, str, Callable[[GpuSample], float | None]], ...] = (
 
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     scope = gpu_scope(ctx.config)
-    if not scope.requested:
-        return CHECK.skipped(scope.describe())
+    if not scope.requested or ports.gpu is None:
+        return CHECK.skipped(scope.describe() if not scope.requested else "not applicable: no GPU probe wired")
     selector = ctx.config.gpu.dcgm_selector
     try:
-        samples = samples_from_prometheus(ports.prometheus, selector=selector)
+        samples, source = _samples(ports, ports.gpu, selector)
     except Unreachable as exc:
         raise prometheus.unreachable(exc, ctx, ports) from None
-    source = f"DCGM exporter through Prometheus ({selector})"
-    if samples:
-        samples = with_slowdown_thresholds(samples, host_slowdown_thresholds())
-    else:
-        source = "nvidia-smi --query-gpu on this host"
-        try:
-            samples = host_gpu_samples()
-        except (AdapterError, CommandFailed) as exc:
-            return _no_figures(scope.describe(), selector, str(exc))
+    except (AdapterError, CommandFailed) as exc:
+        return _no_figures(scope.describe(), selector, str(exc))
     figures = gpu_figures(samples, source)
     artifacts = MeasureArtifacts(gpu_baseline=figures).to_artifacts("gpu_baseline")
     artifact_file = ctx.evidence.write_json("measure/gpu_baseline.json", artifacts)
@@ -66,6 +58,14 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
         evidence_files=(artifact_file,),
         artifacts=artifacts,
     )
+
+
+def _samples(ports: MeasurePorts, probe: GpuProbe, selector: str) -> tuple[tuple[GpuSample, ...], str]:
+    """DCGM's series through Prometheus, else ``nvidia-smi`` on this host."""
+    samples = probe.dcgm_samples(ports.prometheus, selector)
+    if not samples:
+        return probe.host_samples(), "nvidia-smi --query-gpu on this host"
+    return samples, f"DCGM exporter through Prometheus ({selector})"
 
 
 def gpu_figures(samples: tuple[GpuSample, ...], source: str) -> dict[str, BaselineFigure]:
