@@ -20,6 +20,7 @@ from bmad.adapters.gpu import (
     QUERY_ARGV,
     gpu_faults,
     parse_dcgm_text,
+    parse_device_list,
     parse_query_csv,
     parse_query_xml,
     parse_xid_lines,
@@ -45,6 +46,14 @@ def test_query_csv_captured_on_an_h100() -> None:
         81559,
     )
     assert gpu.power_watts == 71.49
+
+
+def test_device_list_captured_on_an_h100() -> None:
+    listed = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-aed03bd2-d876-fb52-3384-eba028115106)\n"
+    assert (DATA / "nvidia-smi-L-h100.txt").read_text() == listed
+    (gpu,) = parse_device_list(listed + "  MIG 1g.10gb     Device  0: (UUID: MIG-5c8e2b1a)\n")
+    assert (gpu.index, gpu.name, gpu.uuid) == (0, "NVIDIA H100 80GB HBM3", H100)
+    assert parse_device_list("No devices were found\n") == ()
 
 
 def test_query_xml_580_layout_captured_on_an_h100() -> None:

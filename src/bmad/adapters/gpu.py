@@ -1,6 +1,7 @@
 """NVIDIA GPUs as bmad sees them: per-device samples and faults from the tools' own formats.
 
 * ``nvidia-smi --query-gpu=<QUERY_FIELDS> --format=csv,noheader,nounits`` (:func:`parse_query_csv`);
+* ``nvidia-smi -L``, the devices a container sees (:func:`parse_device_list`);
 * ``nvidia-smi -q -x`` XML (:func:`parse_query_xml`), which adds the slowdown temperature, ECC
   counters and the active clock-throttle (``clocks_event``) reasons;
 * the DCGM exporter's Prometheus metrics, read from the exporter's text (:func:`parse_dcgm_text`)
@@ -237,6 +238,15 @@ def with_slowdown_thresholds(samples: Iterable[GpuSample], thresholds: Mapping[s
         else s
         for s in samples
     )
+
+
+_LISTED = re.compile(r"^GPU (?P<index>\d+): (?P<name>.+?) \(UUID: (?P<uuid>[^)]+)\)")
+
+
+def parse_device_list(text: str) -> tuple[GpuSample, ...]:
+    """``nvidia-smi -L``: ``GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)``, one device a line (MIG lines skipped)."""
+    found = (_LISTED.match(line.strip()) for line in text.splitlines())
+    return tuple(GpuSample(index=int(m["index"]), uuid=m["uuid"], name=m["name"]) for m in found if m)
 
 
 _XID = re.compile(r"NVRM: Xid \(PCI:(?P<bus>[0-9A-Fa-f:.]+)\): (?P<code>\d+)")
