@@ -20,8 +20,10 @@ import yaml
 
 from bmad.adapters.gpu import (
     QUERY_ARGV,
+    gpu_faults,
     parse_query_csv,
     parse_query_xml,
+    parse_xid_lines,
     samples_from_prometheus,
     with_slowdown_thresholds,
 )
@@ -91,15 +93,20 @@ def host_gpu_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
 
 def host_slowdown_thresholds(*, timeout: float = 30.0) -> dict[str, float]:
     """Slowdown temperature by GPU UUID from ``nvidia-smi -q -x`` (empty where nvidia-smi is missing)."""
+    return {
+        s.uuid: s.slowdown_temperature_celsius
+        for s in detailed_host_samples(timeout=timeout)
+        if s.slowdown_temperature_celsius is not None
+    }
+
+
+def detailed_host_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
+    """``nvidia-smi -q -x`` (thresholds, ECC counters, throttle reasons); none where nvidia-smi is missing."""
     try:
         detail = run(("nvidia-smi", "-q", "-x"), timeout=timeout, check=True, missing_hint=NVIDIA_SMI_HINT)
     except (AdapterError, CommandFailed):
-        return {}
-    return {
-        s.uuid: s.slowdown_temperature_celsius
-        for s in parse_query_xml(detail.stdout)
-        if s.slowdown_temperature_celsius is not None
-    }
+        return ()
+    return parse_query_xml(detail.stdout)
 
 
 class HostGpuProbe:
@@ -114,6 +121,18 @@ class HostGpuProbe:
 
     def host_samples(self) -> tuple[GpuSample, ...]:
         return host_gpu_samples(timeout=self.timeout)
+
+    def faults(self, prometheus: MetricsQuery | None, selector: str) -> tuple[str, ...]:
+        samples = samples_from_prometheus(prometheus, selector=selector) if prometheus is not None else ()
+        detailed = detailed_host_samples(timeout=self.timeout)
+        return gpu_faults((*samples, *detailed), parse_xid_lines(self._kernel_log()))
+
+    def _kernel_log(self) -> str:
+        """``dmesg`` where this user may read it (empty otherwise)."""
+        try:
+            return run(("dmesg",), timeout=self.timeout, check=True).stdout
+        except (AdapterError, CommandFailed):
+            return ""
 
     def toolkit(self, config_file: str) -> ToolkitFacts | None:
         version = toolkit_cli_version(timeout=self.timeout)

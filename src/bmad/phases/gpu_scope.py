@@ -92,6 +92,12 @@ def compose_file_of(config: BmadConfig) -> str | None:
     return None
 
 
+def gpu_checks_listed(config: BmadConfig) -> bool:
+    """The GPU checks take part only where bmad can tell whether a GPU is asked for: a compose file
+    (where they may still report "not applicable: no GPU requested") or ``gpu.requested``."""
+    return config.gpu.requested or compose_file_of(config) is not None
+
+
 def gpu_scope(config: BmadConfig) -> GpuScope:
     """What asks for a GPU in the configured compose file (``ConfigError`` when it is not YAML)."""
     compose = compose_file_of(config)

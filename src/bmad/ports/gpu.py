@@ -57,3 +57,8 @@ class GpuProbe(Protocol):
     def toolkit(self, config_file: str) -> ToolkitFacts | None:
         """The NVIDIA Container Toolkit on this host (None: ``nvidia-ctk`` is not installed)."""
         ...
+
+    def faults(self, prometheus: MetricsQuery | None, selector: str) -> tuple[str, ...]:
+        """GPU faults to name in ``diagnose``: Xid errors (kernel log, DCGM), uncorrected ECC errors,
+        thermal or hardware-slowdown throttling."""
+        ...

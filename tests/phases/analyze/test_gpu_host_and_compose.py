@@ -133,3 +133,17 @@ services:
             "cap_drop lacks ALL",
         ],
     }
+
+
+def test_listed_only_where_a_gpu_request_can_be_read(tmp_path: Path) -> None:
+    """Without a compose file or ``gpu.requested`` ANALYZE lists no GPU checks (a ready release stays all-pass)."""
+    plain = context_from_yaml(
+        tmp_path / "plain",
+        "service: {name: api}\nenvironments: {staging: {}}\n",
+        environment="staging",
+        version="1" * 40,
+    )
+    with_compose = ctx_for(tmp_path, "services: {api: {image: api}}\n")
+    gpu_ids = {gpu_host.CHECK.id, gpu_compose.CHECK.id}
+    assert not gpu_ids & {c.id for c in AnalyzePhase(schemas=None).checks(plain)}
+    assert gpu_ids <= {c.id for c in AnalyzePhase(schemas=None).checks(with_compose)}

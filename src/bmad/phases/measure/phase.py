@@ -12,7 +12,7 @@ checks in records); ``CHECKS`` lists them in the order they are reported:
 * ``measure.grafana.datasource`` the dashboards' data source answers
 * ``measure.e2e_metric``       a unique metric pushed to the Pushgateway comes back from a query
 * ``measure.baselines``        baseline figures captured (artifact ``baseline``, ``baseline_captured``)
-* ``measure.gpu_baselines``    per-GPU figures (artifact ``gpu_baseline``); not applicable without a GPU request
+* ``measure.gpu_baselines``    per-GPU figures (artifact ``gpu_baseline``); listed with a compose file or gpu.requested
 * ``measure.load_test``        the concurrency sweep (artifact ``load_test``; per-level figures)
 
 What MEASURE hands on is :class:`bmad.ports.artifacts.MeasureArtifacts`.
@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bmad.core.models import CheckResult, MetricValue, PhaseName
+from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.phases.measure.checks import (
     alert_rules,
     alertmanager,
@@ -102,7 +103,8 @@ class MeasurePhase(BasePhase):
         self.ports = ports
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        return [self._bind(check) for check in CHECKS]
+        listed = gpu_checks_listed(ctx.config)
+        return [self._bind(check) for check in CHECKS if check is not gpu_baselines or listed]
 
     def _bind(self, check: MeasureCheck) -> Check:
         needs = check.NEEDS
