@@ -16,6 +16,9 @@ class GpuConfig(Model):
             "default: the first BUILD suite environment's compose file"
         ),
     )
+    profiles: list[str] = Field(
+        default=[], description="compose profiles enabled with gpu.compose (services without a profile always count)"
+    )
     requested: bool = Field(
         default=False,
         description="the service asks for a GPU even where no compose file says so (e.g. Kubernetes nvidia.com/gpu)",

@@ -10,7 +10,7 @@ A Compose service asks for a GPU with ``deploy.resources.reservations.devices`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,18 +48,23 @@ def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[s
     return {name: how for name, how in found.items() if how}
 
 
-def compose_services(path: Path) -> dict[str, dict[str, Any]]:
-    """The ``services`` of a compose file, name -> definition (``ConfigError`` when it is not YAML)."""
+def compose_services(path: Path, profiles: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """The active ``services`` of a compose file, name -> definition: those without ``profiles`` and
+    those of an enabled profile (``ConfigError`` when it is not YAML)."""
     document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
     services = document.get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict):
         return {}
-    return {str(name): spec for name, spec in services.items() if isinstance(spec, dict)}
+    return {
+        str(name): spec
+        for name, spec in services.items()
+        if isinstance(spec, dict) and (not spec.get("profiles") or set(spec["profiles"]) & set(profiles))
+    }
 
 
-def gpu_requests_in_compose_file(path: Path) -> dict[str, tuple[str, ...]]:
-    """The services of a compose file that ask for a GPU, with how."""
-    return gpu_requests_by_service(compose_services(path))
+def gpu_requests_in_compose_file(path: Path, profiles: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The active services of a compose file that ask for a GPU, with how."""
+    return gpu_requests_by_service(compose_services(path, profiles))
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,18 @@ class GpuScope:
 
 def compose_file_of(config: BmadConfig) -> str | None:
     """``gpu.compose``, else the first BUILD suite environment's compose file."""
+    return compose_source(config)[0]
+
+
+def compose_source(config: BmadConfig) -> tuple[str | None, tuple[str, ...]]:
+    """The compose file and its enabled profiles: ``gpu.compose`` with ``gpu.profiles``, else the first
+    BUILD suite environment's compose file with that environment's profiles."""
     if config.gpu.compose:
-        return config.gpu.compose
+        return config.gpu.compose, tuple(config.gpu.profiles)
     for suite in config.build.suites:
         if suite.environment is not None and suite.environment.compose:
-            return suite.environment.compose
-    return None
+            return suite.environment.compose, tuple(suite.environment.profiles)
+    return None, ()
 
 
 def gpu_checks_listed(config: BmadConfig) -> bool:
@@ -100,11 +111,11 @@ def gpu_checks_listed(config: BmadConfig) -> bool:
 
 def gpu_scope(config: BmadConfig) -> GpuScope:
     """What asks for a GPU in the configured compose file (``ConfigError`` when it is not YAML)."""
-    compose = compose_file_of(config)
+    compose, profiles = compose_source(config)
     if compose is None:
         return GpuScope(source="no compose file", forced=config.gpu.requested)
     path = config.repository_dir / compose
     if not path.is_file():
         return GpuScope(source=f"{compose} not found", forced=config.gpu.requested)
-    requests = gpu_requests_in_compose_file(path)
+    requests = gpu_requests_in_compose_file(path, profiles)
     return GpuScope(source=compose, requests=requests, forced=config.gpu.requested)

@@ -147,3 +147,16 @@ def test_listed_only_where_a_gpu_request_can_be_read(tmp_path: Path) -> None:
     gpu_ids = {gpu_host.CHECK.id, gpu_compose.CHECK.id}
     assert not gpu_ids & {c.id for c in AnalyzePhase(schemas=None).checks(plain)}
     assert gpu_ids <= {c.id for c in AnalyzePhase(schemas=None).checks(with_compose)}
+
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "gpu-inference"
+
+
+@pytest.mark.parametrize(("profiles", "status"), [("[]", CheckStatus.SKIP), ("[gpu]", CheckStatus.PASS)])
+def test_the_example_requests_a_gpu_only_in_its_gpu_profile(tmp_path: Path, profiles: str, status: CheckStatus) -> None:
+    """Guards profiles: the example's default profile has no GPU service, ``--profile gpu`` adds one."""
+    compose = (EXAMPLE / "compose.yml").read_text(encoding="utf-8")
+    result = compose_check(ctx_for(tmp_path, compose, f", profiles: {profiles}"))
+    assert result.status is status, result.observed
+    if status is CheckStatus.SKIP:
+        assert result.summary == "not applicable: no GPU requested (compose.yml)"

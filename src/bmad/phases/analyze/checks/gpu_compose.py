@@ -12,7 +12,7 @@ from typing import Any
 
 from bmad.core.models import CheckResult
 from bmad.phases.analyze.preparation import AnalyzeRun
-from bmad.phases.gpu_scope import NOT_REQUESTED, compose_file_of, compose_services, gpu_requests_by_service
+from bmad.phases.gpu_scope import NOT_REQUESTED, compose_services, compose_source, gpu_requests_by_service
 from bmad.ports.phase import CheckId, PhaseContext
 
 CHECK = CheckId("analyze.gpu_compose", "Compose GPU services reserve their GPU and run hardened")
@@ -21,11 +21,11 @@ _ROOT_USERS = ("", "0", "root")
 
 
 def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
-    compose = compose_file_of(ctx.config)
+    compose, profiles = compose_source(ctx.config)
     path = ctx.config.repository_dir / compose if compose else None
     if path is None or not path.is_file():
         return CHECK.skipped(f"{NOT_REQUESTED} ({compose + ' not found' if compose else 'no compose file'})")
-    services = compose_services(path)
+    services = compose_services(path, profiles)
     requests = gpu_requests_by_service(services)
     users = {name for name, spec in services.items() if name in requests or _sets_visible_devices(spec)}
     if not users:
