@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bmad.adapters.gpu import (
     QUERY_ARGV,
     gpu_faults,
+    parse_device_list,
     parse_query_csv,
     parse_query_xml,
     parse_xid_lines,
@@ -112,8 +115,30 @@ def detailed_host_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
 class HostGpuProbe:
     """:class:`~bmad.ports.gpu.GpuProbe` on this host: ``nvidia-smi``, ``nvidia-ctk`` and the DCGM series."""
 
-    def __init__(self, *, timeout: float = 30.0) -> None:
+    def __init__(self, *, timeout: float = 30.0, docker_host: str | None = None) -> None:
         self.timeout = timeout
+        self.docker_host = docker_host  # the engine whose containers ``container_devices`` looks into
+
+    def container_devices(self, container: str) -> tuple[str, ...]:
+        from docker.errors import DockerException
+
+        from bmad.adapters.engine_client import connect_engine
+
+        client = connect_engine(self.docker_host, timeout=self.timeout)
+        try:
+            found = client.containers.get(container)
+            try:
+                exit_code, output = found.exec_run(["nvidia-smi", "-L"])
+            except DockerException:
+                exit_code, output = 127, b""
+            listed = parse_device_list(output.decode(errors="replace")) if exit_code == 0 else ()
+            if listed:
+                return tuple(f"GPU {g.index}: {g.name} ({g.uuid})" for g in listed)
+            return engine_gpu_devices(found.attrs.get("HostConfig") or {})
+        except DockerException as exc:
+            raise AdapterError("container-engine", f"looking into {container}", str(exc), temporary=True) from None
+        finally:
+            client.close()
 
     def dcgm_samples(self, prometheus: MetricsQuery, selector: str) -> tuple[GpuSample, ...]:
         samples = samples_from_prometheus(prometheus, selector=selector)
@@ -144,6 +169,25 @@ class HostGpuProbe:
             return ToolkitFacts(version, unfixed, "auto", f"{path} not found (mode auto)")
         mode = toolkit_mode(path.read_text(encoding="utf-8"))
         return ToolkitFacts(version, unfixed, mode, f"{path}: mode = {mode}")
+
+
+_NVIDIA_NODE = re.compile(r"^/dev/nvidia\d+$")
+_CDI_NAME = re.compile(r"^[a-z0-9.-]+/gpu=\S+$")
+
+
+def engine_gpu_devices(host_config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The GPUs an engine's ``HostConfig`` gives a container: ``/dev/nvidiaN`` or CDI device names
+    under ``Devices``, NVIDIA ``DeviceRequests`` (``--gpus``)."""
+    found = []
+    for device in host_config.get("Devices") or []:
+        path = str(device.get("PathOnHost", ""))
+        if _NVIDIA_NODE.match(path) or _CDI_NAME.match(path):
+            found.append(f"device {path}")
+    for request in host_config.get("DeviceRequests") or []:
+        capabilities = [c for group in request.get("Capabilities") or [] for c in group]
+        if request.get("Driver") == "nvidia" or "gpu" in capabilities:
+            found.append(f"device request ({request.get('Driver') or 'any driver'}, count {request.get('Count')})")
+    return tuple(found)
 
 
 def _dotted(version: tuple[int, ...]) -> str:

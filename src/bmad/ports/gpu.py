@@ -62,3 +62,8 @@ class GpuProbe(Protocol):
         """GPU faults to name in ``diagnose``: Xid errors (kernel log, DCGM), uncorrected ECC errors,
         thermal or hardware-slowdown throttling."""
         ...
+
+    def container_devices(self, container: str) -> tuple[str, ...]:
+        """The GPUs a running container sees: ``nvidia-smi -L`` inside it, else the NVIDIA or CDI
+        devices the engine gave it (empty: none; ``AdapterError`` when the engine cannot tell)."""
+        ...

@@ -1,0 +1,87 @@
+"""``deploy.gpu_available``'s eyes: :meth:`HostGpuProbe.container_devices` on real Podman containers.
+One sees an ``nvidia-smi`` (mounted into it) that prints ``nvidia-smi -L`` as captured on a real H100;
+one has none and no NVIDIA device; the engine's device list is read from a real ``HostConfig``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bmad.adapters.gpu_host import HostGpuProbe, engine_gpu_devices
+from bmad.core.errors import AdapterError
+from bmad.phases.deploy.checks.gpu_available import release_containers
+
+pytestmark = pytest.mark.stack
+
+DATA = Path(__file__).parents[2] / "adapters" / "data" / "gpu"
+
+
+@pytest.fixture
+def start_container(engine: Any, base_image: str) -> Iterator[Any]:
+    started: list[Any] = []
+
+    def start(**kwargs: Any) -> Any:
+        name = f"gpu18-{uuid.uuid4().hex[:8]}"
+        container = engine.containers.run(base_image, ["sleep", "300"], name=name, detach=True, **kwargs)
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        container.remove(force=True)
+
+
+def test_a_container_that_sees_its_gpu(stack: Any, start_container: Any, tmp_path: Path) -> None:
+    """Guards "GPU availability validated": ``nvidia-smi -L`` inside the container names the device."""
+    listed = (DATA / "nvidia-smi-L-h100.txt").read_text(encoding="utf-8").strip()
+    tool = tmp_path / "bin" / "nvidia-smi"
+    tool.parent.mkdir()
+    tool.write_text(f"#!/bin/sh\necho '{listed}'\n", encoding="utf-8")
+    tool.chmod(0o755)
+    container = start_container(
+        volumes={str(tool.parent): {"bind": "/opt/nvidia/bin", "mode": "ro"}},
+        environment={"PATH": "/opt/nvidia/bin:/usr/local/bin:/usr/bin:/bin"},
+    )
+    devices = HostGpuProbe(docker_host=stack.docker_host).container_devices(container.name)
+    assert devices == ("GPU 0: NVIDIA H100 80GB HBM3 (GPU-aed03bd2-d876-fb52-3384-eba028115106)",)
+
+
+def test_a_container_without_a_gpu(stack: Any, start_container: Any) -> None:
+    container = start_container()
+    assert HostGpuProbe(docker_host=stack.docker_host).container_devices(container.name) == ()
+
+
+def test_an_unknown_container_is_an_adapter_error(stack: Any) -> None:
+    with pytest.raises(AdapterError):
+        HostGpuProbe(docker_host=stack.docker_host).container_devices("gpu18-no-such-container")
+
+
+def test_engine_device_lists() -> None:
+    host_config = {
+        "Devices": [
+            {"PathOnHost": "/dev/nvidia0", "PathInContainer": "/dev/nvidia0"},
+            {"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse"},
+            {"PathOnHost": "nvidia.com/gpu=all", "PathInContainer": ""},
+        ],
+        "DeviceRequests": [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}],
+    }
+    assert engine_gpu_devices(host_config) == (
+        "device /dev/nvidia0",
+        "device nvidia.com/gpu=all",
+        "device request (nvidia, count -1)",
+    )
+    assert engine_gpu_devices({"Devices": None}) == ()
+
+
+def test_release_containers_are_the_running_ones_of_the_release() -> None:
+    status = {
+        "generations": [
+            {"release": "new", "replicas": [{"name": "a", "status": "running"}, {"name": "b", "status": "exited"}]},
+            {"release": "old", "replicas": [{"name": "c", "status": "running"}]},
+        ]
+    }
+    assert release_containers(status, "new") == ["a"]
