@@ -12,8 +12,12 @@ from typing import Any
 import pytest
 
 from bmad.adapters.gpu_host import HostGpuProbe, engine_gpu_devices
+from bmad.config.deploy import Criterion
 from bmad.core.errors import AdapterError
 from bmad.phases.deploy.checks.gpu_available import release_containers
+from bmad.phases.deploy.checks.verify import baseline_figures
+from bmad.phases.deploy.verify import bounds_for, query_for
+from bmad.ports.artifacts import BaselineFigure, MeasureArtifacts
 
 pytestmark = pytest.mark.stack
 
@@ -85,3 +89,22 @@ def test_release_containers_are_the_running_ones_of_the_release() -> None:
         ]
     }
     assert release_containers(status, "new") == ["a"]
+
+
+def test_verification_criteria_name_the_gpu_baseline() -> None:
+    """Guards the hand-off: MEASURE's ``gpu_baseline`` (as a record stores it) is a baseline DEPLOY's
+    verification criteria can name, with the DCGM PromQL MEASURE stored."""
+    stored = MeasureArtifacts(
+        baseline={"cpu": BaselineFigure(query="sum(rate(x[1m]))", value=0.2, points=1)},
+        gpu_baseline={
+            "gpu0_temperature": BaselineFigure(
+                query='DCGM_FI_DEV_GPU_TEMP{job="dcgm",gpu="0"}', unit="celsius", value=61, points=1
+            )
+        },
+    ).to_artifacts()
+    figures = baseline_figures(MeasureArtifacts.from_artifacts(stored))
+    assert set(figures) == {"cpu", "gpu0_temperature"}
+    criterion = Criterion(name="gpu_temp", baseline="gpu0_temperature", max_increase=10)
+    assert query_for(criterion, figures) == 'DCGM_FI_DEV_GPU_TEMP{job="dcgm",gpu="0"}'
+    bounds = bounds_for(criterion, figures)
+    assert (bounds.upper, bounds.problem) == (71, "")

@@ -76,6 +76,7 @@ def test_nvidia_smi_on_the_host_when_no_exporter(stack: Any, tmp_path: Path, mon
         "gpu0_power": 71.49,
     }
     assert result.summary == "1 GPU(s) from nvidia-smi --query-gpu on this host"
+    assert {figure["query"] for figure in figures.values()} == {""}  # no PromQL: nvidia-smi figures
     assert "GPU 0 NVIDIA H100 80GB HBM3: 0% utilised, 37 C (51 C below slowdown)" in result.observed
 
 
@@ -102,6 +103,10 @@ def test_dcgm_through_prometheus_first(
     figures = result.artifacts["gpu_baseline"]
     assert {"gpu0_utilization", "gpu1_memory_total", "gpu1_power"} <= set(figures)
     assert figures["gpu0_temperature_margin"]["no_data"] is True  # DCGM alone has no slowdown threshold
+    assert figures["gpu1_temperature"]["query"] == 'DCGM_FI_DEV_GPU_TEMP{job="dcgm",gpu="1"}'
+    assert figures["gpu0_memory_total"]["query"] == (
+        'DCGM_FI_DEV_FB_USED{job="dcgm",gpu="0"} + DCGM_FI_DEV_FB_FREE{job="dcgm",gpu="0"}'
+    )
 
 
 def test_warns_when_nothing_reports(stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,15 +24,16 @@ CHECK = CheckId("measure.gpu_baselines", "GPU baselines captured")
 NEEDS: tuple[str, ...] = (prometheus.CHECK.id,)
 EXCLUSIVE = False
 
-# (figure name, unit, how the sample gives it); the guide's case study 2 names utilisation,
-# temperature with its margin to the threshold, and memory used / total.
-_FIGURES: tuple[tuple[str, str, Callable[[GpuSample], float | None]], ...] = (
-    ("utilization", "percent", lambda s: s.utilization_percent),
-    ("temperature", "celsius", lambda s: s.temperature_celsius),
-    ("temperature_margin", "celsius", lambda s: s.temperature_margin_celsius),
-    ("memory_used", "MiB", lambda s: s.memory_used_mib),
-    ("memory_total", "MiB", lambda s: s.memory_total_mib),
-    ("power", "watts", lambda s: s.power_watts),
+# (figure name, unit, how the sample gives it, the DCGM PromQL with {m} for the device's matchers);
+# the guide's case study 2 names utilisation, temperature with its margin to the threshold, and
+# memory used / total. The PromQL lets DEPLOY's verification criteria name these figures.
+_FIGURES: tuple[tuple[str, str, Callable[[GpuSample], float | None], str], ...] = (
+    ("utilization", "percent", lambda s: s.utilization_percent, "DCGM_FI_DEV_GPU_UTIL{m}"),
+    ("temperature", "celsius", lambda s: s.temperature_celsius, "DCGM_FI_DEV_GPU_TEMP{m}"),
+    ("temperature_margin", "celsius", lambda s: s.temperature_margin_celsius, ""),
+    ("memory_used", "MiB", lambda s: s.memory_used_mib, "DCGM_FI_DEV_FB_USED{m}"),
+    ("memory_total", "MiB", lambda s: s.memory_total_mib, "DCGM_FI_DEV_FB_USED{m} + DCGM_FI_DEV_FB_FREE{m}"),
+    ("power", "watts", lambda s: s.power_watts, "DCGM_FI_DEV_POWER_USAGE{m}"),
 )
 
 
@@ -47,7 +48,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
         raise prometheus.unreachable(exc, ctx, ports) from None
     except (AdapterError, CommandFailed) as exc:
         return _no_figures(scope.describe(), selector, str(exc))
-    figures = gpu_figures(samples, source)
+    figures = gpu_figures(samples, selector if source.startswith("DCGM") else None)
     artifacts = MeasureArtifacts(gpu_baseline=figures).to_artifacts("gpu_baseline")
     artifact_file = ctx.evidence.write_json("measure/gpu_baseline.json", artifacts)
     return CHECK.passed(
@@ -68,14 +69,16 @@ def _samples(ports: MeasurePorts, probe: GpuProbe, selector: str) -> tuple[tuple
     return samples, f"DCGM exporter through Prometheus ({selector})"
 
 
-def gpu_figures(samples: tuple[GpuSample, ...], source: str) -> dict[str, BaselineFigure]:
-    """``gpu<index>_<figure>`` for every device; a value the tool did not report is stored as no data."""
+def gpu_figures(samples: tuple[GpuSample, ...], selector: str | None) -> dict[str, BaselineFigure]:
+    """``gpu<index>_<figure>`` for every device; a value the tool did not report is stored as no data.
+    Figures from DCGM (``selector`` given) keep their PromQL; those from ``nvidia-smi`` have none."""
     figures = {}
     for sample in samples:
-        for name, unit, value_of in _FIGURES:
+        matchers = "{" + ",".join(part for part in (selector, f'gpu="{sample.index}"') if part) + "}"
+        for name, unit, value_of, promql in _FIGURES:
             value = value_of(sample)
             figures[f"gpu{sample.index}_{name}"] = BaselineFigure(
-                query=f"{source}: GPU {sample.index} {name}",
+                query=promql.replace("{m}", matchers) if selector is not None else "",
                 unit=unit,
                 value=value,
                 points=0 if value is None else 1,
