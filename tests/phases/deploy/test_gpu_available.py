@@ -12,12 +12,18 @@ from typing import Any
 import pytest
 
 from bmad.adapters.gpu_host import HostGpuProbe, engine_gpu_devices
-from bmad.config.deploy import Criterion
+from bmad.adapters.targets.local import LocalTarget
+from bmad.adapters.targets.probe import RequestsProbe
+from bmad.config.deploy import Criterion, DeployConfig, LocalTargetConfig
 from bmad.core.errors import AdapterError
+from bmad.core.models import CheckResult, CheckStatus
+from bmad.phases.deploy import DeployPhase
 from bmad.phases.deploy.checks.gpu_available import release_containers
 from bmad.phases.deploy.checks.verify import baseline_figures
 from bmad.phases.deploy.verify import bounds_for, query_for
 from bmad.ports.artifacts import BaselineFigure, MeasureArtifacts
+from bmad.ports.target import DeploySpec
+from tests.phase_harness import context_from_yaml
 
 pytestmark = pytest.mark.stack
 
@@ -108,3 +114,25 @@ def test_verification_criteria_name_the_gpu_baseline() -> None:
     assert query_for(criterion, figures) == 'DCGM_FI_DEV_GPU_TEMP{job="dcgm",gpu="0"}'
     bounds = bounds_for(criterion, figures)
     assert (bounds.upper, bounds.problem) == (71, "")
+
+
+def test_a_not_applicable_gpu_check_keeps_the_rollout_successful(tmp_path: Path) -> None:
+    """Guards rollout_successful: a skipped ``deploy.gpu_available`` (no GPU requested, e.g. the hello
+    example whose suite compose file asks for none) must not turn a good rollout into a failed one."""
+    phase = DeployPhase(
+        target=LocalTarget(LocalTargetConfig(), probe=RequestsProbe(), health_path="/health"),
+        spec=DeploySpec("hello", "dev", "1" * 40, "127.0.0.1:5000/hello", "sha256:" + "0" * 64),
+        config=DeployConfig(),
+        probe=RequestsProbe(),
+    )
+    ctx = context_from_yaml(
+        tmp_path, "service: {name: hello}\nenvironments: {dev: {}}\n", environment="dev", version="1" * 40
+    )
+    ids = ("deploy.apply", "deploy.rollout", "deploy.gpu_available", "deploy.smoke", "deploy.cutover", "deploy.verify")
+    results = [
+        CheckResult(
+            id=i, title=i, status=CheckStatus.SKIP if i == "deploy.gpu_available" else CheckStatus.PASS, summary=""
+        )
+        for i in ids
+    ]
+    assert phase.metrics(ctx, results)["rollout_successful"] is True

@@ -148,7 +148,7 @@ class DeployPhase(BasePhase):
         state = self.ports.state
         duration = time.monotonic() - state.started if state.started is not None else 0.0
         own = [r for r in results if r.id in (apply.CHECK.id, *_ROLLBACK_TRIGGERS)]
-        ok = bool(own) and all(r.status in (CheckStatus.PASS, CheckStatus.WARN) for r in own)
+        ok = bool(own) and all(_succeeded(r) for r in own)
         rolled_back = bool(state.rollback and state.rollback.get("recovered_at"))
         downtime = state.downtime
         block: dict[str, MetricValue] = {
@@ -183,3 +183,10 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _succeeded(result: CheckResult) -> bool:
+    """Passed or warned; a GPU check that does not apply (no GPU requested) does not count against."""
+    if result.id == gpu_available.CHECK.id and result.status is CheckStatus.SKIP:
+        return True
+    return result.status in (CheckStatus.PASS, CheckStatus.WARN)
