@@ -128,7 +128,9 @@ def test_history_table_is_not_cut_at_80_columns(service: Path) -> None:
     shown = bmad("history", "-e", "dev", cwd=service, env={"COLUMNS": "80"})
     assert shown.returncode == 0, shown.stderr
     header, row = shown.stdout.splitlines()
-    assert header.split() == ["created", "env", "version", "BUILD", "MEASURE", "ANALYZE", "DEPLOY", "time", "rollbacks"]
+    assert header.split() == [
+        *("created", "env", "version", "BUILD", "MEASURE", "ANALYZE", "DEPLOY", "time", "rollbacks", "deployer")
+    ]
     version = json.loads(bmad("history", "-e", "dev", "--json", cwd=service).stdout)["releases"][0]["version"]
     assert version[:12] in row.split() and "…" not in shown.stdout
     assert row.split()[4:8] == ["passed", "pending", "pending", "pending"]  # created is a date and a time

@@ -34,6 +34,14 @@ def test_a_rewrite_replaces_the_whole_file_and_leaves_no_temporary(tmp_path: Pat
     assert target.read_text() == "short\n" and [p.name for p in tmp_path.iterdir()] == ["c.txt"]
 
 
+def test_a_file_made_again_every_run_is_still_replaced_whole_without_the_flush(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "runbook.md"
+    write_atomic(target, "first\n", durable=False)
+    write_atomic(target, "second\n", durable=False)
+    assert target.read_text() == "second\n" and _mode(target) == 0o600
+    assert [p.name for p in target.parent.iterdir()] == ["runbook.md"]
+
+
 def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
     target = write_atomic(tmp_path / "d.txt", "old\n")
     with pytest.raises(TypeError):

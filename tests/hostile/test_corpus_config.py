@@ -33,7 +33,10 @@ CONFIGS: dict[str, tuple[str, str]] = {
         "DNS label",
     ),
     "service name a number": ("version: 1\nservice:\n  name: 42 # <-\nenvironments:\n  dev: {}\n", "string"),
-    "environment name with underscore": ("version: 1\nservice:\n  name: x\nenvironments:\n  my_env: {}\n", "DNS label"),
+    "environment name with underscore": (
+        "version: 1\nservice:\n  name: x\nenvironments:\n  dev: {}\n  my_env: {} # <-\n",
+        "DNS label",
+    ),
     "unknown risk": (HEAD + "  qa:\n    risk: extreme # <-\n", "'low', 'medium' or 'high'"),
     "production not a boolean": (HEAD + "  prod:\n    production: perhaps # <-\n", "boolean"),
     "environment a list": (HEAD + "  qa: [1, 2] # <-\n", "valid dictionary"),

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from . import podsecurity
+from .coordination import validate_lease
 from .errors import ApiError, Cause, forbidden, invalid
 from .resources import ResourceType
 
@@ -174,6 +175,8 @@ def validate(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
             causes.append(bad_value("spec.selector", spec.get("selector"), "field is immutable"))
     elif rt.kind == "Pod":
         causes += _validate_containers(spec, "spec")
+    elif rt.kind == "Lease":
+        causes += validate_lease(spec)
     elif rt.kind == "Service" and spec.get("type") != "ExternalName" and not spec.get("ports"):
         causes.append(required("spec.ports"))
     if causes:

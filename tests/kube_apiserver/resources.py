@@ -72,6 +72,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True, has_spec=False),
     ResourceType("batch", "v1", "Job", "jobs", True, subresources=("status",), categories=_ALL),
     ResourceType("batch", "v1", "CronJob", "cronjobs", True, ("cj",), subresources=("status",), categories=_ALL),
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),  # coordination.py
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), subresources=("status",)),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),

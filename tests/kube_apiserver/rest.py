@@ -268,6 +268,7 @@ BUILTIN_GROUPS = frozenset(
         "",
         "apps",
         "batch",
+        "coordination.k8s.io",
         "networking.k8s.io",
         "policy",
         "autoscaling",

@@ -11,6 +11,8 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from .coordination import lease_holder
+
 Obj = dict[str, Any]
 
 
@@ -128,6 +130,7 @@ _COLUMNS: dict[str, list[tuple[str, Cell]]] = {
     ],
     "Node": [("Status", _node_ready), ("Roles", lambda o: "<none>")],
     "Namespace": [("Status", lambda o: _status(o).get("phase", ""))],
+    "Lease": [("Holder", lease_holder)],
     "ConfigMap": [("Data", lambda o: len(o.get("data") or {}))],
     "Secret": [("Type", lambda o: o.get("type", "Opaque")), ("Data", lambda o: len(o.get("data") or {}))],
 }

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger, RollbackInput
 
@@ -452,9 +453,14 @@ def _demo_deploy(at: list[datetime]) -> PhaseResult:
 
 
 def record_demo_like(
-    ledger: Ledger, version: str = "9" * 40, reason: str | None = None, owner: str | None = None
+    ledger: Ledger,
+    version: str = "9" * 40,
+    reason: str | None = None,
+    owner: str | None = None,
+    deployer: Deployer | None = None,
 ) -> Release:
-    """Record :func:`demo_like_phases` (DEPLOY rolled back; ``reason`` as its root cause, run by ``owner``)."""
+    """Record :func:`demo_like_phases` (DEPLOY rolled back; ``reason`` as its root cause, run by ``owner``,
+    ``deployer`` recorded with DEPLOY)."""
     release = Release("hello", "dev", version, commit_time=T0 - timedelta(hours=1))
     ledger.ensure_release(release, created_at=T0)
     phases = demo_like_phases(T0)
@@ -467,5 +473,5 @@ def record_demo_like(
         recovered_at=detected + timedelta(seconds=8),
         to_version="8" * 40,
     )
-    ledger.record_phase(release, phases[-1], rollback=rollback, owner=owner)
+    ledger.record_phase(release, phases[-1], rollback=rollback, owner=owner, deployer=deployer)
     return release

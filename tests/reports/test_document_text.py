@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bmad.core.ci import Deployer
 from bmad.ledger import Ledger, new_owner
 from bmad.reports.outputs import write_release_outputs
 from bmad.reports.people import ACTOR_VARIABLES, ci_actor
@@ -115,3 +116,19 @@ def test_rollback_plan_is_a_document(make_ledger: Callable[[list[Spec]], Ledger]
         "## Rollback point (snapshot)",
     ):
         assert line in plan.splitlines(), line
+
+
+def test_deployer_row_shows_who_the_ledger_recorded(
+    make_ledger: Callable[[list[Spec]], Ledger], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guards issue 15 item 4: the Deployer row said who should fill it in although the run knew who
+    deployed; now the recorded actor, trigger and CI run show in the runbook and the HTML report, even
+    when another process (a later ``bmad report``) writes them."""
+    monkeypatch.setenv("GITHUB_ACTOR", "someone-reading-later")
+    ledger = make_ledger([])
+    recorded = Deployer(actor="octocat", run_url="https://github.com/acme/hello/actions/runs/42", trigger="push")
+    release = record_demo_like(ledger, owner=f"ci-runner-7:{os.getpid() + 1}:abcd1234", deployer=recorded)
+    files = write_release_outputs(ledger, release, tmp_path).files
+    expected = "octocat (trigger: push; run: https://github.com/acme/hello/actions/runs/42)"
+    assert f"**Deployer**: {expected}  " in files["runbook_md"].read_text().splitlines()
+    assert f"<tr><td>Deployer</td><td>{expected}</td></tr>" in files["report_html"].read_text()

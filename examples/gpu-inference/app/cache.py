@@ -8,11 +8,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:8080")
 TTL = float(os.environ.get("CACHE_TTL_SECONDS", "30"))
+# A fault to inject (a bad release of the cache): any non-empty value answers 503 to everything.
+FAULT = os.environ.get("CACHE_FAULT", "")
 cache: dict[str, tuple[float, int, bytes]] = {}
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if FAULT:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         hit = cache.get(self.path)
         state = "HIT"
         if hit is None or time.monotonic() - hit[0] > TTL:

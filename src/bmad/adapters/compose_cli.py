@@ -56,6 +56,7 @@ class ComposeProject:
     profiles: tuple[str, ...] = ()
     env_file: Path | None = None
     override_files: tuple[Path, ...] = ()  # bmad's own additions (labels), merged over the user's file
+    variables: tuple[tuple[str, str], ...] = ()  # what the compose file interpolates (ports, release env)
 
     def argv(self, *args: str) -> list[str]:
         argv = [*compose_program(), "-p", self.name, "-f", str(self.compose_file)]
@@ -70,20 +71,28 @@ class ComposeProject:
     def environment(self) -> dict[str, str]:
         """The engine bmad's Docker SDK talks to (``docker_host``, else ``$DOCKER_HOST``), for both CLIs."""
         host = self.docker_host or os.environ.get("DOCKER_HOST")
+        variables = dict(self.variables)
         if not host:
-            return {}
-        return {"DOCKER_HOST": host, "CONTAINER_HOST": host}
+            return variables
+        return {**variables, "DOCKER_HOST": host, "CONTAINER_HOST": host}
 
 
 def write_label_override(
-    directory: Path, services: Sequence[str], labels: Mapping[str, str], images: Mapping[str, str] | None = None
+    directory: Path,
+    services: Sequence[str],
+    labels: Mapping[str, str],
+    images: Mapping[str, str] | None = None,
+    *,
+    per_service: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
-    """A compose file that adds ``labels`` (plus ``bmad.env.service``) to each service, merged by ``-f``;
-    ``images`` names what a service without an ``image`` builds (else Compose tags it per project)."""
+    """A compose file that adds ``labels`` (plus ``bmad.env.service`` and ``per_service[name]``) to each
+    service, merged by ``-f``; ``images`` replaces a service's image (or names what one without an
+    ``image`` builds, else Compose tags it per project)."""
     path = directory / "bmad-labels.compose.yml"
     data: dict[str, Any] = {"services": {}}
     for name in services:
-        data["services"][name] = {"labels": {**labels, "bmad.env.service": name}}
+        own = (per_service or {}).get(name, {})
+        data["services"][name] = {"labels": {**labels, "bmad.env.service": name, **own}}
         if images and name in images:
             data["services"][name]["image"] = images[name]
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -148,6 +148,18 @@ class ComposeService:
         value = self.definition.get("healthcheck")
         return value if isinstance(value, Mapping) and not value.get("disable") else None
 
+    @property
+    def health_argv(self) -> list[str] | None:
+        """The healthcheck's ``test`` as the argv to exec in the container; None without one (or NONE)."""
+        test = (self.healthcheck or {}).get("test")
+        if isinstance(test, str):
+            return ["/bin/sh", "-c", test]
+        if isinstance(test, list) and test and test[0] == "CMD-SHELL":
+            return ["/bin/sh", "-c", " ".join(str(t) for t in test[1:])]
+        if isinstance(test, list) and test and test[0] == "CMD":
+            return [str(t) for t in test[1:]]
+        return None
+
 
 @dataclass(frozen=True)
 class ComposeFile:

@@ -30,10 +30,10 @@ def detect_docker_host() -> str | None:
 
 
 def connect_engine(docker_host: str | None = None, *, timeout: float = 120.0) -> Any:
-    """A ``docker.DockerClient`` that has answered a ping. Raises Unreachable with a hint otherwise."""
-    import docker
-    from docker.errors import DockerException
+    """A ``docker.DockerClient`` that has answered a ping. Raises Unreachable with a hint otherwise.
 
+    The Docker SDK (a quarter of a second to import) is loaded only once there is an engine to ask.
+    """
     host = docker_host or detect_docker_host()
     if host is None:
         raise Unreachable(
@@ -42,6 +42,9 @@ def connect_engine(docker_host: str | None = None, *, timeout: float = 120.0) ->
             "DOCKER_HOST is not set and no Docker or Podman socket was found",
             hint="start one with 'bmad stack up' (Podman) or set DOCKER_HOST=unix:///path/to/socket",
         )
+    import docker
+    from docker.errors import DockerException
+
     try:
         client = docker.DockerClient(base_url=host, timeout=int(timeout))
         record_waits(client.api, "container engine")

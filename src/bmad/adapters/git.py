@@ -37,6 +37,14 @@ def repo_root(path: Path) -> Path:
     return Path(result.stdout.strip())
 
 
+def user_email(repo: Path) -> str | None:
+    """``git config user.email`` as seen from ``repo`` (None when unset or not a repository)."""
+    result = _git(repo, "config", "user.email", check=False) if repo.is_dir() else None
+    if result is None or not result.ok:
+        return None
+    return result.stdout.strip() or None
+
+
 def head_commit(repo: Path) -> str:
     result = _git(repo, "rev-parse", "--verify", "HEAD^{commit}", check=False)
     if not result.ok:

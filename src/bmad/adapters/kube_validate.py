@@ -18,6 +18,7 @@ Custom resources are validated against schemas registered with :meth:`add_custom
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import marshal
 import re
@@ -37,9 +38,11 @@ FastFn = Callable[[Any], Any]
 
 
 def bundled_schema_root() -> Path:
-    import kubernetes_validate
-
-    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    """The schemas shipped with ``kubernetes_validate``, found without importing it (it loads jsonschema)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("No module named 'kubernetes_validate'", name="kubernetes_validate")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 def _version_key(version: str) -> tuple[int, ...]:

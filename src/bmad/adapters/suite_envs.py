@@ -34,7 +34,7 @@ from bmad.adapters.compose_cli import (
     ComposeRunner,
     write_label_override,
 )
-from bmad.adapters.compose_file import ComposeFile, load_compose_file
+from bmad.adapters.compose_file import ComposeFile, ComposeService, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.redact import redact
@@ -309,9 +309,9 @@ class ComposeEnvironment:
                 on_line(f"started {service.name} ({container.name})")
                 started = time.monotonic()
                 if required.get(service.name) == "service_completed_successfully":
-                    problem = _wait_completed(container, deadline)
+                    problem = wait_service_completed(container, deadline)
                 else:
-                    problem = self._wait_healthy(container, service.healthcheck, deadline)
+                    problem = wait_service_healthy(container, service, deadline)
                 seconds = round(time.monotonic() - started, 3)
                 report.steps.append({"healthy": service.name, "ok": problem is None, "seconds": seconds})
                 if problem is not None:
@@ -384,45 +384,40 @@ class ComposeEnvironment:
                 removed.append(str(container.name))
         return removed
 
-    def _wait_healthy(self, container: Any, healthcheck: Mapping[str, Any] | None, deadline: float) -> str | None:
-        """Run the service's healthcheck ourselves (engine-side health checks need systemd timers on Podman)."""
-        test = (healthcheck or {}).get("test") if isinstance(healthcheck, dict) else None
-        if isinstance(test, str):
-            argv: list[str] | None = ["/bin/sh", "-c", test]
-        elif isinstance(test, list) and test and test[0] == "CMD-SHELL":
-            argv = ["/bin/sh", "-c", " ".join(str(t) for t in test[1:])]
-        elif isinstance(test, list) and test and test[0] == "CMD":
-            argv = [str(t) for t in test[1:]]
-        else:
-            argv = None  # no healthcheck (or NONE): running is enough
-        interval = min(_duration((healthcheck or {}).get("interval"), 1.0), 5.0) if healthcheck else 0.2
-        retries = int((healthcheck or {}).get("retries", 0) or 0) if healthcheck else 0
-        start_period = _duration((healthcheck or {}).get("start_period"), 0.0) if healthcheck else 0.0
-        started = time.monotonic()
-        failures = 0
-        problem = "not checked"
-        while True:
-            container.reload()
-            if container.status in ("exited", "dead"):
-                logs = redact(container.logs(tail=10).decode(errors="replace"))
-                return f"container exited: {logs.strip()[-300:]}"
-            if container.status == "running":
-                if argv is None:
-                    return None
-                exit_code, output = container.exec_run(argv)
-                if exit_code == 0:
-                    return None
-                problem = f"healthcheck exited {exit_code}: {redact(output.decode(errors='replace')).strip()[-200:]}"
-                if time.monotonic() - started >= start_period:
-                    failures += 1
-                    if retries and failures >= retries and time.monotonic() - started > start_period:
-                        return problem
-            if time.monotonic() >= deadline:
-                return problem if argv else f"container status {container.status}"
-            time.sleep(interval)
+
+def wait_service_healthy(container: Any, service: ComposeService, deadline: float) -> str | None:
+    """Run the service's healthcheck ourselves until it passes (engine-side health checks need systemd
+    timers on Podman); None when healthy (or running, without a healthcheck), else the last problem."""
+    healthcheck = service.healthcheck
+    argv = service.health_argv
+    interval = min(_duration((healthcheck or {}).get("interval"), 1.0), 5.0) if healthcheck else 0.2
+    retries = int((healthcheck or {}).get("retries", 0) or 0) if healthcheck else 0
+    start_period = _duration((healthcheck or {}).get("start_period"), 0.0) if healthcheck else 0.0
+    started = time.monotonic()
+    failures = 0
+    problem = "not checked"
+    while True:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            logs = redact(container.logs(tail=10).decode(errors="replace"))
+            return f"container exited: {logs.strip()[-300:]}"
+        if container.status == "running":
+            if argv is None:
+                return None
+            exit_code, output = container.exec_run(argv)
+            if exit_code == 0:
+                return None
+            problem = f"healthcheck exited {exit_code}: {redact(output.decode(errors='replace')).strip()[-200:]}"
+            if time.monotonic() - started >= start_period:
+                failures += 1
+                if retries and failures >= retries and time.monotonic() - started > start_period:
+                    return problem
+        if time.monotonic() >= deadline:
+            return problem if argv else f"container status {container.status}"
+        time.sleep(interval)
 
 
-def _wait_completed(container: Any, deadline: float) -> str | None:
+def wait_service_completed(container: Any, deadline: float) -> str | None:
     """For ``condition: service_completed_successfully``: the container exits 0 before the deadline."""
     while True:
         container.reload()

@@ -102,7 +102,7 @@ def history(args: argparse.Namespace) -> None:
     if not releases:
         echo("no releases recorded yet")
         return
-    rows = [["created", "env", "version", *(p.label for p in PhaseName.ordered()), "time", "rollbacks"]]
+    rows = [["created", "env", "version", *(p.label for p in PhaseName.ordered()), "time", "rollbacks", "deployer"]]
     for item in releases:
         total = sum(run.duration_seconds or 0.0 for run in item.runs)
         rows.append(
@@ -113,6 +113,7 @@ def history(args: argparse.Namespace) -> None:
                 *(item.phase_status(p).value for p in PhaseName.ordered()),
                 f"{total:.1f}s",
                 str(len(item.rollbacks)) if item.rollbacks else "",
+                item.deployer.actor or "",
             ]
         )
     for line in plain_table(rows):

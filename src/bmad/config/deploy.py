@@ -13,8 +13,40 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from bmad.config.base import Model, SecretRef
+from bmad.config.bundle_source import BundleSourceConfig
 
 NoDataPolicy = Literal["fail", "pass", "warn"]
+
+
+class LocalComposeConfig(Model):
+    """The local target's Compose mode: a release is a compose project of several services."""
+
+    file: str = Field(default="compose.yml", description="the compose file (relative to bmad.yaml)")
+    service: str | None = Field(
+        default=None,
+        description=(
+            "the compose service bmad builds: its image becomes the release's image pinned by digest; the other "
+            "services keep theirs (pinned by digest when the engine knows it); default: service.name"
+        ),
+    )
+    profiles: list[str] = Field(default=[], description="compose profiles to enable (--profile)")
+    project: str | None = Field(
+        default=None,
+        description=(
+            "the compose project name; each release runs as <project>-g<generation>; default: <service>-<environment>"
+        ),
+    )
+    ports: dict[str, int] = Field(
+        default={},
+        description=(
+            "host ports the compose file reads from the environment (e.g. CACHE_PORT: 18300): release slot s gets "
+            "base + s, so a new release starts beside the running one"
+        ),
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="the entry of 'ports' whose host port serves the service (smoke tests, probes); default: the first",
+    )
 
 
 class LocalTargetConfig(Model):
@@ -54,6 +86,13 @@ class LocalTargetConfig(Model):
             "none: off"
         ),
     )
+    compose: LocalComposeConfig | None = Field(
+        default=None,
+        description=(
+            "Compose mode: deploy the compose file's services as one project per release (replaces replicas, port, "
+            "host_port_base, healthcheck, memory_limit and cpus); env and secret_env are the compose file's variables"
+        ),
+    )
 
 
 class KubernetesTargetConfig(Model):
@@ -67,6 +106,10 @@ class KubernetesTargetConfig(Model):
     deployment: str | None = Field(default=None, description="default: service name")
     manifests: str | None = Field(
         default=None, description="folder of the bundle; default: analyze.manifests, then k8s/"
+    )
+    source: BundleSourceConfig = Field(
+        default=BundleSourceConfig(),
+        description="where the bundle comes from: the manifests folder (default), a kustomization or a Helm chart",
     )
     container: str | None = Field(default=None, description="container whose image is pinned; default: the first one")
     url: str | None = Field(default=None, description="base URL smoke tests and probes use (ingress or port-forward)")

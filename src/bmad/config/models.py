@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from bmad.config.analyze import AnalyzeConfig
 from bmad.config.base import Model, SecretRef
@@ -19,6 +19,16 @@ from bmad.config.reports import ReportsConfig
 
 RiskLevel = Literal["low", "medium", "high"]
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _environment_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"environment name {name!r} must be a DNS label")
+    return name
+
+
+# validated as a key, so an error points at the key's own line (pydantic's loc ends in "[key]")
+EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
 
 
 class ServiceConfig(Model):
@@ -90,7 +100,7 @@ class RecordsConfig(Model):
 class BmadConfig(Model):
     version: Literal[1] = Field(default=1, description="the file format's version")
     service: ServiceConfig = Field(description="the service")
-    environments: dict[str, EnvironmentConfig] = Field(
+    environments: dict[EnvironmentName, EnvironmentConfig] = Field(
         min_length=1,
         description=(
             "Named environments with their risk level. production refuses a dirty tree and treats warnings as "
@@ -125,13 +135,6 @@ class BmadConfig(Model):
     source_path: str | None = Field(
         default=None, exclude=True, description="where the file was read from; set by the loader, not by the user"
     )
-
-    @model_validator(mode="after")
-    def _environment_names(self) -> BmadConfig:
-        for name in self.environments:
-            if not _NAME.match(name):
-                raise ValueError(f"environment name {name!r} must be a DNS label")
-        return self
 
     @property
     def base_dir(self) -> Path:

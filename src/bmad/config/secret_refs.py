@@ -47,12 +47,17 @@ def resolve_run_secrets(config: BmadConfig, environment: str) -> int:
     """Resolve (and so register) every reference of a run; returns how many were resolved."""
     count = 0
     for path, ref in run_secret_refs(config, environment):
-        try:
-            ref.resolve(config.base_dir)
-        except ConfigError as exc:
-            raise _located(config, path, exc) from None
+        resolve_at(config, path, ref)
         count += 1
     return count
+
+
+def resolve_at(config: BmadConfig, path: FieldPath, ref: SecretRef) -> str:
+    """The value of the reference at ``path`` of ``config``; an error names the file, line and field."""
+    try:
+        return ref.resolve(config.base_dir)
+    except ConfigError as exc:
+        raise _located(config, path, exc) from None
 
 
 def _located(config: BmadConfig, path: FieldPath, exc: ConfigError) -> ConfigError:

@@ -83,12 +83,14 @@ class ConfigError(BmadError):
         super().__init__(self._compose(), hint=hint)
 
     def _compose(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
+        """``file:line:column: field: reason``; without a file ``line 3:5: ...``, without either the field
+        and reason alone (never a placeholder such as ``<input>``)."""
         field = f" {self.field}:" if self.field else ""
+        mark = "" if self.line is None else f"{self.line}" + ("" if self.column is None else f":{self.column}")
+        if self.file is None:
+            where = f"line {mark}:" if mark else ""
+            return f"{where}{field} {self.reason}".strip()
+        where = f"{self.file}:{mark}" if mark else self.file
         return f"{where}:{field} {self.reason}"
 
 

@@ -1,7 +1,8 @@
 """The one way bmad writes a file: whole or not at all, owner-only by default.
 
-The data goes to a temporary name in the target's folder, is flushed to disk and renamed over
-the target, so a reader sees the old file or the new one, never half of one.
+The data goes to a temporary name in the target's folder, is flushed to disk (unless the file is
+made again on every run) and renamed over the target, so a reader sees the old file or the new
+one, never half of one.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: str | bytes, mode: int = 0o600, *, dir_mode: int = 0o700) -> Path:
-    """Write ``data`` (text is UTF-8) to ``path`` with ``mode``; missing parents get ``dir_mode``."""
+def write_atomic(
+    path: Path, data: str | bytes, mode: int = 0o600, *, dir_mode: int = 0o700, durable: bool = True
+) -> Path:
+    """Write ``data`` (text is UTF-8) to ``path`` with ``mode``; missing parents get ``dir_mode``.
+
+    ``durable=False`` skips the flush to disk (several milliseconds a file) for files that are
+    made again from the ledger on every run: the rename still shows the old file or the new one.
+    """
     make_dirs(path.parent, dir_mode)
     content = data.encode("utf-8") if isinstance(data, str) else data
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -23,7 +30,8 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600, *, dir_mode: 
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         Path(temp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,23 +115,38 @@ def _wait(
     err: IO[bytes] | None,
     timeout: float,
 ) -> int | None:
-    """The program's exit code, or None when it ran past ``timeout`` (it is killed then)."""
+    """The program's exit code, or None when it ran past ``timeout`` (it is killed then).
+
+    The wait blocks in the kernel and a timer kills the program at the timeout: a wait with a
+    timeout polls with growing sleeps, which adds milliseconds to every short command."""
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env={**os.environ, **env} if env else None,
+        stdin=subprocess.DEVNULL if input_text is None else subprocess.PIPE,
+        stdout=out,
+        stderr=err if err is not None else subprocess.STDOUT,
+        umask=child_umask(),
+    )
+    expired = threading.Event()
+
+    def expire() -> None:
+        if proc.poll() is None:
+            expired.set()
+            proc.kill()
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        proc = subprocess.run(
-            args,
-            cwd=cwd,
-            env={**os.environ, **env} if env else None,
-            input=input_text.encode() if input_text is not None else None,
-            stdin=subprocess.DEVNULL if input_text is None else None,
-            stdout=out,
-            stderr=err if err is not None else subprocess.STDOUT,
-            timeout=timeout,
-            check=False,
-            umask=child_umask(),
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    return proc.returncode
+        proc.communicate(input_text.encode() if input_text is not None else None)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        timer.cancel()
+    return None if expired.is_set() else proc.returncode
 
 
 def _read_tail(handle: IO[bytes], limit: int) -> str:

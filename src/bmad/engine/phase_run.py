@@ -10,9 +10,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.ci import Deployer, current_deployer
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
@@ -84,6 +86,17 @@ class PhaseRunner:
         self.on_check = on_check
         self.warnings_fail = warnings_fail
 
+    @cached_property
+    def deployer(self) -> Deployer:
+        """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
+        from bmad.adapters import git
+
+        try:
+            email = git.user_email(self.config.repository_dir)
+        except BmadError:  # git missing: the CI user or the OS user still say who it is
+            email = None
+        return current_deployer(email)
+
     def run_phase(self, phase: PhaseName, *, forced_reason: str | None) -> PhaseOutcome:
         """Run ``phase`` and record it; an internal error is recorded first, then raised."""
         previous = self.ledger.latest_results(self.release)
@@ -118,6 +131,7 @@ class PhaseRunner:
             forced_reason=forced_reason,
             started_at=started,
             evidence_dir=evidence_dir,
+            deployer=self.deployer,
         )
         return _Started(run_id, attempt, evidence_dir, EvidenceFolder(folder), started)
 

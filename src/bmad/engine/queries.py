@@ -45,6 +45,7 @@ class StatusReport:
             "next_phase": self.next_phase.value if self.next_phase else None,
             "history": self.history.to_dict() if self.history is not None else None,
             "latest_release": self.latest.release.version if self.latest is not None else None,
+            "deployer": self.history.deployer.to_dict() if self.history is not None else None,
             "lock": None
             if self.lock is None
             else {

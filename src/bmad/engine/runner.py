@@ -11,7 +11,6 @@ Library entry points (the CLI is a thin layer over these):
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,8 +51,10 @@ def prepare_state_dir(config: BmadConfig) -> Path:
 
 
 def open_ledger(config: BmadConfig) -> Ledger:
+    from bmad.config.secret_refs import resolve_at
+
     key_ref = config.ledger.signing_key
-    key = key_ref.resolve(config.base_dir) if key_ref is not None else None
+    key = resolve_at(config, ("ledger", "signing_key"), key_ref) if key_ref is not None else None
     return open_ledger_at(config.ledger.url, prepare_state_dir(config), signing_key=key)
 
 
@@ -211,20 +212,13 @@ def _run_phases(
 
 
 def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[object]:
-    """DEPLOY to the local target holds the target's own lock too: checkouts with separate ledgers
-    share the container engine (a Kubernetes target is left to its own adapter)."""
-    target = runner.config.environment(runner.environment).target
-    if phase is not PhaseName.DEPLOY or target.kind != "local":
+    """DEPLOY holds the target's own lock too: checkouts with separate ledgers share the target."""
+    if phase is not PhaseName.DEPLOY:
         return contextlib.nullcontext()
-    from bmad.adapters.targets.local.target_lock import hold_target_lock
+    from bmad.engine.wiring.target_lock import hold_target_lock
 
-    engine = runner.options.docker_host or target.local.docker_host or os.environ.get("DOCKER_HOST") or "default"
     return hold_target_lock(
-        engine,
-        runner.release.service,
-        runner.environment,
-        owner=runner.lock.owner,
-        lease_seconds=runner.config.ledger.lock_lease_seconds,
+        runner.config, runner.environment, owner=runner.lock.owner, ledger_url=runner.ledger.url, options=runner.options
     )
 
 

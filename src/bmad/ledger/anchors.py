@@ -17,6 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -53,19 +54,28 @@ def sign(key: str, value: str) -> str:
 
 def seal(row: PhaseRunRow, key: str | None) -> str:
     """What :func:`sealed` expects in the ``hash`` column of a running row bmad started."""
-    content = canonical_json(
-        {
-            "id": row.id,
-            "release_id": row.release_id,
-            "phase": row.phase,
-            "attempt": row.attempt,
-            "owner": row.owner,
-            "forced_reason": row.forced_reason,
-            "evidence_dir": row.evidence_dir,
-        }
-    )
+    fields: dict[str, Any] = {
+        "id": row.id,
+        "release_id": row.release_id,
+        "phase": row.phase,
+        "attempt": row.attempt,
+        "owner": row.owner,
+        "forced_reason": row.forced_reason,
+        "evidence_dir": row.evidence_dir,
+    }
+    deployer = deployer_content(row)
+    if deployer is not None:
+        fields["deployer"] = deployer  # sealed rows started before revision 0002 keep their seal
+    content = canonical_json(fields)
     digest = sign(key, content) if key else hashlib.sha256(content.encode()).hexdigest()
     return _SEAL_PREFIX + digest[: 64 - len(_SEAL_PREFIX)]
+
+
+def deployer_content(row: PhaseRunRow) -> dict[str, str | None] | None:
+    """Who ran a phase record (revision 0002), None when nothing is known: such a record, like every
+    record written before, is hashed and sealed exactly as it always was."""
+    deployer = {"actor": row.actor, "ci_run_url": row.ci_run_url, "ci_trigger": row.ci_trigger}
+    return deployer if any(value is not None for value in deployer.values()) else None
 
 
 def sealed(row: PhaseRunRow, key: str | None) -> bool:

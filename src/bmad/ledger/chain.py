@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseStatus
-from bmad.ledger.anchors import ChainAnchor, check_anchors, sealed
+from bmad.ledger.anchors import ChainAnchor, check_anchors, deployer_content, sealed
 from bmad.ledger.hashing import chain_hash, iso
 from bmad.ledger.records import VerifyReport
 from bmad.ledger.schema import ChainHeadRow, PhaseRunRow, ReleaseRow, RollbackRow
@@ -136,7 +136,7 @@ def content(row: ChainedRow) -> dict[str, Any]:
 
 
 def _phase_content(row: PhaseRunRow) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "kind": "phase",
         "seq": row.chain_seq,
         "release": _release_content(row.release),
@@ -162,6 +162,10 @@ def _phase_content(row: PhaseRunRow) -> dict[str, Any]:
             for c in sorted(row.checks, key=lambda c: c.position)
         ],
     }
+    deployer = deployer_content(row)
+    if deployer is not None:
+        data["deployer"] = deployer
+    return data
 
 
 def _release_content(row: ReleaseRow) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
@@ -28,7 +29,7 @@ _BUSY_MS = 60_000
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
-    " message, evidence_dir, owner, pid, host, chain_seq, hash"
+    " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
 _ROLLBACKS_OF = (
@@ -261,6 +262,7 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tup
         chain_seq=row[15],
         hash=row[16],
         spans=spans,
+        deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from bmad.core.ci import Deployer
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.spans import Span
 from bmad.ports.history import ReleaseRecord
@@ -51,6 +52,7 @@ class PhaseRunRecord:
     chain_seq: int | None = None
     hash: str | None = None
     spans: tuple[Span, ...] = ()
+    deployer: Deployer = field(default_factory=Deployer)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -88,6 +90,7 @@ class PhaseRunRecord:
             "evidence_dir": self.evidence_dir,
             "checks": [check_data(check) for check in self.checks],
             "hash": self.hash,
+            "deployer": self.deployer.to_dict(),
         }
         if self.spans:
             data["spans"] = [span.to_dict() for span in self.spans]
@@ -157,6 +160,12 @@ class ReleaseHistory:
         return run.status if run is not None else PhaseStatus.PENDING
 
     @property
+    def deployer(self) -> Deployer:
+        """Who ran the latest DEPLOY, else the newest phase run (empty when nothing is recorded)."""
+        run = self.latest(PhaseName.DEPLOY) or (self.runs[-1] if self.runs else None)
+        return run.deployer if run is not None else Deployer()
+
+    @property
     def rolled_back(self) -> bool:
         return bool(self.rollbacks)
 
@@ -187,6 +196,7 @@ class ReleaseHistory:
             "commit_time": _iso(release.commit_time),
             "created_at": _iso(self.created_at),
             "status": {phase.value: self.phase_status(phase).value for phase in PhaseName.ordered()},
+            "deployer": self.deployer.to_dict(),
             "runs": [run.to_dict() for run in self.runs],
             "rollbacks": [rollback.to_dict() for rollback in self.rollbacks],
         }

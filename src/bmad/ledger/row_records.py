@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
@@ -42,6 +43,7 @@ def run_record(row: PhaseRunRow) -> PhaseRunRecord:
             Span(SpanKind(s.kind), s.label, s.started_at, s.finished_at)
             for s in sorted(row.spans, key=lambda s: s.position)
         ),
+        deployer=Deployer(actor=row.actor, run_url=row.ci_run_url, trigger=row.ci_trigger),
     )
 
 

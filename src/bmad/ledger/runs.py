@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact, redact_data
 from bmad.ledger import chain
@@ -65,8 +66,10 @@ class RunWriter:
         forced_reason: str | None,
         started_at: datetime | None,
         evidence_dir: str | None,
+        deployer: Deployer | None = None,
     ) -> int:
         release_id = self.ensure_release(release)
+        who = deployer or Deployer()
         with self._db.tx() as session:
             attempts = session.scalars(
                 select(PhaseRunRow.attempt).where(
@@ -87,6 +90,9 @@ class RunWriter:
                 owner=owner,
                 pid=owner_pid(owner),
                 host=owner_host(owner),
+                actor=redact(who.actor) if who.actor else None,
+                ci_run_url=redact(who.run_url) if who.run_url else None,
+                ci_trigger=redact(who.trigger) if who.trigger else None,
             )
             session.add(row)
             session.flush()

@@ -91,6 +91,10 @@ class PhaseRunRow(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Who ran it (revision 0002): the CI user or local user, the CI run's page, what started it.
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ci_run_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ci_trigger: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     release: Mapped[ReleaseRow] = relationship(back_populates="runs")
     checks: Mapped[list[CheckResultRow]] = relationship(

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bmad.core.ci import Deployer
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
 from bmad.ledger.reader import HEAD_REVISION, SqliteReader, sqlite_file, stored_revision
 from bmad.ledger.records import (
@@ -184,10 +185,17 @@ class Ledger:
         forced_reason: str | None = None,
         started_at: datetime | None = None,
         evidence_dir: str | None = None,
+        deployer: Deployer | None = None,
     ) -> int:
-        """Record that ``phase`` of ``release`` is now running; returns the phase run id."""
+        """Record that ``phase`` of ``release`` is now running (run by ``deployer``); returns the phase run id."""
         return self._parts.runs.start_phase(
-            release, phase, owner=owner, forced_reason=forced_reason, started_at=started_at, evidence_dir=evidence_dir
+            release,
+            phase,
+            owner=owner,
+            forced_reason=forced_reason,
+            started_at=started_at,
+            evidence_dir=evidence_dir,
+            deployer=deployer,
         )
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
@@ -218,10 +226,16 @@ class Ledger:
         owner: str | None = None,
         evidence_dir: str | None = None,
         rollback: RollbackInput | None = None,
+        deployer: Deployer | None = None,
     ) -> PhaseRunRecord:
         """Start and finish a phase at once (imports, tests, and the reports' fixtures)."""
         run_id = self.start_phase(
-            release, result.phase, owner=owner, forced_reason=result.forced_reason, started_at=result.started_at
+            release,
+            result.phase,
+            owner=owner,
+            forced_reason=result.forced_reason,
+            started_at=result.started_at,
+            deployer=deployer,
         )
         return self.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
 

@@ -41,8 +41,11 @@ class ReleaseOutputs:
 
 
 def write_file(path: Path, content: str) -> Path:
-    """Write ``content`` atomically, redacted and owner-only (they may quote test output and reasons)."""
-    return write_atomic(path, redact(content))
+    """Write ``content`` atomically, redacted and owner-only (they may quote test output and reasons).
+
+    Not flushed to disk: every document here is made again from the ledger by the next run.
+    """
+    return write_atomic(path, redact(content), durable=False)
 
 
 def release_dir(out_dir: Path, view: ReleaseView) -> Path:

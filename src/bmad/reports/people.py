@@ -1,9 +1,9 @@
 """Who deployed a release, who was told, who watched it: from data where bmad has it, else who fills it in.
 
-The deployer is the CI actor (or the local user) of the process that ran DEPLOY. bmad knows it
-only while that process writes the documents at the end of its run (the ledger keeps the run's
-host and pid, not the person), so a document written later names the host and pid instead and
-says who should fill the row in.
+The deployer is the one the ledger recorded with the DEPLOY run (CI user or local user, the CI run's
+page, the trigger). Records written before the ledger kept it (schema revision 0001) know only the
+run's host and pid: a document written by the process that ran DEPLOY still names its CI actor;
+one written later names the host and pid and says who should fill the row in.
 """
 
 from __future__ import annotations
@@ -11,22 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from bmad.core.ci import CI_ACTOR_VARIABLES, Deployer
 from bmad.ledger.procs import this_host
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.facts import NOT_RECORDED, fmt_time
 
 # CI systems' documented variables for the person who started the pipeline, then the local login.
-ACTOR_VARIABLES = (
-    "GITHUB_ACTOR",  # GitHub Actions
-    "GITLAB_USER_LOGIN",  # GitLab CI
-    "BUILDKITE_BUILD_CREATOR",  # Buildkite
-    "CIRCLE_USERNAME",  # CircleCI
-    "BUILD_REQUESTEDFOR",  # Azure Pipelines
-    "BUILD_USER_ID",  # Jenkins (build-user-vars plugin)
-    "USER",
-    "USERNAME",
-    "LOGNAME",
-)
+ACTOR_VARIABLES = (*CI_ACTOR_VARIABLES, "USER", "USERNAME", "LOGNAME")
 FILL_IN = "the release manager fills this in"
 
 
@@ -41,11 +32,19 @@ def ci_actor(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def deployer_text(
-    deploy_ran: bool, deploy_host: str | None, deploy_pid: int | None, environ: Mapping[str, str] | None = None
+    deploy_ran: bool,
+    deploy_host: str | None,
+    deploy_pid: int | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    recorded: Deployer | None = None,
 ) -> str:
-    """The Deployer row: the actor when this process ran DEPLOY, else where it ran and who fills it in."""
+    """The Deployer row: who the ledger recorded with DEPLOY; for older records the actor when this
+    process ran DEPLOY, else where it ran and who fills it in."""
     if not deploy_ran:
         return f"{NOT_RECORDED} (DEPLOY did not run); {FILL_IN}"
+    if recorded is not None and recorded.recorded:
+        return recorded.describe()
     if deploy_pid == os.getpid() and deploy_host == this_host():
         actor = ci_actor(environ)
         if actor is not None:

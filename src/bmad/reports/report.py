@@ -71,6 +71,7 @@ def _header(view: ReleaseView, links: dict[str, str]) -> str:
         ("Started", _e(fx.fmt_time(view.started_at, date=True))),
         ("Finished", _e(fx.fmt_time(view.finished_at, date=True))),
         ("Total time", _e(format_duration(view.total_seconds))),
+        ("Deployer", _e(view.deployer or fx.NOT_RECORDED)),
         ("Image", _e(fx.image_reference(view) or fx.NOT_RECORDED)),
         ("Image digest", f"<code>{_e(digest)}</code>" if digest else '<span class="na">not recorded</span>'),
     ]

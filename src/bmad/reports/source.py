@@ -36,7 +36,12 @@ def release_view(history: ReleaseHistory) -> ReleaseView:
             for record in history.rollbacks
         ],
         evidence_dirs={phase: run.evidence_dir for phase, run in latest.items() if run.evidence_dir},
-        deployer=deployer_text(deploy is not None, deploy.host if deploy else None, deploy.pid if deploy else None),
+        deployer=deployer_text(
+            deploy is not None,
+            deploy.host if deploy else None,
+            deploy.pid if deploy else None,
+            recorded=deploy.deployer if deploy else None,
+        ),
     )
 
 

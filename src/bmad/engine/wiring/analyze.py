@@ -13,11 +13,14 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.git_history import GitHistory
     from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.kube_validate import BundledSchemaValidator
+    from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.analyze import AnalyzePhase
     from bmad.phases.analyze.attestations import load_attestations
 
     config = ctx.config
     settings = config.analyze
+    rendered = render_bundle(config, ctx.environment_name)  # a render error stops here, before any check
+    keep_rendered(ctx, rendered, "analyze")
     schemas = BundledSchemaValidator(
         settings.kubernetes_version,
         strict=settings.strict_schemas,
@@ -53,6 +56,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         attestations=lambda: load_attestations(attestations_path),
         preflight=preflight,
         release=lambda: release_spec(ctx),
+        rendered=rendered,
         gpu=HostGpuProbe(),
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
+from bmad.config.secret_refs import resolve_at
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
 from bmad.ports.artifacts import BuildArtifacts
@@ -47,6 +48,18 @@ def make_target(
             base_dir=str(config.base_dir),
             rollback_timeout=config.deploy.rollback_timeout_seconds,
             default_namespace=_manifests_namespace(config, environment),
+            helm_release=_helm_release(config, environment),
+        )
+    if target.local.compose is not None:
+        from bmad.adapters.targets.local.compose_mode import ComposeTarget
+
+        return ComposeTarget(
+            target.local,
+            compose_file=config.resolve_path(target.local.compose.file),
+            probe=RequestsProbe(),
+            health_path=config.deploy.health_path,
+            client=client,
+            rollback_timeout=config.deploy.rollback_timeout_seconds,
         )
     from bmad.adapters.targets.local import LocalTarget
 
@@ -72,6 +85,14 @@ def _manifests_namespace(config: BmadConfig, environment: str) -> str | None:
         return None  # DEPLOY reports the manifests' problem itself
 
 
+def _helm_release(config: BmadConfig, environment: str) -> str | None:
+    """The release name of a chart source (bmad refuses to share a namespace with a Helm release of it)."""
+    source = config.environment(environment).target.kubernetes.source
+    if source.kind != "helm" or source.helm is None:
+        return None
+    return source.helm.release or config.service.name
+
+
 def image_for(ctx: PhaseContext) -> tuple[str, str]:
     """(repository, digest) of the release: options first, then BUILD's artifacts."""
     built = BuildArtifacts.of(ctx.previous, PhaseName.BUILD) or BuildArtifacts()
@@ -87,9 +108,15 @@ def image_for(ctx: PhaseContext) -> tuple[str, str]:
 
 
 def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any], ...]:
-    """The Kubernetes bundle: every YAML document under the manifests folder (sorted by file name)."""
+    """The Kubernetes bundle: the rendered kustomization or chart, else every YAML document under the
+    manifests folder (sorted by file name)."""
     import yaml
 
+    from bmad.engine.wiring.bundle_source import render_bundle, rendered_objects
+
+    rendered = render_bundle(config, environment)
+    if rendered is not None:
+        return rendered_objects(rendered)
     k8s = config.environment(environment).target.kubernetes
     folder_name = k8s.manifests or config.analyze.manifests
     candidates = [folder_name] if folder_name else ["k8s", "kubernetes", "deploy/k8s"]
@@ -121,7 +148,8 @@ def make_spec(ctx: PhaseContext) -> DeploySpec:
             "no image digest to deploy: Kubernetes deployments pin the image to the digest BUILD pushed",
             hint="run BUILD first (bmad build) or pass --digest sha256:...",
         )
-    secret_env = {name: ref.resolve(config.base_dir) for name, ref in target.local.secret_env.items()}
+    where = ("environments", ctx.environment_name, "target", "local", "secret_env")
+    secret_env = {name: resolve_at(config, (*where, name), ref) for name, ref in target.local.secret_env.items()}
     return DeploySpec(
         service=config.service.name,
         environment=ctx.environment_name,
@@ -140,12 +168,15 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.prometheus import PrometheusClient
     from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
+    from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.deploy import DeployPhase
 
     config = ctx.config
+    keep_rendered(ctx, render_bundle(config, ctx.environment_name), "deploy")  # a render error stops here
+    spec = make_spec(ctx)
     return DeployPhase(
         target=make_target(config, ctx.environment_name, options=ctx.options),
-        spec=make_spec(ctx),
+        spec=spec,
         config=config.deploy,
         probe=RequestsProbe(),
         suite=CommandSuiteRunner(ctx.evidence),

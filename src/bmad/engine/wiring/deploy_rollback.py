@@ -10,6 +10,7 @@ from bmad.config.models import BmadConfig
 from bmad.core.errors import UsageError
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
 from bmad.engine.wiring.deploy import make_target
+from bmad.engine.wiring.target_lock import hold_target_lock
 from bmad.ports.artifacts import DeployArtifacts
 from bmad.ports.progress import NullProgress, Progress
 from bmad.ports.target import Target
@@ -70,19 +71,21 @@ def manual_rollback(
     try:
         with ledger.acquire_lock(
             service, environment, lease_seconds=config.ledger.lock_lease_seconds, wait_seconds=wait_seconds
-        ):
+        ) as lock:
             releases = ledger.list_releases(service=service, environment=environment)
             current = next((h for h in releases if _deployed(h)), None)
             chosen = _release_to_restore(ledger, releases, current, config, environment, to_version)
-            result = _roll_back_to(
-                chosen,
-                config,
-                environment,
-                target or make_target(config, environment),
-                reason=reason,
-                detected_at=detected_at,
-                progress=progress or NullProgress(),
-            )
+            target = target or make_target(config, environment)
+            with hold_target_lock(config, environment, owner=lock.owner, ledger_url=ledger.url, target=target):
+                result = _roll_back_to(
+                    chosen,
+                    config,
+                    environment,
+                    target,
+                    reason=reason,
+                    detected_at=detected_at,
+                    progress=progress or NullProgress(),
+                )
             outcome = ManualRollbackOutcome(
                 service, environment, current.release.version if current else None, chosen.release.version, result
             )

@@ -8,6 +8,7 @@ from bmad.adapters.grafana import GrafanaClient
 from bmad.adapters.loadgen import make_load_generator
 from bmad.adapters.prometheus import PrometheusClient
 from bmad.adapters.pushgateway import PushgatewayClient
+from bmad.config.secret_refs import resolve_at
 from bmad.phases.measure import MeasurePhase, MeasurePorts
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.phase import PhaseContext, PhasePlugin
@@ -18,7 +19,8 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     timeout = monitoring.timeout_seconds
     grafana = None
     if monitoring.grafana is not None:
-        token = monitoring.grafana.token.resolve(ctx.config.base_dir) if monitoring.grafana.token else None
+        where = ("environments", ctx.environment_name, "monitoring", "grafana", "token")
+        token = resolve_at(ctx.config, where, monitoring.grafana.token) if monitoring.grafana.token else None
         grafana = GrafanaClient(monitoring.grafana.url, token=token, timeout=monitoring.grafana.timeout_seconds)
     load = ctx.config.measure.load_test
 

@@ -40,6 +40,7 @@ from bmad.phases.analyze.readiness_data import Category
 from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
+from bmad.ports.renderer import RenderedBundle
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
@@ -70,6 +71,7 @@ class AnalyzePhase(BasePhase):
         now: datetime | None = None,
         preflight: AccessPreflight | None = None,
         release: Callable[[], DeploySpec] | None = None,
+        rendered: RenderedBundle | None = None,
         gpu: GpuProbe | None = None,
     ) -> None:
         self.ports = AnalyzePorts(
@@ -83,6 +85,7 @@ class AnalyzePhase(BasePhase):
             now,
             preflight,
             release,
+            rendered,
             gpu,
         )
         self._lock = threading.Lock()

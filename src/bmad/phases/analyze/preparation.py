@@ -17,10 +17,12 @@ from bmad.phases.analyze.manifest_files import load_bundle
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.readiness_data import Location
+from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
 from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import PhaseContext
+from bmad.ports.renderer import RenderedBundle, kept_bundle_name
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
@@ -51,6 +53,7 @@ class AnalyzePorts:
     now: datetime | None = None
     preflight: AccessPreflight | None = None  # the cluster's access review and prune preview
     release: Callable[[], DeploySpec] | None = None  # what DEPLOY will apply (for the preflight)
+    rendered: RenderedBundle | None = None  # the rendered kustomization or chart (None: a folder)
     gpu: GpuProbe | None = None  # the host's NVIDIA Container Toolkit (analyze.gpu_host)
 
 
@@ -85,8 +88,12 @@ def find_manifests_dir(ctx: PhaseContext) -> Path | None:
 
 def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     settings = ctx.config.analyze
-    folder = find_manifests_dir(ctx)
-    bundle = _load_bundle(ctx, folder)
+    rendered = ports.rendered
+    folder = None if rendered is not None else find_manifests_dir(ctx)
+    if rendered is not None:
+        bundle = load_rendered(rendered, default_namespace=settings.default_namespace)
+    else:
+        bundle = _load_bundle(ctx, folder)
     validation = validate_bundle(
         bundle,
         ports.schemas,
@@ -109,7 +116,14 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
     suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)
     report = run_catalog(eval_ctx, suppressions=suppressions)
-    return Prepared(bundle, validation, eval_ctx, report, str(folder) if folder else None)
+    return Prepared(bundle, validation, eval_ctx, report, _bundle_path(ctx, rendered, folder))
+
+
+def _bundle_path(ctx: PhaseContext, rendered: RenderedBundle | None, folder: Path | None) -> str | None:
+    """What ``kubectl -f`` takes for this bundle: the folder, or the rendered bundle kept in the evidence."""
+    if rendered is not None:
+        return str(ctx.evidence.root / kept_bundle_name("analyze"))
+    return str(folder) if folder else None
 
 
 def _load_bundle(ctx: PhaseContext, folder: Path | None) -> Bundle:

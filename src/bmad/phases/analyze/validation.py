@@ -90,6 +90,12 @@ class ValidationFinding:
     level: str  # error | warning | note
     object: str | None = None  # namespace/Kind/name
 
+    @property
+    def where(self) -> str:
+        """``file:line``; the file alone when no line applies (a binary or oversized file, an alias bomb)."""
+        file = self.file or self.object or "the bundle"
+        return f"{file}:{self.line}" if self.line is not None else file
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,

@@ -49,6 +49,7 @@ def test_access_preflight_fails_analyze_naming_each_missing_right(tmp_path: Path
     assert access.status.value == "fail", access
     assert "kubectl auth can-i patch deployments.apps -n team-a: no" in access.observed
     assert "kubectl auth can-i create configmaps -n team-a: no" in access.observed
+    assert "kubectl auth can-i update leases.coordination.k8s.io -n team-a: no" in access.observed  # the lock
     assert "kubectl auth can-i list pods -n team-a: no" not in access.observed  # readonly may read
 
 

@@ -2,8 +2,9 @@
 
 Rights follow what the target does with a bundle: get and patch every object (create too: server-side
 apply creates), list/get workloads and pods while waiting, the inventory ConfigMap, delete when
-pruning, and ``pods/log`` and ``events`` for diagnose. A missing right is worded as the question
-``kubectl auth can-i`` asks (``patch deployments -n team-a``).
+pruning, ``pods/log`` and ``events`` for diagnose, and get/create/update on the Lease that locks the
+target (:mod:`.lease`). A missing right is worded as the question ``kubectl auth can-i`` asks
+(``patch deployments -n team-a``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def required_rights(api: KubeApi, bundle: list[dict[str, Any]], namespace: str, 
         if ref.kind in WORKLOAD_KINDS:
             rights.append(Right("list", group, plural, namespace))
     rights += [Right(v, "", "configmaps", namespace) for v in ("get", "create", "update")]  # the inventory
+    rights += [Right(v, "coordination.k8s.io", "leases", namespace) for v in ("get", "create", "update")]  # the lock
     rights += [
         Right("list", "", "pods", namespace),
         Right("get", "", "pods/log", namespace),

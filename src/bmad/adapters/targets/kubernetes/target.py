@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bmad.config.deploy import KubernetesTargetConfig
@@ -28,10 +29,12 @@ from .bundle import (
     sort_bundle,
     template_without_hash,
 )
-from .client import SYSTEM, KubeApi
+from .client import SYSTEM, KubeApi, NotFound
 from .diagnose import PodDiagnoser, high_latency, missing_deployment, replicaset_findings, slow_rollout
+from .helm_owner import refuse_helm_owner
 from .inventory import Inventory, ReleaseEntry, prunable, removable
 from .kubeconfig import locate_cluster
+from .lease import TargetLease, keep_renewed, lease_name
 from .rollback import REVISION, plan_rollback, template_to_restore
 from .rollout import EarlyStop, RolloutWatch, Workload, workloads_of
 from .viewers import VIEWERS, pod_problem, pod_ready, pod_restarts, rollout_status
@@ -62,6 +65,7 @@ class KubernetesTarget:
         kubeconfig: str | None = None,
         context: str | None = None,
         default_namespace: str | None = None,
+        helm_release: str | None = None,
     ) -> None:
         overrides = {k: v for k, v in (("kubeconfig", kubeconfig), ("context", context)) if v}
         self.config = config.model_copy(update=overrides) if overrides else config
@@ -71,6 +75,7 @@ class KubernetesTarget:
         self._api = api
         self._namespace = namespace
         self._default_namespace = default_namespace
+        self.helm_release = helm_release  # the chart's release name when the bundle is a rendered chart
         self.where = ""
         self._poll = poll_interval
         self._sleep = sleep
@@ -242,12 +247,44 @@ class KubernetesTarget:
         rights = required_rights(self.api, self.prepare_bundle(spec), self.namespace, prune=self.config.prune)
         return [right.question for right in missing_rights(self.api, rights)]
 
+    # -- lock ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def hold_lock(
+        self, service: str, environment: str, *, identity: str, lease_seconds: float
+    ) -> Iterator[TargetLease | None]:
+        """Hold the release's Lease while the block runs (see :mod:`.lease`); LockHeld names the holder.
+
+        In a namespace that does not exist yet there is nothing to protect: with ``create_namespace``
+        the namespace is created first, otherwise DEPLOY reports it and no lock is taken."""
+        lease = TargetLease(
+            self.api,
+            self.namespace,
+            lease_name(service, environment),
+            identity=identity,
+            duration_seconds=int(lease_seconds),
+        )
+        what = f"the Kubernetes target of {service}/{environment}"
+        try:
+            lease.acquire(what)
+        except NotFound:
+            if not self.config.create_namespace:
+                yield None
+                return
+            self.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
+            lease.acquire(what)
+        with keep_renewed(lease):
+            yield lease
+
     # -- apply ---------------------------------------------------------------------------------
     def apply(self, spec: DeploySpec, *, progress: Progress) -> dict[str, Any]:
         bundle = self.prepare_bundle(spec)
         missing = self.missing_secrets(bundle)
         if missing:
             return {"applied": [], "missing_secrets": missing, "namespace": self.namespace}
+        if self.helm_release:
+            unchecked = refuse_helm_owner(self.api, self.namespace, self.helm_release)
+            if unchecked:
+                progress.log(unchecked)
         applier = self._applier(progress)
         namespace_note = applier.check_namespace(bundle)
         before = self._deployment(spec.service)

@@ -8,7 +8,9 @@ A release runs as N replicas on a user-defined network, each publishing the serv
 * ``target``     — :class:`LocalTarget`: apply, cut over, roll back, snapshot;
 * ``rollout``    — watching a generation become ready;
 * ``file_sd``    — the Prometheus file-based discovery file;
-* ``diagnose``   — the guide's troubleshooting per replica.
+* ``diagnose``   — the guide's troubleshooting per replica;
+* ``compose_mode``, ``compose_release``, ``compose_health`` — Compose mode (``target.local.compose``):
+  a compose project per release, in the same state model.
 """
 
 from bmad.adapters.targets.local.state import (

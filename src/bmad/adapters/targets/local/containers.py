@@ -51,11 +51,12 @@ class EngineContainers:
         One list call (``sparse``: no inspect per container); :meth:`inspect` gives the details
         (restart counts, health) of the replicas that need them.
         """
+        client = self.client  # raises Unreachable before the Docker SDK is imported when no engine is there
         from docker.errors import DockerException
 
         labels = [f"{MANAGED}=bmad", f"bmad.service={service}", f"bmad.environment={environment}"]
         try:
-            containers = self.client.containers.list(all=True, sparse=True, filters={"label": labels})
+            containers = client.containers.list(all=True, sparse=True, filters={"label": labels})
         except DockerException as exc:
             raise AdapterError(SYSTEM, "listing containers", redact(str(exc)), temporary=True) from None
         gens: dict[int, Generation] = {}

@@ -258,7 +258,7 @@ class LocalTarget:
     ) -> RolloutState:
         started = time.monotonic()
         state = self.containers.read_state(service, environment)
-        target = _rollback_target(state, to)
+        target = rollback_target(state, to)
         if target is None:
             if to and to.get("image") and to.get("release"):
                 return self._redeploy(service, environment, to, progress=progress, started=started)
@@ -308,7 +308,7 @@ class LocalTarget:
         return RolloutState(**{**result.to_dict(), "seconds": time.monotonic() - started})
 
 
-def _rollback_target(state: EngineState, to: dict[str, Any] | None) -> Generation | None:
+def rollback_target(state: EngineState, to: dict[str, Any] | None) -> Generation | None:
     """The generation a rollback restarts: the one ``to`` names, else the previous (or the still active) one."""
     if to:
         if to.get("generation") is not None:

@@ -3,8 +3,10 @@
 The ledger's lock only orders runs that share a ledger; two checkouts with their own SQLite
 ledgers deploy to the same engine. So DEPLOY on the local target also takes an exclusive
 ``flock`` on ``<lock dir>/<engine>-<service>-<environment>.lock``, keyed by the engine's address.
-The file names its holder (owner, pid, host, since, expires); the kernel drops the lock when the
-holding process ends, however it ends, so a dead holder never blocks the next run.
+The file names its holder (owner, pid, since, expires); a heartbeat moves ``expires`` forward every
+third of the lease while the deploy runs, so the record never shows a live holder as expired. The
+kernel drops the lock when the holding process ends, however it ends (SIGKILL included), so a dead
+holder never blocks the next run.
 
 The lock folder is ``BMAD_TARGET_LOCK_DIR``, else ``$XDG_RUNTIME_DIR/bmad-target-locks``, else
 ``<temp>/bmad-target-locks-<uid>``: runs of one user on one machine see each other's locks.
@@ -25,6 +27,8 @@ from pathlib import Path
 
 from bmad.core.errors import LockHeld
 from bmad.core.files import make_dirs
+
+from ..heartbeat import Heartbeat
 
 LOCK_DIR_ENV = "BMAD_TARGET_LOCK_DIR"
 _POLL_SECONDS = 0.2
@@ -56,8 +60,15 @@ def hold_target_lock(
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         _take(fd, path, service, environment, wait_seconds)
-        _write_holder(fd, owner, lease_seconds)
-        yield path
+        since = datetime.now(UTC)
+        _write_holder(fd, owner, since, lease_seconds)
+
+        def renew() -> bool:
+            _write_holder(fd, owner, since, lease_seconds)
+            return True
+
+        with Heartbeat(renew, lease_seconds / 3):
+            yield path
     finally:
         os.close(fd)  # closing the descriptor releases the flock
 
@@ -77,16 +88,17 @@ def _take(fd: int, path: Path, service: str, environment: str, wait_seconds: flo
             time.sleep(_POLL_SECONDS)
 
 
-def _write_holder(fd: int, owner: str, lease_seconds: float) -> None:
-    now = datetime.now(UTC)
+def _write_holder(fd: int, owner: str, since: datetime, lease_seconds: float) -> None:
+    """The holder record, its expiry ``lease_seconds`` from now (renewed by the heartbeat)."""
     holder = {
         "owner": owner,
         "pid": os.getpid(),
-        "since": now.isoformat(),
-        "expires": (now + timedelta(seconds=lease_seconds)).isoformat(),
+        "since": since.isoformat(),
+        "expires": (datetime.now(UTC) + timedelta(seconds=lease_seconds)).isoformat(),
     }
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+    data = (json.dumps(holder) + "\n").encode()
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))  # after the write: a reader never sees an empty record
 
 
 def _holder(path: Path) -> str:

@@ -20,7 +20,7 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     warnings = [f for f in validation.findings if f.level == "warning"]
     notes = [f for f in validation.findings if f.level == "note"]
     ok = not errors and bool(prepared.bundle.objects)
-    observed_lines = [f"{f.file}:{f.line}: {f.message}" for f in (errors + warnings)[:15]]
+    observed_lines = [f"{f.where}: {f.message}" for f in (errors + warnings)[:15]]
     if not prepared.bundle.objects and not errors:
         observed_lines.insert(0, "no Kubernetes objects found")
     return CHECK.result(

@@ -1,0 +1,57 @@
+"""Heavy client libraries load only when there is work for them (each costs a user's wait)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bmad.adapters.engine_client import _CANDIDATE_SOCKETS
+
+
+def _modules_after(code: str, env: dict[str, str]) -> set[str]:
+    """The top-level modules a fresh interpreter holds after running ``code``."""
+    script = textwrap.dedent(code) + "\nimport sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return set(proc.stdout.split())
+
+
+def test_no_engine_means_no_docker_sdk_import() -> None:
+    """Guards the analyze latency fix: with no engine to ask, reading the live state failed only
+    after importing the Docker SDK (about 0.25 s of every `bmad analyze` without an engine)."""
+    if any(Path(socket).exists() for socket in _CANDIDATE_SOCKETS):
+        pytest.skip("a Docker or Podman socket exists on this machine")
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    loaded = _modules_after(
+        """
+        from bmad.adapters.targets.local.containers import EngineContainers
+        from bmad.config.deploy import LocalTargetConfig
+        from bmad.core.errors import Unreachable
+        try:
+            EngineContainers(LocalTargetConfig()).read_state("svc", "dev")
+        except Unreachable:
+            pass
+        else:
+            raise SystemExit("expected Unreachable")
+        """,
+        env,
+    )
+    assert "docker" not in loaded
+
+
+def test_bundled_schemas_found_without_importing_kubernetes_validate() -> None:
+    """Guards the analyze latency fix: finding the bundled schema folder imported
+    kubernetes_validate, which loads jsonschema (about 0.1 s) that a valid bundle never uses."""
+    loaded = _modules_after(
+        """
+        from bmad.adapters.kube_validate import bundled_schema_root
+        assert bundled_schema_root().is_dir()
+        """,
+        dict(os.environ),
+    )
+    assert "kubernetes_validate" not in loaded
+    assert "jsonschema" not in loaded

@@ -1,0 +1,96 @@
+"""examples/saas (the guide's case study 3): a kustomize base with dev/staging/production overlays,
+rendered by the real ``kubectl kustomize`` and taken through ``bmad run`` to the Kubernetes API
+stand-in (tests/kube_apiserver).
+
+The run is set up as tests/phases/deploy/kube_service.py sets up its services: BUILD and MEASURE are
+bench/noop's no-op phases, the image digest is given as BUILD would have pushed it, and the readiness
+catalog (ANALYZE's own subject, tested in tests/phases/analyze) is left to its server dry-run item.
+The copy's bmad.yaml is the example's, pointed at the stand-in through ordinary settings."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bmad.adapters.renderers import KustomizeRenderer
+from tests.helpers import EXAMPLES
+from tests.kube_apiserver.harness import StandIn
+from tests.phases.deploy.kube_service import DRY_RUN_ITEM, Outcome, bmad_env, catalog_ids_but, digest, git
+
+SAAS_DIR = EXAMPLES / "saas"
+IMAGE = "registry.example.com/platform/hello"
+NS = "team-a"
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    server = StandIn.start(tmp_path_factory.mktemp("kube-apiserver"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def rendered(environment: str) -> dict[str, dict[str, Any]]:
+    bundle = KustomizeRenderer(SAAS_DIR / "k8s" / "overlays" / environment, base_dir=SAAS_DIR).render()
+    return {yaml.safe_load(d.text)["kind"]: yaml.safe_load(d.text) for d in bundle.documents}
+
+
+def test_each_overlay_sets_its_replicas_resources_and_scaling() -> None:
+    """dev 1 small replica, staging 2, production 3 with larger requests and an HPA 3 -> 10 at 70 % CPU."""
+    replicas = {env: rendered(env)["Deployment"]["spec"]["replicas"] for env in ("dev", "staging", "production")}
+    assert replicas == {"dev": 1, "staging": 2, "production": 3}
+    production = rendered("production")
+    requests = production["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
+    assert requests["cpu"] == "200m"
+    hpa = production["HorizontalPodAutoscaler"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
+    assert hpa["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    assert "HorizontalPodAutoscaler" not in rendered("dev") and "HorizontalPodAutoscaler" not in rendered("staging")
+
+
+def example_copy(repo: Path, standin: StandIn) -> Path:
+    """examples/saas in ``repo``, production pointed at the stand-in (namespace team-a, context ci); committed."""
+    shutil.copytree(SAAS_DIR, repo)
+    path = repo / "bmad.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    production = config["environments"]["production"]
+    # HIGH risk requires MEASURE's monitoring baseline, which the no-op MEASURE cannot capture
+    # (tests/phases/analyze test the risk gate): the run is taken as a medium-risk environment.
+    production.update(risk="medium", production=False)
+    production["target"]["kubernetes"].update(kubeconfig=str(standin.kubeconfig), context="ci", namespace=NS)
+    config["analyze"]["disabled_checks"] = catalog_ids_but(DRY_RUN_ITEM)
+    timeouts = {"rollout_timeout_seconds": 60, "rollback_timeout_seconds": 30, "probe_interval_seconds": 0.1}
+    config["deploy"].update(timeouts, verification={"enabled": False})
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the saas example")
+    return repo
+
+
+def test_bmad_run_takes_the_production_overlay_to_the_cluster(tmp_path: Path, standin: StandIn) -> None:
+    """The rendered production overlay is what ANALYZE checks and DEPLOY applies: the HPA, the overlay's
+    resources, the digest pinned, no kustomize origin annotation on the live objects."""
+    repo = example_copy(tmp_path / "saas", standin)
+    command = [sys.executable, "-m", "bmad", "run", "-c", "bmad.yaml", "-e", "production", "--json"]
+    for value in (f"image={IMAGE}", f"digest={digest('5')}", "no_reports=true"):
+        command += ["--set", value]
+    proc = subprocess.run(command, cwd=repo, env=bmad_env(), capture_output=True, text=True, timeout=300)
+    outcome = Outcome(proc.returncode, yaml.safe_load(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
+    assert outcome.code == 0, outcome.explain()
+    assert outcome.check("analyze.manifests")["status"] == "pass", outcome.explain()
+    hpa = standin.request("GET", f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/saas").body
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+    live = standin.request("GET", f"/apis/apps/v1/namespaces/{NS}/deployments/saas").body
+    container = live["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"{IMAGE}@{digest('5')}"
+    assert container["resources"]["requests"]["cpu"] == "200m"
+    assert "config.kubernetes.io/origin" not in (live["metadata"].get("annotations") or {})
