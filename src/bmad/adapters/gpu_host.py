@@ -119,6 +119,21 @@ class HostGpuProbe:
         self.timeout = timeout
         self.docker_host = docker_host  # the engine whose containers ``container_devices`` looks into
 
+    def compose_service(self, container: str) -> str | None:
+        from docker.errors import DockerException
+
+        from bmad.adapters.engine_client import connect_engine
+        from bmad.adapters.targets.local.compose_health import COMPOSE_SERVICE
+
+        client = connect_engine(self.docker_host, timeout=self.timeout)
+        try:
+            labels = client.containers.get(container).labels or {}
+        except DockerException as exc:
+            raise AdapterError("container-engine", f"reading {container}'s labels", str(exc), temporary=True) from None
+        finally:
+            client.close()
+        return labels.get(COMPOSE_SERVICE)
+
     def container_devices(self, container: str) -> tuple[str, ...]:
         from docker.errors import DockerException
 

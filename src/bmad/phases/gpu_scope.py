@@ -87,35 +87,43 @@ class GpuScope:
         return "; ".join(f"{name}: {', '.join(how)}" for name, how in sorted(self.requests.items()))
 
 
-def compose_file_of(config: BmadConfig) -> str | None:
-    """``gpu.compose``, else the first BUILD suite environment's compose file."""
-    return compose_source(config)[0]
+@dataclass(frozen=True)
+class ComposeSource:
+    """The compose file whose services say whether a GPU is requested, and its enabled profiles."""
+
+    label: str  # as configured (shown in results)
+    path: Path
+    profiles: tuple[str, ...] = ()
 
 
-def compose_source(config: BmadConfig) -> tuple[str | None, tuple[str, ...]]:
-    """The compose file and its enabled profiles: ``gpu.compose`` with ``gpu.profiles``, else the first
-    BUILD suite environment's compose file with that environment's profiles."""
+def compose_source(config: BmadConfig, environment: str) -> ComposeSource | None:
+    """``gpu.compose`` (with ``gpu.profiles``), else the environment's Compose-mode file
+    (``target.local.compose``), else the first BUILD suite environment's compose file."""
     if config.gpu.compose:
-        return config.gpu.compose, tuple(config.gpu.profiles)
+        return ComposeSource(config.gpu.compose, config.repository_dir / config.gpu.compose, tuple(config.gpu.profiles))
+    target = config.environment(environment).target
+    if target.kind == "local" and target.local.compose is not None:
+        mode = target.local.compose
+        return ComposeSource(mode.file, config.resolve_path(mode.file), tuple(mode.profiles))
     for suite in config.build.suites:
         if suite.environment is not None and suite.environment.compose:
-            return suite.environment.compose, tuple(suite.environment.profiles)
-    return None, ()
+            compose = suite.environment.compose
+            return ComposeSource(compose, config.repository_dir / compose, tuple(suite.environment.profiles))
+    return None
 
 
-def gpu_checks_listed(config: BmadConfig) -> bool:
+def gpu_checks_listed(config: BmadConfig, environment: str) -> bool:
     """The GPU checks take part only where bmad can tell whether a GPU is asked for: a compose file
     (where they may still report "not applicable: no GPU requested") or ``gpu.requested``."""
-    return config.gpu.requested or compose_file_of(config) is not None
+    return config.gpu.requested or compose_source(config, environment) is not None
 
 
-def gpu_scope(config: BmadConfig) -> GpuScope:
-    """What asks for a GPU in the configured compose file (``ConfigError`` when it is not YAML)."""
-    compose, profiles = compose_source(config)
-    if compose is None:
+def gpu_scope(config: BmadConfig, environment: str) -> GpuScope:
+    """What asks for a GPU in the compose file of ``environment`` (``ConfigError`` when it is not YAML)."""
+    source = compose_source(config, environment)
+    if source is None:
         return GpuScope(source="no compose file", forced=config.gpu.requested)
-    path = config.repository_dir / compose
-    if not path.is_file():
-        return GpuScope(source=f"{compose} not found", forced=config.gpu.requested)
-    requests = gpu_requests_in_compose_file(path, profiles)
-    return GpuScope(source=compose, requests=requests, forced=config.gpu.requested)
+    if not source.path.is_file():
+        return GpuScope(source=f"{source.label} not found", forced=config.gpu.requested)
+    requests = gpu_requests_in_compose_file(source.path, source.profiles)
+    return GpuScope(source=source.label, requests=requests, forced=config.gpu.requested)

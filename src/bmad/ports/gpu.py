@@ -67,3 +67,7 @@ class GpuProbe(Protocol):
         """The GPUs a running container sees: ``nvidia-smi -L`` inside it, else the NVIDIA or CDI
         devices the engine gave it (empty: none; ``AdapterError`` when the engine cannot tell)."""
         ...
+
+    def compose_service(self, container: str) -> str | None:
+        """The compose service a container of the local target's Compose mode runs (None: not one)."""
+        ...

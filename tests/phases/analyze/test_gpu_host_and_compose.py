@@ -12,6 +12,7 @@ from bmad.adapters.gpu_host import HostGpuProbe
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.analyze import AnalyzePhase
 from bmad.phases.analyze.checks import gpu_compose, gpu_host
+from bmad.phases.gpu_scope import gpu_checks_listed, gpu_scope
 from bmad.ports.phase import PhaseContext
 from tests.phase_harness import context_from_yaml
 
@@ -160,3 +161,16 @@ def test_the_example_requests_a_gpu_only_in_its_gpu_profile(tmp_path: Path, prof
     assert result.status is status, result.observed
     if status is CheckStatus.SKIP:
         assert result.summary == "not applicable: no GPU requested (compose.yml)"
+
+
+@pytest.mark.parametrize(("profiles", "requested"), [("[]", False), ("[gpu]", True)])
+def test_the_local_targets_compose_mode_file_is_read(tmp_path: Path, profiles: str, requested: bool) -> None:
+    """Guards the environment's Compose mode (``target.local.compose``) as the source of GPU requests."""
+    (tmp_path / "compose.yml").write_text((EXAMPLE / "compose.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    target = f"{{kind: local, local: {{compose: {{file: compose.yml, service: inference, profiles: {profiles}}}}}}}"
+    text = f"service: {{name: infer}}\nenvironments: {{staging: {{target: {target}}}}}\n"
+    ctx = context_from_yaml(tmp_path, text, environment="staging", version="1" * 40)
+    scope = gpu_scope(ctx.config, "staging")
+    assert scope.requested is requested
+    assert scope.source == "compose.yml"
+    assert gpu_checks_listed(ctx.config, "staging")

@@ -65,6 +65,13 @@ def test_a_container_without_a_gpu(stack: Any, start_container: Any) -> None:
     assert HostGpuProbe(docker_host=stack.docker_host).container_devices(container.name) == ()
 
 
+def test_the_compose_service_of_a_container(stack: Any, start_container: Any) -> None:
+    """Compose mode checks only its GPU services' containers: the probe reads the service label."""
+    probe = HostGpuProbe(docker_host=stack.docker_host)
+    assert probe.compose_service(start_container(labels={"bmad.compose.service": "inference"}).name) == "inference"
+    assert probe.compose_service(start_container().name) is None
+
+
 def test_an_unknown_container_is_an_adapter_error(stack: Any) -> None:
     with pytest.raises(AdapterError):
         HostGpuProbe(docker_host=stack.docker_host).container_devices("gpu18-no-such-container")

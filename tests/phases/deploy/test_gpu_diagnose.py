@@ -43,7 +43,7 @@ def test_gpu_faults_are_findings(stack: Any, tmp_path: Path, monkeypatch: pytest
     tools_on_path(tmp_path / "bin", monkeypatch)
     prometheus = PrometheusClient(stack.prometheus_url)
     try:
-        findings = gpu_findings(config_for(tmp_path, GPU_COMPOSE), prometheus, HostGpuProbe())
+        findings = gpu_findings(config_for(tmp_path, GPU_COMPOSE), "staging", prometheus, HostGpuProbe())
     finally:
         prometheus.close()
     evidence = [f.evidence[0] for f in findings]
@@ -60,4 +60,4 @@ def test_gpu_faults_are_findings(stack: Any, tmp_path: Path, monkeypatch: pytest
 def test_no_findings_without_a_gpu_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tools_on_path(tmp_path / "bin", monkeypatch)
     config = config_for(tmp_path, "services: {api: {image: api}}\n")
-    assert gpu_findings(config, PrometheusClient("http://127.0.0.1:9"), HostGpuProbe()) == []
+    assert gpu_findings(config, "staging", PrometheusClient("http://127.0.0.1:9"), HostGpuProbe()) == []

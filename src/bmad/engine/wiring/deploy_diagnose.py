@@ -57,13 +57,15 @@ def diagnose_environment(
     latency = _high_latency(metrics_query, job, latency_threshold_seconds)
     if latency is not None:
         findings.append(latency)
-    findings += gpu_findings(config, metrics_query, gpu)
+    findings += gpu_findings(config, environment, metrics_query, gpu)
     return DiagnoseReport(service, environment, target.kind, status, findings)
 
 
-def gpu_findings(config: BmadConfig, metrics_query: MetricsQuery, gpu: GpuProbe | None) -> list[Diagnosis]:
+def gpu_findings(
+    config: BmadConfig, environment: str, metrics_query: MetricsQuery, gpu: GpuProbe | None
+) -> list[Diagnosis]:
     """One finding per GPU fault, where the service asks for a GPU (docs/gpu.md)."""
-    if not gpu_scope(config).requested:
+    if not gpu_scope(config, environment).requested:
         return []
     if gpu is None:
         from bmad.adapters.gpu_host import HostGpuProbe

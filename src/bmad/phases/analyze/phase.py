@@ -109,7 +109,7 @@ class AnalyzePhase(BasePhase):
             self._check(rollback_plan.CHECK, rollback_plan.run, needs=(snapshot.CHECK.id,)),
             self._check(risk.CHECK, risk.run, needs=(rollback_plan.CHECK.id,)),
         ]
-        if gpu_checks_listed(ctx.config):
+        if gpu_checks_listed(ctx.config, ctx.environment_name):
             listed += [self._check(gpu_host.CHECK, gpu_host.run), self._check(gpu_compose.CHECK, gpu_compose.run)]
         return listed
 

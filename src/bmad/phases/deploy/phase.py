@@ -79,7 +79,7 @@ class DeployPhase(BasePhase):
         )
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        listed = gpu_checks_listed(ctx.config)
+        listed = gpu_checks_listed(ctx.config, ctx.environment_name)
         return [
             Check(check.id, check.title, self._bound(run), needs=needs)
             for check, needs, run in CHECKS

@@ -103,7 +103,7 @@ class MeasurePhase(BasePhase):
         self.ports = ports
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        listed = gpu_checks_listed(ctx.config)
+        listed = gpu_checks_listed(ctx.config, ctx.environment_name)
         return [self._bind(check) for check in CHECKS if check is not gpu_baselines or listed]
 
     def _bind(self, check: MeasureCheck) -> Check:

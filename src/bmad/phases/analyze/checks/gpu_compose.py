@@ -21,11 +21,11 @@ _ROOT_USERS = ("", "0", "root")
 
 
 def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
-    compose, profiles = compose_source(ctx.config)
-    path = ctx.config.repository_dir / compose if compose else None
-    if path is None or not path.is_file():
-        return CHECK.skipped(f"{NOT_REQUESTED} ({compose + ' not found' if compose else 'no compose file'})")
-    services = compose_services(path, profiles)
+    source = compose_source(ctx.config, ctx.environment_name)
+    if source is None or not source.path.is_file():
+        return CHECK.skipped(f"{NOT_REQUESTED} ({source.label + ' not found' if source else 'no compose file'})")
+    compose = source.label
+    services = compose_services(source.path, source.profiles)
     requests = gpu_requests_by_service(services)
     users = {name for name, spec in services.items() if name in requests or _sets_visible_devices(spec)}
     if not users:

@@ -17,7 +17,7 @@ CHECK = CheckId("analyze.gpu_host", "NVIDIA Container Toolkit pinned, patched an
 
 
 def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
-    scope = gpu_scope(ctx.config)
+    scope = gpu_scope(ctx.config, ctx.environment_name)
     if not scope.requested:
         return CHECK.skipped(scope.describe())
     conf = ctx.config.gpu

@@ -1,7 +1,8 @@
 """deploy.gpu_available: "GPU availability validated" (the guide's case study 2): every running
-container of the new release sees a GPU (``nvidia-smi -L`` inside it, else the NVIDIA or CDI device
-the engine gave it). Listed only where a GPU request can be read (``phases/gpu_scope.py``); "not
-applicable: no GPU requested" when the service asks for none. Local target only.
+container of the new release (in Compose mode: of its services that request a GPU) sees a GPU
+(``nvidia-smi -L`` inside it, else the NVIDIA or CDI device the engine gave it). Listed only where a
+GPU request can be read (``phases/gpu_scope.py``); "not applicable: no GPU requested" when the
+service asks for none. Local target only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ NEEDS = (rollout.CHECK.id,)
 
 
 def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
-    scope = gpu_scope(ctx.config)
+    scope = gpu_scope(ctx.config, ctx.environment_name)
     if not scope.requested:
         return CHECK.skipped(scope.describe())
     if ports.gpu is None or ports.target.kind != "local":
@@ -29,6 +30,8 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
             f"not applicable: containers are looked into on the local target only ({ports.target.kind} target)"
         )
     containers = release_containers(ports.target.status(ports.spec.service, ports.spec.environment), ports.spec.version)
+    if ctx.environment.target.local.compose is not None and scope.requests:  # Compose mode: its GPU services only
+        containers = [name for name in containers if ports.gpu.compose_service(name) in scope.requests]
     seen: dict[str, tuple[str, ...] | str] = {}
     for name in containers:
         try:

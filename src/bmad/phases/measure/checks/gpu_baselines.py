@@ -38,7 +38,7 @@ _FIGURES: tuple[tuple[str, str, Callable[[GpuSample], float | None], str], ...] 
 
 
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
-    scope = gpu_scope(ctx.config)
+    scope = gpu_scope(ctx.config, ctx.environment_name)
     if not scope.requested or ports.gpu is None:
         return CHECK.skipped(scope.describe() if not scope.requested else "not applicable: no GPU probe wired")
     selector = ctx.config.gpu.dcgm_selector
