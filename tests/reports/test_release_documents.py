@@ -12,7 +12,7 @@ import pytest
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.reports.outputs import write_release_outputs
-from tests.reports.chromium_cdp import CHROMIUM, visit
+from tests.browser import CHROMIUM, visit_file
 from tests.reports.reports_data import SPECS
 
 
@@ -119,7 +119,7 @@ def test_report_is_self_contained(ledger: Ledger, tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium is not installed")
 def test_report_renders_offline_in_chromium(ledger: Ledger, tmp_path: Path) -> None:
     out = write_release_outputs(ledger, SPECS[2].version, tmp_path / "out")
-    page = visit(out.files["report_html"], tmp_path)
+    page = visit_file(out.files["report_html"])
     assert page.requests == [page.url]  # the document itself, nothing else
     assert page.console_errors == []
     assert page.exceptions == []
@@ -129,7 +129,7 @@ def test_report_renders_offline_in_chromium(ledger: Ledger, tmp_path: Path) -> N
     assert "Capacity curve" in page.body_text and "Every check, with its evidence and fix" in page.body_text
     assert page.screenshot.startswith(b"\x89PNG\r\n\x1a\n") and len(page.screenshot) > 50_000
     (tmp_path / "report-screenshot.png").write_bytes(page.screenshot)  # kept by pytest's tmp_path retention
-    runbook = visit(out.files["runbook_html"], tmp_path)
+    runbook = visit_file(out.files["runbook_html"])
     assert runbook.requests == [runbook.url]
     assert runbook.console_errors == runbook.exceptions == runbook.log_errors == []
     assert "Deployment Runbook: hello" in runbook.body_text

@@ -13,7 +13,7 @@ import pytest
 from bmad.core.models import CheckResult, CheckStatus, PhaseName
 from bmad.ledger import Ledger
 from bmad.reports.outputs import ReleaseOutputs, write_release_outputs
-from tests.reports.chromium_cdp import CHROMIUM, fits
+from tests.browser import CHROMIUM, fits
 from tests.reports.reports_data import LOAD_TEST, SPECS, T0, Spec, record, record_demo_like
 
 chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium is not installed")
@@ -39,7 +39,7 @@ def test_report_fits_the_window_at_1400_and_800(demo_outputs: ReleaseOutputs, le
     and chart text drawn outside its chart (the timeline's last axis label was clipped)."""
     rolled_back = write_release_outputs(ledger, SPECS[2].version, tmp_path / "specs").files["report_html"]
     for name, path in (("demo", demo_outputs.files["report_html"]), ("rolled-back", rolled_back)):
-        for fit in fits(path, tmp_path, (1400, 800)):
+        for fit in fits(path, (1400, 800)):
             (tmp_path / f"{name}-{fit.viewport}.png").write_bytes(fit.screenshot)  # kept by pytest's tmp_path
             assert fit.document_width <= fit.viewport, (name, fit.viewport, fit.document_width, fit.too_wide)
             assert fit.too_wide == [], (name, fit.viewport)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bmad.core.sarif import DOCS_URI, SarifLog, docs_uri
 from bmad.phases.analyze.formats import to_sarif
 
@@ -51,3 +53,21 @@ def test_information_uri_names_the_docs() -> None:
     assert driver["informationUri"].startswith(docs_uri()) and "/docs" in driver["informationUri"]
     assert docs_uri("checks.md").endswith("/docs/checks.md")
     assert DOCS_URI.endswith("/docs")
+
+
+def test_every_sarif_writer_points_at_a_page_of_the_project_docs() -> None:
+    """Guards: BUILD's gate passed its own informationUri ("https://github.com/bmad", no docs) and
+    ANALYZE another hard-coded one; both now name a page of :func:`docs_uri`, the one place the URI lives."""
+    from bmad.phases.build.gates import VulnerabilityVerdict, secrets_sarif, vulnerabilities_sarif
+
+    def uri(log: SarifLog) -> str:
+        return str(log.to_dict()["runs"][0]["tool"]["driver"]["informationUri"])
+
+    verdict = VulnerabilityVerdict()
+    assert uri(vulnerabilities_sarif(verdict, tool="trivy", image="reg/app:1", containerfile=None)) == docs_uri(
+        "build.md"
+    )
+    assert uri(secrets_sarif([], set(), image="reg/app:1", containerfile=None)) == docs_uri("build.md")
+    assert uri(to_sarif({"items": [_item("A", "Security & Compliance", "high")]})) == docs_uri("checks.md")
+    with pytest.raises(TypeError):  # a writer cannot name a URI of its own any more
+        SarifLog().run("t", information_uri="https://example.invalid")  # type: ignore[call-arg]

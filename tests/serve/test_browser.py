@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from bmad.core.models import PhaseName
+from tests.browser import CHROMIUM, Visit, chromium
 from tests.helpers import in_ci
-from tests.reports.chromium_cdp import CHROMIUM
 from tests.reports.reports_data import SPECS
-from tests.serve.browser import Visit, chromium
 from tests.serve.conftest import Dashboard
 from tests.serve.serve_data import LIVE_RELEASE, fill_weeks, passed
 
 pytestmark = pytest.mark.slow
-SHOTS = os.environ.get("BMAD_SERVE_SCREENSHOTS")  # a folder to keep the screenshots in (CI artifacts)
+SHOTS_VARIABLE = "BMAD_SERVE_SCREENSHOTS"  # a folder to keep the screenshots in (CI artifacts)
 
 
 @pytest.fixture(autouse=True)
@@ -27,18 +26,24 @@ def _need_chromium() -> None:
         pytest.skip("chromium is not installed")
 
 
-def _check(visit: Visit, base: str, name: str) -> None:
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``$BMAD_SERVE_SCREENSHOTS`` (.ci/run sets it), else the test's tmp dir."""
+    folder = Path(os.environ.get(SHOTS_VARIABLE) or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _check(visit: Visit, base: str, name: str, shots: Path) -> None:
     assert visit.problems == [], (visit.url, visit.width, visit.problems)
     outside = [r for r in visit.requests if not r.startswith(base) and not r.startswith("data:")]
     assert outside == [], outside
     assert visit.scroll_width <= visit.client_width, (visit.url, visit.width, visit.scroll_width)
     assert visit.screenshot.startswith(b"\x89PNG")
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        (Path(SHOTS) / f"{name}-{visit.width}.png").write_bytes(visit.screenshot)
+    (shots / f"{name}-{visit.width}.png").write_bytes(visit.screenshot)
 
 
-def test_board_release_metrics_and_integrity_render_cleanly(dashboard: Dashboard, tmp_path: Path) -> None:
+def test_board_release_metrics_and_integrity_render_cleanly(dashboard: Dashboard, shots: Path) -> None:
     fill_weeks(dashboard.ledger)
     dashboard.settle()
     c_id = dashboard.release_id("hello", "dev", SPECS[2].version)
@@ -49,26 +54,26 @@ def test_board_release_metrics_and_integrity_render_cleanly(dashboard: Dashboard
         "integrity": "/integrity",
         "runbook": f"/release/{c_id}/runbook",
     }
-    with chromium(tmp_path) as browser:
+    with chromium() as browser:
         for width in (1400, 800):
             for name, path in pages.items():
                 visit = browser.visit(dashboard.url + path, width)
-                _check(visit, dashboard.url, name)
+                _check(visit, dashboard.url, name, shots)
         board = browser.visit(dashboard.url + "/", 1400)
     assert "Releases board" in board.body_text and "serving" in board.body_text
     assert any(r.endswith("/static/live.js") for r in board.requests)
     assert any("/events/board" in r for r in board.requests)  # the live script is running
 
 
-def test_the_release_page_follows_a_running_release(dashboard: Dashboard, tmp_path: Path) -> None:
+def test_the_release_page_follows_a_running_release(dashboard: Dashboard, shots: Path) -> None:
     ledger = dashboard.ledger
     ledger.record_phase(LIVE_RELEASE, passed(PhaseName.BUILD, 0, 3))
     run_id = ledger.start_phase(LIVE_RELEASE, PhaseName.MEASURE, started_at=passed(PhaseName.MEASURE, 3, 0).started_at)
     release_id = dashboard.release_id("hello", "staging", LIVE_RELEASE.version)
     dashboard.settle()
-    with chromium(tmp_path) as browser:
+    with chromium() as browser:
         first = browser.visit(f"{dashboard.url}/release/{release_id}", 1400)
-        _check(first, dashboard.url, "release-running")
+        _check(first, dashboard.url, "release-running", shots)
         assert "MEASURE running for" in first.body_text
         ledger.finish_phase(run_id, passed(PhaseName.MEASURE, 3, 2))
         text = browser.wait_text("finished: incomplete", timeout=20)

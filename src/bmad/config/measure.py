@@ -75,9 +75,17 @@ class MonitoringConfig(Model):
             "target; required for Kubernetes targets"
         ),
     )
+    preview_url: str | None = Field(
+        default=None,
+        description=(
+            "where a preview of the release candidate answers (BUILD's test environment, a preview deployment): "
+            "the load test's target when it loads the candidate; Kubernetes targets load the serving release "
+            "without it"
+        ),
+    )
     timeout_seconds: float = Field(default=10.0, description="timeout of each request")
 
-    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url", "service_url")
+    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url", "service_url", "preview_url")
     @classmethod
     def _urls(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value, "monitoring URL")
@@ -147,9 +155,22 @@ class LoadTestConfig(Model):
     environment_levels: dict[str, list[int]] = Field(
         default={},
         description=(
-            "levels for one environment, in place of levels there; a production environment is swept only with its "
-            "own levels here (the sweep loads the release serving there now)"
+            "levels for one environment, in place of levels there; a production environment's serving release is "
+            "swept only with its own levels here"
         ),
+    )
+    target: Literal["candidate", "serving"] = Field(
+        default="candidate",
+        description=(
+            "which version the sweep loads: candidate, a preview of this run's image (monitoring.preview_url, else a "
+            "temporary container on the local target), or serving, the release serving the environment now"
+        ),
+    )
+    environment_targets: dict[str, Literal["candidate", "serving"]] = Field(
+        default={}, description="target for one environment, in place of target there"
+    )
+    preview_ready_seconds: float = Field(
+        default=60.0, gt=0, description="how long a local preview of the candidate may take to answer its health path"
     )
     duration_seconds: float | None = Field(default=10.0, gt=0, description="how long each level lasts")
     requests_per_level: int | None = Field(default=None, gt=0, description="stop a level after this many requests")

@@ -6,7 +6,7 @@ manifest validation) and BUILD (vulnerability findings).
 Typical use::
 
     log = SarifLog()
-    run = log.run("bmad", version="1.0", information_uri=docs_uri("checks.md"))
+    run = log.run("bmad", version="1.0", docs_page="checks.md")
     run.rule("ANA-SEC-001", name="RunAsNonRoot", short="Containers run as non-root",
              help_text="Set securityContext.runAsNonRoot: true", level="error",
              tags=["security"], properties={"category": "Security & Compliance"})
@@ -22,8 +22,8 @@ File paths are written as relative URIs (``uriBaseId: %SRCROOT%``) when relative
 code scanning can place them on the repository's files.
 
 ``security-severity`` (GitHub's 0-10 score) is written only on security rules, those tagged
-``security``: a YAML parse error is not a 9.5 security alert. A run without an explicit
-``informationUri`` names the project's docs (:func:`docs_uri`).
+``security``: a YAML parse error is not a 9.5 security alert. Every run's ``informationUri`` is a
+page of the project's docs (:func:`docs_uri`), named here only: writers give the page, never a URI.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class SarifRun:
 
     tool: str
     version: str | None = None
-    information_uri: str | None = None
+    docs_page: str = ""  # the docs page describing the run's rules, e.g. checks.md
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
 
@@ -201,7 +201,7 @@ class SarifRun:
         if self.version:
             driver["version"] = self.version
             driver["semanticVersion"] = self.version
-        driver["informationUri"] = self.information_uri or docs_uri()
+        driver["informationUri"] = docs_uri(self.docs_page)
         return {
             "tool": {"driver": driver},
             "columnKind": "unicodeCodePoints",
@@ -215,8 +215,9 @@ class SarifLog:
 
     runs: list[SarifRun] = field(default_factory=list)
 
-    def run(self, tool: str, *, version: str | None = None, information_uri: str | None = None) -> SarifRun:
-        new = SarifRun(tool=tool, version=version, information_uri=information_uri)
+    def run(self, tool: str, *, version: str | None = None, docs_page: str = "") -> SarifRun:
+        """A new run; its ``informationUri`` is ``docs_page`` of the project's docs."""
+        new = SarifRun(tool=tool, version=version, docs_page=docs_page)
         self.runs.append(new)
         return new
 

@@ -117,6 +117,9 @@ def _adapt_measure(measure: dict[str, Any]) -> None:
     measure["baseline_window_seconds"] = min(float(measure.get("baseline_window_seconds", 60)), 60.0)
     measure["baseline_step_seconds"] = min(float(measure.get("baseline_step_seconds", 5)), 5.0)
     load = measure.setdefault("load_test", {})
+    # The demo shows post-deploy verification catching a regression: loading the bad candidate's
+    # preview would stop it earlier, at ANALYZE (TQ-031), so the demo sweeps the serving release.
+    load.setdefault("target", "serving")
     load["levels"] = [level for level in load.get("levels", [1, 4, 16]) if level <= 16] or [1, 4, 16]
     load["duration_seconds"] = min(float(load.get("duration_seconds") or 1.5), 1.5)
     load.setdefault("workers", 1)

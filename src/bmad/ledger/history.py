@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseName, PhaseStatus, Release
+from bmad.ledger.reader import CHANGE_STAMP_SQL
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow
@@ -39,6 +40,11 @@ class HistoryQueries:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def change_stamp(self) -> str:
+        with self._db.tx() as session:
+            row = session.execute(text(CHANGE_STAMP_SQL)).one()
+        return "/".join(str(value) for value in row)
 
     def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
         with self._db.tx() as session:

@@ -25,6 +25,12 @@ from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
 HEAD_REVISION = "0003"  # the newest Alembic revision under migrations/versions
+# Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
+CHANGE_STAMP_SQL = (
+    "SELECT (SELECT max(id) FROM releases), (SELECT count(*) FROM releases), (SELECT max(id) FROM phase_runs),"
+    " (SELECT count(*) FROM phase_runs), (SELECT max(id) FROM rollbacks), (SELECT count(*) FROM rollbacks),"
+    " (SELECT max(seq) FROM chain_head), (SELECT max(hash) FROM chain_head)"
+)
 _BUSY_MS = 60_000
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
@@ -164,6 +170,12 @@ class SqliteReader:
             lease_until=_required(row[6]),
             heartbeat_at=_required(row[7]),
         )
+
+    def change_stamp(self) -> str:
+        """As :meth:`bmad.ledger.store.Ledger.change_stamp`."""
+        with self._read() as db:
+            row = db.execute(CHANGE_STAMP_SQL).fetchone()
+        return "/".join(str(value) for value in row)
 
     def running_runs(self, service: str, environment: str) -> int:
         """How many phase runs of (service, environment) are marked running."""

@@ -156,6 +156,13 @@ class Ledger:
             return self._reader.get_release(service, environment, version)
         return self._parts.history.get_release(service, environment, version)
 
+    def change_stamp(self) -> str:
+        """A short text that changes whenever a release, a phase run, a finished phase or a rollback
+        is recorded (readers reload only then). Equal stamps mean nothing new was recorded."""
+        if self._reader is not None:
+            return self._reader.change_stamp()
+        return self._parts.history.change_stamp()
+
     def latest_release(self, service: str, environment: str) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1)
         return found[0] if found else None

@@ -219,6 +219,13 @@ def baseline_fact(view: ReleaseView, label: str, words: Sequence[str]) -> Fact:
     return Fact(label, NOT_RECORDED)
 
 
+def loaded_version(view: ReleaseView) -> str | None:
+    """Which version MEASURE's load test loaded, in words (the check's ``loaded`` evidence)."""
+    check = view.check(PhaseName.MEASURE, "measure.load_test")
+    loaded = check.evidence.get("loaded") if check is not None else None
+    return str(loaded) if loaded else None
+
+
 def load_levels(view: ReleaseView) -> list[dict[str, Any]]:
     data = view.artifact(PhaseName.MEASURE, "load_test")
     levels: Any = data.get("levels") if isinstance(data, Mapping) else data

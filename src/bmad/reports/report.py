@@ -279,7 +279,9 @@ def _load_test(view: ReleaseView) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{_e(_cell(k, level.get(k)))}</td>" for k in keys) + "</tr>" for level in levels
     )
-    return f"<h2>Load test capacity curve</h2>{svg}{rps}<table><tr>{head}</tr>{body}</table>"
+    loaded = fx.loaded_version(view)
+    said = f"<p>Loaded: {_e(loaded)}</p>" if loaded else ""
+    return f"<h2>Load test capacity curve</h2>{said}{svg}{rps}<table><tr>{head}</tr>{body}</table>"
 
 
 def _cell(key: str, value: Any) -> str:

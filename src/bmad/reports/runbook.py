@@ -209,10 +209,12 @@ def _load_test_fact(view: ReleaseView) -> Fact:
     if not levels:
         return Fact("Load test", NOT_RECORDED)
     best = max(levels, key=lambda level: float(level.get("rps") or 0))
+    loaded = fx.loaded_version(view)
     return Fact(
         "Load test",
         f"{len(levels)} levels up to concurrency {levels[-1].get('concurrency')}; peak "
-        f"{fx.format_value('rps', best.get('rps'))} at concurrency {best.get('concurrency')}",
+        f"{fx.format_value('rps', best.get('rps'))} at concurrency {best.get('concurrency')}"
+        + (f"; loaded {loaded}" if loaded else ""),
         True,
     )
 

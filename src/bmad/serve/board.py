@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,16 +41,50 @@ class Cell:
     serving: ReleaseView | None
 
 
-def board_cells(views: Sequence[ReleaseView], chosen: BoardFilter) -> dict[tuple[str, str], Cell]:
-    """The cells of ``views`` (oldest first) whose newest release passes ``chosen``."""
+@dataclass(frozen=True)
+class BoardSummary:
+    """What every board needs from one load of the releases, worked out once per load: each
+    release's outcome, the cells, the filter's choices and the fingerprint."""
+
+    views: tuple[ReleaseView, ...]  # oldest first
+    outcomes: tuple[str, ...]  # views[i]'s outcome
+    cells: dict[tuple[str, str], Cell]
+    services: tuple[str, ...]
+    environments: tuple[str, ...]
+    fingerprint: str
+
+    def keeps(self, chosen: BoardFilter, index: int) -> bool:
+        view = self.views[index]
+        return (
+            (chosen.service is None or view.service == chosen.service)
+            and (chosen.environment is None or view.environment == chosen.environment)
+            and (chosen.outcome is None or self.outcomes[index] == chosen.outcome)
+        )
+
+
+def summarise(views: tuple[ReleaseView, ...]) -> BoardSummary:
+    """The summary of ``views`` (oldest first)."""
+    outcomes = tuple(view.outcome.value for view in views)
     newest: dict[tuple[str, str], ReleaseView] = {}
     serving: dict[tuple[str, str], ReleaseView] = {}
-    for view in views:
+    for view, outcome in zip(views, outcomes, strict=True):
         key = (view.service, view.environment)
         newest[key] = view
-        if view.outcome is Outcome.SUCCESS:
+        if outcome == Outcome.SUCCESS.value:
             serving[key] = view
-    return {key: Cell(last, serving.get(key)) for key, last in newest.items() if chosen.keeps(last)}
+    return BoardSummary(
+        views=views,
+        outcomes=outcomes,
+        cells={key: Cell(last, serving.get(key)) for key, last in newest.items()},
+        services=tuple(sorted({v.service for v in views})),
+        environments=tuple(sorted({v.environment for v in views})),
+        fingerprint=fingerprint(views),
+    )
+
+
+def board_cells(summary: BoardSummary, chosen: BoardFilter) -> dict[tuple[str, str], Cell]:
+    """The cells whose newest release passes ``chosen``."""
+    return {key: cell for key, cell in summary.cells.items() if chosen.keeps(cell.last)}
 
 
 def fingerprint(views: Sequence[ReleaseView]) -> str:
@@ -61,11 +96,11 @@ def fingerprint(views: Sequence[ReleaseView]) -> str:
     return digest.hexdigest()[:32]
 
 
-def render_board(views: Sequence[ReleaseView], chosen: BoardFilter, now: datetime) -> str:
-    cells = board_cells(views, chosen)
+def render_board(summary: BoardSummary, chosen: BoardFilter, now: datetime) -> str:
+    cells = board_cells(summary, chosen)
     services = sorted({s for s, _ in cells})
     environments = sorted({e for _, e in cells})
-    parts = ["<h1>Releases board</h1>", _filters(views, chosen)]
+    parts = ["<h1>Releases board</h1>", _filters(summary, chosen)]
     if not cells:
         parts.append('<p class="na">No release matches.</p>')
     else:
@@ -75,9 +110,9 @@ def render_board(views: Sequence[ReleaseView], chosen: BoardFilter, now: datetim
             tds = "".join(_cell(cells.get((service, env)), now) for env in environments)
             rows.append(f"<tr><th>{esc(service)}</th>{tds}</tr>")
         parts.append(f'<table class="board"><tr><th>service \\ environment</th>{head}</tr>{"".join(rows)}</table>')
-    parts.append(_recent([v for v in views if chosen.keeps(v)], now))
+    parts.append(_recent(summary, chosen, now))
     events = f"/events/board{chosen.as_query()}"
-    attrs = f' data-events="{esc(events)}" data-fingerprint="{esc(fingerprint(views))}"'
+    attrs = f' data-events="{esc(events)}" data-fingerprint="{esc(summary.fingerprint)}"'
     return layout("bmad: releases board", "\n".join(parts), current="board", script=True, body_attrs=attrs)
 
 
@@ -102,27 +137,26 @@ def _ago(view: ReleaseView, now: datetime) -> str:
     return age((now - when).total_seconds()) if when is not None else "–"
 
 
-def _filters(views: Sequence[ReleaseView], chosen: BoardFilter) -> str:
+def _filters(summary: BoardSummary, chosen: BoardFilter) -> str:
     def select(name: str, values: Sequence[str], current: str | None) -> str:
         options = ['<option value="">all</option>'] + [
             f'<option value="{esc(v)}"{" selected" if v == current else ""}>{esc(v)}</option>' for v in values
         ]
         return f'<label>{name}<select name="{name}">{"".join(options)}</select></label>'
 
-    services = sorted({v.service for v in views})
-    environments = sorted({v.environment for v in views})
     outcomes = [o.value for o in Outcome]
     return (
         '<form class="filters" method="get" action="/">'
-        + select("service", services, chosen.service)
-        + select("environment", environments, chosen.environment)
+        + select("service", summary.services, chosen.service)
+        + select("environment", summary.environments, chosen.environment)
         + select("outcome", outcomes, chosen.outcome)
         + '<button type="submit">Filter</button></form>'
     )
 
 
-def _recent(views: Sequence[ReleaseView], now: datetime) -> str:
-    newest = list(reversed(views))[:RECENT_ROWS]
+def _recent(summary: BoardSummary, chosen: BoardFilter, now: datetime) -> str:
+    kept = (summary.views[i] for i in range(len(summary.views) - 1, -1, -1) if summary.keeps(chosen, i))
+    newest = list(itertools.islice(kept, RECENT_ROWS))
     if not newest:
         return ""
     rows = "".join(

@@ -11,19 +11,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from bmad.core.models import Release
+from bmad.core.models import PhaseStatus, Release
 from bmad.reports.metrics import select_releases
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
-from bmad.serve.board import BoardFilter, fingerprint, render_board
+from bmad.serve.board import BoardFilter, BoardSummary, render_board, summarise
 from bmad.serve.integrity import render_integrity
 from bmad.serve.layout import SECURITY_HEADERS, esc, layout, without_controls
+from bmad.serve.page_cache import PageCache, PageKey
 from bmad.serve.release_page import live_state, render_document, render_release
 from bmad.serve.security import TOKEN_COOKIE, Access
 from bmad.serve.snapshot import ReleaseSnapshot
@@ -53,8 +55,23 @@ class DashboardServer(ThreadingHTTPServer):
         self.poll_seconds = poll_seconds
         self.closing = threading.Event()
         self.snapshot = ReleaseSnapshot(ledger, interval=poll_seconds, closing=self.closing)
+        self.pages = PageCache()
+        self._summary: tuple[int, BoardSummary] | None = None  # (snapshot generation, its summary)
+        self._summary_lock = threading.Lock()
         super().__init__(address, DashboardHandler)
         self.snapshot.start()
+
+    def board_summary(self) -> BoardSummary:
+        """The board's summary of the snapshot's releases, worked out once per load."""
+        views = self.snapshot.views()
+        generation = self.snapshot.generation
+        with self._summary_lock:
+            if self._summary is not None and self._summary[0] == generation and self._summary[1].views is views:
+                return self._summary[1]
+        summary = summarise(views)
+        with self._summary_lock:
+            self._summary = (generation, summary)
+        return summary
 
     def shutdown(self) -> None:
         self.closing.set()
@@ -71,6 +88,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
     server: DashboardServer
     server_version = "bmad-serve"
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: with Nagle's algorithm a small body waits for the client's
+    # delayed ACK of the headers (~40 ms on Linux) on every kept-alive request.
+    disable_nagle_algorithm = True
 
     # ------------------------------------------------------------------ methods
 
@@ -142,12 +162,15 @@ class DashboardHandler(BaseHTTPRequestHandler):
         ledger, snapshot = self.server.ledger, self.server.snapshot
         if path == "/":
             chosen = BoardFilter(params.get("service"), params.get("environment"), params.get("outcome"))
-            self._send_html(render_board(snapshot.views(), chosen, ledger.now()), head=head)
+            self._send_kept(path, params, lambda now: render_board(self.server.board_summary(), chosen, now), head=head)
         elif path == "/metrics":
             service, environment = params.get("service"), params.get("environment")
-            views = select_releases(snapshot.views(), service=service, environment=environment)
-            page = render_trends(views, service=service, environment=environment, now=ledger.now())
-            self._send_html(page, head=head)
+
+            def trends(now: datetime) -> str:
+                views = select_releases(snapshot.views(), service=service, environment=environment)
+                return render_trends(views, service=service, environment=environment, now=now)
+
+            self._send_kept(path, params, trends, head=head)
         elif path == "/integrity":
             page = render_integrity(ledger.verify(), ledger.list_releases(), ledger.dialect)
             self._send_html(page, head=head)
@@ -155,7 +178,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
             body = resources.files("bmad.serve").joinpath("static", path[8:]).read_bytes()
             self._send(HTTPStatus.OK, body, STATIC[path[8:]], head=head)
         elif path == "/events/board":
-            self._stream("board", lambda: {"fingerprint": fingerprint(snapshot.views())}, head=head)
+            self._stream("board", lambda: {"fingerprint": self.server.board_summary().fingerprint}, head=head)
         elif (match := _EVENTS_PATH.match(path)) is not None:
             self._release_stream(match.group(1), head=head)
         elif (match := _RELEASE_PATH.match(path)) is not None:
@@ -173,14 +196,22 @@ class DashboardHandler(BaseHTTPRequestHandler):
         self._stream("release", state, head=head)
 
     def _release(self, release_id: str, document: str | None, *, head: bool) -> None:
-        view = self._find(release_id)
-        if document is None:
-            self._send_html(render_release(view, self.server.ledger.now()), head=head)
-            return
-        page = render_document(view, document)
-        if page is None:
-            raise NotFound(document)
-        self._send_html(page, head=head)
+        known = self.server.snapshot.find(release_id)
+        if known is None:
+            raise NotFound(release_id)
+
+        def page(now: datetime) -> str:
+            view = self._fresh(release_id, known.release)
+            found = render_release(view, now) if document is None else render_document(view, document)
+            if found is None:
+                raise NotFound(document)
+            return found
+
+        running = any(result.status is PhaseStatus.RUNNING for result in known.phases.values())
+        if running:  # its durations move every second
+            self._send_html(page(self.server.ledger.now()), head=head)
+        else:
+            self._send_kept(self.path, {}, page, head=head)
 
     def _find(self, release_id: str) -> ReleaseView:
         """The release with ledger id ``release_id``, read afresh from the ledger (found by id in the snapshot)."""
@@ -209,8 +240,18 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self.wfile.write(chunk.encode())
             self.wfile.flush()
 
+    def _send_kept(self, path: str, params: dict[str, str], render: Callable[[datetime], str], *, head: bool) -> None:
+        """The page of ``render(now)``, reused until the ledger changes or the minute turns."""
+        self.server.snapshot.views()  # raises the last load's error; after a pause, waits for a fresh load
+        now = self.server.ledger.now()
+        key = PageKey.of(path, params, self.server.snapshot.generation, now)
+        self._send_body(self.server.pages.page(key, lambda: without_controls(render(now)).encode()), head=head)
+
     def _send_html(self, page: str, *, head: bool) -> None:
-        self._send(HTTPStatus.OK, without_controls(page).encode(), "text/html; charset=utf-8", head=head)
+        self._send_body(without_controls(page).encode(), head=head)
+
+    def _send_body(self, body: bytes, *, head: bool) -> None:
+        self._send(HTTPStatus.OK, body, "text/html; charset=utf-8", head=head)
 
     def _send_page(self, status: HTTPStatus, message: str, *, head: bool, extra: dict[str, str] | None = None) -> None:
         body = layout(

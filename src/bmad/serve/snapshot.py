@@ -1,9 +1,12 @@
-"""Every release of the ledger, reloaded continuously by one background thread.
+"""Every release of the ledger, kept current by one background thread.
 
 Pages that need every release (the board, the metrics, the board's event stream) read the latest
 load instead of the database: a request costs the rendering only, and the ledger sees one reader
-however many people watch. The snapshot is at most one load behind the ledger. With nobody
-asking for a minute the loading pauses; the next request then waits for a fresh load.
+however many people watch. Each pass reads the ledger's change stamp and reloads the releases only
+when it changed, so a large quiet ledger costs one small query a pass; :attr:`generation` counts
+the reloads (pages rendered at one generation can be reused until the next). The snapshot is at
+most one pass behind the ledger. With nobody asking for a minute the passes pause; the next
+request then waits for a fresh pass.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ class ReleaseSnapshot:
         self._idle_seconds = idle_seconds
         self._closing = closing
         self._views: tuple[ReleaseView, ...] | None = None
+        self._by_id: dict[str, ReleaseView] = {}
         self._error: Exception | None = None
         self._loads = 0
+        self._stamp: str | None = None  # the ledger's change stamp when the views were loaded
+        self._generation = 0
         self._loaded_at: float | None = None  # when the newest load started (time.monotonic)
         self._wanted_at = time.monotonic()
         self._changed = threading.Condition()
@@ -62,12 +68,18 @@ class ReleaseSnapshot:
         return self._closing.is_set() or (self._loaded_at is not None and self._loaded_at >= asked)
 
     def find(self, release_id: str) -> ReleaseView | None:
-        return next((view for view in self.views() if view.release_id == release_id), None)
+        self.views()  # waits for the first load, raises its error
+        return self._by_id.get(release_id)
 
     @property
     def loads(self) -> int:
-        """How many loads have ended."""
+        """How many passes have ended."""
         return self._loads
+
+    @property
+    def generation(self) -> int:
+        """How many times the releases were (re)loaded: the same number, the same views."""
+        return self._generation
 
     def wait_fresh(self, timeout: float = 30.0) -> None:
         """Wait until a load that started after this call has ended (tests: read what was just written)."""
@@ -79,13 +91,12 @@ class ReleaseSnapshot:
     def _run(self) -> None:
         while not self._closing.is_set():
             started = time.monotonic()
-            try:
-                views, error = tuple(load_releases(self._ledger)), None
-            except Exception as exc:  # kept for the pages to report; the next load tries again
-                views, error = None, exc
+            stamp, views, error = self._load()
             with self._changed:
                 if views is not None:
-                    self._views = views
+                    self._views, self._stamp = views, stamp
+                    self._by_id = {view.release_id: view for view in views}
+                    self._generation += 1
                 self._error = error
                 self._loaded_at = started
                 self._loads += 1
@@ -93,3 +104,13 @@ class ReleaseSnapshot:
                 self._changed.wait(self._interval)
                 while time.monotonic() - self._wanted_at > self._idle_seconds and not self._closing.is_set():
                     self._changed.wait(1.0)  # paused: views() wakes it up
+
+    def _load(self) -> tuple[str | None, tuple[ReleaseView, ...] | None, Exception | None]:
+        """The change stamp and the releases when they changed since the last load (else None)."""
+        try:
+            stamp = self._ledger.change_stamp()
+            if stamp == self._stamp and self._error is None:
+                return stamp, None, None
+            return stamp, tuple(load_releases(self._ledger)), None
+        except Exception as exc:  # kept for the pages to report; the next pass tries again
+            return None, None, exc

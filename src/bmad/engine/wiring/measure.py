@@ -12,6 +12,7 @@ from bmad.config.secret_refs import resolve_at
 from bmad.phases.measure import MeasurePhase, MeasurePorts
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.phase import PhaseContext, PhasePlugin
+from bmad.ports.preview import CandidatePreview
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
@@ -28,6 +29,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         return make_load_generator(load.runner, url=url, workers=load.workers, evidence=ctx.evidence)
 
     serving_endpoints = None
+    preview = None
     if ctx.environment.target.kind == "local":
         from bmad.engine.wiring.deploy import make_target
 
@@ -36,6 +38,8 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
 
         def serving_endpoints() -> list[str]:
             return target.serving_endpoints(service, environment)
+
+        preview = _local_preview(ctx)
 
     ports = MeasurePorts(
         prometheus=PrometheusClient(monitoring.prometheus_url, timeout=timeout),
@@ -46,6 +50,29 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         grafana=grafana,
         load_generator=load_generator,
         serving_endpoints=serving_endpoints,
+        candidate_preview=preview,
         gpu=HostGpuProbe(),
     )
     return MeasurePhase(ports)
+
+
+def _local_preview(ctx: PhaseContext) -> CandidatePreview:
+    """A temporary container of the candidate on the local target's engine, with the replicas' port and env."""
+    from bmad.adapters.targets.local.containers import EngineContainers
+    from bmad.adapters.targets.local.preview import LocalCandidatePreview
+    from bmad.adapters.targets.probe import RequestsProbe
+
+    local, base_dir = ctx.environment.target.local, ctx.config.base_dir
+
+    def env() -> dict[str, str]:
+        return {**local.env, **{name: ref.resolve(base_dir) for name, ref in local.secret_env.items()}}
+
+    return LocalCandidatePreview(
+        EngineContainers(local),
+        RequestsProbe(),
+        service=ctx.config.service.name,
+        environment=ctx.environment_name,
+        env=env,
+        health_path=ctx.config.deploy.health_path,
+        ready_seconds=ctx.config.measure.load_test.preview_ready_seconds,
+    )

@@ -131,7 +131,7 @@ def to_junit(report: Mapping[str, Any], *, name: str = "bmad analyze") -> JUnitR
 def to_sarif(report: Mapping[str, Any], *, default_file: str | None = "bmad.yaml") -> SarifLog:
     """SARIF 2.1.0: one rule per catalog item, one result per failing or suppressed finding."""
     log = SarifLog()
-    run = log.run("bmad", version=__version__, information_uri="https://github.com/bmad/bmad/blob/main/docs/checks.md")
+    run = log.run("bmad", version=__version__, docs_page="checks.md")
     entries = catalog_by_id()
     for item in report.get("items", []):
         entry = entries.get(item["id"])

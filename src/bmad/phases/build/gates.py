@@ -110,7 +110,7 @@ def vulnerabilities_sarif(
 ) -> SarifLog:
     """The gate's findings, then the secrets ``report`` lists (rule and file only, never the value)."""
     log = SarifLog()
-    run = log.run("bmad-build-vulnerabilities", information_uri="https://github.com/bmad")
+    run = log.run("bmad-build-vulnerabilities", docs_page="build.md")
     entries: list[tuple[Vulnerability, str | None]] = [(f, None) for f in verdict.blocking]
     entries += [(f, f"ignored until {e.expires}: {e.reason}") for f, e in verdict.ignored]
     entries += [(f, None) for f, _ in verdict.expired]
@@ -172,7 +172,7 @@ def secrets_sarif(
     findings: Sequence[SecretFinding], allowed: set[str], *, image: str, containerfile: str | None
 ) -> SarifLog:
     log = SarifLog()
-    run = log.run("bmad-build-layer-secrets")
+    run = log.run("bmad-build-layer-secrets", docs_page="build.md")
     for finding in findings:
         run.rule(
             finding.rule,

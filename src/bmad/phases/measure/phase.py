@@ -44,6 +44,7 @@ from bmad.ports.gpu import GpuProbe
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
+from bmad.ports.preview import CandidatePreview
 
 GUIDE_METRICS = ("prometheus_uptime_seconds", "grafana_dashboards_count", "alert_rules_loaded", "baseline_captured")
 
@@ -59,6 +60,8 @@ class MeasurePorts:
     # Base URLs of whatever serves now on the deploy target (``Target.serving_endpoints``): the local
     # target's active release may run on either of its two port slots.
     serving_endpoints: Callable[[], list[str]] | None = None
+    # Starts a temporary instance of the release candidate for the load test (local target).
+    candidate_preview: CandidatePreview | None = None
     # The phase start: baselines are read as of then, so MEASURE's own load test never ends up in them.
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # This host's GPUs and the DCGM series (``measure.gpu_baselines``; None: not applicable).

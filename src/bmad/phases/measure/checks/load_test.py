@@ -1,18 +1,21 @@
 """``measure.load_test``: the concurrency sweep, stopping at the first level that breaks the SLO
-(artifact ``load_test``; metrics ``load_test_c<N>_*`` per level). Runs alone (``EXCLUSIVE``): other
-checks would skew its timings, and it would skew theirs."""
+(artifact ``load_test``; metrics ``load_test_c<N>_*`` per level), at a preview of the release
+candidate or at the serving release (:mod:`bmad.phases.measure.load_target`). Runs alone
+(``EXCLUSIVE``): other checks would skew its timings, and it would skew theirs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from bmad.config.measure import LoadTestConfig
+from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue
-from bmad.phases.measure.service import deployed, service_urls
-from bmad.phases.measure.sweep import SweepResult, check_allowed, request_url, run_sweep
+from bmad.phases.measure.load_target import SweepTarget, choose_target
+from bmad.phases.measure.sweep import SweepResult, run_sweep
 from bmad.ports.artifacts import MeasureArtifacts
-from bmad.ports.loadtest import HttpRequest, LevelResult
+from bmad.ports.loadtest import HttpRequest, LevelResult, LoadGenerator
 from bmad.ports.phase import CheckId, PhaseContext
 
 if TYPE_CHECKING:
@@ -23,24 +26,24 @@ NEEDS: tuple[str, ...] = ()
 EXCLUSIVE = True
 
 
-@dataclass(frozen=True)
-class SweepTarget:
-    """Where the sweep sends its requests, and where that URL came from."""
-
-    url: str
-    replicas: tuple[str, ...]  # the same request at the service's further replicas
-    source: str
-    loaded: str  # which version the sweep loads, in words
-    config: LoadTestConfig  # the sweep's settings, with this environment's levels
-
-
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
-    target = _target(ctx, ports, ctx.config.measure.load_test)
+    target = choose_target(ctx, ports, CHECK)
     if isinstance(target, CheckResult):
         return target
-    conf = target.config
     if ports.load_generator is None:
         return CHECK.skipped("no load generator available")
+    with ExitStack() as running:
+        if target.preview is not None and ports.candidate_preview is not None:
+            try:
+                target = target.at(running.enter_context(ports.candidate_preview.running(target.preview)))
+            except AdapterError as exc:
+                return _no_preview(target, exc)
+        return _sweep(ctx, ports.load_generator, target)
+
+
+def _sweep(ctx: PhaseContext, load_generator: Callable[[str], LoadGenerator], target: SweepTarget) -> CheckResult:
+    """Run the sweep at ``target`` and judge it."""
+    conf = target.config
     request = HttpRequest(
         method=conf.request.method,
         url=target.url,
@@ -48,7 +51,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
         body=conf.request.body.encode("utf-8") if conf.request.body is not None else None,
         replicas=target.replicas,
     )
-    generator = ports.load_generator(target.url)
+    generator = load_generator(target.url)
     try:
         sweep = run_sweep(generator, request, conf, cancel=ctx.cancel, progress=ctx.progress)
     finally:
@@ -62,6 +65,7 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
             "method": request.method,
             "runner": generator.name,
             "loaded": target.loaded,
+            "loaded_version": target.version,
             "levels": rows,
             "breach": sweep.breach,
         },
@@ -78,6 +82,8 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
             "replicas": list(target.replicas),
             "url_from": target.source,
             "loaded": target.loaded,
+            "loaded_version": target.version,
+            "candidate_not_loaded": target.note or None,
             "runner": generator.name,
             "levels": rows,
             "breach": sweep.breach or None,
@@ -89,65 +95,17 @@ def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
     )
 
 
-def _target(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> SweepTarget | CheckResult:
-    """Where to send the load, or why not to: disabled, no URL, a host not allowed, nothing deployed yet."""
-    if not conf.enabled:
-        return CHECK.skipped("disabled (measure.load_test.enabled)")
-    if not ctx.options.load_test:
-        return CHECK.skipped("disabled for this run (--set load_test=false)")
-    urls, source = service_urls(ctx, ports)
-    absolute = "://" in conf.request.url
-    if not absolute and not urls:
-        return CHECK.skipped(f"no URL to load-test: {source}")
-    url = request_url(urls[0] if urls else None, conf.request.url)
-    replicas = () if absolute else tuple(request_url(u, conf.request.url) for u in urls[1:])
-    refused = check_allowed(url, service_urls=urls, allowed_hosts=conf.allowed_hosts)
-    if refused:
-        return CHECK.failed(
-            refused,
-            expected="the service's own URL or a host in measure.load_test.allowed_hosts",
-            observed=url,
-            fix="load-test only the service; to allow another host add it to measure.load_test.allowed_hosts",
-            evidence={"url": url, "service_urls": urls, "allowed_hosts": list(conf.allowed_hosts)},
-        )
-    if not absolute and not deployed(ctx):
-        return CHECK.skipped(
-            f"nothing is deployed in {ctx.environment_name!r} yet (first release): no running service to "
-            "load-test; the sweep runs from the next release on",
-            evidence={"url": url, "url_from": source},
-        )
-    return _with_levels(ctx, conf, SweepTarget(url, replicas, source, _loaded(ctx, url, absolute), conf), absolute)
-
-
-def _loaded(ctx: PhaseContext, url: str, absolute: bool) -> str:
-    """Which version answers at ``url``: the release serving the environment now (not this run's candidate)."""
-    last = ctx.history.last_deployed()
-    if absolute or last is None:
-        return f"whatever answers at {url} (measure.load_test.request.url)"
-    return (
-        f"release {last.release.short_version}, serving {ctx.environment_name!r} now "
-        f"(this run's candidate {ctx.release.short_version} is not deployed yet)"
+def _no_preview(target: SweepTarget, exc: AdapterError) -> CheckResult:
+    """The candidate's preview did not start or answer: nothing was loaded."""
+    return CHECK.failed(
+        f"could not start a preview of {target.loaded}: {exc.message}",
+        expected="a temporary container of the candidate answering its health path",
+        observed=exc.message,
+        fix=exc.hint
+        or "check the image starts with the target's env and port (target.local), or set "
+        "measure.load_test.target: serving",
+        evidence={"loaded": target.loaded, "url_from": target.source},
     )
-
-
-def _with_levels(
-    ctx: PhaseContext, conf: LoadTestConfig, target: SweepTarget, absolute: bool
-) -> SweepTarget | CheckResult:
-    """This environment's levels; a production environment's serving release is loaded only with levels set for it."""
-    env = ctx.environment_name
-    levels = conf.environment_levels.get(env)
-    if levels is not None:
-        return SweepTarget(
-            target.url, target.replicas, target.source, target.loaded, conf.model_copy(update={"levels": levels})
-        )
-    if ctx.environment.production and not absolute:
-        return CHECK.skipped(
-            f"not run: the sweep would load {target.loaded} with {conf.levels} connections; set "
-            f"measure.load_test.environment_levels.{env} to levels this environment can take, or point "
-            "measure.load_test.request.url at a preview of the candidate",
-            evidence={"url": target.url, "url_from": target.source, "loaded": target.loaded},
-        )
-    return target
 
 
 def _verdict(sweep: SweepResult, target: SweepTarget, conf: LoadTestConfig) -> tuple[CheckStatus, str, str]:
