@@ -1,7 +1,7 @@
 """GPU samples and faults parsed from captured outputs in each tool's real format.
 
-No NVIDIA GPU was available where these tests were written: the files under data/gpu/ follow the
-documented formats of ``nvidia-smi --query-gpu ... --format=csv,noheader,nounits``,
+The ``*-h100`` files were captured from a real NVIDIA H100 80GB HBM3 (driver 580.159.04, CUDA 13.0);
+the others follow the documented formats of ``nvidia-smi --query-gpu ... --format=csv,noheader,nounits``,
 ``nvidia-smi -q -x`` (driver 470 and 535 layouts) and the DCGM exporter's ``/metrics`` text.
 """
 
@@ -20,6 +20,7 @@ from bmad.adapters.gpu import (
     QUERY_ARGV,
     gpu_faults,
     parse_dcgm_text,
+    parse_device_list,
     parse_query_csv,
     parse_query_xml,
     parse_xid_lines,
@@ -32,6 +33,38 @@ from tests.helpers import free_port
 
 DATA = Path(__file__).parent / "data" / "gpu"
 A10G = "GPU-4d2b8a5e-6f1c-4e3a-9b7d-2c1e5f8a9b01"
+H100 = "GPU-aed03bd2-d876-fb52-3384-eba028115106"
+
+
+def test_query_csv_captured_on_an_h100() -> None:
+    (gpu,) = parse_query_csv((DATA / "nvidia-smi-query-h100.csv").read_text())
+    assert (gpu.index, gpu.uuid, gpu.name) == (0, H100, "NVIDIA H100 80GB HBM3")
+    assert (gpu.utilization_percent, gpu.temperature_celsius, gpu.memory_used_mib, gpu.memory_total_mib) == (
+        0,
+        37,
+        0,
+        81559,
+    )
+    assert gpu.power_watts == 71.49
+
+
+def test_device_list_captured_on_an_h100() -> None:
+    listed = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-aed03bd2-d876-fb52-3384-eba028115106)\n"
+    assert (DATA / "nvidia-smi-L-h100.txt").read_text() == listed
+    (gpu,) = parse_device_list(listed + "  MIG 1g.10gb     Device  0: (UUID: MIG-5c8e2b1a)\n")
+    assert (gpu.index, gpu.name, gpu.uuid) == (0, "NVIDIA H100 80GB HBM3", H100)
+    assert parse_device_list("No devices were found\n") == ()
+
+
+def test_query_xml_580_layout_captured_on_an_h100() -> None:
+    """Guards the driver 560+ layout: no ``gpu_temp_slow_threshold`` but T.Limit readings (49 C left,
+    slowdown at -2 C), and ECC as ``sram_uncorrectable_parity/secded``; the margin used to be None."""
+    (gpu,) = parse_query_xml((DATA / "nvidia-smi-q-580-h100.xml").read_text())
+    assert (gpu.index, gpu.uuid, gpu.name) == (0, H100, "NVIDIA H100 80GB HBM3")
+    assert (gpu.temperature_celsius, gpu.slowdown_temperature_celsius, gpu.temperature_margin_celsius) == (37, 88, 51)
+    assert (gpu.memory_used_mib, gpu.memory_total_mib, gpu.power_watts) == (0, 81559, 71.59)
+    assert gpu.ecc_uncorrected == 0 and gpu.throttle_reasons == ("gpu_idle",)
+    assert gpu_faults([gpu]) == ()
 
 
 def test_query_argv_asks_for_csv_without_header_or_units() -> None:

@@ -7,16 +7,9 @@ from pathlib import Path
 import pytest
 
 from bmad.adapters.compose_file import load_compose_file
-from bmad.adapters.gpu_host import (
-    NOT_REQUESTED,
-    advisories,
-    compose_gpu_requests,
-    gpu_requests_by_service,
-    toolkit_mode,
-    toolkit_version,
-    unfixed_advisories,
-)
+from bmad.adapters.gpu_host import advisories, toolkit_mode, toolkit_version, unfixed_advisories
 from bmad.core.errors import AdapterError
+from bmad.phases.gpu_scope import NOT_REQUESTED, compose_gpu_requests, gpu_requests_by_service
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gpu-inference" / "compose.yml"
 

@@ -1,6 +1,7 @@
 """NVIDIA GPUs as bmad sees them: per-device samples and faults from the tools' own formats.
 
 * ``nvidia-smi --query-gpu=<QUERY_FIELDS> --format=csv,noheader,nounits`` (:func:`parse_query_csv`);
+* ``nvidia-smi -L``, the devices a container sees (:func:`parse_device_list`);
 * ``nvidia-smi -q -x`` XML (:func:`parse_query_xml`), which adds the slowdown temperature, ECC
   counters and the active clock-throttle (``clocks_event``) reasons;
 * the DCGM exporter's Prometheus metrics, read from the exporter's text (:func:`parse_dcgm_text`)
@@ -17,8 +18,9 @@ from xml.etree import ElementTree
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bmad.adapters.prometheus import PrometheusClient
 from bmad.core.errors import AdapterError
+from bmad.ports.gpu import GpuSample
+from bmad.ports.metrics import MetricsQuery
 
 QUERY_FIELDS = (
     "index",
@@ -43,31 +45,6 @@ DCGM_METRICS = {
 }
 
 _MISSING = ("[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", "")
-
-
-@dataclass(frozen=True)
-class GpuSample:
-    """One device at one moment; ``None`` where the tool did not report the value."""
-
-    index: int
-    uuid: str
-    name: str = ""
-    utilization_percent: float | None = None
-    temperature_celsius: float | None = None
-    slowdown_temperature_celsius: float | None = None
-    memory_used_mib: float | None = None
-    memory_total_mib: float | None = None
-    power_watts: float | None = None
-    ecc_uncorrected: int | None = None
-    last_xid: int | None = None
-    throttle_reasons: tuple[str, ...] = ()
-
-    @property
-    def temperature_margin_celsius(self) -> float | None:
-        """Degrees left before the GPU slows itself down."""
-        if self.temperature_celsius is None or self.slowdown_temperature_celsius is None:
-            return None
-        return self.slowdown_temperature_celsius - self.temperature_celsius
 
 
 @dataclass(frozen=True)
@@ -146,15 +123,31 @@ def _throttle_reasons(gpu: ElementTree.Element) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+_UNCORRECTABLE = ("sram_uncorrectable", "sram_uncorrectable_parity", "sram_uncorrectable_secded", "dram_uncorrectable")
+
+
 def _ecc_uncorrected(gpu: ElementTree.Element) -> int | None:
     total = _first_number(gpu, "ecc_errors/volatile/double_bit/total")
     if total is not None:
         return int(total)
-    parts = [
-        _number(_text(gpu, f"ecc_errors/volatile/{kind}")) for kind in ("sram_uncorrectable", "dram_uncorrectable")
-    ]
+    parts = [_number(_text(gpu, f"ecc_errors/volatile/{kind}")) for kind in _UNCORRECTABLE]
     known = [p for p in parts if p is not None]
     return int(sum(known)) if known else None
+
+
+def _slowdown_temperature(gpu: ElementTree.Element) -> float | None:
+    """The slowdown threshold in degrees: ``gpu_temp_slow_threshold`` (up to driver 555), else from
+    driver 560+'s T.Limit readings (``gpu_temp_tlimit``: degrees left to the maximum operating
+    temperature; ``gpu_temp_slow_tlimit_threshold``: the T.Limit at which slowdown starts)."""
+    absolute = _first_number(gpu, "temperature/gpu_temp_slow_threshold")
+    if absolute is not None:
+        return absolute
+    now = _first_number(gpu, "temperature/gpu_temp")
+    left = _first_number(gpu, "temperature/gpu_temp_tlimit")
+    slow_at = _first_number(gpu, "temperature/gpu_temp_slow_tlimit_threshold")
+    if now is None or left is None or slow_at is None:
+        return None
+    return now + left - slow_at
 
 
 def parse_query_xml(text: str) -> tuple[GpuSample, ...]:
@@ -173,7 +166,7 @@ def parse_query_xml(text: str) -> tuple[GpuSample, ...]:
                 name=(_text(gpu, "product_name") or "").strip(),
                 utilization_percent=_first_number(gpu, "utilization/gpu_util"),
                 temperature_celsius=_first_number(gpu, "temperature/gpu_temp"),
-                slowdown_temperature_celsius=_first_number(gpu, "temperature/gpu_temp_slow_threshold"),
+                slowdown_temperature_celsius=_slowdown_temperature(gpu),
                 memory_used_mib=_first_number(gpu, "fb_memory_usage/used"),
                 memory_total_mib=_first_number(gpu, "fb_memory_usage/total"),
                 power_watts=_first_number(
@@ -228,7 +221,7 @@ def parse_dcgm_text(text: str) -> tuple[GpuSample, ...]:
     return _collect(rows)
 
 
-def samples_from_prometheus(prometheus: PrometheusClient, *, selector: str = "") -> tuple[GpuSample, ...]:
+def samples_from_prometheus(prometheus: MetricsQuery, *, selector: str = "") -> tuple[GpuSample, ...]:
     """The latest DCGM values Prometheus scraped (``selector``: extra label matchers, e.g. ``job="dcgm"``)."""
     rows = []
     for metric in DCGM_METRICS:
@@ -245,6 +238,15 @@ def with_slowdown_thresholds(samples: Iterable[GpuSample], thresholds: Mapping[s
         else s
         for s in samples
     )
+
+
+_LISTED = re.compile(r"^GPU (?P<index>\d+): (?P<name>.+?) \(UUID: (?P<uuid>[^)]+)\)")
+
+
+def parse_device_list(text: str) -> tuple[GpuSample, ...]:
+    """``nvidia-smi -L``: ``GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)``, one device a line (MIG lines skipped)."""
+    found = (_LISTED.match(line.strip()) for line in text.splitlines())
+    return tuple(GpuSample(index=int(m["index"]), uuid=m["uuid"], name=m["name"]) for m in found if m)
 
 
 _XID = re.compile(r"NVRM: Xid \(PCI:(?P<bus>[0-9A-Fa-f:.]+)\): (?P<code>\d+)")

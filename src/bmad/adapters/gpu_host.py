@@ -1,8 +1,8 @@
-"""The GPU side of a host and of a service's definition, as the GPU checks judge it (docs/gpu.md).
+"""The GPU side of a host, as the GPU checks read it (docs/gpu.md; :class:`HostGpuProbe`).
 
-* which services ask for a GPU: Compose ``deploy.resources.reservations.devices`` with
-  ``capabilities: [gpu]``, ``gpus:``, CDI device names (``nvidia.com/gpu=0``) (Kubernetes
-  containers: ``bmad.phases.analyze.evaluators.gpu``);
+* its GPUs: ``nvidia-smi --query-gpu`` plus the slowdown thresholds of ``nvidia-smi -q -x``, or the
+  DCGM exporter's series through Prometheus (which services ask for a GPU:
+  :mod:`bmad.phases.gpu_scope`);
 * the NVIDIA Container Toolkit: its version (``nvidia-ctk --version``) against the advisories kept
   as data in ``nvidia_toolkit_advisories.yaml``, and its mode (CDI or the legacy OCI hook) from
   ``/etc/nvidia-container-runtime/config.toml``.
@@ -15,13 +15,25 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bmad.core.errors import AdapterError
-
-CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
+from bmad.adapters.gpu import (
+    QUERY_ARGV,
+    gpu_faults,
+    parse_device_list,
+    parse_query_csv,
+    parse_query_xml,
+    parse_xid_lines,
+    samples_from_prometheus,
+    with_slowdown_thresholds,
+)
+from bmad.core.errors import AdapterError, CommandFailed
+from bmad.core.process import run
+from bmad.ports.gpu import GpuSample, ToolkitFacts
+from bmad.ports.metrics import MetricsQuery
 
 
 @dataclass(frozen=True)
@@ -63,28 +75,135 @@ def toolkit_mode(config_toml: str) -> str:
     return str(runtime.get("mode", "auto"))
 
 
-def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
-    """How one Compose service asks for a GPU (empty: it does not)."""
-    found: list[str] = []
-    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
-    for device in reservations.get("devices") or []:
-        if "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia":
-            found.append(
-                f"device reservation ({device.get('driver', 'any driver')}, count {device.get('count', 'all')})"
-            )
-    if service.get("gpus"):
-        found.append(f"gpus: {service['gpus']}")
-    for device in service.get("devices") or []:
-        name = device if isinstance(device, str) else str(device.get("source", ""))
-        if CDI_DEVICE.match(name) and "gpu" in name:
-            found.append(f"CDI device {name}")
+def toolkit_cli_version(*, timeout: float = 30.0) -> tuple[int, ...] | None:
+    """The host's NVIDIA Container Toolkit version (``nvidia-ctk --version``); None where it is not installed."""
+    try:
+        answer = run(("nvidia-ctk", "--version"), timeout=timeout, check=True)
+    except AdapterError:
+        return None
+    return toolkit_version(answer.stdout)
+
+
+NVIDIA_SMI_HINT = "install the NVIDIA driver's nvidia-smi on this host, or scrape a DCGM exporter (gpu.dcgm_selector)"
+
+
+def host_gpu_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
+    """This host's GPUs from ``nvidia-smi --query-gpu`` plus the slowdown thresholds of ``-q -x``
+    (``AdapterError`` when nvidia-smi is missing or fails)."""
+    listed = run(QUERY_ARGV, timeout=timeout, check=True, missing_hint=NVIDIA_SMI_HINT)
+    return with_slowdown_thresholds(parse_query_csv(listed.stdout), host_slowdown_thresholds(timeout=timeout))
+
+
+def host_slowdown_thresholds(*, timeout: float = 30.0) -> dict[str, float]:
+    """Slowdown temperature by GPU UUID from ``nvidia-smi -q -x`` (empty where nvidia-smi is missing)."""
+    return {
+        s.uuid: s.slowdown_temperature_celsius
+        for s in detailed_host_samples(timeout=timeout)
+        if s.slowdown_temperature_celsius is not None
+    }
+
+
+def detailed_host_samples(*, timeout: float = 30.0) -> tuple[GpuSample, ...]:
+    """``nvidia-smi -q -x`` (thresholds, ECC counters, throttle reasons); none where nvidia-smi is missing."""
+    try:
+        detail = run(("nvidia-smi", "-q", "-x"), timeout=timeout, check=True, missing_hint=NVIDIA_SMI_HINT)
+    except (AdapterError, CommandFailed):
+        return ()
+    return parse_query_xml(detail.stdout)
+
+
+class HostGpuProbe:
+    """:class:`~bmad.ports.gpu.GpuProbe` on this host: ``nvidia-smi``, ``nvidia-ctk`` and the DCGM series."""
+
+    def __init__(self, *, timeout: float = 30.0, docker_host: str | None = None) -> None:
+        self.timeout = timeout
+        self.docker_host = docker_host  # the engine whose containers ``container_devices`` looks into
+
+    def compose_service(self, container: str) -> str | None:
+        from docker.errors import DockerException
+
+        from bmad.adapters.engine_client import connect_engine
+        from bmad.adapters.targets.local.compose_health import COMPOSE_SERVICE
+
+        client = connect_engine(self.docker_host, timeout=self.timeout)
+        try:
+            labels = client.containers.get(container).labels or {}
+        except DockerException as exc:
+            raise AdapterError("container-engine", f"reading {container}'s labels", str(exc), temporary=True) from None
+        finally:
+            client.close()
+        return labels.get(COMPOSE_SERVICE)
+
+    def container_devices(self, container: str) -> tuple[str, ...]:
+        from docker.errors import DockerException
+
+        from bmad.adapters.engine_client import connect_engine
+
+        client = connect_engine(self.docker_host, timeout=self.timeout)
+        try:
+            found = client.containers.get(container)
+            try:
+                exit_code, output = found.exec_run(["nvidia-smi", "-L"])
+            except DockerException:
+                exit_code, output = 127, b""
+            listed = parse_device_list(output.decode(errors="replace")) if exit_code == 0 else ()
+            if listed:
+                return tuple(f"GPU {g.index}: {g.name} ({g.uuid})" for g in listed)
+            return engine_gpu_devices(found.attrs.get("HostConfig") or {})
+        except DockerException as exc:
+            raise AdapterError("container-engine", f"looking into {container}", str(exc), temporary=True) from None
+        finally:
+            client.close()
+
+    def dcgm_samples(self, prometheus: MetricsQuery, selector: str) -> tuple[GpuSample, ...]:
+        samples = samples_from_prometheus(prometheus, selector=selector)
+        return with_slowdown_thresholds(samples, host_slowdown_thresholds(timeout=self.timeout)) if samples else ()
+
+    def host_samples(self) -> tuple[GpuSample, ...]:
+        return host_gpu_samples(timeout=self.timeout)
+
+    def faults(self, prometheus: MetricsQuery | None, selector: str) -> tuple[str, ...]:
+        samples = samples_from_prometheus(prometheus, selector=selector) if prometheus is not None else ()
+        detailed = detailed_host_samples(timeout=self.timeout)
+        return gpu_faults((*samples, *detailed), parse_xid_lines(self._kernel_log()))
+
+    def _kernel_log(self) -> str:
+        """``dmesg`` where this user may read it (empty otherwise)."""
+        try:
+            return run(("dmesg",), timeout=self.timeout, check=True).stdout
+        except (AdapterError, CommandFailed):
+            return ""
+
+    def toolkit(self, config_file: str) -> ToolkitFacts | None:
+        version = toolkit_cli_version(timeout=self.timeout)
+        if version is None:
+            return None
+        unfixed = tuple(f"{a.cve} (fixed in {_dotted(a.fixed_in)}; {a.source})" for a in unfixed_advisories(version))
+        path = Path(config_file)
+        if not path.is_file():
+            return ToolkitFacts(version, unfixed, "auto", f"{path} not found (mode auto)")
+        mode = toolkit_mode(path.read_text(encoding="utf-8"))
+        return ToolkitFacts(version, unfixed, mode, f"{path}: mode = {mode}")
+
+
+_NVIDIA_NODE = re.compile(r"^/dev/nvidia\d+$")
+_CDI_NAME = re.compile(r"^[a-z0-9.-]+/gpu=\S+$")
+
+
+def engine_gpu_devices(host_config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The GPUs an engine's ``HostConfig`` gives a container: ``/dev/nvidiaN`` or CDI device names
+    under ``Devices``, NVIDIA ``DeviceRequests`` (``--gpus``)."""
+    found = []
+    for device in host_config.get("Devices") or []:
+        path = str(device.get("PathOnHost", ""))
+        if _NVIDIA_NODE.match(path) or _CDI_NAME.match(path):
+            found.append(f"device {path}")
+    for request in host_config.get("DeviceRequests") or []:
+        capabilities = [c for group in request.get("Capabilities") or [] for c in group]
+        if request.get("Driver") == "nvidia" or "gpu" in capabilities:
+            found.append(f"device request ({request.get('Driver') or 'any driver'}, count {request.get('Count')})")
     return tuple(found)
 
 
-NOT_REQUESTED = "not applicable: no GPU requested"
-
-
-def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
-    """The services (name -> definition) that ask for a GPU, with how; empty: the GPU checks do not apply."""
-    found = {name: compose_gpu_requests(definition) for name, definition in services.items()}
-    return {name: how for name, how in found.items() if how}
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)

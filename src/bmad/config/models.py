@@ -12,6 +12,7 @@ from bmad.config.analyze import AnalyzeConfig
 from bmad.config.base import Model, SecretRef
 from bmad.config.build import BuildConfig
 from bmad.config.deploy import DeployConfig, TargetConfig
+from bmad.config.gpu import GpuConfig
 from bmad.config.measure import MeasureConfig, MonitoringConfig
 from bmad.config.notifications import NotificationsConfig
 from bmad.config.reports import ReportsConfig
@@ -121,6 +122,7 @@ class BmadConfig(Model):
     measure: MeasureConfig = Field(default=MeasureConfig(), description="the MEASURE phase")
     analyze: AnalyzeConfig = Field(default=AnalyzeConfig(), description="the ANALYZE phase")
     deploy: DeployConfig = Field(default=DeployConfig(), description="the DEPLOY phase")
+    gpu: GpuConfig = Field(default=GpuConfig(), description="GPU workloads: when the GPU checks apply")
     reports: ReportsConfig = Field(default=ReportsConfig(), description="runbooks, reports and bmad's own metrics")
     plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = Field(
         default={},

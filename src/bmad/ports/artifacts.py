@@ -256,6 +256,7 @@ class MeasureArtifacts(Artifacts):
     Each check writes only its own part: a field left None is not written (see ``to_artifacts``).
     ``baseline_pods`` / ``baseline_nodes``: the ``kubectl top`` figures of Kubernetes targets.
     ``e2e_metric_seconds``: how long the pushed test metric took to show in a query (None: never).
+    ``gpu_baseline``: per-device GPU figures (``gpu0_utilization``, ...) of ``measure.gpu_baselines``.
     """
 
     baseline: Mapping[str, BaselineFigure] | None = None
@@ -264,6 +265,7 @@ class MeasureArtifacts(Artifacts):
     load_test: tuple[LoadTestLevel, ...] | None = None
     grafana_dashboard_uids: tuple[str, ...] | None = None
     e2e_metric_seconds: float | None = None
+    gpu_baseline: Mapping[str, BaselineFigure] | None = None
 
     def to_artifacts(self, *only: str) -> dict[str, Any]:
         """The JSON mapping written into the record: the fields named in ``only`` (None written as
@@ -279,6 +281,9 @@ class MeasureArtifacts(Artifacts):
             if self.grafana_dashboard_uids is None
             else list(self.grafana_dashboard_uids),
             "e2e_metric_seconds": self.e2e_metric_seconds,
+            "gpu_baseline": None
+            if self.gpu_baseline is None
+            else {name: figure.to_dict() for name, figure in self.gpu_baseline.items()},
         }
         names = only or tuple(name for name, value in stored.items() if value is not None)
         return {name: stored[name] for name in names}
@@ -286,6 +291,7 @@ class MeasureArtifacts(Artifacts):
     @classmethod
     def from_artifacts(cls, values: Mapping[str, Any]) -> MeasureArtifacts:
         baseline = values.get("baseline")
+        gpu = values.get("gpu_baseline")
         load = values.get("load_test")
         if isinstance(load, Mapping):  # {"levels": [...]}, as some records hold it
             load = load.get("levels")
@@ -301,6 +307,9 @@ class MeasureArtifacts(Artifacts):
             else None,
             grafana_dashboard_uids=tuple(str(uid) for uid in uids) if isinstance(uids, list) else None,
             e2e_metric_seconds=values.get("e2e_metric_seconds"),
+            gpu_baseline={str(k): BaselineFigure.from_dict(v) for k, v in gpu.items() if isinstance(v, Mapping)}
+            if isinstance(gpu, Mapping)
+            else None,
         )
 
 

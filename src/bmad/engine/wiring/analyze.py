@@ -11,6 +11,7 @@ from bmad.ports.target import AccessPreflight, DeploySpec
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.git_history import GitHistory
+    from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.kube_validate import BundledSchemaValidator
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.analyze import AnalyzePhase
@@ -56,6 +57,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         preflight=preflight,
         release=lambda: release_spec(ctx),
         rendered=rendered,
+        gpu=HostGpuProbe(),
     )
 
 

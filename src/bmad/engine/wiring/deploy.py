@@ -165,6 +165,7 @@ def make_spec(ctx: PhaseContext) -> DeploySpec:
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
+    from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.prometheus import PrometheusClient
     from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
@@ -182,4 +183,5 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         metrics_query=PrometheusClient(ctx.environment.monitoring.prometheus_url),
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
+        gpu=HostGpuProbe(docker_host=ctx.environment.target.local.docker_host),
     )

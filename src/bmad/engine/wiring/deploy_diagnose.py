@@ -8,6 +8,8 @@ from typing import Any
 from bmad.config.models import BmadConfig
 from bmad.core.errors import AdapterError
 from bmad.engine.wiring.deploy import make_target
+from bmad.phases.gpu_scope import gpu_scope
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.target import Diagnosis, Target
 
@@ -40,6 +42,7 @@ def diagnose_environment(
     target: Target | None = None,
     latency_threshold_seconds: float = 0.5,
     metrics_query: MetricsQuery | None = None,
+    gpu: GpuProbe | None = None,
 ) -> DiagnoseReport:
     """The guide's troubleshooting, automated: the target's findings plus p95 latency from Prometheus."""
     service = config.service.name
@@ -54,7 +57,38 @@ def diagnose_environment(
     latency = _high_latency(metrics_query, job, latency_threshold_seconds)
     if latency is not None:
         findings.append(latency)
+    findings += gpu_findings(config, environment, metrics_query, gpu)
     return DiagnoseReport(service, environment, target.kind, status, findings)
+
+
+def gpu_findings(
+    config: BmadConfig, environment: str, metrics_query: MetricsQuery, gpu: GpuProbe | None
+) -> list[Diagnosis]:
+    """One finding per GPU fault, where the service asks for a GPU (docs/gpu.md)."""
+    if not gpu_scope(config, environment).requested:
+        return []
+    if gpu is None:
+        from bmad.adapters.gpu_host import HostGpuProbe
+
+        gpu = HostGpuProbe()
+    try:
+        faults = gpu.faults(metrics_query, config.gpu.dcgm_selector)
+    except AdapterError:
+        faults = gpu.faults(None, config.gpu.dcgm_selector)  # Prometheus down: the host's own view
+    return [
+        Diagnosis(
+            symptom="GPU fault",
+            object=fault.split(":")[0] if fault.startswith("GPU ") else "host/kernel-log",
+            evidence=[fault],
+            causes=["faulty or overheating GPU", "driver or firmware fault", "power or cooling limits"],
+            fixes=[
+                "drain the GPU's workloads and reset it (nvidia-smi -r) or reboot the host",
+                "check cooling and power limits (nvidia-smi -q -d PERFORMANCE,TEMPERATURE)",
+                "look the Xid up in NVIDIA's Xid catalog; replace the board after repeated ECC or bus errors",
+            ],
+        )
+        for fault in faults
+    ]
 
 
 def _high_latency(metrics_query: MetricsQuery, job: str, threshold_seconds: float) -> Diagnosis | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bmad.adapters.alertmanager import AlertmanagerClient
+from bmad.adapters.gpu_host import HostGpuProbe
 from bmad.adapters.grafana import GrafanaClient
 from bmad.adapters.loadgen import make_load_generator
 from bmad.adapters.prometheus import PrometheusClient
@@ -50,6 +51,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         load_generator=load_generator,
         serving_endpoints=serving_endpoints,
         candidate_preview=preview,
+        gpu=HostGpuProbe(),
     )
     return MeasurePhase(ports)
 

@@ -10,6 +10,9 @@ Checks (ids never change; one module each in ``checks/``):
 * ``analyze.snapshot``             what runs now (the rollback point)     -> artifact ``snapshot``
 * ``analyze.rollback_plan``        plan from the snapshot                 -> rollback_plan_documented
 * ``analyze.risk``                 decision matrix + mitigations          -> risk_assessment_complete
+* ``analyze.gpu_host``             NVIDIA Container Toolkit pinned, patched, in CDI mode
+* ``analyze.gpu_compose``          Compose GPU services reserve their GPU and run hardened
+  (both listed only with a compose file or ``gpu.requested``: ``phases/gpu_scope.py``)
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.checks import (
     access,
     categories,
+    gpu_compose,
+    gpu_host,
     manifests,
     readiness,
     risk,
@@ -32,6 +37,8 @@ from bmad.phases.analyze.checks import (
 )
 from bmad.phases.analyze.preparation import AnalyzePorts, DryRunner, Prepared, prepare
 from bmad.phases.analyze.readiness_data import Category
+from bmad.phases.gpu_scope import gpu_checks_listed
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.renderer import RenderedBundle
 from bmad.ports.schemas import SchemaValidator
@@ -65,6 +72,7 @@ class AnalyzePhase(BasePhase):
         preflight: AccessPreflight | None = None,
         release: Callable[[], DeploySpec] | None = None,
         rendered: RenderedBundle | None = None,
+        gpu: GpuProbe | None = None,
     ) -> None:
         self.ports = AnalyzePorts(
             schemas,
@@ -78,6 +86,7 @@ class AnalyzePhase(BasePhase):
             preflight,
             release,
             rendered,
+            gpu,
         )
         self._lock = threading.Lock()
         self._prepared: Prepared | None = None
@@ -100,6 +109,8 @@ class AnalyzePhase(BasePhase):
             self._check(rollback_plan.CHECK, rollback_plan.run, needs=(snapshot.CHECK.id,)),
             self._check(risk.CHECK, risk.run, needs=(rollback_plan.CHECK.id,)),
         ]
+        if gpu_checks_listed(ctx.config, ctx.environment_name):
+            listed += [self._check(gpu_host.CHECK, gpu_host.run), self._check(gpu_compose.CHECK, gpu_compose.run)]
         return listed
 
     def _check(self, check_id: CheckId, run: RunFn, needs: tuple[str, ...] = ()) -> Check:

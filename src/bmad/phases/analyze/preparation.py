@@ -20,6 +20,7 @@ from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, kept_bundle_name
 from bmad.ports.schemas import SchemaValidator
@@ -53,6 +54,7 @@ class AnalyzePorts:
     preflight: AccessPreflight | None = None  # the cluster's access review and prune preview
     release: Callable[[], DeploySpec] | None = None  # what DEPLOY will apply (for the preflight)
     rendered: RenderedBundle | None = None  # the rendered kustomization or chart (None: a folder)
+    gpu: GpuProbe | None = None  # the host's NVIDIA Container Toolkit (analyze.gpu_host)
 
 
 @dataclass

@@ -4,6 +4,7 @@ Checks (ids are stable; they name the checks in records), one module each under 
 
     deploy.apply     the release is applied to the target (the image pinned to BUILD's digest)
     deploy.rollout   the rollout completes: replicas running and ready (pods_running / pods_failed)
+    deploy.gpu_available  the release's containers see a GPU (listed only where a GPU request can be read)
     deploy.smoke     health 200, metrics parse with the expected names, the service's own suite
     deploy.cutover   the new release serves alone (the old one is stopped but kept)
     deploy.verify    PromQL criteria hold for the verification window (absolute or vs. baseline)
@@ -22,11 +23,13 @@ from typing import Any
 
 from bmad.config.deploy import DeployConfig
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
-from bmad.phases.deploy.checks import apply, cutover, rollout, smoke, verify
+from bmad.phases.deploy.checks import apply, cutover, gpu_available, rollout, smoke, verify
 from bmad.phases.deploy.ports import DeployPorts, DeployState, now
 from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.rollback import AUTOMATIC, perform_rollback
+from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.ports.artifacts import AnalyzeArtifacts, DeployArtifacts
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
 from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target, TargetSnapshot
@@ -36,12 +39,13 @@ CheckRun = Callable[[PhaseContext, DeployPorts], CheckResult]
 CHECKS: tuple[tuple[CheckId, tuple[str, ...], CheckRun], ...] = (
     (apply.CHECK, apply.NEEDS, apply.run),
     (rollout.CHECK, rollout.NEEDS, rollout.run),
+    (gpu_available.CHECK, gpu_available.NEEDS, gpu_available.run),
     (smoke.CHECK, smoke.NEEDS, smoke.run),
     (cutover.CHECK, cutover.NEEDS, cutover.run),
     (verify.CHECK, verify.NEEDS, verify.run),
 )
 # A failure of one of these after the target changed triggers the automatic rollback.
-_ROLLBACK_TRIGGERS = (rollout.CHECK.id, smoke.CHECK.id, cutover.CHECK.id, verify.CHECK.id)
+_ROLLBACK_TRIGGERS = (rollout.CHECK.id, gpu_available.CHECK.id, smoke.CHECK.id, cutover.CHECK.id, verify.CHECK.id)
 
 
 class DeployPhase(BasePhase):
@@ -58,6 +62,7 @@ class DeployPhase(BasePhase):
         metrics_query: MetricsQuery | None = None,
         repository_dir: str = ".",
         job: str | None = None,
+        gpu: GpuProbe | None = None,
     ) -> None:
         prober = DowntimeProber(probe, config.health_path, interval=config.probe_interval_seconds)
         self.ports = DeployPorts(
@@ -70,10 +75,16 @@ class DeployPhase(BasePhase):
             metrics_query=metrics_query,
             repository_dir=repository_dir,
             job=job or spec.service,
+            gpu=gpu,
         )
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        return [Check(check.id, check.title, self._bound(run), needs=needs) for check, needs, run in CHECKS]
+        listed = gpu_checks_listed(ctx.config, ctx.environment_name)
+        return [
+            Check(check.id, check.title, self._bound(run), needs=needs)
+            for check, needs, run in CHECKS
+            if check is not gpu_available.CHECK or listed
+        ]
 
     def _bound(self, run: CheckRun) -> Callable[[PhaseContext], CheckResult]:
         return lambda ctx: run(ctx, self.ports)
@@ -137,7 +148,7 @@ class DeployPhase(BasePhase):
         state = self.ports.state
         duration = time.monotonic() - state.started if state.started is not None else 0.0
         own = [r for r in results if r.id in (apply.CHECK.id, *_ROLLBACK_TRIGGERS)]
-        ok = bool(own) and all(r.status in (CheckStatus.PASS, CheckStatus.WARN) for r in own)
+        ok = bool(own) and all(_succeeded(r) for r in own)
         rolled_back = bool(state.rollback and state.rollback.get("recovered_at"))
         downtime = state.downtime
         block: dict[str, MetricValue] = {
@@ -172,3 +183,10 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _succeeded(result: CheckResult) -> bool:
+    """Passed or warned; a GPU check that does not apply (no GPU requested) does not count against."""
+    if result.id == gpu_available.CHECK.id and result.status is CheckStatus.SKIP:
+        return True
+    return result.status in (CheckStatus.PASS, CheckStatus.WARN)

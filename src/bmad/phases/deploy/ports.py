@@ -11,6 +11,7 @@ from typing import Any
 
 from bmad.config.deploy import DeployConfig
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target
 
@@ -49,3 +50,4 @@ class DeployPorts:
     repository_dir: str = "."
     job: str = ""  # the scrape job the verification queries use
     discovery_timeout: float = 20.0  # how long to wait for Prometheus to scrape the new replicas
+    gpu: GpuProbe | None = None  # looks into the release's containers (deploy.gpu_available)

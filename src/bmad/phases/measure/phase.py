@@ -12,6 +12,7 @@ checks in records); ``CHECKS`` lists them in the order they are reported:
 * ``measure.grafana.datasource`` the dashboards' data source answers
 * ``measure.e2e_metric``       a unique metric pushed to the Pushgateway comes back from a query
 * ``measure.baselines``        baseline figures captured (artifact ``baseline``, ``baseline_captured``)
+* ``measure.gpu_baselines``    per-GPU figures (artifact ``gpu_baseline``); listed with a compose file or gpu.requested
 * ``measure.load_test``        the concurrency sweep (artifact ``load_test``; per-level figures)
 
 What MEASURE hands on is :class:`bmad.ports.artifacts.MeasureArtifacts`.
@@ -25,11 +26,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bmad.core.models import CheckResult, MetricValue, PhaseName
+from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.phases.measure.checks import (
     alert_rules,
     alertmanager,
     baselines,
     e2e_metric,
+    gpu_baselines,
     grafana_dashboards,
     grafana_datasource,
     grafana_health,
@@ -37,6 +40,7 @@ from bmad.phases.measure.checks import (
     prometheus,
     scrape_job,
 )
+from bmad.ports.gpu import GpuProbe
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.monitoring import Alertmanager, Grafana, Prometheus, Pushgateway
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
@@ -60,6 +64,8 @@ class MeasurePorts:
     candidate_preview: CandidatePreview | None = None
     # The phase start: baselines are read as of then, so MEASURE's own load test never ends up in them.
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # This host's GPUs and the DCGM series (``measure.gpu_baselines``; None: not applicable).
+    gpu: GpuProbe | None = None
 
 
 class MeasureCheck(Protocol):
@@ -88,6 +94,7 @@ CHECKS: tuple[MeasureCheck, ...] = (
     grafana_datasource,
     e2e_metric,
     baselines,
+    gpu_baselines,
     load_test,
 )
 
@@ -99,7 +106,8 @@ class MeasurePhase(BasePhase):
         self.ports = ports
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        return [self._bind(check) for check in CHECKS]
+        listed = gpu_checks_listed(ctx.config, ctx.environment_name)
+        return [self._bind(check) for check in CHECKS if check is not gpu_baselines or listed]
 
     def _bind(self, check: MeasureCheck) -> Check:
         needs = check.NEEDS

@@ -58,7 +58,7 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
             evidence={"detected_at": now().isoformat()},
         )
     measured = MeasureArtifacts.of(ctx.previous, PhaseName.MEASURE)
-    baseline: Baseline = (measured.baseline if measured is not None else None) or {}
+    baseline: Baseline = baseline_figures(measured)
     window = _run_window(ctx, ports, ports.metrics_query, baseline)
     return _judge(cfg, window, _evidence(cfg, baseline, window))
 
@@ -182,3 +182,10 @@ def _discovery_note(discovered: dict[str, Any] | None) -> str:
 def _figure_dict(baseline: Baseline, name: str) -> dict[str, Any] | None:
     figure = baseline.get(name)
     return figure.to_dict() if figure is not None else None
+
+
+def baseline_figures(measured: MeasureArtifacts | None) -> Baseline:
+    """MEASURE's baseline figures by name, the per-GPU ones (``gpu0_temperature``, ...) included."""
+    if measured is None:
+        return {}
+    return {**(measured.gpu_baseline or {}), **(measured.baseline or {})}

@@ -1,0 +1,129 @@
+"""Whether the GPU checks apply to this service: a compose file's GPU requests or ``gpu.requested``
+(docs/gpu.md). Shared by the GPU checks of MEASURE, ANALYZE and DEPLOY.
+
+A Compose service asks for a GPU with ``deploy.resources.reservations.devices`` with
+``capabilities: [gpu]`` (or ``driver: nvidia``), ``gpus:``, or a CDI device name
+(``nvidia.com/gpu=0``) under ``devices:`` (Kubernetes containers:
+``bmad.phases.analyze.evaluators.gpu``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bmad.config.models import BmadConfig
+from bmad.core.yaml_limits import safe_load_limited
+
+CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
+
+
+def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
+    """How one Compose service asks for a GPU (empty: it does not)."""
+    found: list[str] = []
+    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
+    for device in reservations.get("devices") or []:
+        if "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia":
+            found.append(
+                f"device reservation ({device.get('driver', 'any driver')}, count {device.get('count', 'all')})"
+            )
+    if service.get("gpus"):
+        found.append(f"gpus: {service['gpus']}")
+    for device in service.get("devices") or []:
+        name = device if isinstance(device, str) else str(device.get("source", ""))
+        if CDI_DEVICE.match(name) and "gpu" in name:
+            found.append(f"CDI device {name}")
+    return tuple(found)
+
+
+NOT_REQUESTED = "not applicable: no GPU requested"
+
+
+def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """The services (name -> definition) that ask for a GPU, with how; empty: the GPU checks do not apply."""
+    found = {name: compose_gpu_requests(definition) for name, definition in services.items()}
+    return {name: how for name, how in found.items() if how}
+
+
+def compose_services(path: Path, profiles: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """The active ``services`` of a compose file, name -> definition: those without ``profiles`` and
+    those of an enabled profile (``ConfigError`` when it is not YAML)."""
+    document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
+    services = document.get("services") if isinstance(document, dict) else None
+    if not isinstance(services, dict):
+        return {}
+    return {
+        str(name): spec
+        for name, spec in services.items()
+        if isinstance(spec, dict) and (not spec.get("profiles") or set(spec["profiles"]) & set(profiles))
+    }
+
+
+def gpu_requests_in_compose_file(path: Path, profiles: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The active services of a compose file that ask for a GPU, with how."""
+    return gpu_requests_by_service(compose_services(path, profiles))
+
+
+@dataclass(frozen=True)
+class GpuScope:
+    """What asks for a GPU (service name -> how) and where bmad read it."""
+
+    source: str
+    requests: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    forced: bool = False
+
+    @property
+    def requested(self) -> bool:
+        return self.forced or bool(self.requests)
+
+    def describe(self) -> str:
+        if self.forced:
+            return "gpu.requested is true"
+        if not self.requests:
+            return f"{NOT_REQUESTED} ({self.source})"
+        return "; ".join(f"{name}: {', '.join(how)}" for name, how in sorted(self.requests.items()))
+
+
+@dataclass(frozen=True)
+class ComposeSource:
+    """The compose file whose services say whether a GPU is requested, and its enabled profiles."""
+
+    label: str  # as configured (shown in results)
+    path: Path
+    profiles: tuple[str, ...] = ()
+
+
+def compose_source(config: BmadConfig, environment: str) -> ComposeSource | None:
+    """``gpu.compose`` (with ``gpu.profiles``), else the environment's Compose-mode file
+    (``target.local.compose``), else the first BUILD suite environment's compose file."""
+    if config.gpu.compose:
+        return ComposeSource(config.gpu.compose, config.repository_dir / config.gpu.compose, tuple(config.gpu.profiles))
+    target = config.environment(environment).target
+    if target.kind == "local" and target.local.compose is not None:
+        mode = target.local.compose
+        return ComposeSource(mode.file, config.resolve_path(mode.file), tuple(mode.profiles))
+    for suite in config.build.suites:
+        if suite.environment is not None and suite.environment.compose:
+            compose = suite.environment.compose
+            return ComposeSource(compose, config.repository_dir / compose, tuple(suite.environment.profiles))
+    return None
+
+
+def gpu_checks_listed(config: BmadConfig, environment: str) -> bool:
+    """The GPU checks take part only where bmad can tell whether a GPU is asked for: a compose file
+    (where they may still report "not applicable: no GPU requested") or ``gpu.requested``."""
+    return config.gpu.requested or compose_source(config, environment) is not None
+
+
+def gpu_scope(config: BmadConfig, environment: str) -> GpuScope:
+    """What asks for a GPU in the compose file of ``environment`` (``ConfigError`` when it is not YAML)."""
+    source = compose_source(config, environment)
+    if source is None:
+        return GpuScope(source="no compose file", forced=config.gpu.requested)
+    if not source.path.is_file():
+        return GpuScope(source=f"{source.label} not found", forced=config.gpu.requested)
+    requests = gpu_requests_in_compose_file(source.path, source.profiles)
+    return GpuScope(source=source.label, requests=requests, forced=config.gpu.requested)

@@ -1,0 +1,176 @@
+"""``analyze.gpu_host`` (the host's NVIDIA Container Toolkit) and ``analyze.gpu_compose`` (Compose GPU
+services). The host side runs the real probe against an ``nvidia-ctk`` on PATH that prints the
+toolkit's real ``--version`` output, and a real ``config.toml``; not a patched function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bmad.adapters.gpu_host import HostGpuProbe
+from bmad.core.models import CheckResult, CheckStatus
+from bmad.phases.analyze import AnalyzePhase
+from bmad.phases.analyze.checks import gpu_compose, gpu_host
+from bmad.phases.gpu_scope import gpu_checks_listed, gpu_scope
+from bmad.ports.phase import PhaseContext
+from tests.phase_harness import context_from_yaml
+
+RESERVED = "deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}"
+HARDENED = f"""\
+services:
+  inference:
+    image: inference
+    user: "1000"
+    cap_drop: [ALL]
+    cap_add: [NET_BIND_SERVICE]
+    {RESERVED}
+  cache:
+    image: cache
+"""
+
+
+def ctx_for(tmp_path: Path, compose: str, gpu: str = "") -> PhaseContext:
+    (tmp_path / "compose.yml").write_text(compose, encoding="utf-8")
+    text = f"service: {{name: infer}}\nenvironments: {{staging: {{}}}}\ngpu: {{compose: compose.yml{gpu}}}\n"
+    return context_from_yaml(tmp_path, text, environment="staging", version="1" * 40)
+
+
+def fake_nvidia_ctk(tmp_path: Path, version: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "nvidia-ctk"
+    script.write_text(
+        f"#!/bin/sh\necho 'NVIDIA Container Toolkit CLI version {version}'\necho 'commit: f202b80a9b9d0db00d9b1d73'\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+def host_check(ctx: PhaseContext) -> CheckResult:
+    return gpu_host.run(ctx, AnalyzePhase(schemas=None, gpu=HostGpuProbe()))
+
+
+def compose_check(ctx: PhaseContext) -> CheckResult:
+    return gpu_compose.run(ctx, AnalyzePhase(schemas=None))
+
+
+def test_not_applicable_without_a_gpu_request(tmp_path: Path) -> None:
+    ctx = ctx_for(tmp_path, "services: {api: {image: api}}\n")
+    assert host_check(ctx).summary == "not applicable: no GPU requested (compose.yml)"
+    assert compose_check(ctx).status is CheckStatus.SKIP
+    assert compose_check(ctx).summary == "not applicable: no GPU requested (compose.yml)"
+
+
+def test_host_without_the_toolkit_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = host_check(ctx_for(tmp_path, HARDENED))
+    assert result.status is CheckStatus.SKIP
+    assert "nvidia-ctk is not installed" in result.summary
+
+
+def test_old_toolkit_in_legacy_mode_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the advisories data and the mode: 1.17.3 misses the CVE-2025-23266 fix (1.17.8)."""
+    fake_nvidia_ctk(tmp_path, "1.17.3", monkeypatch)
+    config = tmp_path / "config.toml"
+    config.write_text('[nvidia-container-runtime]\nmode = "legacy"\n', encoding="utf-8")
+    result = host_check(ctx_for(tmp_path, HARDENED, f", toolkit_config: {config}"))
+    assert result.status is CheckStatus.FAIL
+    assert "CVE-2025-23266 (fixed in 1.17.8" in result.summary
+    assert "legacy OCI hook mode" in result.summary
+
+
+def test_pinned_patched_toolkit_in_cdi_mode_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_nvidia_ctk(tmp_path, "1.17.8", monkeypatch)
+    config = tmp_path / "config.toml"
+    config.write_text('[nvidia-container-runtime]\nmode = "cdi"\n', encoding="utf-8")
+    ctx = ctx_for(tmp_path, HARDENED, f", toolkit_config: {config}, toolkit_version: 1.17.8")
+    result = host_check(ctx)
+    assert result.status is CheckStatus.PASS, result.summary
+    assert result.summary == "NVIDIA Container Toolkit 1.17.8, mode cdi"
+
+
+def test_unpinned_version_and_missing_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_nvidia_ctk(tmp_path, "1.18.0", monkeypatch)
+    ctx = ctx_for(tmp_path, HARDENED, f", toolkit_config: {tmp_path / 'none.toml'}, toolkit_version: 1.17.8")
+    result = host_check(ctx)
+    assert result.status is CheckStatus.FAIL
+    assert "version 1.18.0 is not the pinned 1.17.8" in result.summary
+    assert "not found (mode auto)" in result.observed
+
+
+def test_hardened_compose_gpu_service_passes(tmp_path: Path) -> None:
+    result = compose_check(ctx_for(tmp_path, HARDENED))
+    assert result.status is CheckStatus.PASS, result.observed
+    assert result.summary == "1/1 GPU services hardened (compose.yml)"
+
+
+def test_root_privileged_gpu_service_without_reservation_fails(tmp_path: Path) -> None:
+    compose = """\
+services:
+  trainer:
+    image: trainer
+    privileged: true
+    pid: host
+    ipc: host
+    devices: [nvidia.com/gpu=0]
+  sidecar:
+    image: sidecar
+    environment: [NVIDIA_VISIBLE_DEVICES=all]
+    user: "1000"
+    cap_drop: [ALL]
+"""
+    result = compose_check(ctx_for(tmp_path, compose))
+    assert result.status is CheckStatus.FAIL
+    assert result.evidence["services"] == {
+        "sidecar": ["no device reservation"],
+        "trainer": [
+            "no device reservation",
+            "no user (runs as the image's user, often root)",
+            "privileged",
+            "pid: host",
+            "ipc: host",
+            "cap_drop lacks ALL",
+        ],
+    }
+
+
+def test_listed_only_where_a_gpu_request_can_be_read(tmp_path: Path) -> None:
+    """Without a compose file or ``gpu.requested`` ANALYZE lists no GPU checks (a ready release stays all-pass)."""
+    plain = context_from_yaml(
+        tmp_path / "plain",
+        "service: {name: api}\nenvironments: {staging: {}}\n",
+        environment="staging",
+        version="1" * 40,
+    )
+    with_compose = ctx_for(tmp_path, "services: {api: {image: api}}\n")
+    gpu_ids = {gpu_host.CHECK.id, gpu_compose.CHECK.id}
+    assert not gpu_ids & {c.id for c in AnalyzePhase(schemas=None).checks(plain)}
+    assert gpu_ids <= {c.id for c in AnalyzePhase(schemas=None).checks(with_compose)}
+
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "gpu-inference"
+
+
+@pytest.mark.parametrize(("profiles", "status"), [("[]", CheckStatus.SKIP), ("[gpu]", CheckStatus.PASS)])
+def test_the_example_requests_a_gpu_only_in_its_gpu_profile(tmp_path: Path, profiles: str, status: CheckStatus) -> None:
+    """Guards profiles: the example's default profile has no GPU service, ``--profile gpu`` adds one."""
+    compose = (EXAMPLE / "compose.yml").read_text(encoding="utf-8")
+    result = compose_check(ctx_for(tmp_path, compose, f", profiles: {profiles}"))
+    assert result.status is status, result.observed
+    if status is CheckStatus.SKIP:
+        assert result.summary == "not applicable: no GPU requested (compose.yml)"
+
+
+@pytest.mark.parametrize(("profiles", "requested"), [("[]", False), ("[gpu]", True)])
+def test_the_local_targets_compose_mode_file_is_read(tmp_path: Path, profiles: str, requested: bool) -> None:
+    """Guards the environment's Compose mode (``target.local.compose``) as the source of GPU requests."""
+    (tmp_path / "compose.yml").write_text((EXAMPLE / "compose.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    target = f"{{kind: local, local: {{compose: {{file: compose.yml, service: inference, profiles: {profiles}}}}}}}"
+    text = f"service: {{name: infer}}\nenvironments: {{staging: {{target: {target}}}}}\n"
+    ctx = context_from_yaml(tmp_path, text, environment="staging", version="1" * 40)
+    scope = gpu_scope(ctx.config, "staging")
+    assert scope.requested is requested
+    assert scope.source == "compose.yml"
+    assert gpu_checks_listed(ctx.config, "staging")
