@@ -32,11 +32,11 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
         server.stop()
 
 
-def _lease(renewed: datetime, resource_version: str | None = None) -> dict[str, object]:
+def _lease(renewed: datetime, resource_version: str | None = None, duration: int = 600) -> dict[str, object]:
     metadata: dict[str, object] = {"name": "bmad-locked-test", "namespace": NS}
     if resource_version:
         metadata["resourceVersion"] = resource_version
-    spec = {"holderIdentity": OTHER, "leaseDurationSeconds": 600, "renewTime": micro_time(renewed)}
+    spec = {"holderIdentity": OTHER, "leaseDurationSeconds": duration, "renewTime": micro_time(renewed)}
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata, "spec": spec}
 
 
@@ -53,8 +53,9 @@ def test_a_run_is_refused_while_another_checkout_holds_the_lease_and_takes_it_on
     assert f"is being deployed by {OTHER}" in refused.stderr and "Traceback" not in refused.stderr
     assert standin.get(f"/apis/apps/v1/namespaces/{NS}/deployments/locked") == {}  # nothing applied
 
-    stale = _lease(datetime.now(UTC) - timedelta(hours=1), created.body["metadata"]["resourceVersion"])
+    stale = _lease(datetime.now(UTC) - timedelta(hours=1), created.body["metadata"]["resourceVersion"], duration=2)
     assert standin.request("PUT", LEASE, stale).status == 200  # the holder died an hour ago
+    # (taken over once this run has watched it unchanged for its 2 s duration by its own clock)
     taken = svc.run(digest("1"))
     assert taken.code == 0, taken.explain()
     spec = standin.get(LEASE)["spec"]
