@@ -86,7 +86,7 @@ def _deployer_line(report: StatusReport) -> str | None:
     who = history.deployer
     ran = "DEPLOY" if history.latest(PhaseName.DEPLOY) is not None else "last phase"
     details = ", ".join(part for part in (who.trigger, who.run_url) if part)
-    return f"{ran} run by {esc(who.actor)}" + (f" ({esc(details)})" if details else "")
+    return f"{ran} run by {esc(who.actor or '')}" + (f" ({esc(details)})" if details else "")
 
 
 def history_command(parser: argparse.ArgumentParser) -> None:
