@@ -36,6 +36,8 @@ def test_a_ci_run_records_its_actor_run_url_and_trigger(tmp_path: Path) -> None:
     assert history["releases"][0]["deployer"] == expected
     header, row = bmad("history", "-e", "dev", cwd=service).stdout.splitlines()
     assert header.split()[-1] == "deployer" and row.split()[-1] == "octocat"
+    text = bmad("status", "-e", "dev", cwd=service).stdout  # issue 15 item 4: the text view names them too
+    assert f"DEPLOY run by octocat (workflow_dispatch, {RUN_URL})" in text.splitlines()
     assert bmad("verify-ledger", cwd=service).returncode == 0
 
 

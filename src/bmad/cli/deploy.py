@@ -85,6 +85,9 @@ def _print_rollback(outcome: Any) -> None:
         out.print(f"[red]rollback failed[/red]: {esc(result.summary)}")
         if result.fix:
             out.print(f"fix: {esc(result.fix)}")
+    for sent in outcome.notifications:
+        told = "notified" if sent.delivered else "[yellow]warning: not delivered to[/yellow]"
+        out.print(f"{told} {esc(sent.channel)} ({sent.event})" + (f": {esc(sent.reason)}" if sent.reason else ""))
 
 
 def _env_config_json(parser: argparse.ArgumentParser, description: str, handler: Any) -> None:

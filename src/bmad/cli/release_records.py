@@ -57,6 +57,9 @@ def _print_status(out: Console, report: StatusReport) -> None:
             if run.message and run.status.value != "passed":
                 line += f"\n           [dim]{esc(run.message)}[/dim]"
         out.print(line)
+    deployer = _deployer_line(report)
+    if deployer:
+        out.print(deployer)
     for record in report.interrupted:
         out.print(f"[magenta]{record.phase.label} was interrupted: {esc(record.message)}[/magenta]")
     if report.lock is not None:
@@ -70,6 +73,20 @@ def _print_status(out: Console, report: StatusReport) -> None:
         out.print("[green]every phase passed[/green]")
     else:
         out.print(f"next: {nxt.label} ('bmad resume' continues from there)")
+
+
+def _deployer_line(report: StatusReport) -> str | None:
+    """Who ran the latest DEPLOY (else the newest phase run), with the trigger and the CI run's URL."""
+    from bmad.cli._render import esc
+    from bmad.core.models import PhaseName
+
+    history = report.history
+    if history is None or not history.deployer.actor:
+        return None
+    who = history.deployer
+    ran = "DEPLOY" if history.latest(PhaseName.DEPLOY) is not None else "last phase"
+    details = ", ".join(part for part in (who.trigger, who.run_url) if part)
+    return f"{ran} run by {esc(who.actor or '')}" + (f" ({esc(details)})" if details else "")
 
 
 def history_command(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,9 @@
 """Telling the environment's channels about a run: when it starts and how it ends.
 
 The events are ``run_started`` (before the first phase), and at the end one of ``succeeded``
-(every phase asked for passed), ``rolled_back`` (DEPLOY failed and rolled the release back) or
-``gate_failed`` (a phase did not pass). Channels are sent to in parallel, each within the
+(every phase asked for passed), ``rolled_back`` (DEPLOY failed and rolled the release back, or
+``bmad rollback`` returned the environment to an earlier release) or ``gate_failed`` (a phase did
+not pass). Channels are sent to in parallel, each within the
 section's ``delivery_timeout_seconds``. Every delivery, sent or not, is appended to the release's
 notification log; nothing here raises: a notification never fails a release.
 """
@@ -66,6 +67,11 @@ class RunNotifier:
             return self._send("rolled_back", f"{self._headline()} rolled back", reason, False, ran)
         title = f"{self._headline()} stopped at {last.phase.label}"
         return self._send("gate_failed", title, outcome.message, False, ran)
+
+    def manual_rollback(self, to_version: str, reason: str) -> list[DeliveryRecord]:
+        """``bmad rollback`` returned the environment from this run's release to ``to_version``."""
+        title = f"{self._headline()} rolled back to {to_version[:12]}"
+        return self._send("rolled_back", title, f"bmad rollback: {reason}", False, "rollback")
 
     def _headline(self) -> str:
         release = self._release

@@ -20,7 +20,7 @@ from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, P
 from bmad.core.redact import redact
 from bmad.core.spans import SpanRecorder, recording
 from bmad.engine.outcomes import PhaseOutcome
-from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
+from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions, TargetLockWatch
 from bmad.ports.progress import Progress, Task
 
 if TYPE_CHECKING:
@@ -97,11 +97,13 @@ class PhaseRunner:
             email = None
         return current_deployer(email)
 
-    def run_phase(self, phase: PhaseName, *, forced_reason: str | None) -> PhaseOutcome:
+    def run_phase(
+        self, phase: PhaseName, *, forced_reason: str | None, target_lock: TargetLockWatch | None = None
+    ) -> PhaseOutcome:
         """Run ``phase`` and record it; an internal error is recorded first, then raised."""
         previous = self.ledger.latest_results(self.release)
         started = self._start(phase, forced_reason)
-        ctx = self._context(phase, started.evidence, previous)
+        ctx = self._context(phase, started.evidence, previous, target_lock)
         run = self._run_plugin(phase, ctx)
         outcome = PhaseOutcome(
             result=self._result(phase, ctx, run, started.started_at, forced_reason),
@@ -136,7 +138,11 @@ class PhaseRunner:
         return _Started(run_id, attempt, evidence_dir, EvidenceFolder(folder), started)
 
     def _context(
-        self, phase: PhaseName, evidence: EvidenceFolder, previous: Mapping[PhaseName, PhaseResult]
+        self,
+        phase: PhaseName,
+        evidence: EvidenceFolder,
+        previous: Mapping[PhaseName, PhaseResult],
+        target_lock: TargetLockWatch | None,
     ) -> PhaseContext:
         return PhaseContext(
             config=self.config,
@@ -148,6 +154,7 @@ class PhaseRunner:
             progress=self.progress,
             cancel=self.cancel,
             options=self.options,
+            target_lock=target_lock,
         )
 
     def _run_plugin(self, phase: PhaseName, ctx: PhaseContext) -> _PluginRun:

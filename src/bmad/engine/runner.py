@@ -24,7 +24,7 @@ from bmad.core.files import make_dirs, owner_only, write_atomic
 from bmad.core.models import CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
 from bmad.engine.phase_run import CheckCallback, PhaseRunner
-from bmad.ports.phase import RunOptions
+from bmad.ports.phase import RunOptions, TargetLockWatch
 from bmad.ports.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -198,8 +198,9 @@ def _run_phases(
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` goes to the first only."""
     for index, phase in enumerate(todo):
-        with _target_lock(runner, phase):
-            phase_outcome = runner.run_phase(phase, forced_reason=forced_reason if index == 0 else None)
+        with _target_lock(runner, phase) as held:
+            reason = forced_reason if index == 0 else None
+            phase_outcome = runner.run_phase(phase, forced_reason=reason, target_lock=held)
         outcome.phases.append(phase_outcome)
         if on_phase is not None:
             on_phase(phase_outcome)
@@ -211,7 +212,7 @@ def _run_phases(
     outcome.message = f"{runner.release.key}: {names} passed"
 
 
-def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[object]:
+def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[TargetLockWatch | None]:
     """DEPLOY holds the target's own lock too: checkouts with separate ledgers share the target."""
     if phase is not PhaseName.DEPLOY:
         return contextlib.nullcontext()

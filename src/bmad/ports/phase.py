@@ -86,6 +86,14 @@ def _typed(key: str, kind: str, value: Any) -> Any:
     raise UsageError(f"--set {key}={value}: expected {expected}", hint=f"valid keys: {RunOptions.keys_help()}")
 
 
+class TargetLockWatch(Protocol):
+    """A held target lock (Kubernetes Lease, local lock file) that can say it was lost."""
+
+    def lost(self) -> str | None:
+        """Why the lock is no longer this run's (taken by another run, not renewed in time), else None."""
+        ...
+
+
 @dataclass
 class PhaseContext:
     config: BmadConfig
@@ -99,6 +107,8 @@ class PhaseContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     # Command-line options that change behaviour (--no-rollback, --set KEY=VALUE).
     options: RunOptions = field(default_factory=RunOptions)
+    # The target's own lock while DEPLOY holds it: a check does nothing on the target once it is lost.
+    target_lock: TargetLockWatch | None = None
     _artifacts: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

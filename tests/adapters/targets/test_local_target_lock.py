@@ -32,7 +32,8 @@ def _expires(path: Path) -> datetime:
 def test_the_heartbeat_moves_the_expiry_while_the_lock_is_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards: the expiry was written once, so a deploy longer than the lease showed its holder as expired."""
     monkeypatch.setenv(LOCK_DIR_ENV, str(tmp_path))
-    with hold_target_lock("engine-x", "shop", "prod", owner="me", lease_seconds=0.6) as path:
+    with hold_target_lock("engine-x", "shop", "prod", owner="me", lease_seconds=0.6) as held:
+        path = held.path
         first = _expires(path)
         time.sleep(1.5)  # more than twice the lease
         assert _expires(path) > first
@@ -55,6 +56,24 @@ def test_a_holder_killed_with_sigkill_frees_the_lock(tmp_path: Path, monkeypatch
         holder.wait(timeout=10)
         if holder.stdout is not None:
             holder.stdout.close()
-    with hold_target_lock("engine-x", "shop", "prod", owner="next", lease_seconds=30) as path:
+    with hold_target_lock("engine-x", "shop", "prod", owner="next", lease_seconds=30) as held:
+        path = held.path
         assert path == lock_path("engine-x", "shop", "prod")
         assert json.loads(path.read_text(encoding="utf-8"))["owner"] == "next"
+
+
+def test_a_lock_file_replaced_under_a_holder_is_reported_lost_naming_the_new_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guards issue 19: a holder whose lock file was removed (another run then locked a new one) went on
+    deploying as if it still held the target."""
+    monkeypatch.setenv(LOCK_DIR_ENV, str(tmp_path))
+    with hold_target_lock("engine-x", "shop", "prod", owner="first", lease_seconds=30) as first:
+        assert first.lost() is None
+        first.path.unlink()
+        with hold_target_lock("engine-x", "shop", "prod", owner="second", lease_seconds=30) as second:
+            assert second.lost() is None
+            lost = first.lost()
+            assert lost is not None and "was removed or replaced; it is now held by second (pid" in lost
+            assert not first.renew()  # the heartbeat stops: it never writes over the new holder's record
+            assert json.loads(first.path.read_text(encoding="utf-8"))["owner"] == "second"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from bmad.ports.target import Target
 if TYPE_CHECKING:
     from bmad.ledger.records import ReleaseHistory
     from bmad.ledger.store import Ledger
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ManualRollbackOutcome:
     to_version: str | None
     result: CheckResult
     record: dict[str, Any] | None = None
+    notifications: list[DeliveryRecord] = field(default_factory=list)  # sent to the environment's channels
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,7 @@ class ManualRollbackOutcome:
             "ok": self.ok,
             "result": self.result.to_dict(),
             "ledger": self.record,
+            "notifications": [sent.to_dict() for sent in self.notifications],
         }
 
 
@@ -91,9 +94,20 @@ def manual_rollback(
             )
             if current is not None and result.status is CheckStatus.PASS:
                 outcome.record = _record(ledger, current, chosen, result, reason=reason, detected_at=detected_at)
+                outcome.notifications = _notify(config, environment, current, chosen, reason)
             return outcome
     finally:
         ledger.close()
+
+
+def _notify(
+    config: BmadConfig, environment: str, current: ReleaseHistory, chosen: ReleaseHistory, reason: str
+) -> list[DeliveryRecord]:
+    """The ``rolled_back`` notification, as a run sends it (delivery recorded in the release's log)."""
+    from bmad.engine.notifications import RunNotifier
+
+    notifier = RunNotifier.for_run(config, environment, current.release)
+    return notifier.manual_rollback(chosen.release.version, reason)
 
 
 def _deployed(history: ReleaseHistory) -> bool:

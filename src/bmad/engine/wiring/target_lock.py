@@ -12,7 +12,7 @@ import contextlib
 import os
 
 from bmad.config.models import BmadConfig
-from bmad.ports.phase import RunOptions
+from bmad.ports.phase import RunOptions, TargetLockWatch
 from bmad.ports.target import Target
 
 
@@ -33,7 +33,7 @@ def hold_target_lock(
     ledger_url: str,
     options: RunOptions | None = None,
     target: Target | None = None,
-) -> contextlib.AbstractContextManager[object]:
+) -> contextlib.AbstractContextManager[TargetLockWatch | None]:
     """The lock of the environment's target for ``config``'s service; LockHeld names its holder."""
     from bmad.engine.wiring.deploy import make_target
 

@@ -81,13 +81,17 @@ class DeployPhase(BasePhase):
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
         listed = gpu_checks_listed(ctx.config, ctx.environment_name)
         return [
-            Check(check.id, check.title, self._bound(run), needs=needs)
+            Check(check.id, check.title, self._bound(check, run), needs=needs)
             for check, needs, run in CHECKS
             if check is not gpu_available.CHECK or listed
         ]
 
-    def _bound(self, run: CheckRun) -> Callable[[PhaseContext], CheckResult]:
-        return lambda ctx: run(ctx, self.ports)
+    def _bound(self, check: CheckId, run: CheckRun) -> Callable[[PhaseContext], CheckResult]:
+        def bound(ctx: PhaseContext) -> CheckResult:
+            lost = ctx.target_lock.lost() if ctx.target_lock is not None else None
+            return run(ctx, self.ports) if lost is None else _lock_lost(check, lost)
+
+        return bound
 
     # -- finish: automatic rollback ------------------------------------------------------------
     def finish(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> Sequence[CheckResult]:
@@ -167,6 +171,17 @@ class DeployPhase(BasePhase):
         if rollback_result is not None and rollback_result.metrics:
             block.update({k: v for k, v in rollback_result.metrics.items() if k in block})
         return block
+
+
+def _lock_lost(check: CheckId, lost: str) -> CheckResult:
+    """``check`` not run: the target's lock is no longer this run's, so nothing more is done under it."""
+    return check.failed(
+        f"the target's lock was lost, {check.id} not run: {lost}",
+        expected="this run holds the target's lock until DEPLOY ends",
+        observed=lost,
+        fix="another run deploys this service and environment now: let it finish, then run again",
+        evidence={"lock_lost": lost, "detected_at": now().isoformat()},
+    )
 
 
 def _analyzed_snapshot(ctx: PhaseContext) -> TargetSnapshot | None:

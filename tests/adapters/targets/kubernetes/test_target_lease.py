@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bmad.adapters.targets.kubernetes.lease import TargetLease, micro_time
+from bmad.adapters.targets.kubernetes.lease import TargetLease, keep_renewed, micro_time
 from bmad.core.errors import ExitCode, LockHeld
 from tests.adapters.targets.kubernetes.conftest import make_target
 from tests.kube_apiserver.harness import StandIn
@@ -163,3 +163,46 @@ def test_no_lock_in_a_namespace_that_does_not_exist(standin: StandIn) -> None:
     with created.hold_lock("x", "prod", identity="me", lease_seconds=5) as lease:
         assert lease is not None
         assert standin.get("/apis/coordination.k8s.io/v1/namespaces/made-for-lease/leases/bmad-x-prod")
+
+
+def test_a_holder_whose_clock_lags_but_keeps_renewing_is_not_taken_over(standin: StandIn) -> None:
+    """Guards issue 19: expiry was judged by the holder's renewTime against the waiter's clock, so a
+    holder whose clock lagged an hour looked dead while it renewed and was taken over mid-deploy."""
+    target = make_target(standin, context="ci")
+    lagging = TargetLease(
+        target.api,
+        target.namespace,
+        "bmad-skewed-prod",
+        identity="lagging-clock",
+        duration_seconds=2,
+        clock=lambda: datetime.now(UTC) - timedelta(hours=1),
+    )
+    lagging.acquire("the skewed target")
+    with keep_renewed(lagging):
+        waiter = TargetLease(target.api, target.namespace, "bmad-skewed-prod", identity="waiter", duration_seconds=2)
+        with pytest.raises(LockHeld, match="being deployed by lagging-clock"):
+            waiter.acquire("the skewed target")
+        assert _spec(standin, "bmad-skewed-prod")["holderIdentity"] == "lagging-clock"
+        assert lagging.lost() is None
+    # once it stops renewing, the waiter takes it after watching it unchanged for one duration
+    dead = {**standin.get(f"{LEASES}/bmad-skewed-prod")}
+    dead["spec"] = {**dead["spec"], "holderIdentity": "lagging-clock", "leaseDurationSeconds": 2}
+    assert standin.request("PUT", f"{LEASES}/bmad-skewed-prod", dead).status == 200
+    started = time.monotonic()
+    waiter.acquire("the skewed target")
+    assert time.monotonic() - started >= 2 and _spec(standin, "bmad-skewed-prod")["holderIdentity"] == "waiter"
+
+
+def test_a_lease_taken_by_another_run_is_reported_lost_naming_the_new_holder(standin: StandIn) -> None:
+    """Guards issue 19: the heartbeat saw the Lease taken and only stopped; nobody was told."""
+    target = make_target(standin, context="ci")
+    with target.hold_lock("stolen", "prod", identity="first", lease_seconds=3) as lease:
+        assert lease is not None and lease.lost() is None
+        taken = standin.get(f"{LEASES}/bmad-stolen-prod")
+        taken["spec"] = {**taken["spec"], "holderIdentity": "thief/7/ledger-cccc/run3"}
+        assert standin.request("PUT", f"{LEASES}/bmad-stolen-prod", taken).status == 200
+        deadline = time.monotonic() + 10
+        while lease.lost() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lease.lost() == f"the lease {NS}/bmad-stolen-prod is now held by thief/7/ledger-cccc/run3"
+    assert _spec(standin, "bmad-stolen-prod")["holderIdentity"] == "thief/7/ledger-cccc/run3"  # not cleared

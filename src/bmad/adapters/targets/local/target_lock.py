@@ -6,7 +6,8 @@ ledgers deploy to the same engine. So DEPLOY on the local target also takes an e
 The file names its holder (owner, pid, since, expires); a heartbeat moves ``expires`` forward every
 third of the lease while the deploy runs, so the record never shows a live holder as expired. The
 kernel drops the lock when the holding process ends, however it ends (SIGKILL included), so a dead
-holder never blocks the next run.
+holder never blocks the next run. While held, :meth:`LocalTargetLock.lost` says whether the lock file
+was removed or replaced (another run then locks a new file) or could not be renewed within the lease.
 
 The lock folder is ``BMAD_TARGET_LOCK_DIR``, else ``$XDG_RUNTIME_DIR/bmad-target-locks``, else
 ``<temp>/bmad-target-locks-<uid>``: runs of one user on one machine see each other's locks.
@@ -22,6 +23,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,10 +51,47 @@ def lock_path(engine: str, service: str, environment: str) -> Path:
     return lock_dir() / f"{key}-{service}-{environment}.lock"
 
 
+@dataclass
+class LocalTargetLock:
+    """The held lock file: renewed by the heartbeat, and able to say when it stopped being this run's."""
+
+    path: Path
+    fd: int
+    owner: str
+    lease_seconds: float
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
+    renewed_at: float = field(default_factory=time.monotonic)  # monotonic time of the last good renewal
+    replaced: bool = False
+
+    def renew(self) -> bool:
+        """Move the record's expiry forward; False once the file at ``path`` is no longer ours."""
+        if not self._still_ours():
+            self.replaced = True
+            return False
+        _write_holder(self.fd, self.owner, self.since, self.lease_seconds)
+        self.renewed_at = time.monotonic()
+        return True
+
+    def _still_ours(self) -> bool:
+        try:
+            return self.path.stat().st_ino == os.fstat(self.fd).st_ino
+        except FileNotFoundError:
+            return False
+
+    def lost(self) -> str | None:
+        """Why this run no longer holds the lock (file removed or replaced, not renewed in time), else None."""
+        if self.replaced or not self._still_ours():
+            return f"the lock file {self.path} was removed or replaced; it is now held by {_holder(self.path)}"
+        late = time.monotonic() - self.renewed_at
+        if late > self.lease_seconds:
+            return f"the lock file {self.path} could not be renewed for {late:.0f} s (lease {self.lease_seconds:g} s)"
+        return None
+
+
 @contextlib.contextmanager
 def hold_target_lock(
     engine: str, service: str, environment: str, *, owner: str, lease_seconds: float, wait_seconds: float = 0.0
-) -> Iterator[Path]:
+) -> Iterator[LocalTargetLock]:
     """Hold the target's lock while the block runs; :class:`LockHeld` names the holder when another
     process keeps it past ``wait_seconds``."""
     path = lock_path(engine, service, environment)
@@ -60,15 +99,10 @@ def hold_target_lock(
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         _take(fd, path, service, environment, wait_seconds)
-        since = datetime.now(UTC)
-        _write_holder(fd, owner, since, lease_seconds)
-
-        def renew() -> bool:
-            _write_holder(fd, owner, since, lease_seconds)
-            return True
-
-        with Heartbeat(renew, lease_seconds / 3):
-            yield path
+        held = LocalTargetLock(path, fd, owner, lease_seconds)
+        _write_holder(fd, owner, held.since, lease_seconds)
+        with Heartbeat(held.renew, lease_seconds / 3):
+            yield held
     finally:
         os.close(fd)  # closing the descriptor releases the flock
 
