@@ -1,7 +1,7 @@
 """deploy.autoscaling: under load, each HPA of the release scales from its minimum to the goal in time.
 
-Runs when ``deploy.autoscaling.enabled`` (or the environment's ``target.kubernetes.autoscaling``)
-is true and the bundle has a HorizontalPodAutoscaler. bmad's load generator sends GETs to the
+Listed when ``deploy.autoscaling.enabled`` (or the environment's ``target.kubernetes.autoscaling``)
+is true; skipped when the bundle has no HorizontalPodAutoscaler. bmad's load generator sends GETs to the
 release's URL while the HPAs' status is polled; the evidence keeps replicas and requests per second
 over time (the report charts them), the time to the first scale-up, the highest count reached and
 the target metric's value. On the local target there is no HPA: the check says it does not apply.
@@ -61,8 +61,6 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
     config = ports.autoscaling
     if ports.autoscalers is None or ports.load_generator is None:
         return CHECK.skipped(f"does not apply on the {ports.target.kind} target: it has no HorizontalPodAutoscaler")
-    if not config.enabled:
-        return CHECK.skipped("deploy.autoscaling.enabled is false")
     hpas = ports.autoscalers.autoscalers(ports.spec)
     if not hpas:
         return CHECK.skipped("the bundle has no HorizontalPodAutoscaler")
