@@ -3,7 +3,8 @@ https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algor
 desired = ceil(current x metric / target), no change within the 0.1 tolerance, bounded by
 min/maxReplicas, then stabilized (scale-down: the highest recommendation of the window, default
 300 s; scale-up: the lowest, default 0 s) and rate-limited by the ``behavior`` policies (default
-scale-up: the larger of 100 % and 4 pods per 15 s, "Configurable scaling behavior" on that page). The metric: the load a test sets (control API) spread over the
+scale-up: the larger of 100 % and 4 pods per 15 s, "Configurable scaling behavior" on that page).
+The metric: the load a test sets (control API) spread over the
 target's current replicas, as average CPU utilization in percent of the request; without one, the
 CPU the target's ready pods really use when they run as processes, against their ``requests.cpu``.
 """
@@ -23,7 +24,10 @@ from .replicasets import is_ready
 Obj = dict[str, Any]
 SYNC_SECONDS = 15.0
 TOLERANCE = 0.1
-DEFAULT_SCALE_UP = [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 4, "periodSeconds": 15}]
+DEFAULT_SCALE_UP = [
+    {"type": "Percent", "value": 100, "periodSeconds": 15},
+    {"type": "Pods", "value": 4, "periodSeconds": 15},
+]
 
 
 def _target(hpa: Obj) -> float:
