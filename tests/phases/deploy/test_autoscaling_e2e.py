@@ -37,35 +37,52 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
         server.stop()
 
 
-class CpuFeed:
-    """Every 0.2 s: the service's CPU (cores, from its /metrics) as the HPA's load, in % of one pod's request."""
+def cpu_seconds(metrics: str) -> float:
+    found = CPU_LINE.search(metrics)
+    assert found, "the service exposes no process_cpu_seconds_total"
+    return float(found.group(1))
 
-    def __init__(self, standin: StandIn, url: str, hpa: str, request_cores: float) -> None:
-        self.standin, self.url, self.hpa, self.request_cores = standin, url, hpa, request_cores
+
+class MetricsFeed:
+    """Every 0.2 s: a counter of the service's /metrics, as a rate, turned into the HPA's load by ``to_load``
+    (a stand-in for metrics-server; the load is in percent of one pod's request, summed over the pods)."""
+
+    def __init__(
+        self,
+        standin: StandIn,
+        url: str,
+        hpa: str,
+        counter: Callable[[str], float],
+        to_load: Callable[[float], float],
+    ) -> None:
+        self.standin, self.url, self.hpa, self.counter, self.to_load = standin, url, hpa, counter, to_load
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _cpu_seconds(self) -> float:
+    def _read(self) -> float:
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
-            found = CPU_LINE.search(response.read().decode())
-        assert found, "the service exposes no process_cpu_seconds_total"
-        return float(found.group(1))
+            return self.counter(response.read().decode())
 
     def _run(self) -> None:
-        before, at = self._cpu_seconds(), time.monotonic()
+        before, at = self._read(), time.monotonic()
         while not self.stop_event.wait(0.2):
-            used, now = self._cpu_seconds(), time.monotonic()
-            load = (used - before) / (now - at) / self.request_cores * 100
-            before, at = used, now
+            value, now = self._read(), time.monotonic()
+            load = self.to_load((value - before) / (now - at))
+            before, at = value, now
             self.standin.control("POST", "metrics", {"namespace": NS, "name": self.hpa, "load": round(load, 1)})
 
-    def __enter__(self) -> CpuFeed:
+    def __enter__(self) -> MetricsFeed:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop_event.set()
         self.thread.join(timeout=10)
+
+
+def cpu_feed(standin: StandIn, url: str, hpa: str, request_cores: float) -> MetricsFeed:
+    """The CPU the service process really uses (cores), in percent of one pod's ``requests.cpu``."""
+    return MetricsFeed(standin, url, hpa, cpu_seconds, lambda cores: cores / request_cores * 100)
 
 
 def hpa(name: str, *, low: int, high: int, utilization: int) -> dict[str, Any]:
@@ -108,7 +125,7 @@ def test_an_hpa_that_scales_3_to_10_under_load_passes_with_its_figures(
     """Guards issue 17 item 4: before it, DEPLOY never drove load nor looked at an HPA."""
     url = hello_service()
     svc = scaled_service(tmp_path, standin, "scales", url, cpu="50m")
-    with CpuFeed(standin, url, "scales", request_cores=0.05):
+    with cpu_feed(standin, url, "scales", request_cores=0.05):
         outcome = svc.run(digest("a"))
     check = outcome.check("deploy.autoscaling")
     assert outcome.code == 0 and check["status"] == "pass", outcome.explain()
@@ -129,7 +146,7 @@ def test_an_hpa_that_never_scales_fails_the_check_with_its_figures(
     """Guards issue 17 item 4: a request of 4 cores keeps the utilization far below 50 %, the HPA stays at 3."""
     url = hello_service()
     svc = scaled_service(tmp_path, standin, "stays", url, cpu="4")
-    with CpuFeed(standin, url, "stays", request_cores=4.0):
+    with cpu_feed(standin, url, "stays", request_cores=4.0):
         outcome = svc.run(digest("b"))
     check = outcome.check("deploy.autoscaling")
     assert outcome.code != 0 and check["status"] == "fail", outcome.explain()
