@@ -48,12 +48,13 @@ class ScalingFigures:
 
     def describe(self) -> str:
         up = "never" if self.first_scale_up_seconds is None else f"after {self.first_scale_up_seconds:.1f}s"
+        above = " (started above its minimum)" if self.start_replicas > self.min_replicas else ""
         metric = (
             f"{self.metric} {_num(self.metric_last)} (peak {_num(self.metric_peak)}, target {_num(self.metric_target)})"
         )
         return (
             f"{self.hpa}: {self.start_replicas}->{self.highest_replicas} replicas (goal {self.goal}, "
-            f"min {self.min_replicas}, max {self.max_replicas}), first scale-up {up}, {metric}"
+            f"min {self.min_replicas}, max {self.max_replicas}){above}, first scale-up {up}, {metric}"
         )
 
 
@@ -74,31 +75,30 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
         )
     goals = {h.name: config.min_replicas_reached or h.max_replicas for h in hpas}
     ctx.progress.log(f"autoscaling: load on {urls[0]} while watching {', '.join(sorted(goals))}")
-    samples, driver = _under_load(ctx, ports, urls[0], goals, ports.autoscalers)
+    url = urls[0].rstrip("/") + config.load.path
+    driver = LoadDriver(
+        ports.load_generator(url), url, config.load.connections, config.load.duration_seconds or config.max_wait_seconds
+    )
+    samples = _under_load(ctx, ports, driver, goals, ports.autoscalers)
     figures = [_figures(hpa, goals[hpa.name], samples) for hpa in hpas]
     return _verdict(config, figures, samples, driver)
 
 
 def _under_load(
-    ctx: PhaseContext, ports: DeployPorts, url: str, goals: dict[str, int], watch: AutoscalerWatch
-) -> tuple[list[ReplicaSample], LoadDriver]:
-    config = ports.autoscaling
-    assert ports.load_generator is not None
-    duration = config.load.duration_seconds or config.max_wait_seconds
-    url = url.rstrip("/") + config.load.path
-    driver = LoadDriver(ports.load_generator(url), url, config.load.connections, duration)
+    ctx: PhaseContext, ports: DeployPorts, driver: LoadDriver, goals: dict[str, int], watch: AutoscalerWatch
+) -> list[ReplicaSample]:
+    """The HPAs' samples while ``driver`` sends the load (stopped, whatever happens)."""
     driver.start()
     try:
-        samples = watch_autoscalers(
+        return watch_autoscalers(
             lambda: watch.autoscalers(ports.spec),
             goals,
-            WatchLimits.of(config),
+            WatchLimits.of(ports.autoscaling),
             started=driver.started,
             cancel=ctx.cancel,
         )
     finally:
         driver.stop()
-    return samples, driver
 
 
 def _figures(hpa: AutoscalerStatus, goal: int, samples: list[ReplicaSample]) -> ScalingFigures:
