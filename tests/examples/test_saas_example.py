@@ -9,10 +9,11 @@ The copy's bmad.yaml is the example's, pointed at the stand-in through ordinary 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from bmad.adapters.renderers import KustomizeRenderer
 from tests.helpers import EXAMPLES
 from tests.kube_apiserver.harness import StandIn
 from tests.phases.deploy.kube_service import DRY_RUN_ITEM, Outcome, bmad_env, catalog_ids_but, digest, git
+from tests.phases.deploy.test_autoscaling_e2e import MetricsFeed
 
 SAAS_DIR = EXAMPLES / "saas"
+REQUESTS_LINE = re.compile(r"^http_requests_total\{[^}]*\} ([0-9.eE+-]+)$", re.MULTILINE)
 IMAGE = "registry.example.com/platform/hello"
 NS = "team-a"
 
@@ -94,3 +97,37 @@ def test_bmad_run_takes_the_production_overlay_to_the_cluster(tmp_path: Path, st
     assert container["image"] == f"{IMAGE}@{digest('5')}"
     assert container["resources"]["requests"]["cpu"] == "200m"
     assert "config.kubernetes.io/origin" not in (live["metadata"].get("annotations") or {})
+
+
+def test_the_production_hpa_scales_3_to_10_under_load_with_the_autoscaling_check(
+    tmp_path: Path, standin: StandIn, hello_service: Callable[..., str]
+) -> None:
+    """Issue 17 item 4 on the example: ``deploy.autoscaling`` enabled for production, bmad's load on the real
+    example service as the release's URL. The test drives the HPA's metric from the load the service sees:
+    busy (3000 % of one pod's request) while it answers more than 100 requests/s, idle (30 %) otherwise;
+    the example's pods request 200m, more than one Python process can use 10 times over on this machine."""
+    repo = example_copy(tmp_path / "saas", standin)
+    path = repo / "bmad.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    autoscaling = {"enabled": True, "max_wait_seconds": 40, "poll_interval_seconds": 0.2, "load": {"connections": 4}}
+    url = hello_service()
+    config["environments"]["production"]["target"]["kubernetes"].update(url=url, autoscaling=autoscaling)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    git(repo, "commit", "-qam", "autoscaling validated in production")
+    command = [sys.executable, "-m", "bmad", "run", "-c", "bmad.yaml", "-e", "production", "--json"]
+    for value in (f"image={IMAGE}", f"digest={digest('6')}", "no_reports=true"):
+        command += ["--set", value]
+    busy = MetricsFeed(standin, url, "saas", requests_answered, lambda rps: 3000.0 if rps > 100 else 30.0)
+    with busy:
+        proc = subprocess.run(command, cwd=repo, env=bmad_env(), capture_output=True, text=True, timeout=300)
+    outcome = Outcome(proc.returncode, yaml.safe_load(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
+    check = outcome.check("deploy.autoscaling")
+    assert outcome.code == 0 and check["status"] == "pass", outcome.explain()
+    figures = check["evidence"]["hpas"][0]
+    assert (figures["hpa"], figures["start_replicas"], figures["highest_replicas"]) == ("saas", 3, 10)
+    assert figures["metric_target"] == 70
+
+
+def requests_answered(metrics: str) -> float:
+    """The service's ``http_requests_total``, summed over its labels."""
+    return sum(float(v) for v in REQUESTS_LINE.findall(metrics))

@@ -58,3 +58,17 @@ def test_shared_fields_stay_when_one_manager_drops_them() -> None:
     assert after["data"] == {"a": "1", "b": "2"}  # "two" still owns data.b
     gone = apply.apply(after, apply.ApplyRequest(dropped, "two", False, "", "configmaps"))
     assert gone["data"] == {"a": "1"}
+
+
+def test_hpa_default_scale_up_allows_the_larger_of_100_percent_and_4_pods_per_15_seconds() -> None:
+    """The documented default scaleUp behaviour (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/
+    "Default Behavior"): from 3, 4 pods beat 100 %; from 12, 100 % beats 4 pods; within the period, what was
+    already added counts."""
+    from tests.kube_apiserver.controllers.hpa import _scale_up_limit
+
+    hpa = {"spec": {}}
+    assert _scale_up_limit(hpa, 3, [], 100.0) == 7
+    assert _scale_up_limit(hpa, 12, [], 100.0) == 24
+    assert _scale_up_limit(hpa, 7, [(95.0, 4)], 100.0) == 7  # 3 at the period's start: 7 is the most
+    assert _scale_up_limit(hpa, 7, [(80.0, 4)], 100.0) == 14  # that scale-up is older than 15 s
+    assert _scale_up_limit({"spec": {"behavior": {"scaleUp": {"selectPolicy": "Disabled"}}}}, 3, [], 0.0) == 3

@@ -4,6 +4,7 @@ k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go)."""
 from __future__ import annotations
 
 import json
+import time
 
 from tests.kube_apiserver.harness import StandIn
 from tests.kube_apiserver.manifests import daemonset, deployment, statefulset
@@ -162,3 +163,30 @@ def test_delete_with_cascade_orphan_keeps_the_replicaset(standin: StandIn) -> No
     assert deleted.returncode == 0, deleted.stderr
     replicasets = standin.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dorphans")["items"]
     assert len(replicasets) == 1 and "ownerReferences" not in replicasets[0]["metadata"]
+
+
+def test_hpa_scale_up_is_rate_limited_by_its_behavior_policy(standin: StandIn) -> None:
+    """Guards the scale-up policies (before: the controller jumped straight to the recommendation)."""
+    _apply(standin, deployment("paced", replicas=3))
+    hpa = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: paced, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: paced}
+  minReplicas: 3
+  maxReplicas: 10
+  behavior:
+    scaleUp:
+      policies: [{type: Pods, value: 1, periodSeconds: 1800}]
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+"""
+    _apply(standin, hpa)
+    # 3000 % over 3 pods recommends 10 replicas; one pod per 1800 s (18 s here) allows 4 only
+    standin.control("POST", "metrics", {"namespace": "default", "name": "paced", "load": 3000})
+    target = "/apis/apps/v1/namespaces/default/deployments/paced"
+    assert standin.wait_for(lambda: standin.get(target)["spec"]["replicas"] == 4, 15)
+    time.sleep(2)  # many syncs (every 0.15 s here) later, still one pod more than at the start
+    assert standin.get(target)["spec"]["replicas"] == 4

@@ -49,6 +49,35 @@ class LocalComposeConfig(Model):
     )
 
 
+class AutoscalingLoadConfig(Model):
+    """The load bmad's generator sends to the new release while the HPA is watched."""
+
+    connections: int = Field(default=20, ge=1, le=1000, description="concurrent connections (virtual users)")
+    duration_seconds: float | None = Field(
+        default=None, gt=0, description="how long the load lasts; default: until the check ends (max_wait_seconds)"
+    )
+    path: str = Field(default="/", description="the path every request GETs on the release's URL")
+
+
+class AutoscalingConfig(Model):
+    """Auto-scaling validated under load: drive load, watch the release's HPAs scale from their minimum."""
+
+    enabled: bool = Field(
+        default=False, description="run deploy.autoscaling after the verification when the bundle has an HPA"
+    )
+    min_replicas_reached: int | None = Field(
+        default=None, ge=1, description="the replica count each HPA must reach; default: its maxReplicas"
+    )
+    first_scale_up_within_seconds: float = Field(
+        default=60.0, gt=0, description="the first scale-up must come within this (the guide: 30-60 s lag is fine)"
+    )
+    max_wait_seconds: float = Field(
+        default=300.0, gt=0, description="how long to wait for min_replicas_reached; the check fails past this"
+    )
+    poll_interval_seconds: float = Field(default=1.0, gt=0, description="how often the HPA status is read")
+    load: AutoscalingLoadConfig = Field(default=AutoscalingLoadConfig(), description="the load sent meanwhile")
+
+
 class LocalTargetConfig(Model):
     """Replicas on the local container engine (Docker or Podman, through the Docker API)."""
 
@@ -141,6 +170,10 @@ class KubernetesTargetConfig(Model):
     dry_run_namespace: str | None = Field(
         default=None,
         description="ANALYZE's server dry-run of objects whose namespace this release creates (None: checked offline)",
+    )
+    autoscaling: AutoscalingConfig | None = Field(
+        default=None,
+        description="this environment's deploy.autoscaling (replaces it whole); default: deploy.autoscaling",
     )
     gitops_allowed_kinds: list[str] = Field(
         default_factory=list,
@@ -255,3 +288,7 @@ class DeployConfig(Model):
         default=0.2, description="probe the service this often during the update to measure downtime"
     )
     rollback_timeout_seconds: float = Field(default=120.0, description="a rollback fails past this")
+    autoscaling: AutoscalingConfig = Field(
+        default=AutoscalingConfig(),
+        description="HPAs validated under load after the verification (per environment: target.kubernetes.autoscaling)",
+    )

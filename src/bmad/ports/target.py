@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from bmad.ports.progress import Progress
 
@@ -249,4 +249,31 @@ class AccessPreflight(Protocol):
 
     def prune_preview(self, spec: DeploySpec) -> list[str]:
         """The objects ``prune: true`` would delete after this release (``Kind/name``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AutoscalerStatus:
+    """One HorizontalPodAutoscaler of the release as its status says now (autoscaling/v2)."""
+
+    name: str
+    workload: str  # the scale target, "Deployment/web"
+    min_replicas: int
+    max_replicas: int
+    current_replicas: int
+    desired_replicas: int
+    metric: str  # the first metric's name ("cpu"), "" when it has none
+    current_value: float | None  # that metric's current value (utilization in percent, or the average value)
+    target_value: float | None  # ... and its target
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class AutoscalerWatch(Protocol):
+    """What DEPLOY asks a cluster target about the release's autoscalers (DEPLOY's ``deploy.autoscaling``)."""
+
+    def autoscalers(self, spec: DeploySpec) -> list[AutoscalerStatus]:
+        """The HPAs whose scale target is a workload of the release, with their status now."""
         ...

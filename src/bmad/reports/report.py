@@ -14,6 +14,7 @@ from bmad.core.models import CheckResult, PhaseName
 from bmad.core.spans import Span, SpanKind, covered_seconds, merged
 from bmad.reports import charts
 from bmad.reports import facts as fx
+from bmad.reports.autoscaling import autoscaling_section
 from bmad.reports.metrics import format_duration, format_number
 from bmad.reports.runbook import mark_html, page
 from bmad.reports.text import html_text
@@ -51,6 +52,7 @@ def render_report(view: ReleaseView, *, links: dict[str, str] | None = None) -> 
     parts.append(_readiness(view))
     parts.append(_load_test(view))
     parts.append(_baselines(view))
+    parts.append(autoscaling_section(view))
     parts.append(_rollback(view))
     parts.append(_checks(view))
     parts.append(

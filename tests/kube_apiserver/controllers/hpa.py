@@ -1,8 +1,10 @@
 """The HorizontalPodAutoscaler controller ("Horizontal Pod Autoscaling", algorithm details:
 https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details):
 desired = ceil(current x metric / target), no change within the 0.1 tolerance, bounded by
-min/maxReplicas, scale-down held by the stabilization window (default 300 s: the highest
-recommendation in the window wins). The metric: the load a test sets (control API) spread over the
+min/maxReplicas, then stabilized (scale-down: the highest recommendation of the window, default
+300 s; scale-up: the lowest, default 0 s) and rate-limited by the ``behavior`` policies (default
+scale-up: the larger of 100 % and 4 pods per 15 s, "Configurable scaling behavior" on that page).
+The metric: the load a test sets (control API) spread over the
 target's current replicas, as average CPU utilization in percent of the request; without one, the
 CPU the target's ready pods really use when they run as processes, against their ``requests.cpu``.
 """
@@ -22,6 +24,10 @@ from .replicasets import is_ready
 Obj = dict[str, Any]
 SYNC_SECONDS = 15.0
 TOLERANCE = 0.1
+DEFAULT_SCALE_UP = [
+    {"type": "Percent", "value": 100, "periodSeconds": 15},
+    {"type": "Pods", "value": 4, "periodSeconds": 15},
+]
 
 
 def _target(hpa: Obj) -> float:
@@ -32,9 +38,27 @@ def _target(hpa: Obj) -> float:
     return 80.0
 
 
-def _window(hpa: Obj) -> float:
-    down = ((hpa["spec"].get("behavior") or {}).get("scaleDown")) or {}
-    return float(down.get("stabilizationWindowSeconds", 300))
+def _rules(hpa: Obj, direction: str) -> Obj:
+    return dict(((hpa["spec"].get("behavior") or {}).get(direction)) or {})
+
+
+def _window(hpa: Obj, direction: str) -> float:
+    default = 300 if direction == "scaleDown" else 0
+    return float(_rules(hpa, direction).get("stabilizationWindowSeconds", default))
+
+
+def _scale_up_limit(hpa: Obj, current: int, ups: list[tuple[float, int]], t: float) -> int:
+    """The most replicas the scale-up policies allow now (``selectPolicy`` Max by default)."""
+    rules = _rules(hpa, "scaleUp")
+    if rules.get("selectPolicy") == "Disabled":
+        return current
+    limits = []
+    for policy in rules.get("policies") or DEFAULT_SCALE_UP:
+        period = float(policy.get("periodSeconds", SYNC_SECONDS))
+        base = current - sum(added for at, added in ups if t - at < period)  # replicas at the period's start
+        value = int(policy.get("value", 0))
+        limits.append(base + value if policy.get("type") == "Pods" else math.ceil(base * (1 + value / 100)))
+    return min(limits) if rules.get("selectPolicy") == "Min" else max(limits)
 
 
 def _cores(container: Obj) -> float:
@@ -59,6 +83,7 @@ class HpaController(Controller):
         self.last_sync: dict[str, float] = {}
         self.recommendations: dict[str, list[tuple[float, int]]] = {}
         self.cpu_samples: dict[str, tuple[float, float]] = {}
+        self.scale_ups: dict[str, list[tuple[float, int]]] = {}
 
     def reconcile(self) -> None:
         t = self.runtime.clock.now()
@@ -83,12 +108,25 @@ class HpaController(Controller):
         ratio = metric / _target(hpa)
         proposal = current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(current * ratio)
         bounded = min(max(proposal, low), high)
-        history = [(s, r) for s, r in self.recommendations.get(hpa["metadata"]["uid"], []) if t - s <= _window(hpa)]
-        history.append((t, bounded))
-        self.recommendations[hpa["metadata"]["uid"]] = history
-        desired = bounded if bounded >= current else min(current, max(r for _, r in history))
+        desired = self._stabilized(hpa, current, bounded, t)
         self._scale_to(target, desired)
         self._status(hpa, current, desired, metric, proposal != bounded)
+
+    def _stabilized(self, hpa: Obj, current: int, recommendation: int, t: float) -> int:
+        """The recommendation after both stabilization windows and the scale-up rate limit."""
+        uid = hpa["metadata"]["uid"]
+        longest = max(_window(hpa, "scaleDown"), _window(hpa, "scaleUp"))
+        history = [(s, r) for s, r in self.recommendations.get(uid, []) if t - s <= longest]
+        history.append((t, recommendation))
+        self.recommendations[uid] = history
+        up = min(r for s, r in history if t - s <= _window(hpa, "scaleUp"))
+        down = max(r for s, r in history if t - s <= _window(hpa, "scaleDown"))
+        desired = min(max(current, up), down)
+        if desired > current:
+            ups = [(s, n) for s, n in self.scale_ups.get(uid, []) if t - s < 1800]
+            desired = min(desired, _scale_up_limit(hpa, current, ups, t))
+            self.scale_ups[uid] = [*ups, (t, desired - current)]
+        return desired
 
     def _process_utilization(self, target: Obj) -> float | None:
         """Average CPU utilization of the target's ready process pods since the last sync."""

@@ -16,7 +16,7 @@ from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
 from bmad.ports.artifacts import BuildArtifacts
 from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
-from bmad.ports.target import DeploySpec, Target
+from bmad.ports.target import AutoscalerWatch, DeploySpec, Target
 
 
 def make_target(
@@ -166,6 +166,7 @@ def make_spec(ctx: PhaseContext) -> DeploySpec:
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.gpu_host import HostGpuProbe
+    from bmad.adapters.loadgen import make_load_generator
     from bmad.adapters.prometheus import PrometheusClient
     from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
@@ -174,8 +175,11 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     config = ctx.config
     keep_rendered(ctx, render_bundle(config, ctx.environment_name), "deploy")  # a render error stops here
     spec = make_spec(ctx)
+    target = make_target(config, ctx.environment_name, options=ctx.options)
+    kubernetes = config.environment(ctx.environment_name).target.kubernetes
+    load = config.measure.load_test
     return DeployPhase(
-        target=make_target(config, ctx.environment_name, options=ctx.options),
+        target=target,
         spec=spec,
         config=config.deploy,
         probe=RequestsProbe(),
@@ -184,4 +188,9 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
         gpu=HostGpuProbe(docker_host=ctx.environment.target.local.docker_host),
+        autoscaling=kubernetes.autoscaling or config.deploy.autoscaling,
+        autoscalers=target if isinstance(target, AutoscalerWatch) else None,
+        load_generator=lambda url: make_load_generator(
+            load.runner, url=url, workers=load.workers, evidence=ctx.evidence
+        ),
     )

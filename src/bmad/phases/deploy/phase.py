@@ -8,6 +8,7 @@ Checks (ids are stable; they name the checks in records), one module each under 
     deploy.smoke     health 200, metrics parse with the expected names, the service's own suite
     deploy.cutover   the new release serves alone (the old one is stopped but kept)
     deploy.verify    PromQL criteria hold for the verification window (absolute or vs. baseline)
+    deploy.autoscaling  under load, each HPA scales from its minimum to the goal in time (when enabled)
 
 :meth:`DeployPhase.finish` adds ``deploy.rollback`` when a check after ``deploy.apply``
 failed: it returns the target to the state before this deploy, waits until that version is
@@ -21,18 +22,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bmad.config.deploy import DeployConfig
+from bmad.config.deploy import AutoscalingConfig, DeployConfig
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName
-from bmad.phases.deploy.checks import apply, cutover, gpu_available, rollout, smoke, verify
+from bmad.phases.deploy.checks import apply, autoscaling, cutover, gpu_available, rollout, smoke, verify
 from bmad.phases.deploy.ports import DeployPorts, DeployState, now
 from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.rollback import AUTOMATIC, perform_rollback
 from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.ports.artifacts import AnalyzeArtifacts, DeployArtifacts
 from bmad.ports.gpu import GpuProbe
+from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
-from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target, TargetSnapshot
+from bmad.ports.target import AutoscalerWatch, DeploySpec, HttpProbe, SuiteRunner, Target, TargetSnapshot
 
 CheckRun = Callable[[PhaseContext, DeployPorts], CheckResult]
 # In order; each needs the one before it.
@@ -43,6 +45,7 @@ CHECKS: tuple[tuple[CheckId, tuple[str, ...], CheckRun], ...] = (
     (smoke.CHECK, smoke.NEEDS, smoke.run),
     (cutover.CHECK, cutover.NEEDS, cutover.run),
     (verify.CHECK, verify.NEEDS, verify.run),
+    (autoscaling.CHECK, autoscaling.NEEDS, autoscaling.run),
 )
 # A failure of one of these after the target changed triggers the automatic rollback.
 _ROLLBACK_TRIGGERS = (rollout.CHECK.id, gpu_available.CHECK.id, smoke.CHECK.id, cutover.CHECK.id, verify.CHECK.id)
@@ -63,6 +66,9 @@ class DeployPhase(BasePhase):
         repository_dir: str = ".",
         job: str | None = None,
         gpu: GpuProbe | None = None,
+        autoscaling: AutoscalingConfig | None = None,
+        autoscalers: AutoscalerWatch | None = None,
+        load_generator: Callable[[str], LoadGenerator] | None = None,
     ) -> None:
         prober = DowntimeProber(probe, config.health_path, interval=config.probe_interval_seconds)
         self.ports = DeployPorts(
@@ -76,15 +82,22 @@ class DeployPhase(BasePhase):
             repository_dir=repository_dir,
             job=job or spec.service,
             gpu=gpu,
+            autoscaling=autoscaling or config.autoscaling,
+            autoscalers=autoscalers,
+            load_generator=load_generator,
         )
 
     def checks(self, ctx: PhaseContext) -> Sequence[Check]:
-        listed = gpu_checks_listed(ctx.config, ctx.environment_name)
-        return [
-            Check(check.id, check.title, self._bound(check, run), needs=needs)
-            for check, needs, run in CHECKS
-            if check is not gpu_available.CHECK or listed
+        """Every check; ``deploy.gpu_available`` only where a GPU request can be read, ``deploy.autoscaling``
+        only when enabled (records without them stay as they were)."""
+        gpu_listed = gpu_checks_listed(ctx.config, ctx.environment_name)
+        listed = [
+            c
+            for c in CHECKS
+            if (c[0] is not autoscaling.CHECK or self.ports.autoscaling.enabled)
+            and (c[0] is not gpu_available.CHECK or gpu_listed)
         ]
+        return [Check(check.id, check.title, self._bound(check, run), needs=needs) for check, needs, run in listed]
 
     def _bound(self, check: CheckId, run: CheckRun) -> Callable[[PhaseContext], CheckResult]:
         def bound(ctx: PhaseContext) -> CheckResult:

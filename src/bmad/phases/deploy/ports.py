@@ -5,15 +5,17 @@ One :class:`DeployPorts` per phase run; every check's ``run(ctx, ports)`` gets i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bmad.config.deploy import DeployConfig
+from bmad.config.deploy import AutoscalingConfig, DeployConfig
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport
 from bmad.ports.gpu import GpuProbe
+from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.metrics import MetricsQuery
-from bmad.ports.target import DeploySpec, HttpProbe, SuiteRunner, Target
+from bmad.ports.target import AutoscalerWatch, DeploySpec, HttpProbe, SuiteRunner, Target
 
 
 def now() -> datetime:
@@ -51,3 +53,6 @@ class DeployPorts:
     job: str = ""  # the scrape job the verification queries use
     discovery_timeout: float = 20.0  # how long to wait for Prometheus to scrape the new replicas
     gpu: GpuProbe | None = None  # looks into the release's containers (deploy.gpu_available)
+    autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)  # this environment's deploy.autoscaling
+    autoscalers: AutoscalerWatch | None = None  # the cluster's HPAs (None: the target has none)
+    load_generator: Callable[[str], LoadGenerator] | None = None  # a new generator for that URL (deploy.autoscaling)

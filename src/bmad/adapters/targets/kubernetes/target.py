@@ -13,10 +13,11 @@ from typing import Any
 from bmad.config.deploy import KubernetesTargetConfig
 from bmad.core.errors import AdapterError
 from bmad.ports.progress import Progress
-from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState, TargetSnapshot
+from bmad.ports.target import AutoscalerStatus, DeploySpec, Diagnosis, HttpProbe, RolloutState, TargetSnapshot
 
 from .access import missing_rights, required_rights
 from .applier import BundleApplier, conflict_error
+from .autoscalers import HPA_KIND, autoscaler_status, bundle_autoscalers
 from .bundle import (
     WORKLOAD_KINDS,
     ObjectRef,
@@ -538,6 +539,15 @@ class KubernetesTarget:
             operations.append({"op": "replace", "path": "/spec/replicas", "value": int(to["replicas"])})
         self.api.json_patch("apps/v1", "Deployment", name, self.namespace, operations)
         return self._watch([Workload("Deployment", name)]).wait(timeout=self.rollback_timeout, progress=progress)
+
+    def autoscalers(self, spec: DeploySpec) -> list[AutoscalerStatus]:
+        """The bundle's HPAs as the cluster reports them now (those not applied yet are left out)."""
+        found = []
+        for name, namespace in bundle_autoscalers(spec.manifests):
+            live = self.api.get("autoscaling/v2", HPA_KIND, name, namespace or self.namespace)
+            if live is not None:
+                found.append(autoscaler_status(live))
+        return found
 
     def _hpa_scales(self, name: str) -> bool:
         hpas = self.api.list_objects("autoscaling/v2", "HorizontalPodAutoscaler", self.namespace)

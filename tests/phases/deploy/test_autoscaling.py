@@ -1,0 +1,37 @@
+"""``deploy.autoscaling`` where it cannot run: the local target, and a release whose records must not change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bmad.engine.wiring.deploy import make_plugin
+from tests.phases.deploy.conftest import make_ctx
+
+CONFIG = """\
+version: 1
+service: {name: scaled, owner: team-a}
+environments:
+  dev: {target: {kind: local}}
+deploy:
+  autoscaling: {enabled: %s}
+"""
+
+
+def test_on_the_local_target_the_check_says_it_does_not_apply(tmp_path: Path) -> None:
+    """Guards issue 17 item 4: the local container engine has no HPA, so nothing is loaded or watched."""
+    ctx = make_ctx(tmp_path, CONFIG % "true", "dev", version="1", options={"image": "hello", "digest": ""})
+    plugin = make_plugin(ctx)
+    check = next(c for c in plugin.checks(ctx) if c.id == "deploy.autoscaling")
+    assert check.needs == ("deploy.cutover",)
+    result = check.run(ctx)
+    assert (result.status.value, result.summary) == (
+        "skip",
+        "does not apply on the local target: it has no HorizontalPodAutoscaler",
+    )
+
+
+def test_while_disabled_the_check_is_not_listed(tmp_path: Path) -> None:
+    """Records of a deploy without ``deploy.autoscaling.enabled`` keep exactly the checks they had."""
+    ctx = make_ctx(tmp_path, CONFIG % "false", "dev", version="1", options={"image": "hello", "digest": ""})
+    ids = [c.id for c in make_plugin(ctx).checks(ctx)]
+    assert ids == ["deploy.apply", "deploy.rollout", "deploy.smoke", "deploy.cutover", "deploy.verify"]
