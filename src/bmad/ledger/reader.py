@@ -63,7 +63,7 @@ def stored_revision(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        with closing(_connect(path)) as db:
+        with closing(connect(path)) as db:
             if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'").fetchone():
                 row = db.execute("SELECT version_num FROM alembic_version").fetchone()
                 return str(row[0]) if row else None
@@ -72,7 +72,7 @@ def stored_revision(path: Path) -> str | None:
     return None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
     return db
@@ -107,7 +107,7 @@ class SqliteReader:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with closing(_connect(self.path)) as db:
+        with closing(connect(self.path)) as db:
             db.execute("BEGIN")
             try:
                 yield db
@@ -160,10 +160,21 @@ class SqliteReader:
             owner=row[2],
             pid=row[3],
             host=row[4],
-            acquired_at=_required(row[5]),
-            lease_until=_required(row[6]),
-            heartbeat_at=_required(row[7]),
+            acquired_at=required_when(row[5]),
+            lease_until=required_when(row[6]),
+            heartbeat_at=required_when(row[7]),
         )
+
+    def next_attempt(self, release: Release, phase: PhaseName) -> int:
+        """The attempt number the next run of ``phase`` of ``release`` gets."""
+        with self._read() as db:
+            (last,) = db.execute(
+                "SELECT max(attempt) FROM phase_runs JOIN releases ON releases.id = phase_runs.release_id"
+                " WHERE releases.service = ? AND releases.environment = ? AND releases.version = ?"
+                " AND phase_runs.phase = ?",
+                (release.service, release.environment, release.version, phase.value),
+            ).fetchone()
+        return int(last or 0) + 1
 
     def running_runs(self, service: str, environment: str) -> int:
         """How many phase runs of (service, environment) are marked running."""
@@ -176,7 +187,7 @@ class SqliteReader:
         return int(row[0])
 
 
-def _required(text: str) -> datetime:
+def required_when(text: str) -> datetime:
     value = when(text)
     if value is None:
         raise ValueError("a NOT NULL timestamp of the ledger is NULL")
@@ -207,7 +218,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
         ReleaseHistory(
             id=row[0],
             release=releases[row[0]],
-            created_at=_required(row[6]),
+            created_at=required_when(row[6]),
             runs=sorted(runs_of[row[0]], key=lambda r: (r.started_at, r.id)),
             rollbacks=rollbacks_of[row[0]],
         )
@@ -228,7 +239,7 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
 def _spans(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Span, ...]]:
     found: dict[int, list[Span]] = defaultdict(list)
     for run_id, kind, label, started, finished in db.execute(_SPANS_OF, (json.dumps(run_ids),)):
-        found[run_id].append(Span(SpanKind(kind), label, _required(started), _required(finished)))
+        found[run_id].append(Span(SpanKind(kind), label, required_when(started), required_when(finished)))
     return {run_id: tuple(spans) for run_id, spans in found.items()}
 
 
@@ -248,7 +259,7 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tup
         phase=PhaseName(row[2]),
         attempt=row[3],
         status=PhaseStatus(row[4]),
-        started_at=_required(row[5]),
+        started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
         metrics=dict(_json(row[8]) or {}),
@@ -273,7 +284,7 @@ def _rollback(row: Any, release: Release) -> RollbackRecord:
         from_version=row[2],
         to_version=row[3],
         reason=row[4],
-        detected_at=_required(row[5]),
+        detected_at=required_when(row[5]),
         recovered_at=when(row[6]),
         mttr_seconds=row[7],
         manual=bool(row[8]),
