@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bmad.ledger.evidence import EvidenceFolder
-    from bmad.ledger.history import LedgerHistory
+    from bmad.ledger.history_port import LedgerHistory
     from bmad.ledger.lease import LedgerLock, new_owner
     from bmad.ledger.records import (
         LedgerError,
@@ -42,7 +42,7 @@ __all__ = [
 _WHERE = {
     "EvidenceFolder": "bmad.ledger.evidence",
     "Ledger": "bmad.ledger.store",
-    "LedgerHistory": "bmad.ledger.history",
+    "LedgerHistory": "bmad.ledger.history_port",
     "LedgerLock": "bmad.ledger.lease",
     "new_owner": "bmad.ledger.lease",
 }

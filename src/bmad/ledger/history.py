@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bmad.core.models import PhaseName, PhaseStatus, Release
+from bmad.core.models import PhaseName, Release
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow
 from bmad.ledger.transactions import Database
-from bmad.ports.history import ReleaseRecord
 
 
 def find_release(session: Session, release: Release) -> ReleaseRow | None:
@@ -86,44 +85,3 @@ class HistoryQueries:
         with self._db.tx() as session:
             row = session.get(PhaseRunRow, run_id)
             return run_record(row) if row is not None else None
-
-
-class ReleaseLister(Protocol):
-    """What :class:`LedgerHistory` reads through (the :class:`~bmad.ledger.store.Ledger`)."""
-
-    def list_releases(
-        self,
-        *,
-        service: str | None = None,
-        environment: str | None = None,
-        limit: int | None = None,
-        before: datetime | None = None,
-    ) -> list[ReleaseHistory]: ...
-
-
-class LedgerHistory:
-    """:class:`bmad.ports.history.History` over the ledger, for one release's service/environment."""
-
-    def __init__(self, queries: ReleaseLister, release: Release) -> None:
-        self._queries = queries
-        self._release = release
-
-    def _earlier(self, limit: int | None) -> list[ReleaseHistory]:
-        everything = self._queries.list_releases(service=self._release.service, environment=self._release.environment)
-        current = next((h for h in everything if h.release.version == self._release.version), None)
-        earlier = [
-            h
-            for h in everything
-            if h.release.version != self._release.version
-            and (current is None or (h.created_at, h.id) < (current.created_at, current.id))
-        ]
-        return earlier[:limit] if limit is not None else earlier
-
-    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        return [h.to_record() for h in self._earlier(limit)]
-
-    def last_deployed(self) -> ReleaseRecord | None:
-        for history in self._earlier(None):
-            if history.phase_status(PhaseName.DEPLOY) is PhaseStatus.PASSED and not history.rolled_back:
-                return history.to_record()
-        return None

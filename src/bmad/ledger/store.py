@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bmad.ledger.anchors import ChainAnchor
-    from bmad.ledger.history import HistoryQueries, LedgerHistory
+    from bmad.ledger.history import HistoryQueries
+    from bmad.ledger.history_port import LedgerHistory
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.locks import Locks
     from bmad.ledger.runs import RunWriter
@@ -343,6 +344,6 @@ class Ledger:
     # ------------------------------------------------------------------ history port
 
     def history_for(self, release: Release) -> LedgerHistory:
-        from bmad.ledger.history import LedgerHistory
+        from bmad.ledger.history_port import LedgerHistory
 
         return LedgerHistory(self, release)
