@@ -129,3 +129,25 @@ def test_both_read_paths_return_a_phases_spans_in_order(tmp_path: Path) -> None:
         [run] = fast.get_release(REL.service, REL.environment, REL.version).runs  # type: ignore[union-attr]
         assert run.spans == spans and run.to_result().spans == spans
         assert fast.list_releases() == orm.list_releases()
+
+
+def test_reads_without_checks_return_everything_but_the_checks(tmp_path: Path) -> None:
+    """Guards issue 13's cheaper reads: the gate check, ``status`` and ``history`` read every run
+    without its checks (both read paths), and nothing else of a release changes."""
+    from dataclasses import replace
+
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        everything = orm.list_releases()
+        stripped = [replace(h, runs=[replace(r, checks=()) for r in h.runs]) for h in everything]
+        assert any(r.checks for h in everything for r in h.runs)
+        for ledger in (orm, fast):
+            assert ledger.list_releases(with_checks=False) == stripped
+            one = everything[2].release
+            assert ledger.get_release(one.service, one.environment, one.version, with_checks=False) == stripped[2]
+            assert ledger.latest_release("hello", "dev", with_checks=False) == stripped[0]
+            results = ledger.latest_results(one, with_checks=False)
+            assert {p: r.status for p, r in results.items()} == {
+                p: r.status for p, r in ledger.latest_results(one).items()
+            }
+        assert fast._opened is None

@@ -49,7 +49,7 @@ def _writes(ledger: Ledger) -> list[Any]:
 def _rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     with sqlite3.connect(path) as db:
         tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in tables}  # noqa: S608
+        return {table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in tables}
 
 
 def test_both_write_paths_store_the_same_rows_and_hashes(tmp_path: Path) -> None:

@@ -25,9 +25,10 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
     ).first()
 
 
-def _history_query() -> Any:
+def _history_query(with_checks: bool) -> Any:
+    runs = selectinload(ReleaseRow.runs)
     return select(ReleaseRow).options(
-        selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.checks),
+        runs.selectinload(PhaseRunRow.checks) if with_checks else runs.noload(PhaseRunRow.checks),
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )
@@ -39,10 +40,12 @@ class HistoryQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
         with self._db.tx() as session:
             row = session.scalars(
-                _history_query().where(
+                _history_query(with_checks).where(
                     ReleaseRow.service == service,
                     ReleaseRow.environment == environment,
                     ReleaseRow.version == version,
@@ -57,8 +60,9 @@ class HistoryQueries:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
-        query = _history_query()
+        query = _history_query(with_checks)
         if service is not None:
             query = query.where(ReleaseRow.service == service)
         if environment is not None:

@@ -122,6 +122,7 @@ class SqliteReader:
         limit: int | None = None,
         before: datetime | None = None,
         version: str | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
         where: list[str] = []
@@ -139,10 +140,14 @@ class SqliteReader:
             sql += f" LIMIT {int(limit)}"
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
-            return _histories(db, rows)
+            return _histories(db, rows, with_checks=with_checks)
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
-        found = self.list_releases(service=service, environment=environment, version=version, limit=1)
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
+        found = self.list_releases(
+            service=service, environment=environment, version=version, limit=1, with_checks=with_checks
+        )
         return found[0] if found else None
 
     def lock_info(self, service: str, environment: str) -> LockInfo | None:
@@ -194,8 +199,9 @@ def required_when(text: str) -> datetime:
     return value
 
 
-def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
-    """The releases of ``rows`` with their runs (and checks) and rollbacks, in ``rows``' order."""
+def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and checks, unless not ``with_checks``) and rollbacks,
+    in ``rows``' order."""
     if not rows:
         return []
     releases = {
@@ -207,7 +213,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
     run_ids = [run[0] for run in runs]
-    checks, spans = _checks(db, run_ids), _spans(db, run_ids)
+    checks, spans = _checks(db, run_ids) if with_checks else {}, _spans(db, run_ids)
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for run in runs:
         runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ())))

@@ -177,13 +177,16 @@ class Ledger:
         """The id of the release, creating its row when it is new."""
         return self._writer.ensure_release(release, created_at=created_at)
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
+        """One release's history (``with_checks=False``: its runs without their checks, a cheaper read)."""
         if self._reader is not None:
-            return self._reader.get_release(service, environment, version)
-        return self._parts.history.get_release(service, environment, version)
+            return self._reader.get_release(service, environment, version, with_checks=with_checks)
+        return self._parts.history.get_release(service, environment, version, with_checks=with_checks)
 
-    def latest_release(self, service: str, environment: str) -> ReleaseHistory | None:
-        found = self.list_releases(service=service, environment=environment, limit=1)
+    def latest_release(self, service: str, environment: str, *, with_checks: bool = True) -> ReleaseHistory | None:
+        found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
         return found[0] if found else None
 
     def list_releases(
@@ -193,12 +196,15 @@ class Ledger:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
         """Releases, newest first, each with every phase attempt (timings, statuses, metrics,
-        artifacts, checks) and its rollbacks."""
-        if self._reader is not None:
-            return self._reader.list_releases(service=service, environment=environment, limit=limit, before=before)
-        return self._parts.history.list_releases(service=service, environment=environment, limit=limit, before=before)
+        artifacts, checks) and its rollbacks. ``with_checks=False`` leaves the checks out: reads
+        that need only statuses and timings then do not load every check of every release."""
+        queries = self._reader if self._reader is not None else self._parts.history
+        return queries.list_releases(
+            service=service, environment=environment, limit=limit, before=before, with_checks=with_checks
+        )
 
     # ------------------------------------------------------------------ phases
 
@@ -270,9 +276,9 @@ class Ledger:
     def phase_run(self, run_id: int) -> PhaseRunRecord | None:
         return self._parts.history.phase_run(run_id)
 
-    def latest_results(self, release: Release) -> dict[PhaseName, PhaseResult]:
+    def latest_results(self, release: Release, *, with_checks: bool = True) -> dict[PhaseName, PhaseResult]:
         """The latest attempt of each phase of ``release`` that finished or is running."""
-        history = self.get_release(release.service, release.environment, release.version)
+        history = self.get_release(release.service, release.environment, release.version, with_checks=with_checks)
         if history is None:
             return {}
         return {phase: run.to_result() for phase, run in history.phases.items()}
