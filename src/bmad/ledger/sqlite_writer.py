@@ -299,7 +299,7 @@ def _load_release(db: sqlite3.Connection, release_id: int) -> _ReleaseRow:
 
 def _find_run(db: sqlite3.Connection, run_id: int) -> _RunRow | None:
     """A ``phase_runs`` row with its release and its checks (None when there is no such row)."""
-    row = db.execute(f"SELECT {_RUN_COLUMNS} FROM phase_runs WHERE id = ?", (run_id,)).fetchone()
+    row = db.execute(f"SELECT {_RUN_COLUMNS} FROM phase_runs WHERE id = ?", (run_id,)).fetchone()  # noqa: S608
     if row is None:
         return None
     checks = tuple(
@@ -388,7 +388,7 @@ def _next_link(db: sqlite3.Connection) -> tuple[int, str]:
 
 def _store_link(db: sqlite3.Connection, table: str, row_id: int, seq: int, prev_hash: str, hashed: str) -> None:
     db.execute(
-        f"UPDATE {table} SET chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",  # a fixed table name
+        f"UPDATE {table} SET chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",  # noqa: S608 (a fixed table name)
         (seq, prev_hash, hashed, row_id),
     )
     db.execute(
