@@ -28,7 +28,7 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
 def _history_query(with_checks: bool) -> Any:
     runs = selectinload(ReleaseRow.runs)
     return select(ReleaseRow).options(
-        runs.selectinload(PhaseRunRow.checks) if with_checks else runs.noload(PhaseRunRow.checks),
+        runs.selectinload(PhaseRunRow.checks) if with_checks else runs.raiseload(PhaseRunRow.checks),
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )
@@ -51,7 +51,7 @@ class HistoryQueries:
                     ReleaseRow.version == version,
                 )
             ).first()
-            return release_history(row) if row is not None else None
+            return release_history(row, with_checks=with_checks) if row is not None else None
 
     def list_releases(
         self,
@@ -73,7 +73,7 @@ class HistoryQueries:
         if limit is not None:
             query = query.limit(limit)
         with self._db.tx() as session:
-            return [release_history(row) for row in session.scalars(query)]
+            return [release_history(row, with_checks=with_checks) for row in session.scalars(query)]
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
         with self._db.tx() as session:

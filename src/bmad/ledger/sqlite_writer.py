@@ -311,9 +311,28 @@ def _find_run(db: sqlite3.Connection, run_id: int) -> _RunRow | None:
         )
     )
     return _RunRow(
-        *(row[0], row[1], _load_release(db, row[1]), row[2], row[3], row[4], required_when(row[5]), when(row[6])),
-        *(row[7], json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12], row[13], row[14]),
-        *(row[15], row[16], row[17], row[18], row[19], checks),
+        id=row[0],
+        release_id=row[1],
+        release=_load_release(db, row[1]),
+        phase=row[2],
+        attempt=row[3],
+        status=row[4],
+        started_at=required_when(row[5]),
+        finished_at=when(row[6]),
+        forced_reason=row[7],
+        metrics=json.loads(row[8]),
+        artifacts=json.loads(row[9]),
+        message=row[10],
+        evidence_dir=row[11],
+        owner=row[12],
+        pid=row[13],
+        host=row[14],
+        chain_seq=row[15],
+        hash=row[16],
+        actor=row[17],
+        ci_run_url=row[18],
+        ci_trigger=row[19],
+        checks=checks,
     )
 
 
