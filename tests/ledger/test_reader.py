@@ -46,8 +46,8 @@ def test_reader_returns_the_records_sqlalchemy_returns(tmp_path: Path) -> None:
         assert fast._opened is None  # reads never loaded SQLAlchemy
 
 
-def test_writes_after_a_cheap_open_go_through_sqlalchemy(tmp_path: Path) -> None:
-    """Guards the lazy open: the first write opens the database; the reader sees what it wrote."""
+def test_writes_after_a_cheap_open_go_through_sqlite3(tmp_path: Path) -> None:
+    """Guards the lazy open: a phase's writes need no SQLAlchemy (issue 13); the reader sees what they wrote."""
     url = _filled(tmp_path / "ledger.db")
     with Ledger.open(url, clock=lambda: T0 + timedelta(days=10)) as ledger:
         check = CheckResult(id="build.a", title="A", status=CheckStatus.PASS, duration_seconds=0.5)
@@ -62,7 +62,7 @@ def test_writes_after_a_cheap_open_go_through_sqlalchemy(tmp_path: Path) -> None
                 finished_at=started + timedelta(seconds=3),
             ),
         )
-        assert ledger._opened is not None
+        assert ledger._opened is None
         history = ledger.get_release(REL.service, REL.environment, REL.version)
         assert history is not None and history.runs[0].checks == (check,)
         with ledger.acquire_lock("hello", "dev", heartbeat=False) as lock:
@@ -129,3 +129,25 @@ def test_both_read_paths_return_a_phases_spans_in_order(tmp_path: Path) -> None:
         [run] = fast.get_release(REL.service, REL.environment, REL.version).runs  # type: ignore[union-attr]
         assert run.spans == spans and run.to_result().spans == spans
         assert fast.list_releases() == orm.list_releases()
+
+
+def test_reads_without_checks_return_everything_but_the_checks(tmp_path: Path) -> None:
+    """Guards issue 13's cheaper reads: the gate check, ``status`` and ``history`` read every run
+    without its checks (both read paths), and nothing else of a release changes."""
+    from dataclasses import replace
+
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        everything = orm.list_releases()
+        stripped = [replace(h, runs=[replace(r, checks=()) for r in h.runs]) for h in everything]
+        assert any(r.checks for h in everything for r in h.runs)
+        for ledger in (orm, fast):
+            assert ledger.list_releases(with_checks=False) == stripped
+            one = everything[2].release
+            assert ledger.get_release(one.service, one.environment, one.version, with_checks=False) == stripped[2]
+            assert ledger.latest_release("hello", "dev", with_checks=False) == stripped[0]
+            results = ledger.latest_results(one, with_checks=False)
+            assert {p: r.status for p, r in results.items()} == {
+                p: r.status for p, r in ledger.latest_results(one).items()
+            }
+        assert fast._opened is None

@@ -110,7 +110,7 @@ def history(args: argparse.Namespace) -> None:
 
     cfg = load_config(config_of(args))
     environment = None if args.all_envs else (pick_env(cfg, args.env, required=False) or None)
-    releases = release_history(cfg, environment, limit=args.limit)
+    releases = release_history(cfg, environment, limit=args.limit, with_checks=args.json)
     if args.json:
         print_json(
             {"service": cfg.service.name, "environment": environment, "releases": [r.to_dict() for r in releases]}

@@ -25,7 +25,7 @@ from bmad.ports.progress import Progress, Task
 
 if TYPE_CHECKING:
     from bmad.ledger.evidence import EvidenceFolder
-    from bmad.ledger.locks import LedgerLock
+    from bmad.ledger.lease import LedgerLock
     from bmad.ledger.records import RollbackInput
     from bmad.ledger.store import Ledger
 

@@ -70,20 +70,21 @@ def release_status(config: BmadConfig | str | Path, environment: str, *, ledger:
         return StatusReport(
             release=release,
             history=db.get_release(release.service, environment, release.version),
-            latest=db.latest_release(release.service, environment),
+            latest=db.latest_release(release.service, environment, with_checks=False),
             lock=db.lock_info(release.service, environment),
             interrupted=interrupted,
         )
 
 
 def release_history(
-    config: BmadConfig | str | Path, environment: str | None = None, *, limit: int | None = 20
+    config: BmadConfig | str | Path, environment: str | None = None, *, limit: int | None = 20, with_checks: bool = True
 ) -> list[ReleaseHistory]:
+    """The newest releases (``with_checks=False``: without the checks of their runs, for a table)."""
     cfg = as_config(config)
     if environment is not None:
         cfg.environment(environment)
     with ledger_for(cfg, None) as db:
-        return db.list_releases(service=cfg.service.name, environment=environment, limit=limit)
+        return db.list_releases(service=cfg.service.name, environment=environment, limit=limit, with_checks=with_checks)
 
 
 def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:

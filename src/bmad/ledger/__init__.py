@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bmad.ledger.evidence import EvidenceFolder
-    from bmad.ledger.history import LedgerHistory
-    from bmad.ledger.locks import LedgerLock, new_owner
+    from bmad.ledger.history_port import LedgerHistory
+    from bmad.ledger.lease import LedgerLock, new_owner
     from bmad.ledger.records import (
+        LedgerError,
         LockInfo,
         PhaseRunRecord,
         ReleaseHistory,
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
         VerifyReport,
     )
     from bmad.ledger.store import Ledger
-    from bmad.ledger.transactions import LedgerError
 
 __all__ = [
     "EvidenceFolder",
@@ -42,10 +42,9 @@ __all__ = [
 _WHERE = {
     "EvidenceFolder": "bmad.ledger.evidence",
     "Ledger": "bmad.ledger.store",
-    "LedgerError": "bmad.ledger.transactions",
-    "LedgerHistory": "bmad.ledger.history",
-    "LedgerLock": "bmad.ledger.locks",
-    "new_owner": "bmad.ledger.locks",
+    "LedgerHistory": "bmad.ledger.history_port",
+    "LedgerLock": "bmad.ledger.lease",
+    "new_owner": "bmad.ledger.lease",
 }
 
 

@@ -7,26 +7,22 @@
   reported, as long as the branch was not rewritten as well.
 * With ``ledger.signing_key`` the anchors are signed (HMAC-SHA256 of the hash), so rewriting the
   branch needs the key too.
-* A ``running`` row is sealed when bmad starts it (:func:`seal`): a forged or edited running row is
-  never chained as ``interrupted`` (:func:`sealed`), and verification names it.
+* A ``running`` row is sealed when bmad starts it (:func:`~bmad.ledger.content.seal`): a forged or edited running row is
+  never chained as ``interrupted`` (:func:`~bmad.ledger.content.sealed`), and verification names it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bmad.ledger.hashing import canonical_json
+from bmad.ledger.content import sign
 from bmad.ledger.records import VerifyReport
 from bmad.ledger.schema import PhaseRunRow
-
-_SEAL_PREFIX = "seal:"
 
 
 @dataclass(frozen=True)
@@ -45,43 +41,6 @@ class ChainAnchor:
     @property
     def describe(self) -> str:
         return f"{self.service}/{self.environment} {self.version[:12]} {self.phase} attempt {self.attempt}"
-
-
-def sign(key: str, value: str) -> str:
-    """HMAC-SHA256 of ``value`` under ``key`` (hex)."""
-    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
-
-
-def seal(row: PhaseRunRow, key: str | None) -> str:
-    """What :func:`sealed` expects in the ``hash`` column of a running row bmad started."""
-    fields: dict[str, Any] = {
-        "id": row.id,
-        "release_id": row.release_id,
-        "phase": row.phase,
-        "attempt": row.attempt,
-        "owner": row.owner,
-        "forced_reason": row.forced_reason,
-        "evidence_dir": row.evidence_dir,
-    }
-    deployer = deployer_content(row)
-    if deployer is not None:
-        fields["deployer"] = deployer  # sealed rows started before revision 0002 keep their seal
-    content = canonical_json(fields)
-    digest = sign(key, content) if key else hashlib.sha256(content.encode()).hexdigest()
-    return _SEAL_PREFIX + digest[: 64 - len(_SEAL_PREFIX)]
-
-
-def deployer_content(row: PhaseRunRow) -> dict[str, str | None] | None:
-    """Who ran a phase record (revision 0002), None when nothing is known: such a record, like every
-    record written before, is hashed and sealed exactly as it always was."""
-    deployer = {"actor": row.actor, "ci_run_url": row.ci_run_url, "ci_trigger": row.ci_trigger}
-    return deployer if any(value is not None for value in deployer.values()) else None
-
-
-def sealed(row: PhaseRunRow, key: str | None) -> bool:
-    """Whether a running row is as bmad left it: its seal matches and it holds no outcome yet."""
-    untouched = not row.metrics and not row.artifacts and not row.message and not row.checks
-    return untouched and row.chain_seq is None and row.finished_at is None and row.hash == seal(row, key)
 
 
 def check_anchors(session: Session, anchors: Sequence[ChainAnchor], report: VerifyReport, *, key: str | None) -> None:

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseStatus
-from bmad.ledger.anchors import ChainAnchor, check_anchors, deployer_content, sealed
-from bmad.ledger.hashing import chain_hash, iso
+from bmad.ledger.anchors import ChainAnchor, check_anchors
+from bmad.ledger.content import describe_run, phase_content, rollback_content, sealed
+from bmad.ledger.hashing import chain_hash
 from bmad.ledger.records import VerifyReport
 from bmad.ledger.schema import ChainHeadRow, PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database
@@ -111,68 +112,14 @@ def _hash_at(chained: dict[int, ChainedRow], seq: int) -> str | None:
 
 
 def describe(row: ChainedRow) -> str:
-    seq = f", chain #{row.chain_seq}" if row.chain_seq is not None else ""
     if isinstance(row, PhaseRunRow):
-        return f"phase_runs id {row.id} ({row.phase} attempt {row.attempt}{seq})"
+        return describe_run(row)
+    seq = f", chain #{row.chain_seq}" if row.chain_seq is not None else ""
     return f"rollbacks id {row.id} ({row.from_version[:12]} -> {(row.to_version or '?')[:12]}{seq})"
 
 
 def content(row: ChainedRow) -> dict[str, Any]:
     """What a record's hash covers."""
     if isinstance(row, PhaseRunRow):
-        return _phase_content(row)
-    return {
-        "kind": "rollback",
-        "seq": row.chain_seq,
-        "release": _release_content(row.release),
-        "from_version": row.from_version,
-        "to_version": row.to_version,
-        "reason": row.reason,
-        "detected_at": iso(row.detected_at),
-        "recovered_at": iso(row.recovered_at),
-        "mttr_seconds": row.mttr_seconds,
-        "manual": bool(row.manual),
-    }
-
-
-def _phase_content(row: PhaseRunRow) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "kind": "phase",
-        "seq": row.chain_seq,
-        "release": _release_content(row.release),
-        "phase": row.phase,
-        "attempt": row.attempt,
-        "status": row.status,
-        "started_at": iso(row.started_at),
-        "finished_at": iso(row.finished_at),
-        "forced_reason": row.forced_reason,
-        "metrics": row.metrics,
-        "artifacts": row.artifacts,
-        "message": row.message,
-        "evidence_dir": row.evidence_dir,
-        "checks": [
-            {
-                "position": c.position,
-                "check_id": c.check_id,
-                "title": c.title,
-                "status": c.status,
-                "duration_seconds": c.duration_seconds,
-                "data": c.data,
-            }
-            for c in sorted(row.checks, key=lambda c: c.position)
-        ],
-    }
-    deployer = deployer_content(row)
-    if deployer is not None:
-        data["deployer"] = deployer
-    return data
-
-
-def _release_content(row: ReleaseRow) -> dict[str, Any]:
-    return {
-        "service": row.service,
-        "environment": row.environment,
-        "version": row.version,
-        "dirty": bool(row.dirty),
-        "commit_time": iso(row.commit_time),
-    }
+        return phase_content(row)
+    return rollback_content(row)

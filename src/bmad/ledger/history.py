@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
-from bmad.core.models import PhaseName, PhaseStatus, Release
+from bmad.core.models import PhaseName, Release
 from bmad.ledger.reader import CHANGE_STAMP_SQL
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow
 from bmad.ledger.transactions import Database
-from bmad.ports.history import ReleaseRecord
 
 
 def find_release(session: Session, release: Release) -> ReleaseRow | None:
@@ -27,9 +26,10 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
     ).first()
 
 
-def _history_query() -> Any:
+def _history_query(with_checks: bool) -> Any:
+    runs = selectinload(ReleaseRow.runs)
     return select(ReleaseRow).options(
-        selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.checks),
+        runs.selectinload(PhaseRunRow.checks) if with_checks else runs.raiseload(PhaseRunRow.checks),
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )
@@ -46,16 +46,18 @@ class HistoryQueries:
             row = session.execute(text(CHANGE_STAMP_SQL)).one()
         return "/".join(str(value) for value in row)
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
         with self._db.tx() as session:
             row = session.scalars(
-                _history_query().where(
+                _history_query(with_checks).where(
                     ReleaseRow.service == service,
                     ReleaseRow.environment == environment,
                     ReleaseRow.version == version,
                 )
             ).first()
-            return release_history(row) if row is not None else None
+            return release_history(row, with_checks=with_checks) if row is not None else None
 
     def list_releases(
         self,
@@ -64,8 +66,9 @@ class HistoryQueries:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
-        query = _history_query()
+        query = _history_query(with_checks)
         if service is not None:
             query = query.where(ReleaseRow.service == service)
         if environment is not None:
@@ -76,7 +79,7 @@ class HistoryQueries:
         if limit is not None:
             query = query.limit(limit)
         with self._db.tx() as session:
-            return [release_history(row) for row in session.scalars(query)]
+            return [release_history(row, with_checks=with_checks) for row in session.scalars(query)]
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
         with self._db.tx() as session:
@@ -92,44 +95,3 @@ class HistoryQueries:
         with self._db.tx() as session:
             row = session.get(PhaseRunRow, run_id)
             return run_record(row) if row is not None else None
-
-
-class ReleaseLister(Protocol):
-    """What :class:`LedgerHistory` reads through (the :class:`~bmad.ledger.store.Ledger`)."""
-
-    def list_releases(
-        self,
-        *,
-        service: str | None = None,
-        environment: str | None = None,
-        limit: int | None = None,
-        before: datetime | None = None,
-    ) -> list[ReleaseHistory]: ...
-
-
-class LedgerHistory:
-    """:class:`bmad.ports.history.History` over the ledger, for one release's service/environment."""
-
-    def __init__(self, queries: ReleaseLister, release: Release) -> None:
-        self._queries = queries
-        self._release = release
-
-    def _earlier(self, limit: int | None) -> list[ReleaseHistory]:
-        everything = self._queries.list_releases(service=self._release.service, environment=self._release.environment)
-        current = next((h for h in everything if h.release.version == self._release.version), None)
-        earlier = [
-            h
-            for h in everything
-            if h.release.version != self._release.version
-            and (current is None or (h.created_at, h.id) < (current.created_at, current.id))
-        ]
-        return earlier[:limit] if limit is not None else earlier
-
-    def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        return [h.to_record() for h in self._earlier(limit)]
-
-    def last_deployed(self) -> ReleaseRecord | None:
-        for history in self._earlier(None):
-            if history.phase_status(PhaseName.DEPLOY) is PhaseStatus.PASSED and not history.rolled_back:
-                return history.to_record()
-        return None

@@ -69,7 +69,7 @@ def stored_revision(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        with closing(_connect(path)) as db:
+        with closing(connect(path)) as db:
             if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'").fetchone():
                 row = db.execute("SELECT version_num FROM alembic_version").fetchone()
                 return str(row[0]) if row else None
@@ -78,7 +78,7 @@ def stored_revision(path: Path) -> str | None:
     return None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
     return db
@@ -113,7 +113,7 @@ class SqliteReader:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with closing(_connect(self.path)) as db:
+        with closing(connect(self.path)) as db:
             db.execute("BEGIN")
             try:
                 yield db
@@ -128,6 +128,7 @@ class SqliteReader:
         limit: int | None = None,
         before: datetime | None = None,
         version: str | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
         where: list[str] = []
@@ -145,10 +146,14 @@ class SqliteReader:
             sql += f" LIMIT {int(limit)}"
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
-            return _histories(db, rows)
+            return _histories(db, rows, with_checks=with_checks)
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
-        found = self.list_releases(service=service, environment=environment, version=version, limit=1)
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
+        found = self.list_releases(
+            service=service, environment=environment, version=version, limit=1, with_checks=with_checks
+        )
         return found[0] if found else None
 
     def lock_info(self, service: str, environment: str) -> LockInfo | None:
@@ -166,9 +171,9 @@ class SqliteReader:
             owner=row[2],
             pid=row[3],
             host=row[4],
-            acquired_at=_required(row[5]),
-            lease_until=_required(row[6]),
-            heartbeat_at=_required(row[7]),
+            acquired_at=required_when(row[5]),
+            lease_until=required_when(row[6]),
+            heartbeat_at=required_when(row[7]),
         )
 
     def change_stamp(self) -> str:
@@ -176,6 +181,17 @@ class SqliteReader:
         with self._read() as db:
             row = db.execute(CHANGE_STAMP_SQL).fetchone()
         return "/".join(str(value) for value in row)
+
+    def next_attempt(self, release: Release, phase: PhaseName) -> int:
+        """The attempt number the next run of ``phase`` of ``release`` gets."""
+        with self._read() as db:
+            (last,) = db.execute(
+                "SELECT max(attempt) FROM phase_runs JOIN releases ON releases.id = phase_runs.release_id"
+                " WHERE releases.service = ? AND releases.environment = ? AND releases.version = ?"
+                " AND phase_runs.phase = ?",
+                (release.service, release.environment, release.version, phase.value),
+            ).fetchone()
+        return int(last or 0) + 1
 
     def running_runs(self, service: str, environment: str) -> int:
         """How many phase runs of (service, environment) are marked running."""
@@ -188,15 +204,16 @@ class SqliteReader:
         return int(row[0])
 
 
-def _required(text: str) -> datetime:
+def required_when(text: str) -> datetime:
     value = when(text)
     if value is None:
         raise ValueError("a NOT NULL timestamp of the ledger is NULL")
     return value
 
 
-def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
-    """The releases of ``rows`` with their runs (and checks) and rollbacks, in ``rows``' order."""
+def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and checks, unless not ``with_checks``) and rollbacks,
+    in ``rows``' order."""
     if not rows:
         return []
     releases = {
@@ -208,7 +225,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
     run_ids = [run[0] for run in runs]
-    checks, spans = _checks(db, run_ids), _spans(db, run_ids)
+    checks, spans = _checks(db, run_ids) if with_checks else {}, _spans(db, run_ids)
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for run in runs:
         runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ())))
@@ -219,7 +236,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any]) -> list[ReleaseHistory]:
         ReleaseHistory(
             id=row[0],
             release=releases[row[0]],
-            created_at=_required(row[6]),
+            created_at=required_when(row[6]),
             runs=sorted(runs_of[row[0]], key=lambda r: (r.started_at, r.id)),
             rollbacks=rollbacks_of[row[0]],
         )
@@ -240,7 +257,7 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
 def _spans(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Span, ...]]:
     found: dict[int, list[Span]] = defaultdict(list)
     for run_id, kind, label, started, finished in db.execute(_SPANS_OF, (json.dumps(run_ids),)):
-        found[run_id].append(Span(SpanKind(kind), label, _required(started), _required(finished)))
+        found[run_id].append(Span(SpanKind(kind), label, required_when(started), required_when(finished)))
     return {run_id: tuple(spans) for run_id, spans in found.items()}
 
 
@@ -260,7 +277,7 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tup
         phase=PhaseName(row[2]),
         attempt=row[3],
         status=PhaseStatus(row[4]),
-        started_at=_required(row[5]),
+        started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
         metrics=dict(_json(row[8]) or {}),
@@ -285,7 +302,7 @@ def _rollback(row: Any, release: Release) -> RollbackRecord:
         from_version=row[2],
         to_version=row[3],
         reason=row[4],
-        detected_at=_required(row[5]),
+        detected_at=required_when(row[5]),
         recovered_at=when(row[6]),
         mttr_seconds=row[7],
         manual=bool(row[8]),

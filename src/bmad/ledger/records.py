@@ -7,9 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from bmad.core.ci import Deployer
+from bmad.core.errors import BmadError
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.spans import Span
 from bmad.ports.history import ReleaseRecord
+
+
+class LedgerError(BmadError):
+    """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
 
 
 def check_data(check: CheckResult) -> dict[str, Any]:

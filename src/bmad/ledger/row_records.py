@@ -19,7 +19,8 @@ def release_of(row: ReleaseRow) -> Release:
     )
 
 
-def run_record(row: PhaseRunRow) -> PhaseRunRecord:
+def run_record(row: PhaseRunRow, *, with_checks: bool = True) -> PhaseRunRecord:
+    """The record of a phase run (``with_checks=False``: without its checks, which are not loaded)."""
     return PhaseRunRecord(
         id=row.id,
         release=release_of(row.release),
@@ -33,7 +34,9 @@ def run_record(row: PhaseRunRow) -> PhaseRunRecord:
         artifacts=dict(row.artifacts or {}),
         message=row.message,
         evidence_dir=row.evidence_dir,
-        checks=tuple(CheckResult.from_dict(c.data) for c in sorted(row.checks, key=lambda c: c.position)),
+        checks=tuple(CheckResult.from_dict(c.data) for c in sorted(row.checks, key=lambda c: c.position))
+        if with_checks
+        else (),
         owner=row.owner,
         pid=row.pid,
         host=row.host,
@@ -61,12 +64,12 @@ def rollback_record(row: RollbackRow) -> RollbackRecord:
     )
 
 
-def release_history(row: ReleaseRow) -> ReleaseHistory:
+def release_history(row: ReleaseRow, *, with_checks: bool = True) -> ReleaseHistory:
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
         created_at=row.created_at,
-        runs=[run_record(run) for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))],
+        runs=[run_record(run, with_checks=with_checks) for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))],
         rollbacks=[rollback_record(rb) for rb in row.rollbacks],
     )
 

@@ -16,14 +16,15 @@ from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact, redact_data
 from bmad.ledger import chain
-from bmad.ledger.anchors import seal, sealed
+from bmad.ledger.content import seal, sealed
 from bmad.ledger.hashing import plain
 from bmad.ledger.history import find_release
-from bmad.ledger.locks import lock_stale, owner_host, owner_pid
-from bmad.ledger.records import PhaseRunRecord, RollbackInput, RollbackRecord, check_data
+from bmad.ledger.lease import owner_host, owner_pid
+from bmad.ledger.locks import lock_stale
+from bmad.ledger.records import LedgerError, PhaseRunRecord, RollbackInput, RollbackRecord, check_data
 from bmad.ledger.row_records import rollback_record, run_record
 from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow, SpanRow
-from bmad.ledger.transactions import Database, LedgerError
+from bmad.ledger.transactions import Database
 
 log = logging.getLogger("bmad.ledger")
 

@@ -34,9 +34,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bmad.ledger.anchors import ChainAnchor
-    from bmad.ledger.history import HistoryQueries, LedgerHistory
-    from bmad.ledger.locks import LedgerLock, Locks
+    from bmad.ledger.history import HistoryQueries
+    from bmad.ledger.history_port import LedgerHistory
+    from bmad.ledger.lease import LedgerLock
+    from bmad.ledger.locks import Locks
     from bmad.ledger.runs import RunWriter
+    from bmad.ledger.sqlite_locks import SqliteLocks
+    from bmad.ledger.sqlite_writer import SqliteWriter
     from bmad.ledger.transactions import Clock, Database
 
 
@@ -61,12 +65,29 @@ def _parts_over(engine: Engine, clock: Clock, signing_key: str | None) -> _Parts
     return _Parts(db=db, runs=runs, locks=Locks(db), history=HistoryQueries(db))
 
 
+@dataclass(frozen=True)
+class _SqliteParts:
+    """The sqlite3 side of a SQLite ledger at the code's schema revision: what a phase writes."""
+
+    writer: SqliteWriter
+    locks: SqliteLocks
+
+    @classmethod
+    def over(cls, path: Path, clock: Clock, signing_key: str | None) -> _SqliteParts:
+        from bmad.ledger.sqlite_locks import SqliteLocks
+        from bmad.ledger.sqlite_writer import SqliteWriter
+
+        return cls(writer=SqliteWriter(path, clock, signing_key=signing_key), locks=SqliteLocks(path, clock))
+
+
 class Ledger:
     """The ledger API used by the engine, the CLI and the reports.
 
     Open with :meth:`open` (runs migrations) and close with :meth:`close` (or use ``with``).
     A SQLite ledger already at the code's schema revision is opened without SQLAlchemy: reads go
-    through :class:`~bmad.ledger.reader.SqliteReader`, and SQLAlchemy loads on the first write.
+    through :class:`~bmad.ledger.reader.SqliteReader`, what a phase writes through
+    :class:`~bmad.ledger.sqlite_writer.SqliteWriter` and :class:`~bmad.ledger.sqlite_locks.SqliteLocks`;
+    SQLAlchemy loads only for the rest (``verify``, ``phase_run``).
     """
 
     def __init__(
@@ -84,6 +105,7 @@ class Ledger:
         self._opened: _Parts | None = None if engine is None else _parts_over(engine, clock, signing_key)
         path = sqlite_file(url) if engine is None and url is not None else None
         self._reader = SqliteReader(path) if path is not None else None
+        self._fast = _SqliteParts.over(path, clock, signing_key) if path is not None else None
 
     @property
     def _parts(self) -> _Parts:
@@ -94,6 +116,10 @@ class Ledger:
                 assert self._url is not None  # a Ledger is built with an engine or a URL
                 self._opened = _parts_over(make_engine(self._url), self._clock, self._signing_key)
             return self._opened
+
+    @property
+    def _writer(self) -> RunWriter | SqliteWriter:
+        return self._fast.writer if self._fast is not None else self._parts.runs
 
     # ------------------------------------------------------------------ opening
 
@@ -149,12 +175,15 @@ class Ledger:
 
     def ensure_release(self, release: Release, *, created_at: datetime | None = None) -> int:
         """The id of the release, creating its row when it is new."""
-        return self._parts.runs.ensure_release(release, created_at=created_at)
+        return self._writer.ensure_release(release, created_at=created_at)
 
-    def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None:
+        """One release's history (``with_checks=False``: its runs without their checks, a cheaper read)."""
         if self._reader is not None:
-            return self._reader.get_release(service, environment, version)
-        return self._parts.history.get_release(service, environment, version)
+            return self._reader.get_release(service, environment, version, with_checks=with_checks)
+        return self._parts.history.get_release(service, environment, version, with_checks=with_checks)
 
     def change_stamp(self) -> str:
         """A short text that changes whenever a release, a phase run, a finished phase or a rollback
@@ -163,8 +192,8 @@ class Ledger:
             return self._reader.change_stamp()
         return self._parts.history.change_stamp()
 
-    def latest_release(self, service: str, environment: str) -> ReleaseHistory | None:
-        found = self.list_releases(service=service, environment=environment, limit=1)
+    def latest_release(self, service: str, environment: str, *, with_checks: bool = True) -> ReleaseHistory | None:
+        found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
         return found[0] if found else None
 
     def list_releases(
@@ -174,12 +203,15 @@ class Ledger:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]:
         """Releases, newest first, each with every phase attempt (timings, statuses, metrics,
-        artifacts, checks) and its rollbacks."""
-        if self._reader is not None:
-            return self._reader.list_releases(service=service, environment=environment, limit=limit, before=before)
-        return self._parts.history.list_releases(service=service, environment=environment, limit=limit, before=before)
+        artifacts, checks) and its rollbacks. ``with_checks=False`` leaves the checks out: reads
+        that need only statuses and timings then do not load every check of every release."""
+        queries = self._reader if self._reader is not None else self._parts.history
+        return queries.list_releases(
+            service=service, environment=environment, limit=limit, before=before, with_checks=with_checks
+        )
 
     # ------------------------------------------------------------------ phases
 
@@ -195,7 +227,7 @@ class Ledger:
         deployer: Deployer | None = None,
     ) -> int:
         """Record that ``phase`` of ``release`` is now running (run by ``deployer``); returns the phase run id."""
-        return self._parts.runs.start_phase(
+        return self._writer.start_phase(
             release,
             phase,
             owner=owner,
@@ -206,10 +238,12 @@ class Ledger:
         )
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
+        if self._reader is not None:
+            return self._reader.next_attempt(release, phase)
         return self._parts.history.next_attempt(release, phase)
 
     def set_evidence_dir(self, run_id: int, evidence_dir: str) -> None:
-        self._parts.runs.set_evidence_dir(run_id, evidence_dir)
+        self._writer.set_evidence_dir(run_id, evidence_dir)
 
     def finish_phase(
         self,
@@ -223,7 +257,7 @@ class Ledger:
 
         The record is chained: its hash covers its content and the previous record's hash.
         """
-        return self._parts.runs.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
+        return self._writer.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
 
     def record_phase(
         self,
@@ -249,9 +283,9 @@ class Ledger:
     def phase_run(self, run_id: int) -> PhaseRunRecord | None:
         return self._parts.history.phase_run(run_id)
 
-    def latest_results(self, release: Release) -> dict[PhaseName, PhaseResult]:
+    def latest_results(self, release: Release, *, with_checks: bool = True) -> dict[PhaseName, PhaseResult]:
         """The latest attempt of each phase of ``release`` that finished or is running."""
-        history = self.get_release(release.service, release.environment, release.version)
+        history = self.get_release(release.service, release.environment, release.version, with_checks=with_checks)
         if history is None:
             return {}
         return {phase: run.to_result() for phase, run in history.phases.items()}
@@ -264,12 +298,12 @@ class Ledger:
         """
         if self._reader is not None and not self._reader.running_runs(service, environment):
             return []  # nothing is marked running: nothing to look at, nothing to write
-        return self._parts.runs.detect_interrupted(service, environment)
+        return self._writer.detect_interrupted(service, environment)
 
     # ------------------------------------------------------------------ rollbacks and the chain
 
     def record_rollback(self, release: Release, rollback: RollbackInput) -> RollbackRecord:
-        return self._parts.runs.record_rollback(release, rollback)
+        return self._writer.record_rollback(release, rollback)
 
     def verify(self, anchors: Sequence[ChainAnchor] = ()) -> VerifyReport:
         """Recompute the hash chain and compare it with ``anchors`` (chain hashes kept outside the
@@ -280,7 +314,7 @@ class Ledger:
 
     def anchor_signature(self, chain_hash: str) -> str | None:
         """The signature an anchor of ``chain_hash`` carries (None without a signing key)."""
-        from bmad.ledger.anchors import sign
+        from bmad.ledger.content import sign
 
         return sign(self._signing_key, chain_hash) if self._signing_key else None
 
@@ -303,7 +337,8 @@ class Ledger:
         A lock whose owner died (pid gone on this host) or whose lease expired is taken over with
         a conditional UPDATE, so two processes can never both steal it. Raises LockHeld.
         """
-        return self._parts.locks.acquire(
+        locks = self._fast.locks if self._fast is not None else self._parts.locks
+        return locks.acquire(
             service,
             environment,
             owner=owner,
@@ -322,6 +357,6 @@ class Ledger:
     # ------------------------------------------------------------------ history port
 
     def history_for(self, release: Release) -> LedgerHistory:
-        from bmad.ledger.history import LedgerHistory
+        from bmad.ledger.history_port import LedgerHistory
 
         return LedgerHistory(self, release)

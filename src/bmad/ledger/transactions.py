@@ -10,15 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bmad.core.errors import BmadError, Unreachable
+from bmad.core.errors import Unreachable
 from bmad.core.models import utcnow
 from bmad.core.redact import redact
 
 Clock = Callable[[], datetime]
-
-
-class LedgerError(BmadError):
-    """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
 
 
 class Database:
