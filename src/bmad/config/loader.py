@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bmad.config.cache import cache_key, cached_config, store_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
@@ -36,7 +37,11 @@ def load_config(path: str | Path) -> BmadConfig:
     """Read and validate a bmad.yaml file. Raises ConfigError on any problem."""
     file = Path(path)
     text = read_text_file(file, what="config file")
-    config = load_config_text(text, source=str(file))
+    key = cache_key(text)
+    config = cached_config(file, key)
+    if config is None:
+        config = load_config_text(text, source=str(file))
+        store_config(file, key, config)
     return config.model_copy(update={"source_path": str(file.resolve())})
 
 
