@@ -207,7 +207,9 @@ class BuildConfig(Model):
             "run the suites at once instead of one after another (they may share ports); always beside the build"
         ),
     )
-    vulnerabilities: VulnerabilityConfig = Field(default_factory=VulnerabilityConfig, description="the vulnerability scan")
+    vulnerabilities: VulnerabilityConfig = Field(
+        default_factory=VulnerabilityConfig, description="the vulnerability scan"
+    )
     layer_secrets: LayerSecretsConfig = Field(
         default_factory=LayerSecretsConfig, description="the scan of the image's layers for secrets"
     )

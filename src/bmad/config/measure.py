@@ -157,7 +157,9 @@ class LoadTestConfig(Model):
     allowed_hosts: list[str] = Field(
         default=[], description="hosts (host or host:port) a sweep may target besides the service's own URL"
     )
-    slo: SloConfig = Field(default_factory=SloConfig, description="the sweep stops at the first level that breaks these")
+    slo: SloConfig = Field(
+        default_factory=SloConfig, description="the sweep stops at the first level that breaks these"
+    )
     on_slo_breach: Literal["warn", "fail"] = Field(
         default="warn", description="what a breached SLO does to the check: warn or fail"
     )

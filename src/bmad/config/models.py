@@ -55,10 +55,12 @@ class EnvironmentConfig(Model):
     allow_dirty: bool | None = Field(default=None, description="default: false for production")
     target: TargetConfig = Field(default_factory=TargetConfig, description="where DEPLOY runs the service")
     monitoring: MonitoringConfig = Field(
-        default_factory=MonitoringConfig, description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer"
+        default_factory=MonitoringConfig,
+        description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer",
     )
     notifications: NotificationsConfig = Field(
-        default_factory=NotificationsConfig, description="Slack, Teams, webhook and e-mail notifications of this environment"
+        default_factory=NotificationsConfig,
+        description="Slack, Teams, webhook and e-mail notifications of this environment",
     )
 
     @property
@@ -121,7 +123,9 @@ class BmadConfig(Model):
     measure: MeasureConfig = Field(default_factory=MeasureConfig, description="the MEASURE phase")
     analyze: AnalyzeConfig = Field(default_factory=AnalyzeConfig, description="the ANALYZE phase")
     deploy: DeployConfig = Field(default_factory=DeployConfig, description="the DEPLOY phase")
-    reports: ReportsConfig = Field(default_factory=ReportsConfig, description="runbooks, reports and bmad's own metrics")
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig, description="runbooks, reports and bmad's own metrics"
+    )
     plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = Field(
         default={},
         description=(
