@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import VERSION as PYDANTIC_VERSION
 from pydantic import BaseModel
 
 from bmad.config.models import BmadConfig
@@ -47,8 +48,8 @@ def cache_file(config_file: Path) -> Path:
 
 
 def cache_key(text: str) -> str:
-    """The digest of everything a validation result depends on: the text, bmad's config code, the environment."""
-    digest = hashlib.sha256(_FORMAT.encode())
+    """The digest of what a validation result depends on: the text, bmad's config code, pydantic, the environment."""
+    digest = hashlib.sha256(f"{_FORMAT}\0pydantic {PYDANTIC_VERSION}\0".encode())
     digest.update(text.encode("utf-8"))
     for module in sorted(Path(__file__).parent.glob("*.py")):
         stat = module.stat()
