@@ -62,6 +62,13 @@ def _load_example_module(name: str, path: Path) -> Any:
     return module
 
 
+# ---- config cache isolation ------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _isolated_config_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The cache of validated configs (and any other user cache) goes to one folder of this session."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
 # ---- git isolation ---------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,3 +40,27 @@ def test_record_text_is_the_pure_python_emitters_text() -> None:
     body = yaml.safe_load(text)
     pure = yaml.dump(body, Dumper=yaml.SafeDumper, sort_keys=False, allow_unicode=True, width=120)
     assert text == records.HEADER + pure
+
+
+def test_a_large_artifact_is_named_by_its_digest_and_a_small_one_is_kept() -> None:
+    """Guards the cost of recording a large phase: a readiness report of thousands of findings is not
+    emitted as YAML again (the ledger and the evidence folder hold it); small artifacts stay as they are."""
+    import hashlib
+    import json
+
+    report = {"items": [{"id": f"analyze.k8s.{n}", "findings": ["x" * 100] * 10} for n in range(100)]}
+    result = PhaseResult(
+        phase=PhaseName.ANALYZE,
+        status=PhaseStatus.PASSED,
+        artifacts={"readiness": report, "kinds": ["Deployment"]},
+        started_at=T0,
+        finished_at=T0,
+    )
+    release = Release("hello", "dev", "a" * 40, commit_time=T0)
+    body = yaml.safe_load(records.render_record(release, result, attempt=1, evidence_dir=None, ledger_hash=None))
+    text = json.dumps(report, sort_keys=True, separators=(",", ":"))
+    assert len(text) > records.LARGE_ARTIFACT_BYTES
+    assert body["artifacts"] == {
+        "readiness": {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()},
+        "kinds": ["Deployment"],
+    }

@@ -173,3 +173,36 @@ def test_phase_metrics_read_through_the_ledger(ledger: Ledger) -> None:
     assert view.number(PhaseName.BUILD, "image_size_mb") == 48.2
     assert view.rollback is not None and view.rollback.restore_seconds == 90.0
     assert SPECS[2].version == view.version
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0.0, 1.0, 0.5, 1 / 3, 2.5e-7, 123456.0, 1234567.0, 1.5e16, -7.25, float("inf"), float("-inf"), float("nan")],
+)
+def test_exposition_text_is_prometheus_clients(value: float) -> None:
+    """Guards the hand-written text format: the same bytes as prometheus_client's generate_latest
+    (label order and escaping, HELP escaping, Go float notation), without importing it."""
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    from bmad.reports.exposition import _Gauges
+
+    registry = CollectorRegistry()
+    ours = _Gauges()
+    doc = 'odd \\ help\nline "quoted"'
+    labels = {"service": 'a"b\\c\nd', "env": "dev", "stat": "p50"}
+    Gauge("bmad_x_seconds", doc, tuple(labels), registry=registry).labels(**labels).set(value)
+    ours.set("bmad_x_seconds", doc, labels, value)
+    other = {"service": "s", "env": ""}
+    Gauge("bmad_y", "y", tuple(other), registry=registry).labels(**other).set(3)
+    ours.set("bmad_y", "y", other, 3)
+    assert ours.text() == generate_latest(registry).decode("utf-8")
+
+
+def test_metrics_text_without_prometheus_client(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the cost of `bmad metrics`: rendering the exposition does not import prometheus_client
+    (an import of it fails here)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    text = render_prometheus(framework_metrics(ledger, service="hello", environment="dev"))
+    assert "# TYPE bmad_framework_deployments gauge" in text

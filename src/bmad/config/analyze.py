@@ -200,7 +200,7 @@ class AnalyzeConfig(Model):
     not_applicable: list[NotApplicable] = Field(
         default=[], description="attestation items that cannot apply to this service, each with a reason"
     )
-    risk: RiskConfig = Field(default=RiskConfig(), description="how 'bmad assess' reads a change")
+    risk: RiskConfig = Field(default_factory=RiskConfig, description="how 'bmad assess' reads a change")
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -207,13 +207,15 @@ class BuildConfig(Model):
             "run the suites at once instead of one after another (they may share ports); always beside the build"
         ),
     )
-    vulnerabilities: VulnerabilityConfig = Field(default=VulnerabilityConfig(), description="the vulnerability scan")
-    layer_secrets: LayerSecretsConfig = Field(
-        default=LayerSecretsConfig(), description="the scan of the image's layers for secrets"
+    vulnerabilities: VulnerabilityConfig = Field(
+        default_factory=VulnerabilityConfig, description="the vulnerability scan"
     )
-    push: PushConfig = Field(default=PushConfig(), description="pushing the image")
-    sbom: SbomConfig = Field(default=SbomConfig(), description="the SBOM of the pushed image")
-    git_tag: GitTagConfig = Field(default=GitTagConfig(), description="the git tag of the released commit")
+    layer_secrets: LayerSecretsConfig = Field(
+        default_factory=LayerSecretsConfig, description="the scan of the image's layers for secrets"
+    )
+    push: PushConfig = Field(default_factory=PushConfig, description="pushing the image")
+    sbom: SbomConfig = Field(default_factory=SbomConfig, description="the SBOM of the pushed image")
+    git_tag: GitTagConfig = Field(default_factory=GitTagConfig, description="the git tag of the released commit")
 
     @property
     def effective_size_budget_mb(self) -> float:

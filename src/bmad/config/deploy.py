@@ -75,7 +75,7 @@ class AutoscalingConfig(Model):
         default=300.0, gt=0, description="how long to wait for min_replicas_reached; the check fails past this"
     )
     poll_interval_seconds: float = Field(default=1.0, gt=0, description="how often the HPA status is read")
-    load: AutoscalingLoadConfig = Field(default=AutoscalingLoadConfig(), description="the load sent meanwhile")
+    load: AutoscalingLoadConfig = Field(default_factory=AutoscalingLoadConfig, description="the load sent meanwhile")
 
 
 class LocalTargetConfig(Model):
@@ -137,7 +137,7 @@ class KubernetesTargetConfig(Model):
         default=None, description="folder of the bundle; default: analyze.manifests, then k8s/"
     )
     source: BundleSourceConfig = Field(
-        default=BundleSourceConfig(),
+        default_factory=BundleSourceConfig,
         description="where the bundle comes from: the manifests folder (default), a kustomization or a Helm chart",
     )
     container: str | None = Field(default=None, description="container whose image is pinned; default: the first one")
@@ -185,9 +185,9 @@ class TargetConfig(Model):
     kind: Literal["local", "kubernetes"] = Field(
         default="local", description="local (the container engine) or kubernetes"
     )
-    local: LocalTargetConfig = Field(default=LocalTargetConfig(), description="the local target's settings")
+    local: LocalTargetConfig = Field(default_factory=LocalTargetConfig, description="the local target's settings")
     kubernetes: KubernetesTargetConfig = Field(
-        default=KubernetesTargetConfig(), description="the Kubernetes target's settings"
+        default_factory=KubernetesTargetConfig, description="the Kubernetes target's settings"
     )
 
 
@@ -280,9 +280,9 @@ class DeployConfig(Model):
     health_path: str = Field(default="/health", description="the service's health endpoint")
     metrics_path: str = Field(default="/metrics", description="the service's metrics endpoint")
     rollout_timeout_seconds: float = Field(default=300.0, description="the rollout fails past this")
-    smoke: SmokeConfig = Field(default=SmokeConfig(), description="smoke tests after the cut-over")
+    smoke: SmokeConfig = Field(default_factory=SmokeConfig, description="smoke tests after the cut-over")
     verification: VerificationConfig = Field(
-        default=VerificationConfig(), description="the post-deploy verification window"
+        default_factory=VerificationConfig, description="the post-deploy verification window"
     )
     probe_interval_seconds: float = Field(
         default=0.2, description="probe the service this often during the update to measure downtime"

@@ -9,34 +9,33 @@ was expected. Unknown keys get a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from bmad.config.cache import cache_key, cached_config, store_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
 
-Path_ = tuple[str | int, ...]
-Marks = dict[Path_, tuple[int, int]]
+if TYPE_CHECKING:
+    from bmad.config.yaml_marks import Marks, Path_
 
 MAX_CONFIG_BYTES = 5 * 1024 * 1024
-# libyaml's parser (same nodes and marks, about 10x faster); the pure-Python one where it is missing
-_FastLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 def load_config(path: str | Path) -> BmadConfig:
     """Read and validate a bmad.yaml file. Raises ConfigError on any problem."""
     file = Path(path)
     text = read_text_file(file, what="config file")
-    config = load_config_text(text, source=str(file))
+    key = cache_key(text)
+    config = cached_config(file, key)
+    if config is None:
+        config = load_config_text(text, source=str(file))
+        store_config(file, key, config)
     return config.model_copy(update={"source_path": str(file.resolve())})
 
 
@@ -66,6 +65,8 @@ def read_text_file(file: Path, *, what: str = "file", max_bytes: int = MAX_CONFI
 
 
 def load_config_text(text: str, *, source: str = "bmad.yaml") -> BmadConfig:
+    from bmad.config.yaml_marks import parse_yaml_with_marks  # PyYAML only when the cache did not answer
+
     data, marks = parse_yaml_with_marks(text, source=source)
     if data is None:
         raise ConfigError(
@@ -84,77 +85,6 @@ def load_config_text(text: str, *, source: str = "bmad.yaml") -> BmadConfig:
         raise validation_to_config_error(exc, marks, source=source, model=BmadConfig) from None
 
 
-def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
-    """Parse one YAML document into plain data plus a map from field path to (line, column)."""
-    check_flow_depth(text, source=source)  # before the scanner, which slows down with the depth squared
-    if not yaml.reader.Reader.NON_PRINTABLE.search(text):
-        try:
-            return _parse_with(_FastLoader, text, source=source)
-        except ConfigError:
-            pass  # the pure-Python parser below words every error as it always has
-    return _parse_with(yaml.SafeLoader, text, source=source)
-
-
-def _parse_with(loader_class: type[yaml.SafeLoader], text: str, *, source: str) -> tuple[Any, Marks]:
-    try:
-        loader = loader_class(text)
-    except yaml.YAMLError as exc:  # a character YAML does not allow (NUL, other control characters)
-        raise yaml_error(exc, source) from None
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            check_node_graph(node, source=source)  # alias bombs, recursive aliases, deep nesting
-        marks: Marks = {}
-        data = None if node is None else _construct(loader, node, (), marks, source)
-    except RecursionError:
-        raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=source) from None
-    except yaml.YAMLError as exc:
-        raise yaml_error(exc, source) from None
-    finally:
-        loader.dispose()
-    return data, marks
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, marks: Marks, source: str) -> Any:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
-        raise ConfigError(
-            f"YAML tag {node.tag} is not plain data",
-            file=source,
-            line=node.start_mark.line + 1,
-            column=node.start_mark.column + 1,
-        )
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool):
-                raise ConfigError(
-                    "mapping keys must be plain scalars",
-                    file=source,
-                    line=key_node.start_mark.line + 1,
-                    column=key_node.start_mark.column + 1,
-                )
-            if key in result:
-                raise ConfigError(
-                    f"duplicate key {key!r} (first defined at line {marks[(*path, str(key))][0]})",
-                    file=source,
-                    line=key_node.start_mark.line + 1,
-                    column=key_node.start_mark.column + 1,
-                    field=_dotted((*path, str(key))),
-                )
-            child = (*path, str(key))
-            value = _construct(loader, value_node, child, marks, source)
-            # Unknown keys are reported at the key itself; other problems at the value.
-            marks[(*child, "__key__")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = value
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*path, index), marks, source) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
 def validation_to_config_error(
     exc: ValidationError, marks: Marks, *, source: str, model: type[BaseModel]
 ) -> ConfigError:
@@ -168,10 +98,14 @@ def validation_to_config_error(
 
 
 def _one_error(err: Any, marks: Marks, source: str, model: type[BaseModel]) -> ConfigError:
+    from bmad.config.yaml_marks import dotted
+
     loc: Path_ = tuple(part for part in err["loc"] if not _is_union_tag(part))
     kind = err["type"]
     hint = None
     if kind == "extra_forbidden":
+        import difflib
+
         key = str(loc[-1])
         allowed = sorted(_fields_at(model, loc[:-1]))
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -188,7 +122,7 @@ def _one_error(err: Any, marks: Marks, source: str, model: type[BaseModel]) -> C
     else:
         reason = _reason(err)
         line, column = _nearest_mark(marks, loc)
-    return ConfigError(reason, file=source, line=line, column=column, field=_dotted(loc) or None, hint=hint)
+    return ConfigError(reason, file=source, line=line, column=column, field=dotted(loc) or None, hint=hint)
 
 
 def _reason(err: Any) -> str:
@@ -209,16 +143,6 @@ def _nearest_mark(marks: Marks, loc: Path_) -> tuple[int, int]:
         if mark:
             return mark
     return (1, 1)
-
-
-def _dotted(loc: Path_) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + part
-    return text
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -148,7 +148,7 @@ class LoadTestConfig(Model):
     runner: Literal["builtin", "locust", "k6", "auto"] = Field(
         default="builtin", description="auto: locust/k6 when installed, else builtin"
     )
-    request: RequestSpec = Field(default=RequestSpec(), description="the request every user sends")
+    request: RequestSpec = Field(default_factory=RequestSpec, description="the request every user sends")
     levels: list[int] = Field(
         default=[500, 1000, 2000], min_length=1, description="concurrent connections (users) of each level"
     )
@@ -178,7 +178,9 @@ class LoadTestConfig(Model):
     allowed_hosts: list[str] = Field(
         default=[], description="hosts (host or host:port) a sweep may target besides the service's own URL"
     )
-    slo: SloConfig = Field(default=SloConfig(), description="the sweep stops at the first level that breaks these")
+    slo: SloConfig = Field(
+        default_factory=SloConfig, description="the sweep stops at the first level that breaks these"
+    )
     on_slo_breach: Literal["warn", "fail"] = Field(
         default="warn", description="what a breached SLO does to the check: warn or fail"
     )
@@ -251,9 +253,9 @@ class MeasureConfig(Model):
         description="Kubernetes targets: also capture per-pod and per-node usage (cAdvisor / node-exporter metrics)",
     )
     end_to_end: EndToEndConfig = Field(
-        default=EndToEndConfig(), description="the end-to-end metric check (Pushgateway to Prometheus)"
+        default_factory=EndToEndConfig, description="the end-to-end metric check (Pushgateway to Prometheus)"
     )
-    load_test: LoadTestConfig = Field(default=LoadTestConfig(), description="the load-test sweep")
+    load_test: LoadTestConfig = Field(default_factory=LoadTestConfig, description="the load-test sweep")
 
     @field_validator("rate_window")
     @classmethod

@@ -54,12 +54,14 @@ class EnvironmentConfig(Model):
     )
     warn_as_fail: bool | None = Field(default=None, description="default: true for production or high risk")
     allow_dirty: bool | None = Field(default=None, description="default: false for production")
-    target: TargetConfig = Field(default=TargetConfig(), description="where DEPLOY runs the service")
+    target: TargetConfig = Field(default_factory=TargetConfig, description="where DEPLOY runs the service")
     monitoring: MonitoringConfig = Field(
-        default=MonitoringConfig(), description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer"
+        default_factory=MonitoringConfig,
+        description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer",
     )
     notifications: NotificationsConfig = Field(
-        default=NotificationsConfig(), description="Slack, Teams, webhook and e-mail notifications of this environment"
+        default_factory=NotificationsConfig,
+        description="Slack, Teams, webhook and e-mail notifications of this environment",
     )
 
     @property
@@ -113,17 +115,19 @@ class BmadConfig(Model):
     secrets: dict[str, SecretRef] = Field(
         default={}, description="named secret references ({env: NAME} or {file: path})"
     )
-    ledger: LedgerConfig = Field(default=LedgerConfig(), description="the ledger's database")
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig, description="the ledger's database")
     records: RecordsConfig = Field(
-        default=RecordsConfig(),
+        default_factory=RecordsConfig,
         description="Phase records are committed to this branch (the working tree is never touched).",
     )
-    build: BuildConfig = Field(default=BuildConfig(), description="the BUILD phase")
-    measure: MeasureConfig = Field(default=MeasureConfig(), description="the MEASURE phase")
-    analyze: AnalyzeConfig = Field(default=AnalyzeConfig(), description="the ANALYZE phase")
-    deploy: DeployConfig = Field(default=DeployConfig(), description="the DEPLOY phase")
-    gpu: GpuConfig = Field(default=GpuConfig(), description="GPU workloads: when the GPU checks apply")
-    reports: ReportsConfig = Field(default=ReportsConfig(), description="runbooks, reports and bmad's own metrics")
+    build: BuildConfig = Field(default_factory=BuildConfig, description="the BUILD phase")
+    measure: MeasureConfig = Field(default_factory=MeasureConfig, description="the MEASURE phase")
+    analyze: AnalyzeConfig = Field(default_factory=AnalyzeConfig, description="the ANALYZE phase")
+    deploy: DeployConfig = Field(default_factory=DeployConfig, description="the DEPLOY phase")
+    gpu: GpuConfig = Field(default_factory=GpuConfig, description="GPU workloads: when the GPU checks apply")
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig, description="runbooks, reports and bmad's own metrics"
+    )
     plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = Field(
         default={},
         description=(

@@ -8,6 +8,7 @@ metric values, check outcomes and evidence paths, never secret values.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # libyaml's emitter when PyYAML was built with it: the same text as the pure-Python one, faster.
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# an artifact whose JSON is longer is named by its digest in the record (see docs/records.md)
+LARGE_ARTIFACT_BYTES = 64 * 1024
 HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
 
 
@@ -83,7 +86,19 @@ def render_record(
     }
     kept = {k: v for k, v in data.items() if v is not None or k == "forced_reason"}
     clean = json.loads(json.dumps(redact_data(kept), default=str))  # plain data, declared key order
+    if "artifacts" in clean:
+        clean["artifacts"] = {name: _by_digest_when_large(value) for name, value in clean["artifacts"].items()}
     return HEADER + redact(yaml.dump(clean, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120))
+
+
+def _by_digest_when_large(artifact: Any) -> Any:
+    """A large artifact (the readiness report of a big bundle) is named by the digest of its JSON, not
+    repeated: the ledger and the evidence folder keep it whole, and emitting it as YAML is most of
+    the cost of recording a large phase."""
+    text = json.dumps(artifact, sort_keys=True, separators=(",", ":"))
+    if len(text) <= LARGE_ARTIFACT_BYTES:
+        return artifact
+    return {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
 def commit_record(

@@ -230,8 +230,10 @@ def test_ready_release_passes_with_the_guide_metrics(tmp_path: Path, git_repo: C
         "analyze/risk.json",
     ):
         assert (evidence / name).is_file(), name
-    sarif = json.loads((evidence / "analyze/readiness.sarif").read_text())
+    sarif_text = (evidence / "analyze/readiness.sarif").read_text()
+    sarif = json.loads(sarif_text)
     assert sarif["version"] == "2.1.0"
+    assert "\n" not in sarif_text.strip()  # compact: written by json's C encoder (the cost on big bundles)
 
 
 def test_problems_fail_the_right_checks(tmp_path: Path, git_repo: Callable[..., Path]) -> None:

@@ -1,0 +1,128 @@
+"""A cache of validated configs, so that an unchanged ``bmad.yaml`` is not validated on every command.
+
+Validating builds pydantic's schemas of every config model (and scans the installed packages for
+pydantic plug-ins) on each command. After a full validation the result is kept as JSON (never
+pickle: the cache must not become code) in ``$XDG_CACHE_HOME/bmad/config/`` (``~/.cache`` when
+unset), one owner-only file per config file. The next load of the same bytes, with the same bmad
+code and the same environment variables that validation reads, rebuilds the models with
+``model_construct`` from that JSON. Any change (file, bmad's config modules, environment) misses,
+so bad input is still reported by the full validation, at file:line. A cache file that cannot be
+read, is not ours, or does not fit the models is ignored.
+
+The cache is not under the state dir because the state dir is itself a value of the config.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import types
+import typing
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import VERSION as PYDANTIC_VERSION
+from pydantic import BaseModel
+
+from bmad.config.models import BmadConfig
+from bmad.core.files import write_atomic
+
+_FORMAT = "bmad.config-cache/1"
+# environment variables read while validating (default factories); their values are part of the key
+_VALIDATION_ENV = ("BMAD_PROMETHEUS_FILE_SD_DIR",)
+_PLAIN = (str, int, float, bool)
+
+
+class _NotCached(Exception):
+    """The cached JSON does not fit the models: validate instead."""
+
+
+def cache_file(config_file: Path) -> Path:
+    """Where the validated form of ``config_file`` is kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    name = hashlib.sha256(str(config_file.resolve()).encode("utf-8")).hexdigest()[:32]
+    return Path(base) / "bmad" / "config" / f"{name}.json"
+
+
+def cache_key(text: str) -> str:
+    """The digest of what a validation result depends on: the text, bmad's config code, pydantic, the environment."""
+    digest = hashlib.sha256(f"{_FORMAT}\0pydantic {PYDANTIC_VERSION}\0".encode())
+    digest.update(text.encode("utf-8"))
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        stat = module.stat()
+        digest.update(f"\0{module.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for name in _VALIDATION_ENV:
+        digest.update(f"\0{name}={os.environ.get(name)!r}".encode())
+    return digest.hexdigest()
+
+
+def cached_config(config_file: Path, key: str) -> BmadConfig | None:
+    """The config cached under ``key`` for ``config_file``; None when there is none that fits."""
+    path = cache_file(config_file)
+    try:
+        stat = path.stat()
+        if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
+            return None  # not ours alone: someone else could have written it
+        entry = json.loads(path.read_bytes())
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            return None
+        return typing.cast(BmadConfig, _rebuild(BmadConfig, entry.get("config")))
+    except (OSError, ValueError, _NotCached):
+        return None
+
+
+def store_config(config_file: Path, key: str, config: BmadConfig) -> None:
+    """Keep ``config`` (just validated) under ``key``; a cache that cannot be written is skipped."""
+    entry = {"key": key, "config": config.model_dump(mode="json")}
+    with contextlib.suppress(OSError):
+        write_atomic(cache_file(config_file), json.dumps(entry, separators=(",", ":")), 0o600, durable=False)
+
+
+def _rebuild(annotation: Any, value: Any) -> Any:
+    """``value`` (from JSON) as the Python value of a field typed ``annotation``, without validation."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _rebuild(args[0], value)
+    if origin is typing.Union or origin is types.UnionType:
+        return None if value is None else _rebuild_union(args, value)
+    if origin is typing.Literal:
+        return _checked(value, value in args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _rebuild_model(annotation, value)
+    if origin is list:
+        return [_rebuild(args[0], item) for item in _checked(value, isinstance(value, list))]
+    if origin is dict:
+        items = _checked(value, isinstance(value, dict)).items()
+        return {_rebuild(args[0], k): _rebuild(args[1], v) for k, v in items}
+    if annotation is date:
+        return date.fromisoformat(_checked(value, isinstance(value, str)))
+    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if annotation in _PLAIN:
+        return _checked(value, type(value) is annotation)
+    raise _NotCached(f"no rebuild for {annotation!r}")
+
+
+def _rebuild_union(members: tuple[Any, ...], value: Any) -> Any:
+    candidates = [m for m in members if m is not type(None)]
+    if len(candidates) != 1:
+        raise _NotCached("a union of several types")
+    return _rebuild(candidates[0], value)
+
+
+def _rebuild_model(model: type[BaseModel], value: Any) -> BaseModel:
+    data = _checked(value, isinstance(value, dict))
+    fields = {name: field for name, field in model.model_fields.items() if not field.exclude}
+    if set(data) != set(fields):
+        raise _NotCached(f"{model.__name__}: the cached fields differ")
+    return model.model_construct(**{name: _rebuild(field.annotation, data[name]) for name, field in fields.items()})
+
+
+def _checked(value: Any, fits: bool) -> Any:
+    if not fits:
+        raise _NotCached(f"unexpected cached value {value!r}")
+    return value
