@@ -289,6 +289,6 @@ class DeployConfig(Model):
     )
     rollback_timeout_seconds: float = Field(default=120.0, description="a rollback fails past this")
     autoscaling: AutoscalingConfig = Field(
-        default=AutoscalingConfig(),
+        default_factory=AutoscalingConfig,
         description="HPAs validated under load after the verification (per environment: target.kubernetes.autoscaling)",
     )
