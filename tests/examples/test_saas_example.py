@@ -85,7 +85,8 @@ def logging_kubectl(bin_dir: Path) -> Path:
     real = KustomizeRenderer(SAAS_DIR, base_dir=SAAS_DIR).kubectl
     bin_dir.mkdir()
     wrapper = bin_dir / "kubectl"
-    wrapper.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{bin_dir}/calls'\nexec '{real}' \"$@\"\n", encoding="utf-8")
+    script = f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{bin_dir}/calls'\nexec '{real}' \"$@\"\n"
+    wrapper.write_text(script, encoding="utf-8")
     wrapper.chmod(0o755)
     return bin_dir / "calls"
 

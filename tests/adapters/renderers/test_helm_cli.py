@@ -133,4 +133,3 @@ def test_a_helm_binary_on_path_is_preferred_to_the_sdk(tmp_path: Path, monkeypat
     assert isinstance(renderer, HelmTemplateRenderer)
     assert renderer.render().renderer == "helm template"
     assert (tmp_path / "bin" / "argv").read_text(encoding="utf-8").splitlines()[:3] == ["template", "shop", str(chart)]
-

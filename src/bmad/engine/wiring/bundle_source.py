@@ -16,7 +16,6 @@ from bmad.config.models import BmadConfig
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
 
-
 _RENDERED: dict[tuple[str, ...], RenderedBundle] = {}  # one entry per rendered source and its inputs
 
 
