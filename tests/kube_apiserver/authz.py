@@ -81,8 +81,19 @@ class Identity:
 _BASIC_USER = Rule(("create",), ("authorization.k8s.io", "authentication.k8s.io"), (*_REVIEWS, "selfsubjectreviews"))
 
 
+# What a deployer may touch in its namespace, Secrets left out. RBAC only adds permissions (there is no
+# "all but" rule), so a Role that withholds Secrets lists the resources it grants, as this one does.
+_DEPLOYER_RESOURCES = (
+    "pods", "pods/log", "pods/status", "services", "endpoints", "configmaps", "events", "serviceaccounts",
+    "persistentvolumeclaims", "namespaces", "deployments", "deployments/scale", "deployments/status",
+    "replicasets", "replicasets/scale", "statefulsets", "daemonsets", "controllerrevisions", "jobs", "cronjobs",
+    "horizontalpodautoscalers", "poddisruptionbudgets", "networkpolicies", "ingresses", "leases",
+)  # fmt: skip
+
+
 def default_identities(ci_namespace: str = "team-a") -> list[Identity]:
-    """admin (everything), ci (everything in one namespace), readonly (read all but secrets, as `view`)."""
+    """admin (everything), ci (everything in one namespace), readonly (read all but secrets, as `view`),
+    deployer (every verb on the workload resources of ci's namespace, but no access to Secrets)."""
     readable = ("*",)
     return [
         Identity(
@@ -105,6 +116,13 @@ def default_identities(ci_namespace: str = "team-a") -> list[Identity]:
             ("system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"),
             secrets.token_hex(16),
             (Rule(_READ, (ANY,), readable), _BASIC_USER),
+        ),
+        Identity(
+            "deployer",
+            f"system:serviceaccount:{ci_namespace}:deployer",
+            ("system:serviceaccounts", f"system:serviceaccounts:{ci_namespace}", "system:authenticated"),
+            secrets.token_hex(16),
+            (Rule((ANY,), (ANY,), _DEPLOYER_RESOURCES, (ci_namespace,)), _BASIC_USER),
         ),
     ]
 

@@ -29,7 +29,7 @@ def write_kubeconfig(path: Path, port: int, ca_pem: bytes, identities: list[Iden
             "context": {
                 "cluster": "stand-in",
                 "user": i.context,
-                **({"namespace": namespace} if i.context == "ci" else {}),
+                **({"namespace": namespace} if i.context in ("ci", "deployer") else {}),
             },
         }
         for i in identities

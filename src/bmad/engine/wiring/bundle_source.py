@@ -1,8 +1,13 @@
 """The environment's bundle when it is rendered (kustomize, Helm): rendered once per command, before
-any check runs; a source that does not render is a configuration error (exit 2)."""
+any check runs; a source that does not render is a configuration error (exit 2).
+
+Several wirings of a phase need the bundle (the checks, the release spec, the server dry-run), and
+``bmad run`` needs it in ANALYZE and DEPLOY: a render is kept for the process and reused while the
+source settings, PATH and the contents of every file the render reads are unchanged."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
@@ -11,22 +16,32 @@ from bmad.config.models import BmadConfig
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
 
+_RENDERED: dict[tuple[str, ...], RenderedBundle] = {}  # one entry per rendered source and its inputs
+
 
 def render_bundle(config: BmadConfig, environment: str) -> RenderedBundle | None:
-    """The rendered bundle of a kustomize or helm source; None for a folder (read as written)."""
+    """The rendered bundle of a kustomize or helm source (rendered once while its inputs are unchanged);
+    None for a folder (read as written)."""
     from bmad.adapters.renderers import renderer_for
+    from bmad.adapters.renderers.fingerprint import source_fingerprint
 
     target = config.environment(environment).target
     source = target.kubernetes.source
     if target.kind != "kubernetes" or source.kind == "folder":
         return None
-    renderer = renderer_for(
-        source,
-        base_dir=config.base_dir,
-        service=config.service.name,
-        namespace=target.kubernetes.namespace or "default",
+    namespace = target.kubernetes.namespace or "default"
+    base_dir = config.base_dir
+    key = (
+        str(base_dir),
+        config.service.name,
+        namespace,
+        os.environ.get("PATH", ""),
+        source_fingerprint(source, base_dir),
     )
-    return renderer.render()
+    if key not in _RENDERED:
+        renderer = renderer_for(source, base_dir=base_dir, service=config.service.name, namespace=namespace)
+        _RENDERED[key] = renderer.render()
+    return _RENDERED[key]
 
 
 def rendered_objects(rendered: RenderedBundle) -> tuple[dict[str, Any], ...]:
