@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Collection
 from typing import Any, Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, union
 from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseName, PhaseStatus, Release
-from bmad.ledger.reader import CHANGE_STAMP_SQL
+from bmad.ledger.reader import CHANGE_STAMP_SQL, ChangeMarks
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
-from bmad.ledger.schema import PhaseRunRow, ReleaseRow
+from bmad.ledger.schema import PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database
 from bmad.ports.history import ReleaseRecord
 
@@ -75,6 +76,20 @@ class HistoryQueries:
         query = query.order_by(ReleaseRow.created_at.desc(), ReleaseRow.id.desc())
         if limit is not None:
             query = query.limit(limit)
+        with self._db.tx() as session:
+            return [release_history(row) for row in session.scalars(query)]
+
+    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+        """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
+        touched = union(
+            select(ReleaseRow.id).where(ReleaseRow.id > marks.release_id),
+            select(PhaseRunRow.release_id).where(
+                or_(PhaseRunRow.id > marks.run_id, PhaseRunRow.status == PhaseStatus.RUNNING.value)
+            ),
+            select(RollbackRow.release_id).where(RollbackRow.id > marks.rollback_id),
+        )
+        query = _history_query().where(or_(ReleaseRow.id.in_(touched), ReleaseRow.id.in_(list(also))))
+        query = query.order_by(ReleaseRow.created_at.desc(), ReleaseRow.id.desc())
         with self._db.tx() as session:
             return [release_history(row) for row in session.scalars(query)]
 
