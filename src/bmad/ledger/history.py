@@ -47,6 +47,11 @@ class HistoryQueries:
             row = session.execute(text(CHANGE_STAMP_SQL)).one()
         return "/".join(str(value) for value in row)
 
+    def wal_position(self) -> str:
+        """PostgreSQL's write-ahead log position: it moves with every write to the server."""
+        with self._db.tx() as session:
+            return str(session.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one())
+
     def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
         with self._db.tx() as session:
             row = session.scalars(

@@ -75,6 +75,19 @@ def stamp_counts(stamp: str) -> tuple[int, int, int]:
     return int(parts[1]), int(parts[3]), int(parts[5])
 
 
+def file_marker(path: Path) -> str:
+    """The size and modification time of a SQLite file and of its write-ahead log: any write moves them."""
+    parts = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            parts.append("-")
+        else:
+            parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return "/".join(parts)
+
+
 def sqlite_file(url: str) -> Path | None:
     """The database file of a plain ``sqlite:///PATH`` URL (None for anything else)."""
     prefix = "sqlite:///"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bmad.core.ci import Deployer
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
-from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, sqlite_file, stored_revision
+from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
     LockInfo,
     PhaseRunRecord,
@@ -169,6 +169,16 @@ class Ledger:
         if self._reader is not None:
             return self._reader.releases_changed_since(marks, also)
         return self._parts.history.releases_changed_since(marks, also)
+
+    def write_marker(self) -> str | None:
+        """A text that changes with any write to the database, bmad's or by hand (the change stamp
+        misses edits): the SQLite files' sizes and times, PostgreSQL's log position; None elsewhere."""
+        path = sqlite_file(self.url)
+        if path is not None:
+            return file_marker(path)
+        if self.dialect == "postgresql":
+            return self._parts.history.wal_position()
+        return None
 
     def latest_release(self, service: str, environment: str) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1)
