@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, text, union

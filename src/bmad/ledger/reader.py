@@ -54,9 +54,11 @@ _SPANS_OF = (
 )
 _CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
 # The releases touched since some marks: new releases, phase runs or rollbacks, runs still running, ids given.
-_CHANGED_IDS = (
+_CHANGED_RELEASES = (
+    "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases WHERE id IN ("
     "SELECT id FROM releases WHERE id > ? UNION SELECT release_id FROM phase_runs WHERE id > ? OR status = ?"
-    " UNION SELECT release_id FROM rollbacks WHERE id > ? UNION SELECT value FROM json_each(?)"
+    " UNION SELECT release_id FROM rollbacks WHERE id > ? UNION SELECT value FROM json_each(?))"
+    " ORDER BY created_at DESC, id DESC"
 )
 
 
@@ -182,13 +184,9 @@ class SqliteReader:
 
     def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
-        sql = (
-            "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
-            f" WHERE id IN ({_CHANGED_IDS}) ORDER BY created_at DESC, id DESC"
-        )
         params = (marks.release_id, marks.run_id, PhaseStatus.RUNNING.value, marks.rollback_id, json.dumps(list(also)))
         with self._read() as db:
-            return _histories(db, db.execute(sql, params).fetchall())
+            return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall())
 
     def get_release(self, service: str, environment: str, version: str) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, version=version, limit=1)

@@ -107,7 +107,8 @@ def live_panel(state: LiveState) -> str:
     running = "1" if state.running else "0"
     return (
         f'<section class="live" id="live" data-events="/events/release/{esc(state.release_id)}" '
-        f'data-running="{running}" data-statuses="{esc(state.statuses)}"><h2>Live status</h2><p>Now: <b data-field="now">{now}</b> · '
+        f'data-running="{running}" data-statuses="{esc(state.statuses)}">'
+        f'<h2>Live status</h2><p>Now: <b data-field="now">{now}</b> · '
         f'latest check recorded: <span data-field="last_check">{esc(state.last_check or "none yet")}</span></p>'
         f"<table><tr><th>Phase</th><th>Status</th><th>Duration</th><th>Checks</th></tr>{rows}</table></section>"
     )
