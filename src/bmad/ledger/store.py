@@ -11,7 +11,7 @@ the defaults, explicit arguments everywhere a test needs known data).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bmad.core.ci import Deployer
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
-from bmad.ledger.reader import HEAD_REVISION, SqliteReader, sqlite_file, stored_revision
+from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
     LockInfo,
     PhaseRunRecord,
@@ -191,6 +191,23 @@ class Ledger:
         if self._reader is not None:
             return self._reader.change_stamp()
         return self._parts.history.change_stamp()
+
+    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+        """Releases (newest first, as :meth:`list_releases`) recorded or touched after ``marks``: new
+        releases, releases with a newer phase run or rollback, with a run still running, or in ``also``."""
+        if self._reader is not None:
+            return self._reader.releases_changed_since(marks, also)
+        return self._parts.history.releases_changed_since(marks, also)
+
+    def write_marker(self) -> str | None:
+        """A text that changes with any write to the database, bmad's or by hand (the change stamp
+        misses edits): the SQLite files' sizes and times, PostgreSQL's log position; None elsewhere."""
+        path = sqlite_file(self.url)
+        if path is not None:
+            return file_marker(path)
+        if self.dialect == "postgresql":
+            return self._parts.history.wal_position()
+        return None
 
     def latest_release(self, service: str, environment: str, *, with_checks: bool = True) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
