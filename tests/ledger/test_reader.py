@@ -141,11 +141,10 @@ def test_both_paths_keep_a_releases_notification_deliveries_outside_the_chain(tm
     url = _filled(tmp_path / "ledger.db")
     sent = T0 + timedelta(days=10)
     first = DeliveryRecord("ops", "slack", "run_started", "hello started", sent, delivered=True, attempts=1)
-    register_secret("planted-Hook-Token-77")
+    token = "planted-Hook-Token-77"
+    register_secret(token)
     try:
-        failed = DeliveryRecord(
-            "hook", "webhook", "gate_failed", "stopped", sent, delivered=False, attempts=3, reason="planted-Hook-Token-77"
-        )
+        failed = DeliveryRecord("hook", "webhook", "gate_failed", "stop", sent, False, 3, reason=token)
         with Ledger.open(url) as fast:
             before = fast.verify()
             fast.record_deliveries(REL, [first])
