@@ -24,7 +24,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, R
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
-HEAD_REVISION = "0003"  # the newest Alembic revision under migrations/versions
+HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
 # Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
 CHANGE_STAMP_SQL = (
     "SELECT (SELECT max(id) FROM releases), (SELECT count(*) FROM releases), (SELECT max(id) FROM phase_runs),"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bmad.ledger.sqlite_locks import SqliteLocks
     from bmad.ledger.sqlite_writer import SqliteWriter
     from bmad.ledger.transactions import Clock, Database
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,32 @@ class Ledger:
         if self._reader is not None:
             return self._reader.lock_info(service, environment)
         return self._parts.locks.info(service, environment)
+
+    # ------------------------------------------------------------------ notification deliveries
+
+    def record_deliveries(self, release: Release, records: Sequence[DeliveryRecord]) -> None:
+        """Keep ``records`` (redacted) with the release: the runbook's "Team notified" row reads them."""
+        if not records:
+            return
+        release_id = self.ensure_release(release)
+        if self._reader is not None:  # a SQLite ledger at the code's revision: no SQLAlchemy
+            from bmad.ledger.deliveries import insert_deliveries
+
+            insert_deliveries(self._reader.path, release_id, records)
+            return
+        from bmad.ledger.delivery_rows import add_deliveries
+
+        add_deliveries(self._parts.db, release_id, records)
+
+    def deliveries(self, release: Release) -> list[DeliveryRecord]:
+        """The release's notification deliveries, oldest first."""
+        if self._reader is not None:
+            from bmad.ledger.deliveries import select_deliveries
+
+            return select_deliveries(self._reader.path, release)
+        from bmad.ledger.delivery_rows import release_deliveries
+
+        return release_deliveries(self._parts.db, release)
 
     # ------------------------------------------------------------------ history port
 
