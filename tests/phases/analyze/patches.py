@@ -3,7 +3,8 @@
 A patch's field path starts with a root: ``container`` (the web Deployment's first container),
 ``pod`` (its pod spec), ``web`` (the Deployment), ``settings`` (bmad.yaml's analyze section),
 ``config`` (the rest of bmad.yaml), ``build.metrics``, ``build.artifacts``, ``measure.metrics``,
-``measure.artifacts``, ``compose`` (the environment's compose file), or an object of the bundle as ``Kind`` or ``Kind/name``.
+``measure.artifacts``, ``compose`` (the environment's compose file), or an object of the bundle as
+``Kind`` or ``Kind/name``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """``analyze.gpu_host`` (the host's NVIDIA Container Toolkit) and the catalog's Compose entries
-(SC-065..SC-069: Compose GPU services, read from the environment's real compose file). The host side runs the real probe against an ``nvidia-ctk`` on PATH that prints the
+(SC-065..SC-069: Compose GPU services, read from the environment's real compose file). The host
+side runs the real probe against an ``nvidia-ctk`` on PATH that prints the
 toolkit's real ``--version`` output, and a real ``config.toml``; not a patched function."""
 
 from __future__ import annotations
@@ -148,7 +149,9 @@ services:
     items = compose_items(ctx_for(tmp_path, compose))
     found = {i: [(f.location.name, f.message) for f in item.failures] for i, item in items.items()}
     assert found == {
-        "SC-065": [("sidecar", "sidecar: uses a GPU (sets NVIDIA_VISIBLE_DEVICES) without a device reservation or CDI device")],
+        "SC-065": [
+            ("sidecar", "sidecar: uses a GPU (sets NVIDIA_VISIBLE_DEVICES) without a device reservation or CDI device")
+        ],
         "SC-066": [("trainer", "trainer: no user (runs as the image's user, often root)")],
         "SC-067": [("trainer", "trainer: cap_drop lacks ALL (capabilities beyond its cap_add stay)")],
         "SC-068": [("trainer", "trainer: privileged: true")],
