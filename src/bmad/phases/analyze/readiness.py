@@ -153,7 +153,7 @@ def _evaluate_compose(
         _record(tally, entry, verdict, suppressions, None, None, _NOWHERE)
         return 1
     for service in compose.services:
-        where = Location(kind="service", name=service.name, file=compose.source, line=service.line)
+        where = Location(name=service.name, file=compose.source, line=service.line)
         _record(tally, entry, fn(service, ctx, entry.params), suppressions, None, service.name, where)
     return len(compose.services)
 
