@@ -6,7 +6,8 @@ same way: they are integers, and a container names them in ``limits`` (its reque
 limit and, if given, must equal it: https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/), so
 a pod with an ``nvidia.com/gpu`` limit fits only a node whose allocatable lists enough of them; a node
 without it has none (``Insufficient nvidia.com/gpu``). An unschedulable pod's message counts the
-nodes per missing resource, as the scheduler's ``FailedScheduling`` event does: ``0/3 nodes are available: 3 Insufficient cpu.``"""
+nodes per missing resource, as the scheduler's ``FailedScheduling`` event does:
+``0/3 nodes are available: 3 Insufficient cpu.``"""
 
 from __future__ import annotations
 
@@ -23,11 +24,8 @@ _EXTENDED = ("nvidia.com/gpu",)
 def _requests(pod: Obj) -> dict[str, Fraction]:
     total = dict.fromkeys(_FITTED + _EXTENDED, Fraction(0))
     for container in (pod.get("spec") or {}).get("containers") or []:
-        resources = container.get("resources") or {}
-        for resource in _FITTED + _EXTENDED:
-            amount = (resources.get("requests") or {}).get(resource)
-            if amount is None and resource in _EXTENDED:
-                amount = (resources.get("limits") or {}).get(resource)
+        for resource in _FITTED + _EXTENDED:  # admission has defaulted requests to limits
+            amount = ((container.get("resources") or {}).get("requests") or {}).get(resource)
             if amount is not None:
                 total[resource] += quantity.parse(amount)
     return total
