@@ -56,7 +56,7 @@ def _allocatable(api: KubeApi, node: str) -> dict[str, str] | str:
     try:
         found = api.get("v1", "Node", node, None)
     except KubeApiError as exc:
-        return f"could not read node {node}: {exc.message}"
+        return f"node not readable ({exc.message})"
     if found is None:
         return f"node {node} not found"
     return {str(k): str(v) for k, v in ((found.get("status") or {}).get("allocatable") or {}).items()}

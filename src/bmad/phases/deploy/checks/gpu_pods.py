@@ -56,18 +56,18 @@ def _gpu_containers(pod: PodFacts) -> list[str]:
 def _problem(pod: PodFacts) -> str:
     if not pod.node:
         return f"Pending, not scheduled: {pod.unschedulable or 'no node chosen'}"
-    if isinstance(pod.node_allocatable, str):
-        return pod.node_allocatable
-    if kubernetes_gpu_limit(pod.node_allocatable) <= 0:
-        return f"node {pod.node} has no allocatable {GPU_RESOURCE}"
     if pod.phase != "Running" or not pod.ready:
         return f"{pod.phase or 'Unknown'}, {'ready' if pod.ready else 'not ready'} on {pod.node}"
-    return ""
+    if not isinstance(pod.node_allocatable, str) and kubernetes_gpu_limit(pod.node_allocatable) <= 0:
+        return f"node {pod.node} has no allocatable {GPU_RESOURCE}"
+    return ""  # a node the identity may not read: the scheduler placed the pod where its GPUs fit
 
 
 def _shown(pod: PodFacts, problem: str) -> str:
     if problem:
         return problem
-    gpus = kubernetes_gpu_limit(pod.node_allocatable) if not isinstance(pod.node_allocatable, str) else 0
-    containers = ", ".join(_gpu_containers(pod))
-    return f"Running and Ready on {pod.node} ({gpus} allocatable {GPU_RESOURCE}; containers {containers})"
+    if isinstance(pod.node_allocatable, str):
+        node = f"{pod.node}: {pod.node_allocatable}"
+    else:
+        node = f"{pod.node} ({kubernetes_gpu_limit(pod.node_allocatable)} allocatable {GPU_RESOURCE})"
+    return f"Running and Ready on {node}; GPU containers: {', '.join(_gpu_containers(pod))}"
