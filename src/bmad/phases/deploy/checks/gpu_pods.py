@@ -25,11 +25,9 @@ def judge(check: CheckId, view: PodGpuView, service: str) -> CheckResult:
         if view.may_exec()
         else "pods/exec not allowed: judged on the node's allocatable alone"
     )
-    evidence = {
-        "pods": {pod.name: _shown(pod, seen[pod.name]) for pod in pods},
-        "exec": exec_note,
-    }
-    observed = "; ".join(f"{name}: {_shown(pod, seen[name])}" for pod in pods for name in [pod.name])
+    shown = {pod.name: _shown(pod, seen[pod.name]) for pod in pods}
+    evidence = {"pods": shown, "exec": exec_note}
+    observed = "; ".join(f"{name}: {text}" for name, text in shown.items())
     bad = [name for name, problem in seen.items() if problem]
     if bad:
         evidence["detected_at"] = now().isoformat()
