@@ -58,3 +58,20 @@ def test_too_many_gpus_stay_pending(gpu_standin: StandIn) -> None:
     gpu_standin.kubectl("apply", "--server-side", "-f", "-", stdin=GPU_POD.format(name="infer-two", gpus=2))
     assert gpu_standin.wait_for(lambda: "3 Insufficient nvidia.com/gpu" in _scheduled(gpu_standin, "infer-two")[1])
     assert _scheduled(gpu_standin, "infer-two")[0] == ""
+
+
+def test_a_gpu_request_must_equal_its_limit(gpu_standin: StandIn) -> None:
+    """Extended resources are not overcommitted: a request below the limit, or without one, is refused (422)."""
+    pod = GPU_POD.format(name="infer-odd", gpus=2).replace(
+        "resources: {limits: {nvidia.com/gpu: 2}}",
+        "resources: {limits: {nvidia.com/gpu: 2}, requests: {nvidia.com/gpu: 1}}",
+    )
+    refused = gpu_standin.kubectl("apply", "--server-side", "-f", "-", stdin=pod)
+    assert refused.returncode != 0
+    unequal = 'Invalid value: "1": must be equal to nvidia.com/gpu limit of 2'
+    assert f"spec.containers[0].resources.requests[nvidia.com/gpu]: {unequal}" in refused.stderr, refused.stderr
+    pod = GPU_POD.format(name="infer-odd", gpus=2).replace("resources: {limits:", "resources: {requests:")
+    refused = gpu_standin.kubectl("apply", "--server-side", "-f", "-", stdin=pod)
+    assert "spec.containers[0].resources.limits[nvidia.com/gpu]: Required value: Limit must be set" in refused.stderr, (
+        refused.stderr
+    )
