@@ -28,6 +28,7 @@ _SUBDOMAIN_MESSAGE = (
     r"is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+_NOT_OVERCOMMITTABLE = ("nvidia.com/gpu",)
 
 
 def _go_value(value: Any) -> str:
@@ -151,12 +152,30 @@ def _validate_containers(spec: Obj, path: str) -> list[Cause]:
         seen.add(str(name))
         if not container.get("image"):
             causes.append(required(f"{where}.image"))
+        causes += _not_overcommitted(container.get("resources") or {}, f"{where}.resources")
         for p, port in enumerate(container.get("ports") or []):
             number = port.get("containerPort")
             if not isinstance(number, int) or not 0 < number < 65536:
                 causes.append(
                     bad_value(f"{where}.ports[{p}].containerPort", number, "must be between 1 and 65535, inclusive")
                 )
+    return causes
+
+
+def _not_overcommitted(resources: Obj, path: str) -> list[Cause]:
+    """Extended resources (``nvidia.com/gpu``) may not be overcommitted: a request needs a limit equal
+    to it (ValidateResourceRequirements; https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/)."""
+    causes: list[Cause] = []
+    limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+    for resource, amount in requests.items():
+        if resource not in _NOT_OVERCOMMITTABLE:
+            continue
+        if resource not in limits:
+            detail = "Required value: Limit must be set for non overcommitable resources"
+            causes.append(Cause("FieldValueRequired", detail, f"{path}.limits[{resource}]"))
+        elif str(limits[resource]) != str(amount):
+            detail = f"must be equal to {resource} limit of {limits[resource]}"
+            causes.append(bad_value(f"{path}.requests[{resource}]", str(amount), detail))
     return causes
 
 

@@ -22,17 +22,21 @@ from .tls import make_certs
 from .writes import Write
 
 CI_NAMESPACE = "team-a"
+GPU = "nvidia.com/gpu"  # as the NVIDIA device plugin advertises a node's GPUs
+GPUS_PER_NODE = 1
 SEED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", CI_NAMESPACE)
 
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """Port, state directory, seconds of real time per simulated second, simulated node count."""
+    """Port, state directory, seconds of real time per simulated second, simulated node count, and how
+    many of those nodes (the last ones) carry GPUs."""
 
     port: int
     directory: Path
     time_scale: float = 1.0
     nodes: int = 3
+    gpu_nodes: int = 0
 
 
 class Cluster:
@@ -63,13 +67,16 @@ class Cluster:
             self.api.writer.create(Write(ns_type, Key("", "namespaces", "", name), obj, "kube-apiserver"))
         for n in range(self.options.nodes):
             name = f"node-{n + 1}"
+            resources = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+            if n >= self.options.nodes - self.options.gpu_nodes:
+                resources[GPU] = str(GPUS_PER_NODE)
             node: dict[str, Any] = {
                 "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
                 "spec": {},
                 "status": {
                     "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                    "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-                    "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                    "capacity": dict(resources),
+                    "allocatable": dict(resources),
                 },
             }
             self.api.writer.create(Write(node_type, Key("", "nodes", "", name), node, "kubelet"))

@@ -47,7 +47,7 @@ class StandIn:
     process: subprocess.Popen[bytes]
 
     @classmethod
-    def start(cls, directory: Path, time_scale: float = TIME_SCALE) -> StandIn:
+    def start(cls, directory: Path, time_scale: float = TIME_SCALE, *, gpu_nodes: int = 0) -> StandIn:
         port = free_port()
         args = [
             sys.executable,
@@ -58,6 +58,8 @@ class StandIn:
             str(directory),
             "--time-scale",
             str(time_scale),
+            "--gpu-nodes",
+            str(gpu_nodes),
         ]
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert process.stdout is not None

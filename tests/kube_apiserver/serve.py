@@ -32,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         help="real seconds per simulated second for controller timings (probe delays, minReadySeconds, ...)",
     )
     parser.add_argument("--nodes", type=int, default=3, help="simulated nodes (DaemonSets run one pod on each)")
+    parser.add_argument("--gpu-nodes", type=int, default=0, help="how many nodes advertise one nvidia.com/gpu")
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(ClusterOptions(args.port, args.dir, args.time_scale, args.nodes))
+    cluster = Cluster(ClusterOptions(args.port, args.dir, args.time_scale, args.nodes, args.gpu_nodes))
     signal.signal(signal.SIGTERM, lambda *_: cluster.stop())
     cluster.start()
     print(f"ready https://127.0.0.1:{args.port}", flush=True)

@@ -3,8 +3,9 @@
 
 A Compose service asks for a GPU with ``deploy.resources.reservations.devices`` with
 ``capabilities: [gpu]`` (or ``driver: nvidia``), ``gpus:``, or a CDI device name
-(``nvidia.com/gpu=0``) under ``devices:`` (Kubernetes containers:
-``bmad.phases.analyze.evaluators.gpu``).
+(``nvidia.com/gpu=0``) under ``devices:``. A Kubernetes container asks for one with an
+``nvidia.com/gpu`` entry in ``resources.limits`` (:func:`kubernetes_gpu_limit`; the device plugin
+schedules GPUs by limits: https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/).
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 NOT_REQUESTED = "not applicable: no GPU requested"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def kubernetes_gpu_limit(limits: Mapping[str, Any]) -> int:
+    """How many GPUs a Kubernetes container's ``resources.limits`` ask for (0: none or not a count)."""
+    try:
+        return max(0, int(str(limits.get(GPU_RESOURCE, 0))))
+    except ValueError:
+        return 0
 
 
 def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:

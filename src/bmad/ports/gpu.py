@@ -3,8 +3,9 @@ series or ``nvidia-smi``, and the NVIDIA Container Toolkit's version, advisories
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bmad.ports.metrics import MetricsQuery
 
@@ -70,4 +71,30 @@ class GpuProbe(Protocol):
 
     def compose_service(self, container: str) -> str | None:
         """The compose service a container of the local target's Compose mode runs (None: not one)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PodFacts:
+    """One pod of a Kubernetes release as ``deploy.gpu_available`` judges it."""
+
+    name: str
+    phase: str
+    ready: bool
+    node: str  # empty: not scheduled
+    node_allocatable: Mapping[str, str] | str  # the node's status.allocatable, or why it could not be read
+    container_limits: tuple[tuple[str, Mapping[str, str]], ...]  # (container, resources.limits)
+    unschedulable: str = ""  # the scheduler's message while the pod is Pending
+
+
+@runtime_checkable
+class PodGpuView(Protocol):
+    """The Kubernetes target's pods and nodes, for ``deploy.gpu_available``."""
+
+    def release_pods(self, service: str) -> tuple[PodFacts, ...]:
+        """The pods of the service's workload, with their node's allocatable resources."""
+        ...
+
+    def may_exec(self) -> bool:
+        """Whether the identity may ``create pods/exec`` in the target's namespace."""
         ...

@@ -168,6 +168,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.loadgen import make_load_generator
     from bmad.adapters.prometheus import PrometheusClient
+    from bmad.adapters.targets.kubernetes.gpu_pods import KubernetesGpuPods
     from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.deploy import DeployPhase
@@ -188,6 +189,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
         gpu=HostGpuProbe(docker_host=ctx.environment.target.local.docker_host),
+        pods=KubernetesGpuPods(target) if target.kind == "kubernetes" else None,
         autoscaling=kubernetes.autoscaling or config.deploy.autoscaling,
         autoscalers=target if isinstance(target, AutoscalerWatch) else None,
         load_generator=lambda url: make_load_generator(

@@ -30,7 +30,7 @@ from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.rollback import AUTOMATIC, perform_rollback
 from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.ports.artifacts import AnalyzeArtifacts, DeployArtifacts
-from bmad.ports.gpu import GpuProbe
+from bmad.ports.gpu import GpuProbe, PodGpuView
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.phase import BasePhase, Check, CheckId, PhaseContext
@@ -66,6 +66,7 @@ class DeployPhase(BasePhase):
         repository_dir: str = ".",
         job: str | None = None,
         gpu: GpuProbe | None = None,
+        pods: PodGpuView | None = None,
         autoscaling: AutoscalingConfig | None = None,
         autoscalers: AutoscalerWatch | None = None,
         load_generator: Callable[[str], LoadGenerator] | None = None,
@@ -82,6 +83,7 @@ class DeployPhase(BasePhase):
             repository_dir=repository_dir,
             job=job or spec.service,
             gpu=gpu,
+            pods=pods,
             autoscaling=autoscaling or config.autoscaling,
             autoscalers=autoscalers,
             load_generator=load_generator,

@@ -12,7 +12,7 @@ from typing import Any
 
 from bmad.config.deploy import AutoscalingConfig, DeployConfig
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport
-from bmad.ports.gpu import GpuProbe
+from bmad.ports.gpu import GpuProbe, PodGpuView
 from bmad.ports.loadtest import LoadGenerator
 from bmad.ports.metrics import MetricsQuery
 from bmad.ports.target import AutoscalerWatch, DeploySpec, HttpProbe, SuiteRunner, Target
@@ -53,6 +53,7 @@ class DeployPorts:
     job: str = ""  # the scrape job the verification queries use
     discovery_timeout: float = 20.0  # how long to wait for Prometheus to scrape the new replicas
     gpu: GpuProbe | None = None  # looks into the release's containers (deploy.gpu_available)
+    pods: PodGpuView | None = None  # the Kubernetes target's pods and nodes (deploy.gpu_available)
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)  # this environment's deploy.autoscaling
     autoscalers: AutoscalerWatch | None = None  # the cluster's HPAs (None: the target has none)
     load_generator: Callable[[str], LoadGenerator] | None = None  # a new generator for that URL (deploy.autoscaling)

@@ -13,8 +13,8 @@ from bmad.phases.analyze.evaluators.common import container_sc, pod_sc, resource
 from bmad.phases.analyze.evaluators.registry import FieldPath, Params, register
 from bmad.phases.analyze.manifests import ManifestObject
 from bmad.phases.analyze.readiness_data import NA, Fail, Scope, Verdict
+from bmad.phases.gpu_scope import GPU_RESOURCE
 
-GPU_RESOURCE = "nvidia.com/gpu"
 NOT_REQUESTED = NA("not applicable: no GPU requested")
 
 

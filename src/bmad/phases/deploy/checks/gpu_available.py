@@ -2,7 +2,8 @@
 container of the new release (in Compose mode: of its services that request a GPU) sees a GPU
 (``nvidia-smi -L`` inside it, else the NVIDIA or CDI device the engine gave it). Listed only where a
 GPU request can be read (``phases/gpu_scope.py``); "not applicable: no GPU requested" when the
-service asks for none. Local target only.
+service asks for none. On the Kubernetes target: ``gpu_pods.judge`` (pods with an ``nvidia.com/gpu``
+limit on nodes that advertise one).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
-from bmad.phases.deploy.checks import rollout
+from bmad.phases.deploy.checks import gpu_pods, rollout
 from bmad.phases.deploy.ports import DeployPorts, now
 from bmad.phases.gpu_scope import gpu_scope
 from bmad.ports.phase import CheckId, PhaseContext
@@ -23,6 +24,8 @@ NEEDS = (rollout.CHECK.id,)
 
 def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
     scope = gpu_scope(ctx.config, ctx.environment_name)
+    if ports.pods is not None:
+        return gpu_pods.judge(CHECK, ports.pods, ports.spec.service)
     if not scope.requested:
         return CHECK.skipped(scope.describe())
     if ports.gpu is None or ports.target.kind != "local":
