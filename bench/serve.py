@@ -13,6 +13,8 @@ against the goals: board p95 <= 50 ms, release page p95 <= 100 ms. Pages are kep
 ledger changes or the minute turns, so under load most answers are kept pages; the "render ms"
 column is one request that had to render (the board filtered by outcome, the release page's
 first request): what a request costs once a minute, or right after a release is recorded.
+Then it records a new release and a started phase with the ledger API and prints the lag until the
+dashboard serves that release (the snapshot reads only what changed, not every release).
 
 PostgreSQL: ``--postgres-url`` (or ``BMAD_TEST_POSTGRES_URL``) names a server where a throw-away
 database may be created; without one, a server is started with bmad's stack (Debian ``postgres``).
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -41,6 +44,7 @@ from tests.helpers import free_port  # noqa: E402
 from tests.serve.volume import fill_volume, volume_specs  # noqa: E402
 
 from bmad.adapters.loadgen.runner import BuiltinLoadGenerator  # noqa: E402
+from bmad.core.models import PhaseName, Release  # noqa: E402
 from bmad.ledger import Ledger  # noqa: E402
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LevelResult  # noqa: E402
 
@@ -134,7 +138,24 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]
                     HttpRequest("GET", base + path), LevelPlan(args.clients, args.seconds, None)
                 )
             rows.append(Row(backend, page, result, render_ms))
+        for attempt in (1, 2):
+            print(f"  lag after a new record (attempt {attempt}): {lag_after_record(url, base):.2f} s", flush=True)
     return rows
+
+
+def lag_after_record(url: str, base: str) -> float:
+    """Seconds from a new release and phase run being committed to the dashboard serving its page."""
+    release = Release("lag-probe", "dev", uuid.uuid4().hex + "0" * 8)
+    with Ledger.open(url) as ledger:
+        release_id = ledger.ensure_release(release)
+        ledger.start_phase(release, PhaseName.BUILD)
+    started = time.perf_counter()
+    while time.perf_counter() - started < 300:
+        with contextlib.suppress(urllib.error.HTTPError):
+            timed_get(f"{base}/release/{release_id}")
+            return time.perf_counter() - started
+        time.sleep(0.02)
+    raise SystemExit("the dashboard did not show a new release within 300 s")
 
 
 def rolled_back_release_id(url: str, releases: int) -> int:

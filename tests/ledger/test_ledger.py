@@ -249,7 +249,7 @@ def test_migrations_run_once_and_reopen_is_cheap(url: str) -> None:
         assert len(db.list_releases()) == 1
     engine = create_engine(resolve_url(url, state_dir=None))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION == "0004"
     engine.dispose()
 
 

@@ -131,6 +131,37 @@ def test_both_read_paths_return_a_phases_spans_in_order(tmp_path: Path) -> None:
         assert fast.list_releases() == orm.list_releases()
 
 
+def test_both_paths_keep_a_releases_notification_deliveries_outside_the_chain(tmp_path: Path) -> None:
+    """Guards issue 15 (deliveries in the ledger, not in a file of the state folder): what the
+    sqlite3 path writes, SQLAlchemy reads equal, and the reverse; texts are redacted, the hash chain
+    is unchanged (deliveries are side effects, like spans)."""
+    from bmad.core.redact import forget_secrets, register_secret
+    from bmad.ports.notifications import DeliveryRecord
+
+    url = _filled(tmp_path / "ledger.db")
+    sent = T0 + timedelta(days=10)
+    first = DeliveryRecord("ops", "slack", "run_started", "hello started", sent, delivered=True, attempts=1)
+    token = "planted-Hook-Token-77"
+    register_secret(token)
+    try:
+        failed = DeliveryRecord("hook", "webhook", "gate_failed", "stop", sent, False, 3, reason=token)
+        with Ledger.open(url) as fast:
+            before = fast.verify()
+            fast.record_deliveries(REL, [first])
+            assert fast._reader is not None
+        with Ledger(create_engine(url)) as orm:
+            orm.record_deliveries(REL, [failed])
+            after = orm.verify()
+    finally:
+        forget_secrets()
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        assert fast.deliveries(REL) == orm.deliveries(REL)
+        stored_first, stored_failed = fast.deliveries(REL)
+    assert stored_first == first
+    assert stored_failed.reason != failed.reason and "planted-Hook-Token-77" not in stored_failed.reason
+    assert before.ok and after.ok and after.checked == before.checked
+
+
 def test_reads_without_checks_return_everything_but_the_checks(tmp_path: Path) -> None:
     """Guards issue 13's cheaper reads: the gate check, ``status`` and ``history`` read every run
     without its checks (both read paths), and nothing else of a release changes."""

@@ -14,11 +14,17 @@ from sqlalchemy import create_engine
 from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger, RollbackInput
+from bmad.ports.notifications import DeliveryRecord
 from tests.engine.support import bmad, cli_env, make_service
 from tests.reports.reports_data import SPECS, T0, record
 
 KEY = "k" * 32
 REL = Release("hello", "dev", "e" * 40, commit_time=T0)
+
+DELIVERIES = (
+    DeliveryRecord("ops", "slack", "run_started", "hello started", T0, delivered=True, attempts=1),
+    DeliveryRecord("hook", "webhook", "gate_failed", "hello stopped", T0, delivered=False, attempts=3, reason="500"),
+)
 
 
 def _clock() -> Any:
@@ -43,6 +49,8 @@ def _writes(ledger: Ledger) -> list[Any]:
     lock = ledger.acquire_lock("hello", "dev", owner="elsewhere:999998:bbbb", heartbeat=False, lease_seconds=-5)
     taken = ledger.acquire_lock("hello", "dev", owner="h:2:cc", heartbeat=False)  # the stale lease is taken over
     returned.append((lock.owner, taken.owner, taken.heartbeat(), ledger.lock_info("hello", "dev")))
+    ledger.record_deliveries(REL, DELIVERIES)
+    returned.append(ledger.deliveries(REL))
     return returned
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bmad.core.models import Release
-from bmad.ledger.notification_log import read_deliveries
+from bmad.ledger import Ledger
 from tests.kube_apiserver.harness import StandIn
 from tests.notifications.receivers import http_receiver
 from tests.phases.deploy.kube_service import KubeService, digest
@@ -59,7 +59,8 @@ def test_a_manual_rollback_sends_rolled_back_and_records_the_delivery(
     assert len(receiver.received) == 1
     body = receiver.received[0].json()
     assert body["event"] == "rolled_back" and f"rolled back to {good[:12]}" in body["title"]
-    logged = read_deliveries(svc.repo / ".bmad", Release("told", "test", git_head(svc.repo)))
+    with Ledger.open(state_dir=svc.repo / ".bmad") as ledger:
+        logged = ledger.deliveries(Release("told", "test", git_head(svc.repo)))
     assert [(r.channel, r.event, r.delivered) for r in logged] == [("ops-hook", "rolled_back", True)]
     assert receiver.url("/bmad") not in json.dumps(rolled.document)
 

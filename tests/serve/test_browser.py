@@ -81,5 +81,23 @@ def test_the_release_page_follows_a_running_release(dashboard: Dashboard, shots:
         assert browser.problems() == []
 
 
+def test_a_page_loaded_between_two_phases_reloads_when_the_run_has_ended(dashboard: Dashboard) -> None:
+    """Guards the race behind a flaky real-run test: a page that reloaded between two phases (no phase
+    running) and whose stream then saw the run already ended kept its old report, as the script
+    reloaded only pages rendered while a phase was running."""
+    ledger = dashboard.ledger
+    ledger.record_phase(LIVE_RELEASE, passed(PhaseName.BUILD, 0, 3))  # between BUILD and MEASURE
+    release_id = dashboard.release_id("hello", "staging", LIVE_RELEASE.version)
+    dashboard.settle()
+    with chromium() as browser:
+        first = browser.visit(f"{dashboard.url}/release/{release_id}", 1400)
+        assert "finished: incomplete" in first.body_text and "measure.live" not in first.body_text
+        for at, phase in enumerate((PhaseName.MEASURE, PhaseName.ANALYZE, PhaseName.DEPLOY), start=1):
+            ledger.record_phase(LIVE_RELEASE, passed(phase, 3 * at, 2))
+        text = browser.wait_text("analyze.live", timeout=20)  # the page reloaded: its report lists ANALYZE's checks
+        assert "finished: success" in text
+        assert browser.problems() == []
+
+
 def test_chromium_is_the_system_one() -> None:
     assert shutil.which("chromium") or Path(CHROMIUM).exists()

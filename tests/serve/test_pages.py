@@ -158,3 +158,15 @@ def test_a_foreign_host_name_is_refused(dashboard: Dashboard) -> None:
     """Against DNS rebinding: a loopback dashboard answers only to loopback names."""
     assert call(dashboard.url + "/", headers={"Host": "attacker.example"}).status == 421
     assert call(dashboard.url + "/", headers={"Host": f"localhost:{dashboard.server.server_address[1]}"}).status == 200
+
+
+def test_the_chain_is_verified_again_only_after_a_write(dashboard: Dashboard, tmp_path: Path) -> None:
+    """Guards the kept verification: every request of /integrity used to verify the whole hash chain
+    (seconds at 10,000 releases); now a request verifies only when something was written since."""
+    first = get_ok(dashboard.url + "/integrity")
+    assert "Verified at " in first and get_ok(dashboard.url + "/integrity") == first
+    assert dashboard.server.chain.verifications == 1
+    with sqlite3.connect(tmp_path / "ledger.db") as db:  # an edit by hand: the change stamp stays, the file moves
+        db.execute("UPDATE phase_runs SET message = 'edited' WHERE id = 2")
+    assert "Not verified" in get_ok(dashboard.url + "/integrity")
+    assert dashboard.server.chain.verifications == 2

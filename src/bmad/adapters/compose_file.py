@@ -9,6 +9,7 @@ enforces itself because Podman before 4.6 cannot wait for a container's health.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ import yaml
 
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import check_node_graph, safe_load_limited, yaml_error
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|h|m|s|)")
 
 TOP_LEVEL_KEYS = frozenset({"version", "name", "services", "networks", "volumes", "configs", "secrets", "include"})
 
@@ -134,6 +137,20 @@ class ComposeDependency:
 
 
 @dataclass(frozen=True)
+class HealthBudget:
+    """A healthcheck's timing, with the engines' defaults (interval 30s, retries 3, start_period 0)."""
+
+    interval: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """How long a container may fail its healthcheck before an engine marks it ``unhealthy``."""
+        return self.start_period + self.interval * self.retries
+
+
+@dataclass(frozen=True)
 class ComposeService:
     name: str
     line: int
@@ -159,6 +176,17 @@ class ComposeService:
         if isinstance(test, list) and test and test[0] == "CMD":
             return [str(t) for t in test[1:]]
         return None
+
+    @property
+    def health_budget(self) -> HealthBudget:
+        """When the engine would call this service ``unhealthy`` (Compose's healthcheck keys)."""
+        check = self.healthcheck or {}
+        default = HealthBudget()
+        return HealthBudget(
+            interval=duration_seconds(check.get("interval"), default.interval),
+            retries=int(check.get("retries") or default.retries),
+            start_period=duration_seconds(check.get("start_period"), default.start_period),
+        )
 
 
 @dataclass(frozen=True)
@@ -190,6 +218,17 @@ class ComposeFile:
             for s in ready:
                 del pending[s.name]
         return tuple(waves)
+
+
+def duration_seconds(value: Any, default: float) -> float:
+    """A Compose duration in seconds (``1m30s``, ``500ms``; a bare number is seconds); ``default`` when unset."""
+    if value is None:
+        return default
+    if isinstance(value, int | float):
+        return float(value)
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001, "": 1.0}
+    total = sum(float(number) * units[unit] for number, unit in _DURATION_PART.findall(str(value)))
+    return total or default
 
 
 def _key_lines(node: yaml.Node) -> dict[str, tuple[int, yaml.Node]]:

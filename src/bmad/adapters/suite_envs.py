@@ -34,7 +34,7 @@ from bmad.adapters.compose_cli import (
     ComposeRunner,
     write_label_override,
 )
-from bmad.adapters.compose_file import ComposeFile, ComposeService, load_compose_file
+from bmad.adapters.compose_file import ComposeFile, ComposeService, duration_seconds, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.redact import redact
@@ -212,25 +212,6 @@ class CommandsEnvironment:
 # ---------------------------------------------------------------- compose
 
 
-def _duration(value: Any, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    total, number = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    for ch in text:
-        if ch.isdigit() or ch == ".":
-            number += ch
-        elif ch in units and number:
-            total += float(number) * units[ch]
-            number = ""
-    if number:
-        total += float(number)
-    return total or default
-
-
 class ComposeEnvironment:
     """A suite's compose file run by a real Compose implementation as the project ``spec.project``.
 
@@ -390,9 +371,9 @@ def wait_service_healthy(container: Any, service: ComposeService, deadline: floa
     timers on Podman); None when healthy (or running, without a healthcheck), else the last problem."""
     healthcheck = service.healthcheck
     argv = service.health_argv
-    interval = min(_duration((healthcheck or {}).get("interval"), 1.0), 5.0) if healthcheck else 0.2
+    interval = min(duration_seconds((healthcheck or {}).get("interval"), 1.0), 5.0) if healthcheck else 0.2
     retries = int((healthcheck or {}).get("retries", 0) or 0) if healthcheck else 0
-    start_period = _duration((healthcheck or {}).get("start_period"), 0.0) if healthcheck else 0.0
+    start_period = duration_seconds((healthcheck or {}).get("start_period"), 0.0) if healthcheck else 0.0
     started = time.monotonic()
     failures = 0
     problem = "not checked"

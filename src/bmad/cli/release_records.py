@@ -106,15 +106,15 @@ def history(args: argparse.Namespace) -> None:
     from bmad.cli._render import echo, print_json
     from bmad.config.loader import load_config
     from bmad.core.models import PhaseName
-    from bmad.engine.queries import release_history
+    from bmad.engine.queries import release_deliveries, release_history
 
     cfg = load_config(config_of(args))
     environment = None if args.all_envs else (pick_env(cfg, args.env, required=False) or None)
     releases = release_history(cfg, environment, limit=args.limit, with_checks=args.json)
     if args.json:
-        print_json(
-            {"service": cfg.service.name, "environment": environment, "releases": [r.to_dict() for r in releases]}
-        )
+        sent = release_deliveries(cfg, releases)
+        documents = [{**r.to_dict(), "notifications": [d.to_dict() for d in sent[r.id]]} for r in releases]
+        print_json({"service": cfg.service.name, "environment": environment, "releases": documents})
         return
     if not releases:
         echo("no releases recorded yet")

@@ -4,8 +4,8 @@ The events are ``run_started`` (before the first phase), and at the end one of `
 (every phase asked for passed), ``rolled_back`` (DEPLOY failed and rolled the release back, or
 ``bmad rollback`` returned the environment to an earlier release) or ``gate_failed`` (a phase did
 not pass). Channels are sent to in parallel, each within the
-section's ``delivery_timeout_seconds``. Every delivery, sent or not, is appended to the release's
-notification log; nothing here raises: a notification never fails a release.
+section's ``delivery_timeout_seconds``. Every delivery, sent or not, is recorded with the release in
+the ledger; nothing here raises: a notification never fails a release.
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bmad.config.models import BmadConfig
 from bmad.config.notifications import ChannelConfig, NotificationEvent, NotificationsConfig
+from bmad.core.errors import BmadError
 from bmad.core.models import PhaseName, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
 from bmad.ports.notifications import DeliveryFailed, DeliveryRecord, Notification, Notifier
+
+if TYPE_CHECKING:
+    from bmad.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +37,22 @@ class RunNotifier:
         self,
         section: NotificationsConfig,
         release: Release,
-        state_dir: Path,
+        ledger: Ledger,
         notifiers: Mapping[str, Notifier],
     ) -> None:
         self._section = section
         self._release = release
-        self._state_dir = state_dir
+        self._ledger = ledger
         self._notifiers = notifiers
 
     @classmethod
-    def for_run(cls, config: BmadConfig, environment: str, release: Release) -> RunNotifier:
+    def for_run(cls, config: BmadConfig, environment: str, release: Release, ledger: Ledger) -> RunNotifier:
         from bmad.adapters.notify import make_notifier, policy_of
 
         section = config.environment(environment).notifications
         policy = policy_of(section)
         notifiers = {channel.name: make_notifier(channel, policy, config.base_dir) for channel in section.channels}
-        return cls(section, release, config.state_path, notifiers)
+        return cls(section, release, ledger, notifiers)
 
     def run_started(self, phases: Sequence[PhaseName]) -> list[DeliveryRecord]:
         names = ", ".join(phase.label for phase in phases)
@@ -87,10 +91,8 @@ class RunNotifier:
         with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="bmad-notify") as pool:
             records = list(pool.map(lambda channel: self._deliver(channel, notification), channels))
         try:
-            from bmad.ledger.notification_log import append_deliveries
-
-            append_deliveries(self._state_dir, self._release, records)
-        except OSError as exc:
+            self._ledger.record_deliveries(self._release, records)
+        except (BmadError, OSError) as exc:
             log.warning("could not record the notifications: %s", exc)
         return records
 

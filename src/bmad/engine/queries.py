@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bmad.ledger.anchors import ChainAnchor
     from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, VerifyReport
     from bmad.ledger.store import Ledger
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass
@@ -85,6 +86,14 @@ def release_history(
         cfg.environment(environment)
     with ledger_for(cfg, None) as db:
         return db.list_releases(service=cfg.service.name, environment=environment, limit=limit, with_checks=with_checks)
+
+
+def release_deliveries(
+    config: BmadConfig | str | Path, releases: list[ReleaseHistory]
+) -> dict[int, list[DeliveryRecord]]:
+    """The notification deliveries of each of ``releases`` (by ledger id), from the ledger."""
+    with ledger_for(as_config(config), None) as db:
+        return {history.id: db.deliveries(history.release) for history in releases}
 
 
 def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:

@@ -132,7 +132,7 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
         return outcome
     from bmad.engine.notifications import RunNotifier
 
-    notifier = RunNotifier.for_run(runner.config, runner.environment, release)
+    notifier = RunNotifier.for_run(runner.config, runner.environment, release, db)
     outcome.notifications += notifier.run_started(todo)
     _run_phases(runner, todo, outcome, request.forced_reason, on_phase)
     outcome.notifications += notifier.run_finished(outcome)

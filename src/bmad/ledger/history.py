@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, union
 from sqlalchemy.orm import Session, selectinload
 
-from bmad.core.models import PhaseName, Release
-from bmad.ledger.reader import CHANGE_STAMP_SQL
+from bmad.core.models import PhaseName, PhaseStatus, Release
+from bmad.ledger.reader import CHANGE_STAMP_SQL, ChangeMarks
 from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 from bmad.ledger.row_records import release_history, run_record
-from bmad.ledger.schema import PhaseRunRow, ReleaseRow
+from bmad.ledger.schema import PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database
 
 
@@ -45,6 +46,11 @@ class HistoryQueries:
         with self._db.tx() as session:
             row = session.execute(text(CHANGE_STAMP_SQL)).one()
         return "/".join(str(value) for value in row)
+
+    def wal_position(self) -> str:
+        """PostgreSQL's write-ahead log position: it moves with every write to the server."""
+        with self._db.tx() as session:
+            return str(session.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one())
 
     def get_release(
         self, service: str, environment: str, version: str, *, with_checks: bool = True
@@ -80,6 +86,20 @@ class HistoryQueries:
             query = query.limit(limit)
         with self._db.tx() as session:
             return [release_history(row, with_checks=with_checks) for row in session.scalars(query)]
+
+    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+        """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
+        touched = union(
+            select(ReleaseRow.id).where(ReleaseRow.id > marks.release_id),
+            select(PhaseRunRow.release_id).where(
+                or_(PhaseRunRow.id > marks.run_id, PhaseRunRow.status == PhaseStatus.RUNNING.value)
+            ),
+            select(RollbackRow.release_id).where(RollbackRow.id > marks.rollback_id),
+        )
+        query = _history_query(with_checks=True).where(or_(ReleaseRow.id.in_(touched), ReleaseRow.id.in_(list(also))))
+        query = query.order_by(ReleaseRow.created_at.desc(), ReleaseRow.id.desc())
+        with self._db.tx() as session:
+            return [release_history(row) for row in session.scalars(query)]
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
         with self._db.tx() as session:

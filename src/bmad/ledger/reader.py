@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, R
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
 
-HEAD_REVISION = "0003"  # the newest Alembic revision under migrations/versions
+HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
 # Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
 CHANGE_STAMP_SQL = (
     "SELECT (SELECT max(id) FROM releases), (SELECT count(*) FROM releases), (SELECT max(id) FROM phase_runs),"
@@ -53,6 +53,41 @@ _SPANS_OF = (
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
 _CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
+# The releases touched since some marks: new releases, phase runs or rollbacks, runs still running, ids given.
+_CHANGED_RELEASES = (
+    "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases WHERE id IN ("
+    "SELECT id FROM releases WHERE id > ? UNION SELECT release_id FROM phase_runs WHERE id > ? OR status = ?"
+    " UNION SELECT release_id FROM rollbacks WHERE id > ? UNION SELECT value FROM json_each(?))"
+    " ORDER BY created_at DESC, id DESC"
+)
+
+
+@dataclass(frozen=True)
+class ChangeMarks:
+    """The newest release, phase run and rollback ids a reader has seen (0: none yet)."""
+
+    release_id: int = 0
+    run_id: int = 0
+    rollback_id: int = 0
+
+
+def stamp_counts(stamp: str) -> tuple[int, int, int]:
+    """The numbers of releases, phase runs and rollbacks that a change stamp counted."""
+    parts = stamp.split("/")
+    return int(parts[1]), int(parts[3]), int(parts[5])
+
+
+def file_marker(path: Path) -> str:
+    """The size and modification time of a SQLite file and of its write-ahead log: any write moves them."""
+    parts = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            parts.append("-")
+        else:
+            parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return "/".join(parts)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -147,6 +182,12 @@ class SqliteReader:
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
             return _histories(db, rows, with_checks=with_checks)
+
+    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+        """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
+        params = (marks.release_id, marks.run_id, PhaseStatus.RUNNING.value, marks.rollback_id, json.dumps(list(also)))
+        with self._read() as db:
+            return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=True)
 
     def get_release(
         self, service: str, environment: str, version: str, *, with_checks: bool = True

@@ -156,6 +156,23 @@ class RollbackRow(Base):
     release: Mapped[ReleaseRow] = relationship(back_populates="rollbacks")
 
 
+class NotificationRow(Base):
+    """One notification delivery of a release (revision 0004; not part of the hash chain: a side effect)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(200))
+    channel_type: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class LockRow(Base):
     __tablename__ = "locks"
 

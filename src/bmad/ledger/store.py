@@ -11,7 +11,7 @@ the defaults, explicit arguments everywhere a test needs known data).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bmad.core.ci import Deployer
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
-from bmad.ledger.reader import HEAD_REVISION, SqliteReader, sqlite_file, stored_revision
+from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
     LockInfo,
     PhaseRunRecord,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bmad.ledger.sqlite_locks import SqliteLocks
     from bmad.ledger.sqlite_writer import SqliteWriter
     from bmad.ledger.transactions import Clock, Database
+    from bmad.ports.notifications import DeliveryRecord
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,23 @@ class Ledger:
         if self._reader is not None:
             return self._reader.change_stamp()
         return self._parts.history.change_stamp()
+
+    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+        """Releases (newest first, as :meth:`list_releases`) recorded or touched after ``marks``: new
+        releases, releases with a newer phase run or rollback, with a run still running, or in ``also``."""
+        if self._reader is not None:
+            return self._reader.releases_changed_since(marks, also)
+        return self._parts.history.releases_changed_since(marks, also)
+
+    def write_marker(self) -> str | None:
+        """A text that changes with any write to the database, bmad's or by hand (the change stamp
+        misses edits): the SQLite files' sizes and times, PostgreSQL's log position; None elsewhere."""
+        path = sqlite_file(self.url)
+        if path is not None:
+            return file_marker(path)
+        if self.dialect == "postgresql":
+            return self._parts.history.wal_position()
+        return None
 
     def latest_release(self, service: str, environment: str, *, with_checks: bool = True) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
@@ -366,6 +384,32 @@ class Ledger:
         if self._reader is not None:
             return self._reader.lock_info(service, environment)
         return self._parts.locks.info(service, environment)
+
+    # ------------------------------------------------------------------ notification deliveries
+
+    def record_deliveries(self, release: Release, records: Sequence[DeliveryRecord]) -> None:
+        """Keep ``records`` (redacted) with the release: the runbook's "Team notified" row reads them."""
+        if not records:
+            return
+        release_id = self.ensure_release(release)
+        if self._reader is not None:  # a SQLite ledger at the code's revision: no SQLAlchemy
+            from bmad.ledger.deliveries import insert_deliveries
+
+            insert_deliveries(self._reader.path, release_id, records)
+            return
+        from bmad.ledger.delivery_rows import add_deliveries
+
+        add_deliveries(self._parts.db, release_id, records)
+
+    def deliveries(self, release: Release) -> list[DeliveryRecord]:
+        """The release's notification deliveries, oldest first."""
+        if self._reader is not None:
+            from bmad.ledger.deliveries import select_deliveries
+
+            return select_deliveries(self._reader.path, release)
+        from bmad.ledger.delivery_rows import release_deliveries
+
+        return release_deliveries(self._parts.db, release)
 
     # ------------------------------------------------------------------ history port
 

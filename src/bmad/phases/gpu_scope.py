@@ -51,7 +51,11 @@ def gpu_requests_by_service(services: Mapping[str, Mapping[str, Any]]) -> dict[s
 def compose_services(path: Path, profiles: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """The active ``services`` of a compose file, name -> definition: those without ``profiles`` and
     those of an enabled profile (``ConfigError`` when it is not YAML)."""
-    document = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path))
+    return active_services(safe_load_limited(path.read_text(encoding="utf-8"), source=str(path)), profiles)
+
+
+def active_services(document: Any, profiles: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The active services of a parsed compose document (see :func:`compose_services`)."""
     services = document.get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict):
         return {}

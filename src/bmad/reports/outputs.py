@@ -8,7 +8,7 @@ renamed into place, so a reader never sees half a report.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
-from bmad.ledger.notification_log import read_deliveries
+from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
 from bmad.reports.report import render_report
@@ -78,9 +78,16 @@ def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dic
     return found
 
 
-def write_view_outputs(view: ReleaseView, out_dir: Path, *, state_dir: Path | None = None) -> ReleaseOutputs:
+def write_view_outputs(
+    view: ReleaseView,
+    out_dir: Path,
+    *,
+    state_dir: Path | None = None,
+    notified: Sequence[DeliveryRecord] = (),
+) -> ReleaseOutputs:
     """Runbook (MD + HTML), checklist (MD + HTML), HTML report and rollback plan of one release
-    (plus the SARIF/JUnit files of its evidence when ``state_dir`` is given)."""
+    (plus the SARIF/JUnit files of its evidence when ``state_dir`` is given; ``notified``: its
+    notification deliveries, from the ledger, for the "Team notified" row)."""
     directory = release_dir(out_dir, view)
     files: dict[str, Path] = {}
     if state_dir is not None:
@@ -88,7 +95,6 @@ def write_view_outputs(view: ReleaseView, out_dir: Path, *, state_dir: Path | No
     plan = render_rollback_plan(view)
     if plan is not None:
         files["rollback_plan"] = write_file(directory / ROLLBACK_PLAN_FILE, plan)
-    notified = read_deliveries(state_dir, view.release) if state_dir is not None else []
     runbook = build_runbook(
         view, rollback_plan_link=ROLLBACK_PLAN_FILE if plan is not None else None, notified=notified
     )
@@ -125,6 +131,7 @@ class ReleaseFigures:
 
     view: ReleaseView
     metrics: FrameworkMetrics
+    notified: tuple[DeliveryRecord, ...] = ()
 
 
 def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigures:
@@ -140,7 +147,7 @@ def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigu
     metrics = compute_framework_metrics(
         views, service=release.service, environment=release.environment, now=ledger.now()
     )
-    return ReleaseFigures(view=view, metrics=metrics)
+    return ReleaseFigures(view=view, metrics=metrics, notified=tuple(ledger.deliveries(release)))
 
 
 def write_release_outputs(
@@ -166,7 +173,9 @@ def write_figures_outputs(
 ) -> ReleaseOutputs:
     """:func:`write_release_outputs` from figures already read."""
     view = figures.view
-    outputs = write_view_outputs(view, Path(out_dir), state_dir=Path(state_dir) if state_dir else None)
+    outputs = write_view_outputs(
+        view, Path(out_dir), state_dir=Path(state_dir) if state_dir else None, notified=figures.notified
+    )
     extra = write_metrics_outputs(figures.metrics, Path(out_dir) / view.service / view.environment)
     return ReleaseOutputs(directory=outputs.directory, files={**outputs.files, **extra})
 

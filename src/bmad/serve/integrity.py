@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bmad.reports.metrics import format_duration
 from bmad.serve.layout import esc, layout
 
 if TYPE_CHECKING:
+    from bmad.engine.runner import Ledger
     from bmad.ledger.records import PhaseRunRecord, ReleaseHistory, VerifyReport
 
+NewestChained = tuple["ReleaseHistory", "PhaseRunRecord"]
 
-def newest_chained(histories: Sequence[ReleaseHistory]) -> tuple[ReleaseHistory, PhaseRunRecord] | None:
+
+@dataclass(frozen=True)
+class Verification:
+    """A verification of the hash chain and when it ran (the ledger's clock)."""
+
+    report: VerifyReport
+    verified_at: datetime
+
+
+class VerifiedChain:
+    """The chain's verification, run again only when something was written to the database since the
+    last one (its change stamp or write marker moved; every time where the database cannot tell)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()  # one verification at a time; the others wait for its result
+        self._kept: tuple[tuple[str, str], Verification] | None = None
+        self.verifications = 0
+
+    def current(self) -> Verification:
+        with self._lock:
+            marker = self._ledger.write_marker()
+            key = (self._ledger.change_stamp(), marker or "")  # read before verifying: a later write moves it
+            if marker is None or self._kept is None or self._kept[0] != key:
+                self.verifications += 1
+                self._kept = (key, Verification(self._ledger.verify(), self._ledger.now()))
+            return self._kept[1]
+
+
+def newest_chained(histories: Sequence[ReleaseHistory]) -> NewestChained | None:
     """The phase run with the highest chain sequence number, with its release."""
-    best: tuple[ReleaseHistory, PhaseRunRecord] | None = None
+    best: NewestChained | None = None
     for history in histories:
         for run in history.runs:
             if run.chain_seq is not None and (best is None or run.chain_seq > (best[1].chain_seq or 0)):
@@ -22,7 +56,8 @@ def newest_chained(histories: Sequence[ReleaseHistory]) -> tuple[ReleaseHistory,
     return best
 
 
-def render_integrity(report: VerifyReport, histories: Sequence[ReleaseHistory], dialect: str) -> str:
+def render_integrity(verification: Verification, newest: NewestChained | None, dialect: str) -> str:
+    report = verification.report
     if report.ok:
         verdict = f'<p class="ok-banner">Verified: the hash chain of {report.checked} record(s) is intact.</p>'
     else:
@@ -32,12 +67,21 @@ def render_integrity(report: VerifyReport, histories: Sequence[ReleaseHistory], 
             + "".join(f"<li>{esc(problem)}</li>" for problem in report.problems)
             + "</ul>"
         )
-    parts = ["<h1>Ledger integrity</h1>", verdict, f"<p>Database: {esc(dialect)}.</p>", _last_record(report, histories)]
+    when = (
+        f"<p>Verified at {esc(verification.verified_at.isoformat(timespec='seconds'))};"
+        " verified again when anything is written to the ledger.</p>"
+    )
+    parts = [
+        "<h1>Ledger integrity</h1>",
+        verdict,
+        when,
+        f"<p>Database: {esc(dialect)}.</p>",
+        _last_record(report, newest),
+    ]
     return layout("bmad: ledger integrity", "\n".join(parts), current="integrity")
 
 
-def _last_record(report: VerifyReport, histories: Sequence[ReleaseHistory]) -> str:
-    found = newest_chained(histories)
+def _last_record(report: VerifyReport, found: NewestChained | None) -> str:
     if found is None:
         return '<p class="na">No phase run is chained yet.</p>'
     history, run = found

@@ -44,6 +44,11 @@ class LiveState:
     last_check: str | None  # the newest check recorded (checks are recorded when their phase ends)
     phases: tuple[PhaseLine, ...]
 
+    @property
+    def statuses(self) -> str:
+        """Each phase's status in one text: a page shows a state, an event with other statuses is newer."""
+        return ",".join(f"{line.phase}:{line.status}" for line in self.phases)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "release_id": self.release_id,
@@ -52,6 +57,7 @@ class LiveState:
             "running_for": self.running_for,
             "last_check": self.last_check,
             "ended": self.running is None,
+            "statuses": self.statuses,
             "phases": [line.to_dict() for line in self.phases],
         }
 
@@ -101,7 +107,8 @@ def live_panel(state: LiveState) -> str:
     running = "1" if state.running else "0"
     return (
         f'<section class="live" id="live" data-events="/events/release/{esc(state.release_id)}" '
-        f'data-running="{running}"><h2>Live status</h2><p>Now: <b data-field="now">{now}</b> · '
+        f'data-running="{running}" data-statuses="{esc(state.statuses)}">'
+        f'<h2>Live status</h2><p>Now: <b data-field="now">{now}</b> · '
         f'latest check recorded: <span data-field="last_check">{esc(state.last_check or "none yet")}</span></p>'
         f"<table><tr><th>Phase</th><th>Status</th><th>Duration</th><th>Checks</th></tr>{rows}</table></section>"
     )

@@ -23,7 +23,7 @@ from bmad.reports.metrics import select_releases
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
 from bmad.serve.board import BoardFilter, BoardSummary, render_board, summarise
-from bmad.serve.integrity import render_integrity
+from bmad.serve.integrity import VerifiedChain, render_integrity
 from bmad.serve.layout import SECURITY_HEADERS, esc, layout, without_controls
 from bmad.serve.page_cache import PageCache, PageKey
 from bmad.serve.release_page import live_state, render_document, render_release
@@ -56,6 +56,7 @@ class DashboardServer(ThreadingHTTPServer):
         self.closing = threading.Event()
         self.snapshot = ReleaseSnapshot(ledger, interval=poll_seconds, closing=self.closing)
         self.pages = PageCache()
+        self.chain = VerifiedChain(ledger)
         self._summary: tuple[int, BoardSummary] | None = None  # (snapshot generation, its summary)
         self._summary_lock = threading.Lock()
         super().__init__(address, DashboardHandler)
@@ -172,7 +173,8 @@ class DashboardHandler(BaseHTTPRequestHandler):
 
             self._send_kept(path, params, trends, head=head)
         elif path == "/integrity":
-            page = render_integrity(ledger.verify(), ledger.list_releases(), ledger.dialect)
+            verification = self.server.chain.current()
+            page = render_integrity(verification, snapshot.newest_chained(), ledger.dialect)
             self._send_html(page, head=head)
         elif path.startswith("/static/") and path[8:] in STATIC:
             body = resources.files("bmad.serve").joinpath("static", path[8:]).read_bytes()

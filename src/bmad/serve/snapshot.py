@@ -4,7 +4,8 @@ Pages that need every release (the board, the metrics, the board's event stream)
 load instead of the database: a request costs the rendering only, and the ledger sees one reader
 however many people watch. Each pass reads the ledger's change stamp and reloads the releases only
 when it changed, so a large quiet ledger costs one small query a pass; :attr:`generation` counts
-the reloads (pages rendered at one generation can be reused until the next). The snapshot is at
+the reloads (pages rendered at one generation can be reused until the next). A reload reads only the
+releases that changed (:mod:`bmad.serve.loaded`). The snapshot is at
 most one pass behind the ledger. With nobody asking for a minute the passes pause; the next
 request then waits for a fresh pass.
 """
@@ -15,11 +16,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from bmad.reports.source import load_releases
 from bmad.reports.views import ReleaseView
+from bmad.serve.loaded import LoadedReleases
 
 if TYPE_CHECKING:
     from bmad.engine.runner import Ledger
+    from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
 
 LOAD_WAIT_SECONDS = 120.0  # a request waits this long for a load before failing
 IDLE_SECONDS = 60.0  # loading pauses when no page asked for the releases for this long
@@ -36,6 +38,8 @@ class ReleaseSnapshot:
         self._idle_seconds = idle_seconds
         self._closing = closing
         self._views: tuple[ReleaseView, ...] | None = None
+        self._loaded = LoadedReleases()
+        self._newest_chained: tuple[ReleaseHistory, PhaseRunRecord] | None = None
         self._by_id: dict[str, ReleaseView] = {}
         self._error: Exception | None = None
         self._loads = 0
@@ -71,6 +75,16 @@ class ReleaseSnapshot:
         self.views()  # waits for the first load, raises its error
         return self._by_id.get(release_id)
 
+    def newest_chained(self) -> tuple[ReleaseHistory, PhaseRunRecord] | None:
+        """The chained phase run with the highest position in the newest load, with its release."""
+        self.views()
+        return self._newest_chained
+
+    @property
+    def full_loads(self) -> int:
+        """How many loads read every release (the others read only what changed)."""
+        return self._loaded.full_loads
+
     @property
     def loads(self) -> int:
         """How many passes have ended."""
@@ -96,6 +110,7 @@ class ReleaseSnapshot:
                 if views is not None:
                     self._views, self._stamp = views, stamp
                     self._by_id = {view.release_id: view for view in views}
+                    self._newest_chained = self._loaded.newest_chained
                     self._generation += 1
                 self._error = error
                 self._loaded_at = started
@@ -111,6 +126,6 @@ class ReleaseSnapshot:
             stamp = self._ledger.change_stamp()
             if stamp == self._stamp and self._error is None:
                 return stamp, None, None
-            return stamp, tuple(load_releases(self._ledger)), None
+            return stamp, self._loaded.update(self._ledger, stamp), None
         except Exception as exc:  # kept for the pages to report; the next pass tries again
             return None, None, exc

@@ -25,6 +25,7 @@ from bmad.phases.analyze.manifest_files import parse_manifest_text
 from bmad.phases.analyze.manifests import Bundle
 from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.validation import validate_bundle
+from bmad.phases.gpu_compose_services import gpu_services_in_text
 
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -50,6 +51,7 @@ POD_SC = {
 }
 
 Objects = list[dict[str, Any]]
+COMPOSE_FILE = "compose.yml"
 Mutation = Callable[[Objects, "Knobs"], None]
 
 
@@ -93,6 +95,8 @@ class Knobs:
         )
         self.extra_yaml = ""
         self.dry_run: list[tuple[Location, str]] | None = None
+        # The environment's compose file (the Compose scope); no service uses a GPU in the baseline.
+        self.compose: dict[str, Any] = {"services": {"web": {"image": "127.0.0.1:5000/hello"}}}
         self.config: dict[str, Any] = {
             "service": {"name": "hello", "owner": "team-shop@example.org"},
             "environments": {
@@ -548,6 +552,7 @@ def build(mutation: Mutation | None = None, *, validate: bool = False, extra_yam
     )
     if knobs.dry_run is not None:
         ctx.dry_run = knobs.dry_run
+    ctx.compose = gpu_services_in_text(yaml.safe_dump(knobs.compose, sort_keys=False), COMPOSE_FILE)
     if validate:
         report = validate_bundle(bundle, validator(), kubernetes_version="1.30")
         ctx.schema_results = report.schema_results

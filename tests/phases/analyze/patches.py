@@ -3,7 +3,8 @@
 A patch's field path starts with a root: ``container`` (the web Deployment's first container),
 ``pod`` (its pod spec), ``web`` (the Deployment), ``settings`` (bmad.yaml's analyze section),
 ``config`` (the rest of bmad.yaml), ``build.metrics``, ``build.artifacts``, ``measure.metrics``,
-``measure.artifacts``, or an object of the bundle as ``Kind`` or ``Kind/name``.
+``measure.artifacts``, ``compose`` (the environment's compose file), or an object of the bundle as
+``Kind`` or ``Kind/name``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _KNOBS = {
     "build.artifacts": lambda k: k.build_artifacts,
     "measure.metrics": lambda k: k.measure_metrics,
     "measure.artifacts": lambda k: k.measure_artifacts,
+    "compose": lambda k: k.compose,
 }
 
 

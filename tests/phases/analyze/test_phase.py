@@ -267,6 +267,23 @@ def test_problems_fail_the_right_checks(tmp_path: Path, git_repo: Callable[..., 
     assert outcome.artifacts["rollback_plan"]["first_deployment"] is True
 
 
+def test_compose_gpu_services_are_judged_by_the_catalog(tmp_path: Path, git_repo: Callable[..., Path]) -> None:
+    """Guards the wiring of the catalog's Compose scope: ANALYZE reads the environment's compose file
+    (``gpu.compose``) and a root GPU service fails the security category (before, the catalog saw
+    Kubernetes objects only and no Compose entry existed)."""
+    repo = make_project(tmp_path, git_repo, extra_yaml="gpu: {compose: compose.yml}\n")
+    (repo / "compose.yml").write_text("services:\n  infer:\n    image: infer\n    gpus: all\n", encoding="utf-8")
+    target = FakeTarget(secrets={"app-secrets": {"db-password", "jwt-secret"}})
+    outcome = run(make_phase(repo, target), make_ctx(repo))
+    security = outcome.results["analyze.readiness.security"]
+    assert security.status is CheckStatus.FAIL
+    assert "compose.yml: infer: no user (runs as the image's user, often root)" in security.observed
+    items = {item["id"]: item for item in outcome.artifacts["readiness"]["items"]}
+    assert items["SC-065"]["status"] == "fail"
+    assert (items["SC-066"]["findings"][0]["file"], items["SC-066"]["findings"][0]["line"]) == ("compose.yml", 2)
+    assert "analyze.gpu_compose" not in outcome.results
+
+
 def test_no_suppressions_option_and_invalid_manifests(tmp_path: Path, git_repo: Callable[..., Path]) -> None:
     objects = baseline()
     deployment = next(o for o in objects if o["kind"] == "Deployment")

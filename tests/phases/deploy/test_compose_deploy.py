@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bmad.adapters.compose_file import load_compose_file
 from bmad.engine.wiring.deploy import make_plugin, make_target
 from tests.helpers import http_get
 from tests.phase_harness import PhaseRun, run_phase
@@ -96,7 +97,7 @@ def config_yaml(
                   endpoint: CACHE_PORT
         deploy:
           health_path: /healthz
-          rollout_timeout_seconds: 25
+          rollout_timeout_seconds: 60
           rollback_timeout_seconds: 60
           probe_interval_seconds: 0.1
           smoke:
@@ -139,7 +140,9 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     """Guards the Compose mode of the local target (absent before): three services deploy as one
     project per release, the update starts beside the old one with zero downtime, the old project is
     stopped only after the cut-over and kept; a bad cache (failing its healthcheck) is rolled back
-    automatically to the previous project, which serves again, and diagnose names the cache."""
+    automatically to the previous project, which serves again, and diagnose names the cache. The bad
+    release fails once the cache spends its healthcheck's budget (start_period + interval x retries),
+    not at the rollout timeout (before: it waited the whole timeout, reason ProgressDeadlineExceeded)."""
     environment = "cmp"
     cache, exporter = free_block(2), free_block(2)
 
@@ -180,6 +183,11 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     bad = deploy(tmp_path, pushed_inference, "c" * 40, text({"RELEASE": "r3", "CACHE_FAULT": "1"}), environment)
     rollout = bad.result("deploy.rollout")
     assert rollout.status.value == "fail", dump(bad)
+    # Failed as soon as the cache spent its healthcheck's budget, long before the 60 s rollout timeout.
+    services = {s.name: s for s in load_compose_file(EXAMPLE / "compose.yml").services}
+    budget = services["cache"].health_budget.seconds
+    assert rollout.evidence["rollout"]["reason"] == "Unhealthy", rollout.evidence["rollout"]
+    assert rollout.evidence["rollout"]["seconds"] < budget + 10, rollout.evidence["rollout"]
     diagnosis = rollout.evidence["diagnosis"]
     assert any(d["symptom"] == "Service cache unhealthy" for d in diagnosis), diagnosis
     assert bad.status("deploy.rollback") == "pass", dump(bad)

@@ -94,19 +94,19 @@ def manual_rollback(
             )
             if current is not None and result.status is CheckStatus.PASS:
                 outcome.record = _record(ledger, current, chosen, result, reason=reason, detected_at=detected_at)
-                outcome.notifications = _notify(config, environment, current, chosen, reason)
+                outcome.notifications = _notify(config, environment, ledger, current, chosen, reason)
             return outcome
     finally:
         ledger.close()
 
 
 def _notify(
-    config: BmadConfig, environment: str, current: ReleaseHistory, chosen: ReleaseHistory, reason: str
+    config: BmadConfig, environment: str, ledger: Ledger, current: ReleaseHistory, chosen: ReleaseHistory, reason: str
 ) -> list[DeliveryRecord]:
-    """The ``rolled_back`` notification, as a run sends it (delivery recorded in the release's log)."""
+    """The ``rolled_back`` notification, as a run sends it (delivery recorded in the ledger)."""
     from bmad.engine.notifications import RunNotifier
 
-    notifier = RunNotifier.for_run(config, environment, current.release)
+    notifier = RunNotifier.for_run(config, environment, current.release, ledger)
     return notifier.manual_rollback(chosen.release.version, reason)
 
 

@@ -1,4 +1,5 @@
-"""What evaluators read: the bundle, settings, bmad.yaml, recorded evidence, attestations."""
+"""What evaluators read: the bundle, settings, bmad.yaml, recorded evidence, attestations and
+the GPU services of the compose file."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bmad.core.models import PhaseName, PhaseResult
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.manifests import Bundle
 from bmad.phases.analyze.readiness_data import Location
+from bmad.phases.gpu_compose_services import ComposeGpuServices
 from bmad.ports.schemas import SchemaOutcome
 
 _MISSING = object()
@@ -68,6 +70,8 @@ class EvalContext:
     dry_run: list[tuple[Location, str]] | None = None
     dry_run_note: str = "no Kubernetes target configured"
     dry_run_error: str | None = None  # the dry-run was due but could not run
+    # The GPU services of the environment's compose file; None when there is no compose file.
+    compose: ComposeGpuServices | None = None
 
     @property
     def environment(self) -> EnvironmentConfig | None:

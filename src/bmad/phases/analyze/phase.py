@@ -11,8 +11,8 @@ Checks (ids never change; one module each in ``checks/``):
 * ``analyze.rollback_plan``        plan from the snapshot                 -> rollback_plan_documented
 * ``analyze.risk``                 decision matrix + mitigations          -> risk_assessment_complete
 * ``analyze.gpu_host``             NVIDIA Container Toolkit pinned, patched, in CDI mode
-* ``analyze.gpu_compose``          Compose GPU services reserve their GPU and run hardened
-  (both listed only with a compose file or ``gpu.requested``: ``phases/gpu_scope.py``)
+  (listed only with a compose file or ``gpu.requested``: ``phases/gpu_scope.py``; the Compose GPU
+  hardening is judged by the catalog's Compose entries, SC-065..SC-069)
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.checks import (
     access,
     categories,
-    gpu_compose,
     gpu_host,
     manifests,
     readiness,
@@ -110,7 +109,7 @@ class AnalyzePhase(BasePhase):
             self._check(risk.CHECK, risk.run, needs=(rollback_plan.CHECK.id,)),
         ]
         if gpu_checks_listed(ctx.config, ctx.environment_name):
-            listed += [self._check(gpu_host.CHECK, gpu_host.run), self._check(gpu_compose.CHECK, gpu_compose.run)]
+            listed.append(self._check(gpu_host.CHECK, gpu_host.run))
         return listed
 
     def _check(self, check_id: CheckId, run: RunFn, needs: tuple[str, ...] = ()) -> Check:

@@ -20,6 +20,7 @@ from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.analyze.validation import ValidationFinding, ValidationReport, validate_bundle
+from bmad.phases.gpu_compose_services import compose_gpu_services
 from bmad.ports.gpu import GpuProbe
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, kept_bundle_name
@@ -112,6 +113,7 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
         schema_results=validation.schema_results if ports.schemas is not None else None,
         now=ports.now or datetime.now(UTC),
         dry_run_note=ports.dry_run_note,
+        compose=compose_gpu_services(ctx.config, ctx.environment_name),
     )
     _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
     suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)

@@ -14,7 +14,7 @@ Score (documented in docs/analyze.md):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from bmad.phases.analyze.readiness_data import (
     Skip,
 )
 from bmad.phases.analyze.suppressions import SuppressionSet
+from bmad.phases.gpu_scope import NOT_REQUESTED
 
 
 @dataclass
@@ -131,11 +132,30 @@ def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: Suppress
                 tally.evaluated += 1
             else:
                 _record(tally, entry, verdict, suppressions, obj, None, _NOWHERE)
+    elif entry.scope is Scope.COMPOSE:
+        matched = _evaluate_compose(entry, fn, ctx, tally, suppressions)
     else:
         matched = 1
         _record(tally, entry, fn(ctx, params), suppressions, None, None, _NOWHERE)
 
     return _conclude(entry, tally, matched)
+
+
+def _evaluate_compose(
+    entry: CatalogEntry, fn: Callable[..., Any], ctx: EvalContext, tally: _Tally, suppressions: SuppressionSet
+) -> int:
+    """Each GPU service of the compose file; findings point at the file and the service's line."""
+    compose = ctx.compose
+    if compose is None or compose.problem or not compose.services:
+        verdict: NA | Skip = NA(f"{NOT_REQUESTED} (no compose file)")
+        if compose is not None:
+            verdict = Skip(compose.problem) if compose.problem else NA(compose.not_applicable)
+        _record(tally, entry, verdict, suppressions, None, None, _NOWHERE)
+        return 1
+    for service in compose.services:
+        where = Location(name=service.name, file=compose.source, line=service.line)
+        _record(tally, entry, fn(service, ctx, entry.params), suppressions, None, service.name, where)
+    return len(compose.services)
 
 
 def _conclude(entry: CatalogEntry, tally: _Tally, matched: int) -> ItemResult:

@@ -67,6 +67,7 @@ class Scope(StrEnum):
     CONFIG = "config"  # bmad.yaml
     EVIDENCE = "evidence"  # what BUILD and MEASURE recorded for this release
     ATTESTATION = "attestation"  # what only a person can confirm
+    COMPOSE = "compose"  # each service of the environment's compose file that uses a GPU
 
 
 class ItemStatus(StrEnum):
@@ -98,6 +99,8 @@ class CatalogEntry:
             return f"{self.scope.value}s of " + (", ".join(self.applies_to) if self.applies_to else "workloads")
         if self.scope is Scope.OBJECT:
             return ", ".join(self.applies_to) or "every object"
+        if self.scope is Scope.COMPOSE:
+            return "GPU services of the compose file"
         return self.scope.value
 
 

@@ -13,7 +13,9 @@
   });
   source.addEventListener("release", function (event) {
     var data = JSON.parse(event.data);
-    if (data.ended && live.dataset.running === "1") { window.location.reload(); return; }
+    // No phase runs and the phases stand otherwise than the page shows: the page is out of date (a
+    // release that ended, or a page loaded between two phases of a run that has ended since).
+    if (data.ended && data.statuses !== live.dataset.statuses) { window.location.reload(); return; }
     var now = live.querySelector("[data-field=now]");
     now.textContent = data.running ? data.running + " running for " + data.running_for : "finished: " + data.outcome;
     live.querySelector("[data-field=last_check]").textContent = data.last_check || "none yet";

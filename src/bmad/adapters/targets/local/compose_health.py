@@ -32,6 +32,11 @@ class ServiceHealth:
     healthy: bool
     problem: str = ""
     logs: tuple[str, ...] = field(default=(), repr=False)
+    engine_health: str = ""  # State.Health.Status where the engine runs the healthcheck (Docker)
+
+    @property
+    def exited(self) -> bool:
+        return self.status in ("exited", "dead", "removed")
 
 
 def service_of(replica: Replica) -> str:
@@ -66,9 +71,55 @@ def look_at(replica: Replica, services: Mapping[str, ComposeService], *, with_lo
         if not healthy:
             problem = f"healthcheck exited {code}: {redact(output.decode(errors='replace')).strip()[-200:]}"
     logs = tuple(_logs(replica)) if with_logs else ()
+    state = (replica.container.attrs or {}).get("State") or {}
+    engine_health = str((state.get("Health") or {}).get("Status") or "")
     return ServiceHealth(
-        name, replica.name, replica.status, replica.exit_code, replica.restarts, replica.crashed, healthy, problem, logs
+        name,
+        replica.name,
+        replica.status,
+        replica.exit_code,
+        replica.restarts,
+        replica.crashed,
+        healthy,
+        problem,
+        logs,
+        engine_health,
     )
+
+
+class HealthWatch:
+    """Each container's consecutive healthcheck failures, counted at its healthcheck's interval.
+
+    A container is ``unhealthy`` as an engine would call it: ``retries`` failures in a row after
+    ``start_period``, or the engine itself says so. A release waits no longer than that budget.
+    """
+
+    def __init__(self, services: Mapping[str, ComposeService]) -> None:
+        self._services = services
+        self._running_since: dict[str, float] = {}
+        self._failures: dict[str, tuple[int, float]] = {}  # container -> (failures in a row, when last counted)
+
+    def unhealthy(self, seen: ServiceHealth, now: float) -> bool:
+        """Count this look; True once the service's healthcheck budget is spent."""
+        if seen.engine_health == "unhealthy":
+            return True
+        if seen.status != "running" or seen.healthy:
+            self._failures.pop(seen.container, None)
+            if seen.status != "running":
+                self._running_since.pop(seen.container, None)
+            return False
+        since = self._running_since.setdefault(seen.container, now)
+        service = self._services.get(seen.service)
+        if service is None or service.health_argv is None:
+            return False
+        budget = service.health_budget
+        if now - since < budget.start_period:
+            return False
+        count, last = self._failures.get(seen.container, (0, float("-inf")))
+        if now - last >= budget.interval:
+            count, last = count + 1, now
+            self._failures[seen.container] = (count, last)
+        return count >= budget.retries
 
 
 def diagnose_release(

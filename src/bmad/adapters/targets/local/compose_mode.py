@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bmad.adapters.compose_file import ComposeService
-from bmad.adapters.targets.local.compose_health import diagnose_release, look_at
+from bmad.adapters.targets.local.compose_health import HealthWatch, diagnose_release, look_at
 from bmad.adapters.targets.local.compose_release import ComposeReleases, ReleaseSlot
 from bmad.adapters.targets.local.state import SYSTEM, EngineState, Generation, generation_for, release_labels
 from bmad.adapters.targets.local.target import LocalTarget, rollback_target
@@ -119,10 +119,11 @@ class ComposeTarget(LocalTarget):
     ) -> RolloutState:
         started = time.monotonic()
         task = progress.task(f"waiting for the services of {spec.service} {spec.version[:12]}")
+        watch = HealthWatch(self._services())
         try:
             while True:
                 gen = generation_for(self.containers.read_state(spec.service, spec.environment), spec)
-                last = self._observe(gen, started)
+                last = self._observe(gen, started, watch)
                 task.update(last.message)
                 if last.ready or last.failed:
                     return last
@@ -134,12 +135,14 @@ class ComposeTarget(LocalTarget):
         finally:
             task.done()
 
-    def _observe(self, gen: Generation | None, started: float) -> RolloutState:
-        """One look at every service of ``gen`` and at its endpoint."""
+    def _observe(self, gen: Generation | None, started: float, watch: HealthWatch) -> RolloutState:
+        """One look at every service of ``gen`` and at its endpoint; failed at once when a service
+        crashed, exited or spent its healthcheck's budget (no waiting for the rollout timeout)."""
         if gen is None:
             return RolloutState(False, 0, 0, 0, 0, "no containers of this release", True, "NotFound")
+        one_shot = self.releases.one_shot_services()
         seen = [look_at(r, self._services()) for r in gen.replicas]
-        healthy = [s for s in seen if s.healthy]
+        healthy = [s for s in seen if s.healthy or (s.service in one_shot and s.exited and s.exit_code == 0)]
         desired, seconds = len(seen), time.monotonic() - started
         state = RolloutState(
             False,
@@ -156,6 +159,13 @@ class ComposeTarget(LocalTarget):
         crashed = [f"{s.service} ({s.problem})" for s in seen if s.crashed]
         if crashed:
             return _failed(state, f"service(s) crashed: {', '.join(crashed)}", "CrashLoopBackOff", started)
+        exited = [f"{s.service} ({s.problem})" for s in seen if s.exited and s.service not in one_shot]
+        if exited:
+            return _failed(state, f"service(s) exited: {', '.join(exited)}", "ContainerExited", started)
+        now = time.monotonic()
+        unhealthy = [f"{s.service} ({s.problem or s.engine_health})" for s in seen if watch.unhealthy(s, now)]
+        if unhealthy:
+            return _failed(state, f"service(s) unhealthy: {', '.join(unhealthy)}", "Unhealthy", started)
         if len(healthy) < desired:
             waiting = ", ".join(f"{s.service}: {s.problem}" for s in seen if not s.healthy)
             return RolloutState(**{**state.to_dict(), "message": f"{state.message}; {waiting}"})
@@ -244,8 +254,9 @@ class ComposeTarget(LocalTarget):
         return result
 
     def _wait_generation(self, service: str, environment: str, number: int, started: float) -> RolloutState:
+        watch = HealthWatch(self._services())
         while True:
-            last = self._observe(self.containers.read_state(service, environment).find(number), started)
+            last = self._observe(self.containers.read_state(service, environment).find(number), started, watch)
             if last.ready or last.failed:
                 return last
             if time.monotonic() - started >= self.rollback_timeout:

@@ -84,6 +84,15 @@ class ComposeReleases:
             self._services = {s.name: s for s in load_compose_file(self.compose_file).services}
         return self._services
 
+    def one_shot_services(self) -> frozenset[str]:
+        """Services another one waits on to complete (``service_completed_successfully``): they may exit 0."""
+        return frozenset(
+            d.service
+            for s in self.services().values()
+            for d in s.depends_on
+            if d.condition == "service_completed_successfully"
+        )
+
     @property
     def profiles(self) -> tuple[str, ...]:
         return tuple(self.settings.profiles)

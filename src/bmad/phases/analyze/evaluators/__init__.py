@@ -8,6 +8,7 @@ Importing this package registers every evaluator in :data:`registry.EVALUATORS`.
 from bmad.phases.analyze.evaluators import (  # noqa: F401 - imported to register their evaluators
     attestation,
     bundle,
+    compose,
     config,
     container,
     evidence,
