@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -252,6 +251,8 @@ def log_dir() -> Path:
     local = Path(".bmad")
     if local.is_dir():
         return local / "logs"
+    import tempfile  # only here: it loads shutil and the compression modules
+
     return Path(tempfile.gettempdir()) / "bmad-logs"
 
 
@@ -260,6 +261,8 @@ def write_internal_log(exc: BaseException, *, argv: Iterable[str] | None = None)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:
+        import tempfile
+
         directory = Path(tempfile.gettempdir())
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = directory / f"bmad-error-{stamp}-{os.getpid()}.log"

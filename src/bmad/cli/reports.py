@@ -40,7 +40,7 @@ def _open(args: argparse.Namespace) -> tuple[BmadConfig | None, Ledger]:
 
     config_path = config_of(args)
     if config_path.exists():
-        from bmad.engine.runner import open_ledger
+        from bmad.engine.opening import open_ledger
 
         config = load_config(config_path)
         return config, open_ledger(config)
@@ -53,7 +53,7 @@ def _open(args: argparse.Namespace) -> tuple[BmadConfig | None, Ledger]:
             "no ledger here: no bmad.yaml, no .bmad/ledger.db and BMAD_LEDGER_URL is not set",
             hint="run in the service's folder, pass --config path/to/bmad.yaml, or set BMAD_LEDGER_URL",
         )
-    from bmad.engine.runner import open_ledger_at
+    from bmad.engine.opening import open_ledger_at
 
     return None, open_ledger_at(None, Path(".bmad"))
 

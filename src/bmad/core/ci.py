@@ -6,7 +6,6 @@ The ledger records a :class:`Deployer` with every phase run; the reports, ``bmad
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,9 +72,11 @@ def os_user(env: Mapping[str, str]) -> str | None:
     found = _first(env, ("USER", "USERNAME", "LOGNAME"))
     if found:
         return found
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry for this uid
+    try:  # the passwd entry, as getpass.getuser() would (importing getpass costs a read command ~35 ms)
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no passwd module (Windows) or no entry for this uid
         return None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,8 @@ def write_atomic(
     """
     make_dirs(path.parent, dir_mode)
     content = data.encode("utf-8") if isinstance(data, str) else data
+    import tempfile  # here: it loads shutil and the compression modules, which a read never needs
+
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

@@ -136,7 +136,7 @@ def _two_releases(
 def _framework_metrics(config_path: Path, environment: str) -> tuple[FrameworkMetrics, dict[str, Path]]:
     """The framework-metrics table over both releases, and the files it was written to."""
     from bmad.config.loader import load_config
-    from bmad.engine.runner import open_ledger
+    from bmad.engine.opening import open_ledger
     from bmad.reports.outputs import framework_metrics, write_metrics_outputs
 
     config = load_config(config_path)
@@ -158,7 +158,8 @@ def _release(config_path: Path, environment: str, label: str, stack: StackInfo, 
     end of the run (``outcome.published``); they are only written here when it did not.
     """
     from bmad.config.loader import load_config
-    from bmad.engine.runner import open_ledger, run_release
+    from bmad.engine.opening import open_ledger
+    from bmad.engine.runner import run_release
     from bmad.reports.source import release_view
 
     config = load_config(config_path)

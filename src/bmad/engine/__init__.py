@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bmad.engine.opening import open_ledger
     from bmad.engine.outcomes import PhaseOutcome, RunOutcome
     from bmad.engine.queries import StatusReport, release_history, release_status, verify_ledger
-    from bmad.engine.runner import open_ledger, run_release
+    from bmad.engine.runner import run_release
 
 __all__ = [
     "PhaseOutcome",
@@ -35,7 +36,7 @@ _WHERE = {
     "release_history": "bmad.engine.queries",
     "release_status": "bmad.engine.queries",
     "verify_ledger": "bmad.engine.queries",
-    "open_ledger": "bmad.engine.runner",
+    "open_ledger": "bmad.engine.opening",
     "run_release": "bmad.engine.runner",
 }
 

@@ -80,7 +80,7 @@ def assess_change(
 def _last_deployed_version(cfg: Any, environment: str, head: str) -> tuple[str | None, str | None]:
     try:
         from bmad.core.models import Release
-        from bmad.engine.runner import open_ledger
+        from bmad.engine.opening import open_ledger
 
         ledger = open_ledger(cfg)
         try:

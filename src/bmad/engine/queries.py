@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bmad.config.models import BmadConfig
 from bmad.core.models import PhaseName, PhaseStatus, Release
-from bmad.engine.runner import as_config, ledger_for
+from bmad.engine.opening import as_config, ledger_for
 
 if TYPE_CHECKING:
+    from bmad.config.models import BmadConfig
     from bmad.ledger.anchors import ChainAnchor
     from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, VerifyReport
     from bmad.ledger.store import Ledger

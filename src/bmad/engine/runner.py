@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bmad.config.loader import load_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ExitCode, GateRefused, UsageError
-from bmad.core.files import make_dirs, owner_only, write_atomic
+from bmad.core.files import owner_only
 from bmad.core.models import CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.engine.opening import as_config, ledger_for
+from bmad.engine.opening import open_ledger as open_ledger  # re-exported: tests and plug-ins name it here
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
 from bmad.engine.phase_run import CheckCallback, PhaseRunner
 from bmad.ports.phase import RunOptions, TargetLockWatch
@@ -30,53 +31,6 @@ from bmad.ports.progress import NullProgress, Progress
 if TYPE_CHECKING:
     from bmad.ledger.records import LockInfo
     from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
-
-
-# ---------------------------------------------------------------------- opening
-
-
-def as_config(config: BmadConfig | str | Path) -> BmadConfig:
-    return config if isinstance(config, BmadConfig) else load_config(config)
-
-
-def prepare_state_dir(config: BmadConfig) -> Path:
-    """Create the state folder (owner-only) with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
-    state = config.state_path
-    make_dirs(state)
-    state.chmod(0o700)
-    ignore = state / ".gitignore"
-    if not ignore.exists():
-        write_atomic(ignore, "# bmad state (ledger, evidence): never committed\n*\n")
-    return state
-
-
-def open_ledger(config: BmadConfig) -> Ledger:
-    from bmad.config.secret_refs import resolve_at
-
-    key_ref = config.ledger.signing_key
-    key = resolve_at(config, ("ledger", "signing_key"), key_ref) if key_ref is not None else None
-    return open_ledger_at(config.ledger.url, prepare_state_dir(config), signing_key=key)
-
-
-def open_ledger_at(url: str | None, state_dir: Path, *, signing_key: str | None = None) -> Ledger:
-    """The ledger at ``url`` (``BMAD_LEDGER_URL`` when None, else SQLite in ``state_dir``)."""
-    from bmad.ledger.store import Ledger as Ledger  # re-exported: the CLI names the type through the engine
-
-    with owner_only():  # ledger.db and SQLite's -wal/-shm files
-        return Ledger.open(url, state_dir=state_dir, signing_key=signing_key)
-
-
-@contextlib.contextmanager
-def ledger_for(config: BmadConfig, ledger: Ledger | None) -> Iterator[Ledger]:
-    """``ledger`` when the caller holds one, else the config's ledger, opened and closed here."""
-    if ledger is not None:
-        yield ledger
-        return
-    own = open_ledger(config)
-    try:
-        yield own
-    finally:
-        own.close()
 
 
 # ---------------------------------------------------------------------- running

@@ -106,7 +106,8 @@ class Ledger:
         self._opened: _Parts | None = None if engine is None else _parts_over(engine, clock, signing_key)
         path = sqlite_file(url) if engine is None and url is not None else None
         self._reader = SqliteReader(path) if path is not None else None
-        self._fast = _SqliteParts.over(path, clock, signing_key) if path is not None else None
+        self._fast_path = path
+        self._fast_parts: _SqliteParts | None = None
 
     @property
     def _parts(self) -> _Parts:
@@ -119,8 +120,19 @@ class Ledger:
             return self._opened
 
     @property
+    def _fast(self) -> _SqliteParts | None:
+        """The sqlite3 writer and locks of a SQLite ledger, built on first use (a read never needs them)."""
+        if self._fast_path is None:
+            return None
+        with self._opening:
+            if self._fast_parts is None:
+                self._fast_parts = _SqliteParts.over(self._fast_path, self._clock, self._signing_key)
+            return self._fast_parts
+
+    @property
     def _writer(self) -> RunWriter | SqliteWriter:
-        return self._fast.writer if self._fast is not None else self._parts.runs
+        fast = self._fast
+        return fast.writer if fast is not None else self._parts.runs
 
     # ------------------------------------------------------------------ opening
 
@@ -355,7 +367,8 @@ class Ledger:
         A lock whose owner died (pid gone on this host) or whose lease expired is taken over with
         a conditional UPDATE, so two processes can never both steal it. Raises LockHeld.
         """
-        locks = self._fast.locks if self._fast is not None else self._parts.locks
+        fast = self._fast
+        locks = fast.locks if fast is not None else self._parts.locks
         return locks.acquire(
             service,
             environment,

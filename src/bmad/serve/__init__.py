@@ -33,7 +33,7 @@ def open_configured_ledger(config_path: Path | None) -> Ledger:
     """The ledger of ``config_path`` (default ``./bmad.yaml`` when it exists), else ``BMAD_LEDGER_URL``
     or ``./.bmad/ledger.db``."""
     from bmad.config.loader import load_config
-    from bmad.engine.runner import open_ledger, open_ledger_at
+    from bmad.engine.opening import open_ledger, open_ledger_at
 
     path = config_path if config_path is not None else DEFAULT_CONFIG
     if path.exists() or config_path is not None:

@@ -66,7 +66,7 @@ def manual_rollback(
     newest earlier release whose DEPLOY passed and was not rolled back (``History.last_deployed``).
     MTTR is measured from the command's start to the previous version healthy.
     """
-    from bmad.engine.runner import open_ledger
+    from bmad.engine.opening import open_ledger
 
     service = config.service.name
     detected_at = datetime.now(UTC)
