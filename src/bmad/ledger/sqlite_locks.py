@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bmad.ledger.lease import LedgerLock, acquire, lease_stale, owner_host, owner_pid
+from bmad.ledger.lease import lease_stale, owner_host, owner_pid
 from bmad.ledger.procs import this_host
 from bmad.ledger.reader import required_when, stored
 from bmad.ledger.records import LockInfo
@@ -21,31 +21,6 @@ class SqliteLocks:
     def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
         self._path = path
         self._clock = clock
-
-    def acquire(
-        self,
-        service: str,
-        environment: str,
-        *,
-        owner: str | None,
-        lease_seconds: float,
-        wait_seconds: float,
-        poll_seconds: float,
-        heartbeat: bool,
-        on_wait: Callable[[LockInfo], None] | None,
-    ) -> LedgerLock:
-        """See :meth:`bmad.ledger.store.Ledger.acquire_lock`."""
-        return acquire(
-            self,
-            service,
-            environment,
-            owner=owner,
-            lease_seconds=lease_seconds,
-            wait_seconds=wait_seconds,
-            poll_seconds=poll_seconds,
-            heartbeat=heartbeat,
-            on_wait=on_wait,
-        )
 
     def try_lock(self, service: str, environment: str, owner: str, lease_seconds: float) -> LockInfo | None:
         """None when ``owner`` now holds the lock, else the current holder."""

@@ -367,9 +367,12 @@ class Ledger:
         A lock whose owner died (pid gone on this host) or whose lease expired is taken over with
         a conditional UPDATE, so two processes can never both steal it. Raises LockHeld.
         """
+        from bmad.ledger.lease import acquire
+
         fast = self._fast
         locks = fast.locks if fast is not None else self._parts.locks
-        return locks.acquire(
+        return acquire(
+            locks,
             service,
             environment,
             owner=owner,
