@@ -143,10 +143,12 @@ def test_an_hpa_that_scales_3_to_10_under_load_passes_with_its_figures(
 def test_an_hpa_that_never_scales_fails_the_check_with_its_figures(
     tmp_path: Path, standin: StandIn, hello_service: Callable[..., str]
 ) -> None:
-    """Guards issue 17 item 4: a request of 4 cores keeps the utilization far below 50 %, the HPA stays at 3."""
+    """Guards issue 17 item 4: a request of 2 cores keeps the utilization at or below 50 % (one Python
+    process uses at most one core), the HPA stays at 3. Two cores, not more: the stand-in's scheduler
+    places a pod only where its requests fit a node's 4 allocatable cores."""
     url = hello_service()
-    svc = scaled_service(tmp_path, standin, "stays", url, cpu="4")
-    with cpu_feed(standin, url, "stays", request_cores=4.0):
+    svc = scaled_service(tmp_path, standin, "stays", url, cpu="2")
+    with cpu_feed(standin, url, "stays", request_cores=2.0):
         outcome = svc.run(digest("b"))
     check = outcome.check("deploy.autoscaling")
     assert outcome.code != 0 and check["status"] == "fail", outcome.explain()
