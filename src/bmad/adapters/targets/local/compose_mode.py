@@ -20,7 +20,7 @@ from bmad.adapters.compose_file import ComposeService
 from bmad.adapters.targets.local.compose_health import HealthWatch, diagnose_release, look_at
 from bmad.adapters.targets.local.compose_release import ComposeReleases, ReleaseSlot
 from bmad.adapters.targets.local.state import SYSTEM, EngineState, Generation, generation_for, release_labels
-from bmad.adapters.targets.local.target import LocalTarget, rollback_target
+from bmad.adapters.targets.local.target import LocalTarget
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.errors import AdapterError
 from bmad.ports.progress import Progress
@@ -230,17 +230,9 @@ class ComposeTarget(LocalTarget):
         self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress
     ) -> RolloutState:
         started = time.monotonic()
-        state = self.containers.read_state(service, environment)
-        target = rollback_target(state, to)
+        state, target = self._rollback_point(service, environment, to)
         if target is None:
-            if to and to.get("image") and to.get("release"):
-                return self._redeploy(service, environment, to, progress=progress, started=started)
-            raise AdapterError(
-                SYSTEM,
-                "rolling back",
-                f"no earlier release of {service} in {environment} is kept on this engine",
-                hint="deploy a known-good version explicitly (bmad rollback --to VERSION needs its image)",
-            )
+            return self._redeploy(service, environment, to or {}, progress=progress, started=started)
         task = progress.task(
             f"rolling back to project {self.releases.project_name(service, environment, target.number)}"
         )

@@ -257,17 +257,9 @@ class LocalTarget:
         self, service: str, environment: str, *, to: dict[str, Any] | None, progress: Progress
     ) -> RolloutState:
         started = time.monotonic()
-        state = self.containers.read_state(service, environment)
-        target = rollback_target(state, to)
+        state, target = self._rollback_point(service, environment, to)
         if target is None:
-            if to and to.get("image") and to.get("release"):
-                return self._redeploy(service, environment, to, progress=progress, started=started)
-            raise AdapterError(
-                SYSTEM,
-                "rolling back",
-                f"no earlier release of {service} in {environment} is kept on this engine",
-                hint="deploy a known-good version explicitly (bmad rollback --to VERSION needs its image)",
-            )
+            return self._redeploy(service, environment, to or {}, progress=progress, started=started)
         task = progress.task(f"rolling back to generation {target.number} ({target.release[:12]})")
         self.containers.start(target.replicas)
         result = self.rollout.wait_generation(
@@ -283,6 +275,21 @@ class LocalTarget:
                 progress.log(f"rolled back, but the discovery file was not updated: {exc.message}")
         task.done()
         return result
+
+    def _rollback_point(
+        self, service: str, environment: str, to: dict[str, Any] | None
+    ) -> tuple[EngineState, Generation | None]:
+        """The engine's state and the kept generation to restart; None when ``to`` must be deployed anew."""
+        state = self.containers.read_state(service, environment)
+        target = rollback_target(state, to)
+        if target is None and not (to and to.get("image") and to.get("release")):
+            raise AdapterError(
+                SYSTEM,
+                "rolling back",
+                f"no earlier release of {service} in {environment} is kept on this engine",
+                hint="deploy a known-good version explicitly (bmad rollback --to VERSION needs its image)",
+            )
+        return state, target
 
     def _redeploy(
         self, service: str, environment: str, to: dict[str, Any], *, progress: Progress, started: float
