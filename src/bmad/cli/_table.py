@@ -48,17 +48,21 @@ def _table_width(widths: Sequence[int], *, boxed: bool) -> int:
 
 
 def _shrink(widths: list[int], columns: Sequence[Column], excess: int) -> list[int]:
-    """Take ``excess`` columns from the widest wrapping columns, none below one column."""
+    """Take ``excess`` columns from the wrapping columns, widest first: the widest ones share the cut
+    down to the width of the next widest, and so on (none below one column)."""
     widths = list(widths)
     wrapping = [index for index, column in enumerate(columns) if column.wrap]
     while excess > 0 and wrapping:
-        widest = max(wrapping, key=lambda index: widths[index])
-        if widths[widest] <= 1:
+        widest = max(widths[index] for index in wrapping)
+        narrower = max((widths[index] for index in wrapping if widths[index] < widest), default=1)
+        at_widest = [index for index in wrapping if widths[index] == widest]
+        most = min(excess, widest - max(narrower, 1))
+        if most <= 0:
             break
-        others = [widths[index] for index in wrapping if widths[index] < widths[widest]]
-        step = min(excess, widths[widest] - max(others, default=1))
-        widths[widest] -= max(step, 1)
-        excess -= max(step, 1)
+        for left, index in enumerate(at_widest):
+            cut = min(most, round(excess / (len(at_widest) - left)))
+            widths[index] -= cut
+            excess -= cut
     return widths
 
 
