@@ -13,8 +13,10 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TextIO
+from typing import NamedTuple, TextIO
+
+# The value types are NamedTuples, not dataclasses: a frozen dataclass costs about a millisecond to
+# define, and this module is imported by every command that prints.
 
 # C0 controls but newline and tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -49,8 +51,7 @@ def cell_len(text: str) -> int:
     )
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """Text with one style (``"bold"``, ``"red"``, ``"bold red"``; ``""`` for none)."""
 
     text: str
@@ -60,15 +61,13 @@ class Piece:
 Part = str | Piece
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     start: int
     end: int
     style: str
 
 
-@dataclass(frozen=True)
-class Styled:
+class Styled(NamedTuple):
     """Plain text (control characters already escaped) and the styled ranges in it."""
 
     text: str
@@ -156,8 +155,7 @@ def _chunks(word: str, offset: int, width: int) -> Iterator[tuple[int, str]]:
     yield offset + start, word[start:]
 
 
-@dataclass(frozen=True)
-class Palette:
+class Palette(NamedTuple):
     """Whether styles are written, and whether colours are among them."""
 
     enabled: bool
@@ -196,21 +194,20 @@ def width_for(stream: TextIO) -> int:
         return 80
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     header: str
     wrap: bool = False
     right: bool = False
 
 
-@dataclass
 class Table:
-    """Rows of styled cells under headers; :meth:`Printer.table` lays it out."""
+    """Rows of styled cells under headers (and a title above); :meth:`Printer.table` lays it out."""
 
-    columns: Sequence[Column]
-    title: str = ""
-    boxed: bool = False
-    rows: list[list[Styled]] = field(default_factory=list)
+    def __init__(self, columns: Sequence[Column], title: str = "", *, boxed: bool = False) -> None:
+        self.columns = columns
+        self.title = title
+        self.boxed = boxed
+        self.rows: list[list[Styled]] = []
 
     def add_row(self, *cells: Part | Styled) -> None:
         self.rows.append([cell if isinstance(cell, Styled) else Styled.of(cell) for cell in cells])
