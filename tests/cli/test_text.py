@@ -52,6 +52,14 @@ warn (counts as fail)  analyze.image.base  Base image pinned                    
 """
 
 
+@pytest.fixture(autouse=True)
+def _no_style_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from a terminal-capable TERM and no COLUMNS, NO_COLOR or FORCE_COLOR."""
+    for name in ("COLUMNS", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+
+
 def _phase() -> PhaseOutcome:
     checks = [
         CheckResult("analyze.image.size", "Image small enough", CheckStatus.PASS, summary="x", duration_seconds=0.25),
@@ -157,13 +165,18 @@ def test_control_characters_are_escaped_in_lines_and_cells() -> None:
 
 
 def test_no_styles_and_a_wide_line_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
     text = _printed(lambda out: (out.print(Piece("passed", "green"), " ", Piece("x" * 150, "bold")), None))
     assert text == "passed " + "x" * 150 + "\n"
     assert Printer().width == PIPE_WIDTH
     monkeypatch.setenv("COLUMNS", "42")
     assert Printer().width == 42
+
+
+def test_force_color_styles_a_pipe_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI log with ``FORCE_COLOR`` is laid out as Rich laid it out: styled, 80 columns."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert _printed(lambda out: out.print(Piece("failed", "red"))) == "\x1b[31mfailed\x1b[0m\n"
+    assert Printer().width == 80
 
 
 @contextmanager
@@ -184,8 +197,6 @@ def _on_terminal(*parts: str | Piece) -> str:
 
 
 def test_styles_on_a_terminal_and_no_colours_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm")
     assert _on_terminal(Piece("bold", "bold"), " ", Piece("red", "red")) == "\x1b[1mbold\x1b[0m \x1b[31mred\x1b[0m\r\n"
     monkeypatch.setenv("NO_COLOR", "1")  # no-color.org: colours off, bold and dim stay (as Rich did)
     assert _on_terminal(Piece("bold", "bold"), " ", Piece("red", "red")) == "\x1b[1mbold\x1b[0m red\r\n"

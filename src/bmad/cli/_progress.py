@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bmad.cli._text import Printer
+from bmad.cli._text import Printer, isatty
 from bmad.core.redact import redact
 from bmad.ports.progress import NullProgress, Task
 
@@ -94,7 +94,8 @@ class RichProgress:
 
 
 def progress_display(out: Printer, err: Printer) -> RichProgress | PlainProgress:
-    """Rich's live display when stderr is a terminal, else the log lines alone."""
-    if err.is_terminal:
-        return RichProgress(stdout_is_terminal=out.is_terminal)
+    """Rich's live display when stderr is a terminal (a real one: not a CI log with ``FORCE_COLOR``),
+    else the log lines alone."""
+    if isatty(err.stream):
+        return RichProgress(stdout_is_terminal=isatty(out.stream))
     return PlainProgress(err)

@@ -2,9 +2,9 @@
 
 Every piece of text is written with its control characters escaped (:func:`terminal_safe`).
 Styles become ANSI codes only when the stream is a terminal: ``NO_COLOR`` (non-empty) drops the
-colours but keeps bold, dim and italic, ``FORCE_COLOR`` (non-empty) styles a pipe too, and
-``TERM=dumb`` styles nothing. The width is ``COLUMNS`` when set, else the terminal's, else 160
-(pipes and log files: do not squeeze tables into 80 columns).
+colours but keeps bold, dim and italic, ``FORCE_COLOR`` (non-empty) treats a pipe as a terminal
+(a CI log: styled, 80 columns), and ``TERM=dumb`` styles nothing. The width is ``COLUMNS`` when
+set, else the terminal's, else 160 (pipes and log files: do not squeeze tables into 80 columns).
 """
 
 from __future__ import annotations
@@ -170,11 +170,15 @@ class Palette(NamedTuple):
         environ = os.environ
         if environ.get("TERM", "").lower() in ("dumb", "unknown"):
             return cls(False)
-        terminal = _isatty(stream) or bool(environ.get("FORCE_COLOR"))
-        return cls(terminal, colours=not environ.get("NO_COLOR"))
+        return cls(is_terminal(stream), colours=not environ.get("NO_COLOR"))
 
 
-def _isatty(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is laid out and styled for a terminal: it is one, or ``FORCE_COLOR`` is set."""
+    return bool(os.environ.get("FORCE_COLOR")) or isatty(stream)
+
+
+def isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -186,7 +190,7 @@ def width_for(stream: TextIO) -> int:
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    if not _isatty(stream):
+    if not is_terminal(stream):
         return PIPE_WIDTH
     try:
         return os.get_terminal_size(stream.fileno()).columns or 80
@@ -227,7 +231,7 @@ class Printer:
 
     @property
     def is_terminal(self) -> bool:
-        return _isatty(self.stream)
+        return is_terminal(self.stream)
 
     def print(self, *parts: Part) -> None:
         """One line (wrapped at the width; ``\\n`` in it starts a new line)."""
