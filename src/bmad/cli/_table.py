@@ -1,7 +1,7 @@
 """Lay out a :class:`bmad.cli._text.Table` as lines of text.
 
-Column widths come from the content; when the table is wider than the line, the widest wrapping
-columns give up columns one at a time and their cells wrap between words. Columns that do not
+Column widths come from the content; when the table is wider than the line, the wrapping columns
+give up columns, widest first (as Rich shared the cut), and their cells wrap between words. Columns that do not
 wrap keep every cell whole (a line wider than the terminal wraps on the terminal, never cut).
 A plain table separates its columns with two spaces; a boxed one is drawn with a heavy head.
 """
