@@ -1,33 +1,31 @@
 """Rendering shared by every ``bmad`` command: check tables, JSON output, errors and exit codes,
-and a Rich progress display implementing :class:`bmad.ports.progress.Progress`.
+and the progress display implementing :class:`bmad.ports.progress.Progress`.
 
 Every line bmad prints goes through :func:`terminal_safe` (directly, or through :func:`echo`,
-:func:`esc` for Rich markup, :func:`print_json` and :func:`report_error`): text from outside
+:class:`bmad.cli._text.Printer`, :func:`print_json` and :func:`report_error`): text from outside
 (a ``--reason``, a manifest, a tool's output) cannot move the cursor, clear the screen or set
-the window title. Rich is imported inside the functions.
+the window title. Text is laid out by bmad's own :mod:`bmad.cli._text`; Rich is imported only
+for the live progress display, and only when stderr is a terminal.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 import traceback
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bmad.cli._text import Column, Part, Piece, Printer, Styled, Table, terminal_safe
 from bmad.core.errors import BmadError, ExitCode
 from bmad.core.models import CheckResult, CheckStatus, PhaseStatus
 from bmad.core.redact import redact, redact_data
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from bmad.ports.progress import Task
+__all__ = ["terminal_safe"]
 
 STATUS_STYLE = {
     "pass": "green",
@@ -43,15 +41,6 @@ STATUS_STYLE = {
 }
 
 
-# C0 controls but newline and tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character but newline and tab written as ``\\xNN``."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
-
-
 def echo(text: str = "", *, err: bool = False, end: str = "\n") -> None:
     """Print one plain line (or several) on stdout or stderr, control characters escaped."""
     stream = sys.stderr if err else sys.stdout
@@ -59,21 +48,17 @@ def echo(text: str = "", *, err: bool = False, end: str = "\n") -> None:
     stream.flush()
 
 
-def console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
-    if not out.is_terminal and "COLUMNS" not in os.environ:
-        out.width = 160  # pipes and log files: do not squeeze tables into 80 columns
-    return out
+def printer(*, stderr: bool = False) -> Printer:
+    """Styled, wrapped lines on stdout (or stderr)."""
+    return Printer(err=stderr)
 
 
-def styled(status: str) -> str:
-    style = STATUS_STYLE.get(status, "")
-    return f"[{style}]{status}[/{style}]" if style else status
+def styled(status: str) -> Piece:
+    return Piece(status, STATUS_STYLE.get(status, ""))
 
 
 def esc(text: str) -> str:
+    """``text`` terminal-safe and escaped for Rich markup (the live progress display's descriptions)."""
     from rich.markup import escape
 
     return escape(terminal_safe(text))
@@ -110,128 +95,62 @@ def category_of(check_id: str) -> str:
     return parts[1] if len(parts) > 2 else ""
 
 
-def render_checks(
-    out: Console,
-    checks: Sequence[CheckResult],
-    *,
-    warnings_fail: bool = False,
-    title: str | None = None,
-    group: bool = True,
-) -> None:
+def render_checks(out: Printer, checks: Sequence[CheckResult], *, warnings_fail: bool = False) -> None:
     """A table of checks grouped by category; failures and warnings get what/expected/observed/fix lines."""
-    from rich.table import Table
-
-    table = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("what", overflow="fold")
-    table.add_column("time", justify="right", no_wrap=True)
-    ordered = (
-        sorted(enumerate(checks), key=lambda item: (category_of(item[1].id), item[0])) if group else enumerate(checks)
-    )
+    table = Table([Column("status"), Column("check"), Column("what", wrap=True), Column("time", right=True)])
+    ordered = sorted(enumerate(checks), key=lambda item: (category_of(item[1].id), item[0]))
     last_category = None
     for _, check in ordered:
         category = category_of(check.id)
-        if group and category and category != last_category and len(checks) > 1:
-            table.add_row("", f"[bold]{esc(category)}[/bold]", "", "")
+        if category and category != last_category and len(checks) > 1:
+            table.add_row("", Piece(category, "bold"), "", "")
             last_category = category
-        status = check.status.value
-        shown = styled(status)
-        if check.status is CheckStatus.WARN and warnings_fail:
-            shown += " [red](counts as fail)[/red]"
-        what = esc(redact(check.title))
-        if check.summary and check.status is not CheckStatus.PASS:
-            what += f"\n[dim]{esc(redact(check.summary))}[/dim]"
-        if check.status in (CheckStatus.FAIL, CheckStatus.WARN):
-            for label, value in (("expected", check.expected), ("observed", check.observed), ("fix", check.fix)):
-                if value:
-                    what += f"\n  [bold]{label}:[/bold] {esc(redact(value))}"
-            if check.evidence_files:
-                what += f"\n  [bold]evidence:[/bold] {esc(', '.join(check.evidence_files))}"
-        table.add_row(shown, esc(check.id), what, f"{check.duration_seconds:.2f}s")
-    out.print(table)
+        table.add_row(_status_cell(check, warnings_fail), check.id, _what_cell(check), f"{check.duration_seconds:.2f}s")
+    out.table(table)
 
 
-def render_phase(out: Console, phase: Any) -> None:
+def _status_cell(check: CheckResult, warnings_fail: bool) -> Styled:
+    if check.status is CheckStatus.WARN and warnings_fail:
+        return Styled.of(styled(check.status.value), " ", Piece("(counts as fail)", "red"))
+    return Styled.of(styled(check.status.value))
+
+
+def _what_cell(check: CheckResult) -> Styled:
+    """The check's title; unless it passed its summary (dim); for a failure or warning the details."""
+    parts: list[Part] = [redact(check.title)]
+    if check.summary and check.status is not CheckStatus.PASS:
+        parts += ["\n", Piece(redact(check.summary), "dim")]
+    if check.status in (CheckStatus.FAIL, CheckStatus.WARN):
+        for label, value in (("expected", check.expected), ("observed", check.observed), ("fix", check.fix)):
+            if value:
+                parts += ["\n  ", Piece(f"{label}:", "bold"), f" {redact(value)}"]
+        if check.evidence_files:
+            parts += ["\n  ", Piece("evidence:", "bold"), f" {', '.join(check.evidence_files)}"]
+    return Styled.of(*parts)
+
+
+def render_phase(out: Printer, phase: Any) -> None:
     """One phase of a run (a :class:`bmad.engine.runner.PhaseOutcome`)."""
     result = phase.result
     counts = result.counts()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    head = f"[bold]{result.phase.label}[/bold] {styled(result.status.value)}  ({result.duration_seconds:.1f}s"
-    head += f"; {summary})" if summary else ")"
+    head: list[Part] = [Piece(result.phase.label, "bold"), " ", styled(result.status.value)]
+    head.append(f"  ({result.duration_seconds:.1f}s" + (f"; {summary})" if summary else ")"))
     if result.forced_reason:
-        head += f"  [yellow]forced: {esc(redact(result.forced_reason))}[/yellow]"
-    out.print(head)
+        head += ["  ", Piece(f"forced: {redact(result.forced_reason)}", "yellow")]
+    out.print(*head)
     if result.checks:
         render_checks(out, result.checks, warnings_fail=phase.warnings_fail)
     if result.message and result.status is not PhaseStatus.PASSED:
-        out.print(f"  {esc(redact(result.message))}")
+        out.print(f"  {redact(result.message)}")
     if result.metrics:
         metrics = "  ".join(f"{k}={v}" for k, v in result.metrics.items())
-        out.print(f"  [dim]metrics: {esc(redact(metrics))}[/dim]")
+        out.print("  ", Piece(f"metrics: {redact(metrics)}", "dim"))
     if phase.evidence_dir:
-        out.print(f"  [dim]evidence: {esc(str(phase.evidence_dir))}[/dim]")
+        out.print("  ", Piece(f"evidence: {phase.evidence_dir}", "dim"))
     if phase.record_error:
-        out.print(f"  [yellow]record not committed: {esc(phase.record_error)}[/yellow]")
+        out.print("  ", Piece(f"record not committed: {phase.record_error}", "yellow"))
     out.print()
-
-
-# ---------------------------------------------------------------------- progress
-
-
-class _RichTask:
-    def __init__(self, progress: Any, task_id: Any) -> None:
-        self._progress = progress
-        self._id = task_id
-
-    def advance(self, amount: float = 1) -> None:
-        self._progress.advance(self._id, amount)
-
-    def update(self, description: str | None = None, *, completed: float | None = None) -> None:
-        kwargs: dict[str, Any] = {}
-        if description is not None:
-            kwargs["description"] = esc(description)
-        if completed is not None:
-            kwargs["completed"] = completed
-        self._progress.update(self._id, **kwargs)
-
-    def done(self) -> None:
-        self._progress.remove_task(self._id)
-
-
-class RichProgress:
-    """:class:`bmad.ports.progress.Progress` on a Rich live display (stderr, only on a terminal).
-
-    Use as a context manager around long work; ``log`` prints above the live display.
-    """
-
-    def __init__(self, out: Console | None = None) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.console = out or console(stderr=True)
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,
-        )
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def task(self, description: str, *, total: float | None = None) -> Task:
-        return _RichTask(self._progress, self._progress.add_task(esc(description), total=total))
-
-    def log(self, message: str) -> None:
-        self.console.print(esc(redact(message)))
 
 
 # ---------------------------------------------------------------------- errors and exit codes

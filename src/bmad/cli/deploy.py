@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from rich.console import Console
+    from bmad.cli._text import Printer
 
 
 def rollback_command(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +42,8 @@ def rollback(args: argparse.Namespace) -> int:
     """Roll back to the last good release in the ledger; the rollback and its MTTR are recorded."""
     import math
 
-    from bmad.cli._render import RichProgress, print_json
+    from bmad.cli._progress import progress_display
+    from bmad.cli._render import print_json, printer
     from bmad.config.loader import load_config
     from bmad.core.errors import UsageError
     from bmad.engine.wiring.deploy_rollback import manual_rollback
@@ -52,7 +53,7 @@ def rollback(args: argparse.Namespace) -> int:
     if args.service is not None and args.service != cfg.service.name:
         raise UsageError(f"{config} describes service {cfg.service.name!r}, not {args.service!r}")
     environment = pick_env(cfg, args.env)
-    with RichProgress() as progress:
+    with progress_display(printer(), printer(stderr=True)) as progress:
         outcome = manual_rollback(
             cfg,
             environment,
@@ -70,24 +71,26 @@ def rollback(args: argparse.Namespace) -> int:
 
 
 def _print_rollback(outcome: Any) -> None:
-    from bmad.cli._render import console, esc
+    from bmad.cli._render import printer
+    from bmad.cli._text import Piece
 
-    out = console()
+    out = printer()
     result = outcome.result
     if outcome.ok:
         mttr = result.metrics.get("mttr_seconds")
         out.print(
-            f"[green]rolled back[/green] {esc(outcome.service)} in {esc(outcome.environment)}: "
-            f"{esc((outcome.from_version or '?')[:12])} -> {esc((outcome.to_version or '?')[:12])} "
-            f"(healthy after {mttr}s)"
+            Piece("rolled back", "green"),
+            f" {outcome.service} in {outcome.environment}: "
+            f"{(outcome.from_version or '?')[:12]} -> {(outcome.to_version or '?')[:12]} "
+            f"(healthy after {mttr}s)",
         )
     else:
-        out.print(f"[red]rollback failed[/red]: {esc(result.summary)}")
+        out.print(Piece("rollback failed", "red"), f": {result.summary}")
         if result.fix:
-            out.print(f"fix: {esc(result.fix)}")
+            out.print(f"fix: {result.fix}")
     for sent in outcome.notifications:
-        told = "notified" if sent.delivered else "[yellow]warning: not delivered to[/yellow]"
-        out.print(f"{told} {esc(sent.channel)} ({sent.event})" + (f": {esc(sent.reason)}" if sent.reason else ""))
+        told = Piece("notified") if sent.delivered else Piece("warning: not delivered to", "yellow")
+        out.print(told, f" {sent.channel} ({sent.event})" + (f": {sent.reason}" if sent.reason else ""))
 
 
 def _env_config_json(parser: argparse.ArgumentParser, description: str, handler: Any) -> None:
@@ -115,7 +118,8 @@ def target_command(parser: argparse.ArgumentParser) -> None:
 
 def target_status(args: argparse.Namespace) -> None:
     """What runs in the environment's target now, read back from it (not from the ledger)."""
-    from bmad.cli._render import console, esc, print_json
+    from bmad.cli._render import print_json, printer
+    from bmad.cli._text import Piece
     from bmad.config.loader import load_config
 
     cfg = load_config(config_of(args))
@@ -124,38 +128,32 @@ def target_status(args: argparse.Namespace) -> None:
     if args.json:
         print_json(status)
         return
-    out = console()
-    out.print(f"[bold]{esc(cfg.service.name)}[/bold] in {esc(environment)} ({esc(str(status.get('kind')))})")
+    out = printer()
+    out.print(Piece(cfg.service.name, "bold"), f" in {environment} ({status.get('kind')})")
     if status.get("kind") == "local":
         _print_local_target(out, status)
     else:
         _print_kubernetes_target(out, status)
 
 
-def _print_local_target(out: Console, status: dict[str, Any]) -> None:
-    from bmad.cli._render import esc
-
+def _print_local_target(out: Printer, status: dict[str, Any]) -> None:
     for gen in status.get("generations") or []:
         replicas = ", ".join(f"{r['name']} {r['status']} {r['url'] or ''}".strip() for r in gen["replicas"])
         line = f"  {gen['role']:<9} {gen['release'][:12]}  generation {gen['generation']}: {replicas}"
-        out.print(esc(line))
+        out.print(line)
     if not status.get("generations"):
         out.print("  nothing deployed")
 
 
-def _print_kubernetes_target(out: Console, status: dict[str, Any]) -> None:
-    from bmad.cli._render import esc
-
+def _print_kubernetes_target(out: Printer, status: dict[str, Any]) -> None:
     rollout = status.get("rollout") or {}
     out.print(
-        esc(
-            f"  deployment {status.get('deployment')} revision {status.get('revision')} "
-            f"release {str(status.get('release') or '?')[:12]}: {rollout.get('message', '')}"
-        )
+        f"  deployment {status.get('deployment')} revision {status.get('revision')} "
+        f"release {str(status.get('release') or '?')[:12]}: {rollout.get('message', '')}"
     )
     for pod in status.get("pods") or []:
         problem = f" {pod['problem']}" if pod.get("problem") else ""
-        out.print(esc(f"  pod {pod['name']} {pod['phase']} ready={pod['ready']} restarts={pod['restarts']}{problem}"))
+        out.print(f"  pod {pod['name']} {pod['phase']} ready={pod['ready']} restarts={pod['restarts']}{problem}")
 
 
 def diagnose_command(parser: argparse.ArgumentParser) -> None:
@@ -181,22 +179,23 @@ def diagnose(args: argparse.Namespace) -> int:
 
 
 def _print_diagnosis(report: Any) -> None:
-    from bmad.cli._render import console, esc
+    from bmad.cli._render import printer
+    from bmad.cli._text import Piece
 
-    out = console()
-    out.print(f"[bold]{esc(report.service)}[/bold] in {esc(report.environment)} ({esc(str(report.target))})")
+    out = printer()
+    out.print(Piece(report.service, "bold"), f" in {report.environment} ({report.target})")
     if not report.findings:
-        out.print("[green]no problem found[/green]")
+        out.print(Piece("no problem found", "green"))
     for finding in report.findings:
-        out.print(f"\n[red]{esc(finding.symptom)}[/red]  {esc(finding.object)}")
+        out.print("\n", Piece(finding.symptom, "red"), f"  {finding.object}")
         for line in finding.evidence:
-            out.print(f"  {esc(line)}")
+            out.print(f"  {line}")
         out.print("  likely causes:")
         for cause in finding.causes:
-            out.print(f"    - {esc(cause)}")
+            out.print(f"    - {cause}")
         out.print("  fixes:")
         for fix in finding.fixes:
-            out.print(f"    - {esc(fix)}")
+            out.print(f"    - {fix}")
 
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {

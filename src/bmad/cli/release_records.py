@@ -10,8 +10,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
-    from rich.console import Console
-
+    from bmad.cli._text import Part, Printer
     from bmad.engine.queries import StatusReport
 
 
@@ -27,7 +26,7 @@ def status_command(parser: argparse.ArgumentParser) -> None:
 
 def status(args: argparse.Namespace) -> None:
     """Where the release at HEAD stands (a phase left running by a dead process shows as interrupted)."""
-    from bmad.cli._render import console, print_json
+    from bmad.cli._render import print_json, printer
     from bmad.config.loader import load_config
     from bmad.engine.queries import release_status
 
@@ -36,48 +35,46 @@ def status(args: argparse.Namespace) -> None:
     if args.json:
         print_json(report.to_dict())
         return
-    _print_status(console(), report)
+    _print_status(printer(), report)
 
 
-def _print_status(out: Console, report: StatusReport) -> None:
-    from bmad.cli._render import esc, styled
+def _print_status(out: Printer, report: StatusReport) -> None:
+    from bmad.cli._render import styled
+    from bmad.cli._text import Piece
     from bmad.core.models import PhaseName
 
     release = report.release
-    out.print(f"[bold]{esc(release.key)}[/bold]" + (" [yellow](dirty tree)[/yellow]" if release.dirty else ""))
+    out.print(Piece(release.key, "bold"), Piece(" (dirty tree)", "yellow") if release.dirty else "")
     for phase in PhaseName.ordered():
         run = report.history.latest(phase) if report.history is not None else None
-        line = f"  {phase.label:<8} {styled(report.phase_status(phase).value)}"
+        line: list[Part] = [f"  {phase.label:<8} ", styled(report.phase_status(phase).value)]
         if run is not None:
-            line += f"  attempt {run.attempt}, started {run.started_at:%Y-%m-%d %H:%M:%S}Z"
+            line.append(f"  attempt {run.attempt}, started {run.started_at:%Y-%m-%d %H:%M:%S}Z")
             if run.duration_seconds is not None:
-                line += f", {run.duration_seconds:.1f}s"
+                line.append(f", {run.duration_seconds:.1f}s")
             if run.forced_reason:
-                line += f", [yellow]forced: {esc(run.forced_reason)}[/yellow]"
+                line += [", ", Piece(f"forced: {run.forced_reason}", "yellow")]
             if run.message and run.status.value != "passed":
-                line += f"\n           [dim]{esc(run.message)}[/dim]"
-        out.print(line)
+                line += ["\n           ", Piece(run.message, "dim")]
+        out.print(*line)
     deployer = _deployer_line(report)
     if deployer:
         out.print(deployer)
     for record in report.interrupted:
-        out.print(f"[magenta]{record.phase.label} was interrupted: {esc(record.message)}[/magenta]")
+        out.print(Piece(f"{record.phase.label} was interrupted: {record.message}", "magenta"))
     if report.lock is not None:
-        out.print(
-            f"locked by pid {report.lock.pid} on {esc(report.lock.host)} until {report.lock.lease_until:%H:%M:%S}Z"
-        )
+        out.print(f"locked by pid {report.lock.pid} on {report.lock.host} until {report.lock.lease_until:%H:%M:%S}Z")
     nxt = report.next_phase
     if report.history is None:
         out.print("no phase ran yet for this release: start with 'bmad run'")
     elif nxt is None:
-        out.print("[green]every phase passed[/green]")
+        out.print(Piece("every phase passed", "green"))
     else:
         out.print(f"next: {nxt.label} ('bmad resume' continues from there)")
 
 
 def _deployer_line(report: StatusReport) -> str | None:
     """Who ran the latest DEPLOY (else the newest phase run), with the trigger and the CI run's URL."""
-    from bmad.cli._render import esc
     from bmad.core.models import PhaseName
 
     history = report.history
@@ -86,7 +83,7 @@ def _deployer_line(report: StatusReport) -> str | None:
     who = history.deployer
     ran = "DEPLOY" if history.latest(PhaseName.DEPLOY) is not None else "last phase"
     details = ", ".join(part for part in (who.trigger, who.run_url) if part)
-    return f"{ran} run by {esc(who.actor or '')}" + (f" ({esc(details)})" if details else "")
+    return f"{ran} run by {who.actor or ''}" + (f" ({details})" if details else "")
 
 
 def history_command(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +149,8 @@ def verify_ledger_command(parser: argparse.ArgumentParser) -> None:
 
 def verify_ledger(args: argparse.Namespace) -> int:
     """Recompute the ledger's hash chain and report any edited or deleted record (exit 1)."""
-    from bmad.cli._render import console, esc, print_json
+    from bmad.cli._render import print_json, printer
+    from bmad.cli._text import Piece
     from bmad.config.loader import load_config
     from bmad.engine.queries import verify_ledger as verify
 
@@ -160,13 +158,13 @@ def verify_ledger(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        out = console()
+        out = printer()
         if report.ok:
-            out.print(f"[green]ledger verified[/green]: {report.checked} record(s), hash chain intact")
+            out.print(Piece("ledger verified", "green"), f": {report.checked} record(s), hash chain intact")
         else:
-            out.print(f"[red]ledger verification failed[/red]: {len(report.problems)} problem(s)")
+            out.print(Piece("ledger verification failed", "red"), f": {len(report.problems)} problem(s)")
             for problem in report.problems:
-                out.print(f"  {esc(problem)}")
+                out.print(f"  {problem}")
     return 0 if report.ok else 1
 
 

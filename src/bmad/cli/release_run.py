@@ -175,16 +175,18 @@ def _run_quietly(
 
 def _run_with_progress(cfg: BmadConfig, environment: str, kwargs: dict[str, Any]) -> RunOutcome:
     """Run with a live progress display on stderr and each phase's checks printed as it ends."""
-    from bmad.cli._render import RichProgress, console, esc, render_phase, styled
+    from bmad.cli._progress import progress_display
+    from bmad.cli._render import printer, render_phase, styled
+    from bmad.cli._text import Piece
     from bmad.engine.runner import run_release
 
-    out = console()
-    err = console(stderr=True)
+    out = printer()
+    err = printer(stderr=True)
 
     def waiting(holder: Any) -> None:
-        err.print(f"waiting: {environment} is locked by pid {holder.pid} on {esc(holder.host)} ...")
+        err.print(f"waiting: {environment} is locked by pid {holder.pid} on {holder.host} ...")
 
-    with RichProgress(err) as progress:
+    with progress_display(out, err) as progress:
         outcome = run_release(
             cfg,
             environment,
@@ -194,20 +196,18 @@ def _run_with_progress(cfg: BmadConfig, environment: str, kwargs: dict[str, Any]
             **kwargs,
         )
     for record in outcome.interrupted:
-        out.print(f"[magenta]found {record.phase.label} interrupted: {esc(record.message)}[/magenta]")
+        out.print(Piece(f"found {record.phase.label} interrupted: {record.message}", "magenta"))
     verdict = "passed" if outcome.passed else "failed"
-    out.print(f"{styled(verdict)}: {esc(outcome.message)}")
+    out.print(styled(verdict), f": {outcome.message}")
     published = outcome.published
     if published is not None:
         if published.outputs is not None:
-            out.print(f"runbook, checklist and report: {esc(str(published.outputs.directory))}")
+            out.print(f"runbook, checklist and report: {published.outputs.directory}")
         for problem in published.problems:
-            err.print(f"[yellow]warning: {esc(problem)}[/yellow]")
+            err.print(Piece(f"warning: {problem}", "yellow"))
     for sent in outcome.notifications:
         if not sent.delivered:
-            err.print(
-                f"[yellow]warning: {sent.event} not delivered to {esc(sent.channel)}: {esc(sent.reason)}[/yellow]"
-            )
+            err.print(Piece(f"warning: {sent.event} not delivered to {sent.channel}: {sent.reason}", "yellow"))
     return outcome
 
 

@@ -266,33 +266,31 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def print_metrics_table(result: Any) -> None:
-    """The guide's "Framework Metrics" table and the DORA keys, with Rich when on a terminal."""
-    from bmad.cli._render import console, esc
+    """The guide's "Framework Metrics" table and the DORA keys, boxed on a terminal, else as Markdown."""
+    from bmad.cli._render import printer
+    from bmad.cli._text import Column, Piece, Table
 
-    out = console()
+    out = printer()
     if not out.is_terminal and os.environ.get("BMAD_RICH") != "1":
         from bmad.cli._render import echo
         from bmad.reports.metrics import render_table
 
         echo(render_table(result), end="")
         return
-    from rich.table import Table
-
     scope = f"{result.service or 'all services'} / {result.environment or 'all environments'}"
     out.print(
-        f"{esc(scope)}, {result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC: "
+        f"{scope}, {result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC: "
         f"{result.successful} success, {result.rolled_back} rolled back, {result.failed} failed, "
         f"{result.blocked} stopped at a gate"
     )
     title = f"Framework Metrics ({result.deployments} Deployment{'s' if result.deployments != 1 else ''})"
     for heading, rows in ((title, result.rows()), ("DORA four keys", result.dora_rows())):
-        table = Table(title=heading, title_justify="left")
-        for column in ("Metric", "Target", "Achieved", "Met"):
-            table.add_column(column)
+        columns = [Column(name, wrap=True) for name in ("Metric", "Target", "Achieved", "Met")]
+        table = Table(columns, heading, boxed=True)
         for row in rows:
-            met = "–" if row.met is None else ("[green]✓[/green]" if row.met else "[red]✗[/red]")
-            table.add_row(f"[bold]{esc(row.metric)}[/bold]", esc(row.target), esc(row.achieved), met)
-        out.print(table)
+            met = Piece("–") if row.met is None else (Piece("✓", "green") if row.met else Piece("✗", "red"))
+            table.add_row(Piece(row.metric, "bold"), row.target, row.achieved, met)
+        out.table(table)
 
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {

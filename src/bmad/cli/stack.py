@@ -204,7 +204,7 @@ def _default_rules() -> list[Path]:
 def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> None:
     import json
 
-    from bmad.cli._render import echo, esc
+    from bmad.cli._render import echo
 
     if as_json:
         payload = {
@@ -215,27 +215,25 @@ def _render(info: StackInfo, items: list[ComponentStatus], as_json: bool) -> Non
         }
         echo(json.dumps(payload, indent=2))
         return
-    import sys
+    from bmad.cli._text import Column, Piece, Printer, Table
 
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=esc(f"local stack in {info.root}"), title_justify="left")
-    for column in ("component", "state", "pid", "endpoint", "ready in", "log"):
-        table.add_column(column)
+    columns = [Column(name, wrap=True) for name in ("component", "state", "pid", "endpoint", "ready in", "log")]
+    table = Table(columns, f"local stack in {info.root}", boxed=True)
     colours = {"running": "green", "stopped": "dim", "exited": "red", "unhealthy": "yellow"}
     for item in items:
         table.add_row(
-            esc(item.name),
-            f"[{colours.get(item.state, 'white')}]{esc(item.state)}[/]",
+            item.name,
+            Piece(item.state, colours.get(item.state, "")),
             str(item.pid or "-"),
-            esc(item.endpoint),
+            item.endpoint,
             f"{item.start_seconds:.2f}s" if item.start_seconds is not None else "-",
-            esc(item.log or "-"),
+            item.log or "-",
         )
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
-    console.print(table)
-    console.print(esc(f'clients: eval "$(bmad stack env --dir {info.root})"  # DOCKER_HOST={info.docker_host}'))
+    out = Printer()
+    if not out.is_terminal:
+        out.width = 200  # a log file keeps whole paths on one line
+    out.table(table)
+    out.print(f'clients: eval "$(bmad stack env --dir {info.root})"  # DOCKER_HOST={info.docker_host}')
 
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"stack": stack_command}
