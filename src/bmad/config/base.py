@@ -1,41 +1,122 @@
-"""Shared base for every config model: unknown keys are errors, values are validated strictly."""
+"""Shared base of every config type: frozen stdlib dataclasses, declared without importing pydantic.
+
+A config type is a ``@config_model`` class deriving from :class:`Model`; each field is declared once
+with :func:`setting` (default, description, constraints such as ``ge=1`` or ``min_length=3``, and an
+optional ``check`` function). Building these classes is cheap, so a command that finds its config in
+the cache (:mod:`bmad.config.cache`) never imports pydantic. When a file must be validated,
+:mod:`bmad.config.validate` hands these same classes to pydantic: unknown keys are errors, the
+constraints and checks apply, and every error keeps its field path for file:line.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from datetime import date
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from bmad.core.errors import ConfigError
 from bmad.core.redact import register_secret
 
+ModelT = TypeVar("ModelT", bound=type)
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
-    @field_validator("*")
+def setting(
+    *,
+    default: Any = dataclasses.MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    description: str = "",
+    check: Callable[[Any], Any] | None = None,
+    **constraints: Any,
+) -> Any:
+    """One field of a config type: its default, its description, pydantic constraints and a ``check``.
+
+    ``check`` takes the validated value and returns it (possibly normalised) or raises ValueError; it
+    runs only when a file is validated. A list or mapping default is copied for each instance.
+    """
+    metadata: dict[str, Any] = {"description": description, **constraints}
+    if check is not None:
+        metadata["check"] = check
+    if isinstance(default, list | dict):
+        default_factory, default = _copier(default), dataclasses.MISSING
+    if default_factory is not None:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _copier(value: list[Any] | dict[Any, Any]) -> Callable[[], Any]:
+    return lambda: value.copy()
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(setting,))
+def config_model(cls: ModelT) -> ModelT:
+    """``cls`` as a frozen, slotted, keyword-only dataclass (a config type)."""
+    return dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+class Model:
+    """What every config type shares: unknown keys refused, cross-field checks, field descriptions."""
+
+    __slots__ = ()
+    # read by pydantic when it validates a file (a plain dict: ConfigDict is a TypedDict)
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
     @classmethod
-    def _ranges_by_name(cls, value: Any, info: ValidationInfo) -> Any:
-        """Ports are 1-65535 and timeouts positive, wherever they are (refused at load, with file:line)."""
-        name = info.field_name or ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if (name == "port" or name.endswith("_port")) and not 1 <= value <= 65535:
-                raise ValueError("a port is between 1 and 65535")
-            if "timeout" in name and name.endswith("_seconds") and not value > 0:
-                raise ValueError("a timeout is more than 0 seconds")
-        return value
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from bmad.config.validate import model_schema  # pydantic only when a file is validated
+
+        return model_schema(cls, source, handler)
+
+    @classmethod
+    def before_validation(cls, data: Any) -> Any:
+        """The raw input, possibly refused (ValueError) before the fields are validated."""
+        return data
+
+    def after_validation(self) -> None:
+        """Checks across fields, run after the fields are validated; raise ValueError to refuse."""
 
     @classmethod
     def help(cls, name: str) -> str:
         """The description of field ``name``: what ``bmad init`` writes beside it in the starter file."""
-        description = cls.model_fields[name].description
+        fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        description: str = fields[name].metadata.get("description", "")
         if not description:
             raise KeyError(f"{cls.__name__}.{name} has no description")
         return description
 
 
+def config_json(value: Any) -> Any:
+    """``value`` (a config type, or a value of one of its fields) as JSON data; excluded fields are left out."""
+    if isinstance(value, Model):
+        return {
+            field.name: config_json(getattr(value, field.name))
+            for field in dataclasses.fields(value)  # type: ignore[arg-type]
+            if not field.metadata.get("exclude")
+        }
+    if isinstance(value, dict):
+        return {str(key): config_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [config_json(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Check:
+    """``Annotated[T, Check(function)]``: ``function`` checks (and may normalise) a value of type T."""
+
+    function: Callable[[Any], Any]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.function, handler(source))
+
+
+@config_model
 class SecretRef(Model):
     """Where a secret lives. The value itself is never written in ``bmad.yaml``.
 
@@ -43,12 +124,11 @@ class SecretRef(Model):
     the config file) is given. :meth:`resolve` reads the value and registers it for redaction.
     """
 
-    env: str | None = Field(default=None, description="the environment variable holding the secret")
-    file: str | None = Field(default=None, description="the file holding the secret, relative to bmad.yaml")
+    env: str | None = setting(default=None, description="the environment variable holding the secret")
+    file: str | None = setting(default=None, description="the file holding the secret, relative to bmad.yaml")
 
-    @model_validator(mode="before")
     @classmethod
-    def _refuse_literal_values(cls, data: Any) -> Any:
+    def before_validation(cls, data: Any) -> Any:
         if isinstance(data, str):
             raise ValueError(
                 "secret values are never written in bmad.yaml: use a reference such as "
@@ -56,11 +136,9 @@ class SecretRef(Model):
             )
         return data
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
+    def after_validation(self) -> None:
         if (self.env is None) == (self.file is None):
             raise ValueError("give exactly one of 'env' or 'file'")
-        return self
 
     def describe(self) -> str:
         return f"env:{self.env}" if self.env else f"file:{self.file}"

@@ -71,7 +71,7 @@ class KubernetesTarget:
         helm_release: str | None = None,
     ) -> None:
         overrides = {k: v for k, v in (("kubeconfig", kubeconfig), ("context", context)) if v}
-        self.config = config.model_copy(update=overrides) if overrides else config
+        self.config = dataclasses.replace(config, **overrides) if overrides else config
         self.probe = probe
         self.health_path = health_path
         self._base_dir = base_dir
@@ -171,7 +171,7 @@ class KubernetesTarget:
         target = next((o for o in workloads if o.get("metadata", {}).get("name") == name), None)
         if target is None and len(workloads) == 1 and not self.config.deployment:
             target = workloads[0]
-            self.config = self.config.model_copy(update={"deployment": target["metadata"]["name"]})
+            self.config = dataclasses.replace(self.config, deployment=target["metadata"]["name"])
         if target is None:
             raise AdapterError(
                 SYSTEM,
