@@ -4,8 +4,6 @@ Every threshold users dispute (CPU limits, UID floor, minimum replicas, registry
 pull policy ...) is a setting here, with the default documented in docs/analyze.md.
 """
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Literal
 

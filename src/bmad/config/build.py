@@ -18,8 +18,6 @@ Example::
           - {id: CVE-2024-0001, reason: not reachable from our code, expires: 2026-12-31}
 """
 
-from __future__ import annotations
-
 import string
 from datetime import date
 from typing import Literal

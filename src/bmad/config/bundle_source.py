@@ -4,8 +4,6 @@ Paths are relative to bmad.yaml. Whatever the source, the rendered objects are w
 DEPLOY applies (docs/deploy.md, "Sources of the bundle").
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 

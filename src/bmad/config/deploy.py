@@ -5,8 +5,6 @@ the local container engine while production runs on Kubernetes. ``deploy:`` hold
 same everywhere: smoke tests, the post-deploy verification window and its criteria.
 """
 
-from __future__ import annotations
-
 import os
 from typing import Literal
 

@@ -1,9 +1,6 @@
 """``gpu:``: where the GPU checks find what a service asks for and where its GPU figures come from
 (docs/gpu.md)."""
 
-from __future__ import annotations
-
-
 from bmad.config.base import Model, config_model, setting
 
 

@@ -5,8 +5,6 @@ Alertmanager and Grafana answer, and where the service itself answers (``service
 Service-wide (``measure:``): the scrape job, rules expected, baseline queries, the load-test sweep.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Literal
 from urllib.parse import urlsplit

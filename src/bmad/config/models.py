@@ -1,7 +1,5 @@
 """The root of ``bmad.yaml``: one file per service, with named environments."""
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 from typing import Annotated, Literal

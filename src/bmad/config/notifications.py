@@ -20,8 +20,6 @@ Example::
               password: {env: SMTP_PASSWORD}
 """
 
-from __future__ import annotations
-
 import re
 from typing import Literal, get_args
 

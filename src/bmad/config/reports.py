@@ -7,9 +7,6 @@ Example::
       push_own_metrics: true        # push bmad_deployments_total & co. to monitoring.pushgateway_url
 """
 
-from __future__ import annotations
-
-
 from bmad.config.base import Model, config_model, setting
 
 
