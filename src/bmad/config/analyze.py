@@ -7,7 +7,6 @@ pull policy ...) is a setting here, with the default documented in docs/analyze.
 from datetime import date
 from typing import Literal
 
-
 from bmad.config.base import Model, config_model, setting
 
 ChangeType = Literal[

@@ -8,12 +8,10 @@ the cache (:mod:`bmad.config.cache`) never imports pydantic. When a file must be
 constraints and checks apply, and every error keeps its field path for file:line.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import os
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
@@ -60,7 +58,8 @@ def config_model(cls: ModelT) -> ModelT:
     """
     if cls.__doc__ is None:  # else @dataclass writes one from inspect.signature (slow, and says nothing)
         cls.__doc__ = f"The {cls.__name__} section of bmad.yaml."
-    return dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+    dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)  # the same class, made a dataclass
+    return cls
 
 
 _MISSING: Any = dataclasses.MISSING
@@ -72,7 +71,7 @@ _INIT_PLANS: dict[type, _InitPlan] = {}
 def _init_plan(cls: type) -> _InitPlan:
     plan = _INIT_PLANS.get(cls)
     if plan is None:
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        fields = dataclasses.fields(cls)
         plan = _INIT_PLANS[cls] = tuple((field.name, field.default, field.default_factory) for field in fields)
     return plan
 

@@ -22,7 +22,6 @@ import string
 from datetime import date
 from typing import Literal
 
-
 from bmad.config.base import Model, SecretRef, config_model, setting
 
 Severity = Literal["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]

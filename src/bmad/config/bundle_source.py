@@ -6,7 +6,6 @@ DEPLOY applies (docs/deploy.md, "Sources of the bundle").
 
 from typing import Literal
 
-
 from bmad.config.base import Model, config_model, setting
 
 

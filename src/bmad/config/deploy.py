@@ -8,7 +8,6 @@ same everywhere: smoke tests, the post-deploy verification window and its criter
 import os
 from typing import Literal
 
-
 from bmad.config.base import Model, SecretRef, config_model, setting
 from bmad.config.bundle_source import BundleSourceConfig
 

@@ -9,7 +9,6 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-
 from bmad.config.base import Model, SecretRef, config_model, setting
 
 NoDataPolicy = Literal["fail", "warn", "skip"]

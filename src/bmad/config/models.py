@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-
 from bmad.config.analyze import AnalyzeConfig
 from bmad.config.base import Check, Model, SecretRef, config_model, setting
 from bmad.config.build import BuildConfig

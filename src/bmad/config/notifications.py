@@ -23,7 +23,6 @@ Example::
 import re
 from typing import Literal, get_args
 
-
 from bmad.config.base import Model, SecretRef, config_model, setting
 
 NotificationEvent = Literal["run_started", "gate_failed", "rolled_back", "succeeded"]

@@ -70,8 +70,11 @@ class KubernetesTarget:
         default_namespace: str | None = None,
         helm_release: str | None = None,
     ) -> None:
-        overrides = {k: v for k, v in (("kubeconfig", kubeconfig), ("context", context)) if v}
-        self.config = dataclasses.replace(config, **overrides) if overrides else config
+        if kubeconfig or context:
+            config = dataclasses.replace(
+                config, kubeconfig=kubeconfig or config.kubeconfig, context=context or config.context
+            )
+        self.config = config
         self.probe = probe
         self.health_path = health_path
         self._base_dir = base_dir
