@@ -57,7 +57,7 @@ def config_model(cls: ModelT) -> ModelT:
     source) cost ~0.5 ms a class, i.e. most of the import of the config.
     """
     if cls.__doc__ is None:  # else @dataclass writes one from inspect.signature (slow, and says nothing)
-        cls.__doc__ = f"The {cls.__name__} section of bmad.yaml."
+        cls.__doc__ = f"{cls.__name__}: settings of bmad.yaml."
     dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)  # the same class, made a dataclass
     return cls
 
@@ -160,11 +160,13 @@ def config_json(value: Any) -> Any:
     return value
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Check:
     """``Annotated[T, Check(function)]``: ``function`` checks (and may normalise) a value of type T."""
 
-    function: Callable[[Any], Any]
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
         from pydantic_core import core_schema

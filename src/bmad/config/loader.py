@@ -1,7 +1,8 @@
 """Load ``bmad.yaml`` with line tracking.
 
 The YAML is composed into nodes first, so every value keeps the line and column it came
-from; the plain data is then validated by the pydantic models. Every problem — unreadable
+from; the plain data is then validated as the config types (:mod:`bmad.config.validate`, pydantic:
+imported only when the cache of validated configs does not answer). Every problem — unreadable
 file, YAML syntax, duplicate key, unknown key, wrong type — becomes a
 :class:`~bmad.core.errors.ConfigError` naming file:line:column, the field path and what
 was expected. Unknown keys get a "did you mean".
