@@ -20,7 +20,7 @@ ChangeType = Literal[
 ]
 
 
-def _version(value: str) -> str:
+def _kubernetes_version(value: str) -> str:
     parts = value.lstrip("v").split(".")
     if len(parts) < 2 or not all(p.isdigit() for p in parts):
         raise ValueError("must look like 1.30 or 1.30.2")
@@ -159,7 +159,7 @@ class AnalyzeConfig(Model):
         default=None, description="a folder of Kubernetes manifests; detected when not given"
     )
     kubernetes_version: str = setting(
-        default="1.30", description="the Kubernetes version the schemas are checked against", check=_version
+        default="1.30", description="the Kubernetes version the schemas are checked against", check=_kubernetes_version
     )
     strict_schemas: bool = setting(default=True, description="unknown fields are errors (kubeconform -strict)")
     crd_schemas: list[str] = setting(

@@ -63,7 +63,7 @@ class SuiteEnvironment(Model):
             raise ValueError("give 'compose' or 'up' commands (with optional 'waits')")
 
 
-def _simple_name(value: str) -> str:
+def _suite_name(value: str) -> str:
     if not value.replace("-", "").replace("_", "").isalnum():
         raise ValueError("suite names use letters, digits, '-' and '_'")
     return value
@@ -75,7 +75,7 @@ class TestSuite(Model):
 
     __test__ = False  # not a pytest class
 
-    name: str = setting(description="the suite's name (letters, digits, '-' and '_')", check=_simple_name)
+    name: str = setting(description="the suite's name (letters, digits, '-' and '_')", check=_suite_name)
     command: list[str] = setting(min_length=1, description="the command, as an argv list")
     cwd: str = setting(default=".", description="working folder, relative to the repository")
     timeout_seconds: float = setting(default=600.0, description="the suite fails past this")

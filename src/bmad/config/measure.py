@@ -26,13 +26,13 @@ def _http_url(value: str, what: str) -> str:
     return value.rstrip("/")
 
 
-def _url(value: str) -> str:
+def _grafana_url(value: str) -> str:
     return _http_url(value, "grafana.url")
 
 
 @config_model
 class GrafanaConfig(Model):
-    url: str = setting(check=_url, description="where Grafana answers")
+    url: str = setting(check=_grafana_url, description="where Grafana answers")
     token: SecretRef | None = setting(
         default=None, description='a service-account token; sent as "Authorization: Bearer"'
     )
@@ -50,7 +50,7 @@ class GrafanaConfig(Model):
     timeout_seconds: float = setting(default=10.0, description="timeout of each request")
 
 
-def _urls(value: str | None) -> str | None:
+def _monitoring_url(value: str | None) -> str | None:
     return None if value is None else _http_url(value, "monitoring URL")
 
 
@@ -58,12 +58,16 @@ def _urls(value: str | None) -> str | None:
 class MonitoringConfig(Model):
     """Monitoring endpoints of one environment. ``None`` means "not used here" (checks skip with that reason)."""
 
-    prometheus_url: str = setting(check=_urls, default="http://127.0.0.1:9090", description="where Prometheus answers")
+    prometheus_url: str = setting(
+        check=_monitoring_url, default="http://127.0.0.1:9090", description="where Prometheus answers"
+    )
     pushgateway_url: str | None = setting(
-        check=_urls, default=None, description="where the Pushgateway answers; none (the default): not used here"
+        check=_monitoring_url,
+        default=None,
+        description="where the Pushgateway answers; none (the default): not used here",
     )
     alertmanager_url: str | None = setting(
-        check=_urls,
+        check=_monitoring_url,
         default=None,
         description="checked directly when given; otherwise the Alertmanager(s) Prometheus reports are checked",
     )
@@ -71,7 +75,7 @@ class MonitoringConfig(Model):
         default=None, description="Grafana and the dashboards it must have; none: not used here"
     )
     service_url: str | None = setting(
-        check=_urls,
+        check=_monitoring_url,
         default=None,
         description=(
             "where the running service answers (the load test's default target); default: derived from the deploy "
@@ -79,7 +83,7 @@ class MonitoringConfig(Model):
         ),
     )
     preview_url: str | None = setting(
-        check=_urls,
+        check=_monitoring_url,
         default=None,
         description=(
             "where a preview of the release candidate answers (BUILD's test environment, a preview deployment): "
@@ -90,7 +94,7 @@ class MonitoringConfig(Model):
     timeout_seconds: float = setting(default=10.0, description="timeout of each request")
 
 
-def _name(value: str) -> str:
+def _baseline_name(value: str) -> str:
     if not re.match(r"^[a-z][a-z0-9_]*$", value):
         raise ValueError("baseline names are snake_case identifiers (e.g. cpu, p95_latency)")
     return value
@@ -100,7 +104,7 @@ def _name(value: str) -> str:
 class BaselineQuery(Model):
     """One baseline figure: a PromQL query; ``{job}``, ``{rate_window}`` and ``{namespace}`` are filled in."""
 
-    name: str = setting(check=_name, description="the figure's name (snake_case)")
+    name: str = setting(check=_baseline_name, description="the figure's name (snake_case)")
     query: str = setting(description="PromQL; {job}, {rate_window} and {namespace} are filled in")
     unit: str = setting(default="", description="the figure's unit")
     no_data: NoDataPolicy | None = setting(
@@ -118,7 +122,7 @@ class EndToEndConfig(Model):
     job: str = setting(default="bmad_measure_e2e", description="the Pushgateway job of the pushed metric")
 
 
-def _method(value: str) -> str:
+def _http_method(value: str) -> str:
     method = value.upper()
     if not re.match(r"^[A-Z]+$", method):
         raise ValueError("an HTTP method such as GET or POST")
@@ -127,7 +131,7 @@ def _method(value: str) -> str:
 
 @config_model
 class RequestSpec(Model):
-    method: str = setting(check=_method, default="GET", description="the HTTP method")
+    method: str = setting(check=_http_method, default="GET", description="the HTTP method")
     url: str = setting(
         default="/",
         description='a path on the service URL ("/", "/api/x?y=1") or an absolute URL (its host must be allowed)',
@@ -144,13 +148,13 @@ class SloConfig(Model):
     max_p95_ms: float | None = setting(default=2000.0, gt=0, description="the p95 latency bound, in milliseconds")
 
 
-def _levels(value: list[int]) -> list[int]:
+def _positive_levels(value: list[int]) -> list[int]:
     if any(level < 1 for level in value):
         raise ValueError("concurrency levels are positive integers")
     return value
 
 
-def _environment_levels(value: dict[str, list[int]]) -> dict[str, list[int]]:
+def _positive_environment_levels(value: dict[str, list[int]]) -> dict[str, list[int]]:
     if any(not levels or any(level < 1 for level in levels) for levels in value.values()):
         raise ValueError("each environment's levels are a non-empty list of positive integers")
     return value
@@ -164,13 +168,13 @@ class LoadTestConfig(Model):
     )
     request: RequestSpec = setting(default_factory=RequestSpec, description="the request every user sends")
     levels: list[int] = setting(
-        check=_levels,
+        check=_positive_levels,
         default=[500, 1000, 2000],
         min_length=1,
         description="concurrent connections (users) of each level",
     )
     environment_levels: dict[str, list[int]] = setting(
-        check=_environment_levels,
+        check=_positive_environment_levels,
         default={},
         description=(
             "levels for one environment, in place of levels there; a production environment's serving release is "
@@ -222,7 +226,7 @@ class LoadTestConfig(Model):
             raise ValueError(f"a level exceeds max_concurrency ({self.max_concurrency})")
 
 
-def _duration(value: str) -> str:
+def _promql_duration(value: str) -> str:
     if not _DURATION.match(value):
         raise ValueError("a PromQL duration such as 30s, 1m or 5m")
     return value
@@ -257,7 +261,7 @@ class MeasureConfig(Model):
     baseline_window_seconds: float = setting(default=300.0, gt=0, description="how far back the baselines look")
     baseline_step_seconds: float = setting(default=15.0, gt=0, description="the resolution of the baseline queries")
     rate_window: str = setting(
-        check=_duration, default="1m", description="the window of rate() in the queries (a PromQL duration)"
+        check=_promql_duration, default="1m", description="the window of rate() in the queries (a PromQL duration)"
     )
     kube_baselines: bool = setting(
         default=True,
