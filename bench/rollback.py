@@ -14,6 +14,7 @@ average MTTR is 4.5 min). Prints every round, the median and the max.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import socket
 import statistics
@@ -110,7 +111,7 @@ def deploy(tmp: Path, stack: Any, image: tuple[str, str], environment: str, vers
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bmad.yaml").write_text(text)
     config = load_config_text(text, source=str(folder / "bmad.yaml"))
-    config = config.model_copy(update={"source_path": str(folder / "bmad.yaml")})
+    config = dataclasses.replace(config, source_path=str(folder / "bmad.yaml"))
     ctx = PhaseContext(
         config=config,
         environment_name=environment,

@@ -6,6 +6,7 @@ Shared by the BUILD, MEASURE and DEPLOY phase tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ def context_from_yaml(
     directory.mkdir(parents=True, exist_ok=True)
     config_file = directory / "bmad.yaml"
     config_file.write_text(yaml_text, encoding="utf-8")
-    config = load_config_text(yaml_text, source=str(config_file)).model_copy(update={"source_path": str(config_file)})
+    config = dataclasses.replace(load_config_text(yaml_text, source=str(config_file)), source_path=str(config_file))
     return PhaseContext(
         config=config,
         environment_name=environment,

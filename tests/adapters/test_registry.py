@@ -15,6 +15,7 @@ import pytest
 from bmad.adapters.containers import DockerEngineImages, EngineConnection
 from bmad.adapters.registry import RegistryClient, auth_from_docker_config, is_loopback, resolve_auth
 from bmad.config.build import PushConfig
+from bmad.config.validate import validate
 from bmad.core.errors import AdapterError, ConfigError, Unreachable
 from bmad.core.redact import redact
 from tests.helpers import free_port
@@ -47,11 +48,11 @@ def test_auth_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert resolve_auth("reg.example", PushConfig()).username == "from-env"  # type: ignore[union-attr]
     monkeypatch.setenv("MY_USER", "from-ref")
     monkeypatch.setenv("MY_PASS", "pw-ref-0123")
-    config = PushConfig.model_validate({"username": {"env": "MY_USER"}, "password": {"env": "MY_PASS"}})
+    config = validate(PushConfig, {"username": {"env": "MY_USER"}, "password": {"env": "MY_PASS"}})
     auth = resolve_auth("reg.example", config)
     assert auth is not None and auth.username == "from-ref" and "env:MY_PASS" in auth.source
     with pytest.raises(ConfigError, match="both"):
-        resolve_auth("reg.example", PushConfig.model_validate({"username": {"env": "MY_USER"}}))
+        resolve_auth("reg.example", validate(PushConfig, {"username": {"env": "MY_USER"}}))
 
 
 def test_loopback_detection() -> None:

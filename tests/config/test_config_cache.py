@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bmad.config.cache import cache_file
+from bmad.config.cache import cache_file, cache_key, cached_config
 from bmad.config.loader import load_config, load_config_text
 from bmad.core.errors import ConfigError
 
@@ -28,8 +29,8 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _validated(file: Path) -> object:
-    return load_config_text(file.read_text(encoding="utf-8"), source=str(file)).model_copy(
-        update={"source_path": str(file.resolve())}
+    return dataclasses.replace(
+        load_config_text(file.read_text(encoding="utf-8"), source=str(file)), source_path=str(file.resolve())
     )
 
 
@@ -103,8 +104,60 @@ def test_a_cache_file_others_may_write_is_ignored(config_file: Path) -> None:
     assert load_config(config_file).service.name == "hello"
 
 
-def test_importing_the_models_builds_no_schema() -> None:
-    """Guards the import cost: model defaults are factories, so no schema is built before a validation."""
-    code = "import bmad.config.models as m; print(m.BmadConfig.__pydantic_complete__)"
+def test_a_hit_imports_no_pydantic(config_file: Path) -> None:
+    """Guards the import cost: the config types and a cache hit need no pydantic (it was ~90 ms of every
+    command); before, importing the loader imported pydantic and built ~44 model classes."""
+    load_config(config_file)  # a miss: validated, then cached
+    code = (
+        "import sys\nfrom bmad.config.loader import load_config\nloaded = 'pydantic' in sys.modules\n"
+        f"config = load_config({str(config_file)!r})\nprint(loaded, 'pydantic' in sys.modules, config.service.name)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert out.split() == ["False", "False", "hello"]
+
+
+RICH = """\
+version: 1
+service: {name: shop, owner: team}
+environments:
+  staging:
+    target:
+      kind: kubernetes
+      kubernetes: {namespace: shop, autoscaling: {enabled: true, load: {connections: 5}}, gitops_allowed_kinds: [Job]}
+    monitoring: {prometheus_url: "http://127.0.0.1:9090/", grafana: {url: "http://g:3000", token: {env: GT}}}
+    notifications:
+      channels:
+        - {name: ops, type: webhook, url: {env: HOOK}, signing_secret: {file: key.txt}}
+  production:
+    production: true
+    target: {local: {replicas: 3, secret_env: {DB: {env: DB_URL}}, compose: {ports: {WEB: 18300}}}}
+build:
+  tags: ["{short_sha}"]
+  suites:
+    - {name: unit, command: [pytest], environment: {up: [[make, up]], waits: [{tcp: "127.0.0.1:5432"}]}}
+  vulnerabilities: {ignore: [{id: CVE-1, reason: not reachable, expires: 2030-01-31}]}
+measure:
+  load_test: {levels: [2], environment_levels: {production: [1]}, duration_seconds: 3}
+  baselines: [{name: cpu, query: up, no_data: skip}]
+analyze:
+  kubernetes_version: v1.29
+  suppressions: [{check: "*", reason: accepted, expires: 2030-02-01, kind: Job}]
+  min_readiness_percent: 90
+deploy:
+  verification: {criteria: [{name: errors, query: up, max: 1}]}
+plugins: {build: my.module}
+"""
+
+
+def test_a_hit_of_a_rich_config_equals_its_validation(config_file: Path) -> None:
+    """Guards the rebuild from JSON of every kind of field: dates, unions, dicts and lists of config types,
+    values the validation normalised (URL, version) and defaults built by factories."""
+    config_file.write_text(RICH, encoding="utf-8")
+    validated = load_config(config_file)
+    assert cache_file(config_file).is_file()
+    assert cached_config(config_file, cache_key(RICH)) is not None  # the JSON fits the types: a hit
+    hit = load_config(config_file)
+    assert hit == validated == _validated(config_file)
+    assert hit.analyze.suppressions[0].expires.isoformat() == "2030-02-01"
+    assert hit.analyze.kubernetes_version == "1.29"
+    assert hit.environments["staging"].monitoring.prometheus_url == "http://127.0.0.1:9090"

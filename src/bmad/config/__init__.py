@@ -1,4 +1,5 @@
-"""``bmad.yaml``: models (pydantic v2) and a loader that names file:line:column for every error."""
+"""``bmad.yaml``: its config types (frozen dataclasses, validated by pydantic on a cache miss) and a
+loader that names file:line:column for every error."""
 
 from bmad.config.loader import load_config, load_config_text
 from bmad.config.models import BmadConfig, EnvironmentConfig

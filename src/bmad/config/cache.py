@@ -1,11 +1,11 @@
 """A cache of validated configs, so that an unchanged ``bmad.yaml`` is not validated on every command.
 
-Validating builds pydantic's schemas of every config model (and scans the installed packages for
-pydantic plug-ins) on each command. After a full validation the result is kept as JSON (never
-pickle: the cache must not become code) in ``$XDG_CACHE_HOME/bmad/config/`` (``~/.cache`` when
-unset), one owner-only file per config file. The next load of the same bytes, with the same bmad
-code and the same environment variables that validation reads, rebuilds the models with
-``model_construct`` from that JSON. Any change (file, bmad's config modules, environment) misses,
+Validating imports pydantic and builds its schemas of every config type on each command. After a
+full validation the result is kept as JSON (never pickle: the cache must not become code) in
+``$XDG_CACHE_HOME/bmad/config/`` (``~/.cache`` when unset), one owner-only file per config file. The
+next load of the same bytes, with the same bmad code and the same environment variables that
+validation reads, rebuilds the config's dataclasses from that JSON, field by field as their
+annotations say, without importing pydantic. Any change (file, bmad's config modules, environment) misses,
 so bad input is still reported by the full validation, at file:line. A cache file that cannot be
 read, is not ours, or does not fit the models is ignored.
 
@@ -15,7 +15,9 @@ The cache is not under the state dir because the state dir is itself a value of 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import types
@@ -24,9 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import VERSION as PYDANTIC_VERSION
-from pydantic import BaseModel
-
+from bmad.config.base import Model, config_json
 from bmad.config.models import BmadConfig
 from bmad.core.files import write_atomic
 
@@ -49,7 +49,7 @@ def cache_file(config_file: Path) -> Path:
 
 def cache_key(text: str) -> str:
     """The digest of what a validation result depends on: the text, bmad's config code, pydantic, the environment."""
-    digest = hashlib.sha256(f"{_FORMAT}\0pydantic {PYDANTIC_VERSION}\0".encode())
+    digest = hashlib.sha256(f"{_FORMAT}\0pydantic {_pydantic_version()}\0".encode())
     digest.update(text.encode("utf-8"))
     for module in sorted(Path(__file__).parent.glob("*.py")):
         stat = module.stat()
@@ -57,6 +57,19 @@ def cache_key(text: str) -> str:
     for name in _VALIDATION_ENV:
         digest.update(f"\0{name}={os.environ.get(name)!r}".encode())
     return digest.hexdigest()
+
+
+def _pydantic_version() -> str:
+    """Which pydantic is installed, without importing it (what the cache avoids) or reading the
+    installed packages' metadata (~30 ms): the size and time of its ``version.py``, which each release rewrites."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return "none"
+    try:
+        stat = (Path(spec.origin).parent / "version.py").stat()
+    except OSError:
+        return "unknown"
+    return f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def cached_config(config_file: Path, key: str) -> BmadConfig | None:
@@ -76,7 +89,7 @@ def cached_config(config_file: Path, key: str) -> BmadConfig | None:
 
 def store_config(config_file: Path, key: str, config: BmadConfig) -> None:
     """Keep ``config`` (just validated) under ``key``; a cache that cannot be written is skipped."""
-    entry = {"key": key, "config": config.model_dump(mode="json")}
+    entry = {"key": key, "config": config_json(config)}
     with contextlib.suppress(OSError):
         write_atomic(cache_file(config_file), json.dumps(entry, separators=(",", ":")), 0o600, durable=False)
 
@@ -91,7 +104,7 @@ def _rebuild(annotation: Any, value: Any) -> Any:
         return None if value is None else _rebuild_union(args, value)
     if origin is typing.Literal:
         return _checked(value, value in args)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Model):
         return _rebuild_model(annotation, value)
     if origin is list:
         return [_rebuild(args[0], item) for item in _checked(value, isinstance(value, list))]
@@ -114,12 +127,28 @@ def _rebuild_union(members: tuple[Any, ...], value: Any) -> Any:
     return _rebuild(candidates[0], value)
 
 
-def _rebuild_model(model: type[BaseModel], value: Any) -> BaseModel:
+def _rebuild_model(model: type[Model], value: Any) -> Model:
     data = _checked(value, isinstance(value, dict))
-    fields = {name: field for name, field in model.model_fields.items() if not field.exclude}
+    fields = _stored_fields(model)
     if set(data) != set(fields):
         raise _NotCached(f"{model.__name__}: the cached fields differ")
-    return model.model_construct(**{name: _rebuild(field.annotation, data[name]) for name, field in fields.items()})
+    return model(**{name: _rebuild(annotation, data[name]) for name, annotation in fields.items()})
+
+
+_STORED_FIELDS: dict[type[Model], dict[str, Any]] = {}
+
+
+def _stored_fields(model: type[Model]) -> dict[str, Any]:
+    """The annotation of each field of ``model`` that the cache keeps (excluded ones are set by the loader).
+
+    The config modules do not postpone annotations, so ``field.type`` is the type itself (a string
+    would not be rebuilt: every load would miss, which the tests of the cache would show).
+    """
+    stored = _STORED_FIELDS.get(model)
+    if stored is None:
+        fields = dataclasses.fields(model)  # type: ignore[arg-type]
+        stored = _STORED_FIELDS[model] = {f.name: f.type for f in fields if not f.metadata.get("exclude")}
+    return stored
 
 
 def _checked(value: Any, fits: bool) -> Any:

@@ -5,15 +5,11 @@ Alertmanager and Grafana answer, and where the service itself answers (``service
 Service-wide (``measure:``): the scrape job, rules expected, baseline queries, the load-test sweep.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
-
-from bmad.config.base import Model, SecretRef
+from bmad.config.base import Model, SecretRef, config_model, setting
 
 NoDataPolicy = Literal["fail", "warn", "skip"]
 
@@ -30,52 +26,64 @@ def _http_url(value: str, what: str) -> str:
     return value.rstrip("/")
 
 
+def _grafana_url(value: str) -> str:
+    return _http_url(value, "grafana.url")
+
+
+@config_model
 class GrafanaConfig(Model):
-    url: str = Field(description="where Grafana answers")
-    token: SecretRef | None = Field(
+    url: str = setting(check=_grafana_url, description="where Grafana answers")
+    token: SecretRef | None = setting(
         default=None, description='a service-account token; sent as "Authorization: Bearer"'
     )
-    dashboards: list[str] = Field(
+    dashboards: list[str] = setting(
         default=list(DEFAULT_DASHBOARDS),
         description="dashboards that must exist, each matched by uid or (case-insensitive) title",
     )
-    datasource: str | None = Field(
+    datasource: str | None = setting(
         default=None,
         description=(
             "the data source the dashboards read (uid or name); default: Grafana's default data source, else the "
             "first Prometheus one"
         ),
     )
-    timeout_seconds: float = Field(default=10.0, description="timeout of each request")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _http_url(value, "grafana.url")
+    timeout_seconds: float = setting(default=10.0, description="timeout of each request")
 
 
+def _monitoring_url(value: str | None) -> str | None:
+    return None if value is None else _http_url(value, "monitoring URL")
+
+
+@config_model
 class MonitoringConfig(Model):
     """Monitoring endpoints of one environment. ``None`` means "not used here" (checks skip with that reason)."""
 
-    prometheus_url: str = Field(default="http://127.0.0.1:9090", description="where Prometheus answers")
-    pushgateway_url: str | None = Field(
-        default=None, description="where the Pushgateway answers; none (the default): not used here"
+    prometheus_url: str = setting(
+        check=_monitoring_url, default="http://127.0.0.1:9090", description="where Prometheus answers"
     )
-    alertmanager_url: str | None = Field(
+    pushgateway_url: str | None = setting(
+        check=_monitoring_url,
+        default=None,
+        description="where the Pushgateway answers; none (the default): not used here",
+    )
+    alertmanager_url: str | None = setting(
+        check=_monitoring_url,
         default=None,
         description="checked directly when given; otherwise the Alertmanager(s) Prometheus reports are checked",
     )
-    grafana: GrafanaConfig | None = Field(
+    grafana: GrafanaConfig | None = setting(
         default=None, description="Grafana and the dashboards it must have; none: not used here"
     )
-    service_url: str | None = Field(
+    service_url: str | None = setting(
+        check=_monitoring_url,
         default=None,
         description=(
             "where the running service answers (the load test's default target); default: derived from the deploy "
             "target; required for Kubernetes targets"
         ),
     )
-    preview_url: str | None = Field(
+    preview_url: str | None = setting(
+        check=_monitoring_url,
         default=None,
         description=(
             "where a preview of the release candidate answers (BUILD's test environment, a preview deployment): "
@@ -83,186 +91,186 @@ class MonitoringConfig(Model):
             "without it"
         ),
     )
-    timeout_seconds: float = Field(default=10.0, description="timeout of each request")
-
-    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url", "service_url", "preview_url")
-    @classmethod
-    def _urls(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value, "monitoring URL")
+    timeout_seconds: float = setting(default=10.0, description="timeout of each request")
 
 
+def _baseline_name(value: str) -> str:
+    if not re.match(r"^[a-z][a-z0-9_]*$", value):
+        raise ValueError("baseline names are snake_case identifiers (e.g. cpu, p95_latency)")
+    return value
+
+
+@config_model
 class BaselineQuery(Model):
     """One baseline figure: a PromQL query; ``{job}``, ``{rate_window}`` and ``{namespace}`` are filled in."""
 
-    name: str = Field(description="the figure's name (snake_case)")
-    query: str = Field(description="PromQL; {job}, {rate_window} and {namespace} are filled in")
-    unit: str = Field(default="", description="the figure's unit")
-    no_data: NoDataPolicy | None = Field(
+    name: str = setting(check=_baseline_name, description="the figure's name (snake_case)")
+    query: str = setting(description="PromQL; {job}, {rate_window} and {namespace} are filled in")
+    unit: str = setting(default="", description="the figure's unit")
+    no_data: NoDataPolicy | None = setting(
         default=None, description="what no data means for this query: fail, warn or skip; default: measure.no_data"
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.match(r"^[a-z][a-z0-9_]*$", value):
-            raise ValueError("baseline names are snake_case identifiers (e.g. cpu, p95_latency)")
-        return value
 
-
+@config_model
 class EndToEndConfig(Model):
-    enabled: bool = Field(default=True, description="push a metric and wait until Prometheus has scraped it")
-    timeout_seconds: float = Field(
+    enabled: bool = setting(default=True, description="push a metric and wait until Prometheus has scraped it")
+    timeout_seconds: float = setting(
         default=30.0, description="how long to wait for Prometheus to scrape the pushed metric before failing"
     )
-    poll_seconds: float = Field(default=0.25, description="how often to look")
-    job: str = Field(default="bmad_measure_e2e", description="the Pushgateway job of the pushed metric")
+    poll_seconds: float = setting(default=0.25, description="how often to look")
+    job: str = setting(default="bmad_measure_e2e", description="the Pushgateway job of the pushed metric")
 
 
+def _http_method(value: str) -> str:
+    method = value.upper()
+    if not re.match(r"^[A-Z]+$", method):
+        raise ValueError("an HTTP method such as GET or POST")
+    return method
+
+
+@config_model
 class RequestSpec(Model):
-    method: str = Field(default="GET", description="the HTTP method")
-    url: str = Field(
+    method: str = setting(check=_http_method, default="GET", description="the HTTP method")
+    url: str = setting(
         default="/",
         description='a path on the service URL ("/", "/api/x?y=1") or an absolute URL (its host must be allowed)',
     )
-    headers: dict[str, str] = Field(default={}, description="request headers")
-    body: str | None = Field(default=None, description="request body")
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        method = value.upper()
-        if not re.match(r"^[A-Z]+$", method):
-            raise ValueError("an HTTP method such as GET or POST")
-        return method
+    headers: dict[str, str] = setting(default={}, description="request headers")
+    body: str | None = setting(default=None, description="request body")
 
 
+@config_model
 class SloConfig(Model):
     """The sweep stops at the first level that breaks one of these."""
 
-    max_error_rate: float = Field(default=0.01, ge=0, le=1, description="failed / all requests")
-    max_p95_ms: float | None = Field(default=2000.0, gt=0, description="the p95 latency bound, in milliseconds")
+    max_error_rate: float = setting(default=0.01, ge=0, le=1, description="failed / all requests")
+    max_p95_ms: float | None = setting(default=2000.0, gt=0, description="the p95 latency bound, in milliseconds")
 
 
+def _positive_levels(value: list[int]) -> list[int]:
+    if any(level < 1 for level in value):
+        raise ValueError("concurrency levels are positive integers")
+    return value
+
+
+def _positive_environment_levels(value: dict[str, list[int]]) -> dict[str, list[int]]:
+    if any(not levels or any(level < 1 for level in levels) for levels in value.values()):
+        raise ValueError("each environment's levels are a non-empty list of positive integers")
+    return value
+
+
+@config_model
 class LoadTestConfig(Model):
-    enabled: bool = Field(default=True, description="run the load-test sweep")
-    runner: Literal["builtin", "locust", "k6", "auto"] = Field(
+    enabled: bool = setting(default=True, description="run the load-test sweep")
+    runner: Literal["builtin", "locust", "k6", "auto"] = setting(
         default="builtin", description="auto: locust/k6 when installed, else builtin"
     )
-    request: RequestSpec = Field(default_factory=RequestSpec, description="the request every user sends")
-    levels: list[int] = Field(
-        default=[500, 1000, 2000], min_length=1, description="concurrent connections (users) of each level"
+    request: RequestSpec = setting(default_factory=RequestSpec, description="the request every user sends")
+    levels: list[int] = setting(
+        check=_positive_levels,
+        default=[500, 1000, 2000],
+        min_length=1,
+        description="concurrent connections (users) of each level",
     )
-    environment_levels: dict[str, list[int]] = Field(
+    environment_levels: dict[str, list[int]] = setting(
+        check=_positive_environment_levels,
         default={},
         description=(
             "levels for one environment, in place of levels there; a production environment's serving release is "
             "swept only with its own levels here"
         ),
     )
-    target: Literal["candidate", "serving"] = Field(
+    target: Literal["candidate", "serving"] = setting(
         default="candidate",
         description=(
             "which version the sweep loads: candidate, a preview of this run's image (monitoring.preview_url, else a "
             "temporary container on the local target), or serving, the release serving the environment now"
         ),
     )
-    environment_targets: dict[str, Literal["candidate", "serving"]] = Field(
+    environment_targets: dict[str, Literal["candidate", "serving"]] = setting(
         default={}, description="target for one environment, in place of target there"
     )
-    preview_ready_seconds: float = Field(
+    preview_ready_seconds: float = setting(
         default=60.0, gt=0, description="how long a local preview of the candidate may take to answer its health path"
     )
-    duration_seconds: float | None = Field(default=10.0, gt=0, description="how long each level lasts")
-    requests_per_level: int | None = Field(default=None, gt=0, description="stop a level after this many requests")
-    request_timeout_seconds: float = Field(default=10.0, gt=0, description="timeout of each request")
-    allowed_hosts: list[str] = Field(
+    duration_seconds: float | None = setting(default=10.0, gt=0, description="how long each level lasts")
+    requests_per_level: int | None = setting(default=None, gt=0, description="stop a level after this many requests")
+    request_timeout_seconds: float = setting(default=10.0, gt=0, description="timeout of each request")
+    allowed_hosts: list[str] = setting(
         default=[], description="hosts (host or host:port) a sweep may target besides the service's own URL"
     )
-    slo: SloConfig = Field(
+    slo: SloConfig = setting(
         default_factory=SloConfig, description="the sweep stops at the first level that breaks these"
     )
-    on_slo_breach: Literal["warn", "fail"] = Field(
+    on_slo_breach: Literal["warn", "fail"] = setting(
         default="warn", description="what a breached SLO does to the check: warn or fail"
     )
-    workers: int | None = Field(
+    workers: int | None = setting(
         default=None,
         ge=1,
         le=64,
         description="load-generator processes; default: the CPU count, half of it when the target is on this machine",
     )
     # Hard bounds, whatever the levels say: every sweep stops by itself.
-    max_concurrency: int = Field(
+    max_concurrency: int = setting(
         default=20000, ge=1, description="hard bound on a level's connections, whatever the levels say"
     )
-    max_seconds_per_level: float = Field(default=300.0, gt=0, description="hard bound on a level's duration")
-    max_requests_per_level: int = Field(default=10_000_000, ge=1, description="hard bound on a level's requests")
+    max_seconds_per_level: float = setting(default=300.0, gt=0, description="hard bound on a level's duration")
+    max_requests_per_level: int = setting(default=10_000_000, ge=1, description="hard bound on a level's requests")
 
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, value: list[int]) -> list[int]:
-        if any(level < 1 for level in value):
-            raise ValueError("concurrency levels are positive integers")
-        return value
-
-    @field_validator("environment_levels")
-    @classmethod
-    def _environment_levels(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
-        if any(not levels or any(level < 1 for level in levels) for levels in value.values()):
-            raise ValueError("each environment's levels are a non-empty list of positive integers")
-        return value
-
-    @model_validator(mode="after")
-    def _bounded(self) -> LoadTestConfig:
+    def after_validation(self) -> None:
         if self.duration_seconds is None and self.requests_per_level is None:
             raise ValueError("give duration_seconds or requests_per_level (or both): a level must end")
         if max(self.levels) > self.max_concurrency:
             raise ValueError(f"a level exceeds max_concurrency ({self.max_concurrency})")
-        return self
 
 
+def _promql_duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError("a PromQL duration such as 30s, 1m or 5m")
+    return value
+
+
+@config_model
 class MeasureConfig(Model):
-    scrape_job: str | None = Field(default=None, description="default: service name")
-    environment_label: str | None = Field(
+    scrape_job: str | None = setting(default=None, description="default: service name")
+    environment_label: str | None = setting(
         default="environment",
         description=(
             "the target label naming the environment (the local target publishes it): when the job's targets carry "
             "it, target counts and queries keep to this environment's; none: every target of the job counts"
         ),
     )
-    min_alert_rules: int = Field(default=1, description="alerting + recording rules Prometheus must have loaded")
-    target_wait_seconds: float = Field(
+    min_alert_rules: int = setting(default=1, description="alerting + recording rules Prometheus must have loaded")
+    target_wait_seconds: float = setting(
         default=15.0,
         ge=0,
         description=(
             'how long to wait for the job\'s targets to get their first scrape (health "unknown") before judging'
         ),
     )
-    baselines: list[BaselineQuery] | None = Field(
+    baselines: list[BaselineQuery] | None = setting(
         default=None,
         description="baseline queries; default: the service's CPU, memory, request rate, error rate and p95 latency",
     )
-    extra_baselines: list[BaselineQuery] = Field(default=[], description="added to the defaults")
-    no_data: NoDataPolicy = Field(
+    extra_baselines: list[BaselineQuery] = setting(default=[], description="added to the defaults")
+    no_data: NoDataPolicy = setting(
         default="warn", description="what a baseline query without data means: fail, warn or skip"
     )
-    baseline_window_seconds: float = Field(default=300.0, gt=0, description="how far back the baselines look")
-    baseline_step_seconds: float = Field(default=15.0, gt=0, description="the resolution of the baseline queries")
-    rate_window: str = Field(default="1m", description="the window of rate() in the queries (a PromQL duration)")
-    kube_baselines: bool = Field(
+    baseline_window_seconds: float = setting(default=300.0, gt=0, description="how far back the baselines look")
+    baseline_step_seconds: float = setting(default=15.0, gt=0, description="the resolution of the baseline queries")
+    rate_window: str = setting(
+        check=_promql_duration, default="1m", description="the window of rate() in the queries (a PromQL duration)"
+    )
+    kube_baselines: bool = setting(
         default=True,
         description="Kubernetes targets: also capture per-pod and per-node usage (cAdvisor / node-exporter metrics)",
     )
-    end_to_end: EndToEndConfig = Field(
+    end_to_end: EndToEndConfig = setting(
         default_factory=EndToEndConfig, description="the end-to-end metric check (Pushgateway to Prometheus)"
     )
-    load_test: LoadTestConfig = Field(default_factory=LoadTestConfig, description="the load-test sweep")
-
-    @field_validator("rate_window")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not _DURATION.match(value):
-            raise ValueError("a PromQL duration such as 30s, 1m or 5m")
-        return value
+    load_test: LoadTestConfig = setting(default_factory=LoadTestConfig, description="the load-test sweep")
 
 
 def default_baselines() -> list[BaselineQuery]:

@@ -1,15 +1,11 @@
 """The root of ``bmad.yaml``: one file per service, with named environments."""
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
-
 from bmad.config.analyze import AnalyzeConfig
-from bmad.config.base import Model, SecretRef
+from bmad.config.base import Check, Model, SecretRef, config_model, setting
 from bmad.config.build import BuildConfig
 from bmad.config.deploy import DeployConfig, TargetConfig
 from bmad.config.gpu import GpuConfig
@@ -28,38 +24,39 @@ def _environment_name(name: str) -> str:
 
 
 # validated as a key, so an error points at the key's own line (pydantic's loc ends in "[key]")
-EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
+EnvironmentName = Annotated[str, Check(_environment_name)]
 
 
+def _dns_label(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError("must be a DNS label: lower-case letters, digits and '-', at most 63 characters")
+    return value
+
+
+@config_model
 class ServiceConfig(Model):
-    name: str = Field(description="the service's name (a DNS label)")
-    repository: str = Field(
+    name: str = setting(check=_dns_label, description="the service's name (a DNS label)")
+    repository: str = setting(
         default=".", description="the git repository, relative to bmad.yaml (the release version is its HEAD commit)"
     )
-    owner: str | None = Field(default=None, description="who owns the service")
-    description: str | None = Field(default=None, description="what the service does")
-
-    @field_validator("name")
-    @classmethod
-    def _dns_label(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("must be a DNS label: lower-case letters, digits and '-', at most 63 characters")
-        return value
+    owner: str | None = setting(default=None, description="who owns the service")
+    description: str | None = setting(default=None, description="what the service does")
 
 
+@config_model
 class EnvironmentConfig(Model):
-    risk: RiskLevel = Field(default="medium", description="low, medium or high")
-    production: bool = Field(
+    risk: RiskLevel = setting(default="medium", description="low, medium or high")
+    production: bool = setting(
         default=False, description="a production environment: refuses a dirty tree and treats warnings as failures"
     )
-    warn_as_fail: bool | None = Field(default=None, description="default: true for production or high risk")
-    allow_dirty: bool | None = Field(default=None, description="default: false for production")
-    target: TargetConfig = Field(default_factory=TargetConfig, description="where DEPLOY runs the service")
-    monitoring: MonitoringConfig = Field(
+    warn_as_fail: bool | None = setting(default=None, description="default: true for production or high risk")
+    allow_dirty: bool | None = setting(default=None, description="default: false for production")
+    target: TargetConfig = setting(default_factory=TargetConfig, description="where DEPLOY runs the service")
+    monitoring: MonitoringConfig = setting(
         default_factory=MonitoringConfig,
         description="where Prometheus, the Pushgateway, Alertmanager and Grafana answer",
     )
-    notifications: NotificationsConfig = Field(
+    notifications: NotificationsConfig = setting(
         default_factory=NotificationsConfig,
         description="Slack, Teams, webhook and e-mail notifications of this environment",
     )
@@ -77,58 +74,61 @@ class EnvironmentConfig(Model):
         return not self.production
 
 
+@config_model
 class LedgerConfig(Model):
-    url: str | None = Field(
+    url: str | None = setting(
         default=None, description="BMAD_LEDGER_URL overrides; default sqlite:///<state_dir>/ledger.db"
     )
-    lock_lease_seconds: float = Field(
+    lock_lease_seconds: float = setting(
         default=30.0, description="an environment's lock is taken over when not renewed for this long"
     )
-    signing_key: SecretRef | None = Field(
+    signing_key: SecretRef | None = setting(
         default=None,
         description="a key ({env: NAME} or {file: path}) that signs the chain hashes in phase records (HMAC-SHA256)",
     )
 
 
+@config_model
 class RecordsConfig(Model):
     """Where phase records are committed (see docs/records.md)."""
 
-    enabled: bool = Field(default=True, description="commit a record of each phase")
-    branch: str = Field(default="bmad/records", description="the branch records are committed to")
-    push: bool = Field(default=False, description="push the branch after each record")
-    remote: str = Field(default="origin", description="the remote it is pushed to")
+    enabled: bool = setting(default=True, description="commit a record of each phase")
+    branch: str = setting(default="bmad/records", description="the branch records are committed to")
+    push: bool = setting(default=False, description="push the branch after each record")
+    remote: str = setting(default="origin", description="the remote it is pushed to")
 
 
+@config_model
 class BmadConfig(Model):
-    version: Literal[1] = Field(default=1, description="the file format's version")
-    service: ServiceConfig = Field(description="the service")
-    environments: dict[EnvironmentName, EnvironmentConfig] = Field(
+    version: Literal[1] = setting(default=1, description="the file format's version")
+    service: ServiceConfig = setting(description="the service")
+    environments: dict[EnvironmentName, EnvironmentConfig] = setting(
         min_length=1,
         description=(
             "Named environments with their risk level. production refuses a dirty tree and treats warnings as "
             "failures (override with allow_dirty / warn_as_fail)."
         ),
     )
-    state_dir: str = Field(
+    state_dir: str = setting(
         default=".bmad", description="ledger (SQLite) and evidence folders; BMAD_LEDGER_URL for PostgreSQL"
     )
-    secrets: dict[str, SecretRef] = Field(
+    secrets: dict[str, SecretRef] = setting(
         default={}, description="named secret references ({env: NAME} or {file: path})"
     )
-    ledger: LedgerConfig = Field(default_factory=LedgerConfig, description="the ledger's database")
-    records: RecordsConfig = Field(
+    ledger: LedgerConfig = setting(default_factory=LedgerConfig, description="the ledger's database")
+    records: RecordsConfig = setting(
         default_factory=RecordsConfig,
         description="Phase records are committed to this branch (the working tree is never touched).",
     )
-    build: BuildConfig = Field(default_factory=BuildConfig, description="the BUILD phase")
-    measure: MeasureConfig = Field(default_factory=MeasureConfig, description="the MEASURE phase")
-    analyze: AnalyzeConfig = Field(default_factory=AnalyzeConfig, description="the ANALYZE phase")
-    deploy: DeployConfig = Field(default_factory=DeployConfig, description="the DEPLOY phase")
-    gpu: GpuConfig = Field(default_factory=GpuConfig, description="GPU workloads: when the GPU checks apply")
-    reports: ReportsConfig = Field(
+    build: BuildConfig = setting(default_factory=BuildConfig, description="the BUILD phase")
+    measure: MeasureConfig = setting(default_factory=MeasureConfig, description="the MEASURE phase")
+    analyze: AnalyzeConfig = setting(default_factory=AnalyzeConfig, description="the ANALYZE phase")
+    deploy: DeployConfig = setting(default_factory=DeployConfig, description="the DEPLOY phase")
+    gpu: GpuConfig = setting(default_factory=GpuConfig, description="GPU workloads: when the GPU checks apply")
+    reports: ReportsConfig = setting(
         default_factory=ReportsConfig, description="runbooks, reports and bmad's own metrics"
     )
-    plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = Field(
+    plugins: dict[Literal["build", "measure", "analyze", "deploy"], str] = setting(
         default={},
         description=(
             "custom phase implementations: phase name -> importable module with make_plugin(ctx) (env "
@@ -136,7 +136,7 @@ class BmadConfig(Model):
         ),
     )
 
-    source_path: str | None = Field(
+    source_path: str | None = setting(
         default=None, exclude=True, description="where the file was read from; set by the loader, not by the user"
     )
 

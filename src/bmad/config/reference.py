@@ -3,16 +3,14 @@ so the reference cannot drift from the code: ``python -m bmad.config.reference >
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import typing
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
-
+from bmad.config.base import Model
 from bmad.config.models import BmadConfig
 
 HEADER = """# bmad.yaml reference
@@ -24,8 +22,8 @@ a test fails when this file differs from what the code renders. Every key not li
 """
 
 
-def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def _models_in(annotation: Any) -> Iterator[type[Model]]:
+    if isinstance(annotation, type) and issubclass(annotation, Model):
         yield annotation
         return
     for arg in typing.get_args(annotation):
@@ -34,7 +32,7 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
 
 def _type_name(annotation: Any) -> str:
     if isinstance(annotation, type):
-        return annotation.__name__ if not issubclass(annotation, BaseModel) else "mapping"
+        return annotation.__name__ if not issubclass(annotation, Model) else "mapping"
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
@@ -50,11 +48,11 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def _default(info: FieldInfo) -> str:
-    if info.is_required():
+def _default(field: dataclasses.Field[Any]) -> str:
+    if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
         return "required"
-    value = info.get_default(call_default_factory=True)
-    if value is PydanticUndefined or isinstance(value, BaseModel):
+    value = field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+    if isinstance(value, Model):
         return ""
     if isinstance(value, dict | list) and not value:
         return "empty"
@@ -64,15 +62,17 @@ def _default(info: FieldInfo) -> str:
         return f"`{value}`"
 
 
-def _rows(model: type[BaseModel], prefix: str, seen: set[type[BaseModel]]) -> Iterator[str]:
-    for name, info in model.model_fields.items():
-        key = f"{prefix}{info.alias or name}"
-        description = (info.description or "").replace("|", "\\|").replace("\n", " ")
-        yield f"| `{key}` | {_type_name(info.annotation).replace('|', '/')} | {_default(info)} | {description} |"
-        for sub in _models_in(info.annotation):
+def _rows(model: type[Model], prefix: str, seen: set[type[Model]]) -> Iterator[str]:
+    hints = typing.get_type_hints(model)
+    for field in dataclasses.fields(model):  # type: ignore[arg-type]
+        key = f"{prefix}{field.name}"
+        annotation = hints[field.name]
+        description = field.metadata.get("description", "").replace("|", "\\|").replace("\n", " ")
+        yield f"| `{key}` | {_type_name(annotation).replace('|', '/')} | {_default(field)} | {description} |"
+        for sub in _models_in(annotation):
             if sub in seen:
                 continue
-            origin = typing.get_origin(info.annotation)
+            origin = typing.get_origin(annotation)
             child = f"{key}.<name>." if origin is dict else f"{key}."
             yield from _rows(sub, child, seen | {sub})
 

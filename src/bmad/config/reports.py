@@ -7,17 +7,14 @@ Example::
       push_own_metrics: true        # push bmad_deployments_total & co. to monitoring.pushgateway_url
 """
 
-from __future__ import annotations
-
-from pydantic import Field
-
-from bmad.config.base import Model
+from bmad.config.base import Model, config_model, setting
 
 
+@config_model
 class ReportsConfig(Model):
-    output_dir: str = Field(
+    output_dir: str = setting(
         default=".bmad/reports", description="runbooks, checklists, HTML reports, metrics; relative to bmad.yaml"
     )
-    push_own_metrics: bool = Field(
+    push_own_metrics: bool = setting(
         default=True, description="push bmad_deployments_total & co. to monitoring.pushgateway_url"
     )

@@ -9,12 +9,11 @@ A reference that cannot be resolved stops the run there, naming the field and ``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel
-
-from bmad.config.base import SecretRef
+from bmad.config.base import Model, SecretRef
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
 
@@ -25,9 +24,9 @@ def secret_refs(model: object, path: FieldPath = ()) -> Iterator[tuple[FieldPath
     """Each :class:`SecretRef` inside ``model`` (models, mappings, lists), with its field path."""
     if isinstance(model, SecretRef):
         yield path, model
-    elif isinstance(model, BaseModel):
-        for name in type(model).model_fields:
-            yield from secret_refs(getattr(model, name), (*path, name))
+    elif isinstance(model, Model):
+        for field in dataclasses.fields(model):  # type: ignore[arg-type]
+            yield from secret_refs(getattr(model, field.name), (*path, field.name))
     elif isinstance(model, dict):
         for key, value in model.items():
             yield from secret_refs(value, (*path, str(key)))

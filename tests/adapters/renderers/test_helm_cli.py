@@ -16,6 +16,7 @@ import yaml
 
 from bmad.adapters.renderers import HelmRelease, HelmTemplateRenderer, renderer_for
 from bmad.config.bundle_source import BundleSourceConfig
+from bmad.config.validate import validate
 from bmad.ports.renderer import RenderError
 from tests.adapters.renderers.sources import helm_chart, write
 
@@ -128,7 +129,7 @@ def test_a_helm_binary_on_path_is_preferred_to_the_sdk(tmp_path: Path, monkeypat
     chart = helm_chart(tmp_path)
     stand_in_helm(tmp_path / "bin", stdout=HELM_TEMPLATE_OUTPUT)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    source = BundleSourceConfig.model_validate({"kind": "helm", "helm": {"chart": "chart"}})
+    source = validate(BundleSourceConfig, {"kind": "helm", "helm": {"chart": "chart"}})
     renderer = renderer_for(source, base_dir=tmp_path, service="shop", namespace="team-a")
     assert isinstance(renderer, HelmTemplateRenderer)
     assert renderer.render().renderer == "helm template"

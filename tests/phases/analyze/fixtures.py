@@ -17,7 +17,9 @@ import yaml
 
 from bmad.adapters.kube_validate import BundledSchemaValidator
 from bmad.config.analyze import AnalyzeConfig, RequiredSecret
+from bmad.config.base import config_json
 from bmad.config.models import BmadConfig
+from bmad.config.validate import validate as validate_config
 from bmad.core.models import PhaseName, PhaseResult, PhaseStatus
 from bmad.phases.analyze.attestations import Attestation, Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
@@ -524,7 +526,7 @@ def build(mutation: Mutation | None = None, *, validate: bool = False, extra_yam
     parsed, findings = parse_manifest_text(text, file="k8s/all.yaml")
     bundle = Bundle(parsed, findings, ["k8s/all.yaml"], source="k8s")
     settings = AnalyzeConfig(**knobs.settings)
-    config = BmadConfig.model_validate({**knobs.config, "analyze": settings.model_dump()})
+    config = validate_config(BmadConfig, {**knobs.config, "analyze": config_json(settings)})
     phases: dict[PhaseName, PhaseResult] = {}
     if knobs.build_metrics is not None:
         phases[PhaseName.BUILD] = PhaseResult(

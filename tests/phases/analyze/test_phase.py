@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from collections.abc import Callable
@@ -138,8 +139,8 @@ def make_ctx(
     from bmad.ledger.evidence import EvidenceFolder
 
     text = (repo / "bmad.yaml").read_text()
-    config = load_config_text(text, source=str(repo / "bmad.yaml")).model_copy(
-        update={"source_path": str(repo / "bmad.yaml")}
+    config = dataclasses.replace(
+        load_config_text(text, source=str(repo / "bmad.yaml")), source_path=str(repo / "bmad.yaml")
     )
     head = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True

@@ -6,6 +6,7 @@ the engine's own scheduler (concurrency, needs, skips) with a real evidence fold
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import uuid
 from collections.abc import Callable, Mapping
@@ -88,7 +89,7 @@ class ServiceRepo:
         text = self.config_text(build)
         (self.path / "bmad.yaml").write_text(text)
         config = load_config_text(text, source=str(self.path / "bmad.yaml"))
-        config = config.model_copy(update={"source_path": str(self.path / "bmad.yaml")})
+        config = dataclasses.replace(config, source_path=str(self.path / "bmad.yaml"))
         evidence_root = self.path.parent / f"evidence-{uuid.uuid4().hex[:8]}"
         return PhaseContext(
             config=config,

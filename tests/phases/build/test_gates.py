@@ -6,9 +6,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from bmad.config.build import BuildConfig, VulnerabilityIgnore
+from bmad.config.validate import ValidationError, validate
 from bmad.phases.build.containerfile import detect_containerfile, parse_containerfile
 from bmad.phases.build.gates import evaluate_vulnerabilities, vulnerabilities_sarif
 from bmad.phases.build.junit import parse_junit_text
@@ -143,8 +143,8 @@ def test_build_config_budgets_and_validation() -> None:
     assert BuildConfig(image_kind="ml").effective_size_budget_mb == 2000
     assert BuildConfig(image_kind="ml", size_budget_mb=3000).effective_size_budget_mb == 3000
     with pytest.raises(ValidationError, match="unique"):
-        BuildConfig.model_validate({"suites": [{"name": "a", "command": ["true"]}, {"name": "a", "command": ["x"]}]})
+        validate(BuildConfig, {"suites": [{"name": "a", "command": ["true"]}, {"name": "a", "command": ["x"]}]})
     with pytest.raises(ValidationError, match="expires"):
-        BuildConfig.model_validate({"vulnerabilities": {"ignore": [{"id": "CVE-1", "reason": "because"}]}})
+        validate(BuildConfig, {"vulnerabilities": {"ignore": [{"id": "CVE-1", "reason": "because"}]}})
     with pytest.raises(ValidationError, match="secret values are never written"):
-        BuildConfig.model_validate({"push": {"password": "hunter2"}})
+        validate(BuildConfig, {"push": {"password": "hunter2"}})

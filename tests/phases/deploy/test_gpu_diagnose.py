@@ -4,6 +4,7 @@ PATH that print captured real-format output (tests/adapters/data/gpu/), and the 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def config_for(tmp_path: Path, compose: str) -> Any:
     )
     config_file = tmp_path / "bmad.yaml"
     config_file.write_text(text, encoding="utf-8")
-    return load_config_text(text, source=str(config_file)).model_copy(update={"source_path": str(config_file)})
+    return dataclasses.replace(load_config_text(text, source=str(config_file)), source_path=str(config_file))
 
 
 def test_gpu_faults_are_findings(stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

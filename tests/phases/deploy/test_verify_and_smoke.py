@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bmad.config.deploy import Criterion, VerificationConfig
+from bmad.config.validate import validate
 from bmad.phases.deploy.probes import DowntimeProber
 from bmad.phases.deploy.smoke import parse_junit, parse_metric_names
 from bmad.phases.deploy.verify import bounds_for, evaluate, render_query, verify_window
@@ -77,9 +78,9 @@ def test_missing_or_empty_baseline_falls_back_to_the_absolute_bound_or_the_polic
 
 def test_criterion_needs_a_bound_and_a_baseline_for_relative_bounds() -> None:
     with pytest.raises(ValueError, match="at least one bound"):
-        Criterion(name="e", query="q")
+        validate(Criterion, {"name": "e", "query": "q"})
     with pytest.raises(ValueError, match="baseline"):
-        Criterion(name="e", query="q", max_ratio=1.2)
+        validate(Criterion, {"name": "e", "query": "q", "max_ratio": 1.2})
 
 
 def test_query_variables() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from bmad.config import load_config_text
 from bmad.config.measure import LoadTestConfig, SloConfig, default_baselines, kube_baselines, render_query
+from bmad.config.validate import validate
 from bmad.core.errors import ConfigError, UsageError
 from bmad.phases.measure.baseline_capture import current_value, percentile, window_points
 from bmad.phases.measure.sweep import check_allowed, plan_for, request_url, slo_breach
@@ -78,13 +79,13 @@ def test_slo_breach_texts() -> None:
 
 def test_every_level_is_bounded() -> None:
     with pytest.raises(ValueError, match="a level must end"):
-        LoadTestConfig(duration_seconds=None, requests_per_level=None)
+        validate(LoadTestConfig, {"duration_seconds": None, "requests_per_level": None})
     plan = plan_for(50, LoadTestConfig(duration_seconds=1000, max_seconds_per_level=60))
     assert plan.duration_seconds == 60 and plan.hard_limit_seconds <= 60
     counted = plan_for(5, LoadTestConfig(duration_seconds=None, requests_per_level=100))
     assert counted.max_requests == 100 and counted.duration_seconds is None and counted.hard_limit_seconds > 0
     with pytest.raises(ValueError, match="max_concurrency"):
-        LoadTestConfig(levels=[500, 5000], max_concurrency=1000)
+        validate(LoadTestConfig, {"levels": [500, 5000], "max_concurrency": 1000})
 
 
 def test_level_artifact_has_seconds_for_reports_and_ms() -> None:

@@ -7,6 +7,7 @@ is in :mod:`.deploy_rollback`, ``bmad diagnose`` in :mod:`.deploy_diagnose`.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def make_target(
         given = options or RunOptions()
         settings = target.kubernetes
         if given.force_conflicts:
-            settings = settings.model_copy(update={"force_conflicts": True})
+            settings = dataclasses.replace(settings, force_conflicts=True)
         return KubernetesTarget(
             settings,
             kubeconfig=given.kubeconfig,

@@ -78,7 +78,7 @@ def candidate_image(ctx: PhaseContext) -> CandidateImage | None:
 def _candidate(ctx: PhaseContext, ports: MeasurePorts, conf: LoadTestConfig) -> SweepTarget | str:
     """The candidate's preview, or why there is none."""
     env = ctx.environment_name
-    levels = conf.model_copy(update={"levels": conf.environment_levels.get(env, conf.levels)})
+    levels = dataclasses.replace(conf, levels=conf.environment_levels.get(env, conf.levels))
     image = candidate_image(ctx)
     what = image.pinned if image else f"release {ctx.release.short_version}"
     preview_url = ctx.environment.monitoring.preview_url
@@ -142,7 +142,7 @@ def _with_levels(
     env = ctx.environment_name
     levels = conf.environment_levels.get(env)
     if levels is not None:
-        return dataclasses.replace(target, config=conf.model_copy(update={"levels": levels}))
+        return dataclasses.replace(target, config=dataclasses.replace(conf, levels=levels))
     if ctx.environment.production and not absolute:
         return check.skipped(
             f"not run: the sweep would load {target.loaded} with {conf.levels} connections; set "

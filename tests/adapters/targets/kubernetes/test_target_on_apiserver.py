@@ -5,6 +5,7 @@ Each test fails against the single-module target it replaced (see issue 12)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ def _daemonset() -> dict[str, Any]:
 def test_statefulset_and_daemonset_are_waited_for(standin: StandIn) -> None:
     target = make_target(standin, context="ci")
     spec = release("a" * 40, [deployment("web"), _statefulset(), _daemonset()])
-    target.config = target.config.model_copy(update={"deployment": "web"})
+    target.config = dataclasses.replace(target.config, deployment="web")
     state = deploy(target, spec)
     assert state.ready, state
     assert "statefulset rolling update complete" in state.message or "partitioned" in state.message, state

@@ -70,8 +70,11 @@ class KubernetesTarget:
         default_namespace: str | None = None,
         helm_release: str | None = None,
     ) -> None:
-        overrides = {k: v for k, v in (("kubeconfig", kubeconfig), ("context", context)) if v}
-        self.config = config.model_copy(update=overrides) if overrides else config
+        if kubeconfig or context:
+            config = dataclasses.replace(
+                config, kubeconfig=kubeconfig or config.kubeconfig, context=context or config.context
+            )
+        self.config = config
         self.probe = probe
         self.health_path = health_path
         self._base_dir = base_dir
@@ -171,7 +174,7 @@ class KubernetesTarget:
         target = next((o for o in workloads if o.get("metadata", {}).get("name") == name), None)
         if target is None and len(workloads) == 1 and not self.config.deployment:
             target = workloads[0]
-            self.config = self.config.model_copy(update={"deployment": target["metadata"]["name"]})
+            self.config = dataclasses.replace(self.config, deployment=target["metadata"]["name"])
         if target is None:
             raise AdapterError(
                 SYSTEM,

@@ -21,6 +21,7 @@ from bmad.adapters.targets.local.compose_health import HealthWatch, diagnose_rel
 from bmad.adapters.targets.local.compose_release import ComposeReleases, ReleaseSlot
 from bmad.adapters.targets.local.state import SYSTEM, EngineState, Generation, generation_for, release_labels
 from bmad.adapters.targets.local.target import LocalTarget
+from bmad.config.base import config_json
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.errors import AdapterError
 from bmad.ports.progress import Progress
@@ -101,7 +102,7 @@ class ComposeTarget(LocalTarget):
         data = {
             "env": {**self.config.env, **spec.env},
             "secret_env": sorted(spec.secret_env),
-            "compose": settings.model_dump(mode="json"),
+            "compose": config_json(settings),
             "file": hashlib.sha256(self.releases.compose_file.read_bytes()).hexdigest(),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
