@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bmad.core.secrets import MASK, REDACTION_PATTERNS
+from bmad.core.secrets import MASK, REDACTION_PATTERNS, SecretPattern
 
 __all__ = [
     "MASK",
@@ -94,9 +94,29 @@ def _mask(text: str, values: list[str]) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
+    # ASCII text: a match begins where its lower-case text begins with one of the pattern's
+    # ``starts`` (str.find, fast), so the regex runs only there; a multi-megabyte evidence file
+    # without any is not scanned by every regex. Other text: every regex, as it is.
+    lowered = text.lower() if text.isascii() else None
     for pattern in REDACTION_PATTERNS:
-        text = pattern.regex.sub(pattern.mask, text)
+        if lowered is not None and not _matches_somewhere(pattern, text, lowered):
+            continue
+        masked = pattern.regex.sub(pattern.mask, text)
+        if masked != text:
+            text = masked
+            lowered = text.lower() if text.isascii() else None
     return text
+
+
+def _matches_somewhere(pattern: SecretPattern, text: str, lowered: str) -> bool:
+    """Whether ``pattern`` matches ``text`` (ASCII; ``lowered`` is its lower case) anywhere."""
+    for start in pattern.starts:
+        at = lowered.find(start)
+        while at >= 0:
+            if pattern.regex.match(text, at):
+                return True
+            at = lowered.find(start, at + 1)
+    return False
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:
