@@ -20,6 +20,7 @@ from bmad.core.secrets import MASK, REDACTION_PATTERNS, SecretPattern
 __all__ = [
     "MASK",
     "contains_known_secret",
+    "fold_case",
     "forget_secrets",
     "known_secret_count",
     "mask_value",
@@ -94,28 +95,45 @@ def _mask(text: str, values: list[str]) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
-    # ASCII text: a match begins where its lower-case text begins with one of the pattern's
-    # ``starts`` (str.find, fast), so the regex runs only there; a multi-megabyte evidence file
-    # without any is not scanned by every regex. Other text: every regex, as it is.
-    lowered = text.lower() if text.isascii() else None
+    # A match begins where the folded text begins with one of the pattern's ``starts`` (str.find,
+    # fast), so the regex runs only there: a multi-megabyte evidence file without any of them is
+    # not scanned by every regex.
+    folded = fold_case(text)
     for pattern in REDACTION_PATTERNS:
-        if lowered is not None and not _matches_somewhere(pattern, text, lowered):
+        if not _matches_somewhere(pattern, text, folded):
             continue
         masked = pattern.regex.sub(pattern.mask, text)
         if masked != text:
             text = masked
-            lowered = text.lower() if text.isascii() else None
+            folded = fold_case(text)
     return text
 
 
-def _matches_somewhere(pattern: SecretPattern, text: str, lowered: str) -> bool:
-    """Whether ``pattern`` matches ``text`` (ASCII; ``lowered`` is its lower case) anywhere."""
+# What a case-insensitive regex matches to an ASCII letter: its capital, and four more
+# (Python's re, Unicode: dotted capital I and dotless i match i, long s matches s, the Kelvin
+# sign matches k).
+_FOLD = str.maketrans(
+    {
+        **{chr(code): chr(code + 32) for code in range(ord("A"), ord("Z") + 1)},
+        **{"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"},
+    }
+)
+
+
+def fold_case(text: str) -> str:
+    """``text`` with every character a case-insensitive regex takes for an ASCII letter made that
+    lower-case letter; same length, so a position in it is the same position in ``text``."""
+    return text.lower() if text.isascii() else text.translate(_FOLD)
+
+
+def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:
+    """Whether ``pattern`` matches ``text`` anywhere (``folded`` is :func:`fold_case` of it)."""
     for start in pattern.starts:
-        at = lowered.find(start)
+        at = folded.find(start)
         while at >= 0:
             if pattern.regex.match(text, at):
                 return True
-            at = lowered.find(start, at + 1)
+            at = folded.find(start, at + 1)
     return False
 
 
