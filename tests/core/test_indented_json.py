@@ -44,9 +44,8 @@ def test_the_text_is_json_dumps_indent_2_sorted_with_default_str() -> None:
     data = sample()
     del data[3]  # json.dumps cannot sort int and str keys together; neither can this encoder
     assert dumps_indented(data) == json.dumps(data, indent=2, sort_keys=True, default=str)
-    assert dumps_indented([{3: "x", 1.5: "y", True: "z"}]) == json.dumps(
-        [{3: "x", 1.5: "y", True: "z"}], indent=2, sort_keys=True, default=str
-    )
+    odd_keys = [{3: "x", 1.5: "y", True: "z"}, {1: "one"}, {1.0: "one"}, {True: "one"}, {"1": 1}, {None: 0}]
+    assert dumps_indented(odd_keys) == json.dumps(odd_keys, indent=2, sort_keys=True, default=str)
     assert dumps_indented("top") == json.dumps("top", indent=2) and dumps_indented(7) == "7"
 
 

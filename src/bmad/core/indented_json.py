@@ -23,7 +23,7 @@ _by_key = itemgetter(0)
 def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None) -> str:
     """``json.dumps(data, indent=2, sort_keys=True, default=str)``, with ``strings`` applied first."""
     chunks: list[str] = []
-    _Encoder(chunks, strings).value(data, 0)
+    _Encoder(chunks.append, strings).value(data, 0)
     return "".join(chunks)
 
 
@@ -54,25 +54,37 @@ def _key_text(key: Any) -> str:
 
 
 class _Encoder:
-    """One encoding: the output chunks and the string mapping."""
+    """One encoding: where the chunks go, and each distinct string's text, made once."""
 
-    def __init__(self, chunks: list[str], strings: Callable[[str], str] | None) -> None:
-        self.append = chunks.append
+    def __init__(self, append: Callable[[str], None], strings: Callable[[str], str] | None) -> None:
+        self.append = append
         self.strings = strings
         self.any_mapping = strings is not None  # as redact_data does: every mapping a dict
+        self.texts: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        strings = self.strings
+        done = encode_basestring_ascii(strings(value) if strings is not None else value)
+        self.texts[value] = done
+        return done
+
+    def key(self, key: str) -> str:
+        done = encode_basestring_ascii(key)
+        self.keys[key] = done
+        return done
 
     def value(self, value: Any, level: int) -> None:
         if isinstance(value, str):
-            strings = self.strings
-            self.append(encode_basestring_ascii(strings(value) if strings is not None else value))
+            self.append(self.texts.get(value) or self.text(value))
         elif isinstance(value, dict) or (self.any_mapping and isinstance(value, Mapping)):
             self.mapping(value, level)
         elif isinstance(value, list | tuple):
             self.sequence(value, level)
         else:
-            self.scalar(value, level)
+            self.scalar(value)
 
-    def scalar(self, value: Any, level: int) -> None:
+    def scalar(self, value: Any) -> None:
         """Anything but a string, mapping or sequence; ``default=str`` for what JSON has no type for."""
         if value is None:
             self.append("null")
@@ -91,15 +103,14 @@ class _Encoder:
         if not items:
             self.append("[]")
             return
-        append = self.append
+        append, texts = self.append, self.texts
         inner = "\n" + "  " * (level + 1)
         separator = "[" + inner
         for item in items:
             append(separator)
             separator = "," + inner
-            if isinstance(item, str):
-                strings = self.strings
-                append(encode_basestring_ascii(strings(item) if strings is not None else item))
+            if item.__class__ is str:
+                append(texts.get(item) or self.text(item))
             else:
                 self.value(item, level + 1)
         append("\n" + "  " * level + "]")
@@ -108,17 +119,19 @@ class _Encoder:
         if not mapping:
             self.append("{}")
             return
-        append = self.append
-        strings = self.strings
+        append, texts, keys = self.append, self.texts, self.keys
         inner = "\n" + "  " * (level + 1)
         separator = "{" + inner
         for key, item in sorted(mapping.items(), key=_by_key):
             append(separator)
             separator = "," + inner
-            append(encode_basestring_ascii(_key_text(key)))
+            if key.__class__ is str:
+                append(keys.get(key) or self.key(key))
+            else:  # not remembered: 1, 1.0 and True are one dict key but three texts
+                append(encode_basestring_ascii(_key_text(key)))
             append(": ")
-            if isinstance(item, str):
-                append(encode_basestring_ascii(strings(item) if strings is not None else item))
+            if item.__class__ is str:
+                append(texts.get(item) or self.text(item))
             else:
                 self.value(item, level + 1)
         append("\n" + "  " * level + "}")
