@@ -143,12 +143,33 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 def redact_data(data: Any) -> Any:
     """Redact every string inside a JSON-like structure (dicts, lists, tuples, strings)."""
+    return _redact_data(data, {})
+
+
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
+def _redact_data(data: Any, done: dict[str, str]) -> Any:
+    """:func:`redact_data`, each distinct string redacted once (``done``); the plain JSON types
+    are told by their exact class first, the slower ``isinstance`` tests are left for the rest."""
+    cls = data.__class__
+    if cls is str:
+        masked = done.get(data)
+        if masked is None:
+            masked = done[data] = redact(data)
+        return masked
+    if cls is dict:
+        return {key: _redact_data(value, done) for key, value in data.items()}
+    if cls is list or cls is tuple:
+        return [_redact_data(item, done) for item in data]
+    if cls in _LEAVES:
+        return data
     if isinstance(data, str):
         return redact(data)
     if isinstance(data, Mapping):
-        return {key: redact_data(value) for key, value in data.items()}
+        return {key: _redact_data(value, done) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return [redact_data(item) for item in data]
+        return [_redact_data(item, done) for item in data]
     return data
 
 
