@@ -9,7 +9,7 @@ def test_control_characters_are_dropped_and_tabs_newlines_and_other_text_kept() 
     """Guards the one-regex cleaning (before: a generator over every character of every text)."""
     report = JUnitReport("bmad \x00\x1b")
     report.suite("analyze").add(
-        JUnitCase(name="a\x07b", classname="c\x0bd", status="failure", message="m\x1f ≥ é", body="x\ty\nz\r\x0c")
+        JUnitCase(name="a\x07b", classname="c\x0bd", status="fail", message="m\x1f ≥ é", body="x\ty\nz\r\x0c")
     )
     xml = report.to_xml()
     assert 'name="bmad "' in xml and 'name="ab"' in xml and 'classname="cd"' in xml

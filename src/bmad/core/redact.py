@@ -15,11 +15,12 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bmad.core.secrets import MASK, REDACTION_PATTERNS
+from bmad.core.secrets import MASK, REDACTION_PATTERNS, SecretPattern
 
 __all__ = [
     "MASK",
     "contains_known_secret",
+    "fold_case",
     "forget_secrets",
     "known_secret_count",
     "mask_value",
@@ -94,9 +95,46 @@ def _mask(text: str, values: list[str]) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
+    # A match begins where the folded text begins with one of the pattern's ``starts`` (str.find,
+    # fast), so the regex runs only there: a multi-megabyte evidence file without any of them is
+    # not scanned by every regex.
+    folded = fold_case(text)
     for pattern in REDACTION_PATTERNS:
-        text = pattern.regex.sub(pattern.mask, text)
+        if not _matches_somewhere(pattern, text, folded):
+            continue
+        masked = pattern.regex.sub(pattern.mask, text)
+        if masked != text:
+            text = masked
+            folded = fold_case(text)
     return text
+
+
+# What a case-insensitive regex matches to an ASCII letter: its capital, and four more
+# (Python's re, Unicode: dotted capital I and dotless i match i, long s matches s, the Kelvin
+# sign matches k).
+_FOLD = str.maketrans(
+    {
+        **{chr(code): chr(code + 32) for code in range(ord("A"), ord("Z") + 1)},
+        **{"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"},
+    }
+)
+
+
+def fold_case(text: str) -> str:
+    """``text`` with every character a case-insensitive regex takes for an ASCII letter made that
+    lower-case letter; same length, so a position in it is the same position in ``text``."""
+    return text.lower() if text.isascii() else text.translate(_FOLD)
+
+
+def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:
+    """Whether ``pattern`` matches ``text`` anywhere (``folded`` is :func:`fold_case` of it)."""
+    for start in pattern.starts:
+        at = folded.find(start)
+        while at >= 0:
+            if pattern.regex.match(text, at):
+                return True
+            at = folded.find(start, at + 1)
+    return False
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:
@@ -105,12 +143,33 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 def redact_data(data: Any) -> Any:
     """Redact every string inside a JSON-like structure (dicts, lists, tuples, strings)."""
+    return _redact_data(data, {})
+
+
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
+def _redact_data(data: Any, done: dict[str, str]) -> Any:
+    """:func:`redact_data`, each distinct string redacted once (``done``); the plain JSON types
+    are told by their exact class first, the slower ``isinstance`` tests are left for the rest."""
+    cls = data.__class__
+    if cls is str:
+        masked = done.get(data)
+        if masked is None:
+            masked = done[data] = redact(data)
+        return masked
+    if cls is dict:
+        return {key: _redact_data(value, done) for key, value in data.items()}
+    if cls is list or cls is tuple:
+        return [_redact_data(item, done) for item in data]
+    if cls in _LEAVES:
+        return data
     if isinstance(data, str):
         return redact(data)
     if isinstance(data, Mapping):
-        return {key: redact_data(value) for key, value in data.items()}
+        return {key: _redact_data(value, done) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return [redact_data(item) for item in data]
+        return [_redact_data(item, done) for item in data]
     return data
 
 

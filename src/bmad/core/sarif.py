@@ -28,6 +28,7 @@ page of the project's docs (:func:`docs_uri`), named here only: writers give the
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,13 @@ def logical_location(fully_qualified_name: str, *, kind: str = "resource", name:
 
 
 def _artifact_uri(file: str, base_id: str | None = None) -> dict[str, Any]:
-    path = str(file).replace("\\", "/")
+    return dict(_artifact_location(str(file), base_id))  # a copy: the caller's to change
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_location(file: str, base_id: str | None) -> dict[str, Any]:
+    """The artifactLocation of ``file``: computed once per file, a run's results share a few files."""
+    path = file.replace("\\", "/")
     if base_id is not None and "://" not in path:  # a path inside another root (an image's file system)
         return {"uri": str(PurePosixPath(path.lstrip("/") or ".")), "uriBaseId": base_id}
     if path.startswith("/") or "://" in path:

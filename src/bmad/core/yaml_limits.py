@@ -80,39 +80,64 @@ def check_node_graph(root: yaml.Node, *, source: str, limits: YamlLimits = YamlL
     """The number of nodes ``root`` expands to; raises :class:`ConfigError` past the limits.
 
     Iterative post-order walk (deep documents must not exhaust Python's stack), memoised per node
-    object, so an alias bomb costs as many steps as it has distinct nodes.
+    object, so an alias bomb costs as many steps as it has distinct nodes. A scalar is finished
+    where it is reached (it has no children): the same steps, in the same order, as pushing it.
     """
     sizes: dict[int, int] = {}
     depths: dict[int, int] = {}
     on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
     while stack:
-        node, children_done = stack.pop()
+        node, kids = stack.pop()
         key = id(node)
-        if children_done:
-            kids = _children(node)
-            sizes[key] = 1 + sum(sizes[id(k)] for k in kids)
-            depths[key] = 1 + max((depths[id(k)] for k in kids), default=0)
+        if kids is not None:  # its children are done
+            _finish(node, kids, sizes, depths, source, limits)
             on_path.discard(key)
-            if sizes[key] > limits.max_nodes:
-                raise _limit_error(
-                    f"YAML expands to more than {limits.max_nodes:,} nodes through aliases (an alias bomb?)",
-                    node,
-                    source,
-                )
-            if depths[key] > limits.max_depth:
-                raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
             continue
         if key in sizes:
             continue
         if key in on_path:
             raise _limit_error("YAML alias refers to a node that contains it (a recursive alias)", node, source)
+        if node.__class__ is yaml.ScalarNode:
+            if len(on_path) + 1 > limits.max_depth:
+                raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
+            _finish(node, [], sizes, depths, source, limits)
+            continue
         on_path.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+        children = _children(node)
+        stack.append((node, children))
+        stack.extend([(child, None) for child in children if id(child) not in sizes])
         if len(on_path) > limits.max_depth:
             raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
     return sizes[id(root)]
+
+
+def _finish(
+    node: yaml.Node,
+    kids: list[yaml.Node],
+    sizes: dict[int, int],
+    depths: dict[int, int],
+    source: str,
+    limits: YamlLimits,
+) -> None:
+    """Size and depth of ``node`` from its finished children's; raises past the limits."""
+    size = 1
+    deepest = 0
+    for kid in kids:
+        kid_key = id(kid)
+        size += sizes[kid_key]
+        depth = depths[kid_key]
+        if depth > deepest:
+            deepest = depth
+    key = id(node)
+    sizes[key] = size
+    depths[key] = deepest + 1
+    if size > limits.max_nodes:
+        raise _limit_error(
+            f"YAML expands to more than {limits.max_nodes:,} nodes through aliases (an alias bomb?)", node, source
+        )
+    if deepest + 1 > limits.max_depth:
+        raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
 
 
 def safe_load_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> Any:

@@ -8,7 +8,6 @@ sees half a file). Command transcripts go to ``commands/NNN-<label>.json``.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 from collections.abc import Sequence
@@ -16,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bmad.core.files import write_atomic
+from bmad.core.indented_json import dumps_indented
 from bmad.core.models import PhaseName, Release
-from bmad.core.redact import redact, redact_argv, redact_data
+from bmad.core.redact import redact, redact_argv
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -55,7 +55,8 @@ class EvidenceFolder:
         return self.write_bytes(name, redact(content).encode("utf-8"))
 
     def write_json(self, name: str, data: Any) -> str:
-        text = json.dumps(redact_data(data), indent=2, sort_keys=True, default=str)
+        # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk
+        text = dumps_indented(data, strings=redact)
         return self.write_bytes(name, (redact(text) + "\n").encode("utf-8"))
 
     def record_command(
