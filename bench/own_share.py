@@ -61,10 +61,14 @@ class Share:
         return (self.wall - self.waited) / self.wall
 
 
-def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None) -> Share:
+def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None, profile: Path | None = None) -> Share:
     from bmad.core.spans import Span
 
     argv = [bmad, "run", "-c", "bmad.yaml", "-e", "dev", "--json"]
+    if profile is not None:  # the same command under cProfile (slower: its figures are for attribution only)
+        profile.mkdir(parents=True, exist_ok=True)
+        output = profile / f"run-{len(list(profile.glob('run-*.prof'))) + 1}.prof"
+        argv = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "bmad", *argv[1:]]
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False)
     wall = time.perf_counter() - started
@@ -75,7 +79,10 @@ def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None) -
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / f"run-{len(list(keep.glob('run-*.json'))) + 1}.json").write_text(proc.stdout, encoding="utf-8")
-    phases = json.loads(proc.stdout)["phases"]
+    record = json.loads(proc.stdout)
+    if not record["passed"]:  # a run that stopped early would flatter (or blame) bmad's share
+        raise SystemExit(f"bench: `bmad run` did not pass: {record['message']}")
+    phases = record["phases"]
     spans = [Span.from_dict(item) for phase in phases for item in phase.get("spans", [])]
     return Share(wall, sum(float(phase["duration_seconds"]) for phase in phases), spans)
 
@@ -98,7 +105,9 @@ def print_share(number: int, share: Share) -> None:
     print(f"  waits: {kinds}")
 
 
-def own_shares(releases: int, keep: Path | None = None, *, show: bool = True) -> list[Share]:
+def own_shares(
+    releases: int, keep: Path | None = None, *, show: bool = True, profile: Path | None = None
+) -> list[Share]:
     """``releases`` full runs of the example on a stack of their own; each one's share (printed with ``show``)."""
     os.environ.update(IDENTITY)  # the temp repository's commits, whatever the machine's git config
     import docker
@@ -134,7 +143,7 @@ def own_shares(releases: int, keep: Path | None = None, *, show: bool = True) ->
                     configmap.write_text(configmap.read_text(encoding="utf-8") + f"# release {number}\n")
                     subprocess.run(["git", "commit", "-qam", f"release {number}"], cwd=repo, check=True)
                 versions.append(subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip())
-                shares.append(run_release(bmad, repo, env, keep))
+                shares.append(run_release(bmad, repo, env, keep, profile))
                 if show:
                     print_share(number, shares[-1])
             return shares
@@ -150,8 +159,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--releases", type=int, default=2)
     parser.add_argument("--keep", type=Path, metavar="DIR", help="write each run's JSON record there")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="profile each `bmad run` (cProfile) into DIR")
     args = parser.parse_args()
-    own_shares(args.releases, args.keep)
+    own_shares(args.releases, args.keep, profile=args.profile)
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return 0
 

@@ -112,7 +112,8 @@ def record_waits(session: Any, system: str) -> None:
 
 
 def _waiting_adapter(inner: Any, system: str) -> Any:
-    """A transport adapter that sends through ``inner`` inside a span (a streamed answer: until its headers)."""
+    """A transport adapter that sends through ``inner`` inside a span, which ends once the answer's body
+    is read (the session would read it right after) or, for a streamed answer, once its headers came."""
     from requests.adapters import BaseAdapter
 
     kind = kind_of(system)
@@ -120,7 +121,10 @@ def _waiting_adapter(inner: Any, system: str) -> Any:
     class WaitingAdapter(BaseAdapter):
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             with waiting(kind, f"{request.method} {url_path(request.url)}"):
-                return inner.send(request, *args, **kwargs)
+                response = inner.send(request, *args, **kwargs)
+                if not kwargs.get("stream", False):
+                    response.content  # noqa: B018 (reads the body, as Session.send does after this)
+                return response
 
         def close(self) -> None:
             inner.close()

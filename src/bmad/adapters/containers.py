@@ -180,7 +180,7 @@ class DockerEngineImages:
             image = client.images.get(ref)
             dest.parent.mkdir(parents=True, exist_ok=True)
             with dest.open("wb") as handle:
-                for chunk in image.save(named=False):
+                for chunk in streamed(image.save(named=False), SpanKind.CONTAINER_ENGINE, f"export {ref}"):
                     handle.write(chunk)
         except DockerException as exc:
             raise AdapterError("container engine", f"exporting {ref}", str(exc)) from None
