@@ -128,7 +128,7 @@ def test_a_healthcheck_run_in_the_container_and_the_pauses_between_are_spans(
     checks = [span for span in recorder.spans() if span.label == "healthcheck of db"]
     assert len(checks) >= 2 and all(span.seconds >= 0.3 for span in checks)
     assert all(span.kind is SpanKind.SERVICE for span in checks)
-    assert "test environment: waiting for a service's healthcheck" in {span.label for span in recorder.spans()}
+    assert "waiting for a compose service's healthcheck" in {span.label for span in recorder.spans()}
 
 
 @pytest.mark.engine
@@ -179,5 +179,41 @@ def test_the_phases_and_adapters_pause_only_through_spans() -> None:
         for path in sorted((SRC / folder).rglob("*.py"))
         if str(path.relative_to(SRC)) not in _UNSPANNED_PAUSES
         for line in _pauses(path)
+    }
+    assert found == set()
+
+
+# Docker SDK calls whose answer streams after its headers (so the HTTP span ends before the wait does).
+_STREAMED_CALLS = {"exec_run", "pull", "save"}
+
+
+def _streamed_calls_outside_a_span(path: Path) -> list[str]:
+    """``name:line`` of each streamed SDK call in ``path`` not inside a ``with waiting(...)`` block."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    spanned: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With) and any(
+            isinstance(item.context_expr, ast.Call) and getattr(item.context_expr.func, "id", "") == "waiting"
+            for item in node.items
+        ):
+            spanned.update(id(inner) for inner in ast.walk(node))
+    return [
+        f"{node.func.attr}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _STREAMED_CALLS
+        and id(node) not in spanned
+    ]
+
+
+def test_streamed_engine_answers_are_read_inside_a_span() -> None:
+    """Guards the waits on the engine whose answer streams: an exec (a healthcheck runs until it ends),
+    an image pull or export is read inside a span (before: the span ended at the answer's headers)."""
+    found = {
+        f"{path.relative_to(SRC)}:{call}"
+        for folder in ("phases", "adapters")
+        for path in sorted((SRC / folder).rglob("*.py"))
+        for call in _streamed_calls_outside_a_span(path)
     }
     assert found == set()

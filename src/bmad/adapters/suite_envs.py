@@ -115,10 +115,10 @@ class EngineTestEnvironments:
 
 # ---------------------------------------------------------------- commands + waits
 
-# Pauses between two looks at the test environment wait on it (spans of the phase).
+# Pauses between two looks at a test environment (or a compose release) wait on it: spans of the phase.
 _ENVIRONMENT_PAUSE = sleeper(SpanKind.SERVICE, "test environment: waiting for a URL or port")
-_HEALTH_PAUSE = sleeper(SpanKind.SERVICE, "test environment: waiting for a service's healthcheck")
-_COMPLETION_PAUSE = sleeper(SpanKind.SERVICE, "test environment: waiting for a service to complete")
+_HEALTH_PAUSE = sleeper(SpanKind.SERVICE, "waiting for a compose service's healthcheck")
+_COMPLETION_PAUSE = sleeper(SpanKind.SERVICE, "waiting for a compose service to complete")
 
 
 def wait_for(wait: Wait, *, deadline: float) -> str | None:
