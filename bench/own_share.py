@@ -124,16 +124,15 @@ def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None, p
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False)
     wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench: `bmad run` failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-        )
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / f"run-{len(list(keep.glob('run-*.json'))) + 1}.json").write_text(proc.stdout, encoding="utf-8")
-    record = json.loads(proc.stdout)
-    if not record["passed"]:  # a run that stopped early would flatter (or blame) bmad's share
-        raise SystemExit(f"bench: `bmad run` did not pass: {record['message']}")
+    try:
+        record = json.loads(proc.stdout)
+    except ValueError:
+        record = {"passed": False, "message": f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}"}
+    if proc.returncode != 0 or not record["passed"]:  # a run that stopped early would flatter (or blame) bmad
+        raise SystemExit(f"bench: `bmad run` did not pass (exit {proc.returncode}): {record['message']}")
     phases = record["phases"]
     windows = tuple(
         PhaseWindow(
