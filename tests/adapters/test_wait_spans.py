@@ -18,6 +18,7 @@ from bmad.adapters.compose_file import ComposeService
 from bmad.adapters.containers import DockerEngineImages, EngineConnection
 from bmad.adapters.engine_client import connect_engine
 from bmad.adapters.suite_envs import wait_for, wait_service_healthy
+from bmad.core.errors import Unreachable
 from bmad.core.spans import SpanKind, SpanRecorder, recording
 from bmad.ports.tests_runner import Wait
 from tests.helpers import free_port
@@ -95,6 +96,18 @@ def test_connecting_to_the_engine_asks_only_a_ping_and_records_it(stack: Any) ->
         assert client.ping()
     finally:
         client.close()
+
+
+def test_an_engine_that_does_not_answer_is_unreachable_as_before(tmp_path: Path) -> None:
+    """The ping that gives the API version fails as the SDK's ``/version`` did: Unreachable, with the same words."""
+    socket_path = tmp_path / "no-engine.sock"
+    with pytest.raises(Unreachable) as raised:
+        connect_engine(f"unix://{socket_path}", timeout=5)
+    assert raised.value.message == (
+        f"container engine: connecting to unix://{socket_path} failed: Error while fetching server API version: "
+        "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+    )
+    assert raised.value.hint == "is the engine running?"
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ def _pinged_client(docker: Any, host: str, timeout: int) -> Any:
     probe = docker.DockerClient(base_url=host, timeout=timeout, version=MINIMUM_DOCKER_API_VERSION)
     record_waits(probe.api, "container engine")
     try:
-        answer = probe.api.get(f"{probe.api.base_url}/_ping")
+        answer = probe.api.get(f"{probe.api.base_url}/_ping", timeout=timeout)
         answer.raise_for_status()
     except requests.RequestException as exc:
         raise DockerException(f"Error while fetching server API version: {exc}") from None
