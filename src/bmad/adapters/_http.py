@@ -10,13 +10,12 @@ span of the phase that made it.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
-from bmad.core.spans import kind_of, waiting
+from bmad.core.spans import kind_of, sleeper, waiting
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -46,6 +45,7 @@ class HttpClient:
         if auth is not None:
             self._session.auth = auth
         record_waits(self._session, system)
+        self._retry_pause = sleeper(kind_of(system), f"{system}: backing off before a retry")
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -61,11 +61,12 @@ class HttpClient:
         expect: tuple[int, ...] = (200,),
         retries: int = 0,
         backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         on_retry: Callable[[int, AdapterError], None] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Send a request; return the ``requests.Response`` when its status is in ``expect``."""
+        """Send a request; return the ``requests.Response`` when its status is in ``expect``
+        (``sleep`` pauses between retries: by default a wait on this system)."""
         import requests
 
         what = action or f"{method} {path}"
@@ -92,7 +93,7 @@ class HttpClient:
             if on_retry is not None:
                 on_retry(attempt, error)
             delay = backoff * (2 ** (attempt - 1))
-            sleep(delay + random.uniform(0, delay / 2))
+            (sleep or self._retry_pause)(delay + random.uniform(0, delay / 2))
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         response = self.request("GET", path, **kwargs)
@@ -112,7 +113,8 @@ def record_waits(session: Any, system: str) -> None:
 
 
 def _waiting_adapter(inner: Any, system: str) -> Any:
-    """A transport adapter that sends through ``inner`` inside a span (a streamed answer: until its headers)."""
+    """A transport adapter that sends through ``inner`` inside a span, which ends once the answer's body
+    is read (the session would read it right after) or, for a streamed answer, once its headers came."""
     from requests.adapters import BaseAdapter
 
     kind = kind_of(system)
@@ -120,7 +122,10 @@ def _waiting_adapter(inner: Any, system: str) -> Any:
     class WaitingAdapter(BaseAdapter):
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             with waiting(kind, f"{request.method} {url_path(request.url)}"):
-                return inner.send(request, *args, **kwargs)
+                response = inner.send(request, *args, **kwargs)
+                if not kwargs.get("stream", False):
+                    response.content  # noqa: B018 (reads the body, as Session.send does after this)
+                return response
 
         def close(self) -> None:
             inner.close()

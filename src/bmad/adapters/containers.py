@@ -19,7 +19,7 @@ from bmad.adapters.engine_client import connect_engine
 from bmad.adapters.registry import RegistryAuth, is_loopback
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
-from bmad.core.spans import SpanKind, streamed
+from bmad.core.spans import SpanKind, streamed, waiting
 from bmad.ports.images import BuildOutcome, BuildRequest, HistoryStep, ImageInfo, LineSink, PushOutcome
 
 _PERMANENT_PUSH_ERRORS = ("unauthorized", "denied", "authentication required", "forbidden", "name invalid")
@@ -179,8 +179,8 @@ class DockerEngineImages:
         try:
             image = client.images.get(ref)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with dest.open("wb") as handle:
-                for chunk in image.save(named=False):
+            with dest.open("wb") as handle, waiting(SpanKind.CONTAINER_ENGINE, f"export {ref}"):
+                for chunk in image.save(named=False):  # the engine streams the archive as it writes it
                     handle.write(chunk)
         except DockerException as exc:
             raise AdapterError("container engine", f"exporting {ref}", str(exc)) from None

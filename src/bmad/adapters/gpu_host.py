@@ -32,6 +32,7 @@ from bmad.adapters.gpu import (
 )
 from bmad.core.errors import AdapterError, CommandFailed
 from bmad.core.process import run
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.gpu import GpuSample, ToolkitFacts
 from bmad.ports.metrics import MetricsQuery
 
@@ -143,7 +144,8 @@ class HostGpuProbe:
         try:
             found = client.containers.get(container)
             try:
-                exit_code, output = found.exec_run(["nvidia-smi", "-L"])
+                with waiting(SpanKind.CONTAINER_ENGINE, "nvidia-smi -L in the container"):  # streams until it ends
+                    exit_code, output = found.exec_run(["nvidia-smi", "-L"])
             except DockerException:
                 exit_code, output = 127, b""
             listed = parse_device_list(output.decode(errors="replace")) if exit_code == 0 else ()

@@ -38,7 +38,7 @@ from bmad.adapters.compose_file import ComposeFile, ComposeService, duration_sec
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.redact import redact
-from bmad.core.spans import SpanKind
+from bmad.core.spans import SpanKind, sleeper, waiting
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.images import LineSink
 from bmad.ports.tests_runner import CommandRun, EnvironmentReport, EnvironmentSpec, TestEnvironment, Wait
@@ -115,6 +115,11 @@ class EngineTestEnvironments:
 
 # ---------------------------------------------------------------- commands + waits
 
+# Pauses between two looks at a test environment (or a compose release) wait on it: spans of the phase.
+_ENVIRONMENT_PAUSE = sleeper(SpanKind.SERVICE, "test environment: waiting for a URL or port")
+_HEALTH_PAUSE = sleeper(SpanKind.SERVICE, "waiting for a compose service's healthcheck")
+_COMPLETION_PAUSE = sleeper(SpanKind.SERVICE, "waiting for a compose service to complete")
+
 
 def wait_for(wait: Wait, *, deadline: float) -> str | None:
     """Poll until the URL answers < 400 or the TCP port accepts; None when ready, else the last problem."""
@@ -133,13 +138,16 @@ def wait_for(wait: Wait, *, deadline: float) -> str | None:
                 assert wait.tcp is not None
                 host, _, port = wait.tcp.rpartition(":")
                 try:
-                    with socket.create_connection((host or "127.0.0.1", int(port)), timeout=2.0):
+                    with (
+                        waiting(SpanKind.SERVICE, f"connect {wait.tcp}"),
+                        socket.create_connection((host or "127.0.0.1", int(port)), timeout=2.0),
+                    ):
                         return None
                 except OSError as exc:
                     problem = f"{wait.tcp}: {exc.strerror or exc}"
             if time.monotonic() >= end:
                 return problem
-            time.sleep(0.1)
+            _ENVIRONMENT_PAUSE(0.1)
     finally:
         if client is not None:
             client.close()
@@ -385,7 +393,8 @@ def wait_service_healthy(container: Any, service: ComposeService, deadline: floa
         if container.status == "running":
             if argv is None:
                 return None
-            exit_code, output = container.exec_run(argv)
+            with waiting(SpanKind.SERVICE, f"healthcheck of {service.name}"):  # the answer streams until it ends
+                exit_code, output = container.exec_run(argv)
             if exit_code == 0:
                 return None
             problem = f"healthcheck exited {exit_code}: {redact(output.decode(errors='replace')).strip()[-200:]}"
@@ -395,7 +404,7 @@ def wait_service_healthy(container: Any, service: ComposeService, deadline: floa
                     return problem
         if time.monotonic() >= deadline:
             return problem if argv else f"container status {container.status}"
-        time.sleep(interval)
+        _HEALTH_PAUSE(interval)
 
 
 def wait_service_completed(container: Any, deadline: float) -> str | None:
@@ -407,4 +416,4 @@ def wait_service_completed(container: Any, deadline: float) -> str | None:
             return None if code == 0 else f"exited with {code}"
         if time.monotonic() >= deadline:
             return f"still {container.status}"
-        time.sleep(0.2)
+        _COMPLETION_PAUSE(0.2)

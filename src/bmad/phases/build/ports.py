@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.images import ImageEngine
 from bmad.ports.registry import Registry
 from bmad.ports.release_tag import ReleaseTagger
 from bmad.ports.sbom import SbomGenerator
 from bmad.ports.scanner import LayerSecretScanner, VulnerabilityScanner
 from bmad.ports.tests_runner import CommandRunner, TestEnvironments
+
+_RETRY_PAUSE = sleeper(SpanKind.REGISTRY, "push: backing off before a retry")
 
 
 @dataclass
@@ -29,5 +31,5 @@ class BuildPorts:
     scanners: Mapping[str, VulnerabilityScanner] = field(default_factory=dict)
     sbom: SbomGenerator | None = None  # syft, when the wiring found it
     source_url: str | None = None  # org.opencontainers.image.source (bmad.yaml, else the git remote)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = _RETRY_PAUSE
     today: Callable[[], date] = lambda: datetime.now(UTC).date()

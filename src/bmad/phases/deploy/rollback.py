@@ -13,6 +13,7 @@ from typing import Any
 
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
+from bmad.core.spans import SpanKind, sleeper
 from bmad.phases.deploy.ports import now
 from bmad.ports.phase import CheckId
 from bmad.ports.progress import NullProgress, Progress
@@ -22,6 +23,7 @@ AUTOMATIC = CheckId("deploy.rollback", "Automatic rollback")
 MANUAL = CheckId("deploy.rollback", "Manual rollback")
 # The keys of the rollback's artifact (its evidence has more: error, mttr_seconds).
 _RECORDED = ("reason", "detected_at", "recovered_at", "to_version", "manual")
+_RECOVERY_PAUSE = sleeper(SpanKind.SERVICE, "rollback: waiting for the previous version to answer")
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _recovered_at(
     while healthy_urls and time.monotonic() < deadline:
         if any(probe.get(url + health_path, timeout=1.0).ok for url in healthy_urls):
             break
-        time.sleep(0.05)
+        _RECOVERY_PAUSE(0.05)
     recovered = now()
     if state.seconds > 0:
         # The target measured when the previous version became healthy; clean-up of the failed

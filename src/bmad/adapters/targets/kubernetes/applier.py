@@ -16,10 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 
 from .bundle import ObjectRef
 from .client import FIELD_MANAGER, SYSTEM, Conflict, Forbidden, KubeApi
+
+_CRD_PAUSE = sleeper(SpanKind.KUBERNETES, "waiting for a CRD to be established")
 
 HANDOVER_MANAGER = "bmad-replicas-handover"
 CRD_TIMEOUT = 60.0
@@ -78,7 +81,7 @@ class BundleApplier:
         *,
         force: bool,
         progress: Progress,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _CRD_PAUSE,
         gitops_allowed_kinds: tuple[str, ...] = (),
     ) -> None:
         self.api = api

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,9 @@ from urllib.parse import quote, unquote
 from bmad.adapters._http import HttpClient
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, sleeper
+
+_RETRY_PAUSE = sleeper(SpanKind.KUBERNETES, "Kubernetes API: backing off before a retry")
 
 SYSTEM = "kubernetes"
 FIELD_MANAGER = "bmad"
@@ -196,7 +198,7 @@ class KubeApi:
         *,
         timeout: float = 15.0,
         retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _RETRY_PAUSE,
     ) -> None:
         self.credentials = credentials
         self.retries = retries

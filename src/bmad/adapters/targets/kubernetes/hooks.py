@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 
 from .client import SYSTEM, KubeApi
+
+_HOOK_PAUSE = sleeper(SpanKind.KUBERNETES, "hooks: waiting for a hook Job")
 
 HOOK_ANNOTATION = "bmad.dev/hook"
 PRE_DEPLOY = "pre-deploy"
@@ -77,7 +80,7 @@ class HookRunner:
     api: KubeApi
     apply: Callable[[dict[str, Any]], dict[str, Any]]
     poll: float
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = _HOOK_PAUSE
 
     def run(self, jobs: list[dict[str, Any]], *, timeout: float, progress: Progress) -> list[str]:
         """Each hook's ``job/name: Complete``; AdapterError naming the first that failed or timed out."""

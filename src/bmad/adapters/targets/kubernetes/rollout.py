@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 from bmad.ports.target import RolloutState
 
@@ -24,6 +25,8 @@ from .bundle import RELEASE_ANNOTATION, WORKLOAD_KINDS, selector_string
 from .client import KubeApi
 from .informer import Informer, wait_for_change
 from .viewers import PULL_FAILURES, VIEWERS, counts, pod_problem, pod_ready, pod_restarts
+
+_ROLLOUT_PAUSE = sleeper(SpanKind.KUBERNETES, "rollout: waiting for the workloads")
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class RolloutWatch:
         *,
         rules: EarlyStop,
         poll: float,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _ROLLOUT_PAUSE,
         clock: Callable[[], float] = time.monotonic,
         watch: bool = True,
     ) -> None:

@@ -6,12 +6,12 @@ import contextlib
 import copy
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from bmad.config.deploy import KubernetesTargetConfig
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 from bmad.ports.target import AutoscalerStatus, DeploySpec, Diagnosis, HttpProbe, RolloutState, TargetSnapshot
 
@@ -42,6 +42,8 @@ from .rollback import REVISION, plan_rollback, template_to_restore
 from .rollout import EarlyStop, RolloutWatch, Workload, workloads_of
 from .viewers import VIEWERS, pod_problem, pod_ready, pod_restarts, rollout_status
 
+_CLUSTER_PAUSE = sleeper(SpanKind.KUBERNETES, "waiting on the cluster")
+
 
 class KubernetesTarget:
     """Implements :class:`bmad.ports.target.Target` on a cluster chosen as kubectl chooses it.
@@ -63,7 +65,7 @@ class KubernetesTarget:
         api: KubeApi | None = None,
         namespace: str | None = None,
         poll_interval: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _CLUSTER_PAUSE,
         rollback_timeout: float = 120.0,
         kubeconfig: str | None = None,
         context: str | None = None,

@@ -14,6 +14,7 @@ from bmad.adapters.compose_file import ComposeService
 from bmad.adapters.targets.local.diagnose import CRASH_CAUSES, SLOW_CAUSES
 from bmad.adapters.targets.local.state import Generation, Replica, replica_from_attrs
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.target import Diagnosis, HttpProbe
 
 COMPOSE_SERVICE = "bmad.compose.service"
@@ -64,7 +65,8 @@ def look_at(replica: Replica, services: Mapping[str, ComposeService], *, with_lo
     argv = service.health_argv if service is not None else None
     if replica.running and argv is not None:
         try:
-            code, output = replica.container.exec_run(argv)
+            with waiting(SpanKind.SERVICE, f"healthcheck of {name}"):  # the answer streams until the check ends
+                code, output = replica.container.exec_run(argv)
         except DockerException as exc:
             code, output = -1, str(exc).encode()
         healthy = code == 0

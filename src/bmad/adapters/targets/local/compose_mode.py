@@ -24,8 +24,11 @@ from bmad.adapters.targets.local.target import LocalTarget
 from bmad.config.base import config_json
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.errors import AdapterError
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
 from bmad.ports.target import DeploySpec, Diagnosis, HttpProbe, RolloutState
+
+_SERVICES_PAUSE = sleeper(SpanKind.SERVICE, "rollout: waiting for the services")
 
 
 class ComposeTarget(LocalTarget):
@@ -132,7 +135,7 @@ class ComposeTarget(LocalTarget):
                 if cancelled or time.monotonic() - started >= timeout:
                     why = "cancelled" if cancelled else f"timed out after {timeout:.0f}s"
                     return _failed(last, f"{why}: {last.message}", "ProgressDeadlineExceeded", started)
-                time.sleep(self.poll_interval)
+                _SERVICES_PAUSE(self.poll_interval)
         finally:
             task.done()
 
@@ -254,7 +257,7 @@ class ComposeTarget(LocalTarget):
                 return last
             if time.monotonic() - started >= self.rollback_timeout:
                 return _failed(last, f"timed out: {last.message}", "ProgressDeadlineExceeded", started)
-            time.sleep(self.poll_interval)
+            _SERVICES_PAUSE(self.poll_interval)
 
 
 def _failed(last: RolloutState, message: str, reason: str, started: float) -> RolloutState:

@@ -22,6 +22,7 @@ from bmad.adapters.targets.local.state import (
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.errors import AdapterError
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.target import DeploySpec
 
 
@@ -118,7 +119,8 @@ class EngineContainers:
         except DockerException as exc:
             raise AdapterError(SYSTEM, f"inspecting image {ref}", redact(str(exc))) from None
         try:
-            self.client.images.pull(ref)
+            with waiting(SpanKind.REGISTRY, f"pull {ref}"):  # the engine's progress streams until the pull ends
+                self.client.images.pull(ref)
             self.client.images.get(ref)
         except DockerException as exc:
             raise AdapterError(

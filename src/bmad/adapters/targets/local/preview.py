@@ -18,10 +18,12 @@ from bmad.adapters.targets.local.containers import EngineContainers
 from bmad.adapters.targets.local.state import SYSTEM
 from bmad.core.errors import AdapterError
 from bmad.core.redact import redact
+from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.preview import CandidateImage
 from bmad.ports.target import DeploySpec, HttpProbe
 
 PREVIEW_LABEL = "bmad.preview"
+_START_PAUSE = sleeper(SpanKind.SERVICE, "preview: waiting for the candidate to answer")
 
 
 def free_loopback_port() -> int:
@@ -95,7 +97,7 @@ class LocalCandidatePreview:
                 raise AdapterError(SYSTEM, "watching the candidate preview", redact(str(exc))) from None
             if container.status in ("exited", "dead"):
                 raise AdapterError(SYSTEM, "starting the candidate preview", f"the container {container.status}")
-            time.sleep(self.poll_interval)
+            _START_PAUSE(self.poll_interval)
         raise AdapterError(
             SYSTEM,
             "starting the candidate preview",

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
+from bmad.core.spans import SpanKind, sleeper
 from bmad.phases.measure.checks import prometheus
 from bmad.ports.monitoring import Alertmanager, AlertmanagerRef, Prometheus
 from bmad.ports.phase import CheckId, PhaseContext
@@ -21,6 +22,7 @@ NEEDS: tuple[str, ...] = (prometheus.CHECK.id,)
 EXCLUSIVE = False
 
 DISCOVERY_SECONDS = 5.0
+_DISCOVERY_PAUSE = sleeper(SpanKind.MONITORING, "Prometheus discovering its Alertmanagers")
 
 
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
@@ -60,7 +62,7 @@ def _alertmanagers(ctx: PhaseContext, prom: Prometheus) -> list[AlertmanagerRef]
     deadline = time.monotonic() + DISCOVERY_SECONDS
     found = prom.alertmanagers()
     while not any(a.active for a in found) and time.monotonic() < deadline and not ctx.cancel.is_set():
-        time.sleep(0.25)
+        _DISCOVERY_PAUSE(0.25)
         found = prom.alertmanagers()
     return found
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
+from bmad.core.spans import SpanKind, sleeper
 from bmad.phases.measure.checks import prometheus
 from bmad.phases.measure.service import EnvironmentScope, deployed, environment_scope, scrape_job
 from bmad.ports.monitoring import Prometheus, ScrapeTarget
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 CHECK = CheckId("measure.scrape_job", "The service's scrape job has its targets up")
 NEEDS: tuple[str, ...] = (prometheus.CHECK.id,)
 EXCLUSIVE = False
+_TARGETS_PAUSE = sleeper(SpanKind.MONITORING, "Prometheus scraping the job's targets")
 
 
 def run(ctx: PhaseContext, ports: MeasurePorts) -> CheckResult:
@@ -67,7 +69,7 @@ def _wait_for_targets(
         mine = [t for t in candidates if scope.holds(t)]
         if not any(t.health == "unknown" for t in mine) or time.monotonic() >= deadline or ctx.cancel.is_set():
             return targets, candidates, scope
-        time.sleep(0.25)
+        _TARGETS_PAUSE(0.25)
 
 
 def _no_targets(
