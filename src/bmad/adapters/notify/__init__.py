@@ -8,7 +8,6 @@ e-mail, the HTTP client for the others), so a run with no channel of a type pays
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from bmad.adapters.notify.delivery import DeliveryPolicy
