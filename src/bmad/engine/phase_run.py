@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
@@ -74,6 +75,7 @@ class PhaseRunner:
         cancel: threading.Event,
         on_check: CheckCallback | None,
         warnings_fail: bool,
+        repo_root: Path | None = None,
     ) -> None:
         self.config = config
         self.environment = environment
@@ -85,6 +87,7 @@ class PhaseRunner:
         self.cancel = cancel
         self.on_check = on_check
         self.warnings_fail = warnings_fail
+        self.repo_root = repo_root  # the repository's top folder, when the caller knows it
 
     @cached_property
     def deployer(self) -> Deployer:
@@ -98,10 +101,19 @@ class PhaseRunner:
         return current_deployer(email)
 
     def run_phase(
-        self, phase: PhaseName, *, forced_reason: str | None, target_lock: TargetLockWatch | None = None
+        self,
+        phase: PhaseName,
+        *,
+        forced_reason: str | None,
+        target_lock: TargetLockWatch | None = None,
+        previous: Mapping[PhaseName, PhaseResult] | None = None,
     ) -> PhaseOutcome:
-        """Run ``phase`` and record it; an internal error is recorded first, then raised."""
-        previous = self.ledger.latest_results(self.release)
+        """Run ``phase`` and record it; an internal error is recorded first, then raised.
+
+        ``previous``: the release's latest results when the caller has just read them (else read here).
+        """
+        if previous is None:
+            previous = self.ledger.latest_results(self.release)
         started = self._start(phase, forced_reason)
         ctx = self._context(phase, started.evidence, previous, target_lock)
         run = self._run_plugin(phase, ctx)
@@ -259,7 +271,7 @@ class PhaseRunner:
 
         result = outcome.result
         try:
-            repo = git.repo_root(self.config.repository_dir)
+            repo = self.repo_root or git.repo_root(self.config.repository_dir)
             content = render_record(
                 self.release,
                 result,
