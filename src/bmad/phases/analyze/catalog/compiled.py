@@ -4,10 +4,10 @@ Validating the data files means importing pydantic and parsing ~90 KB of YAML on
 first load validates them fully (:func:`~bmad.phases.analyze.catalog.loader.load_all`: a mistake is
 a :class:`CatalogError` at file:line) and keeps the entries as JSON (never pickle: the cache must not
 become code) in ``$XDG_CACHE_HOME/bmad/catalog.json`` (``~/.cache`` when unset), under a key made of
-the data files' bytes and the code that turns them into entries (this package, the evaluators'
-registrations, ``readiness_data``). A later load under the same key rebuilds the entries from that
-JSON; a changed data file or module misses and is validated again, so a malformed file is still a
-loud error. A cache that cannot be read, is not ours alone, or does not fit is ignored.
+the data files' bytes, bmad's version and the code that turns them into entries (this package,
+the evaluators' registrations, ``readiness_data``). A later load under the same key rebuilds the
+entries from that JSON; a changed data file or module misses and is validated again, so a malformed
+file is still a loud error. A cache that cannot be read, is not ours alone, or does not fit is ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bmad import __version__
 from bmad.core.files import write_atomic
 from bmad.phases.analyze.catalog.data import data_texts
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category, Scope, Severity
@@ -51,7 +52,7 @@ def cache_file() -> Path:
 
 def cache_key(texts: Mapping[Category, str]) -> str:
     """The digest of what the entries depend on: the data files and the catalog's code."""
-    digest = hashlib.sha256(f"{_FORMAT}\0".encode())
+    digest = hashlib.sha256(f"{_FORMAT}\0bmad {__version__}\0".encode())
     for category, text in texts.items():
         digest.update(f"\0{category.slug}\0".encode())
         digest.update(text.encode("utf-8"))
@@ -84,13 +85,12 @@ def _cached(key: str) -> tuple[CatalogEntry, ...] | None:
 
 def _store(key: str, entries: tuple[CatalogEntry, ...]) -> None:
     """Keep ``entries`` (just validated) under ``key``, when JSON gives back exactly these entries."""
-    dumped = [_dump(entry) for entry in entries]
-    text = json.dumps({"key": key, "entries": dumped}, separators=(",", ":"))
     try:
+        text = json.dumps({"key": key, "entries": [_dump(entry) for entry in entries]}, separators=(",", ":"))
         exact = tuple(_entry(item) for item in json.loads(text)["entries"]) == entries
     except (ValueError, KeyError, TypeError):
-        exact = False
-    if exact:  # a param JSON cannot hold as it is (a date, a tuple) is not cached
+        return  # a param JSON cannot hold as it is (a date, a tuple): not cached
+    if exact:
         with contextlib.suppress(OSError):
             write_atomic(cache_file(), text, 0o600, durable=False)
 
@@ -116,8 +116,11 @@ def _entry(item: dict[str, Any]) -> CatalogEntry:
     texts = [item[name] for name in ("id", "name", "title", "evaluator", "rationale", "fix")]
     if not all(isinstance(text, str) for text in texts) or not isinstance(item["guide"], bool):
         raise TypeError("a cached entry's field has the wrong type")
-    if not isinstance(item["params"], dict) or not all(isinstance(kind, str) for kind in item["applies_to"]):
-        raise TypeError("a cached entry's params or kinds have the wrong type")
+    kinds = item["applies_to"]
+    if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
+        raise TypeError("a cached entry's kinds have the wrong type")
+    if not isinstance(item["params"], dict):
+        raise TypeError("a cached entry's params have the wrong type")
     return CatalogEntry(
         id=item["id"],
         name=item["name"],
