@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bmad.core.models import Release
+from bmad.core.models import PhaseName, Release
 from bmad.engine import run_release
 from bmad.ledger import Ledger
 from bmad.ledger.records import ReleaseHistory
@@ -70,6 +70,19 @@ def test_recording_a_phase_runs_few_git_commands(
     commands = log.read_text(encoding="utf-8").splitlines()
     assert sum("--show-toplevel" in command for command in commands) == 1, commands
     assert len(commands) <= 11, commands
+
+
+def test_in_ci_git_is_not_asked_who_deploys(service: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the fixed cost of a phase in CI: ``git config user.email`` ran though the CI user wins."""
+    log = tmp_path / "git.log"
+    monkeypatch.setenv("PATH", f"{_git_shim(tmp_path / 'shim', log)}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    outcome = run_release(service / "bmad.yaml", "dev", phases=["build"])
+    assert outcome.passed
+    assert not [command for command in log.read_text(encoding="utf-8").splitlines() if "user.email" in command]
+    with Ledger.open(None, state_dir=service / ".bmad") as ledger:
+        stored = ledger.get_release("hello", "dev", outcome.release.version)
+    assert stored is not None and stored.phases[PhaseName.BUILD].deployer.actor == "octocat"
 
 
 def test_the_release_is_the_head_commit_with_its_time(service: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
-from bmad.core.ci import Deployer, current_deployer
+from bmad.core.ci import Deployer, ci_actor, current_deployer
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
@@ -94,10 +95,12 @@ class PhaseRunner:
         """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
         from bmad.adapters import git
 
-        try:
-            email = git.user_email(self.config.repository_dir)
-        except BmadError:  # git missing: the CI user or the OS user still say who it is
-            email = None
+        email = None
+        if ci_actor(os.environ) is None:  # in CI the CI user is the deployer: git is not asked
+            try:
+                email = git.user_email(self.config.repository_dir)
+            except BmadError:  # git missing: the OS user still says who it is
+                email = None
         return current_deployer(email)
 
     def run_phase(
