@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,27 @@ def repo_root(path: Path) -> Path:
             hint="bmad versions a release by its git commit: run 'git init' and commit, or set service.repository",
         )
     return Path(result.stdout.strip())
+
+
+@dataclass(frozen=True)
+class Head:
+    """A repository's top folder and its HEAD commit."""
+
+    root: Path
+    commit: str
+
+
+def head(path: Path) -> Head:
+    """The top folder of the repository at ``path`` and its HEAD commit, from one ``git rev-parse``;
+    with no repository or no commit yet, the errors of :func:`repo_root` and :func:`head_commit`."""
+    result = (
+        _git(path, "rev-parse", "--show-toplevel", "--verify", "HEAD^{commit}", check=False) if path.is_dir() else None
+    )
+    lines = result.stdout.splitlines() if result is not None and result.ok else []
+    if len(lines) != 2:
+        root = repo_root(path)
+        return Head(root, head_commit(root))
+    return Head(Path(lines[0]), lines[1].strip())
 
 
 def user_email(repo: Path) -> str | None:

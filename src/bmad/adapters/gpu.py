@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from xml.etree import ElementTree
-
-from prometheus_client.parser import text_string_to_metric_families
+from typing import TYPE_CHECKING
 
 from bmad.core.errors import AdapterError
 from bmad.ports.gpu import GpuSample
 from bmad.ports.metrics import MetricsQuery
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 QUERY_FIELDS = (
     "index",
@@ -152,6 +153,8 @@ def _slowdown_temperature(gpu: ElementTree.Element) -> float | None:
 
 def parse_query_xml(text: str) -> tuple[GpuSample, ...]:
     """``nvidia-smi -q -x``: the host's own tool, so its XML is trusted input."""
+    from xml.etree import ElementTree  # here: only a host with GPUs pays for the XML parser
+
     try:
         root = ElementTree.fromstring(text)  # noqa: S314 - output of the local nvidia-smi, not user input
     except ElementTree.ParseError as exc:
@@ -217,6 +220,8 @@ def _collect(rows: Iterable[tuple[str, Mapping[str, str], float]]) -> tuple[GpuS
 
 def parse_dcgm_text(text: str) -> tuple[GpuSample, ...]:
     """The DCGM exporter's ``/metrics`` text (labels ``gpu``, ``UUID``, ``modelName``)."""
+    from prometheus_client.parser import text_string_to_metric_families  # here: ~50 ms to import
+
     rows = [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
     return _collect(rows)
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -72,6 +71,8 @@ def unfixed_advisories(version: tuple[int, ...]) -> tuple[Advisory, ...]:
 
 def toolkit_mode(config_toml: str) -> str:
     """``cdi``, ``legacy`` or ``auto``: ``[nvidia-container-runtime] mode`` (absent: ``auto``)."""
+    import tomllib  # here: most hosts have no toolkit config to read
+
     runtime = tomllib.loads(config_toml).get("nvidia-container-runtime", {})
     return str(runtime.get("mode", "auto"))
 

@@ -6,8 +6,10 @@ Kubernetes minor version, ``-strict`` variants with ``additionalProperties: fals
 (≈ 6 ms per Deployment). Here each (apiVersion, kind) schema is turned once into a
 self-contained document (only the definitions it reaches, descriptions dropped) and compiled
 to Python code by ``fastjsonschema`` (≈ 40 µs per Deployment); the compiled code is cached
-on disk as bytecode so later runs skip compilation. When an object fails the fast check, a
-``jsonschema`` validator on the same document lists every error with its path.
+on disk as bytecode so later runs skip compilation. A bundled schema's cache entry is keyed by
+its file's bytes and the definitions file it draws from, so a cache hit neither reads the
+definitions (1.3 MB of JSON) nor builds the self-contained document: that is built only when an
+object fails the fast check, for a ``jsonschema`` validator that lists every error with its path.
 
 Custom resources are validated against schemas registered with :meth:`add_custom_schema`
 (from CRD objects in the bundle) or found in extra folders using kubeconform's layouts
@@ -32,6 +34,8 @@ from bmad.core.errors import ConfigError
 from bmad.ports.schemas import CustomSchema, SchemaError, SchemaOutcome
 
 _REF_MARK = "#/$defs/"
+# the version of the self-contained rewrite below: part of a bundled schema's cache key
+_REWRITE = "self-contained/1"
 _MAX_ERRORS = 20
 
 FastFn = Callable[[Any], Any]
@@ -123,11 +127,11 @@ def _self_contained(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -
 
 
 class _Compiled:
-    __slots__ = ("detail", "fast", "name", "schema")
+    __slots__ = ("detail", "fast", "name", "schema_of")
 
-    def __init__(self, name: str, schema: dict[str, Any], fast: FastFn | None) -> None:
+    def __init__(self, name: str, schema_of: Callable[[], dict[str, Any]], fast: FastFn | None) -> None:
         self.name = name
-        self.schema = schema
+        self.schema_of = schema_of  # the document, built when an error must be explained
         self.fast = fast
         self.detail: Any = None
 
@@ -135,8 +139,9 @@ class _Compiled:
         import jsonschema
 
         if self.detail is None:
-            cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft202012Validator)
-            self.detail = cls(self.schema)
+            schema = self.schema_of()
+            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            self.detail = cls(schema)
         found = []
         for error in self.detail.iter_errors(obj):
             path = tuple(error.absolute_path)
@@ -236,15 +241,18 @@ class BundledSchemaValidator:
     def _load(self, api_version: str, kind: str) -> _Compiled | None:
         custom = self._custom.get((api_version, kind))
         if custom is not None:
-            return _Compiled(f"custom:{api_version}/{kind}", custom, self._compile(custom, None))
+            return _Compiled(f"custom:{api_version}/{kind}", _given(custom), self._compile(custom, None))
         if is_builtin_group(api_version):
             path = self.schema_dir / schema_file_name(api_version, kind)
             if path.is_file():
-                with path.open(encoding="utf-8") as fh:
-                    raw = json.load(fh)
-                # A built-in schema's apiVersion enum guards against e.g. apps/v1 vs extensions names.
-                schema = _self_contained(raw, self._definitions_doc())
-                return _Compiled(path.name, schema, self._compile(schema, path))
+                raw = path.read_bytes()
+
+                def build() -> dict[str, Any]:
+                    # A built-in schema's apiVersion enum guards against e.g. apps/v1 vs extensions names.
+                    return _self_contained(json.loads(raw), self._definitions_doc())
+
+                schema_of = _once(build)
+                return _Compiled(path.name, schema_of, self._compile_builtin(raw, schema_of, path))
         for path in self._extra_candidates(api_version, kind):
             if path.is_file():
                 try:
@@ -252,8 +260,19 @@ class BundledSchemaValidator:
                         schema = json.load(fh)
                 except (OSError, ValueError):
                     continue
-                return _Compiled(str(path), schema, self._compile(schema, path))
+                return _Compiled(str(path), _given(schema), self._compile(schema, path))
         return None
+
+    def _compile_builtin(self, raw: bytes, schema_of: Callable[[], dict[str, Any]], path: Path) -> FastFn | None:
+        """A bundled schema's validator, cached under its file's bytes and its definitions file."""
+        definitions = self.schema_dir / "_definitions.json"
+        try:
+            stat = definitions.stat()
+        except OSError:
+            return self._compile(schema_of(), path)
+        key = hashlib.sha256(raw)
+        key.update(f"|{_REWRITE}|{definitions}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return self._compile(None, path, schema_of=schema_of, key=key)
 
     def _extra_candidates(self, api_version: str, kind: str) -> list[Path]:
         group, _, version = api_version.rpartition("/")
@@ -265,18 +284,25 @@ class BundledSchemaValidator:
             found.extend(folder / n for n in names)
         return found
 
-    def _compile(self, schema: dict[str, Any], source: Path | None) -> FastFn | None:
+    def _compile(
+        self,
+        schema: dict[str, Any] | None,
+        source: Path | None,
+        *,
+        schema_of: Callable[[], dict[str, Any]] | None = None,
+        key: Any = None,
+    ) -> FastFn | None:
+        """``schema`` compiled (or ``schema_of()``'s, built only when the cache under ``key``, a
+        sha256 of what the schema is made from, misses)."""
         try:
             import fastjsonschema
         except ImportError:  # pragma: no cover - optional speed-up
             return None
         cache_file = None
         if self.cache_dir is not None:
-            digest = hashlib.sha256(
-                json.dumps(schema, sort_keys=True).encode()
-                + f"|{fastjsonschema.VERSION}|{sys.version_info[:2]}".encode()
-            ).hexdigest()[:32]
-            cache_file = self.cache_dir / f"{digest}.bin"
+            digest = key or hashlib.sha256(json.dumps(schema, sort_keys=True).encode())
+            digest.update(f"|{fastjsonschema.VERSION}|{sys.version_info[:2]}".encode())
+            cache_file = self.cache_dir / f"{digest.hexdigest()[:32]}.bin"
             if cache_file.is_file():
                 try:
                     code = marshal.loads(cache_file.read_bytes())  # noqa: S302 - our own cache file
@@ -287,6 +313,9 @@ class BundledSchemaValidator:
                     return fn
                 except Exception:  # noqa: S110 - a corrupt cache entry is rebuilt below
                     pass
+        if schema is None:
+            assert schema_of is not None
+            schema = schema_of()
         try:
             source_code = fastjsonschema.compile_to_code(schema, use_formats=False, detailed_exceptions=False)
             code = compile(source_code, f"<schema {source.name if source else 'custom'}>", "exec")
@@ -308,6 +337,22 @@ class BundledSchemaValidator:
 
 
 _MISSING: Any = object()
+
+
+def _given(schema: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: schema
+
+
+def _once(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """``build``, run on the first call only."""
+    built: list[dict[str, Any]] = []
+
+    def once() -> dict[str, Any]:
+        if not built:
+            built.append(build())
+        return built[0]
+
+    return once
 
 
 class ServerDryRun:

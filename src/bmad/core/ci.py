@@ -54,6 +54,11 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+def ci_actor(env: Mapping[str, str]) -> str | None:
+    """The person the CI system says started the pipeline (None outside CI)."""
+    return _first(env, CI_ACTOR_VARIABLES)
+
+
 def ci_run_url(env: Mapping[str, str]) -> str | None:
     """The pipeline run's page: GitHub Actions' run URL (built from its variables) or GitLab's pipeline URL."""
     github = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")

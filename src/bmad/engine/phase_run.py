@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
-from bmad.core.ci import Deployer, current_deployer
+from bmad.core.ci import Deployer, ci_actor, current_deployer
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
@@ -74,6 +76,7 @@ class PhaseRunner:
         cancel: threading.Event,
         on_check: CheckCallback | None,
         warnings_fail: bool,
+        repo_root: Path | None = None,
     ) -> None:
         self.config = config
         self.environment = environment
@@ -85,23 +88,35 @@ class PhaseRunner:
         self.cancel = cancel
         self.on_check = on_check
         self.warnings_fail = warnings_fail
+        self.repo_root = repo_root  # the repository's top folder, when the caller knows it
 
     @cached_property
     def deployer(self) -> Deployer:
         """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
         from bmad.adapters import git
 
-        try:
-            email = git.user_email(self.config.repository_dir)
-        except BmadError:  # git missing: the CI user or the OS user still say who it is
-            email = None
+        email = None
+        if ci_actor(os.environ) is None:  # in CI the CI user is the deployer: git is not asked
+            try:
+                email = git.user_email(self.config.repository_dir)
+            except BmadError:  # git missing: the OS user still says who it is
+                email = None
         return current_deployer(email)
 
     def run_phase(
-        self, phase: PhaseName, *, forced_reason: str | None, target_lock: TargetLockWatch | None = None
+        self,
+        phase: PhaseName,
+        *,
+        forced_reason: str | None,
+        target_lock: TargetLockWatch | None = None,
+        previous: Mapping[PhaseName, PhaseResult] | None = None,
     ) -> PhaseOutcome:
-        """Run ``phase`` and record it; an internal error is recorded first, then raised."""
-        previous = self.ledger.latest_results(self.release)
+        """Run ``phase`` and record it; an internal error is recorded first, then raised.
+
+        ``previous``: the release's latest results when the caller has just read them (else read here).
+        """
+        if previous is None:
+            previous = self.ledger.latest_results(self.release)
         started = self._start(phase, forced_reason)
         ctx = self._context(phase, started.evidence, previous, target_lock)
         run = self._run_plugin(phase, ctx)
@@ -259,7 +274,7 @@ class PhaseRunner:
 
         result = outcome.result
         try:
-            repo = git.repo_root(self.config.repository_dir)
+            repo = self.repo_root or git.repo_root(self.config.repository_dir)
             content = render_record(
                 self.release,
                 result,

@@ -3,6 +3,7 @@ the environment does not allow it (production by default)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from bmad.adapters import git
@@ -20,10 +21,23 @@ def state_dir_exclusions(config: BmadConfig, repo: Path) -> list[str]:
         return []
 
 
+@dataclass(frozen=True)
+class GitRelease:
+    """The release at HEAD and the top folder of its repository (where its records are committed)."""
+
+    release: Release
+    repo: Path
+
+
 def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> Release:
+    return read_release(config, environment, check_dirty=check_dirty).release
+
+
+def read_release(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> GitRelease:
+    """The release at HEAD (a dirty tree refused unless ``check_dirty`` is off or the environment allows it)."""
     env = config.environment(environment)
-    repo = git.repo_root(config.repository_dir)
-    version = git.head_commit(repo)
+    head = git.head(config.repository_dir)
+    repo, version = head.root, head.commit
     # scoped to the service's folder (a service may live in a sub-folder of a larger repository)
     service_dir = config.repository_dir
     changed = git.dirty_paths(service_dir, exclude=state_dir_exclusions(config, service_dir))
@@ -41,4 +55,4 @@ def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool 
             f"environment {environment!r} only takes committed releases",
             hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
         )
-    return release
+    return GitRelease(release, repo)

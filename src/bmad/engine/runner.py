@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ExitCode, GateRefused, UsageError
 from bmad.core.files import owner_only
-from bmad.core.models import CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.core.models import CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.engine.opening import as_config, ledger_for
 from bmad.engine.opening import open_ledger as open_ledger  # re-exported: tests and plug-ins name it here
 from bmad.engine.outcomes import PhaseOutcome, RunOutcome
@@ -85,11 +85,12 @@ def run_release(
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "why": the reason is recorded in the ledger and the phase record')
     from bmad.config.secret_refs import resolve_run_secrets
-    from bmad.engine.release import release_from_git
+    from bmad.engine.release import read_release
 
     resolve_run_secrets(cfg, environment)  # registered for redaction before anything is written
 
-    release = release_from_git(cfg, environment)
+    at_head = read_release(cfg, environment)
+    release = at_head.release
     request = _Request(phases, resume, force, reason)
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
     with owner_only(), ledger_for(cfg, ledger) as db:
@@ -112,6 +113,7 @@ def run_release(
                 cancel=cancel or threading.Event(),
                 on_check=on_check,
                 warnings_fail=env_cfg.warnings_fail,
+                repo_root=at_head.repo,
             )
             return _run_locked(runner, request, on_phase)
         finally:
@@ -125,7 +127,9 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
     db, release = runner.ledger, runner.release
     outcome = RunOutcome(release=release)
     outcome.interrupted = db.detect_interrupted(release.service, runner.environment)
-    todo = _plan(db, release, phases=request.phases, resume=request.resume, force=request.force)
+    # one read serves the gate and the first phase (nothing is recorded in between)
+    latest = None if request.resume else db.latest_results(release)
+    todo = _plan(db, release, latest, phases=request.phases, resume=request.resume, force=request.force)
     check_plugins(runner.config, todo)
     if not todo:
         outcome.message = f"nothing to do: every phase of {release.key} passed"
@@ -134,7 +138,7 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
 
     notifier = RunNotifier.for_run(runner.config, runner.environment, release, db)
     outcome.notifications += notifier.run_started(todo)
-    _run_phases(runner, todo, outcome, request.forced_reason, on_phase)
+    _run_phases(runner, todo, outcome, request.forced_reason, on_phase, latest)
     outcome.notifications += notifier.run_finished(outcome)
     if not runner.options.no_reports:
         from bmad.engine.publish import publish_release_outputs
@@ -149,12 +153,19 @@ def _run_phases(
     outcome: RunOutcome,
     forced_reason: str | None,
     on_phase: Callable[[PhaseOutcome], None] | None,
+    latest: Mapping[PhaseName, PhaseResult] | None,
 ) -> None:
-    """Run ``todo`` in order until one does not pass; ``forced_reason`` goes to the first only."""
+    """Run ``todo`` in order until one does not pass; ``forced_reason`` and ``latest`` (the
+    release's results read before the run, when read) go to the first only."""
     for index, phase in enumerate(todo):
         with _target_lock(runner, phase) as held:
-            reason = forced_reason if index == 0 else None
-            phase_outcome = runner.run_phase(phase, forced_reason=reason, target_lock=held)
+            first = index == 0
+            phase_outcome = runner.run_phase(
+                phase,
+                forced_reason=forced_reason if first else None,
+                target_lock=held,
+                previous=latest if first else None,
+            )
         outcome.phases.append(phase_outcome)
         if on_phase is not None:
             on_phase(phase_outcome)
@@ -185,13 +196,19 @@ def _phase_list(phases: Sequence[PhaseName | str] | None) -> list[PhaseName]:
 
 
 def _plan(
-    db: Ledger, release: Release, *, phases: Sequence[PhaseName | str] | None, resume: bool, force: bool
+    db: Ledger,
+    release: Release,
+    latest: Mapping[PhaseName, PhaseResult] | None,
+    *,
+    phases: Sequence[PhaseName | str] | None,
+    resume: bool,
+    force: bool,
 ) -> list[PhaseName]:
-    if resume:
+    if resume or latest is None:
         return _resume_plan(db, release)
     todo = _phase_list(phases)
     if phases is not None and todo and not force:
-        _check_gate(db, release, todo[0])
+        _check_gate(latest, release, todo[0])
     return todo
 
 
@@ -209,9 +226,8 @@ def _resume_plan(db: Ledger, release: Release) -> list[PhaseName]:
     return list(PhaseName.ordered()[PhaseName.ordered().index(start) :])
 
 
-def _check_gate(db: Ledger, release: Release, first: PhaseName) -> None:
-    """Refuse ``first`` unless every phase before it passed for ``release``."""
-    latest = db.latest_results(release, with_checks=False)
+def _check_gate(latest: Mapping[PhaseName, PhaseResult], release: Release, first: PhaseName) -> None:
+    """Refuse ``first`` unless every phase before it passed for ``release`` (``latest``: its results)."""
     for before in PhaseName.ordered()[: PhaseName.ordered().index(first)]:
         found = latest.get(before)
         if found is None or found.status is not PhaseStatus.PASSED:

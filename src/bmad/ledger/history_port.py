@@ -20,7 +20,12 @@ class ReleaseLister(Protocol):
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
+        with_checks: bool = True,
     ) -> list[ReleaseHistory]: ...
+
+    def get_release(
+        self, service: str, environment: str, version: str, *, with_checks: bool = True
+    ) -> ReleaseHistory | None: ...
 
 
 class LedgerHistory:
@@ -30,8 +35,10 @@ class LedgerHistory:
         self._queries = queries
         self._release = release
 
-    def _earlier(self, limit: int | None) -> list[ReleaseHistory]:
-        everything = self._queries.list_releases(service=self._release.service, environment=self._release.environment)
+    def _earlier(self, limit: int | None, *, with_checks: bool = True) -> list[ReleaseHistory]:
+        everything = self._queries.list_releases(
+            service=self._release.service, environment=self._release.environment, with_checks=with_checks
+        )
         current = next((h for h in everything if h.release.version == self._release.version), None)
         earlier = [
             h
@@ -45,7 +52,10 @@ class LedgerHistory:
         return [h.to_record() for h in self._earlier(limit)]
 
     def last_deployed(self) -> ReleaseRecord | None:
-        for history in self._earlier(None):
+        """Found among the releases read without their checks; only the one found is read whole."""
+        for history in self._earlier(None, with_checks=False):
             if history.phase_status(PhaseName.DEPLOY) is PhaseStatus.PASSED and not history.rolled_back:
-                return history.to_record()
+                release = history.release
+                whole = self._queries.get_release(release.service, release.environment, release.version)
+                return (whole or history).to_record()
         return None

@@ -175,6 +175,8 @@ class Ledger:
         return self._clock()
 
     def close(self) -> None:
+        if self._fast_parts is not None:
+            self._fast_parts.writer.close()
         if self._opened is not None:
             self._opened.db.engine.dispose()
 

@@ -62,8 +62,9 @@ def gpu_services_in_text(text: str, source: str, profiles: Sequence[str] = ()) -
 
 
 def _service_lines(text: str) -> dict[str, int]:
-    """Service name -> the 1-based line of its key under ``services``."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    """Service name -> the 1-based line of its key under ``services`` (the text already loaded: libyaml
+    composes it, same nodes and marks as the pure-Python parser, ~20x faster)."""
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(root, yaml.MappingNode):
         return {}
     for key, value in root.value:

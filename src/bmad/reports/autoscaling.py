@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from bmad.core.models import PhaseName
 from bmad.reports import charts
+from bmad.reports.text import escape
 from bmad.reports.views import ReleaseView
 
 CHECK_ID = "deploy.autoscaling"

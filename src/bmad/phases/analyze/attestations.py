@@ -123,17 +123,17 @@ def load_attestations(path: Path) -> Attestations:
     import yaml
 
     from bmad.config.loader import read_text_file
-    from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph
+    from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth
 
     if not path.exists():
         return Attestations(source=str(path))
     text = read_text_file(path, what="attestations file", max_bytes=MAX_ATTESTATION_BYTES)
     check_flow_depth(text, source=str(path))
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            check_node_graph(node, source=str(path))  # alias bombs and deep nesting, before expanding
-        data = yaml.safe_load(text)
+        try:
+            node, data = _parse(text, str(path), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:  # the pure-Python parser's own words for the mistake
+            node, data = _parse(text, str(path), yaml.SafeLoader)
     except RecursionError:
         raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=str(path)) from None
     except yaml.MarkedYAMLError as exc:
@@ -150,3 +150,19 @@ def load_attestations(path: Path) -> Attestations:
     if isinstance(seq, yaml.SequenceNode):
         lines = {i: item.start_mark.line + 1 for i, item in enumerate(seq.value)}
     return parse_attestations(data, source=str(path), lines=lines)
+
+
+def _parse(text: str, source: str, loader_class: Any) -> tuple[Any, Any]:
+    """The document's node graph (checked for alias bombs and deep nesting before it is expanded)
+    and its data, from one parse (libyaml's C parser where present: the same nodes, ~20x faster)."""
+    from bmad.core.yaml_limits import check_node_graph
+
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        check_node_graph(node, source=source)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()

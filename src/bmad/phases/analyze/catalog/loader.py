@@ -7,14 +7,13 @@ error's location (entry 12, ``cases.fail[0].set``) can be traced back to the lin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from bmad.phases.analyze.catalog.schema import CheckCases, CheckData
+from bmad.phases.analyze.catalog.data import CatalogError, LoadedCheck, data_file_name, data_texts
+from bmad.phases.analyze.catalog.schema import CheckData
 from bmad.phases.analyze.evaluators import EVALUATORS
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category
 
@@ -29,35 +28,11 @@ _PREFIXES = {
 }
 
 
-class CatalogError(ValueError):
-    """A catalog data file is malformed; the message starts with ``file:line``."""
-
-
-@dataclass(frozen=True)
-class LoadedCheck:
-    """A catalog entry with its test cases and where it is written."""
-
-    entry: CatalogEntry
-    cases: CheckCases
-    file: str
-    line: int
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-def data_file_name(category: Category) -> str:
-    return f"{category.slug}.yaml"
-
-
-def load_all() -> list[LoadedCheck]:
-    """Every data file in category order; ids unique across files."""
-    package = resources.files("bmad.phases.analyze.catalog")
+def load_all(texts: dict[Category, str] | None = None) -> list[LoadedCheck]:
+    """Every data file (``texts``: as read by :func:`data_texts`) in category order; ids unique across files."""
     checks: list[LoadedCheck] = []
-    for category in Category:
-        name = data_file_name(category)
-        checks += load_text(package.joinpath(name).read_text(encoding="utf-8"), name, category)
+    for category, text in (texts or data_texts()).items():
+        checks += load_text(text, data_file_name(category), category)
     seen: dict[str, str] = {}
     for check in checks:
         if check.entry.id in seen:

@@ -1,0 +1,31 @@
+"""A bundled schema's compiled validator is found in the cache without building its document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bmad.adapters.kube_validate import BundledSchemaValidator
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
+
+
+def test_a_cache_hit_reads_no_definitions_until_an_error_is_explained(tmp_path: Path) -> None:
+    """Guards ANALYZE's fixed cost: every run parsed the 1.3 MB definitions file and rebuilt each
+    kind's self-contained schema only to find its compiled validator in the cache."""
+    BundledSchemaValidator("1.30", cache_dir=tmp_path).validate(CONFIG_MAP)
+    warm = BundledSchemaValidator("1.30", cache_dir=tmp_path)
+    assert warm.validate(CONFIG_MAP).status == "valid"
+    assert (warm.compiled_count, warm.cache_hits) == (0, 1)
+    assert warm._definitions is None  # what a hit must not load
+    invalid = warm.validate({**CONFIG_MAP, "data": {"a": 1}})
+    assert invalid.status == "invalid"
+    assert [error.path for error in invalid.errors] == [("data", "a")]
+
+
+def test_the_key_names_the_definitions_the_schema_draws_from(tmp_path: Path) -> None:
+    """Another version's definitions file (its own bytes) is another key: never a stale validator."""
+    first = BundledSchemaValidator("1.30", cache_dir=tmp_path)
+    first.validate(CONFIG_MAP)
+    other = BundledSchemaValidator("1.31", cache_dir=tmp_path)
+    assert other.validate(CONFIG_MAP).status == "valid"
+    assert (other.compiled_count, other.cache_hits) == (1, 0)
