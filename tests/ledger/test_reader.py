@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from bmad import ledger as ledger_package
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.ledger.reader import HEAD_REVISION, stored_revision
@@ -86,9 +86,20 @@ def test_status_reads_open_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> Non
 
 def test_a_ledger_without_the_current_schema_is_migrated_on_open(tmp_path: Path) -> None:
     """Guards the fallback: a file whose stored revision is not the code's goes through Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    from bmad.ledger._db import make_engine
+
     path = tmp_path / "ledger.db"
-    sqlite3.connect(path).close()  # an empty database: older than any revision
-    assert stored_revision(path) is None
+    engine = make_engine(f"sqlite:///{path}")
+    config = Config()
+    config.set_main_option("script_location", str(Path(ledger_package.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")  # a ledger written by an older bmad
+    engine.dispose()
+    assert stored_revision(path) == "0001"
     with Ledger.open(f"sqlite:///{path}") as ledger:
         assert ledger._opened is not None  # migrated through SQLAlchemy
         assert ledger.list_releases() == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
 from bmad.core.errors import ConfigError, Unreachable
 from bmad.core.redact import redact
@@ -72,6 +72,12 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise Unreachable("ledger", "opening the database", redact(str(exc.orig))) from None
+    except DatabaseError as exc:  # e.g. a ledger file that is not an SQLite database
+        raise ConfigError(
+            f"the ledger cannot be opened: {redact(str(exc.orig))}",
+            file=engine.url.database if engine.dialect.name == "sqlite" else None,
+            hint="point ledger.url (or BMAD_LEDGER_URL) at a bmad ledger, or move the file away",
+        ) from None
 
 
 def _current_revision(engine: Engine) -> str | None:

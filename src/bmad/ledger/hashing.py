@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import datetime
 from typing import Any
 
@@ -16,19 +15,15 @@ def canonical_json(data: Any) -> str:
 def plain(data: Any) -> Any:
     """The JSON round trip of ``data``: what the database gives back, so hashes stay stable.
 
-    Non-finite floats (NaN, infinity) become None: PostgreSQL's JSON type has no such values.
+    Non-finite floats (NaN, infinity) become None: PostgreSQL's JSON type has no such values. The
+    encoder writes them as the constants ``NaN``/``Infinity``/``-Infinity``, so the decoder turns
+    exactly those into None (no second walk over the data).
     """
-    return _finite(json.loads(canonical_json(data)))
+    return json.loads(canonical_json(data), parse_constant=_no_constant)
 
 
-def _finite(data: Any) -> Any:
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_finite(item) for item in data]
-    return data
+def _no_constant(_name: str) -> None:
+    return None
 
 
 def iso(value: datetime | None) -> str | None:

@@ -149,6 +149,10 @@ class Ledger:
         ``sqlite:///<state_dir>/ledger.db``. ``signing_key`` seals running rows and signs anchors."""
         resolved = resolve_url(url, state_dir=state_dir)
         path = sqlite_file(resolved)
+        if path is not None and stored_revision(path) is None:
+            from bmad.ledger.sqlite_head import create_at_head
+
+            create_at_head(path)  # a new file gets the head schema without Alembic
         if path is not None and stored_revision(path) == HEAD_REVISION:
             # nothing to migrate: SQLAlchemy waits for a write
             return cls(None, clock=clock, url=resolved, signing_key=signing_key)
