@@ -11,8 +11,7 @@ import pytest
 from bmad.core.models import PhaseName
 from bmad.ledger import Ledger
 from bmad.reports.exposition import render_prometheus
-from bmad.reports.metrics import percentile, render_table
-from bmad.reports.outputs import framework_metrics
+from bmad.reports.metrics import framework_metrics, percentile, render_table
 from bmad.reports.source import load_releases
 from bmad.reports.views import Outcome
 from tests.reports.reports_data import MIN, NOW, SPECS, T0, Spec

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
+from bmad.ledger.records import ChecksOf, LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord, checked_phases
 
 HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
 # Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
@@ -32,6 +32,9 @@ CHANGE_STAMP_SQL = (
     " (SELECT max(seq) FROM chain_head), (SELECT max(hash) FROM chain_head)"
 )
 _BUSY_MS = 60_000
+# Pages read through a memory map of the file: a connection's first read of a table then costs no read()
+# per page (a read command opens several short connections; each would otherwise fill its cache again).
+_MMAP_BYTES = 256 * 1024 * 1024
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
@@ -42,11 +45,9 @@ _ROLLBACKS_OF = (
     "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
     " FROM rollbacks WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
-# Every check of the runs as one JSON document ([[run id, data], ...] in order): one decode, not one per row.
 _CHECKS_OF = (
-    "SELECT json_group_array(json_array(phase_run_id, json(data))) FROM ("
     "SELECT phase_run_id, data FROM check_results"
-    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id)"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
 _SPANS_OF = (
     "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
@@ -116,6 +117,7 @@ def stored_revision(path: Path) -> str | None:
 def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+    db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
     return db
 
 
@@ -134,10 +136,17 @@ def stored(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _json(text: str | None) -> Any:
-    if text == "{}":  # most runs' metrics and artifacts
-        return {}
-    return json.loads(text) if text is not None else None
+def json_values(texts: Sequence[str | None]) -> list[Any]:
+    """The stored JSON texts decoded in one call of the decoder (NULL as None), not one per text.
+
+    Joined here rather than by SQLite's ``json()``, which refuses the ``NaN`` that ``json.dumps``
+    writes for a float metric that is not a number."""
+    if not texts:
+        return []
+    values = json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+    if len(values) != len(texts):  # a text that is not one JSON value (edited by hand): one at a time
+        return [None if text is None else json.loads(text) for text in texts]
+    return list(values)
 
 
 class SqliteReader:
@@ -163,7 +172,7 @@ class SqliteReader:
         limit: int | None = None,
         before: datetime | None = None,
         version: str | None = None,
-        with_checks: bool = True,
+        with_checks: ChecksOf = True,
     ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
         where: list[str] = []
@@ -190,7 +199,7 @@ class SqliteReader:
             return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=True)
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None:
         found = self.list_releases(
             service=service, environment=environment, version=version, limit=1, with_checks=with_checks
@@ -252,9 +261,9 @@ def required_when(text: str) -> datetime:
     return value
 
 
-def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) -> list[ReleaseHistory]:
-    """The releases of ``rows`` with their runs (and checks, unless not ``with_checks``) and rollbacks,
-    in ``rows``' order."""
+def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and the checks that ``with_checks`` asks for) and
+    rollbacks, in ``rows``' order."""
     if not rows:
         return []
     releases = {
@@ -265,11 +274,14 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) ->
     }
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    run_ids = [run[0] for run in runs]
-    checks, spans = _checks(db, run_ids) if with_checks else {}, _spans(db, run_ids)
+    phases = {phase.value for phase in checked_phases(with_checks)}
+    checks, spans = _checks(db, [run[0] for run in runs if run[2] in phases]), _spans(db, [run[0] for run in runs])
+    decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
-    for run in runs:
-        runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ())))
+    for index, run in enumerate(runs):
+        metrics, artifacts = decoded[2 * index] or {}, decoded[2 * index + 1] or {}
+        stored_run = _StoredRun(checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
+        runs_of[run[1]].append(_run(run, releases[run[1]], stored_run))
     rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
     for rb in db.execute(_ROLLBACKS_OF, (ids,)):
         rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
@@ -289,8 +301,8 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
     if not run_ids:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    (document,) = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchone()
-    for run_id, data in json.loads(document):
+    rows = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchall()
+    for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
         found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}
 
@@ -311,7 +323,17 @@ def _check(data: dict[str, Any]) -> CheckResult:
     return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 
-def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tuple[Span, ...]) -> PhaseRunRecord:
+@dataclass(frozen=True)
+class _StoredRun:
+    """What a phase run's row holds besides its columns: its checks and spans, its decoded JSON."""
+
+    checks: tuple[CheckResult, ...]
+    spans: tuple[Span, ...]
+    metrics: dict[str, Any]
+    artifacts: dict[str, Any]
+
+
+def _run(row: Any, release: Release, stored_run: _StoredRun) -> PhaseRunRecord:
     return PhaseRunRecord(
         id=row[0],
         release=release,
@@ -321,17 +343,17 @@ def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tup
         started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
-        metrics=dict(_json(row[8]) or {}),
-        artifacts=dict(_json(row[9]) or {}),
+        metrics=stored_run.metrics,
+        artifacts=stored_run.artifacts,
         message=row[10],
         evidence_dir=row[11],
-        checks=checks,
+        checks=stored_run.checks,
         owner=row[12],
         pid=row[13],
         host=row[14],
         chain_seq=row[15],
         hash=row[16],
-        spans=spans,
+        spans=stored_run.spans,
         deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
     )
 

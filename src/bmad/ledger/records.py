@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,17 @@ from bmad.ports.history import ReleaseRecord
 
 class LedgerError(BmadError):
     """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
+
+
+# Which runs' checks a read loads: True every run's, False none, or the runs of the phases given.
+ChecksOf = bool | Collection[PhaseName]
+
+
+def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
+    """The phases whose runs' checks a read with ``with_checks`` loads."""
+    if isinstance(with_checks, bool):
+        return frozenset(PhaseName) if with_checks else frozenset()
+    return frozenset(with_checks)
 
 
 def check_data(check: CheckResult) -> dict[str, Any]:

@@ -25,11 +25,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bmad.core.models import utcnow
+from bmad.core.models import PhaseName, utcnow
 from bmad.reports.text import markdown_text
 from bmad.reports.views import Outcome, ReleaseView
+
+if TYPE_CHECKING:
+    from bmad.ledger.store import Ledger
 
 DAY = 86400.0
 
@@ -38,6 +41,10 @@ TARGET_SUCCESS_RATE = 0.95
 TARGET_DEPLOYMENT_SECONDS = 30 * 60.0
 TARGET_ROLLBACK_RATE = 0.05
 TARGET_MTTR_SECONDS = 10 * 60.0
+
+# The phases whose checks the figures read: a release's rollback and zero downtime are DEPLOY's
+# metrics and artifacts, or its checks' (ReleaseView.metric / artifact); no other check counts.
+FIGURE_CHECKS = (PhaseName.DEPLOY,)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -416,6 +423,25 @@ def compute_framework_metrics(
         unrecovered=unrecovered,
         dora=dora,
         release_ids=tuple(v.release_id for v in views),
+    )
+
+
+def framework_metrics(
+    ledger: Ledger,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> FrameworkMetrics:
+    """:func:`compute_framework_metrics` over the ledger's releases, read with only the checks the
+    figures look at (:data:`FIGURE_CHECKS`)."""
+    from bmad.reports.source import load_releases
+
+    views = load_releases(ledger, service=service, environment=environment, with_checks=FIGURE_CHECKS)
+    return compute_framework_metrics(
+        views, service=service, environment=environment, since=since, until=until, now=now or ledger.now()
     )
 
 

@@ -11,7 +11,7 @@ from bmad.reports.people import deployer_text
 from bmad.reports.views import ReleaseView, RollbackInfo
 
 if TYPE_CHECKING:
-    from bmad.ledger.records import ReleaseHistory
+    from bmad.ledger.records import ChecksOf, ReleaseHistory
     from bmad.ledger.store import Ledger
 
 
@@ -51,9 +51,11 @@ def load_releases(
     service: str | None = None,
     environment: str | None = None,
     before: datetime | None = None,
+    with_checks: ChecksOf = True,
 ) -> list[ReleaseView]:
-    """Every release of the service/environment, oldest first."""
-    histories = ledger.list_releases(service=service, environment=environment, before=before)
+    """Every release of the service/environment, oldest first (``with_checks`` as
+    :meth:`~bmad.ledger.store.Ledger.list_releases`)."""
+    histories = ledger.list_releases(service=service, environment=environment, before=before, with_checks=with_checks)
     return [release_view(h) for h in reversed(histories)]
 
 
