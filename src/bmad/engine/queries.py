@@ -91,9 +91,9 @@ def release_history(
 def release_deliveries(
     config: BmadConfig | str | Path, releases: list[ReleaseHistory]
 ) -> dict[int, list[DeliveryRecord]]:
-    """The notification deliveries of each of ``releases`` (by ledger id), from the ledger."""
+    """The notification deliveries of each of ``releases`` (by ledger id), from the ledger in one query."""
     with ledger_for(as_config(config), None) as db:
-        return {history.id: db.deliveries(history.release) for history in releases}
+        return db.deliveries_of([history.id for history in releases])
 
 
 def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:

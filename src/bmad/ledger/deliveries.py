@@ -9,7 +9,8 @@ return equal records (``tests/ledger/test_deliveries.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,10 @@ _SELECT = (
     "SELECT n.event, n.title, n.channel, n.channel_type, n.sent_at, n.delivered, n.attempts, n.reason"
     " FROM notifications n JOIN releases r ON r.id = n.release_id"
     " WHERE r.service = ? AND r.environment = ? AND r.version = ? ORDER BY n.id"
+)
+_SELECT_OF = (
+    "SELECT release_id, event, title, channel, channel_type, sent_at, delivered, attempts, reason"
+    " FROM notifications WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
 
 
@@ -91,3 +96,15 @@ def select_deliveries(path: Path, release: Release) -> list[DeliveryRecord]:
         delivery_record(event, title, channel, kind, required_when(sent_at), delivered, attempts, reason)
         for event, title, channel, kind, sent_at, delivered, attempts, reason in found
     ]
+
+
+def select_deliveries_of(path: Path, release_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+    """The deliveries of each release of ``release_ids`` (ledger ids) in the SQLite ledger at
+    ``path``, oldest first, in one query."""
+    found: dict[int, list[DeliveryRecord]] = {release_id: [] for release_id in release_ids}
+    with closing(connect(path)) as db:
+        rows = db.execute(_SELECT_OF, (json.dumps(list(found)),)).fetchall()
+    for release_id, event, title, channel, kind, sent_at, delivered, attempts, reason in rows:
+        record = delivery_record(event, title, channel, kind, required_when(sent_at), delivered, attempts, reason)
+        found[release_id].append(record)
+    return found

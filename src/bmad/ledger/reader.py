@@ -137,10 +137,7 @@ def stored(value: datetime) -> str:
 
 
 def json_values(texts: Sequence[str | None]) -> list[Any]:
-    """The stored JSON texts decoded in one call of the decoder (NULL as None), not one per text.
-
-    Joined here rather than by SQLite's ``json()``, which refuses the ``NaN`` that ``json.dumps``
-    writes for a float metric that is not a number."""
+    """The stored JSON texts decoded in one call of the decoder (NULL as None), not one call per text."""
     if not texts:
         return []
     values = json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")

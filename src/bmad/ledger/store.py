@@ -224,9 +224,7 @@ class Ledger:
             return self._parts.history.wal_position()
         return None
 
-    def latest_release(
-        self, service: str, environment: str, *, with_checks: ChecksOf = True
-    ) -> ReleaseHistory | None:
+    def latest_release(self, service: str, environment: str, *, with_checks: ChecksOf = True) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
         return found[0] if found else None
 
@@ -418,6 +416,17 @@ class Ledger:
         from bmad.ledger.delivery_rows import release_deliveries
 
         return release_deliveries(self._parts.db, release)
+
+    def deliveries_of(self, release_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+        """The notification deliveries of each release of ``release_ids`` (ledger ids, as
+        :attr:`ReleaseHistory.id`), oldest first, read in one query."""
+        if self._reader is not None:
+            from bmad.ledger.deliveries import select_deliveries_of
+
+            return select_deliveries_of(self._reader.path, release_ids)
+        from bmad.ledger.delivery_rows import deliveries_of
+
+        return deliveries_of(self._parts.db, release_ids)
 
     # ------------------------------------------------------------------ history port
 
