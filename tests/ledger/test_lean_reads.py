@@ -14,6 +14,7 @@ from bmad.ledger import Ledger
 from bmad.ports.notifications import DeliveryRecord
 from tests.reports.reports_data import SPECS, T0, record
 
+
 def _filled(path: Path) -> str:
     url = f"sqlite:///{path}"
     with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
