@@ -20,7 +20,6 @@ from bmad.config.notifications import ChannelType, NotificationEvent
 from bmad.core.models import Release
 from bmad.core.redact import redact
 from bmad.ledger.reader import connect, required_when, stored
-from bmad.ledger.sqlite_writer import write_transaction
 from bmad.ports.notifications import DeliveryRecord
 
 _INSERT = (
@@ -78,6 +77,8 @@ def delivery_record(
 
 def insert_deliveries(path: Path, release_id: int, records: Sequence[DeliveryRecord]) -> None:
     """Add ``records`` (redacted) to release ``release_id`` in the SQLite ledger at ``path``."""
+    from bmad.ledger.sqlite_writer import write_transaction  # a read of the deliveries needs no writer
+
     rows = [redacted(r) for r in records]
     with write_transaction(path) as db:
         db.executemany(_INSERT, [(release_id, *_values(r)) for r in rows])

@@ -352,7 +352,7 @@ def select_releases(
     until: datetime | None = None,
 ) -> list[ReleaseView]:
     """Releases of a service/environment whose instant (DEPLOY end, else last activity) is in [since, until)."""
-    chosen: list[ReleaseView] = []
+    chosen: list[tuple[tuple[int, float], ReleaseView]] = []
     for view in releases:
         if service is not None and view.service != service:
             continue
@@ -363,9 +363,9 @@ def select_releases(
             continue
         if until is not None and (when is None or when >= until):
             continue
-        chosen.append(view)
-    chosen.sort(key=lambda v: (1, 0.0) if v.when is None else (0, v.when.timestamp()))
-    return chosen
+        chosen.append(((1, 0.0) if when is None else (0, when.timestamp()), view))
+    chosen.sort(key=lambda pair: pair[0])
+    return [view for _, view in chosen]
 
 
 def compute_framework_metrics(
@@ -386,12 +386,17 @@ def compute_framework_metrics(
         start = end
 
     counts = {outcome: 0 for outcome in Outcome}
+    by_outcome: dict[Outcome, list[ReleaseView]] = {outcome: [] for outcome in Outcome}
+    deployed: list[ReleaseView] = []
     for view in views:
-        counts[view.outcome] += 1
-    deployed = [v for v in views if v.outcome.deployed]
+        outcome = view.outcome  # a look-up through the phases, checks and rollbacks: once per release
+        counts[outcome] += 1
+        by_outcome[outcome].append(view)
+        if outcome.deployed:
+            deployed.append(view)
     n = len(deployed)
-    successful = [v for v in deployed if v.outcome is Outcome.SUCCESS]
-    rolled = [v for v in deployed if v.outcome is Outcome.ROLLED_BACK]
+    successful = by_outcome[Outcome.SUCCESS]
+    rolled = by_outcome[Outcome.ROLLED_BACK]
 
     times = [t for t in (v.total_seconds for v in deployed) if t is not None]
     zero = [z for z in (v.zero_downtime for v in deployed) if z is not None]
