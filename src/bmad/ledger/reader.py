@@ -277,8 +277,8 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for index, run in enumerate(runs):
         metrics, artifacts = decoded[2 * index] or {}, decoded[2 * index + 1] or {}
-        stored_run = _StoredRun(checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
-        runs_of[run[1]].append(_run(run, releases[run[1]], stored_run))
+        record = _run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
+        runs_of[run[1]].append(record)
     rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
     for rb in db.execute(_ROLLBACKS_OF, (ids,)):
         rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
@@ -320,17 +320,14 @@ def _check(data: dict[str, Any]) -> CheckResult:
     return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 
-@dataclass(frozen=True)
-class _StoredRun:
-    """What a phase run's row holds besides its columns: its checks and spans, its decoded JSON."""
-
-    checks: tuple[CheckResult, ...]
-    spans: tuple[Span, ...]
-    metrics: dict[str, Any]
-    artifacts: dict[str, Any]
-
-
-def _run(row: Any, release: Release, stored_run: _StoredRun) -> PhaseRunRecord:
+def _run(
+    row: Any,
+    release: Release,
+    checks: tuple[CheckResult, ...],
+    spans: tuple[Span, ...],
+    metrics: dict[str, Any],
+    artifacts: dict[str, Any],
+) -> PhaseRunRecord:
     return PhaseRunRecord(
         id=row[0],
         release=release,
@@ -340,17 +337,17 @@ def _run(row: Any, release: Release, stored_run: _StoredRun) -> PhaseRunRecord:
         started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
-        metrics=stored_run.metrics,
-        artifacts=stored_run.artifacts,
+        metrics=metrics,
+        artifacts=artifacts,
         message=row[10],
         evidence_dir=row[11],
-        checks=stored_run.checks,
+        checks=checks,
         owner=row[12],
         pid=row[13],
         host=row[14],
         chain_seq=row[15],
         hash=row[16],
-        spans=stored_run.spans,
+        spans=spans,
         deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
     )
 
