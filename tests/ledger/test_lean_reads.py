@@ -3,14 +3,17 @@ deliveries of many releases at once; both read paths give equal records."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
 from bmad.core.models import PhaseName
 from bmad.ledger import Ledger
+from bmad.ledger.reader import json_values
 from bmad.ports.notifications import DeliveryRecord
 from tests.reports.reports_data import SPECS, T0, record
 
@@ -57,3 +60,13 @@ def test_the_deliveries_of_many_releases_are_read_at_once(tmp_path: Path) -> Non
             assert found == {h.id: ledger.deliveries(h.release) for h in releases}
             assert found[releases[0].id] == [started, failed] and found[releases[1].id] == []
             assert ledger.deliveries_of([]) == {}
+
+
+def test_stored_json_texts_are_decoded_together_as_one_by_one() -> None:
+    """Guards the reader's one-call decoding of a read's JSON columns: the same values as decoding
+    each text alone, and a text edited into two values is refused as decoding it alone refuses it."""
+    texts = ['{"a": 1, "b": [true, null]}', None, "{}", '"x"']
+    assert json_values(texts) == [None if t is None else json.loads(t) for t in texts]
+    assert json_values([]) == []
+    with pytest.raises(json.JSONDecodeError):
+        json_values(['{"a": 1}', "1, 2"])
