@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from bmad.core.models import PhaseName
 from bmad.ledger import Ledger
 from bmad.ledger.reader import json_values
+from bmad.ledger.records import outline_of
 from bmad.ports.notifications import DeliveryRecord
 from tests.reports.reports_data import SPECS, T0, record
 
@@ -70,3 +71,22 @@ def test_stored_json_texts_are_decoded_together_as_one_by_one() -> None:
     assert json_values([]) == []
     with pytest.raises(json.JSONDecodeError):
         json_values(['{"a": 1}', "1, 2"])
+
+
+def test_release_outlines_keep_what_figures_read_on_both_paths(tmp_path: Path) -> None:
+    """Guards ``bmad metrics``' one lean read: every release with the latest result of each phase
+    (DEPLOY's whole, the others' status and times only) and its rollbacks, equal on both read paths
+    to the full history cut down."""
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        expected = [outline_of(h, {PhaseName.DEPLOY}) for h in orm.list_releases()]
+        assert any(o.rollbacks for o in expected)
+        assert any(r.checks for o in expected for r in o.phases.values())
+        for ledger in (orm, fast):
+            assert ledger.release_outlines(details=(PhaseName.DEPLOY,)) == expected
+            assert ledger.release_outlines(service="hello", environment="dev", details=(PhaseName.DEPLOY,)) == [
+                o for o in expected if o.release.environment == "dev" and o.release.service == "hello"
+            ]
+        build = fast.release_outlines()[0].phases[PhaseName.BUILD]
+        assert build.metrics == {} and build.checks == [] and build.finished_at is not None
+        assert fast._opened is None

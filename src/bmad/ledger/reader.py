@@ -20,9 +20,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from bmad.core.ci import Deployer
-from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.records import ChecksOf, LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord, checked_phases
+from bmad.ledger.records import (
+    ChecksOf,
+    LockInfo,
+    PhaseRunRecord,
+    ReleaseHistory,
+    ReleaseOutline,
+    RollbackRecord,
+    checked_phases,
+)
 
 HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
 # Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
@@ -40,6 +48,11 @@ _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
     " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
+)
+# What an outline keeps of each run; in start order, so the last run of a phase seen is its latest.
+_OUTLINE_RUNS_OF = (
+    "SELECT id, release_id, phase, status, started_at, finished_at, metrics, artifacts"
+    " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY started_at, id"
 )
 _ROLLBACKS_OF = (
     "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
@@ -172,22 +185,20 @@ class SqliteReader:
         with_checks: ChecksOf = True,
     ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("service", service), ("environment", environment), ("version", version)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if before is not None:
-            where.append("created_at < ?")
-            params.append(stored(before))
-        sql = "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+        sql, params = _releases_sql(service=service, environment=environment, version=version, before=before)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
             return _histories(db, rows, with_checks=with_checks)
+
+    def release_outlines(
+        self, *, service: str | None = None, environment: str | None = None, details: Collection[PhaseName] = ()
+    ) -> list[ReleaseOutline]:
+        """As :meth:`bmad.ledger.store.Ledger.release_outlines`."""
+        sql, params = _releases_sql(service=service, environment=environment)
+        with self._read() as db:
+            return _outlines(db, db.execute(sql, params).fetchall(), frozenset(details))
 
     def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
@@ -251,6 +262,28 @@ class SqliteReader:
         return int(row[0])
 
 
+def _releases_sql(
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    version: str | None = None,
+    before: datetime | None = None,
+) -> tuple[str, list[Any]]:
+    """The releases query (newest first) and its parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("service", service), ("environment", environment), ("version", version)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if before is not None:
+        where.append("created_at < ?")
+        params.append(stored(before))
+    sql = "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+    return sql, params
+
+
 def required_when(text: str) -> datetime:
     value = when(text)
     if value is None:
@@ -263,12 +296,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
     rollbacks, in ``rows``' order."""
     if not rows:
         return []
-    releases = {
-        row[0]: Release(
-            service=row[1], environment=row[2], version=row[3], dirty=bool(row[4]), commit_time=when(row[5])
-        )
-        for row in rows
-    }
+    releases = _releases(rows)
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
     phases = {phase.value for phase in checked_phases(with_checks)}
@@ -279,9 +307,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         metrics, artifacts = decoded[2 * index] or {}, decoded[2 * index + 1] or {}
         record = _run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
         runs_of[run[1]].append(record)
-    rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
-    for rb in db.execute(_ROLLBACKS_OF, (ids,)):
-        rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
+    rollbacks_of = _rollbacks(db, ids, releases)
     return [
         ReleaseHistory(
             id=row[0],
@@ -292,6 +318,56 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         )
         for row in rows
     ]
+
+
+def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:
+    """The releases of ``rows`` as outlines (see :class:`ReleaseOutline`), in ``rows``' order."""
+    if not rows:
+        return []
+    releases = _releases(rows)
+    ids = json.dumps(list(releases))
+    latest: dict[tuple[int, str], Any] = {}
+    for run in db.execute(_OUTLINE_RUNS_OF, (ids,)):
+        latest[(run[1], run[2])] = run
+    wanted = {phase.value for phase in details}
+    detailed = [run for run in latest.values() if run[2] in wanted]
+    checks = _checks(db, [run[0] for run in detailed])
+    decoded = json_values([text for run in detailed for text in (run[6], run[7])])
+    figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(detailed)}
+    phases_of: dict[int, dict[PhaseName, PhaseResult]] = defaultdict(dict)
+    for run in latest.values():
+        metrics, artifacts = figures.get(run[0], ({}, {}))
+        phase = PhaseName(run[2])
+        phases_of[run[1]][phase] = PhaseResult(
+            phase=phase,
+            status=PhaseStatus(run[3]),
+            checks=list(checks.get(run[0], ())),
+            metrics=metrics,
+            artifacts=artifacts,
+            started_at=required_when(run[4]),
+            finished_at=when(run[5]),
+        )
+    rollbacks_of = _rollbacks(db, ids, releases)
+    return [
+        ReleaseOutline(row[0], releases[row[0]], required_when(row[6]), phases_of[row[0]], rollbacks_of[row[0]])
+        for row in rows
+    ]
+
+
+def _releases(rows: list[Any]) -> dict[int, Release]:
+    return {
+        row[0]: Release(
+            service=row[1], environment=row[2], version=row[3], dirty=bool(row[4]), commit_time=when(row[5])
+        )
+        for row in rows
+    }
+
+
+def _rollbacks(db: sqlite3.Connection, ids: str, releases: dict[int, Release]) -> dict[int, list[RollbackRecord]]:
+    found: dict[int, list[RollbackRecord]] = defaultdict(list)
+    for rb in db.execute(_ROLLBACKS_OF, (ids,)):
+        found[rb[1]].append(_rollback(rb, releases[rb[1]]))
+    return found
 
 
 def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[CheckResult, ...]]:

@@ -220,6 +220,38 @@ class ReleaseHistory:
 
 
 @dataclass(frozen=True)
+class ReleaseOutline:
+    """A release as figures read it: the latest result of each phase that ran, with its status and
+    times (the phases read in detail also with their metrics, artifacts and checks; the others' are
+    empty; no message, spans or run bookkeeping), and the release's rollbacks."""
+
+    id: int
+    release: Release
+    created_at: datetime
+    phases: dict[PhaseName, PhaseResult]
+    rollbacks: list[RollbackRecord]
+
+
+def outline_result(run: PhaseRunRecord, *, detailed: bool) -> PhaseResult:
+    """The part of ``run`` that a :class:`ReleaseOutline` keeps."""
+    return PhaseResult(
+        phase=run.phase,
+        status=run.status,
+        checks=list(run.checks) if detailed else [],
+        metrics=dict(run.metrics) if detailed else {},
+        artifacts=dict(run.artifacts) if detailed else {},
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def outline_of(history: ReleaseHistory, details: Collection[PhaseName]) -> ReleaseOutline:
+    """``history`` as an outline, the phases of ``details`` in detail."""
+    phases = {phase: outline_result(run, detailed=phase in details) for phase, run in history.phases.items()}
+    return ReleaseOutline(history.id, history.release, history.created_at, phases, list(history.rollbacks))
+
+
+@dataclass(frozen=True)
 class LockInfo:
     service: str
     environment: str

@@ -25,6 +25,7 @@ from bmad.ledger.records import (
     LockInfo,
     PhaseRunRecord,
     ReleaseHistory,
+    ReleaseOutline,
     RollbackInput,
     RollbackRecord,
     VerifyReport,
@@ -245,6 +246,20 @@ class Ledger:
         return queries.list_releases(
             service=service, environment=environment, limit=limit, before=before, with_checks=with_checks
         )
+
+    def release_outlines(
+        self, *, service: str | None = None, environment: str | None = None, details: Collection[PhaseName] = ()
+    ) -> list[ReleaseOutline]:
+        """Releases, newest first, as outlines: the latest result of each phase (status and times;
+        metrics, artifacts and checks only for the phases of ``details``) and the rollbacks. What
+        the framework metrics need, without the rest of every run of every release."""
+        if self._reader is not None:
+            return self._reader.release_outlines(service=service, environment=environment, details=details)
+        from bmad.ledger.records import outline_of
+
+        wanted = frozenset(details)
+        histories = self._parts.history.list_releases(service=service, environment=environment, with_checks=wanted)
+        return [outline_of(history, wanted) for history in histories]
 
     # ------------------------------------------------------------------ phases
 

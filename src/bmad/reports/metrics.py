@@ -42,9 +42,9 @@ TARGET_DEPLOYMENT_SECONDS = 30 * 60.0
 TARGET_ROLLBACK_RATE = 0.05
 TARGET_MTTR_SECONDS = 10 * 60.0
 
-# The phases whose checks the figures read: a release's rollback and zero downtime are DEPLOY's
-# metrics and artifacts, or its checks' (ReleaseView.metric / artifact); no other check counts.
-FIGURE_CHECKS = (PhaseName.DEPLOY,)
+# The phases whose metrics, artifacts and checks the figures read: a release's rollback and zero
+# downtime are DEPLOY's, or its checks' (ReleaseView.metric / artifact); of the others, only statuses and times.
+FIGURE_DETAILS = (PhaseName.DEPLOY,)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -440,11 +440,12 @@ def framework_metrics(
     until: datetime | None = None,
     now: datetime | None = None,
 ) -> FrameworkMetrics:
-    """:func:`compute_framework_metrics` over the ledger's releases, read with only the checks the
-    figures look at (:data:`FIGURE_CHECKS`)."""
-    from bmad.reports.source import load_releases
+    """:func:`compute_framework_metrics` over the ledger's releases, read as outlines: statuses and
+    times, and the details of :data:`FIGURE_DETAILS` only."""
+    from bmad.reports.source import outline_view
 
-    views = load_releases(ledger, service=service, environment=environment, with_checks=FIGURE_CHECKS)
+    outlines = ledger.release_outlines(service=service, environment=environment, details=FIGURE_DETAILS)
+    views = [outline_view(outline) for outline in reversed(outlines)]
     return compute_framework_metrics(
         views, service=service, environment=environment, since=since, until=until, now=now or ledger.now()
     )
