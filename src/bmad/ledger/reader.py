@@ -49,10 +49,13 @@ _RUNS_OF = (
     " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
-# What an outline keeps of each run; in start order, so the last run of a phase seen is its latest.
+# What an outline keeps of each run (metrics and artifacts of the detailed phases ?2 only); in start
+# order, so the last run of a phase seen is its latest.
 _OUTLINE_RUNS_OF = (
-    "SELECT id, release_id, phase, status, started_at, finished_at, metrics, artifacts"
-    " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY started_at, id"
+    "SELECT id, release_id, phase, status, started_at, finished_at,"
+    " CASE WHEN phase IN (SELECT value FROM json_each(?2)) THEN metrics END,"
+    " CASE WHEN phase IN (SELECT value FROM json_each(?2)) THEN artifacts END"
+    " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?1)) ORDER BY started_at, id"
 )
 _ROLLBACKS_OF = (
     "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
@@ -66,6 +69,9 @@ _SPANS_OF = (
     "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
+# Stored values to members by a dict look-up (calling the enum is a Python-level call per row).
+_PHASE_OF = {phase.value: phase for phase in PhaseName}
+_PHASE_STATUS_OF = {status.value: status for status in PhaseStatus}
 _CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
 # The releases touched since some marks: new releases, phase runs or rollbacks, runs still running, ids given.
 _CHANGED_RELEASES = (
@@ -326,10 +332,10 @@ def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseN
         return []
     releases = _releases(rows)
     ids = json.dumps(list(releases))
+    wanted = sorted(phase.value for phase in details)
     latest: dict[tuple[int, str], Any] = {}
-    for run in db.execute(_OUTLINE_RUNS_OF, (ids,)):
+    for run in db.execute(_OUTLINE_RUNS_OF, (ids, json.dumps(wanted))):
         latest[(run[1], run[2])] = run
-    wanted = {phase.value for phase in details}
     detailed = [run for run in latest.values() if run[2] in wanted]
     checks = _checks(db, [run[0] for run in detailed])
     decoded = json_values([text for run in detailed for text in (run[6], run[7])])
@@ -337,10 +343,10 @@ def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseN
     phases_of: dict[int, dict[PhaseName, PhaseResult]] = defaultdict(dict)
     for run in latest.values():
         metrics, artifacts = figures.get(run[0], ({}, {}))
-        phase = PhaseName(run[2])
+        phase = _PHASE_OF[run[2]]
         phases_of[run[1]][phase] = PhaseResult(
             phase=phase,
-            status=PhaseStatus(run[3]),
+            status=_PHASE_STATUS_OF[run[3]],
             checks=list(checks.get(run[0], ())),
             metrics=metrics,
             artifacts=artifacts,
@@ -407,9 +413,9 @@ def _run(
     return PhaseRunRecord(
         id=row[0],
         release=release,
-        phase=PhaseName(row[2]),
+        phase=_PHASE_OF[row[2]],
         attempt=row[3],
-        status=PhaseStatus(row[4]),
+        status=_PHASE_STATUS_OF[row[4]],
         started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
