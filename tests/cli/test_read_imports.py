@@ -23,6 +23,8 @@ NOT_FOR_READING = (
     "sqlalchemy",
     "alembic",
 )
+# the documents of a release: ``metrics`` computes figures, it writes no report or runbook
+NOT_FOR_FIGURES = ("bmad.reports.outputs", "bmad.reports.report", "bmad.reports.runbook", "bmad.reports.charts")
 # status runs git through the process seam, which captures output in temp files; the others run nothing
 NOT_FOR_LEDGER_ONLY = ("tempfile",)  # with shutil and the compression modules: for the log folder and atomic writes
 
@@ -40,14 +42,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (["status", "-e", "dev"], NOT_FOR_READING),
         (["history", "-e", "dev"], NOT_FOR_READING + NOT_FOR_LEDGER_ONLY),
-        (["metrics"], NOT_FOR_READING + NOT_FOR_LEDGER_ONLY),
+        (["history", "-e", "dev", "--json"], NOT_FOR_READING + NOT_FOR_LEDGER_ONLY),
+        (["metrics"], NOT_FOR_READING + NOT_FOR_LEDGER_ONLY + NOT_FOR_FIGURES),
     ],
-    ids=["status", "history", "metrics"],
+    ids=["status", "history", "history-json", "metrics"],
 )
 def test_read_commands_import_no_write_side_modules(service: Path, argv: list[str], unwanted: tuple[str, ...]) -> None:
     """Guards the import diet of issue 13: before it, ``bmad status`` imported the phase engine
     (``bmad.engine.runner`` and what it pulls), the SQLite writer and locks, and ``getpass``;
-    every command imported ``tempfile`` (and shutil, bz2, lzma) for writes and logs it did not make."""
+    every command imported ``tempfile`` (and shutil, bz2, lzma) for writes and logs it did not make;
+    ``history --json`` imported the SQLite writer to read the deliveries, and ``metrics`` every
+    document renderer (runbook, report, charts) to compute figures."""
     script = textwrap.dedent(
         f"""
         import sys

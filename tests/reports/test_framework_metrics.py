@@ -8,11 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from bmad.core.models import PhaseName
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.reports.exposition import render_prometheus
-from bmad.reports.metrics import percentile, render_table
-from bmad.reports.outputs import framework_metrics
+from bmad.reports.metrics import compute_framework_metrics, framework_metrics, percentile, render_table
 from bmad.reports.source import load_releases
 from bmad.reports.views import Outcome
 from tests.reports.reports_data import MIN, NOW, SPECS, T0, Spec
@@ -28,6 +27,28 @@ def test_outcomes_of_each_release(ledger: Ledger) -> None:
         Outcome.BLOCKED,
         Outcome.SUCCESS,
     ]
+
+
+def test_figures_of_the_lean_read_are_those_of_the_whole_read(ledger: Ledger) -> None:
+    """Guards ``bmad metrics``' read (issue 13): outlines with DEPLOY's details only give every figure
+    that the whole history gives, including a rollback and zero downtime that only a DEPLOY check
+    recorded (no DEPLOY metric of them)."""
+    start = T0 + timedelta(days=4)
+    check = CheckResult(
+        id="deploy.verify",
+        title="Post-deploy verification",
+        status=CheckStatus.FAIL,
+        metrics={"zero_downtime": False, "rolled_back": True, "mttr_seconds": 42.0},
+    )
+    deploy = PhaseResult(
+        PhaseName.DEPLOY, PhaseStatus.FAILED, checks=[check], started_at=start, finished_at=start + 5 * MIN
+    )
+    ledger.record_phase(Release("hello", "dev", "9" * 40), deploy)
+    for service, environment in (("hello", "dev"), (None, None)):
+        whole = compute_framework_metrics(load_releases(ledger), service=service, environment=environment, now=NOW)
+        lean = framework_metrics(ledger, service=service, environment=environment, now=NOW)
+        assert lean == whole
+        assert (lean.rolled_back, lean.zero_downtime_recorded - lean.zero_downtime_yes) == (2, 2)
 
 
 def test_framework_figures(ledger: Ledger) -> None:

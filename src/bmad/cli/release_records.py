@@ -31,7 +31,7 @@ def status(args: argparse.Namespace) -> None:
     from bmad.engine.queries import release_status
 
     cfg = load_config(config_of(args))
-    report = release_status(cfg, pick_env(cfg, args.env))
+    report = release_status(cfg, pick_env(cfg, args.env), with_checks=args.json)
     if args.json:
         print_json(report.to_dict())
         return

@@ -121,8 +121,7 @@ def metrics(args: argparse.Namespace) -> int:
 
 def _framework_metrics(args: argparse.Namespace) -> FrameworkMetrics:
     from bmad.core.models import utcnow
-    from bmad.reports.metrics import parse_when
-    from bmad.reports.outputs import framework_metrics
+    from bmad.reports.metrics import framework_metrics, parse_when
 
     cfg, ledger = _open(args)
     try:

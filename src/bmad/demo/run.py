@@ -137,7 +137,8 @@ def _framework_metrics(config_path: Path, environment: str) -> tuple[FrameworkMe
     """The framework-metrics table over both releases, and the files it was written to."""
     from bmad.config.loader import load_config
     from bmad.engine.opening import open_ledger
-    from bmad.reports.outputs import framework_metrics, write_metrics_outputs
+    from bmad.reports.metrics import framework_metrics
+    from bmad.reports.outputs import write_metrics_outputs
 
     config = load_config(config_path)
     ledger = open_ledger(config)

@@ -59,8 +59,11 @@ class StatusReport:
         }
 
 
-def release_status(config: BmadConfig | str | Path, environment: str, *, ledger: Ledger | None = None) -> StatusReport:
-    """Where the release at HEAD stands; phases left running by a dead process become ``interrupted``."""
+def release_status(
+    config: BmadConfig | str | Path, environment: str, *, ledger: Ledger | None = None, with_checks: bool = True
+) -> StatusReport:
+    """Where the release at HEAD stands; phases left running by a dead process become ``interrupted``
+    (``with_checks=False``: its runs without their checks, for a table)."""
     cfg = as_config(config)
     cfg.environment(environment)
     from bmad.engine.release import release_from_git
@@ -70,7 +73,7 @@ def release_status(config: BmadConfig | str | Path, environment: str, *, ledger:
         interrupted = db.detect_interrupted(release.service, environment)
         return StatusReport(
             release=release,
-            history=db.get_release(release.service, environment, release.version),
+            history=db.get_release(release.service, environment, release.version, with_checks=with_checks),
             latest=db.latest_release(release.service, environment, with_checks=False),
             lock=db.lock_info(release.service, environment),
             interrupted=interrupted,
@@ -91,9 +94,9 @@ def release_history(
 def release_deliveries(
     config: BmadConfig | str | Path, releases: list[ReleaseHistory]
 ) -> dict[int, list[DeliveryRecord]]:
-    """The notification deliveries of each of ``releases`` (by ledger id), from the ledger."""
+    """The notification deliveries of each of ``releases`` (by ledger id), from the ledger in one query."""
     with ledger_for(as_config(config), None) as db:
-        return {history.id: db.deliveries(history.release) for history in releases}
+        return db.deliveries_of([history.id for history in releases])
 
 
 def verify_ledger(config: BmadConfig | str | Path) -> VerifyReport:

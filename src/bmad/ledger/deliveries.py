@@ -9,7 +9,8 @@ return equal records (``tests/ledger/test_deliveries.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,6 @@ from bmad.config.notifications import ChannelType, NotificationEvent
 from bmad.core.models import Release
 from bmad.core.redact import redact
 from bmad.ledger.reader import connect, required_when, stored
-from bmad.ledger.sqlite_writer import write_transaction
 from bmad.ports.notifications import DeliveryRecord
 
 _INSERT = (
@@ -31,6 +31,10 @@ _SELECT = (
     "SELECT n.event, n.title, n.channel, n.channel_type, n.sent_at, n.delivered, n.attempts, n.reason"
     " FROM notifications n JOIN releases r ON r.id = n.release_id"
     " WHERE r.service = ? AND r.environment = ? AND r.version = ? ORDER BY n.id"
+)
+_SELECT_OF = (
+    "SELECT release_id, event, title, channel, channel_type, sent_at, delivered, attempts, reason"
+    " FROM notifications WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
 
 
@@ -73,6 +77,8 @@ def delivery_record(
 
 def insert_deliveries(path: Path, release_id: int, records: Sequence[DeliveryRecord]) -> None:
     """Add ``records`` (redacted) to release ``release_id`` in the SQLite ledger at ``path``."""
+    from bmad.ledger.sqlite_writer import write_transaction  # a read of the deliveries needs no writer
+
     rows = [redacted(r) for r in records]
     with write_transaction(path) as db:
         db.executemany(_INSERT, [(release_id, *_values(r)) for r in rows])
@@ -91,3 +97,15 @@ def select_deliveries(path: Path, release: Release) -> list[DeliveryRecord]:
         delivery_record(event, title, channel, kind, required_when(sent_at), delivered, attempts, reason)
         for event, title, channel, kind, sent_at, delivered, attempts, reason in found
     ]
+
+
+def select_deliveries_of(path: Path, release_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+    """The deliveries of each release of ``release_ids`` (ledger ids) in the SQLite ledger at
+    ``path``, oldest first, in one query."""
+    found: dict[int, list[DeliveryRecord]] = {release_id: [] for release_id in release_ids}
+    with closing(connect(path)) as db:
+        rows = db.execute(_SELECT_OF, (json.dumps(list(found)),)).fetchall()
+    for release_id, event, title, channel, kind, sent_at, delivered, attempts, reason in rows:
+        record = delivery_record(event, title, channel, kind, required_when(sent_at), delivered, attempts, reason)
+        found[release_id].append(record)
+    return found

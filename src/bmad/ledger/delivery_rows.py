@@ -5,7 +5,7 @@ The same rows and records as :mod:`bmad.ledger.deliveries` writes and reads with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 
@@ -53,3 +53,16 @@ def release_deliveries(db: Database, release: Release) -> list[DeliveryRecord]:
             delivery_record(r.event, r.title, r.channel, r.channel_type, r.sent_at, r.delivered, r.attempts, r.reason)
             for r in rows
         ]
+
+
+def deliveries_of(db: Database, release_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+    """The deliveries of each release of ``release_ids`` (ledger ids), oldest first, in one query."""
+    found: dict[int, list[DeliveryRecord]] = {release_id: [] for release_id in release_ids}
+    query = select(NotificationRow).where(NotificationRow.release_id.in_(list(found))).order_by(NotificationRow.id)
+    with db.tx() as session:
+        for r in session.scalars(query).all():
+            record = delivery_record(
+                r.event, r.title, r.channel, r.channel_type, r.sent_at, r.delivered, r.attempts, r.reason
+            )
+            found[r.release_id].append(record)
+    return found

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bmad.core.models import PhaseName, PhaseStatus, Release
 from bmad.ledger.reader import CHANGE_STAMP_SQL, ChangeMarks
-from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
+from bmad.ledger.records import ChecksOf, PhaseRunRecord, ReleaseHistory, checked_phases
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database
@@ -27,10 +27,11 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
     ).first()
 
 
-def _history_query(with_checks: bool) -> Any:
+def _history_query(with_checks: ChecksOf) -> Any:
     runs = selectinload(ReleaseRow.runs)
+    loads_checks = bool(checked_phases(with_checks))
     return select(ReleaseRow).options(
-        runs.selectinload(PhaseRunRow.checks) if with_checks else runs.raiseload(PhaseRunRow.checks),
+        runs.selectinload(PhaseRunRow.checks) if loads_checks else runs.raiseload(PhaseRunRow.checks),
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )
@@ -53,7 +54,7 @@ class HistoryQueries:
             return str(session.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one())
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None:
         with self._db.tx() as session:
             row = session.scalars(
@@ -72,7 +73,7 @@ class HistoryQueries:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
-        with_checks: bool = True,
+        with_checks: ChecksOf = True,
     ) -> list[ReleaseHistory]:
         query = _history_query(with_checks)
         if service is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -20,9 +20,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from bmad.core.ci import Deployer
-from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus, Release
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
+from bmad.ledger.records import (
+    ChecksOf,
+    LockInfo,
+    PhaseRunRecord,
+    ReleaseHistory,
+    ReleaseOutline,
+    RollbackRecord,
+    checked_phases,
+)
 
 HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
 # Rows added or removed (ids, counts) and the chain head: what changes when anything is recorded.
@@ -32,26 +40,38 @@ CHANGE_STAMP_SQL = (
     " (SELECT max(seq) FROM chain_head), (SELECT max(hash) FROM chain_head)"
 )
 _BUSY_MS = 60_000
+# Pages read through a memory map of the file: a connection's first read of a table then costs no read()
+# per page (a read command opens several short connections; each would otherwise fill its cache again).
+_MMAP_BYTES = 256 * 1024 * 1024
 # The ids a query is about travel as one JSON array parameter (no limit on their number).
 _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
     " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
+# What an outline keeps of each run (metrics and artifacts of the detailed phases ?2 only); in start
+# order, so the last run of a phase seen is its latest.
+_OUTLINE_RUNS_OF = (
+    "SELECT id, release_id, phase, status, started_at, finished_at,"
+    " CASE WHEN phase IN (SELECT value FROM json_each(?2)) THEN metrics END,"
+    " CASE WHEN phase IN (SELECT value FROM json_each(?2)) THEN artifacts END"
+    " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?1)) ORDER BY started_at, id"
+)
 _ROLLBACKS_OF = (
     "SELECT id, release_id, from_version, to_version, reason, detected_at, recovered_at, mttr_seconds, manual"
     " FROM rollbacks WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
-# Every check of the runs as one JSON document ([[run id, data], ...] in order): one decode, not one per row.
 _CHECKS_OF = (
-    "SELECT json_group_array(json_array(phase_run_id, json(data))) FROM ("
     "SELECT phase_run_id, data FROM check_results"
-    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id)"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
 _SPANS_OF = (
     "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
+# Stored values to members by a dict look-up (calling the enum is a Python-level call per row).
+_PHASE_OF = {phase.value: phase for phase in PhaseName}
+_PHASE_STATUS_OF = {status.value: status for status in PhaseStatus}
 _CHECK_FIELDS = frozenset(f.name for f in fields(CheckResult))
 # The releases touched since some marks: new releases, phase runs or rollbacks, runs still running, ids given.
 _CHANGED_RELEASES = (
@@ -116,6 +136,7 @@ def stored_revision(path: Path) -> str | None:
 def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+    db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
     return db
 
 
@@ -134,10 +155,14 @@ def stored(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _json(text: str | None) -> Any:
-    if text == "{}":  # most runs' metrics and artifacts
-        return {}
-    return json.loads(text) if text is not None else None
+def json_values(texts: Sequence[str | None]) -> list[Any]:
+    """The stored JSON texts decoded in one call of the decoder (NULL as None), not one call per text."""
+    if not texts:
+        return []
+    values = json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+    if len(values) != len(texts):  # a text that is not one JSON value (edited by hand): one at a time
+        return [None if text is None else json.loads(text) for text in texts]
+    return list(values)
 
 
 class SqliteReader:
@@ -163,25 +188,23 @@ class SqliteReader:
         limit: int | None = None,
         before: datetime | None = None,
         version: str | None = None,
-        with_checks: bool = True,
+        with_checks: ChecksOf = True,
     ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("service", service), ("environment", environment), ("version", version)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if before is not None:
-            where.append("created_at < ?")
-            params.append(stored(before))
-        sql = "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+        sql, params = _releases_sql(service=service, environment=environment, version=version, before=before)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
             return _histories(db, rows, with_checks=with_checks)
+
+    def release_outlines(
+        self, *, service: str | None = None, environment: str | None = None, details: Collection[PhaseName] = ()
+    ) -> list[ReleaseOutline]:
+        """As :meth:`bmad.ledger.store.Ledger.release_outlines`."""
+        sql, params = _releases_sql(service=service, environment=environment)
+        with self._read() as db:
+            return _outlines(db, db.execute(sql, params).fetchall(), frozenset(details))
 
     def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
@@ -190,7 +213,7 @@ class SqliteReader:
             return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=True)
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None:
         found = self.list_releases(
             service=service, environment=environment, version=version, limit=1, with_checks=with_checks
@@ -245,6 +268,28 @@ class SqliteReader:
         return int(row[0])
 
 
+def _releases_sql(
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    version: str | None = None,
+    before: datetime | None = None,
+) -> tuple[str, list[Any]]:
+    """The releases query (newest first) and its parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("service", service), ("environment", environment), ("version", version)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if before is not None:
+        where.append("created_at < ?")
+        params.append(stored(before))
+    sql = "SELECT id, service, environment, version, dirty, commit_time, created_at FROM releases"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+    return sql, params
+
+
 def required_when(text: str) -> datetime:
     value = when(text)
     if value is None:
@@ -252,27 +297,23 @@ def required_when(text: str) -> datetime:
     return value
 
 
-def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) -> list[ReleaseHistory]:
-    """The releases of ``rows`` with their runs (and checks, unless not ``with_checks``) and rollbacks,
-    in ``rows``' order."""
+def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and the checks that ``with_checks`` asks for) and
+    rollbacks, in ``rows``' order."""
     if not rows:
         return []
-    releases = {
-        row[0]: Release(
-            service=row[1], environment=row[2], version=row[3], dirty=bool(row[4]), commit_time=when(row[5])
-        )
-        for row in rows
-    }
+    releases = _releases(rows)
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    run_ids = [run[0] for run in runs]
-    checks, spans = _checks(db, run_ids) if with_checks else {}, _spans(db, run_ids)
+    phases = {phase.value for phase in checked_phases(with_checks)}
+    checks, spans = _checks(db, [run[0] for run in runs if run[2] in phases]), _spans(db, [run[0] for run in runs])
+    decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
-    for run in runs:
-        runs_of[run[1]].append(_run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ())))
-    rollbacks_of: dict[int, list[RollbackRecord]] = defaultdict(list)
-    for rb in db.execute(_ROLLBACKS_OF, (ids,)):
-        rollbacks_of[rb[1]].append(_rollback(rb, releases[rb[1]]))
+    for index, run in enumerate(runs):
+        metrics, artifacts = decoded[2 * index] or {}, decoded[2 * index + 1] or {}
+        record = _run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
+        runs_of[run[1]].append(record)
+    rollbacks_of = _rollbacks(db, ids, releases)
     return [
         ReleaseHistory(
             id=row[0],
@@ -285,12 +326,62 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: bool) ->
     ]
 
 
+def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:
+    """The releases of ``rows`` as outlines (see :class:`ReleaseOutline`), in ``rows``' order."""
+    if not rows:
+        return []
+    releases = _releases(rows)
+    ids = json.dumps(list(releases))
+    wanted = sorted(phase.value for phase in details)
+    latest: dict[tuple[int, str], Any] = {}
+    for run in db.execute(_OUTLINE_RUNS_OF, (ids, json.dumps(wanted))):
+        latest[(run[1], run[2])] = run
+    detailed = [run for run in latest.values() if run[2] in wanted]
+    checks = _checks(db, [run[0] for run in detailed])
+    decoded = json_values([text for run in detailed for text in (run[6], run[7])])
+    figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(detailed)}
+    phases_of: dict[int, dict[PhaseName, PhaseResult]] = defaultdict(dict)
+    for run in latest.values():
+        metrics, artifacts = figures.get(run[0], ({}, {}))
+        phase = _PHASE_OF[run[2]]
+        phases_of[run[1]][phase] = PhaseResult(
+            phase=phase,
+            status=_PHASE_STATUS_OF[run[3]],
+            checks=list(checks.get(run[0], ())),
+            metrics=metrics,
+            artifacts=artifacts,
+            started_at=required_when(run[4]),
+            finished_at=when(run[5]),
+        )
+    rollbacks_of = _rollbacks(db, ids, releases)
+    return [
+        ReleaseOutline(row[0], releases[row[0]], required_when(row[6]), phases_of[row[0]], rollbacks_of[row[0]])
+        for row in rows
+    ]
+
+
+def _releases(rows: list[Any]) -> dict[int, Release]:
+    return {
+        row[0]: Release(
+            service=row[1], environment=row[2], version=row[3], dirty=bool(row[4]), commit_time=when(row[5])
+        )
+        for row in rows
+    }
+
+
+def _rollbacks(db: sqlite3.Connection, ids: str, releases: dict[int, Release]) -> dict[int, list[RollbackRecord]]:
+    found: dict[int, list[RollbackRecord]] = defaultdict(list)
+    for rb in db.execute(_ROLLBACKS_OF, (ids,)):
+        found[rb[1]].append(_rollback(rb, releases[rb[1]]))
+    return found
+
+
 def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[CheckResult, ...]]:
     if not run_ids:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    (document,) = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchone()
-    for run_id, data in json.loads(document):
+    rows = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchall()
+    for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
         found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}
 
@@ -311,18 +402,25 @@ def _check(data: dict[str, Any]) -> CheckResult:
     return CheckResult(**{k: v for k, v in data.items() if k in _CHECK_FIELDS})
 
 
-def _run(row: Any, release: Release, checks: tuple[CheckResult, ...], spans: tuple[Span, ...]) -> PhaseRunRecord:
+def _run(
+    row: Any,
+    release: Release,
+    checks: tuple[CheckResult, ...],
+    spans: tuple[Span, ...],
+    metrics: dict[str, Any],
+    artifacts: dict[str, Any],
+) -> PhaseRunRecord:
     return PhaseRunRecord(
         id=row[0],
         release=release,
-        phase=PhaseName(row[2]),
+        phase=_PHASE_OF[row[2]],
         attempt=row[3],
-        status=PhaseStatus(row[4]),
+        status=_PHASE_STATUS_OF[row[4]],
         started_at=required_when(row[5]),
         finished_at=when(row[6]),
         forced_reason=row[7],
-        metrics=dict(_json(row[8]) or {}),
-        artifacts=dict(_json(row[9]) or {}),
+        metrics=metrics,
+        artifacts=artifacts,
         message=row[10],
         evidence_dir=row[11],
         checks=checks,

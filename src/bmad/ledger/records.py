@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,17 @@ from bmad.ports.history import ReleaseRecord
 
 class LedgerError(BmadError):
     """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
+
+
+# Which runs' checks a read loads: True every run's, False none, or the runs of the phases given.
+ChecksOf = bool | Collection[PhaseName]
+
+
+def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
+    """The phases whose runs' checks a read with ``with_checks`` loads."""
+    if isinstance(with_checks, bool):
+        return frozenset(PhaseName) if with_checks else frozenset()
+    return frozenset(with_checks)
 
 
 def check_data(check: CheckResult) -> dict[str, Any]:
@@ -205,6 +217,38 @@ class ReleaseHistory:
             "runs": [run.to_dict() for run in self.runs],
             "rollbacks": [rollback.to_dict() for rollback in self.rollbacks],
         }
+
+
+@dataclass(frozen=True)
+class ReleaseOutline:
+    """A release as figures read it: the latest result of each phase that ran, with its status and
+    times (the phases read in detail also with their metrics, artifacts and checks; the others' are
+    empty; no message, spans or run bookkeeping), and the release's rollbacks."""
+
+    id: int
+    release: Release
+    created_at: datetime
+    phases: dict[PhaseName, PhaseResult]
+    rollbacks: list[RollbackRecord]
+
+
+def outline_result(run: PhaseRunRecord, *, detailed: bool) -> PhaseResult:
+    """The part of ``run`` that a :class:`ReleaseOutline` keeps."""
+    return PhaseResult(
+        phase=run.phase,
+        status=run.status,
+        checks=list(run.checks) if detailed else [],
+        metrics=dict(run.metrics) if detailed else {},
+        artifacts=dict(run.artifacts) if detailed else {},
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def outline_of(history: ReleaseHistory, details: Collection[PhaseName]) -> ReleaseOutline:
+    """``history`` as an outline, the phases of ``details`` in detail."""
+    phases = {phase: outline_result(run, detailed=phase in details) for phase, run in history.phases.items()}
+    return ReleaseOutline(history.id, history.release, history.created_at, phases, list(history.rollbacks))
 
 
 @dataclass(frozen=True)

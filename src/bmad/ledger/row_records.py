@@ -5,7 +5,7 @@ from __future__ import annotations
 from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.records import LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord
+from bmad.ledger.records import ChecksOf, LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord, checked_phases
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 
 
@@ -64,12 +64,17 @@ def rollback_record(row: RollbackRow) -> RollbackRecord:
     )
 
 
-def release_history(row: ReleaseRow, *, with_checks: bool = True) -> ReleaseHistory:
+def release_history(row: ReleaseRow, *, with_checks: ChecksOf = True) -> ReleaseHistory:
+    """The release of ``row`` with its runs (and the checks that ``with_checks`` asks for) and rollbacks."""
+    phases = {phase.value for phase in checked_phases(with_checks)}
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
         created_at=row.created_at,
-        runs=[run_record(run, with_checks=with_checks) for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))],
+        runs=[
+            run_record(run, with_checks=run.phase in phases)
+            for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))
+        ],
         rollbacks=[rollback_record(rb) for rb in row.rollbacks],
     )
 

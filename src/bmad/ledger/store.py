@@ -21,9 +21,11 @@ from bmad.core.ci import Deployer
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
 from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
+    ChecksOf,
     LockInfo,
     PhaseRunRecord,
     ReleaseHistory,
+    ReleaseOutline,
     RollbackInput,
     RollbackRecord,
     VerifyReport,
@@ -197,9 +199,10 @@ class Ledger:
         return self._writer.ensure_release(release, created_at=created_at)
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None:
-        """One release's history (``with_checks=False``: its runs without their checks, a cheaper read)."""
+        """One release's history (``with_checks=False``: its runs without their checks, a cheaper read;
+        a collection of phases: only the checks of those phases' runs)."""
         if self._reader is not None:
             return self._reader.get_release(service, environment, version, with_checks=with_checks)
         return self._parts.history.get_release(service, environment, version, with_checks=with_checks)
@@ -228,7 +231,7 @@ class Ledger:
             return self._parts.history.wal_position()
         return None
 
-    def latest_release(self, service: str, environment: str, *, with_checks: bool = True) -> ReleaseHistory | None:
+    def latest_release(self, service: str, environment: str, *, with_checks: ChecksOf = True) -> ReleaseHistory | None:
         found = self.list_releases(service=service, environment=environment, limit=1, with_checks=with_checks)
         return found[0] if found else None
 
@@ -239,15 +242,30 @@ class Ledger:
         environment: str | None = None,
         limit: int | None = None,
         before: datetime | None = None,
-        with_checks: bool = True,
+        with_checks: ChecksOf = True,
     ) -> list[ReleaseHistory]:
         """Releases, newest first, each with every phase attempt (timings, statuses, metrics,
         artifacts, checks) and its rollbacks. ``with_checks=False`` leaves the checks out: reads
-        that need only statuses and timings then do not load every check of every release."""
+        that need only statuses and timings then do not load every check of every release; a
+        collection of phases loads only the checks of those phases' runs."""
         queries = self._reader if self._reader is not None else self._parts.history
         return queries.list_releases(
             service=service, environment=environment, limit=limit, before=before, with_checks=with_checks
         )
+
+    def release_outlines(
+        self, *, service: str | None = None, environment: str | None = None, details: Collection[PhaseName] = ()
+    ) -> list[ReleaseOutline]:
+        """Releases, newest first, as outlines: the latest result of each phase (status and times;
+        metrics, artifacts and checks only for the phases of ``details``) and the rollbacks. What
+        the framework metrics need, without the rest of every run of every release."""
+        if self._reader is not None:
+            return self._reader.release_outlines(service=service, environment=environment, details=details)
+        from bmad.ledger.records import outline_of
+
+        wanted = frozenset(details)
+        histories = self._parts.history.list_releases(service=service, environment=environment, with_checks=wanted)
+        return [outline_of(history, wanted) for history in histories]
 
     # ------------------------------------------------------------------ phases
 
@@ -319,7 +337,7 @@ class Ledger:
     def phase_run(self, run_id: int) -> PhaseRunRecord | None:
         return self._parts.history.phase_run(run_id)
 
-    def latest_results(self, release: Release, *, with_checks: bool = True) -> dict[PhaseName, PhaseResult]:
+    def latest_results(self, release: Release, *, with_checks: ChecksOf = True) -> dict[PhaseName, PhaseResult]:
         """The latest attempt of each phase of ``release`` that finished or is running."""
         history = self.get_release(release.service, release.environment, release.version, with_checks=with_checks)
         if history is None:
@@ -419,6 +437,17 @@ class Ledger:
         from bmad.ledger.delivery_rows import release_deliveries
 
         return release_deliveries(self._parts.db, release)
+
+    def deliveries_of(self, release_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+        """The notification deliveries of each release of ``release_ids`` (ledger ids, as
+        :attr:`ReleaseHistory.id`), oldest first, read in one query."""
+        if self._reader is not None:
+            from bmad.ledger.deliveries import select_deliveries_of
+
+            return select_deliveries_of(self._reader.path, release_ids)
+        from bmad.ledger.delivery_rows import deliveries_of
+
+        return deliveries_of(self._parts.db, release_ids)
 
     # ------------------------------------------------------------------ history port
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics
+    from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, framework_metrics
     from bmad.reports.outputs import (
         OwnMetricsSnapshot,
         ReleaseOutputs,
-        framework_metrics,
         own_metrics_snapshot,
         write_release_outputs,
         write_view_outputs,
@@ -44,7 +43,7 @@ _WHERE = {
     "ReleaseView": "bmad.reports.views",
     "OwnMetricsSnapshot": "bmad.reports.outputs",
     "ReleaseOutputs": "bmad.reports.outputs",
-    "framework_metrics": "bmad.reports.outputs",
+    "framework_metrics": "bmad.reports.metrics",
     "own_metrics_snapshot": "bmad.reports.outputs",
     "write_release_outputs": "bmad.reports.outputs",
     "write_view_outputs": "bmad.reports.outputs",

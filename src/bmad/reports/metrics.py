@@ -25,11 +25,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bmad.core.models import utcnow
+from bmad.core.models import PhaseName, utcnow
 from bmad.reports.text import markdown_text
 from bmad.reports.views import Outcome, ReleaseView
+
+if TYPE_CHECKING:
+    from bmad.ledger.store import Ledger
 
 DAY = 86400.0
 
@@ -38,6 +41,10 @@ TARGET_SUCCESS_RATE = 0.95
 TARGET_DEPLOYMENT_SECONDS = 30 * 60.0
 TARGET_ROLLBACK_RATE = 0.05
 TARGET_MTTR_SECONDS = 10 * 60.0
+
+# The phases whose metrics, artifacts and checks the figures read: a release's rollback and zero
+# downtime are DEPLOY's, or its checks' (ReleaseView.metric / artifact); of the others, only statuses and times.
+FIGURE_DETAILS = (PhaseName.DEPLOY,)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -345,7 +352,7 @@ def select_releases(
     until: datetime | None = None,
 ) -> list[ReleaseView]:
     """Releases of a service/environment whose instant (DEPLOY end, else last activity) is in [since, until)."""
-    chosen: list[ReleaseView] = []
+    chosen: list[tuple[tuple[int, float], ReleaseView]] = []
     for view in releases:
         if service is not None and view.service != service:
             continue
@@ -356,9 +363,9 @@ def select_releases(
             continue
         if until is not None and (when is None or when >= until):
             continue
-        chosen.append(view)
-    chosen.sort(key=lambda v: (1, 0.0) if v.when is None else (0, v.when.timestamp()))
-    return chosen
+        chosen.append(((1, 0.0) if when is None else (0, when.timestamp()), view))
+    chosen.sort(key=lambda pair: pair[0])
+    return [view for _, view in chosen]
 
 
 def compute_framework_metrics(
@@ -379,12 +386,17 @@ def compute_framework_metrics(
         start = end
 
     counts = {outcome: 0 for outcome in Outcome}
+    by_outcome: dict[Outcome, list[ReleaseView]] = {outcome: [] for outcome in Outcome}
+    deployed: list[ReleaseView] = []
     for view in views:
-        counts[view.outcome] += 1
-    deployed = [v for v in views if v.outcome.deployed]
+        outcome = view.outcome  # a look-up through the phases, checks and rollbacks: once per release
+        counts[outcome] += 1
+        by_outcome[outcome].append(view)
+        if outcome.deployed:
+            deployed.append(view)
     n = len(deployed)
-    successful = [v for v in deployed if v.outcome is Outcome.SUCCESS]
-    rolled = [v for v in deployed if v.outcome is Outcome.ROLLED_BACK]
+    successful = by_outcome[Outcome.SUCCESS]
+    rolled = by_outcome[Outcome.ROLLED_BACK]
 
     times = [t for t in (v.total_seconds for v in deployed) if t is not None]
     zero = [z for z in (v.zero_downtime for v in deployed) if z is not None]
@@ -416,6 +428,26 @@ def compute_framework_metrics(
         unrecovered=unrecovered,
         dora=dora,
         release_ids=tuple(v.release_id for v in views),
+    )
+
+
+def framework_metrics(
+    ledger: Ledger,
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> FrameworkMetrics:
+    """:func:`compute_framework_metrics` over the ledger's releases, read as outlines: statuses and
+    times, and the details of :data:`FIGURE_DETAILS` only."""
+    from bmad.reports.source import outline_view
+
+    outlines = ledger.release_outlines(service=service, environment=environment, details=FIGURE_DETAILS)
+    views = [outline_view(outline) for outline in reversed(outlines)]
+    return compute_framework_metrics(
+        views, service=service, environment=environment, since=since, until=until, now=now or ledger.now()
     )
 
 

@@ -24,7 +24,7 @@ from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, re
 from bmad.reports.report import render_report
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE, render_rollback_plan
 from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_markdown
-from bmad.reports.source import load_releases, release_view
+from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
 
 if TYPE_CHECKING:
@@ -178,26 +178,6 @@ def write_figures_outputs(
     )
     extra = write_metrics_outputs(figures.metrics, Path(out_dir) / view.service / view.environment)
     return ReleaseOutputs(directory=outputs.directory, files={**outputs.files, **extra})
-
-
-def framework_metrics(
-    ledger: Ledger,
-    *,
-    service: str | None = None,
-    environment: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    now: datetime | None = None,
-) -> FrameworkMetrics:
-    views = load_releases(ledger, service=service, environment=environment)
-    return compute_framework_metrics(
-        views,
-        service=service,
-        environment=environment,
-        since=since,
-        until=until,
-        now=now or ledger.now(),
-    )
 
 
 def write_metrics_outputs(metrics: FrameworkMetrics, directory: Path) -> dict[str, Path]:

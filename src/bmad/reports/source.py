@@ -11,7 +11,7 @@ from bmad.reports.people import deployer_text
 from bmad.reports.views import ReleaseView, RollbackInfo
 
 if TYPE_CHECKING:
-    from bmad.ledger.records import ReleaseHistory
+    from bmad.ledger.records import ChecksOf, ReleaseHistory, ReleaseOutline, RollbackRecord
     from bmad.ledger.store import Ledger
 
 
@@ -24,17 +24,7 @@ def release_view(history: ReleaseHistory) -> ReleaseView:
         release=history.release,
         phases={phase: run.to_result() for phase, run in latest.items()},
         created_at=history.created_at,
-        rollbacks=[
-            RollbackInfo(
-                reason=record.reason,
-                detected_at=record.detected_at,
-                recovered_at=record.recovered_at,
-                to_version=record.to_version,
-                manual=record.manual,
-                recorded_mttr_seconds=record.mttr_seconds,
-            )
-            for record in history.rollbacks
-        ],
+        rollbacks=rollback_infos(history.rollbacks),
         evidence_dirs={phase: run.evidence_dir for phase, run in latest.items() if run.evidence_dir},
         deployer=deployer_text(
             deploy is not None,
@@ -45,15 +35,44 @@ def release_view(history: ReleaseHistory) -> ReleaseView:
     )
 
 
+def rollback_infos(records: list[RollbackRecord]) -> list[RollbackInfo]:
+    """The ledger's rollback records as the views hold them."""
+    return [
+        RollbackInfo(
+            reason=record.reason,
+            detected_at=record.detected_at,
+            recovered_at=record.recovered_at,
+            to_version=record.to_version,
+            manual=record.manual,
+            recorded_mttr_seconds=record.mttr_seconds,
+        )
+        for record in records
+    ]
+
+
+def outline_view(outline: ReleaseOutline) -> ReleaseView:
+    """A release outline (:meth:`~bmad.ledger.store.Ledger.release_outlines`) as a view for figures:
+    no evidence folders and no deployer, which figures do not read."""
+    return ReleaseView(
+        release_id=str(outline.id),
+        release=outline.release,
+        phases=outline.phases,
+        created_at=outline.created_at,
+        rollbacks=rollback_infos(outline.rollbacks),
+    )
+
+
 def load_releases(
     ledger: Ledger,
     *,
     service: str | None = None,
     environment: str | None = None,
     before: datetime | None = None,
+    with_checks: ChecksOf = True,
 ) -> list[ReleaseView]:
-    """Every release of the service/environment, oldest first."""
-    histories = ledger.list_releases(service=service, environment=environment, before=before)
+    """Every release of the service/environment, oldest first (``with_checks`` as
+    :meth:`~bmad.ledger.store.Ledger.list_releases`)."""
+    histories = ledger.list_releases(service=service, environment=environment, before=before, with_checks=with_checks)
     return [release_view(h) for h in reversed(histories)]
 
 

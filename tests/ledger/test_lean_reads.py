@@ -1,0 +1,92 @@
+"""The read commands' cheaper ledger reads (issue 13): the checks of some phases only, the
+deliveries of many releases at once; both read paths give equal records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from bmad.core.models import PhaseName
+from bmad.ledger import Ledger
+from bmad.ledger.reader import json_values
+from bmad.ledger.records import outline_of
+from bmad.ports.notifications import DeliveryRecord
+from tests.reports.reports_data import SPECS, T0, record
+
+
+def _filled(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
+        for spec in SPECS:
+            record(ledger, spec)
+    return url
+
+
+def test_a_read_can_load_the_checks_of_some_phases_only(tmp_path: Path) -> None:
+    """Guards ``bmad metrics``' read: with ``with_checks=(DEPLOY,)`` every run comes back whole but
+    only DEPLOY's runs carry their checks (both read paths)."""
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        everything = orm.list_releases()
+        expected = [
+            replace(h, runs=[r if r.phase is PhaseName.DEPLOY else replace(r, checks=()) for r in h.runs])
+            for h in everything
+        ]
+        assert any(r.checks for h in expected for r in h.runs if r.phase is PhaseName.DEPLOY)
+        for ledger in (orm, fast):
+            assert ledger.list_releases(with_checks=(PhaseName.DEPLOY,)) == expected
+            assert ledger.list_releases(with_checks=()) == ledger.list_releases(with_checks=False)
+        assert fast._opened is None
+
+
+def test_the_deliveries_of_many_releases_are_read_at_once(tmp_path: Path) -> None:
+    """Guards ``bmad history --json``: one read gives every listed release's deliveries (none: an
+    empty list), equal to reading them release by release, on both read paths."""
+    url = _filled(tmp_path / "ledger.db")
+    sent = T0 + timedelta(days=10)
+    started = DeliveryRecord("ops", "slack", "run_started", "hello started", sent, delivered=True, attempts=1)
+    failed = DeliveryRecord("hook", "webhook", "gate_failed", "stop", sent, False, 3, reason="timeout")
+    with Ledger.open(url) as fast:
+        releases = fast.list_releases(with_checks=False)
+        fast.record_deliveries(releases[0].release, [started, failed])
+        fast.record_deliveries(releases[2].release, [failed])
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        for ledger in (fast, orm):
+            found = ledger.deliveries_of([h.id for h in releases])
+            assert found == {h.id: ledger.deliveries(h.release) for h in releases}
+            assert found[releases[0].id] == [started, failed] and found[releases[1].id] == []
+            assert ledger.deliveries_of([]) == {}
+
+
+def test_stored_json_texts_are_decoded_together_as_one_by_one() -> None:
+    """Guards the reader's one-call decoding of a read's JSON columns: the same values as decoding
+    each text alone, and a text edited into two values is refused as decoding it alone refuses it."""
+    texts = ['{"a": 1, "b": [true, null]}', None, "{}", '"x"']
+    assert json_values(texts) == [None if t is None else json.loads(t) for t in texts]
+    assert json_values([]) == []
+    with pytest.raises(json.JSONDecodeError):
+        json_values(['{"a": 1}', "1, 2"])
+
+
+def test_release_outlines_keep_what_figures_read_on_both_paths(tmp_path: Path) -> None:
+    """Guards ``bmad metrics``' one lean read: every release with the latest result of each phase
+    (DEPLOY's whole, the others' status and times only) and its rollbacks, equal on both read paths
+    to the full history cut down."""
+    url = _filled(tmp_path / "ledger.db")
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        expected = [outline_of(h, {PhaseName.DEPLOY}) for h in orm.list_releases()]
+        assert any(o.rollbacks for o in expected)
+        assert any(r.checks for o in expected for r in o.phases.values())
+        for ledger in (orm, fast):
+            assert ledger.release_outlines(details=(PhaseName.DEPLOY,)) == expected
+            assert ledger.release_outlines(service="hello", environment="dev", details=(PhaseName.DEPLOY,)) == [
+                o for o in expected if o.release.environment == "dev" and o.release.service == "hello"
+            ]
+        build = fast.release_outlines()[0].phases[PhaseName.BUILD]
+        assert build.metrics == {} and build.checks == [] and build.finished_at is not None
+        assert fast._opened is None
