@@ -133,3 +133,23 @@ def test_report_renders_offline_in_chromium(ledger: Ledger, tmp_path: Path) -> N
     assert runbook.requests == [runbook.url]
     assert runbook.console_errors == runbook.exceptions == runbook.log_errors == []
     assert "Deployment Runbook: hello" in runbook.body_text
+
+
+def test_the_figures_written_with_a_release_are_those_of_a_full_read(ledger: Ledger, tmp_path: Path) -> None:
+    """Guards the publish path's lean read (issue 13): the (service, environment) metrics come from
+    release outlines, not from every check of every release, and must equal the full read's."""
+    from bmad.reports.metrics import compute_framework_metrics
+    from bmad.reports.outputs import release_figures
+    from bmad.reports.source import release_view
+
+    figures = release_figures(ledger, SPECS[2].version)
+    release = figures.view.release
+    full = [
+        release_view(h)
+        for h in reversed(ledger.list_releases(service=release.service, environment=release.environment))
+    ]
+    expected = compute_framework_metrics(
+        full, service=release.service, environment=release.environment, now=ledger.now()
+    )
+    assert figures.metrics == expected
+    assert figures.view == next(v for v in full if v.release.version == release.version)

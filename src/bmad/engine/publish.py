@@ -34,7 +34,7 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     """Write the release's runbook, checklist and report, and push bmad's own metrics.
 
     Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
-    problems are returned (and the CLI prints them). The release and its history are read once.
+    problems are returned (and the CLI prints them). The release is read once, the others as outlines.
     """
     from bmad.adapters.own_metrics import ledger_group_id, push_own_metrics
     from bmad.reports.outputs import release_figures, snapshot_of, write_figures_outputs

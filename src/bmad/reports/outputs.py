@@ -20,7 +20,7 @@ from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
-from bmad.reports.metrics import FrameworkMetrics, compute_framework_metrics, render_table
+from bmad.reports.metrics import FrameworkMetrics, framework_metrics, render_table
 from bmad.reports.report import render_report
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE, render_rollback_plan
 from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_markdown
@@ -135,19 +135,16 @@ class ReleaseFigures:
 
 
 def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigures:
-    """The release's view and its (service, environment) metrics, from one read of the ledger."""
+    """The release's view (read whole) and its (service, environment) metrics (from release outlines)."""
     if not isinstance(release, Release):
         found = find_view(ledger, release)
         release = found.release
-    histories = ledger.list_releases(service=release.service, environment=release.environment)
-    views = [release_view(h) for h in reversed(histories)]
-    view = next((v for v in views if v.release.version == release.version), None)
-    if view is None:
+    history = ledger.get_release(release.service, release.environment, release.version)
+    if history is None:
         raise UsageError(f"release {release.key} is not in the ledger")
-    metrics = compute_framework_metrics(
-        views, service=release.service, environment=release.environment, now=ledger.now()
-    )
-    return ReleaseFigures(view=view, metrics=metrics, notified=tuple(ledger.deliveries(release)))
+    # the (service, environment) figures from outlines: every check of every release is not needed
+    metrics = framework_metrics(ledger, service=release.service, environment=release.environment, now=ledger.now())
+    return ReleaseFigures(view=release_view(history), metrics=metrics, notified=tuple(ledger.deliveries(release)))
 
 
 def write_release_outputs(
