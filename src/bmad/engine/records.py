@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from bmad.ledger.anchors import ChainAnchor
 
 
-# libyaml's emitter when PyYAML was built with it: the same text as the pure-Python one, faster.
+# libyaml's emitter when PyYAML was built with it, faster: the same text as the pure-Python one for
+# ordinary values; characters outside the BMP, NEL and long quoted strings may be written differently
+# (they load back to the same data).
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # an artifact whose JSON is longer is named by its digest in the record (see docs/records.md)
 LARGE_ARTIFACT_BYTES = 64 * 1024
