@@ -53,6 +53,25 @@ def free_port() -> int:
     raise RuntimeError("no free port found in 11000-17999")
 
 
+def free_port_block(size: int) -> int:
+    """The first of ``size`` consecutive free ports, all below the ephemeral range (see :func:`free_port`)."""
+    for _ in range(50):
+        base = free_port()
+        if all(_bindable(port) for port in range(base, base + size)):
+            _handed_out.update(range(base, base + size))
+            return base
+    raise RuntimeError("no block of free ports in 11000-17999")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for(
     predicate: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"
 ) -> T:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.examples.test_example_run import _example_copy, _free_block, _remove_release_containers
-from tests.helpers import HELLO_DIR, REPO_ROOT, in_ci
+from tests.examples.test_example_run import _example_copy, _remove_release_containers
+from tests.helpers import HELLO_DIR, REPO_ROOT, free_port_block, in_ci
 
 GITHUB = REPO_ROOT / ".github" / "workflows" / "bmad.yml"
 GITLAB = REPO_ROOT / "ci-templates" / "gitlab-ci.yml"
@@ -154,7 +154,7 @@ def test_both_templates_run_a_release_from_a_service_repository(
 ) -> None:
     """A service's own repository (the example, committed), the templates' steps as they are."""
     repo = _example_copy(
-        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=_free_block(4)
+        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=free_port_block(4)
     )
     previous_rules = list(stack.settings.rule_files)
     stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))

@@ -13,7 +13,6 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,34 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import HELLO_DIR, REPO_ROOT
+from tests.helpers import HELLO_DIR, REPO_ROOT, free_port_block
 
 # What cannot be known on this machine, and only that, may be "skipped" (never failed):
 # no vulnerability scanner (TQ-032, SC-044, SC-045) and no Grafana in the local stack (MO-004).
 UNKNOWABLE_HERE = {"TQ-032", "SC-044", "SC-045", "MO-004"}
-
-
-def _free_block(count: int) -> int:
-    """The first of ``count`` consecutive ports free on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count > 65000:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no block of free ports")
 
 
 def _example_copy(repo: Path, *, stack: Any, base_image: str, host_port_base: int) -> Path:
@@ -76,7 +52,7 @@ def _example_copy(repo: Path, *, stack: Any, base_image: str, host_port_base: in
     for suite in build["suites"]:  # the example's suites, run by this interpreter (it has pytest)
         suite["command"][0] = sys.executable
     # The e2e suite's container: a free host port instead of the example's fixed 18090.
-    e2e_port = _free_block(1)
+    e2e_port = free_port_block(1)
     compose = repo / "tests" / "compose.e2e.yml"
     compose.write_text(
         compose.read_text(encoding="utf-8").replace('"127.0.0.1:18090:8080"', f'"127.0.0.1:{e2e_port}:8080"'),
@@ -188,7 +164,7 @@ def test_two_releases_of_the_example_pass_every_phase(
 ) -> None:
     """The README's main job, twice: the first deployment, then a release that replaces it."""
     repo = _example_copy(
-        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=_free_block(4)
+        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=free_port_block(4)
     )
     previous_rules = list(stack.settings.rule_files)
     stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))

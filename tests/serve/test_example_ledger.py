@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bmad.ledger import Ledger
-from tests.examples.test_example_run import _bmad, _example_copy, _free_block, _git, _remove_release_containers
-from tests.helpers import HELLO_DIR
+from tests.examples.test_example_run import _bmad, _example_copy, _git, _remove_release_containers
+from tests.helpers import HELLO_DIR, free_port_block
 from tests.serve.conftest import Dashboard
 from tests.serve.http_client import get_ok
 
@@ -27,7 +27,7 @@ def test_the_pages_show_a_release_of_the_example(
     """One release of examples/hello through every phase, then the board, its page, the metrics and the
     integrity page over that ledger (the other real-run tests use the engine tests' scripted service)."""
     repo = _example_copy(
-        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=_free_block(4)
+        git_repo("hello", commit=False), stack=stack, base_image=base_image, host_port_base=free_port_block(4)
     )
     previous_rules = list(stack.settings.rule_files)
     stack.set_rule_files(sorted(glob.glob(str(HELLO_DIR / "monitoring" / "*.yml"))))

@@ -14,10 +14,9 @@ import pytest
 
 from bmad.adapters.compose_file import load_compose_file
 from bmad.engine.wiring.deploy import make_plugin, make_target
-from tests.helpers import http_get
+from tests.helpers import free_port_block, http_get
 from tests.phase_harness import PhaseRun, run_phase
 from tests.phases.deploy.conftest import PushedImage, dump, make_ctx, measured, push_image
-from tests.phases.deploy.test_local_deploy import free_block
 
 pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow]
 
@@ -52,7 +51,7 @@ def remove_service(engine: Any, prefix: str) -> None:
 @pytest.fixture
 def projects(engine: Any) -> Iterator[str]:
     """A project prefix; the service's containers are removed before and after the test."""
-    prefix = f"gpuinf-t{free_block(1)}"
+    prefix = f"gpuinf-t{free_port_block(1)}"
     remove_service(engine, "gpuinf-t")
     yield prefix
     remove_service(engine, prefix)
@@ -144,7 +143,7 @@ def test_compose_release_deploys_updates_and_rolls_back_a_bad_cache(
     release fails once the cache spends its healthcheck's budget (start_period + interval x retries),
     not at the rollout timeout (before: it waited the whole timeout, reason ProgressDeadlineExceeded)."""
     environment = "cmp"
-    cache, exporter = free_block(2), free_block(2)
+    cache, exporter = free_port_block(2), free_port_block(2)
 
     def text(env: dict[str, str], verification: str = "{enabled: false}") -> str:
         return config_yaml(environment, projects, cache, exporter, stack, json.dumps(env), verification)

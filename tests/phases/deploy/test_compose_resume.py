@@ -16,7 +16,7 @@ import pytest
 
 from bmad.config.loader import load_config
 from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, free_port_block
 from tests.phases.deploy.conftest import PushedImage
 from tests.phases.deploy.test_compose_deploy import (
     SERVICE,
@@ -25,7 +25,6 @@ from tests.phases.deploy.test_compose_deploy import (
 )
 from tests.phases.deploy.test_compose_deploy import projects as projects
 from tests.phases.deploy.test_compose_deploy import pushed_inference as pushed_inference
-from tests.phases.deploy.test_local_deploy import free_block
 from tests.phases.deploy.test_resume_and_cli import bmad, git
 
 pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow]
@@ -86,7 +85,7 @@ def test_compose_sigkill_mid_deploy_resume_then_cli_rollback(
     """Guards Compose mode through the CLI: after a SIGKILL mid-deploy the previous project still
     serves; ``bmad resume`` removes the unconfirmed candidate project and deploys the release anew
     (no orphan project); ``bmad rollback`` restarts the previous release's kept project and records it."""
-    cache, exporter = free_block(2), free_block(2)
+    cache, exporter = free_port_block(2), free_port_block(2)
 
     def text(release: str) -> str:
         return config_yaml(ENV, projects, cache, exporter, stack, json.dumps({"RELEASE": release}))

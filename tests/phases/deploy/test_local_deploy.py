@@ -10,32 +10,13 @@ from typing import Any
 import pytest
 
 from bmad.engine.wiring.deploy import make_plugin, make_target
-from tests.helpers import free_port, http_get
+from tests.helpers import free_port_block, http_get
 from tests.phase_harness import run_phase
 from tests.phases.deploy.conftest import PushedImage, dump, make_ctx, measured
 
 pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow]
 
 SERVICE = "hello"
-
-
-def free_block(size: int) -> int:
-    """A base port with ``size`` consecutive free ports (both slots of the replicas)."""
-    import socket
-
-    for _ in range(50):
-        base = free_port()
-        ok = True
-        for port in range(base, base + size):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port block")
 
 
 def config_yaml(
@@ -148,7 +129,7 @@ def test_good_release_then_update_with_zero_downtime(
 ) -> None:
     environment = "dep-good"
     cleanup_service(SERVICE, environment)
-    base = free_block(4)
+    base = free_port_block(4)
     first = deploy(tmp_path, stack, pushed_hello, environment, "a" * 40, base, env={"HELLO_VERSION": "1.0.1"})
     assert all(r.status.value == "pass" for r in first.results if r.id != "deploy.verify"), dump(first)
     assert first.metrics["pods_running"] == 2
@@ -186,7 +167,7 @@ def test_crash_looping_release_is_rolled_back(
 ) -> None:
     environment = "dep-crash"
     cleanup_service(SERVICE, environment)
-    base = free_block(4)
+    base = free_port_block(4)
     good = deploy(tmp_path, stack, pushed_hello, environment, "a" * 40, base, env={"HELLO_VERSION": "1.0.1"})
     assert good.metrics["rollout_successful"] is True, dump(good)
 
@@ -224,7 +205,7 @@ def test_release_failing_its_smoke_suite_is_rolled_back(
 ) -> None:
     environment = "dep-smoke"
     cleanup_service(SERVICE, environment)
-    base = free_block(4)
+    base = free_port_block(4)
     suite = tmp_path / "smoke_suite.py"
     suite.write_text(
         textwrap.dedent(
@@ -281,7 +262,7 @@ def test_error_rate_rise_caught_by_verification_through_prometheus(
     environment = "dep-errors"
     job = "deploy-errors"
     cleanup_service(SERVICE, environment)
-    base = free_block(4)
+    base = free_port_block(4)
     # No static scrape targets: the local target lists the serving replicas in the stack's file_sd
     # folder at each cut-over and rollback, with the job label below (whichever port slot they use).
     discovery = {"file_sd": str(stack.file_sd_dir), "job": job}

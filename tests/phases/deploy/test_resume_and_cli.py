@@ -20,9 +20,8 @@ import pytest
 
 from bmad.config.loader import load_config
 from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
-from tests.helpers import REPO_ROOT, http_get
+from tests.helpers import REPO_ROOT, free_port_block, http_get
 from tests.phases.deploy.conftest import PushedImage
-from tests.phases.deploy.test_local_deploy import free_block
 
 pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow]
 
@@ -111,7 +110,7 @@ def test_sigkill_mid_deploy_then_resume_rollback_and_diagnose(
     cleanup_service("hello", ENV)
     for container in containers(engine):
         container.remove(force=True)
-    base = free_block(4)
+    base = free_port_block(4)
     repo = git_repo("svc", files={"bmad.yaml": bmad_yaml(stack, base, "1.0.1")})
     config_path = repo / "bmad.yaml"
     v1 = record_earlier_phases(config_path, pushed_hello)
