@@ -179,8 +179,8 @@ def own_shares(
     """``releases`` full runs of the example on a stack of their own; each one's share (printed with ``show``)."""
     os.environ.update(IDENTITY)  # the temp repository's commits, whatever the machine's git config
     import docker
-    from tests.examples.test_example_run import _example_copy, _free_block, _remove_release_containers
-    from tests.helpers import free_port
+    from tests.examples.test_example_run import _example_copy, _remove_release_containers
+    from tests.helpers import free_port, free_port_block
 
     from bmad.stack import DEFAULT_COMPONENTS, StackPorts, up
 
@@ -203,7 +203,9 @@ def own_shares(
 
             repo = tmp / "hello"
             subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-            _example_copy(repo, stack=stack, base_image=str(build_base_image(engine)), host_port_base=_free_block(4))
+            _example_copy(
+                repo, stack=stack, base_image=str(build_base_image(engine)), host_port_base=free_port_block(4)
+            )
             shares = []
             for number in range(1, releases + 1):
                 if number > 1:

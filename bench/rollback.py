@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import free_port, free_port_block  # noqa: E402  (ports below the ephemeral range)
+
 GOAL_SECONDS = 10.0
 
 
@@ -35,30 +38,6 @@ def _module(name: str, path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_block(size: int) -> int:
-    for _ in range(100):
-        base = free_port()
-        try:
-            socks = []
-            for port in range(base, base + size):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base
-    raise RuntimeError("no block of free ports")
 
 
 class NoHistory:
@@ -168,7 +147,7 @@ def main() -> int:
             except docker.errors.ImageNotFound:
                 builder.build_example_image(engine, base=str(base), tag=tag, version="1.0.0-test")
             image = push(engine, stack.registry, tag)
-            port_base = free_block(2 * args.replicas)
+            port_base = free_port_block(2 * args.replicas)
             metrics, _results = deploy(
                 tmp,
                 stack,
