@@ -28,7 +28,7 @@ from typing import Any
 
 from bmad.config.base import Model, config_json
 from bmad.config.models import BmadConfig
-from bmad.core.files import write_atomic
+from bmad.core.files import read_keyed_json, write_atomic
 
 _FORMAT = "bmad.config-cache/1"
 # environment variables read while validating (default factories); their values are part of the key
@@ -74,16 +74,12 @@ def _pydantic_version() -> str:
 
 def cached_config(config_file: Path, key: str) -> BmadConfig | None:
     """The config cached under ``key`` for ``config_file``; None when there is none that fits."""
-    path = cache_file(config_file)
+    entry = read_keyed_json(cache_file(config_file), key)
+    if entry is None:
+        return None
     try:
-        stat = path.stat()
-        if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
-            return None  # not ours alone: someone else could have written it
-        entry = json.loads(path.read_bytes())
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            return None
         return typing.cast(BmadConfig, _rebuild(BmadConfig, entry.get("config")))
-    except (OSError, ValueError, _NotCached):
+    except (ValueError, _NotCached):
         return None
 
 

@@ -8,9 +8,11 @@ one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(
@@ -78,3 +80,19 @@ def owner_only() -> Iterator[None]:
 def child_umask() -> int:
     """The umask for a program bmad starts: the user's (``-1``, unchanged, outside :func:`owner_only`)."""
     return _user_umask[0] if _user_umask else -1
+
+
+def read_keyed_json(path: Path, key: str) -> dict[str, Any] | None:
+    """A cache file's JSON object when it is ours alone (owner-only, our uid) and holds ``key``; else None.
+
+    A cache bmad keeps is never code (JSON, never pickle) and is ignored when someone else could have
+    written it; the caller rebuilds what it holds and treats a misfit as a miss.
+    """
+    try:
+        stat = path.stat()
+        if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
+            return None
+        cached = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return cached if isinstance(cached, dict) and cached.get("key") == key else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bmad import __version__
-from bmad.core.files import write_atomic
+from bmad.core.files import read_keyed_json, write_atomic
 from bmad.phases.analyze.catalog.data import data_texts
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category, Scope, Severity
 
@@ -70,16 +70,12 @@ def _code_files() -> list[Path]:
 
 
 def _cached(key: str) -> tuple[CatalogEntry, ...] | None:
-    path = cache_file()
+    cached = read_keyed_json(cache_file(), key)
+    if cached is None:
+        return None
     try:
-        stat = path.stat()
-        if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
-            return None  # not ours alone: someone else could have written it
-        cached = json.loads(path.read_bytes())
-        if not isinstance(cached, dict) or cached.get("key") != key:
-            return None
         return tuple(_entry(item) for item in cached["entries"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
