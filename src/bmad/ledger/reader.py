@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from bmad.core.ci import Deployer
+from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
+from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import (
     ChecksOf,
@@ -173,12 +175,16 @@ class SqliteReader:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with closing(connect(self.path)) as db:
-            db.execute("BEGIN")
-            try:
-                yield db
-            finally:
-                db.execute("COMMIT")
+        """One read transaction; a database error is the ledger being unreachable, as on the ORM path."""
+        try:
+            with closing(connect(self.path)) as db:
+                db.execute("BEGIN")
+                try:
+                    yield db
+                finally:
+                    db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise Unreachable("ledger", "reading the database", redact(str(exc))) from None
 
     def list_releases(
         self,
