@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +71,16 @@ def _bindable(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child that a test stops with SIGINT: Ctrl-C's default action, as at a terminal.
+
+    A shell that starts the test run as a background job without job control (``bash .ci/run &``)
+    makes its children ignore SIGINT, and Python then installs no KeyboardInterrupt handler: a
+    Ctrl-C test would wait for a process that never sees the signal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(

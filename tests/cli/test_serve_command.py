@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from bmad.ledger import Ledger
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, interruptible, wait_for
 from tests.serve.serve_data import fill
 
 
@@ -25,6 +25,7 @@ def _bmad(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
 
 

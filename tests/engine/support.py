@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, interruptible
 
 PLUGINS = {phase: f"tests.engine.plugins.{phase}" for phase in ("build", "measure", "analyze", "deploy")}
 
@@ -76,5 +76,11 @@ def bmad(
 
 def spawn(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        bmad_argv(*args), cwd=cwd, env=cli_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        bmad_argv(*args),
+        cwd=cwd,
+        env=cli_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
     )

@@ -15,7 +15,7 @@ from bmad.core.errors import UsageError
 from bmad.ledger import Ledger
 from bmad.serve import make_server
 from bmad.serve.security import Access, read_token
-from tests.helpers import REPO_ROOT, free_port, wait_for
+from tests.helpers import REPO_ROOT, free_port, interruptible, wait_for
 from tests.serve.conftest import Dashboard
 from tests.serve.http_client import call
 
@@ -86,6 +86,7 @@ def _module(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=interruptible,
     )
 
 
