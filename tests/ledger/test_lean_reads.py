@@ -16,21 +16,13 @@ from bmad.ledger import Ledger
 from bmad.ledger.reader import json_values
 from bmad.ledger.records import outline_of
 from bmad.ports.notifications import DeliveryRecord
-from tests.reports.reports_data import SPECS, T0, record
-
-
-def _filled(path: Path) -> str:
-    url = f"sqlite:///{path}"
-    with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
-        for spec in SPECS:
-            record(ledger, spec)
-    return url
+from tests.reports.reports_data import T0, filled_ledger
 
 
 def test_a_read_can_load_the_checks_of_some_phases_only(tmp_path: Path) -> None:
     """Guards ``bmad metrics``' read: with ``with_checks=(DEPLOY,)`` every run comes back whole but
     only DEPLOY's runs carry their checks (both read paths)."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
         everything = orm.list_releases()
         expected = [
@@ -47,7 +39,7 @@ def test_a_read_can_load_the_checks_of_some_phases_only(tmp_path: Path) -> None:
 def test_the_deliveries_of_many_releases_are_read_at_once(tmp_path: Path) -> None:
     """Guards ``bmad history --json``: one read gives every listed release's deliveries (none: an
     empty list), equal to reading them release by release, on both read paths."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     sent = T0 + timedelta(days=10)
     started = DeliveryRecord("ops", "slack", "run_started", "hello started", sent, delivered=True, attempts=1)
     failed = DeliveryRecord("hook", "webhook", "gate_failed", "stop", sent, False, 3, reason="timeout")
@@ -77,7 +69,7 @@ def test_release_outlines_keep_what_figures_read_on_both_paths(tmp_path: Path) -
     """Guards ``bmad metrics``' one lean read: every release with the latest result of each phase
     (DEPLOY's whole, the others' status and times only) and its rollbacks, equal on both read paths
     to the full history cut down."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
         expected = [outline_of(h, {PhaseName.DEPLOY}) for h in orm.list_releases()]
         assert any(o.rollbacks for o in expected)

@@ -13,22 +13,14 @@ from bmad import ledger as ledger_package
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.ledger.reader import HEAD_REVISION, stored_revision
-from tests.reports.reports_data import SPECS, T0, record
+from tests.reports.reports_data import SPECS, T0, filled_ledger
 
 REL = Release("hello", "dev", "f" * 40)
 
 
-def _filled(path: Path) -> str:
-    url = f"sqlite:///{path}"
-    with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
-        for spec in SPECS:
-            record(ledger, spec)
-    return url
-
-
 def test_reader_returns_the_records_sqlalchemy_returns(tmp_path: Path) -> None:
     """Guards the sqlite3 read path: every release, run, check and rollback as the ORM reads them."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
         assert fast._reader is not None and fast._opened is None  # opened without SQLAlchemy
         everything = orm.list_releases()
@@ -48,7 +40,7 @@ def test_reader_returns_the_records_sqlalchemy_returns(tmp_path: Path) -> None:
 
 def test_writes_after_a_cheap_open_go_through_sqlite3(tmp_path: Path) -> None:
     """Guards the lazy open: a phase's writes need no SQLAlchemy (issue 13); the reader sees what they wrote."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     with Ledger.open(url, clock=lambda: T0 + timedelta(days=10)) as ledger:
         check = CheckResult(id="build.a", title="A", status=CheckStatus.PASS, duration_seconds=0.5)
         started = T0 + timedelta(days=10)
@@ -73,7 +65,7 @@ def test_writes_after_a_cheap_open_go_through_sqlite3(tmp_path: Path) -> None:
 
 def test_status_reads_open_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
     """Guards the schema check: a ledger at the code's revision is read with no SQLAlchemy/Alembic import."""
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     code = (
         "import sys; from bmad.ledger import Ledger\n"
         f"db = Ledger.open({url!r})\n"
@@ -122,7 +114,7 @@ def test_both_read_paths_return_a_phases_spans_in_order(tmp_path: Path) -> None:
     their order) by the sqlite3 path and by SQLAlchemy; they are outside the hash chain."""
     from bmad.core.spans import Span, SpanKind
 
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     started = T0 + timedelta(days=10)
     spans = (
         Span(SpanKind.CONTAINER_ENGINE, "POST /v1.41/build", started, started + timedelta(seconds=2)),
@@ -149,7 +141,7 @@ def test_both_paths_keep_a_releases_notification_deliveries_outside_the_chain(tm
     from bmad.core.redact import forget_secrets, register_secret
     from bmad.ports.notifications import DeliveryRecord
 
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     sent = T0 + timedelta(days=10)
     first = DeliveryRecord("ops", "slack", "run_started", "hello started", sent, delivered=True, attempts=1)
     token = "planted-Hook-Token-77"
@@ -178,7 +170,7 @@ def test_reads_without_checks_return_everything_but_the_checks(tmp_path: Path) -
     without its checks (both read paths), and nothing else of a release changes."""
     from dataclasses import replace
 
-    url = _filled(tmp_path / "ledger.db")
+    url = filled_ledger(tmp_path / "ledger.db")
     with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
         everything = orm.list_releases()
         stripped = [replace(h, runs=[replace(r, checks=()) for r in h.runs]) for h in everything]

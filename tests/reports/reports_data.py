@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bmad.core.ci import Deployer
@@ -313,6 +314,15 @@ SPECS = [
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 REPO = "127.0.0.1:45123/bmad-demo/hello-service-with-a-long-repository-name"
+
+
+def filled_ledger(path: Path) -> str:
+    """A SQLite ledger at ``path`` holding every release of :data:`SPECS`; its URL."""
+    url = f"sqlite:///{path}"
+    with Ledger.open(url, clock=lambda: T0 + timedelta(days=9)) as ledger:
+        for spec in SPECS:
+            record(ledger, spec)
+    return url
 
 
 def demo_like_phases(start: datetime) -> list[PhaseResult]:
