@@ -67,6 +67,26 @@ def test_roles_are_derived_from_labels_and_running_state(generations: list[Gener
     assert {g.number: g.role for g in state.generations} == roles
 
 
+@pytest.mark.parametrize(
+    ("generations", "diagnosed"),
+    [
+        # a crash-looping candidate caught between two restarts: down, yet the update to diagnose
+        ([gen(1, "running"), gen(2, "exited")], [1, 2]),
+        ([gen(1, "exited"), gen(2, "running"), gen(3, "running")], [2, 3]),
+        # the rollback point is not what is failing
+        ([gen(1, "exited"), gen(2, "running")], [2]),
+        # nothing serves: the newest generation
+        ([gen(1, "exited"), gen(2, "exited")], [2]),
+        ([], []),
+    ],
+)
+def test_diagnosis_covers_the_serving_generation_and_every_newer_one(
+    generations: list[Generation], diagnosed: list[int]
+) -> None:
+    state = assign_roles(generations)
+    assert [g.number for g in state.under_diagnosis()] == diagnosed
+
+
 def deployment(generation: int = 2, observed: int = 2, desired: int = 3, **status: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": "hello", "generation": generation},

@@ -120,6 +120,18 @@ class EngineState:
     def find(self, number: int) -> Generation | None:
         return next((g for g in self.generations if g.number == number), None)
 
+    def under_diagnosis(self) -> list[Generation]:
+        """The serving generation and every newer one, running or not.
+
+        A crash-looping candidate is down between two restarts, so its role is briefly
+        "stale"; it is still the update being diagnosed. With nothing serving, the newest
+        generation is the one to look at.
+        """
+        active = self.active
+        if active is None:
+            return [max(self.generations, key=lambda g: g.number)] if self.generations else []
+        return [g for g in self.generations if g.number >= active.number]
+
 
 _EXITED = re.compile(r"Exited \((-?\d+)\)")
 

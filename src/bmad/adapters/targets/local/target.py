@@ -239,9 +239,7 @@ class LocalTarget:
     def diagnose(self, service: str, environment: str) -> list[Diagnosis]:
         state = self.containers.read_state(service, environment)
         findings: list[Diagnosis] = []
-        for gen in state.generations:
-            if gen.role not in ("active", "candidate"):
-                continue
+        for gen in state.under_diagnosis():
             for replica in gen.replicas:
                 findings.extend(
                     diagnose_replica(self.containers.inspect(replica), probe=self.probe, health_path=self.health_path)
