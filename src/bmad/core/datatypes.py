@@ -13,6 +13,7 @@ Not supported (keep ``@dataclass``): ``order=True``, ``slots=True``.
 
 import dataclasses
 import inspect
+import operator
 import reprlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -133,27 +134,76 @@ def _docstring(name: str, init_order: list[dataclasses.Field[Any]]) -> str:
 class _Plan:
     """What the shared methods need to know about one class, built from its fields on first use."""
 
-    __slots__ = ("compared", "frozen", "keyword_only", "names", "positional", "post_init", "required", "shown", "steps")
+    __slots__ = (
+        "compared",
+        "direct",
+        "factories",
+        "frozen",
+        "hashed",
+        "initvars",
+        "keyword_only",
+        "names",
+        "positional",
+        "post_init",
+        "required",
+        "shown",
+        "template",
+    )
 
     def __init__(self, cls: type) -> None:
-        fields = list(getattr(cls, "__dataclass_fields__").values())  # noqa: B009
+        fields = [f for f in getattr(cls, "__dataclass_fields__").values() if _kind(f) is not _CLASSVAR]  # noqa: B009
         order = _init_order(fields)
         self.positional = tuple(field.name for field in order if not field.kw_only)
         self.keyword_only = tuple(field.name for field in order if field.kw_only)
         self.names = frozenset(field.name for field in order)
-        self.required = frozenset(f.name for f in order if f.default is _MISSING and f.default_factory is _MISSING)
-        # (name, default, factory, is an InitVar) of each field __init__ sets or passes on, in field order
-        self.steps = tuple(
-            (field.name, field.default if field.init else _MISSING, field.default_factory, kind is _INITVAR)
-            for field in fields
-            if (kind := getattr(field, "_field_type")) is not _CLASSVAR  # noqa: B009
-            and (field.init or field.default_factory is not _MISSING)
-        )
+        self.required = tuple(f.name for f in order if f.default is _MISSING and f.default_factory is _MISSING)
+        set_by_init = [field for field in fields if field.init or field.default_factory is not _MISSING]
+        # what __init__ starts from, in field order: each default, or a marker for a factory or a required value
+        self.template = {field.name: _start_value(field) for field in set_by_init}
+        self.factories = tuple((f.name, f.default_factory) for f in set_by_init if f.default_factory is not _MISSING)
+        self.initvars = tuple(field.name for field in fields if _kind(field) is _INITVAR)
         self.post_init = hasattr(cls, "__post_init__")
-        self.frozen = next((_FROZEN[base] for base in cls.__mro__ if base in _FROZEN), False)
-        data = dataclasses.fields(cls)
+        self.frozen = frozen = next((_FROZEN[base] for base in cls.__mro__ if base in _FROZEN), False)
+        plain_setattr = frozen or getattr(cls, "__setattr__") is object.__setattr__  # noqa: B009
+        # True: the values may go straight into the instance's __dict__ (no descriptor or __setattr__ to run)
+        self.direct = plain_setattr and cls.__dictoffset__ != 0 and not any(_is_descriptor(cls, f.name) for f in fields)
+        data = [field for field in fields if _kind(field) is not _INITVAR]
         self.shown = tuple(field.name for field in data if field.repr)
-        self.compared = tuple(field.name for field in data if field.compare)
+        self.compared = _getter(tuple(field.name for field in data if field.compare))
+        self.hashed = _getter(tuple(f.name for f in data if (f.compare if f.hash is None else f.hash)))
+
+
+_REQUIRED: Any = object()  # __init__'s marker of a value the caller must give
+_FACTORY: Any = object()  # __init__'s marker of a value its default factory makes
+
+
+def _kind(field: dataclasses.Field[Any]) -> object:
+    return getattr(field, "_field_type")  # noqa: B009
+
+
+def _start_value(field: dataclasses.Field[Any]) -> Any:
+    if field.default_factory is not _MISSING:
+        return _FACTORY
+    return _REQUIRED if field.default is _MISSING else field.default
+
+
+def _is_descriptor(cls: type, name: str) -> bool:
+    """Whether ``name`` is a data descriptor (a property, a slot) that assigning it must go through."""
+    for base in cls.__mro__:
+        if name in base.__dict__:
+            kind = type(base.__dict__[name])
+            return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+    return False
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the tuple of these attributes of its argument (attrgetter, always a tuple)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        single = operator.attrgetter(names[0])
+        return lambda value: (single(value),)
+    return lambda value: ()
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -168,27 +218,24 @@ def _plan(cls: type) -> _Plan:
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    plan = _plan(type(self))
-    bound = dict(zip(plan.positional, args, strict=False))  # too many: refused below
+    plan = _PLANS.get(type(self)) or _plan(type(self))
+    state = plan.template.copy()
+    state.update(zip(plan.positional, args, strict=False))  # too many: refused below
     if kwargs:
-        expected = len(bound) + len(kwargs)
-        bound.update(kwargs)
-        if len(bound) != expected or not kwargs.keys() <= plan.names:
+        if not plan.names.issuperset(kwargs) or (args and not kwargs.keys().isdisjoint(plan.positional[: len(args)])):
             raise _call_error(type(self), plan, args, kwargs)
-    if len(args) > len(plan.positional) or not plan.required <= bound.keys():
+        state.update(kwargs)  # a key keeps its place: the instance's __dict__ stays in field order
+    if len(args) > len(plan.positional) or any(state[name] is _REQUIRED for name in plan.required):
         raise _call_error(type(self), plan, args, kwargs)
-    set_field = object.__setattr__ if plan.frozen else setattr
-    passed_on: list[Any] = []
-    for name, default, factory, is_initvar in plan.steps:
-        if name in bound:
-            value = bound[name]
-        elif factory is not _MISSING:
-            value = factory()
-        else:
-            value = default
-        if is_initvar:
-            passed_on.append(value)
-        else:
+    for name, factory in plan.factories:
+        if state[name] is _FACTORY:
+            state[name] = factory()
+    passed_on = [state.pop(name) for name in plan.initvars] if plan.initvars else ()
+    if plan.direct:
+        self.__dict__.update(state)
+    else:
+        set_field = object.__setattr__ if plan.frozen else setattr
+        for name, value in state.items():
             set_field(self, name, value)
     if plan.post_init:
         self.__post_init__(*passed_on)
@@ -235,20 +282,19 @@ def _too_many(plan: _Plan, count: int, kwargs: dict[str, Any]) -> str:
 
 @reprlib.recursive_repr()
 def _repr(self: Any) -> str:
-    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _plan(type(self)).shown)
+    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in (_PLANS.get(type(self)) or _plan(type(self))).shown)
     return f"{self.__class__.__qualname__}({shown})"
 
 
 def _eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
     if other.__class__ is self.__class__:
-        compared = _plan(type(self)).compared
-        return tuple(getattr(self, name) for name in compared) == tuple(getattr(other, name) for name in compared)
+        compared = (_PLANS.get(type(self)) or _plan(type(self))).compared
+        return compared(self) == compared(other)
     return NotImplemented
 
 
 def _hash(self: Any) -> int:
-    hashed: tuple[str, ...] = getattr(type(self), "__datatype_hashed__")  # noqa: B009
-    return hash(tuple(getattr(self, name) for name in hashed))
+    return hash((_PLANS.get(type(self)) or _plan(type(self))).hashed(self))
 
 
 def _frozen_setattr(self: Any, name: str, value: Any) -> None:
@@ -282,7 +328,4 @@ def _set_hash(cls: type, own: dict[str, Any], options: _Options) -> None:
     elif not options.frozen:
         setattr(cls, "__hash__", None)  # noqa: B010
         return
-    fields = dataclasses.fields(cls)
-    hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-    setattr(cls, "__datatype_hashed__", hashed)  # noqa: B010
     setattr(cls, "__hash__", _hash)  # noqa: B010
