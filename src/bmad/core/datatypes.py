@@ -6,9 +6,11 @@ every command that imports a hundred of them. ``@datatype`` makes the same class
 without those methods (so ``fields``, ``asdict``, ``replace`` and ``__match_args__`` work as
 before) and gives it generic ones that read a per-class plan built on first use. Instances behave
 as with ``@dataclass``: same arguments, defaults, errors, ``repr`` text, equality and hash. Their
-``__init__`` is slower (~3x): keep ``@dataclass`` for types made in hot loops.
+``__init__`` is slower (~2x): keep ``@dataclass`` for types made in hot loops.
 
-Not supported (keep ``@dataclass``): ``order=True``, ``slots=True``.
+Not supported (keep ``@dataclass``): ``order=True``, ``slots=True``, a plain ``@dataclass`` deriving
+from a frozen ``@datatype``. ``__dataclass_params__`` shows what ``@dataclass`` itself was asked for
+(no ``__init__``, ``__repr__``, ``__eq__``; not frozen).
 """
 
 import dataclasses
@@ -104,7 +106,7 @@ def _check_bases(cls: type, frozen: bool) -> bool:
 
 def _init_order(fields: Iterable[dataclasses.Field[Any]]) -> list[dataclasses.Field[Any]]:
     """The fields ``__init__`` takes, in its order (keyword-only last); refuse a required one after a default."""
-    taken = [field for field in fields if field.init and getattr(field, "_field_type") is not _CLASSVAR]  # noqa: B009
+    taken = [field for field in fields if field.init and _kind(field) is not _CLASSVAR]
     positional = [field for field in taken if not field.kw_only]
     seen_default = False
     for field in positional:
