@@ -65,3 +65,46 @@ def test_safe_load_limited_reads_documents_and_refuses_bombs() -> None:
         safe_load_limited(alias_bomb(), source="f.yaml")
     with pytest.raises(ConfigError, match=r"invalid YAML|nests deeper"):  # libyaml stops at its flow-level limit
         safe_load_limited("[" * 100_000 + "]" * 100_000, source="f.yaml")
+
+
+def expanded(node: yaml.Node, depth: int, limits: YamlLimits) -> int:
+    """The reference: the size of the fully expanded tree, walked naively (small documents only)."""
+    if depth > limits.max_depth:
+        raise ValueError("too deep")
+    if isinstance(node, yaml.MappingNode):
+        return 1 + sum(expanded(part, depth + 1, limits) for pair in node.value for part in pair)
+    if isinstance(node, yaml.SequenceNode):
+        return 1 + sum(expanded(item, depth + 1, limits) for item in node.value)
+    return 1
+
+
+def test_the_memoised_walk_agrees_with_expanding_every_alias() -> None:
+    """Guards the one-recursion-per-level walk (session 5): on random documents with shared anchors,
+    the count and the accept/refuse outcome equal those of expanding the tree naively."""
+    import random
+
+    rng = random.Random(5)
+
+    def flow(depth: int) -> str:
+        if depth > 5 or rng.random() < 0.3:
+            return rng.choice(["1", "x", "*s", "[]", "{}"])
+        if rng.random() < 0.5:
+            return "[" + ", ".join(flow(depth + 1) for _ in range(rng.randint(0, 4))) + "]"
+        return "{" + ", ".join(f"k{i}: {flow(depth + 1)}" for i in range(rng.randint(0, 4))) + "}"
+
+    for _ in range(300):
+        values = "".join(f"v{j}: &v{j} [{flow(0)}, {flow(1)}]\n" for j in range(3))
+        text = "s: &s [a, b]\n" + values + "w: [*v0, *v1, *v2, *v0]\n"
+        node = compose(text)
+        for limits in (YamlLimits(), YamlLimits(max_depth=4), YamlLimits(max_nodes=40)):
+            try:
+                want: int | None = expanded(node, 1, limits)
+            except ValueError:
+                want = None
+            if want is not None and want > limits.max_nodes:
+                want = None
+            try:
+                got: int | None = check_node_graph(node, source="r.yaml", limits=limits)
+            except ConfigError:
+                got = None
+            assert got == want, text

@@ -141,6 +141,8 @@ class SarifRun:
     docs_page: str = ""  # the docs page describing the run's rules, e.g. checks.md
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
+    # each rule's index in ``rules`` (its ruleIndex), rebuilt when ``rules`` has grown
+    positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def rule(
         self,
@@ -184,6 +186,14 @@ class SarifRun:
             descriptor["properties"] = props
         self.rules[rule_id] = descriptor
 
+    def rule_index(self, rule_id: str) -> int:
+        """The position of ``rule_id`` in ``rules`` (a dict lookup, not a scan of every rule)."""
+        index = self.positions.get(rule_id)
+        if index is None or len(self.positions) != len(self.rules):
+            self.positions = {known: position for position, known in enumerate(self.rules)}
+            index = self.positions[rule_id]
+        return index
+
     def result(
         self,
         rule_id: str,
@@ -211,7 +221,7 @@ class SarifRun:
             self.rule(rule_id, short=rule_id, level=level)
         result: dict[str, Any] = {
             "ruleId": rule_id,
-            "ruleIndex": list(self.rules).index(rule_id),
+            "ruleIndex": self.rule_index(rule_id),
             "level": level,
             "message": {"text": message},
         }

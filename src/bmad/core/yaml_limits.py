@@ -15,7 +15,7 @@ nests about 40 levels; a 1,000-object bundle is about 100,000 nodes).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -60,14 +60,6 @@ def check_flow_depth(text: str, *, source: str, max_depth: int = MAX_DEPTH) -> N
             raise ConfigError(f"YAML nests deeper than {max_depth} levels", file=source, line=line)
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
 def _limit_error(reason: str, node: yaml.Node, source: str) -> ConfigError:
     mark = node.start_mark
     return ConfigError(
@@ -82,65 +74,79 @@ def _limit_error(reason: str, node: yaml.Node, source: str) -> ConfigError:
 def check_node_graph(root: yaml.Node, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> int:
     """The number of nodes ``root`` expands to; raises :class:`ConfigError` past the limits.
 
-    Iterative post-order walk (deep documents must not exhaust Python's stack), memoised per node
-    object, so an alias bomb costs as many steps as it has distinct nodes. A scalar is finished
-    where it is reached (it has no children): the same steps, in the same order, as pushing it.
+    Post-order walk, memoised per node object, so an alias bomb costs as many steps as it has
+    distinct nodes. It recurses once per level and refuses a level past ``limits.max_depth``
+    before going deeper, so a deep document never exhausts Python's stack.
     """
-    sizes: dict[int, int] = {}
-    depths: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
-    while stack:
-        node, kids = stack.pop()
+    walk = _GraphWalk(source, limits)
+    if root.__class__ is _ScalarNode:
+        if walk.leaf_refused:
+            walk.refuse_leaf(root, 1)
+        return 1
+    return walk.visit(root, 1)
+
+
+_ScalarNode = yaml.ScalarNode
+_MappingNode = yaml.MappingNode
+_LEAF = (1, 1)  # a scalar's expanded size and height
+
+
+class _GraphWalk:
+    """One :func:`check_node_graph` walk: the (size, height) of each finished node, and the path."""
+
+    def __init__(self, source: str, limits: YamlLimits) -> None:
+        self.source = source
+        self.max_nodes = limits.max_nodes
+        self.max_depth = limits.max_depth
+        self.leaf_refused = limits.max_nodes < 1 or limits.max_depth < 1
+        self.done: dict[int, tuple[int, int]] = {}
+        self.on_path: set[int] = set()
+
+    def visit(self, node: yaml.Node, depth: int) -> int:
+        """Size of the collection ``node`` at ``depth``; children are walked last one first."""
         key = id(node)
-        if kids is not None:  # its children are done
-            _finish(node, kids, sizes, depths, source, limits)
-            on_path.discard(key)
-            continue
-        if key in sizes:
-            continue
-        if key in on_path:
-            raise _limit_error("YAML alias refers to a node that contains it (a recursive alias)", node, source)
-        if node.__class__ is yaml.ScalarNode:
-            if len(on_path) + 1 > limits.max_depth:
-                raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
-            _finish(node, [], sizes, depths, source, limits)
-            continue
-        on_path.add(key)
-        children = _children(node)
-        stack.append((node, children))
-        stack.extend([(child, None) for child in children if id(child) not in sizes])
-        if len(on_path) > limits.max_depth:
-            raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
-    return sizes[id(root)]
+        if key in self.on_path:
+            raise _limit_error("YAML alias refers to a node that contains it (a recursive alias)", node, self.source)
+        self.on_path.add(key)
+        if depth > self.max_depth:
+            raise self.too_deep(node)
+        done = self.done
+        kids = [part for pair in node.value for part in pair] if node.__class__ is _MappingNode else node.value
+        size = 1
+        deepest = 0
+        leaf_refused = self.leaf_refused or depth + 1 > self.max_depth
+        for kid in reversed(kids):
+            kid_key = id(kid)
+            known = done.get(kid_key)
+            if known is None:
+                if kid.__class__ is _ScalarNode:
+                    if leaf_refused:
+                        self.refuse_leaf(kid, depth + 1)
+                    done[kid_key] = known = _LEAF
+                else:
+                    self.visit(kid, depth + 1)
+                    known = done[kid_key]
+            size += known[0]
+            if known[1] > deepest:
+                deepest = known[1]
+        self.on_path.discard(key)
+        done[key] = (size, deepest + 1)
+        if size > self.max_nodes:
+            raise self.too_many(node)
+        if deepest + 1 > self.max_depth:
+            raise self.too_deep(node)
+        return size
 
+    def refuse_leaf(self, node: yaml.Node, depth: int) -> NoReturn:
+        """A scalar at ``depth`` that the limits refuse: too deep, or more nodes than allowed."""
+        raise self.too_deep(node) if depth > self.max_depth else self.too_many(node)
 
-def _finish(
-    node: yaml.Node,
-    kids: list[yaml.Node],
-    sizes: dict[int, int],
-    depths: dict[int, int],
-    source: str,
-    limits: YamlLimits,
-) -> None:
-    """Size and depth of ``node`` from its finished children's; raises past the limits."""
-    size = 1
-    deepest = 0
-    for kid in kids:
-        kid_key = id(kid)
-        size += sizes[kid_key]
-        depth = depths[kid_key]
-        if depth > deepest:
-            deepest = depth
-    key = id(node)
-    sizes[key] = size
-    depths[key] = deepest + 1
-    if size > limits.max_nodes:
-        raise _limit_error(
-            f"YAML expands to more than {limits.max_nodes:,} nodes through aliases (an alias bomb?)", node, source
-        )
-    if deepest + 1 > limits.max_depth:
-        raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
+    def too_deep(self, node: yaml.Node) -> ConfigError:
+        return _limit_error(f"YAML nests deeper than {self.max_depth} levels", node, self.source)
+
+    def too_many(self, node: yaml.Node) -> ConfigError:
+        reason = f"YAML expands to more than {self.max_nodes:,} nodes through aliases (an alias bomb?)"
+        return _limit_error(reason, node, self.source)
 
 
 def safe_load_limited(text: str, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:

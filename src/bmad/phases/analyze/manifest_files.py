@@ -257,11 +257,12 @@ def _read_into(
     default_namespace: str | None,
     relative_to: Path | None,
 ) -> None:
+    base = relative_to.resolve() if relative_to is not None else None
     for path in find_manifest_files(paths):
         display = str(path)
-        if relative_to is not None:
+        if base is not None:
             try:
-                display = str(path.resolve().relative_to(relative_to.resolve()))
+                display = str(path.resolve().relative_to(base))
             except ValueError:
                 display = str(path)
         bundle.files.append(display)
