@@ -25,6 +25,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, P
 from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import (
+    LATEST_CHECKS,
     ChecksOf,
     LockInfo,
     PhaseRunRecord,
@@ -311,8 +312,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
     releases = _releases(rows)
     ids = json.dumps(list(releases))
     runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    phases = {phase.value for phase in checked_phases(with_checks)}
-    checks, spans = _checks(db, [run[0] for run in runs if run[2] in phases]), _spans(db, [run[0] for run in runs])
+    checks, spans = _checks(db, _checked_runs(runs, with_checks)), _spans(db, [run[0] for run in runs])
     decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for index, run in enumerate(runs):
@@ -330,6 +330,19 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         )
         for row in rows
     ]
+
+
+def _checked_runs(runs: list[Any], with_checks: ChecksOf) -> list[int]:
+    """The ids of the runs whose checks a read with ``with_checks`` loads."""
+    if with_checks is LATEST_CHECKS:  # the last run of each (release, phase) in (started_at, id) order
+        latest: dict[tuple[int, str], tuple[datetime, int]] = {}
+        for run in runs:
+            key, order = (run[1], run[2]), (required_when(run[5]), run[0])
+            if key not in latest or latest[key] < order:
+                latest[key] = order
+        return [order[1] for order in latest.values()]
+    phases = {phase.value for phase in checked_phases(with_checks)}
+    return [run[0] for run in runs if run[2] in phases]
 
 
 def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:

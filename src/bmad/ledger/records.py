@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -18,14 +19,26 @@ class LedgerError(BmadError):
     """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
 
 
-# Which runs' checks a read loads: True every run's, False none, or the runs of the phases given.
-ChecksOf = bool | Collection[PhaseName]
+class LatestChecks(enum.Enum):
+    """``with_checks=LATEST_CHECKS``: the checks of each phase's latest attempt only, for readers
+    that look at nothing else (the gate, a release's documents); earlier attempts come without
+    theirs (an ANALYZE attempt's checks can be a megabyte). A reader may load more."""
+
+    LATEST = "latest"
+
+
+LATEST_CHECKS = LatestChecks.LATEST
+# Which runs' checks a read loads: True every run's, False none, the runs of the phases given, or
+# LATEST_CHECKS.
+ChecksOf = bool | Collection[PhaseName] | LatestChecks
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
-    """The phases whose runs' checks a read with ``with_checks`` loads."""
+    """The phases whose runs' checks a read with ``with_checks`` loads (some runs only, with LATEST_CHECKS)."""
     if isinstance(with_checks, bool):
         return frozenset(PhaseName) if with_checks else frozenset()
+    if isinstance(with_checks, LatestChecks):
+        return frozenset(PhaseName)
     return frozenset(with_checks)
 
 
