@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from typing import Any
 
 import pytest
@@ -142,3 +143,35 @@ def test_recording_a_phase_does_not_import_pyyaml() -> None:
         "render_record(Release('hello', 'dev', 'a' * 40), result, attempt=1, evidence_dir='e', ledger_hash='f')"
     )
     assert "yaml" not in _loaded_after(probe)
+
+
+def test_the_characters_left_to_pyyaml_are_those_it_double_quotes_or_libyaml_writes_differently() -> None:
+    """Guards the writer's character test (small regexes, not a class of the printable ranges that
+    takes ~9 ms to compile) against PyYAML's rule, on every code point."""
+    from bmad.engine.record_yaml import _takes_double_quotes
+
+    printable = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+    bmp = [chr(code) for code in range(0x10000)]
+    assert not _takes_double_quotes("".join(char for char in bmp if printable.fullmatch(char)))
+    outside = [char for char in bmp if not printable.fullmatch(char)]
+    outside += [chr(code) for code in range(0x10000, 0x110000, 257)] + ["\U0010ffff"]
+    for char in outside:
+        assert _takes_double_quotes(char) and _takes_double_quotes("é" + char), hex(ord(char))
+
+
+def test_strings_read_as_another_type_are_those_pyyamls_resolver_reads_so() -> None:
+    """Guards the quoting of strings like ``true``, ``0755`` or ``2026-03-01`` (they would load back
+    as another type) against PyYAML's resolver."""
+    from bmad.engine.record_yaml import _reads_as_another_type
+
+    resolver = yaml.resolver.Resolver()
+    rng = random.Random(5)
+    alphabet = "0123456789_.:-+eExXbBoO TtZzainfINFNA~<=!&*yesnoYESNOtrueflsTRUEFLS"
+    samples = [w for w in WORDS if w] + ["1:30:00.5", "+.inf", "-.INF", ".NaN", "1e5", "1.0e+5", "0b101", "0x_F"]
+    samples += ["2026-1-2 3:04:05.6 +01:00", "2026-01-02T03:04:05Z", "2026-01-02t03:04:05", "on", "Off", "NULL"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    for text in samples:
+        if "\n" in text:
+            continue
+        expected = resolver.resolve(yaml.ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str"
+        assert _reads_as_another_type(text) is expected, text

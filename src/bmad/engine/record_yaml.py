@@ -17,15 +17,19 @@ from typing import Any
 
 WIDTH = 120  # the width records are dumped at
 _INDENT = 2
-# Characters outside these take double quotes (control characters, NEL, the line and paragraph
-# separators, the byte-order mark, surrogates, U+FFFE/U+FFFF) or are written differently by
-# libyaml (outside the Basic Multilingual Plane): not written here.
-_UNSUPPORTED = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
-# A plain scalar that YAML 1.1 reads as another type (bool, float, int, merge, null, timestamp,
-# value, and the documentation-only "yaml" tag): a string like this is quoted.
-_NOT_A_STRING = re.compile(
-    r"""^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
-    |[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+# Characters that take double quotes (control characters, NEL): not written here; nor are the
+# non-ASCII ones of _ODD_NON_ASCII, lone surrogates and characters outside the Basic Multilingual
+# Plane (libyaml writes those differently). Small classes: a regex of the printable ranges takes
+# ~9 ms to compile.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_ODD_NON_ASCII = ("\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff")
+# Plain scalars that YAML 1.1 reads as another type (bool, null, merge, value, the documentation-only
+# "yaml" tag; numbers and timestamps below): a string like this is quoted.
+_NOT_A_STRING_WORDS = frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF ~ null Null NULL << = ! & *".split()
+)
+_NUMBER_OR_TIME = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
@@ -35,13 +39,9 @@ _NOT_A_STRING = re.compile(
     |[-+]?(?:0|[1-9][0-9_]*)
     |[-+]?0x[0-9a-fA-F_]+
     |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    |<<
-    |~|null|Null|NULL|
     |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
     |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[\ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-     (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?
-    |=
-    |!|&|\*)$""",
+     (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
     re.VERBOSE,
 )
 # What keeps a string from being a plain scalar in block context (besides the above): a leading
@@ -172,9 +172,9 @@ class _Writer:
         takes double quotes."""
         known = self.plain_ok.get(text)
         if known is None:
-            if _UNSUPPORTED.search(text) or " \n" in text or "\n " in text:
+            if _takes_double_quotes(text) or " \n" in text or "\n " in text:
                 raise Unsupported("a string that takes double quotes")
-            known = bool(text) and not _NOT_PLAIN.search(text) and not _NOT_A_STRING.match(text)
+            known = bool(text) and not _NOT_PLAIN.search(text) and not _reads_as_another_type(text)
             self.plain_ok[text] = known
         return known
 
@@ -251,6 +251,28 @@ def _plain_of(value: Any) -> str:
         text = repr(value).lower()
         if "." not in text and "e" in text:
             text = text.replace("e", ".0e", 1)
-        if _NOT_A_STRING.match(text):  # read back as a float: written plain
+        if _NUMBER_OR_TIME.match(text):  # read back as a float: written plain
             return text
     raise Unsupported(f"a value of type {type(value).__name__}")
+
+
+def _takes_double_quotes(text: str) -> bool:
+    """Whether ``text`` holds a character that :func:`dump_record` does not write (see _CONTROL)."""
+    if _CONTROL.search(text):
+        return True
+    if text.isascii():
+        return False
+    if max(text) > "\uffff" or any(odd in text for odd in _ODD_NON_ASCII):
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return False
+
+
+def _reads_as_another_type(text: str) -> bool:
+    """Whether YAML reads ``text`` (one line, not empty) written plain as something else than a string."""
+    if text in _NOT_A_STRING_WORDS:
+        return True
+    return text[0] in "-+.0123456789" and _NUMBER_OR_TIME.match(text) is not None
