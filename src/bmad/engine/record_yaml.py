@@ -25,37 +25,10 @@ _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _ODD_NON_ASCII = ("\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff")
 # Plain scalars that YAML 1.1 reads as another type (bool, null, merge, value, the documentation-only
 # "yaml" tag; numbers and timestamps below): a string like this is quoted.
-_NOT_A_STRING_WORDS = frozenset(
-    [
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "No",
-        "NO",
-        "true",
-        "True",
-        "TRUE",
-        "false",
-        "False",
-        "FALSE",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-        "~",
-        "null",
-        "Null",
-        "NULL",
-        "<<",
-        "=",
-        "!",
-        "&",
-        "*",
-    ]
-)
+_NOT_A_STRING_WORDS = frozenset({
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "<<", "=", "!", "&", "*",
+})  # fmt: skip
 _NUMBER_OR_TIME = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
