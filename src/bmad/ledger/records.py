@@ -20,21 +20,21 @@ class LedgerError(BmadError):
 
 
 class LatestChecks(enum.Enum):
-    """``with_checks=LATEST_CHECKS``: the checks of each phase's latest attempt only, for readers
-    that look at nothing else (the gate, a release's documents); earlier attempts come without
-    theirs (an ANALYZE attempt's checks can be a megabyte). A reader may load more."""
+    """``with_checks=LATEST_ATTEMPTS``: each phase's latest attempt only, whole, for readers that
+    look at nothing else (the gate, a release's documents); a SQLite reader leaves the earlier
+    attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte), others may not."""
 
     LATEST = "latest"
 
 
-LATEST_CHECKS = LatestChecks.LATEST
+LATEST_ATTEMPTS = LatestChecks.LATEST
 # Which runs' checks a read loads: True every run's, False none, the runs of the phases given, or
-# LATEST_CHECKS.
+# LATEST_ATTEMPTS.
 ChecksOf = bool | Collection[PhaseName] | LatestChecks
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
-    """The phases whose runs' checks a read with ``with_checks`` loads (some runs only, with LATEST_CHECKS)."""
+    """The phases whose runs' checks a read with ``with_checks`` loads (latest runs only: LATEST_ATTEMPTS)."""
     if isinstance(with_checks, bool):
         return frozenset(PhaseName) if with_checks else frozenset()
     if isinstance(with_checks, LatestChecks):
