@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bmad.adapters._process import CommandResult, run_command
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
 
 _ZERO = "0" * 40
@@ -38,7 +38,7 @@ def repo_root(path: Path) -> Path:
     return Path(result.stdout.strip())
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Head:
     """A repository's top folder and its HEAD commit."""
 

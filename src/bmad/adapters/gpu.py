@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.ports.gpu import GpuSample
 from bmad.ports.metrics import MetricsQuery
@@ -48,7 +49,7 @@ DCGM_METRICS = {
 _MISSING = ("[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", "")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class XidEvent:
     pci_bus: str
     code: int

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from bmad.adapters.gpu import (
     samples_from_prometheus,
     with_slowdown_thresholds,
 )
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, CommandFailed
 from bmad.core.process import run
 from bmad.core.spans import SpanKind, waiting
@@ -36,7 +36,7 @@ from bmad.ports.gpu import GpuSample, ToolkitFacts
 from bmad.ports.metrics import MetricsQuery
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Advisory:
     cve: str
     fixed_in: tuple[int, ...]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from bmad.core.datatypes import datatype
 
 # CI systems' documented variables for the person who started the pipeline.
 CI_ACTOR_VARIABLES = (
@@ -22,7 +23,7 @@ CI_ACTOR_VARIABLES = (
 MANUAL = "manual"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Deployer:
     """Who ran a phase (CI user, ``git config user.email`` or the OS user), in which CI run, started by what."""
 

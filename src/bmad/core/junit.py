@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from bmad.core.datatypes import datatype
 
 STATUSES = ("pass", "fail", "error", "skip")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class JUnitCase:
     name: str
     classname: str
@@ -28,7 +30,7 @@ class JUnitCase:
     properties: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
+@datatype
 class JUnitSuite:
     name: str
     cases: list[JUnitCase] = field(default_factory=list)
@@ -54,7 +56,7 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-@dataclass
+@datatype
 class JUnitReport:
     name: str
     suites: list[JUnitSuite] = field(default_factory=list)

@@ -16,10 +16,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, CommandFailed
 from bmad.core.files import child_umask
 from bmad.core.redact import redact, redact_argv
@@ -28,7 +28,7 @@ from bmad.core.spans import SpanKind, kind_of, waiting
 DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Transcript:
     """What one run left behind, handed to the ``record`` callback (``exit_code`` None: timed out)."""
 
@@ -42,7 +42,7 @@ class Transcript:
 RecordTranscript = Callable[[Transcript], str | None]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ProcessResult:
     argv: tuple[str, ...]
     exit_code: int

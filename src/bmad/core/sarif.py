@@ -32,10 +32,12 @@ import functools
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from bmad.core.datatypes import datatype
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -130,7 +132,7 @@ def _artifact_location(file: str, base_id: str | None) -> dict[str, Any]:
     return {"uri": str(PurePosixPath(path)), "uriBaseId": "%SRCROOT%"}
 
 
-@dataclass
+@datatype
 class SarifRun:
     """One tool run: its rules (reportingDescriptors) and results."""
 
@@ -254,7 +256,7 @@ class SarifRun:
         }
 
 
-@dataclass
+@datatype
 class SarifLog:
     """A SARIF log: one or more runs."""
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from bmad.core.datatypes import datatype
 
 MASK = "********"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SecretPattern:
     """One credential shape: ``regex`` finds it, ``mask`` (a ``re.sub`` template) hides it.
 

@@ -15,21 +15,24 @@ nests about 40 levels; a 1,000-object bundle is about 100,000 nodes).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 
 MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 200
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class YamlLimits:
     max_nodes: int = MAX_EXPANDED_NODES
     max_depth: int = MAX_DEPTH
+
+
+DEFAULT_LIMITS = YamlLimits()  # the default of every function below (a frozen value, shared)
 
 
 def may_have_aliases(text: str) -> bool:
@@ -76,7 +79,7 @@ def _limit_error(reason: str, node: yaml.Node, source: str) -> ConfigError:
     )
 
 
-def check_node_graph(root: yaml.Node, *, source: str, limits: YamlLimits = YamlLimits()) -> int:
+def check_node_graph(root: yaml.Node, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> int:
     """The number of nodes ``root`` expands to; raises :class:`ConfigError` past the limits.
 
     Iterative post-order walk (deep documents must not exhaust Python's stack), memoised per node
@@ -140,13 +143,13 @@ def _finish(
         raise _limit_error(f"YAML nests deeper than {limits.max_depth} levels", node, source)
 
 
-def safe_load_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> Any:
+def safe_load_limited(text: str, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:
     """``yaml.safe_load`` for text from outside bmad: the node graph is checked before any data is
     built, and a document nested past Python's stack is a :class:`ConfigError` too."""
     return next(iter(safe_load_all_limited(text, source=source, limits=limits)), None)
 
 
-def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = YamlLimits()) -> list[Any]:
+def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> list[Any]:
     """Every document of a multi-document text, each checked as :func:`safe_load_limited` does."""
     check_flow_depth(text, source=source, max_depth=limits.max_depth)
     loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError, ExitCode
 from bmad.core.models import PhaseName, PhaseResult, Release
 from bmad.ledger.records import check_data
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from bmad.ports.notifications import DeliveryRecord
 
 
-@dataclass
+@datatype
 class PhaseOutcome:
     """One phase as this invocation ran it."""
 
@@ -58,7 +59,7 @@ class PhaseOutcome:
         return data
 
 
-@dataclass
+@datatype
 class RunOutcome:
     """What a ``run_release`` call did: per-phase results and the exit code the CLI uses."""
 

@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
 from bmad.core.ci import Deployer, ci_actor, current_deployer
+from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
 from bmad.core.redact import redact
@@ -36,7 +37,7 @@ log = logging.getLogger("bmad.engine")
 CheckCallback = Callable[[PhaseName, CheckResult], None]
 
 
-@dataclass
+@datatype
 class _PluginRun:
     """What the plugin produced, and how it ended (aborted, a known error, or a bug)."""
 
@@ -49,7 +50,7 @@ class _PluginRun:
     waits: SpanRecorder = field(default_factory=SpanRecorder)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Started:
     """A phase run the ledger knows as running."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.core.models import Release
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from bmad.reports.outputs import ReleaseOutputs
 
 
-@dataclass
+@datatype
 class Published:
     outputs: ReleaseOutputs | None = None
     pushed: bool = False

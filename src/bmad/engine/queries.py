@@ -3,10 +3,10 @@ history (``bmad history``) and the hash chain's verification (``bmad verify-ledg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseStatus, Release
 from bmad.engine.opening import as_config, ledger_for
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bmad.ports.notifications import DeliveryRecord
 
 
-@dataclass
+@datatype
 class StatusReport:
     release: Release
     history: ReleaseHistory | None

@@ -3,11 +3,11 @@ the environment does not allow it (production by default)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from bmad.adapters import git
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import GateRefused
 from bmad.core.models import Release
 
@@ -21,7 +21,7 @@ def state_dir_exclusions(config: BmadConfig, repo: Path) -> list[str]:
         return []
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class GitRelease:
     """The release at HEAD and the top folder of its repository (where its records are committed)."""
 

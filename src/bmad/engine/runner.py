@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ExitCode, GateRefused, UsageError
 from bmad.core.files import owner_only
 from bmad.core.models import CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------- running
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Request:
     """Which phases a ``run_release`` call asked for."""
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, BmadError
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.core.redact import redact
@@ -31,7 +32,7 @@ log = logging.getLogger("bmad.engine")
 DEFAULT_WORKERS = 8
 
 
-@dataclasses.dataclass
+@datatype
 class CheckRun:
     results: list[CheckResult]
     aborted: bool = False

@@ -13,13 +13,14 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from bmad.core.ci import Deployer
+from bmad.core.datatypes import datatype
 from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact
@@ -89,7 +90,7 @@ _CHANGED_RELEASES = (
 )
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ChangeMarks:
     """The newest release, phase run and rollback ids a reader has seen (0: none yet)."""
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bmad.core.ci import Deployer
+from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.core.models import JSON, CheckResult, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.spans import Span
@@ -59,7 +60,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class PhaseRunRecord:
     """One attempt of one phase of one release (a row of ``phase_runs`` with its check results)."""
 
@@ -127,7 +128,7 @@ class PhaseRunRecord:
         return data
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RollbackRecord:
     id: int
     release: Release
@@ -152,7 +153,7 @@ class RollbackRecord:
         }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RollbackInput:
     """What DEPLOY reports in ``artifacts["rollback"]``; the ledger computes the MTTR."""
 
@@ -163,7 +164,7 @@ class RollbackInput:
     manual: bool = False
 
 
-@dataclass
+@datatype
 class ReleaseHistory:
     """A release with every phase attempt (oldest first) and its rollbacks: what ``bmad history`` shows."""
 
@@ -264,7 +265,7 @@ def outline_of(history: ReleaseHistory, details: Collection[PhaseName]) -> Relea
     return ReleaseOutline(history.id, history.release, history.created_at, phases, list(history.rollbacks))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LockInfo:
     service: str
     environment: str
@@ -276,7 +277,7 @@ class LockInfo:
     heartbeat_at: datetime
 
 
-@dataclass
+@datatype
 class VerifyReport:
     """Outcome of :meth:`Ledger.verify`: ``problems`` names every edited or deleted record."""
 

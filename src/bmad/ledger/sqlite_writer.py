@@ -14,12 +14,13 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bmad.core.ci import Deployer
+from bmad.core.datatypes import datatype
 from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.core.redact import redact, redact_data
@@ -70,7 +71,7 @@ def _held_open(path: Path) -> sqlite3.Connection:
     return keeper
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _ReleaseRow:
     id: int
     service: str
@@ -83,7 +84,7 @@ class _ReleaseRow:
         return Release(self.service, self.environment, self.version, dirty=self.dirty, commit_time=self.commit_time)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _CheckRow:
     position: int
     check_id: str
@@ -93,7 +94,7 @@ class _CheckRow:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _RunRow:
     """A ``phase_runs`` row with its release and checks (:class:`~bmad.ledger.content.RunFields`)."""
 
@@ -121,7 +122,7 @@ class _RunRow:
     checks: tuple[_CheckRow, ...]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _RollbackRow:
     id: int
     release: _ReleaseRow

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bmad.core.ci import Deployer
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
 from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from bmad.ports.notifications import DeliveryRecord
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Parts:
     """The SQLAlchemy side of the ledger: the database and the parts that own its writes and reads."""
 
@@ -69,7 +69,7 @@ def _parts_over(engine: Engine, clock: Clock, signing_key: str | None) -> _Parts
     return _Parts(db=db, runs=runs, locks=Locks(db), history=HistoryQueries(db))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _SqliteParts:
     """The sqlite3 side of a SQLite ledger at the code's schema revision: what a phase writes."""
 

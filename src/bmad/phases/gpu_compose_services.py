@@ -8,18 +8,18 @@ sets ``NVIDIA_VISIBLE_DEVICES`` (which reaches devices without reserving them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import safe_load_limited
 from bmad.phases.gpu_scope import NOT_REQUESTED, active_services, compose_gpu_requests, compose_source
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeGpuService:
     """One Compose service that uses a GPU: its definition, how it asks for the GPU, where it is."""
 
@@ -29,7 +29,7 @@ class ComposeGpuService:
     line: int
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeGpuServices:
     """The GPU services of the environment's compose file (``source`` as configured)."""
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.yaml_limits import safe_load_limited
 
 CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
@@ -81,7 +82,7 @@ def gpu_requests_in_compose_file(path: Path, profiles: Sequence[str] = ()) -> di
     return gpu_requests_by_service(compose_services(path, profiles))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class GpuScope:
     """What asks for a GPU (service name -> how) and where bmad read it."""
 
@@ -101,7 +102,7 @@ class GpuScope:
         return "; ".join(f"{name}: {', '.join(how)}" for name, how in sorted(self.requests.items()))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeSource:
     """The compose file whose services say whether a GPU is requested, and its enabled profiles."""
 

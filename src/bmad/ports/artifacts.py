@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from bmad.config.measure import NoDataPolicy
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseResult
 from bmad.ports.loadtest import LevelResult
 from bmad.ports.target import TargetSnapshot
@@ -25,7 +26,7 @@ from bmad.ports.target import TargetSnapshot
 _T = TypeVar("_T", bound="Artifacts")
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class Artifacts:
     """Base of every phase's artifacts: field name = artifact key."""
 
@@ -49,7 +50,7 @@ class Artifacts:
 # ---------------------------------------------------------------------------------------- BUILD
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class BuiltImage(Artifacts):
     """What ``build.image`` hands on: the image as built, before it is pushed.
 
@@ -72,7 +73,7 @@ class BuiltImage(Artifacts):
         return values
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class PushedImage(Artifacts):
     """What ``build.push`` hands on: the image in the registry, one digest for every tag."""
 
@@ -82,14 +83,14 @@ class PushedImage(Artifacts):
     image_pinned: str  # image@digest, what DEPLOY runs
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class LayerSecretsFound(Artifacts):
     """What ``build.layer_secrets`` hands on (ANALYZE's SC-046 reads it)."""
 
     secrets_in_image: int  # allow-listed findings excluded
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseTagged(Artifacts):
     """What ``build.git_tag`` hands on."""
 
@@ -104,7 +105,7 @@ def pass_rate_key(suite: str) -> str:
     return suite.replace("-", "_") + RATE_KEY_SUFFIX
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class SuitePassRate(Artifacts):
     """What a ``build.tests.<suite>`` check hands on: passed / executed tests in %, None when none ran."""
 
@@ -115,7 +116,7 @@ class SuitePassRate(Artifacts):
         return {pass_rate_key(self.suite): self.percent}
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class BuildArtifacts(Artifacts):
     """Everything BUILD hands to later phases; a key no check wrote (failed, skipped, off) keeps its default."""
 
@@ -151,7 +152,7 @@ class BuildArtifacts(Artifacts):
 _FIGURE_NAMES = frozenset({"value", "min", "avg", "max", "p95"})
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class BaselineFigure:
     """One baseline figure as MEASURE stores it: the value as of the phase start and a summary over a
     window before it. ``value`` is None when the query had no data (``no_data``) or failed (``error``)."""
@@ -216,7 +217,7 @@ _EMPTY_LEVEL: dict[str, Any] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class LoadTestLevel:
     """One level of MEASURE's load-test sweep: the generator's figures and, at the level where the
     sweep stopped, why it broke the SLO. Stored with ``p50``..``max`` in seconds (the reports read
@@ -248,7 +249,7 @@ class LoadTestLevel:
 PodOrNodeFigures = Mapping[str, Mapping[str, float]]  # {pod or node: {figure: value}}
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class MeasureArtifacts(Artifacts):
     """What MEASURE hands to later phases (DEPLOY's verification reads ``baseline``, the reports
     both ``baseline`` and ``load_test``).
@@ -324,7 +325,7 @@ def _figures_by_key(value: Any) -> PodOrNodeFigures | None:
 
 
 # -------------------------------------------------------------------------------------- ANALYZE
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class AnalyzeArtifacts(Artifacts):
     """What ANALYZE hands on. Each check writes its own key, so a field left None is not written."""
 
@@ -343,7 +344,7 @@ class AnalyzeArtifacts(Artifacts):
 _D = TypeVar("_D", bound="DeployArtifacts")
 
 
-@dataclasses.dataclass(frozen=True)
+@datatype(frozen=True)
 class DeployArtifacts(Artifacts):
     """What DEPLOY writes: the rollback point, the release it applied, the rollback it did.
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from bmad.core.datatypes import datatype
 from bmad.ports.metrics import MetricsQuery
 
 
@@ -35,7 +36,7 @@ class GpuSample:
         return self.slowdown_temperature_celsius - self.temperature_celsius
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ToolkitFacts:
     """The host's NVIDIA Container Toolkit: version, the advisories it is still exposed to, its mode."""
 
@@ -74,7 +75,7 @@ class GpuProbe(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class PodFacts:
     """One pod of a Kubernetes release as ``deploy.gpu_available`` judges it."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseResult, Release
 
 
-@dataclass
+@datatype
 class ReleaseRecord:
     """A release with the latest result of each phase that ran for it."""
 

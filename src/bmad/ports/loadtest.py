@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any, Protocol
 
+from bmad.core.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype(frozen=True)
 class HttpRequest:
     """What every virtual user sends, over and over."""
 
@@ -23,7 +25,7 @@ class HttpRequest:
         return (self.url, *self.replicas)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LevelPlan:
     concurrency: int  # concurrent connections (virtual users), each with one request in flight
     duration_seconds: float | None  # stop sending after this long ...
@@ -32,7 +34,7 @@ class LevelPlan:
     hard_limit_seconds: float = 300.0  # the level ends by then, whatever happens
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LevelResult:
     """The figures of one level. Latencies cover every answer received (any status), in milliseconds.
 

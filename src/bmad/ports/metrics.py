@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -14,7 +16,7 @@ class Sample:
     timestamp: float
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Series:
     labels: dict[str, str]
     points: list[tuple[float, float]]  # (unix time, value)

@@ -8,14 +8,14 @@ turns every outcome into a :class:`DeliveryRecord`, and a failed delivery never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from bmad.config.notifications import ChannelType, NotificationEvent
+from bmad.core.datatypes import datatype
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Notification:
     """What is said: a headline, a line of detail, labelled facts and a link to the report."""
 
@@ -59,7 +59,7 @@ class Notifier(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DeliveryRecord:
     """One notification to one channel: what was sent, where (by name), when, and how it went."""
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, Protocol
 
 from bmad.config.models import BmadConfig, EnvironmentConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import UsageError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, Release
 from bmad.ports.evidence import EvidenceSink
@@ -23,7 +24,7 @@ from bmad.ports.history import History
 from bmad.ports.progress import NullProgress, Progress
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RunOptions:
     """Options of one run that change what phases do: the command line's flags and ``--set KEY=VALUE``.
 
@@ -94,7 +95,7 @@ class TargetLockWatch(Protocol):
         ...
 
 
-@dataclass
+@datatype
 class PhaseContext:
     config: BmadConfig
     environment_name: str
@@ -144,7 +145,7 @@ class PhaseContext:
 CheckFn = Callable[[PhaseContext], CheckResult]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CheckId:
     """A check's stable id and title, and the results it can produce, so no result repeats them.
 
@@ -171,7 +172,7 @@ class CheckId:
         return self.result(CheckStatus.SKIP, summary, **fields)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Check:
     """One unit of a phase. ``id`` never changes once published (it names the check in records)."""
 

@@ -3,13 +3,13 @@ each with the file it came from, so that findings point at the template and not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RenderedDocument:
     """One YAML document of the output, and its origin: a template or resource file and, when found,
     the line of the object in that file."""
@@ -19,7 +19,7 @@ class RenderedDocument:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RenderedBundle:
     """The renderer's whole output for one environment."""
 

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bmad.core.datatypes import datatype
+
 SchemaStatus = Literal["valid", "invalid", "skipped", "unknown_kind"]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SchemaError:
     """One schema violation: the field path inside the object and what is wrong."""
 
@@ -25,7 +27,7 @@ class SchemaOutcome:
     schema: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CustomSchema:
     """A schema for a custom resource (from a CRD in the bundle or a schema folder)."""
 

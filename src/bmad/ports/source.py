@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype(frozen=True)
 class ChangedFile:
     path: str
     status: str  # A added, M modified, D deleted, R renamed, C copied, T type change

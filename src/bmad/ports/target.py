@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any, Protocol, runtime_checkable
 
+from bmad.core.datatypes import datatype
 from bmad.ports.progress import Progress
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DeploySpec:
     """What to deploy: the service's image pinned by digest, and the release labels."""
 
@@ -38,7 +39,7 @@ class DeploySpec:
         return f"{self.image}@{self.digest}"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RolloutState:
     ready: bool
     desired: int
@@ -57,7 +58,7 @@ class RolloutState:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Diagnosis:
     """One finding of ``diagnose``: a symptom, its evidence, likely causes and fixes (the guide's troubleshooting)."""
 
@@ -83,7 +84,7 @@ _RUNNING = {
 }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class TargetSnapshot:
     """What runs now (the rollback point): ANALYZE records it, DEPLOY returns to it.
 
@@ -154,7 +155,7 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ProbeResponse:
     """One HTTP probe of the service (data plane): status 0 means no answer at all."""
 
@@ -175,7 +176,7 @@ class HttpProbe(Protocol):
     def get(self, url: str, *, timeout: float) -> ProbeResponse: ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SuiteOutcome:
     """The service's own smoke suite: its exit code, output tail and the JUnit XML it wrote."""
 
@@ -252,7 +253,7 @@ class AccessPreflight(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class AutoscalerStatus:
     """One HorizontalPodAutoscaler of the release as its status says now (autoscaling/v2)."""
 

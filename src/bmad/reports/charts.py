@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from bmad.core.datatypes import datatype
 from bmad.reports.metrics import format_duration, format_number
 from bmad.reports.text import html_text
 
@@ -30,7 +30,7 @@ def _esc(text: object) -> str:
     return html_text(text)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Bar:
     label: str
     start: datetime
@@ -111,7 +111,7 @@ def _nice_max(value: float) -> float:
     return 10 * base
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Series:
     name: str
     points: list[tuple[float, float]]  # (x, y)
@@ -119,7 +119,7 @@ class Series:
     dashed: bool = False
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Frame:
     """Where a line chart's plot area sits and how values map onto it."""
 
@@ -253,7 +253,7 @@ def _lines_and_legend(frame: _Frame, series: Sequence[Series], height: int) -> l
     return out
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Score:
     """A readiness category: its score (0-100, None when nothing applied) and its failed and skipped items."""
 
@@ -299,7 +299,7 @@ def score_bars_svg(scores: Sequence[Score], *, width: int = 960, title: str = "S
     return "\n".join(out)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Pair:
     name: str
     baseline: float | None

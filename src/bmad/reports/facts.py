@@ -7,10 +7,10 @@ Metric and artifact names are the phases' (see docs/reports.md for the list).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
 from bmad.reports.metrics import format_duration, format_number
 from bmad.reports.views import ReleaseView, check_status_ok
@@ -18,7 +18,7 @@ from bmad.reports.views import ReleaseView, check_status_ok
 NOT_RECORDED = "not recorded"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Fact:
     label: str
     value: str
@@ -388,7 +388,7 @@ def post_deploy_comparison(view: ReleaseView) -> list[dict[str, Any]]:
     return rows
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Window:
     """DEPLOY's post-deploy verification window: when bmad watched the new release, and the verdict."""
 

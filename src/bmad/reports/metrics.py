@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, utcnow
 from bmad.reports.text import markdown_text
 from bmad.reports.views import Outcome, ReleaseView
@@ -64,7 +65,7 @@ def mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Stats:
     count: int
     mean: float | None
@@ -79,7 +80,7 @@ class Stats:
         return {"count": self.count, "mean": self.mean, "p50": self.p50, "p90": self.p90}
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DoraKeys:
     deployment_frequency_per_day: float | None
     deployment_frequency_band: str | None
@@ -105,7 +106,7 @@ class DoraKeys:
         }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class TableRow:
     metric: str
     target: str
@@ -116,7 +117,7 @@ class TableRow:
         return {"metric": self.metric, "target": self.target, "achieved": self.achieved, "met": self.met}
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class FrameworkMetrics:
     service: str | None
     environment: str | None

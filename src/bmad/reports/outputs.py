@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from bmad.ledger.store import Ledger
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseOutputs:
     directory: Path
     files: dict[str, Path] = field(default_factory=dict)  # runbook_md, runbook_html, checklist_md, ...
@@ -125,7 +126,7 @@ def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
     raise UsageError(f"release {release!r} is not in the ledger")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseFigures:
     """One release's view and the framework metrics of its (service, environment), read from the
     ledger in one query: the documents and bmad's own metrics are both made from it."""
@@ -187,7 +188,7 @@ def write_metrics_outputs(metrics: FrameworkMetrics, directory: Path) -> dict[st
     }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class OwnMetricsSnapshot:
     """What bmad pushes about itself after a run (see :mod:`bmad.adapters.own_metrics`)."""
 

@@ -7,8 +7,9 @@ self-contained HTML page (inline CSS, no script, nothing fetched).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports import facts as fx
@@ -20,14 +21,14 @@ from bmad.reports.text import html_text, markdown_text
 from bmad.reports.views import Outcome, ReleaseView, status_mark
 
 
-@dataclass
+@datatype
 class Section:
     title: str
     items: list[Fact] = field(default_factory=list)
     text: str | None = None  # a paragraph shown instead of (or before) the items
 
 
-@dataclass
+@datatype
 class Document:
     title: str
     meta: list[Fact]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release
 
 
@@ -54,7 +55,7 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RollbackInfo:
     """DEPLOY's ``rollback`` artifact: why, when it was detected, when service was restored."""
 

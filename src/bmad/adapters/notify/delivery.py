@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from bmad.core.datatypes import datatype
 from bmad.ports.notifications import DeliveryFailed
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DeliveryPolicy:
     attempt_timeout: float
     total_timeout: float

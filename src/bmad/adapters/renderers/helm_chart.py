@@ -4,15 +4,15 @@ and each rendered template turned into documents that name the template file."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
+from bmad.core.datatypes import datatype
 from bmad.ports.renderer import RenderedDocument, RenderError
 
 from .documents import display_path, kind_and_name, object_line, split_documents
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class HelmRelease:
     """A chart with the values and names one environment renders it with."""
 

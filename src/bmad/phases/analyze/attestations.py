@@ -11,17 +11,18 @@ The file is YAML, either a list or ``{attestations: [...]}``::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 
 MAX_ATTESTATION_BYTES = 2 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Attestation:
     item: str
     who: str
@@ -43,7 +44,7 @@ class Attestation:
         }
 
 
-@dataclass
+@datatype
 class Attestations:
     entries: list[Attestation] = field(default_factory=list)
     source: str | None = None

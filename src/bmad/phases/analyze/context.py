@@ -4,12 +4,13 @@ the GPU services of the compose file."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bmad.config.analyze import AnalyzeConfig
 from bmad.config.models import BmadConfig, EnvironmentConfig
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseResult
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.manifests import Bundle
@@ -20,7 +21,7 @@ from bmad.ports.schemas import SchemaOutcome
 _MISSING = object()
 
 
-@dataclass
+@datatype
 class Evidence:
     """Metrics and artifacts BUILD and MEASURE recorded for this release."""
 
@@ -52,7 +53,7 @@ class Evidence:
         return next((c for c in result.checks if c.id == check_id), None)
 
 
-@dataclass
+@datatype
 class EvalContext:
     bundle: Bundle
     settings: AnalyzeConfig = field(default_factory=AnalyzeConfig)

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from bmad.core.datatypes import datatype
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -44,7 +46,7 @@ CONFIG_ONLY_CUSTOM_KINDS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ParseFinding:
     """A problem reading a file: not YAML, duplicate key, not an object, too large ..."""
 
@@ -310,7 +312,7 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
     return True
 
 
-@dataclass
+@datatype
 class Bundle:
     """Every object of the release's manifests, the parse findings, and lookups across objects."""
 

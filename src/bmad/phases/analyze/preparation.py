@@ -4,12 +4,12 @@ validation (and server dry-run), the evaluation context and the readiness report
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from bmad.config.analyze import AnalyzeConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.context import EvalContext, Evidence
@@ -40,7 +40,7 @@ class DryRunner(Protocol):
     def dry_run(self, objects: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]: ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class AnalyzePorts:
     """What the ANALYZE phase is handed by its wiring."""
 
@@ -58,7 +58,7 @@ class AnalyzePorts:
     gpu: GpuProbe | None = None  # the host's NVIDIA Container Toolkit (analyze.gpu_host)
 
 
-@dataclass
+@datatype
 class Prepared:
     bundle: Bundle
     validation: ValidationReport

@@ -15,9 +15,10 @@ Score (documented in docs/analyze.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.catalog import catalog
 from bmad.phases.analyze.context import EvalContext
 from bmad.phases.analyze.evaluators import EVALUATORS
@@ -39,7 +40,7 @@ from bmad.phases.analyze.suppressions import SuppressionSet
 from bmad.phases.gpu_scope import NOT_REQUESTED
 
 
-@dataclass
+@datatype
 class _Tally:
     passed: int = 0
     evaluated: int = 0
@@ -180,7 +181,7 @@ def _conclude(entry: CatalogEntry, tally: _Tally, matched: int) -> ItemResult:
     return result
 
 
-@dataclass
+@datatype
 class ReadinessReport:
     items: list[ItemResult]
     category_scores: dict[Category, float | None]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from bmad.core.datatypes import datatype
+
 
 class Category(StrEnum):
     TESTING = "Testing & QA"
@@ -77,7 +79,7 @@ class ItemStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CatalogEntry:
     """One readiness item. ``id`` never changes once published."""
 
@@ -172,7 +174,7 @@ class Finding:
         return data
 
 
-@dataclass
+@datatype
 class ItemResult:
     """The result of one catalog item over everything it applies to."""
 

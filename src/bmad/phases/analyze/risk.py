@@ -26,19 +26,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
 from bmad.config.analyze import RiskConfig
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.attestations import Attestations
 from bmad.ports.source import ChangedFile
 
 LEVELS = ("low", "medium", "high")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class MatrixRow:
     change_type: str
     label: str
@@ -108,7 +109,7 @@ def security_words(line: str) -> set[str]:
     return {token for token in re.split(r"[^a-z0-9]+", line.lower()) if token and _SECURITY_WORD.match(token)}
 
 
-@dataclass
+@datatype
 class Mitigation:
     id: str
     text: str
@@ -120,7 +121,7 @@ class Mitigation:
         return {"id": self.id, "text": self.text, "for": self.for_types, "satisfied": self.satisfied, "how": self.how}
 
 
-@dataclass
+@datatype
 class RiskAssessment:
     environment: str | None
     level: str

@@ -6,10 +6,11 @@ Only names and key names are handled: values are never read, logged, stored or c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from bmad.config.analyze import AnalyzeConfig
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.manifests import Bundle, dig
 
 
@@ -17,7 +18,7 @@ class SecretKeySource(Protocol):
     def secret_keys(self, name: str, *, namespace: str | None = None) -> set[str] | None: ...
 
 
-@dataclass
+@datatype
 class SecretRequirement:
     name: str
     namespace: str | None
@@ -35,7 +36,7 @@ class SecretRequirement:
         }
 
 
-@dataclass
+@datatype
 class SecretStatus:
     requirement: SecretRequirement
     source: str  # target | bundle | optional

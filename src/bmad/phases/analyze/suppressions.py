@@ -14,12 +14,13 @@ A suppressed failure stays in the results, marked with its reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
 from bmad.config.analyze import Suppression
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.manifests import ManifestObject
 
 IGNORE_ANNOTATION = "bmad.dev/ignore"
@@ -30,7 +31,7 @@ def _glob(pattern: str | None, value: str | None) -> bool:
     return pattern is None or fnmatchcase(value or "", pattern)
 
 
-@dataclass
+@datatype
 class SuppressionSet:
     entries: Sequence[Suppression] = ()
     today: date = field(default_factory=date.today)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding, paused_gc
 from bmad.ports.schemas import CustomSchema, SchemaOutcome, SchemaValidator
 
@@ -81,7 +82,7 @@ def api_status(api_version: str, kind: str, target_version: str) -> tuple[str, s
     return None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ValidationFinding:
     file: str | None
     line: int | None
@@ -107,7 +108,7 @@ class ValidationFinding:
         }
 
 
-@dataclass
+@datatype
 class ValidationReport:
     kubernetes_version: str
     findings: list[ValidationFinding] = field(default_factory=list)

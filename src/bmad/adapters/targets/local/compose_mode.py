@@ -221,12 +221,11 @@ class ComposeTarget(LocalTarget):
     def diagnose(self, service: str, environment: str) -> list[Diagnosis]:
         state = self.containers.read_state(service, environment)
         findings: list[Diagnosis] = []
-        for gen in state.generations:
-            if gen.role in ("active", "candidate"):
-                url = self.releases.endpoint_url(gen.slot)
-                findings += diagnose_release(
-                    gen, self._services(), endpoint=url, probe=self.probe, health_path=self.health_path
-                )
+        for gen in state.under_diagnosis():
+            url = self.releases.endpoint_url(gen.slot)
+            findings += diagnose_release(
+                gen, self._services(), endpoint=url, probe=self.probe, health_path=self.health_path
+            )
         return findings
 
     # -- roll back ------------------------------------------------------------------------------

@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from bmad.adapters.targets.local.containers import EngineContainers
 from bmad.adapters.targets.local.state import Generation, generation_for
+from bmad.core.datatypes import datatype
 from bmad.ports.progress import Progress
 from bmad.ports.target import DeploySpec, HttpProbe, RolloutState
 
 
-@dataclass
+@datatype
 class _Tally:
     """One look at every replica of a generation."""
 

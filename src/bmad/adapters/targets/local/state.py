@@ -20,17 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from bmad.config.deploy import LocalTargetConfig
+from bmad.core.datatypes import datatype
 from bmad.ports.target import DeploySpec
 
 SYSTEM = "container engine"
 MANAGED = "bmad.managed-by"
 
 
-@dataclass
+@datatype
 class Replica:
     id: str
     name: str
@@ -73,7 +74,7 @@ class Replica:
         }
 
 
-@dataclass
+@datatype
 class Generation:
     number: int
     slot: int
@@ -100,7 +101,7 @@ class Generation:
         }
 
 
-@dataclass
+@datatype
 class EngineState:
     generations: list[Generation]
 

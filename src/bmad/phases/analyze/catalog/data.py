@@ -4,10 +4,10 @@ pydantic (the schema is imported where the files are validated)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bmad.core.datatypes import datatype
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ class CatalogError(ValueError):
     """A catalog data file is malformed; the message starts with ``file:line``."""
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LoadedCheck:
     """A catalog entry with its test cases and where it is written."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, PhaseName
 from bmad.phases.analyze.context import Evidence
 from bmad.phases.analyze.preparation import AnalyzeRun
@@ -18,7 +18,7 @@ from bmad.ports.source import SourceHistory
 CHECK = CheckId("analyze.risk", "Risk assessment complete")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Change:
     """What this release changes, as far as the risk assessment is concerned."""
 

@@ -1,0 +1,333 @@
+"""``@datatype``: a stdlib dataclass whose methods are shared, not compiled per class.
+
+``@dataclass`` writes the source of ``__init__``, ``__repr__``, ``__eq__``, ``__hash__`` and, when
+frozen, ``__setattr__``/``__delattr__`` for each class and compiles it: ~0.5 ms a class, ~0.1 s of
+every command that imports a hundred of them. ``@datatype`` makes the same class a dataclass
+without those methods (so ``fields``, ``asdict``, ``replace`` and ``__match_args__`` work as
+before) and gives it generic ones that read a per-class plan built on first use. Instances behave
+as with ``@dataclass``: same arguments, defaults, errors, ``repr`` text, equality and hash. Their
+``__init__`` is slower (~2x): keep ``@dataclass`` for types made in hot loops.
+
+Not supported (keep ``@dataclass``): ``order=True``, ``slots=True``, a plain ``@dataclass`` deriving
+from a frozen ``@datatype``. ``__dataclass_params__`` shows what ``@dataclass`` itself was asked for
+(no ``__init__``, ``__repr__``, ``__eq__``; not frozen).
+"""
+
+import dataclasses
+import inspect
+import operator
+import reprlib
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, dataclass_transform, overload
+
+_T = TypeVar("_T")
+_MISSING: Any = dataclasses.MISSING
+# how @dataclass marks the pseudo-fields of InitVar and ClassVar annotations (private, stable since 3.7)
+_INITVAR: object = getattr(dataclasses, "_FIELD_INITVAR")  # noqa: B009
+_CLASSVAR: object = getattr(dataclasses, "_FIELD_CLASSVAR")  # noqa: B009
+
+
+@overload
+def datatype(cls: type[_T], /) -> type[_T]: ...
+
+
+@overload
+def datatype(
+    *, frozen: bool = False, kw_only: bool = False, eq: bool = True, repr: bool = True, unsafe_hash: bool = False
+) -> Callable[[type[_T]], type[_T]]: ...
+
+
+@dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
+def datatype(
+    cls: type[_T] | None = None,
+    /,
+    *,
+    frozen: bool = False,
+    kw_only: bool = False,
+    eq: bool = True,
+    repr: bool = True,
+    unsafe_hash: bool = False,
+) -> type[_T] | Callable[[type[_T]], type[_T]]:
+    """``cls`` as ``@dataclass(...)`` with the same arguments would make it, with shared methods."""
+
+    def wrap(cls: type[_T]) -> type[_T]:
+        return _make_datatype(cls, _Options(frozen, kw_only, eq, repr, unsafe_hash))
+
+    return wrap if cls is None else wrap(cls)
+
+
+class _Options:
+    __slots__ = ("eq", "frozen", "kw_only", "repr", "unsafe_hash")
+
+    def __init__(self, frozen: bool, kw_only: bool, eq: bool, repr: bool, unsafe_hash: bool) -> None:
+        self.frozen, self.kw_only, self.eq, self.repr, self.unsafe_hash = frozen, kw_only, eq, repr, unsafe_hash
+
+
+def _make_datatype(cls: type[_T], options: _Options) -> type[_T]:
+    own = dict(cls.__dict__)
+    frozen_by_dataclass = _check_bases(cls, options.frozen)
+    write_doc = cls.__doc__ is None
+    if write_doc:  # else @dataclass calls inspect.signature on an __init__ that is not yet there
+        cls.__doc__ = "-"
+    dataclasses.dataclass(init=False, repr=False, eq=False, frozen=frozen_by_dataclass, kw_only=options.kw_only)(cls)
+    fields = list(getattr(cls, "__dataclass_fields__").values())  # noqa: B009
+    init_order = _init_order(fields)
+    if write_doc:
+        cls.__doc__ = _docstring(cls.__name__, init_order)
+    _PLANS.pop(cls, None)
+    _FROZEN[cls] = options.frozen
+    if "__init__" not in own:
+        setattr(cls, "__init__", _init)  # noqa: B010
+    if options.repr and "__repr__" not in own:
+        setattr(cls, "__repr__", _repr)  # noqa: B010
+    if options.eq and "__eq__" not in own:
+        setattr(cls, "__eq__", _eq)  # noqa: B010
+    if options.frozen and not frozen_by_dataclass:
+        for name, method in (("__setattr__", _frozen_setattr), ("__delattr__", _frozen_delattr)):
+            if name in own:
+                raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+            setattr(cls, name, method)
+    _set_hash(cls, own, options)
+    return cls
+
+
+def _check_bases(cls: type, frozen: bool) -> bool:
+    """Refuse what @dataclass refuses (a frozen and a non-frozen class in one line); True when a base is
+    a frozen ``@dataclass`` (then ``cls`` keeps the frozen methods @dataclass gives it)."""
+    bases = [base for base in cls.__mro__[1:] if "__dataclass_fields__" in base.__dict__]
+    if bases:
+        any_frozen = any(_FROZEN.get(base, base.__dict__["__dataclass_params__"].frozen) for base in bases)
+        if any_frozen and not frozen:
+            raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
+        if not any_frozen and frozen:
+            raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+    return any(base not in _FROZEN and base.__dict__["__dataclass_params__"].frozen for base in bases)
+
+
+def _init_order(fields: Iterable[dataclasses.Field[Any]]) -> list[dataclasses.Field[Any]]:
+    """The fields ``__init__`` takes, in its order (keyword-only last); refuse a required one after a default."""
+    taken = [field for field in fields if field.init and _kind(field) is not _CLASSVAR]
+    positional = [field for field in taken if not field.kw_only]
+    seen_default = False
+    for field in positional:
+        if field.default is _MISSING and field.default_factory is _MISSING:
+            if seen_default:
+                raise TypeError(f"non-default argument {field.name!r} follows default argument")
+        else:
+            seen_default = True
+    return positional + [field for field in taken if field.kw_only]
+
+
+def _docstring(name: str, init_order: list[dataclasses.Field[Any]]) -> str:
+    """What @dataclass writes for a class without a docstring: its name and its ``__init__`` signature."""
+    shown: list[str] = []
+    for field in init_order:
+        if field.kw_only and "*" not in shown:
+            shown.append("*")
+        text = f"{field.name}: {inspect.formatannotation(field.type)}"
+        if field.default_factory is not _MISSING:
+            text += " = <factory>"
+        elif field.default is not _MISSING:
+            text += f" = {field.default!r}"
+        shown.append(text)
+    return f"{name}({', '.join(shown)})"
+
+
+class _Plan:
+    """What the shared methods need to know about one class, built from its fields on first use."""
+
+    __slots__ = (
+        "compared",
+        "direct",
+        "factories",
+        "frozen",
+        "hashed",
+        "initvars",
+        "keyword_only",
+        "names",
+        "positional",
+        "post_init",
+        "required",
+        "shown",
+        "template",
+    )
+
+    def __init__(self, cls: type) -> None:
+        fields = [f for f in getattr(cls, "__dataclass_fields__").values() if _kind(f) is not _CLASSVAR]  # noqa: B009
+        order = _init_order(fields)
+        self.positional = tuple(field.name for field in order if not field.kw_only)
+        self.keyword_only = tuple(field.name for field in order if field.kw_only)
+        self.names = frozenset(field.name for field in order)
+        self.required = tuple(f.name for f in order if f.default is _MISSING and f.default_factory is _MISSING)
+        set_by_init = [field for field in fields if field.init or field.default_factory is not _MISSING]
+        # what __init__ starts from, in field order: each default, or a marker for a factory or a required value
+        self.template = {field.name: _start_value(field) for field in set_by_init}
+        self.factories = tuple((f.name, f.default_factory) for f in set_by_init if f.default_factory is not _MISSING)
+        self.initvars = tuple(field.name for field in fields if _kind(field) is _INITVAR)
+        self.post_init = hasattr(cls, "__post_init__")
+        self.frozen = frozen = next((_FROZEN[base] for base in cls.__mro__ if base in _FROZEN), False)
+        plain_setattr = frozen or getattr(cls, "__setattr__") is object.__setattr__  # noqa: B009
+        # True: the values may go straight into the instance's __dict__ (no descriptor or __setattr__ to run)
+        self.direct = plain_setattr and cls.__dictoffset__ != 0 and not any(_is_descriptor(cls, f.name) for f in fields)
+        data = [field for field in fields if _kind(field) is not _INITVAR]
+        self.shown = tuple(field.name for field in data if field.repr)
+        self.compared = _getter(tuple(field.name for field in data if field.compare))
+        self.hashed = _getter(tuple(f.name for f in data if (f.compare if f.hash is None else f.hash)))
+
+
+_REQUIRED: Any = object()  # __init__'s marker of a value the caller must give
+_FACTORY: Any = object()  # __init__'s marker of a value its default factory makes
+
+
+def _kind(field: dataclasses.Field[Any]) -> object:
+    return getattr(field, "_field_type")  # noqa: B009
+
+
+def _start_value(field: dataclasses.Field[Any]) -> Any:
+    if field.default_factory is not _MISSING:
+        return _FACTORY
+    return _REQUIRED if field.default is _MISSING else field.default
+
+
+def _is_descriptor(cls: type, name: str) -> bool:
+    """Whether ``name`` is a data descriptor (a property, a slot) that assigning it must go through."""
+    for base in cls.__mro__:
+        if name in base.__dict__:
+            kind = type(base.__dict__[name])
+            return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+    return False
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the tuple of these attributes of its argument (attrgetter, always a tuple)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        single = operator.attrgetter(names[0])
+        return lambda value: (single(value),)
+    return lambda value: ()
+
+
+_PLANS: dict[type, _Plan] = {}
+_FROZEN: dict[type, bool] = {}  # each @datatype class: whether it is frozen
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _Plan(cls)
+    return plan
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    plan = _PLANS.get(type(self)) or _plan(type(self))
+    state = plan.template.copy()
+    state.update(zip(plan.positional, args, strict=False))  # too many: refused below
+    if kwargs:
+        if not plan.names.issuperset(kwargs) or (args and not kwargs.keys().isdisjoint(plan.positional[: len(args)])):
+            raise _call_error(type(self), plan, args, kwargs)
+        state.update(kwargs)  # a key keeps its place: the instance's __dict__ stays in field order
+    if len(args) > len(plan.positional) or any(state[name] is _REQUIRED for name in plan.required):
+        raise _call_error(type(self), plan, args, kwargs)
+    for name, factory in plan.factories:
+        if state[name] is _FACTORY:
+            state[name] = factory()
+    passed_on = [state.pop(name) for name in plan.initvars] if plan.initvars else ()
+    if plan.direct:
+        self.__dict__.update(state)
+    else:
+        set_field = object.__setattr__ if plan.frozen else setattr
+        for name, value in state.items():
+            set_field(self, name, value)
+    if plan.post_init:
+        self.__post_init__(*passed_on)
+
+
+def _call_error(cls: type, plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
+    """The TypeError Python raises for a compiled ``__init__`` called so, checked in Python's order."""
+    where = f"{cls.__qualname__}.__init__()"
+    given = plan.positional[: len(args)]
+    for key in kwargs:
+        if key not in plan.names:
+            return TypeError(f"{where} got an unexpected keyword argument {key!r}")
+        if key in given:
+            return TypeError(f"{where} got multiple values for argument {key!r}")
+    if len(args) > len(plan.positional):
+        return TypeError(f"{where} takes {_too_many(plan, len(args), kwargs)}")
+    missing = [name for name in plan.positional if name in plan.required and name not in given and name not in kwargs]
+    kind = "positional"
+    if not missing:
+        missing, kind = (
+            [name for name in plan.keyword_only if name in plan.required and name not in kwargs],
+            "keyword-only",
+        )
+    quoted = [repr(name) for name in missing]
+    listed = " and ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+    return TypeError(f"{where} missing {len(missing)} required {kind} argument{'s' * (len(missing) > 1)}: {listed}")
+
+
+def _too_many(plan: _Plan, count: int, kwargs: dict[str, Any]) -> str:
+    """``N positional arguments but M were given``, counting ``self`` as Python does."""
+    takes = len(plan.positional) + 1
+    with_default = sum(name not in plan.required for name in plan.positional)
+    if with_default:
+        allowed, plural = f"from {takes - with_default} to {takes}", True
+    else:
+        allowed, plural = str(takes), takes != 1
+    keyword_given = sum(name in kwargs for name in plan.keyword_only)
+    given = f"{count + 1}"
+    if keyword_given:
+        given += f" positional argument{'s' * (count + 1 != 1)} (and {keyword_given} keyword-only argument"
+        given += f"{'s' * (keyword_given != 1)})"
+    return f"{allowed} positional argument{'s' * plural} but {given} were given"
+
+
+@reprlib.recursive_repr()
+def _repr(self: Any) -> str:
+    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in (_PLANS.get(type(self)) or _plan(type(self))).shown)
+    return f"{self.__class__.__qualname__}({shown})"
+
+
+def _eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
+    if other.__class__ is self.__class__:
+        compared = (_PLANS.get(type(self)) or _plan(type(self))).compared
+        return compared(self) == compared(other)
+    return NotImplemented
+
+
+def _hash(self: Any) -> int:
+    return hash((_PLANS.get(type(self)) or _plan(type(self))).hashed(self))
+
+
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    cls = type(self)
+    if "__dataclass_fields__" in cls.__dict__ or name in getattr(cls, "__dataclass_fields__"):  # noqa: B009
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    super(_owner(cls, "__setattr__"), self).__setattr__(name, value)
+
+
+def _frozen_delattr(self: Any, name: str) -> None:
+    cls = type(self)
+    if "__dataclass_fields__" in cls.__dict__ or name in getattr(cls, "__dataclass_fields__"):  # noqa: B009
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    super(_owner(cls, "__delattr__"), self).__delattr__(name)
+
+
+def _owner(cls: type, name: str) -> Any:
+    """The frozen datatype a plain subclass ``cls`` inherits ``name`` from."""
+    return next(base for base in cls.__mro__ if base.__dict__.get(name) in (_frozen_setattr, _frozen_delattr))
+
+
+def _set_hash(cls: type, own: dict[str, Any], options: _Options) -> None:
+    """``__hash__`` as @dataclass decides it from unsafe_hash, eq, frozen and a hash written in the class."""
+    own_hash = own.get("__hash__", _MISSING)
+    explicit = not (own_hash is _MISSING or (own_hash is None and "__eq__" in own))
+    if options.unsafe_hash:
+        if explicit:
+            raise TypeError(f"Cannot overwrite attribute __hash__ in class {cls.__name__}")
+    elif not options.eq or explicit:
+        return
+    elif not options.frozen:
+        setattr(cls, "__hash__", None)  # noqa: B010
+        return
+    setattr(cls, "__hash__", _hash)  # noqa: B010
