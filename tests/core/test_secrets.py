@@ -128,3 +128,12 @@ def test_case_folding_knows_every_character_a_case_insensitive_regex_takes_for_a
         if letter.fullmatch(char):
             assert re.fullmatch("(?i)" + fold_case(char), char), hex(code)
             assert len(fold_case(char)) == 1 and fold_case(char) in string.ascii_lowercase, hex(code)
+
+
+def test_case_folding_of_non_ascii_text_keeps_positions_and_runs_in_c() -> None:
+    """Guards the cost of redacting a document with a non-ASCII character (a report's "—" or "✓"):
+    the fold runs in the ASCII codec (before: a translation table, ~5 ms on an 85 kB report).
+    Other non-ASCII characters fold to "?", which no pattern starts with; positions stay."""
+    text = "\u00e9 \u017fecret=x \u2713 TOKEN \u0130\u0131 \u212aey \ud800"
+    assert fold_case(text) == "? secret=x ? token ii key ?"
+    assert len(fold_case(text)) == len(text)

@@ -28,8 +28,21 @@ def _loaded_after(imports: str) -> set[str]:
         ("bmad.adapters.gpu_host", {"prometheus_client", "xml.etree.ElementTree", "tomllib"}),
         # the documents escape HTML themselves: html's entity table is not needed to write them
         ("bmad.reports.outputs", {"html", "html.entities"}),
+        # a lock owner's random part comes from os.urandom (uuid loads platform, ~4 ms), the host
+        # name from os.uname (socket, ~2 ms)
+        ("bmad.ledger.lease", {"uuid", "platform", "socket"}),
     ],
 )
 def test_a_module_on_the_phase_path_leaves_heavy_modules_unloaded(module: str, not_loaded: set[str]) -> None:
     """Guards the fixed cost of a phase: each of these was imported by every ANALYZE or MEASURE."""
     assert not (_loaded_after(f"import {module}") & not_loaded)
+
+
+def test_the_host_name_of_a_lock_owner_is_the_sockets_host_name() -> None:
+    """Guards the lock owner's host (a stale lock is taken over only on its own host): read from
+    os.uname without importing socket, it is what ``socket.gethostname()`` says."""
+    import socket
+
+    from bmad.ledger.procs import this_host
+
+    assert this_host() == socket.gethostname()

@@ -82,3 +82,32 @@ def test_release_outlines_keep_what_figures_read_on_both_paths(tmp_path: Path) -
         build = fast.release_outlines()[0].phases[PhaseName.BUILD]
         assert build.metrics == {} and build.checks == [] and build.finished_at is not None
         assert fast._opened is None
+
+
+def test_a_read_of_the_latest_attempts_leaves_the_earlier_ones_out(tmp_path: Path) -> None:
+    """Guards the fixed cost of a phase: the gate and the release's documents read each phase's
+    latest attempt only (before: every attempt's checks, metrics and artifacts, an ANALYZE
+    attempt's can be a megabyte); the latest attempts come back whole, on both read paths."""
+    from bmad.core.models import CheckResult, CheckStatus, PhaseResult, PhaseStatus, Release
+    from bmad.ledger.records import LATEST_ATTEMPTS
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = Release("hello", "dev", "a" * 40)
+    with Ledger.open(url) as ledger:
+        for attempt, phase in enumerate([PhaseName.BUILD, PhaseName.ANALYZE, PhaseName.ANALYZE, PhaseName.ANALYZE]):
+            check = CheckResult(f"{phase.value}.try{attempt}", "t", CheckStatus.PASS, evidence={"n": attempt})
+            at = T0 + timedelta(minutes=attempt)
+            result = PhaseResult(phase, PhaseStatus.PASSED, [check], {"m": attempt}, {"a": [attempt]}, at, at)
+            ledger.record_phase(release, result)
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        whole = orm.get_release("hello", "dev", release.version)
+        assert whole is not None and [len(r.checks) for r in whole.runs] == [1, 1, 1, 1]
+        lean = fast.get_release("hello", "dev", release.version, with_checks=LATEST_ATTEMPTS)
+        assert lean is not None
+        assert lean.runs == [whole.runs[0], whole.runs[3]]
+        assert lean.phases == whole.phases and lean.rollbacks == whole.rollbacks
+        for ledger in (orm, fast):
+            latest = ledger.latest_results(release)
+            assert latest == {phase: run.to_result() for phase, run in whole.phases.items()}
+            assert latest[PhaseName.ANALYZE].checks[0].id == "analyze.try3"
+            assert latest[PhaseName.ANALYZE].artifacts == {"a": [3]}

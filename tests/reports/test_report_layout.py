@@ -169,3 +169,38 @@ def test_timeline_shows_each_wait_on_another_system_and_bmads_own_share(
     duration = build.duration_seconds
     own = (duration - 31) / duration
     assert f"Waiting on other systems: 31 s of 40 s of phase time; bmad's own share: {own:.1%}." in html
+
+
+def test_the_report_shows_evidence_as_indented_json_without_jsons_python_encoder() -> None:
+    """Guards the cost of the report written after every run: a check's evidence (megabytes for an
+    ANALYZE of a large bundle, of which 6,000 characters are shown) was indented by json's
+    pure-Python encoder; the text is the same as ``json.dumps(indent=2, sort_keys=True, default=str)``."""
+    import html
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
+    from bmad.reports.report import EVIDENCE_LIMIT, render_report
+    from bmad.reports.views import ReleaseView
+
+    evidence = {"z": [1, 2.5, None, True], "a": {"when": datetime(2026, 3, 1, tzinfo=UTC), "é": "<x>"}, "n": 10**20}
+    check = CheckResult(id="deploy.rollout", title="Roll out", status=CheckStatus.PASS, evidence=evidence)
+    deploy = PhaseResult(PhaseName.DEPLOY, PhaseStatus.PASSED, checks=[check])
+    view = ReleaseView("r1", Release("web", "prod", "1" * 40), phases={PhaseName.DEPLOY: deploy})
+    called: set[str] = set()
+
+    def note(frame: object, event: str, arg: object) -> None:
+        code = frame.f_code  # type: ignore[attr-defined]
+        if event == "call" and code.co_filename.endswith("json/encoder.py"):
+            called.add(code.co_name)
+
+    sys.setprofile(note)
+    try:
+        page = render_report(view)
+    finally:
+        sys.setprofile(None)
+    expected = json.dumps(evidence, indent=2, sort_keys=True, default=str)
+    assert len(expected) < EVIDENCE_LIMIT
+    assert f"<pre>{expected}</pre>" in html.unescape(page)
+    assert not called & {"_iterencode", "_iterencode_dict", "_iterencode_list"}, called

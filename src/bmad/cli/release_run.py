@@ -107,11 +107,13 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a mapping; each VALUE is read as a YAML scalar (``true``, ``3``, ``[a, b]``)."""
+    values: dict[str, Any] = {}
+    if not items:
+        return values  # PyYAML loads only for a --set (~15 ms a command)
     import yaml
 
     from bmad.core.errors import UsageError
 
-    values: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():

@@ -109,21 +109,24 @@ def _mask(text: str, values: list[str]) -> str:
     return text
 
 
-# What a case-insensitive regex matches to an ASCII letter: its capital, and four more
-# (Python's re, Unicode: dotted capital I and dotless i match i, long s matches s, the Kelvin
-# sign matches k).
-_FOLD = str.maketrans(
-    {
-        **{chr(code): chr(code + 32) for code in range(ord("A"), ord("Z") + 1)},
-        **{"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"},
-    }
-)
+# What a case-insensitive regex matches to an ASCII letter besides its capital (Python's re,
+# Unicode: dotted capital I and dotless i match i, long s matches s, the Kelvin sign matches k).
+_NON_ASCII_LETTERS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 
 
 def fold_case(text: str) -> str:
     """``text`` with every character a case-insensitive regex takes for an ASCII letter made that
-    lower-case letter; same length, so a position in it is the same position in ``text``."""
-    return text.lower() if text.isascii() else text.translate(_FOLD)
+    lower-case letter; same length, so a position in it is the same position in ``text``.
+
+    Any other non-ASCII character becomes ``?`` (no pattern's ``starts`` holds one): the ASCII
+    codec's replacement runs in C, where a translation table costs ~60 ns a character (5 ms on
+    an 85 kB report)."""
+    if text.isascii():
+        return text.lower()
+    for letter, ascii_letter in _NON_ASCII_LETTERS:
+        if letter in text:
+            text = text.replace(letter, ascii_letter)
+    return text.encode("ascii", "replace").decode("ascii").lower()
 
 
 def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:

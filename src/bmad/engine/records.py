@@ -13,21 +13,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from bmad.adapters import git
 from bmad.config.models import RecordsConfig
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
+from bmad.engine.record_yaml import WIDTH, Unsupported, dump_record
 
 if TYPE_CHECKING:
     from bmad.ledger.anchors import ChainAnchor
 
 
-# libyaml's emitter when PyYAML was built with it, faster: the same text as the pure-Python one for
-# ordinary values; characters outside the BMP, NEL and long quoted strings may be written differently
-# (they load back to the same data).
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # an artifact whose JSON is longer is named by its digest in the record (see docs/records.md)
 LARGE_ARTIFACT_BYTES = 64 * 1024
 HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
@@ -90,7 +85,22 @@ def render_record(
     clean = json.loads(json.dumps(redact_data(kept), default=str))  # plain data, declared key order
     if "artifacts" in clean:
         clean["artifacts"] = {name: _by_digest_when_large(value) for name, value in clean["artifacts"].items()}
-    return HEADER + redact(yaml.dump(clean, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120))
+    try:
+        text = dump_record(clean)
+    except Unsupported:
+        text = _pyyaml_dump(clean)
+    return HEADER + redact(text)
+
+
+def _pyyaml_dump(data: dict[str, Any]) -> str:
+    """What :func:`dump_record` does not write, through PyYAML: libyaml's emitter when PyYAML was
+    built with it, faster; the same text as the pure-Python one for ordinary values (characters
+    outside the BMP, NEL and long double-quoted strings may be written differently; they load
+    back to the same data)."""
+    import yaml
+
+    dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=WIDTH)
 
 
 def _by_digest_when_large(artifact: Any) -> Any:
@@ -133,6 +143,8 @@ def read_anchors(repo: Path, settings: RecordsConfig) -> list[ChainAnchor]:
 
 
 def _anchor_of(text: str, source: str) -> ChainAnchor | None:
+    import yaml
+
     from bmad.ledger.anchors import ChainAnchor
 
     try:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 
 def this_host() -> str:
+    """The host name, as ``socket.gethostname()`` gives it (on POSIX the kernel's node name: no
+    ``socket`` import, ~2 ms a command)."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket
+
     return socket.gethostname()
 
 

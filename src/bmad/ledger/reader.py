@@ -26,6 +26,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, P
 from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import (
+    LATEST_ATTEMPTS,
     ChecksOf,
     LockInfo,
     PhaseRunRecord,
@@ -51,6 +52,10 @@ _RUNS_OF = (
     "SELECT id, release_id, phase, attempt, status, started_at, finished_at, forced_reason, metrics, artifacts,"
     " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
+)
+_RUNS_BY_ID = _RUNS_OF.replace("WHERE release_id IN", "WHERE id IN")
+_RUN_STARTS_OF = (
+    "SELECT id, release_id, phase, started_at FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
 # What an outline keeps of each run (metrics and artifacts of the detailed phases ?2 only); in start
 # order, so the last run of a phase seen is its latest.
@@ -311,7 +316,10 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         return []
     releases = _releases(rows)
     ids = json.dumps(list(releases))
-    runs = db.execute(_RUNS_OF, (ids,)).fetchall()
+    if with_checks is LATEST_ATTEMPTS:
+        runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
+    else:
+        runs = db.execute(_RUNS_OF, (ids,)).fetchall()
     phases = {phase.value for phase in checked_phases(with_checks)}
     checks, spans = _checks(db, [run[0] for run in runs if run[2] in phases]), _spans(db, [run[0] for run in runs])
     decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
@@ -331,6 +339,16 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         )
         for row in rows
     ]
+
+
+def _latest_run_ids(db: sqlite3.Connection, ids: str) -> list[int]:
+    """The id of the latest run of each (release, phase) of the releases ``ids``, in (started_at, id) order."""
+    latest: dict[tuple[int, str], tuple[datetime, int]] = {}
+    for run_id, release_id, phase, started in db.execute(_RUN_STARTS_OF, (ids,)):
+        key, order = (release_id, phase), (required_when(started), run_id)
+        if key not in latest or latest[key] < order:
+            latest[key] = order
+    return [order[1] for order in latest.values()]
 
 
 def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -19,14 +20,26 @@ class LedgerError(BmadError):
     """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
 
 
-# Which runs' checks a read loads: True every run's, False none, or the runs of the phases given.
-ChecksOf = bool | Collection[PhaseName]
+class LatestChecks(enum.Enum):
+    """``with_checks=LATEST_ATTEMPTS``: each phase's latest attempt only, whole, for readers that
+    look at nothing else (the gate, a release's documents); a SQLite reader leaves the earlier
+    attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte), others may not."""
+
+    LATEST = "latest"
+
+
+LATEST_ATTEMPTS = LatestChecks.LATEST
+# Which runs' checks a read loads: True every run's, False none, the runs of the phases given, or
+# LATEST_ATTEMPTS.
+ChecksOf = bool | Collection[PhaseName] | LatestChecks
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
-    """The phases whose runs' checks a read with ``with_checks`` loads."""
+    """The phases whose runs' checks a read with ``with_checks`` loads (latest runs only: LATEST_ATTEMPTS)."""
     if isinstance(with_checks, bool):
         return frozenset(PhaseName) if with_checks else frozenset()
+    if isinstance(with_checks, LatestChecks):
+        return frozenset(PhaseName)
     return frozenset(with_checks)
 
 

@@ -21,6 +21,7 @@ from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseResult, Release, utcnow
 from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_marker, sqlite_file, stored_revision
 from bmad.ledger.records import (
+    LATEST_ATTEMPTS,
     ChecksOf,
     LockInfo,
     PhaseRunRecord,
@@ -339,7 +340,8 @@ class Ledger:
 
     def latest_results(self, release: Release, *, with_checks: ChecksOf = True) -> dict[PhaseName, PhaseResult]:
         """The latest attempt of each phase of ``release`` that finished or is running."""
-        history = self.get_release(release.service, release.environment, release.version, with_checks=with_checks)
+        wanted = LATEST_ATTEMPTS if with_checks is True else with_checks  # only the latest attempts are returned
+        history = self.get_release(release.service, release.environment, release.version, with_checks=wanted)
         if history is None:
             return {}
         return {phase: run.to_result() for phase, run in history.phases.items()}

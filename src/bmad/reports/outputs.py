@@ -19,6 +19,7 @@ from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
+from bmad.ledger.records import LATEST_ATTEMPTS
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, framework_metrics, render_table
@@ -140,7 +141,8 @@ def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigu
     if not isinstance(release, Release):
         found = find_view(ledger, release)
         release = found.release
-    history = ledger.get_release(release.service, release.environment, release.version)
+    # the view shows each phase's latest attempt: the earlier ones are not read
+    history = ledger.get_release(release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS)
     if history is None:
         raise UsageError(f"release {release.key} is not in the ledger")
     # the (service, environment) figures from outlines: every check of every release is not needed

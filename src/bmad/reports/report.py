@@ -6,10 +6,10 @@ Content-Security-Policy meta tag forbids it), so it opens offline and from a CI 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from bmad.core.indented_json import dumps_indented
 from bmad.core.models import CheckResult, PhaseName
 from bmad.core.spans import Span, SpanKind, covered_seconds, merged
 from bmad.reports import charts
@@ -414,7 +414,9 @@ def _checks(view: ReleaseView) -> str:
 
 
 def _check_row(check: CheckResult) -> str:
-    evidence = json.dumps(check.evidence, indent=2, sort_keys=True, default=str) if check.evidence else ""
+    # the text of json.dumps(evidence, indent=2, sort_keys=True, default=str), without json's pure-Python
+    # indenting encoder (an ANALYZE check's evidence can be megabytes, of which 6,000 characters are shown)
+    evidence = dumps_indented(check.evidence) if check.evidence else ""
     if len(evidence) > EVIDENCE_LIMIT:
         evidence = evidence[:EVIDENCE_LIMIT] + "\n… (cut; the full evidence is in the run's evidence folder)"
     files = "".join(f"<li><code>{_e(f)}</code></li>" for f in check.evidence_files)
