@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 
 import pytest
 
@@ -75,6 +78,43 @@ def test_a_timeout_is_a_temporary_adapter_error_and_is_still_recorded() -> None:
                     record=lambda t: seen.append(t) or None)  # fmt: skip
     assert caught.value.temporary and "timed out after 0s" in str(caught.value)
     assert seen[0].exit_code is None and seen[0].stdout == "begun\n"
+
+
+def test_a_timeout_also_ends_a_program_that_never_reads_its_input() -> None:
+    """Guards the stdin file: the input is handed over whole, so the timeout still applies."""
+    with pytest.raises(AdapterError, match="timed out"):
+        process.run([PY, "-c", "import time; time.sleep(30)"], input_text="x" * 1_000_000, timeout=0.5)
+
+
+def test_a_run_starts_no_thread() -> None:
+    """Guards issue 13: a timer thread per program cost a thread start on every git call."""
+    started: list[str] = []
+    threading.settrace(lambda *_: started.append(threading.current_thread().name))
+    try:
+        assert process.run([PY, "-c", "import sys; print(sys.stdin.read())"], input_text="in").stdout == "in\n"
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+    assert started == []
+
+
+def test_ctrl_c_during_the_wait_kills_the_program(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Guards the kernel wait: a KeyboardInterrupt in it still kills the program and propagates."""
+    pid_file = tmp_path / "pid"
+    script = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            process.run([PY, "-c", script], timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def test_the_record_callback_names_the_evidence_file() -> None:

@@ -11,11 +11,12 @@ by :func:`spawn_detached`; their pid bookkeeping stays with the caller.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -117,36 +118,62 @@ def _wait(
 ) -> int | None:
     """The program's exit code, or None when it ran past ``timeout`` (it is killed then).
 
-    The wait blocks in the kernel and a timer kills the program at the timeout: a wait with a
-    timeout polls with growing sleeps, which adds milliseconds to every short command."""
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env={**os.environ, **env} if env else None,
-        stdin=subprocess.DEVNULL if input_text is None else subprocess.PIPE,
-        stdout=out,
-        stderr=err if err is not None else subprocess.STDOUT,
-        umask=child_umask(),
-    )
-    expired = threading.Event()
-
-    def expire() -> None:
-        if proc.poll() is None:
-            expired.set()
-            proc.kill()
-
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
-    timer.start()
+    ``input_text`` reaches the program through a temporary file, so no thread or pipe has to feed
+    it, and the wait for the exit blocks in the kernel (see :func:`_exits_within`)."""
+    with _stdin(input_text) as stdin:
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env={**os.environ, **env} if env else None,
+            stdin=stdin,
+            stdout=out,
+            stderr=err if err is not None else subprocess.STDOUT,
+            umask=child_umask(),
+        )
     try:
-        proc.communicate(input_text.encode() if input_text is not None else None)
+        if _exits_within(proc, timeout):
+            return proc.wait()
     except BaseException:
         proc.kill()
         proc.wait()
         raise
+    proc.kill()
+    proc.wait()
+    return None
+
+
+@contextmanager
+def _stdin(input_text: str | None) -> Iterator[IO[bytes] | int]:
+    """The program's stdin: ``input_text`` in a temporary file, or nothing (/dev/null)."""
+    if input_text is None:
+        yield subprocess.DEVNULL
+        return
+    with tempfile.TemporaryFile() as handle:
+        handle.write(input_text.encode())
+        handle.seek(0)
+        yield handle
+
+
+def _exits_within(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Whether ``proc`` exits within ``timeout`` seconds (it is not reaped here).
+
+    On Linux the wait is a ``poll`` on a pidfd, which wakes at the exit: ``Popen.wait`` with a
+    timeout polls with growing sleeps, which adds milliseconds to every short command, and a
+    timer thread per command costs a thread start."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux (>= 5.3): Popen's own timed wait
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
     finally:
-        timer.cancel()
-    return None if expired.is_set() else proc.returncode
+        os.close(pidfd)
 
 
 def _read_tail(handle: IO[bytes], limit: int) -> str:
