@@ -15,10 +15,11 @@ import contextlib
 import dataclasses
 import enum
 import logging
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from bmad.core.datatypes import datatype
@@ -112,13 +113,16 @@ def run_checks(
     if duplicates:
         raise BmadError(f"the phase declares duplicate check ids: {', '.join(sorted(duplicates))}")
 
-    pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(checks) or 1)), thread_name_prefix="bmad-check")
+    pool = _Workers(ctx, size=max(1, min(max_workers, len(checks) or 1)))
     schedule = _Schedule(checks, ctx, pool, warnings_fail=warnings_fail, on_result=on_result)
     aborted = False
     try:
         aborted = schedule.run()
     except KeyboardInterrupt:
         aborted = True
+    except BaseException:  # a check raised past Exception (SystemExit): no worker is left waiting
+        pool.shutdown(wait=False)
+        raise
     # checks that poll ctx.cancel return early (and look like they passed): the phase was still aborted
     aborted = aborted or ctx.cancel.is_set()
     if aborted:
@@ -141,7 +145,7 @@ class _Schedule:
         self,
         checks: Sequence[Check],
         ctx: PhaseContext,
-        pool: ThreadPoolExecutor,
+        pool: _Workers,
         *,
         warnings_fail: bool,
         on_result: Callable[[CheckResult], None] | None,
@@ -153,7 +157,7 @@ class _Schedule:
         self.by_id = {check.id: check for check in checks}
         self.done: dict[str, CheckResult] = {}
         self.pending = list(checks)
-        self.running: dict[Future[CheckResult], Check] = {}
+        self.running: dict[_Job, Check] = {}
         self.exclusive_running = False
 
     def run(self) -> bool:
@@ -174,14 +178,14 @@ class _Schedule:
     def abort(self) -> None:
         """Keep what finished; the rest is skipped as aborted or not started."""
         self.ctx.cancel.set()
-        for future, check in self.running.items():
-            if future.done() and not future.cancelled():
-                self._finish(check, future.result())
+        self.pool.shutdown(wait=False)  # checks not begun yet never start
+        for job, check in self.running.items():
+            if job.finished.is_set():
+                self._finish(check, job.result())
             else:
                 self.done[check.id] = check.skipped("aborted while running (Ctrl-C)")
         for check in self.pending:
             self.done[check.id] = check.skipped("not started: the phase was aborted")
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _finish(self, check: Check, result: CheckResult) -> None:
         self.done[check.id] = result
@@ -221,16 +225,93 @@ class _Schedule:
         if check.exclusive and self.running:
             return _Step.BLOCKED
         self.pending.remove(check)
-        self.running[self.pool.submit(run_check, check, self.ctx)] = check
+        self.running[self.pool.submit(check)] = check
         if check.exclusive:
             self.exclusive_running = True
         return _Step.MOVED
 
     def _collect(self) -> None:
         """Wait (up to 0.5 s) for running checks and record those that finished."""
-        finished, _ = wait(list(self.running), timeout=0.5, return_when=FIRST_COMPLETED)
-        for future in finished:
-            check = self.running.pop(future)
+        for job in self.pool.wait_any(list(self.running), timeout=0.5):
+            check = self.running.pop(job)
             if check.exclusive:
                 self.exclusive_running = False
-            self._finish(check, future.result())
+            self._finish(check, job.result())
+
+
+class _Job:
+    """One submitted check: its result (or what it raised) once ``finished`` is set."""
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.finished = threading.Event()
+        self._result: CheckResult | None = None
+        self._raised: BaseException | None = None
+
+    def run(self, ctx: PhaseContext) -> None:
+        try:
+            self._result = run_check(self.check, ctx)
+        except BaseException as exc:  # handed to the scheduler's thread, which raises it
+            self._raised = exc
+        self.finished.set()
+
+    def result(self) -> CheckResult:
+        if self._raised is not None:
+            raise self._raised
+        assert self._result is not None
+        return self._result
+
+
+class _Workers:
+    """Up to ``size`` threads that run submitted checks in order (a thread pool that needs no
+    ``concurrent.futures``: importing it was a fixed cost of every phase)."""
+
+    def __init__(self, ctx: PhaseContext, *, size: int) -> None:
+        self.ctx = ctx
+        self.size = size
+        self.changed = threading.Condition()
+        self.queue: deque[_Job] = deque()
+        self.threads: list[threading.Thread] = []
+        self.idle = 0
+        self.closed = False
+
+    def submit(self, check: Check) -> _Job:
+        job = _Job(check)
+        with self.changed:
+            self.queue.append(job)
+            if self.idle < len(self.queue) and len(self.threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"bmad-check_{len(self.threads)}")
+                self.threads.append(thread)
+                thread.start()
+            self.changed.notify_all()
+        return job
+
+    def wait_any(self, jobs: Sequence[_Job], *, timeout: float) -> list[_Job]:
+        """The finished ones among ``jobs``, after waiting up to ``timeout`` for one to finish."""
+        with self.changed:
+            self.changed.wait_for(lambda: any(job.finished.is_set() for job in jobs), timeout)
+        return [job for job in jobs if job.finished.is_set()]
+
+    def shutdown(self, *, wait: bool) -> None:
+        """No new job starts; with ``wait``, the queued ones run and every thread is joined."""
+        with self.changed:
+            self.closed = True
+            if not wait:
+                self.queue.clear()
+            self.changed.notify_all()
+        if wait:
+            for thread in self.threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                self.idle += 1
+                self.changed.wait_for(lambda: bool(self.queue) or self.closed)
+                self.idle -= 1
+                if not self.queue:
+                    return
+                job = self.queue.popleft()
+            job.run(self.ctx)
+            with self.changed:
+                self.changed.notify_all()
