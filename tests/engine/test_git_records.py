@@ -53,3 +53,32 @@ def test_release_facts_and_not_a_repository(tmp_path: Path) -> None:
     assert gitadapter.dirty_paths(repo, exclude=[".bmad"]) == ["new.txt"]
     with pytest.raises(UsageError, match="not inside a git repository"):
         gitadapter.repo_root(tmp_path / "nowhere")
+
+
+def test_one_rev_parse_reads_the_top_folder_head_and_the_records_branch(tmp_path: Path) -> None:
+    """Guards issue 13: the records branch's commit comes with HEAD (one git call less per phase)."""
+    repo = make_service(tmp_path / "svc")
+    sub = repo / "app"
+    sub.mkdir(exist_ok=True)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert gitadapter.head(sub, branch="bmad/records") == gitadapter.Head(repo, head, None)
+    first = gitadapter.commit_files(repo, "bmad/records", {"records/a.yaml": "a: 1\n"}, "m")
+    assert gitadapter.head(sub, branch="bmad/records") == gitadapter.Head(repo, head, first)
+    assert gitadapter.head(sub) == gitadapter.Head(repo, head, None)
+    (tmp_path / "new").mkdir()
+    git(tmp_path / "new", "init", "-q", "-b", "main")
+    with pytest.raises(UsageError, match="no commit yet"):
+        gitadapter.head(tmp_path / "new", branch="bmad/records")
+    with pytest.raises(UsageError, match="not inside a git repository"):
+        gitadapter.head(tmp_path / "nowhere", branch="bmad/records")
+
+
+def test_a_stale_parent_of_the_records_branch_costs_a_retry_not_a_record(tmp_path: Path) -> None:
+    """Guards the hint: a commit made since the branch was read is kept (compare-and-swap, retried)."""
+    repo = make_service(tmp_path / "svc")
+    stale = gitadapter.commit_files(repo, "bmad/records", {"records/a.yaml": "a: 1\n"}, "m")
+    since = gitadapter.commit_files(repo, "bmad/records", {"records/b.yaml": "b: 1\n"}, "m", parent=stale)
+    latest = gitadapter.commit_files(repo, "bmad/records", {"records/c.yaml": "c: 1\n"}, "m", parent=stale)
+    assert git(repo, "rev-parse", f"{latest}^").strip() == since
+    files = git(repo, "ls-tree", "-r", "--name-only", "bmad/records").split()
+    assert files == ["records/a.yaml", "records/b.yaml", "records/c.yaml"]

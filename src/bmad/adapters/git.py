@@ -40,23 +40,34 @@ def repo_root(path: Path) -> Path:
 
 @datatype(frozen=True)
 class Head:
-    """A repository's top folder and its HEAD commit."""
+    """A repository's top folder, its HEAD commit and, when asked for, a branch's commit (None: no such branch)."""
 
     root: Path
     commit: str
+    branch_commit: str | None = None
 
 
-def head(path: Path) -> Head:
-    """The top folder of the repository at ``path`` and its HEAD commit, from one ``git rev-parse``;
-    with no repository or no commit yet, the errors of :func:`repo_root` and :func:`head_commit`."""
-    result = (
-        _git(path, "rev-parse", "--show-toplevel", "--verify", "HEAD^{commit}", check=False) if path.is_dir() else None
-    )
-    lines = result.stdout.splitlines() if result is not None and result.ok else []
-    if len(lines) != 2:
-        root = repo_root(path)
-        return Head(root, head_commit(root))
-    return Head(Path(lines[0]), lines[1].strip())
+def head(path: Path, *, branch: str | None = None) -> Head:
+    """The top folder of the repository at ``path``, its HEAD commit and the commit of ``branch``
+    (when given), from one ``git rev-parse``; with no repository or no commit yet, the errors of
+    :func:`repo_root` and :func:`head_commit`."""
+    revs = ["HEAD^{commit}"] if branch is None else ["HEAD^{commit}", f"refs/heads/{branch}^{{commit}}"]
+    # --verify takes one revision: without it, a missing branch ends the output with its own name
+    verify = ["--verify"] if branch is None else []
+    result = _git(path, "rev-parse", "--show-toplevel", *verify, *revs, check=False) if path.is_dir() else None
+    lines = result.stdout.splitlines() if result is not None else []
+    if result is not None and len(lines) == 1 + len(revs) and _is_object_id(lines[1].strip()):
+        rest = [line.strip() for line in lines[2:]]  # the branch's commit, or its name when it does not exist
+        if result.ok and all(_is_object_id(rev) for rev in rest):
+            return Head(Path(lines[0]), lines[1].strip(), rest[0] if rest else None)
+        if branch is not None and rest == revs[1:]:
+            return Head(Path(lines[0]), lines[1].strip(), None)
+    root = repo_root(path)
+    return Head(root, head_commit(root), branch_head(root, branch) if branch is not None else None)
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def user_email(repo: Path) -> str | None:
@@ -91,14 +102,18 @@ def branch_head(repo: Path, branch: str) -> str | None:
     return result.stdout.strip() if result.ok and result.stdout.strip() else None
 
 
-def commit_files(repo: Path, branch: str, files: Mapping[str, str], message: str, *, attempts: int = 5) -> str:
+def commit_files(
+    repo: Path, branch: str, files: Mapping[str, str], message: str, *, attempts: int = 5, parent: str | None = None
+) -> str:
     """Commit ``files`` (path -> text) on top of ``branch`` without touching the working tree.
 
     Uses a temporary index; the branch moves with a compare-and-swap ``update-ref``, retried if
-    another process committed in between. Returns the new commit id.
+    another process committed in between. ``parent``: the branch's commit when the caller has just
+    read it (a stale one only costs a retry). Returns the new commit id.
     """
-    for _ in range(attempts):
-        parent = branch_head(repo, branch)
+    for attempt in range(attempts):
+        if attempt or parent is None:
+            parent = branch_head(repo, branch)
         with tempfile.TemporaryDirectory(prefix="bmad-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if parent:

@@ -78,6 +78,7 @@ class PhaseRunner:
         on_check: CheckCallback | None,
         warnings_fail: bool,
         repo_root: Path | None = None,
+        records_head: str | None = None,
     ) -> None:
         self.config = config
         self.environment = environment
@@ -90,6 +91,7 @@ class PhaseRunner:
         self.on_check = on_check
         self.warnings_fail = warnings_fail
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
+        self.records_head = records_head  # the records branch's last known commit (saves a git call)
 
     @cached_property
     def deployer(self) -> Deployer:
@@ -285,7 +287,10 @@ class PhaseRunner:
                 ledger_signature=self.ledger.anchor_signature(outcome.ledger_hash) if outcome.ledger_hash else None,
             )
             outcome.record_path = record_path(self.release, result)
-            outcome.record_commit = commit_record(repo, self.config.records, self.release, result, content)
+            outcome.record_commit = commit_record(
+                repo, self.config.records, self.release, result, content, parent=self.records_head
+            )
+            self.records_head = outcome.record_commit
         except BmadError as exc:
             outcome.record_error = redact(exc.message)
             self.progress.log(f"warning: the phase record could not be committed: {outcome.record_error}")

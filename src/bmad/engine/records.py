@@ -119,11 +119,14 @@ def commit_record(
     release: Release,
     result: PhaseResult,
     content: str,
+    *,
+    parent: str | None = None,
 ) -> str:
-    """Commit one phase record; returns the commit id. Pushes when ``records.push`` is on."""
+    """Commit one phase record; returns the commit id. Pushes when ``records.push`` is on.
+    ``parent``: the records branch's commit as last read (a stale one only costs a retry)."""
     path = record_path(release, result)
     message = f"bmad: {release.key} {result.phase.label} {result.status.value}"
-    commit = git.commit_files(repo, settings.branch, {path: content}, message)
+    commit = git.commit_files(repo, settings.branch, {path: content}, message, parent=parent)
     if settings.push:
         git.push(repo, settings.remote, settings.branch)
     return commit

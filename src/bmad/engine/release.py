@@ -27,6 +27,7 @@ class GitRelease:
 
     release: Release
     repo: Path
+    records_head: str | None = None  # the records branch's commit, read with HEAD (None: none yet)
 
 
 def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> Release:
@@ -36,7 +37,8 @@ def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool 
 def read_release(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> GitRelease:
     """The release at HEAD (a dirty tree refused unless ``check_dirty`` is off or the environment allows it)."""
     env = config.environment(environment)
-    head = git.head(config.repository_dir)
+    records = config.records.branch if config.records.enabled else None
+    head = git.head(config.repository_dir, branch=records)
     repo, version = head.root, head.commit
     # scoped to the service's folder (a service may live in a sub-folder of a larger repository)
     service_dir = config.repository_dir
@@ -55,4 +57,4 @@ def read_release(config: BmadConfig, environment: str, *, check_dirty: bool = Tr
             f"environment {environment!r} only takes committed releases",
             hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
         )
-    return GitRelease(release, repo)
+    return GitRelease(release, repo, head.branch_commit)

@@ -114,6 +114,7 @@ def run_release(
                 on_check=on_check,
                 warnings_fail=env_cfg.warnings_fail,
                 repo_root=at_head.repo,
+                records_head=at_head.records_head,
             )
             return _run_locked(runner, request, on_phase)
         finally:
