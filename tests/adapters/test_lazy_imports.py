@@ -55,3 +55,33 @@ def test_bundled_schemas_found_without_importing_kubernetes_validate() -> None:
     )
     assert "kubernetes_validate" not in loaded
     assert "jsonschema" not in loaded
+
+
+def _full_modules_after(code: str) -> set[str]:
+    """Every module (dotted names) a fresh interpreter holds after running ``code``."""
+    script = textwrap.dedent(code) + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("imports", "not_loaded"),
+    [
+        # OpenSSL (hashlib, hmac: ~4 ms): the keys, chains and seals of every command are short
+        # texts that CPython's own SHA-256 hashes (bmad.core.digest)
+        (
+            "bmad.config.loader, bmad.engine.records, bmad.ledger.content, bmad.ledger.hashing,"
+            " bmad.phases.analyze.catalog.compiled, bmad.adapters.kube_validate, bmad.adapters.own_metrics,"
+            " bmad.adapters.targets.local.state, bmad.adapters.renderers.fingerprint",
+            {"hashlib", "_hashlib", "hmac"},
+        ),
+        # statistics (with fractions and decimal, ~5 ms): only a rollback plan with earlier deployments
+        ("bmad.phases.analyze.rollback", {"statistics", "fractions", "decimal"}),
+        # importlib.resources (~2 ms): only reading the NVIDIA toolkit advisories
+        ("bmad.adapters.gpu_host", {"importlib.resources"}),
+    ],
+)
+def test_every_analyze_and_measure_leaves_these_unloaded(imports: str, not_loaded: set[str]) -> None:
+    """Guards the import cost of `bmad analyze` and `bmad measure`: each of these was imported by
+    every run of both (or of every ANALYZE) and is needed only on rare paths."""
+    assert not (_full_modules_after(f"import {imports}") & not_loaded)
