@@ -57,10 +57,10 @@ def test_bundled_schemas_found_without_importing_kubernetes_validate() -> None:
     assert "jsonschema" not in loaded
 
 
-def _full_modules_after(code: str) -> set[str]:
+def _full_modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     """Every module (dotted names) a fresh interpreter holds after running ``code``."""
     script = textwrap.dedent(code) + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     return set(proc.stdout.split())
 
 
@@ -85,3 +85,18 @@ def test_every_analyze_and_measure_leaves_these_unloaded(imports: str, not_loade
     """Guards the import cost of `bmad analyze` and `bmad measure`: each of these was imported by
     every run of both (or of every ANALYZE) and is needed only on rare paths."""
     assert not (_full_modules_after(f"import {imports}") & not_loaded)
+
+
+def test_a_bundle_that_does_not_render_loads_no_renderer(tmp_path: Path) -> None:
+    """Guards the import cost of `bmad analyze`: the kustomize/Helm renderers (~2 ms) were imported
+    before finding that the environment's bundle is not rendered."""
+    loaded = _full_modules_after(
+        f"""
+        from bmad.config.loader import load_config
+        from bmad.engine.wiring.bundle_source import render_bundle
+        config = load_config({str(Path(__file__).parents[2] / "examples" / "hello" / "bmad.yaml")!r})
+        assert render_bundle(config, "dev") is None
+        """,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert not {m for m in loaded if m.startswith("bmad.adapters.renderers")}
