@@ -157,7 +157,28 @@ def _run_phases(
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` and ``latest`` (the
     release's results read before the run, when read) go to the first only."""
+    from bmad.engine.plugins import custom_module
+    from bmad.engine.prewarm import WarmUp, modules_for
+
+    publish = not runner.options.no_reports
+    runner.warm_up = WarmUp(modules_for(todo, custom=lambda p: bool(custom_module(p, runner.config)), publish=publish))
+    try:
+        _run_in_order(runner, todo, outcome, forced_reason, on_phase, latest)
+    finally:
+        runner.warm_up.stop()
+
+
+def _run_in_order(
+    runner: PhaseRunner,
+    todo: Sequence[PhaseName],
+    outcome: RunOutcome,
+    forced_reason: str | None,
+    on_phase: Callable[[PhaseOutcome], None] | None,
+    latest: Mapping[PhaseName, PhaseResult] | None,
+) -> None:
     for index, phase in enumerate(todo):
+        if index > 0 and runner.warm_up is not None:
+            runner.warm_up.wait()  # nothing imports in the background while this phase runs
         with _target_lock(runner, phase) as held:
             first = index == 0
             phase_outcome = runner.run_phase(
