@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bmad.core.models import PhaseName
-from bmad.engine.prewarm import PHASE_MODULES, PUBLISH_MODULES, WarmUp, modules_for
+from bmad.engine.prewarm import PHASE_MODULES, PUBLISH_MODULES, TARGET_MODULES, WarmUp, modules_for
 
 ALL = list(PhaseName.ordered())
 
@@ -28,7 +28,11 @@ def package(tmp_path: Path) -> Iterator[Path]:
             del sys.modules[name]
 
 
-@pytest.mark.parametrize("name", [name for names in PHASE_MODULES.values() for name in names] + list(PUBLISH_MODULES))
+@pytest.mark.parametrize(
+    "name",
+    [name for table in (PHASE_MODULES, TARGET_MODULES) for names in table.values() for name in names]
+    + list(PUBLISH_MODULES),
+)
 def test_every_module_the_warm_up_names_exists(name: str) -> None:
     """Guards the table against renames: a module that no longer exists would be warmed up in vain."""
     assert importlib.util.find_spec(name) is not None
@@ -37,12 +41,14 @@ def test_every_module_the_warm_up_names_exists(name: str) -> None:
 def test_a_run_of_several_phases_warms_up_what_they_import_and_a_single_phase_nothing() -> None:
     """Guards the own share of ``bmad run``: before, MEASURE, ANALYZE and DEPLOY imported their modules
     when they started (~0.2 s of a run with nothing to wait on)."""
-    names = modules_for(ALL, custom=lambda phase: False, publish=True)
+    names = modules_for(ALL, target_kind="local", custom=lambda phase: False, publish=True)
     assert names[: len(PHASE_MODULES[PhaseName.BUILD])] == list(PHASE_MODULES[PhaseName.BUILD])
-    assert "bmad.engine.wiring.deploy" in names and names[-len(PUBLISH_MODULES) :] == list(PUBLISH_MODULES)
-    assert modules_for([PhaseName.MEASURE], custom=lambda phase: False, publish=True) == []
-    custom = modules_for(ALL, custom=lambda phase: phase is PhaseName.ANALYZE, publish=False)
-    assert "bmad.engine.wiring.analyze" not in custom and not set(PUBLISH_MODULES) & set(custom)
+    assert {"bmad.phases.analyze", "bmad.phases.deploy", "bmad.adapters.targets.local"} <= set(names)
+    assert names[-len(PUBLISH_MODULES) :] == list(PUBLISH_MODULES) and len(names) == len(set(names))
+    assert modules_for([PhaseName.MEASURE], target_kind="local", custom=lambda phase: False, publish=True) == []
+    custom = modules_for(ALL, target_kind="kubernetes", custom=lambda phase: phase is PhaseName.ANALYZE, publish=False)
+    assert "bmad.phases.analyze" not in custom and not set(PUBLISH_MODULES) & set(custom)
+    assert "bmad.adapters.targets.kubernetes" in custom and "bmad.adapters.targets.local" not in custom
 
 
 def test_the_warm_up_imports_in_a_thread_of_its_own(package: Path) -> None:

@@ -23,16 +23,29 @@ from bmad.core.models import PhaseName
 
 log = logging.getLogger("bmad.engine")
 
-# What each of bmad's own phases imports when it runs: its wiring (the phase, its checks and
-# adapters), then what its checks import lazily.
+# What each of bmad's own phases imports when it runs: its wiring with what ``make_plugin`` imports
+# (the phase, its checks and adapters), then what its checks import lazily.
 PHASE_MODULES: dict[PhaseName, tuple[str, ...]] = {
     PhaseName.BUILD: ("bmad.engine.wiring.build", "detect_secrets.core.secrets_collection"),
     PhaseName.MEASURE: (
         "bmad.engine.wiring.measure",
+        "bmad.engine.wiring.deploy",
+        "bmad.adapters.targets.probe",
         "bmad.adapters.loadgen.runner",
         "bmad.adapters.loadgen.external",
     ),
-    PhaseName.ANALYZE: ("bmad.engine.wiring.analyze", "fastjsonschema"),
+    PhaseName.ANALYZE: (
+        "bmad.engine.wiring.analyze",
+        "bmad.engine.wiring.bundle_source",
+        "bmad.adapters.renderers",
+        "bmad.adapters.renderers.fingerprint",
+        "bmad.adapters.git_history",
+        "bmad.adapters.gpu_host",
+        "bmad.adapters.kube_validate",
+        "bmad.phases.analyze",
+        "bmad.phases.analyze.attestations",
+        "fastjsonschema",
+    ),
     PhaseName.DEPLOY: (
         "bmad.engine.wiring.deploy",
         "bmad.engine.wiring.target_lock",
@@ -41,20 +54,36 @@ PHASE_MODULES: dict[PhaseName, tuple[str, ...]] = {
         "prometheus_client.parser",
     ),
 }
+# The target adapter of the environment's kind, made by MEASURE (a preview), ANALYZE and DEPLOY.
+TARGET_MODULES: dict[str, tuple[str, ...]] = {
+    "local": (
+        "bmad.adapters.targets.local",
+        "bmad.adapters.targets.local.containers",
+        "bmad.adapters.targets.local.preview",
+        "bmad.adapters.targets.local.target_lock",
+    ),
+    "kubernetes": ("bmad.adapters.targets.kubernetes",),
+}
 # What publishing the release's documents after the run imports (unless reports are off).
 PUBLISH_MODULES = ("bmad.engine.publish", "bmad.reports.outputs", "bmad.adapters.own_metrics")
 
 
-def modules_for(phases: Sequence[PhaseName], *, custom: Callable[[PhaseName], bool], publish: bool) -> list[str]:
+def modules_for(
+    phases: Sequence[PhaseName], *, target_kind: str, custom: Callable[[PhaseName], bool], publish: bool
+) -> list[str]:
     """The modules a run of ``phases`` will import after it starts; none for a single phase.
 
-    ``custom``: whether a phase runs a service's own module (not warmed up); ``publish``: whether
-    the documents are published after the run.
+    ``target_kind``: the environment's target; ``custom``: whether a phase runs a service's own module
+    (not warmed up); ``publish``: whether the documents are published after the run.
     """
     if len(phases) < 2:
         return []
-    names = [name for phase in phases if not custom(phase) for name in PHASE_MODULES[phase]]
-    return names + list(PUBLISH_MODULES) if publish else names
+    own = [phase for phase in phases if not custom(phase)]
+    names = [name for phase in own for name in PHASE_MODULES[phase]]
+    if set(own) - {PhaseName.BUILD}:
+        names += TARGET_MODULES.get(target_kind, ())
+    names += PUBLISH_MODULES if publish else ()
+    return list(dict.fromkeys(names))
 
 
 class WarmUp:

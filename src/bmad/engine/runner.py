@@ -160,8 +160,12 @@ def _run_phases(
     from bmad.engine.plugins import custom_module
     from bmad.engine.prewarm import WarmUp, modules_for
 
+    def custom(phase: PhaseName) -> bool:
+        return bool(custom_module(phase, runner.config))
+
+    kind = runner.config.environment(runner.environment).target.kind
     publish = not runner.options.no_reports
-    runner.warm_up = WarmUp(modules_for(todo, custom=lambda p: bool(custom_module(p, runner.config)), publish=publish))
+    runner.warm_up = WarmUp(modules_for(todo, target_kind=kind, custom=custom, publish=publish))
     try:
         _run_in_order(runner, todo, outcome, forced_reason, on_phase, latest)
     finally:
