@@ -156,7 +156,8 @@ def _run_phases(
     latest: Mapping[PhaseName, PhaseResult] | None,
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` and ``latest`` (the
-    release's results read before the run, when read) go to the first only."""
+    release's results read before the run, when read) go to the first only. While the first waits on
+    other systems, the later phases' modules are imported in the background (``engine/prewarm.py``)."""
     from bmad.engine.plugins import custom_module
     from bmad.engine.prewarm import WarmUp, modules_for
 
