@@ -57,6 +57,21 @@ def test_bundled_schemas_found_without_importing_kubernetes_validate() -> None:
     assert "jsonschema" not in loaded
 
 
+def test_an_http_adapter_imports_requests_at_its_first_request_only() -> None:
+    """Guards the own share of a run: BUILD's wiring made a registry client, whose HTTP session imported
+    ``requests`` (~60 ms) at BUILD's start, before any wait; the first request imports it now."""
+    loaded = _modules_after(
+        """
+        from bmad.adapters.registry import RegistryClient
+        from bmad.adapters.prometheus import PrometheusClient
+        RegistryClient("127.0.0.1:5000").close()
+        PrometheusClient("http://127.0.0.1:9090")
+        """,
+        dict(os.environ),
+    )
+    assert "requests" not in loaded and "urllib3" not in loaded
+
+
 def _full_modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     """Every module (dotted names) a fresh interpreter holds after running ``code``."""
     script = textwrap.dedent(code) + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"

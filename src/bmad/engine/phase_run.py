@@ -27,6 +27,7 @@ from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions, TargetLockWa
 from bmad.ports.progress import Progress, Task
 
 if TYPE_CHECKING:
+    from bmad.engine.prewarm import WarmUp
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.records import RollbackInput
@@ -90,6 +91,7 @@ class PhaseRunner:
         self.on_check = on_check
         self.warnings_fail = warnings_fail
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
+        self.warm_up: WarmUp | None = None  # a run of several phases: the later phases' imports
 
     @cached_property
     def deployer(self) -> Deployer:
@@ -202,6 +204,8 @@ class PhaseRunner:
 
         plugin: PhasePlugin = resolve_plugin(phase, ctx)
         checks = list(plugin.checks(ctx))
+        if self.warm_up is not None:
+            self.warm_up.start()  # while these checks wait on other systems
         task.update(f"{phase.label}: {len(checks)} check(s)", completed=0)
 
         def on_result(result: CheckResult) -> None:
