@@ -15,6 +15,7 @@ encoding once the text is longer than that, for a caller that shows only its beg
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
@@ -42,10 +43,8 @@ def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, li
         if size > limit:
             raise _LongEnough
 
-    try:
+    with contextlib.suppress(_LongEnough):
         _Encoder(chunks, append, strings).value(data, 0)
-    except _LongEnough:
-        pass
     return "".join(chunks)
 
 
@@ -82,9 +81,7 @@ def _key_text(key: Any) -> str:
 class _Encoder:
     """One encoding: where the chunks go, and each distinct string's text, made once."""
 
-    def __init__(
-        self, chunks: list[str], append: Callable[[str], None], strings: Callable[[str], str] | None
-    ) -> None:
+    def __init__(self, chunks: list[str], append: Callable[[str], None], strings: Callable[[str], str] | None) -> None:
         self.chunks = chunks
         self.append = append
         self.strings = strings
