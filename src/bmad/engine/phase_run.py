@@ -119,7 +119,7 @@ class PhaseRunner:
         ``previous``: the release's latest results when the caller has just read them (else read here).
         """
         if previous is None:
-            previous = self.ledger.latest_results(self.release)
+            previous = self.ledger.results_before(self.release, phase)
         started = self._start(phase, forced_reason)
         ctx = self._context(phase, started.evidence, previous, target_lock)
         run = self._run_plugin(phase, ctx)

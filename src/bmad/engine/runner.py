@@ -128,7 +128,8 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
     outcome = RunOutcome(release=release)
     outcome.interrupted = db.detect_interrupted(release.service, runner.environment)
     # one read serves the gate and the first phase (nothing is recorded in between)
-    latest = None if request.resume else db.latest_results(release)
+    first = next(iter(_phase_list(request.phases)), None)
+    latest = None if request.resume else db.results_before(release, first)
     todo = _plan(db, release, latest, phases=request.phases, resume=request.resume, force=request.force)
     check_plugins(runner.config, todo)
     if not todo:
