@@ -194,6 +194,7 @@ def own_shares(
         stack.set_rule_files(sorted(glob.glob(str(ROOT / "examples" / "hello" / "monitoring" / "*.yml"))))
         engine = docker.DockerClient(base_url=stack.docker_host, timeout=300)
         env = {**os.environ, "DOCKER_HOST": stack.docker_host}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode is kept, as an installed bmad's is
         for name in ("BMAD_LEDGER_URL", "BMAD_PROMETHEUS_FILE_SD_DIR", "BMAD_PLUGIN_BUILD", "BMAD_PLUGIN_MEASURE"):
             env.pop(name, None)
         versions: list[str] = []

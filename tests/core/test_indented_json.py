@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from pathlib import Path
@@ -66,3 +67,58 @@ def test_with_redaction_the_text_is_that_of_redact_data_first() -> None:
 def test_keys_json_cannot_hold_are_refused_as_json_dumps_refuses_them() -> None:
     with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
         dumps_indented({(1, 2): "x"})
+
+
+def test_a_dict_met_again_is_written_again_at_its_new_depth() -> None:
+    """Guards phase.json of a large ANALYZE (issue 13): the readiness report is both the phase's
+    artifact and its check's, encoded once and re-indented; the text stays json.dumps's wherever
+    the shared dict sits, deeper or shallower, in lists or mappings, redacted or not."""
+    shared = {"items": [{"id": "R-1", "note": "two\nlines"}, {"empty": {}, "list": []}], "n": 1}
+    data = {
+        "a": shared,
+        "b": [[shared, {"c": {"d": shared}}]],
+        "e": {"f": {"g": {"h": {"i": shared}}}},
+        "z": shared,
+        "secret": "token=abcdef123",
+    }
+    deep_first = {"a": {"b": {"c": shared}}, "b": shared, "c": [shared]}
+    for value in (data, deep_first, [shared, shared]):
+        expected = json.dumps(value, indent=2, sort_keys=True, default=str)
+        assert dumps_indented(value) == expected
+        redacted = json.dumps(redact_data(value), indent=2, sort_keys=True, default=str)
+        assert dumps_indented(value, strings=redact) == redacted
+    walked = Walked({"k": "v", "nested": {"x": 1}})
+    text = dumps_indented({"a": walked, "b": [walked], "c": {"d": walked}}, strings=redact)
+    assert walked.walks == 1 and text.count('"nested"') == 3
+
+
+class Walked(Mapping[str, Any]):
+    """A mapping that counts how often its items are walked."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data, self.walks = data, 0
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.walks += 1
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def test_with_a_limit_the_text_stops_once_longer_than_it() -> None:
+    """Guards the report's evidence column (issue 13): it shows 6,000 characters of a check's
+    evidence, which can be megabytes; the encoding stops past the limit, its text a beginning of
+    the whole one, longer than the limit exactly when the whole one is."""
+    data = sample()
+    del data[3]
+    whole = dumps_indented(data)
+    for limit in (0, 1, 7, 100, len(whole) - 1, len(whole), len(whole) + 1):
+        part = dumps_indented(data, limit=limit)
+        assert whole.startswith(part)
+        assert (len(part) > limit) == (len(whole) > limit)
+        assert part == whole or len(part) > limit
+    assert dumps_indented(data, limit=len(whole)) == whole

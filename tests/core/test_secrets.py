@@ -137,3 +137,29 @@ def test_case_folding_of_non_ascii_text_keeps_positions_and_runs_in_c() -> None:
     text = "\u00e9 \u017fecret=x \u2713 TOKEN \u0130\u0131 \u212aey \ud800"
     assert fold_case(text) == "? secret=x ? token ii key ?"
     assert len(fold_case(text)) == len(text)
+
+
+def test_redacting_text_without_a_pattern_start_compiles_no_pattern() -> None:
+    """Guards the import cost of every command: the 10 redaction patterns were compiled on import
+    (~2 ms); a text with none of their starts needs none of them."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        from bmad.core.redact import redact
+        from bmad.core.secrets import REDACTION_PATTERNS
+        assert redact("measure passed: 1 check, 0.2 s") == "measure passed: 1 check, 0.2 s"
+        print(sum("regex" in vars(pattern) for pattern in REDACTION_PATTERNS))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["0"]
+
+
+def test_a_pattern_compiles_its_source_with_its_flags() -> None:
+    """Guards the lazily compiled patterns: the private key block spans lines (DOTALL)."""
+    [block] = [p for p in SECRET_VALUE_PATTERNS if p.name == "private-key"]
+    assert block.regex.flags & re.DOTALL
+    assert block.regex.search(PEM) is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bmad.core.models import PhaseName
+from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.ledger.reader import json_values
 from bmad.ledger.records import outline_of
@@ -111,3 +111,25 @@ def test_a_read_of_the_latest_attempts_leaves_the_earlier_ones_out(tmp_path: Pat
             assert latest == {phase: run.to_result() for phase, run in whole.phases.items()}
             assert latest[PhaseName.ANALYZE].checks[0].id == "analyze.try3"
             assert latest[PhaseName.ANALYZE].artifacts == {"a": [3]}
+
+
+def test_a_phase_about_to_run_again_does_not_read_its_last_attempts_checks(tmp_path: Path) -> None:
+    """Guards the read before a phase runs (issue 13, a 1,000-object ANALYZE run again read its last
+    attempt's megabytes of checks to drop them): ``results_before`` gives the latest results with
+    that phase's checks left out, the other phases' whole (both read paths)."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = Release("hello", "dev", "a" * 40)
+    with Ledger.open(url) as ledger:
+        for attempt, phase in enumerate([PhaseName.BUILD, PhaseName.ANALYZE, PhaseName.ANALYZE]):
+            check = CheckResult(f"{phase.value}.try{attempt}", "t", CheckStatus.PASS, evidence={"n": attempt})
+            at = T0 + timedelta(minutes=attempt)
+            result = PhaseResult(phase, PhaseStatus.PASSED, [check], {"m": attempt}, {"a": [attempt]}, at, at)
+            ledger.record_phase(release, result)
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        whole = orm.latest_results(release)
+        for ledger in (orm, fast):
+            before = ledger.results_before(release, PhaseName.ANALYZE)
+            assert before == {**whole, PhaseName.ANALYZE: replace(whole[PhaseName.ANALYZE], checks=[])}
+            assert before[PhaseName.ANALYZE].artifacts == {"a": [2]}
+            assert before[PhaseName.BUILD].checks[0].id == "build.try0"
+            assert ledger.results_before(release, None) == whole

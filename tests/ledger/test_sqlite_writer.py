@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,12 @@ def _writes(ledger: Ledger) -> list[Any]:
     run = ledger.start_phase(REL, PhaseName.BUILD, owner="h:1:aa", forced_reason="hotfix", deployer=who)
     ledger.set_evidence_dir(run, "/tmp/evidence/1")
     check = CheckResult(id="build.x", title="X", status=CheckStatus.FAIL, duration_seconds=1.25, evidence={"n": 1})
+    shared = {"items": [{"b": 1, "a": (2, float("inf"))}], "note": "password=hunter22"}  # the phase's and a check's
+    check = replace(check, artifacts={"report": shared, "z": float("nan"), "a": [shared]})
+    odd = CheckResult(id="build.y", title="Y", status=CheckStatus.PASS, artifacts={2: "two", 10: shared})  # type: ignore[dict-item]
     result = PhaseResult(PhaseName.BUILD, PhaseStatus.FAILED, started_at=T0, finished_at=T0 + timedelta(seconds=5))
-    result.checks = [check]
+    result.checks = [check, odd]
+    result.artifacts = {"report": shared, "b": {"c": shared}}
     result.metrics = {"ratio": float("nan"), "items": [1, 2.5, "a"]}
     rollback = RollbackInput(to_version="d" * 40, reason="bad", detected_at=T0, recovered_at=T0 + timedelta(seconds=9))
     returned.append(ledger.finish_phase(run, result, evidence_dir="/tmp/evidence/2", rollback=rollback))
@@ -117,3 +123,35 @@ def test_a_phase_on_a_sqlite_ledger_imports_neither_sqlalchemy_nor_alembic(tmp_p
     status = bmad("status", "-e", "dev", "--json", cwd=service)
     assert '"measure": "passed"' in status.stdout
     assert bmad("verify-ledger", cwd=service).returncode == 0
+
+
+class _Walked(Mapping[str, Any]):
+    """A mapping that counts how often its items are walked."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data, self.walks = data, 0
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.walks += 1
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def test_an_artifact_of_the_phase_and_of_a_check_is_redacted_once(tmp_path: Path) -> None:
+    """Guards the cost of recording a large ANALYZE (issue 13): its readiness report (a megabyte)
+    is both the phase's artifact and its check's; finishing the phase redacts and stores it as
+    plain JSON once (before: twice), and both rows hold it."""
+    report = _Walked({"items": [{"id": "R-1"}], "score": 61.8})
+    check = CheckResult(id="analyze.readiness", title="R", status=CheckStatus.FAIL, artifacts={"readiness": report})  # type: ignore[dict-item]
+    result = PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, [check], artifacts={"readiness": report}, started_at=T0)  # type: ignore[dict-item]
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", clock=_clock) as ledger:
+        run = ledger.start_phase(REL, PhaseName.ANALYZE)
+        stored = ledger.finish_phase(run, result)
+    assert report.walks == 1
+    expected = {"items": [{"id": "R-1"}], "score": 61.8}
+    assert stored.artifacts == {"readiness": expected} and stored.checks[0].artifacts == {"readiness": expected}

@@ -10,6 +10,7 @@ span of the phase that made it.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,20 +33,34 @@ class HttpClient:
         verify: bool | str = True,
         cert: tuple[str, str] | None = None,
     ) -> None:
-        import requests
-
         self.system = system
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._session = requests.Session()
-        self._session.headers.update(headers or {})
-        self._session.verify = verify  # False, True, or the path of a CA bundle
-        if cert is not None:
-            self._session.cert = cert  # client certificate and key files
-        if auth is not None:
-            self._session.auth = auth
-        record_waits(self._session, system)
+        self._headers = dict(headers or {})
+        self._verify = verify  # False, True, or the path of a CA bundle
+        self._cert = cert  # client certificate and key files
+        self._auth = auth
+        self._made: Any = None
+        self._making = threading.Lock()
         self._retry_pause = sleeper(kind_of(system), f"{system}: backing off before a retry")
+
+    @property
+    def _session(self) -> Any:
+        """The ``requests.Session``, made at the first request: building an adapter imports no HTTP stack."""
+        with self._making:
+            if self._made is None:
+                import requests
+
+                session = requests.Session()
+                session.headers.update(self._headers)
+                session.verify = self._verify
+                if self._cert is not None:
+                    session.cert = self._cert
+                if self._auth is not None:
+                    session.auth = self._auth
+                record_waits(session, self.system)
+                self._made = session
+            return self._made
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -103,7 +118,8 @@ class HttpClient:
             raise AdapterError(self.system, kwargs.get("action") or f"GET {path}", "answer is not JSON") from None
 
     def close(self) -> None:
-        self._session.close()
+        if self._made is not None:
+            self._made.close()
 
 
 def record_waits(session: Any, system: str) -> None:

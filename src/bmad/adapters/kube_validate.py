@@ -19,7 +19,6 @@ Custom resources are validated against schemas registered with :meth:`add_custom
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import marshal
@@ -30,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bmad.core.digest import sha256
 from bmad.core.errors import ConfigError
 from bmad.ports.schemas import CustomSchema, SchemaError, SchemaOutcome
 
@@ -275,7 +275,7 @@ class BundledSchemaValidator:
             stat = definitions.stat()
         except OSError:
             return self._compile(schema_of(), path)
-        key = hashlib.sha256(raw)
+        key = sha256(raw)
         key.update(f"|{_REWRITE}|{definitions}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         return self._compile(None, path, schema_of=schema_of, key=key)
 
@@ -305,7 +305,7 @@ class BundledSchemaValidator:
             return None
         cache_file = None
         if self.cache_dir is not None:
-            digest = key or hashlib.sha256(json.dumps(schema, sort_keys=True).encode())
+            digest = key or sha256(json.dumps(schema, sort_keys=True).encode())
             digest.update(f"|{fastjsonschema.VERSION}|{sys.version_info[:2]}|{_NAMES_REWRITE}".encode())
             cache_file = self.cache_dir / f"{digest.hexdigest()[:32]}.bin"
             if cache_file.is_file():

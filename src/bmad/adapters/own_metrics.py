@@ -18,11 +18,11 @@ Series (see docs/reports.md and the dashboard ``bmad/dashboards/bmad.json``):
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 
 from bmad.adapters.pushgateway import PushgatewayClient
+from bmad.core.digest import sha256
 
 JOB = "bmad"
 
@@ -30,7 +30,7 @@ JOB = "bmad"
 def ledger_group_id(ledger_url: str) -> str:
     """A short id unique to one ledger: a hash of its URL without credentials (never the URL itself)."""
     bare = re.sub(r"://[^@/]*@", "://", ledger_url)
-    return hashlib.sha256(bare.encode("utf-8")).hexdigest()[:12]
+    return sha256(bare.encode("utf-8")).hexdigest()[:12]
 
 
 def render_own_metrics(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ from typing import Any
 
 from bmad.config.base import Model, config_json
 from bmad.config.models import BmadConfig
+from bmad.core.digest import sha256
 from bmad.core.files import read_keyed_json, write_atomic
 
 _FORMAT = "bmad.config-cache/1"
@@ -43,13 +43,13 @@ class _NotCached(Exception):
 def cache_file(config_file: Path) -> Path:
     """Where the validated form of ``config_file`` is kept."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    name = hashlib.sha256(str(config_file.resolve()).encode("utf-8")).hexdigest()[:32]
+    name = sha256(str(config_file.resolve()).encode("utf-8")).hexdigest()[:32]
     return Path(base) / "bmad" / "config" / f"{name}.json"
 
 
 def cache_key(text: str) -> str:
     """The digest of what a validation result depends on: the text, bmad's config code, pydantic, the environment."""
-    digest = hashlib.sha256(f"{_FORMAT}\0pydantic {_pydantic_version()}\0".encode())
+    digest = sha256(f"{_FORMAT}\0pydantic {_pydantic_version()}\0".encode())
     digest.update(text.encode("utf-8"))
     for module in sorted(Path(__file__).parent.glob("*.py")):
         stat = module.stat()

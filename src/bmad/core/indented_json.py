@@ -7,10 +7,15 @@ encoder appends to one list with plain recursion and leaves strings to the C str
 ``strings``, when given, maps every string *value* first (not keys, not what ``default`` returns),
 and every mapping is encoded as a dict and every tuple as a list: the text of
 ``json.dumps(redact_data(data), ...)`` in one walk, with ``strings=redact``.
+
+A dict met again in the same encoding (a phase's readiness report is both a phase artifact and
+its check's) is not walked again: its text is re-indented for its new depth. ``limit`` stops the
+encoding once the text is longer than that, for a caller that shows only its beginning.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
@@ -20,11 +25,31 @@ _INFINITY = float("inf")
 _by_key = itemgetter(0)
 
 
-def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None) -> str:
-    """``json.dumps(data, indent=2, sort_keys=True, default=str)``, with ``strings`` applied first."""
+def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, limit: int | None = None) -> str:
+    """``json.dumps(data, indent=2, sort_keys=True, default=str)``, with ``strings`` applied first.
+
+    With ``limit``, the text may end early: the whole text when it is at most ``limit`` characters
+    long, else a beginning of it longer than ``limit``."""
     chunks: list[str] = []
-    _Encoder(chunks.append, strings).value(data, 0)
+    if limit is None:
+        _Encoder(chunks, chunks.append, strings).value(data, 0)
+        return "".join(chunks)
+    size = 0
+
+    def append(chunk: str) -> None:
+        nonlocal size
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _LongEnough
+
+    with contextlib.suppress(_LongEnough):
+        _Encoder(chunks, append, strings).value(data, 0)
     return "".join(chunks)
+
+
+class _LongEnough(Exception):
+    """The text is already longer than the caller's ``limit``."""
 
 
 def _float_text(value: float) -> str:
@@ -56,12 +81,16 @@ def _key_text(key: Any) -> str:
 class _Encoder:
     """One encoding: where the chunks go, and each distinct string's text, made once."""
 
-    def __init__(self, append: Callable[[str], None], strings: Callable[[str], str] | None) -> None:
+    def __init__(self, chunks: list[str], append: Callable[[str], None], strings: Callable[[str], str] | None) -> None:
+        self.chunks = chunks
         self.append = append
         self.strings = strings
         self.any_mapping = strings is not None  # as redact_data does: every mapping a dict
         self.texts: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        # each dict encoded so far, by id: the dict (so that its id stays its own), its depth and
+        # where its text lies in ``chunks``
+        self.done: dict[int, tuple[Mapping[Any, Any], int, int, int]] = {}
 
     def text(self, value: str) -> str:
         strings = self.strings
@@ -119,6 +148,15 @@ class _Encoder:
         if not mapping:
             self.append("{}")
             return
+        done = self.done.get(id(mapping))
+        if done is not None:
+            self.append(_reindented("".join(self.chunks[done[2] : done[3]]), done[1], level))
+            return
+        start = len(self.chunks)
+        self.items(mapping, level)
+        self.done[id(mapping)] = (mapping, level, start, len(self.chunks))
+
+    def items(self, mapping: Mapping[Any, Any], level: int) -> None:
         append, texts, keys = self.append, self.texts, self.keys
         inner = "\n" + "  " * (level + 1)
         separator = "{" + inner
@@ -135,3 +173,14 @@ class _Encoder:
             else:
                 self.value(item, level + 1)
         append("\n" + "  " * level + "}")
+
+
+def _reindented(text: str, was: int, level: int) -> str:
+    """The text of a value encoded at depth ``was``, for depth ``level``: every line break in it is
+    one of the layout's (strings are written with ``\\n`` escapes) and is followed by at least
+    ``was`` indents."""
+    if level > was:
+        return text.replace("\n", "\n" + "  " * (level - was))
+    if level < was:
+        return text.replace("\n" + "  " * (was - level), "\n")
+    return text

@@ -27,6 +27,7 @@ from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions, TargetLockWa
 from bmad.ports.progress import Progress, Task
 
 if TYPE_CHECKING:
+    from bmad.engine.prewarm import WarmUp
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.records import RollbackInput
@@ -92,6 +93,7 @@ class PhaseRunner:
         self.warnings_fail = warnings_fail
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
         self.records_head = records_head  # the records branch's last known commit (saves a git call)
+        self.warm_up: WarmUp | None = None  # a run of several phases: the later phases' imports
 
     @cached_property
     def deployer(self) -> Deployer:
@@ -119,7 +121,7 @@ class PhaseRunner:
         ``previous``: the release's latest results when the caller has just read them (else read here).
         """
         if previous is None:
-            previous = self.ledger.latest_results(self.release)
+            previous = self.ledger.results_before(self.release, phase)
         started = self._start(phase, forced_reason)
         ctx = self._context(phase, started.evidence, previous, target_lock)
         run = self._run_plugin(phase, ctx)
@@ -204,6 +206,8 @@ class PhaseRunner:
 
         plugin: PhasePlugin = resolve_plugin(phase, ctx)
         checks = list(plugin.checks(ctx))
+        if self.warm_up is not None:
+            self.warm_up.start()  # while these checks wait on other systems
         task.update(f"{phase.label}: {len(checks)} check(s)", completed=0)
 
         def on_result(result: CheckResult) -> None:

@@ -8,7 +8,6 @@ metric values, check outcomes and evidence paths, never secret values.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,6 +109,8 @@ def _by_digest_when_large(artifact: Any) -> Any:
     text = json.dumps(artifact, sort_keys=True, separators=(",", ":"))
     if len(text) <= LARGE_ARTIFACT_BYTES:
         return artifact
+    import hashlib  # OpenSSL (~4 ms to load): only for a large artifact
+
     return {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 

@@ -129,7 +129,8 @@ def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[Phas
     outcome = RunOutcome(release=release)
     outcome.interrupted = db.detect_interrupted(release.service, runner.environment)
     # one read serves the gate and the first phase (nothing is recorded in between)
-    latest = None if request.resume else db.latest_results(release)
+    first = next(iter(_phase_list(request.phases)), None)
+    latest = None if request.resume else db.results_before(release, first)
     todo = _plan(db, release, latest, phases=request.phases, resume=request.resume, force=request.force)
     check_plugins(runner.config, todo)
     if not todo:
@@ -157,8 +158,34 @@ def _run_phases(
     latest: Mapping[PhaseName, PhaseResult] | None,
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` and ``latest`` (the
-    release's results read before the run, when read) go to the first only."""
+    release's results read before the run, when read) go to the first only. While the first waits on
+    other systems, the later phases' modules are imported in the background (``engine/prewarm.py``)."""
+    from bmad.engine.plugins import custom_module
+    from bmad.engine.prewarm import WarmUp, modules_for
+
+    def custom(phase: PhaseName) -> bool:
+        return bool(custom_module(phase, runner.config))
+
+    kind = runner.config.environment(runner.environment).target.kind
+    publish = not runner.options.no_reports
+    runner.warm_up = WarmUp(modules_for(todo, target_kind=kind, custom=custom, publish=publish))
+    try:
+        _run_in_order(runner, todo, outcome, forced_reason, on_phase, latest)
+    finally:
+        runner.warm_up.stop()
+
+
+def _run_in_order(
+    runner: PhaseRunner,
+    todo: Sequence[PhaseName],
+    outcome: RunOutcome,
+    forced_reason: str | None,
+    on_phase: Callable[[PhaseOutcome], None] | None,
+    latest: Mapping[PhaseName, PhaseResult] | None,
+) -> None:
     for index, phase in enumerate(todo):
+        if index > 0 and runner.warm_up is not None:
+            runner.warm_up.wait()  # nothing imports in the background while this phase runs
         with _target_lock(runner, phase) as held:
             first = index == 0
             phase_outcome = runner.run_phase(

@@ -7,12 +7,11 @@ both have them, so either path hashes and seals a record the same way, and no SQ
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bmad.core.digest import sha256
 from bmad.ledger.hashing import canonical_json, iso
 
 _SEAL_PREFIX = "seal:"
@@ -114,6 +113,9 @@ class RollbackFields(Protocol):
 
 def sign(key: str, value: str) -> str:
     """HMAC-SHA256 of ``value`` under ``key`` (hex)."""
+    import hashlib  # with OpenSSL (~4 ms): only a ledger with a signing key
+    import hmac
+
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
@@ -132,7 +134,7 @@ def seal(row: RunFields, key: str | None) -> str:
     if deployer is not None:
         fields["deployer"] = deployer  # sealed rows started before revision 0002 keep their seal
     content = canonical_json(fields)
-    digest = sign(key, content) if key else hashlib.sha256(content.encode()).hexdigest()
+    digest = sign(key, content) if key else sha256(content.encode()).hexdigest()
     return _SEAL_PREFIX + digest[: 64 - len(_SEAL_PREFIX)]
 
 

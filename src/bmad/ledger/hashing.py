@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
+
+from bmad.core.digest import sha256
 
 
 def canonical_json(data: Any) -> str:
@@ -31,7 +32,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     digest.update(prev_hash.encode())
     digest.update(b"\n")
     digest.update(canonical_json(content).encode())

@@ -26,7 +26,6 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, P
 from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import (
-    LATEST_ATTEMPTS,
     ChecksOf,
     LockInfo,
     PhaseRunRecord,
@@ -34,6 +33,7 @@ from bmad.ledger.records import (
     ReleaseOutline,
     RollbackRecord,
     checked_phases,
+    latest_only,
 )
 
 HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
@@ -316,7 +316,7 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         return []
     releases = _releases(rows)
     ids = json.dumps(list(releases))
-    if with_checks is LATEST_ATTEMPTS:
+    if latest_only(with_checks):
         runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
     else:
         runs = db.execute(_RUNS_OF, (ids,)).fetchall()

@@ -29,17 +29,34 @@ class LatestChecks(enum.Enum):
 
 
 LATEST_ATTEMPTS = LatestChecks.LATEST
-# Which runs' checks a read loads: True every run's, False none, the runs of the phases given, or
-# LATEST_ATTEMPTS.
-ChecksOf = bool | Collection[PhaseName] | LatestChecks
+
+
+@datatype(frozen=True)
+class LatestAttemptsOf:
+    """``with_checks=LatestAttemptsOf(phases)``: as LATEST_ATTEMPTS, with the checks of ``phases``
+    only: the run that is about to run a phase again does not read its last attempt's checks."""
+
+    phases: frozenset[PhaseName]
+
+
+# Which runs' checks a read loads: True every run's, False none, the runs of the phases given,
+# LATEST_ATTEMPTS or LatestAttemptsOf.
+ChecksOf = bool | Collection[PhaseName] | LatestChecks | LatestAttemptsOf
+
+
+def latest_only(with_checks: ChecksOf) -> bool:
+    """Whether a read with ``with_checks`` returns each phase's latest attempt only."""
+    return with_checks is LATEST_ATTEMPTS or isinstance(with_checks, LatestAttemptsOf)
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
-    """The phases whose runs' checks a read with ``with_checks`` loads (latest runs only: LATEST_ATTEMPTS)."""
+    """The phases whose runs' checks a read with ``with_checks`` loads (latest runs only: see :func:`latest_only`)."""
     if isinstance(with_checks, bool):
         return frozenset(PhaseName) if with_checks else frozenset()
     if isinstance(with_checks, LatestChecks):
         return frozenset(PhaseName)
+    if isinstance(with_checks, LatestAttemptsOf):
+        return with_checks.phases
     return frozenset(with_checks)
 
 

@@ -253,6 +253,7 @@ class SqliteWriter:
 
     def _filled(self, row: _RunRow, result: PhaseResult, evidence_dir: str | None) -> _RunRow:
         """A finished phase's outcome (redacted) in its row."""
+        artifacts = _PlainArtifacts()
         return replace(
             row,
             status=result.status.value,
@@ -260,10 +261,10 @@ class SqliteWriter:
             finished_at=result.finished_at or self._clock(),
             forced_reason=redact(result.forced_reason) if result.forced_reason else row.forced_reason,
             metrics=plain(redact_data(result.metrics)),
-            artifacts=plain(redact_data(result.artifacts)),
+            artifacts=artifacts.of(result.artifacts),
             message=redact(result.message),
             evidence_dir=evidence_dir if evidence_dir is not None else row.evidence_dir,
-            checks=tuple(_check_row(position, check) for position, check in enumerate(result.checks)),
+            checks=tuple(_check_row(position, check, artifacts) for position, check in enumerate(result.checks)),
         )
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
@@ -383,9 +384,32 @@ def _interrupted(db: sqlite3.Connection, row: _RunRow, now: datetime) -> _RunRow
     return replace(row, status=PhaseStatus.INTERRUPTED.value, finished_at=now, message=message)
 
 
-def _check_row(position: int, check: CheckResult) -> _CheckRow:
-    data = plain(redact_data(check_data(check)))
+def _check_row(position: int, check: CheckResult, artifacts: _PlainArtifacts) -> _CheckRow:
+    fields = check_data(check)
+    data = plain(redact_data({key: value for key, value in fields.items() if key != "artifacts"}))
+    data["artifacts"] = artifacts.of(fields["artifacts"])
+    data = dict(sorted(data.items()))  # the key order of plain(): the stored text is json.dumps(data)
     return _CheckRow(position, check.id, data["title"], check.status.value, check.duration_seconds, data)
+
+
+class _PlainArtifacts:
+    """``plain(redact_data(artifacts))`` of the artifacts of a phase and of its checks, each artifact
+    value made once: a check's artifact is often also the phase's (the readiness report of a
+    thousand objects, a megabyte)."""
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[Any, Any]] = {}  # by id: the value (its id stays its own), its plain form
+
+    def of(self, artifacts: dict[str, Any]) -> dict[str, Any]:
+        if not all(key.__class__ is str for key in artifacts):
+            return dict(plain(redact_data(artifacts)))
+        return {name: self._value(artifacts[name]) for name in sorted(artifacts)}  # plain() sorts the keys
+
+    def _value(self, value: Any) -> Any:
+        done = self._done.get(id(value))
+        if done is None or done[0] is not value:
+            done = self._done[id(value)] = (value, plain(redact_data(value)))
+        return done[1]
 
 
 def _insert_checks(db: sqlite3.Connection, row: _RunRow) -> None:

@@ -23,6 +23,7 @@ from bmad.ledger.reader import HEAD_REVISION, ChangeMarks, SqliteReader, file_ma
 from bmad.ledger.records import (
     LATEST_ATTEMPTS,
     ChecksOf,
+    LatestAttemptsOf,
     LockInfo,
     PhaseRunRecord,
     ReleaseHistory,
@@ -345,6 +346,14 @@ class Ledger:
         if history is None:
             return {}
         return {phase: run.to_result() for phase, run in history.phases.items()}
+
+    def results_before(self, release: Release, phase: PhaseName | None) -> dict[PhaseName, PhaseResult]:
+        """:meth:`latest_results` for a run about to run ``phase``: that phase's own latest attempt
+        comes without its checks (a phase is never shown its own earlier attempt, and an ANALYZE
+        attempt's checks can be megabytes)."""
+        if phase is None:
+            return self.latest_results(release)
+        return self.latest_results(release, with_checks=LatestAttemptsOf(frozenset(PhaseName) - {phase}))
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
         """Turn phase runs left ``running`` by a dead process into ``interrupted`` (chained records).

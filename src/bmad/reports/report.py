@@ -415,8 +415,9 @@ def _checks(view: ReleaseView) -> str:
 
 def _check_row(check: CheckResult) -> str:
     # the text of json.dumps(evidence, indent=2, sort_keys=True, default=str), without json's pure-Python
-    # indenting encoder (an ANALYZE check's evidence can be megabytes, of which 6,000 characters are shown)
-    evidence = dumps_indented(check.evidence) if check.evidence else ""
+    # indenting encoder (an ANALYZE check's evidence can be megabytes, of which 6,000 characters are
+    # shown: the encoding stops there)
+    evidence = dumps_indented(check.evidence, limit=EVIDENCE_LIMIT) if check.evidence else ""
     if len(evidence) > EVIDENCE_LIMIT:
         evidence = evidence[:EVIDENCE_LIMIT] + "\n… (cut; the full evidence is in the run's evidence folder)"
     files = "".join(f"<li><code>{_e(f)}</code></li>" for f in check.evidence_files)

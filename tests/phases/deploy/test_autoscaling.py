@@ -35,3 +35,25 @@ def test_while_disabled_the_check_is_not_listed(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, CONFIG % "false", "dev", version="1", options={"image": "hello", "digest": ""})
     ids = [c.id for c in make_plugin(ctx).checks(ctx)]
     assert ids == ["deploy.apply", "deploy.rollout", "deploy.smoke", "deploy.cutover", "deploy.verify"]
+
+
+def test_the_pause_between_two_polls_of_the_autoscalers_is_a_wait_on_the_cluster() -> None:
+    """Guards the own share of a deploy: the watch slept between its HPA reads outside any span, so the
+    pauses counted as bmad's own time though they wait on the cluster's HPA controller."""
+    import threading
+    import time
+
+    from bmad.core.spans import SpanKind, SpanRecorder, covered_seconds, recording
+    from bmad.phases.deploy.autoscaling_watch import WatchLimits, watch_autoscalers
+    from bmad.ports.target import AutoscalerStatus
+
+    status = AutoscalerStatus("web", "Deployment/web", 1, 4, 1, 1, "cpu", 10.0, 50.0)
+    recorder = SpanRecorder()
+    started = time.monotonic()
+    with recording(recorder):
+        samples = watch_autoscalers(
+            lambda: [status], {"web": 3}, WatchLimits(60.0, 0.3, 0.1), started=started, cancel=threading.Event()
+        )
+    pauses = [span for span in recorder.spans() if span.kind is SpanKind.KUBERNETES]
+    assert len(samples) == len(pauses) + 1 >= 3
+    assert covered_seconds(pauses) >= 0.1 * len(pauses) * 0.9

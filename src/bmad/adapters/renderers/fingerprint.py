@@ -4,7 +4,6 @@ source and, followed through ``resources``/``bases``/``components``, every local
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import yaml
 
 from bmad.config.base import config_json
 from bmad.config.bundle_source import BundleSourceConfig
+from bmad.core.digest import sha256
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _FOLDER_KEYS = ("resources", "bases", "components")
@@ -20,7 +20,7 @@ _FOLDER_KEYS = ("resources", "bases", "components")
 
 def source_fingerprint(source: BundleSourceConfig, base_dir: Path) -> str:
     """sha256 over the paths and contents of the files rendering ``source`` reads."""
-    digest = hashlib.sha256(json.dumps(config_json(source), separators=(",", ":"), ensure_ascii=False).encode())
+    digest = sha256(json.dumps(config_json(source), separators=(",", ":"), ensure_ascii=False).encode())
     for path in sorted(set(_files(_roots(source, base_dir)))):
         digest.update(str(path).encode() + b"\0")
         try:

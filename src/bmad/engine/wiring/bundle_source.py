@@ -22,13 +22,13 @@ _RENDERED: dict[tuple[str, ...], RenderedBundle] = {}  # one entry per rendered 
 def render_bundle(config: BmadConfig, environment: str) -> RenderedBundle | None:
     """The rendered bundle of a kustomize or helm source (rendered once while its inputs are unchanged);
     None for a folder (read as written)."""
-    from bmad.adapters.renderers import renderer_for
-    from bmad.adapters.renderers.fingerprint import source_fingerprint
-
     target = config.environment(environment).target
     source = target.kubernetes.source
     if target.kind != "kubernetes" or source.kind == "folder":
         return None
+    from bmad.adapters.renderers import renderer_for  # ~2 ms: only a source that renders
+    from bmad.adapters.renderers.fingerprint import source_fingerprint
+
     namespace = target.kubernetes.namespace or "default"
     base_dir = config.base_dir
     key = (

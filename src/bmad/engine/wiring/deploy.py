@@ -16,6 +16,7 @@ from bmad.config.secret_refs import resolve_at
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.models import PhaseName
 from bmad.ports.artifacts import BuildArtifacts
+from bmad.ports.gpu import PodGpuView
 from bmad.ports.phase import PhaseContext, PhasePlugin, RunOptions
 from bmad.ports.target import AutoscalerWatch, DeploySpec, Target
 
@@ -165,11 +166,17 @@ def make_spec(ctx: PhaseContext) -> DeploySpec:
     )
 
 
+def _gpu_pods(target: Target) -> PodGpuView:
+    """The GPU view of a Kubernetes target (imported only for one: the local target has none)."""
+    from bmad.adapters.targets.kubernetes.gpu_pods import KubernetesGpuPods
+
+    return KubernetesGpuPods(target)
+
+
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.loadgen import make_load_generator
     from bmad.adapters.prometheus import PrometheusClient
-    from bmad.adapters.targets.kubernetes.gpu_pods import KubernetesGpuPods
     from bmad.adapters.targets.probe import CommandSuiteRunner, RequestsProbe
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.deploy import DeployPhase
@@ -190,7 +197,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         repository_dir=str(config.repository_dir),
         job=config.measure.scrape_job or config.service.name,
         gpu=HostGpuProbe(docker_host=ctx.environment.target.local.docker_host),
-        pods=KubernetesGpuPods(target) if target.kind == "kubernetes" else None,
+        pods=_gpu_pods(target) if target.kind == "kubernetes" else None,
         autoscaling=kubernetes.autoscaling or config.deploy.autoscaling,
         autoscalers=target if isinstance(target, AutoscalerWatch) else None,
         load_generator=lambda url: make_load_generator(

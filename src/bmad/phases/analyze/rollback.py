@@ -8,7 +8,6 @@ when the ledger has some, else ``deploy.rollback_timeout_seconds``).
 from __future__ import annotations
 
 import shlex
-import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +16,12 @@ def _digest_of(image: str | None) -> str | None:
     if image and "@" in image:
         return image.split("@", 1)[1]
     return None
+
+
+def _median(durations: Sequence[float]) -> float:
+    import statistics  # ~5 ms with fractions and decimal; only a service with earlier deployments needs it
+
+    return round(statistics.median(durations), 1)
 
 
 def build_rollback_plan(
@@ -32,7 +37,7 @@ def build_rollback_plan(
     kind = str(snapshot.get("kind") or "unknown")
     exists = bool(snapshot.get("exists"))
     bmad_cmd = f"bmad rollback --env {shlex.quote(environment)}"
-    expected = round(statistics.median(past_durations), 1) if past_durations else float(timeout_seconds)
+    expected = _median(past_durations) if past_durations else float(timeout_seconds)
     basis = (
         f"median of {len(past_durations)} earlier deployment(s)"
         if past_durations

@@ -30,11 +30,17 @@ class BuildWorkspace:
                 self._archive = images.export(image_id, self._scratch() / "image.tar")
             return self._archive
 
-    def clear(self) -> None:
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
-            self._archive = None
+    def clear(self) -> threading.Thread | None:
+        """Remove the scratch folder in a thread of its own, returned: unlinking the exported image takes
+        tens of ms that the phase need not wait for (the thread is not a daemon: bmad exits after it)."""
+        if self._folder is None:
+            return None
+        folder, self._folder, self._archive = self._folder, None, None
+        cleanup = threading.Thread(
+            target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, name="bmad-build-cleanup"
+        )
+        cleanup.start()
+        return cleanup
 
     def _scratch(self) -> Path:
         if self._folder is None:

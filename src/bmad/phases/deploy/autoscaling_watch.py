@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bmad.config.deploy import AutoscalingConfig
+from bmad.core.spans import SpanKind, waiting
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LoadGenerator
 from bmad.ports.target import AutoscalerStatus
 
@@ -109,8 +110,9 @@ def watch_autoscalers(
             return samples
         if at >= limits.first_scale_up_within and not any(s.desired > first.get(s.hpa, s.desired) for s in samples):
             return samples
-        if cancel.wait(limits.interval):
-            return samples
+        with waiting(SpanKind.KUBERNETES, "autoscaling: waiting for the HPAs to scale"):  # between two polls
+            if cancel.wait(limits.interval):
+                return samples
 
 
 def _all_reached(samples: list[ReplicaSample], goals: dict[str, int]) -> bool:

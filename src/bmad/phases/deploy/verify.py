@@ -282,11 +282,6 @@ def _observe(cancel: threading.Event, seconds: float, label: str) -> bool:
         return cancel.wait(seconds)
 
 
-def sleep_until(deadline: float, cancel: threading.Event) -> bool:
-    """Wait until a monotonic deadline; True when cancelled first."""
-    return cancel.wait(max(0.0, deadline - time.monotonic()))
-
-
 def wait_discovered(
     metrics: MetricsQuery,
     *,

@@ -17,7 +17,6 @@ labels and the running state, by rules that hold at every step of an update or a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import field
@@ -25,6 +24,7 @@ from typing import Any
 
 from bmad.config.deploy import LocalTargetConfig
 from bmad.core.datatypes import datatype
+from bmad.core.digest import sha256
 from bmad.ports.target import DeploySpec
 
 SYSTEM = "container engine"
@@ -243,4 +243,4 @@ def config_hash(spec: DeploySpec, config: LocalTargetConfig) -> str:
         "memory": config.memory_limit,
         "cpus": config.cpus,
     }
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+    return sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

@@ -13,7 +13,6 @@ file is still a loud error. A cache that cannot be read, is not ours alone, or d
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bmad import __version__
+from bmad.core.digest import sha256
 from bmad.core.files import read_keyed_json, write_atomic
 from bmad.phases.analyze.catalog.data import data_texts
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category, Scope, Severity
@@ -52,7 +52,7 @@ def cache_file() -> Path:
 
 def cache_key(texts: Mapping[Category, str]) -> str:
     """The digest of what the entries depend on: the data files and the catalog's code."""
-    digest = hashlib.sha256(f"{_FORMAT}\0bmad {__version__}\0".encode())
+    digest = sha256(f"{_FORMAT}\0bmad {__version__}\0".encode())
     for category, text in texts.items():
         digest.update(f"\0{category.slug}\0".encode())
         digest.update(text.encode("utf-8"))
