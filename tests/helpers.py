@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -152,3 +152,20 @@ def run_hello(
                 proc.wait(timeout=5)
         if proc.stderr:
             proc.stderr.close()
+
+
+class WalkCounter(Mapping[str, Any]):
+    """A mapping that counts how often its items are walked (to prove a value is serialised once)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data, self.walks = data, 0
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.walks += 1
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from bmad.core.indented_json import dumps_indented
 from bmad.core.redact import MASK, forget_secrets, redact, redact_data, register_secret
+from tests.helpers import WalkCounter
 
 
 class Color(Enum):
@@ -87,26 +87,9 @@ def test_a_dict_met_again_is_written_again_at_its_new_depth() -> None:
         assert dumps_indented(value) == expected
         redacted = json.dumps(redact_data(value), indent=2, sort_keys=True, default=str)
         assert dumps_indented(value, strings=redact) == redacted
-    walked = Walked({"k": "v", "nested": {"x": 1}})
+    walked = WalkCounter({"k": "v", "nested": {"x": 1}})
     text = dumps_indented({"a": walked, "b": [walked], "c": {"d": walked}}, strings=redact)
     assert walked.walks == 1 and text.count('"nested"') == 3
-
-
-class Walked(Mapping[str, Any]):
-    """A mapping that counts how often its items are walked."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data, self.walks = data, 0
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        self.walks += 1
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 def test_with_a_limit_the_text_stops_once_longer_than_it() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, P
 from bmad.ledger import Ledger, RollbackInput
 from bmad.ports.notifications import DeliveryRecord
 from tests.engine.support import bmad, cli_env, make_service
+from tests.helpers import WalkCounter
 from tests.reports.reports_data import SPECS, T0, record
 
 KEY = "k" * 32
@@ -125,30 +125,13 @@ def test_a_phase_on_a_sqlite_ledger_imports_neither_sqlalchemy_nor_alembic(tmp_p
     assert bmad("verify-ledger", cwd=service).returncode == 0
 
 
-class _Walked(Mapping[str, Any]):
-    """A mapping that counts how often its items are walked."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data, self.walks = data, 0
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        self.walks += 1
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-
 def test_an_artifact_of_the_phase_and_of_a_check_is_redacted_once(tmp_path: Path) -> None:
     """Guards the cost of recording a large ANALYZE (issue 13): its readiness report (a megabyte)
     is both the phase's artifact and its check's; finishing the phase redacts and stores it as
     plain JSON once (before: twice), and both rows hold it."""
-    report = _Walked({"items": [{"id": "R-1"}], "score": 61.8})
-    check = CheckResult(id="analyze.readiness", title="R", status=CheckStatus.FAIL, artifacts={"readiness": report})  # type: ignore[dict-item]
-    result = PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, [check], artifacts={"readiness": report}, started_at=T0)  # type: ignore[dict-item]
+    report = WalkCounter({"items": [{"id": "R-1"}], "score": 61.8})
+    check = CheckResult(id="analyze.readiness", title="R", status=CheckStatus.FAIL, artifacts={"readiness": report})
+    result = PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, [check], artifacts={"readiness": report}, started_at=T0)
     with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", clock=_clock) as ledger:
         run = ledger.start_phase(REL, PhaseName.ANALYZE)
         stored = ledger.finish_phase(run, result)
