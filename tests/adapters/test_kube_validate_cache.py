@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 from pathlib import Path
 
 from bmad.adapters.kube_validate import BundledSchemaValidator
@@ -72,3 +73,52 @@ def test_compiled_validators_name_nested_values_without_building_locals(tmp_path
         except fastjsonschema.JsonSchemaValueException as exc:
             messages.append(str(exc))
     assert messages == ["data.spec.template.spec.containers[0].env[0].name must be string"] * 2
+
+
+def _plant(cache: Path, marker: Path) -> Path:
+    """Replace the one cached validator in ``cache`` with valid code that writes ``marker`` when run."""
+    (entry,) = cache.glob("*.bin")
+    source = f"open({str(marker)!r}, 'w').write('ran')\ndef validate(data):\n    return data\n"
+    entry.write_bytes(marshal.dumps(compile(source, "<planted>", "exec")))
+    return entry
+
+
+def test_a_cached_validator_someone_else_could_have_written_is_never_run(tmp_path: Path) -> None:
+    """Guards the schema cache, which is code that is exec'd: a file others may write (mode 0666)
+    was loaded and run; it is now a miss, compiled again and rewritten owner-only."""
+    cache, marker = tmp_path / "schemas", tmp_path / "marker"
+    BundledSchemaValidator("1.30", cache_dir=cache).validate(CONFIG_MAP)
+    entry = _plant(cache, marker)
+    entry.chmod(0o666)
+    again = BundledSchemaValidator("1.30", cache_dir=cache)
+    assert again.validate({**CONFIG_MAP, "data": {"a": 1}}).status == "invalid"  # the real validator
+    assert not marker.exists()
+    assert (again.compiled_count, again.cache_hits) == (1, 0)
+    assert entry.stat().st_mode & 0o777 == 0o600
+    assert BundledSchemaValidator("1.30", cache_dir=cache).validate(CONFIG_MAP).status == "valid"
+    assert not marker.exists()
+
+
+def test_a_cache_folder_others_can_open_is_not_read(tmp_path: Path) -> None:
+    """Guards the schema cache: an owner-only file in a folder others can read or write (where it
+    could be swapped) is not run either."""
+    cache, marker = tmp_path / "schemas", tmp_path / "marker"
+    BundledSchemaValidator("1.30", cache_dir=cache).validate(CONFIG_MAP)
+    _plant(cache, marker).chmod(0o600)
+    cache.chmod(0o755)
+    again = BundledSchemaValidator("1.30", cache_dir=cache)
+    assert again.validate(CONFIG_MAP).status == "valid"
+    assert not marker.exists()
+    assert (again.compiled_count, again.cache_hits) == (1, 0)
+
+
+def test_the_cache_is_made_owner_only(tmp_path: Path) -> None:
+    """The folders the cache creates are 0700 and its files 0600, whatever the umask."""
+    cache = tmp_path / "xdg" / "bmad" / "schemas"
+    previous = os.umask(0o022)
+    try:
+        BundledSchemaValidator("1.30", cache_dir=cache).validate(CONFIG_MAP)
+    finally:
+        os.umask(previous)
+    assert [folder.stat().st_mode & 0o777 for folder in (cache.parent.parent, cache.parent, cache)] == [0o700] * 3
+    assert [entry.stat().st_mode & 0o777 for entry in cache.iterdir()] == [0o600]

@@ -1,4 +1,4 @@
-"""write_atomic: whole files, owner-only by default, nothing left behind on failure."""
+"""write_atomic: whole files, owner-only by default, nothing left behind on failure; owner-only reads."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bmad.core.files import write_atomic
+from bmad.core.files import read_owner_only, user_cache_dir, write_atomic
 
 
 def _mode(path: Path) -> int:
@@ -47,3 +47,26 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         write_atomic(target, 42)  # type: ignore[arg-type]
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["d.txt"]
+
+
+def test_read_owner_only_reads_only_what_is_ours_alone(tmp_path: Path) -> None:
+    """A file that holds code is read only when it and its folder are owner-only and it is no link."""
+    folder = tmp_path / "cache"
+    entry = write_atomic(folder / "a.bin", b"code")
+    assert read_owner_only(entry) == b"code"
+    assert read_owner_only(folder / "missing.bin") is None
+    (folder / "link.bin").symlink_to(entry)
+    assert read_owner_only(folder / "link.bin") is None
+    entry.chmod(0o640)
+    assert read_owner_only(entry) is None
+    entry.chmod(0o600)
+    folder.chmod(0o750)
+    assert read_owner_only(entry) is None
+
+
+def test_user_cache_dir_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert user_cache_dir() == tmp_path / "bmad"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert user_cache_dir() == tmp_path / "home" / ".cache" / "bmad"

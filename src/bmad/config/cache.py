@@ -28,7 +28,7 @@ from typing import Any
 from bmad.config.base import Model, config_json
 from bmad.config.models import BmadConfig
 from bmad.core.digest import sha256
-from bmad.core.files import read_keyed_json, write_atomic
+from bmad.core.files import read_keyed_json, user_cache_dir, write_atomic
 
 _FORMAT = "bmad.config-cache/1"
 # environment variables read while validating (default factories); their values are part of the key
@@ -42,9 +42,8 @@ class _NotCached(Exception):
 
 def cache_file(config_file: Path) -> Path:
     """Where the validated form of ``config_file`` is kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     name = sha256(str(config_file.resolve()).encode("utf-8")).hexdigest()[:32]
-    return Path(base) / "bmad" / "config" / f"{name}.json"
+    return user_cache_dir() / "config" / f"{name}.json"
 
 
 def cache_key(text: str) -> str:

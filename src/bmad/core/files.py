@@ -10,9 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def user_cache_dir() -> Path:
+    """bmad's folder in the user's cache: ``$XDG_CACHE_HOME/bmad`` (``~/.cache/bmad`` when unset)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bmad"
 
 
 def write_atomic(
@@ -96,3 +102,24 @@ def read_keyed_json(path: Path, key: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return cached if isinstance(cached, dict) and cached.get("key") == key else None
+
+
+def read_owner_only(path: Path) -> bytes | None:
+    """The bytes of ``path`` when it and its folder are ours alone; else None (also when missing).
+
+    For a cache that holds code: a regular file (not a link) of our uid, no group/other bits, in a
+    folder of our uid that no one else can read or write. The file is checked on the opened handle,
+    so it cannot be swapped between the check and the read.
+    """
+    try:
+        folder = path.parent.stat()
+        if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
+            return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(handle.fileno())
+        if not stat.S_ISREG(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+            return None
+        return handle.read()

@@ -378,8 +378,12 @@ def test_secrets_and_snapshot_against_kubernetes_stand_in(
     assert "missing key(s) db-password" in again.results["analyze.secrets"].observed
 
 
-def test_wiring_builds_the_phase_from_bmad_yaml(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:
+def test_wiring_builds_the_phase_from_bmad_yaml(
+    tmp_path: Path, git_repo: Callable[..., Path], kube: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bmad.engine.wiring.analyze import make_plugin
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
     repo = make_project(tmp_path, git_repo)
@@ -405,7 +409,9 @@ def test_wiring_builds_the_phase_from_bmad_yaml(tmp_path: Path, git_repo: Callab
     assert outcome.metrics["secrets_configured"] is True
     assert outcome.metrics["kubernetes_manifests_valid"] is True
     assert "disabled (analyze.server_dry_run: false)" in outcome.results["analyze.manifests"].summary
-    assert (repo / ".bmad" / "cache" / "schemas").is_dir()  # compiled validators cached for the next run
+    # compiled validators cached for the next run, of this checkout or another, in the user's cache
+    assert list((tmp_path / "xdg" / "bmad" / "schemas").glob("*.bin"))
+    assert not (repo / ".bmad" / "cache" / "schemas").exists()
 
 
 def test_server_dry_run_sends_dry_run_all_and_reports_rejections() -> None:

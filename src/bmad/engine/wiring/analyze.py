@@ -13,6 +13,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
     from bmad.adapters.git_history import GitHistory
     from bmad.adapters.gpu_host import HostGpuProbe
     from bmad.adapters.kube_validate import BundledSchemaValidator
+    from bmad.core.files import user_cache_dir
     from bmad.engine.wiring.bundle_source import keep_rendered, render_bundle
     from bmad.phases.analyze import AnalyzePhase
     from bmad.phases.analyze.attestations import load_attestations
@@ -25,7 +26,7 @@ def make_plugin(ctx: PhaseContext) -> PhasePlugin:
         settings.kubernetes_version,
         strict=settings.strict_schemas,
         extra_schema_dirs=[config.resolve_path(p) for p in settings.crd_schemas],
-        cache_dir=config.state_path / "cache" / "schemas",
+        cache_dir=user_cache_dir() / "schemas",
     )
     target: Any = None
     target_note = "no target configured"

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bmad import __version__
 from bmad.core.digest import sha256
-from bmad.core.files import read_keyed_json, write_atomic
+from bmad.core.files import read_keyed_json, user_cache_dir, write_atomic
 from bmad.phases.analyze.catalog.data import data_texts
 from bmad.phases.analyze.readiness_data import CatalogEntry, Category, Scope, Severity
 
@@ -46,8 +45,7 @@ def compiled_entries(texts: dict[Category, str] | None = None) -> tuple[CatalogE
 
 
 def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bmad" / "catalog.json"
+    return user_cache_dir() / "catalog.json"
 
 
 def cache_key(texts: Mapping[Category, str]) -> str:
