@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +158,34 @@ def _run_phases(
     latest: Mapping[PhaseName, PhaseResult] | None,
 ) -> None:
     """Run ``todo`` in order until one does not pass; ``forced_reason`` and ``latest`` (the
-    release's results read before the run, when read) go to the first only. While the first waits on
-    other systems, the later phases' modules are imported in the background (``engine/prewarm.py``)."""
+    release's results read before the run, when read) go to the first only."""
+    with _warming_up(runner, todo):
+        for index, phase in enumerate(todo):
+            if index > 0 and runner.warm_up is not None:
+                runner.warm_up.wait()  # nothing imports in the background while this phase runs
+            with _target_lock(runner, phase) as held:
+                first = index == 0
+                phase_outcome = runner.run_phase(
+                    phase,
+                    forced_reason=forced_reason if first else None,
+                    target_lock=held,
+                    previous=latest if first else None,
+                )
+            outcome.phases.append(phase_outcome)
+            if on_phase is not None:
+                on_phase(phase_outcome)
+            if phase_outcome.result.status is not PhaseStatus.PASSED:
+                outcome.exit_code = _exit_code(phase_outcome)
+                outcome.message = _stop_message(phase_outcome, runner.release)
+                return
+    names = ", ".join(p.label for p in todo)
+    outcome.message = f"{runner.release.key}: {names} passed"
+
+
+@contextlib.contextmanager
+def _warming_up(runner: PhaseRunner, todo: Sequence[PhaseName]) -> Iterator[None]:
+    """While the first phase waits on other systems, the later phases' modules are imported in the
+    background (``engine/prewarm.py``); the warm-up is stopped however the run ends."""
     from bmad.engine.plugins import custom_module
     from bmad.engine.prewarm import WarmUp, modules_for
 
@@ -170,39 +196,9 @@ def _run_phases(
     publish = not runner.options.no_reports
     runner.warm_up = WarmUp(modules_for(todo, target_kind=kind, custom=custom, publish=publish))
     try:
-        _run_in_order(runner, todo, outcome, forced_reason, on_phase, latest)
+        yield
     finally:
         runner.warm_up.stop()
-
-
-def _run_in_order(
-    runner: PhaseRunner,
-    todo: Sequence[PhaseName],
-    outcome: RunOutcome,
-    forced_reason: str | None,
-    on_phase: Callable[[PhaseOutcome], None] | None,
-    latest: Mapping[PhaseName, PhaseResult] | None,
-) -> None:
-    for index, phase in enumerate(todo):
-        if index > 0 and runner.warm_up is not None:
-            runner.warm_up.wait()  # nothing imports in the background while this phase runs
-        with _target_lock(runner, phase) as held:
-            first = index == 0
-            phase_outcome = runner.run_phase(
-                phase,
-                forced_reason=forced_reason if first else None,
-                target_lock=held,
-                previous=latest if first else None,
-            )
-        outcome.phases.append(phase_outcome)
-        if on_phase is not None:
-            on_phase(phase_outcome)
-        if phase_outcome.result.status is not PhaseStatus.PASSED:
-            outcome.exit_code = _exit_code(phase_outcome)
-            outcome.message = _stop_message(phase_outcome, runner.release)
-            return
-    names = ", ".join(p.label for p in todo)
-    outcome.message = f"{runner.release.key}: {names} passed"
 
 
 def _target_lock(runner: PhaseRunner, phase: PhaseName) -> contextlib.AbstractContextManager[TargetLockWatch | None]:
