@@ -95,8 +95,7 @@ def read_keyed_json(path: Path, key: str) -> dict[str, Any] | None:
     written it; the caller rebuilds what it holds and treats a misfit as a miss.
     """
     try:
-        stat = path.stat()
-        if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
+        if not _ours_alone(path.stat()):
             return None
         cached = json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -112,14 +111,18 @@ def read_owner_only(path: Path) -> bytes | None:
     so it cannot be swapped between the check and the read.
     """
     try:
-        folder = path.parent.stat()
-        if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
+        if not _ours_alone(path.parent.stat()):
             return None
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:
         found = os.fstat(handle.fileno())
-        if not stat.S_ISREG(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        if not stat.S_ISREG(found.st_mode) or not _ours_alone(found):
             return None
         return handle.read()
+
+
+def _ours_alone(found: os.stat_result) -> bool:
+    """Whether a file or folder is our uid's with no group or other bits (no one else wrote it)."""
+    return found.st_uid == os.getuid() and not found.st_mode & 0o077
