@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -20,41 +19,34 @@ class LedgerError(BmadError):
     """The ledger refused a write (e.g. finishing a phase that is no longer running)."""
 
 
-class LatestChecks(enum.Enum):
-    """``with_checks=LATEST_ATTEMPTS``: each phase's latest attempt only, whole, for readers that
-    look at nothing else (the gate, a release's documents); a SQLite reader leaves the earlier
-    attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte), others may not."""
-
-    LATEST = "latest"
-
-
-LATEST_ATTEMPTS = LatestChecks.LATEST
-
-
 @datatype(frozen=True)
 class LatestAttemptsOf:
-    """``with_checks=LatestAttemptsOf(phases)``: as LATEST_ATTEMPTS, with the checks of ``phases``
-    only: the run that is about to run a phase again does not read its last attempt's checks."""
+    """``with_checks=LatestAttemptsOf(phases)``: each phase's latest attempt only, whole, with the
+    checks of ``phases``; for readers that look at nothing else (the gate, a release's documents, a
+    run about to run a phase again, which does not read its last attempt's checks). A SQLite reader
+    leaves the earlier attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte),
+    others may not."""
 
     phases: frozenset[PhaseName]
 
 
+LATEST_ATTEMPTS = LatestAttemptsOf(frozenset(PhaseName))  # every phase's checks, latest attempts only
+
+
 # Which runs' checks a read loads: True every run's, False none, the runs of the phases given,
-# LATEST_ATTEMPTS or LatestAttemptsOf.
-ChecksOf = bool | Collection[PhaseName] | LatestChecks | LatestAttemptsOf
+# or LatestAttemptsOf (LATEST_ATTEMPTS).
+ChecksOf = bool | Collection[PhaseName] | LatestAttemptsOf
 
 
 def latest_only(with_checks: ChecksOf) -> bool:
     """Whether a read with ``with_checks`` returns each phase's latest attempt only."""
-    return with_checks is LATEST_ATTEMPTS or isinstance(with_checks, LatestAttemptsOf)
+    return isinstance(with_checks, LatestAttemptsOf)
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
     """The phases whose runs' checks a read with ``with_checks`` loads (latest runs only: see :func:`latest_only`)."""
     if isinstance(with_checks, bool):
         return frozenset(PhaseName) if with_checks else frozenset()
-    if isinstance(with_checks, LatestChecks):
-        return frozenset(PhaseName)
     if isinstance(with_checks, LatestAttemptsOf):
         return with_checks.phases
     return frozenset(with_checks)
