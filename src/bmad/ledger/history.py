@@ -54,8 +54,15 @@ class HistoryQueries:
             return str(session.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one())
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
+        self,
+        service: str,
+        environment: str,
+        version: str,
+        *,
+        with_checks: ChecksOf = True,
+        shadowed_artifacts: bool = True,
     ) -> ReleaseHistory | None:
+        """As :meth:`bmad.ledger.store.Ledger.get_release`."""
         with self._db.tx() as session:
             row = session.scalars(
                 _history_query(with_checks).where(
@@ -64,7 +71,9 @@ class HistoryQueries:
                     ReleaseRow.version == version,
                 )
             ).first()
-            return release_history(row, with_checks=with_checks) if row is not None else None
+            if row is None:
+                return None
+            return release_history(row, with_checks=with_checks, shadowed_artifacts=shadowed_artifacts)
 
     def list_releases(
         self,

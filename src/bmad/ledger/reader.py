@@ -73,6 +73,14 @@ _CHECKS_OF = (
     "SELECT phase_run_id, data FROM check_results"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
+# Each check without its artifacts, and the names of those artifacts: for a read that leaves out the
+# artifacts a check's run also holds under the same name (SQLite's JSON functions drop them unread).
+_CHECKS_BESIDE_RUNS_OF = (
+    "SELECT phase_run_id, json_remove(data, '$.artifacts'),"
+    " (SELECT json_group_array(key) FROM json_each(data, '$.artifacts')), id FROM check_results"
+    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
+)
+_CHECK_ARTIFACTS = "SELECT json_extract(data, '$.artifacts') FROM check_results WHERE id = ?"
 _SPANS_OF = (
     "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
@@ -201,14 +209,16 @@ class SqliteReader:
         before: datetime | None = None,
         version: str | None = None,
         with_checks: ChecksOf = True,
+        shadowed_artifacts: bool = True,
     ) -> list[ReleaseHistory]:
-        """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release)."""
+        """As :meth:`bmad.ledger.store.Ledger.list_releases` (``version`` picks one release;
+        ``shadowed_artifacts``: see :meth:`bmad.ledger.store.Ledger.get_release`)."""
         sql, params = _releases_sql(service=service, environment=environment, version=version, before=before)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._read() as db:
             rows = db.execute(sql, params).fetchall()
-            return _histories(db, rows, with_checks=with_checks)
+            return _histories(db, rows, with_checks=with_checks, shadowed_artifacts=shadowed_artifacts)
 
     def release_outlines(
         self, *, service: str | None = None, environment: str | None = None, details: Collection[PhaseName] = ()
@@ -225,10 +235,21 @@ class SqliteReader:
             return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=True)
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
+        self,
+        service: str,
+        environment: str,
+        version: str,
+        *,
+        with_checks: ChecksOf = True,
+        shadowed_artifacts: bool = True,
     ) -> ReleaseHistory | None:
         found = self.list_releases(
-            service=service, environment=environment, version=version, limit=1, with_checks=with_checks
+            service=service,
+            environment=environment,
+            version=version,
+            limit=1,
+            with_checks=with_checks,
+            shadowed_artifacts=shadowed_artifacts,
         )
         return found[0] if found else None
 
@@ -309,9 +330,11 @@ def required_when(text: str) -> datetime:
     return value
 
 
-def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf) -> list[ReleaseHistory]:
-    """The releases of ``rows`` with their runs (and the checks that ``with_checks`` asks for) and
-    rollbacks, in ``rows``' order."""
+def _histories(
+    db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf, shadowed_artifacts: bool = True
+) -> list[ReleaseHistory]:
+    """The releases of ``rows`` with their runs (and the checks that ``with_checks`` asks for, with or
+    without the artifacts their runs also hold: ``shadowed_artifacts``) and rollbacks, in ``rows``' order."""
     if not rows:
         return []
     releases = _releases(rows)
@@ -320,12 +343,18 @@ def _histories(db: sqlite3.Connection, rows: list[Any], *, with_checks: ChecksOf
         runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
     else:
         runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    phases = {phase.value for phase in checked_phases(with_checks)}
-    checks, spans = _checks(db, [run[0] for run in runs if run[2] in phases]), _spans(db, [run[0] for run in runs])
     decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
+    figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(runs)}
+    phases = {phase.value for phase in checked_phases(with_checks)}
+    checked = [run[0] for run in runs if run[2] in phases]
+    if shadowed_artifacts:
+        checks = _checks(db, checked)
+    else:
+        checks = _checks_beside_runs(db, checked, {run_id: artifacts for run_id, (_, artifacts) in figures.items()})
+    spans = _spans(db, [run[0] for run in runs])
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
-    for index, run in enumerate(runs):
-        metrics, artifacts = decoded[2 * index] or {}, decoded[2 * index + 1] or {}
+    for run in runs:
+        metrics, artifacts = figures[run[0]]
         record = _run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
         runs_of[run[1]].append(record)
     rollbacks_of = _rollbacks(db, ids, releases)
@@ -407,6 +436,26 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
     found: dict[int, list[CheckResult]] = defaultdict(list)
     rows = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchall()
     for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
+        found[run_id].append(_check(data))
+    return {run_id: tuple(checks) for run_id, checks in found.items()}
+
+
+def _checks_beside_runs(
+    db: sqlite3.Connection, run_ids: list[int], run_artifacts: dict[int, dict[str, Any]]
+) -> dict[int, tuple[CheckResult, ...]]:
+    """As :func:`_checks`, each check without the artifacts that its run's ``run_artifacts`` also name:
+    those are left out by SQLite, never decoded. Another artifact of a check (one its run lacks) is
+    read and kept."""
+    if not run_ids:
+        return {}
+    found: dict[int, list[CheckResult]] = defaultdict(list)
+    rows = db.execute(_CHECKS_BESIDE_RUNS_OF, (json.dumps(run_ids),)).fetchall()
+    decoded = json_values([text for row in rows for text in (row[1], row[2])])  # data, artifact names of each
+    for index, (run_id, _, _, check_id) in enumerate(rows):
+        data, names, shadow = decoded[2 * index], decoded[2 * index + 1], run_artifacts[run_id]
+        if any(name not in shadow for name in names):
+            (text,) = db.execute(_CHECK_ARTIFACTS, (check_id,)).fetchone()
+            data["artifacts"] = {name: value for name, value in json.loads(text).items() if name not in shadow}
         found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
@@ -19,8 +21,10 @@ def release_of(row: ReleaseRow) -> Release:
     )
 
 
-def run_record(row: PhaseRunRow, *, with_checks: bool = True) -> PhaseRunRecord:
-    """The record of a phase run (``with_checks=False``: without its checks, which are not loaded)."""
+def run_record(row: PhaseRunRow, *, with_checks: bool = True, shadowed_artifacts: bool = True) -> PhaseRunRecord:
+    """The record of a phase run (``with_checks=False``: without its checks, which are not loaded;
+    ``shadowed_artifacts=False``: each check without the artifacts the run's own artifacts also name)."""
+    shadow = set(row.artifacts or {}) if not shadowed_artifacts else set()
     return PhaseRunRecord(
         id=row.id,
         release=release_of(row.release),
@@ -34,7 +38,7 @@ def run_record(row: PhaseRunRow, *, with_checks: bool = True) -> PhaseRunRecord:
         artifacts=dict(row.artifacts or {}),
         message=row.message,
         evidence_dir=row.evidence_dir,
-        checks=tuple(CheckResult.from_dict(c.data) for c in sorted(row.checks, key=lambda c: c.position))
+        checks=tuple(_check(c.data, shadow) for c in sorted(row.checks, key=lambda c: c.position))
         if with_checks
         else (),
         owner=row.owner,
@@ -48,6 +52,14 @@ def run_record(row: PhaseRunRow, *, with_checks: bool = True) -> PhaseRunRecord:
         ),
         deployer=Deployer(actor=row.actor, run_url=row.ci_run_url, trigger=row.ci_trigger),
     )
+
+
+def _check(data: dict[str, Any], shadow: set[str]) -> CheckResult:
+    """The check of a stored ``data``, without its artifacts named in ``shadow``."""
+    artifacts = data.get("artifacts")
+    if shadow and isinstance(artifacts, dict):
+        data = {**data, "artifacts": {name: value for name, value in artifacts.items() if name not in shadow}}
+    return CheckResult.from_dict(data)
 
 
 def rollback_record(row: RollbackRow) -> RollbackRecord:
@@ -64,15 +76,18 @@ def rollback_record(row: RollbackRow) -> RollbackRecord:
     )
 
 
-def release_history(row: ReleaseRow, *, with_checks: ChecksOf = True) -> ReleaseHistory:
-    """The release of ``row`` with its runs (and the checks that ``with_checks`` asks for) and rollbacks."""
+def release_history(
+    row: ReleaseRow, *, with_checks: ChecksOf = True, shadowed_artifacts: bool = True
+) -> ReleaseHistory:
+    """The release of ``row`` with its runs (and the checks that ``with_checks`` asks for, with or
+    without the artifacts their runs also hold: ``shadowed_artifacts``) and rollbacks."""
     phases = {phase.value for phase in checked_phases(with_checks)}
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
         created_at=row.created_at,
         runs=[
-            run_record(run, with_checks=run.phase in phases)
+            run_record(run, with_checks=run.phase in phases, shadowed_artifacts=shadowed_artifacts)
             for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))
         ],
         rollbacks=[rollback_record(rb) for rb in row.rollbacks],

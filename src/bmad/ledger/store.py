@@ -201,13 +201,28 @@ class Ledger:
         return self._writer.ensure_release(release, created_at=created_at)
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
+        self,
+        service: str,
+        environment: str,
+        version: str,
+        *,
+        with_checks: ChecksOf = True,
+        shadowed_artifacts: bool = True,
     ) -> ReleaseHistory | None:
         """One release's history (``with_checks=False``: its runs without their checks, a cheaper read;
-        a collection of phases: only the checks of those phases' runs)."""
+        a collection of phases: only the checks of those phases' runs).
+
+        ``shadowed_artifacts=False``: each check without the artifacts that its run's own artifacts
+        also name, for readers that look a name up in the run's artifacts first (as
+        :meth:`bmad.reports.views.ReleaseView.artifact`), which never see those (an ANALYZE check's
+        copy of the readiness report is a megabyte; SQLite leaves it out undecoded)."""
         if self._reader is not None:
-            return self._reader.get_release(service, environment, version, with_checks=with_checks)
-        return self._parts.history.get_release(service, environment, version, with_checks=with_checks)
+            return self._reader.get_release(
+                service, environment, version, with_checks=with_checks, shadowed_artifacts=shadowed_artifacts
+            )
+        return self._parts.history.get_release(
+            service, environment, version, with_checks=with_checks, shadowed_artifacts=shadowed_artifacts
+        )
 
     def change_stamp(self) -> str:
         """A short text that changes whenever a release, a phase run, a finished phase or a rollback

@@ -141,8 +141,11 @@ def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigu
     if not isinstance(release, Release):
         found = find_view(ledger, release)
         release = found.release
-    # the view shows each phase's latest attempt: the earlier ones are not read
-    history = ledger.get_release(release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS)
+    # the view shows each phase's latest attempt: the earlier ones are not read; it looks an artifact up
+    # in its phase's artifacts before the checks': a check's copy of those is not read either
+    history = ledger.get_release(
+        release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS, shadowed_artifacts=False
+    )
     if history is None:
         raise UsageError(f"release {release.key} is not in the ledger")
     # the (service, environment) figures from outlines: every check of every release is not needed
