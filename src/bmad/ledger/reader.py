@@ -73,14 +73,10 @@ _CHECKS_OF = (
     "SELECT phase_run_id, data FROM check_results"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
-# Each check without its artifacts, and the names of those artifacts: for a read that leaves out the
-# artifacts a check's run also holds under the same name (SQLite's JSON functions drop them unread).
-_CHECKS_BESIDE_RUNS_OF = (
-    "SELECT phase_run_id, json_remove(data, '$.artifacts'),"
-    " (SELECT json_group_array(key) FROM json_each(data, '$.artifacts')), id FROM check_results"
-    " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
-)
-_CHECK_ARTIFACTS = "SELECT json_extract(data, '$.artifacts') FROM check_results WHERE id = ?"
+# A run's checks, in order, their data column given as ``{data}`` (see _checks_beside_run).
+_CHECKS_OF_RUN = "SELECT {data} FROM check_results WHERE phase_run_id = ? ORDER BY position, id"
+# The most artifact names one json_remove() drops (SQLite allows 127 arguments to a function).
+_MOST_REMOVED = 100
 _SPANS_OF = (
     "SELECT phase_run_id, kind, label, started_at, finished_at FROM phase_spans"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
@@ -443,21 +439,27 @@ def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Check
 def _checks_beside_runs(
     db: sqlite3.Connection, run_ids: list[int], run_artifacts: dict[int, dict[str, Any]]
 ) -> dict[int, tuple[CheckResult, ...]]:
-    """As :func:`_checks`, each check without the artifacts that its run's ``run_artifacts`` also name:
-    those are left out by SQLite, never decoded. Another artifact of a check (one its run lacks) is
-    read and kept."""
-    if not run_ids:
-        return {}
-    found: dict[int, list[CheckResult]] = defaultdict(list)
-    rows = db.execute(_CHECKS_BESIDE_RUNS_OF, (json.dumps(run_ids),)).fetchall()
-    decoded = json_values([text for row in rows for text in (row[1], row[2])])  # data, artifact names of each
-    for index, (run_id, _, _, check_id) in enumerate(rows):
-        data, names, shadow = decoded[2 * index], decoded[2 * index + 1], run_artifacts[run_id]
-        if any(name not in shadow for name in names):
-            (text,) = db.execute(_CHECK_ARTIFACTS, (check_id,)).fetchone()
-            data["artifacts"] = {name: value for name, value in json.loads(text).items() if name not in shadow}
-        found[run_id].append(_check(data))
-    return {run_id: tuple(checks) for run_id, checks in found.items()}
+    """As :func:`_checks`, each check without the artifacts that its run's ``run_artifacts`` also name."""
+    found = {run_id: _checks_beside_run(db, run_id, run_artifacts[run_id]) for run_id in run_ids}
+    return {run_id: checks for run_id, checks in found.items() if checks}
+
+
+def _checks_beside_run(db: sqlite3.Connection, run_id: int, shadow: dict[str, Any]) -> tuple[CheckResult, ...]:
+    """The checks of one run without the artifacts named in ``shadow``: SQLite's ``json_remove`` leaves
+    them out of the text (https://sqlite.org/json1.html#jrm), so they are never decoded. A name no
+    path finds (with a quote or a backslash, past the argument limit, non-ASCII and so stored
+    escaped) is dropped here after decoding instead."""
+    plain = [name for name in shadow if '"' not in name and "\\" not in name][:_MOST_REMOVED]
+    paths = [f'$.artifacts."{name}"' for name in plain]
+    column = f"json_remove(data{', ?' * len(paths)})" if paths else "data"
+    rows = db.execute(_CHECKS_OF_RUN.format(data=column), (*paths, run_id)).fetchall()
+    checks = []
+    for data in json_values([row[0] for row in rows]):
+        artifacts = data.get("artifacts")
+        if isinstance(artifacts, dict) and any(name in shadow for name in artifacts):
+            data["artifacts"] = {name: value for name, value in artifacts.items() if name not in shadow}
+        checks.append(_check(data))
+    return tuple(checks)
 
 
 def _spans(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[Span, ...]]:
