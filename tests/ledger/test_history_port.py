@@ -12,7 +12,7 @@ import pytest
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.ledger.history_port import LedgerHistory
-from bmad.ledger.records import ReleaseHistory
+from bmad.ledger.records import ReleaseHistory, ReleaseOutline
 from tests.ledger.test_ledger import REL, T0
 
 LATER = Release("hello", "staging", "b" * 40, dirty=False, commit_time=T0)
@@ -35,6 +35,10 @@ class CountingLedger:
         self.reads.append(("get_release", with_checks))
         return self.ledger.get_release(service, environment, version, with_checks=with_checks)
 
+    def release_outlines(self, *, details: Any = (), **kw: Any) -> list[ReleaseOutline]:
+        self.reads.append(("release_outlines", bool(details)))
+        return self.ledger.release_outlines(details=details, **kw)
+
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
@@ -56,17 +60,45 @@ def _deploy(ledger: Ledger, release: Release, at: datetime) -> None:
     )
 
 
-def test_the_last_deployed_release_comes_whole_from_a_read_without_checks(ledger: Ledger) -> None:
-    """Guards ANALYZE's and MEASURE's fixed cost: finding it read every check of every earlier release."""
+def test_the_last_deployed_release_comes_whole_from_a_read_of_outlines(ledger: Ledger) -> None:
+    """Guards ANALYZE's and MEASURE's fixed cost: finding it read every check of every earlier release,
+    then (issue 13, session 6) every earlier run's artifacts (megabytes after a large ANALYZE)."""
     _deploy(ledger, REL, T0)
     counting = CountingLedger(ledger)
     found = LedgerHistory(counting, LATER).last_deployed()
     assert found is not None and found.release.version == REL.version
     assert found.phases[PhaseName.DEPLOY].checks[0].evidence == {"pods": 2}
-    assert counting.reads == [("list_releases", False), ("get_release", True)]
+    assert counting.reads == [("release_outlines", False), ("get_release", True)]
 
 
 def test_nothing_deployed_is_one_read_without_checks(ledger: Ledger) -> None:
     counting = CountingLedger(ledger)
     assert LedgerHistory(counting, LATER).last_deployed() is None
-    assert counting.reads == [("list_releases", False)]
+    assert counting.reads == [("release_outlines", False)]
+
+
+def _failed_deploy(ledger: Ledger, release: Release, at: datetime) -> None:
+    ledger.record_phase(
+        release, PhaseResult(phase=PhaseName.DEPLOY, status=PhaseStatus.FAILED, started_at=at, finished_at=at)
+    )
+
+
+def test_the_last_deployed_release_is_the_newest_earlier_one_whose_latest_deploy_passed_unrolled(
+    ledger: Ledger,
+) -> None:
+    """The outline read keeps the rules of the whole read: a release rolled back, one whose latest
+    DEPLOY attempt failed after a passed one, and the current release itself are passed over."""
+    from bmad.ledger.records import RollbackInput
+
+    older = Release("hello", "staging", "1" * 40, dirty=False, commit_time=T0)
+    rolled = Release("hello", "staging", "2" * 40, dirty=False, commit_time=T0)
+    retried = Release("hello", "staging", "3" * 40, dirty=False, commit_time=T0)
+    _deploy(ledger, older, T0)
+    _deploy(ledger, rolled, T0 + timedelta(hours=1))
+    ledger.record_rollback(rolled, RollbackInput(reason="smoke tests failed", detected_at=T0 + timedelta(hours=1)))
+    _deploy(ledger, retried, T0 + timedelta(hours=2))
+    _failed_deploy(ledger, retried, T0 + timedelta(hours=3))
+    _deploy(ledger, LATER, T0 + timedelta(hours=4))
+    found = LedgerHistory(ledger, LATER).last_deployed()
+    assert found is not None and found.release.version == older.version
+    assert LedgerHistory(ledger, older).last_deployed() is None
