@@ -115,8 +115,9 @@ def test_a_read_of_the_latest_attempts_leaves_the_earlier_ones_out(tmp_path: Pat
 
 def test_a_phase_about_to_run_again_does_not_read_its_last_attempts_checks(tmp_path: Path) -> None:
     """Guards the read before a phase runs (issue 13, a 1,000-object ANALYZE run again read its last
-    attempt's megabytes of checks to drop them): ``results_before`` gives the latest results with
-    that phase's checks left out, the other phases' whole (both read paths)."""
+    attempt's megabytes of checks to drop them; session 6: and its megabyte of artifacts):
+    ``results_before`` gives the latest results with that phase's attempt bare (its status and times;
+    no checks, metrics or artifacts), the other phases' whole (both read paths)."""
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     release = Release("hello", "dev", "a" * 40)
     with Ledger.open(url) as ledger:
@@ -129,7 +130,9 @@ def test_a_phase_about_to_run_again_does_not_read_its_last_attempts_checks(tmp_p
         whole = orm.latest_results(release)
         for ledger in (orm, fast):
             before = ledger.results_before(release, PhaseName.ANALYZE)
-            assert before == {**whole, PhaseName.ANALYZE: replace(whole[PhaseName.ANALYZE], checks=[])}
-            assert before[PhaseName.ANALYZE].artifacts == {"a": [2]}
+            bare = replace(whole[PhaseName.ANALYZE], checks=[], metrics={}, artifacts={})
+            assert before == {**whole, PhaseName.ANALYZE: bare}
+            assert before[PhaseName.ANALYZE].status is PhaseStatus.PASSED
+            assert before[PhaseName.BUILD].artifacts == {"a": [0]}
             assert before[PhaseName.BUILD].checks[0].id == "build.try0"
             assert ledger.results_before(release, None) == whole

@@ -32,6 +32,7 @@ from bmad.ledger.records import (
     ReleaseHistory,
     ReleaseOutline,
     RollbackRecord,
+    bare_phases,
     checked_phases,
     latest_only,
 )
@@ -339,8 +340,11 @@ def _histories(
         runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
     else:
         runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    decoded = json_values([text for run in runs for text in (run[8], run[9])])  # metrics, artifacts of each run
-    figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(runs)}
+    bare = {phase.value for phase in bare_phases(with_checks)}
+    dressed = [run for run in runs if run[2] not in bare]
+    decoded = json_values([text for run in dressed for text in (run[8], run[9])])  # metrics, artifacts of each run
+    figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(dressed)}
+    figures.update({run[0]: ({}, {}) for run in runs if run[2] in bare})
     phases = {phase.value for phase in checked_phases(with_checks)}
     checked = [run[0] for run in runs if run[2] in phases]
     if shadowed_artifacts:

@@ -25,9 +25,14 @@ class LatestAttemptsOf:
     checks of ``phases``; for readers that look at nothing else (the gate, a release's documents, a
     run about to run a phase again, which does not read its last attempt's checks). A SQLite reader
     leaves the earlier attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte),
-    others may not."""
+    others may not.
+
+    ``bare_others``: the latest attempts of the other phases come bare, with their status and times
+    but no metrics and no artifacts (every reader leaves those out): for a run about to run a phase
+    again, which looks only at that phase's status."""
 
     phases: frozenset[PhaseName]
+    bare_others: bool = False
 
 
 LATEST_ATTEMPTS = LatestAttemptsOf(frozenset(PhaseName))  # every phase's checks, latest attempts only
@@ -41,6 +46,13 @@ ChecksOf = bool | Collection[PhaseName] | LatestAttemptsOf
 def latest_only(with_checks: ChecksOf) -> bool:
     """Whether a read with ``with_checks`` returns each phase's latest attempt only."""
     return isinstance(with_checks, LatestAttemptsOf)
+
+
+def bare_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
+    """The phases whose runs a read with ``with_checks`` returns without metrics and artifacts."""
+    if isinstance(with_checks, LatestAttemptsOf) and with_checks.bare_others:
+        return frozenset(PhaseName) - with_checks.phases
+    return frozenset()
 
 
 def checked_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:

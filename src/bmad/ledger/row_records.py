@@ -7,7 +7,15 @@ from typing import Any
 from bmad.core.ci import Deployer
 from bmad.core.models import CheckResult, PhaseName, PhaseStatus, Release
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.records import ChecksOf, LockInfo, PhaseRunRecord, ReleaseHistory, RollbackRecord, checked_phases
+from bmad.ledger.records import (
+    ChecksOf,
+    LockInfo,
+    PhaseRunRecord,
+    ReleaseHistory,
+    RollbackRecord,
+    bare_phases,
+    checked_phases,
+)
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 
 
@@ -21,9 +29,12 @@ def release_of(row: ReleaseRow) -> Release:
     )
 
 
-def run_record(row: PhaseRunRow, *, with_checks: bool = True, shadowed_artifacts: bool = True) -> PhaseRunRecord:
+def run_record(
+    row: PhaseRunRow, *, with_checks: bool = True, shadowed_artifacts: bool = True, bare: bool = False
+) -> PhaseRunRecord:
     """The record of a phase run (``with_checks=False``: without its checks, which are not loaded;
-    ``shadowed_artifacts=False``: each check without the artifacts the run's own artifacts also name)."""
+    ``shadowed_artifacts=False``: each check without the artifacts the run's own artifacts also name;
+    ``bare``: without metrics and artifacts too)."""
     shadow = set(row.artifacts or {}) if not shadowed_artifacts else set()
     return PhaseRunRecord(
         id=row.id,
@@ -34,8 +45,8 @@ def run_record(row: PhaseRunRow, *, with_checks: bool = True, shadowed_artifacts
         started_at=row.started_at,
         finished_at=row.finished_at,
         forced_reason=row.forced_reason,
-        metrics=dict(row.metrics or {}),
-        artifacts=dict(row.artifacts or {}),
+        metrics={} if bare else dict(row.metrics or {}),
+        artifacts={} if bare else dict(row.artifacts or {}),
         message=row.message,
         evidence_dir=row.evidence_dir,
         checks=tuple(_check(c.data, shadow) for c in sorted(row.checks, key=lambda c: c.position))
@@ -82,12 +93,15 @@ def release_history(
     """The release of ``row`` with its runs (and the checks that ``with_checks`` asks for, with or
     without the artifacts their runs also hold: ``shadowed_artifacts``) and rollbacks."""
     phases = {phase.value for phase in checked_phases(with_checks)}
+    bare = {phase.value for phase in bare_phases(with_checks)}
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
         created_at=row.created_at,
         runs=[
-            run_record(run, with_checks=run.phase in phases, shadowed_artifacts=shadowed_artifacts)
+            run_record(
+                run, with_checks=run.phase in phases, shadowed_artifacts=shadowed_artifacts, bare=run.phase in bare
+            )
             for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))
         ],
         rollbacks=[rollback_record(rb) for rb in row.rollbacks],

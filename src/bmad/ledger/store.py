@@ -364,11 +364,13 @@ class Ledger:
 
     def results_before(self, release: Release, phase: PhaseName | None) -> dict[PhaseName, PhaseResult]:
         """:meth:`latest_results` for a run about to run ``phase``: that phase's own latest attempt
-        comes without its checks (a phase is never shown its own earlier attempt, and an ANALYZE
-        attempt's checks can be megabytes)."""
+        comes bare: no checks, metrics or artifacts (a phase is never shown its own earlier attempt, and
+        an ANALYZE attempt's checks and artifacts can be megabytes); the gate reads only its status."""
         if phase is None:
             return self.latest_results(release)
-        return self.latest_results(release, with_checks=LatestAttemptsOf(frozenset(PhaseName) - {phase}))
+        return self.latest_results(
+            release, with_checks=LatestAttemptsOf(frozenset(PhaseName) - {phase}, bare_others=True)
+        )
 
     def detect_interrupted(self, service: str, environment: str) -> list[PhaseRunRecord]:
         """Turn phase runs left ``running`` by a dead process into ``interrupted`` (chained records).
