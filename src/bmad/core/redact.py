@@ -27,6 +27,7 @@ __all__ = [
     "redact",
     "redact_argv",
     "redact_data",
+    "redact_json_text",
     "register_secret",
 ]
 
@@ -137,6 +138,40 @@ def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:
             if pattern.regex.match(text, at):
                 return True
             at = folded.find(start, at + 1)
+    return False
+
+
+def redact_json_text(text: str, *, keys: Iterable[str], strings: Iterable[str]) -> str:
+    """:func:`redact` of a JSON text laid out as :mod:`bmad.core.indented_json` writes it (see its
+    ``IndentedJson``), ``keys`` and ``strings`` the text of its keys and strings.
+
+    A pattern's match begins with one of its ``starts``, which hold no ``"`` and no character
+    that begins or ends the layout next to a key or string: when none is in any key or string,
+    no pattern matches the text, and :func:`redact` would give it back unchanged. So the multi-
+    megabyte text of a large bundle's evidence is searched only for the registered secrets
+    (which may hold anything), and its few thousand distinct keys and strings for the patterns.
+    ``password``-like names need the ``lead`` of their pattern: each key is searched followed by
+    the ``": "`` after it (``"password": "x"`` is one match across a key and its value); after a
+    string comes a ``,`` or a line break, which no ``lead`` goes on with.
+    """
+    with _lock:
+        values = _longest_first
+    if any(value in text for value in values) or _tokens_may_match(keys, strings):
+        return redact(text)
+    return text
+
+
+def _tokens_may_match(keys: Iterable[str], strings: Iterable[str]) -> bool:
+    """Whether a pattern of :data:`REDACTION_PATTERNS` may match where one of these tokens is."""
+    folded_keys = fold_case("".join(key + ": \n" for key in keys))
+    folded_strings = fold_case("\n".join(strings))
+    for pattern in REDACTION_PATTERNS:
+        lead = pattern.lead_regex
+        if lead is not None:
+            if lead.search(folded_keys) or lead.search(folded_strings):
+                return True
+        elif any(start in folded_keys or start in folded_strings for start in pattern.starts):
+            return True
     return False
 
 
