@@ -39,6 +39,7 @@ _secrets: set[str] = set()
 # report and evidence file. Cleared whenever the set of secrets changes.
 _redacted: dict[str, str] = {}
 _CACHE_LIMIT = 8192
+_CACHED_LENGTH = 1 << 16  # a longer text (an evidence file) is redacted once: neither hashed nor kept
 _longest_first: list[str] = []  # _secrets, longest first (a secret inside another is masked after it)
 
 
@@ -78,6 +79,8 @@ def redact(text: str) -> str:
     """Mask every registered secret value and every credential-shaped pattern in ``text``."""
     if not text:
         return text
+    if len(text) > _CACHED_LENGTH:
+        return _mask(text, _longest_first)
     with _lock:
         done = _redacted.get(text)
         if done is not None:
@@ -142,17 +145,16 @@ def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:
 
 
 def redact_json_text(text: str, *, keys: Iterable[str], strings: Iterable[str]) -> str:
-    """:func:`redact` of a JSON text laid out as :mod:`bmad.core.indented_json` writes it (see its
-    ``IndentedJson``), ``keys`` and ``strings`` the text of its keys and strings.
+    """:func:`redact` of a JSON text laid out as :mod:`bmad.core.indented_json` writes it, ``keys``
+    and ``strings`` the text of each of its keys and strings (its ``IndentedJson``).
 
-    A pattern's match begins with one of its ``starts``, which hold no ``"`` and no character
-    that begins or ends the layout next to a key or string: when none is in any key or string,
-    no pattern matches the text, and :func:`redact` would give it back unchanged. So the multi-
-    megabyte text of a large bundle's evidence is searched only for the registered secrets
-    (which may hold anything), and its few thousand distinct keys and strings for the patterns.
-    ``password``-like names need the ``lead`` of their pattern: each key is searched followed by
-    the ``": "`` after it (``"password": "x"`` is one match across a key and its value); after a
-    string comes a ``,`` or a line break, which no ``lead`` goes on with.
+    A pattern's match begins with one of its ``starts``. None holds a ``"``, so each one found in
+    the text lies within one key or string, or outside all of them, among the layout, numbers,
+    ``null``, ``true`` and ``false``, which hold none. The text is searched only for the
+    registered secrets (they may hold anything), its few thousand distinct keys and strings for
+    the patterns, and the whole-text pattern pass runs only when one may match. A pattern with a
+    ``lead`` (``password=``-like names) is searched by it: each key followed by its ``": "``
+    (``"password": "x1y2"`` is one match), each string alone (a ``,`` or a line break follows it).
     """
     with _lock:
         values = _longest_first
@@ -166,11 +168,10 @@ def _tokens_may_match(keys: Iterable[str], strings: Iterable[str]) -> bool:
     folded_keys = fold_case("".join(key + ": \n" for key in keys))
     folded_strings = fold_case("\n".join(strings))
     for pattern in REDACTION_PATTERNS:
+        if not any(start in folded_keys or start in folded_strings for start in pattern.starts):
+            continue
         lead = pattern.lead_regex
-        if lead is not None:
-            if lead.search(folded_keys) or lead.search(folded_strings):
-                return True
-        elif any(start in folded_keys or start in folded_strings for start in pattern.starts):
+        if lead is None or lead.search(folded_keys) or lead.search(folded_strings):
             return True
     return False
 

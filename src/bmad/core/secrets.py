@@ -126,7 +126,13 @@ SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
         # folded: a word character stays one, any other character stays none; a non-ASCII space is "?"
         lead=r"(?<![0-9a-z_])" + _KEYWORD_NAMES + r"[\"']?[\s?]*[:=]",
     ),
-    SecretPattern("url-user-info", r"(?i)(://[^/\s:@]+:)[^@\s/]+(@)", r"\1" + MASK + r"\2", ("://",)),
+    SecretPattern(
+        "url-user-info",
+        r"(?i)(://[^/\s:@]+:)[^@\s/]+(@)",
+        r"\1" + MASK + r"\2",
+        ("://",),
+        lead=r"://[^/\s:@]+:[^@\s/]+@",  # no letter in it: the same in folded text
+    ),
 )
 
 # In this order: a shape inside a context (``token=ghp_...``) is masked first, then its context.
