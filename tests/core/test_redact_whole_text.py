@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bmad.core.indented_json import encode_indented
-from bmad.core.redact import MASK, forget_secrets, redact, redact_data, redact_json_text, register_secret
+from bmad.core.redact import MASK, fold_case, forget_secrets, redact, redact_data, redact_json_text, register_secret
 from bmad.core.secrets import REDACTION_PATTERNS
 
 NAMES = [
@@ -73,6 +73,21 @@ def test_redact_is_every_patterns_sub_over_the_whole_text() -> None:
     for _ in range(400):
         text = phrase(rng, rng.randint(1, 12))
         assert redact(text) == reference(text, []), text
+
+
+def test_a_lead_matches_the_folded_text_wherever_its_pattern_matches() -> None:
+    """Guards each pattern's ``lead``: a superset of where its regex matches, in the folded text
+    (non-ASCII spaces and the letters folding makes ASCII included)."""
+    rng = random.Random(5)
+    leading = [pattern for pattern in REDACTION_PATTERNS if pattern.lead_regex is not None]
+    assert leading
+    for _ in range(400):
+        text = phrase(rng, rng.randint(1, 6))
+        folded = fold_case(text)
+        for pattern in leading:
+            assert pattern.lead_regex is not None
+            for match in pattern.regex.finditer(text):
+                assert pattern.lead_regex.match(folded, match.start()), (pattern.name, text)
 
 
 class Shown:

@@ -53,7 +53,7 @@ def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, li
 @datatype(frozen=True)
 class IndentedJson:
     """The text of :func:`dumps_indented` and the tokens it is made of besides its layout (line
-    breaks, indents, ``{}[],`` and ``": "`` after each key) and its ``null``, ``true``, ``false``
+    breaks, indents, ``{}[],`` and the ``: `` after each key) and its ``null``, ``true``, ``false``
     and numbers: ``keys``, the text of every distinct key; ``strings``, of every other string."""
 
     text: str

@@ -153,7 +153,7 @@ def redact_json_text(text: str, *, keys: Iterable[str], strings: Iterable[str]) 
     ``null``, ``true`` and ``false``, which hold none. The text is searched only for the
     registered secrets (they may hold anything), its few thousand distinct keys and strings for
     the patterns, and the whole-text pattern pass runs only when one may match. A pattern with a
-    ``lead`` (``password=``-like names) is searched by it: each key followed by its ``": "``
+    ``lead`` (``password=``-like names) is searched by it: each key followed by its ``: ``
     (``"password": "x1y2"`` is one match), each string alone (a ``,`` or a line break follows it).
     """
     with _lock:
