@@ -21,6 +21,8 @@ from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any
 
+from bmad.core.datatypes import datatype
+
 _INFINITY = float("inf")
 _by_key = itemgetter(0)
 
@@ -46,6 +48,29 @@ def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, li
     with contextlib.suppress(_LongEnough):
         _Encoder(chunks, append, strings).value(data, 0)
     return "".join(chunks)
+
+
+@datatype(frozen=True)
+class IndentedJson:
+    """The text of :func:`dumps_indented` and the tokens it is made of besides its layout (line
+    breaks, indents, ``{}[],`` and the ``: `` after each key) and its ``null``, ``true``, ``false``
+    and numbers: ``keys``, the text of every distinct key; ``strings``, of every other string."""
+
+    text: str
+    keys: tuple[str, ...]
+    strings: tuple[str, ...]
+
+
+def encode_indented(data: Any, *, strings: Callable[[str], str] | None = None) -> IndentedJson:
+    """:func:`dumps_indented` of ``data``, with its tokens (see :class:`IndentedJson`)."""
+    chunks: list[str] = []
+    encoder = _Encoder(chunks, chunks.append, strings)
+    encoder.value(data, 0)
+    return IndentedJson(
+        "".join(chunks),
+        (*encoder.keys.values(), *encoder.other_keys),
+        (*encoder.texts.values(), *encoder.other_texts),
+    )
 
 
 class _LongEnough(Exception):
@@ -88,6 +113,8 @@ class _Encoder:
         self.any_mapping = strings is not None  # as redact_data does: every mapping a dict
         self.texts: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        self.other_keys: list[str] = []  # keys that are no strings (their text is not remembered)
+        self.other_texts: list[str] = []  # what ``default=str`` gave
         # each dict encoded so far, by id: the dict (so that its id stays its own), its depth and
         # where its text lies in ``chunks``
         self.done: dict[int, tuple[Mapping[Any, Any], int, int, int]] = {}
@@ -126,7 +153,9 @@ class _Encoder:
         elif isinstance(value, float):
             self.append(_float_text(value))
         else:
-            self.append(encode_basestring_ascii(str(value)))
+            text = encode_basestring_ascii(str(value))
+            self.other_texts.append(text)
+            self.append(text)
 
     def sequence(self, items: list[Any] | tuple[Any, ...], level: int) -> None:
         if not items:
@@ -166,7 +195,9 @@ class _Encoder:
             if key.__class__ is str:
                 append(keys.get(key) or self.key(key))
             else:  # not remembered: 1, 1.0 and True are one dict key but three texts
-                append(encode_basestring_ascii(_key_text(key)))
+                text = encode_basestring_ascii(_key_text(key))
+                self.other_keys.append(text)
+                append(text)
             append(": ")
             if item.__class__ is str:
                 append(texts.get(item) or self.text(item))

@@ -27,6 +27,7 @@ __all__ = [
     "redact",
     "redact_argv",
     "redact_data",
+    "redact_json_text",
     "register_secret",
 ]
 
@@ -38,6 +39,7 @@ _secrets: set[str] = set()
 # report and evidence file. Cleared whenever the set of secrets changes.
 _redacted: dict[str, str] = {}
 _CACHE_LIMIT = 8192
+_CACHED_LENGTH = 1 << 16  # a longer text (an evidence file) is redacted once: neither hashed nor kept
 _longest_first: list[str] = []  # _secrets, longest first (a secret inside another is masked after it)
 
 
@@ -77,6 +79,8 @@ def redact(text: str) -> str:
     """Mask every registered secret value and every credential-shaped pattern in ``text``."""
     if not text:
         return text
+    if len(text) > _CACHED_LENGTH:
+        return _mask(text, _longest_first)
     with _lock:
         done = _redacted.get(text)
         if done is not None:
@@ -137,6 +141,38 @@ def _matches_somewhere(pattern: SecretPattern, text: str, folded: str) -> bool:
             if pattern.regex.match(text, at):
                 return True
             at = folded.find(start, at + 1)
+    return False
+
+
+def redact_json_text(text: str, *, keys: Iterable[str], strings: Iterable[str]) -> str:
+    """:func:`redact` of a JSON text laid out as :mod:`bmad.core.indented_json` writes it, ``keys``
+    and ``strings`` the text of each of its keys and strings (its ``IndentedJson``).
+
+    A pattern's match begins with one of its ``starts``. None holds a ``"``, so each one found in
+    the text lies within one key or string, or outside all of them, among the layout, numbers,
+    ``null``, ``true`` and ``false``, which hold none. The text is searched only for the
+    registered secrets (they may hold anything), its few thousand distinct keys and strings for
+    the patterns, and the whole-text pattern pass runs only when one may match. A pattern with a
+    ``lead`` (``password=``-like names) is searched by it: each key followed by its ``: ``
+    (``"password": "x1y2"`` is one match), each string alone (a ``,`` or a line break follows it).
+    """
+    with _lock:
+        values = _longest_first
+    if any(value in text for value in values) or _tokens_may_match(keys, strings):
+        return redact(text)
+    return text
+
+
+def _tokens_may_match(keys: Iterable[str], strings: Iterable[str]) -> bool:
+    """Whether a pattern of :data:`REDACTION_PATTERNS` may match where one of these tokens is."""
+    folded_keys = fold_case("".join(key + ": \n" for key in keys))
+    folded_strings = fold_case("\n".join(strings))
+    for pattern in REDACTION_PATTERNS:
+        if not any(start in folded_keys or start in folded_strings for start in pattern.starts):
+            continue
+        lead = pattern.lead_regex
+        if lead is None or lead.search(folded_keys) or lead.search(folded_strings):
+            return True
     return False
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bmad.core.files import write_atomic
-from bmad.core.indented_json import dumps_indented
+from bmad.core.indented_json import encode_indented
 from bmad.core.models import PhaseName, Release
-from bmad.core.redact import redact, redact_argv
+from bmad.core.redact import redact, redact_argv, redact_json_text
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -55,9 +55,11 @@ class EvidenceFolder:
         return self.write_bytes(name, redact(content).encode("utf-8"))
 
     def write_json(self, name: str, data: Any) -> str:
-        # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk
-        text = dumps_indented(data, strings=redact)
-        return self.write_bytes(name, (redact(text) + "\n").encode("utf-8"))
+        # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk,
+        # then redact() of the whole text (a match may span a key and its value) from its tokens
+        encoded = encode_indented(data, strings=redact)
+        text = redact_json_text(encoded.text, keys=encoded.keys, strings=encoded.strings)
+        return self.write_bytes(name, (text + "\n").encode("utf-8"))
 
     def record_command(
         self,
