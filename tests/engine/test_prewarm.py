@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import threading
@@ -34,8 +35,12 @@ def package(tmp_path: Path) -> Iterator[Path]:
     + list(PUBLISH_MODULES),
 )
 def test_every_module_the_warm_up_names_exists(name: str) -> None:
-    """Guards the table against renames: a module that no longer exists would be warmed up in vain."""
-    assert importlib.util.find_spec(name) is not None
+    """Guards the table against renames: a module (or a ``module:function``) that no longer exists
+    would be warmed up in vain."""
+    module, _, function = name.partition(":")
+    assert importlib.util.find_spec(module) is not None
+    if function:
+        assert callable(getattr(importlib.import_module(module), function))
 
 
 def test_a_run_of_several_phases_warms_up_what_they_import_and_a_single_phase_nothing() -> None:
@@ -115,3 +120,41 @@ print(json.dumps(sorted(sys.modules)))
     assert proc.returncode == 0, proc.stderr[-2000:]
     loaded = set(json.loads(proc.stdout.splitlines()[-1]))
     assert "bmad.phases.deploy" in loaded and "bmad.adapters.targets.kubernetes" not in loaded
+
+
+def test_a_module_function_name_is_called_in_the_warm_up_and_a_failing_call_is_left_alone(package: Path) -> None:
+    """``module:function`` calls the function once its module is imported, in the warm-up thread; an
+    error is swallowed (the phase calls it again and reports it) and the names after it still run."""
+    (package / "warm_calls.py").write_text(
+        "import threading\nCALLED = []\n"
+        "def ready():\n    CALLED.append(threading.current_thread().name)\n"
+        "def broken():\n    raise ValueError('broken on purpose')\n"
+    )
+    warm = WarmUp(["warm_calls:broken", "warm_calls:ready"])
+    warm.start()
+    warm.wait()
+    assert sys.modules["warm_calls"].CALLED == ["bmad-warm-up"]
+
+
+def test_a_run_with_analyze_reads_the_catalog_while_the_first_phase_waits(tmp_path: Path) -> None:
+    """Guards ANALYZE's start on a machine's first run (an empty user cache, as on a fresh CI runner):
+    the readiness catalog was validated into its cache (25-220 ms, pydantic) when ANALYZE's checks
+    started; now the warm-up does it during BUILD's waits, and ANALYZE finds it memoised."""
+    import json
+    import os
+    import subprocess
+
+    names = modules_for(ALL, target_kind="local", custom=lambda phase: False, publish=False)
+    assert "bmad.phases.analyze.catalog:catalog" in names
+    probe = (
+        "import json, sys\nfrom bmad.engine.prewarm import WarmUp\n"
+        "warm = WarmUp(json.loads(sys.argv[1]))\nwarm.start()\nwarm.wait()\n"
+        "from bmad.phases.analyze.catalog import catalog\n"
+        "from bmad.phases.analyze.catalog.compiled import cache_file\n"
+        "print(catalog.cache_info().currsize, cache_file().is_file())"
+    )
+    analyze = json.dumps([name for name in names if name in PHASE_MODULES[PhaseName.ANALYZE]])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "empty-cache")}
+    proc = subprocess.run([sys.executable, "-c", probe, analyze], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["1", "True"]

@@ -2,12 +2,16 @@
 
 Validating imports pydantic and builds its schemas of every config type on each command. After a
 full validation the result is kept as JSON (never pickle: the cache must not become code) in
-``$XDG_CACHE_HOME/bmad/config/`` (``~/.cache`` when unset), one owner-only file per config file. The
-next load of the same bytes, with the same bmad code and the same environment variables that
-validation reads, rebuilds the config's dataclasses from that JSON, field by field as their
-annotations say, without importing pydantic. Any change (file, bmad's config modules, environment) misses,
-so bad input is still reported by the full validation, at file:line. A cache file that cannot be
-read, is not ours, or does not fit the models is ignored.
+``$XDG_CACHE_HOME/bmad/config/`` (``~/.cache`` when unset), one owner-only file per key, named after
+the key: the same bytes answer wherever the file is (a new checkout, a CI workspace), because the
+validated config holds nothing of its path (``source_path`` is set by the loader, relative paths and
+secret files are resolved later against ``BmadConfig.base_dir``). The key covers the bytes, bmad's
+config code, pydantic and the environment variables that validation reads; a load under the same
+key rebuilds the config's dataclasses from that JSON, field by field as their annotations say,
+without importing pydantic. Any change misses, so bad input is still reported by the full
+validation, at file:line. A cache file that cannot be read, is not ours, or does not fit the models
+is ignored. The folder keeps the :data:`KEPT_CONFIGS` most recently used files (older ones are
+removed when a new one is written).
 
 The cache is not under the state dir because the state dir is itself a value of the config.
 """
@@ -28,22 +32,22 @@ from typing import Any
 from bmad.config.base import Model, config_json
 from bmad.config.models import BmadConfig
 from bmad.core.digest import sha256
-from bmad.core.files import read_keyed_json, user_cache_dir, write_atomic
+from bmad.core.files import keep_newest, read_keyed_json, user_cache_dir, write_atomic
 
 _FORMAT = "bmad.config-cache/1"
 # environment variables read while validating (default factories); their values are part of the key
 _VALIDATION_ENV = ("BMAD_PROMETHEUS_FILE_SD_DIR",)
 _PLAIN = (str, int, float, bool)
+KEPT_CONFIGS = 64  # cache files kept: one per (config bytes, code, environment) recently used
 
 
 class _NotCached(Exception):
     """The cached JSON does not fit the models: validate instead."""
 
 
-def cache_file(config_file: Path) -> Path:
-    """Where the validated form of ``config_file`` is kept."""
-    name = sha256(str(config_file.resolve()).encode("utf-8")).hexdigest()[:32]
-    return user_cache_dir() / "config" / f"{name}.json"
+def cache_file(key: str) -> Path:
+    """Where the config validated under ``key`` (:func:`cache_key`) is kept, whatever file it was read from."""
+    return user_cache_dir() / "config" / f"{key[:32]}.json"
 
 
 def cache_key(text: str) -> str:
@@ -71,22 +75,28 @@ def _pydantic_version() -> str:
     return f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def cached_config(config_file: Path, key: str) -> BmadConfig | None:
-    """The config cached under ``key`` for ``config_file``; None when there is none that fits."""
-    entry = read_keyed_json(cache_file(config_file), key)
+def cached_config(key: str) -> BmadConfig | None:
+    """The config cached under ``key``, without ``source_path``; None when there is none that fits."""
+    path = cache_file(key)
+    entry = read_keyed_json(path, key)
     if entry is None:
         return None
     try:
-        return typing.cast(BmadConfig, _rebuild(BmadConfig, entry.get("config")))
+        config = typing.cast(BmadConfig, _rebuild(BmadConfig, entry.get("config")))
     except (ValueError, _NotCached):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: kept when the folder is pruned
+    return config
 
 
-def store_config(config_file: Path, key: str, config: BmadConfig) -> None:
+def store_config(key: str, config: BmadConfig) -> None:
     """Keep ``config`` (just validated) under ``key``; a cache that cannot be written is skipped."""
     entry = {"key": key, "config": config_json(config)}
+    path = cache_file(key)
     with contextlib.suppress(OSError):
-        write_atomic(cache_file(config_file), json.dumps(entry, separators=(",", ":")), 0o600, durable=False)
+        write_atomic(path, json.dumps(entry, separators=(",", ":")), 0o600, durable=False)
+        keep_newest(path.parent, "*.json", KEPT_CONFIGS)
 
 
 def _rebuild(annotation: Any, value: Any) -> Any:

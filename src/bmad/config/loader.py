@@ -25,10 +25,10 @@ def load_config(path: str | Path) -> BmadConfig:
     file = Path(path)
     text = read_text_file(file, what="config file")
     key = cache_key(text)
-    config = cached_config(file, key)
+    config = cached_config(key)
     if config is None:
         config = load_config_text(text, source=str(file))
-        store_config(file, key, config)
+        store_config(key, config)
     return dataclasses.replace(config, source_path=str(file.resolve()))
 
 

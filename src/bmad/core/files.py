@@ -103,6 +103,21 @@ def read_keyed_json(path: Path, key: str) -> dict[str, Any] | None:
     return cached if isinstance(cached, dict) and cached.get("key") == key else None
 
 
+def keep_newest(folder: Path, pattern: str, count: int) -> None:
+    """Remove the files of ``folder`` matching ``pattern`` beyond the ``count`` most recently modified
+    (a cache kept bounded); a file that vanishes or cannot be removed meanwhile is left alone."""
+    found: list[tuple[float, Path]] = []
+    for path in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            found.append((path.stat().st_mtime, path))
+    if len(found) <= count:
+        return
+    found.sort(reverse=True)
+    for _, path in found[count:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def read_owner_only(path: Path) -> bytes | None:
     """The bytes of ``path`` when it and its folder are ours alone; else None (also when missing).
 
