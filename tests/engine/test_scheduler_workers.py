@@ -82,3 +82,22 @@ def test_cancel_skips_what_runs_and_what_waits(tmp_path: Path) -> None:
         ("slow", CheckStatus.SKIP, "aborted while running (Ctrl-C)"),
         ("queued", CheckStatus.SKIP, "aborted while running (Ctrl-C)"),
     ]
+
+
+def test_a_check_that_starts_early_takes_a_worker_before_those_declared_ahead_of_it(tmp_path: Path) -> None:
+    """Guards ANALYZE's snapshot (issue 13, session 6): a check that mostly waits on another system
+    queued behind the CPU-bound checks declared ahead of it, so its wait added to the phase instead of
+    overlapping their work. On one worker the start order shows it; results keep declared order."""
+    started: list[str] = []
+
+    def noting(check_id: str, early: bool = False) -> Check:
+        def run(ctx: PhaseContext) -> CheckResult:
+            started.append(check_id)
+            return CheckResult(id=check_id, title=check_id, status=CheckStatus.PASS, summary="ok")
+
+        return Check(id=check_id, title=check_id, run=run, starts_early=early)
+
+    checks = [noting("a"), noting("b"), noting("waits", early=True), noting("c")]
+    ran = run_checks(checks, _ctx(tmp_path), warnings_fail=False, max_workers=1)
+    assert started == ["waits", "a", "b", "c"]
+    assert [r.id for r in ran.results] == ["a", "b", "waits", "c"]

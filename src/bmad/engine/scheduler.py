@@ -132,6 +132,10 @@ def run_checks(
     return CheckRun(results=[schedule.done[i] for i in ids if i in schedule.done], aborted=aborted)
 
 
+def _starts_later(check: Check) -> bool:
+    return not check.starts_early
+
+
 class _Step(enum.Enum):
     MOVED = "moved"  # started, or skipped because it cannot run
     WAIT = "wait"  # a need has not finished yet
@@ -156,7 +160,7 @@ class _Schedule:
         self.on_result = on_result
         self.by_id = {check.id: check for check in checks}
         self.done: dict[str, CheckResult] = {}
-        self.pending = list(checks)
+        self.pending = sorted(checks, key=_starts_later)  # stable: declared order otherwise
         self.running: dict[_Job, Check] = {}
         self.exclusive_running = False
 

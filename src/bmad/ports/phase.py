@@ -182,6 +182,9 @@ class Check:
     needs: tuple[str, ...] = ()
     # Run while no other check of the phase runs (e.g. a load test that would skew timings).
     exclusive: bool = False
+    # Started before the checks declared ahead of it: it mostly waits on another system, so its wait
+    # overlaps their work instead of queueing behind them for a worker. Results keep declared order.
+    starts_early: bool = False
 
     def skipped(self, reason: str) -> CheckResult:
         return CheckResult(id=self.id, title=self.title, status=CheckStatus.SKIP, summary=reason)

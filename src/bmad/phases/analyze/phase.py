@@ -104,7 +104,7 @@ class AnalyzePhase(BasePhase):
         listed += [self._check(categories.check_id(c), categories.runner(c)) for c in Category]
         listed += [
             self._check(secrets.CHECK, secrets.run),
-            self._check(snapshot.CHECK, snapshot.run),
+            self._check(snapshot.CHECK, snapshot.run, starts_early=True),  # waits on the target
             self._check(rollback_plan.CHECK, rollback_plan.run, needs=(snapshot.CHECK.id,)),
             self._check(risk.CHECK, risk.run, needs=(rollback_plan.CHECK.id,)),
         ]
@@ -112,8 +112,10 @@ class AnalyzePhase(BasePhase):
             listed.append(self._check(gpu_host.CHECK, gpu_host.run))
         return listed
 
-    def _check(self, check_id: CheckId, run: RunFn, needs: tuple[str, ...] = ()) -> Check:
-        return Check(check_id.id, check_id.title, lambda ctx: run(ctx, self), needs=needs)
+    def _check(
+        self, check_id: CheckId, run: RunFn, needs: tuple[str, ...] = (), *, starts_early: bool = False
+    ) -> Check:
+        return Check(check_id.id, check_id.title, lambda ctx: run(ctx, self), needs=needs, starts_early=starts_early)
 
     def metrics(self, ctx: PhaseContext, results: Sequence[CheckResult]) -> dict[str, MetricValue]:
         merged: dict[str, MetricValue] = {
