@@ -7,12 +7,12 @@ both have them, so either path hashes and seals a record the same way, and no SQ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from bmad.core.digest import sha256
-from bmad.ledger.hashing import canonical_json, iso
+from bmad.ledger.hashing import canonical_json, canonical_object, iso
 
 _SEAL_PREFIX = "seal:"
 
@@ -189,6 +189,20 @@ def phase_content(row: RunFields) -> dict[str, Any]:
     if deployer is not None:
         data["deployer"] = deployer
     return data
+
+
+def phase_content_text(row: RunFields, artifacts_text: Callable[[dict[str, Any]], str]) -> str:
+    """``canonical_json(phase_content(row))``, each artifacts dict (the phase's, each check's) written
+    as ``artifacts_text`` gives it (its ``canonical_json``, each large value encoded once)."""
+    content = phase_content(row)
+    checks = ",".join(_check_text(check, artifacts_text) for check in content["checks"])
+    return canonical_object(content, {"artifacts": artifacts_text(content["artifacts"]), "checks": f"[{checks}]"})
+
+
+def _check_text(check: dict[str, Any], artifacts_text: Callable[[dict[str, Any]], str]) -> str:
+    data = check["data"]
+    texts = {"artifacts": artifacts_text(data["artifacts"])} if "artifacts" in data else {}
+    return canonical_object(check, {"data": canonical_object(data, texts)})
 
 
 def rollback_content(row: RollbackFields) -> dict[str, Any]:
