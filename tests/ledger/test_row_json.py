@@ -133,7 +133,9 @@ def _result(seed: int) -> PhaseResult:
             duration_seconds=rng.random(),
         )
         checks.append(check)
-    result = PhaseResult(PhaseName.BUILD, PhaseStatus.FAILED, checks, started_at=T0, finished_at=T0 + timedelta(seconds=5))
+    result = PhaseResult(
+        PhaseName.BUILD, PhaseStatus.FAILED, checks, started_at=T0, finished_at=T0 + timedelta(seconds=5)
+    )
     result.artifacts = phase_artifacts
     result.metrics = {"ratio": float("nan"), "n": rng.randint(0, 9), "m": _scalar(rng)}
     return result
@@ -193,7 +195,12 @@ def _reference_row(stored: Any, result: PhaseResult, datas: list[Any]) -> Simple
     """The fields :func:`phase_content` reads, the JSON ones from the reference algorithm."""
     checks = [
         SimpleNamespace(
-            position=n, check_id=c.id, title=d["title"], status=c.status.value, duration_seconds=c.duration_seconds, data=d
+            position=n,
+            check_id=c.id,
+            title=d["title"],
+            status=c.status.value,
+            duration_seconds=c.duration_seconds,
+            data=d,
         )
         for n, (c, d) in enumerate(zip(result.checks, datas, strict=True))
     ]
