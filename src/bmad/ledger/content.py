@@ -191,18 +191,19 @@ def phase_content(row: RunFields) -> dict[str, Any]:
     return data
 
 
-def phase_content_text(row: RunFields, artifacts_text: Callable[[dict[str, Any]], str]) -> str:
-    """``canonical_json(phase_content(row))``, each artifacts dict (the phase's, each check's) written
-    as ``artifacts_text`` gives it (its ``canonical_json``, each large value encoded once)."""
+def phase_content_text(row: RunFields, artifacts_text: Callable[[dict[str, Any]], list[str]]) -> list[str]:
+    """``canonical_json(phase_content(row))`` in pieces to join, each artifacts dict (the phase's, each
+    check's) written as ``artifacts_text`` gives it (its ``canonical_json``, each large value made once)."""
     content = phase_content(row)
-    checks = ",".join(_check_text(check, artifacts_text) for check in content["checks"])
-    return canonical_object(content, {"artifacts": artifacts_text(content["artifacts"]), "checks": f"[{checks}]"})
-
-
-def _check_text(check: dict[str, Any], artifacts_text: Callable[[dict[str, Any]], str]) -> str:
-    data = check["data"]
-    texts = {"artifacts": artifacts_text(data["artifacts"])} if "artifacts" in data else {}
-    return canonical_object(check, {"data": canonical_object(data, texts)})
+    checks = ["["]
+    for check in content["checks"]:
+        if len(checks) > 1:
+            checks.append(",")
+        data = check["data"]
+        texts = {"artifacts": artifacts_text(data["artifacts"])} if "artifacts" in data else {}
+        checks.extend(canonical_object(check, {"data": canonical_object(data, texts)}))
+    checks.append("]")
+    return canonical_object(content, {"artifacts": artifacts_text(content["artifacts"]), "checks": checks})
 
 
 def rollback_content(row: RollbackFields) -> dict[str, Any]:

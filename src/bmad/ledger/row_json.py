@@ -75,7 +75,13 @@ def _plain_dict(data: dict[Any, Any], strings: dict[str, str]) -> Any:
 
 def row_object(members: Iterable[tuple[str, str]]) -> str:
     """``json.dumps`` of a dict (str keys) from its members' keys and value texts, in that order."""
-    return "{" + ", ".join(json.dumps(key) + ": " + text for key, text in members) + "}"
+    pieces = ["{"]
+    for key, text in members:
+        if len(pieces) > 1:
+            pieces.append(", ")
+        pieces += (json.dumps(key), ": ", text)
+    pieces.append("}")
+    return "".join(pieces)
 
 
 class PlainArtifacts:
@@ -111,9 +117,11 @@ class PlainArtifacts:
         """``json.dumps(artifacts)`` of artifacts :meth:`of` made."""
         return row_object((name, _text(value, self._row_texts, json.dumps)) for name, value in artifacts.items())
 
-    def hash_text(self, artifacts: dict[str, Any]) -> str:
-        """``canonical_json(artifacts)`` of artifacts :meth:`of` made."""
-        texts = {name: _text(value, self._hash_texts, canonical_json) for name, value in artifacts.items()}
+    def hash_text(self, artifacts: dict[str, Any]) -> list[str]:
+        """``canonical_json(artifacts)`` of artifacts :meth:`of` made, in pieces to join."""
+        texts: dict[str, str | list[str]] = {
+            name: _text(value, self._hash_texts, canonical_json) for name, value in artifacts.items()
+        }
         return canonical_object(artifacts, texts)
 
 

@@ -26,7 +26,7 @@ from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, R
 from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.content import describe_run, phase_content, phase_content_text, rollback_content, seal, sealed
-from bmad.ledger.hashing import chain_hash, chain_hash_of_text
+from bmad.ledger.hashing import chain_hash, chain_hash_of_pieces
 from bmad.ledger.lease import lease_stale, owner_host, owner_pid
 from bmad.ledger.reader import connect, required_when, stored, when
 from bmad.ledger.records import LedgerError, PhaseRunRecord, RollbackInput, RollbackRecord, check_data
@@ -450,7 +450,7 @@ def _store_link(db: sqlite3.Connection, table: str, row_id: int, seq: int, prev_
 
 
 def _link_run(
-    db: sqlite3.Connection, row: _RunRow, artifacts_text: Callable[[dict[str, Any]], str] | None = None
+    db: sqlite3.Connection, row: _RunRow, artifacts_text: Callable[[dict[str, Any]], list[str]] | None = None
 ) -> _RunRow:
     """Append a phase record to the chain (as :func:`bmad.ledger.chain.link`); ``artifacts_text``
     gives the canonical text of an artifacts dict of the row (made once) when the caller has it."""
@@ -459,7 +459,7 @@ def _link_run(
     if artifacts_text is None:
         hashed = chain_hash(prev_hash, phase_content(row))
     else:
-        hashed = chain_hash_of_text(prev_hash, phase_content_text(row, artifacts_text))
+        hashed = chain_hash_of_pieces(prev_hash, phase_content_text(row, artifacts_text))
     row = replace(row, hash=hashed)
     assert row.hash is not None
     _store_link(db, "phase_runs", row.id, seq, prev_hash, row.hash)
