@@ -233,22 +233,7 @@ class SqliteWriter:
             _insert_checks(db, row, artifacts)
             spans = tuple(Span(s.kind, redact(s.label), s.start, s.end) for s in result.spans)
             _insert_spans(db, run_id, spans)
-            db.execute(
-                "UPDATE phase_runs SET status = ?, started_at = ?, finished_at = ?, forced_reason = ?, metrics = ?,"
-                " artifacts = ?, message = ?, evidence_dir = ? WHERE id = ?",
-                (
-                    row.status,
-                    stored(row.started_at),
-                    _stored_or_none(row.finished_at),
-                    row.forced_reason,
-                    json.dumps(row.metrics),
-                    artifacts.row_text(row.artifacts),
-                    row.message,
-                    row.evidence_dir,
-                    run_id,
-                ),
-            )
-            row = _link_run(db, row, artifacts.hash_text)
+            row = _store_finished(db, row, artifacts)
             if rollback is not None:
                 _add_rollback(db, row.release, rollback)
             return _run_record(row, spans)
@@ -442,6 +427,10 @@ def _store_link(db: sqlite3.Connection, table: str, row_id: int, seq: int, prev_
         f"UPDATE {table} SET chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",  # noqa: S608 (a fixed table name)
         (seq, prev_hash, hashed, row_id),
     )
+    _store_head(db, seq, hashed)
+
+
+def _store_head(db: sqlite3.Connection, seq: int, hashed: str) -> None:
     db.execute(
         "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -449,21 +438,43 @@ def _store_link(db: sqlite3.Connection, table: str, row_id: int, seq: int, prev_
     )
 
 
-def _link_run(
-    db: sqlite3.Connection, row: _RunRow, artifacts_text: Callable[[dict[str, Any]], list[str]] | None = None
-) -> _RunRow:
-    """Append a phase record to the chain (as :func:`bmad.ledger.chain.link`); ``artifacts_text``
-    gives the canonical text of an artifacts dict of the row (made once) when the caller has it."""
+def _link_run(db: sqlite3.Connection, row: _RunRow) -> _RunRow:
+    """Append a phase record to the chain (as :func:`bmad.ledger.chain.link`)."""
     seq, prev_hash = _next_link(db)
     row = replace(row, chain_seq=seq)
-    if artifacts_text is None:
-        hashed = chain_hash(prev_hash, phase_content(row))
-    else:
-        hashed = chain_hash_of_pieces(prev_hash, phase_content_text(row, artifacts_text))
-    row = replace(row, hash=hashed)
+    row = replace(row, hash=chain_hash(prev_hash, phase_content(row)))
     assert row.hash is not None
     _store_link(db, "phase_runs", row.id, seq, prev_hash, row.hash)
     return row
+
+
+def _store_finished(db: sqlite3.Connection, row: _RunRow, artifacts: PlainArtifacts) -> _RunRow:
+    """Append a finished phase record to the chain and store its outcome and its link in one UPDATE:
+    SQLite writes a row whole, so a large ANALYZE's megabyte of artifacts is written once, not twice.
+    The hash's text is spliced from each artifact value's text, made once (``artifacts``)."""
+    seq, prev_hash = _next_link(db)
+    row = replace(row, chain_seq=seq)
+    hashed = chain_hash_of_pieces(prev_hash, phase_content_text(row, artifacts.hash_text))
+    db.execute(
+        "UPDATE phase_runs SET status = ?, started_at = ?, finished_at = ?, forced_reason = ?, metrics = ?,"
+        " artifacts = ?, message = ?, evidence_dir = ?, chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
+        (
+            row.status,
+            stored(row.started_at),
+            _stored_or_none(row.finished_at),
+            row.forced_reason,
+            json.dumps(row.metrics),
+            artifacts.row_text(row.artifacts),
+            row.message,
+            row.evidence_dir,
+            seq,
+            prev_hash,
+            hashed,
+            row.id,
+        ),
+    )
+    _store_head(db, seq, hashed)
+    return replace(row, hash=hashed)
 
 
 def _add_rollback(db: sqlite3.Connection, release: _ReleaseRow, rollback: RollbackInput) -> _RollbackRow:
