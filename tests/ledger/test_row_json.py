@@ -22,7 +22,7 @@ from bmad.core.redact import forget_secrets, redact_data, register_secret
 from bmad.ledger import Ledger
 from bmad.ledger.content import phase_content
 from bmad.ledger.records import check_data
-from bmad.ledger.row_json import plain_redacted
+from bmad.ledger.row_json import PlainArtifacts
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 REL = Release("hello", "dev", "e" * 40, commit_time=T0)
@@ -149,14 +149,14 @@ def secret() -> Any:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_plain_redacted_is_plain_of_redact_data(seed: int, secret: str) -> None:
+def test_one_walk_plain_is_plain_of_redact_data(seed: int, secret: str) -> None:
     """Guards the one-walk plain form: the same value, the same key order and the same stored text
     as the JSON round trip of the redacted data, for every kind of value a check may hold."""
     value = _value(random.Random(seed), 5, [])
-    made, expected = plain_redacted(value), _reference_plain(value)
+    made, expected = PlainArtifacts().plain(value), _reference_plain(value)
     assert json.dumps(made) == json.dumps(expected)
     assert _reference_canonical(made) == _reference_canonical(expected)
-    assert secret not in json.dumps(plain_redacted({"k": [f"a {secret}", (secret,)]}))  # values, not keys
+    assert secret not in json.dumps(PlainArtifacts().plain({"k": [f"a {secret}", (secret,)]}))  # values, not keys
 
 
 def _ledger(path: Path, orm: bool) -> Ledger:

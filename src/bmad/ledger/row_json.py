@@ -20,18 +20,8 @@ from bmad.ledger.hashing import canonical_json, canonical_object, plain
 _AS_IS = frozenset({int, bool, type(None)})
 
 
-def plain_redacted(data: Any, strings: dict[str, str] | None = None) -> Any:
-    """``plain(redact_data(data))`` in one walk, without the JSON round trip.
-
-    The plain JSON types (by exact class) are made plain here: keys sorted (``plain`` sorts them),
-    non-finite floats made None, tuples made lists. Anything else (a dict with a key that is not a
-    str, a subclass, an object the encoder writes with ``str``) goes through ``plain(redact_data(..))``
-    itself. ``strings`` keeps each distinct text's redaction across calls.
-    """
-    return _plain(data, {} if strings is None else strings)
-
-
 def _plain(data: Any, strings: dict[str, str]) -> Any:
+    """:meth:`PlainArtifacts.plain`; ``strings``: each distinct text and its redaction."""
     cls = data.__class__
     if cls is dict:
         return _plain_dict(data, strings)
@@ -98,7 +88,13 @@ class PlainArtifacts:
         self._hash_texts: dict[int, tuple[Any, str]] = {}  # by id of a plain form: it, its canonical_json
 
     def plain(self, data: Any) -> Any:
-        """``plain(redact_data(data))`` (the texts redacted so far are not redacted again)."""
+        """``plain(redact_data(data))`` in one walk, without the JSON round trip.
+
+        The plain JSON types (by exact class) are made plain here: keys sorted (``plain`` sorts them),
+        non-finite floats made None, tuples made lists, each distinct text redacted once. Anything else
+        (a dict with a key that is not a str, a subclass, an object the encoder writes with ``str``)
+        goes through ``plain(redact_data(..))`` itself.
+        """
         return _plain(data, self._strings)
 
     def of(self, artifacts: dict[str, Any]) -> dict[str, Any]:
