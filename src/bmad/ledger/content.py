@@ -7,12 +7,12 @@ both have them, so either path hashes and seals a record the same way, and no SQ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from bmad.core.digest import sha256
-from bmad.ledger.hashing import canonical_json, iso
+from bmad.ledger.hashing import canonical_json, canonical_object, iso
 
 _SEAL_PREFIX = "seal:"
 
@@ -189,6 +189,21 @@ def phase_content(row: RunFields) -> dict[str, Any]:
     if deployer is not None:
         data["deployer"] = deployer
     return data
+
+
+def phase_content_text(row: RunFields, artifacts_text: Callable[[dict[str, Any]], list[str]]) -> list[str]:
+    """``canonical_json(phase_content(row))`` in pieces to join, each artifacts dict (the phase's, each
+    check's) written as ``artifacts_text`` gives it (its ``canonical_json``, each large value made once)."""
+    content = phase_content(row)
+    checks = ["["]
+    for check in content["checks"]:
+        if len(checks) > 1:
+            checks.append(",")
+        data = check["data"]
+        texts = {"artifacts": artifacts_text(data["artifacts"])} if "artifacts" in data else {}
+        checks.extend(canonical_object(check, {"data": canonical_object(data, texts)}))
+    checks.append("]")
+    return canonical_object(content, {"artifacts": artifacts_text(content["artifacts"]), "checks": checks})
 
 
 def rollback_content(row: RollbackFields) -> dict[str, Any]:

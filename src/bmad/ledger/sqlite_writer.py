@@ -23,13 +23,14 @@ from bmad.core.ci import Deployer
 from bmad.core.datatypes import datatype
 from bmad.core.errors import Unreachable
 from bmad.core.models import CheckResult, PhaseName, PhaseResult, PhaseStatus, Release
-from bmad.core.redact import redact, redact_data
+from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
-from bmad.ledger.content import describe_run, phase_content, rollback_content, seal, sealed
-from bmad.ledger.hashing import chain_hash, plain
+from bmad.ledger.content import describe_run, phase_content, phase_content_text, rollback_content, seal, sealed
+from bmad.ledger.hashing import chain_hash, chain_hash_of_pieces
 from bmad.ledger.lease import lease_stale, owner_host, owner_pid
 from bmad.ledger.reader import connect, required_when, stored, when
 from bmad.ledger.records import LedgerError, PhaseRunRecord, RollbackInput, RollbackRecord, check_data
+from bmad.ledger.row_json import PlainArtifacts, row_object
 
 log = logging.getLogger("bmad.ledger")
 
@@ -226,41 +227,28 @@ class SqliteWriter:
     ) -> PhaseRunRecord:
         if not result.status.finished:
             raise LedgerError(f"cannot finish a phase with status {result.status.value}")
+        artifacts = PlainArtifacts()
         with write_transaction(self._path) as db:
-            row = self._filled(_running_row(db, run_id), result, evidence_dir)
-            _insert_checks(db, row)
+            row = self._filled(_running_row(db, run_id), result, evidence_dir, artifacts)
+            _insert_checks(db, row, artifacts)
             spans = tuple(Span(s.kind, redact(s.label), s.start, s.end) for s in result.spans)
             _insert_spans(db, run_id, spans)
-            db.execute(
-                "UPDATE phase_runs SET status = ?, started_at = ?, finished_at = ?, forced_reason = ?, metrics = ?,"
-                " artifacts = ?, message = ?, evidence_dir = ? WHERE id = ?",
-                (
-                    row.status,
-                    stored(row.started_at),
-                    _stored_or_none(row.finished_at),
-                    row.forced_reason,
-                    json.dumps(row.metrics),
-                    json.dumps(row.artifacts),
-                    row.message,
-                    row.evidence_dir,
-                    run_id,
-                ),
-            )
-            row = _link_run(db, row)
+            row = _store_finished(db, row, artifacts)
             if rollback is not None:
                 _add_rollback(db, row.release, rollback)
             return _run_record(row, spans)
 
-    def _filled(self, row: _RunRow, result: PhaseResult, evidence_dir: str | None) -> _RunRow:
+    def _filled(
+        self, row: _RunRow, result: PhaseResult, evidence_dir: str | None, artifacts: PlainArtifacts
+    ) -> _RunRow:
         """A finished phase's outcome (redacted) in its row."""
-        artifacts = _PlainArtifacts()
         return replace(
             row,
             status=result.status.value,
             started_at=result.started_at if result.started_at is not None else row.started_at,
             finished_at=result.finished_at or self._clock(),
             forced_reason=redact(result.forced_reason) if result.forced_reason else row.forced_reason,
-            metrics=plain(redact_data(result.metrics)),
+            metrics=artifacts.plain(result.metrics),
             artifacts=artifacts.of(result.artifacts),
             message=redact(result.message),
             evidence_dir=evidence_dir if evidence_dir is not None else row.evidence_dir,
@@ -384,42 +372,29 @@ def _interrupted(db: sqlite3.Connection, row: _RunRow, now: datetime) -> _RunRow
     return replace(row, status=PhaseStatus.INTERRUPTED.value, finished_at=now, message=message)
 
 
-def _check_row(position: int, check: CheckResult, artifacts: _PlainArtifacts) -> _CheckRow:
+def _check_row(position: int, check: CheckResult, artifacts: PlainArtifacts) -> _CheckRow:
     fields = check_data(check)
-    data = plain(redact_data({key: value for key, value in fields.items() if key != "artifacts"}))
+    data = artifacts.plain({key: value for key, value in fields.items() if key != "artifacts"})
     data["artifacts"] = artifacts.of(fields["artifacts"])
     data = dict(sorted(data.items()))  # the key order of plain(): the stored text is json.dumps(data)
     return _CheckRow(position, check.id, data["title"], check.status.value, check.duration_seconds, data)
 
 
-class _PlainArtifacts:
-    """``plain(redact_data(artifacts))`` of the artifacts of a phase and of its checks, each artifact
-    value made once: a check's artifact is often also the phase's (the readiness report of a
-    thousand objects, a megabyte)."""
-
-    def __init__(self) -> None:
-        self._done: dict[int, tuple[Any, Any]] = {}  # by id: the value (its id stays its own), its plain form
-
-    def of(self, artifacts: dict[str, Any]) -> dict[str, Any]:
-        if not all(key.__class__ is str for key in artifacts):
-            return dict(plain(redact_data(artifacts)))
-        return {name: self._value(artifacts[name]) for name in sorted(artifacts)}  # plain() sorts the keys
-
-    def _value(self, value: Any) -> Any:
-        done = self._done.get(id(value))
-        if done is None or done[0] is not value:
-            done = self._done[id(value)] = (value, plain(redact_data(value)))
-        return done[1]
-
-
-def _insert_checks(db: sqlite3.Connection, row: _RunRow) -> None:
+def _insert_checks(db: sqlite3.Connection, row: _RunRow, artifacts: PlainArtifacts) -> None:
     db.executemany(
         "INSERT INTO check_results (phase_run_id, position, check_id, title, status, duration_seconds, data)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (row.id, c.position, c.check_id, c.title, c.status, c.duration_seconds, json.dumps(c.data))
+            (row.id, c.position, c.check_id, c.title, c.status, c.duration_seconds, _data_text(c.data, artifacts))
             for c in row.checks
         ],
+    )
+
+
+def _data_text(data: dict[str, Any], artifacts: PlainArtifacts) -> str:
+    """``json.dumps(data)`` of a check row's data, its artifacts' texts made once."""
+    return row_object(
+        (key, artifacts.row_text(value) if key == "artifacts" else json.dumps(value)) for key, value in data.items()
     )
 
 
@@ -452,6 +427,10 @@ def _store_link(db: sqlite3.Connection, table: str, row_id: int, seq: int, prev_
         f"UPDATE {table} SET chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",  # noqa: S608 (a fixed table name)
         (seq, prev_hash, hashed, row_id),
     )
+    _store_head(db, seq, hashed)
+
+
+def _store_head(db: sqlite3.Connection, seq: int, hashed: str) -> None:
     db.execute(
         "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -467,6 +446,35 @@ def _link_run(db: sqlite3.Connection, row: _RunRow) -> _RunRow:
     assert row.hash is not None
     _store_link(db, "phase_runs", row.id, seq, prev_hash, row.hash)
     return row
+
+
+def _store_finished(db: sqlite3.Connection, row: _RunRow, artifacts: PlainArtifacts) -> _RunRow:
+    """Append a finished phase record to the chain and store its outcome and its link in one UPDATE:
+    SQLite writes a row whole, so a large ANALYZE's megabyte of artifacts is written once, not twice.
+    The hash's text is spliced from each artifact value's text, made once (``artifacts``)."""
+    seq, prev_hash = _next_link(db)
+    row = replace(row, chain_seq=seq)
+    hashed = chain_hash_of_pieces(prev_hash, phase_content_text(row, artifacts.hash_text))
+    db.execute(
+        "UPDATE phase_runs SET status = ?, started_at = ?, finished_at = ?, forced_reason = ?, metrics = ?,"
+        " artifacts = ?, message = ?, evidence_dir = ?, chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
+        (
+            row.status,
+            stored(row.started_at),
+            _stored_or_none(row.finished_at),
+            row.forced_reason,
+            json.dumps(row.metrics),
+            artifacts.row_text(row.artifacts),
+            row.message,
+            row.evidence_dir,
+            seq,
+            prev_hash,
+            hashed,
+            row.id,
+        ),
+    )
+    _store_head(db, seq, hashed)
+    return replace(row, hash=hashed)
 
 
 def _add_rollback(db: sqlite3.Connection, release: _ReleaseRow, rollback: RollbackInput) -> _RollbackRow:
