@@ -26,11 +26,9 @@ class CountingLedger(Ledger):
 
     release_reads = 0
 
-    def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
-    ) -> ReleaseHistory | None:
+    def get_release(self, service: str, environment: str, version: str, **kwargs: Any) -> ReleaseHistory | None:
         self.release_reads += 1
-        return super().get_release(service, environment, version, with_checks=with_checks)
+        return super().get_release(service, environment, version, **kwargs)
 
     def list_releases(self, **kwargs: Any) -> list[ReleaseHistory]:
         self.release_reads += 1

@@ -489,7 +489,7 @@ def test_secrets_and_snapshot_against_the_local_engine(
 
 
 def test_record_keeps_every_item_but_caps_findings() -> None:
-    from bmad.phases.analyze.readiness import MAX_FINDINGS_PER_ITEM, capped
+    from bmad.phases.analyze.readiness import MAX_FINDINGS_PER_ITEM, capped_item
 
     data = {
         "items": [
@@ -497,11 +497,32 @@ def test_record_keeps_every_item_but_caps_findings() -> None:
             {"id": "SC-013", "findings": []},
         ]
     }
-    record = capped(data)
+    record = {"items": [capped_item(item) for item in data["items"]]}
     assert [i["id"] for i in record["items"]] == ["SC-012", "SC-013"]
     assert len(record["items"][0]["findings"]) == MAX_FINDINGS_PER_ITEM
     assert record["items"][0]["findings_truncated"] == 250 - MAX_FINDINGS_PER_ITEM
     assert len(data["items"][0]["findings"]) == 250  # the evidence file keeps them all
+
+
+def test_the_report_and_the_category_checks_share_each_item_dict() -> None:
+    """Guards issue 13 (session 6): the readiness artifact and the four category checks' evidence made
+    each item's dict (and its capped copy) again, so phase.json and the ledger walked and encoded a
+    thousand objects' findings twice; one object each is encoded once."""
+    from bmad.phases.analyze.catalog import catalog
+    from bmad.phases.analyze.readiness import MAX_FINDINGS_PER_ITEM, score
+    from bmad.phases.analyze.readiness_data import Finding, ItemResult, ItemStatus
+
+    entries = catalog()
+    many = ItemResult(entries[0], ItemStatus.FAIL, findings=[Finding(entries[0].id, str(i)) for i in range(250)])
+    few = ItemResult(entries[1], ItemStatus.PASS, passed=1, evaluated=1)
+    report = score([many, few])
+    whole = report.to_dict()["items"]
+    assert whole[0] is report.item_dict(many) and whole[1] is report.item_dict(few)
+    assert report.to_dict()["items"][0] is whole[0]
+    capped = report.capped_item(many)
+    assert capped is report.capped_item(many) and len(capped["findings"]) == MAX_FINDINGS_PER_ITEM
+    assert report.capped_item(few) is whole[1]
+    assert whole[0] == many.to_dict() and len(whole[0]["findings"]) == 250
 
 
 def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:

@@ -189,6 +189,25 @@ class ReadinessReport:
     complete_percent: float
     suppression_notes: list[str] = field(default_factory=list)
     suppressions_enabled: bool = True
+    # each item's dict and its capped form, made once (by the item's id): not part of the report's value
+    _dicts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _capped: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def item_dict(self, item: ItemResult) -> dict[str, Any]:
+        """``item.to_dict()``, one object however often it is asked for: the report, the readiness
+        artifact and the category checks' evidence then share it, and phase.json and the ledger encode
+        a shared dict once (a thousand objects' findings, a megabyte). Callers do not change it."""
+        made = self._dicts.get(id(item))
+        if made is None:
+            made = self._dicts.setdefault(id(item), item.to_dict())  # one object even when two threads race
+        return made
+
+    def capped_item(self, item: ItemResult) -> dict[str, Any]:
+        """:meth:`item_dict` with at most :data:`MAX_FINDINGS_PER_ITEM` findings, one object too."""
+        made = self._capped.get(id(item))
+        if made is None:
+            made = self._capped.setdefault(id(item), capped_item(self.item_dict(item)))
+        return made
 
     @property
     def critical_failures(self) -> list[ItemResult]:
@@ -213,7 +232,7 @@ class ReadinessReport:
             "critical_failures": [i.entry.id for i in self.critical_failures],
             "suppressions_enabled": self.suppressions_enabled,
             "suppression_notes": list(self.suppression_notes),
-            "items": [i.to_dict() for i in self.items],
+            "items": [self.item_dict(i) for i in self.items],
         }
 
 
@@ -259,17 +278,14 @@ def run_catalog(
 MAX_FINDINGS_PER_ITEM = 200
 
 
-def capped(data: dict[str, Any]) -> dict[str, Any]:
-    """The readiness report for the phase record: every item, at most 200 findings each (the
-    evidence file analyze/readiness.json keeps them all)."""
-    items = []
-    for item in data["items"]:
-        findings = item["findings"]
-        if len(findings) > MAX_FINDINGS_PER_ITEM:
-            item = {
-                **item,
-                "findings": findings[:MAX_FINDINGS_PER_ITEM],
-                "findings_truncated": len(findings) - MAX_FINDINGS_PER_ITEM,
-            }
-        items.append(item)
-    return {**data, "items": items}
+def capped_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of the readiness report for the phase record: at most 200 findings (the evidence file
+    analyze/readiness.json keeps them all)."""
+    findings = item["findings"]
+    if len(findings) <= MAX_FINDINGS_PER_ITEM:
+        return item
+    return {
+        **item,
+        "findings": findings[:MAX_FINDINGS_PER_ITEM],
+        "findings_truncated": len(findings) - MAX_FINDINGS_PER_ITEM,
+    }

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.analyze.preparation import AnalyzeRun
-from bmad.phases.analyze.readiness import capped
 from bmad.phases.analyze.readiness_data import Category, ItemResult, ItemStatus, Severity
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -40,9 +39,7 @@ def runner(category: Category) -> Callable[[PhaseContext, AnalyzeRun], CheckResu
             evidence={
                 "score": score,
                 "counts": counts,
-                "items": capped(
-                    {"items": [i.to_dict() for i in items if i.status is not ItemStatus.PASS or i.findings]}
-                )["items"],
+                "items": [report.capped_item(i) for i in items if i.status is not ItemStatus.PASS or i.findings],
             },
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.analyze.formats import to_junit, to_sarif
 from bmad.phases.analyze.preparation import AnalyzeRun
-from bmad.phases.analyze.readiness import ReadinessReport, capped
+from bmad.phases.analyze.readiness import ReadinessReport
 from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.ports.artifacts import AnalyzeArtifacts
 from bmad.ports.phase import CheckId, PhaseContext
@@ -50,7 +50,9 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
             "manifests": prepared.manifests_dir,
         },
         metrics={"readiness_checklist_complete": report.complete_percent},
-        artifacts=AnalyzeArtifacts(readiness=capped(data)).written(),
+        artifacts=AnalyzeArtifacts(
+            readiness={**data, "items": [report.capped_item(i) for i in report.items]}
+        ).written(),
         evidence_files=files,
     )
 
