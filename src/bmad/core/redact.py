@@ -29,6 +29,7 @@ __all__ = [
     "redact_data",
     "redact_json_text",
     "register_secret",
+    "secrets_generation",
 ]
 
 _MIN_SECRET_LENGTH = 4
@@ -41,6 +42,7 @@ _redacted: dict[str, str] = {}
 _CACHE_LIMIT = 8192
 _CACHED_LENGTH = 1 << 16  # a longer text (an evidence file) is redacted once: neither hashed nor kept
 _longest_first: list[str] = []  # _secrets, longest first (a secret inside another is masked after it)
+_generation = 0  # how often _secrets changed
 
 
 def register_secret(value: str | None) -> None:
@@ -68,9 +70,16 @@ def forget_secrets() -> None:
         _changed()
 
 
+def secrets_generation() -> int:
+    """A number that changes whenever a secret is registered or forgotten: a text redacted while it
+    stays the same needs no second pass (redacting a redacted text changes nothing)."""
+    return _generation
+
+
 def _changed() -> None:
     """Called with ``_lock`` held after ``_secrets`` changed."""
-    global _longest_first
+    global _longest_first, _generation
+    _generation += 1
     _redacted.clear()
     _longest_first = sorted(_secrets, key=len, reverse=True)
 

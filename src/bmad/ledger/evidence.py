@@ -17,9 +17,25 @@ from typing import Any
 from bmad.core.files import write_atomic
 from bmad.core.indented_json import encode_indented
 from bmad.core.models import PhaseName, Release
-from bmad.core.redact import redact, redact_argv, redact_json_text
+from bmad.core.redact import redact, redact_argv, redact_json_text, secrets_generation
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# The evidence files this process wrote redacted: path -> (secrets generation, size, mtime in ns).
+_REDACTED: dict[str, tuple[int, int, int]] = {}
+
+
+def redacted_as_written(path: Path) -> bool:
+    """Whether ``path`` is a text or JSON evidence file this process wrote (redacted), unchanged since,
+    with no secret registered after its redaction: redacting it again would give the same bytes (the
+    SARIF of a thousand objects, copied next to the documents for CI, is not scanned twice)."""
+    noted = _REDACTED.get(str(path))
+    if noted is None or noted[0] != secrets_generation():
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == noted[1:]
 
 
 def evidence_dir_for(state_dir: Path, release: Release, phase: PhaseName, attempt: int) -> Path:
@@ -52,14 +68,23 @@ class EvidenceFolder:
         return relative
 
     def write_text(self, name: str, content: str) -> str:
-        return self.write_bytes(name, redact(content).encode("utf-8"))
+        generation = secrets_generation()
+        return self._redacted(self.write_bytes(name, redact(content).encode("utf-8")), generation)
 
     def write_json(self, name: str, data: Any) -> str:
         # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk,
         # then redact() of the whole text (a match may span a key and its value) from its tokens
+        generation = secrets_generation()
         encoded = encode_indented(data, strings=redact)
         text = redact_json_text(encoded.text, keys=encoded.keys, strings=encoded.strings)
-        return self.write_bytes(name, (text + "\n").encode("utf-8"))
+        return self._redacted(self.write_bytes(name, (text + "\n").encode("utf-8")), generation)
+
+    def _redacted(self, relative: str, generation: int) -> str:
+        """Note that the file at ``relative`` was written redacted as of ``generation``."""
+        path = self._root / relative
+        stat = path.stat()
+        _REDACTED[str(path)] = (generation, stat.st_size, stat.st_mtime_ns)
+        return relative
 
     def record_command(
         self,

@@ -19,6 +19,7 @@ from bmad.core.errors import UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
+from bmad.ledger.evidence import redacted_as_written
 from bmad.ledger.records import LATEST_ATTEMPTS
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
@@ -75,7 +76,10 @@ def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dic
                 continue
             name = f"{phase.value}-{path.name}"
             target = directory / kind / name
-            write_file(target, path.read_text(encoding="utf-8", errors="replace"))
+            if redacted_as_written(path):  # written redacted by this run: the same bytes
+                write_atomic(target, path.read_bytes(), durable=False)
+            else:
+                write_file(target, path.read_text(encoding="utf-8", errors="replace"))
             found[f"{kind}:{name}"] = target
     return found
 
