@@ -1,0 +1,96 @@
+"""The same commands on this tree and on an older commit, interleaved in one run (same machine load).
+
+    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus]
+
+Absolute figures move with the machine (``python -c pass`` took 14 ms one afternoon and 21 ms that
+evening on the same host); a change is judged against its own past in the same run. ``REV``'s ``src``
+is extracted with ``git archive`` into a temp dir; each tree runs the installed ``bmad`` entry point
+with ``PYTHONPATH`` at its own ``src`` and its own ``XDG_CACHE_HOME`` (two trees sharing one cache
+would each miss the other's config cache). Each tree gets its own copy of the service (see
+``bench/cli.py``), one untimed run of every command first (bytecode, caches), then ``--runs``
+interleaved timed runs. Printed: the median of each command per tree and this tree's ratio to REV.
+
+* ``small``: ``analyze`` of the example, a phase of one no-op check (``measure``), ``status``;
+* ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from analyze import write_corpus  # noqa: E402
+
+from cli import Variant, bmad_env, make_service, pass_gates, timed  # noqa: E402
+
+
+def extract_src(rev: str, into: Path) -> Path:
+    """``REV``'s ``src`` folder under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def tree_variants(label: str, src: Path, tmp: Path, bmad: str, only: str | None) -> list[Variant]:
+    """The commands of one tree, each on that tree's own service copy."""
+    env = bmad_env(tmp / f"{label}-cache")
+    env["PYTHONPATH"] = f"{src}:{ROOT / 'bench'}"
+    home = tmp / label
+    home.mkdir()
+    variants: list[Variant] = []
+    if only in (None, "small"):
+        one_check = {**env, "BENCH_CHECKS": "1"}  # a phase with none fails
+        repo = make_service(home, "hello", None)
+        pass_gates(bmad, repo, env)
+        variants += [
+            Variant(f"{label} analyze", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo),
+            Variant(f"{label} phase", [bmad, "measure", "-c", "bmad.yaml", "-e", "dev"], one_check, repo),
+            Variant(f"{label} status", [bmad, "status", "-c", "bmad.yaml", "-e", "dev"], env, repo),
+        ]
+    if only in (None, "corpus"):
+        repo = make_service(home, "corpus-service", tmp / "corpus")
+        pass_gates(bmad, repo, env)
+        variants.append(Variant(f"{label} corpus", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo))
+    return variants
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("rev", help="the older commit (anything `git archive` takes)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--only", choices=["small", "corpus"])
+    args = parser.parse_args()
+    bmad = str(Path(sys.executable).parent / "bmad")
+    with tempfile.TemporaryDirectory(prefix="bmad-bench-ab-") as raw:
+        tmp = Path(raw)
+        if args.only in (None, "corpus"):
+            (tmp / "corpus").mkdir()
+            write_corpus(tmp / "corpus", 1000)
+        trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
+        variants = [v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only)]
+        for variant in variants:
+            timed(variant)  # bytecode and caches, untimed
+        times: dict[str, list[float]] = {v.label: [] for v in variants}
+        for _ in range(args.runs):
+            for variant in variants:
+                times[variant.label].append(timed(variant))
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    for label in [v.label.removeprefix("head ") for v in variants if v.label.startswith("head ")]:
+        head, base = medians[f"head {label}"], medians[f"base {label}"]
+        print(f"{label:8s} head {head * 1000:7.0f} ms   {args.rev} {base * 1000:7.0f} ms   head/base {head / base:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
