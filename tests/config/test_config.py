@@ -122,3 +122,26 @@ def test_the_starter_comments_are_the_field_descriptions(tmp_path: Path) -> None
     assert f"# {ServiceConfig.help('repository')}" in text
     assert f"# {BmadConfig.help('state_dir')}" in text
     assert "# Phase records are committed to this branch" in text
+
+
+BRANCHES = [
+    "bmad/records", "records-1", "ok@x", "a.b/c", "a..b", "a b", "a/.x", "x.lock", "r/x.lock/y", "a/", "/a",
+    "a//b", "@", "a@{b", "a\\b", ".a", "a.", "a:b", "a~1", "a^", "a?", "a*", "a[b", "tab\tname", "",
+]
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_records_branch_is_what_git_accepts(branch: str) -> None:
+    """records.branch is refused at its line exactly when ``git check-ref-format`` refuses the branch
+    (the record commit would otherwise fail on every phase, after the phase ran)."""
+    import json
+    import subprocess
+
+    git_ok = subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], check=False).returncode == 0
+    text = GOOD + f"records:\n  branch: {json.dumps(branch)}\n"
+    if git_ok:
+        assert load_config_text(text).records.branch == branch
+    else:
+        err = error_of(text)
+        assert (err.line, err.field) == (9, "records.branch")
+        assert "git branch name" in err.reason

@@ -304,3 +304,39 @@ def test_copies_and_pickles_like_dataclass() -> None:
 class Picklable:
     a: int
     b: tuple[str, ...]
+
+
+def test_annotations_are_written_as_inspect_writes_them() -> None:
+    """The docstring of an undocumented class is written without importing ``inspect``: each kind
+    of annotation comes out as ``inspect.formatannotation`` writes it."""
+    import inspect
+    import typing
+    from pathlib import Path
+
+    from bmad.core.datatypes import format_annotation
+
+    for annotation in [
+        int, str, Path, list[int], dict[str, Path], typing.Optional[int], typing.Union[int, str],  # noqa: UP007
+        typing.Any, typing.List[typing.Dict[str, int]], int | None, "Forward", None, typing.Callable[[int], str],  # noqa: UP006
+        typing.Literal["a", 1], typing.ClassVar[int], tuple[int, ...],
+    ]:
+        assert format_annotation(annotation) == inspect.formatannotation(annotation), annotation
+
+
+def test_the_command_line_does_not_import_inspect(tmp_path: Path) -> None:
+    """``bmad`` leaves ``inspect`` (with ast, dis, tokenize) unimported on the way to a phase: the
+    stand-in of bmad.core.deferred_imports is still in its place after the import of every
+    module a release run loads, and it hands over the real module on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import bmad.cli.main, bmad.cli.release_run, bmad.engine.runner, bmad.engine.phase_run, bmad.reports.outputs\n"
+        "import bmad.engine.records, bmad.ledger.store\n"
+        "stand_in = sys.modules['inspect']\n"
+        "print(type(stand_in).__name__, 'ast' in sys.modules)\n"
+        "print(stand_in.signature(len) is not None, type(sys.modules['inspect']).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["_Deferred", "False", "True", "module"]

@@ -66,15 +66,19 @@ def _git_shim(folder: Path, log: Path) -> Path:
 def test_recording_a_phase_runs_few_git_commands(
     service: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Guards the fixed cost of a phase: 13 git commands for one phase (the repository's top
-    folder asked twice, HEAD and the top folder separately)."""
+    """Guards the fixed cost of a phase: 13 git commands for one phase before issue 13 (the
+    repository's top folder asked twice, HEAD and the top folder separately), 10 before the record
+    became one ``git fast-import``; 7 now (the first record also reads the branch it creates)."""
     log = tmp_path / "git.log"
     monkeypatch.setenv("PATH", f"{_git_shim(tmp_path / 'shim', log)}{os.pathsep}{os.environ['PATH']}")
     outcome = run_release(service / "bmad.yaml", "dev", phases=["build"])
     assert outcome.passed and outcome.phases[0].record_commit
     commands = log.read_text(encoding="utf-8").splitlines()
     assert sum("--show-toplevel" in command for command in commands) == 1, commands
-    assert len(commands) <= 11, commands
+    assert len(commands) <= 7, commands
+    # the record is one fast-import, not a temporary index and five plumbing commands
+    assert sum(command.split()[2] == "fast-import" for command in commands) == 1, commands
+    assert not [command for command in commands if command.split()[2] in ("read-tree", "update-ref")], commands
 
 
 def test_in_ci_git_is_not_asked_who_deploys(service: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bmad.adapters import git as gitadapter
-from bmad.core.errors import UsageError
+from bmad.core.errors import AdapterError, UsageError
 from tests.engine.support import git, make_service
 
 
@@ -82,3 +82,41 @@ def test_a_stale_parent_of_the_records_branch_costs_a_retry_not_a_record(tmp_pat
     assert git(repo, "rev-parse", f"{latest}^").strip() == since
     files = git(repo, "ls-tree", "-r", "--name-only", "bmad/records").split()
     assert files == ["records/a.yaml", "records/b.yaml", "records/c.yaml"]
+
+
+def test_paths_and_texts_land_byte_for_byte(tmp_path: Path) -> None:
+    """fast-import counts bytes and reads C-quoted paths: a multi-byte text, a space, a quote and a
+    backslash in a path must not shift or cut the stream."""
+    repo = make_service(tmp_path / "svc")
+    files = {'records/a b/"q"\\x.yaml': "é: ü\n" * 3, "records/ü/€.yaml": "no newline at the end"}
+    commit = gitadapter.commit_files(repo, "bmad/records", files, "message with é\nand a second line")
+    listed = git(repo, "ls-tree", "-r", "-z", "--name-only", commit).split("\0")
+    assert sorted(filter(None, listed)) == sorted(files)
+    for path, text in files.items():
+        assert gitadapter.read_file(repo, commit, path) == text
+    assert git(repo, "log", "-1", "--format=%B", commit).rstrip("\n") == "message with é\nand a second line"
+
+
+def test_the_record_commit_is_gits_committer_at_its_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity and date a commit would have: GIT_COMMITTER_NAME/EMAIL, and GIT_COMMITTER_DATE
+    in any format git reads (git is asked each time then)."""
+    repo = make_service(tmp_path / "svc")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Rec Order")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "rec@example.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-02T03:04:05+01:00")
+    first = gitadapter.commit_files(repo, "bmad/records", {"records/a.yaml": "a: 1\n"}, "m")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-02-03T04:05:06+00:00")
+    second = gitadapter.commit_files(repo, "bmad/records", {"records/b.yaml": "b: 1\n"}, "m")
+    assert git(repo, "log", "-1", "--format=%cn <%ce>|%an <%ae>|%cI", first).strip() == (
+        "Rec Order <rec@example.invalid>|Rec Order <rec@example.invalid>|2026-01-02T03:04:05+01:00"
+    )
+    assert git(repo, "log", "-1", "--format=%cI", second).strip() == "2026-02-03T04:05:06+00:00"
+    assert git(repo, "rev-parse", f"{second}^").strip() == first
+
+
+def test_a_failing_import_is_an_error_not_a_retry(tmp_path: Path) -> None:
+    """An import git refuses while the branch stays where it was (here a name git rejects, which the
+    config refuses before it gets this far) is reported with git's reason, not retried as a race."""
+    repo = make_service(tmp_path / "svc")
+    with pytest.raises(AdapterError, match="doesn't conform"):
+        gitadapter.commit_files(repo, "bad..name", {"records/a.yaml": "a: 1\n"}, "m")

@@ -7,7 +7,8 @@ service's working tree, index and checked-out branch are never touched.
 
 from __future__ import annotations
 
-import tempfile
+import os
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
 
 _ZERO = "0" * 40
-_FALLBACK_IDENTITY = ("-c", "user.name=bmad", "-c", "user.email=bmad@localhost.invalid")
+_FALLBACK_IDENTITY = "bmad <bmad@localhost.invalid>"
 
 
 def _git(
@@ -107,40 +108,71 @@ def commit_files(
 ) -> str:
     """Commit ``files`` (path -> text) on top of ``branch`` without touching the working tree.
 
-    Uses a temporary index; the branch moves with a compare-and-swap ``update-ref``, retried if
-    another process committed in between. ``parent``: the branch's commit when the caller has just
-    read it (a stale one only costs a retry). Returns the new commit id.
+    One ``git fast-import``: it writes the blobs, the trees and the commit (``parent``'s tree plus
+    ``files``) and moves the branch only if its current commit is still an ancestor of the new one,
+    with a compare-and-swap on the value it read (see git-fast-import(1), "from" and the end of an
+    import). When another process committed in between, the import is refused and built again on
+    the new tip. ``parent``: the branch's commit when the caller has just read it (a stale one only
+    costs a retry). The committer (and author) is git's committer identity, else
+    ``bmad <bmad@localhost.invalid>``. Returns the new commit id.
     """
     for attempt in range(attempts):
         if attempt or parent is None:
             parent = branch_head(repo, branch)
-        with tempfile.TemporaryDirectory(prefix="bmad-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            if parent:
-                _git(repo, "read-tree", parent, env=env)
-            else:
-                _git(repo, "read-tree", "--empty", env=env)
-            for path, content in files.items():
-                blob = _git(repo, "hash-object", "-w", "--stdin", input_text=content).stdout.strip()
-                _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-            tree = _git(repo, "write-tree", env=env).stdout.strip()
-        commit = _commit_tree(repo, tree, parent, message)
-        moved = _git(
-            repo, "update-ref", "-m", "bmad record", f"refs/heads/{branch}", commit, parent or _ZERO, check=False
-        )
-        if moved.ok:
+        stream = _import_stream(branch, files, message, committer_line(repo), parent)
+        result = _git(repo, "fast-import", "--quiet", "--done", input_text=stream, check=False)
+        commit = result.stdout.strip()
+        if result.ok and _is_object_id(commit):
             return commit
+        if branch_head(repo, branch) == parent:  # the branch did not move: the import itself failed
+            raise AdapterError("git", f"committing to branch {branch}", result.tail(5), status=result.exit_code)
     raise AdapterError("git", f"updating branch {branch}", "it kept moving under concurrent writers", temporary=True)
 
 
-def _commit_tree(repo: Path, tree: str, parent: str | None, message: str) -> str:
-    args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-m", message]
-    result = _git(repo, *args, check=False)
-    if not result.ok and ("tell me who you are" in result.stderr or "auto-detect" in result.stderr):
-        result = run_command(["git", "-C", str(repo), *_FALLBACK_IDENTITY, *args], system="git", check=True)
-    elif not result.ok:
-        raise AdapterError("git", "commit-tree", result.tail(5), status=result.exit_code)
-    return result.stdout.strip()
+def _import_stream(branch: str, files: Mapping[str, str], message: str, committer: str, parent: str | None) -> str:
+    """The fast-import commands of one commit on ``branch``: ``parent``'s tree plus ``files``; the new
+    commit's id is printed (``get-mark``) before the branch is updated at ``done``."""
+    lines = [f"commit refs/heads/{branch}", "mark :1", committer, _data(message)]
+    if parent:
+        lines.append(f"from {parent}")
+    for path, content in files.items():
+        lines += [f"M 100644 inline {_quoted_path(path)}", _data(content)]
+    lines += ["", "get-mark :1", "done", ""]
+    return "\n".join(lines)
+
+
+def _data(text: str) -> str:
+    """A ``data`` command: the length counts bytes (the stream is written as UTF-8)."""
+    return f"data {len(text.encode())}\n{text}"
+
+
+def _quoted_path(path: str) -> str:
+    """A path as fast-import reads it: C-style quoted (so spaces, quotes and newlines stay in it)."""
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+_COMMITTERS: dict[tuple[Path, tuple[str | None, ...]], tuple[str, str]] = {}
+# what git's committer identity is read from, beside the repository's config
+_IDENTITY_ENV = ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL", "HOME", "XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL")
+
+
+def committer_line(repo: Path) -> str:
+    """``committer <name> <<email>> <when> <tz>`` for fast-import: ``git var GIT_COMMITTER_IDENT``
+    (which reads GIT_COMMITTER_NAME/EMAIL, the config and EMAIL as a commit would), asked once per
+    repository and process; the time is now, unless GIT_COMMITTER_DATE fixes it (then git is asked
+    each time, as it parses that date). Without an identity: ``bmad <bmad@localhost.invalid>``."""
+    key = (repo, tuple(os.environ.get(name) for name in _IDENTITY_ENV))
+    if "GIT_COMMITTER_DATE" in os.environ or key not in _COMMITTERS:
+        result = _git(repo, "var", "GIT_COMMITTER_IDENT", check=False)
+        who, _, when = result.stdout.strip().rpartition(">") if result.ok else ("", "", "")
+        if not who:
+            return f"committer {_FALLBACK_IDENTITY} {int(time.time())} +0000"
+        if "GIT_COMMITTER_DATE" in os.environ:
+            return f"committer {who}>{when}"
+        _COMMITTERS[key] = (f"{who}>", when.split()[-1])
+    ident, zone = _COMMITTERS[key]
+    return f"committer {ident} {int(time.time())} {zone}"
 
 
 def read_file(repo: Path, ref: str, path: str) -> str | None:

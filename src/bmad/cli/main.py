@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bmad.cli.options import add_debug
+from bmad.core.deferred_imports import defer
+
+defer()  # before anything imports dataclasses (see bmad.core.deferred_imports)
+
+from bmad.cli.options import add_debug  # noqa: E402
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms on the help path
 if TYPE_CHECKING:

@@ -88,12 +88,27 @@ class LedgerConfig(Model):
     )
 
 
+# git-check-ref-format(1): what a branch name may not hold or look like
+_BAD_REF = re.compile(r"\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\]|^/|/$|\.$|(^|/)\.|\.lock(/|$)")
+
+
+def _branch_name(value: str) -> str:
+    if not value or _BAD_REF.search(value):
+        raise ValueError(
+            "must be a git branch name (git check-ref-format): no '..', '@{', '//', spaces, control "
+            "characters or any of ~^:?*[\\; no part starting with '.' or ending in '.lock'; not ending in '/' or '.'"
+        )
+    return value
+
+
 @config_model
 class RecordsConfig(Model):
     """Where phase records are committed (see docs/records.md)."""
 
     enabled: bool = setting(default=True, description="commit a record of each phase")
-    branch: str = setting(default="bmad/records", description="the branch records are committed to")
+    branch: str = setting(
+        default="bmad/records", check=_branch_name, description="the branch records are committed to"
+    )
     push: bool = setting(default=False, description="push the branch after each record")
     remote: str = setting(default="origin", description="the remote it is pushed to")
 

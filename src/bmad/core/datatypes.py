@@ -14,8 +14,9 @@ from a frozen ``@datatype``. ``__dataclass_params__`` shows what ``@dataclass`` 
 """
 
 import dataclasses
-import inspect
 import operator
+import re
+import types
 import reprlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -118,13 +119,28 @@ def _init_order(fields: Iterable[dataclasses.Field[Any]]) -> list[dataclasses.Fi
     return positional + [field for field in taken if field.kw_only]
 
 
+def format_annotation(annotation: Any) -> str:
+    """An annotation as ``inspect.formatannotation`` writes it in a signature (typing's names lose
+    their ``typing.`` prefix, a builtin class is its bare name, another class is module-qualified,
+    a string annotation is its repr); here so that ``inspect`` is not imported for a docstring."""
+    if getattr(annotation, "__module__", None) == "typing":
+        return re.sub(r"[\w\.]+", lambda m: m.group(0).removeprefix("typing."), repr(annotation))
+    if isinstance(annotation, types.GenericAlias):
+        return str(annotation)
+    if isinstance(annotation, type):
+        if annotation.__module__ == "builtins":
+            return annotation.__qualname__
+        return f"{annotation.__module__}.{annotation.__qualname__}"
+    return repr(annotation)
+
+
 def _docstring(name: str, init_order: list[dataclasses.Field[Any]]) -> str:
     """What @dataclass writes for a class without a docstring: its name and its ``__init__`` signature."""
     shown: list[str] = []
     for field in init_order:
         if field.kw_only and "*" not in shown:
             shown.append("*")
-        text = f"{field.name}: {inspect.formatannotation(field.type)}"
+        text = f"{field.name}: {format_annotation(field.type)}"
         if field.default_factory is not _MISSING:
             text += " = <factory>"
         elif field.default is not _MISSING:
