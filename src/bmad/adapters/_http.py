@@ -9,7 +9,6 @@ span of the phase that made it.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -108,6 +107,8 @@ class HttpClient:
             if on_retry is not None:
                 on_retry(attempt, error)
             delay = backoff * (2 ** (attempt - 1))
+            import random  # a retry's jitter: the first try does not load it
+
             (sleep or self._retry_pause)(delay + random.uniform(0, delay / 2))
 
     def get_json(self, path: str, **kwargs: Any) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from typing import IO
 
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, CommandFailed
-from bmad.core.files import child_umask
+from bmad.core.files import child_umask, scratch_file
 from bmad.core.redact import redact, redact_argv
 from bmad.core.spans import SpanKind, kind_of, waiting
 
@@ -88,7 +87,7 @@ def run(
     name = system or Path(args[0]).name
     action = f"running {' '.join(redact_argv(args[:3]))}"
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with scratch_file() as out, scratch_file() as err:
         try:
             with waiting(waits_on or kind_of(name), " ".join(redact_argv((name, *args[1:3])))):
                 exit_code: int | None = _wait(args, cwd, env, input_text, out, None if merge_stderr else err, timeout)
@@ -148,7 +147,7 @@ def _stdin(input_text: str | None) -> Iterator[IO[bytes] | int]:
     if input_text is None:
         yield subprocess.DEVNULL
         return
-    with tempfile.TemporaryFile() as handle:
+    with scratch_file() as handle:
         handle.write(input_text.encode())
         handle.seek(0)
         yield handle

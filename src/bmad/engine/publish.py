@@ -37,7 +37,6 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     Never raises for a reporting problem: a run's outcome does not depend on its paperwork; the
     problems are returned (and the CLI prints them). The release is read once, the others as outlines.
     """
-    from bmad.adapters.own_metrics import ledger_group_id, push_own_metrics
     from bmad.reports.outputs import release_figures, snapshot_of, write_figures_outputs
 
     published = Published()
@@ -61,6 +60,8 @@ def publish_release_outputs(config: BmadConfig, environment: str, release: Relea
     except (BmadError, OSError) as exc:
         published.problems.append(f"writing the reports failed: {exc}")
     if pushing and gateway:
+        from bmad.adapters.own_metrics import ledger_group_id, push_own_metrics  # the HTTP client: only to push
+
         try:
             snapshot = snapshot_of(figures, ledger.now)
             push_own_metrics(gateway, **snapshot.as_kwargs(), ledger_id=ledger_group_id(ledger.url))
