@@ -125,8 +125,31 @@ def test_the_starter_comments_are_the_field_descriptions(tmp_path: Path) -> None
 
 
 BRANCHES = [
-    "bmad/records", "records-1", "ok@x", "a.b/c", "a..b", "a b", "a/.x", "x.lock", "r/x.lock/y", "a/", "/a",
-    "a//b", "@", "a@{b", "a\\b", ".a", "a.", "a:b", "a~1", "a^", "a?", "a*", "a[b", "tab\tname", "",
+    "bmad/records",
+    "records-1",
+    "ok@x",
+    "a.b/c",
+    "a..b",
+    "a b",
+    "a/.x",
+    "x.lock",
+    "r/x.lock/y",
+    "a/",
+    "/a",
+    "a//b",
+    "@",
+    "a@{b",
+    "a\\b",
+    ".a",
+    "a.",
+    "a:b",
+    "a~1",
+    "a^",
+    "a?",
+    "a*",
+    "a[b",
+    "tab\tname",
+    "",
 ]
 
 

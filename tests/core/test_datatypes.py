@@ -316,14 +316,27 @@ def test_annotations_are_written_as_inspect_writes_them() -> None:
     from bmad.core.datatypes import format_annotation
 
     for annotation in [
-        int, str, Path, list[int], dict[str, Path], typing.Optional[int], typing.Union[int, str],  # noqa: UP007
-        typing.Any, typing.List[typing.Dict[str, int]], int | None, "Forward", None, typing.Callable[[int], str],  # noqa: UP006
-        typing.Literal["a", 1], typing.ClassVar[int], tuple[int, ...],
+        int,
+        str,
+        Path,
+        list[int],
+        dict[str, Path],
+        typing.Optional[int],  # noqa: UP045
+        typing.Union[int, str],  # noqa: UP007
+        typing.Any,
+        typing.List[typing.Dict[str, int]],  # noqa: UP006
+        int | None,
+        "Forward",
+        None,
+        typing.Callable[[int], str],
+        typing.Literal["a", 1],
+        typing.ClassVar[int],
+        tuple[int, ...],
     ]:
         assert format_annotation(annotation) == inspect.formatannotation(annotation), annotation
 
 
-def test_the_command_line_does_not_import_inspect(tmp_path: Path) -> None:
+def test_the_command_line_does_not_import_inspect() -> None:
     """``bmad`` leaves ``inspect`` (with ast, dis, tokenize) unimported on the way to a phase: the
     stand-in of bmad.core.deferred_imports is still in its place after the import of every
     module a release run loads, and it hands over the real module on first use."""

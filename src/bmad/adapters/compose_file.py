@@ -132,6 +132,8 @@ CONDITIONS = ("service_started", "service_healthy", "service_completed_successfu
 
 @dataclass(frozen=True)
 class ComposeDependency:
+    """One ``depends_on`` entry: the service waited for and the condition it must reach first."""
+
     service: str
     condition: str = "service_started"
 
@@ -152,6 +154,8 @@ class HealthBudget:
 
 @dataclass(frozen=True)
 class ComposeService:
+    """One service of a compose file, with its line for errors and its definition as written."""
+
     name: str
     line: int
     image: str | None
@@ -191,6 +195,8 @@ class ComposeService:
 
 @dataclass(frozen=True)
 class ComposeFile:
+    """A checked compose file: its services, and the order Compose would start them in."""
+
     path: Path
     services: tuple[ComposeService, ...]
     data: Mapping[str, Any]

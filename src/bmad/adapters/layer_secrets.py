@@ -48,6 +48,8 @@ def rule_name(detect_secrets_type: str) -> str:
 
 @dataclass(frozen=True)
 class _Layer:
+    """One layer of the archive to scan, with the history step that made it."""
+
     index: int
     member: str  # path of the layer tar inside the archive
     diff_id: str | None
@@ -167,6 +169,8 @@ class DetectSecretsLayerScanner:
 
 @dataclass(frozen=True)
 class _Found:
+    """A secret detect-secrets found in one file; only a masked form and a hash of its value."""
+
     path: str
     rule: str
     line: int | None

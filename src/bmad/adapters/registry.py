@@ -39,6 +39,8 @@ def is_loopback(address: str) -> bool:
 
 @dataclass(frozen=True)
 class RegistryAuth:
+    """Registry credentials and where they were read from (the password never shown)."""
+
     username: str
     password: str = field(repr=False)
     source: str = ""  # where it came from (env names / config file), for evidence

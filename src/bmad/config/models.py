@@ -106,9 +106,7 @@ class RecordsConfig(Model):
     """Where phase records are committed (see docs/records.md)."""
 
     enabled: bool = setting(default=True, description="commit a record of each phase")
-    branch: str = setting(
-        default="bmad/records", check=_branch_name, description="the branch records are committed to"
-    )
+    branch: str = setting(default="bmad/records", check=_branch_name, description="the branch records are committed to")
     push: bool = setting(default=False, description="push the branch after each record")
     remote: str = setting(default="origin", description="the remote it is pushed to")
 

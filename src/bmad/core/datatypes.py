@@ -16,8 +16,8 @@ from a frozen ``@datatype``. ``__dataclass_params__`` shows what ``@dataclass`` 
 import dataclasses
 import operator
 import re
-import types
 import reprlib
+import types
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, dataclass_transform, overload
 

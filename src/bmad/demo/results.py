@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class DemoRelease:
+    """One release the demo ran: its outcome, phases, published documents and time taken."""
+
     label: str
     version: str
     outcome: str
@@ -40,6 +42,8 @@ class DemoRelease:
 
 @dataclass
 class DemoResult:
+    """A whole demo run: where it ran, its releases and the framework metrics it produced."""
+
     workdir: Path
     config_path: Path
     stack_root: Path

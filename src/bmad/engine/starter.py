@@ -26,6 +26,8 @@ Block = tuple[str, bool]  # (text, optional: commented out when the file would n
 
 @dataclass
 class Starter:
+    """The starter ``bmad.yaml`` ``bmad init`` writes, and what it found in the folder to fill it."""
+
     path: Path
     text: str
     found: dict[str, str] = field(default_factory=dict)

@@ -12,6 +12,8 @@ LineSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildRequest:
+    """What to build: the context, the Containerfile, the tags and the build settings."""
+
     context: Path
     containerfile: Path
     tags: tuple[str, ...]  # full references: registry/name:tag; the first one is used for the build
@@ -23,6 +25,8 @@ class BuildRequest:
 
 @dataclass(frozen=True)
 class BuildOutcome:
+    """Whether a build succeeded, and the image it made."""
+
     ok: bool
     image_id: str | None
     error: str | None = None  # the builder's own message when ok is False
@@ -30,6 +34,8 @@ class BuildOutcome:
 
 @dataclass(frozen=True)
 class HistoryStep:
+    """One step of an image's history: the instruction and the layer it added, if any."""
+
     created_by: str
     empty_layer: bool
     size_bytes: int | None = None
@@ -37,6 +43,8 @@ class HistoryStep:
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """A built image as the engine describes it: size, layers, history, env and labels."""
+
     id: str
     size_bytes: int
     tags: tuple[str, ...]
@@ -48,6 +56,8 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class PushOutcome:
+    """Where an image was pushed and the manifest digest the engine reported."""
+
     repository: str
     tag: str
     digest: str | None  # as reported by the engine, when it reports one

@@ -11,6 +11,8 @@ from bmad.core.datatypes import datatype
 
 @dataclass(frozen=True)
 class Sample:
+    """One series' value from an instant query, at the time Prometheus evaluated it."""
+
     labels: dict[str, str]
     value: float
     timestamp: float

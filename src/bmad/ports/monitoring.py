@@ -17,6 +17,8 @@ from bmad.ports.metrics import MetricsQuery
 
 @dataclass(frozen=True)
 class RuntimeInfo:
+    """Prometheus' runtime state: when it started, whether its config loaded, its retention."""
+
     start_time: datetime
     reload_config_success: bool | None = None
     storage_retention: str | None = None
@@ -25,6 +27,8 @@ class RuntimeInfo:
 
 @dataclass(frozen=True)
 class ScrapeTarget:
+    """One target Prometheus scrapes, with its health and last error."""
+
     job: str
     instance: str
     health: str  # "up" | "down" | "unknown"
@@ -38,6 +42,8 @@ class ScrapeTarget:
 
 @dataclass(frozen=True)
 class Rule:
+    """One alerting or recording rule loaded in Prometheus, with its health."""
+
     name: str
     kind: str  # "alerting" | "recording"
     health: str  # "ok" | "err" | "unknown"
@@ -47,6 +53,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleGroup:
+    """A group of rules from one rule file, as Prometheus loaded it."""
+
     name: str
     file: str
     rules: tuple[Rule, ...] = ()
@@ -58,6 +66,8 @@ class RuleGroup:
 
 @dataclass(frozen=True)
 class AlertmanagerRef:
+    """An Alertmanager Prometheus knows of, and whether it sends alerts there."""
+
     url: str
     active: bool
 
@@ -100,6 +110,8 @@ class Alertmanager(Protocol):
 
 @dataclass(frozen=True)
 class DashboardRef:
+    """A Grafana dashboard that was searched for or installed: its uid, title, URL and folder."""
+
     uid: str
     title: str
     url: str = ""
@@ -108,6 +120,8 @@ class DashboardRef:
 
 @dataclass(frozen=True)
 class DataSource:
+    """A Grafana data source, which dashboards read their panels from."""
+
     uid: str
     name: str
     type: str
@@ -117,6 +131,8 @@ class DataSource:
 
 @dataclass(frozen=True)
 class DataSourceHealth:
+    """The answer of Grafana's health check of a data source."""
+
     ok: bool
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)

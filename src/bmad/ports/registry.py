@@ -8,6 +8,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class ManifestInfo:
+    """The manifest a tag points to in a registry: the digest a deployment pins, and the image's."""
+
     digest: str  # sha256:... of the manifest as stored (what a deployment pins)
     media_type: str
     config_digest: str | None  # the image config's digest (= the engine's image id); None for an index

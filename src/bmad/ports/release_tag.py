@@ -8,6 +8,8 @@ from typing import Literal, Protocol
 
 @dataclass(frozen=True)
 class TagOutcome:
+    """What tagging a release did to its git tag: created, kept or moved."""
+
     name: str
     action: Literal["created", "unchanged", "moved"]
     previous_message: str | None = None

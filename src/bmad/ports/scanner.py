@@ -24,6 +24,8 @@ def severity_rank(value: str) -> int:
 
 @dataclass(frozen=True)
 class Vulnerability:
+    """One vulnerable package a scanner reported, with its severity and fixed version."""
+
     id: str
     package: str
     installed: str
@@ -54,6 +56,8 @@ class ReportedSecret:
 
 @dataclass(frozen=True)
 class ScanReport:
+    """A scanner's report on one image or repository, in one model for trivy and grype."""
+
     tool: str  # "trivy" | "grype"
     tool_version: str | None = None
     artifact: str | None = None
@@ -99,6 +103,8 @@ class SecretFinding:
 
 @dataclass
 class LayerScanResult:
+    """The secrets found in an image's layers, and how many layers and files were scanned or skipped."""
+
     findings: list[SecretFinding] = field(default_factory=list)
     layers_total: int = 0
     layers_scanned: int = 0

@@ -21,6 +21,8 @@ class SchemaError:
 
 @dataclass(frozen=True)
 class SchemaOutcome:
+    """The schema validation of one Kubernetes object: valid, invalid or skipped, and why."""
+
     status: SchemaStatus
     errors: tuple[SchemaError, ...] = ()
     reason: str = ""  # why skipped / which schema was used

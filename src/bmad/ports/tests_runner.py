@@ -12,6 +12,8 @@ from bmad.ports.images import LineSink
 
 @dataclass(frozen=True)
 class CommandRun:
+    """One command run to its end or its timeout: exit code, redacted output tail, duration."""
+
     argv: tuple[str, ...]
     exit_code: int | None  # None when it timed out
     output_tail: str  # redacted
@@ -36,6 +38,8 @@ class CommandRunner(Protocol):
 
 @dataclass(frozen=True)
 class Wait:
+    """What a test environment must answer before the suite runs: a URL or a TCP address."""
+
     url: str | None = None
     tcp: str | None = None
     timeout_seconds: float = 60.0

@@ -28,6 +28,8 @@ WEEK = timedelta(days=7)
 
 @dataclass(frozen=True)
 class Week:
+    """The framework metrics of one week, a point on the trend charts."""
+
     start: datetime
     metrics: FrameworkMetrics
 

@@ -131,6 +131,8 @@ def _reap(pid: int) -> None:
 
 @dataclass(frozen=True)
 class ShortResult:
+    """A short command run to completion: its exit code and its output."""
+
     argv: tuple[str, ...]
     exit_code: int
     output: str

@@ -46,6 +46,8 @@ EXAMPLE_RULES_DIR = "examples/hello/monitoring"
 
 @dataclass(frozen=True)
 class StackPorts:
+    """The port each server of the local stack listens on."""
+
     registry: int = 5000
     prometheus: int = 9090
     pushgateway: int = 9091

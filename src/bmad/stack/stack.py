@@ -44,6 +44,8 @@ DEFAULT_READY_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class ComponentStatus:
+    """How a local stack component is doing, as ``bmad stack status`` shows it."""
+
     name: str
     state: str  # running | starting | unhealthy | exited | stopped
     pid: int | None

@@ -18,6 +18,8 @@ from bmad.ports.notifications import Notification
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """Where and how a channel's e-mail is sent: the SMTP server, the addresses and the login."""
+
     host: str
     port: int
     from_address: str

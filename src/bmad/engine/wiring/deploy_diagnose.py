@@ -16,6 +16,8 @@ from bmad.ports.target import Diagnosis, Target
 
 @dataclass
 class DiagnoseReport:
+    """What ``bmad diagnose`` reports: the target's status and its troubleshooting findings."""
+
     service: str
     environment: str
     target: str

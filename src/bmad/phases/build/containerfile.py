@@ -15,6 +15,8 @@ _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
 @dataclass(frozen=True)
 class Stage:
+    """One ``FROM`` of a Containerfile: the base it starts from, its name and its line."""
+
     index: int
     base: str  # as written, with build args substituted
     name: str | None
@@ -23,6 +25,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class ContainerfileInfo:
+    """What BUILD's checks read from a Containerfile: its stages and its number of instructions."""
+
     path: Path
     stages: tuple[Stage, ...]
     instructions: int

@@ -14,6 +14,8 @@ from bmad.ports.scanner import ScanReport, SecretFinding, Vulnerability, severit
 
 @dataclass
 class VulnerabilityVerdict:
+    """The vulnerability gate's decision: what blocks, what the ignore list let through or let expire."""
+
     blocking: list[Vulnerability] = field(default_factory=list)
     ignored: list[tuple[Vulnerability, VulnerabilityIgnore]] = field(default_factory=list)
     expired: list[tuple[Vulnerability, VulnerabilityIgnore]] = field(default_factory=list)

@@ -11,6 +11,8 @@ MAX_JUNIT_BYTES = 50 * 1024 * 1024
 
 @dataclass
 class JUnitSummary:
+    """The counts and failing test names of BUILD's test reports, as the suite check records them."""
+
     total: int = 0
     failed: int = 0
     errors: int = 0

@@ -81,6 +81,8 @@ class LoadDriver:
 
 @dataclass(frozen=True)
 class WatchLimits:
+    """How long the HPA watch waits for a first scale-up and in all, and how often it polls."""
+
     first_scale_up_within: float
     max_wait: float
     interval: float

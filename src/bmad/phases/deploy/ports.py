@@ -42,6 +42,8 @@ class DeployState:
 
 @dataclass(frozen=True)
 class DeployPorts:
+    """The adapters and settings of one DEPLOY run, handed to every check."""
+
     target: Target
     spec: DeploySpec
     config: DeployConfig

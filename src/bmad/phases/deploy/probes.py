@@ -12,6 +12,8 @@ from bmad.ports.target import HttpProbe
 
 @dataclass(frozen=True)
 class DowntimeReport:
+    """What the downtime prober saw during a deploy: failed rounds and the longest gap."""
+
     probes: int
     failed: int  # rounds in which no endpoint answered while the service had been up
     longest_gap_seconds: float

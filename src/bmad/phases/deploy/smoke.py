@@ -23,6 +23,8 @@ _ANSWER_PAUSE = sleeper(SpanKind.SERVICE, "waiting for the service to answer")
 
 @dataclass(frozen=True)
 class SmokeCase:
+    """One smoke test against the new release and how it went."""
+
     name: str
     passed: bool
     detail: str = ""
@@ -31,6 +33,8 @@ class SmokeCase:
 
 @dataclass
 class SmokeReport:
+    """The smoke tests of a release: each case, and the service suite's summary when one ran."""
+
     cases: list[SmokeCase] = field(default_factory=list)
     suite: dict[str, Any] | None = None
 
@@ -64,6 +68,8 @@ def parse_metric_names(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class JUnitSummary:
+    """The counts and failing test names of the service suite's JUnit report after a deploy."""
+
     tests: int
     failures: int
     errors: int

@@ -34,6 +34,8 @@ PASS, FAIL, WARN = "pass", "fail", "warn"
 
 @dataclass(frozen=True)
 class Bounds:
+    """The range a criterion's observed value must stay in, and how it reads in evidence."""
+
     upper: float | None
     lower: float | None
     text: str
@@ -42,6 +44,8 @@ class Bounds:
 
 @dataclass(frozen=True)
 class CriterionOutcome:
+    """One criterion judged once: the value observed, the bound and pass, fail or warn."""
+
     name: str
     query: str
     status: str  # pass | fail | warn
@@ -56,6 +60,8 @@ class CriterionOutcome:
 
 @dataclass
 class VerificationResult:
+    """The verification window's rounds of outcomes and the first failure, if any."""
+
     rounds: list[list[CriterionOutcome]] = field(default_factory=list)
     failed: CriterionOutcome | None = None
     detected_at: datetime | None = None

@@ -51,6 +51,8 @@ GUIDE_METRICS = ("prometheus_uptime_seconds", "grafana_dashboards_count", "alert
 
 @dataclass
 class MeasurePorts:
+    """The monitoring systems and helpers one MEASURE run talks to, handed to every check."""
+
     prometheus: Prometheus
     alertmanager: Alertmanager
     pushgateway: Pushgateway | None = None

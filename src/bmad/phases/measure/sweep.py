@@ -68,6 +68,8 @@ def check_allowed(url: str, *, service_urls: Sequence[str], allowed_hosts: Seque
 
 @dataclass
 class SweepResult:
+    """The load-test sweep's levels, and where and why it stopped early."""
+
     levels: list[LevelResult] = field(default_factory=list)
     breach: str = ""  # why the sweep stopped early ("" = it ran every level)
     breach_level: int | None = None

@@ -23,6 +23,8 @@ REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 @dataclass(frozen=True)
 class Right:
+    """One permission DEPLOY needs, asked of the API server as a ``SelfSubjectAccessReview``."""
+
     verb: str
     group: str
     resource: str  # plural, "pods/log" for a subresource

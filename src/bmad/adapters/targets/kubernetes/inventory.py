@@ -24,6 +24,8 @@ INVENTORY_LABEL = "bmad.dev/inventory"
 
 @dataclass(frozen=True)
 class ReleaseEntry:
+    """One release in the inventory: the objects it applied and the bundle a rollback applies again."""
+
     release: str
     objects: tuple[ObjectRef, ...]
     bundle: tuple[dict[str, Any], ...]

@@ -40,6 +40,8 @@ class EarlyStop:
 
 @dataclass(frozen=True)
 class Workload:
+    """A workload whose rollout a release waits for, named by kind and name."""
+
     kind: str
     name: str
 
