@@ -62,16 +62,16 @@ def _new_temp_file(path: Path) -> tuple[int, Path]:
 def scratch_file() -> IO[bytes]:
     """An unnamed read-write file that disappears when closed, for a program's output: Linux's
     ``O_TMPFILE`` in ``$TMPDIR`` (else /tmp), or ``tempfile.TemporaryFile`` where that is refused."""
-    folder = os.environ.get("TMPDIR") or "/tmp"
+    folder = os.environ.get("TMPDIR") or "/tmp"  # noqa: S108 (an O_TMPFILE file has no name to guess)
     flag = getattr(os, "O_TMPFILE", 0)
     if flag:
         try:
-            return open(os.open(folder, flag | os.O_RDWR | os.O_CLOEXEC, 0o600), "w+b")  # noqa: SIM115
+            return open(os.open(folder, flag | os.O_RDWR | os.O_CLOEXEC, 0o600), "w+b")
         except OSError:
             pass
     import tempfile
 
-    return tempfile.TemporaryFile()  # noqa: SIM115
+    return tempfile.TemporaryFile()
 
 
 def make_dirs(folder: Path, mode: int = 0o700) -> None:
