@@ -64,3 +64,25 @@ def test_a_large_artifact_is_named_by_its_digest_and_a_small_one_is_kept() -> No
         "readiness": {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()},
         "kinds": ["Deployment"],
     }
+
+
+def test_the_limit_is_16_kib_of_json() -> None:
+    """Guards the record of an ordinary ANALYZE: the example's readiness report (~60 KB of JSON for 12
+    objects, 2,400 lines of YAML) is named by its digest; an artifact at the limit stays whole."""
+    import json
+
+    def artifact_of(size: int) -> dict[str, str]:
+        filler = size - len(json.dumps({"x": ""}, separators=(",", ":")))
+        return {"x": "y" * filler}
+
+    for size, kept in ((16 * 1024, True), (16 * 1024 + 1, False)):
+        result = PhaseResult(
+            phase=PhaseName.ANALYZE,
+            status=PhaseStatus.PASSED,
+            artifacts={"readiness": artifact_of(size)},
+            started_at=T0,
+            finished_at=T0,
+        )
+        release = Release("hello", "dev", "a" * 40, commit_time=T0)
+        body = yaml.safe_load(records.render_record(release, result, attempt=1, evidence_dir=None, ledger_hash=None))
+        assert ("omitted_bytes" not in body["artifacts"]["readiness"]) is kept, size

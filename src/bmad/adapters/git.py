@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bmad.adapters._process import CommandResult, run_command
+from bmad.adapters._process import CommandResult, run_command, start_command
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
+from bmad.core.process import Running
 
 _ZERO = "0" * 40
 _FALLBACK_IDENTITY = "bmad <bmad@localhost.invalid>"
@@ -73,10 +74,11 @@ def _is_object_id(text: str) -> bool:
 
 def user_email(repo: Path) -> str | None:
     """``git config user.email`` as seen from ``repo`` (None when unset or not a repository)."""
-    result = _git(repo, "config", "user.email", check=False) if repo.is_dir() else None
-    if result is None or not result.ok:
-        return None
-    return result.stdout.strip() or None
+    return _email_of(_git(repo, "config", "user.email", check=False)) if repo.is_dir() else None
+
+
+def _email_of(result: CommandResult) -> str | None:
+    return (result.stdout.strip() or None) if result.ok else None
 
 
 def head_commit(repo: Path) -> str:
@@ -87,15 +89,67 @@ def head_commit(repo: Path) -> str:
 
 
 def commit_time(repo: Path, rev: str = "HEAD") -> datetime:
-    result = _git(repo, "show", "-s", "--format=%ct", rev)
+    return _time_of(_git(repo, *_COMMIT_TIME, rev))
+
+
+_COMMIT_TIME = ("show", "-s", "--format=%ct")
+
+
+def _time_of(result: CommandResult) -> datetime:
     return datetime.fromtimestamp(int(result.stdout.strip()), tz=UTC)
 
 
 def dirty_paths(repo: Path, *, exclude: Sequence[str] = ()) -> list[str]:
     """Changed or untracked paths (ignored files excluded), minus ``exclude`` (paths relative to ``repo``)."""
-    pathspec = ["--", ".", *(f":(exclude){item}" for item in exclude)]
-    result = _git(repo, "status", "--porcelain=v1", "--untracked-files=normal", *pathspec)
+    return _paths_of(_git(repo, *_status_args(exclude)))
+
+
+def _status_args(exclude: Sequence[str]) -> list[str]:
+    return ["status", "--porcelain=v1", "--untracked-files=normal", "--", ".", *(f":(exclude){i}" for i in exclude)]
+
+
+def _paths_of(result: CommandResult) -> list[str]:
     return [line[3:] for line in result.stdout.splitlines() if line.strip()]
+
+
+@datatype(frozen=True)
+class ReleaseFacts:
+    """What a run asks git about its release, asked together (see :func:`release_facts`)."""
+
+    head: Head
+    changed: list[str]  # dirty paths of the service's folder
+    commit_time: datetime
+    user_email: str | None = None  # ``git config user.email``, when asked
+
+
+def release_facts(service_dir: Path, *, branch: str | None, exclude: Sequence[str], email: bool) -> ReleaseFacts:
+    """HEAD (:func:`head`), the dirty paths of ``service_dir`` (:func:`dirty_paths`), HEAD's commit
+    time and, with ``email``, ``git config user.email``; git's committer identity is read too and
+    kept for the record commits (:func:`committer_line`). ``git status`` starts before HEAD is
+    read and the others right after: they run side by side (several milliseconds each, waited for
+    once), not one after the other. The errors of the functions named."""
+    status = _start_git(service_dir, *_status_args(exclude))
+    try:
+        at = head(service_dir, branch=branch)
+    except BaseException:
+        status.wait()  # collected, not left running: the error is head's
+        raise
+    key = _identity_key(at.root)
+    asked_time = _start_git(at.root, *_COMMIT_TIME, at.commit)
+    asked_ident = _start_git(at.root, "var", "GIT_COMMITTER_IDENT") if key not in _COMMITTERS else None
+    asked_email = _start_git(at.root, "config", "user.email") if email else None
+    for asked in (status, asked_time, asked_ident, asked_email):  # each collected before any error is raised
+        if asked is not None:
+            asked.wait()
+    if asked_ident is not None:
+        _remember_committer(key, asked_ident.wait())
+    found_email = _email_of(asked_email.wait()) if asked_email is not None else None
+    changed = _paths_of(status.wait(check=True))
+    return ReleaseFacts(at, changed, _time_of(asked_time.wait(check=True)), found_email)
+
+
+def _start_git(repo: Path, *args: str, input_text: str | None = None) -> Running:
+    return start_command(["git", "-C", str(repo), *args], system="git", input_text=input_text, timeout=120)
 
 
 def branch_head(repo: Path, branch: str) -> str | None:
@@ -116,17 +170,53 @@ def commit_files(
     costs a retry). The committer (and author) is git's committer identity, else
     ``bmad <bmad@localhost.invalid>``. Returns the new commit id.
     """
-    for attempt in range(attempts):
-        if attempt or parent is None:
-            parent = branch_head(repo, branch)
-        stream = _import_stream(branch, files, message, committer_line(repo), parent)
-        result = _git(repo, "fast-import", "--quiet", "--done", input_text=stream, check=False)
-        commit = result.stdout.strip()
-        if result.ok and _is_object_id(commit):
-            return commit
-        if branch_head(repo, branch) == parent:  # the branch did not move: the import itself failed
-            raise AdapterError("git", f"committing to branch {branch}", result.tail(5), status=result.exit_code)
-    raise AdapterError("git", f"updating branch {branch}", "it kept moving under concurrent writers", temporary=True)
+    return start_commit(repo, branch, files, message, attempts=attempts, parent=parent).result()
+
+
+def start_commit(
+    repo: Path, branch: str, files: Mapping[str, str], message: str, *, attempts: int = 5, parent: str | None = None
+) -> PendingCommit:
+    """:func:`commit_files` with its first import started now: bmad goes on while git writes;
+    :meth:`PendingCommit.result` waits for it (and makes any retry)."""
+    if parent is None:
+        parent = branch_head(repo, branch)
+    commit = PendingCommit(repo, branch, dict(files), message, attempts)
+    commit.begin(parent)
+    return commit
+
+
+class PendingCommit:
+    """A commit of :func:`start_commit` until :meth:`result` has its id."""
+
+    def __init__(self, repo: Path, branch: str, files: dict[str, str], message: str, attempts: int) -> None:
+        self.repo, self.branch, self.files, self.message, self.attempts = repo, branch, files, message, attempts
+        self._import: Running | None = None
+        self._parent: str | None = None
+        self._commit: str | None = None
+
+    def begin(self, parent: str | None) -> None:
+        self._parent = parent
+        stream = _import_stream(self.branch, self.files, self.message, committer_line(self.repo), parent)
+        self._import = _start_git(self.repo, "fast-import", "--quiet", "--done", input_text=stream)
+
+    def result(self) -> str:
+        """The new commit's id, once the branch points at it; built again on a branch that moved."""
+        for attempt in range(1, self.attempts + 1):
+            if self._commit is not None:
+                return self._commit
+            assert self._import is not None
+            done = self._import.wait()
+            if done.ok and _is_object_id(done.stdout.strip()):
+                self._commit = done.stdout.strip()
+                return self._commit
+            moved_to = branch_head(self.repo, self.branch)
+            if moved_to == self._parent:  # the branch did not move: the import itself failed
+                raise AdapterError("git", f"committing to branch {self.branch}", done.tail(5), status=done.exit_code)
+            if attempt < self.attempts:
+                self.begin(moved_to)
+        raise AdapterError(
+            "git", f"updating branch {self.branch}", "it kept moving under concurrent writers", temporary=True
+        )
 
 
 def _import_stream(branch: str, files: Mapping[str, str], message: str, committer: str, parent: str | None) -> str:
@@ -152,7 +242,7 @@ def _quoted_path(path: str) -> str:
     return f'"{escaped}"'
 
 
-_COMMITTERS: dict[tuple[Path, tuple[str | None, ...]], tuple[str, str]] = {}
+_COMMITTERS: dict[tuple[Path, tuple[str | None, ...]], tuple[str, str]] = {}  # identity, time zone
 # what git's committer identity is read from, beside the repository's config
 _IDENTITY_ENV = ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL", "HOME", "XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL")
 
@@ -162,17 +252,29 @@ def committer_line(repo: Path) -> str:
     (which reads GIT_COMMITTER_NAME/EMAIL, the config and EMAIL as a commit would), asked once per
     repository and process; the time is now, unless GIT_COMMITTER_DATE fixes it (then git is asked
     each time, as it parses that date). Without an identity: ``bmad <bmad@localhost.invalid>``."""
-    key = (repo, tuple(os.environ.get(name) for name in _IDENTITY_ENV))
-    if "GIT_COMMITTER_DATE" in os.environ or key not in _COMMITTERS:
-        result = _git(repo, "var", "GIT_COMMITTER_IDENT", check=False)
-        who, _, when = result.stdout.strip().rpartition(">") if result.ok else ("", "", "")
-        if not who:
-            return f"committer {_FALLBACK_IDENTITY} {int(time.time())} +0000"
-        if "GIT_COMMITTER_DATE" in os.environ:
-            return f"committer {who}>{when}"
-        _COMMITTERS[key] = (f"{who}>", when.split()[-1])
+    key = _identity_key(repo)
+    if "GIT_COMMITTER_DATE" in os.environ:
+        who, _, when = _ident_of(_git(repo, "var", "GIT_COMMITTER_IDENT", check=False))
+        return f"committer {who}>{when}" if who else f"committer {_FALLBACK_IDENTITY} {int(time.time())} +0000"
+    if key not in _COMMITTERS:
+        _remember_committer(key, _git(repo, "var", "GIT_COMMITTER_IDENT", check=False))
     ident, zone = _COMMITTERS[key]
     return f"committer {ident} {int(time.time())} {zone}"
+
+
+def _identity_key(repo: Path) -> tuple[Path, tuple[str | None, ...]]:
+    return repo, tuple(os.environ.get(name) for name in _IDENTITY_ENV)
+
+
+def _ident_of(result: CommandResult) -> tuple[str, str, str]:
+    """``git var GIT_COMMITTER_IDENT`` split at the email's end: ``("Name <email", ">", " when zone")``."""
+    return result.stdout.strip().rpartition(">") if result.ok else ("", "", "")
+
+
+def _remember_committer(key: tuple[Path, tuple[str | None, ...]], result: CommandResult) -> None:
+    """Keep the identity (or the fallback, when git has none) and the time zone it was given with."""
+    who, _, when = _ident_of(result)
+    _COMMITTERS[key] = (f"{who}>", when.split()[-1]) if who else (_FALLBACK_IDENTITY, "+0000")
 
 
 def read_file(repo: Path, ref: str, path: str) -> str | None:

@@ -79,56 +79,118 @@ def run(
     """Run ``argv`` to completion and capture its output.
 
     ``env`` is added to the current environment; with ``merge_stderr`` stderr goes into stdout.
-    The run is a span of kind ``waits_on`` (default: from the program's name) of the running phase.
+    The wait is a span of kind ``waits_on`` (default: from the program's name) of the running phase.
     A missing program or a timeout raises :class:`AdapterError` (the program could not be run);
     a non-zero exit raises :class:`CommandFailed` only with ``check``.
     """
+    return start(
+        argv,
+        system=system,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        input_text=input_text,
+        merge_stderr=merge_stderr,
+        missing_hint=missing_hint,
+        max_output_chars=max_output_chars,
+        waits_on=waits_on,
+    ).wait(check=check, record=record)
+
+
+def start(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    system: str | None = None,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+    input_text: str | None = None,
+    merge_stderr: bool = False,
+    missing_hint: str | None = None,
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    waits_on: SpanKind | None = None,
+) -> Running:
+    """Start ``argv`` and return at once: :meth:`Running.wait` gives what :func:`run` returns.
+
+    For programs whose answers are needed later (several git questions asked together): they run
+    while bmad goes on. The ``timeout`` counts from the start; the span covers only the time the
+    caller is blocked in :meth:`Running.wait`. A missing program raises here.
+    """
     args = tuple(str(a) for a in argv)
     name = system or Path(args[0]).name
-    action = f"running {' '.join(redact_argv(args[:3]))}"
+    out, err = scratch_file(), scratch_file()
     started = time.monotonic()
-    with scratch_file() as out, scratch_file() as err:
-        try:
-            with waiting(waits_on or kind_of(name), " ".join(redact_argv((name, *args[1:3])))):
-                exit_code: int | None = _wait(args, cwd, env, input_text, out, None if merge_stderr else err, timeout)
-        except FileNotFoundError:
+    try:
+        with _stdin(input_text) as stdin:
+            proc = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env={**os.environ, **env} if env else None,
+                stdin=stdin,
+                stdout=out,
+                stderr=subprocess.STDOUT if merge_stderr else err,
+                umask=child_umask(),
+            )
+    except BaseException as exc:
+        out.close()
+        err.close()
+        if isinstance(exc, FileNotFoundError):
+            action = f"running {' '.join(redact_argv(args[:3]))}"
             raise AdapterError(name, action, "program not found", hint=missing_hint or f"install {args[0]}") from None
-        stdout, stderr = _read_tail(out, max_output_chars), _read_tail(err, max_output_chars)
-    transcript = Transcript(args, exit_code, stdout, stderr, time.monotonic() - started)
-    evidence_file = record(transcript) if record is not None else None
-    if transcript.exit_code is None:
-        raise AdapterError(name, action, f"timed out after {timeout:.0f}s", temporary=True)
-    result = ProcessResult(
-        args, transcript.exit_code, transcript.stdout, transcript.stderr, transcript.duration_seconds, evidence_file
-    )
-    if check and not result.ok:
-        raise CommandFailed(name, args, result.exit_code, stdout=result.stdout, stderr=result.stderr)
-    return result
+        raise
+    kind = waits_on or kind_of(name)
+    return Running(args, name, proc, (out, err), started, timeout, kind, max_output_chars)
 
 
-def _wait(
-    args: tuple[str, ...],
-    cwd: str | Path | None,
-    env: Mapping[str, str] | None,
-    input_text: str | None,
-    out: IO[bytes],
-    err: IO[bytes] | None,
-    timeout: float,
-) -> int | None:
-    """The program's exit code, or None when it ran past ``timeout`` (it is killed then).
+class Running:
+    """A program started by :func:`start`, until :meth:`wait` collects it (once)."""
 
-    ``input_text`` reaches the program through a temporary file, so no thread or pipe has to feed
-    it, and the wait for the exit blocks in the kernel (see :func:`_exits_within`)."""
-    with _stdin(input_text) as stdin:
-        proc = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env={**os.environ, **env} if env else None,
-            stdin=stdin,
-            stdout=out,
-            stderr=err if err is not None else subprocess.STDOUT,
-            umask=child_umask(),
-        )
+    def __init__(
+        self,
+        args: tuple[str, ...],
+        name: str,
+        proc: subprocess.Popen[bytes],
+        files: tuple[IO[bytes], IO[bytes]],
+        started: float,
+        timeout: float,
+        kind: SpanKind,
+        max_output_chars: int,
+    ) -> None:
+        self.args, self.name, self._proc, self._files = args, name, proc, files
+        self._started, self._timeout, self._kind, self._max_chars = started, timeout, kind, max_output_chars
+        self._result: ProcessResult | None = None
+
+    def wait(self, *, check: bool = False, record: RecordTranscript | None = None) -> ProcessResult:
+        """Block until the program ends (killed past its timeout) and return its result; the errors
+        of :func:`run`. Later calls return the same result (``record`` is called once, by the first)."""
+        if self._result is None:
+            self._result = self._finish(record)
+        if check and not self._result.ok:
+            result = self._result
+            raise CommandFailed(self.name, self.args, result.exit_code, stdout=result.stdout, stderr=result.stderr)
+        return self._result
+
+    def _finish(self, record: RecordTranscript | None) -> ProcessResult:
+        out, err = self._files
+        try:
+            remaining = max(0.0, self._started + self._timeout - time.monotonic())
+            with waiting(self._kind, " ".join(redact_argv((self.name, *self.args[1:3])))):
+                exit_code = _collect(self._proc, remaining)
+            stdout, stderr = _read_tail(out, self._max_chars), _read_tail(err, self._max_chars)
+        finally:
+            out.close()
+            err.close()
+        transcript = Transcript(self.args, exit_code, stdout, stderr, time.monotonic() - self._started)
+        evidence_file = record(transcript) if record is not None else None
+        if exit_code is None:
+            action = f"running {' '.join(redact_argv(self.args[:3]))}"
+            raise AdapterError(self.name, action, f"timed out after {self._timeout:.0f}s", temporary=True)
+        return ProcessResult(self.args, exit_code, stdout, stderr, transcript.duration_seconds, evidence_file)
+
+
+def _collect(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The program's exit code, or None when it ran past ``timeout`` (it is killed then). The wait
+    blocks in the kernel (see :func:`_exits_within`)."""
     try:
         if _exits_within(proc, timeout):
             return proc.wait()

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import field
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from bmad.ports.progress import Progress, Task
 
 if TYPE_CHECKING:
     from bmad.engine.prewarm import WarmUp
+    from bmad.engine.records import PendingRecord
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.records import RollbackInput
@@ -80,6 +80,7 @@ class PhaseRunner:
         warnings_fail: bool,
         repo_root: Path | None = None,
         records_head: str | None = None,
+        deployer: Deployer | None = None,
     ) -> None:
         self.config = config
         self.environment = environment
@@ -93,11 +94,17 @@ class PhaseRunner:
         self.warnings_fail = warnings_fail
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
         self.records_head = records_head  # the records branch's last known commit (saves a git call)
+        self._deployer = deployer  # who runs these phases, when the caller read it (saves a git call)
         self.warm_up: WarmUp | None = None  # a run of several phases: the later phases' imports
 
-    @cached_property
+    @property
     def deployer(self) -> Deployer:
         """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
+        if self._deployer is None:
+            self._deployer = self._ask_deployer()
+        return self._deployer
+
+    def _ask_deployer(self) -> Deployer:
         from bmad.adapters import git
 
         email = None
@@ -263,19 +270,20 @@ class PhaseRunner:
         return PhaseStatus.PASSED
 
     def _record(self, run_id: int, outcome: PhaseOutcome, evidence: EvidenceFolder) -> None:
-        """phase.json in the evidence folder, the ledger row (the record), then the git record."""
+        """The ledger row (the record), the git record's commit started, phase.json in the evidence
+        folder while git writes, then the git record finished."""
         result = outcome.result
         try:
-            evidence.write_json("phase.json", outcome.to_dict())
-        except OSError as exc:  # evidence is best effort; the ledger is the record
-            log.warning("could not write phase.json: %s", exc)
-        rollback = _rollback_input(result)
-        stored = self.ledger.finish_phase(run_id, result, evidence_dir=outcome.evidence_dir, rollback=rollback)
-        outcome.ledger_hash = stored.hash
-        if self.config.records.enabled:
-            self._commit_record(outcome)
+            rollback = _rollback_input(result)
+            stored = self.ledger.finish_phase(run_id, result, evidence_dir=outcome.evidence_dir, rollback=rollback)
+            outcome.ledger_hash = stored.hash
+            pending = self._start_record(outcome) if self.config.records.enabled else None
+        finally:
+            _write_phase_json(outcome, evidence)
+        if pending is not None:
+            self._finish_record(outcome, pending)
 
-    def _commit_record(self, outcome: PhaseOutcome) -> None:
+    def _start_record(self, outcome: PhaseOutcome) -> PendingRecord | None:
         from bmad.adapters import git
         from bmad.engine.records import commit_record, record_path, render_record
 
@@ -291,13 +299,30 @@ class PhaseRunner:
                 ledger_signature=self.ledger.anchor_signature(outcome.ledger_hash) if outcome.ledger_hash else None,
             )
             outcome.record_path = record_path(self.release, result)
-            outcome.record_commit = commit_record(
-                repo, self.config.records, self.release, result, content, parent=self.records_head
-            )
+            return commit_record(repo, self.config.records, self.release, result, content, parent=self.records_head)
+        except BmadError as exc:
+            self._record_failed(outcome, exc)
+            return None
+
+    def _finish_record(self, outcome: PhaseOutcome, pending: PendingRecord) -> None:
+        try:
+            outcome.record_commit = pending.finish()
             self.records_head = outcome.record_commit
         except BmadError as exc:
-            outcome.record_error = redact(exc.message)
-            self.progress.log(f"warning: the phase record could not be committed: {outcome.record_error}")
+            self._record_failed(outcome, exc)
+
+    def _record_failed(self, outcome: PhaseOutcome, exc: BmadError) -> None:
+        outcome.record_error = redact(exc.message)
+        self.progress.log(f"warning: the phase record could not be committed: {outcome.record_error}")
+
+
+def _write_phase_json(outcome: PhaseOutcome, evidence: EvidenceFolder) -> None:
+    """phase.json: the phase's result with its ledger hash and record path (the record's commit is
+    not known yet: git is writing it)."""
+    try:
+        evidence.write_json("phase.json", outcome.to_dict())
+    except OSError as exc:  # evidence is best effort; the ledger is the record
+        log.warning("could not write phase.json: %s", exc)
 
 
 def _when(value: Any) -> datetime | None:

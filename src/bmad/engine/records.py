@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 # an artifact whose JSON is longer is named by its digest in the record (see docs/records.md)
-LARGE_ARTIFACT_BYTES = 64 * 1024
+LARGE_ARTIFACT_BYTES = 16 * 1024
 HEADER = "# bmad phase record: written by bmad, do not edit (the ledger holds its hash)\n"
 
 
@@ -122,15 +122,28 @@ def commit_record(
     content: str,
     *,
     parent: str | None = None,
-) -> str:
-    """Commit one phase record; returns the commit id. Pushes when ``records.push`` is on.
-    ``parent``: the records branch's commit as last read (a stale one only costs a retry)."""
+) -> PendingRecord:
+    """Start the commit of one phase record; :meth:`PendingRecord.finish` returns the commit id and
+    pushes when ``records.push`` is on. ``parent``: the records branch's commit as last read (a stale
+    one only costs a retry)."""
     path = record_path(release, result)
     message = f"bmad: {release.key} {result.phase.label} {result.status.value}"
-    commit = git.commit_files(repo, settings.branch, {path: content}, message, parent=parent)
-    if settings.push:
-        git.push(repo, settings.remote, settings.branch)
-    return commit
+    commit = git.start_commit(repo, settings.branch, {path: content}, message, parent=parent)
+    return PendingRecord(repo, settings, commit)
+
+
+class PendingRecord:
+    """A record commit under way (git writes it while bmad goes on)."""
+
+    def __init__(self, repo: Path, settings: RecordsConfig, commit: git.PendingCommit) -> None:
+        self.repo, self.settings, self.commit = repo, settings, commit
+
+    def finish(self) -> str:
+        """The record's commit id, pushed when ``records.push`` is on."""
+        commit = self.commit.result()
+        if self.settings.push:
+            git.push(self.repo, self.settings.remote, self.settings.branch)
+        return commit
 
 
 def read_anchors(repo: Path, settings: RecordsConfig) -> list[ChainAnchor]:

@@ -3,10 +3,12 @@ the environment does not allow it (production by default)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from bmad.adapters import git
 from bmad.config.models import BmadConfig
+from bmad.core.ci import Deployer, ci_actor, current_deployer
 from bmad.core.datatypes import datatype
 from bmad.core.errors import GateRefused
 from bmad.core.models import Release
@@ -28,27 +30,38 @@ class GitRelease:
     release: Release
     repo: Path
     records_head: str | None = None  # the records branch's commit, read with HEAD (None: none yet)
+    deployer: Deployer | None = None  # who runs it, when read for a run
 
 
 def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> Release:
     return read_release(config, environment, check_dirty=check_dirty).release
 
 
-def read_release(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> GitRelease:
-    """The release at HEAD (a dirty tree refused unless ``check_dirty`` is off or the environment allows it)."""
+def read_release(
+    config: BmadConfig, environment: str, *, check_dirty: bool = True, for_run: bool = False
+) -> GitRelease:
+    """The release at HEAD (a dirty tree refused unless ``check_dirty`` is off or the environment allows it).
+
+    ``for_run``: also who runs it (the CI user, else ``git config user.email``, else the OS user)
+    and git's committer identity for the records, asked of git alongside the release's facts.
+    """
     env = config.environment(environment)
-    records = config.records.branch if config.records.enabled else None
-    head = git.head(config.repository_dir, branch=records)
-    repo, version = head.root, head.commit
     # scoped to the service's folder (a service may live in a sub-folder of a larger repository)
     service_dir = config.repository_dir
-    changed = git.dirty_paths(service_dir, exclude=state_dir_exclusions(config, service_dir))
+    ask_email = for_run and ci_actor(os.environ) is None  # in CI the CI user is the deployer: git is not asked
+    facts = git.release_facts(
+        service_dir,
+        branch=config.records.branch if config.records.enabled else None,
+        exclude=state_dir_exclusions(config, service_dir),
+        email=ask_email,
+    )
+    repo, version, changed = facts.head.root, facts.head.commit, facts.changed
     release = Release(
         service=config.service.name,
         environment=environment,
         version=version,
         dirty=bool(changed),
-        commit_time=git.commit_time(repo, version),
+        commit_time=facts.commit_time,
     )
     if check_dirty and changed and not env.dirty_allowed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
@@ -57,4 +70,5 @@ def read_release(config: BmadConfig, environment: str, *, check_dirty: bool = Tr
             f"environment {environment!r} only takes committed releases",
             hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
         )
-    return GitRelease(release, repo, head.branch_commit)
+    deployer = current_deployer(facts.user_email) if for_run else None
+    return GitRelease(release, repo, facts.head.branch_commit, deployer)

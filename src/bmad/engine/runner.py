@@ -89,7 +89,7 @@ def run_release(
 
     resolve_run_secrets(cfg, environment)  # registered for redaction before anything is written
 
-    at_head = read_release(cfg, environment)
+    at_head = read_release(cfg, environment, for_run=True)
     release = at_head.release
     request = _Request(phases, resume, force, reason)
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
@@ -115,6 +115,7 @@ def run_release(
                 warnings_fail=env_cfg.warnings_fail,
                 repo_root=at_head.repo,
                 records_head=at_head.records_head,
+                deployer=at_head.deployer,
             )
             return _run_locked(runner, request, on_phase)
         finally:
