@@ -95,6 +95,7 @@ class PhaseRunner:
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
         self.records_head = records_head  # the records branch's last known commit (saves a git call)
         self._deployer = deployer  # who runs these phases, when the caller read it (saves a git call)
+        self._pending_record: tuple[PhaseOutcome, PendingRecord] | None = None  # git is writing it
         self.warm_up: WarmUp | None = None  # a run of several phases: the later phases' imports
 
     @property
@@ -270,17 +271,31 @@ class PhaseRunner:
         return PhaseStatus.PASSED
 
     def _record(self, run_id: int, outcome: PhaseOutcome, evidence: EvidenceFolder) -> None:
-        """The ledger row (the record), the git record's commit started, phase.json in the evidence
-        folder while git writes, then the git record finished."""
+        """The ledger row (the record), the git record's commit started, then phase.json in the
+        evidence folder. git writes the commit while bmad goes on: :meth:`finish_records` (the next
+        phase's record, or the end of the run, after publishing) waits for it."""
         result = outcome.result
+        pending: PendingRecord | None = None
         try:
             rollback = _rollback_input(result)
             stored = self.ledger.finish_phase(run_id, result, evidence_dir=outcome.evidence_dir, rollback=rollback)
             outcome.ledger_hash = stored.hash
-            pending = self._start_record(outcome) if self.config.records.enabled else None
+            if self.config.records.enabled:
+                self.finish_records()  # the previous phase's commit is this one's parent
+                pending = self._start_record(outcome)
         finally:
-            _write_phase_json(outcome, evidence)
-        if pending is not None:
+            try:
+                _write_phase_json(outcome, evidence)
+            finally:
+                if pending is not None:
+                    self._pending_record = (outcome, pending)
+
+    def finish_records(self) -> None:
+        """Wait for the record commit still under way, if any; its outcome gets the commit id (or
+        the error, also printed as a warning). Always called before a run returns."""
+        if self._pending_record is not None:
+            outcome, pending = self._pending_record
+            self._pending_record = None
             self._finish_record(outcome, pending)
 
     def _start_record(self, outcome: PhaseOutcome) -> PendingRecord | None:

@@ -117,7 +117,10 @@ def run_release(
                 records_head=at_head.records_head,
                 deployer=at_head.deployer,
             )
-            return _run_locked(runner, request, on_phase)
+            try:
+                return _run_locked(runner, request, on_phase)
+            finally:
+                runner.finish_records()  # the last record's commit ran while the documents were written
         finally:
             lock.release()
 
