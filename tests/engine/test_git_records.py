@@ -120,3 +120,30 @@ def test_a_failing_import_is_an_error_not_a_retry(tmp_path: Path) -> None:
     repo = make_service(tmp_path / "svc")
     with pytest.raises(AdapterError, match="doesn't conform"):
         gitadapter.commit_files(repo, "bad..name", {"records/a.yaml": "a: 1\n"}, "m")
+
+
+def test_records_of_a_run_chain_and_a_failed_one_is_reported_after_the_documents(tmp_path: Path) -> None:
+    """Guards the record commit that runs beside the next phase and the documents: each phase's record
+    is the parent of the next one's, every outcome carries its commit when the run returns, and a
+    commit git refuses (the branch's ref is locked by another git) is the phase's ``record_error``
+    (and a warning), not a lost error or a hang."""
+    from bmad.engine import run_release
+
+    repo = make_service(tmp_path / "svc")
+    outcome = run_release(repo / "bmad.yaml", "dev", phases=["build", "measure", "analyze"])
+    commits = [phase.record_commit for phase in outcome.phases]
+    assert all(commits) and len(set(commits)) == 3
+    assert git(repo, "rev-parse", "bmad/records").strip() == commits[-1]
+    assert [git(repo, "rev-parse", f"{c}^").strip() for c in commits[1:]] == commits[:2]
+    assert git(repo, "show", f"{commits[1]}:{outcome.phases[1].record_path}").startswith("# bmad phase record")
+
+    lock = repo / ".git" / "refs" / "heads" / "bmad" / "records.lock"
+    lock.write_text("")
+    try:
+        refused = run_release(repo / "bmad.yaml", "dev", phases=["deploy"])
+    finally:
+        lock.unlink()
+    phase = refused.phases[0]
+    assert phase.record_commit is None and phase.record_error and "records" in phase.record_error
+    assert git(repo, "rev-parse", "bmad/records").strip() == commits[-1]
+    assert not list((repo / ".git").glob("fast_import_crash_*"))  # no crash report left in the user's .git
