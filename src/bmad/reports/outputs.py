@@ -8,6 +8,7 @@ renamed into place, so a reader never sees half a report.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import field
 from datetime import datetime
@@ -48,7 +49,22 @@ def write_file(path: Path, content: str) -> Path:
 
     Not flushed to disk: every document here is made again from the ledger by the next run.
     """
-    return write_atomic(path, redact(content), durable=False)
+    return write_document(path, redact(content).encode("utf-8"))
+
+
+def write_document(path: Path, data: bytes) -> Path:
+    """``data`` at ``path`` (atomically, 0600), unless the file holds these bytes already with that
+    mode and owner: most documents of a release (the CI copies of earlier phases' SARIF and JUnit, the
+    checklist) are the same after a phase runs again, and a rename costs more than a read."""
+    try:
+        with path.open("rb") as handle:
+            found = os.fstat(handle.fileno())
+            ours = found.st_uid == os.getuid() and found.st_mode & 0o777 == 0o600
+            if ours and handle.read(len(data) + 1) == data:
+                return path
+    except OSError:
+        pass
+    return write_atomic(path, data, durable=False)
 
 
 def release_dir(out_dir: Path, view: ReleaseView) -> Path:
@@ -77,7 +93,7 @@ def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dic
             name = f"{phase.value}-{path.name}"
             target = directory / kind / name
             if redacted_as_written(path):  # written redacted by this run: the same bytes
-                write_atomic(target, path.read_bytes(), durable=False)
+                write_document(target, path.read_bytes())
             else:
                 write_file(target, path.read_text(encoding="utf-8", errors="replace"))
             found[f"{kind}:{name}"] = target
