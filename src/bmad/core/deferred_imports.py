@@ -35,10 +35,14 @@ class _Deferred(types.ModuleType):
 
 
 def _real(stand_in: _Deferred) -> types.ModuleType:
+    """The real module, imported once; its names are copied into the stand-in (one C-level dict
+    update under the GIL), so a module that holds the stand-in reads them at normal speed after."""
     with _LOCK:
         if sys.modules.get(stand_in.__name__) is stand_in:
             del sys.modules[stand_in.__name__]
-        return importlib.import_module(stand_in.__name__)
+        real = importlib.import_module(stand_in.__name__)
+        stand_in.__dict__.update(real.__dict__)
+        return real
 
 
 def defer(names: tuple[str, ...] = DEFERRED) -> None:
