@@ -21,7 +21,7 @@ import threading
 import types
 
 DEFERRED = ("inspect",)
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entered (not deadlocked) if importing the module reads a stand-in
 
 
 class _Deferred(types.ModuleType):
