@@ -15,13 +15,14 @@ imported ``inspect`` already keeps it (nothing is replaced).
 
 from __future__ import annotations
 
-import importlib
+import _thread
 import sys
-import threading
 import types
 
 DEFERRED = ("inspect",)
-_LOCK = threading.RLock()  # re-entered (not deadlocked) if importing the module reads a stand-in
+# re-entered (not deadlocked) if importing the module reads a stand-in; _thread's, as `threading` and
+# `importlib` are more imports on the way to `bmad --help`
+_LOCK = _thread.RLock()
 
 
 class _Deferred(types.ModuleType):
@@ -40,7 +41,8 @@ def _real(stand_in: _Deferred) -> types.ModuleType:
     with _LOCK:
         if sys.modules.get(stand_in.__name__) is stand_in:
             del sys.modules[stand_in.__name__]
-        real = importlib.import_module(stand_in.__name__)
+        __import__(stand_in.__name__)
+        real = sys.modules[stand_in.__name__]
         stand_in.__dict__.update(real.__dict__)
         return real
 
