@@ -50,7 +50,11 @@ def test_release_facts_and_not_a_repository(tmp_path: Path) -> None:
     (repo / "new.txt").write_text("x")
     (repo / ".bmad").mkdir()
     (repo / ".bmad" / "ledger.db").write_text("x")
-    assert gitadapter.dirty_paths(repo, exclude=[".bmad"]) == ["new.txt"]
+    facts = gitadapter.release_facts(repo, branch="bmad/records", exclude=[".bmad"], email=True)
+    assert facts.changed == ["new.txt"] and facts.head.commit == gitadapter.head_commit(repo)
+    assert facts.user_email is None  # the test's git config has none (GIT_CONFIG_GLOBAL is /dev/null)
+    shown = git(repo, "show", "-s", "--format=%ct", "HEAD").strip()
+    assert int(facts.commit_time.timestamp()) == int(shown)
     with pytest.raises(UsageError, match="not inside a git repository"):
         gitadapter.repo_root(tmp_path / "nowhere")
 

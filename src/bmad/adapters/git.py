@@ -88,10 +88,6 @@ def head_commit(repo: Path) -> str:
     return result.stdout.strip()
 
 
-def commit_time(repo: Path, rev: str = "HEAD") -> datetime:
-    return _time_of(_git(repo, *_COMMIT_TIME, rev))
-
-
 _COMMIT_TIME = ("show", "-s", "--format=%ct")
 
 
@@ -99,12 +95,8 @@ def _time_of(result: CommandResult) -> datetime:
     return datetime.fromtimestamp(int(result.stdout.strip()), tz=UTC)
 
 
-def dirty_paths(repo: Path, *, exclude: Sequence[str] = ()) -> list[str]:
-    """Changed or untracked paths (ignored files excluded), minus ``exclude`` (paths relative to ``repo``)."""
-    return _paths_of(_git(repo, *_status_args(exclude)))
-
-
 def _status_args(exclude: Sequence[str]) -> list[str]:
+    """``git status`` of changed or untracked paths (ignored files excluded), minus ``exclude``."""
     return ["status", "--porcelain=v1", "--untracked-files=normal", "--", ".", *(f":(exclude){i}" for i in exclude)]
 
 
@@ -123,7 +115,8 @@ class ReleaseFacts:
 
 
 def release_facts(service_dir: Path, *, branch: str | None, exclude: Sequence[str], email: bool) -> ReleaseFacts:
-    """HEAD (:func:`head`), the dirty paths of ``service_dir`` (:func:`dirty_paths`), HEAD's commit
+    """HEAD (:func:`head`), the dirty paths of ``service_dir`` (changed or untracked, ignored files and
+    ``exclude`` left out: paths relative to ``service_dir``), HEAD's commit
     time and, with ``email``, ``git config user.email``; git's committer identity is read too and
     kept for the record commits (:func:`committer_line`). ``git status`` starts before HEAD is
     read and the others right after: they run side by side (several milliseconds each, waited for
