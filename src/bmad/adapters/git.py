@@ -1,8 +1,9 @@
-"""git, through :func:`bmad.adapters._process.run_command` only.
+"""git, through :mod:`bmad.adapters._process` only (``run_command``, or ``start_command`` for
+questions asked side by side).
 
-Reads the release facts (head commit, dirty tree, commit time) and writes phase records to a
-dedicated branch with plumbing commands and a temporary index (``GIT_INDEX_FILE``), so the
-service's working tree, index and checked-out branch are never touched.
+Reads the release facts (head commit, dirty tree, commit time, who commits) and writes phase
+records to a dedicated branch with ``git fast-import`` (no checkout, no index), so the service's
+working tree, index and checked-out branch are never touched.
 """
 
 from __future__ import annotations

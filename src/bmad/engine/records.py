@@ -1,8 +1,8 @@
 """Phase records as YAML, committed to a dedicated git branch (see docs/records.md).
 
 Path: ``records/<service>/<environment>/<version>/<phase>.yaml`` on branch ``records.branch``
-(default ``bmad/records``), written with git plumbing and a temporary index, so the service's
-working tree and index stay exactly as they were. Everything is redacted first; the record holds
+(default ``bmad/records``), written by one ``git fast-import`` (no checkout, no index), so the
+service's working tree and index stay exactly as they were. Everything is redacted first; the record holds
 metric values, check outcomes and evidence paths, never secret values.
 """
 
