@@ -14,6 +14,7 @@ traceback goes to that log file, and to the terminal too with ``--debug``. Usage
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from bmad.core.deferred_imports import defer
@@ -138,8 +139,11 @@ def _command_named(argv: Sequence[str]) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: the process's), run the command, return its exit code."""
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """Parse ``argv`` (default: the process's), run the command, return its exit code.
+
+    ``own_process`` (the console script): the objects made while starting are moved out of the
+    garbage collector's sight before the command runs (see :func:`_collect_less`)."""
     args_in = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_named(args_in))
     try:
@@ -152,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown.print_help()
         return 2
     _setup_logging()
+    if own_process:
+        gc.freeze()
     from bmad.cli.options import guard
 
     return guard(
@@ -161,7 +167,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """The console script: ``bmad``."""
-    raise SystemExit(main())
+    _collect_less()
+    raise SystemExit(main(own_process=True))
+
+
+def _collect_less() -> None:
+    """A cyclic garbage collection every 10,000 new container objects, not 700 (CPython's default).
+
+    A command imports ~200 modules and reads its ledger: at the default, CPython collected ~33 times
+    in a phase of one no-op check, ~10 ms spent looking at modules and classes that live as long as
+    the process; now ~5 times (``gc.callbacks`` counted both). The modules, classes and settings made
+    before the command runs are then frozen (``gc.freeze``: never looked at again). Memory is still
+    bounded: garbage cycles are found after at most 10,000 allocations. Only the console script does
+    this (``python -m bmad`` too): a process that calls :func:`main` keeps its own settings."""
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _setup_logging() -> None:
