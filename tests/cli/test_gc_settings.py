@@ -29,4 +29,6 @@ def test_main_called_in_a_process_leaves_its_collector_alone() -> None:
     files) for the rest of the session."""
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     assert main(["version"]) == 0
-    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+    assert gc.get_threshold() == threshold
+    # nothing was frozen (a frozen object that is freed meanwhile lowers the count: another test froze some)
+    assert gc.get_freeze_count() <= frozen
