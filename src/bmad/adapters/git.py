@@ -73,11 +73,6 @@ def _is_object_id(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
-def user_email(repo: Path) -> str | None:
-    """``git config user.email`` as seen from ``repo`` (None when unset or not a repository)."""
-    return _email_of(_git(repo, "config", "user.email", check=False)) if repo.is_dir() else None
-
-
 def _email_of(result: CommandResult) -> str | None:
     return (result.stdout.strip() or None) if result.ok else None
 

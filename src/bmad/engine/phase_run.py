@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
-from bmad.core.ci import Deployer, ci_actor, current_deployer
+from bmad.core.ci import Deployer
 from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.core.models import CheckResult, CheckStatus, MetricValue, PhaseName, PhaseResult, PhaseStatus, Release, utcnow
@@ -80,7 +79,7 @@ class PhaseRunner:
         warnings_fail: bool,
         repo_root: Path | None = None,
         records_head: str | None = None,
-        deployer: Deployer | None = None,
+        deployer: Deployer,
     ) -> None:
         self.config = config
         self.environment = environment
@@ -94,27 +93,9 @@ class PhaseRunner:
         self.warnings_fail = warnings_fail
         self.repo_root = repo_root  # the repository's top folder, when the caller knows it
         self.records_head = records_head  # the records branch's last known commit (saves a git call)
-        self._deployer = deployer  # who runs these phases, when the caller read it (saves a git call)
+        self.deployer = deployer  # who runs these phases (read with the release: see engine.release)
         self._pending_record: tuple[PhaseOutcome, PendingRecord] | None = None  # git is writing it
         self.warm_up: WarmUp | None = None  # a run of several phases: the later phases' imports
-
-    @property
-    def deployer(self) -> Deployer:
-        """Who runs these phases: the CI user, else ``git config user.email``, else the OS user."""
-        if self._deployer is None:
-            self._deployer = self._ask_deployer()
-        return self._deployer
-
-    def _ask_deployer(self) -> Deployer:
-        from bmad.adapters import git
-
-        email = None
-        if ci_actor(os.environ) is None:  # in CI the CI user is the deployer: git is not asked
-            try:
-                email = git.user_email(self.config.repository_dir)
-            except BmadError:  # git missing: the OS user still says who it is
-                email = None
-        return current_deployer(email)
 
     def run_phase(
         self,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bmad.adapters import git
 from bmad.config.models import BmadConfig
-from bmad.core.ci import Deployer, ci_actor, current_deployer
+from bmad.core.ci import ci_actor
 from bmad.core.datatypes import datatype
 from bmad.core.errors import GateRefused
 from bmad.core.models import Release
@@ -30,7 +30,7 @@ class GitRelease:
     release: Release
     repo: Path
     records_head: str | None = None  # the records branch's commit, read with HEAD (None: none yet)
-    deployer: Deployer | None = None  # who runs it, when read for a run
+    git_email: str | None = None  # ``git config user.email``: asked only for a run outside CI
 
 
 def release_from_git(config: BmadConfig, environment: str, *, check_dirty: bool = True) -> Release:
@@ -42,8 +42,9 @@ def read_release(
 ) -> GitRelease:
     """The release at HEAD (a dirty tree refused unless ``check_dirty`` is off or the environment allows it).
 
-    ``for_run``: also who runs it (the CI user, else ``git config user.email``, else the OS user)
-    and git's committer identity for the records, asked of git alongside the release's facts.
+    ``for_run``: also ``git config user.email`` (outside CI: the deployer when no CI user is known,
+    see :func:`bmad.core.ci.current_deployer`) and git's committer identity for the records, asked
+    of git alongside the release's facts.
     """
     env = config.environment(environment)
     # scoped to the service's folder (a service may live in a sub-folder of a larger repository)
@@ -70,5 +71,4 @@ def read_release(
             f"environment {environment!r} only takes committed releases",
             hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
         )
-    deployer = current_deployer(facts.user_email) if for_run else None
-    return GitRelease(release, repo, facts.head.branch_commit, deployer)
+    return GitRelease(release, repo, facts.head.branch_commit, facts.user_email)

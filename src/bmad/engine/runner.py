@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.ci import current_deployer
 from bmad.core.datatypes import datatype
 from bmad.core.errors import ExitCode, GateRefused, UsageError
 from bmad.core.files import owner_only
@@ -115,7 +116,7 @@ def run_release(
                 warnings_fail=env_cfg.warnings_fail,
                 repo_root=at_head.repo,
                 records_head=at_head.records_head,
-                deployer=at_head.deployer,
+                deployer=current_deployer(at_head.git_email),
             )
             try:
                 return _run_locked(runner, request, on_phase)
