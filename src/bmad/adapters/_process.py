@@ -62,16 +62,3 @@ def evidence_recorder(evidence: EvidenceSink, label: str | None) -> RecordTransc
         )
 
     return record
-
-
-def start_command(
-    argv: Sequence[str],
-    *,
-    system: str | None = None,
-    cwd: str | Path | None = None,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600.0,
-    input_text: str | None = None,
-) -> process.Running:
-    """:func:`run_command` started now and collected by ``wait()`` later (no evidence recorded)."""
-    return process.start(argv, system=system, cwd=cwd, env=env, timeout=timeout, input_text=input_text)

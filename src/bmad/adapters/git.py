@@ -1,5 +1,5 @@
-"""git, through :mod:`bmad.adapters._process` only (``run_command``, or ``start_command`` for
-questions asked side by side).
+"""git, through :func:`bmad.adapters._process.run_command`, or :func:`bmad.core.process.start` for
+questions asked side by side.
 
 Reads the release facts (head commit, dirty tree, commit time, who commits) and writes phase
 records to a dedicated branch with ``git fast-import`` (no checkout, no index), so the service's
@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bmad.adapters._process import CommandResult, run_command, start_command
+from bmad.adapters._process import CommandResult, run_command
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
-from bmad.core.process import Running
+from bmad.core.process import Running, start
 
 _ZERO = "0" * 40
 _FALLBACK_IDENTITY = "bmad <bmad@localhost.invalid>"
@@ -85,6 +85,7 @@ def head_commit(repo: Path) -> str:
 
 
 _COMMIT_TIME = ("show", "-s", "--format=%ct")
+_COMMITTER_IDENT = ("var", "GIT_COMMITTER_IDENT")
 
 
 def _time_of(result: CommandResult) -> datetime:
@@ -125,7 +126,7 @@ def release_facts(service_dir: Path, *, branch: str | None, exclude: Sequence[st
         raise
     key = _identity_key(at.root)
     asked_time = _start_git(at.root, *_COMMIT_TIME, at.commit)
-    asked_ident = _start_git(at.root, "var", "GIT_COMMITTER_IDENT") if key not in _COMMITTERS else None
+    asked_ident = _start_git(at.root, *_COMMITTER_IDENT) if key not in _COMMITTERS else None
     asked_email = _start_git(at.root, "config", "user.email") if email else None
     for asked in (status, asked_time, asked_ident, asked_email):  # each collected before any error is raised
         if asked is not None:
@@ -138,7 +139,7 @@ def release_facts(service_dir: Path, *, branch: str | None, exclude: Sequence[st
 
 
 def _start_git(repo: Path, *args: str, input_text: str | None = None) -> Running:
-    return start_command(["git", "-C", str(repo), *args], system="git", input_text=input_text, timeout=120)
+    return start(["git", "-C", str(repo), *args], system="git", input_text=input_text, timeout=120)
 
 
 def branch_head(repo: Path, branch: str) -> str | None:
@@ -190,14 +191,15 @@ class PendingCommit:
 
     def result(self) -> str:
         """The new commit's id, once the branch points at it; built again on a branch that moved."""
+        if self._commit is not None:
+            return self._commit
         for attempt in range(1, self.attempts + 1):
-            if self._commit is not None:
-                return self._commit
             assert self._import is not None
             done = self._import.wait()
-            if done.ok and _is_object_id(done.stdout.strip()):
-                self._commit = done.stdout.strip()
-                return self._commit
+            printed = done.stdout.strip()
+            if done.ok and _is_object_id(printed):
+                self._commit = printed
+                return printed
             moved_to = branch_head(self.repo, self.branch)
             if moved_to == self._parent:  # the branch did not move: the import itself failed
                 raise AdapterError("git", f"committing to branch {self.branch}", done.tail(5), status=done.exit_code)
@@ -243,10 +245,10 @@ def committer_line(repo: Path) -> str:
     each time, as it parses that date). Without an identity: ``bmad <bmad@localhost.invalid>``."""
     key = _identity_key(repo)
     if "GIT_COMMITTER_DATE" in os.environ:
-        who, _, when = _ident_of(_git(repo, "var", "GIT_COMMITTER_IDENT", check=False))
+        who, _, when = _ident_of(_git(repo, *_COMMITTER_IDENT, check=False))
         return f"committer {who}>{when}" if who else f"committer {_FALLBACK_IDENTITY} {int(time.time())} +0000"
     if key not in _COMMITTERS:
-        _remember_committer(key, _git(repo, "var", "GIT_COMMITTER_IDENT", check=False))
+        _remember_committer(key, _git(repo, *_COMMITTER_IDENT, check=False))
     ident, zone = _COMMITTERS[key]
     return f"committer {ident} {int(time.time())} {zone}"
 

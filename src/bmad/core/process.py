@@ -135,8 +135,8 @@ def start(
         out.close()
         err.close()
         if isinstance(exc, FileNotFoundError):
-            action = f"running {' '.join(redact_argv(args[:3]))}"
-            raise AdapterError(name, action, "program not found", hint=missing_hint or f"install {args[0]}") from None
+            hint = missing_hint or f"install {args[0]}"
+            raise AdapterError(name, _action(args), "program not found", hint=hint) from None
         raise
     kind = waits_on or kind_of(name)
     return Running(args, name, proc, (out, err), started, timeout, kind, max_output_chars)
@@ -183,9 +183,13 @@ class Running:
         transcript = Transcript(self.args, exit_code, stdout, stderr, time.monotonic() - self._started)
         evidence_file = record(transcript) if record is not None else None
         if exit_code is None:
-            action = f"running {' '.join(redact_argv(self.args[:3]))}"
-            raise AdapterError(self.name, action, f"timed out after {self._timeout:.0f}s", temporary=True)
+            raise AdapterError(self.name, _action(self.args), f"timed out after {self._timeout:.0f}s", temporary=True)
         return ProcessResult(self.args, exit_code, stdout, stderr, transcript.duration_seconds, evidence_file)
+
+
+def _action(args: tuple[str, ...]) -> str:
+    """What an error says bmad was doing: the program and its first two arguments, redacted."""
+    return f"running {' '.join(redact_argv(args[:3]))}"
 
 
 def _collect(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
