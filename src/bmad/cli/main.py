@@ -168,6 +168,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
 def run() -> None:
     """The console script: ``bmad``."""
     _collect_less()
+    from bmad.core import regex_cache
+
+    regex_cache.install()
     raise SystemExit(main(own_process=True))
 
 
