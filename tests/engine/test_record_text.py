@@ -86,3 +86,31 @@ def test_the_limit_is_16_kib_of_json() -> None:
         release = Release("hello", "dev", "a" * 40, commit_time=T0)
         body = yaml.safe_load(records.render_record(release, result, attempt=1, evidence_dir=None, ledger_hash=None))
         assert ("omitted_bytes" not in body["artifacts"]["readiness"]) is kept, size
+
+
+def test_a_large_artifacts_digest_is_of_its_redacted_json() -> None:
+    """Guards the single encoding of a large artifact: its digest is taken after redaction (a planted
+    secret changes nothing but its mask), and the artifacts keep their declared order."""
+    import hashlib
+    import json
+
+    from bmad.core.redact import redact_data
+
+    planted = "ghp_" + "Q7" * 18
+    report = {"items": [{"id": f"check.{n}", "note": "z" * 200} for n in range(100)], "token": planted}
+    result = PhaseResult(
+        phase=PhaseName.ANALYZE,
+        status=PhaseStatus.PASSED,
+        artifacts={"zeta": [1, 2], "readiness": report, "alpha": {"b": 1, "a": 2}},
+        started_at=T0,
+        finished_at=T0,
+    )
+    release = Release("hello", "dev", "a" * 40, commit_time=T0)
+    text = records.render_record(release, result, attempt=1, evidence_dir=None, ledger_hash=None)
+    assert planted not in text
+    body = yaml.safe_load(text)
+    masked = json.dumps(redact_data(report), sort_keys=True, separators=(",", ":"))
+    assert planted not in masked
+    assert list(body["artifacts"]) == ["zeta", "readiness", "alpha"]
+    assert body["artifacts"]["readiness"]["sha256"] == hashlib.sha256(masked.encode()).hexdigest()
+    assert list(body["artifacts"]["alpha"]) == ["b", "a"]

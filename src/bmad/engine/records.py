@@ -81,9 +81,12 @@ def render_record(
         "ledger_signature": ledger_signature,  # only with ledger.signing_key
     }
     kept = {k: v for k, v in data.items() if v is not None or k == "forced_reason"}
-    clean = json.loads(json.dumps(redact_data(kept), default=str))  # plain data, declared key order
-    if "artifacts" in clean:
-        clean["artifacts"] = {name: _by_digest_when_large(value) for name, value in clean["artifacts"].items()}
+    artifacts = _record_artifacts(kept["artifacts"]) if "artifacts" in kept else None
+    clean = json.loads(json.dumps(redact_data(kept | {"artifacts": None}), default=str))  # plain, declared order
+    if artifacts is not None:
+        clean["artifacts"] = artifacts
+    else:
+        clean.pop("artifacts", None)
     try:
         text = dump_record(clean)
     except Unsupported:
@@ -102,16 +105,30 @@ def _pyyaml_dump(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=WIDTH)
 
 
-def _by_digest_when_large(artifact: Any) -> Any:
-    """A large artifact (the readiness report of a big bundle) is named by the digest of its JSON, not
-    repeated: the ledger and the evidence folder keep it whole, and emitting it as YAML is most of
-    the cost of recording a large phase."""
-    text = json.dumps(artifact, sort_keys=True, separators=(",", ":"))
-    if len(text) <= LARGE_ARTIFACT_BYTES:
-        return artifact
-    import hashlib  # OpenSSL (~4 ms to load): only for a large artifact
+def _record_artifacts(artifacts: dict[str, Any]) -> dict[str, Any]:
+    """The artifacts as the record shows them: redacted and plain (their JSON round trip), and a large
+    one (the readiness report of a big bundle) named by the digest of its JSON instead of repeated:
+    the ledger and the evidence folder keep it whole, and emitting it as YAML was most of the cost of
+    recording a large phase. A large artifact is encoded once, for its digest, not carried through
+    the record's round trip."""
+    shown: dict[str, Any] = {}
+    for name, value in redact_data(artifacts).items():
+        text = _sorted_json(value)
+        if len(text) <= LARGE_ARTIFACT_BYTES:
+            shown[str(name)] = json.loads(json.dumps(value, default=str))
+            continue
+        import hashlib  # OpenSSL (~4 ms to load): only for a large artifact
 
-    return {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        shown[str(name)] = {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    return shown
+
+
+def _sorted_json(value: Any) -> str:
+    """The JSON of ``value``'s plain form, keys sorted, no spaces."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    except TypeError:  # keys of mixed types: made texts (as the round trip makes them) before sorting
+        return json.dumps(json.loads(json.dumps(value, default=str)), sort_keys=True, separators=(",", ":"))
 
 
 def commit_record(
