@@ -142,8 +142,9 @@ def _command_named(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
     """Parse ``argv`` (default: the process's), run the command, return its exit code.
 
-    ``own_process`` (the console script): the objects made while starting are moved out of the
-    garbage collector's sight before the command runs (see :func:`_collect_less`)."""
+    ``own_process`` (the console script): compiled regular expressions come from the user's cache
+    (:mod:`bmad.core.regex_cache`), and the objects made while starting are moved out of the garbage
+    collector's sight before the command runs (see :func:`_collect_less`)."""
     args_in = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_named(args_in))
     try:
@@ -155,6 +156,10 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         shown = getattr(args, "group_parser", parser)
         shown.print_help()
         return 2
+    if own_process:  # a command, not --help: its patterns from the user's cache (bmad.core.regex_cache)
+        from bmad.core import regex_cache
+
+        regex_cache.install()
     _setup_logging()
     if own_process:
         gc.freeze()
@@ -168,9 +173,6 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
 def run() -> None:
     """The console script: ``bmad``."""
     _collect_less()
-    from bmad.core import regex_cache
-
-    regex_cache.install()
     raise SystemExit(main(own_process=True))
 
 
