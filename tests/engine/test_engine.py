@@ -311,3 +311,22 @@ def test_a_missing_plugin_module_is_a_config_error_before_anything_is_recorded(
         run_release(service / "bmad.yaml", "dev")
     with open_ledger(config_of(service)) as ledger:
         assert ledger.list_releases() == [] or not ledger.list_releases()[0].runs
+
+
+def test_a_refused_release_leaves_its_lock_free(service: Path) -> None:
+    """Guards git's answer being read while the ledger opens: the refusal comes after the lock was
+    taken, and releases it (a lock left held would refuse the next run for its 30 s lease)."""
+    (service / "app.py").write_text("print('changed')\n")
+    for _ in range(2):
+        with pytest.raises(GateRefused, match=r"uncommitted changes \(app.py\)"):
+            run_release(service / "bmad.yaml", "production")
+    git(service, "checkout", "--", "app.py")
+    assert run_release(service / "bmad.yaml", "production", phases=["build"]).passed
+
+
+def test_a_ledger_that_cannot_open_is_the_error_and_git_is_waited_for(service: Path) -> None:
+    (service / ".bmad").write_text("a file where the state folder goes\n")
+    with pytest.raises(UsageError, match=r"state folder .*\.bmad cannot be used: Not a directory") as raised:
+        run_release(service / "bmad.yaml", "dev", phases=["build"])
+    assert raised.value.hint and "state_dir" in raised.value.hint
+    assert not [thread for thread in threading.enumerate() if thread.name == "bmad-release"]

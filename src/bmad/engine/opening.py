@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bmad.core.errors import UsageError
 from bmad.core.files import make_dirs, owner_only, write_atomic
 
 if TYPE_CHECKING:
@@ -30,11 +31,17 @@ def as_config(config: BmadConfig | str | Path) -> BmadConfig:
 def prepare_state_dir(config: BmadConfig) -> Path:
     """Create the state folder (owner-only) with a ``.gitignore`` of ``*`` so it never dirties the service's tree."""
     state = config.state_path
-    make_dirs(state)
-    state.chmod(0o700)
-    ignore = state / ".gitignore"
-    if not ignore.exists():
-        write_atomic(ignore, "# bmad state (ledger, evidence): never committed\n*\n")
+    try:
+        make_dirs(state)
+        state.chmod(0o700)
+        ignore = state / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, "# bmad state (ledger, evidence): never committed\n*\n")
+    except OSError as exc:  # a file where the folder goes, no permission, a full disk
+        raise UsageError(
+            f"bmad's state folder {state} cannot be used: {exc.strerror or exc}",
+            hint="make it a folder bmad can write (or set state_dir in bmad.yaml to one)",
+        ) from None
     return state
 
 

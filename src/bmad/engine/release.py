@@ -4,6 +4,7 @@ the environment does not allow it (production by default)."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from bmad.adapters import git
@@ -72,3 +73,43 @@ def read_release(
             hint="commit (or stash) the changes, or set allow_dirty: true for this environment",
         )
     return GitRelease(release, repo, facts.head.branch_commit, facts.user_email)
+
+
+class PendingRelease:
+    """:func:`read_release` asked on a thread of its own (see :func:`start_read_release`)."""
+
+    def __init__(self, config: BmadConfig, environment: str, *, for_run: bool) -> None:
+        self._ask = (config, environment, for_run)
+        self._value: GitRelease | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="bmad-release", daemon=True)
+
+    def _read(self) -> None:
+        config, environment, for_run = self._ask
+        try:
+            self._value = read_release(config, environment, for_run=for_run)
+        except BaseException as exc:  # handed to the caller of result(), in its thread
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until git has answered (or failed)."""
+        self._thread.join()
+
+    def result(self) -> GitRelease:
+        """The release, once git has answered; :func:`read_release`'s error, raised here."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+def start_read_release(config: BmadConfig, environment: str, *, for_run: bool = False) -> PendingRelease:
+    """:func:`read_release` started now on a thread: the caller opens its ledger while git answers.
+
+    git's commands are other processes (``git status`` alone takes ~10 ms in the example); the
+    thread only starts them and waits (the GIL is free meanwhile), so a run's ledger opens and its
+    lock is taken in that time instead of after it."""
+    pending = PendingRelease(config, environment, for_run=for_run)
+    pending._thread.start()
+    return pending

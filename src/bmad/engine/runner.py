@@ -86,44 +86,47 @@ def run_release(
     if force and not (reason and reason.strip()):
         raise UsageError('--force needs --reason "why": the reason is recorded in the ledger and the phase record')
     from bmad.config.secret_refs import resolve_run_secrets
-    from bmad.engine.release import read_release
+    from bmad.engine.release import start_read_release
 
     resolve_run_secrets(cfg, environment)  # registered for redaction before anything is written
 
-    at_head = read_release(cfg, environment, for_run=True)
-    release = at_head.release
     request = _Request(phases, resume, force, reason)
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
-    with owner_only(), ledger_for(cfg, ledger) as db:
-        lock = db.acquire_lock(
-            release.service,
-            environment,
-            lease_seconds=cfg.ledger.lock_lease_seconds,
-            wait_seconds=wait_seconds,
-            on_wait=on_lock_wait,
-        )
-        try:
-            runner = PhaseRunner(
-                cfg,
+    asked = start_read_release(cfg, environment, for_run=True)  # git answers while the ledger opens
+    try:
+        with owner_only(), ledger_for(cfg, ledger) as db:
+            lock = db.acquire_lock(
+                cfg.service.name,
                 environment,
-                release,
-                db,
-                lock,
-                progress=progress or NullProgress(),
-                options=run_options,
-                cancel=cancel or threading.Event(),
-                on_check=on_check,
-                warnings_fail=env_cfg.warnings_fail,
-                repo_root=at_head.repo,
-                records_head=at_head.records_head,
-                deployer=current_deployer(at_head.git_email),
+                lease_seconds=cfg.ledger.lock_lease_seconds,
+                wait_seconds=wait_seconds,
+                on_wait=on_lock_wait,
             )
             try:
-                return _run_locked(runner, request, on_phase)
+                at_head = asked.result()
+                runner = PhaseRunner(
+                    cfg,
+                    environment,
+                    at_head.release,
+                    db,
+                    lock,
+                    progress=progress or NullProgress(),
+                    options=run_options,
+                    cancel=cancel or threading.Event(),
+                    on_check=on_check,
+                    warnings_fail=env_cfg.warnings_fail,
+                    repo_root=at_head.repo,
+                    records_head=at_head.records_head,
+                    deployer=current_deployer(at_head.git_email),
+                )
+                try:
+                    return _run_locked(runner, request, on_phase)
+                finally:
+                    runner.finish_records()  # the last record's commit ran while the documents were written
             finally:
-                runner.finish_records()  # the last record's commit ran while the documents were written
-        finally:
-            lock.release()
+                lock.release()
+    finally:
+        asked.wait()  # git's commands collected on every path (an error of the ledger's comes first)
 
 
 def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[PhaseOutcome], None] | None) -> RunOutcome:
