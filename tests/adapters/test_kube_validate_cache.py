@@ -6,7 +6,7 @@ import marshal
 import os
 from pathlib import Path
 
-from bmad.adapters.kube_validate import BundledSchemaValidator
+from bmad.adapters.kube_validate import BundledSchemaValidator, SchemaViolation
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
 
@@ -70,7 +70,7 @@ def test_compiled_validators_name_nested_values_without_building_locals(tmp_path
     for fast in (compiled.fast, reference):
         try:
             fast(broken)
-        except fastjsonschema.JsonSchemaValueException as exc:
+        except (fastjsonschema.JsonSchemaValueException, SchemaViolation) as exc:
             messages.append(str(exc))
     assert messages == ["data.spec.template.spec.containers[0].env[0].name must be string"] * 2
 
@@ -122,3 +122,30 @@ def test_the_cache_is_made_owner_only(tmp_path: Path) -> None:
         os.umask(previous)
     assert [folder.stat().st_mode & 0o777 for folder in (cache.parent.parent, cache.parent, cache)] == [0o700] * 3
     assert [entry.stat().st_mode & 0o777 for entry in cache.iterdir()] == [0o600]
+
+
+RUN_CACHED = """
+import sys
+from bmad.adapters.kube_validate import BundledSchemaValidator
+validator = BundledSchemaValidator("1.30", cache_dir=sys.argv[1])
+bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": "x"}]}}
+good = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}
+statuses = [validator.validate(bad).status, validator.validate(good).status]
+print(*statuses, validator.cache_hits, "fastjsonschema" in sys.modules)
+"""
+
+
+def test_a_cached_validator_runs_without_importing_fastjsonschema(tmp_path: Path) -> None:
+    """Guards ANALYZE's start: the compiled code's import of the package's exceptions is taken out
+    (its names given by bmad), so a cache hit does not load fastjsonschema and its draft generators."""
+    import subprocess
+    import sys
+
+    def run() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_CACHED, str(tmp_path)], capture_output=True, text=True, check=True, timeout=120
+        )
+        return done.stdout.split()
+
+    assert run() == ["invalid", "valid", "0", "True"]  # compiled (fastjsonschema generates the code)
+    assert run() == ["invalid", "valid", "1", "False"]  # from the cache: the package is not imported

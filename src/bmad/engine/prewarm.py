@@ -48,7 +48,6 @@ PHASE_MODULES: dict[PhaseName, tuple[str, ...]] = {
         "bmad.adapters.kube_validate",
         "bmad.phases.analyze",
         "bmad.phases.analyze.attestations",
-        "fastjsonschema",
         "bmad.phases.analyze.catalog:catalog",  # memoised: the readiness check finds it ready
     ),
     PhaseName.DEPLOY: (
