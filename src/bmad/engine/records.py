@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bmad.adapters import git
 from bmad.config.models import RecordsConfig
+from bmad.core.digest import sha256
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
 from bmad.engine.record_yaml import WIDTH, Unsupported, dump_record
@@ -117,9 +118,8 @@ def _record_artifacts(artifacts: dict[str, Any]) -> dict[str, Any]:
         if len(text) <= LARGE_ARTIFACT_BYTES:
             shown[str(name)] = json.loads(json.dumps(value, default=str))
             continue
-        import hashlib  # OpenSSL (~4 ms to load): only for a large artifact
-
-        shown[str(name)] = {"omitted_bytes": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        digest = sha256(text.encode("utf-8")).hexdigest()  # not OpenSSL's (~4 ms to load) for a small report
+        shown[str(name)] = {"omitted_bytes": len(text), "sha256": digest}
     return shown
 
 
