@@ -38,7 +38,7 @@ _sre: Any = _compiler._sre
 MAX_ENTRIES = 1_000  # over this, only the patterns this run used are kept
 _CO_OPTIMIZED = 0x0001  # the flag of a function's code; module and class bodies lack it (`inspect` docs)
 _DEBUG = _compiler.SRE_FLAG_DEBUG  # compiling prints the program: never served from the file
-_RE_MODULES = frozenset({"re", "re._compiler", "functools"})  # re.compile's own frames, its callers' caches
+_RE_MODULES = frozenset({"re", "re._compiler"})  # re.compile's own frames
 
 Key = tuple[bool, "str | bytes", int]
 
