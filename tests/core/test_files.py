@@ -65,8 +65,18 @@ def test_read_owner_only_reads_only_what_is_ours_alone(tmp_path: Path) -> None:
 
 
 def test_user_cache_dir_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BMAD_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert user_cache_dir() == tmp_path / "bmad"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert user_cache_dir() == tmp_path / "home" / ".cache" / "bmad"
+
+
+def test_bmad_cache_dir_names_the_folder_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI job keeps bmad's cache in its workspace without moving every other tool's (GitLab's template)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("BMAD_CACHE_DIR", str(tmp_path / "ci-cache"))
+    assert user_cache_dir() == tmp_path / "ci-cache"
+    monkeypatch.setenv("BMAD_CACHE_DIR", "")
+    assert user_cache_dir() == tmp_path / "xdg" / "bmad"

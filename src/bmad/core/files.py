@@ -17,7 +17,11 @@ from typing import IO, Any
 
 
 def user_cache_dir() -> Path:
-    """bmad's folder in the user's cache: ``$XDG_CACHE_HOME/bmad`` (``~/.cache/bmad`` when unset)."""
+    """bmad's folder in the user's cache: ``$BMAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/bmad`` (``~/.cache/bmad``
+    when neither is set). A CI job keeps it between pipelines (see docs/ci.md)."""
+    named = os.environ.get("BMAD_CACHE_DIR")
+    if named:
+        return Path(named)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bmad"
 
 
