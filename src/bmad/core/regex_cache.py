@@ -84,7 +84,8 @@ def install(path: Path | None = None) -> None:
     global _state
     if _state is not None:
         return
-    state = _State(path or cache_file(), _read(path or cache_file()))
+    path = path or cache_file()
+    state = _State(path, _read(path))
     state.original = _compiler.compile
     _state = state
     _compiler._sre = _RecordingSre(_sre)
