@@ -67,6 +67,7 @@ def _load_example_module(name: str, path: Path) -> Any:
 def _isolated_config_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The cache of validated configs (and any other user cache) goes to one folder of this session."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    monkeypatch.delenv("BMAD_CACHE_DIR", raising=False)  # it would win over XDG_CACHE_HOME
 
 
 # ---- git isolation ---------------------------------------------------------------------------
