@@ -57,3 +57,26 @@ def test_the_pause_between_two_polls_of_the_autoscalers_is_a_wait_on_the_cluster
     pauses = [span for span in recorder.spans() if span.kind is SpanKind.KUBERNETES]
     assert len(samples) == len(pauses) + 1 >= 3
     assert covered_seconds(pauses) >= 0.1 * len(pauses) * 0.9
+
+
+def test_the_load_waits_for_each_hpa_to_reach_its_minimum() -> None:
+    """Guards the figures of a fresh rollout: a Deployment without ``replicas`` starts at 1 and its HPA
+    raises it to ``minReplicas`` (3) at the controller's next sync; load sent before counted 1 -> 3 as
+    the response to the load (the 3 -> 10 end-to-end test read a start of 1 on a loaded host)."""
+    import threading
+    import time
+
+    from bmad.phases.deploy.autoscaling_watch import WatchLimits, settle_floors
+    from bmad.ports.target import AutoscalerStatus
+
+    below = AutoscalerStatus("web", "Deployment/web", 3, 10, 1, 3, "cpu", 0.0, 50.0)
+    at_floor = AutoscalerStatus("web", "Deployment/web", 3, 10, 3, 3, "cpu", 0.0, 50.0)
+    reads = iter([[below], [below], [at_floor]])
+    settled = settle_floors(lambda: next(reads), WatchLimits(15.0, 40.0, 0.01), cancel=threading.Event())
+    assert settled == [at_floor]
+    # a floor never reached: the load starts after the first-scale-up window, with what the HPA says
+    started = time.monotonic()
+    stuck = settle_floors(lambda: [below], WatchLimits(0.3, 40.0, 0.05), cancel=threading.Event())
+    assert stuck == [below] and 0.3 <= time.monotonic() - started < 5
+    # already at the floor: one read, no wait
+    assert settle_floors(lambda: [at_floor], WatchLimits(15.0, 40.0, 5.0), cancel=threading.Event()) == [at_floor]

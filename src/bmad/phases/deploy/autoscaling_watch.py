@@ -122,3 +122,21 @@ def _all_reached(samples: list[ReplicaSample], goals: dict[str, int]) -> bool:
     for sample in samples:
         best[sample.hpa] = max(best.get(sample.hpa, 0), sample.replicas)
     return bool(goals) and all(best.get(name, 0) >= goal for name, goal in goals.items())
+
+
+def settle_floors(
+    read: Callable[[], list[AutoscalerStatus]], limits: WatchLimits, *, cancel: threading.Event
+) -> list[AutoscalerStatus]:
+    """The HPAs once each runs at least its ``minReplicas``, or as they are after
+    ``limits.first_scale_up_within``. Right after a rollout a workload may still run fewer (a
+    Deployment without ``replicas`` starts at 1), and the HPA controller raises it to the floor at its
+    next sync (every 15 s by default, kube-controller-manager's ``--horizontal-pod-autoscaler-sync-period``):
+    load sent before that would count the floor as the response to the load."""
+    deadline = time.monotonic() + limits.first_scale_up_within
+    while True:
+        hpas = read()
+        if all(h.current_replicas >= h.min_replicas for h in hpas) or time.monotonic() >= deadline:
+            return hpas
+        with waiting(SpanKind.KUBERNETES, "autoscaling: waiting for the HPAs' minimum replicas"):
+            if cancel.wait(limits.interval):
+                return hpas

@@ -14,7 +14,13 @@ from typing import Any
 
 from bmad.config.deploy import AutoscalingConfig
 from bmad.core.models import CheckResult, MetricValue
-from bmad.phases.deploy.autoscaling_watch import LoadDriver, ReplicaSample, WatchLimits, watch_autoscalers
+from bmad.phases.deploy.autoscaling_watch import (
+    LoadDriver,
+    ReplicaSample,
+    WatchLimits,
+    settle_floors,
+    watch_autoscalers,
+)
 from bmad.phases.deploy.checks import cutover
 from bmad.phases.deploy.ports import DeployPorts
 from bmad.ports.phase import CheckId, PhaseContext
@@ -65,6 +71,8 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
     hpas = ports.autoscalers.autoscalers(ports.spec)
     if not hpas:
         return CHECK.skipped("the bundle has no HorizontalPodAutoscaler")
+    watch = ports.autoscalers
+    hpas = settle_floors(lambda: watch.autoscalers(ports.spec), WatchLimits.of(config), cancel=ctx.cancel)
     urls = ports.target.endpoints(ports.spec)
     if not urls:
         return CHECK.failed(
