@@ -22,6 +22,7 @@ Custom resources are validated against schemas registered with :meth:`add_custom
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import marshal
@@ -364,9 +365,11 @@ class SchemaViolation(ValueError):
         self.message, self.value, self.name, self.definition, self.rule = message, value, name, definition, rule
 
 
+@functools.cache
 def _fastjsonschema_version() -> str | None:
     """fastjsonschema's version, read from its ``version.py`` without importing the package (None
-    when it is not installed); its ``VERSION`` when the file is not where it is read from."""
+    when it is not installed); its ``VERSION`` when the file is not where it is read from. Read once a
+    process: every kind's validator keys its cache entry with it."""
     spec = importlib.util.find_spec("fastjsonschema")
     if spec is None or spec.origin is None:
         return None

@@ -16,8 +16,8 @@ user's uid's with no group or other bits, as :func:`bmad.core.files.read_owner_o
 after the interpreter's version and ``_sre.MAGIC`` (the program's format), and ``_sre.compile``
 checks every program it is given (an invalid one raises ``RuntimeError``; it is then compiled again).
 
-Only the console script installs it (:func:`bmad.cli.main.run`): a library user or a test runner
-that imports bmad keeps ``re`` as it is.
+Only the console script installs it (:func:`bmad.cli.main.main` with ``own_process``, once a command,
+not ``--help``, is parsed): a library user or a test runner that imports bmad keeps ``re`` as it is.
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ Key = tuple[bool, "str | bytes", int]
 
 
 class _State:
-    def __init__(self, path: Path, entries: dict[Key, tuple[Any, ...]]) -> None:
+    def __init__(self, path: Path, entries: dict[Key, tuple[Any, ...]], original: Any) -> None:
         self.path = path
         self.entries = entries
+        self.original = original  # re._compiler.compile as CPython made it
         self.used: set[Key] = set()
         self.hits = 0
         self.misses = 0
         self.added = 0
-        self.original: Any = None
 
 
 _state: _State | None = None
@@ -85,9 +85,7 @@ def install(path: Path | None = None) -> None:
     if _state is not None:
         return
     path = path or cache_file()
-    state = _State(path, _read(path))
-    state.original = _compiler.compile
-    _state = state
+    _state = _State(path, _read(path), _compiler.compile)
     _compiler._sre = _RecordingSre(_sre)
     _compiler.compile = _compile
     atexit.register(save)

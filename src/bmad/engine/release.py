@@ -76,16 +76,17 @@ def read_release(
 
 
 class PendingRelease:
-    """:func:`read_release` asked on a thread of its own (see :func:`start_read_release`)."""
+    """:func:`read_release` asked on a thread of its own, started with it (see :func:`start_read_release`)."""
 
     def __init__(self, config: BmadConfig, environment: str, *, for_run: bool) -> None:
-        self._ask = (config, environment, for_run)
         self._value: GitRelease | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="bmad-release", daemon=True)
+        self._thread = threading.Thread(
+            target=self._read, args=(config, environment, for_run), name="bmad-release", daemon=True
+        )
+        self._thread.start()
 
-    def _read(self) -> None:
-        config, environment, for_run = self._ask
+    def _read(self, config: BmadConfig, environment: str, for_run: bool) -> None:
         try:
             self._value = read_release(config, environment, for_run=for_run)
         except BaseException as exc:  # handed to the caller of result(), in its thread
@@ -110,6 +111,4 @@ def start_read_release(config: BmadConfig, environment: str, *, for_run: bool = 
     git's commands are other processes (``git status`` alone takes ~10 ms in the example); the
     thread only starts them and waits (the GIL is free meanwhile), so a run's ledger opens and its
     lock is taken in that time instead of after it."""
-    pending = PendingRelease(config, environment, for_run=for_run)
-    pending._thread.start()
-    return pending
+    return PendingRelease(config, environment, for_run=for_run)

@@ -112,9 +112,8 @@ def watch_autoscalers(
             return samples
         if at >= limits.first_scale_up_within and not any(s.desired > first.get(s.hpa, s.desired) for s in samples):
             return samples
-        with waiting(SpanKind.KUBERNETES, "autoscaling: waiting for the HPAs to scale"):  # between two polls
-            if cancel.wait(limits.interval):
-                return samples
+        if _paused(limits, cancel, "autoscaling: waiting for the HPAs to scale"):
+            return samples
 
 
 def _all_reached(samples: list[ReplicaSample], goals: dict[str, int]) -> bool:
@@ -137,6 +136,12 @@ def settle_floors(
         hpas = read()
         if all(h.current_replicas >= h.min_replicas for h in hpas) or time.monotonic() >= deadline:
             return hpas
-        with waiting(SpanKind.KUBERNETES, "autoscaling: waiting for the HPAs' minimum replicas"):
-            if cancel.wait(limits.interval):
-                return hpas
+        if _paused(limits, cancel, "autoscaling: waiting for the HPAs' minimum replicas"):
+            return hpas
+
+
+def _paused(limits: WatchLimits, cancel: threading.Event, label: str) -> bool:
+    """The pause between two reads of the HPAs, a wait on the cluster's HPA controller (a span of
+    kind ``kubernetes``); True when the phase was cancelled meanwhile."""
+    with waiting(SpanKind.KUBERNETES, label):
+        return cancel.wait(limits.interval)

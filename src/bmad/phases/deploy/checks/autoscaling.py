@@ -68,11 +68,10 @@ def run(ctx: PhaseContext, ports: DeployPorts) -> CheckResult:
     config = ports.autoscaling
     if ports.autoscalers is None or ports.load_generator is None:
         return CHECK.skipped(f"does not apply on the {ports.target.kind} target: it has no HorizontalPodAutoscaler")
-    hpas = ports.autoscalers.autoscalers(ports.spec)
-    if not hpas:
-        return CHECK.skipped("the bundle has no HorizontalPodAutoscaler")
     watch = ports.autoscalers
     hpas = settle_floors(lambda: watch.autoscalers(ports.spec), WatchLimits.of(config), cancel=ctx.cancel)
+    if not hpas:
+        return CHECK.skipped("the bundle has no HorizontalPodAutoscaler")
     urls = ports.target.endpoints(ports.spec)
     if not urls:
         return CHECK.failed(
