@@ -14,6 +14,7 @@ traceback goes to that log file, and to the terminal too with ``--debug``. Usage
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import sys
 
@@ -173,7 +174,42 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
 def run() -> None:
     """The console script: ``bmad``."""
     _collect_less()
-    raise SystemExit(main(own_process=True))
+    _exit_now(main(own_process=True))
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the console script's process with ``code`` once what it wrote is out, skipping the
+    interpreter's teardown (freeing every module, class and object one by one: ~10 ms of a command).
+
+    What a normal exit does for bmad still happens, in the same order: the exit handlers run (the
+    log file's handler flushes and closes it, :mod:`bmad.core.regex_cache` saves), then standard
+    output and error are flushed. When that flush fails (a closed pipe) or a thread that is not a
+    daemon still runs (a normal exit waits for it), the normal exit is taken instead, so those cases
+    end exactly as they did (``SystemExit``: the same message and exit status)."""
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        raise SystemExit(code)
+    import atexit
+
+    atexit._run_exitfuncs()  # runs each handler once and unregisters it (a SystemExit below runs none twice)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except BrokenPipeError:
+        from bmad.cli.options import output_closed, quiet_after_closed_output
+
+        if not output_closed():
+            raise SystemExit(code) from None
+        code = quiet_after_closed_output()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+    except (OSError, ValueError):  # another failure: Python's own exit reports it
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def _collect_less() -> None:
