@@ -8,7 +8,10 @@ is extracted with ``git archive`` into a temp dir; each tree runs the installed 
 with ``PYTHONPATH`` at its own ``src`` and its own ``XDG_CACHE_HOME`` (two trees sharing one cache
 would each miss the other's config cache). Each tree gets its own copy of the service (see
 ``bench/cli.py``), one untimed run of every command first (bytecode, caches), then ``--runs``
-interleaved timed runs. Printed: the median of each command per tree and this tree's ratio to REV.
+interleaved timed runs. Printed: the median of each command per tree and this tree's ratio to REV, for
+the wall time and for the CPU time the command's process used (user + system, from ``getrusage``):
+the CPU time moves less with the other loads of a shared host, so a change of a few milliseconds
+shows there before it shows in the wall time.
 
 * ``small``: ``analyze`` of the example, a phase of one no-op check (``measure``), ``status``;
 * ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,6 +69,14 @@ def tree_variants(label: str, src: Path, tmp: Path, bmad: str, only: str | None)
     return variants
 
 
+def timed_with_cpu(variant: Variant) -> tuple[float, float]:
+    """Wall seconds of one run and the CPU seconds its process used (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(variant)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("rev", help="the older commit (anything `git archive` takes)")
@@ -82,13 +94,20 @@ def main() -> int:
         for variant in variants:
             timed(variant)  # bytecode and caches, untimed
         times: dict[str, list[float]] = {v.label: [] for v in variants}
+        cpu: dict[str, list[float]] = {v.label: [] for v in variants}
         for _ in range(args.runs):
             for variant in variants:
-                times[variant.label].append(timed(variant))
-    medians = {label: statistics.median(values) for label, values in times.items()}
+                wall, used = timed_with_cpu(variant)
+                times[variant.label].append(wall)
+                cpu[variant.label].append(used)
     for label in [v.label.removeprefix("head ") for v in variants if v.label.startswith("head ")]:
-        head, base = medians[f"head {label}"], medians[f"base {label}"]
-        print(f"{label:8s} head {head * 1000:7.0f} ms   {args.rev} {base * 1000:7.0f} ms   head/base {head / base:.2f}")
+        for kind, samples in (("wall", times), ("cpu", cpu)):
+            head = statistics.median(samples[f"head {label}"])
+            base = statistics.median(samples[f"base {label}"])
+            print(
+                f"{label:8s} {kind:4s} head {head * 1000:7.0f} ms   {args.rev} {base * 1000:7.0f} ms"
+                f"   head/base {head / base:.2f}"
+            )
     return 0
 
 
