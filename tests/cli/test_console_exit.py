@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bmad.cli.options import guard
+
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; fcntl names it from Python 3.10
 
 PROGRAM = """
@@ -82,3 +86,15 @@ def test_a_reader_that_stops_halfway_ends_it_quietly_with_141(tmp_path: Path) ->
             assert proc.stderr is not None
             stderr = proc.stderr.read()
             assert (proc.wait(timeout=60), stderr) == (141, b"")
+
+
+def test_a_broken_pipe_to_another_program_is_still_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a closed standard output ends quietly: here stdout is open (pytest's capture file) and the
+    pipe that broke was a program's, so the guard reports it as any other error (exit 4, a log)."""
+    monkeypatch.setenv("BMAD_LOG_DIR", str(tmp_path))
+
+    def write_to_a_program() -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert guard(write_to_a_program, as_json=False) == 4
+    assert list(tmp_path.glob("bmad-error-*.log"))

@@ -183,9 +183,11 @@ def _exit_now(code: int) -> NoReturn:
 
     What a normal exit does for bmad still happens, in the same order: the exit handlers run (the
     log file's handler flushes and closes it, :mod:`bmad.core.regex_cache` saves), then standard
-    output and error are flushed. When that flush fails (a closed pipe) or a thread that is not a
-    daemon still runs (a normal exit waits for it), the normal exit is taken instead, so those cases
-    end exactly as they did (``SystemExit``: the same message and exit status)."""
+    output and error are flushed. Output nobody reads any more (a closed pipe:
+    :func:`~bmad.cli.options.output_closed`) is dropped and the exit code is
+    :data:`~bmad.cli.options.EXIT_OUTPUT_CLOSED`. When a thread that is not a daemon still runs (a
+    normal exit waits for it) or a flush fails otherwise, the normal exit is taken, so those cases end
+    as they always did (``SystemExit``: the same message and exit status)."""
     import os
     import threading
 
@@ -200,16 +202,27 @@ def _exit_now(code: int) -> NoReturn:
             if stream is not None:
                 stream.flush()
     except BrokenPipeError:
-        from bmad.cli.options import output_closed, quiet_after_closed_output
+        from bmad.cli.options import EXIT_OUTPUT_CLOSED, output_closed
 
         if not output_closed():
             raise SystemExit(code) from None
-        code = quiet_after_closed_output()
+        code = EXIT_OUTPUT_CLOSED
+        _drop_stdout()
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
     except (OSError, ValueError):  # another failure: Python's own exit reports it
         raise SystemExit(code) from None
     os._exit(code)
+
+
+def _drop_stdout() -> None:
+    """Point file descriptor 1 at the null device: what is still buffered for a reader that left goes nowhere."""
+    import os
+
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
 
 
 def _collect_less() -> None:

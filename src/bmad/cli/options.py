@@ -8,7 +8,6 @@ pathlib is imported when a path is parsed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 
 TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds on the help path
@@ -105,11 +104,11 @@ def guard(action: Callable[[], int | None], *, as_json: bool, debug: bool = Fals
         sys.stderr.write("error: interrupted\n")
         return 1
     except BrokenPipeError as exc:
-        if not output_closed():  # a program bmad writes to went away: an error like any other
-            from bmad.cli._render import report_error
+        if output_closed():  # the reader of the output left: nothing more to say, to anyone
+            return EXIT_OUTPUT_CLOSED
+        from bmad.cli._render import report_error  # a program bmad writes to went away: an error
 
-            return report_error(exc, as_json=as_json, debug=debug)
-        return quiet_after_closed_output()
+        return report_error(exc, as_json=as_json, debug=debug)
     except Exception as exc:
         from bmad.cli._render import report_error
 
@@ -123,7 +122,9 @@ EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `git log | h
 def output_closed() -> bool:
     """Whether standard output is a pipe that nobody reads any more (``bmad history | head`` after
     head has its lines): the kernel flags a pipe's write end with an error once its last reader has
-    closed it (``poll``'s ``POLLERR``)."""
+    closed it (``poll``'s ``POLLERR``). A command then ends with :data:`EXIT_OUTPUT_CLOSED` and says
+    nothing on stderr, as ``git``, ``kubectl`` and the coreutils end when a pager or ``head`` stops
+    reading; the console script points stdout at the null device before its last flush."""
     import select
 
     try:
@@ -132,17 +133,6 @@ def output_closed() -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):  # no fd 1, or no poll() on this platform
         return False
-
-
-def quiet_after_closed_output() -> int:
-    """The exit code once the output's reader left: nothing more is written there (stdout now points
-    at the null device, so the flush at exit cannot fail again) and nothing is said on stderr, as
-    ``git``, ``kubectl`` and the coreutils end when a pager or ``head`` stops reading."""
-    with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.close(null)
-    return EXIT_OUTPUT_CLOSED
 
 
 def add_kubernetes(parser: argparse.ArgumentParser, *, force_conflicts: bool = False) -> None:
