@@ -1,6 +1,6 @@
 """The console script ends its process without the interpreter's teardown (``os._exit``), and loses
-nothing by it: exit handlers run, what it printed arrives whole, a running thread is waited for, and a
-closed pipe ends the way Python's own exit ends it."""
+nothing by it: exit handlers run, what it printed arrives whole, a running thread is waited for. Output
+whose reader left (a closed pipe) ends the command quietly with 141; any other broken pipe is an error."""
 
 from __future__ import annotations
 
@@ -32,9 +32,14 @@ run()
 """
 
 
-def console(tmp_path: Path, *args: str, thread: bool = False, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+def console_command(tmp_path: Path, *args: str, thread: bool = False) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of ``bmad ARGS`` through :func:`bmad.cli.main.run`, in a fresh interpreter."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "BMAD_NO_PROMPT": "1"}
-    argv = [sys.executable, "-c", PROGRAM, str(tmp_path / "marker"), "thread" if thread else "-", *args]
+    return [sys.executable, "-c", PROGRAM, str(tmp_path / "marker"), "thread" if thread else "-", *args], env
+
+
+def console(tmp_path: Path, *args: str, thread: bool = False, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    argv, env = console_command(tmp_path, *args, thread=thread)
     return subprocess.run(argv, env=env, cwd=tmp_path, timeout=60, check=False, **kwargs)  # type: ignore[call-overload,no-any-return]
 
 
@@ -77,8 +82,7 @@ def test_a_reader_that_stops_halfway_ends_it_quietly_with_141(tmp_path: Path) ->
     reader, writer = os.fdopen(read_end, "rb", buffering=0), os.fdopen(write_end, "wb", buffering=0)
     with reader, writer:  # a file object closes its descriptor once, however often it is closed
         fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)  # ~25 kB of lines do not fit: bmad waits on the reader
-        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "BMAD_NO_PROMPT": "1"}
-        argv = [sys.executable, "-c", PROGRAM, str(tmp_path / "marker"), "-", "checklist"]
+        argv, env = console_command(tmp_path, "checklist")
         with subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=writer, stderr=subprocess.PIPE) as proc:
             writer.close()
             assert reader.read(100)

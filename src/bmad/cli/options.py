@@ -103,14 +103,10 @@ def guard(action: Callable[[], int | None], *, as_json: bool, debug: bool = Fals
 
         sys.stderr.write("error: interrupted\n")
         return 1
-    except BrokenPipeError as exc:
-        if output_closed():  # the reader of the output left: nothing more to say, to anyone
-            return EXIT_OUTPUT_CLOSED
-        from bmad.cli._render import report_error  # a program bmad writes to went away: an error
-
-        return report_error(exc, as_json=as_json, debug=debug)
     except Exception as exc:
-        from bmad.cli._render import report_error
+        if isinstance(exc, BrokenPipeError) and output_closed():  # the output's reader left: nothing to say
+            return EXIT_OUTPUT_CLOSED
+        from bmad.cli._render import report_error  # a pipe to a program bmad runs is an error like any other
 
         return report_error(exc, as_json=as_json, debug=debug)
     return int(code or 0)
