@@ -1,6 +1,6 @@
 """The same commands on this tree and on an older commit, interleaved in one run (same machine load).
 
-    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus]
+    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|retried] [--attempts 10]
 
 Absolute figures move with the machine (``python -c pass`` took 14 ms one afternoon and 21 ms that
 evening on the same host); a change is judged against its own past in the same run. ``REV``'s ``src``
@@ -14,7 +14,10 @@ the CPU time moves less with the other loads of a shared host, so a change of a 
 shows there before it shows in the wall time.
 
 * ``small``: ``analyze`` of the example, a phase of one no-op check (``measure``), ``status``;
-* ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``.
+* ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``;
+* ``retried`` (only when asked for): ``status``, ``history``, ``status --json`` and ``report`` of the
+  corpus service once its release holds ``--attempts`` ANALYZE attempts (made once by this tree's
+  ``bmad``, the service then copied for each tree).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +70,24 @@ def tree_variants(label: str, src: Path, tmp: Path, bmad: str, only: str | None)
         repo = make_service(home, "corpus-service", tmp / "corpus")
         pass_gates(bmad, repo, env)
         variants.append(Variant(f"{label} corpus", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo))
+    if only == "retried":
+        repo = home / "retried-service"
+        shutil.copytree(tmp / "retried-service", repo, symlinks=True)
+        for command in (["status"], ["history"], ["status", "--json"], ["report"]):
+            argv = [bmad, *command, "-c", "bmad.yaml", "-e", "dev"]
+            variants.append(Variant(f"{label} {' '.join(command)}", argv, env, repo))
     return variants
+
+
+def retried_service(tmp: Path, bmad: str, attempts: int) -> None:
+    """``tmp/retried-service``: the corpus service after ``attempts`` ANALYZE runs of this tree's bmad."""
+    env = bmad_env(tmp / "retried-cache")
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT / 'bench'}"
+    repo = make_service(tmp, "retried-service", tmp / "corpus")
+    pass_gates(bmad, repo, env)
+    analyze = Variant("analyze", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)
+    for _ in range(attempts):
+        timed(analyze)
 
 
 def timed_with_cpu(variant: Variant) -> tuple[float, float]:
@@ -81,14 +102,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("rev", help="the older commit (anything `git archive` takes)")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--only", choices=["small", "corpus"])
+    parser.add_argument("--only", choices=["small", "corpus", "retried"])
+    parser.add_argument("--attempts", type=int, default=10, help="ANALYZE attempts of the corpus for --only retried")
     args = parser.parse_args()
     bmad = str(Path(sys.executable).parent / "bmad")
     with tempfile.TemporaryDirectory(prefix="bmad-bench-ab-") as raw:
         tmp = Path(raw)
-        if args.only in (None, "corpus"):
+        if args.only in (None, "corpus", "retried"):
             (tmp / "corpus").mkdir()
             write_corpus(tmp / "corpus", 1000)
+        if args.only == "retried":
+            retried_service(tmp, bmad, args.attempts)
         trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
         variants = [v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only)]
         for variant in variants:
@@ -105,7 +129,7 @@ def main() -> int:
             head = statistics.median(samples[f"head {label}"])
             base = statistics.median(samples[f"base {label}"])
             print(
-                f"{label:8s} {kind:4s} head {head * 1000:7.0f} ms   {args.rev} {base * 1000:7.0f} ms"
+                f"{label:13s} {kind:4s} head {head * 1000:7.0f} ms   {args.rev} {base * 1000:7.0f} ms"
                 f"   head/base {head / base:.2f}"
             )
     return 0

@@ -103,6 +103,31 @@ def test_run_status_history_verify_as_json(service: Path) -> None:
     assert len(git(service, "ls-tree", "-r", "--name-only", "bmad/records").split()) == 4
 
 
+def test_status_and_history_show_earlier_attempts_as_outlines(service: Path) -> None:
+    """Guards the read commands' cost on a retried phase (session 10: fifty ANALYZE attempts of a
+    thousand objects made ``status --json`` take 16 s and 2 GB): the earlier attempt is listed with
+    its status, times and message, marked ``outline`` and without its checks, metrics and artifacts;
+    the latest attempt is whole; the tables and the report read the latest attempts only."""
+    failed = bmad("build", "-e", "dev", "--set", "x_build_status=fail", cwd=service)
+    assert failed.returncode == 1, failed.stderr
+    assert bmad("build", "-e", "dev", cwd=service).returncode == 0
+    status = json.loads(bmad("status", "-e", "dev", "--json", cwd=service).stdout)
+    history = json.loads(bmad("history", "-e", "dev", "--json", cwd=service).stdout)
+    for runs in (status["history"]["runs"], history["releases"][0]["runs"]):
+        first, second = runs
+        assert (first["attempt"], first["status"], first["outline"]) == (1, "failed", True)
+        assert not {"checks", "metrics", "artifacts"} & set(first) and first["finished_at"] and first["hash"]
+        assert second["attempt"] == 2 and "outline" not in second and second["checks"][0]["status"] == "pass"
+    assert status["phases"]["build"] == "passed" and status["next_phase"] == "measure"
+    assert "BUILD    passed  attempt 2" in bmad("status", "-e", "dev", cwd=service).stdout
+    table = bmad("history", "-e", "dev", cwd=service).stdout.splitlines()
+    assert table[1].split()[4:6] == ["passed", "pending"]
+    for release in ([], [f"#{status['history']['id']}"], [status["release"]["version"][:8]]):
+        report = bmad("report", "-e", "dev", "--json", *release, cwd=service)
+        assert report.returncode == 0, report.stderr
+        assert json.loads(report.stdout)["outcome"] == "incomplete"
+
+
 def test_gate_refusal_and_unknown_environment(service: Path) -> None:
     refused = bmad("deploy", "-e", "dev", cwd=service)
     assert refused.returncode == 1

@@ -12,7 +12,7 @@ import pytest
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, PhaseStatus, Release
 from bmad.ledger import Ledger
 from bmad.ledger.history_port import LedgerHistory
-from bmad.ledger.records import ReleaseHistory, ReleaseOutline
+from bmad.ledger.records import LATEST_ATTEMPTS, ChecksOf, ReleaseHistory, ReleaseOutline
 from tests.ledger.test_ledger import REL, T0
 
 LATER = Release("hello", "staging", "b" * 40, dirty=False, commit_time=T0)
@@ -23,14 +23,10 @@ class CountingLedger:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.reads: list[tuple[str, bool]] = []
-
-    def list_releases(self, *, with_checks: bool = True, **kw: Any) -> list[ReleaseHistory]:
-        self.reads.append(("list_releases", with_checks))
-        return self.ledger.list_releases(with_checks=with_checks, **kw)
+        self.reads: list[tuple[str, ChecksOf]] = []
 
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None:
         self.reads.append(("get_release", with_checks))
         return self.ledger.get_release(service, environment, version, with_checks=with_checks)
@@ -68,7 +64,7 @@ def test_the_last_deployed_release_comes_whole_from_a_read_of_outlines(ledger: L
     found = LedgerHistory(counting, LATER).last_deployed()
     assert found is not None and found.release.version == REL.version
     assert found.phases[PhaseName.DEPLOY].checks[0].evidence == {"pods": 2}
-    assert counting.reads == [("release_outlines", False), ("get_release", True)]
+    assert counting.reads == [("release_outlines", False), ("get_release", LATEST_ATTEMPTS)]
 
 
 def test_nothing_deployed_is_one_read_without_checks(ledger: Ledger) -> None:
@@ -102,3 +98,24 @@ def test_the_last_deployed_release_is_the_newest_earlier_one_whose_latest_deploy
     found = LedgerHistory(ledger, LATER).last_deployed()
     assert found is not None and found.release.version == older.version
     assert LedgerHistory(ledger, older).last_deployed() is None
+
+
+def test_previous_releases_are_read_as_outlines_newest_first(ledger: Ledger) -> None:
+    """Guards ANALYZE's rollback plan on a long ledger (session 10: it read every attempt, check and
+    artifact of every release to take the past DEPLOY durations): one read of outlines, the releases
+    before the current one newest first, each DEPLOY with its status and times, a rolled-back one so marked."""
+    from bmad.ledger.records import RollbackInput
+
+    older = Release("hello", "staging", "1" * 40, dirty=False, commit_time=T0)
+    rolled = Release("hello", "staging", "2" * 40, dirty=False, commit_time=T0)
+    _deploy(ledger, older, T0)
+    _deploy(ledger, rolled, T0 + timedelta(hours=1))
+    ledger.record_rollback(rolled, RollbackInput(reason="smoke tests failed", detected_at=T0 + timedelta(hours=1)))
+    _deploy(ledger, LATER, T0 + timedelta(hours=2))
+    counting = CountingLedger(ledger)
+    found = LedgerHistory(counting, LATER).previous_releases(limit=5)
+    assert counting.reads == [("release_outlines", False)]
+    assert [(r.release.version, r.rolled_back) for r in found] == [(rolled.version, True), (older.version, False)]
+    deploy = found[1].phases[PhaseName.DEPLOY]
+    assert deploy.duration_seconds == 60.0 and deploy.status is PhaseStatus.PASSED and deploy.checks == []
+    assert LedgerHistory(ledger, LATER).previous_releases(limit=1) == found[:1]

@@ -136,3 +136,78 @@ def test_a_phase_about_to_run_again_does_not_read_its_last_attempts_checks(tmp_p
             assert before[PhaseName.BUILD].artifacts == {"a": [0]}
             assert before[PhaseName.BUILD].checks[0].id == "build.try0"
             assert ledger.results_before(release, None) == whole
+
+
+def _retried_release(url: str) -> Release:
+    """BUILD once, then ANALYZE three times (each attempt with its own check, metric and artifact)."""
+    release = Release("hello", "dev", "a" * 40)
+    with Ledger.open(url) as ledger:
+        for attempt, phase in enumerate([PhaseName.BUILD, PhaseName.ANALYZE, PhaseName.ANALYZE, PhaseName.ANALYZE]):
+            check = CheckResult(f"{phase.value}.try{attempt}", "t", CheckStatus.PASS, evidence={"n": attempt})
+            at = T0 + timedelta(minutes=attempt)
+            result = PhaseResult(
+                phase, PhaseStatus.FAILED, [check], {"m": attempt}, {"a": [attempt]}, at, at, message=f"try {attempt}"
+            )
+            ledger.record_phase(release, result)
+    return release
+
+
+def test_earlier_attempts_come_as_outlines_on_both_read_paths(tmp_path: Path) -> None:
+    """Guards ``bmad status --json`` and ``bmad history`` (session 10: fifty ANALYZE attempts of a
+    thousand objects made ``status --json`` read 150 MB and take 16 s): with ``earlier=True`` every
+    attempt is listed, each phase's latest whole, the earlier ones as outlines (status, times,
+    message, hash; no checks, metrics or artifacts, and marked so in their JSON), the same on both
+    read paths."""
+    from bmad.ledger.records import LatestAttemptsOf
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = _retried_release(url)
+    wanted = LatestAttemptsOf(frozenset(PhaseName), earlier=True)
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        whole = orm.get_release("hello", "dev", release.version)
+        assert whole is not None
+        outlined = [
+            replace(r, checks=(), metrics={}, artifacts={}, outline=True) if i in (1, 2) else r
+            for i, r in enumerate(whole.runs)
+        ]
+        for ledger in (orm, fast):
+            read = ledger.get_release("hello", "dev", release.version, with_checks=wanted)
+            assert read is not None and read.runs == outlined
+            assert [r.message for r in read.runs] == ["try 0", "try 1", "try 2", "try 3"]
+            runs = read.to_dict()["runs"]
+            assert [r.get("outline", False) for r in runs] == [False, True, True, False]
+            assert "checks" not in runs[1] and "artifacts" not in runs[1] and "metrics" not in runs[1]
+            assert runs[3]["checks"][0]["id"] == "analyze.try3" and runs[3]["artifacts"] == {"a": [3]}
+        assert fast._opened is None
+        statuses = LatestAttemptsOf(frozenset(), bare_others=True, earlier=True)
+        for ledger in (orm, fast):
+            read = ledger.get_release("hello", "dev", release.version, with_checks=statuses)
+            assert read is not None and [(r.attempt, r.outline, r.artifacts, r.checks) for r in read.runs] == [
+                (1, False, {}, ()),
+                (1, True, {}, ()),
+                (2, True, {}, ()),
+                (3, False, {}, ()),
+            ]
+
+
+def test_an_earlier_attempts_stored_artifacts_are_never_decoded(tmp_path: Path) -> None:
+    """Guards that an outline is not read and then dropped: the earlier attempts' metrics and
+    artifacts columns are made undecodable in the file, and ``status``-like, ``history``-like and
+    document reads on the SQLite path still answer (before session 10 each decoded every attempt)."""
+    import sqlite3
+
+    from bmad.ledger.records import LATEST_ATTEMPTS, STATUSES_ONLY, LatestAttemptsOf
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = _retried_release(url)
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        db.execute(
+            "UPDATE phase_runs SET metrics = '{broken', artifacts = '{broken' WHERE attempt IN (1, 2)"
+            " AND phase = 'analyze'"
+        )
+    with Ledger.open(url) as fast:
+        for wanted in (LatestAttemptsOf(frozenset(PhaseName), earlier=True), LATEST_ATTEMPTS, STATUSES_ONLY):
+            read = fast.get_release("hello", "dev", release.version, with_checks=wanted)
+            assert read is not None and read.phases[PhaseName.ANALYZE].attempt == 3
+        with pytest.raises(json.JSONDecodeError):
+            fast.get_release("hello", "dev", release.version)  # every attempt whole: the damage shows

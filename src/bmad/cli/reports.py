@@ -196,16 +196,16 @@ def runbook(args: argparse.Namespace) -> None:
 
 def _write_documents(args: argparse.Namespace) -> tuple[ReleaseView, ReleaseOutputs]:
     """Find the release in the ledger and write its documents."""
-    from bmad.reports.outputs import write_release_outputs
+    from bmad.reports.outputs import release_figures, write_figures_outputs
     from bmad.reports.source import find_release
 
     cfg, ledger = _open(args)
     try:
-        view = find_release(ledger, args.release, service=cfg.service.name if cfg else None, environment=args.env)
-        outputs = write_release_outputs(ledger, view.release, _out_dir(cfg, args.out), state_dir=_state(cfg))
+        release = find_release(ledger, args.release, service=cfg.service.name if cfg else None, environment=args.env)
+        figures = release_figures(ledger, release)
     finally:
         ledger.close()
-    return view, outputs
+    return figures.view, write_figures_outputs(figures, _out_dir(cfg, args.out), state_dir=_state(cfg))
 
 
 def demo_command(parser: argparse.ArgumentParser) -> None:

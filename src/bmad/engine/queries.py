@@ -62,19 +62,24 @@ class StatusReport:
 def release_status(
     config: BmadConfig | str | Path, environment: str, *, ledger: Ledger | None = None, with_checks: bool = True
 ) -> StatusReport:
-    """Where the release at HEAD stands; phases left running by a dead process become ``interrupted``
-    (``with_checks=False``: its runs without their checks, for a table)."""
+    """Where the release at HEAD stands; phases left running by a dead process become ``interrupted``.
+
+    Each phase's latest attempt comes whole and the earlier ones as outlines (status, times, message;
+    see :class:`~bmad.ledger.records.LatestAttemptsOf`); ``with_checks=False``: the latest attempts
+    bare too (status, times, message), for a table."""
     cfg = as_config(config)
     cfg.environment(environment)
     from bmad.engine.release import release_from_git
+    from bmad.ledger.records import STATUSES_ONLY, LatestAttemptsOf
 
     release = release_from_git(cfg, environment, check_dirty=False)
+    wanted = LatestAttemptsOf(frozenset(PhaseName), earlier=True) if with_checks else STATUSES_ONLY
     with ledger_for(cfg, ledger) as db:
         interrupted = db.detect_interrupted(release.service, environment)
         return StatusReport(
             release=release,
-            history=db.get_release(release.service, environment, release.version, with_checks=with_checks),
-            latest=db.latest_release(release.service, environment, with_checks=False),
+            history=db.get_release(release.service, environment, release.version, with_checks=wanted),
+            latest=db.latest_release(release.service, environment, with_checks=STATUSES_ONLY),
             lock=db.lock_info(release.service, environment),
             interrupted=interrupted,
         )
@@ -83,12 +88,18 @@ def release_status(
 def release_history(
     config: BmadConfig | str | Path, environment: str | None = None, *, limit: int | None = 20, with_checks: bool = True
 ) -> list[ReleaseHistory]:
-    """The newest releases (``with_checks=False``: without the checks of their runs, for a table)."""
+    """The newest releases, every attempt of each phase listed: the latest whole, the earlier ones as
+    outlines (``with_checks=False``: all as outlines or bare, with their status and times, for a table)."""
+    from bmad.ledger.records import LatestAttemptsOf
+
     cfg = as_config(config)
     if environment is not None:
         cfg.environment(environment)
+    wanted = LatestAttemptsOf(
+        frozenset(PhaseName) if with_checks else frozenset(), bare_others=not with_checks, earlier=True
+    )
     with ledger_for(cfg, None) as db:
-        return db.list_releases(service=cfg.service.name, environment=environment, limit=limit, with_checks=with_checks)
+        return db.list_releases(service=cfg.service.name, environment=environment, limit=limit, with_checks=wanted)
 
 
 def release_deliveries(

@@ -246,7 +246,9 @@ def _plan(
 
 def _resume_plan(db: Ledger, release: Release) -> list[PhaseName]:
     """From the first phase whose latest attempt did not pass."""
-    history = db.get_release(release.service, release.environment, release.version, with_checks=False)
+    from bmad.ledger.records import STATUSES_ONLY
+
+    history = db.get_release(release.service, release.environment, release.version, with_checks=STATUSES_ONLY)
     if history is None or not history.runs:
         raise UsageError(
             f"nothing to resume: no phase ran yet for {release.key}",

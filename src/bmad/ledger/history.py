@@ -97,7 +97,9 @@ class HistoryQueries:
         with self._db.tx() as session:
             return [release_history(row, with_checks=with_checks) for row in session.scalars(query)]
 
-    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+    def releases_changed_since(
+        self, marks: ChangeMarks, also: Collection[int] = (), *, with_checks: ChecksOf = True
+    ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
         touched = union(
             select(ReleaseRow.id).where(ReleaseRow.id > marks.release_id),
@@ -106,10 +108,10 @@ class HistoryQueries:
             ),
             select(RollbackRow.release_id).where(RollbackRow.id > marks.rollback_id),
         )
-        query = _history_query(with_checks=True).where(or_(ReleaseRow.id.in_(touched), ReleaseRow.id.in_(list(also))))
+        query = _history_query(with_checks).where(or_(ReleaseRow.id.in_(touched), ReleaseRow.id.in_(list(also))))
         query = query.order_by(ReleaseRow.created_at.desc(), ReleaseRow.id.desc())
         with self._db.tx() as session:
-            return [release_history(row) for row in session.scalars(query)]
+            return [release_history(row, with_checks=with_checks) for row in session.scalars(query)]
 
     def next_attempt(self, release: Release, phase: PhaseName) -> int:
         with self._db.tx() as session:

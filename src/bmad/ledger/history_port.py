@@ -7,17 +7,15 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bmad.core.models import PhaseName, PhaseStatus, Release
-from bmad.ledger.records import ReleaseHistory, ReleaseOutline
+from bmad.ledger.records import LATEST_ATTEMPTS, ChecksOf, ReleaseHistory, ReleaseOutline
 from bmad.ports.history import ReleaseRecord
 
 
 class ReleaseLister(Protocol):
     """What :class:`LedgerHistory` reads through (the :class:`~bmad.ledger.store.Ledger`)."""
 
-    def list_releases(self, *, service: str | None = None, environment: str | None = None) -> list[ReleaseHistory]: ...
-
     def get_release(
-        self, service: str, environment: str, version: str, *, with_checks: bool = True
+        self, service: str, environment: str, version: str, *, with_checks: ChecksOf = True
     ) -> ReleaseHistory | None: ...
 
     def release_outlines(
@@ -60,8 +58,14 @@ class LedgerHistory:
         ]
 
     def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        everything = self._queries.list_releases(service=self._release.service, environment=self._release.environment)
-        return [h.to_record() for h in self._before_current(everything)[:limit]]
+        """Read as outlines: each phase's latest result with its status and times only (every attempt,
+        check and artifact of every release was read for ANALYZE's rollback plan, which wants the past
+        DEPLOY durations)."""
+        outlines = self._queries.release_outlines(service=self._release.service, environment=self._release.environment)
+        return [
+            ReleaseRecord(o.release, dict(o.phases), o.created_at, rolled_back=bool(o.rollbacks))
+            for o in self._before_current(outlines)[:limit]
+        ]
 
     def last_deployed(self) -> ReleaseRecord | None:
         """Found among the releases read as outlines (statuses, no artifacts: an earlier ANALYZE of a
@@ -71,7 +75,9 @@ class LedgerHistory:
             deploy = outline.phases.get(PhaseName.DEPLOY)
             if deploy is not None and deploy.status is PhaseStatus.PASSED and not outline.rollbacks:
                 release = outline.release
-                whole = self._queries.get_release(release.service, release.environment, release.version)
+                whole = self._queries.get_release(
+                    release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS
+                )
                 if whole is not None:
                     return whole.to_record()
         return None

@@ -34,6 +34,7 @@ from bmad.ledger.records import (
     RollbackRecord,
     bare_phases,
     checked_phases,
+    earlier_outlined,
     latest_only,
 )
 
@@ -55,6 +56,13 @@ _RUNS_OF = (
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
 _RUNS_BY_ID = _RUNS_OF.replace("WHERE release_id IN", "WHERE id IN")
+# Every run of the releases ?1, the metrics and artifacts of the runs ?2 only (the others are outlines:
+# their text, a megabyte for an ANALYZE of a thousand objects, is not even copied out of SQLite).
+_RUNS_OUTLINED_OF = _RUNS_OF.replace(
+    "metrics, artifacts,",
+    "CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN metrics END,"
+    " CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN artifacts END,",
+).replace("json_each(?))", "json_each(?1))")
 _RUN_STARTS_OF = (
     "SELECT id, release_id, phase, started_at FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
@@ -225,11 +233,13 @@ class SqliteReader:
         with self._read() as db:
             return _outlines(db, db.execute(sql, params).fetchall(), frozenset(details))
 
-    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+    def releases_changed_since(
+        self, marks: ChangeMarks, also: Collection[int] = (), *, with_checks: ChecksOf = True
+    ) -> list[ReleaseHistory]:
         """As :meth:`bmad.ledger.store.Ledger.releases_changed_since`."""
         params = (marks.release_id, marks.run_id, PhaseStatus.RUNNING.value, marks.rollback_id, json.dumps(list(also)))
         with self._read() as db:
-            return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=True)
+            return _histories(db, db.execute(_CHANGED_RELEASES, params).fetchall(), with_checks=with_checks)
 
     def get_release(
         self,
@@ -336,17 +346,22 @@ def _histories(
         return []
     releases = _releases(rows)
     ids = json.dumps(list(releases))
-    if latest_only(with_checks):
+    outlined: set[int] = set()
+    if earlier_outlined(with_checks):
+        latest = _latest_run_ids(db, ids)
+        runs = db.execute(_RUNS_OUTLINED_OF, (ids, json.dumps(latest))).fetchall()
+        outlined = {run[0] for run in runs} - set(latest)
+    elif latest_only(with_checks):
         runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
     else:
         runs = db.execute(_RUNS_OF, (ids,)).fetchall()
     bare = {phase.value for phase in bare_phases(with_checks)}
-    dressed = [run for run in runs if run[2] not in bare]
+    dressed = [run for run in runs if run[2] not in bare and run[0] not in outlined]
     decoded = json_values([text for run in dressed for text in (run[8], run[9])])  # metrics, artifacts of each run
     figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(dressed)}
-    figures.update({run[0]: ({}, {}) for run in runs if run[2] in bare})
+    figures.update({run[0]: ({}, {}) for run in runs if run[2] in bare or run[0] in outlined})
     phases = {phase.value for phase in checked_phases(with_checks)}
-    checked = [run[0] for run in runs if run[2] in phases]
+    checked = [run[0] for run in runs if run[2] in phases and run[0] not in outlined]
     if shadowed_artifacts:
         checks = _checks(db, checked)
     else:
@@ -355,7 +370,9 @@ def _histories(
     runs_of: dict[int, list[PhaseRunRecord]] = defaultdict(list)
     for run in runs:
         metrics, artifacts = figures[run[0]]
-        record = _run(run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts)
+        record = _run(
+            run, releases[run[1]], checks.get(run[0], ()), spans.get(run[0], ()), metrics, artifacts, run[0] in outlined
+        )
         runs_of[run[1]].append(record)
     rollbacks_of = _rollbacks(db, ids, releases)
     return [
@@ -489,6 +506,7 @@ def _run(
     spans: tuple[Span, ...],
     metrics: dict[str, Any],
     artifacts: dict[str, Any],
+    outline: bool = False,
 ) -> PhaseRunRecord:
     return PhaseRunRecord(
         id=row[0],
@@ -511,6 +529,7 @@ def _run(
         hash=row[16],
         spans=spans,
         deployer=Deployer(actor=row[17], run_url=row[18], trigger=row[19]),
+        outline=outline,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -29,13 +29,22 @@ class LatestAttemptsOf:
 
     ``bare_others``: the latest attempts of the other phases come bare, with their status and times
     but no metrics and no artifacts (every reader leaves those out): for a run about to run a phase
-    again, which looks only at that phase's status."""
+    again, which looks only at that phase's status.
+
+    ``earlier``: the earlier attempts are listed too, as outlines (:attr:`PhaseRunRecord.outline`:
+    status, times, message, spans and hash; no metrics, artifacts or checks), by every reader: for
+    ``bmad status`` and ``bmad history``, whose cost then grows with the releases shown, not with how
+    often a phase was retried (fifty ANALYZE attempts of a thousand objects are 150 MB of JSON)."""
 
     phases: frozenset[PhaseName]
     bare_others: bool = False
+    earlier: bool = False
 
 
 LATEST_ATTEMPTS = LatestAttemptsOf(frozenset(PhaseName))  # every phase's checks, latest attempts only
+# each phase's latest attempt with its status, times and message only: to find a release, or to say
+# where it stands
+STATUSES_ONLY = LatestAttemptsOf(frozenset(), bare_others=True)
 
 
 # Which runs' checks a read loads: True every run's, False none, the runs of the phases given,
@@ -44,8 +53,23 @@ ChecksOf = bool | Collection[PhaseName] | LatestAttemptsOf
 
 
 def latest_only(with_checks: ChecksOf) -> bool:
-    """Whether a read with ``with_checks`` returns each phase's latest attempt only."""
+    """Whether a read with ``with_checks`` returns each phase's latest attempt in full and no other
+    (the earlier ones left out, or listed as outlines: :func:`earlier_outlined`)."""
     return isinstance(with_checks, LatestAttemptsOf)
+
+
+def earlier_outlined(with_checks: ChecksOf) -> bool:
+    """Whether a read with ``with_checks`` lists the earlier attempts as outlines (every reader)."""
+    return isinstance(with_checks, LatestAttemptsOf) and with_checks.earlier
+
+
+def latest_run_ids(runs: Iterable[tuple[int, str, datetime]]) -> set[int]:
+    """The ids of the latest (by ``started_at``, then id) of each phase's ``(id, phase, started_at)``."""
+    latest: dict[str, tuple[datetime, int]] = {}
+    for run_id, phase, started in runs:
+        if phase not in latest or latest[phase] < (started, run_id):
+            latest[phase] = (started, run_id)
+    return {run_id for _, run_id in latest.values()}
 
 
 def bare_phases(with_checks: ChecksOf) -> frozenset[PhaseName]:
@@ -105,6 +129,9 @@ class PhaseRunRecord:
     hash: str | None = None
     spans: tuple[Span, ...] = ()
     deployer: Deployer = field(default_factory=Deployer)
+    # an earlier attempt read as an outline (``LatestAttemptsOf(earlier=True)``): its metrics, artifacts
+    # and checks were not read (its evidence folder's phase.json has them)
+    outline: bool = False
 
     @property
     def duration_seconds(self) -> float | None:
@@ -144,6 +171,10 @@ class PhaseRunRecord:
             "hash": self.hash,
             "deployer": self.deployer.to_dict(),
         }
+        if self.outline:  # what was not read is left out, not shown empty
+            for key in ("metrics", "artifacts", "checks"):
+                del data[key]
+            data["outline"] = True
         if self.spans:
             data["spans"] = [span.to_dict() for span in self.spans]
         return data

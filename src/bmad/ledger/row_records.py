@@ -15,6 +15,8 @@ from bmad.ledger.records import (
     RollbackRecord,
     bare_phases,
     checked_phases,
+    earlier_outlined,
+    latest_run_ids,
 )
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
 
@@ -30,11 +32,17 @@ def release_of(row: ReleaseRow) -> Release:
 
 
 def run_record(
-    row: PhaseRunRow, *, with_checks: bool = True, shadowed_artifacts: bool = True, bare: bool = False
+    row: PhaseRunRow,
+    *,
+    with_checks: bool = True,
+    shadowed_artifacts: bool = True,
+    bare: bool = False,
+    outline: bool = False,
 ) -> PhaseRunRecord:
     """The record of a phase run (``with_checks=False``: without its checks, which are not loaded;
     ``shadowed_artifacts=False``: each check without the artifacts the run's own artifacts also name;
-    ``bare``: without metrics and artifacts too)."""
+    ``bare``: without metrics and artifacts too; ``outline``: bare, without checks, and marked so)."""
+    bare = bare or outline
     shadow = set(row.artifacts or {}) if not shadowed_artifacts else set()
     return PhaseRunRecord(
         id=row.id,
@@ -50,7 +58,7 @@ def run_record(
         message=row.message,
         evidence_dir=row.evidence_dir,
         checks=tuple(_check(c.data, shadow) for c in sorted(row.checks, key=lambda c: c.position))
-        if with_checks
+        if with_checks and not outline
         else (),
         owner=row.owner,
         pid=row.pid,
@@ -62,6 +70,7 @@ def run_record(
             for s in sorted(row.spans, key=lambda s: s.position)
         ),
         deployer=Deployer(actor=row.actor, run_url=row.ci_run_url, trigger=row.ci_trigger),
+        outline=outline,
     )
 
 
@@ -94,15 +103,22 @@ def release_history(
     without the artifacts their runs also hold: ``shadowed_artifacts``) and rollbacks."""
     phases = {phase.value for phase in checked_phases(with_checks)}
     bare = {phase.value for phase in bare_phases(with_checks)}
+    runs = sorted(row.runs, key=lambda r: (r.started_at, r.id))
+    latest = latest_run_ids((run.id, run.phase, run.started_at) for run in runs)
+    outlined = {run.id for run in runs if run.id not in latest} if earlier_outlined(with_checks) else set()
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
         created_at=row.created_at,
         runs=[
             run_record(
-                run, with_checks=run.phase in phases, shadowed_artifacts=shadowed_artifacts, bare=run.phase in bare
+                run,
+                with_checks=run.phase in phases and run.id not in outlined,
+                shadowed_artifacts=shadowed_artifacts,
+                bare=run.phase in bare,
+                outline=run.id in outlined,
             )
-            for run in sorted(row.runs, key=lambda r: (r.started_at, r.id))
+            for run in runs
         ],
         rollbacks=[rollback_record(rb) for rb in row.rollbacks],
     )

@@ -231,12 +231,14 @@ class Ledger:
             return self._reader.change_stamp()
         return self._parts.history.change_stamp()
 
-    def releases_changed_since(self, marks: ChangeMarks, also: Collection[int] = ()) -> list[ReleaseHistory]:
+    def releases_changed_since(
+        self, marks: ChangeMarks, also: Collection[int] = (), *, with_checks: ChecksOf = True
+    ) -> list[ReleaseHistory]:
         """Releases (newest first, as :meth:`list_releases`) recorded or touched after ``marks``: new
         releases, releases with a newer phase run or rollback, with a run still running, or in ``also``."""
         if self._reader is not None:
-            return self._reader.releases_changed_since(marks, also)
-        return self._parts.history.releases_changed_since(marks, also)
+            return self._reader.releases_changed_since(marks, also, with_checks=with_checks)
+        return self._parts.history.releases_changed_since(marks, also, with_checks=with_checks)
 
     def write_marker(self) -> str | None:
         """A text that changes with any write to the database, bmad's or by hand (the change stamp

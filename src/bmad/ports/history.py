@@ -28,9 +28,11 @@ class ReleaseRecord:
 
 class History(Protocol):
     def previous_releases(self, *, limit: int = 20) -> list[ReleaseRecord]:
-        """Releases of this service/environment before the current one, newest first."""
+        """Releases of this service/environment before the current one, newest first: each phase's
+        latest result with its status and times (no checks, metrics or artifacts)."""
         ...
 
     def last_deployed(self) -> ReleaseRecord | None:
-        """The newest earlier release whose DEPLOY passed and was not rolled back."""
+        """The newest earlier release whose DEPLOY passed and was not rolled back, each phase's latest
+        result whole."""
         ...

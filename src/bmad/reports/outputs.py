@@ -21,7 +21,7 @@ from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
 from bmad.ledger.evidence import redacted_as_written
-from bmad.ledger.records import LATEST_ATTEMPTS
+from bmad.ledger.records import LATEST_ATTEMPTS, STATUSES_ONLY
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, framework_metrics, render_table
@@ -133,16 +133,24 @@ def write_view_outputs(
 
 
 def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
-    """A release of the ledger by :class:`Release`, ledger id or version."""
-    if isinstance(release, Release):
-        history = ledger.get_release(release.service, release.environment, release.version)
-        if history is None:
-            raise UsageError(f"release {release.key} is not in the ledger")
-        return release_view(history)
+    """A release of the ledger by :class:`Release`, ledger id or version (each phase's latest attempt:
+    what a view shows)."""
+    if not isinstance(release, Release):
+        release = _ledger_release(ledger, release)
+    history = ledger.get_release(
+        release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS, shadowed_artifacts=False
+    )
+    if history is None:
+        raise UsageError(f"release {release.key} is not in the ledger")
+    return release_view(history)
+
+
+def _ledger_release(ledger: Ledger, release: int | str) -> Release:
+    """The release of a ledger id or version, found by the releases' statuses (nothing else is read)."""
     wanted = str(release).lstrip("#")
-    for history in ledger.list_releases():
+    for history in ledger.list_releases(with_checks=STATUSES_ONLY):
         if str(history.id) == wanted or history.release.version == wanted:
-            return release_view(history)
+            return history.release
     raise UsageError(f"release {release!r} is not in the ledger")
 
 
@@ -159,8 +167,7 @@ class ReleaseFigures:
 def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigures:
     """The release's view (read whole) and its (service, environment) metrics (from release outlines)."""
     if not isinstance(release, Release):
-        found = find_view(ledger, release)
-        release = found.release
+        release = _ledger_release(ledger, release)
     # the view shows each phase's latest attempt: the earlier ones are not read; it looks an artifact up
     # in its phase's artifacts before the checks': a check's copy of those is not read either
     history = ledger.get_release(

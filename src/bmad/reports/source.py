@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bmad.core.errors import UsageError
-from bmad.core.models import PhaseName
+from bmad.core.models import PhaseName, Release
 from bmad.reports.people import deployer_text
 from bmad.reports.views import ReleaseView, RollbackInfo
 
@@ -82,25 +82,28 @@ def find_release(
     *,
     service: str | None = None,
     environment: str | None = None,
-) -> ReleaseView:
+) -> Release:
     """A release by ledger id (``42``, ``#42``), version or version prefix (>= 4 characters), or the
-    latest one when ``ref`` is None/``latest``. Raises UsageError naming the candidates otherwise."""
-    histories = ledger.list_releases(service=service, environment=environment)
+    latest one when ``ref`` is None/``latest``. Raises UsageError naming the candidates otherwise.
+    Only each release's statuses are read: finding one costs the same however large its phases are."""
+    from bmad.ledger.records import STATUSES_ONLY
+
+    histories = ledger.list_releases(service=service, environment=environment, with_checks=STATUSES_ONLY)
     if not histories:
         scope = "/".join(part for part in (service, environment) if part) or "the ledger"
         raise UsageError(f"no release recorded for {scope}", hint="run 'bmad run' (or 'bmad demo') first")
     if ref is None or ref == "latest":
-        return release_view(histories[0])
+        return histories[0].release
     wanted = ref.lstrip("#")
     if wanted.isdigit():
         for history in histories:
             if str(history.id) == wanted:
-                return release_view(history)
+                return history.release
     matches = [h for h in histories if h.release.version == wanted]
     if not matches and len(wanted) >= 4:
         matches = [h for h in histories if h.release.version.startswith(wanted)]
     if len(matches) == 1:
-        return release_view(matches[0])
+        return matches[0].release
     if len(matches) > 1:
         envs = ", ".join(sorted({f"{h.release.service}/{h.release.environment}" for h in matches}))
         raise UsageError(f"release {ref!r} is ambiguous ({envs})", hint="give --service and --env, or the ledger id")

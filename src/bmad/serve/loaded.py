@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bmad.core.models import PhaseStatus
+from bmad.core.models import PhaseName, PhaseStatus
 from bmad.ledger.reader import ChangeMarks, stamp_counts
+from bmad.ledger.records import LatestAttemptsOf
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
 from bmad.serve.integrity import newest_chained
@@ -23,6 +24,10 @@ from bmad.serve.integrity import newest_chained
 if TYPE_CHECKING:
     from bmad.engine.runner import Ledger
     from bmad.ledger.records import PhaseRunRecord, ReleaseHistory
+
+# What the dashboard shows of a release: each phase's latest attempt (its view); the earlier attempts
+# are counted and their chain links kept, not read (an ANALYZE of a thousand objects is megabytes each).
+SHOWN = LatestAttemptsOf(frozenset(PhaseName), earlier=True)
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,14 @@ class LoadedReleases:
     def _update(self, ledger: Ledger, stamp: str) -> tuple[ReleaseView, ...]:
         if self._loaded:
             running = [release_id for release_id, loaded in self._loaded.items() if loaded.running]
-            self._merge(ledger.releases_changed_since(self._marks, running))
+            self._merge(ledger.releases_changed_since(self._marks, running, with_checks=SHOWN))
             held = self._counts()
             before, after = stamp_counts(stamp), stamp_counts(ledger.change_stamp())
             if all(low <= count <= high for low, count, high in zip(before, held, after, strict=True)):
                 return self._sorted()
         self._loaded, self._marks, self.newest_chained = {}, ChangeMarks(), None
         self.full_loads += 1
-        self._merge(ledger.list_releases())
+        self._merge(ledger.list_releases(with_checks=SHOWN))
         return self._sorted()
 
     def _merge(self, histories: list[ReleaseHistory]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bmad.core.models import PhaseStatus, Release
+from bmad.ledger.records import LATEST_ATTEMPTS
 from bmad.reports.metrics import select_releases
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
@@ -223,7 +224,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
         return self._fresh(release_id, known.release)
 
     def _fresh(self, release_id: str, release: Release) -> ReleaseView:
-        history = self.server.ledger.get_release(release.service, release.environment, release.version)
+        history = self.server.ledger.get_release(
+            release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS
+        )
         if history is None:
             raise NotFound(release_id)
         return release_view(history)

@@ -67,6 +67,7 @@ def manual_rollback(
     MTTR is measured from the command's start to the previous version healthy.
     """
     from bmad.engine.opening import open_ledger
+    from bmad.ledger.records import LatestAttemptsOf
 
     service = config.service.name
     detected_at = datetime.now(UTC)
@@ -75,7 +76,9 @@ def manual_rollback(
         with ledger.acquire_lock(
             service, environment, lease_seconds=config.ledger.lock_lease_seconds, wait_seconds=wait_seconds
         ) as lock:
-            releases = ledger.list_releases(service=service, environment=environment)
+            # each release's DEPLOY (its checks and artifacts say what it applied); the other phases bare
+            deploys = LatestAttemptsOf(frozenset({PhaseName.DEPLOY}), bare_others=True)
+            releases = ledger.list_releases(service=service, environment=environment, with_checks=deploys)
             current = next((h for h in releases if _deployed(h)), None)
             chosen = _release_to_restore(ledger, releases, current, config, environment, to_version)
             target = target or make_target(config, environment)
