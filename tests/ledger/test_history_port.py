@@ -79,19 +79,25 @@ def _failed_deploy(ledger: Ledger, release: Release, at: datetime) -> None:
     )
 
 
+def _deployed_then_rolled_back(ledger: Ledger) -> tuple[Release, Release]:
+    """Two releases deployed an hour apart, the second rolled back."""
+    from bmad.ledger.records import RollbackInput
+
+    older = Release("hello", "staging", "1" * 40, dirty=False, commit_time=T0)
+    rolled = Release("hello", "staging", "2" * 40, dirty=False, commit_time=T0)
+    _deploy(ledger, older, T0)
+    _deploy(ledger, rolled, T0 + timedelta(hours=1))
+    ledger.record_rollback(rolled, RollbackInput(reason="smoke tests failed", detected_at=T0 + timedelta(hours=1)))
+    return older, rolled
+
+
 def test_the_last_deployed_release_is_the_newest_earlier_one_whose_latest_deploy_passed_unrolled(
     ledger: Ledger,
 ) -> None:
     """The outline read keeps the rules of the whole read: a release rolled back, one whose latest
     DEPLOY attempt failed after a passed one, and the current release itself are passed over."""
-    from bmad.ledger.records import RollbackInput
-
-    older = Release("hello", "staging", "1" * 40, dirty=False, commit_time=T0)
-    rolled = Release("hello", "staging", "2" * 40, dirty=False, commit_time=T0)
+    older, _ = _deployed_then_rolled_back(ledger)
     retried = Release("hello", "staging", "3" * 40, dirty=False, commit_time=T0)
-    _deploy(ledger, older, T0)
-    _deploy(ledger, rolled, T0 + timedelta(hours=1))
-    ledger.record_rollback(rolled, RollbackInput(reason="smoke tests failed", detected_at=T0 + timedelta(hours=1)))
     _deploy(ledger, retried, T0 + timedelta(hours=2))
     _failed_deploy(ledger, retried, T0 + timedelta(hours=3))
     _deploy(ledger, LATER, T0 + timedelta(hours=4))
@@ -104,13 +110,7 @@ def test_previous_releases_are_read_as_outlines_newest_first(ledger: Ledger) -> 
     """Guards ANALYZE's rollback plan on a long ledger (session 10: it read every attempt, check and
     artifact of every release to take the past DEPLOY durations): one read of outlines, the releases
     before the current one newest first, each DEPLOY with its status and times, a rolled-back one so marked."""
-    from bmad.ledger.records import RollbackInput
-
-    older = Release("hello", "staging", "1" * 40, dirty=False, commit_time=T0)
-    rolled = Release("hello", "staging", "2" * 40, dirty=False, commit_time=T0)
-    _deploy(ledger, older, T0)
-    _deploy(ledger, rolled, T0 + timedelta(hours=1))
-    ledger.record_rollback(rolled, RollbackInput(reason="smoke tests failed", detected_at=T0 + timedelta(hours=1)))
+    older, rolled = _deployed_then_rolled_back(ledger)
     _deploy(ledger, LATER, T0 + timedelta(hours=2))
     counting = CountingLedger(ledger)
     found = LedgerHistory(counting, LATER).previous_releases(limit=5)

@@ -133,8 +133,9 @@ def write_view_outputs(
 
 
 def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
-    """A release of the ledger by :class:`Release`, ledger id or version (each phase's latest attempt:
-    what a view shows)."""
+    """A release of the ledger by :class:`Release`, ledger id or version. The view shows each phase's
+    latest attempt: the earlier ones are not read; it looks an artifact up in its phase's artifacts
+    before the checks': a check's copy of those is not read either."""
     if not isinstance(release, Release):
         release = _ledger_release(ledger, release)
     history = ledger.get_release(
@@ -166,18 +167,11 @@ class ReleaseFigures:
 
 def release_figures(ledger: Ledger, release: Release | int | str) -> ReleaseFigures:
     """The release's view (read whole) and its (service, environment) metrics (from release outlines)."""
-    if not isinstance(release, Release):
-        release = _ledger_release(ledger, release)
-    # the view shows each phase's latest attempt: the earlier ones are not read; it looks an artifact up
-    # in its phase's artifacts before the checks': a check's copy of those is not read either
-    history = ledger.get_release(
-        release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS, shadowed_artifacts=False
-    )
-    if history is None:
-        raise UsageError(f"release {release.key} is not in the ledger")
+    view = find_view(ledger, release)
+    release = view.release
     # the (service, environment) figures from outlines: every check of every release is not needed
     metrics = framework_metrics(ledger, service=release.service, environment=release.environment, now=ledger.now())
-    return ReleaseFigures(view=release_view(history), metrics=metrics, notified=tuple(ledger.deliveries(release)))
+    return ReleaseFigures(view=view, metrics=metrics, notified=tuple(ledger.deliveries(release)))
 
 
 def write_release_outputs(
