@@ -1,6 +1,6 @@
 """The same commands on this tree and on an older commit, interleaved in one run (same machine load).
 
-    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|retried] [--attempts 10]
+    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|retried] [--attempts 10] [--ledger-url URL]
 
 Absolute figures move with the machine (``python -c pass`` took 14 ms one afternoon and 21 ms that
 evening on the same host); a change is judged against its own past in the same run. ``REV``'s ``src``
@@ -50,9 +50,11 @@ def extract_src(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def tree_variants(label: str, src: Path, tmp: Path, bmad: str, only: str | None) -> list[Variant]:
+def tree_variants(
+    label: str, src: Path, tmp: Path, bmad: str, only: str | None, ledger_url: str | None
+) -> list[Variant]:
     """The commands of one tree, each on that tree's own service copy."""
-    env = bmad_env(tmp / f"{label}-cache")
+    env = ledger_env(bmad_env(tmp / f"{label}-cache"), ledger_url)
     env["PYTHONPATH"] = f"{src}:{ROOT / 'bench'}"
     home = tmp / label
     home.mkdir()
@@ -79,15 +81,20 @@ def tree_variants(label: str, src: Path, tmp: Path, bmad: str, only: str | None)
     return variants
 
 
-def retried_service(tmp: Path, bmad: str, attempts: int) -> None:
+def retried_service(tmp: Path, bmad: str, attempts: int, ledger_url: str | None) -> None:
     """``tmp/retried-service``: the corpus service after ``attempts`` ANALYZE runs of this tree's bmad."""
-    env = bmad_env(tmp / "retried-cache")
+    env = ledger_env(bmad_env(tmp / "retried-cache"), ledger_url)
     env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT / 'bench'}"
     repo = make_service(tmp, "retried-service", tmp / "corpus")
     pass_gates(bmad, repo, env)
     analyze = Variant("analyze", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)
     for _ in range(attempts):
         timed(analyze)
+
+
+def ledger_env(env: dict[str, str], ledger_url: str | None) -> dict[str, str]:
+    """``env`` with ``BMAD_LEDGER_URL`` set to ``ledger_url`` when one is given."""
+    return {**env, "BMAD_LEDGER_URL": ledger_url} if ledger_url else env
 
 
 def timed_with_cpu(variant: Variant) -> tuple[float, float]:
@@ -104,6 +111,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--only", choices=["small", "corpus", "retried"])
     parser.add_argument("--attempts", type=int, default=10, help="ANALYZE attempts of the corpus for --only retried")
+    parser.add_argument(
+        "--ledger-url", help="every command's ledger (BMAD_LEDGER_URL), e.g. a PostgreSQL database; default: SQLite"
+    )
     args = parser.parse_args()
     bmad = str(Path(sys.executable).parent / "bmad")
     with tempfile.TemporaryDirectory(prefix="bmad-bench-ab-") as raw:
@@ -112,9 +122,11 @@ def main() -> int:
             (tmp / "corpus").mkdir()
             write_corpus(tmp / "corpus", 1000)
         if args.only == "retried":
-            retried_service(tmp, bmad, args.attempts)
+            retried_service(tmp, bmad, args.attempts, args.ledger_url)
         trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
-        variants = [v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only)]
+        variants = [
+            v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only, args.ledger_url)
+        ]
         for variant in variants:
             timed(variant)  # bytecode and caches, untimed
         times: dict[str, list[float]] = {v.label: [] for v in variants}

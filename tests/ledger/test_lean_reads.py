@@ -193,7 +193,8 @@ def test_earlier_attempts_come_as_outlines_on_both_read_paths(tmp_path: Path) ->
 def test_an_earlier_attempts_stored_artifacts_are_never_decoded(tmp_path: Path) -> None:
     """Guards that an outline is not read and then dropped: the earlier attempts' metrics and
     artifacts columns are made undecodable in the file, and ``status``-like, ``history``-like and
-    document reads on the SQLite path still answer (before session 10 each decoded every attempt)."""
+    document reads still answer on both read paths (before session 10 each decoded every attempt; the
+    ORM path, PostgreSQL's, loaded every attempt whole even for the latest attempts only)."""
     import sqlite3
 
     from bmad.ledger.records import LATEST_ATTEMPTS, STATUSES_ONLY, LatestAttemptsOf
@@ -205,9 +206,32 @@ def test_an_earlier_attempts_stored_artifacts_are_never_decoded(tmp_path: Path) 
             "UPDATE phase_runs SET metrics = '{broken', artifacts = '{broken' WHERE attempt IN (1, 2)"
             " AND phase = 'analyze'"
         )
-    with Ledger.open(url) as fast:
-        for wanted in (LatestAttemptsOf(frozenset(PhaseName), earlier=True), LATEST_ATTEMPTS, STATUSES_ONLY):
-            read = fast.get_release("hello", "dev", release.version, with_checks=wanted)
-            assert read is not None and read.phases[PhaseName.ANALYZE].attempt == 3
-        with pytest.raises(json.JSONDecodeError):
-            fast.get_release("hello", "dev", release.version)  # every attempt whole: the damage shows
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        for ledger in (orm, fast):
+            for wanted in (LatestAttemptsOf(frozenset(PhaseName), earlier=True), LATEST_ATTEMPTS, STATUSES_ONLY):
+                read = ledger.get_release("hello", "dev", release.version, with_checks=wanted)
+                assert read is not None and read.phases[PhaseName.ANALYZE].attempt == 3
+            with pytest.raises(json.JSONDecodeError):
+                ledger.get_release("hello", "dev", release.version)  # every attempt whole: the damage shows
+
+
+@pytest.mark.postgres
+def test_earlier_attempts_come_as_outlines_on_postgresql(postgres_db: str, tmp_path: Path) -> None:
+    """Guards the PostgreSQL ledger (ORM path, the shared ledger of a team): the latest-attempt reads
+    give the same records as on SQLite: outlines for the earlier attempts, or none of them."""
+    from bmad.ledger.records import LATEST_ATTEMPTS, STATUSES_ONLY, LatestAttemptsOf
+
+    sqlite_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = _retried_release(postgres_db)
+    _retried_release(sqlite_url)
+    outlined = LatestAttemptsOf(frozenset(PhaseName), earlier=True)
+    with Ledger.open(postgres_db) as pg, Ledger.open(sqlite_url) as fast:
+        for wanted in (outlined, LATEST_ATTEMPTS, STATUSES_ONLY):
+            read = pg.get_release("hello", "dev", release.version, with_checks=wanted)
+            expected = fast.get_release("hello", "dev", release.version, with_checks=wanted)
+            assert read is not None and expected is not None
+            assert [r.to_dict() | {"id": 0, "hash": ""} for r in read.runs] == [
+                r.to_dict() | {"id": 0, "hash": ""} for r in expected.runs
+            ]
+        listed = pg.get_release("hello", "dev", release.version, with_checks=outlined)
+        assert listed is not None and [r.outline for r in listed.runs] == [False, True, True, False]

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, text, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, lazyload, selectinload
 
 from bmad.core.models import PhaseName, PhaseStatus, Release
 from bmad.ledger.reader import CHANGE_STAMP_SQL, ChangeMarks
-from bmad.ledger.records import ChecksOf, PhaseRunRecord, ReleaseHistory, checked_phases
+from bmad.ledger.records import ChecksOf, PhaseRunRecord, ReleaseHistory, checked_phases, latest_only
 from bmad.ledger.row_records import release_history, run_record
 from bmad.ledger.schema import PhaseRunRow, ReleaseRow, RollbackRow
 from bmad.ledger.transactions import Database
@@ -29,9 +29,18 @@ def find_release(session: Session, release: Release) -> ReleaseRow | None:
 
 def _history_query(with_checks: ChecksOf) -> Any:
     runs = selectinload(ReleaseRow.runs)
-    loads_checks = bool(checked_phases(with_checks))
+    if latest_only(with_checks):
+        # which attempt is each phase's latest is known once the runs are loaded: their metrics,
+        # artifacts and checks are left to load on access, which only a latest attempt's get
+        run_options = runs.options(
+            defer(PhaseRunRow.metrics), defer(PhaseRunRow.artifacts), lazyload(PhaseRunRow.checks)
+        )
+    elif checked_phases(with_checks):
+        run_options = runs.selectinload(PhaseRunRow.checks)
+    else:
+        run_options = runs.raiseload(PhaseRunRow.checks)
     return select(ReleaseRow).options(
-        runs.selectinload(PhaseRunRow.checks) if loads_checks else runs.raiseload(PhaseRunRow.checks),
+        run_options,
         selectinload(ReleaseRow.runs).selectinload(PhaseRunRow.spans),
         selectinload(ReleaseRow.rollbacks),
     )

@@ -23,9 +23,9 @@ class LedgerError(BmadError):
 class LatestAttemptsOf:
     """``with_checks=LatestAttemptsOf(phases)``: each phase's latest attempt only, whole, with the
     checks of ``phases``; for readers that look at nothing else (the gate, a release's documents, a
-    run about to run a phase again, which does not read its last attempt's checks). A SQLite reader
-    leaves the earlier attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte),
-    others may not.
+    run about to run a phase again, which does not read its last attempt's checks). Every reader
+    leaves the earlier attempts out (an ANALYZE attempt's checks and artifacts can be a megabyte): the
+    SQLite reader never selects them, the ORM reader loads their rows without those columns.
 
     ``bare_others``: the latest attempts of the other phases come bare, with their status and times
     but no metrics and no artifacts (every reader leaves those out): for a run about to run a phase

@@ -16,6 +16,7 @@ from bmad.ledger.records import (
     bare_phases,
     checked_phases,
     earlier_outlined,
+    latest_only,
     latest_run_ids,
 )
 from bmad.ledger.schema import LockRow, PhaseRunRow, ReleaseRow, RollbackRow
@@ -106,6 +107,8 @@ def release_history(
     runs = sorted(row.runs, key=lambda r: (r.started_at, r.id))
     latest = latest_run_ids((run.id, run.phase, run.started_at) for run in runs)
     outlined = {run.id for run in runs if run.id not in latest} if earlier_outlined(with_checks) else set()
+    if latest_only(with_checks) and not earlier_outlined(with_checks):  # the earlier attempts left out
+        runs = [run for run in runs if run.id in latest]
     return ReleaseHistory(
         id=row.id,
         release=release_of(row),
