@@ -1,6 +1,7 @@
 """The same commands on this tree and on an older commit, interleaved in one run (same machine load).
 
-    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|retried] [--attempts 10] [--ledger-url URL]
+    .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|long|retried] [--releases 500]
+                                     [--attempts 10] [--ledger-url URL]
 
 Absolute figures move with the machine (``python -c pass`` took 14 ms one afternoon and 21 ms that
 evening on the same host); a change is judged against its own past in the same run. ``REV``'s ``src``
@@ -15,6 +16,9 @@ shows there before it shows in the wall time.
 
 * ``small``: ``analyze`` of the example, a phase of one no-op check (``measure``), ``status``;
 * ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``;
+* ``long`` (only when asked for): ``metrics`` and a phase of one no-op check on a ledger of
+  ``--releases`` releases whose DEPLOYs carry checks the size of the demo's (about 10 KB of texts and
+  evidence a release: rollout events, smoke tests, verification rounds), the ledger copied for each tree;
 * ``retried`` (only when asked for): ``status``, ``history``, ``status --json`` and ``report`` of the
   corpus service once its release holds ``--attempts`` ANALYZE attempts (made once by this tree's
   ``bmad``, the service then copied for each tree).
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from analyze import write_corpus  # noqa: E402
 
+from bmad.core.models import CheckResult, CheckStatus  # noqa: E402
 from cli import Variant, bmad_env, make_service, pass_gates, timed  # noqa: E402
 
 
@@ -72,6 +78,14 @@ def tree_variants(
         repo = make_service(home, "corpus-service", tmp / "corpus")
         pass_gates(bmad, repo, env)
         variants.append(Variant(f"{label} corpus", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo))
+    if only == "long":
+        repo = home / "long-service"
+        shutil.copytree(tmp / "long-service", repo, symlinks=True)
+        one_check = {**env, "BENCH_CHECKS": "1"}
+        variants += [
+            Variant(f"{label} metrics", [bmad, "metrics", "-c", "bmad.yaml"], env, repo),
+            Variant(f"{label} phase", [bmad, "measure", "-c", "bmad.yaml", "-e", "dev"], one_check, repo),
+        ]
     if only == "retried":
         repo = home / "retried-service"
         shutil.copytree(tmp / "retried-service", repo, symlinks=True)
@@ -79,6 +93,74 @@ def tree_variants(
             argv = [bmad, *command, "-c", "bmad.yaml", "-e", "dev"]
             variants.append(Variant(f"{label} {' '.join(command)}", argv, env, repo))
     return variants
+
+
+def long_service(tmp: Path, bmad: str, releases: int) -> None:
+    """``tmp/long-service``: the example service, its ledger holding ``releases`` releases with
+    demo-sized DEPLOY checks, and its release at HEAD through MEASURE (so a phase may run)."""
+    from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
+    from bmad.ledger import Ledger
+
+    repo = make_service(tmp, "long-service", None)
+    env = bmad_env(tmp / "long-cache")
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT / 'bench'}"
+    state = repo / ".bmad"
+    state.mkdir(mode=0o700, exist_ok=True)
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with Ledger.open(f"sqlite:///{state / 'ledger.db'}") as ledger:
+        for i in range(releases):
+            release = Release("hello", "dev", f"{i:040x}")
+            at = start + timedelta(hours=6 * i)
+            for n, phase in enumerate(PhaseName.ordered()):
+                began = at + timedelta(minutes=5 * n)
+                checks = deploy_checks(began) if phase is PhaseName.DEPLOY else []
+                ended = began + timedelta(minutes=4)
+                ledger.record_phase(release, PhaseResult(phase, PhaseStatus.PASSED, checks, {}, {}, began, ended))
+    pass_gates(bmad, repo, env)
+
+
+def deploy_checks(at: datetime) -> list[CheckResult]:
+    """Six DEPLOY checks shaped and sized like a demo release's (texts, evidence, metrics)."""
+    events = [
+        {"at": (at + timedelta(seconds=s)).isoformat(), "reason": "Pulled", "pod": f"hello-{s}"} for s in range(20)
+    ]
+    smoke = [{"name": f"GET /path/{n}", "status": 200, "seconds": 0.004 * n, "ok": True} for n in range(20)]
+    rounds = [
+        [
+            {
+                "name": name,
+                "query": f"sum(rate({name}[1m]))",
+                "observed": 0.01 * r,
+                "bound": "<= 0.05",
+                "status": "pass",
+            }
+            for name in ("error_ratio", "latency_p95_seconds", "cpu_usage")
+        ]
+        for r in range(5)
+    ]
+    text = "the new version's pods are ready and serve the smoke tests within the bounds of the baseline " * 2
+    made = [
+        ("deploy.apply", {"objects": [f"apps/v1/Deployment/hello-{n}" for n in range(8)]}, {}),
+        ("deploy.rollout", {"events": events}, {"pods_running": 2, "pods_failed": 0}),
+        ("deploy.smoke", {"results": smoke}, {"smoke_tests_passed": 20, "smoke_tests_failed": 0}),
+        ("deploy.verify", {"rounds": rounds}, {"zero_downtime": True, "rolled_back": False}),
+        ("deploy.alerts", {"firing": [], "checked": ["HighErrorRate", "HighLatency"]}, {}),
+        ("deploy.record", {"image": "127.0.0.1:5000/hello@sha256:" + "e" * 64}, {}),
+    ]
+    return [
+        CheckResult(
+            check_id,
+            check_id,
+            CheckStatus.PASS,
+            summary=text,
+            expected=text,
+            observed=text,
+            fix=text,
+            evidence=e,
+            metrics=m,
+        )
+        for check_id, e, m in made
+    ]
 
 
 def retried_service(tmp: Path, bmad: str, attempts: int, ledger_url: str | None) -> None:
@@ -109,7 +191,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("rev", help="the older commit (anything `git archive` takes)")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--only", choices=["small", "corpus", "retried"])
+    parser.add_argument("--only", choices=["small", "corpus", "long", "retried"])
+    parser.add_argument("--releases", type=int, default=500, help="releases in the ledger for --only long")
     parser.add_argument("--attempts", type=int, default=10, help="ANALYZE attempts of the corpus for --only retried")
     parser.add_argument(
         "--ledger-url", help="every command's ledger (BMAD_LEDGER_URL), e.g. a PostgreSQL database; default: SQLite"
@@ -123,6 +206,8 @@ def main() -> int:
             write_corpus(tmp / "corpus", 1000)
         if args.only == "retried":
             retried_service(tmp, bmad, args.attempts, args.ledger_url)
+        if args.only == "long":
+            long_service(tmp, bmad, args.releases)
         trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
         variants = [
             v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only, args.ledger_url)

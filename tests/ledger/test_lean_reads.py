@@ -235,3 +235,34 @@ def test_earlier_attempts_come_as_outlines_on_postgresql(postgres_db: str, tmp_p
             ]
         listed = pg.get_release("hello", "dev", release.version, with_checks=outlined)
         assert listed is not None and [r.outline for r in listed.runs] == [False, True, True, False]
+
+
+def test_an_outlines_checks_keep_what_figures_read_not_their_evidence(tmp_path: Path) -> None:
+    """Guards every phase's publishing and ``bmad metrics`` on a long ledger (session 10): the detailed
+    phase's checks in an outline keep their id, status, metrics and artifacts (what a figure looks
+    up) but not their texts and evidence (a DEPLOY's smoke tests and rollout, kilobytes a release,
+    were decoded for every release at every phase), on both read paths; a whole read keeps them."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    release = Release("hello", "dev", "a" * 40)
+    check = CheckResult(
+        "deploy.verify",
+        "Post-deploy verification",
+        CheckStatus.PASS,
+        summary="healthy",
+        expected="p99 < 300 ms",
+        observed="p99 120 ms",
+        fix="none",
+        evidence={"samples": list(range(50))},
+        metrics={"zero_downtime": True},
+        artifacts={"rollback": {"to": "b" * 40}},
+        duration_seconds=3.0,
+    )
+    with Ledger.open(url) as ledger:
+        ledger.record_phase(release, PhaseResult(PhaseName.DEPLOY, PhaseStatus.PASSED, [check], {}, {}, T0, T0))
+    lean = replace(check, summary="", expected="", observed="", fix="", evidence={})
+    with Ledger(create_engine(url)) as orm, Ledger.open(url) as fast:
+        for ledger in (orm, fast):
+            [outline] = ledger.release_outlines(details=(PhaseName.DEPLOY,))
+            assert outline.phases[PhaseName.DEPLOY].checks == [lean]
+            whole = ledger.get_release("hello", "dev", release.version)
+            assert whole is not None and whole.runs[0].checks == (check,)

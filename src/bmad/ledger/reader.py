@@ -26,6 +26,7 @@ from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseResult, P
 from bmad.core.redact import redact
 from bmad.core.spans import Span, SpanKind
 from bmad.ledger.records import (
+    LEAN_CHECK_OMITS,
     ChecksOf,
     LockInfo,
     PhaseRunRecord,
@@ -79,9 +80,12 @@ _ROLLBACKS_OF = (
     " FROM rollbacks WHERE release_id IN (SELECT value FROM json_each(?)) ORDER BY id"
 )
 _CHECKS_OF = (
-    "SELECT phase_run_id, data FROM check_results"
+    "SELECT phase_run_id, {data} FROM check_results"
     " WHERE phase_run_id IN (SELECT value FROM json_each(?)) ORDER BY position, id"
 )
+# A check as an outline keeps it (records.lean_check): SQLite drops the other fields from the text
+# (https://sqlite.org/json1.html#jrm), so a DEPLOY's kilobytes of evidence are never decoded.
+_LEAN_CHECK_DATA = "json_remove(data" + "".join(f", '$.{name}'" for name in LEAN_CHECK_OMITS) + ")"
 # A run's checks, in order, their data column given as ``{data}`` (see _checks_beside_run).
 _CHECKS_OF_RUN = "SELECT {data} FROM check_results WHERE phase_run_id = ? ORDER BY position, id"
 # The most artifact names one json_remove() drops (SQLite allows 127 arguments to a function).
@@ -408,7 +412,7 @@ def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseN
     for run in db.execute(_OUTLINE_RUNS_OF, (ids, json.dumps(wanted))):
         latest[(run[1], run[2])] = run
     detailed = [run for run in latest.values() if run[2] in wanted]
-    checks = _checks(db, [run[0] for run in detailed])
+    checks = _checks(db, [run[0] for run in detailed], _LEAN_CHECK_DATA)
     decoded = json_values([text for run in detailed for text in (run[6], run[7])])
     figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(detailed)}
     phases_of: dict[int, dict[PhaseName, PhaseResult]] = defaultdict(dict)
@@ -447,11 +451,12 @@ def _rollbacks(db: sqlite3.Connection, ids: str, releases: dict[int, Release]) -
     return found
 
 
-def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[CheckResult, ...]]:
+def _checks(db: sqlite3.Connection, run_ids: list[int], column: str = "data") -> dict[int, tuple[CheckResult, ...]]:
+    """The checks of the runs ``run_ids``; ``column``: the SQL of the stored text to decode."""
     if not run_ids:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    rows = db.execute(_CHECKS_OF, (json.dumps(run_ids),)).fetchall()
+    rows = db.execute(_CHECKS_OF.format(data=column), (json.dumps(run_ids),)).fetchall()
     for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
         found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -288,8 +288,9 @@ class ReleaseHistory:
 @dataclass(frozen=True)
 class ReleaseOutline:
     """A release as figures read it: the latest result of each phase that ran, with its status and
-    times (the phases read in detail also with their metrics, artifacts and checks; the others' are
-    empty; no message, spans or run bookkeeping), and the release's rollbacks."""
+    times (the phases read in detail also with their metrics, artifacts and checks, each check
+    :func:`lean_check`; the others' are empty; no message, spans or run bookkeeping), and the
+    release's rollbacks."""
 
     id: int
     release: Release
@@ -298,12 +299,22 @@ class ReleaseOutline:
     rollbacks: list[RollbackRecord]
 
 
+# What an outline's check leaves out: its texts and evidence (a DEPLOY's smoke tests and rollout
+# details are kilobytes a release; a figure looks only at a check's status, metrics and artifacts).
+LEAN_CHECK_OMITS = ("summary", "expected", "observed", "fix", "evidence")
+
+
+def lean_check(check: CheckResult) -> CheckResult:
+    """``check`` as an outline keeps it: without the fields of :data:`LEAN_CHECK_OMITS`."""
+    return replace(check, summary="", expected="", observed="", fix="", evidence={})
+
+
 def outline_result(run: PhaseRunRecord, *, detailed: bool) -> PhaseResult:
     """The part of ``run`` that a :class:`ReleaseOutline` keeps."""
     return PhaseResult(
         phase=run.phase,
         status=run.status,
-        checks=list(run.checks) if detailed else [],
+        checks=[lean_check(check) for check in run.checks] if detailed else [],
         metrics=dict(run.metrics) if detailed else {},
         artifacts=dict(run.artifacts) if detailed else {},
         started_at=run.started_at,

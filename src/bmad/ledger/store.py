@@ -283,7 +283,8 @@ class Ledger:
         from bmad.ledger.records import outline_of
 
         wanted = frozenset(details)
-        histories = self._parts.history.list_releases(service=service, environment=environment, with_checks=wanted)
+        latest = LatestAttemptsOf(wanted, bare_others=True)  # the other phases' status and times only
+        histories = self._parts.history.list_releases(service=service, environment=environment, with_checks=latest)
         return [outline_of(history, wanted) for history in histories]
 
     # ------------------------------------------------------------------ phases
