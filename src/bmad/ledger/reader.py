@@ -37,6 +37,7 @@ from bmad.ledger.records import (
     checked_phases,
     earlier_outlined,
     latest_only,
+    latest_run_ids,
 )
 
 HEAD_REVISION = "0004"  # the newest Alembic revision under migrations/versions
@@ -392,13 +393,13 @@ def _histories(
 
 
 def _latest_run_ids(db: sqlite3.Connection, ids: str) -> list[int]:
-    """The id of the latest run of each (release, phase) of the releases ``ids``, in (started_at, id) order."""
-    latest: dict[tuple[int, str], tuple[datetime, int]] = {}
-    for run_id, release_id, phase, started in db.execute(_RUN_STARTS_OF, (ids,)):
-        key, order = (release_id, phase), (required_when(started), run_id)
-        if key not in latest or latest[key] < order:
-            latest[key] = order
-    return [order[1] for order in latest.values()]
+    """The id of the latest run of each (release, phase) of the releases ``ids`` (ascending)."""
+    rows = db.execute(_RUN_STARTS_OF, (ids,))
+    return sorted(
+        latest_run_ids(
+            (run_id, (release_id, phase), required_when(started)) for run_id, release_id, phase, started in rows
+        )
+    )
 
 
 def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:

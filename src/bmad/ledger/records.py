@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -63,12 +63,13 @@ def earlier_outlined(with_checks: ChecksOf) -> bool:
     return isinstance(with_checks, LatestAttemptsOf) and with_checks.earlier
 
 
-def latest_run_ids(runs: Iterable[tuple[int, str, datetime]]) -> set[int]:
-    """The ids of the latest (by ``started_at``, then id) of each phase's ``(id, phase, started_at)``."""
-    latest: dict[str, tuple[datetime, int]] = {}
-    for run_id, phase, started in runs:
-        if phase not in latest or latest[phase] < (started, run_id):
-            latest[phase] = (started, run_id)
+def latest_run_ids(runs: Iterable[tuple[int, Hashable, datetime]]) -> set[int]:
+    """Of runs given as ``(id, key, started_at)``, the id of the latest (by ``started_at``, then id) of
+    each key: a phase of one release, or a ``(release id, phase)``."""
+    latest: dict[Hashable, tuple[datetime, int]] = {}
+    for run_id, key, started in runs:
+        if key not in latest or latest[key] < (started, run_id):
+            latest[key] = (started, run_id)
     return {run_id for _, run_id in latest.values()}
 
 

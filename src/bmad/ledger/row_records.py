@@ -116,7 +116,7 @@ def release_history(
         runs=[
             run_record(
                 run,
-                with_checks=run.phase in phases and run.id not in outlined,
+                with_checks=run.phase in phases,
                 shadowed_artifacts=shadowed_artifacts,
                 bare=run.phase in bare,
                 outline=run.id in outlined,
