@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from analyze import write_corpus  # noqa: E402
 
 from bmad.core.models import CheckResult, CheckStatus  # noqa: E402
-from cli import Variant, bmad_env, make_service, pass_gates, timed  # noqa: E402
+from cli import Variant, bmad_env, make_service, pass_gates, retried_reads, timed  # noqa: E402
 
 
 def extract_src(rev: str, into: Path) -> Path:
@@ -60,8 +60,7 @@ def tree_variants(
     label: str, src: Path, tmp: Path, bmad: str, only: str | None, ledger_url: str | None
 ) -> list[Variant]:
     """The commands of one tree, each on that tree's own service copy."""
-    env = ledger_env(bmad_env(tmp / f"{label}-cache"), ledger_url)
-    env["PYTHONPATH"] = f"{src}:{ROOT / 'bench'}"
+    env = tree_env(tmp / f"{label}-cache", src, ledger_url)
     home = tmp / label
     home.mkdir()
     variants: list[Variant] = []
@@ -89,9 +88,7 @@ def tree_variants(
     if only == "retried":
         repo = home / "retried-service"
         shutil.copytree(tmp / "retried-service", repo, symlinks=True)
-        for command in (["status"], ["history"], ["status", "--json"], ["report"]):
-            argv = [bmad, *command, "-c", "bmad.yaml", "-e", "dev"]
-            variants.append(Variant(f"{label} {' '.join(command)}", argv, env, repo))
+        variants += retried_reads(bmad, env, repo, prefix=f"{label} ")
     return variants
 
 
@@ -102,8 +99,7 @@ def long_service(tmp: Path, bmad: str, releases: int) -> None:
     from bmad.ledger import Ledger
 
     repo = make_service(tmp, "long-service", None)
-    env = bmad_env(tmp / "long-cache")
-    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT / 'bench'}"
+    env = tree_env(tmp / "long-cache", ROOT / "src", None)
     state = repo / ".bmad"
     state.mkdir(mode=0o700, exist_ok=True)
     start = datetime(2026, 1, 5, tzinfo=UTC)
@@ -165,8 +161,7 @@ def deploy_checks(at: datetime) -> list[CheckResult]:
 
 def retried_service(tmp: Path, bmad: str, attempts: int, ledger_url: str | None) -> None:
     """``tmp/retried-service``: the corpus service after ``attempts`` ANALYZE runs of this tree's bmad."""
-    env = ledger_env(bmad_env(tmp / "retried-cache"), ledger_url)
-    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT / 'bench'}"
+    env = tree_env(tmp / "retried-cache", ROOT / "src", ledger_url)
     repo = make_service(tmp, "retried-service", tmp / "corpus")
     pass_gates(bmad, repo, env)
     analyze = Variant("analyze", [bmad, "analyze", "-c", "bmad.yaml", "-e", "dev"], env, repo)
@@ -174,8 +169,10 @@ def retried_service(tmp: Path, bmad: str, attempts: int, ledger_url: str | None)
         timed(analyze)
 
 
-def ledger_env(env: dict[str, str], ledger_url: str | None) -> dict[str, str]:
-    """``env`` with ``BMAD_LEDGER_URL`` set to ``ledger_url`` when one is given."""
+def tree_env(cache: Path, src: Path, ledger_url: str | None) -> dict[str, str]:
+    """The environment of a tree's commands: its user cache, its ``src`` first on ``PYTHONPATH`` (then
+    ``bench``, for the no-op phases), and ``BMAD_LEDGER_URL`` when a ledger is given."""
+    env = {**bmad_env(cache), "PYTHONPATH": f"{src}:{ROOT / 'bench'}"}
     return {**env, "BMAD_LEDGER_URL": ledger_url} if ledger_url else env
 
 

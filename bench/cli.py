@@ -194,12 +194,15 @@ def bench_analyze_corpus(args: argparse.Namespace, bmad: str, tmp: Path, env: di
         variants.append(Variant("checkov", checkov_argv(checkov, corpus), ck_env, tmp))
     figures = medians(variants, max(3, args.runs // 2))
     ours = figures["bmad"]
+    name = f"analyze {count} objects >= 10x faster than checkov"
     if "checkov" not in figures:
-        return [Goal(f"analyze {count} objects >= 10x faster than checkov", f"{ours:.2f} s; checkov not run", False)]
-    speedup = figures["checkov"] / ours
-    figure = f"bmad {ours:.2f} s, checkov {figures['checkov']:.2f} s: {speedup:.1f}x faster"
-    goals = [Goal(f"analyze {count} objects >= 10x faster than checkov", figure, speedup >= 10)]
-    return goals + bench_retried_release(args, variants[0], repo, env)
+        goal = Goal(name, f"{ours:.2f} s; checkov not run", False)
+    else:
+        speedup = figures["checkov"] / ours
+        goal = Goal(
+            name, f"bmad {ours:.2f} s, checkov {figures['checkov']:.2f} s: {speedup:.1f}x faster", speedup >= 10
+        )
+    return [goal, *bench_retried_release(args, variants[0], repo, env)]
 
 
 def bench_retried_release(args: argparse.Namespace, analyze: Variant, repo: Path, env: dict[str, str]) -> list[Goal]:
@@ -207,23 +210,29 @@ def bench_retried_release(args: argparse.Namespace, analyze: Variant, repo: Path
     of the corpus (a megabyte of artifacts and checks each): what they read must not grow with them."""
     while _attempts(repo) < args.attempts:
         timed(analyze)
-    bmad = analyze.argv[0]
-    queries = [
-        Variant("status", [bmad, "status", "-c", "bmad.yaml", "-e", "dev"], env, repo),
-        Variant("history", [bmad, "history", "-c", "bmad.yaml", "-e", "dev"], env, repo),
-        Variant("status --json", [bmad, "status", "-c", "bmad.yaml", "-e", "dev", "--json"], env, repo),
-        Variant("report", [bmad, "report", "-c", "bmad.yaml", "-e", "dev"], env, repo),
-    ]
+    queries = retried_reads(analyze.argv[0], env, repo)
     figures = medians(queries, max(3, args.runs // 2))
     attempts = _attempts(repo)
-    return [
-        Goal(
-            f"`bmad {q.label}`, a release with {attempts} ANALYZE attempts of the corpus"
-            + (" <= 0.25 s" if q.label in ("status", "history") else ""),
-            f"{figures[q.label] * 1000:.0f} ms",
-            figures[q.label] <= 0.25 if q.label in ("status", "history") else None,
+    goals = []
+    for query in queries:
+        goal = query.label in ("status", "history")  # the issue's goal; the others are shown beside it
+        goals.append(
+            Goal(
+                f"`bmad {query.label}`, a release with {attempts} ANALYZE attempts of the corpus"
+                + (" <= 0.25 s" if goal else ""),
+                f"{figures[query.label] * 1000:.0f} ms",
+                figures[query.label] <= 0.25 if goal else None,
+            )
         )
-        for q in queries
+    return goals
+
+
+def retried_reads(bmad: str, env: dict[str, str], repo: Path, prefix: str = "") -> list[Variant]:
+    """The read commands timed on a release whose ANALYZE ran many times (labels after ``prefix``)."""
+    commands = (["status"], ["history"], ["status", "--json"], ["report"])
+    return [
+        Variant(prefix + " ".join(command), [bmad, *command, "-c", "bmad.yaml", "-e", "dev"], env, repo)
+        for command in commands
     ]
 
 
