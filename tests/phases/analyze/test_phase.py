@@ -525,6 +525,42 @@ def test_the_report_and_the_category_checks_share_each_item_dict() -> None:
     assert whole[0] == many.to_dict() and len(whole[0]["findings"]) == 250
 
 
+def test_a_category_checks_evidence_shows_the_first_findings_and_where_the_rest_are() -> None:
+    """Guards issue 13 (session 11): each category check's evidence repeated up to 200 findings of every
+    item the readiness artifact already holds (a thousand objects' findings recorded twice in the ledger
+    and phase.json); it now shows the first few, how many it left out, and the file that has them all."""
+    from bmad.phases.analyze.catalog import catalog
+    from bmad.phases.analyze.checks.categories import runner
+    from bmad.phases.analyze.readiness import EVIDENCE_FINDINGS_PER_ITEM, MAX_FINDINGS_PER_ITEM, score
+    from bmad.phases.analyze.readiness_data import Finding, ItemResult, ItemStatus
+
+    entry = catalog()[0]
+    many = ItemResult(entry, ItemStatus.FAIL, findings=[Finding(entry.id, f"object {i}") for i in range(250)])
+    report = score([many])
+
+    @dataclass
+    class Prepared:
+        report: Any
+
+    @dataclass
+    class Run:
+        ports: Any = None
+
+        def prepare(self, ctx: Any) -> Prepared:
+            return Prepared(report)
+
+    result = runner(entry.category)(Any, Run())  # type: ignore[arg-type]
+    items = result.evidence["items"]
+    assert isinstance(items, list) and len(items) == 1
+    shown = items[0]
+    assert [f["message"] for f in shown["findings"]] == [f"object {i}" for i in range(EVIDENCE_FINDINGS_PER_ITEM)]
+    assert shown["findings_truncated"] == 250 - EVIDENCE_FINDINGS_PER_ITEM
+    assert shown["status"] == "fail" and shown["fix"] == entry.fix  # what `bmad report` reads of an item
+    assert result.evidence["all_findings"] == "analyze/readiness.json"
+    assert len(report.capped_item(many)["findings"]) == MAX_FINDINGS_PER_ITEM  # the artifact keeps its 200
+    assert report.evidence_item(many) is shown  # made once
+
+
 def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Callable[..., Path], kube: Any) -> None:
     """`bmad analyze --force` on a service repository: the phase record carries the metrics and
     every item's result, and the renderer the generic command uses reads it back."""

@@ -192,6 +192,7 @@ class ReadinessReport:
     # each item's dict and its capped form, made once (by the item's id): not part of the report's value
     _dicts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     _capped: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _brief: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def item_dict(self, item: ItemResult) -> dict[str, Any]:
         """``item.to_dict()``, one object however often it is asked for: the report, the readiness
@@ -207,6 +208,14 @@ class ReadinessReport:
         made = self._capped.get(id(item))
         if made is None:
             made = self._capped.setdefault(id(item), capped_item(self.item_dict(item)))
+        return made
+
+    def evidence_item(self, item: ItemResult) -> dict[str, Any]:
+        """:meth:`item_dict` with at most :data:`EVIDENCE_FINDINGS_PER_ITEM` findings, for a category
+        check's evidence (the readiness artifact and analyze/readiness.json hold the rest); one object."""
+        made = self._brief.get(id(item))
+        if made is None:
+            made = self._brief.setdefault(id(item), capped_item(self.item_dict(item), EVIDENCE_FINDINGS_PER_ITEM))
         return made
 
     @property
@@ -275,17 +284,18 @@ def run_catalog(
     return score(items, notes=suppressions.notes, suppressions_enabled=suppressions.enabled)
 
 
-MAX_FINDINGS_PER_ITEM = 200
+MAX_FINDINGS_PER_ITEM = 200  # an item's findings in the readiness artifact (the ledger, phase.json)
+# An item's findings in its category check's evidence: the same item is in the readiness artifact
+# (200 findings) and analyze/readiness.json (all), so the evidence shows the first few and says
+# where the rest are; a thousand objects' findings were otherwise recorded twice (a megabyte).
+EVIDENCE_FINDINGS_PER_ITEM = 10
+READINESS_FILE = "analyze/readiness.json"  # the evidence file of analyze.readiness: every finding
 
 
-def capped_item(item: dict[str, Any]) -> dict[str, Any]:
-    """An item of the readiness report for the phase record: at most 200 findings (the evidence file
-    analyze/readiness.json keeps them all)."""
+def capped_item(item: dict[str, Any], limit: int = MAX_FINDINGS_PER_ITEM) -> dict[str, Any]:
+    """An item of the readiness report with at most ``limit`` findings and, when some were left out,
+    ``findings_truncated`` (how many); the evidence file analyze/readiness.json keeps them all."""
     findings = item["findings"]
-    if len(findings) <= MAX_FINDINGS_PER_ITEM:
+    if len(findings) <= limit:
         return item
-    return {
-        **item,
-        "findings": findings[:MAX_FINDINGS_PER_ITEM],
-        "findings_truncated": len(findings) - MAX_FINDINGS_PER_ITEM,
-    }
+    return {**item, "findings": findings[:limit], "findings_truncated": len(findings) - limit}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.analyze.preparation import AnalyzeRun
+from bmad.phases.analyze.readiness import READINESS_FILE
 from bmad.phases.analyze.readiness_data import Category, ItemResult, ItemStatus, Severity
 from bmad.ports.phase import CheckId, PhaseContext
 
@@ -39,7 +40,8 @@ def runner(category: Category) -> Callable[[PhaseContext, AnalyzeRun], CheckResu
             evidence={
                 "score": score,
                 "counts": counts,
-                "items": [report.capped_item(i) for i in items if i.status is not ItemStatus.PASS or i.findings],
+                "items": [report.evidence_item(i) for i in items if i.status is not ItemStatus.PASS or i.findings],
+                "all_findings": READINESS_FILE,
             },
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.phases.analyze.formats import to_junit, to_sarif
 from bmad.phases.analyze.preparation import AnalyzeRun
-from bmad.phases.analyze.readiness import ReadinessReport
+from bmad.phases.analyze.readiness import READINESS_FILE, ReadinessReport
 from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.ports.artifacts import AnalyzeArtifacts
 from bmad.ports.phase import CheckId, PhaseContext
@@ -22,7 +22,7 @@ def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     # SARIF for tools, not people: without indentation json's C encoder writes it (4 MB for 1,000 objects)
     sarif = to_sarif(data, default_file=_config_name(ctx)).to_json(indent=None)
     files = (
-        ctx.evidence.write_json("analyze/readiness.json", data),
+        ctx.evidence.write_json(READINESS_FILE, data),
         ctx.evidence.write_text("analyze/readiness.sarif", sarif),
         ctx.evidence.write_text("analyze/readiness.junit.xml", to_junit(data).to_xml()),
     )
