@@ -77,6 +77,25 @@ def test_checklist_ticks_with_figures(ledger: Ledger, tmp_path: Path) -> None:
     assert "- [x] ✓ Smoke tests: 20/20 passed" in ok
 
 
+def test_a_version_in_two_environments_is_ambiguous_and_a_prefix_is_enough(tmp_path: Path) -> None:
+    """The documents' own lookup (a ledger id or version) was a twin of `bmad report`'s: it took whichever
+    release of two environments with the same commit came first, and knew no version prefix."""
+    from bmad.core.errors import UsageError
+
+    t = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    with Ledger.open(f"sqlite:///{tmp_path}/l.db", clock=lambda: t) as ledger:
+        for environment in ("dev", "prod"):
+            done = PhaseResult(PhaseName.BUILD, PhaseStatus.PASSED, started_at=t, finished_at=t)
+            ledger.record_phase(Release("twin", environment, "d" * 40), done)
+        with pytest.raises(UsageError, match="ambiguous .*twin/dev, twin/prod"):
+            write_release_outputs(ledger, "d" * 40, tmp_path / "out")
+        prod = next(h for h in ledger.list_releases() if h.release.environment == "prod")
+        out = write_release_outputs(ledger, f"#{prod.id}", tmp_path / "out")
+        assert out.directory == tmp_path / "out" / "twin" / "prod" / ("d" * 12)
+        ledger.record_phase(Release("solo", "dev", "e" * 40), done)
+        assert write_release_outputs(ledger, "eeee", tmp_path / "out").directory.parts[-3:] == ("solo", "dev", "e" * 12)
+
+
 def test_missing_figures_degrade_to_not_recorded(tmp_path: Path) -> None:
     t = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     with Ledger.open(f"sqlite:///{tmp_path}/l.db", clock=lambda: t) as ledger:

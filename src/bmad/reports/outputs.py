@@ -21,14 +21,14 @@ from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
 from bmad.ledger.evidence import redacted_as_written
-from bmad.ledger.records import LATEST_ATTEMPTS, STATUSES_ONLY
+from bmad.ledger.records import LATEST_ATTEMPTS
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
 from bmad.reports.metrics import FrameworkMetrics, framework_metrics, render_table
 from bmad.reports.report import render_report
 from bmad.reports.rollback_plan import ROLLBACK_PLAN_FILE, render_rollback_plan
 from bmad.reports.runbook import build_checklist, build_runbook, render_html, render_markdown
-from bmad.reports.source import release_view
+from bmad.reports.source import find_release, release_view
 from bmad.reports.views import ReleaseView
 
 if TYPE_CHECKING:
@@ -133,26 +133,18 @@ def write_view_outputs(
 
 
 def find_view(ledger: Ledger, release: Release | int | str) -> ReleaseView:
-    """A release of the ledger by :class:`Release`, ledger id or version. The view shows each phase's
+    """A release of the ledger by :class:`Release`, or as :func:`~bmad.reports.source.find_release` finds a
+    ledger id or version (a prefix of 4 or more characters; an ambiguous one raises). The view shows each phase's
     latest attempt: the earlier ones are not read; it looks an artifact up in its phase's artifacts
     before the checks': a check's copy of those is not read either."""
     if not isinstance(release, Release):
-        release = _ledger_release(ledger, release)
+        release = find_release(ledger, str(release))
     history = ledger.get_release(
         release.service, release.environment, release.version, with_checks=LATEST_ATTEMPTS, shadowed_artifacts=False
     )
     if history is None:
         raise UsageError(f"release {release.key} is not in the ledger")
     return release_view(history)
-
-
-def _ledger_release(ledger: Ledger, release: int | str) -> Release:
-    """The release of a ledger id or version, found by the releases' statuses (nothing else is read)."""
-    wanted = str(release).lstrip("#")
-    for history in ledger.list_releases(with_checks=STATUSES_ONLY):
-        if str(history.id) == wanted or history.release.version == wanted:
-            return history.release
-    raise UsageError(f"release {release!r} is not in the ledger")
 
 
 @datatype(frozen=True)
