@@ -18,7 +18,8 @@ shows there before it shows in the wall time.
 * ``corpus``: ``analyze`` of the 1,000-object corpus of ``bench/analyze.py``;
 * ``long`` (only when asked for): ``metrics`` and a phase of one no-op check on a ledger of
   ``--releases`` releases whose DEPLOYs carry checks the size of the demo's (about 10 KB of texts and
-  evidence a release: rollout events, smoke tests, verification rounds), the ledger copied for each tree;
+  evidence a release: rollout events, smoke tests, verification rounds), the ledger copied for each tree
+  (with ``--ledger-url``, an empty database that is filled once and read by both trees);
 * ``retried`` (only when asked for): ``status``, ``history``, ``status --json`` and ``report`` of the
   corpus service once its release holds ``--attempts`` ANALYZE attempts (made once by this tree's
   ``bmad``, the service then copied for each tree).
@@ -92,18 +93,19 @@ def tree_variants(
     return variants
 
 
-def long_service(tmp: Path, bmad: str, releases: int) -> None:
+def long_service(tmp: Path, bmad: str, releases: int, ledger_url: str | None = None) -> None:
     """``tmp/long-service``: the example service, its ledger holding ``releases`` releases with
-    demo-sized DEPLOY checks, and its release at HEAD through MEASURE (so a phase may run)."""
+    demo-sized DEPLOY checks, and its release at HEAD through MEASURE (so a phase may run). With
+    ``ledger_url`` (an empty database) that ledger is filled, and both trees read it."""
     from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
     from bmad.ledger import Ledger
 
     repo = make_service(tmp, "long-service", None)
-    env = tree_env(tmp / "long-cache", ROOT / "src", None)
+    env = tree_env(tmp / "long-cache", ROOT / "src", ledger_url)
     state = repo / ".bmad"
     state.mkdir(mode=0o700, exist_ok=True)
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    with Ledger.open(f"sqlite:///{state / 'ledger.db'}") as ledger:
+    with Ledger.open(ledger_url or f"sqlite:///{state / 'ledger.db'}") as ledger:
         for i in range(releases):
             release = Release("hello", "dev", f"{i:040x}")
             at = start + timedelta(hours=6 * i)
@@ -204,7 +206,7 @@ def main() -> int:
         if args.only == "retried":
             retried_service(tmp, bmad, args.attempts, args.ledger_url)
         if args.only == "long":
-            long_service(tmp, bmad, args.releases)
+            long_service(tmp, bmad, args.releases, args.ledger_url)
         trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
         variants = [
             v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only, args.ledger_url)

@@ -4,9 +4,11 @@ deliveries of many releases at once; both read paths give equal records."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -266,3 +268,65 @@ def test_an_outlines_checks_keep_what_figures_read_not_their_evidence(tmp_path: 
             assert outline.phases[PhaseName.DEPLOY].checks == [lean]
             whole = ledger.get_release("hello", "dev", release.version)
             assert whole is not None and whole.runs[0].checks == (check,)
+
+
+def _deployed_releases(url: str, count: int) -> None:
+    """``count`` releases through DEPLOY, each phase's latest attempt with two checks, DEPLOY run twice."""
+    with Ledger.open(url) as ledger:
+        for number in range(count):
+            release = Release("hello", "dev", f"{number:040x}")
+            phases = [*PhaseName.ordered(), PhaseName.DEPLOY]
+            for step, phase in enumerate(phases):
+                at = T0 + timedelta(hours=number, minutes=step)
+                checks = [
+                    CheckResult(f"{phase.value}.c{i}", "c", CheckStatus.PASS, metrics={"m": i}, artifacts={"a": i})
+                    for i in range(2)
+                ]
+                result = PhaseResult(phase, PhaseStatus.PASSED, checks, {"p": step}, {"rollback": None}, at, at)
+                ledger.record_phase(release, result)
+
+
+def _statements_of(engine: Any, read: Callable[[], object]) -> int:
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(*_: object) -> None:
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        read()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def _latest_reads(ledger: Ledger) -> dict[str, Callable[[], object]]:
+    from bmad.ledger.records import LATEST_ATTEMPTS, LatestAttemptsOf
+
+    return {
+        "history": lambda: ledger.list_releases(with_checks=LatestAttemptsOf(frozenset(PhaseName), earlier=True)),
+        "documents": lambda: ledger.list_releases(with_checks=LATEST_ATTEMPTS),
+        "figures": lambda: ledger.release_outlines(service="hello", environment="dev", details=(PhaseName.DEPLOY,)),
+        "one release": lambda: ledger.get_release("hello", "dev", f"{1:040x}", with_checks=LATEST_ATTEMPTS),
+    }
+
+
+def test_the_orm_paths_latest_attempt_reads_take_as_many_queries_for_any_number_of_releases(tmp_path: Path) -> None:
+    """Guards a PostgreSQL ledger (the ORM path), where each query is a round trip to the server: the
+    latest attempts' metrics, artifacts and checks were loaded on access, up to three queries an attempt
+    (244 for 20 releases; every phase's figures read DEPLOY's of every release). They are loaded for
+    all releases at once: as many queries for 3 releases as for 12, and the records of the SQLite path."""
+    counts = {}
+    for count in (3, 12):
+        url = f"sqlite:///{tmp_path / f'ledger{count}.db'}"
+        _deployed_releases(url, count)
+        engine = create_engine(url)
+        with Ledger(engine) as orm, Ledger.open(url) as fast:
+            reads, expected = _latest_reads(orm), _latest_reads(fast)
+            counts[count] = {name: _statements_of(engine, read) for name, read in reads.items()}
+            for name, read in reads.items():
+                assert read() == expected[name](), name
+    assert counts[3] == counts[12], counts
+    assert max(counts[12].values()) <= 8, counts

@@ -87,7 +87,7 @@ def test_a_version_in_two_environments_is_ambiguous_and_a_prefix_is_enough(tmp_p
         for environment in ("dev", "prod"):
             done = PhaseResult(PhaseName.BUILD, PhaseStatus.PASSED, started_at=t, finished_at=t)
             ledger.record_phase(Release("twin", environment, "d" * 40), done)
-        with pytest.raises(UsageError, match="ambiguous .*twin/dev, twin/prod"):
+        with pytest.raises(UsageError, match=r"ambiguous .*twin/dev, twin/prod"):
             write_release_outputs(ledger, "d" * 40, tmp_path / "out")
         prod = next(h for h in ledger.list_releases() if h.release.environment == "prod")
         out = write_release_outputs(ledger, f"#{prod.id}", tmp_path / "out")
