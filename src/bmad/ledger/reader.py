@@ -57,14 +57,15 @@ _RUNS_OF = (
     " message, evidence_dir, owner, pid, host, chain_seq, hash, actor, ci_run_url, ci_trigger"
     " FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
-_RUNS_BY_ID = _RUNS_OF.replace("WHERE release_id IN", "WHERE id IN")
-# Every run of the releases ?1, the metrics and artifacts of the runs ?2 only (the others are outlines:
-# their text, a megabyte for an ANALYZE of a thousand objects, is not even copied out of SQLite).
+# Every run of the releases ?1, the metrics and artifacts of the runs ?2 only (the others are outlines
+# or bare: their text, a megabyte for an ANALYZE of a thousand objects, is not even copied out of SQLite).
 _RUNS_OUTLINED_OF = _RUNS_OF.replace(
     "metrics, artifacts,",
     "CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN metrics END,"
     " CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN artifacts END,",
 ).replace("json_each(?))", "json_each(?1))")
+# The runs ?1, the metrics and artifacts of the runs ?2 only.
+_RUNS_BY_ID = _RUNS_OUTLINED_OF.replace("WHERE release_id IN", "WHERE id IN")
 _RUN_STARTS_OF = (
     "SELECT id, release_id, phase, started_at FROM phase_runs WHERE release_id IN (SELECT value FROM json_each(?))"
 )
@@ -352,15 +353,17 @@ def _histories(
     releases = _releases(rows)
     ids = json.dumps(list(releases))
     outlined: set[int] = set()
-    if earlier_outlined(with_checks):
-        latest = _latest_run_ids(db, ids)
-        runs = db.execute(_RUNS_OUTLINED_OF, (ids, json.dumps(latest))).fetchall()
-        outlined = {run[0] for run in runs} - set(latest)
-    elif latest_only(with_checks):
-        runs = db.execute(_RUNS_BY_ID, (json.dumps(_latest_run_ids(db, ids)),)).fetchall()
+    bare = {phase.value for phase in bare_phases(with_checks)}
+    if latest_only(with_checks):
+        latest = _latest_runs(db, ids)
+        dressed_ids = json.dumps([run_id for run_id, phase in latest.items() if phase not in bare])
+        if earlier_outlined(with_checks):
+            runs = db.execute(_RUNS_OUTLINED_OF, (ids, dressed_ids)).fetchall()
+            outlined = {run[0] for run in runs} - set(latest)
+        else:
+            runs = db.execute(_RUNS_BY_ID, (json.dumps(sorted(latest)), dressed_ids)).fetchall()
     else:
         runs = db.execute(_RUNS_OF, (ids,)).fetchall()
-    bare = {phase.value for phase in bare_phases(with_checks)}
     dressed = [run for run in runs if run[2] not in bare and run[0] not in outlined]
     decoded = json_values([text for run in dressed for text in (run[8], run[9])])  # metrics, artifacts of each run
     figures = {run[0]: (decoded[2 * i] or {}, decoded[2 * i + 1] or {}) for i, run in enumerate(dressed)}
@@ -392,14 +395,13 @@ def _histories(
     ]
 
 
-def _latest_run_ids(db: sqlite3.Connection, ids: str) -> list[int]:
-    """The id of the latest run of each (release, phase) of the releases ``ids`` (ascending)."""
-    rows = db.execute(_RUN_STARTS_OF, (ids,))
-    return sorted(
-        latest_run_ids(
-            (run_id, (release_id, phase), required_when(started)) for run_id, release_id, phase, started in rows
-        )
+def _latest_runs(db: sqlite3.Connection, ids: str) -> dict[int, str]:
+    """The latest run of each (release, phase) of the releases ``ids``: its id and its phase."""
+    rows = db.execute(_RUN_STARTS_OF, (ids,)).fetchall()
+    latest = latest_run_ids(
+        (run_id, (release_id, phase), required_when(started)) for run_id, release_id, phase, started in rows
     )
+    return {run_id: phase for run_id, _, phase, _ in rows if run_id in latest}
 
 
 def _outlines(db: sqlite3.Connection, rows: list[Any], details: frozenset[PhaseName]) -> list[ReleaseOutline]:
