@@ -589,6 +589,20 @@ def test_bmad_analyze_through_the_engine_and_cli(tmp_path: Path, git_repo: Calla
     assert len(artifacts["readiness"]["items"]) >= 130
     from bmad.core.models import PhaseName, PhaseStatus
 
+    # the report is the phase's artifact once: not the readiness check's too (session 11: the ledger and
+    # phase.json held a megabyte twice for 1,000 objects), in the JSON, phase.json and the ledger
+    readiness_check = next(c for c in phase["checks"] if c["id"] == "analyze.readiness")
+    assert readiness_check["artifacts"] == {} and "analyze/readiness.json" in readiness_check["evidence_files"]
+    phase_json = json.loads((repo / ".bmad" / phase["evidence_dir"] / "phase.json").read_text())
+    assert json.dumps(phase_json).count('"suppressions_enabled"') == 1
+    from bmad.ledger import Ledger
+
+    with Ledger.open(f"sqlite:///{repo / '.bmad' / 'ledger.db'}") as ledger:
+        (history,) = ledger.list_releases()
+        recorded = history.phases[PhaseName.ANALYZE]
+        assert recorded.artifacts["readiness"] == artifacts["readiness"]
+        assert all("readiness" not in c.artifacts for c in recorded.checks)
+
     rendered = render_analyze(
         PhaseResult(PhaseName.ANALYZE, PhaseStatus.FAILED, metrics=metrics, artifacts=artifacts), fmt="junit"
     )
