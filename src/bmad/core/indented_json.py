@@ -8,9 +8,10 @@ encoder appends to one list with plain recursion and leaves strings to the C str
 and every mapping is encoded as a dict and every tuple as a list: the text of
 ``json.dumps(redact_data(data), ...)`` in one walk, with ``strings=redact``.
 
-A dict met again in the same encoding (a phase's readiness report is both a phase artifact and
-its check's) is not walked again: its text is re-indented for its new depth. ``limit`` stops the
-encoding once the text is longer than that, for a caller that shows only its beginning.
+A dict met again in the same encoding (a check's artifact that is also its phase's, a readiness item
+in the report and in a category check's evidence) is not walked again: its text is re-indented for its
+new depth. ``limit`` stops the encoding once the text is longer than that, for a caller that shows only
+its beginning.
 """
 
 from __future__ import annotations
