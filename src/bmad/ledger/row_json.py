@@ -2,11 +2,11 @@
 
 A phase record stores ``plain(redact_data(value))`` of its metrics, artifacts and check data as
 ``json.dumps`` text, and its hash covers :func:`~bmad.ledger.hashing.canonical_json` of the same
-plain values. A check's artifact is also its phase's (the engine merges them; records written before
-session 11 hold a large ANALYZE's readiness report, a megabyte, in both): :class:`PlainArtifacts` redacts
-it, makes it plain and encodes it in each form once, and
-the rows and the hashed text are spliced from those texts (a JSON object's text is its members'
-texts joined, so the bytes are those a single ``json.dumps`` writes).
+plain values. A check's artifact is also its phase's (the engine merges them; an older ANALYZE record
+holds its readiness report, a megabyte for 1,000 objects, in both): :class:`PlainArtifacts` redacts it,
+makes it plain and encodes it in each form once, and the rows and the hashed text are spliced from
+those texts (a JSON object's text is its members' texts joined, so the bytes are those a single
+``json.dumps`` writes).
 """
 
 from __future__ import annotations
