@@ -95,7 +95,8 @@ def tree_variants(
 
 def long_service(tmp: Path, bmad: str, releases: int, ledger_url: str | None = None) -> None:
     """``tmp/long-service``: the example service, its ledger holding ``releases`` releases with
-    demo-sized DEPLOY checks, and its release at HEAD through MEASURE (so a phase may run). With
+    demo-sized DEPLOY checks (their metrics also DEPLOY's own, as the engine records them; until
+    session 11 the runs had none), and its release at HEAD through MEASURE (so a phase may run). With
     ``ledger_url`` (an empty database) that ledger is filled, and both trees read it."""
     from bmad.core.models import PhaseName, PhaseResult, PhaseStatus, Release
     from bmad.ledger import Ledger
@@ -112,8 +113,11 @@ def long_service(tmp: Path, bmad: str, releases: int, ledger_url: str | None = N
             for n, phase in enumerate(PhaseName.ordered()):
                 began = at + timedelta(minutes=5 * n)
                 checks = deploy_checks(began) if phase is PhaseName.DEPLOY else []
+                metrics = {name: value for check in checks for name, value in check.metrics.items()}
                 ended = began + timedelta(minutes=4)
-                ledger.record_phase(release, PhaseResult(phase, PhaseStatus.PASSED, checks, {}, {}, began, ended))
+                # DEPLOY's own metrics name what its checks measured, as the engine records them
+                result = PhaseResult(phase, PhaseStatus.PASSED, checks, metrics, {}, began, ended)
+                ledger.record_phase(release, result)
     pass_gates(bmad, repo, env)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -289,9 +289,9 @@ class ReleaseHistory:
 @dataclass(frozen=True)
 class ReleaseOutline:
     """A release as figures read it: the latest result of each phase that ran, with its status and
-    times (the phases read in detail also with their metrics, artifacts and checks, each check
-    :func:`lean_check`; the others' are empty; no message, spans or run bookkeeping), and the
-    release's rollbacks."""
+    times (the phases read in detail also with their metrics and artifacts, and their checks as
+    :func:`figure_check` keeps them: the metrics and artifacts their run lacks; the others' are empty;
+    no message, spans or run bookkeeping), and the release's rollbacks."""
 
     id: int
     release: Release
@@ -310,12 +310,29 @@ def lean_check(check: CheckResult) -> CheckResult:
     return replace(check, summary="", expected="", observed="", fix="", evidence={})
 
 
+def figure_check(check: CheckResult, metrics: Mapping[str, Any], artifacts: Mapping[str, Any]) -> CheckResult | None:
+    """What a figure can read of ``check`` beside its run's ``metrics`` and ``artifacts``: it looks a
+    name up in the run's first (``ReleaseView.metric``, ``.artifact``), so only the names the run lacks;
+    None when the run has them all (the engine merges its checks' artifacts into the run's, and DEPLOY's
+    metrics name what its checks measured: a recorded DEPLOY's checks add nothing)."""
+    extra_metrics, extra_artifacts = names_beyond(check.metrics, metrics), names_beyond(check.artifacts, artifacts)
+    if not extra_metrics and not extra_artifacts:
+        return None
+    return replace(lean_check(check), metrics=extra_metrics, artifacts=extra_artifacts)
+
+
+def names_beyond(values: Mapping[str, Any], known: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` whose names ``known`` lacks."""
+    return {name: value for name, value in values.items() if name not in known}
+
+
 def outline_result(run: PhaseRunRecord, *, detailed: bool) -> PhaseResult:
     """The part of ``run`` that a :class:`ReleaseOutline` keeps."""
+    figured = (figure_check(check, run.metrics, run.artifacts) for check in run.checks) if detailed else ()
     return PhaseResult(
         phase=run.phase,
         status=run.status,
-        checks=[lean_check(check) for check in run.checks] if detailed else [],
+        checks=[check for check in figured if check is not None],
         metrics=dict(run.metrics) if detailed else {},
         artifacts=dict(run.artifacts) if detailed else {},
         started_at=run.started_at,
