@@ -70,10 +70,10 @@ def release_status(
     cfg = as_config(config)
     cfg.environment(environment)
     from bmad.engine.release import release_from_git
-    from bmad.ledger.records import STATUSES_ONLY, LatestAttemptsOf
+    from bmad.ledger.records import LATEST_AND_OUTLINES, STATUSES_ONLY
 
     release = release_from_git(cfg, environment, check_dirty=False)
-    wanted = LatestAttemptsOf(frozenset(PhaseName), earlier=True) if with_checks else STATUSES_ONLY
+    wanted = LATEST_AND_OUTLINES if with_checks else STATUSES_ONLY
     with ledger_for(cfg, ledger) as db:
         interrupted = db.detect_interrupted(release.service, environment)
         return StatusReport(
@@ -90,14 +90,12 @@ def release_history(
 ) -> list[ReleaseHistory]:
     """The newest releases, every attempt of each phase listed: the latest whole, the earlier ones as
     outlines (``with_checks=False``: all as outlines or bare, with their status and times, for a table)."""
-    from bmad.ledger.records import LatestAttemptsOf
+    from bmad.ledger.records import LATEST_AND_OUTLINES, LatestAttemptsOf
 
     cfg = as_config(config)
     if environment is not None:
         cfg.environment(environment)
-    wanted = LatestAttemptsOf(
-        frozenset(PhaseName) if with_checks else frozenset(), bare_others=not with_checks, earlier=True
-    )
+    wanted = LATEST_AND_OUTLINES if with_checks else LatestAttemptsOf(frozenset(), bare_others=True, earlier=True)
     with ledger_for(cfg, None) as db:
         return db.list_releases(service=cfg.service.name, environment=environment, limit=limit, with_checks=wanted)
 

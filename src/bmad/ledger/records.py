@@ -42,6 +42,9 @@ class LatestAttemptsOf:
 
 
 LATEST_ATTEMPTS = LatestAttemptsOf(frozenset(PhaseName))  # every phase's checks, latest attempts only
+# every attempt listed, each phase's latest whole and the earlier ones as outlines: what `bmad status`,
+# `bmad history` and `bmad serve` show
+LATEST_AND_OUTLINES = LatestAttemptsOf(frozenset(PhaseName), earlier=True)
 # each phase's latest attempt with its status, times and message only: to find a release, or to say
 # where it stands
 STATUSES_ONLY = LatestAttemptsOf(frozenset(), bare_others=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bmad.core.models import PhaseName, PhaseStatus
+from bmad.core.models import PhaseStatus
 from bmad.ledger.reader import ChangeMarks, stamp_counts
-from bmad.ledger.records import LatestAttemptsOf
+from bmad.ledger.records import LATEST_AND_OUTLINES
 from bmad.reports.source import release_view
 from bmad.reports.views import ReleaseView
 from bmad.serve.integrity import newest_chained
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # What the dashboard shows of a release: each phase's latest attempt (its view); the earlier attempts
 # are counted and their chain links kept, not read (an ANALYZE of a thousand objects is megabytes each).
-SHOWN = LatestAttemptsOf(frozenset(PhaseName), earlier=True)
+SHOWN = LATEST_AND_OUTLINES
 
 
 @dataclass(frozen=True)
