@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -455,13 +455,19 @@ def _rollbacks(db: sqlite3.Connection, ids: str, releases: dict[int, Release]) -
     return found
 
 
-def _checks(db: sqlite3.Connection, run_ids: list[int], column: str = "data") -> dict[int, tuple[CheckResult, ...]]:
-    """The checks of the runs ``run_ids``; ``column``: the SQL of the stored text to decode."""
+def _check_data(db: sqlite3.Connection, run_ids: Iterable[int], column: str) -> list[tuple[int, Any]]:
+    """``(run id, decoded data)`` of each check of the runs ``run_ids``, in order; ``column``: the SQL of
+    the stored text to decode."""
+    rows = db.execute(_CHECKS_OF.format(data=column), (json.dumps(list(run_ids)),)).fetchall()
+    return list(zip((row[0] for row in rows), json_values([row[1] for row in rows]), strict=True))
+
+
+def _checks(db: sqlite3.Connection, run_ids: list[int]) -> dict[int, tuple[CheckResult, ...]]:
+    """The checks of the runs ``run_ids``."""
     if not run_ids:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    rows = db.execute(_CHECKS_OF.format(data=column), (json.dumps(run_ids),)).fetchall()
-    for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
+    for run_id, data in _check_data(db, run_ids, "data"):
         found[run_id].append(_check(data))
     return {run_id: tuple(checks) for run_id, checks in found.items()}
 
@@ -476,8 +482,7 @@ def _figure_checks(
     if not figures:
         return {}
     found: dict[int, list[CheckResult]] = defaultdict(list)
-    rows = db.execute(_CHECKS_OF.format(data=_LEAN_CHECK_DATA), (json.dumps(list(figures)),)).fetchall()
-    for (run_id, _), data in zip(rows, json_values([row[1] for row in rows]), strict=True):
+    for run_id, data in _check_data(db, figures, _LEAN_CHECK_DATA):
         metrics, artifacts = figures[run_id]
         extra_metrics = names_beyond(data.get("metrics") or {}, metrics)
         extra_artifacts = names_beyond(data.get("artifacts") or {}, artifacts)
