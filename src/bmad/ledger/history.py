@@ -69,27 +69,23 @@ def _load_latest(session: Session, rows: Sequence[ReleaseRow], with_checks: Chec
         return
     bare = {phase.value for phase in bare_phases(with_checks)}
     checked = {phase.value for phase in checked_phases(with_checks)}
-    detailed: list[int] = []
-    checked_ids: list[int] = []
+    without_checks: list[int] = []
+    with_their_checks: list[int] = []
     for row in rows:
         latest = latest_run_ids((run.id, run.phase, run.started_at) for run in row.runs)
         for run in row.runs:
             if run.id in latest and run.phase not in bare:
-                detailed.append(run.id)
-                if run.phase in checked:
-                    checked_ids.append(run.id)
-    for start in range(0, len(detailed), _IDS_A_QUERY):
-        ids = detailed[start : start + _IDS_A_QUERY]
-        session.scalars(
-            select(PhaseRunRow)
-            .where(PhaseRunRow.id.in_(ids))
-            .options(undefer(PhaseRunRow.metrics), undefer(PhaseRunRow.artifacts), lazyload(PhaseRunRow.checks))
-        ).all()
-    for start in range(0, len(checked_ids), _IDS_A_QUERY):
-        ids = checked_ids[start : start + _IDS_A_QUERY]
-        session.scalars(
-            select(PhaseRunRow).where(PhaseRunRow.id.in_(ids)).options(selectinload(PhaseRunRow.checks))
-        ).all()
+                (with_their_checks if run.phase in checked else without_checks).append(run.id)
+    for ids, checks in (
+        (without_checks, lazyload(PhaseRunRow.checks)),
+        (with_their_checks, selectinload(PhaseRunRow.checks)),
+    ):
+        for start in range(0, len(ids), _IDS_A_QUERY):
+            session.scalars(
+                select(PhaseRunRow)
+                .where(PhaseRunRow.id.in_(ids[start : start + _IDS_A_QUERY]))
+                .options(undefer(PhaseRunRow.metrics), undefer(PhaseRunRow.artifacts), checks)
+            ).all()
 
 
 class HistoryQueries:
