@@ -11,10 +11,19 @@ from typing import Any, ClassVar
 
 import pytest
 
+from bmad.core import datatypes
 from bmad.core.datatypes import datatype
 
 Decorator = Callable[[type], type]
 BOTH: list[tuple[str, Callable[..., Decorator]]] = [("dataclass", dataclass), ("datatype", datatype)]
+
+
+@pytest.fixture(autouse=True, params=["shared", "compiled"])
+def init_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs with the shared ``__init__`` and with one compiled for the class at its first instance."""
+    if request.param == "compiled":
+        monkeypatch.setattr(datatypes, "COMPILE_AFTER", 1)
+    return str(request.param)
 
 
 def twins(build: Callable[[Callable[..., Decorator]], type]) -> tuple[type, type]:
@@ -99,6 +108,10 @@ def test_fields_defaults_and_helpers_agree() -> None:
     assert dataclasses.asdict(b) == dataclasses.asdict(a)
     assert dataclasses.astuple(b) == dataclasses.astuple(a)
     assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in dataclasses.fields(stdlib)]
+    assert [f.type for f in dataclasses.fields(ours)] == [f.type for f in dataclasses.fields(stdlib)] == [
+        "int", "str", "str", "list[int]", "int", "int", "int", "list[str]"
+    ]  # fmt: skip
+    assert ours.__annotations__ == stdlib.__annotations__
     assert ours.__match_args__ == stdlib.__match_args__
     assert ours.__doc__ == stdlib.__doc__
     assert repr(dataclasses.replace(b, a=3, e=4)) == repr(dataclasses.replace(a, a=3, e=4))
@@ -249,6 +262,7 @@ def test_init_vars_reach_post_init() -> None:
     stdlib, ours = twins(build)
     for args in [(3,), (3, 5)]:
         assert repr(ours(*args)) == repr(stdlib(*args))
+        assert vars(ours(*args)) == vars(stdlib(*args))  # an InitVar is passed on, not kept
     assert [f.name for f in dataclasses.fields(ours)] == ["value", "scaled"]
 
 
@@ -353,3 +367,85 @@ def test_the_command_line_does_not_import_inspect() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["_Deferred", "False", "True", "module"]
+
+
+def test_a_class_built_often_gets_its_own_compiled_init(init_kind: str) -> None:
+    stdlib, ours = twins(mixed)
+    for _ in range(datatypes.COMPILE_AFTER - 1):
+        ours(1, "b")
+    assert ours.__dict__["__init__"] is datatypes._init
+    made = ours(1, "b", d=[2], e=3)
+    own = ours.__dict__["__init__"]
+    assert own is not datatypes._init and own.__qualname__ == stdlib.__init__.__qualname__
+    assert repr(made) == repr(stdlib(1, "b", d=[2], e=3)) and list(vars(made)) == list(vars(stdlib(1, "b")))
+    assert ours(1, "b").d is not ours(1, "b").d and ours(1, "b").h == ["h"]
+    for args, kwargs in CALLS:  # the compiled one now: Python checks the arguments
+        assert outcome(ours, *args, **kwargs) == outcome(stdlib, *args, **kwargs)
+
+
+def test_a_class_whose_fields_need_setattr_keeps_the_shared_init(init_kind: str) -> None:
+    seen: list[str] = []
+
+    @datatype
+    class Watched:
+        a: int
+        b: int = 2
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            seen.append(name)
+            object.__setattr__(self, name, value)
+
+    for _ in range(datatypes.COMPILE_AFTER + 1):
+        Watched(1)
+    assert Watched.__dict__["__init__"] is datatypes._init
+    assert seen[-2:] == ["a", "b"] and Watched(5).a == 5
+
+
+def test_the_own_init_of_a_plain_subclass_is_never_replaced(init_kind: str) -> None:
+    @datatype(frozen=True)
+    class Base:
+        a: int
+
+    class Sub(Base):
+        def __init__(self, a: int) -> None:
+            super().__init__(a * 2)
+
+    for _ in range(datatypes.COMPILE_AFTER + 1):
+        made = Sub(1)
+    assert (
+        made.a == 2
+        and "__init__" in Sub.__dict__
+        and Sub.__dict__["__init__"].__qualname__
+        == "test_the_own_init_of_a_plain_subclass_is_never_replaced.<locals>.Sub.__init__"
+    )
+
+
+def test_kw_only_marker_and_text_annotations_as_dataclass(init_kind: str) -> None:
+    def build(make: Callable[..., Decorator]) -> type:
+        @make
+        class Marked:
+            a: int
+            _: dataclasses.KW_ONLY
+            b: int = 2
+            c: dataclasses.InitVar[int] = 0
+            d: ClassVar[str] = "d"
+
+            def __post_init__(self, c: int) -> None:
+                self.a += c
+
+        return Marked
+
+    stdlib, ours = twins(build)
+    for args, kwargs in [((1,), {}), ((1,), {"b": 3, "c": 4}), ((1, 2), {})]:
+        assert outcome(ours, *args, **kwargs) == outcome(stdlib, *args, **kwargs)
+    assert [(f.name, f.type, f.kw_only) for f in dataclasses.fields(ours)] == [
+        (f.name, f.type, f.kw_only) for f in dataclasses.fields(stdlib)
+    ]
+
+
+def test_a_refused_class_keeps_its_annotations(init_kind: str) -> None:
+    namespace = {"__annotations__": {"a": "int", "b": "list[int]"}, "b": []}
+    for make in (dataclass, datatype):
+        made = type("Bad", (), {**namespace, "__annotations__": dict(namespace["__annotations__"])})
+        assert outcome(make, made)[0] == "ValueError"
+        assert made.__annotations__ == {"a": "int", "b": "list[int]"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import yaml
 
@@ -114,3 +115,50 @@ def test_a_large_artifacts_digest_is_of_its_redacted_json() -> None:
     assert list(body["artifacts"]) == ["zeta", "readiness", "alpha"]
     assert body["artifacts"]["readiness"]["sha256"] == hashlib.sha256(masked.encode()).hexdigest()
     assert list(body["artifacts"]["alpha"]) == ["b", "a"]
+
+
+def test_a_large_artifact_is_named_by_the_text_the_ledger_hashed(tmp_path: Path) -> None:
+    """Guards the digest shared with the ledger: with the ledger's texts or without, a large artifact
+    is named by the UTF-8 size and SHA-256 of its canonical JSON (characters outside ASCII as they are,
+    a planted secret masked), the text the ledger's chain hash covers for it."""
+    import hashlib
+    import json
+    import sqlite3
+
+    from bmad.core.redact import forget_secrets, register_secret
+    from bmad.ledger import Ledger
+    from bmad.ledger.hashing import canonical_json
+    from bmad.ledger.row_json import PlainArtifacts
+
+    planted = "a-planted-secret-value"
+    register_secret(planted)
+    try:
+        report = {"items": [{"id": f"k8s.{n}", "note": f"naïve ✓ {planted} " * 20} for n in range(60)]}
+        result = PhaseResult(
+            phase=PhaseName.ANALYZE,
+            status=PhaseStatus.PASSED,
+            artifacts={"readiness": report},
+            started_at=T0,
+            finished_at=T0,
+        )
+        release = Release("hello", "dev", "a" * 40, commit_time=T0)
+        texts = PlainArtifacts()
+        with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+            run = ledger.start_phase(release, PhaseName.ANALYZE)
+            ledger.finish_phase(run, result, texts=texts)
+            assert ledger.verify().ok
+        shown = [
+            yaml.safe_load(
+                records.render_record(release, result, attempt=1, evidence_dir=None, ledger_hash=None, texts=t)
+            )
+            for t in (texts, None)
+        ]
+    finally:
+        forget_secrets()
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        (stored,) = db.execute("SELECT artifacts FROM phase_runs").fetchone()
+    hashed = canonical_json(json.loads(stored)["readiness"]).encode()
+    assert planted.encode() not in hashed and "naïve ✓".encode() in hashed
+    assert shown[0] == shown[1]
+    digest = hashlib.sha256(hashed).hexdigest()
+    assert shown[0]["artifacts"]["readiness"] == {"omitted_bytes": len(hashed), "sha256": digest}

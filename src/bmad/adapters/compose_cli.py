@@ -15,11 +15,11 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bmad.adapters._process import CommandResult, run_command
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.spans import SpanKind
 from bmad.ports.evidence import EvidenceSink
@@ -46,7 +46,7 @@ def compose_program() -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeProject:
     """One project (``-p``) of one compose file on one engine."""
 

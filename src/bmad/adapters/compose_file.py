@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import check_node_graph, safe_load_limited, yaml_error
 
@@ -130,7 +130,7 @@ UNSUPPORTED_SERVICE_KEYS = frozenset(
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeDependency:
     """One ``depends_on`` entry: the service waited for and the condition it must reach first."""
 
@@ -138,7 +138,7 @@ class ComposeDependency:
     condition: str = "service_started"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class HealthBudget:
     """A healthcheck's timing, with the engines' defaults (interval 30s, retries 3, start_period 0)."""
 
@@ -152,7 +152,7 @@ class HealthBudget:
         return self.start_period + self.interval * self.retries
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeService:
     """One service of a compose file, with its line for errors and its definition as written."""
 
@@ -193,7 +193,7 @@ class ComposeService:
         )
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComposeFile:
     """A checked compose file: its services, and the order Compose would start them in."""
 

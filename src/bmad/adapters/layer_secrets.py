@@ -17,10 +17,10 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.files import write_atomic
 from bmad.core.redact import mask_value, redact, register_secret
@@ -46,7 +46,7 @@ def rule_name(detect_secrets_type: str) -> str:
     return _RULE_NAMES.get(detect_secrets_type, re.sub(r"[^a-z0-9]+", "-", detect_secrets_type.lower()).strip("-"))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Layer:
     """One layer of the archive to scan, with the history step that made it."""
 
@@ -167,7 +167,7 @@ class DetectSecretsLayerScanner:
         ]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Found:
     """A secret detect-secrets found in one file; only a masked form and a hash of its value."""
 

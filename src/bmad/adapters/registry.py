@@ -12,12 +12,13 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from bmad.adapters._http import HttpClient
 from bmad.config.build import PushConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, ConfigError
 from bmad.core.redact import register_secret
 from bmad.ports.registry import ManifestInfo
@@ -37,7 +38,7 @@ def is_loopback(address: str) -> bool:
     return bool(_LOOPBACK.match(address))
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RegistryAuth:
     """Registry credentials and where they were read from (the password never shown)."""
 

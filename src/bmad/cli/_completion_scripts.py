@@ -4,10 +4,11 @@ sub-commands (``stack up``) and each command's options, so a script always match
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+
+from bmad.core.datatypes import datatype
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CommandWords:
     """What completes after ``bmad <path>``: sub-commands and options, and the one-line help."""
 

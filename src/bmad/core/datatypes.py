@@ -5,8 +5,13 @@ frozen, ``__setattr__``/``__delattr__`` for each class and compiles it: ~0.5 ms 
 every command that imports a hundred of them. ``@datatype`` makes the same class a dataclass
 without those methods (so ``fields``, ``asdict``, ``replace`` and ``__match_args__`` work as
 before) and gives it generic ones that read a per-class plan built on first use. Instances behave
-as with ``@dataclass``: same arguments, defaults, errors, ``repr`` text, equality and hash. Their
-``__init__`` is slower (~2x): keep ``@dataclass`` for types made in hot loops.
+as with ``@dataclass``: same arguments, defaults, errors, ``repr`` text, equality and hash.
+
+The shared ``__init__`` is ~1.5x slower than a compiled one, so a class built often gets its own:
+once :data:`COMPILE_AFTER` instances of it have been made, its ``__init__`` is written and compiled
+for its fields (~0.2 ms, once), as ``@dataclass`` would have written it at import, for every class.
+A class whose fields need ``setattr`` (a property or slot of the same name, a ``__setattr__`` of
+its own) or a field named ``self`` keeps the shared one.
 
 Not supported (keep ``@dataclass``): ``order=True``, ``slots=True``, a plain ``@dataclass`` deriving
 from a frozen ``@datatype``. ``__dataclass_params__`` shows what ``@dataclass`` itself was asked for
@@ -70,7 +75,7 @@ def _make_datatype(cls: type[_T], options: _Options) -> type[_T]:
     write_doc = cls.__doc__ is None
     if write_doc:  # else @dataclass calls inspect.signature on an __init__ that is not yet there
         cls.__doc__ = "-"
-    dataclasses.dataclass(init=False, repr=False, eq=False, frozen=frozen_by_dataclass, kw_only=options.kw_only)(cls)
+    _fields_of(cls, frozen_by_dataclass, options.kw_only)
     fields = list(getattr(cls, "__dataclass_fields__").values())  # noqa: B009
     init_order = _init_order(fields)
     if write_doc:
@@ -90,6 +95,41 @@ def _make_datatype(cls: type[_T], options: _Options) -> type[_T]:
             setattr(cls, name, method)
     _set_hash(cls, own, options)
     return cls
+
+
+class _Plain:
+    """What a plain field's text annotation is while @dataclass looks at the class (see :func:`_fields_of`)."""
+
+
+_PLAIN = _Plain()
+_SPECIAL_NAMES = ("ClassVar", "InitVar", "KW_ONLY")
+
+
+def _fields_of(cls: type, frozen: bool, kw_only: bool) -> None:
+    """``cls`` made a dataclass without methods: its ``__dataclass_fields__``, defaults and helpers.
+
+    @dataclass asks three times of each text annotation (the module's ``from __future__ import
+    annotations`` makes them all texts) whether it names ``ClassVar``, ``InitVar`` or ``KW_ONLY``,
+    each time matching a regex and looking names up in the module: most of its cost. An annotation
+    whose text holds none of those names is shown to it as a plain object meanwhile, and given back
+    after (each field's ``type`` is its text, as @dataclass sets it). So, unlike @dataclass, a field
+    annotated with another name bound to one of them (``CV = ClassVar``; ``x: CV[int]``) is a plain field."""
+    annotations = cls.__dict__.get("__annotations__") or {}  # noqa: RUF063 - changed in place: not a copy
+    plain = {
+        name: text
+        for name, text in annotations.items()
+        if text.__class__ is str and not any(special in text for special in _SPECIAL_NAMES)
+    }
+    for name in plain:
+        annotations[name] = _PLAIN
+    try:
+        dataclasses.dataclass(init=False, repr=False, eq=False, frozen=frozen, kw_only=kw_only)(cls)
+    finally:
+        annotations.update(plain)
+    fields = cls.__dict__.get("__dataclass_fields__", {})
+    for name, text in plain.items():
+        if name in fields:
+            fields[name].type = text
 
 
 def _check_bases(cls: type, frozen: bool) -> bool:
@@ -153,6 +193,7 @@ class _Plan:
     """What the shared methods need to know about one class, built from its fields on first use."""
 
     __slots__ = (
+        "calls",
         "compared",
         "direct",
         "factories",
@@ -189,6 +230,7 @@ class _Plan:
         self.shown = tuple(field.name for field in data if field.repr)
         self.compared = _getter(tuple(field.name for field in data if field.compare))
         self.hashed = _getter(tuple(f.name for f in data if (f.compare if f.hash is None else f.hash)))
+        self.calls = 0  # instances made by the shared __init__ (see COMPILE_AFTER)
 
 
 _REQUIRED: Any = object()  # __init__'s marker of a value the caller must give
@@ -235,8 +277,20 @@ def _plan(cls: type) -> _Plan:
     return plan
 
 
+COMPILE_AFTER = 64  # instances made by the shared __init__ before a class gets a compiled one
+
+
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    plan = _PLANS.get(type(self)) or _plan(type(self))
+    cls = type(self)
+    plan = _PLANS.get(cls) or _plan(cls)
+    plan.calls += 1
+    if plan.calls >= COMPILE_AFTER and cls.__dict__.get("__init__") is _init:
+        compiled = _compiled_init(cls, plan)
+        if compiled is not None:
+            cls.__init__ = compiled  # this class's own, as @dataclass sets it
+            compiled(self, *args, **kwargs)
+            return
+        plan.calls = -(1 << 62)  # not compilable: never asked again
     state = plan.template.copy()
     state.update(zip(plan.positional, args, strict=False))  # too many: refused below
     if kwargs:
@@ -257,6 +311,46 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
             set_field(self, name, value)
     if plan.post_init:
         self.__post_init__(*passed_on)
+
+
+_COMPILED: dict[str, types.CodeType] = {}  # each __init__ source compiled so far (classes of one shape share it)
+
+
+def _compiled_init(cls: type, plan: _Plan) -> Callable[..., None] | None:
+    """``cls``'s own ``__init__``: what :func:`_init` does for it, written for its fields and compiled.
+
+    Python itself then checks the arguments (the same signature, so the same errors). None when the
+    values must go through ``setattr`` or a field is named ``self``."""
+    fields = getattr(cls, "__dataclass_fields__")  # noqa: B009
+    if not plan.direct or "self" in fields:
+        return None
+    params = [*plan.positional, *(["*"] if plan.keyword_only else []), *plan.keyword_only]
+    namespace: dict[str, Any] = {"__datatype_factory__": _FACTORY}
+    body = ["    __datatype_dict__ = self.__dict__"]
+    for name, start in plan.template.items():  # field order, as the shared __init__ fills __dict__
+        if name in plan.initvars:
+            continue  # passed on to __post_init__, not kept
+        value = name if fields[name].init else f"__datatype_make_{name}__()"
+        if start is _FACTORY:
+            namespace[f"__datatype_make_{name}__"] = dict(plan.factories)[name]
+            if fields[name].init:
+                value = f"(__datatype_make_{name}__() if {name} is __datatype_factory__ else {name})"
+        body.append(f"    __datatype_dict__[{name!r}] = {value}")
+    if plan.post_init:
+        body.append(f"    self.__post_init__({''.join(f'{n}, ' for n in plan.initvars)})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    code = _COMPILED.get(source)
+    if code is None:
+        code = _COMPILED[source] = compile(source, f"<datatype {cls.__qualname__}>", "exec")
+    made: dict[str, Any] = {}
+    exec(code, namespace, made)  # noqa: S102 - the source is written above from field names only
+    function = made["__init__"]
+    template = plan.template
+    function.__defaults__ = tuple(template[n] for n in plan.positional if template[n] is not _REQUIRED) or None
+    function.__kwdefaults__ = {n: template[n] for n in plan.keyword_only if template[n] is not _REQUIRED} or None
+    function.__qualname__ = f"{cls.__qualname__}.__init__"
+    function.__module__ = cls.__module__
+    return function  # type: ignore[no-any-return]
 
 
 def _call_error(cls: type, plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.spans import Span
 
 # A metric value as written into phase records: the guide uses numbers, percentages and booleans.
@@ -60,7 +61,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CheckResult:
     """What one check found.
 
@@ -109,7 +110,7 @@ class CheckResult:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Release:
     """A release is (service, environment, version); the version is a git commit."""
 
@@ -128,7 +129,7 @@ class Release:
         return f"{self.service}/{self.environment}@{self.short_version}"
 
 
-@dataclass
+@datatype
 class PhaseResult:
     """The outcome of one phase of one release, as written into its record."""
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
@@ -71,7 +72,7 @@ def _project_urls() -> tuple[str, ...]:
     of install is asked through importlib.metadata.
     """
     for entry in sys.path:
-        for info in sorted(Path(entry or ".").glob("bmad-*.dist-info")):
+        for info in _dist_infos(entry or "."):
             try:
                 return _header_values(info.joinpath("METADATA").read_text(encoding="utf-8"), "Project-URL")
             except OSError:
@@ -82,6 +83,17 @@ def _project_urls() -> tuple[str, ...]:
         return tuple(metadata.metadata("bmad").get_all("Project-URL") or [])
     except metadata.PackageNotFoundError:
         return ()
+
+
+def _dist_infos(folder: str) -> list[Path]:
+    """The ``bmad-*.dist-info`` entries of ``folder``, sorted (as ``Path.glob`` finds them; one listing
+    of a site-packages with its hundreds of entries, without glob's pattern machinery)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if e.name.startswith("bmad-") and e.name.endswith(".dist-info")]
+    except OSError:  # not a folder (a zip on sys.path), or gone
+        return []
+    return [Path(folder, name) for name in sorted(names)]
 
 
 def _header_values(text: str, name: str) -> tuple[str, ...]:

@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
+
+from bmad.core.datatypes import datatype
 
 Item = TypeVar("Item")
 
@@ -33,7 +34,7 @@ class SpanKind(StrEnum):
     PROGRAM = "program"  # any other program (scanners, kubectl, compose ...)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Span:
     """One external wait: its kind, a short label, and when it started and ended (UTC)."""
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bmad.core.datatypes import datatype
 from bmad.engine.publish import Published
 
 if TYPE_CHECKING:
     from bmad.reports.metrics import FrameworkMetrics
 
 
-@dataclass
+@datatype
 class DemoRelease:
     """One release the demo ran: its outcome, phases, published documents and time taken."""
 
@@ -40,7 +41,7 @@ class DemoRelease:
         }
 
 
-@dataclass
+@datatype
 class DemoResult:
     """A whole demo run: where it ran, its releases and the framework metrics it produced."""
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bmad.ledger.evidence import EvidenceFolder
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.records import RollbackInput
+    from bmad.ledger.row_json import PlainArtifacts
     from bmad.ledger.store import Ledger
 
 log = logging.getLogger("bmad.engine")
@@ -255,15 +256,20 @@ class PhaseRunner:
         """The ledger row (the record), the git record's commit started, then phase.json in the
         evidence folder. git writes the commit while bmad goes on: :meth:`finish_records` (the next
         phase's record, or the end of the run, after publishing) waits for it."""
+        from bmad.ledger.row_json import PlainArtifacts
+
         result = outcome.result
         pending: PendingRecord | None = None
+        texts = PlainArtifacts()  # the artifacts redacted and encoded once, for the ledger and the git record
         try:
             rollback = _rollback_input(result)
-            stored = self.ledger.finish_phase(run_id, result, evidence_dir=outcome.evidence_dir, rollback=rollback)
+            stored = self.ledger.finish_phase(
+                run_id, result, evidence_dir=outcome.evidence_dir, rollback=rollback, texts=texts
+            )
             outcome.ledger_hash = stored.hash
             if self.config.records.enabled:
                 self.finish_records()  # the previous phase's commit is this one's parent
-                pending = self._start_record(outcome)
+                pending = self._start_record(outcome, texts)
         finally:
             try:
                 _write_phase_json(outcome, evidence)
@@ -279,7 +285,7 @@ class PhaseRunner:
             self._pending_record = None
             self._finish_record(outcome, pending)
 
-    def _start_record(self, outcome: PhaseOutcome) -> PendingRecord | None:
+    def _start_record(self, outcome: PhaseOutcome, texts: PlainArtifacts) -> PendingRecord | None:
         from bmad.adapters import git
         from bmad.engine.records import commit_record, record_path, render_record
 
@@ -293,6 +299,7 @@ class PhaseRunner:
                 evidence_dir=outcome.evidence_dir,
                 ledger_hash=outcome.ledger_hash,
                 ledger_signature=self.ledger.anchor_signature(outcome.ledger_hash) if outcome.ledger_hash else None,
+                texts=texts,
             )
             outcome.record_path = record_path(self.release, result)
             return commit_record(repo, self.config.records, self.release, result, content, parent=self.records_head)

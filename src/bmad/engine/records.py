@@ -18,6 +18,7 @@ from bmad.core.digest import sha256
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
 from bmad.engine.record_yaml import WIDTH, Unsupported, dump_record
+from bmad.ledger.row_json import PlainArtifacts
 
 if TYPE_CHECKING:
     from bmad.ledger.anchors import ChainAnchor
@@ -40,7 +41,11 @@ def render_record(
     evidence_dir: str | None,
     ledger_hash: str | None,
     ledger_signature: str | None = None,
+    texts: PlainArtifacts | None = None,
 ) -> str:
+    """The phase's git record (YAML). ``texts``: the artifacts' plain forms and JSON texts as the
+    ledger made them for this result (:meth:`bmad.ledger.Ledger.finish_phase`): a large artifact's
+    digest is then taken of the text the ledger stored, not of a second redaction and encoding."""
     data: dict[str, Any] = {
         "service": release.service,
         "environment": release.environment,
@@ -82,7 +87,7 @@ def render_record(
         "ledger_signature": ledger_signature,  # only with ledger.signing_key
     }
     kept = {k: v for k, v in data.items() if v is not None or k == "forced_reason"}
-    artifacts = _record_artifacts(kept["artifacts"]) if "artifacts" in kept else None
+    artifacts = _record_artifacts(kept["artifacts"], texts or PlainArtifacts()) if "artifacts" in kept else None
     clean = json.loads(json.dumps(redact_data(kept | {"artifacts": None}), default=str))  # plain, declared order
     if artifacts is not None:
         clean["artifacts"] = artifacts
@@ -106,29 +111,22 @@ def _pyyaml_dump(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=WIDTH)
 
 
-def _record_artifacts(artifacts: dict[str, Any]) -> dict[str, Any]:
-    """The artifacts as the record shows them: redacted and plain (their JSON round trip), and a large
-    one (the readiness report of a big bundle) named by the digest of its JSON instead of repeated:
-    the ledger and the evidence folder keep it whole, and emitting it as YAML was most of the cost of
-    recording a large phase. A large artifact is encoded once, for its digest, not carried through
-    the record's round trip."""
+def _record_artifacts(artifacts: dict[str, Any], texts: PlainArtifacts) -> dict[str, Any]:
+    """The artifacts as the record shows them, in their order: redacted and plain (their JSON round
+    trip), and a large one (the readiness report of a big bundle) named by the size and SHA-256 of its
+    canonical JSON in UTF-8 (the text the ledger stores and hashes) instead of repeated: the ledger and
+    the evidence folder keep it whole, and emitting it as YAML was most of the cost of recording a
+    large phase."""
+    plain = texts.of(artifacts)  # each value made plain once: the ledger's, when it made them
     shown: dict[str, Any] = {}
-    for name, value in redact_data(artifacts).items():
-        text = _sorted_json(value)
+    for name, value in artifacts.items():
+        text = texts.canonical(plain[str(name)]).encode("utf-8")
         if len(text) <= LARGE_ARTIFACT_BYTES:
-            shown[str(name)] = json.loads(json.dumps(value, default=str))
+            shown[str(name)] = json.loads(json.dumps(redact_data(value), default=str))  # its keys in their order
             continue
-        digest = sha256(text.encode("utf-8")).hexdigest()  # not OpenSSL's (~4 ms to load) for a small report
+        digest = sha256(text).hexdigest()  # not OpenSSL's (~4 ms to load) for a small report
         shown[str(name)] = {"omitted_bytes": len(text), "sha256": digest}
     return shown
-
-
-def _sorted_json(value: Any) -> str:
-    """The JSON of ``value``'s plain form, keys sorted, no spaces."""
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    except TypeError:  # keys of mixed types: made texts (as the round trip makes them) before sorting
-        return json.dumps(json.loads(json.dumps(value, default=str)), sort_keys=True, separators=(",", ":"))
 
 
 def commit_record(

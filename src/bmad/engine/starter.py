@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from bmad.config.analyze import AnalyzeConfig
 from bmad.config.models import BmadConfig, ServiceConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError, UsageError
 from bmad.core.files import write_atomic
 
@@ -24,7 +25,7 @@ _COMMENT_COLUMN = 27
 Block = tuple[str, bool]  # (text, optional: commented out when the file would not validate with it)
 
 
-@dataclass
+@datatype
 class Starter:
     """The starter ``bmad.yaml`` ``bmad init`` writes, and what it found in the folder to fill it."""
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bmad.core.datatypes import datatype
 from bmad.ledger.content import sign
 from bmad.ledger.records import VerifyReport
 from bmad.ledger.schema import PhaseRunRow
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ChainAnchor:
     """The chain hash one phase record committed outside the database, and where it was read."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -289,7 +289,7 @@ class ReleaseHistory:
         }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseOutline:
     """A release as figures read it: the latest result of each phase that ran, with its status and
     times (the phases read in detail also with their metrics and artifacts, and their checks as

@@ -6,7 +6,8 @@ plain values. A check's artifact is also its phase's (the engine merges them; an
 holds its readiness report, a megabyte for 1,000 objects, in both): :class:`PlainArtifacts` redacts it,
 makes it plain and encodes it in each form once, and the rows and the hashed text are spliced from
 those texts (a JSON object's text is its members' texts joined, so the bytes are those a single
-``json.dumps`` writes).
+``json.dumps`` writes). The engine names a large artifact in the phase's git record by the digest of
+the same hashed text (:mod:`bmad.engine.records`), made once for both.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ class PlainArtifacts:
     def row_text(self, artifacts: dict[str, Any]) -> str:
         """``json.dumps(artifacts)`` of artifacts :meth:`of` made."""
         return row_object((name, _text(value, self._row_texts, json.dumps)) for name, value in artifacts.items())
+
+    def canonical(self, value: Any) -> str:
+        """``canonical_json`` of one plain value :meth:`of` made: the text the hash covers, made once."""
+        return _text(value, self._hash_texts, canonical_json)
 
     def hash_text(self, artifacts: dict[str, Any]) -> list[str]:
         """``canonical_json(artifacts)`` of artifacts :meth:`of` made, in pieces to join."""

@@ -22,6 +22,7 @@ from bmad.ledger.history import find_release
 from bmad.ledger.lease import owner_host, owner_pid
 from bmad.ledger.locks import lock_stale
 from bmad.ledger.records import LedgerError, PhaseRunRecord, RollbackInput, RollbackRecord, check_data
+from bmad.ledger.row_json import PlainArtifacts
 from bmad.ledger.row_records import rollback_record, run_record
 from bmad.ledger.schema import CheckResultRow, LockRow, PhaseRunRow, ReleaseRow, RollbackRow, SpanRow
 from bmad.ledger.transactions import Database
@@ -105,7 +106,13 @@ class RunWriter:
             session.execute(update(PhaseRunRow).where(PhaseRunRow.id == run_id).values(evidence_dir=evidence_dir))
 
     def finish_phase(
-        self, run_id: int, result: PhaseResult, *, evidence_dir: str | None, rollback: RollbackInput | None
+        self,
+        run_id: int,
+        result: PhaseResult,
+        *,
+        evidence_dir: str | None,
+        rollback: RollbackInput | None,
+        texts: PlainArtifacts | None = None,  # kept by the SQLite writer only: the ORM encodes its own
     ) -> PhaseRunRecord:
         if not result.status.finished:
             raise LedgerError(f"cannot finish a phase with status {result.status.value}")

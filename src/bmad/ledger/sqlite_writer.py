@@ -223,11 +223,17 @@ class SqliteWriter:
             db.execute("UPDATE phase_runs SET evidence_dir = ? WHERE id = ?", (evidence_dir, run_id))
 
     def finish_phase(
-        self, run_id: int, result: PhaseResult, *, evidence_dir: str | None, rollback: RollbackInput | None
+        self,
+        run_id: int,
+        result: PhaseResult,
+        *,
+        evidence_dir: str | None,
+        rollback: RollbackInput | None,
+        texts: PlainArtifacts | None = None,
     ) -> PhaseRunRecord:
         if not result.status.finished:
             raise LedgerError(f"cannot finish a phase with status {result.status.value}")
-        artifacts = PlainArtifacts()
+        artifacts = texts if texts is not None else PlainArtifacts()
         with write_transaction(self._path) as db:
             row = self._filled(_running_row(db, run_id), result, evidence_dir, artifacts)
             _insert_checks(db, row, artifacts)

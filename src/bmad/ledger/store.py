@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bmad.ledger.history_port import LedgerHistory
     from bmad.ledger.lease import LedgerLock
     from bmad.ledger.locks import Locks
+    from bmad.ledger.row_json import PlainArtifacts
     from bmad.ledger.runs import RunWriter
     from bmad.ledger.sqlite_locks import SqliteLocks
     from bmad.ledger.sqlite_writer import SqliteWriter
@@ -326,12 +327,15 @@ class Ledger:
         *,
         evidence_dir: str | None = None,
         rollback: RollbackInput | None = None,
+        texts: PlainArtifacts | None = None,
     ) -> PhaseRunRecord:
         """Record the outcome of a running phase (and its rollback, if any) in one transaction.
 
-        The record is chained: its hash covers its content and the previous record's hash.
+        The record is chained: its hash covers its content and the previous record's hash. ``texts``:
+        where the artifacts' plain forms and JSON texts are kept, for a caller that writes them again
+        (the engine's phase record names a large artifact by the digest of the same text).
         """
-        return self._writer.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback)
+        return self._writer.finish_phase(run_id, result, evidence_dir=evidence_dir, rollback=rollback, texts=texts)
 
     def record_phase(
         self,

@@ -4,14 +4,13 @@ series or ``nvidia-smi``, and the NVIDIA Container Toolkit's version, advisories
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bmad.core.datatypes import datatype
 from bmad.ports.metrics import MetricsQuery
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class GpuSample:
     """One device at one moment; ``None`` where the tool did not report the value."""
 

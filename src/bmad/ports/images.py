@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Protocol
+
+from bmad.core.datatypes import datatype
 
 LineSink = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class BuildRequest:
     """What to build: the context, the Containerfile, the tags and the build settings."""
 
@@ -23,7 +25,7 @@ class BuildRequest:
     timeout_seconds: float = 1800.0
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class BuildOutcome:
     """Whether a build succeeded, and the image it made."""
 
@@ -32,7 +34,7 @@ class BuildOutcome:
     error: str | None = None  # the builder's own message when ok is False
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class HistoryStep:
     """One step of an image's history: the instruction and the layer it added, if any."""
 
@@ -41,7 +43,7 @@ class HistoryStep:
     size_bytes: int | None = None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ImageInfo:
     """A built image as the engine describes it: size, layers, history, env and labels."""
 
@@ -54,7 +56,7 @@ class ImageInfo:
     labels: Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class PushOutcome:
     """Where an image was pushed and the manifest digest the engine reported."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bmad.core.datatypes import datatype
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Sample:
     """One series' value from an instant query, at the time Prometheus evaluated it."""
 

@@ -8,14 +8,15 @@ does not answer and :class:`~bmad.core.errors.AdapterError` when it answers with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.ports.metrics import MetricsQuery
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RuntimeInfo:
     """Prometheus' runtime state: when it started, whether its config loaded, its retention."""
 
@@ -25,7 +26,7 @@ class RuntimeInfo:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ScrapeTarget:
     """One target Prometheus scrapes, with its health and last error."""
 
@@ -40,7 +41,7 @@ class ScrapeTarget:
         return next((value for key, value in self.labels if key == name), None)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Rule:
     """One alerting or recording rule loaded in Prometheus, with its health."""
 
@@ -51,7 +52,7 @@ class Rule:
     query: str = ""
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RuleGroup:
     """A group of rules from one rule file, as Prometheus loaded it."""
 
@@ -64,7 +65,7 @@ class RuleGroup:
         return [r for r in self.rules if r.health not in ("ok", "unknown") or r.last_error]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class AlertmanagerRef:
     """An Alertmanager Prometheus knows of, and whether it sends alerts there."""
 
@@ -108,7 +109,7 @@ class Alertmanager(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DashboardRef:
     """A Grafana dashboard that was searched for or installed: its uid, title, URL and folder."""
 
@@ -118,7 +119,7 @@ class DashboardRef:
     folder: str = ""
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DataSource:
     """A Grafana data source, which dashboards read their panels from."""
 
@@ -129,7 +130,7 @@ class DataSource:
     is_default: bool = False
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DataSourceHealth:
     """The answer of Grafana's health check of a data source."""
 

@@ -4,11 +4,12 @@ release so that MEASURE's load test loads the version about to be deployed."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype(frozen=True)
 class CandidateImage:
     """The image BUILD pushed for this release."""
 

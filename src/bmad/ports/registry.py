@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype(frozen=True)
 class ManifestInfo:
     """The manifest a tag points to in a registry: the digest a deployment pins, and the image's."""
 

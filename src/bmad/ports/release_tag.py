@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bmad.core.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype(frozen=True)
 class TagOutcome:
     """What tagging a release did to its git tag: created, kept or moved."""
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.ports.evidence import EvidenceSink
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Sbom:
     """An SBOM written to ``path``: its format, the tool that made it and how many components it lists."""
 

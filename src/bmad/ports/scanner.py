@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.ports.evidence import EvidenceSink
 
 SEVERITIES = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -22,7 +23,7 @@ def severity_rank(value: str) -> int:
     return _RANK.get(normalise_severity(value), 0)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Vulnerability:
     """One vulnerable package a scanner reported, with its severity and fixed version."""
 
@@ -41,7 +42,7 @@ class Vulnerability:
         return bool(self.fixed)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReportedSecret:
     """A secret a scanner reported (trivy ``Secrets[]``); ``match`` is already masked by the tool."""
 
@@ -54,7 +55,7 @@ class ReportedSecret:
     created_by: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ScanReport:
     """A scanner's report on one image or repository, in one model for trivy and grype."""
 
@@ -87,7 +88,7 @@ class VulnerabilityScanner(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SecretFinding:
     """A secret found in an image. Holds no value: ``masked`` shows at most a short prefix."""
 
@@ -101,7 +102,7 @@ class SecretFinding:
     created_by: str | None = None  # the Containerfile instruction that made the layer (redacted)
 
 
-@dataclass
+@datatype
 class LayerScanResult:
     """The secrets found in an image's layers, and how many layers and files were scanned or skipped."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal, Protocol
 
 from bmad.core.datatypes import datatype
@@ -19,7 +19,7 @@ class SchemaError:
     message: str
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SchemaOutcome:
     """The schema validation of one Kubernetes object: valid, invalid or skipped, and why."""
 

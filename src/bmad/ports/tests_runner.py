@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.ports.images import LineSink
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CommandRun:
     """One command run to its end or its timeout: exit code, redacted output tail, duration."""
 
@@ -36,7 +37,7 @@ class CommandRunner(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Wait:
     """What a test environment must answer before the suite runs: a URL or a TCP address."""
 
@@ -45,7 +46,7 @@ class Wait:
     timeout_seconds: float = 60.0
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class EnvironmentSpec:
     """What to bring up before a suite and tear down after it."""
 
@@ -59,7 +60,7 @@ class EnvironmentSpec:
     ready_timeout_seconds: float = 120.0
 
 
-@dataclass
+@datatype
 class EnvironmentReport:
     """What happened while bringing up / tearing down (evidence; no secret values)."""
 

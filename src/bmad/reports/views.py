@@ -9,7 +9,7 @@ each phase that ran for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -121,7 +121,7 @@ def _flag(value: MetricValue | Any) -> bool | None:
     return None
 
 
-@dataclass
+@datatype
 class ReleaseView:
     """One release and the latest result of each phase that ran for it."""
 

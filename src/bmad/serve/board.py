@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from bmad.core.datatypes import datatype
 from bmad.reports.views import Outcome, ReleaseView
 from bmad.serve.layout import age, badge, esc, layout, phase_strip, query
 
 RECENT_ROWS = 50  # releases listed under the board
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class BoardFilter:
     """The board's query string: each field narrows what is shown when set."""
 
@@ -33,7 +33,7 @@ class BoardFilter:
         return query({"service": self.service, "environment": self.environment, "outcome": self.outcome})
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Cell:
     """One (service, environment): its newest release and the newest one that succeeded."""
 
@@ -41,7 +41,7 @@ class Cell:
     serving: ReleaseView | None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class BoardSummary:
     """What every board needs from one load of the releases, worked out once per load: each
     release's outcome, the cells, the filter's choices and the fingerprint."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bmad.core.datatypes import datatype
 from bmad.reports.metrics import format_duration
 from bmad.serve.layout import esc, layout
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 NewestChained = tuple["ReleaseHistory", "PhaseRunRecord"]
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Verification:
     """A verification of the hash chain and when it ran (the ledger's clock)."""
 

@@ -10,10 +10,10 @@ reads everything again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseStatus
 from bmad.ledger.reader import ChangeMarks, stamp_counts
 from bmad.ledger.records import LATEST_AND_OUTLINES
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 SHOWN = LATEST_AND_OUTLINES
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Loaded:
     """One release as loaded: its view, where it sorts, and what it counted."""
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+
+from bmad.core.datatypes import datatype
 
 MAX_PAGES = 256
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class PageKey:
     """What a kept page was rendered from."""
 

@@ -3,10 +3,10 @@ rollback plan, and the live panel of a release that is still running."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import PhaseName, PhaseStatus
 from bmad.reports.metrics import format_duration
 from bmad.reports.report import render_report
@@ -20,7 +20,7 @@ REPORT_FILE_NOTE = "This file is self-contained: it fetches nothing."
 SERVED_NOTE = "Served by bmad serve from the ledger; this page fetches only its script, stylesheet and live updates."
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class PhaseLine:
     """One phase of a release as the live panel shows it."""
 
@@ -33,7 +33,7 @@ class PhaseLine:
         return {"phase": self.phase, "status": self.status, "duration": self.duration, "checks": self.checks}
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LiveState:
     """Where a release stands now: sent to live pages whenever it changes."""
 

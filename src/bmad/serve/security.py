@@ -6,10 +6,10 @@ import hmac
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import UsageError
 
 TOKEN_COOKIE = "bmad_token"  # noqa: S105 (the cookie's name, not a secret)
@@ -56,7 +56,7 @@ def require_safe_bind(host: str, token: str | None) -> None:
         )
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Access:
     """The server's rules: the token (None on loopback without one) and the ``Host`` names accepted."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bmad.core.datatypes import datatype
 from bmad.reports import charts
 from bmad.reports.metrics import (
     TARGET_DEPLOYMENT_SECONDS,
@@ -26,7 +26,7 @@ MAX_WEEKS = 104  # the newest two years are drawn
 WEEK = timedelta(days=7)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Week:
     """The framework metrics of one week, a point on the trend charts."""
 
@@ -34,7 +34,7 @@ class Week:
     metrics: FrameworkMetrics
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Chart:
     """One chart: a value per week (None: nothing to draw that week) and the guide's target."""
 

@@ -18,10 +18,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from bmad.core import process
+from bmad.core.datatypes import datatype
 
 _ERROR_LINE = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL|PANIC|panic|error:|Error:)", re.ASCII)
 
@@ -129,7 +129,7 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ShortResult:
     """A short command run to completion: its exit code and its output."""
 

@@ -12,13 +12,14 @@ import pwd
 import secrets
 import shutil
 import signal
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.files import write_atomic
 from bmad.stack import _probe
@@ -44,7 +45,7 @@ FILE_SD_REFRESH = "5s"
 EXAMPLE_RULES_DIR = "examples/hello/monitoring"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class StackPorts:
     """The port each server of the local stack listens on."""
 
@@ -59,7 +60,7 @@ class StackPorts:
         return value if isinstance(value, int) else None
 
 
-@dataclass
+@datatype
 class StackSettings:
     """Everything needed to (re)start the stack; persisted in ``<root>/state.json``."""
 

@@ -14,12 +14,13 @@ import json
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
 from bmad.core.files import write_atomic
 from bmad.stack import _probe
@@ -42,7 +43,7 @@ STATE_FILE = "state.json"
 DEFAULT_READY_TIMEOUT = 30.0
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ComponentStatus:
     """How a local stack component is doing, as ``bmad stack status`` shows it."""
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 
 from bmad.adapters.notify.delivery import AttemptFailed, DeliveryPolicy, deliver
+from bmad.core.datatypes import datatype
 from bmad.ports.notifications import Notification
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SmtpSettings:
     """Where and how a channel's e-mail is sent: the SMTP server, the addresses and the login."""
 

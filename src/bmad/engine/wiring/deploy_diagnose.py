@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.engine.wiring.deploy import make_target
 from bmad.phases.gpu_scope import gpu_scope
@@ -14,7 +15,7 @@ from bmad.ports.metrics import MetricsQuery
 from bmad.ports.target import Diagnosis, Target
 
 
-@dataclass
+@datatype
 class DiagnoseReport:
     """What ``bmad diagnose`` reports: the target's status and its troubleshooting findings."""
 

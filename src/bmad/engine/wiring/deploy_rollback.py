@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.models import BmadConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import UsageError
 from bmad.core.models import CheckResult, CheckStatus, PhaseName, PhaseStatus
 from bmad.engine.wiring.deploy import make_target
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from bmad.ports.notifications import DeliveryRecord
 
 
-@dataclass
+@datatype
 class ManualRollbackOutcome:
     """What ``bmad rollback`` did: from which release to which, the rollback result and the ledger row."""
 

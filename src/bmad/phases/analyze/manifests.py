@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Generic, Self, TypeVar, overload
 
 import yaml
@@ -96,7 +96,7 @@ class ParseFinding:
         }
 
 
-@dataclass
+@datatype
 class ManifestObject:
     """One Kubernetes object of the bundle, with where it came from."""
 

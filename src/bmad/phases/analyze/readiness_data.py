@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -128,7 +128,7 @@ class Skip(NamedTuple):
 Verdict = Fail | NA | Skip | None  # None = pass
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Location:
     """Where a finding is: the object (logical) and the file/line (physical)."""
 
@@ -157,7 +157,7 @@ class Location:
         }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Finding:
     """One failed (or suppressed) occurrence of a catalog item."""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from bmad.config.build import BuildConfig
+from bmad.core.datatypes import datatype
 
 CANDIDATES = ("Containerfile", "Dockerfile")
 _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Stage:
     """One ``FROM`` of a Containerfile: the base it starts from, its name and its line."""
 
@@ -23,7 +23,7 @@ class Stage:
     line: int
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ContainerfileInfo:
     """What BUILD's checks read from a Containerfile: its stages and its number of instructions."""
 

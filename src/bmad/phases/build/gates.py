@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 
 from bmad.config.build import VulnerabilityIgnore
+from bmad.core.datatypes import datatype
 from bmad.core.sarif import SarifLog, SarifRun, level_for_severity
 from bmad.ports.scanner import ScanReport, SecretFinding, Vulnerability, severity_rank
 
 
-@dataclass
+@datatype
 class VulnerabilityVerdict:
     """The vulnerability gate's decision: what blocks, what the ignore list let through or let expire."""
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from bmad.core.datatypes import datatype
 
 MAX_JUNIT_BYTES = 50 * 1024 * 1024
 
 
-@dataclass
+@datatype
 class JUnitSummary:
     """The counts and failing test names of BUILD's test reports, as the suite check records them."""
 

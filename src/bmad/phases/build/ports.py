@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime
 
+from bmad.core.datatypes import datatype
 from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.images import ImageEngine
 from bmad.ports.registry import Registry
@@ -17,7 +18,7 @@ from bmad.ports.tests_runner import CommandRunner, TestEnvironments
 _RETRY_PAUSE = sleeper(SpanKind.REGISTRY, "push: backing off before a retry")
 
 
-@dataclass
+@datatype
 class BuildPorts:
     """Everything the phase talks to; the engine's wiring builds the adapters."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from bmad.core.datatypes import datatype
 from bmad.ports.images import ImageEngine
 
 
-@dataclass
+@datatype
 class BuildWorkspace:
     """One per phase run; :meth:`clear` removes the scratch folder once every check has finished."""
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from bmad.config.deploy import AutoscalingConfig
+from bmad.core.datatypes import datatype
 from bmad.core.spans import SpanKind, waiting
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LoadGenerator
 from bmad.ports.target import AutoscalerStatus
@@ -20,7 +21,7 @@ from bmad.ports.target import AutoscalerStatus
 SLICE_SECONDS = 2.0  # one load-generator level: requests per second are recorded at this resolution
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReplicaSample:
     """One HPA's status at ``at`` seconds after the load started."""
 
@@ -31,7 +32,7 @@ class ReplicaSample:
     metric_value: float | None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LoadSample:
     """Requests per second answered during the slice that ended ``at`` seconds after the load started."""
 
@@ -40,7 +41,7 @@ class LoadSample:
     errors: int
 
 
-@dataclass
+@datatype
 class LoadDriver:
     """Sends ``connections`` concurrent GETs to ``url`` slice after slice until stopped or ``duration`` passed."""
 
@@ -79,7 +80,7 @@ class LoadDriver:
         self.generator.close()
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class WatchLimits:
     """How long the HPA watch waits for a first scale-up and in all, and how often it polls."""
 

@@ -6,11 +6,12 @@ One :class:`DeployPorts` per phase run; every check's ``run(ctx, ports)`` gets i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from bmad.config.deploy import AutoscalingConfig, DeployConfig
+from bmad.core.datatypes import datatype
 from bmad.phases.deploy.probes import DowntimeProber, DowntimeReport
 from bmad.ports.gpu import GpuProbe, PodGpuView
 from bmad.ports.loadtest import LoadGenerator
@@ -23,7 +24,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@datatype
 class DeployState:
     """What the checks of one run hand each other, and what finish() and metrics() read."""
 
@@ -40,7 +41,7 @@ class DeployState:
         return self.downtime
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DeployPorts:
     """The adapters and settings of one DEPLOY run, handed to every check."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from bmad.core.datatypes import datatype
 from bmad.ports.target import HttpProbe
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class DowntimeReport:
     """What the downtime prober saw during a deploy: failed rounds and the longest gap."""
 

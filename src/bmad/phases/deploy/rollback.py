@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult
 from bmad.core.spans import SpanKind, sleeper
@@ -26,7 +27,7 @@ _RECORDED = ("reason", "detected_at", "recovered_at", "to_version", "manual")
 _RECOVERY_PAUSE = sleeper(SpanKind.SERVICE, "rollback: waiting for the previous version to answer")
 
 
-@dataclass
+@datatype
 class _Attempts:
     """Rollback targets tried in turn until one is accepted: the state it reached, or the errors."""
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from bmad.config.deploy import SmokeConfig
+from bmad.core.datatypes import datatype
 from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.target import HttpProbe, SuiteRunner
 
@@ -21,7 +22,7 @@ from bmad.ports.target import HttpProbe, SuiteRunner
 _ANSWER_PAUSE = sleeper(SpanKind.SERVICE, "waiting for the service to answer")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SmokeCase:
     """One smoke test against the new release and how it went."""
 
@@ -31,7 +32,7 @@ class SmokeCase:
     seconds: float = 0.0
 
 
-@dataclass
+@datatype
 class SmokeReport:
     """The smoke tests of a release: each case, and the service suite's summary when one ran."""
 
@@ -66,7 +67,7 @@ def parse_metric_names(text: str) -> set[str]:
     return names
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class JUnitSummary:
     """The counts and failing test names of the service suite's JUnit report after a deploy."""
 

@@ -16,11 +16,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from bmad.config.deploy import Criterion, NoDataPolicy, VerificationConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.spans import SpanKind, sleeper, waiting
 from bmad.ports.artifacts import BaselineFigure
@@ -32,7 +33,7 @@ _DISCOVERY_PAUSE = sleeper(SpanKind.MONITORING, "Prometheus discovering the repl
 PASS, FAIL, WARN = "pass", "fail", "warn"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Bounds:
     """The range a criterion's observed value must stay in, and how it reads in evidence."""
 
@@ -42,7 +43,7 @@ class Bounds:
     problem: str = ""  # why a relative bound could not be computed
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class CriterionOutcome:
     """One criterion judged once: the value observed, the bound and pass, fail or warn."""
 
@@ -58,7 +59,7 @@ class CriterionOutcome:
         return dict(self.__dict__)
 
 
-@dataclass
+@datatype
 class VerificationResult:
     """The verification window's rounds of outcomes and the first failure, if any."""
 

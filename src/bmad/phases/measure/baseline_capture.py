@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bmad.config.measure import BaselineQuery, NoDataPolicy, render_query
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckStatus
 from bmad.ports.artifacts import BaselineFigure
 from bmad.ports.metrics import MetricsQuery, Sample, Series
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Baseline:
     """One captured baseline query: the figure MEASURE stores, and notes on how it was read."""
 
@@ -110,7 +111,7 @@ def capture(
     return Baseline(spec.name, figure, notes)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Breakdown:
     """Instant queries aggregated by one label: a ``{label value: {figure: value}}`` table."""
 

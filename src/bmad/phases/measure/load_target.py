@@ -11,10 +11,10 @@ loaded, and a production environment's serving release only with levels set for 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bmad.config.measure import LoadTestConfig
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, PhaseName
 from bmad.phases.measure.service import deployed, service_urls
 from bmad.phases.measure.sweep import check_allowed, request_url
@@ -29,7 +29,7 @@ CANDIDATE = "candidate"
 SERVING = "serving"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class SweepTarget:
     """Where the sweep sends its requests, where that URL came from, and which version answers there."""
 

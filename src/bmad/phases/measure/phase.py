@@ -21,10 +21,11 @@ What MEASURE hands on is :class:`bmad.ports.artifacts.MeasureArtifacts`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, MetricValue, PhaseName
 from bmad.phases.gpu_scope import gpu_checks_listed
 from bmad.phases.measure.checks import (
@@ -49,7 +50,7 @@ from bmad.ports.preview import CandidatePreview
 GUIDE_METRICS = ("prometheus_uptime_seconds", "grafana_dashboards_count", "alert_rules_loaded", "baseline_captured")
 
 
-@dataclass
+@datatype
 class MeasurePorts:
     """The monitoring systems and helpers one MEASURE run talks to, handed to every check."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.ports.monitoring import ScrapeTarget
 from bmad.ports.phase import PhaseContext
@@ -54,7 +54,7 @@ def configured_service_urls(ctx: PhaseContext) -> tuple[list[str], str]:
     return [], f"environments.{ctx.environment_name}.monitoring.service_url is not set"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class EnvironmentScope:
     """Which of the job's targets and series are this environment's: those whose ``label`` is ``value``.
 

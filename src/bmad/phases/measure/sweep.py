@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import urljoin, urlsplit
 
 from bmad.config.measure import LoadTestConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import UsageError
 from bmad.ports.artifacts import LoadTestLevel
 from bmad.ports.loadtest import HttpRequest, LevelPlan, LevelResult, LoadGenerator
@@ -66,7 +67,7 @@ def check_allowed(url: str, *, service_urls: Sequence[str], allowed_hosts: Seque
     )
 
 
-@dataclass
+@datatype
 class SweepResult:
     """The load-test sweep's levels, and where and why it stopped early."""
 

@@ -9,9 +9,9 @@ target (:mod:`.lease`). A missing right is worded as the question ``kubectl auth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 
 from .bundle import WORKLOAD_KINDS, ObjectRef
@@ -21,7 +21,7 @@ from .hooks import hook_stage
 REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Right:
     """One permission DEPLOY needs, asked of the API server as a ``SelfSubjectAccessReview``."""
 

@@ -6,8 +6,9 @@ Pure functions over manifest dicts: nothing here talks to the cluster.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
+
+from bmad.core.datatypes import datatype
 
 RELEASE_ANNOTATION = "bmad.dev/release"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -35,7 +36,7 @@ APPLY_ORDER = (
 )
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ObjectRef:
     """One object of a bundle, as the inventory records it."""
 

@@ -12,11 +12,12 @@ import json
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import quote, unquote
 
 from bmad.adapters._http import HttpClient
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
 from bmad.core.spans import SpanKind, sleeper
@@ -61,7 +62,7 @@ BUILTIN_KINDS: dict[tuple[str, str], tuple[str, str, bool]] = {
 }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class StatusCause:
     """One entry of a Status body's ``details.causes`` (a field and why)."""
 
@@ -70,7 +71,7 @@ class StatusCause:
     message: str
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ApiStatus:
     """The parts of a ``kind: Status`` answer bmad reports."""
 
@@ -161,7 +162,7 @@ _ERROR_CLASSES: dict[int, type[KubeApiError]] = {
 }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Credentials:
     """How to reach and authenticate to one API server (from a kubeconfig or in-cluster)."""
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
@@ -46,7 +46,7 @@ def hook_stage(obj: dict[str, Any]) -> str | None:
     return str(stage)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class HookPlan:
     """The bundle without its hooks, and the hook Jobs per stage (in bundle order)."""
 
@@ -73,7 +73,7 @@ def job_outcome(job: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-@dataclass
+@datatype
 class HookRunner:
     """Runs hook Jobs one after the other and waits for each."""
 

@@ -10,8 +10,9 @@ with create / replace and its resourceVersion, so two concurrent writers cannot 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from bmad.core.datatypes import datatype
 
 from .bundle import NEVER_DELETED, ObjectRef, storable
 from .client import KubeApi
@@ -22,7 +23,7 @@ DATA_KEY = "releases.json"
 INVENTORY_LABEL = "bmad.dev/inventory"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseEntry:
     """One release in the inventory: the objects it applied and the bundle a rollback applies again."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bmad.config.deploy import KubernetesTargetConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import Unreachable
 from bmad.core.redact import redact
 
@@ -34,7 +34,7 @@ PLUGIN_INSTALL = {
 }
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Cluster:
     """A connected API client, the namespace the kubeconfig names (None: none named), and where from."""
 

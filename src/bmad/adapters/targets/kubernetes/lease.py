@@ -19,11 +19,11 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, LockHeld
 
 from ..heartbeat import Heartbeat
@@ -53,7 +53,7 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class LeaseState:
     """What a stored Lease says: its holder, when it was last renewed, for how long, its version."""
 
@@ -92,7 +92,7 @@ class LeaseState:
         return expires is None or expires < now
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Observation:
     """A Lease record as this run first saw it, and when, by this run's monotonic clock."""
 

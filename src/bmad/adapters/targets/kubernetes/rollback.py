@@ -9,9 +9,9 @@ previous ReplicaSet's pod template (or the snapshot's) goes back into the Deploy
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 
 from .bundle import RELEASE_ANNOTATION, template_without_hash
@@ -21,7 +21,7 @@ from .inventory import ReleaseEntry
 REVISION = "deployment.kubernetes.io/revision"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RollbackPlan:
     """The inventory entry to return to, and the failed entry whose additions go (None: nothing to delete)."""
 

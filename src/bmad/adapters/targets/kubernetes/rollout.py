@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.spans import SpanKind, sleeper
 from bmad.ports.progress import Progress
@@ -29,7 +29,7 @@ from .viewers import PULL_FAILURES, VIEWERS, counts, pod_problem, pod_ready, pod
 _ROLLOUT_PAUSE = sleeper(SpanKind.KUBERNETES, "rollout: waiting for the workloads")
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class EarlyStop:
     """When a failing pod counts as persistent (the rollout stops before its deadline)."""
 
@@ -38,7 +38,7 @@ class EarlyStop:
     config_error_seconds: float = 30.0
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class Workload:
     """A workload whose rollout a release waits for, named by kind and name."""
 

@@ -8,11 +8,12 @@ answers the health path. :func:`diagnose_release` gives the guide's troubleshoot
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from bmad.adapters.compose_file import ComposeService
 from bmad.adapters.targets.local.diagnose import CRASH_CAUSES, SLOW_CAUSES
 from bmad.adapters.targets.local.state import Generation, Replica, replica_from_attrs
+from bmad.core.datatypes import datatype
 from bmad.core.redact import redact
 from bmad.core.spans import SpanKind, waiting
 from bmad.ports.target import Diagnosis, HttpProbe
@@ -20,7 +21,7 @@ from bmad.ports.target import Diagnosis, HttpProbe
 COMPOSE_SERVICE = "bmad.compose.service"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ServiceHealth:
     """One look at one service's container."""
 

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from bmad.adapters.compose_file import ComposeFile, ComposeService, load_compose
 from bmad.adapters.suite_envs import wait_service_completed, wait_service_healthy
 from bmad.adapters.targets.local.compose_health import COMPOSE_SERVICE
 from bmad.config.deploy import LocalComposeConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, ConfigError
 from bmad.core.redact import redact
 from bmad.ports.evidence import EvidenceSink
@@ -33,7 +34,7 @@ from bmad.ports.target import DeploySpec
 SYSTEM = "compose"
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ReleaseSlot:
     """Where a release runs: its generation number, port slot and the config hash it was started with."""
 

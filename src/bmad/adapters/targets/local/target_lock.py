@@ -23,10 +23,11 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bmad.core.datatypes import datatype
 from bmad.core.errors import LockHeld
 from bmad.core.files import make_dirs
 
@@ -51,7 +52,7 @@ def lock_path(engine: str, service: str, environment: str) -> Path:
     return lock_dir() / f"{key}-{service}-{environment}.lock"
 
 
-@dataclass
+@datatype
 class LocalTargetLock:
     """The held lock file: renewed by the heartbeat, and able to say when it stopped being this run's."""
 

@@ -9,10 +9,11 @@ the target metric's value. On the local target there is no HPA: the check says i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from bmad.config.deploy import AutoscalingConfig
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, MetricValue
 from bmad.phases.deploy.autoscaling_watch import (
     LoadDriver,
@@ -30,7 +31,7 @@ CHECK = CheckId("deploy.autoscaling", "Auto-scaling validated under load")
 NEEDS = (cutover.CHECK.id,)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class ScalingFigures:
     """What one HPA did under the load."""
 

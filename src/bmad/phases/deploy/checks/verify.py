@@ -8,10 +8,10 @@ when ``traffic_path`` is set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bmad.config.deploy import VerificationConfig
+from bmad.core.datatypes import datatype
 from bmad.core.models import CheckResult, PhaseName
 from bmad.phases.deploy.checks import cutover
 from bmad.phases.deploy.ports import DeployPorts, now
@@ -32,7 +32,7 @@ CHECK = CheckId("deploy.verify", "Post-deploy verification window")
 NEEDS = (cutover.CHECK.id,)
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class _Window:
     """One verification window: its result, the traffic sent, what discovery and scope it used."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bmad.config.measure import EndToEndConfig
+from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
 from bmad.core.models import CheckResult, CheckStatus
 from bmad.core.spans import SpanKind, sleeper
@@ -27,7 +27,7 @@ NEEDS: tuple[str, ...] = (prometheus.CHECK.id,)
 EXCLUSIVE = False
 
 
-@dataclass(frozen=True)
+@datatype(frozen=True)
 class RoundTrip:
     """One push of the test metric and what came of it."""
 
