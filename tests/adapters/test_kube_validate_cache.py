@@ -149,3 +149,47 @@ def test_a_cached_validator_runs_without_importing_fastjsonschema(tmp_path: Path
 
     assert run() == ["invalid", "valid", "0", "True"]  # compiled (fastjsonschema generates the code)
     assert run() == ["invalid", "valid", "1", "False"]  # from the cache: the package is not imported
+
+
+RUN_FRACTION = """
+import json, sys
+from pathlib import Path
+from bmad.adapters.kube_validate import BundledSchemaValidator
+folder = Path(sys.argv[1]) / "crds"
+validator = BundledSchemaValidator("1.30", extra_schema_dirs=[folder], cache_dir=Path(sys.argv[1]) / "cache")
+def widget(**spec):
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
+first = [validator.validate(widget(name="a")).status, "decimal" in sys.modules]
+then = [validator.validate(widget(size=size)).status for size in (1.5, 1.3, 2, "x")]
+print(*first, *then, "decimal" in sys.modules)
+"""
+
+
+def test_a_compiled_validator_imports_decimal_only_for_a_fraction(tmp_path: Path) -> None:
+    """Guards ANALYZE's start: fastjsonschema's code imports decimal (~1 ms) for ``isinstance(x,
+    Decimal)`` in every number check and ``Decimal(...)`` in a fractional ``multipleOf``; the import is
+    taken out and decimal loaded only when a fraction is checked, with the same outcomes."""
+    import json
+    import subprocess
+    import sys
+
+    crds = tmp_path / "crds" / "example.com"
+    crds.mkdir(parents=True)
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "size": {"type": "number", "multipleOf": 0.5}},
+            }
+        },
+    }
+    (crds / "widget_v1.json").write_text(json.dumps(schema), encoding="utf-8")
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", RUN_FRACTION, str(tmp_path)], capture_output=True, text=True, check=True, timeout=120
+        ).stdout.split()
+        for _ in range(2)
+    ]  # compiled (fastjsonschema imports decimal itself), then from the cache
+    assert runs[0] == ["valid", "True", "valid", "invalid", "valid", "invalid", "True"]
+    assert runs[1] == ["valid", "False", "valid", "invalid", "valid", "invalid", "True"]

@@ -215,3 +215,16 @@ def test_a_boxed_table_has_a_heavy_head_and_its_title_above() -> None:
         "│ MTTR   │ ✓   │",
         "└────────┴─────┘",
     ]
+
+
+def test_the_characters_measured_without_unicodedata_take_one_column_each() -> None:
+    """Guards the shortcut of ``cell_len``: each character of ONE_COLUMN is neither wide nor combining,
+    and a text holding another character outside ASCII is still measured by unicodedata."""
+    import unicodedata
+
+    from bmad.cli._text import ONE_COLUMN, cell_len
+
+    for char in ONE_COLUMN:
+        assert unicodedata.east_asian_width(char) not in "WF" and not unicodedata.combining(char), repr(char)
+    assert cell_len("✓ ready — 3 × 2 ≥ 1 ─┼─") == 23
+    assert cell_len("✓ 中文") == 6 and cell_len("e\u0301✓") == 2

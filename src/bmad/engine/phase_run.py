@@ -321,9 +321,10 @@ class PhaseRunner:
 
 def _write_phase_json(outcome: PhaseOutcome, evidence: EvidenceFolder) -> None:
     """phase.json: the phase's result with its ledger hash and record path (the record's commit is
-    not known yet: git is writing it)."""
+    not known yet: git is writing it). Not flushed to disk: the ledger, which is, holds the same
+    result (a crash may lose the file, never leave half of it)."""
     try:
-        evidence.write_json("phase.json", outcome.to_dict())
+        evidence.write_json("phase.json", outcome.to_dict(), durable=False)
     except OSError as exc:  # evidence is best effort; the ledger is the record
         log.warning("could not write phase.json: %s", exc)
 

@@ -62,22 +62,24 @@ class EvidenceFolder:
         relative = "/".join(parts)
         return self._root / relative, relative
 
-    def write_bytes(self, name: str, content: bytes) -> str:
+    def write_bytes(self, name: str, content: bytes, *, durable: bool = True) -> str:
         path, relative = self._target(name)
-        write_atomic(path, content)
+        write_atomic(path, content, durable=durable)
         return relative
 
     def write_text(self, name: str, content: str) -> str:
         generation = secrets_generation()
         return self._redacted(self.write_bytes(name, redact(content).encode("utf-8")), generation)
 
-    def write_json(self, name: str, data: Any) -> str:
+    def write_json(self, name: str, data: Any, *, durable: bool = True) -> str:
+        """``data`` as indented JSON, redacted. ``durable=False`` skips the flush to disk for a file made
+        from what the ledger already holds (``phase.json``): a crash may lose it, never half of it."""
         # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk,
         # then redact() of the whole text (a match may span a key and its value) from its tokens
         generation = secrets_generation()
         encoded = encode_indented(data, strings=redact)
         text = redact_json_text(encoded.text, keys=encoded.keys, strings=encoded.strings)
-        return self._redacted(self.write_bytes(name, (text + "\n").encode("utf-8")), generation)
+        return self._redacted(self.write_bytes(name, (text + "\n").encode("utf-8"), durable=durable), generation)
 
     def _redacted(self, relative: str, generation: int) -> str:
         """Note that the file at ``relative`` was written redacted as of ``generation``."""
