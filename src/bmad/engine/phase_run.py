@@ -272,7 +272,7 @@ class PhaseRunner:
                 pending = self._start_record(outcome, texts)
         finally:
             try:
-                _write_phase_json(outcome, evidence)
+                _write_phase_json(outcome, evidence, texts)
             finally:
                 if pending is not None:
                     self._pending_record = (outcome, pending)
@@ -319,12 +319,17 @@ class PhaseRunner:
         self.progress.log(f"warning: the phase record could not be committed: {outcome.record_error}")
 
 
-def _write_phase_json(outcome: PhaseOutcome, evidence: EvidenceFolder) -> None:
+def _write_phase_json(outcome: PhaseOutcome, evidence: EvidenceFolder, texts: PlainArtifacts) -> None:
     """phase.json: the phase's result with its ledger hash and record path (the record's commit is
-    not known yet: git is writing it). Not flushed to disk: the ledger, which is, holds the same
-    result (a crash may lose the file, never leave half of it)."""
+    not known yet: git is writing it), its artifacts as the git record shows them (a large one named
+    by its digest: :func:`bmad.engine.records.shown_artifacts`). Not flushed to disk: the ledger,
+    which is, holds the same result (a crash may lose the file, never leave half of it)."""
+    from bmad.engine.records import shown_artifacts
+
+    data = outcome.to_dict()
+    data["artifacts"] = shown_artifacts(outcome.result.artifacts, texts)
     try:
-        evidence.write_json("phase.json", outcome.to_dict(), durable=False)
+        evidence.write_json("phase.json", data, durable=False)
     except OSError as exc:  # evidence is best effort; the ledger is the record
         log.warning("could not write phase.json: %s", exc)
 
