@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from bmad.adapters import git
 from bmad.config.models import RecordsConfig
-from bmad.core.digest import sha256
 from bmad.core.models import PhaseResult, Release
 from bmad.core.redact import redact, redact_data
 from bmad.engine.record_yaml import WIDTH, Unsupported, dump_record
@@ -120,12 +119,11 @@ def shown_artifacts(artifacts: dict[str, Any], texts: PlainArtifacts) -> dict[st
     plain = texts.of(artifacts)  # each value made plain once: the ledger's, when it made them
     shown: dict[str, Any] = {}
     for name, value in artifacts.items():
-        text = texts.canonical(plain[str(name)]).encode("utf-8")
-        if len(text) <= LARGE_ARTIFACT_BYTES:
+        size, digest = texts.digest(plain[str(name)])  # made once for the record and phase.json
+        if size <= LARGE_ARTIFACT_BYTES:
             shown[str(name)] = json.loads(json.dumps(redact_data(value), default=str))  # its keys in their order
-            continue
-        digest = sha256(text).hexdigest()  # not OpenSSL's (~4 ms to load) for a small report
-        shown[str(name)] = {"omitted_bytes": len(text), "sha256": digest}
+        else:
+            shown[str(name)] = {"omitted_bytes": size, "sha256": digest}
     return shown
 
 

@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bmad.core.digest import sha256
 from bmad.core.redact import redact, redact_data
 from bmad.ledger.hashing import canonical_json, canonical_object, plain
 
@@ -88,6 +89,7 @@ class PlainArtifacts:
         self._plain: dict[int, tuple[Any, Any]] = {}  # by id: the value (its id stays its own), its plain form
         self._row_texts: dict[int, tuple[Any, str]] = {}  # by id of a plain form: it, its json.dumps
         self._hash_texts: dict[int, tuple[Any, str]] = {}  # by id of a plain form: it, its canonical_json
+        self._digests: dict[int, tuple[Any, int, str]] = {}  # by id of a plain form: it, its text's size and digest
 
     def plain(self, data: Any) -> Any:
         """``plain(redact_data(data))`` in one walk, without the JSON round trip.
@@ -118,6 +120,15 @@ class PlainArtifacts:
     def canonical(self, value: Any) -> str:
         """``canonical_json`` of one plain value :meth:`of` made: the text the hash covers, made once."""
         return _text(value, self._hash_texts, canonical_json)
+
+    def digest(self, value: Any) -> tuple[int, str]:
+        """The UTF-8 size and SHA-256 of :meth:`canonical` of one plain value, made once (the git record
+        and phase.json each name a large artifact by them)."""
+        known = self._digests.get(id(value))
+        if known is None or known[0] is not value:
+            text = self.canonical(value).encode("utf-8")
+            known = self._digests[id(value)] = (value, len(text), sha256(text).hexdigest())
+        return known[1], known[2]
 
     def hash_text(self, artifacts: dict[str, Any]) -> list[str]:
         """``canonical_json(artifacts)`` of artifacts :meth:`of` made, in pieces to join."""
