@@ -12,6 +12,7 @@ from dataclasses import field
 from pathlib import Path
 
 from bmad.core.datatypes import datatype
+from bmad.core.escapes import xml_attribute, xml_text
 
 STATUSES = ("pass", "fail", "error", "skip")
 
@@ -134,33 +135,13 @@ def _case_node(case: JUnitCase) -> _Node:
     return _Node("testcase", attributes, "", children)
 
 
-def _escaped_text(text: str) -> str:
-    """Character data as ElementTree escapes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
-
-
-def _escaped_attribute(text: str) -> str:
-    """An attribute value as ElementTree escapes it (line breaks and tabs as character references)."""
-    text = _escaped_text(text)
-    for char, reference in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
-        if char in text:
-            text = text.replace(char, reference)
-    return text
-
-
 def _write(node: _Node, level: int, out: list[str]) -> None:
     """``node`` as ``ElementTree.tostring`` writes it after ``ElementTree.indent`` (two spaces a level)."""
     out.append("<" + node.tag)
     for name, value in node.attributes:
-        out.append(f' {name}="{_escaped_attribute(value)}"')
+        out.append(f' {name}="{xml_attribute(value)}"')
     if not node.children:
-        out.append(f">{_escaped_text(node.text)}</{node.tag}>" if node.text else " />")
+        out.append(f">{xml_text(node.text)}</{node.tag}>" if node.text else " />")
         return
     inner = "\n" + "  " * (level + 1)
     out.append(">")

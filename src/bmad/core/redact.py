@@ -96,28 +96,23 @@ def _changed() -> None:
     _longest_first = sorted(values, key=len, reverse=True)
 
 
-_MARKUP_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
-
-
 def escaped_forms(secret: str) -> set[str]:
     """How ``secret`` reads once a format has escaped it, besides itself: in a JSON string (``\\"``,
-    ``\\\\``, ``\\uXXXX``; with and without ASCII escapes), XML text and attributes as the JUnit writer
-    and ElementTree write them (``&amp;``, ``&lt;``, ``&gt;``, ``&quot;``, ``&#10;``), HTML with quotes
-    (``&#x27;``) and Markdown's escaped ``<``. A text made in one of those formats and redacted whole
-    (SARIF, JUnit XML, a document) has a registered secret masked in any of them."""
+    ``\\\\``, ``\\uXXXX``; with and without ASCII escapes), and as bmad's writers escape XML text and
+    attributes (the JUnit writer, as ElementTree does), HTML and Markdown (:mod:`bmad.core.escapes`).
+    A text made in one of those formats and redacted whole (SARIF, JUnit XML, a document) has a
+    registered secret masked in any of them."""
     from json.encoder import encode_basestring, encode_basestring_ascii
 
-    xml_text = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    xml_attribute = xml_text.replace('"', "&quot;")
-    for char, reference in (("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
-        xml_attribute = xml_attribute.replace(char, reference)
+    from bmad.core import escapes
+
     forms = {
         encode_basestring_ascii(secret)[1:-1],
         encode_basestring(secret)[1:-1],
-        xml_text,
-        xml_attribute,
-        xml_text.replace('"', "&quot;").replace("'", "&#x27;"),
-        _MARKUP_TAG_OPEN.sub("&lt;", secret),
+        escapes.xml_text(secret),
+        escapes.xml_attribute(secret),
+        escapes.html(secret),
+        escapes.markdown(secret),
     }
     forms.discard(secret)
     return forms

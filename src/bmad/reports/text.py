@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 
-_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+from bmad.core.escapes import html as escape
+from bmad.core.escapes import markdown
+
+__all__ = ["escape", "html_text", "markdown_text", "printable"]
+
 # C0 controls except tab and newline, DEL, and the C1 range (0x80-0x9f; U+009B is a CSI on many terminals).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -26,13 +30,6 @@ def html_text(value: object) -> str:
     return escape(printable(value))
 
 
-def escape(text: str) -> str:
-    """``html.escape(text, quote=True)``, without importing :mod:`html` (its entity table is most of
-    the import of the documents' text rules)."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;").replace("'", "&#x27;")
-
-
 def markdown_text(value: object) -> str:
     """``value`` for a Markdown line: printable, with no ``<`` that opens an HTML tag."""
-    return _TAG_OPEN.sub("&lt;", printable(value))
+    return markdown(printable(value))
