@@ -327,12 +327,13 @@ def _compiled_init(cls: type, plan: _Plan) -> Callable[..., None] | None:
     params = [*plan.positional, *(["*"] if plan.keyword_only else []), *plan.keyword_only]
     namespace: dict[str, Any] = {"__datatype_factory__": _FACTORY}
     body = ["    __datatype_dict__ = self.__dict__"]
+    factories = dict(plan.factories)
     for name, start in plan.template.items():  # field order, as the shared __init__ fills __dict__
         if name in plan.initvars:
             continue  # passed on to __post_init__, not kept
         value = name if fields[name].init else f"__datatype_make_{name}__()"
         if start is _FACTORY:
-            namespace[f"__datatype_make_{name}__"] = dict(plan.factories)[name]
+            namespace[f"__datatype_make_{name}__"] = factories[name]
             if fields[name].init:
                 value = f"(__datatype_make_{name}__() if {name} is __datatype_factory__ else {name})"
         body.append(f"    __datatype_dict__[{name!r}] = {value}")
