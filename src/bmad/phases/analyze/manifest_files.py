@@ -88,6 +88,7 @@ def parse_manifest_text(
         return [], [ParseFinding(file, f"not valid YAML: {refused.reason}", "yaml", refused.line)]
     loader = FastLoader(text)
     aliases = may_have_aliases(text)
+    after_last = 0  # where the text of the document before this one ends (a character index)
     try:
         while True:
             node, problem = _next_node(loader, file)
@@ -98,7 +99,10 @@ def parse_manifest_text(
             if node is None:
                 continue
             line = node.start_mark.line + 1
-            if aliases:
+            # Anchors belong to their document (an alias names one of its own document's): only a
+            # document whose text holds an anchor is walked, not every document of a file with one.
+            document_start, after_last = after_last, node.end_mark.index
+            if aliases and text.find("&", document_start, after_last) != -1:
                 try:
                     check_node_graph(node, source=file)  # an alias bomb is refused before it expands
                 except ConfigError as refused:
