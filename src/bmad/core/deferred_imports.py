@@ -16,6 +16,7 @@ imported ``inspect`` already keeps it (nothing is replaced).
 from __future__ import annotations
 
 import _thread
+import os
 import sys
 import types
 
@@ -23,6 +24,16 @@ DEFERRED = ("inspect",)
 # re-entered (not deadlocked) if importing the module reads a stand-in; _thread's, as `threading` and
 # `importlib` are more imports on the way to `bmad --help`
 _LOCK = _thread.RLock()
+
+
+def _new_lock_in_child() -> None:
+    """A child forked while another thread imported gets a free lock (:mod:`bmad.core.aside`)."""
+    global _LOCK
+    _LOCK = _thread.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 class _Deferred(types.ModuleType):

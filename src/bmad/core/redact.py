@@ -11,6 +11,7 @@ flags as a secret value is masked here.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,6 +53,16 @@ SHORT_TEXT = 256
 # compiled where the module is defined, so the console script's regex cache serves it (bmad.core.regex_cache)
 _STARTS = sorted({start for pattern in REDACTION_PATTERNS for start in pattern.starts}, key=len, reverse=True)
 _ANY_START = re.compile("|".join(map(re.escape, _STARTS)))
+
+
+def _new_lock_in_child() -> None:
+    """A child forked while another thread held ``_lock`` gets a free one (:mod:`bmad.core.aside`)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def register_secret(value: str | None) -> None:

@@ -123,10 +123,20 @@ def run_release(
                     return _run_locked(runner, request, on_phase)
                 finally:
                     runner.finish_records()  # the last record's commit ran while the documents were written
+                    _finish_evidence(runner)
             finally:
                 lock.release()
     finally:
         asked.wait()  # git's commands collected on every path (an error of the ledger's comes first)
+
+
+def _finish_evidence(runner: PhaseRunner) -> None:
+    """Wait for the evidence files still being written aside (publishing waits for them first when it
+    runs); one that could not be written is a warning: the ledger holds the phase's result."""
+    from bmad.ledger.evidence import finish_writes
+
+    for problem in finish_writes():
+        runner.progress.log(f"warning: {problem}")
 
 
 def _run_locked(runner: PhaseRunner, request: _Request, on_phase: Callable[[PhaseOutcome], None] | None) -> RunOutcome:

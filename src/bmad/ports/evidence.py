@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,11 @@ class EvidenceSink(Protocol):
     def write_bytes(self, name: str, content: bytes) -> str: ...
 
     def write_json(self, name: str, data: Any) -> str: ...
+
+    def write_aside(self, names: Sequence[str], write: Callable[[Any], None]) -> list[str]:
+        """Have ``write(sink)`` write the files ``names``, maybe in a forked child while the run goes
+        on; the engine waits for them before anything reads them and before the run returns."""
+        ...
 
     def record_command(
         self,

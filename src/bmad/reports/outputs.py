@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bmad.core.datatypes import datatype
-from bmad.core.errors import UsageError
+from bmad.core.errors import BmadError, UsageError
 from bmad.core.files import write_atomic
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import redact
-from bmad.ledger.evidence import redacted_as_written
+from bmad.ledger.evidence import finish_writes, redacted_as_written
 from bmad.ledger.records import LATEST_ATTEMPTS
 from bmad.ports.notifications import DeliveryRecord
 from bmad.reports.exposition import render_prometheus
@@ -76,6 +76,7 @@ def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dic
 
     CI uploads them from one place (code scanning, test reports); names are ``<phase>-<file>``.
     """
+    problems = finish_writes()  # files still being written aside (a large ANALYZE's SARIF and JUnit)
     found: dict[str, Path] = {}
     for phase, relative in view.evidence_dirs.items():
         folder = Path(relative) if Path(relative).is_absolute() else state_dir / relative
@@ -97,6 +98,8 @@ def collect_ci_files(view: ReleaseView, state_dir: Path, directory: Path) -> dic
             else:
                 write_file(target, path.read_text(encoding="utf-8", errors="replace"))
             found[f"{kind}:{name}"] = target
+    if problems:
+        raise BmadError("; ".join(problems))
     return found
 
 
@@ -112,8 +115,6 @@ def write_view_outputs(
     notification deliveries, from the ledger, for the "Team notified" row)."""
     directory = release_dir(out_dir, view)
     files: dict[str, Path] = {}
-    if state_dir is not None:
-        files.update(collect_ci_files(view, state_dir, directory))
     plan = render_rollback_plan(view)
     if plan is not None:
         files["rollback_plan"] = write_file(directory / ROLLBACK_PLAN_FILE, plan)
@@ -129,6 +130,8 @@ def write_view_outputs(
     if plan is not None:
         links["rollback plan"] = ROLLBACK_PLAN_FILE
     files["report_html"] = write_file(directory / "report.html", render_report(view, links=links))
+    if state_dir is not None:  # last: evidence files still being written aside get the most time
+        files.update(collect_ci_files(view, state_dir, directory))
     return ReleaseOutputs(directory=directory, files=files)
 
 

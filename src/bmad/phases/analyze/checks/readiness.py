@@ -10,22 +10,35 @@ from bmad.phases.analyze.preparation import AnalyzeRun
 from bmad.phases.analyze.readiness import READINESS_FILE, ReadinessReport
 from bmad.phases.analyze.readiness_data import ItemStatus
 from bmad.ports.artifacts import AnalyzeArtifacts
+from bmad.ports.evidence import EvidenceSink
 from bmad.ports.phase import CheckId, PhaseContext
 
 CHECK = CheckId("analyze.readiness", "Production readiness checklist")
+SARIF_FILE = "analyze/readiness.sarif"
+JUNIT_FILE = "analyze/readiness.junit.xml"
+# From this many findings (about 200 objects) the report's three evidence files are written aside
+# (bmad.core.aside): below it they take a few milliseconds, less than a child costs.
+ASIDE_FINDINGS = 1000
 
 
 def run(ctx: PhaseContext, phase: AnalyzeRun) -> CheckResult:
     prepared = phase.prepare(ctx)
     report = prepared.report
     data = report.to_dict()
-    # SARIF for tools, not people: without indentation json's C encoder writes it (4 MB for 1,000 objects)
-    sarif = to_sarif(data, default_file=_config_name(ctx)).to_json(indent=None)
-    files = (
-        ctx.evidence.write_json(READINESS_FILE, data),
-        ctx.evidence.write_text("analyze/readiness.sarif", sarif),
-        ctx.evidence.write_text("analyze/readiness.junit.xml", to_junit(data).to_xml()),
-    )
+    config_name = _config_name(ctx)
+
+    def write(evidence: EvidenceSink) -> None:
+        evidence.write_json(READINESS_FILE, data)
+        # SARIF for tools, not people: without indentation json's C encoder writes it (2 MB for 1,000 objects)
+        evidence.write_text(SARIF_FILE, to_sarif(data, default_file=config_name).to_json(indent=None))
+        evidence.write_text(JUNIT_FILE, to_junit(data).to_xml())
+
+    if sum(len(item.findings) for item in report.items) >= ASIDE_FINDINGS:
+        # megabytes to encode and redact: a forked child writes them while the phase is recorded
+        files = tuple(ctx.evidence.write_aside((READINESS_FILE, SARIF_FILE, JUNIT_FILE), write))
+    else:
+        write(ctx.evidence)
+        files = (READINESS_FILE, SARIF_FILE, JUNIT_FILE)
     threshold = ctx.config.analyze.min_readiness_percent
     critical = report.critical_failures
     status, reasons = _gate(report, threshold)

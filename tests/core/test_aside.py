@@ -1,0 +1,96 @@
+"""Work done aside in a forked child (bmad.core.aside): real forks, real pipes, no stand-ins."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bmad.core import aside, redact
+
+pytestmark = pytest.mark.skipif(not aside.enabled(), reason="work is done aside on Linux only")
+
+
+def test_the_work_runs_in_another_process_and_the_parent_goes_on(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    seen: list[int] = []
+
+    def work() -> None:
+        seen.append(1)  # the child's copy of the list
+        marker.write_text(str(os.getpid()))
+
+    child = aside.start(work)
+    assert child is not None
+    assert child.wait(30) is True
+    assert int(marker.read_text()) == child.pid != os.getpid()
+    assert seen == []  # the parent's memory is its own
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_a_child_whose_work_fails_says_so(tmp_path: Path) -> None:
+    def work() -> None:
+        raise OSError("no space left on device")
+
+    child = aside.start(work)
+    assert child is not None and child.wait(30) is False
+
+
+def test_a_child_that_hangs_is_killed_at_the_time_limit_and_reaped() -> None:
+    child = aside.start(lambda: time.sleep(60))
+    assert child is not None
+    started = time.monotonic()
+    assert child.wait(0.5) is False
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_a_lock_another_thread_holds_at_the_fork_is_free_in_the_child(tmp_path: Path) -> None:
+    """Without a new lock in the child (os.register_at_fork), redaction would wait forever there for a
+    lock whose holder, another thread of the parent, does not exist in the child."""
+    redact.register_secret("aside-secret-4711")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with redact._lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        out = tmp_path / "out"
+        child = aside.start(lambda: out.write_text(redact.redact("token aside-secret-4711 password=hunter2hunter2")))
+        assert child is not None
+        assert child.wait(20) is True
+    finally:
+        release.set()
+        holder.join()
+        redact.forget_secrets()
+    text = out.read_text()
+    assert "aside-secret-4711" not in text and "hunter2hunter2" not in text
+
+
+def test_the_child_writes_nothing_to_the_terminal(capfd: pytest.CaptureFixture[str]) -> None:
+    def work() -> None:  # what a program run by the work would write: to the descriptors 1 and 2
+        os.write(1, b"from the child\n")
+        os.write(2, b"to stderr\n")
+
+    child = aside.start(work)
+    assert child is not None and child.wait(30) is True
+    captured = capfd.readouterr()
+    assert "from the child" not in captured.out and "to stderr" not in captured.err
+
+
+@pytest.mark.parametrize("value", ["1", "yes"])
+def test_bmad_no_fork_keeps_the_work_here(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BMAD_NO_FORK", value)
+    assert aside.enabled() is False
+    assert aside.start(lambda: None) is None
+    monkeypatch.setenv("BMAD_NO_FORK", "0")
+    assert aside.enabled() is True
