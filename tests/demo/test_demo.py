@@ -7,6 +7,7 @@ and the Pushgateway must all show it.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -31,10 +32,33 @@ def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) 
     try:
         result = run_demo(tmp_path / "demo", stack=stack, examples=EXAMPLES, environment=environment, say=lines.append)
         _check(result, environment, stack, "\n".join([*lines, *result.summary_lines()]))
+        _check_down(result, environment, stack, tmp_path)
     finally:
         remove_demo_containers(stack.docker_host, environment)
         (stack.file_sd_dir / f"hello-{environment}.json").unlink(missing_ok=True)
         stack.set_rule_files(rule_files)  # e.g. its Watchdog alert would reach other tests' webhooks
+
+
+def _check_down(result: Any, environment: str, stack: Any, tmp_path: Path) -> None:
+    """The demo says where release 1 still serves and how to remove it; `bmad demo --down` does."""
+    from bmad.adapters.engine_client import connect_engine
+    from tests.engine.support import bmad
+
+    summary = "\n".join(result.summary_lines())
+    assert result.serving, summary
+    assert f"still serving: http://{result.serving[0]}" in summary, summary
+    assert f"`bmad demo --down -e {environment}` removes it" in summary, summary
+    assert requests.get(f"http://{result.serving[0]}/", timeout=5).status_code == 200
+    done = bmad("demo", "--down", "--stack-dir", str(stack.root), "-e", environment, "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"environment": environment, "removed_containers": len(result.serving)}
+    assert not (stack.file_sd_dir / f"hello-{environment}.json").exists()
+    client = connect_engine(stack.docker_host)
+    try:
+        labels = ["bmad.service=hello", f"bmad.environment={environment}"]
+        assert client.containers.list(all=True, filters={"label": labels}) == []
+    finally:
+        client.close()
 
 
 def _check(result: Any, environment: str, stack: Any, log: str) -> None:

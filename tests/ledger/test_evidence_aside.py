@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,26 @@ def test_files_whose_child_failed_are_written_here(tmp_path: Path) -> None:
     folder.write_aside(["analyze/report.json", "analyze/report.sarif"], fails_in_the_child)
     assert finish_writes() == []
     assert set(_files(folder.root)) == {"analyze/report.json", "analyze/report.sarif"}
+
+
+@pytest.mark.skipif(not aside.enabled(), reason="work is done aside on Linux only")
+def test_a_child_that_hangs_is_killed_and_its_partial_file_removed(tmp_path: Path) -> None:
+    parent = os.getpid()
+    folder = EvidenceFolder(tmp_path / "hung")
+
+    def hangs_in_the_child(evidence: EvidenceSink) -> None:
+        if os.getpid() != parent:
+            (folder.root / "analyze").mkdir(parents=True, exist_ok=True)
+            (folder.root / "analyze/.report.json.0123456789ab.tmp").write_text("half")  # as write_atomic names it
+            time.sleep(60)
+        _write(evidence)
+
+    folder.write_aside(["analyze/report.json", "analyze/report.sarif"], hangs_in_the_child)
+    started = time.monotonic()
+    while not (folder.root / "analyze/.report.json.0123456789ab.tmp").exists() and time.monotonic() - started < 10:
+        time.sleep(0.01)
+    assert finish_writes(timeout=0.5) == []
+    assert sorted(p.name for p in (folder.root / "analyze").iterdir()) == ["report.json", "report.sarif"]
 
 
 def test_files_that_cannot_be_written_anywhere_are_one_problem_line(tmp_path: Path) -> None:

@@ -240,6 +240,12 @@ def demo_command(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="Tell this webhook about each run (a signed JSON POST; see docs/notifications.md).",
     )
+    parser.add_argument(
+        "--down",
+        action="store_true",
+        help="Remove what an earlier demo left serving (the example's replicas for --env and the stack's "
+        "discovery file for them) instead of running it; `bmad stack down` then stops the stack.",
+    )
     add_json(parser, "Print one JSON document.")
     parser.set_defaults(handler=demo)
 
@@ -249,6 +255,8 @@ def demo(args: argparse.Namespace) -> int:
     from bmad.cli._render import echo, print_json
     from bmad.demo import run_demo
 
+    if args.down:
+        return _demo_down(args)
     say = (lambda _m: None) if args.json else (lambda m: echo(m, err=True))
     result = run_demo(
         args.directory, stack_dir=args.stack_dir, environment=args.env, say=say, notify_webhook=args.notify_webhook
@@ -262,6 +270,21 @@ def demo(args: argparse.Namespace) -> int:
         echo("")
         print_metrics_table(result.metrics)
     return 0 if result.ok else 1
+
+
+def _demo_down(args: argparse.Namespace) -> int:
+    """``bmad demo --down``: the example's replicas and discovery file removed; the stack keeps running."""
+    from bmad.cli._render import echo, print_json
+    from bmad.demo import remove_demo
+    from bmad.engine.local_stack import load
+
+    stack = load(args.stack_dir)
+    removed = remove_demo(stack, args.env)
+    if args.json:
+        print_json({"environment": args.env, "removed_containers": removed})
+    else:
+        echo(f"bmad demo --down: removed {removed} container(s) of hello/{args.env}; `bmad stack down` stops the stack")
+    return 0
 
 
 def print_metrics_table(result: Any) -> None:

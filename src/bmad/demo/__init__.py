@@ -11,7 +11,8 @@
 4. Commit a bad change (``HELLO_FAULT=errors`` with ``HELLO_ERRORS_AFTER=5``: past its first requests,
    about half of ``/`` answers 500), release 2:
    post-deploy verification sees the error ratio, DEPLOY rolls back automatically.
-5. Print where the runbooks and reports are, and the framework-metrics table.
+5. Print where the runbooks and reports are, the framework-metrics table, and where release 1 still
+   serves: ``bmad demo --down`` removes its replicas and discovery file (the stack keeps running).
 
 Above the engine (only the CLI imports it); glue only. Modules: :mod:`~bmad.demo.run` (the two
 releases), :mod:`~bmad.demo.config` (the example's bmad.yaml adapted), :mod:`~bmad.demo.workdir`
@@ -23,6 +24,6 @@ from __future__ import annotations
 
 from bmad.demo.results import DemoRelease, DemoResult
 from bmad.demo.run import run_demo
-from bmad.demo.stack_prep import remove_demo_containers
+from bmad.demo.stack_prep import remove_demo, remove_demo_containers
 
-__all__ = ["DemoRelease", "DemoResult", "remove_demo_containers", "run_demo"]
+__all__ = ["DemoRelease", "DemoResult", "remove_demo", "remove_demo_containers", "run_demo"]

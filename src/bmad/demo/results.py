@@ -52,6 +52,8 @@ class DemoResult:
     metrics: FrameworkMetrics
     metrics_files: dict[str, Path]
     seconds: float
+    environment: str = "dev"
+    serving: list[str] = field(default_factory=list)  # host:port of each replica left serving
 
     @property
     def ok(self) -> bool:
@@ -73,6 +75,10 @@ class DemoResult:
             lines.append(f"  {key.replace('_', ' '):<14} {path}")
         if not self.ok:
             lines.append("  expected: release 1 success, release 2 rolled back")
+        if self.serving:
+            env = "" if self.environment == "dev" else f" -e {self.environment}"
+            lines.append(f"  still serving: {', '.join('http://' + a for a in self.serving)} (the last good release)")
+            lines.append(f"  `bmad demo --down{env}` removes it; `bmad stack down` then stops the stack")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,4 +91,6 @@ class DemoResult:
             "releases": [r.to_dict() for r in self.releases],
             "metrics": self.metrics.to_dict(),
             "metrics_files": {k: str(v) for k, v in self.metrics_files.items()},
+            "environment": self.environment,
+            "serving": self.serving,
         }

@@ -17,6 +17,7 @@ from bmad.demo.stack_prep import (
     add_rule_files,
     build_base_image,
     remove_demo_containers,
+    serving_addresses,
     wait_alertmanager_discovered,
 )
 from bmad.demo.workdir import ENVIRONMENT, SERVICE, copy_example, find_examples, free_port_block, git, prepare_workdir
@@ -87,6 +88,8 @@ def run_demo(
         metrics=metrics,
         metrics_files=files,
         seconds=time.monotonic() - started,
+        environment=environment,
+        serving=serving_addresses(stack, environment),
     )
 
 

@@ -78,3 +78,29 @@ def remove_demo_containers(docker_host: str, environment: str = ENVIRONMENT) -> 
         return len(containers)
     finally:
         client.close()
+
+
+def discovery_file(stack: StackInfo, environment: str = ENVIRONMENT) -> Path:
+    """The file through which the stack's Prometheus finds the example's serving replicas."""
+    return stack.file_sd_dir / f"{SERVICE}-{environment}.json"
+
+
+def serving_addresses(stack: StackInfo, environment: str = ENVIRONMENT) -> list[str]:
+    """The host:port of each replica the example serves from, as its discovery file lists them."""
+    import json
+
+    try:
+        groups = json.loads(discovery_file(stack, environment).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(groups, list):
+        return []
+    return [str(t) for g in groups if isinstance(g, dict) for t in g.get("targets") or []]
+
+
+def remove_demo(stack: StackInfo, environment: str = ENVIRONMENT) -> int:
+    """Remove what a demo leaves serving for (hello, ``environment``): its replicas and the stack's
+    discovery file for them. Returns how many containers were removed; the stack keeps running."""
+    removed = remove_demo_containers(stack.docker_host, environment)
+    discovery_file(stack, environment).unlink(missing_ok=True)
+    return removed

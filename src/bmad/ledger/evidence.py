@@ -62,6 +62,7 @@ def finish_writes(timeout: float = ASIDE_TIMEOUT_SECONDS) -> list[str]:
             for relative in pending.relatives:
                 pending.folder._redacted(relative, pending.generation)
             continue
+        pending.folder._remove_partial(pending.relatives)  # a killed child's temporary files
         try:
             pending.write(pending.folder)
         except (OSError, BmadError) as exc:
@@ -138,6 +139,14 @@ class EvidenceFolder:
         with _ASIDE_LOCK:
             _ASIDE.append(_AsideWrite(self, relatives, write, child, generation))
         return relatives
+
+    def _remove_partial(self, relatives: Sequence[str]) -> None:
+        """Remove the temporary files a child killed while writing ``relatives`` left (``write_atomic``'s
+        ``.<name>.<random>.tmp`` beside each)."""
+        for relative in relatives:
+            path = self._root / relative
+            for temp in path.parent.glob(f".{path.name}.*.tmp"):
+                temp.unlink(missing_ok=True)
 
     def _redacted(self, relative: str, generation: int) -> str:
         """Note that the file at ``relative`` was written redacted as of ``generation``."""
