@@ -1,7 +1,7 @@
 """The same commands on this tree and on an older commit, interleaved in one run (same machine load).
 
     .venv/bin/python bench/ab.py REV [--runs 7] [--only small|corpus|long|retried] [--releases 500]
-                                     [--attempts 10] [--ledger-url URL]
+                                     [--attempts 10] [--ledger-url URL] [--base-env KEY=VALUE ...]
 
 Absolute figures move with the machine (``python -c pass`` took 14 ms one afternoon and 21 ms that
 evening on the same host); a change is judged against its own past in the same run. ``REV``'s ``src``
@@ -20,6 +20,8 @@ shows there before it shows in the wall time.
   ``--releases`` releases whose DEPLOYs carry checks the size of the demo's (about 10 KB of texts and
   evidence a release: rollout events, smoke tests, verification rounds), the ledger copied for each tree
   (with ``--ledger-url``, an empty database that is filled once and read by both trees);
+* ``--base-env KEY=VALUE`` sets a variable for REV's commands only: with REV ``HEAD`` and no change in
+  the tree, ``--base-env BMAD_NO_FORK=1`` measures what the evidence written aside saves;
 * ``retried`` (only when asked for): ``status``, ``history``, ``status --json`` and ``report`` of the
   corpus service once its release holds ``--attempts`` ANALYZE attempts (made once by this tree's
   ``bmad``, the service then copied for each tree).
@@ -58,10 +60,16 @@ def extract_src(rev: str, into: Path) -> Path:
 
 
 def tree_variants(
-    label: str, src: Path, tmp: Path, bmad: str, only: str | None, ledger_url: str | None
+    label: str,
+    src: Path,
+    tmp: Path,
+    bmad: str,
+    only: str | None,
+    ledger_url: str | None,
+    extra_env: dict[str, str] | None = None,
 ) -> list[Variant]:
-    """The commands of one tree, each on that tree's own service copy."""
-    env = tree_env(tmp / f"{label}-cache", src, ledger_url)
+    """The commands of one tree, each on that tree's own service copy (``extra_env``: set for them all)."""
+    env = {**tree_env(tmp / f"{label}-cache", src, ledger_url), **(extra_env or {})}
     home = tmp / label
     home.mkdir()
     variants: list[Variant] = []
@@ -200,7 +208,15 @@ def main() -> int:
     parser.add_argument(
         "--ledger-url", help="every command's ledger (BMAD_LEDGER_URL), e.g. a PostgreSQL database; default: SQLite"
     )
+    parser.add_argument(
+        "--base-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set for REV's commands only: `ab.py HEAD --base-env BMAD_NO_FORK=1` measures what forking saves",
+    )
     args = parser.parse_args()
+    base_env = dict(item.split("=", 1) for item in args.base_env if "=" in item)
     bmad = str(Path(sys.executable).parent / "bmad")
     with tempfile.TemporaryDirectory(prefix="bmad-bench-ab-") as raw:
         tmp = Path(raw)
@@ -213,7 +229,11 @@ def main() -> int:
             long_service(tmp, bmad, args.releases, args.ledger_url)
         trees = {"head": ROOT / "src", "base": extract_src(args.rev, tmp / "base-src")}
         variants = [
-            v for label, src in trees.items() for v in tree_variants(label, src, tmp, bmad, args.only, args.ledger_url)
+            v
+            for label, src in trees.items()
+            for v in tree_variants(
+                label, src, tmp, bmad, args.only, args.ledger_url, base_env if label == "base" else None
+            )
         ]
         for variant in variants:
             timed(variant)  # bytecode and caches, untimed
