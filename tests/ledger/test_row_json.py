@@ -78,6 +78,8 @@ def _scalar(rng: random.Random) -> Any:
 def _keys(rng: random.Random, size: int) -> list[Any]:
     """Keys of one dict: mostly texts, sometimes all numbers (sorted as numbers, written as texts) or one odd key."""
     kind = rng.random()
+    if kind < 0.1:  # names a secret or not: a text under the first four is masked whole
+        return [rng.choice(["DB_PASSWORD", "client_secret", "api_key", "MY-TOKEN", "secretName", "max_tokens"])]
     if kind < 0.7:
         return [rng.choice(TEXTS) + str(rng.randint(0, 50)) for _ in range(size)]
     if kind < 0.85:

@@ -6,7 +6,9 @@ encoder appends to one list with plain recursion and leaves strings to the C str
 
 ``strings``, when given, maps every string *value* first (not keys, not what ``default`` returns),
 and every mapping is encoded as a dict and every tuple as a list: the text of
-``json.dumps(redact_data(data), ...)`` in one walk, with ``strings=redact``.
+``json.dumps(redact_data(data), ...)`` in one walk, with ``strings=redact``; ``keyed`` (with it), a
+pair of a key predicate and a function, maps a string value under a str key the predicate holds for
+instead (``(secret_named, redact_under)``: a literal under ``DB_PASSWORD`` masked whole).
 
 A dict met again in the same encoding (a check's artifact that is also its phase's, a readiness item
 in the report and in a category check's evidence) is not walked again: its text is re-indented for its
@@ -25,17 +27,22 @@ from typing import Any
 from bmad.core.datatypes import datatype
 
 _INFINITY = float("inf")
+# A key predicate and what a string value under a key it holds for is written as (see the module doc).
+Keyed = tuple[Callable[[str], bool], Callable[[str, str], str]]
 _by_key = itemgetter(0)
 
 
-def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, limit: int | None = None) -> str:
-    """``json.dumps(data, indent=2, sort_keys=True, default=str)``, with ``strings`` applied first.
+def dumps_indented(
+    data: Any, *, strings: Callable[[str], str] | None = None, keyed: Keyed | None = None, limit: int | None = None
+) -> str:
+    """``json.dumps(data, indent=2, sort_keys=True, default=str)``, with ``strings`` (and ``keyed``)
+    applied first.
 
     With ``limit``, the text may end early: the whole text when it is at most ``limit`` characters
     long, else a beginning of it longer than ``limit``."""
     chunks: list[str] = []
     if limit is None:
-        _Encoder(chunks, chunks.append, strings).value(data, 0)
+        _Encoder(chunks, chunks.append, strings, keyed).value(data, 0)
         return "".join(chunks)
     size = 0
 
@@ -47,7 +54,7 @@ def dumps_indented(data: Any, *, strings: Callable[[str], str] | None = None, li
             raise _LongEnough
 
     with contextlib.suppress(_LongEnough):
-        _Encoder(chunks, append, strings).value(data, 0)
+        _Encoder(chunks, append, strings, keyed).value(data, 0)
     return "".join(chunks)
 
 
@@ -62,10 +69,12 @@ class IndentedJson:
     strings: tuple[str, ...]
 
 
-def encode_indented(data: Any, *, strings: Callable[[str], str] | None = None) -> IndentedJson:
+def encode_indented(
+    data: Any, *, strings: Callable[[str], str] | None = None, keyed: Keyed | None = None
+) -> IndentedJson:
     """:func:`dumps_indented` of ``data``, with its tokens (see :class:`IndentedJson`)."""
     chunks: list[str] = []
-    encoder = _Encoder(chunks, chunks.append, strings)
+    encoder = _Encoder(chunks, chunks.append, strings, keyed)
     encoder.value(data, 0)
     return IndentedJson(
         "".join(chunks),
@@ -107,10 +116,18 @@ def _key_text(key: Any) -> str:
 class _Encoder:
     """One encoding: where the chunks go, and each distinct string's text, made once."""
 
-    def __init__(self, chunks: list[str], append: Callable[[str], None], strings: Callable[[str], str] | None) -> None:
+    def __init__(
+        self,
+        chunks: list[str],
+        append: Callable[[str], None],
+        strings: Callable[[str], str] | None,
+        keyed: Keyed | None = None,
+    ) -> None:
         self.chunks = chunks
         self.append = append
         self.strings = strings
+        self.keyed = keyed
+        self.keyed_keys: dict[str, bool] = {}  # each str key: whether ``keyed`` maps the text under it
         self.any_mapping = strings is not None  # as redact_data does: every mapping a dict
         self.texts: dict[str, str] = {}
         self.keys: dict[str, str] = {}
@@ -201,10 +218,26 @@ class _Encoder:
                 append(text)
             append(": ")
             if item.__class__ is str:
-                append(texts.get(item) or self.text(item))
+                if self.keyed is not None and key.__class__ is str and self.is_keyed(key):
+                    append(self.keyed_text(key, item))
+                else:
+                    append(texts.get(item) or self.text(item))
             else:
                 self.value(item, level + 1)
         append("\n" + "  " * level + "}")
+
+    def is_keyed(self, key: str) -> bool:
+        known = self.keyed_keys.get(key)
+        if known is None:
+            assert self.keyed is not None
+            known = self.keyed_keys[key] = self.keyed[0](key)
+        return known
+
+    def keyed_text(self, key: str, item: str) -> str:
+        assert self.keyed is not None
+        text = encode_basestring_ascii(self.keyed[1](key, item))
+        self.other_texts.append(text)
+        return text
 
 
 def _reindented(text: str, was: int, level: int) -> str:

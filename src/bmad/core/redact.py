@@ -31,7 +31,9 @@ __all__ = [
     "redact_argv",
     "redact_data",
     "redact_json_text",
+    "redact_under",
     "register_secret",
+    "secret_named",
     "secrets_generation",
 ]
 
@@ -232,6 +234,32 @@ def _tokens_may_match(keys: Iterable[str], strings: Iterable[str]) -> bool:
     return False
 
 
+_KEYWORD = next(pattern for pattern in REDACTION_PATTERNS if pattern.name == "secret-keyword")
+_secret_named: dict[str, bool] = {}  # key -> whether it names a secret (a few hundred distinct keys)
+
+
+def secret_named(key: str) -> bool:
+    """Whether ``key`` names a secret the way ``password=`` does in a text (``DB_PASSWORD``,
+    ``client_secret``, ``api_key``): a value under it is masked in data as it is in a text."""
+    known = _secret_named.get(key)
+    if known is None:
+        lead = _KEYWORD.lead_regex
+        known = bool(lead is not None and lead.search(fold_case(key) + "="))
+        if len(_secret_named) < _CACHE_LIMIT:
+            _secret_named[key] = known
+    return known
+
+
+def redact_under(key: str, value: str) -> str:
+    """:func:`redact` of ``value``, the value of ``key`` in a mapping; the whole value is masked when
+    ``key`` names a secret and the value has three characters or more (as ``key=value`` is in a text,
+    where only the first word is known to be the value): a literal ``{"DB_PASSWORD": "x1y2 z3"}`` in a
+    check's evidence reaches the ledger row and the evidence file masked."""
+    if secret_named(key) and len(value) >= 3:
+        return MASK
+    return redact(value)
+
+
 def redact_argv(argv: Sequence[str]) -> list[str]:
     return [redact(arg) for arg in argv]
 
@@ -244,6 +272,13 @@ def redact_data(data: Any) -> Any:
 _LEAVES = frozenset({int, float, bool, type(None)})
 
 
+def _redact_item(key: Any, value: Any, done: dict[str, str]) -> Any:
+    """A mapping's value, redacted: a text under a secret-naming key as :func:`redact_under` does."""
+    if value.__class__ is str and key.__class__ is str and secret_named(key):
+        return redact_under(key, value)
+    return _redact_data(value, done)
+
+
 def _redact_data(data: Any, done: dict[str, str]) -> Any:
     """:func:`redact_data`, each distinct string redacted once (``done``); the plain JSON types
     are told by their exact class first, the slower ``isinstance`` tests are left for the rest."""
@@ -254,7 +289,7 @@ def _redact_data(data: Any, done: dict[str, str]) -> Any:
             masked = done[data] = redact(data)
         return masked
     if cls is dict:
-        return {key: _redact_data(value, done) for key, value in data.items()}
+        return {key: _redact_item(key, value, done) for key, value in data.items()}
     if cls is list or cls is tuple:
         return [_redact_data(item, done) for item in data]
     if cls in _LEAVES:
@@ -262,7 +297,7 @@ def _redact_data(data: Any, done: dict[str, str]) -> Any:
     if isinstance(data, str):
         return redact(data)
     if isinstance(data, Mapping):
-        return {key: _redact_data(value, done) for key, value in data.items()}
+        return {key: _redact_item(key, value, done) for key, value in data.items()}
     if isinstance(data, list | tuple):
         return [_redact_data(item, done) for item in data]
     return data

@@ -118,13 +118,15 @@ SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
         r"\1" + MASK,
         ("authorization:",),
     ),
+    # The name word ends a name, at its start or after anything but a letter or digit: DB_PASSWORD=,
+    # "client_secret":, MY-TOKEN: (an underscore before it is how variables are named; ``\b`` missed them).
     SecretPattern(
         "secret-keyword",
-        r"(?i)\b(" + _KEYWORD_NAMES + r"[\"']?\s*[:=]\s*[\"']?)(?!\*{4})[^\s\"',;&]{3,}",
+        r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + r"[\"']?\s*[:=]\s*[\"']?)(?!\*{4})[^\s\"',;&]{3,}",
         r"\1" + MASK,
         ("passw", "pwd", "secret", "token", "api", "access"),  # how the name words begin
-        # folded: a word character stays one, any other character stays none; a non-ASCII space is "?"
-        lead=r"(?<![0-9a-z_])" + _KEYWORD_NAMES + r"[\"']?[\s?]*[:=]",
+        # folded: a letter or digit stays one, any other character stays none; a non-ASCII space is "?"
+        lead=r"(?<![0-9a-z])" + _KEYWORD_NAMES + r"[\"']?[\s?]*[:=]",
     ),
     SecretPattern(
         "url-user-info",
