@@ -9,10 +9,10 @@ result is files, not data handed back: an ANALYZE of 1,000 objects writes megaby
 Only on Linux (macOS system libraries are not safe in a child forked from a process with threads,
 which is why Python's own ``multiprocessing`` stopped forking there), and not when ``BMAD_NO_FORK``
 is set to anything but ``""``/``0``: :func:`start` then returns None and the caller does the work
-itself. The child keeps only the thread that forked; a lock another thread held at that moment
-would stay locked in it, so every module lock the work may take is made anew in the child
-(``os.register_at_fork``: :mod:`bmad.core.redact`, :mod:`bmad.core.deferred_imports`). The child
-takes the default SIGINT and SIGTERM (it dies with the terminal's Ctrl-C, never runs the parent's
+itself, as it does when the fork fails. The child keeps only the thread that forked; a lock another
+thread held at that moment would stay locked in it, so every module lock the work may take is made
+anew in the child (``os.register_at_fork``: :mod:`bmad.core.redact`, :mod:`bmad.core.deferred_imports`).
+The child takes the default SIGINT and SIGTERM (it dies with the terminal's Ctrl-C, never runs the parent's
 handlers), writes nothing to the terminal, runs no garbage collection (each pass would touch, so
 copy, every page) and leaves with ``os._exit``: no ``atexit`` handler, no buffer of the parent's
 flushed twice, no database connection closed under the parent. :meth:`Aside.wait` waits with a
@@ -68,7 +68,12 @@ def start(work: Callable[[], None]) -> Aside | None:
     if not enabled():
         return None
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (a limit, memory): the caller does the work itself
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if pid == 0:  # pragma: no cover - the child's lines run in another process (coverage does not follow)
         _child(work, read_end, write_end)
     os.close(write_end)
