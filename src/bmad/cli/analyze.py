@@ -31,6 +31,7 @@ def render_analyze(
     output: Path | None = None,
     config_file: str = "bmad.yaml",
     verbose: bool = False,
+    whole: dict[str, Any] | None = None,
 ) -> str:
     """Render an ANALYZE phase result (fresh or from the ledger) as table/json/junit/sarif.
 
@@ -44,7 +45,9 @@ def render_analyze(
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="one of " + ", ".join(FORMATS))
-    report = result.artifacts.get("readiness")
+    # ``whole``: the report as the run wrote it to analyze/readiness.json, every finding; the artifact
+    # keeps MAX_FINDINGS_PER_ITEM an item (a SARIF for code scanning would lack the rest)
+    report = whole if isinstance(whole, dict) else result.artifacts.get("readiness")
     if not isinstance(report, dict):
         for check in result.checks:
             if check.id == "analyze.readiness" and isinstance(check.artifacts.get("readiness"), dict):

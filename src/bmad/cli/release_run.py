@@ -168,10 +168,15 @@ def _run_quietly(
         return outcome
     from bmad.cli._render import echo
     from bmad.cli.analyze import render_analyze
+    from bmad.engine.assessment import whole_report
 
     for phase_outcome in outcome.phases:
         if phase_outcome.result.phase.value == "analyze":
-            echo(render_analyze(phase_outcome.result, fmt=report[0], output=report[1], config_file=config_file))
+            whole = whole_report(cfg.state_path / phase_outcome.evidence_dir) if phase_outcome.evidence_dir else None
+            text = render_analyze(
+                phase_outcome.result, fmt=report[0], output=report[1], config_file=config_file, whole=whole
+            )
+            echo(text)
     return outcome
 
 

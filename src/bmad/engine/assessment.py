@@ -13,7 +13,21 @@ from bmad.phases.analyze.readiness_data import Category
 if TYPE_CHECKING:
     from bmad.phases.analyze.risk import RiskAssessment
 
-__all__ = ["Category", "assess_change", "catalog", "render_markdown", "render_readiness"]
+__all__ = ["Category", "assess_change", "catalog", "render_markdown", "render_readiness", "whole_report"]
+
+
+def whole_report(evidence_dir: Path) -> dict[str, Any] | None:
+    """The readiness report with every finding, as a run wrote it to its evidence folder (None when the
+    file is not there or not a report): the phase's artifact keeps MAX_FINDINGS_PER_ITEM an item."""
+    import json
+
+    from bmad.phases.analyze.readiness import READINESS_FILE
+
+    try:
+        data = json.loads((evidence_dir / READINESS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("items"), list) else None
 
 
 def assess_change(

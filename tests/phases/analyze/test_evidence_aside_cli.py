@@ -58,3 +58,21 @@ def test_the_evidence_written_aside_is_the_evidence_written_here(tmp_path: Path,
     # published next to the documents for CI, from the files the child wrote
     (sarif,) = repo.rglob("sarif/analyze-readiness.sarif")
     assert sarif.read_bytes() == (aside / FILES[1]).read_bytes()
+
+
+def test_a_printed_report_has_every_finding_not_the_artifacts_first_200_an_item(
+    tmp_path: Path, git_repo: Callable[..., Path]
+) -> None:
+    """`bmad analyze --format sarif` printed from the readiness artifact, which keeps 200 findings an
+    item: code scanning got fewer results than analyze/readiness.sarif has. It prints the whole report."""
+    repo = make_project(tmp_path, git_repo, objects=_bare_deployments(230))
+    done = bmad("analyze", "-c", "bmad.yaml", "--force", "--reason", "test", "--format", "sarif", cwd=repo, timeout=120)
+    assert done.returncode in (1, 3), done.stderr
+    printed = json.loads(done.stdout)
+    (evidence,) = repo.rglob("analyze/readiness.sarif")
+    written = json.loads(evidence.read_text())
+    per_rule: dict[str, int] = {}
+    for result in printed["runs"][0]["results"]:
+        per_rule[result["ruleId"]] = per_rule.get(result["ruleId"], 0) + 1
+    assert max(per_rule.values()) >= 230  # one finding a Deployment for an item every one fails
+    assert len(printed["runs"][0]["results"]) == len(written["runs"][0]["results"])
