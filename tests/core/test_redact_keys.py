@@ -31,6 +31,21 @@ def test_a_name_word_after_an_underscore_or_a_dash_still_names_a_secret(text: st
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('"password": "correct horse battery"', '"password": "********"'),  # was "******** horse battery"
+        ("password='it is me'", "password='********'"),  # "it" is under three characters: was kept whole
+        ('{"api_key": "k1 k2", "other": "v"}', '{"api_key": "********", "other": "v"}'),
+        ('"token": "a\\"b c"', '"token": "********"'),  # an escaped quote inside
+        ('"password": "it\'s mine"', '"password": "********"'),  # an apostrophe inside double quotes
+        ("password=abc def", "password=******** def"),  # unquoted: to the first blank, as before
+    ],
+)
+def test_a_quoted_value_is_masked_to_its_closing_quote(text: str, masked: str) -> None:
+    assert redact(text) == masked
+
+
+@pytest.mark.parametrize(
     "text",
     ["secretName: app-secrets", "max_tokens: 4096", "token_count: 55555", "mypassword=abcdef", "passwordless: true"],
 )

@@ -120,9 +120,12 @@ SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
     ),
     # The name word ends a name, at its start or after anything but a letter or digit: DB_PASSWORD=,
     # "client_secret":, MY-TOKEN: (an underscore before it is how variables are named; ``\b`` missed them).
+    # A quoted value is masked to its closing quote ("correct horse", 'it is', "a\"b"), an unquoted one
+    # to the first blank or separator (free text goes on after it).
     SecretPattern(
         "secret-keyword",
-        r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + r"[\"']?\s*[:=]\s*[\"']?)(?!\*{4})[^\s\"',;&]{3,}",
+        r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + r"[\"']?\s*[:=]\s*(?:(\")|(')|))(?!\*{4})"
+        r"(?(2)(?:[^\"\\\n]|\\.){3,}|(?(3)[^'\n]{3,}|[^\s\"',;&]{3,}))",
         r"\1" + MASK,
         ("passw", "pwd", "secret", "token", "api", "access"),  # how the name words begin
         # folded: a letter or digit stays one, any other character stays none; a non-ASCII space is "?"
