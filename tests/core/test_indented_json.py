@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from bmad.core.indented_json import dumps_indented
-from bmad.core.redact import MASK, forget_secrets, redact, redact_data, redact_under, register_secret, secret_named
+from bmad.core.redact import MASK, forget_secrets, masked_named, redact, redact_data, register_secret, secret_named
 from tests.helpers import WalkCounter
 
-KEYED = (secret_named, redact_under)  # as the evidence folder encodes: redact_data masks a value by its key too
+KEYED = (secret_named, masked_named)  # as the evidence folder encodes: redact_data masks a value by its key too
 
 
 class Color(Enum):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bmad.core.redact import MASK, redact, redact_data, redact_under, secret_named
+from bmad.core.redact import MASK, redact, redact_data, secret_named
 from bmad.ledger.evidence import EvidenceFolder
 from bmad.ledger.row_json import PlainArtifacts
 
@@ -71,7 +71,7 @@ def test_a_value_under_a_secret_naming_key_is_masked_whole_in_data() -> None:
     assert redact_data(data) == expected
     assert PlainArtifacts().plain(data) == expected  # the ledger's rows
     assert secret_named("DB_PASSWORD") and not secret_named("secretName")
-    assert redact_under("note", "password=abc12345") == f"password={MASK}"
+    assert redact_data({"note": "password=abc12345"}) == {"note": f"password={MASK}"}  # a key naming none
 
 
 def test_the_evidence_file_masks_the_whole_value_too(tmp_path: Path) -> None:

@@ -22,10 +22,10 @@ from bmad.core.redact import (
     SHORT_TEXT,
     fold_case,
     forget_secrets,
+    masked_named,
     redact,
     redact_data,
     redact_json_text,
-    redact_under,
     register_secret,
     secret_named,
 )
@@ -136,7 +136,7 @@ def test_json_text_redaction_is_every_patterns_sub_over_the_whole_text() -> None
     rng = random.Random(7)
     for _ in range(300):
         data = document(rng, 0)
-        encoded = encode_indented(data, strings=redact, keyed=(secret_named, redact_under))  # as write_json does
+        encoded = encode_indented(data, strings=redact, keyed=(secret_named, masked_named))  # as write_json does
         plain = json.dumps(redact_data(data), indent=2, sort_keys=True, default=str)
         assert encoded.text == plain
         assert redact_json_text(encoded.text, keys=encoded.keys, strings=encoded.strings) == reference(plain, [])

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 
 def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) -> None:
-    from bmad.demo import remove_demo_containers, run_demo
+    from bmad.demo import remove_demo, run_demo
 
     # The example's "dev" environment under a name of its own: parallel test sessions share the
     # container engine's storage, and must never see each other's replicas.
@@ -34,8 +34,7 @@ def test_demo_good_release_then_rolled_back_release(stack: Any, tmp_path: Path) 
         _check(result, environment, stack, "\n".join([*lines, *result.summary_lines()]))
         _check_down(result, environment, stack, tmp_path)
     finally:
-        remove_demo_containers(stack.docker_host, environment)
-        (stack.file_sd_dir / f"hello-{environment}.json").unlink(missing_ok=True)
+        remove_demo(stack, environment)
         stack.set_rule_files(rule_files)  # e.g. its Watchdog alert would reach other tests' webhooks
 
 

@@ -8,7 +8,7 @@ encoder appends to one list with plain recursion and leaves strings to the C str
 and every mapping is encoded as a dict and every tuple as a list: the text of
 ``json.dumps(redact_data(data), ...)`` in one walk, with ``strings=redact``; ``keyed`` (with it), a
 pair of a key predicate and a function, maps a string value under a str key the predicate holds for
-instead (``(secret_named, redact_under)``: a literal under ``DB_PASSWORD`` masked whole).
+instead (``(secret_named, masked_named)``: a literal under ``DB_PASSWORD`` masked whole).
 
 A dict met again in the same encoding (a check's artifact that is also its phase's, a readiness item
 in the report and in a category check's evidence) is not walked again: its text is re-indented for its
@@ -28,7 +28,7 @@ from bmad.core.datatypes import datatype
 
 _INFINITY = float("inf")
 # A key predicate and what a string value under a key it holds for is written as (see the module doc).
-Keyed = tuple[Callable[[str], bool], Callable[[str, str], str]]
+Keyed = tuple[Callable[[str], bool], Callable[[str], str]]
 _by_key = itemgetter(0)
 
 
@@ -127,7 +127,6 @@ class _Encoder:
         self.append = append
         self.strings = strings
         self.keyed = keyed
-        self.keyed_keys: dict[str, bool] = {}  # each str key: whether ``keyed`` maps the text under it
         self.any_mapping = strings is not None  # as redact_data does: every mapping a dict
         self.texts: dict[str, str] = {}
         self.keys: dict[str, str] = {}
@@ -218,26 +217,16 @@ class _Encoder:
                 append(text)
             append(": ")
             if item.__class__ is str:
-                if self.keyed is not None and key.__class__ is str and self.is_keyed(key):
-                    append(self.keyed_text(key, item))
+                keyed = self.keyed
+                if keyed is not None and key.__class__ is str and keyed[0](key):
+                    text = encode_basestring_ascii(keyed[1](item))
+                    self.other_texts.append(text)
+                    append(text)
                 else:
                     append(texts.get(item) or self.text(item))
             else:
                 self.value(item, level + 1)
         append("\n" + "  " * level + "}")
-
-    def is_keyed(self, key: str) -> bool:
-        known = self.keyed_keys.get(key)
-        if known is None:
-            assert self.keyed is not None
-            known = self.keyed_keys[key] = self.keyed[0](key)
-        return known
-
-    def keyed_text(self, key: str, item: str) -> str:
-        assert self.keyed is not None
-        text = encode_basestring_ascii(self.keyed[1](key, item))
-        self.other_texts.append(text)
-        return text
 
 
 def _reindented(text: str, was: int, level: int) -> str:

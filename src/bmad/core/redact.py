@@ -27,11 +27,11 @@ __all__ = [
     "forget_secrets",
     "known_secret_count",
     "mask_value",
+    "masked_named",
     "redact",
     "redact_argv",
     "redact_data",
     "redact_json_text",
-    "redact_under",
     "register_secret",
     "secret_named",
     "secrets_generation",
@@ -250,14 +250,12 @@ def secret_named(key: str) -> bool:
     return known
 
 
-def redact_under(key: str, value: str) -> str:
-    """:func:`redact` of ``value``, the value of ``key`` in a mapping; the whole value is masked when
-    ``key`` names a secret and the value has three characters or more (as ``key=value`` is in a text,
-    where only the first word is known to be the value): a literal ``{"DB_PASSWORD": "x1y2 z3"}`` in a
-    check's evidence reaches the ledger row and the evidence file masked."""
-    if secret_named(key) and len(value) >= 3:
-        return MASK
-    return redact(value)
+def masked_named(value: str) -> str:
+    """A text under a key that :func:`secret_named`: masked whole from three characters on (as a quoted
+    value after ``password=`` is in a text), else as :func:`redact` has it. :func:`redact_data`, the
+    ledger's rows and the JSON evidence encoder use it, so a literal ``{"DB_PASSWORD": "x1y2 z3"}`` in a
+    check's evidence reaches the row and the file masked."""
+    return MASK if len(value) >= 3 else redact(value)
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:
@@ -273,9 +271,9 @@ _LEAVES = frozenset({int, float, bool, type(None)})
 
 
 def _redact_item(key: Any, value: Any, done: dict[str, str]) -> Any:
-    """A mapping's value, redacted: a text under a secret-naming key as :func:`redact_under` does."""
+    """A mapping's value, redacted: a text under a secret-naming key by :func:`masked_named`."""
     if value.__class__ is str and key.__class__ is str and secret_named(key):
-        return redact_under(key, value)
+        return masked_named(value)
     return _redact_data(value, done)
 
 

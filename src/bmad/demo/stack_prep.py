@@ -81,8 +81,13 @@ def remove_demo_containers(docker_host: str, environment: str = ENVIRONMENT) -> 
 
 
 def discovery_file(stack: StackInfo, environment: str = ENVIRONMENT) -> Path:
-    """The file through which the stack's Prometheus finds the example's serving replicas."""
-    return stack.file_sd_dir / f"{SERVICE}-{environment}.json"
+    """The file through which the stack's Prometheus finds the example's serving replicas (where the
+    local target writes it: the demo's ``target.local.prometheus_file_sd`` is the stack's folder)."""
+    from bmad.adapters.targets.local.file_sd import file_sd_path
+
+    path = file_sd_path(str(stack.file_sd_dir), SERVICE, environment)
+    assert path is not None  # None only without a folder
+    return Path(path)
 
 
 def serving_addresses(stack: StackInfo, environment: str = ENVIRONMENT) -> list[str]:

@@ -21,10 +21,10 @@ from bmad.core.files import write_atomic
 from bmad.core.indented_json import encode_indented
 from bmad.core.models import PhaseName, Release
 from bmad.core.redact import (
+    masked_named,
     redact,
     redact_argv,
     redact_json_text,
-    redact_under,
     secret_named,
     secrets_generation,
 )
@@ -129,7 +129,7 @@ class EvidenceFolder:
         # the text of json.dumps(redact_data(data), indent=2, sort_keys=True, default=str), in one walk,
         # then redact() of the whole text (a match may span a key and its value) from its tokens
         generation = secrets_generation()
-        encoded = encode_indented(data, strings=redact, keyed=(secret_named, redact_under))
+        encoded = encode_indented(data, strings=redact, keyed=(secret_named, masked_named))
         text = redact_json_text(encoded.text, keys=encoded.keys, strings=encoded.strings)
         return self._redacted(self.write_bytes(name, (text + "\n").encode("utf-8"), durable=durable), generation)
 

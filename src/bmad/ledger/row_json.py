@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bmad.core.digest import sha256
-from bmad.core.redact import redact, redact_data, redact_under, secret_named
+from bmad.core.redact import masked_named, redact, redact_data, secret_named
 from bmad.ledger.hashing import canonical_json, canonical_object, plain
 
 _AS_IS = frozenset({int, bool, type(None)})
@@ -55,8 +55,8 @@ def _plain_dict(data: dict[Any, Any], strings: dict[str, str]) -> Any:
         value = data[key]
         cls = value.__class__
         if cls is str:
-            if secret_named(key):  # DB_PASSWORD, client_secret: masked as "key=value" is in a text
-                made[key] = redact_under(key, value)
+            if secret_named(key):  # DB_PASSWORD, client_secret: masked whole
+                made[key] = masked_named(value)
                 continue
             masked = strings.get(value)
             if masked is None:

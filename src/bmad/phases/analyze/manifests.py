@@ -382,22 +382,20 @@ class _SelectorIndex:
         return found
 
 
-def _service_selector(obj: ManifestObject) -> Any:
-    return obj.spec().get("selector")
-
-
-def _pdb_selector(obj: ManifestObject) -> Any:
+def _spec_selector(obj: ManifestObject) -> Any:
+    """A Service's or a PodDisruptionBudget's selector."""
     return obj.spec().get("selector")
 
 
 def _policy_selector(obj: ManifestObject) -> Any:
+    """A NetworkPolicy's pod selector; without ``podSelector`` it selects nothing (None)."""
     spec = obj.spec()
     return spec.get("podSelector", {}) if "podSelector" in spec else None
 
 
 _SELECTORS: dict[str, Callable[[ManifestObject], Any]] = {
-    "Service": _service_selector,
-    "PodDisruptionBudget": _pdb_selector,
+    "Service": _spec_selector,
+    "PodDisruptionBudget": _spec_selector,
     "NetworkPolicy": _policy_selector,
 }
 
@@ -518,7 +516,7 @@ class Bundle:
         if found is None:
             found = []
             for svc in self._selecting("Service", workload.namespace, workload.pod_labels):
-                selector = svc.spec().get("selector")
+                selector = _spec_selector(svc)
                 if selector and selector_matches(selector, workload.pod_labels):
                     found.append(svc)
             self._memo[key] = found
@@ -543,7 +541,7 @@ class Bundle:
             found = [
                 pdb
                 for pdb in self._selecting("PodDisruptionBudget", workload.namespace, workload.pod_labels)
-                if selector_matches(pdb.spec().get("selector"), workload.pod_labels)
+                if selector_matches(_spec_selector(pdb), workload.pod_labels)
             ]
             self._memo[key] = found
         return found
@@ -556,11 +554,9 @@ class Bundle:
             return cached
         result = []
         for policy in self._selecting("NetworkPolicy", workload.namespace, workload.pod_labels):
-            spec = policy.spec()
-            if not selector_matches(
-                spec.get("podSelector", {}) if "podSelector" in spec else None, workload.pod_labels
-            ):
+            if not selector_matches(_policy_selector(policy), workload.pod_labels):
                 continue
+            spec = policy.spec()
             types = spec.get("policyTypes")
             if not isinstance(types, list) or not types:
                 # Without policyTypes, Ingress always applies and Egress when egress rules are given.
