@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -94,3 +95,69 @@ def test_bmad_no_fork_keeps_the_work_here(value: str, monkeypatch: pytest.Monkey
     assert aside.start(lambda: None) is None
     monkeypatch.setenv("BMAD_NO_FORK", "0")
     assert aside.enabled() is True
+
+
+def test_a_returning_child_hands_its_result_back_whole() -> None:
+    result = os.urandom(3 << 20)  # several pipe buffers: the child blocks until the parent reads
+
+    child = aside.start_returning(lambda: result)
+    assert child is not None
+    assert child.result(30) == result
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_an_empty_result_is_a_result() -> None:
+    child = aside.start_returning(lambda: b"")
+    assert child is not None and child.result(30) == b""
+
+
+def test_a_returning_child_whose_work_fails_hands_back_nothing() -> None:
+    def work() -> bytes:
+        raise ValueError("not parsed")
+
+    child = aside.start_returning(work)
+    assert child is not None and child.result(30) is None
+
+
+def test_a_child_that_dies_while_handing_back_is_no_result() -> None:
+    """The length comes first: a child that wrote part of its result and died is told from one that
+    wrote it all (reading until the pipe closes would take the part for the whole)."""
+    child = aside.start_returning(lambda: b"x" * (4 << 20))
+    assert child is not None
+    time.sleep(0.5)  # the pipe is full: the child waits for the parent to read
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.result(30) is None
+
+
+def test_a_returning_child_that_hangs_is_killed_at_the_time_limit() -> None:
+    def work() -> bytes:
+        time.sleep(60)
+        return b"late"
+
+    child = aside.start_returning(work)
+    assert child is not None
+    started = time.monotonic()
+    assert child.result(0.5) is None
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_the_result_comes_back_while_another_child_holds_the_pipe_open() -> None:
+    """A child forked after this one inherits its pipe's write end and keeps it open while it lives: the
+    result is complete when its length says so, not when the pipe closes."""
+
+    def work() -> bytes:
+        time.sleep(0.2)  # the second child is forked meanwhile
+        return b"parsed"
+
+    child = aside.start_returning(work)
+    sleeper = aside.start(lambda: time.sleep(60))
+    assert child is not None and sleeper is not None
+    try:
+        started = time.monotonic()
+        assert child.result(30) == b"parsed"
+        assert time.monotonic() - started < 20
+    finally:
+        assert sleeper.wait(0.1) is False  # killed and reaped

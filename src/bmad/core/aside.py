@@ -3,8 +3,10 @@
 bmad is Python: its threads share one interpreter lock, so a second thread does not make CPU work
 faster. A forked child does, and costs little (about 2 ms for a 140 MB process: the pages are
 shared until written) and needs nothing sent to it (it has the parent's memory). It suits work whose
-result is files, not data handed back: an ANALYZE of 1,000 objects writes megabytes of evidence
-(SARIF, JSON, JUnit) from a report already in memory, while the parent records the phase.
+result is files (:func:`start`): an ANALYZE of 1,000 objects writes megabytes of evidence (SARIF,
+JSON, JUnit) from a report already in memory while the parent records the phase; and work whose
+result is much cheaper to hand back than to compute (:func:`start_returning`, bytes through the
+pipe): the child parses part of a large manifest bundle while the parent parses the rest.
 
 Only on Linux (macOS system libraries are not safe in a child forked from a process with threads,
 which is why Python's own ``multiprocessing`` stopped forking there), and not when ``BMAD_NO_FORK``
@@ -28,12 +30,14 @@ import os
 import select
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import NoReturn
 
 from bmad.core.datatypes import datatype
 
 _DONE = b"1"  # what a child that finished its work writes to the pipe before leaving
+_LENGTH = 8  # a returning child writes its result's length in this many bytes (big-endian), then the result
 
 
 def enabled() -> bool:
@@ -62,9 +66,58 @@ class Aside:
                 os.waitpid(self.pid, 0)
         return finished
 
+    def result(self, timeout: float) -> bytes | None:
+        """What the child's work returned (:func:`start_returning`), or None when it failed or did not
+        hand it all back within ``timeout`` seconds (then it is killed). The child is reaped either way.
+        The result is framed (its length first), so reading stops when it is all here: another child
+        forked meanwhile may hold this pipe's write end open after this child left."""
+        deadline = time.monotonic() + timeout
+        received = bytearray()
+        wanted: int | None = None
+        try:
+            while wanted is None or len(received) < wanted:
+                left = deadline - time.monotonic()
+                ready = select.select([self.pipe], [], [], left)[0] if left > 0 else []
+                chunk = os.read(self.pipe, _CHUNK) if ready else b""
+                if not chunk:  # too late, or the child left without handing it all back
+                    os.kill(self.pid, signal.SIGKILL)
+                    return None
+                received += chunk
+                if wanted is None and len(received) >= _LENGTH:
+                    wanted = _LENGTH + int.from_bytes(received[:_LENGTH], "big")
+            return bytes(received[_LENGTH:])
+        finally:
+            os.close(self.pipe)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+
+
+_CHUNK = 1 << 20
+
 
 def start(work: Callable[[], None]) -> Aside | None:
     """Run ``work`` in a forked child; None where that is not done (see :func:`enabled`)."""
+    return _forked(lambda write_end: _done_after(work, write_end))
+
+
+def start_returning(work: Callable[[], bytes]) -> Aside | None:
+    """Run ``work`` in a forked child that hands its result back (:meth:`Aside.result`); None where
+    that is not done (see :func:`enabled`)."""
+    return _forked(lambda write_end: _returned(work(), write_end))
+
+
+def _done_after(work: Callable[[], None], write_end: int) -> None:
+    work()
+    os.write(write_end, _DONE)
+
+
+def _returned(result: bytes, write_end: int) -> None:
+    framed = memoryview(len(result).to_bytes(_LENGTH, "big") + result)
+    while framed:
+        framed = framed[os.write(write_end, framed) :]
+
+
+def _forked(work: Callable[[int], None]) -> Aside | None:
     if not enabled():
         return None
     read_end, write_end = os.pipe()
@@ -80,7 +133,7 @@ def start(work: Callable[[], None]) -> Aside | None:
     return Aside(pid, read_end)
 
 
-def _child(work: Callable[[], None], read_end: int, write_end: int) -> NoReturn:  # pragma: no cover
+def _child(work: Callable[[int], None], read_end: int, write_end: int) -> NoReturn:  # pragma: no cover
     code = 1
     try:
         gc.disable()
@@ -90,8 +143,7 @@ def _child(work: Callable[[], None], read_end: int, write_end: int) -> NoReturn:
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 1)
         os.dup2(quiet, 2)
-        work()
-        os.write(write_end, _DONE)
+        work(write_end)
         code = 0
     except BaseException:  # noqa: S110 - the parent sees no _DONE and does the work itself
         pass

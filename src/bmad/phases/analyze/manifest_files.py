@@ -4,12 +4,15 @@ into objects with their lines, and turn every problem into a :class:`ParseFindin
 from __future__ import annotations
 
 import os
+import pickle
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bmad.core import aside
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases
 from bmad.phases.analyze.manifest_yaml import (
@@ -25,10 +28,23 @@ from bmad.phases.analyze.manifests import (
     NOT_CLUSTER_FILES,
     NOT_CLUSTER_OBJECTS,
     Bundle,
+    LineTree,
     ManifestObject,
     ParseFinding,
+    line_tree,
     paused_gc,
 )
+
+# From this many bytes of manifests (about 450 objects) a forked child parses the last files while this
+# process parses the first ones (bmad.core.aside): below it a child costs more than it saves.
+ASIDE_BYTES = 512 * 1024
+# The child's share of the bytes: it also turns its objects' nodes into line trees and pickles them,
+# and this process unpickles them, so an even split would leave this one waiting.
+CHILD_SHARE = 0.45
+# How long this process waits for the child's objects, at least and as a multiple of its own parse
+# time; past it the child is killed and its files parsed here (a hung child costs time, not results).
+CHILD_WAIT_MIN_S = 10.0
+CHILD_WAIT_FACTOR = 5.0
 
 
 def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -262,16 +278,94 @@ def _read_into(
     relative_to: Path | None,
 ) -> None:
     base = relative_to.resolve() if relative_to is not None else None
-    for path in find_manifest_files(paths):
-        display = str(path)
-        if base is not None:
-            try:
-                display = str(path.resolve().relative_to(base))
-            except ValueError:
-                display = str(path)
-        bundle.files.append(display)
+    files = [(path, _display(path, base)) for path in find_manifest_files(paths)]
+    split = _child_share_starts(files)
+    child = None
+    if split < len(files):
+        theirs = files[split:]
+        child = aside.start_returning(lambda: _parsed_elsewhere(theirs, max_bytes, default_namespace))
+    mine = files[:split] if child is not None else files
+    started = time.monotonic()
+    for path, display in mine:
+        _read_one(bundle, path, display, max_bytes, default_namespace)
+    if child is not None:
+        waited = max(CHILD_WAIT_MIN_S, CHILD_WAIT_FACTOR * (time.monotonic() - started))
+        _add_parsed_elsewhere(bundle, child.result(waited), files[split:], max_bytes, default_namespace)
+
+
+def _read_one(bundle: Bundle, path: Path, display: str, max_bytes: int, default_namespace: str | None) -> None:
+    bundle.files.append(display)
+    objects, findings = read_manifest_file(
+        path, display=display, max_bytes=max_bytes, default_namespace=default_namespace
+    )
+    bundle.objects.extend(objects)
+    bundle.findings.extend(findings)
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(path.resolve().relative_to(base))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _child_share_starts(files: Sequence[tuple[Path, str]]) -> int:
+    """Where the files a child parses begin: the last :data:`CHILD_SHARE` of the bytes, when the
+    bundle holds :data:`ASIDE_BYTES` or more (else ``len(files)``: none)."""
+    sizes = []
+    for path, _ in files:
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError:
+            sizes.append(0)  # read_manifest_file says why, in whichever process reads it
+    total = sum(sizes)
+    if total < ASIDE_BYTES or len(files) < 2 or not aside.enabled():
+        return len(files)
+    left = total * CHILD_SHARE
+    split = len(files)
+    while split > 1 and left >= sizes[split - 1]:
+        split -= 1
+        left -= sizes[split]
+    return split
+
+
+# What a child hands back for each of its files, in order: objects as (data, file, line, line tree,
+# default namespace), and the findings.
+_Parsed = list[tuple[list[tuple[dict[str, Any], str, int, LineTree, str | None]], list[ParseFinding]]]
+
+
+def _parsed_elsewhere(files: Sequence[tuple[Path, str]], max_bytes: int, default_namespace: str | None) -> bytes:
+    """In the child: its files' objects and findings, pickled (a node tree does not travel; its lines do)."""
+    parsed: _Parsed = []
+    for path, display in files:
         objects, findings = read_manifest_file(
             path, display=display, max_bytes=max_bytes, default_namespace=default_namespace
         )
-        bundle.objects.extend(objects)
+        sent = [(o.data, o.file, o.line, line_tree(o.node) if o.node is not None else None, o.default_namespace)
+                for o in objects]  # fmt: skip
+        parsed.append((sent, findings))
+    return pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _add_parsed_elsewhere(
+    bundle: Bundle,
+    sent: bytes | None,
+    files: Sequence[tuple[Path, str]],
+    max_bytes: int,
+    default_namespace: str | None,
+) -> None:
+    """The child's files, in order: as it parsed them, or parsed here when it handed nothing back."""
+    parsed: _Parsed | None = pickle.loads(sent) if sent is not None else None  # noqa: S301 - our own child's bytes
+    for index, (path, display) in enumerate(files):
+        if parsed is None:
+            _read_one(bundle, path, display, max_bytes, default_namespace)
+            continue
+        bundle.files.append(display)
+        sent_objects, findings = parsed[index]
+        bundle.objects.extend(
+            ManifestObject(data=data, file=file, line=line, lines=lines, default_namespace=namespace)
+            for data, file, line, lines, namespace in sent_objects
+        )
         bundle.findings.extend(findings)

@@ -1,7 +1,8 @@
 """Read a bundle of Kubernetes manifests with line tracking, and the relations between objects.
 
 Each object keeps its root YAML node, so the line of any field path is found on demand
-(:meth:`ManifestObject.line_of`) instead of being stored for every value. Reading files is in
+(:meth:`ManifestObject.line_of`) instead of being stored for every value; an object parsed in
+another process keeps its lines instead (a :data:`LineTree`: nodes do not travel). Reading files is in
 ``manifest_files`` (problems become :class:`ParseFinding` entries with file and line, never
 errors), the YAML machinery in ``manifest_yaml``.
 """
@@ -44,6 +45,10 @@ CONFIG_ONLY_CUSTOM_KINDS = frozenset(
     }
 )  # fmt: skip
 
+# The lines of a node's keys and items without the node: a mapping is {key: (line, tree)} (its first
+# key of each text, as a lookup in the node finds), a sequence [(line, tree)], a scalar None. Lines
+# count from 0, as YAML marks do.
+LineTree = dict[str, tuple[int, "LineTree"]] | list[tuple[int, "LineTree"]] | None
 
 _T = TypeVar("_T")
 
@@ -105,6 +110,7 @@ class ManifestObject:
     line: int
     node: yaml.Node | None = None
     default_namespace: str | None = None
+    lines: LineTree = None  # where there is no node: the object was parsed in another process
 
     @cached_value
     def kind(self) -> str:
@@ -249,9 +255,9 @@ class ManifestObject:
 
     def _walk(self, path: tuple[str | int, ...]) -> int:
         node = self.node
-        line = self.line
         if node is None:
-            return line
+            return _walk_tree(self.lines, path, self.line)
+        line = self.line
         for part in path:
             nxt: yaml.Node | None = None
             if node.__class__ is yaml.MappingNode:
@@ -268,6 +274,34 @@ class ManifestObject:
                 break
             node = nxt
         return line
+
+
+def line_tree(node: yaml.Node) -> LineTree:
+    """The lines :meth:`ManifestObject.line_of` reads from ``node``, as plain data (to send elsewhere)."""
+    if node.__class__ is yaml.MappingNode:
+        keys: dict[str, tuple[int, LineTree]] = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is yaml.ScalarNode and key_node.value not in keys:
+                keys[key_node.value] = (key_node.start_mark.line, line_tree(value_node))
+        return keys
+    if node.__class__ is yaml.SequenceNode:
+        return [(item.start_mark.line, line_tree(item)) for item in node.value]
+    return None
+
+
+def _walk_tree(tree: LineTree, path: tuple[str | int, ...], line: int) -> int:
+    """:meth:`ManifestObject._walk` over a :func:`line_tree`."""
+    for part in path:
+        if isinstance(tree, dict):
+            found = tree.get(str(part))
+        elif isinstance(tree, list) and isinstance(part, int) and 0 <= part < len(tree):
+            found = tree[part]
+        else:
+            break
+        if found is None:
+            break
+        line, tree = found[0] + 1, found[1]
+    return line
 
 
 def dig(data: Any, path: Iterable[str | int], default: Any = None) -> Any:
