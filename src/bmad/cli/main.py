@@ -173,7 +173,10 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
 
 def run() -> None:
     """The console script: ``bmad``."""
+    from bmad.core.leftovers import process_ends_with_exit
+
     _collect_less()
+    process_ends_with_exit()  # _exit_now: a phase's leftovers are freed with the process
     _exit_now(main(own_process=True))
 
 

@@ -191,6 +191,7 @@ class PhaseRunner:
         return run
 
     def _run_checks(self, phase: PhaseName, ctx: PhaseContext, task: Task, run: _PluginRun) -> None:
+        from bmad.core.leftovers import keep_until_exit
         from bmad.engine.plugins import resolve_plugin
         from bmad.engine.scheduler import run_checks
 
@@ -217,6 +218,7 @@ class PhaseRunner:
                 ctx.add_artifacts(added.artifacts)
         run.results += extra
         run.metrics = dict(plugin.metrics(ctx, run.results))
+        keep_until_exit(plugin)  # what it prepared (a parsed bundle): not freed object by object now
 
     def _result(
         self, phase: PhaseName, ctx: PhaseContext, run: _PluginRun, started: datetime, forced_reason: str | None
