@@ -28,6 +28,11 @@ def keep_until_exit(value: object) -> None:
         _kept.append(value)
 
 
+def keeping() -> bool:
+    """Whether :func:`keep_until_exit` keeps what it is handed in this process."""
+    return _ends_with_exit
+
+
 def kept() -> int:
     """How many values are kept."""
     return len(_kept)
