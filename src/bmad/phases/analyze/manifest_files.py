@@ -40,7 +40,7 @@ from bmad.phases.analyze.manifests import (
 ASIDE_BYTES = 512 * 1024
 # The child's share of the bytes: it also turns its objects' nodes into line trees and pickles them,
 # and this process unpickles them, so an even split would leave this one waiting.
-CHILD_SHARE = 0.45
+CHILD_SHARE = 0.42
 # How long this process waits for the child's objects, at least and as a multiple of its own parse
 # time; past it the child is killed and its files parsed here (a hung child costs time, not results).
 CHILD_WAIT_MIN_S = 10.0
