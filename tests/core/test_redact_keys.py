@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bmad.core import escapes
 from bmad.core.redact import MASK, redact, redact_data, secret_named
 from bmad.ledger.evidence import EvidenceFolder
 from bmad.ledger.row_json import PlainArtifacts
@@ -80,3 +81,61 @@ def test_the_evidence_file_masks_the_whole_value_too(tmp_path: Path) -> None:
     text = (tmp_path / "e.json").read_text()
     assert "horse" not in text and "correct" not in text
     assert json.loads(text) == {"environment": {"DB_PASSWORD": MASK, "LOG": "info"}}
+
+
+def _json_in_json(text: str) -> str:
+    return json.dumps(json.dumps({"m": text}))
+
+
+ESCAPED = {
+    "as written": lambda text: text,
+    "a JSON string (SARIF)": lambda text: json.dumps({"m": text}),
+    "JSON inside a JSON string": _json_in_json,
+    "HTML (documents)": escapes.html,
+    "an XML attribute (JUnit)": escapes.xml_attribute,
+}
+
+
+@pytest.mark.parametrize("form", list(ESCAPED))
+@pytest.mark.parametrize(
+    "text",
+    [
+        'password="correct horse"',
+        "password='correct horse'",
+        '"db_password": "correct horse"',
+        'token: "correct horse"',
+        "DB_PASSWORD=correcthorse and more",
+    ],
+)
+def test_a_value_is_masked_however_its_quotes_were_escaped(form: str, text: str) -> None:
+    """SARIF and JUnit are made from the report and redacted as whole texts, where a message's
+    ``password="..."`` reads ``password=\\"...\\"`` or ``password=&quot;...&quot;``: the pattern knew only
+    the plain quotes, so the value went through whole."""
+    written = ESCAPED[form](text)
+    masked = redact(written)
+    assert "correct" not in masked and "horse" not in masked, masked
+    assert MASK in masked
+    if form.startswith("a JSON"):
+        assert json.loads(masked) == {"m": redact(text)}  # still JSON, the same mask as the plain text
+    if form.startswith("JSON inside"):
+        assert json.loads(json.loads(masked)) == {"m": redact(text)}
+
+
+def test_a_mask_between_escaped_quotes_stops_at_the_end_of_its_json_string() -> None:
+    """An escaped opening quote without its closing one: the mask ends with the JSON string, so the
+    evidence file stays JSON (a SARIF that does not parse is not uploaded)."""
+    text = json.dumps({"m": 'password="abcdef', "n": "other value"})
+    masked = redact(text)
+    assert json.loads(masked) == {"m": 'password="' + MASK, "n": "other value"}
+
+
+def test_sarif_evidence_masks_a_quoted_value_in_a_message(tmp_path: Path) -> None:
+    from bmad.core.sarif import SarifLog
+
+    log = SarifLog()
+    run = log.run("bmad", docs_page="analyze.md")
+    run.result("X-1", message='annotation says password="correct horse battery"', level="error")
+    folder = EvidenceFolder(tmp_path)
+    written = (tmp_path / folder.write_text("analyze/readiness.sarif", log.to_json(indent=None))).read_text()
+    assert "correct" not in written and "battery" not in written
+    assert json.loads(written)["runs"][0]["results"][0]["message"]["text"].endswith('password="' + MASK + '"')

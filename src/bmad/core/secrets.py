@@ -110,6 +110,8 @@ SECRET_ENV_NAME = re.compile(
 
 # The names before a ``password=...``-like value (lower case: the ``(?i)`` pattern and its lead share it).
 _KEYWORD_NAMES = name_words("password", "pwd", "secret", "token", "api-key", "access-key")
+# A name's closing quote, as written or escaped (``"password": ...`` in a JSON, XML or HTML text).
+_QUOTE_AFTER_NAME = r"(?:[\"']|\\+\"|&quot;|&#34;|&#x22;|&#39;|&#x27;|&apos;)?"
 
 SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
@@ -121,15 +123,25 @@ SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
     # The name word ends a name, at its start or after anything but a letter or digit: DB_PASSWORD=,
     # "client_secret":, MY-TOKEN: (an underscore before it is how variables are named; ``\b`` missed them).
     # A quoted value is masked to its closing quote ("correct horse", 'it is', "a\"b"), an unquoted one
-    # to the first blank or separator (free text goes on after it).
+    # to the first blank or separator (free text goes on after it). The quotes may be written as a text
+    # made JSON shows them (``\"``, ``\\\"`` when it is JSON again) or XML or HTML (``&quot;``, ``&#34;``,
+    # ``&#x27;`` ...): bmad
+    # redacts such texts whole (SARIF, JUnit, documents), and a value between escaped quotes went through.
     SecretPattern(
         "secret-keyword",
-        r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + r"[\"']?\s*[:=]\s*(?:(\")|(')|))(?!\*{4})"
-        r"(?(2)(?:[^\"\\\n]|\\.){3,}|(?(3)[^'\n]{3,}|[^\s\"',;&]{3,}))",
+        r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + _QUOTE_AFTER_NAME + r"\s*[:=]\s*"
+        r"(?:(\")|(')|(\\+\")|(&quot;|&#34;|&#x22;)|(&#39;|&#x27;|&apos;)|))(?!\*{4})"
+        r"(?(2)(?:[^\"\\\n]|\\.){3,}"  # "..."
+        r"|(?(3)[^'\n]{3,}"  # '...'
+        # escaped quotes: a raw " or < there is the text's own (a JSON string's end, an attribute's, a tag)
+        r"|(?(4)(?:(?!\\+\")[^\"\n]){3,}"  # \"...\" (JSON; JSON in JSON: \\\"...\\\")
+        r"|(?(5)(?:(?!&(?:quot|#34|#x22);)[^\"<\n]){3,}"  # &quot;...&quot;
+        r"|(?(6)(?:(?!&(?:#39|#x27|apos);)[^\"<\n]){3,}"  # &#x27;...&#x27;
+        r"|[^\s\"',;&]{3,})))))",
         r"\1" + MASK,
         ("passw", "pwd", "secret", "token", "api", "access"),  # how the name words begin
         # folded: a letter or digit stays one, any other character stays none; a non-ASCII space is "?"
-        lead=r"(?<![0-9a-z])" + _KEYWORD_NAMES + r"[\"']?[\s?]*[:=]",
+        lead=r"(?<![0-9a-z])" + _KEYWORD_NAMES + _QUOTE_AFTER_NAME + r"[\s?]*[:=]",
     ),
     SecretPattern(
         "url-user-info",
