@@ -6,7 +6,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +163,37 @@ def test_the_result_comes_back_while_another_child_holds_the_pipe_open() -> None
         assert time.monotonic() - started < 20
     finally:
         assert sleeper.wait(0.1) is False  # killed and reaped
+
+
+def _sleep_then(result: bytes | None) -> Callable[[], Any]:
+    def work() -> Any:
+        time.sleep(60)
+        return result
+
+    return work
+
+
+@pytest.mark.parametrize("returning", [False, True], ids=["files", "a result"])
+def test_an_interrupted_wait_kills_the_child_at_once(returning: bool) -> None:
+    """Ctrl-C while waiting: the child is killed and reaped, not waited for (it could take its time)."""
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    child = aside.start_returning(_sleep_then(b"late")) if returning else aside.start(_sleep_then(None))
+    assert child is not None
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    started = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Interrupted):
+            child.result(30) if returning else child.wait(30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)

@@ -55,16 +55,22 @@ class Aside:
     def wait(self, timeout: float) -> bool:
         """Whether the child finished its work, within ``timeout`` seconds (else it is killed).
         The child is reaped either way."""
+        ready: list[int] = []
         try:
-            ready, _, _ = select.select([self.pipe], [], [], timeout)
-            finished = bool(ready) and os.read(self.pipe, 1) == _DONE
-            if not ready:
-                os.kill(self.pid, signal.SIGKILL)
+            ready = select.select([self.pipe], [], [], timeout)[0]
+            return bool(ready) and os.read(self.pipe, 1) == _DONE
         finally:
-            os.close(self.pipe)
-            with contextlib.suppress(ChildProcessError):  # reaped already
-                os.waitpid(self.pid, 0)
-        return finished
+            self._end(killed=not ready)
+
+    def _end(self, *, killed: bool) -> None:
+        """Close the pipe and reap the child, killed first when it is not done (too late, or Ctrl-C
+        here: waiting for it could take long)."""
+        if killed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        os.close(self.pipe)
+        with contextlib.suppress(ChildProcessError):  # reaped already
+            os.waitpid(self.pid, 0)
 
     def result(self, timeout: float) -> bytes | None:
         """What the child's work returned (:func:`start_returning`), or None when it failed or did not
@@ -80,16 +86,13 @@ class Aside:
                 ready = select.select([self.pipe], [], [], left)[0] if left > 0 else []
                 chunk = os.read(self.pipe, _CHUNK) if ready else b""
                 if not chunk:  # too late, or the child left without handing it all back
-                    os.kill(self.pid, signal.SIGKILL)
                     return None
                 received += chunk
                 if wanted is None and len(received) >= _LENGTH:
                     wanted = _LENGTH + int.from_bytes(received[:_LENGTH], "big")
             return bytes(received[_LENGTH:])
         finally:
-            os.close(self.pipe)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
+            self._end(killed=wanted is None or len(received) < wanted)
 
 
 _CHUNK = 1 << 20
