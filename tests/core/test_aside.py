@@ -17,6 +17,14 @@ from bmad.core import aside, redact
 pytestmark = pytest.mark.skipif(not aside.enabled(), reason="work is done aside on Linux only")
 
 
+def _sleep_then(result: bytes | None) -> Callable[[], Any]:
+    def work() -> Any:
+        time.sleep(60)
+        return result
+
+    return work
+
+
 def test_the_work_runs_in_another_process_and_the_parent_goes_on(tmp_path: Path) -> None:
     marker = tmp_path / "pid"
     seen: list[int] = []
@@ -42,11 +50,12 @@ def test_a_child_whose_work_fails_says_so(tmp_path: Path) -> None:
     assert child is not None and child.wait(30) is False
 
 
-def test_a_child_that_hangs_is_killed_at_the_time_limit_and_reaped() -> None:
-    child = aside.start(lambda: time.sleep(60))
+@pytest.mark.parametrize("returning", [False, True], ids=["files", "a result"])
+def test_a_child_that_hangs_is_killed_at_the_time_limit_and_reaped(returning: bool) -> None:
+    child = aside.start_returning(_sleep_then(b"late")) if returning else aside.start(_sleep_then(None))
     assert child is not None
     started = time.monotonic()
-    assert child.wait(0.5) is False
+    assert (child.result(0.5) is None) if returning else (child.wait(0.5) is False)
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
@@ -132,20 +141,6 @@ def test_a_child_that_dies_while_handing_back_is_no_result() -> None:
     assert child.result(30) is None
 
 
-def test_a_returning_child_that_hangs_is_killed_at_the_time_limit() -> None:
-    def work() -> bytes:
-        time.sleep(60)
-        return b"late"
-
-    child = aside.start_returning(work)
-    assert child is not None
-    started = time.monotonic()
-    assert child.result(0.5) is None
-    assert time.monotonic() - started < 10
-    with pytest.raises(ChildProcessError):
-        os.waitpid(child.pid, os.WNOHANG)
-
-
 def test_the_result_comes_back_while_another_child_holds_the_pipe_open() -> None:
     """A child forked after this one inherits its pipe's write end and keeps it open while it lives: the
     result is complete when its length says so, not when the pipe closes."""
@@ -163,14 +158,6 @@ def test_the_result_comes_back_while_another_child_holds_the_pipe_open() -> None
         assert time.monotonic() - started < 20
     finally:
         assert sleeper.wait(0.1) is False  # killed and reaped
-
-
-def _sleep_then(result: bytes | None) -> Callable[[], Any]:
-    def work() -> Any:
-        time.sleep(60)
-        return result
-
-    return work
 
 
 @pytest.mark.parametrize("returning", [False, True], ids=["files", "a result"])
