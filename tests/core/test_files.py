@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from bmad.core.files import read_owner_only, user_cache_dir, write_atomic
+from bmad.core.files import LEFT_BEHIND_SECONDS, private_temp_dir, read_owner_only, user_cache_dir, write_atomic
 
 
 def _mode(path: Path) -> int:
@@ -80,3 +85,40 @@ def test_bmad_cache_dir_names_the_folder_itself(tmp_path: Path, monkeypatch: pyt
     assert user_cache_dir() == tmp_path / "ci-cache"
     monkeypatch.setenv("BMAD_CACHE_DIR", "")
     assert user_cache_dir() == tmp_path / "xdg" / "bmad"
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def _left_behind(root: Path, prefix: str, pid: int, *, age: float, tag: str = "abcd1234") -> Path:
+    folder = root / f"{prefix}{pid}-{tag}"
+    folder.mkdir()
+    (folder / "bmad-labels.compose.yml").write_text("services: {}\n")
+    stamp = time.time() - age
+    os.utime(folder, (stamp, stamp))
+    return folder
+
+
+def test_a_temp_folder_left_by_a_killed_run_is_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed before its ``finally`` left its folder behind (compose label overrides piled up in
+    /tmp): the next one removes those whose process is gone, once an hour old."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    try:
+        gone = _dead_pid()
+        stale = _left_behind(tmp_path, "bmad-compose-env-", gone, age=2 * LEFT_BEHIND_SECONDS)
+        recent = _left_behind(tmp_path, "bmad-compose-env-", gone, age=0, tag="recent01")  # another namespace's?
+        alive = _left_behind(tmp_path, "bmad-compose-env-", os.getppid(), age=2 * LEFT_BEHIND_SECONDS)
+        other = _left_behind(tmp_path, "bmad-compose-release-", gone, age=2 * LEFT_BEHIND_SECONDS)
+        made = private_temp_dir("bmad-compose-env-")
+        assert made.parent == tmp_path and made.name.startswith(f"bmad-compose-env-{os.getpid()}-")
+        assert made.stat().st_mode & 0o777 == 0o700
+        assert not stale.exists()
+        assert recent.exists() and alive.exists() and other.exists()
+    finally:
+        tempfile.tempdir = None

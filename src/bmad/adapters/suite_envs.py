@@ -17,7 +17,6 @@ import contextlib
 import shlex
 import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -37,6 +36,7 @@ from bmad.adapters.compose_cli import (
 from bmad.adapters.compose_file import ComposeFile, ComposeService, duration_seconds, load_compose_file
 from bmad.adapters.containers import EngineConnection
 from bmad.core.errors import AdapterError, BmadError
+from bmad.core.files import private_temp_dir
 from bmad.core.redact import redact
 from bmad.core.spans import SpanKind, sleeper, waiting
 from bmad.ports.evidence import EvidenceSink
@@ -269,7 +269,7 @@ class ComposeEnvironment:
     def _label_services(self, compose: ComposeFile) -> None:
         """Every container carries ``bmad.env`` (this run) and ``bmad.env.owner`` (service/suite)."""
         if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix="bmad-compose-"))
+            self._workdir = private_temp_dir("bmad-compose-env-")
         labels = {LABEL_ENV: self.spec.project, LABEL_OWNER: self._owner}
         images = {  # one tag per suite and service, reused by each run (not one per run's project)
             s.name: f"localhost/bmad-env-{self._owner}-{s.name}:latest".lower()

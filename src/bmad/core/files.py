@@ -78,6 +78,41 @@ def scratch_file() -> IO[bytes]:
     return tempfile.TemporaryFile()
 
 
+LEFT_BEHIND_SECONDS = 3600  # a temp folder of a process that is gone is removed once this old
+
+
+def private_temp_dir(prefix: str) -> Path:
+    """A new owner-only folder in the system's temp folder, named ``<prefix><pid>-<random>``; the
+    caller removes it. Folders of the same prefix left by a process that is gone (a run killed before
+    its ``finally`` could remove them) are removed first once an hour old, so killed runs do not pile
+    them up. (The age: a process in another PID namespace sharing this temp folder looks gone.)"""
+    import tempfile
+    import time
+
+    root = Path(tempfile.gettempdir())
+    too_old = time.time() - LEFT_BEHIND_SECONDS
+    for left in root.glob(f"{prefix}*-*"):
+        owner = left.name[len(prefix) :].split("-", 1)[0]
+        if owner.isdigit() and not _process_alive(int(owner)):
+            with contextlib.suppress(OSError):
+                if left.lstat().st_mtime < too_old and left.is_dir() and not left.is_symlink():
+                    import shutil
+
+                    shutil.rmtree(left, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root))
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's too: then its folder is not ours to judge)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def make_dirs(folder: Path, mode: int = 0o700) -> None:
     """Create ``folder`` and its missing parents, each with ``mode`` (existing ones are left alone)."""
     missing: list[Path] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -26,6 +25,7 @@ from bmad.adapters.targets.local.compose_health import COMPOSE_SERVICE
 from bmad.config.deploy import LocalComposeConfig
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, ConfigError
+from bmad.core.files import private_temp_dir
 from bmad.core.redact import redact
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.progress import Progress
@@ -125,7 +125,7 @@ class ComposeReleases:
         """Create and start the release's project, one ``depends_on`` wave at a time (dependencies
         waited for as their condition asks); on an error the project is removed again."""
         compose = self.load(spec.service)
-        workdir = Path(tempfile.mkdtemp(prefix="bmad-compose-release-"))
+        workdir = private_temp_dir("bmad-compose-release-")
         name = self.project_name(spec.service, spec.environment, release.number)
         try:
             override = self._override(spec, compose, client, labels, workdir)
