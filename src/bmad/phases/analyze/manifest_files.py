@@ -36,7 +36,9 @@ from bmad.phases.analyze.manifests import (
 )
 
 # From this many bytes of manifests (about 450 objects) a forked child parses the last files while this
-# process parses the first ones (bmad.core.aside): below it a child costs more than it saves.
+# process parses the first ones (bmad.core.aside). It saved ~48 ms of the 1.1 MB corpus; a child costs a
+# fork (~2 ms) and the pages this process writes after it (each copied once): below half a megabyte
+# the saving shrinks toward that cost (not measured there), so a smaller bundle is parsed here alone.
 ASIDE_BYTES = 512 * 1024
 # The child's share of the bytes: it also turns its objects' nodes into line trees and pickles them,
 # and this process unpickles them, so an even split would leave this one waiting.
