@@ -89,28 +89,19 @@ def private_temp_dir(prefix: str) -> Path:
     import tempfile
     import time
 
+    from bmad.core.procs import pid_alive
+
     root = Path(tempfile.gettempdir())
     too_old = time.time() - LEFT_BEHIND_SECONDS
     for left in root.glob(f"{prefix}*-*"):
         owner = left.name[len(prefix) :].split("-", 1)[0]
-        if owner.isdigit() and not _process_alive(int(owner)):
+        if owner.isdigit() and not pid_alive(int(owner)):
             with contextlib.suppress(OSError):
                 if left.lstat().st_mtime < too_old and left.is_dir() and not left.is_symlink():
                     import shutil
 
                     shutil.rmtree(left, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root))
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (one of another user's too: then its folder is not ours to judge)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def make_dirs(folder: Path, mode: int = 0o700) -> None:

@@ -1,9 +1,13 @@
-"""Is the process that owns a lock still alive? (pid on this host; a zombie counts as dead)."""
+"""Who owns a lock: the host it runs on (``this_host``), and whether its process is alive
+(``pid_alive``, from :mod:`bmad.core.procs`)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+from bmad.core.procs import pid_alive
+
+__all__ = ["pid_alive", "this_host"]
 
 
 def this_host() -> str:
@@ -15,24 +19,3 @@ def this_host() -> str:
     import socket
 
     return socket.gethostname()
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
-        try:
-            content = stat.read_text()
-        except OSError:
-            return False
-        # state is the field after the parenthesised command name
-        state = content.rsplit(")", 1)[-1].split()[0] if ")" in content else "?"
-        return state not in ("Z", "X")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
