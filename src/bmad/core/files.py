@@ -86,6 +86,7 @@ def private_temp_dir(prefix: str) -> Path:
     caller removes it. Folders of the same prefix left by a process that is gone (a run killed before
     its ``finally`` could remove them) are removed first once an hour old, so killed runs do not pile
     them up. (The age: a process in another PID namespace sharing this temp folder looks gone.)"""
+    import shutil
     import tempfile
     import time
 
@@ -95,13 +96,18 @@ def private_temp_dir(prefix: str) -> Path:
     too_old = time.time() - LEFT_BEHIND_SECONDS
     for left in root.glob(f"{prefix}*-*"):
         owner = left.name[len(prefix) :].split("-", 1)[0]
-        if owner.isdigit() and not pid_alive(int(owner)):
-            with contextlib.suppress(OSError):
-                if left.lstat().st_mtime < too_old and left.is_dir() and not left.is_symlink():
-                    import shutil
-
-                    shutil.rmtree(left, ignore_errors=True)
+        if owner.isdigit() and not pid_alive(int(owner)) and _old_folder(left, too_old):
+            shutil.rmtree(left, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root))
+
+
+def _old_folder(path: Path, before: float) -> bool:
+    """Whether ``path`` is a folder (not a link to one) last changed before ``before``."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(found.st_mode) and found.st_mtime < before
 
 
 def make_dirs(folder: Path, mode: int = 0o700) -> None:

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 from bmad.core.errors import BmadError, LockHeld
-from bmad.ledger.procs import pid_alive, this_host
+from bmad.core.procs import pid_alive
+from bmad.ledger.procs import this_host
 from bmad.ledger.records import LockInfo
 
 

@@ -1,13 +1,8 @@
-"""Who owns a lock: the host it runs on (``this_host``), and whether its process is alive
-(``pid_alive``, from :mod:`bmad.core.procs`)."""
+"""Who owns a lock: the host it runs on (whether its process is alive: :mod:`bmad.core.procs`)."""
 
 from __future__ import annotations
 
 import os
-
-from bmad.core.procs import pid_alive
-
-__all__ = ["pid_alive", "this_host"]
 
 
 def this_host() -> str:

@@ -203,11 +203,12 @@ def _construct_merging(loader: Any, node: Any) -> dict[Any, Any]:
         result[_key(loader, key_node)] = construct_plain(loader, value_node)
     own: set[Any] = set()
     for key_node, value_node in node.value:
-        key = _key(loader, key_node) if key_node.tag != _MERGE_TAG else _MERGE_KEY
+        merging = key_node.tag == _MERGE_TAG
+        key = _MERGE_KEY if merging else _key(loader, key_node)
         if key in own:
             raise _duplicate(loader, node.value, key_node, key)
         own.add(key)
-        if key is not _MERGE_KEY:
+        if not merging:
             result[key] = construct_plain(loader, value_node)
     return result
 
