@@ -139,3 +139,46 @@ def test_sarif_evidence_masks_a_quoted_value_in_a_message(tmp_path: Path) -> Non
     written = (tmp_path / folder.write_text("analyze/readiness.sarif", log.to_json(indent=None))).read_text()
     assert "correct" not in written and "battery" not in written
     assert json.loads(written)["runs"][0]["results"][0]["message"]["text"].endswith('password="' + MASK + '"')
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<failure>password=abc</failure>", f"<failure>password={MASK}</failure>"),
+        ("<td>token: abcdef</td><td>x</td>", f"<td>token: {MASK}</td><td>x</td>"),
+        (
+            '<system-out>password="abcd</system-out><case n="2"/>',
+            f'<system-out>password="{MASK}</system-out><case n="2"/>',
+        ),
+        ("<p>password='abc</p><p>it's</p>", f"<p>password='{MASK}</p><p>it's</p>"),
+        ('{"m": "password=\'abc", "other": "x\'", "n": 1}', f'{{"m": "password=\'{MASK}", "other": "x\'", "n": 1}}'),
+        (
+            '{\n  "m": "password=\'abc",\n  "other": "x y\'"\n}',
+            f'{{\n  "m": "password=\'{MASK}",\n  "other": "x y\'"\n}}',
+        ),
+        ("password='ab\"cdef'", f"password='{MASK}'"),  # a double quote inside single quotes, in plain text
+        ("password='ab cd' and more", f"password='{MASK}' and more"),
+    ],
+)
+def test_a_mask_stops_at_the_structure_of_the_text_it_is_in(text: str, expected: str) -> None:
+    """Texts redacted whole are XML, HTML or JSON (JUnit, documents, SARIF): the mask of a value ran on
+    to the next blank or quote, over a closing tag or a JSON string's end, and the file no longer parsed
+    or lost the field beside it."""
+    assert redact(text) == expected
+
+
+def test_a_junit_file_with_a_named_value_before_a_closing_tag_still_parses(tmp_path: Path) -> None:
+    from xml.etree import ElementTree
+
+    from bmad.core.junit import JUnitCase, JUnitReport
+
+    report = JUnitReport("tests")
+    suite = report.suite("suite")
+    suite.add(JUnitCase("t1", "c", status="fail", message="failed", body="AssertionError: token: s3cr3tv4lue"))
+    suite.add(JUnitCase("t2", "c", status="fail", message="failed", body="print('password=\"hunter22')"))
+    suite.add(JUnitCase("t3", "c"))
+    folder = EvidenceFolder(tmp_path)
+    written = (tmp_path / folder.write_text("junit.xml", report.to_xml())).read_text()
+    assert "s3cr3tv4lue" not in written and "hunter22" not in written
+    cases = ElementTree.fromstring(written).iter("testcase")
+    assert [case.get("name") for case in cases] == ["t1", "t2", "t3"]  # none eaten by a mask

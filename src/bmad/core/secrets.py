@@ -113,6 +113,13 @@ _KEYWORD_NAMES = name_words("password", "pwd", "secret", "token", "api-key", "ac
 # A name's closing quote, as written or escaped (``"password": ...`` in a JSON, XML or HTML text).
 _QUOTE_AFTER_NAME = r"(?:[\"']|\\+\"|&quot;|&#34;|&#x22;|&#39;|&#x27;|&apos;)?"
 
+# Where a value ends in a text redacted whole that is XML, HTML or JSON (JUnit, documents, SARIF): at a
+# closing tag (``token: abc</td>``), and, for a value in single quotes, where a raw ``"`` ends a JSON
+# string (``"password='abc", "other": "x'"``). A mask that ran on past them ate the document's own
+# structure: the file no longer parsed, or a neighbouring field was lost.
+_NOT_A_CLOSING_TAG = r"(?!</)"
+_NOT_A_JSON_STRING_END = r'(?!"[ \t]*(?:[,:}\]\n]|$))'
+
 SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
         "authorization-header",
@@ -131,13 +138,13 @@ SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
         "secret-keyword",
         r"(?i)(?<![0-9a-z])(" + _KEYWORD_NAMES + _QUOTE_AFTER_NAME + r"\s*[:=]\s*"
         r"(?:(\")|(')|(\\+\")|(&quot;|&#34;|&#x22;)|(&#39;|&#x27;|&apos;)|))(?!\*{4})"
-        r"(?(2)(?:[^\"\\\n]|\\.){3,}"  # "..."
-        r"|(?(3)[^'\n]{3,}"  # '...'
+        r"(?(2)(?:" + _NOT_A_CLOSING_TAG + r"(?:[^\"\\\n]|\\.)){3,}"  # "..."
+        r"|(?(3)(?:" + _NOT_A_CLOSING_TAG + _NOT_A_JSON_STRING_END + r"[^'\n]){3,}"  # '...'
         # escaped quotes: a raw " or < there is the text's own (a JSON string's end, an attribute's, a tag)
         r"|(?(4)(?:(?!\\+\")[^\"\n]){3,}"  # \"...\" (JSON; JSON in JSON: \\\"...\\\")
         r"|(?(5)(?:(?!&(?:quot|#34|#x22);)[^\"<\n]){3,}"  # &quot;...&quot;
         r"|(?(6)(?:(?!&(?:#39|#x27|apos);)[^\"<\n]){3,}"  # &#x27;...&#x27;
-        r"|[^\s\"',;&]{3,})))))",
+        r"|(?:" + _NOT_A_CLOSING_TAG + r"[^\s\"',;&]){3,})))))",
         r"\1" + MASK,
         ("passw", "pwd", "secret", "token", "api", "access"),  # how the name words begin
         # folded: a letter or digit stays one, any other character stays none; a non-ASCII space is "?"
