@@ -158,6 +158,7 @@ def test_sarif_evidence_masks_a_quoted_value_in_a_message(tmp_path: Path) -> Non
         ),
         ("password='ab\"cdef'", f"password='{MASK}'"),  # a double quote inside single quotes, in plain text
         ("password='ab cd' and more", f"password='{MASK}' and more"),
+        ("<td>Authorization: Bearer abcdef123</td><td>x</td>", f"<td>Authorization: Bearer {MASK}</td><td>x</td>"),
     ],
 )
 def test_a_mask_stops_at_the_structure_of_the_text_it_is_in(text: str, expected: str) -> None:

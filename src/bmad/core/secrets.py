@@ -123,7 +123,7 @@ _NOT_A_JSON_STRING_END = r'(?!"[ \t]*(?:[,:}\]\n]|$))'
 SECRET_CONTEXT_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
         "authorization-header",
-        r"(?i)(authorization:\s*(?:bearer|basic)\s+)[^\s\"']+",
+        r"(?i)(authorization:\s*(?:bearer|basic)\s+)(?:" + _NOT_A_CLOSING_TAG + r"[^\s\"'])+",
         r"\1" + MASK,
         ("authorization:",),
     ),
