@@ -113,13 +113,14 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     import yaml
 
     from bmad.core.errors import UsageError
+    from bmad.core.yaml_nodes import safe_load
 
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            values[key.strip()] = yaml.safe_load(raw) if raw else ""
+            values[key.strip()] = safe_load(raw) if raw else ""
         except yaml.YAMLError:
             values[key.strip()] = raw
     return values

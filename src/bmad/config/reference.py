@@ -18,7 +18,10 @@ HEADER = """# bmad.yaml reference
 Generated from the field descriptions in `src/bmad/config/` by `python -m bmad.config.reference`;
 a test fails when this file differs from what the code renders. Every key not listed is an error
 (named with its file:line and a "did you mean"). Secrets are written only as references:
-`{env: NAME}` or `{file: path}`.
+`{env: NAME}` or `{file: path}`. Environments may share settings through a YAML anchor and merge key
+(`prod: {<<: *dev, risk: high}`): the keys a mapping sets itself win over those it merges, and of
+`<<: [*a, *b]` the first mapping wins (https://yaml.org/type/merge.html); a key set twice in one
+mapping is an error.
 """
 
 

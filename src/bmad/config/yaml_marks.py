@@ -12,6 +12,7 @@ import yaml
 
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
+from bmad.core.yaml_nodes import MERGE_TAG, construct_scalar_checked, has_merge_key, merged_pairs
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
@@ -62,34 +63,63 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, marks: Mar
             column=node.start_mark.column + 1,
         )
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool):
-                raise ConfigError(
-                    "mapping keys must be plain scalars",
-                    file=source,
-                    line=key_node.start_mark.line + 1,
-                    column=key_node.start_mark.column + 1,
-                )
-            if key in result:
-                raise ConfigError(
-                    f"duplicate key {key!r} (first defined at line {marks[(*path, str(key))][0]})",
-                    file=source,
-                    line=key_node.start_mark.line + 1,
-                    column=key_node.start_mark.column + 1,
-                    field=dotted((*path, str(key))),
-                )
-            child = (*path, str(key))
-            value = _construct(loader, value_node, child, marks, source)
-            # Unknown keys are reported at the key itself; other problems at the value.
-            marks[(*child, "__key__")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = value
-        return result
+        return _construct_mapping(loader, node, path, marks, source)
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, item, (*path, index), marks, source) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return construct_scalar_checked(loader, node)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, path: Path_, marks: Marks, source: str) -> Any:
+    """A mapping, its merge keys read as the YAML merge type says (``<<: *base`` then the keys that
+    override it: a shared environment's settings): the merged keys first, the mapping's own over them.
+    A key the mapping sets twice (``<<`` too) is a duplicate; one it merges and sets again is not."""
+    result: dict[Any, Any] = {}
+    if has_merge_key(node):
+        for key_node, value_node in merged_pairs(node):
+            _put(loader, result, key_node, value_node, path, marks, source)
+    own: dict[Any, int] = {}  # the keys the mapping sets itself, and their lines
+    for key_node, value_node in node.value:
+        key = "<<" if key_node.tag == MERGE_TAG else _key(loader, key_node, source)
+        if key in own:
+            raise ConfigError(
+                f"duplicate key {key!r} (first defined at line {own[key]})",
+                file=source,
+                line=key_node.start_mark.line + 1,
+                column=key_node.start_mark.column + 1,
+                field=dotted((*path, str(key))),
+            )
+        own[key] = key_node.start_mark.line + 1
+        if key_node.tag != MERGE_TAG:
+            _put(loader, result, key_node, value_node, path, marks, source)
+    return result
+
+
+def _put(
+    loader: yaml.SafeLoader,
+    result: dict[Any, Any],
+    key_node: yaml.Node,
+    value_node: yaml.Node,
+    path: Path_,
+    marks: Marks,
+    source: str,
+) -> None:
+    key = _key(loader, key_node, source)
+    child = (*path, str(key))
+    result[key] = _construct(loader, value_node, child, marks, source)
+    # Unknown keys are reported at the key itself; other problems at the value.
+    marks[(*child, "__key__")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+
+
+def _key(loader: yaml.SafeLoader, key_node: yaml.Node, source: str) -> Any:
+    key = construct_scalar_checked(loader, key_node) if isinstance(key_node, yaml.ScalarNode) else None
+    if not isinstance(key, str | int | float | bool):
+        raise ConfigError(
+            "mapping keys must be plain scalars",
+            file=source,
+            line=key_node.start_mark.line + 1,
+            column=key_node.start_mark.column + 1,
+        )
+    return key
 
 
 def dotted(loc: Path_) -> str:

@@ -21,6 +21,7 @@ import yaml
 
 from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
+from bmad.core.yaml_nodes import CheckedSafeLoader
 
 MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 200
@@ -158,8 +159,7 @@ def safe_load_limited(text: str, *, source: str, limits: YamlLimits = DEFAULT_LI
 def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = DEFAULT_LIMITS) -> list[Any]:
     """Every document of a multi-document text, each checked as :func:`safe_load_limited` does."""
     check_flow_depth(text, source=source, max_depth=limits.max_depth)
-    loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
+    loader = CheckedSafeLoader(text)  # a value its tag does not fit is a yaml.YAMLError, at its line
     documents: list[Any] = []
     try:
         while loader.check_node():

@@ -175,10 +175,11 @@ def read_anchors(repo: Path, settings: RecordsConfig) -> list[ChainAnchor]:
 def _anchor_of(text: str, source: str) -> ChainAnchor | None:
     import yaml
 
+    from bmad.core.yaml_nodes import safe_load
     from bmad.ledger.anchors import ChainAnchor
 
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("ledger_hash"), str):

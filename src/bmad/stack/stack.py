@@ -23,6 +23,7 @@ import yaml
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError, UsageError
 from bmad.core.files import write_atomic
+from bmad.core.yaml_nodes import safe_load
 from bmad.stack import _probe
 from bmad.stack._proc import is_running, log_excerpt, process_cmdline, program_of, start_service, stop_pid
 from bmad.stack.components import (
@@ -476,7 +477,7 @@ class StackInfo:
         expected: set[str] = set()
         for path in self.settings.rule_files:
             try:
-                doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+                doc = safe_load(Path(path).read_text(encoding="utf-8")) or {}
             except (OSError, yaml.YAMLError):
                 continue
             if isinstance(doc, dict) and doc.get("groups"):

@@ -131,3 +131,16 @@ data:
     assert findings == []
     assert settings.data["data"] == {"WORKERS": "2", "LOG_LEVEL": "debug"}
     assert settings.line_of(("data", "LOG_LEVEL")) == 8  # the override's own line
+
+
+@pytest.mark.parametrize("value", ["!!float token", "!!int abc", "!!bool maybe", "!!timestamp soon"])
+def test_a_value_its_tag_does_not_fit_is_a_finding_at_its_line(value: str) -> None:
+    """``!!bool maybe`` raised KeyError and ``!!timestamp soon`` AttributeError out of the parser (which
+    never raises: ANALYZE stopped with a traceback); ``!!float token`` was a finding at the document's
+    first line, with PyYAML's own words."""
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {value}\n"
+    objects, findings = parse_manifest_text(text, file="m.yaml")
+    assert objects == []
+    [finding] = findings
+    assert (finding.line, finding.column) == (6, 6)
+    assert finding.message == f"not valid YAML: the value tagged {value.split()[0]} does not read as one"

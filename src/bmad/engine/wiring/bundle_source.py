@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bmad.config.models import BmadConfig
+from bmad.core.yaml_nodes import safe_load
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
 
@@ -49,7 +50,7 @@ def rendered_objects(rendered: RenderedBundle) -> tuple[dict[str, Any], ...]:
     objects: list[dict[str, Any]] = []
     for document in rendered.documents:
         try:
-            data = yaml.safe_load(document.text)
+            data = safe_load(document.text)
         except yaml.YAMLError as exc:
             raise RenderError(f"{rendered.renderer} produced invalid YAML: {exc}", file=document.source) from None
         if isinstance(data, dict) and data.get("kind"):

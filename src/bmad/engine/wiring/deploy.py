@@ -114,6 +114,7 @@ def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any]
     manifests folder (sorted by file name)."""
     import yaml
 
+    from bmad.core.yaml_nodes import safe_load_all
     from bmad.engine.wiring.bundle_source import render_bundle, rendered_objects
 
     rendered = render_bundle(config, environment)
@@ -133,7 +134,7 @@ def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any]
     documents: list[dict[str, Any]] = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml")):
         try:
-            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            for doc in safe_load_all(path.read_text(encoding="utf-8")):
                 if isinstance(doc, dict) and doc.get("kind"):
                     documents.append(doc)
         except yaml.YAMLError as exc:

@@ -134,7 +134,7 @@ def parse_manifest_text(
                 lenient = construct_lenient(loader, node)
                 data = lenient if isinstance(lenient, dict) else None
             except (yaml.YAMLError, ValueError, TypeError) as exc:
-                findings.append(ParseFinding(file, f"not valid YAML: {exc}", "yaml", line))
+                findings.append(_yaml_finding(file, exc, line))
                 continue
             except RecursionError:
                 findings.append(
@@ -156,15 +156,19 @@ def _next_node(loader: Any, file: str) -> tuple[Any, ParseFinding | None]:
     """The next document's node (None for an empty one), or ``_END`` with the reason it stopped."""
     try:
         return (loader.get_node() if loader.check_node() else _END), None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        return _END, ParseFinding(file, f"not valid YAML: {problem}", "yaml", line, column)
     except yaml.YAMLError as exc:
-        return _END, ParseFinding(file, f"not valid YAML: {exc}", "yaml")
+        return _END, _yaml_finding(file, exc, None)
     except RecursionError:
         return _END, ParseFinding(file, f"not valid YAML: nests deeper than {MAX_DEPTH} levels", "yaml")
+
+
+def _yaml_finding(file: str, exc: Exception, line: int | None) -> ParseFinding:
+    """A YAML error as a finding: at the problem's line and column when PyYAML marked it (a scalar its
+    tag does not fit, a merge of a non-mapping), else at ``line`` (the document's start)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and (mark := exc.problem_mark or exc.context_mark) is not None:
+        problem = exc.problem or exc.context or "invalid YAML"
+        return ParseFinding(file, f"not valid YAML: {problem}", "yaml", mark.line + 1, mark.column + 1)
+    return ParseFinding(file, f"not valid YAML: {exc}", "yaml", line)
 
 
 def _duplicate_key_finding(file: str, dup: DuplicateKey) -> ParseFinding:

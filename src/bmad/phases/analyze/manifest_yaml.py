@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from bmad.core.yaml_nodes import BAD_SCALAR_ERRORS, MERGE_TAG, bad_scalar, merged_pairs
+
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -121,7 +123,6 @@ class DuplicateKey(Exception):
         self.first_line = first_line
 
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 _MERGE_KEY = "<<"  # a merge key, when it is set twice in one mapping (a duplicate key)
 
 
@@ -134,16 +135,19 @@ def _scalar(loader: Any, node: Any) -> Any:
         if value.isdigit() and (value[0] != "0" or len(value) == 1):
             return int(value)
     constructor = loader.yaml_constructors.get(tag)
-    if constructor is None:
-        return loader.construct_object(node, deep=True)
-    return constructor(loader, node)
+    try:
+        if constructor is None:
+            return loader.construct_object(node, deep=True)
+        return constructor(loader, node)
+    except BAD_SCALAR_ERRORS:  # !!bool maybe, !!float abc: at its line, not a traceback
+        raise bad_scalar(node) from None
 
 
 def _first_line(loader: Any, pairs: list[tuple[Any, Any]], key: Any) -> int:
     for key_node, _ in pairs:
         if key_node.__class__ is not _ScalarNode:
             continue
-        if (_MERGE_KEY if key_node.tag == _MERGE_TAG else _scalar(loader, key_node)) == key:
+        if (_MERGE_KEY if key_node.tag == MERGE_TAG else _scalar(loader, key_node)) == key:
             return int(key_node.start_mark.line) + 1
     return 0
 
@@ -155,7 +159,7 @@ def construct_plain(loader: Any, node: Any) -> Any:
     if cls is _MappingNode:
         pairs = node.value
         for key_node, _ in pairs:
-            if key_node.tag == _MERGE_TAG:
+            if key_node.tag == MERGE_TAG:
                 return _construct_merging(loader, node)
         result: dict[Any, Any] = {}
         for key_node, value_node in pairs:
@@ -199,11 +203,11 @@ def _construct_merging(loader: Any, node: Any) -> dict[Any, Any]:
     left as it was (PyYAML's ``flatten_mapping`` rewrites it, so an alias of it read later showed the
     merged keys as its own, and their override as a duplicate key)."""
     result: dict[Any, Any] = {}
-    for key_node, value_node in _merged_pairs(node):
+    for key_node, value_node in merged_pairs(node):
         result[_key(loader, key_node)] = construct_plain(loader, value_node)
     own: set[Any] = set()
     for key_node, value_node in node.value:
-        merging = key_node.tag == _MERGE_TAG
+        merging = key_node.tag == MERGE_TAG
         key = _MERGE_KEY if merging else _key(loader, key_node)
         if key in own:
             raise _duplicate(loader, node.value, key_node, key)
@@ -211,27 +215,6 @@ def _construct_merging(loader: Any, node: Any) -> dict[Any, Any]:
         if not merging:
             result[key] = construct_plain(loader, value_node)
     return result
-
-
-def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:
-    """The pairs a mapping's merge key brings, in an order where the last of a key wins: of
-    ``<<: [*a, *b]``, ``b``'s pairs then ``a``'s. A merged mapping brings its own merged pairs first."""
-    merged: list[tuple[Any, Any]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag != _MERGE_TAG:
-            continue
-        sources = value_node.value if value_node.__class__ is _SequenceNode else [value_node]
-        for source in reversed(sources):
-            if source.__class__ is not _MappingNode:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"expected a mapping or list of mappings for merging, but found {source.id}",
-                    source.start_mark,
-                )
-            merged += _merged_pairs(source)
-            merged += [(k, v) for k, v in source.value if k.tag != _MERGE_TAG]
-    return merged
 
 
 def construct_lenient(loader: Any, node: yaml.Node) -> Any:
