@@ -63,9 +63,9 @@ def construct_scalar_checked(loader: Any, node: yaml.Node) -> Any:
         raise bad_scalar(node) from None
 
 
-class _CheckedScalars:
-    """A safe loader's ``construct_object`` whose scalars that their tag does not fit raise :func:`bad_scalar`
-    (a ``yaml.YAMLError`` callers already handle) instead of ``ValueError``/``KeyError``."""
+class CheckedScalars:
+    """A mixin before a safe loader's constructor: ``construct_object`` of a scalar its tag does not fit raises
+    :func:`bad_scalar` (a ``yaml.YAMLError`` callers already handle) instead of ``ValueError``/``KeyError``."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -76,14 +76,14 @@ class _CheckedScalars:
             raise
 
 
-class _CheckedPySafeLoader(_CheckedScalars, yaml.SafeLoader):
+class _CheckedPySafeLoader(CheckedScalars, yaml.SafeLoader):
     pass
 
 
 CheckedSafeLoader: type[Any] = _CheckedPySafeLoader
 if hasattr(yaml, "CSafeLoader"):  # libyaml's parser, about ten times faster, where it is installed
 
-    class _CheckedCSafeLoader(_CheckedScalars, yaml.CSafeLoader):
+    class _CheckedCSafeLoader(CheckedScalars, yaml.CSafeLoader):
         pass
 
     CheckedSafeLoader = _CheckedCSafeLoader

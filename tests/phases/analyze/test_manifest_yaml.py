@@ -144,3 +144,17 @@ def test_a_value_its_tag_does_not_fit_is_a_finding_at_its_line(value: str) -> No
     [finding] = findings
     assert (finding.line, finding.column) == (6, 6)
     assert finding.message == f"not valid YAML: the value tagged {value.split()[0]} does not read as one"
+
+
+def test_a_duplicate_key_beside_a_bad_tag_is_two_findings_and_the_next_document_still_loads() -> None:
+    """The lenient second pass after a duplicate key raised PyYAML's KeyError out of the parser."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: 1\n  a: 2\n  b: !!bool maybe\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\n"
+    )
+    objects, findings = parse_manifest_text(text, file="m.yaml")
+    assert [(f.line, f.message.split(";")[0]) for f in findings] == [
+        (6, "duplicate key 'a' (first at line 5)"),
+        (7, "not valid YAML: the value tagged !!bool does not read as one"),
+    ]
+    assert [o.name for o in objects] == ["y"]

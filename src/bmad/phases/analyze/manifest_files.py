@@ -131,7 +131,11 @@ def parse_manifest_text(
             except DuplicateKey as dup:
                 findings.append(_duplicate_key_finding(file, dup))
                 # Keep going with the last value so the rest of the object is still checked.
-                lenient = construct_lenient(loader, node)
+                try:
+                    lenient = construct_lenient(loader, node)
+                except yaml.YAMLError as exc:  # something else is wrong with it too: said, and it is left out
+                    findings.append(_yaml_finding(file, exc, line))
+                    lenient = None
                 data = lenient if isinstance(lenient, dict) else None
             except (yaml.YAMLError, ValueError, TypeError) as exc:
                 findings.append(_yaml_finding(file, exc, line))

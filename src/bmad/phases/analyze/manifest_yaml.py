@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bmad.core.yaml_nodes import BAD_SCALAR_ERRORS, MERGE_TAG, bad_scalar, merged_pairs
+from bmad.core.yaml_nodes import BAD_SCALAR_ERRORS, MERGE_TAG, CheckedScalars, bad_scalar, merged_pairs
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -86,7 +86,7 @@ _CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 if _CParser is not None:
 
-    class _FastLoader(_CParser, yaml.constructor.SafeConstructor, _FastResolver):  # type: ignore[misc]
+    class _FastLoader(CheckedScalars, _CParser, yaml.constructor.SafeConstructor, _FastResolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             _CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
@@ -96,6 +96,7 @@ if _CParser is not None:
 else:  # pragma: no cover - PyYAML without libyaml
 
     class _PyFastLoader(
+        CheckedScalars,
         yaml.reader.Reader,
         yaml.scanner.Scanner,
         yaml.parser.Parser,
@@ -218,10 +219,14 @@ def _construct_merging(loader: Any, node: Any) -> dict[Any, Any]:
 
 
 def construct_lenient(loader: Any, node: yaml.Node) -> Any:
+    """The data of a node whose mapping sets a key twice, the last value kept (as PyYAML keeps it); it
+    raises what else is wrong with the node (a value its tag does not fit: ``yaml.YAMLError``)."""
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
-        return None
+    finally:  # as PyYAML's construct_document leaves them after a document, also when it raised
+        loader.constructed_objects.clear()
+        loader.recursive_objects.clear()
+        loader.deep_construct = False
 
 
 def yaml_type_name(value: Any) -> str:
