@@ -4,6 +4,8 @@ where PyYAML's constructors raised ``KeyError``, ``ValueError`` or ``AttributeEr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -42,3 +44,31 @@ def test_good_values_load_as_pyyaml_loads_them() -> None:
 def test_a_set_value_its_tag_does_not_fit_stays_text() -> None:
     """``--set 'x=!!float abc'`` was an internal error; a value that is not YAML is kept as text."""
     assert parse_sets(["x=!!float abc", "y=3", "z=[a, b]"]) == {"x": "!!float abc", "y": 3, "z": ["a", "b"]}
+
+
+def test_every_other_reader_of_outside_yaml_gives_its_own_error_or_skips(tmp_path: Path) -> None:
+    """The attestations file, a rendered document, a kustomization.yaml and a kubeconfig: each read
+    with yaml.safe_load raised KeyError on ``!!bool maybe`` (and the kubeconfig reader AttributeError on
+    a list)."""
+    from bmad.adapters.renderers.documents import kind_and_name
+    from bmad.adapters.renderers.fingerprint import _kustomize_folders
+    from bmad.adapters.targets.kubernetes.kubeconfig import _exec_config
+    from bmad.phases.analyze.attestations import load_attestations
+
+    attestations = tmp_path / "attestations.yaml"
+    attestations.write_text("attestations:\n- item: TQ-030\n  who: !!bool maybe\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_attestations(attestations)
+    assert (caught.value.file, caught.value.line) == (str(attestations), 3)
+
+    assert kind_and_name("kind: !!bool maybe\nmetadata: {name: x}\n") == ("", "")
+
+    folder = tmp_path / "k"
+    folder.mkdir()
+    (folder / "kustomization.yaml").write_text("resources: !!bool maybe\n", encoding="utf-8")
+    assert _kustomize_folders(folder, set()) == [folder.resolve()]
+
+    for text in ("users: !!bool maybe\n", "- a list\n", "users: 3\n"):
+        kubeconfig = tmp_path / "config"
+        kubeconfig.write_text(text, encoding="utf-8")
+        assert _exec_config([str(kubeconfig)], "me") is None

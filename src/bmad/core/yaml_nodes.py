@@ -76,11 +76,11 @@ class CheckedScalars:
             raise
 
 
-class _CheckedPySafeLoader(CheckedScalars, yaml.SafeLoader):
-    pass
+class CheckedPySafeLoader(CheckedScalars, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, checking its scalars (its error messages are the parser's own)."""
 
 
-CheckedSafeLoader: type[Any] = _CheckedPySafeLoader
+CheckedSafeLoader: type[Any] = CheckedPySafeLoader
 if hasattr(yaml, "CSafeLoader"):  # libyaml's parser, about ten times faster, where it is installed
 
     class _CheckedCSafeLoader(CheckedScalars, yaml.CSafeLoader):

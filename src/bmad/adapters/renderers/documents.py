@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from bmad.core.yaml_nodes import safe_load
+
 _SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
 
 
@@ -31,7 +33,7 @@ def display_path(path: Path, base_dir: Path) -> str:
 def kind_and_name(text: str) -> tuple[str, str]:
     """The kind and metadata.name of one rendered document ("" when absent or not YAML)."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError:
         return "", ""
     if not isinstance(data, dict):

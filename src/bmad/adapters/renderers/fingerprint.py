@@ -13,6 +13,7 @@ import yaml
 from bmad.config.base import config_json
 from bmad.config.bundle_source import BundleSourceConfig
 from bmad.core.digest import sha256
+from bmad.core.yaml_nodes import safe_load
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _FOLDER_KEYS = ("resources", "bases", "components")
@@ -55,7 +56,7 @@ def _folder_entries(folder: Path) -> Iterator[str]:
         path = folder / name
         if path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = safe_load(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError):
                 return  # the render reports it
             for key in _FOLDER_KEYS if isinstance(data, dict) else ():

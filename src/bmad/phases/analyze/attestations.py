@@ -125,6 +125,7 @@ def load_attestations(path: Path) -> Attestations:
 
     from bmad.config.loader import read_text_file
     from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth
+    from bmad.core.yaml_nodes import CheckedPySafeLoader, CheckedSafeLoader
 
     if not path.exists():
         return Attestations(source=str(path))
@@ -132,9 +133,9 @@ def load_attestations(path: Path) -> Attestations:
     check_flow_depth(text, source=str(path))
     try:
         try:
-            node, data = _parse(text, str(path), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            node, data = _parse(text, str(path), CheckedSafeLoader)
         except yaml.YAMLError:  # the pure-Python parser's own words for the mistake
-            node, data = _parse(text, str(path), yaml.SafeLoader)
+            node, data = _parse(text, str(path), CheckedPySafeLoader)
     except RecursionError:
         raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=str(path)) from None
     except yaml.MarkedYAMLError as exc:

@@ -180,12 +180,15 @@ def _credentials(configuration: Any, identity: str) -> Credentials:
 def _exec_config(files: list[str], user: str) -> dict[str, Any] | None:
     import yaml
 
+    from bmad.core.yaml_nodes import safe_load
+
     for name in files:
         try:
-            data = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            data = safe_load(Path(name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
-        for entry in data.get("users") or []:
+        users = data.get("users") if isinstance(data, dict) else None
+        for entry in users if isinstance(users, list) else []:
             if isinstance(entry, dict) and entry.get("name") == user:
                 found = (entry.get("user") or {}).get("exec")
                 return found if isinstance(found, dict) else None
