@@ -53,6 +53,9 @@ def test_volumes_networks_profiles_and_env_files_are_accepted(tmp_path: Path) ->
         ("services:\n  web:\n    image: x\n    depends_on: {db: {condition: up}}\n  db: {image: y}\n", 2, "condition"),
         ("services:\n  web:\n    image: [x\n", 4, "invalid YAML"),
         ("version: '3'\n", 1, "non-empty 'services'"),
+        # a text was read letter by letter (profiles "d", "e", "b" ...); a number raised TypeError
+        ("services:\n  web:\n    image: x\n    profiles: debug\n", 2, "profiles must be a list of names"),
+        ("services:\n  web:\n    image: x\n    profiles: 1.5\n", 2, "profiles must be a list of names"),
     ],
 )
 def test_a_bad_file_is_one_error_at_its_line(tmp_path: Path, text: str, line: int, reason: str) -> None:

@@ -318,7 +318,9 @@ def _service(name: str, definition: Any, where: tuple[int, yaml.Node], source: s
             )
     if "image" not in definition and "build" not in definition and "extends" not in definition:
         raise ConfigError(f"service {name!r} needs 'image' or 'build'", file=source, line=line)
-    profiles = definition.get("profiles") or ()
+    profiles = definition.get("profiles") or []
+    if not isinstance(profiles, list):  # a text would be read letter by letter; Compose takes a list only
+        raise ConfigError(f"service {name!r}: profiles must be a list of names", file=source, line=line)
     return ComposeService(
         name=name,
         line=line,

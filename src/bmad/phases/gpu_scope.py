@@ -24,21 +24,33 @@ CDI_DEVICE = re.compile(r"^[a-z0-9.-]+/[a-z0-9._-]+=\S+$")
 
 
 def compose_gpu_requests(service: Mapping[str, Any]) -> tuple[str, ...]:
-    """How one Compose service asks for a GPU (empty: it does not)."""
+    """How one Compose service asks for a GPU (empty: it does not). A part of the wrong type (``deploy:
+    []``, a device that is a number) asks for nothing: this reads a file Compose validates, and a
+    misshapen one is Compose's error to report, not a reason for ANALYZE to stop."""
     found: list[str] = []
-    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
-    for device in reservations.get("devices") or []:
-        if "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia":
+    reservations = _mapping(_mapping(_mapping(service.get("deploy")).get("resources")).get("reservations"))
+    for device in _items(reservations.get("devices")):
+        if not isinstance(device, dict):
+            continue
+        if "gpu" in _items(device.get("capabilities")) or device.get("driver") == "nvidia":
             found.append(
                 f"device reservation ({device.get('driver', 'any driver')}, count {device.get('count', 'all')})"
             )
     if service.get("gpus"):
         found.append(f"gpus: {service['gpus']}")
-    for device in service.get("devices") or []:
-        name = device if isinstance(device, str) else str(device.get("source", ""))
+    for device in _items(service.get("devices")):
+        name = device if isinstance(device, str) else str(_mapping(device).get("source", ""))
         if CDI_DEVICE.match(name) and "gpu" in name:
             found.append(f"CDI device {name}")
     return tuple(found)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 NOT_REQUESTED = "not applicable: no GPU requested"
@@ -73,8 +85,15 @@ def active_services(document: Any, profiles: Sequence[str]) -> dict[str, dict[st
     return {
         str(name): spec
         for name, spec in services.items()
-        if isinstance(spec, dict) and (not spec.get("profiles") or set(spec["profiles"]) & set(profiles))
+        if isinstance(spec, dict) and _active(spec.get("profiles"), profiles)
     }
+
+
+def _active(declared: Any, enabled: Sequence[str]) -> bool:
+    """Whether a service with ``profiles: declared`` runs with ``enabled`` (a list of names, as Compose
+    has it; anything else counts as none declared)."""
+    names = {str(name) for name in _items(declared) if isinstance(name, str | int | float | bool)}
+    return not names or bool(names & set(enabled))
 
 
 def gpu_requests_in_compose_file(path: Path, profiles: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
