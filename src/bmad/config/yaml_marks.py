@@ -12,13 +12,14 @@ import yaml
 
 from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, yaml_error
-from bmad.core.yaml_nodes import MERGE_TAG, construct_scalar_checked, has_merge_key, merged_pairs
+from bmad.core.yaml_nodes import MERGE_TAG, CheckedPySafeLoader, CheckedSafeLoader, has_merge_key, merged_pairs
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[int, int]]
 
-# libyaml's parser (same nodes and marks, about 10x faster); the pure-Python one where it is missing
-_FastLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser (same nodes and marks, about 10x faster); the pure-Python one where it is missing.
+# Both check their scalars: a value its explicit tag does not fit is a YAML error at its line.
+_FastLoader: type[yaml.SafeLoader] = CheckedSafeLoader
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -30,7 +31,7 @@ def parse_yaml_with_marks(text: str, *, source: str) -> tuple[Any, Marks]:
             return _parse_with(_FastLoader, text, source=source)
         except ConfigError:
             pass  # the pure-Python parser below words every error as it always has
-    return _parse_with(yaml.SafeLoader, text, source=source)
+    return _parse_with(CheckedPySafeLoader, text, source=source)
 
 
 def _parse_with(loader_class: type[yaml.SafeLoader], text: str, *, source: str) -> tuple[Any, Marks]:
@@ -66,7 +67,7 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, marks: Mar
         return _construct_mapping(loader, node, path, marks, source)
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, item, (*path, index), marks, source) for index, item in enumerate(node.value)]
-    return construct_scalar_checked(loader, node)
+    return loader.construct_object(node, deep=True)
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, path: Path_, marks: Marks, source: str) -> Any:
@@ -76,7 +77,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, path: Pa
     result: dict[Any, Any] = {}
     if has_merge_key(node):
         for key_node, value_node in merged_pairs(node):
-            _put(loader, result, key_node, value_node, path, marks, source)
+            _put(loader, result, _key(loader, key_node, source), key_node, value_node, path, marks, source)
     own: dict[Any, int] = {}  # the keys the mapping sets itself, and their lines
     for key_node, value_node in node.value:
         key = "<<" if key_node.tag == MERGE_TAG else _key(loader, key_node, source)
@@ -90,20 +91,20 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, path: Pa
             )
         own[key] = key_node.start_mark.line + 1
         if key_node.tag != MERGE_TAG:
-            _put(loader, result, key_node, value_node, path, marks, source)
+            _put(loader, result, key, key_node, value_node, path, marks, source)
     return result
 
 
 def _put(
     loader: yaml.SafeLoader,
     result: dict[Any, Any],
+    key: Any,
     key_node: yaml.Node,
     value_node: yaml.Node,
     path: Path_,
     marks: Marks,
     source: str,
 ) -> None:
-    key = _key(loader, key_node, source)
     child = (*path, str(key))
     result[key] = _construct(loader, value_node, child, marks, source)
     # Unknown keys are reported at the key itself; other problems at the value.
@@ -111,7 +112,7 @@ def _put(
 
 
 def _key(loader: yaml.SafeLoader, key_node: yaml.Node, source: str) -> Any:
-    key = construct_scalar_checked(loader, key_node) if isinstance(key_node, yaml.ScalarNode) else None
+    key = loader.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
     if not isinstance(key, str | int | float | bool):
         raise ConfigError(
             "mapping keys must be plain scalars",

@@ -55,14 +55,6 @@ def bad_scalar(node: yaml.Node) -> yaml.constructor.ConstructorError:
     return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
 
 
-def construct_scalar_checked(loader: Any, node: yaml.Node) -> Any:
-    """``loader.construct_object(node)`` of a scalar, a value its tag does not fit raising :func:`bad_scalar`."""
-    try:
-        return loader.construct_object(node, deep=True)
-    except BAD_SCALAR_ERRORS:
-        raise bad_scalar(node) from None
-
-
 class CheckedScalars:
     """A mixin before a safe loader's constructor: ``construct_object`` of a scalar its tag does not fit raises
     :func:`bad_scalar` (a ``yaml.YAMLError`` callers already handle) instead of ``ValueError``/``KeyError``."""
