@@ -187,10 +187,10 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
                 time.sleep(settings.slow_seconds)
             code, content_type, body = self._answer(path)
             elapsed = time.perf_counter() - started
-            # Counted before the answer leaves: a client that reads /metrics right after its
-            # request always sees that request counted.
+            # Counted and logged before the answer leaves: a client that reads /metrics or the log
+            # right after its request always finds that request there (logged after the answer, the
+            # line raced a SIGTERM sent on receipt, and a stopping server lost it).
             metrics.observe("GET", label, code, elapsed)
-            self._send(code, content_type, body)
             if settings.access_log:
                 log(
                     "request",
@@ -201,6 +201,7 @@ def make_handler(settings: Settings, metrics: Metrics) -> type[BaseHTTPRequestHa
                     duration_ms=round(elapsed * 1000, 3),
                     client=self.address_string(),
                 )
+            self._send(code, content_type, body)
 
         def _answer(self, path: str) -> tuple[int, str, bytes]:
             if path == "/health":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -45,3 +46,34 @@ def test_logs_are_json_lines_with_a_request_id() -> None:
         {k: r[k] for k in ("request_id", "path", "code")} for r in requests
     ]
     assert all(r["request_id"] and r["level"] == "info" and r["ts"].endswith("Z") for r in requests)
+
+
+def test_a_request_is_in_the_log_when_its_answer_arrives() -> None:
+    """The line is written before the answer leaves: a client (or a SIGTERM sent on receipt) never outruns it."""
+    port = _free_port()
+    env = {**os.environ, "HELLO_HOST": "127.0.0.1", "HELLO_PORT": str(port), "HELLO_ACCESS_LOG": "1"}
+    env.pop("HELLO_FAULT", None)
+    proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    try:
+        deadline = time.monotonic() + 10
+        while get(url + "/ready", timeout=1)[0] != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, "hello did not start"
+            time.sleep(0.02)
+        seen = b""
+        for n in range(200):
+            request = urllib.request.Request(url + "/", headers={"X-Request-Id": f"r-{n}"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                response.read()
+            readable, _, _ = select.select([fd], [], [], 0)
+            while readable:
+                chunk = os.read(fd, 65536)
+                seen += chunk
+                readable = select.select([fd], [], [], 0)[0] if chunk else []
+            assert f'"request_id":"r-{n}"'.encode() in seen, f"request {n} answered before it was logged"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
