@@ -18,7 +18,7 @@ import pytest
 from bmad.adapters.grafana import GrafanaClient, bundled_dashboards_dir, install_dashboards, load_dashboard_files
 from bmad.config.measure import DEFAULT_DASHBOARDS
 from bmad.core.errors import AdapterError, ConfigError, Unreachable
-from tests.helpers import free_port
+from tests.helpers import free_port, serving
 from tests.reports.dashboard_queries import expand
 from tests.stand_ins.grafana import GrafanaStandIn
 
@@ -146,3 +146,17 @@ def test_cli_installs_every_json_through_the_api(grafana: GrafanaStandIn, tmp_pa
 
     unset = _bmad("dashboards", "install", env={}, cwd=tmp_path)
     assert unset.returncode == 2 and "GF_TEST_TOKEN" in unset.stderr
+
+
+def test_a_page_that_is_not_json_is_an_adapter_error() -> None:
+    """A proxy's HTML page where a dashboard or an install answer was expected: before, requests'
+    JSONDecodeError left the client."""
+    with serving(b"<html>maintenance</html>", "text/html") as url:
+        grafana = GrafanaClient(url, token=TOKEN)
+        with pytest.raises(AdapterError) as reading:
+            grafana.dashboard("bmad-release")
+        with pytest.raises(AdapterError) as installing:
+            grafana.install_dashboard({"title": "t", "uid": "u", "panels": []})
+    assert str(reading.value) == "grafana: reading dashboard bmad-release failed (status 200): answer is not JSON"
+    assert str(installing.value) == "grafana: installing a dashboard failed (status 200): answer is not JSON"
+    assert TOKEN not in str(reading.value) + str(installing.value)

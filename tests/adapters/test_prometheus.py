@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import random
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from bmad.adapters.prometheus import (
     parse_time,
 )
 from bmad.core.errors import AdapterError, Unreachable
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, serving, wait_for
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "prometheus"
 
@@ -108,3 +111,65 @@ def test_unreachable_is_a_clear_error() -> None:
     assert time.monotonic() - started < 5
     assert down.value.exit_code == 3
     assert f"127.0.0.1:{port}" in (down.value.hint or "")
+
+
+READERS: list[tuple[Callable[[Any], Any], str]] = [
+    (parse_instant, "query_vector.json"),
+    (parse_instant, "query_scalar.json"),
+    (parse_range, "query_range.json"),
+    (parse_runtime_info, "runtimeinfo.json"),
+    (parse_targets, "targets_down.json"),
+    (parse_rules, "rules_broken.json"),
+    (parse_alertmanagers, "alertmanagers.json"),
+]
+ODD_VALUES: list[Any] = [None, 0, 1.5, "x", "", [], {}, True, [1], {"a": 1}]
+
+
+def _places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield at
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _places(inner, (*at, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _places(inner, (*at, index))
+
+
+def _misshapen(answer: Any, rnd: random.Random) -> Any:
+    """The answer with one part replaced by a value of another type, or (in an object) removed."""
+    changed = copy.deepcopy(answer)
+    place = rnd.choice(list(_places(changed))[1:])
+    parent = changed
+    for step in place[:-1]:
+        parent = parent[step]
+    if isinstance(parent, dict) and rnd.random() < 0.3:
+        del parent[place[-1]]
+    else:
+        parent[place[-1]] = rnd.choice(ODD_VALUES)
+    return changed
+
+
+@pytest.mark.parametrize(("read", "name"), READERS, ids=[f"{r.__name__}:{n}" for r, n in READERS])
+def test_a_misshapen_answer_is_an_adapter_error_never_a_crash(read: Callable[[Any], Any], name: str) -> None:
+    """Captured real answers with one part of another type or missing (400 variants each): each is read or
+    refused as an AdapterError naming Prometheus; before, 36 places raised KeyError/TypeError/... and the
+    check that asked reported "a bug in the check"."""
+    rnd = random.Random(name)
+    refused = 0
+    for _ in range(400):
+        try:
+            read(_misshapen(data(name), rnd))
+        except AdapterError as exc:
+            refused += 1
+            assert exc.system == "prometheus" and exc.detail and exc.action.startswith("reading ")
+    assert refused  # the answers were really misshapen enough to be refused
+
+
+def test_the_client_refuses_a_look_alike_answer_with_the_system_and_the_action() -> None:
+    """A server that says "success" in Prometheus' envelope with a sample that has no value."""
+    answer = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}
+    with serving(json.dumps(answer).encode(), "application/json") as url, pytest.raises(AdapterError) as refused:
+        PrometheusClient(url, timeout=5).query("up")
+    assert str(refused.value).startswith("prometheus: reading a query answer failed: the answer is not shaped")
+    assert "KeyError: 'value'" in str(refused.value) and not isinstance(refused.value, Unreachable)
+    assert "serves prometheus's own HTTP API" in (refused.value.hint or "")

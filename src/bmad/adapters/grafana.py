@@ -63,7 +63,7 @@ class GrafanaClient:
         )
         if response.status_code == 404:
             return None
-        body = response.json()
+        body = _json_of(response, f"reading dashboard {uid}")
         model = body.get("dashboard") if isinstance(body, dict) else None
         return model if isinstance(model, dict) else None
 
@@ -72,7 +72,7 @@ class GrafanaClient:
         response = self._http.request(
             "POST", "/api/dashboards/db", action=f"installing dashboard {model.get('title')!r}", json=payload
         )
-        body = response.json()
+        body = _json_of(response, "installing a dashboard")
         if not isinstance(body, dict):
             raise AdapterError(SYSTEM, "installing a dashboard", "answer is not a JSON object")
         return DashboardRef(
@@ -101,6 +101,13 @@ class GrafanaClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _json_of(response: Any, action: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise AdapterError(SYSTEM, action, "answer is not JSON", status=response.status_code) from None
 
 
 def parse_search(data: Any) -> list[DashboardRef]:

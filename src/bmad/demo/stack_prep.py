@@ -52,10 +52,11 @@ def wait_alertmanager_discovered(prometheus_url: str, timeout: float = 15.0) -> 
     try:
         while time.monotonic() < deadline:
             try:
-                data = client.request("GET", "/api/v1/alertmanagers", action="listing alertmanagers").json()
+                data = client.get_json("/api/v1/alertmanagers", action="listing alertmanagers")
             except BmadError:
                 data = {}
-            if (data.get("data") or {}).get("activeAlertmanagers"):
+            found = data.get("data") if isinstance(data, dict) else None
+            if isinstance(found, dict) and found.get("activeAlertmanagers"):
                 return
             time.sleep(0.2)
     finally:

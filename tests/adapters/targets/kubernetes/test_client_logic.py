@@ -10,12 +10,21 @@ import pytest
 import yaml
 
 from bmad.adapters.targets.kubernetes import daemonset_status, locate_cluster, statefulset_status
-from bmad.adapters.targets.kubernetes.client import Conflict, Forbidden, Throttled, can_i, parse_status
+from bmad.adapters.targets.kubernetes.client import (
+    Conflict,
+    Credentials,
+    Forbidden,
+    KubeApi,
+    Throttled,
+    can_i,
+    parse_status,
+)
 from bmad.adapters.targets.kubernetes.inventory import ReleaseEntry, removable
 from bmad.adapters.targets.kubernetes.rollback import plan_rollback
 from bmad.adapters.targets.kubernetes.rollout import EarlyStop, PersistentFailures
 from bmad.config.deploy import KubernetesTargetConfig
-from bmad.core.errors import Unreachable
+from bmad.core.errors import AdapterError, Unreachable
+from tests.helpers import serving
 
 
 def exec_kubeconfig(path: Path, command: str, *, hint: str | None = None) -> Path:
@@ -177,3 +186,15 @@ def test_inventory_fits_a_configmap() -> None:
     alone = json.loads(fitting(big[-1:], limit=300))
     assert alone[0]["release"] == "c" and alone[0]["bundle"] == [] and alone[0]["objects"]
     assert plan_rollback([ReleaseEntry.from_dict(alone[0]), _entry("d", "c")], {"release": "c"}) is None
+
+
+def test_an_answer_that_is_not_json_names_the_address_not_a_decode_error() -> None:
+    """A sign-in gateway in front of the API server answers 200 with an HTML page. Before, requests'
+    JSONDecodeError left the client (the check that asked reported a bug of its own)."""
+    page = b"<!doctype html><title>Sign in</title><form>...</form>"
+    with serving(page, "text/html; charset=utf-8") as host, pytest.raises(AdapterError) as refused:
+        KubeApi(Credentials(host=host, identity="ci"), retries=0).request("GET", "/api/v1/namespaces/team-a/pods")
+    assert str(refused.value) == (
+        "kubernetes: GET /api/v1/namespaces/team-a/pods failed: the answer (status 200, text/html) is not JSON"
+    )
+    assert host in (refused.value.hint or "") and "cluster-info" in (refused.value.hint or "")

@@ -285,7 +285,18 @@ class KubeApi:
             raise self._error(method, path, response.status_code, response.text, response.headers)
         if raw:
             return response.text
-        return response.json() if response.text.strip() else None
+        if not response.text.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:  # an HTML page from a proxy or a login gateway in front of the API server
+            kind = str(response.headers.get("Content-Type") or "no content type").split(";")[0]
+            raise AdapterError(
+                SYSTEM,
+                f"{method} {path}",
+                f"the answer (status {response.status_code}, {kind}) is not JSON",
+                hint=f"is {self.host} the API server itself? kubectl's `cluster-info` shows the address it uses",
+            ) from None
 
     def _error(self, method: str, path: str, status: int, text: str, headers: Any) -> KubeApiError:
         body = parse_status(text)
