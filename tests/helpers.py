@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import random
 import signal
@@ -114,6 +115,34 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+ODD_VALUES: list[Any] = [None, 0, 1.5, "x", "", [], {}, True, [1], {"a": 1}]
+
+
+def _places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield at
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _places(inner, (*at, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _places(inner, (*at, index))
+
+
+def misshapen(answer: Any, rnd: random.Random) -> Any:
+    """A copy of a JSON answer with one part replaced by a value of another type, or (in an object) removed:
+    what a look-alike server, a proxy or another version of a tool may give a reader."""
+    changed = copy.deepcopy(answer)
+    place = rnd.choice(list(_places(changed))[1:])
+    parent = changed
+    for step in place[:-1]:
+        parent = parent[step]
+    if isinstance(parent, dict) and rnd.random() < 0.3:
+        del parent[place[-1]]
+    else:
+        parent[place[-1]] = rnd.choice(ODD_VALUES)
+    return changed
 
 
 @contextlib.contextmanager

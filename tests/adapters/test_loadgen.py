@@ -20,9 +20,9 @@ from bmad.adapters.loadgen import make_load_generator
 from bmad.adapters.loadgen.external import error_kind, parse_k6, parse_locust
 from bmad.adapters.loadgen.histogram import Histogram, bucket_high, bucket_index
 from bmad.adapters.loadgen.runner import BuiltinLoadGenerator, build_request, merge_results
-from bmad.core.errors import UsageError
+from bmad.core.errors import AdapterError, UsageError
 from bmad.ports.loadtest import HttpRequest, LevelPlan
-from tests.helpers import free_port
+from tests.helpers import free_port, misshapen
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "locust"
 
@@ -293,6 +293,27 @@ def test_k6_summary_export_read_into_level_figures() -> None:
     assert (result.requests, result.failed, result.succeeded) == (1000, 10, 990)
     assert (result.p50_ms, result.p95_ms, result.p99_ms, result.max_ms) == (2.0, 6.0, 9.0, 20.0)
     assert result.duration_seconds == 4.0 and result.runner == "k6"
+
+
+def test_a_misshapen_result_file_is_an_adapter_error_never_a_crash() -> None:
+    """locust's real stats and k6's summary shape, one part of another type or missing (300 variants
+    each): read, or refused as an AdapterError naming the tool. Before, parse_locust raised
+    AttributeError/TypeError/ValueError (the MEASURE check reported a bug of its own)."""
+    stats = json.loads((DATA / "stats.json").read_text(encoding="utf-8"))
+    summary = {"metrics": {"http_reqs": {"count": 1000, "rate": 250.0}, "http_req_duration": {"med": 2.0}}}
+    rnd = random.Random(7)
+    refused: dict[str, int] = {"locust": 0, "k6": 0}
+    for _ in range(300):
+        for tool, read in (
+            ("locust", lambda: parse_locust(misshapen(stats, rnd), "", concurrency=10)),
+            ("k6", lambda: parse_k6(misshapen(summary, rnd), concurrency=10)),
+        ):
+            try:
+                read()
+            except AdapterError as exc:
+                refused[tool] += 1
+                assert exc.system == tool and exc.hint
+    assert refused["locust"] and refused["k6"]
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from bmad.adapters.prometheus import (
     parse_time,
 )
 from bmad.core.errors import AdapterError, Unreachable
-from tests.helpers import free_port, serving, wait_for
+from tests.helpers import free_port, misshapen, serving, wait_for
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "prometheus"
 
@@ -122,31 +121,6 @@ READERS: list[tuple[Callable[[Any], Any], str]] = [
     (parse_rules, "rules_broken.json"),
     (parse_alertmanagers, "alertmanagers.json"),
 ]
-ODD_VALUES: list[Any] = [None, 0, 1.5, "x", "", [], {}, True, [1], {"a": 1}]
-
-
-def _places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield at
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _places(inner, (*at, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from _places(inner, (*at, index))
-
-
-def _misshapen(answer: Any, rnd: random.Random) -> Any:
-    """The answer with one part replaced by a value of another type, or (in an object) removed."""
-    changed = copy.deepcopy(answer)
-    place = rnd.choice(list(_places(changed))[1:])
-    parent = changed
-    for step in place[:-1]:
-        parent = parent[step]
-    if isinstance(parent, dict) and rnd.random() < 0.3:
-        del parent[place[-1]]
-    else:
-        parent[place[-1]] = rnd.choice(ODD_VALUES)
-    return changed
 
 
 @pytest.mark.parametrize(("read", "name"), READERS, ids=[f"{r.__name__}:{n}" for r, n in READERS])
@@ -158,7 +132,7 @@ def test_a_misshapen_answer_is_an_adapter_error_never_a_crash(read: Callable[[An
     refused = 0
     for _ in range(400):
         try:
-            read(_misshapen(data(name), rnd))
+            read(misshapen(data(name), rnd))
         except AdapterError as exc:
             refused += 1
             assert exc.system == "prometheus" and exc.detail and exc.action.startswith("reading ")
@@ -170,6 +144,6 @@ def test_the_client_refuses_a_look_alike_answer_with_the_system_and_the_action()
     answer = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}
     with serving(json.dumps(answer).encode(), "application/json") as url, pytest.raises(AdapterError) as refused:
         PrometheusClient(url, timeout=5).query("up")
-    assert str(refused.value).startswith("prometheus: reading a query answer failed: the answer is not shaped")
+    assert str(refused.value).startswith("prometheus: reading a query answer failed: the answer is not shaped as")
     assert "KeyError: 'value'" in str(refused.value) and not isinstance(refused.value, Unreachable)
-    assert "serves prometheus's own HTTP API" in (refused.value.hint or "")
+    assert "serves Prometheus' own HTTP API" in (refused.value.hint or "")

@@ -9,44 +9,15 @@ span of the phase that made it.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from bmad.core.errors import AdapterError, Unreachable
 from bmad.core.redact import redact
 from bmad.core.spans import kind_of, sleeper, waiting
 
 DEFAULT_TIMEOUT = 10.0
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-# What reading a JSON answer of the wrong shape raises in Python: a field missing (KeyError), a list
-# too short (IndexError), a number where a list was expected (TypeError), a text that is no number
-# or date (ValueError), a text where an object was expected (AttributeError on ``.get``).
-SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
-
-
-def reads_answer(system: str, action: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
-    """Mark a pure reader of ``system``'s JSON answers: an answer of another shape than the API's (a
-    proxy, a look-alike server, another version) is an :class:`AdapterError` that names the system
-    and what was read, not an internal error of the check that asked."""
-
-    def decorate(read: Callable[_P, _R]) -> Callable[_P, _R]:
-        @functools.wraps(read)
-        def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            try:
-                return read(*args, **kwargs)
-            except SHAPE_ERRORS as exc:
-                detail = f"the answer is not shaped as the API documents it ({type(exc).__name__}: {_short(exc)})"
-                hint = f"check that the address bmad reads {system} at serves {system}'s own HTTP API"
-                raise AdapterError(system, action, redact(detail), hint=hint) from None
-
-        return checked
-
-    return decorate
 
 
 class HttpClient:

@@ -14,12 +14,14 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from bmad.adapters._http import HttpClient, reads_answer
+from bmad.adapters._answers import reads_answer
+from bmad.adapters._http import HttpClient
 from bmad.core.errors import AdapterError
 from bmad.ports.metrics import Sample, Series
 from bmad.ports.monitoring import AlertmanagerRef, Rule, RuleGroup, RuntimeInfo, ScrapeTarget
 
 SYSTEM = "prometheus"
+_CHECK_ADDRESS = "check that the address bmad reads Prometheus at serves Prometheus' own HTTP API (/api/v1)"
 
 
 class PrometheusClient:
@@ -103,7 +105,7 @@ def _float(raw: Any) -> float:
         return math.nan
 
 
-@reads_answer(SYSTEM, "reading a query answer")
+@reads_answer(SYSTEM, "reading a query answer", hint=_CHECK_ADDRESS)
 def parse_instant(data: Any) -> list[Sample]:
     """Samples of an instant query answer (vector or scalar; strings are not metrics)."""
     if not isinstance(data, dict):
@@ -131,7 +133,7 @@ def parse_instant(data: Any) -> list[Sample]:
     return []
 
 
-@reads_answer(SYSTEM, "reading a range query answer")
+@reads_answer(SYSTEM, "reading a range query answer", hint=_CHECK_ADDRESS)
 def parse_range(data: Any) -> list[Series]:
     if not isinstance(data, dict):
         raise AdapterError(SYSTEM, "reading a range query answer", "missing 'data'")
@@ -159,7 +161,7 @@ def parse_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@reads_answer(SYSTEM, "reading runtime info")
+@reads_answer(SYSTEM, "reading runtime info", hint=_CHECK_ADDRESS)
 def parse_runtime_info(data: Any, *, version: str | None = None) -> RuntimeInfo:
     if not isinstance(data, dict) or "startTime" not in data:
         raise AdapterError(SYSTEM, "reading runtime info", "no startTime in the answer")
@@ -172,7 +174,7 @@ def parse_runtime_info(data: Any, *, version: str | None = None) -> RuntimeInfo:
     )
 
 
-@reads_answer(SYSTEM, "reading scrape targets")
+@reads_answer(SYSTEM, "reading scrape targets", hint=_CHECK_ADDRESS)
 def parse_targets(data: Any) -> list[ScrapeTarget]:
     targets = []
     for item in (data or {}).get("activeTargets") or []:
@@ -191,7 +193,7 @@ def parse_targets(data: Any) -> list[ScrapeTarget]:
     return targets
 
 
-@reads_answer(SYSTEM, "reading rules")
+@reads_answer(SYSTEM, "reading rules", hint=_CHECK_ADDRESS)
 def parse_rules(data: Any) -> list[RuleGroup]:
     groups = []
     for group in (data or {}).get("groups") or []:
@@ -209,7 +211,7 @@ def parse_rules(data: Any) -> list[RuleGroup]:
     return groups
 
 
-@reads_answer(SYSTEM, "reading alertmanagers")
+@reads_answer(SYSTEM, "reading alertmanagers", hint=_CHECK_ADDRESS)
 def parse_alertmanagers(data: Any) -> list[AlertmanagerRef]:
     refs = [AlertmanagerRef(url=str(a.get("url")), active=True) for a in (data or {}).get("activeAlertmanagers") or []]
     refs += [

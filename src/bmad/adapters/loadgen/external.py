@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bmad.adapters._answers import reads_answer
 from bmad.adapters._process import run_command
 from bmad.adapters.loadgen.histogram import Histogram
 from bmad.core.errors import AdapterError
@@ -140,6 +141,7 @@ def _locust_errors(error_texts: dict[str, int] | None, failures_csv: str, failur
     return errors
 
 
+@reads_answer("locust", "reading results", hint="is the installed locust a 2.x release? its result files changed shape")
 def parse_locust(
     json_stats: Any, failures_csv: str, *, concurrency: int, error_texts: dict[str, int] | None = None
 ) -> LevelResult:
@@ -194,6 +196,7 @@ def parse_locust(
     )
 
 
+@reads_answer("k6", "reading the summary", hint="is the installed k6 a release whose --summary-export bmad reads?")
 def parse_k6(summary: Any, *, concurrency: int) -> LevelResult:
     """Per-level figures from k6's ``--summary-export`` JSON (trend values in ms)."""
     metrics = (summary or {}).get("metrics") or {}
