@@ -120,21 +120,22 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 ODD_VALUES: list[Any] = [None, 0, 1.5, "x", "", [], {}, True, [1], {"a": 1}]
 
 
-def _places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path into a JSON-like value, the value itself (``()``) first."""
     yield at
     if isinstance(value, dict):
         for key, inner in value.items():
-            yield from _places(inner, (*at, key))
+            yield from places(inner, (*at, key))
     elif isinstance(value, list):
         for index, inner in enumerate(value):
-            yield from _places(inner, (*at, index))
+            yield from places(inner, (*at, index))
 
 
 def misshapen(answer: Any, rnd: random.Random) -> Any:
     """A copy of a JSON answer with one part replaced by a value of another type, or (in an object) removed:
     what a look-alike server, a proxy or another version of a tool may give a reader."""
     changed = copy.deepcopy(answer)
-    place = rnd.choice(list(_places(changed))[1:])
+    place = rnd.choice(list(places(changed))[1:])
     parent = changed
     for step in place[:-1]:
         parent = parent[step]

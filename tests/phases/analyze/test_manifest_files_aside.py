@@ -6,7 +6,7 @@ files in the same order, and the same line for every field path, as when one pro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from bmad.phases.analyze import manifest_files
 from bmad.phases.analyze.manifest_files import ASIDE_BYTES, load_bundle
 from bmad.phases.analyze.manifests import Bundle
 from tests.engine.support import bmad
+from tests.helpers import places
 from tests.phases.analyze.test_phase import make_project
 
 pytestmark = pytest.mark.skipif(not aside.enabled(), reason="work is done aside on Linux only")
@@ -105,16 +106,6 @@ def write_large_bundle(folder: Path, *, min_bytes: int = ASIDE_BYTES + 64 * 1024
     return files
 
 
-def _paths(data: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
-    yield prefix
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _paths(value, (*prefix, index))
-
-
 def _load(folder: Path, monkeypatch: pytest.MonkeyPatch, *, fork: bool) -> Bundle:
     with monkeypatch.context() as env:
         env.setenv("BMAD_NO_FORK", "0" if fork else "1")
@@ -134,7 +125,7 @@ def assert_same_bundle(forked: Bundle, here: Bundle) -> int:
             theirs.line,
             theirs.namespace,
         )
-        for path in _paths(theirs.data):
+        for path in places(theirs.data):
             for asked in (path, (*path, "absent"), (*path, 99), (*path, 0, "x")):
                 assert mine.line_of(asked) == theirs.line_of(asked), (theirs.file, asked)
             compared += 1
