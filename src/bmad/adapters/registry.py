@@ -72,7 +72,7 @@ def auth_from_docker_config(registry: str, path: Path | None = None) -> Registry
         if isinstance(entry, dict) and entry.get("auth"):
             try:
                 user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, TypeError):  # not base64 (binascii.Error), not UTF-8, or not a text at all
                 raise ConfigError(f"auths.{key}.auth is not base64 'user:password'", file=str(file)) from None
             register_secret(password)
             return RegistryAuth(user, password, source=f"{file} auths.{key}")
