@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import YamlLimits, check_node_graph, may_have_aliases
+from bmad.config.loader import load_config_text
+from bmad.core.yaml_limits import YamlLimits, check_node_graph, may_have_aliases, yaml_error
 
 
 def alias_bomb(levels: int = 9, width: int = 9) -> str:
@@ -108,3 +109,20 @@ def test_the_memoised_walk_agrees_with_expanding_every_alias() -> None:
             except ConfigError:
                 got = None
             assert got == want, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["webhook: *S3cret-pw\n", "a: &S3cret-pw 1\nb: &S3cret-pw 2\n", "a: &S3cret-pw\n  b: 1\nc: &S3cret-pw 2\n"],
+)
+def test_a_yaml_error_never_quotes_an_alias_or_anchor_name(text: str) -> None:
+    """PyYAML's pure-Python parser puts the name after an unquoted '*' or '&' in its message: in a password
+    written without quotes, the password. bmad.yaml's loader words its errors with that parser."""
+    with pytest.raises(yaml.MarkedYAMLError) as raised:
+        yaml.compose(text, Loader=yaml.SafeLoader)
+    assert "S3cret-pw" in str(raised.value)  # the parser's own words
+    error = yaml_error(raised.value, "f.yaml")
+    assert "S3cret-pw" not in str(error) and error.line
+    with pytest.raises(ConfigError) as refused:
+        load_config_text(f"service: x\n{text}")
+    assert "S3cret-pw" not in str(refused.value) + str(refused.value.hint)

@@ -177,14 +177,28 @@ def safe_load_all_limited(text: str, *, source: str, limits: YamlLimits = DEFAUL
     return documents
 
 
+# PyYAML's pure-Python parser quotes an alias's or anchor's name in these messages (libyaml does not).
+# The name is the text after an unquoted ``*`` or ``&``: in a password or token written without quotes
+# (``password: *S3cret``), it is the secret itself. The line and column point at it; the name is dropped.
+_NAMED = re.compile(r"(found (?:undefined alias|duplicate anchor)) '[^']*'")
+_ALIAS_HINT = "a value that starts with '*' (or '&') is read as an alias (or anchor): quote it"
+
+
+def yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """What the parser found wrong, without the text of the value it was reading."""
+    return _NAMED.sub(r"\1", exc.problem or exc.context or "invalid YAML")
+
+
 def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
     """A parser's error as bmad's: "invalid YAML: <problem>" at the file, line and column it names."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
+        problem = yaml_problem(exc)
         return ConfigError(
-            f"invalid YAML: {exc.problem or exc.context or 'invalid YAML'}",
+            f"invalid YAML: {problem}",
             file=source,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
+            hint=_ALIAS_HINT if problem.startswith("found undefined alias") else None,
         )
     return ConfigError(f"invalid YAML: {exc}", file=source)

@@ -124,7 +124,7 @@ def load_attestations(path: Path) -> Attestations:
     import yaml
 
     from bmad.config.loader import read_text_file
-    from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth
+    from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, yaml_error
     from bmad.core.yaml_nodes import CheckedPySafeLoader, CheckedSafeLoader
 
     if not path.exists():
@@ -138,11 +138,8 @@ def load_attestations(path: Path) -> Attestations:
             node, data = _parse(text, str(path), CheckedPySafeLoader)
     except RecursionError:
         raise ConfigError(f"YAML nests deeper than {MAX_DEPTH} levels", file=str(path)) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            f"invalid YAML: {exc.problem}", file=str(path), line=mark.line + 1 if mark else None
-        ) from None
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, str(path)) from None
     lines: dict[int, int] = {}
     seq = node
     if isinstance(node, yaml.MappingNode):

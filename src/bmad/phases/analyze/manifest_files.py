@@ -14,7 +14,7 @@ import yaml
 
 from bmad.core import aside
 from bmad.core.errors import ConfigError
-from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases
+from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases, yaml_problem
 from bmad.phases.analyze.manifest_yaml import (
     DuplicateKey,
     FastLoader,
@@ -170,8 +170,7 @@ def _yaml_finding(file: str, exc: Exception, line: int | None) -> ParseFinding:
     """A YAML error as a finding: at the problem's line and column when PyYAML marked it (a scalar its
     tag does not fit, a merge of a non-mapping), else at ``line`` (the document's start)."""
     if isinstance(exc, yaml.MarkedYAMLError) and (mark := exc.problem_mark or exc.context_mark) is not None:
-        problem = exc.problem or exc.context or "invalid YAML"
-        return ParseFinding(file, f"not valid YAML: {problem}", "yaml", mark.line + 1, mark.column + 1)
+        return ParseFinding(file, f"not valid YAML: {yaml_problem(exc)}", "yaml", mark.line + 1, mark.column + 1)
     return ParseFinding(file, f"not valid YAML: {exc}", "yaml", line)
 
 

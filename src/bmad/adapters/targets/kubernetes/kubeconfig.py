@@ -14,12 +14,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from bmad.adapters._answers import SHAPE_ERRORS
 from bmad.config.deploy import KubernetesTargetConfig
 from bmad.core.datatypes import datatype
-from bmad.core.errors import Unreachable
+from bmad.core.errors import ConfigError, Unreachable
 from bmad.core.redact import redact
+from bmad.core.yaml_limits import yaml_error
 
 from .client import SYSTEM, Credentials, KubeApi
+from .kubeconfig_shape import check_kubeconfig_file
 
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -90,10 +95,16 @@ def _from_kubeconfig(config: KubernetesTargetConfig, path: str) -> Cluster:
             f"{path} does not exist",
             hint="set target.kubernetes.kubeconfig or KUBECONFIG",
         )
+    for name in files:
+        check_kubeconfig_file(name)  # a file kubectl refuses: one ConfigError (file, line, field)
     try:
         contexts, current = loader.list_kube_config_contexts(config_file=path)
     except ConfigException as exc:
         raise Unreachable(SYSTEM, "loading kubeconfig", redact(str(exc))[:300]) from None
+    except SHAPE_ERRORS as exc:  # what the shape check above does not know of yet
+        raise _unreadable(path, exc) from None
+    except yaml.YAMLError as exc:  # PyYAML's pure-Python parser refuses a little more than libyaml
+        raise yaml_error(exc, _file_of(exc, path)) from None
     chosen = config.context or (current or {}).get("name")
     context = next((c for c in contexts if c.get("name") == chosen), None)
     if context is None:
@@ -113,6 +124,8 @@ def _from_kubeconfig(config: KubernetesTargetConfig, path: str) -> Cluster:
             )
         except ConfigException as exc:
             raise _plugin_failure(files, user, str(exc)) from None
+        except SHAPE_ERRORS as exc:
+            raise _unreadable(path, exc) from None
     if exec_errors.messages and not configuration.api_key:
         # The loader logs a failing exec plugin and goes on without a token (a bare 401 later).
         raise _plugin_failure(files, user, exec_errors.messages[-1])
@@ -190,7 +203,8 @@ def _exec_config(files: list[str], user: str) -> dict[str, Any] | None:
         users = data.get("users") if isinstance(data, dict) else None
         for entry in users if isinstance(users, list) else []:
             if isinstance(entry, dict) and entry.get("name") == user:
-                found = (entry.get("user") or {}).get("exec")
+                settings = entry.get("user")
+                found = settings.get("exec") if isinstance(settings, dict) else None
                 return found if isinstance(found, dict) else None
     return None
 
@@ -207,6 +221,20 @@ def _check_exec_plugin(files: list[str], user: str) -> None:
             f"user {user!r} gets its token from {command!r}, which is not on PATH",
             hint=str(plugin.get("installHint") or PLUGIN_INSTALL.get(Path(command).name) or f"install {command}"),
         )
+
+
+def _file_of(exc: yaml.YAMLError, path: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return str(getattr(mark, "name", "") or path)
+
+
+def _unreadable(path: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"the kubernetes client could not read it ({type(exc).__name__})",
+        file=path,
+        hint="`kubectl config view` shows whether kubectl reads it; the fields: "
+        "https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/",
+    )
 
 
 def _plugin_failure(files: list[str], user: str, detail: str) -> Unreachable:
