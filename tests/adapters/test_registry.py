@@ -38,7 +38,6 @@ def test_docker_config_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert auth_from_docker_config("other.example") is None
 
 
-
 @pytest.mark.parametrize("auth", [5, ["Y2k6cHc="], "not base64!", "//79"])  # "//79": base64 of bytes, not UTF-8
 def test_a_docker_config_auth_that_is_not_base64_text_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: object
@@ -51,6 +50,7 @@ def test_a_docker_config_auth_that_is_not_base64_text_is_a_config_error(
         auth_from_docker_config("reg.example")
     assert "auths.reg.example.auth is not base64 'user:password'" in str(refused.value)
     assert refused.value.file == str(folder / "config.json")
+
 
 def test_auth_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(_docker_config(tmp_path, "reg.example", "from-config", "pw-config")))

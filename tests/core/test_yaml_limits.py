@@ -7,8 +7,8 @@ import time
 import pytest
 import yaml
 
-from bmad.core.errors import ConfigError
 from bmad.config.loader import load_config_text
+from bmad.core.errors import ConfigError
 from bmad.core.yaml_limits import YamlLimits, check_node_graph, may_have_aliases, yaml_error
 
 

@@ -15,7 +15,7 @@ nests about 40 levels; a 1,000-object bundle is about 100,000 nodes).
 from __future__ import annotations
 
 import re
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 
@@ -189,16 +189,28 @@ def yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     return _NAMED.sub(r"\1", exc.problem or exc.context or "invalid YAML")
 
 
-def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
-    """A parser's error as bmad's: "invalid YAML: <problem>" at the file, line and column it names."""
+_E = TypeVar("_E", bound=ConfigError)
+
+
+def yaml_error(
+    exc: yaml.YAMLError,
+    source: str,
+    *,
+    what: str = "invalid YAML",
+    error: type[_E] = ConfigError,  # type: ignore[assignment]
+) -> _E:
+    """A parser's error as bmad's: "<what>: <problem>" at the file, line and column it names.
+
+    Never ``str(exc)`` of a marked error: for a text (not a stream) PyYAML quotes the whole line it
+    stopped at, and that line may hold a secret value (a rendered Secret, a values file)."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = yaml_problem(exc)
-        return ConfigError(
-            f"invalid YAML: {problem}",
+        return error(
+            f"{what}: {problem}",
             file=source,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
             hint=_ALIAS_HINT if problem.startswith("found undefined alias") else None,
         )
-    return ConfigError(f"invalid YAML: {exc}", file=source)
+    return error(f"{what}: {exc}", file=source)

@@ -9,6 +9,7 @@ import yaml
 
 from bmad.adapters.renderers import HelmRelease, HelmSdkRenderer
 from bmad.adapters.renderers.helm_cli import by_source
+from bmad.core.errors import ConfigError
 from bmad.ports.renderer import RenderedBundle, RenderError
 from tests.adapters.renderers.sources import helm_chart, write
 
@@ -70,6 +71,26 @@ def test_a_missing_values_file_is_named(tmp_path: Path) -> None:
     """A values file that does not exist is refused with its path before Helm runs."""
     with pytest.raises(RenderError, match=r"^chart/values-qa\.yaml: helm-python-sdk: the values file does not exist"):
         render(helm_chart(tmp_path), "values-qa.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("image:\n  tag: 1\ndb:\n  password: *S3cret-pw\n", "invalid YAML: found undefined alias"),
+        ("db:\n  password: 'S3cret-pw\n", "invalid YAML"),
+        ("a: &a [*a]\n", "recursive alias"),
+    ],
+    ids=["unquoted secret read as an alias", "unclosed quote", "recursive alias"],
+)
+def test_a_values_file_that_is_not_yaml_names_the_line_never_the_value(tmp_path: Path, text: str, reason: str) -> None:
+    """PyYAML's message quotes the line it stopped at (for a text) and an alias's name: both are a
+    values file's secret. Before, the RenderError carried ``str(exc)``; a recursive alias was expanded."""
+    chart = helm_chart(tmp_path)
+    write(chart / "values-bad.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        render(chart, "values-bad.yaml")
+    assert reason in str(caught.value) and caught.value.line
+    assert "S3cret-pw" not in str(caught.value) + str(caught.value.hint)
 
 
 def test_helm_templates_output_is_cut_at_each_source_comment() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from bmad.core.yaml_limits import safe_load_limited
 from bmad.ports.renderer import RenderedBundle, RenderError
 
 from .helm_chart import HelmRelease
@@ -44,10 +43,8 @@ class HelmSdkRenderer:
         """Values files in order, then each ``set`` value, merged as helm -f / --set merge them."""
         merged: dict[str, Any] = {}
         for path in self.release.values_files:
-            try:
-                loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise RenderError(f"{RENDERER}: the values file is not valid YAML: {exc}", file=str(path)) from None
+            # Limited: an alias bomb or a recursive alias in a values file is refused, not expanded.
+            loaded = safe_load_limited(path.read_text(encoding="utf-8"), source=str(path)) or {}
             if not isinstance(loaded, dict):
                 raise RenderError(f"{RENDERER}: the values file is not a mapping", file=str(path))
             _merge(merged, loaded)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bmad.config.models import BmadConfig
+from bmad.core.yaml_limits import yaml_error
 from bmad.core.yaml_nodes import safe_load
 from bmad.ports.phase import PhaseContext
 from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
@@ -52,7 +53,8 @@ def rendered_objects(rendered: RenderedBundle) -> tuple[dict[str, Any], ...]:
         try:
             data = safe_load(document.text)
         except yaml.YAMLError as exc:
-            raise RenderError(f"{rendered.renderer} produced invalid YAML: {exc}", file=document.source) from None
+            what = f"{rendered.renderer} produced invalid YAML"
+            raise yaml_error(exc, document.source, what=what, error=RenderError) from None
         if isinstance(data, dict) and data.get("kind"):
             objects.append(data)
     return tuple(objects)

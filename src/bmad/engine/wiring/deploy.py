@@ -112,9 +112,7 @@ def image_for(ctx: PhaseContext) -> tuple[str, str]:
 def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any], ...]:
     """The Kubernetes bundle: the rendered kustomization or chart, else every YAML document under the
     manifests folder (sorted by file name)."""
-    import yaml
-
-    from bmad.core.yaml_nodes import safe_load_all
+    from bmad.core.yaml_limits import safe_load_all_limited
     from bmad.engine.wiring.bundle_source import render_bundle, rendered_objects
 
     rendered = render_bundle(config, environment)
@@ -133,12 +131,10 @@ def load_manifests(config: BmadConfig, environment: str) -> tuple[dict[str, Any]
         return ()
     documents: list[dict[str, Any]] = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml")):
-        try:
-            for doc in safe_load_all(path.read_text(encoding="utf-8")):
-                if isinstance(doc, dict) and doc.get("kind"):
-                    documents.append(doc)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"invalid YAML in manifest: {exc}", file=str(path)) from None
+        # As ANALYZE read them: limited (alias bombs, deep nesting) and errors at their line, no value quoted.
+        for doc in safe_load_all_limited(path.read_text(encoding="utf-8"), source=str(path)):
+            if isinstance(doc, dict) and doc.get("kind"):
+                documents.append(doc)
     return tuple(documents)
 
 
