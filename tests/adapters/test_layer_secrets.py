@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import secrets
 import shutil
 import string
@@ -76,3 +79,20 @@ def test_layers_are_named_and_base_layers_can_be_skipped(engine: Any, stack: Any
     # The fingerprint does not depend on the layer: an allow-list entry survives a rebuild.
     assert {f.fingerprint for f in skipped.findings} == {f.fingerprint for f in result.findings}
     engine.images.remove(image.id, force=True)
+
+
+@pytest.mark.engine
+def test_a_file_name_that_is_not_utf8_is_named_as_ls_b_shows_it(engine: Any, stack: Any, tmp_path: Path) -> None:
+    """An image's file whose name has a byte that is not UTF-8 (tarfile reads it as a lone surrogate):
+    before, the fingerprint's ``.encode()`` stopped BUILD's secrets check with UnicodeEncodeError."""
+    key = _aws_key()
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / os.fsdecode(b"app-\xfe.conf")).write_text(f"[aws]\naws_access_key_id = {key}\n")
+    image = _build(engine, context, "FROM scratch\nCOPY . /srv/\n", "localhost/bmad-test-layer-names:1")
+    archive = DockerEngineImages(EngineConnection(stack.docker_host)).export(image.id, tmp_path / "image.tar")
+    result = DetectSecretsLayerScanner().scan(archive, skip_diff_ids=frozenset(), max_file_bytes=5_000_000)
+    engine.images.remove(image.id, force=True)
+    (found,) = [f for f in result.findings if f.rule == "aws-access-key"]
+    assert found.location == "/srv/app-\\xfe.conf" and found.line == 2, result
+    json.dumps(dataclasses.asdict(found), ensure_ascii=False).encode("utf-8")  # every writer can encode it

@@ -226,3 +226,14 @@ def _reference_row(stored: Any, result: PhaseResult, datas: list[Any]) -> Simple
         ci_run_url=None,
         ci_trigger=None,
     )
+
+
+def test_a_text_utf8_cannot_encode_is_made_encodable_in_the_rows() -> None:
+    """A file name with a byte that is not UTF-8 (a lone surrogate in Python) anywhere in a phase's data:
+    before, the ledger's hash and phase.json's digest stopped the phase with UnicodeEncodeError."""
+    name = "k8s/12-\udcfe.yaml"
+    texts = PlainArtifacts()
+    plain = texts.of({"readiness": {"findings": [{"file": name, "message": f"{name}: duplicate key"}]}})
+    assert plain["readiness"]["findings"][0]["file"] == "k8s/12-\\xfe.yaml"
+    texts.digest(plain["readiness"])
+    "".join(texts.hash_text(plain)).encode("utf-8")

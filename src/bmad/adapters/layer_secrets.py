@@ -22,6 +22,7 @@ from typing import Any
 
 from bmad.core.datatypes import datatype
 from bmad.core.errors import AdapterError
+from bmad.core.escapes import encodable
 from bmad.core.files import write_atomic
 from bmad.core.redact import mask_value, redact, register_secret
 from bmad.core.secrets import PRIVATE_KEY_BLOCK, SECRET_ENV_NAME
@@ -146,9 +147,11 @@ class DetectSecretsLayerScanner:
                 if b"\x00" in content[:_BINARY_PROBE]:
                     result.files_skipped += 1
                     continue
-                relative = f"{len(copies)}/{name.name or 'file'}"
+                relative = f"{len(copies)}/{name.name or 'file'}"  # detect-secrets skips a name with a backslash
                 write_atomic(folder / relative, content)
-                copies[relative] = str(name)
+                # encodable: a name in the layer that is not UTF-8 is shown \xfe (the fingerprint and the
+                # records encode to UTF-8 strictly, and stopped on it)
+                copies[relative] = encodable(name)
         result.files_scanned += len(copies)
         if not copies:
             return []

@@ -43,3 +43,23 @@ def markdown(text: str) -> str:
     """``text`` with every ``<`` that could open an HTML tag, comment or declaration written ``&lt;``
     (a comparison such as ``<= 0.05`` stays as written)."""
     return _MARKDOWN_TAG_OPEN.sub("&lt;", text)
+
+
+def encodable(value: object) -> str:
+    """A path (or any text) as text every writer can encode. A byte of a file name that is not UTF-8
+    (Python holds it as a lone surrogate: ``os.fsdecode``'s and tarfile's surrogateescape) is written
+    ``\\xfe``, as ``ls -b`` shows it; any other lone surrogate as ``\\udxxx``. The ledger, JSON, XML
+    and YAML writers encode to UTF-8 strictly and stopped on such a name."""
+    text = str(value)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join(_escaped_surrogate(char) if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
+def _escaped_surrogate(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"

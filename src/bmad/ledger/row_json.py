@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bmad.core.digest import sha256
+from bmad.core.escapes import encodable
 from bmad.core.redact import masked_named, redact, redact_data, secret_named
 from bmad.ledger.hashing import canonical_json, canonical_object, plain
 
@@ -24,14 +25,15 @@ _AS_IS = frozenset({int, bool, type(None)})
 
 
 def _plain(data: Any, strings: dict[str, str]) -> Any:
-    """:meth:`PlainArtifacts.plain`; ``strings``: each distinct text and its redaction."""
+    """:meth:`PlainArtifacts.plain`; ``strings``: each distinct text and its redaction, made encodable
+    (a lone surrogate, a file name's byte that is not UTF-8, would stop the UTF-8 writers)."""
     cls = data.__class__
     if cls is dict:
         return _plain_dict(data, strings)
     if cls is str:
         masked = strings.get(data)
         if masked is None:
-            masked = strings[data] = redact(data)
+            masked = strings[data] = encodable(redact(data))
         return masked
     if cls is list or cls is tuple:
         return [_plain(item, strings) for item in data]
@@ -60,7 +62,7 @@ def _plain_dict(data: dict[Any, Any], strings: dict[str, str]) -> Any:
                 continue
             masked = strings.get(value)
             if masked is None:
-                masked = strings[value] = redact(value)
+                masked = strings[value] = encodable(redact(value))
             made[key] = masked
         elif cls in _AS_IS:
             made[key] = value

@@ -5,6 +5,8 @@ with the CI copies of the SARIF and JUnit files."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,21 @@ def test_a_printed_report_has_every_finding_not_the_artifacts_first_200_an_item(
         per_rule[result["ruleId"]] = per_rule.get(result["ruleId"], 0) + 1
     assert max(per_rule.values()) >= 230  # one finding a Deployment for an item every one fails
     assert len(printed["runs"][0]["results"]) == len(written["runs"][0]["results"])
+
+
+def test_a_manifest_file_name_that_is_not_utf8_is_shown_as_ls_b_shows_it(
+    tmp_path: Path, git_repo: Callable[..., Path]
+) -> None:
+    """A finding in ``k8s/12-<byte 0xfe>.yaml``: before, ``bmad analyze`` ended with an internal error
+    (exit 4: UnicodeEncodeError writing phase.json) and nothing of the phase was shown."""
+    repo = make_project(tmp_path, git_repo)
+    odd = repo / "k8s" / os.fsdecode(b"12-\xfe.yaml")
+    odd.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n  namespace: shop\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "odd name"], check=True)
+    done = bmad("analyze", "-c", "bmad.yaml", "--force", "--reason", "test", "--json", cwd=repo, timeout=120)
+    assert done.returncode in (0, 1, 3), done.stdout + done.stderr
+    phase = next(p for p in json.loads(done.stdout)["phases"] if p["phase"] == "analyze")
+    manifests = next(c for c in phase["checks"] if c["id"] == "analyze.manifests")
+    shown = json.loads(json.dumps(manifests["observed"]))
+    assert "k8s/12-\\xfe.yaml:5: duplicate key 'name'" in shown, shown

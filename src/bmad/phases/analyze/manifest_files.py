@@ -14,6 +14,7 @@ import yaml
 
 from bmad.core import aside
 from bmad.core.errors import ConfigError
+from bmad.core.escapes import encodable
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases, yaml_problem
 from bmad.phases.analyze.manifest_yaml import (
     DuplicateKey,
@@ -314,10 +315,10 @@ def _read_one(bundle: Bundle, path: Path, display: str, max_bytes: int, default_
 def _display(path: Path, base: Path | None) -> str:
     if base is not None:
         try:
-            return str(path.resolve().relative_to(base))
+            return encodable(path.resolve().relative_to(base))
         except ValueError:
             pass
-    return str(path)
+    return encodable(path)
 
 
 def _child_share_starts(files: Sequence[tuple[Path, str]]) -> int:
