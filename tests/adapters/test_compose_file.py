@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,14 @@ def test_the_runner_passes_profiles_overrides_and_the_engine(tmp_path: Path, mon
     assert '"bmad.env.service": "web"' in override.read_text()
     monkeypatch.setenv("DOCKER_HOST", "unix:///run/y.sock")
     assert ComposeProject("p", tmp_path / "c.yml").environment()["CONTAINER_HOST"] == "unix:///run/y.sock"
+
+
+@pytest.mark.timeout(60)
+def test_a_compose_file_that_is_a_device_or_an_unwritten_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    """Before, ``path.read_text()`` read /dev/zero without end and waited forever on a FIFO's open."""
+    fifo = tmp_path / "compose.yml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="the file is empty|a non-empty 'services' mapping"):
+        load_compose_file(fifo)
+    with pytest.raises(ConfigError, match="compose file is not read: it is a device or socket, not a file"):
+        load_compose_file(Path("/dev/zero"))

@@ -18,6 +18,7 @@ import yaml
 
 from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
+from bmad.core.files import read_text_file
 from bmad.core.yaml_limits import check_node_graph, safe_load_limited, yaml_error
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|h|m|s|)")
@@ -272,10 +273,7 @@ def _root_node(text: str, source: str) -> yaml.Node | None:
 def load_compose_file(path: Path) -> ComposeFile:
     """Read and check ``path``; a :class:`ConfigError` names the file and line of the first problem."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the compose file: {exc.strerror or exc}", file=source) from None
+    text = read_text_file(path, what="compose file")  # a FIFO, a device or a huge file: refused, not waited on
     root = _root_node(text, source)
     data = safe_load_limited(text, source=source)
     if root is None or not isinstance(data, dict) or not isinstance(data.get("services"), dict) or not data["services"]:

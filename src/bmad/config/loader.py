@@ -16,8 +16,7 @@ from pathlib import Path
 from bmad.config.cache import cache_key, cached_config, store_config
 from bmad.config.models import BmadConfig
 from bmad.core.errors import ConfigError
-
-MAX_CONFIG_BYTES = 5 * 1024 * 1024
+from bmad.core.files import read_text_file
 
 
 def load_config(path: str | Path) -> BmadConfig:
@@ -30,31 +29,6 @@ def load_config(path: str | Path) -> BmadConfig:
         config = load_config_text(text, source=str(file))
         store_config(key, config)
     return dataclasses.replace(config, source_path=str(file.resolve()))
-
-
-def read_text_file(file: Path, *, what: str = "file", max_bytes: int = MAX_CONFIG_BYTES) -> str:
-    """Read a UTF-8 text file, turning every way it can fail into a ConfigError."""
-    name = str(file)
-    try:
-        if file.is_dir():
-            raise ConfigError(f"{what} is a directory, not a file", file=name)
-        size = file.stat().st_size
-        if size > max_bytes:
-            raise ConfigError(f"{what} is {size} bytes; the limit is {max_bytes}", file=name)
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found", file=name, hint="run 'bmad init' to write a starter bmad.yaml") from None
-    except PermissionError:
-        raise ConfigError(f"{what} cannot be read: permission denied", file=name) from None
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        raise ConfigError(f"not a text file (binary content at byte {nul})", file=name, line=line)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"not valid UTF-8 text (byte {exc.start})", file=name, line=line) from None
 
 
 def load_config_text(text: str, *, source: str = "bmad.yaml") -> BmadConfig:

@@ -67,8 +67,8 @@ def _located(config: BmadConfig, path: FieldPath, exc: ConfigError) -> ConfigErr
 
 
 def _mark_of(file: Path, path: FieldPath) -> tuple[int | None, int | None]:
-    from bmad.config.loader import read_text_file
     from bmad.config.yaml_marks import parse_yaml_with_marks
+    from bmad.core.files import read_text_file
 
     try:
         _, marks = parse_yaml_with_marks(read_text_file(file), source=str(file))

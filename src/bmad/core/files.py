@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from bmad.core.errors import ConfigError
+
 
 def user_cache_dir() -> Path:
     """bmad's folder in the user's cache: ``$BMAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/bmad`` (``~/.cache/bmad``
@@ -202,3 +204,69 @@ def read_owner_only(path: Path) -> bytes | None:
 def _ours_alone(found: os.stat_result) -> bool:
     """Whether a file or folder is our uid's with no group or other bits (no one else wrote it)."""
     return found.st_uid == os.getuid() and not found.st_mode & 0o077
+
+
+class UnreadableFile(Exception):
+    """A file :func:`read_bounded` will not read whole; ``reason`` says why (without its content)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path``, never more than ``max_bytes`` and never a wait on nobody.
+
+    A regular file larger than ``max_bytes`` is refused by its size; a pipe (``-c <(...)``, a FIFO) is
+    read up to ``max_bytes``, and one that nothing writes to reads as empty instead of blocking the
+    open; a device (``/dev/zero``, a terminal) is refused, as it may never end. Other failures are
+    the :class:`OSError` of the call that failed (missing, permission, ``EIO``...)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # O_NONBLOCK: a FIFO's open never waits
+    try:
+        found = os.fstat(fd)
+        if stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode)):
+            raise UnreadableFile("it is a device or socket, not a file")
+        if found.st_size > max_bytes:
+            raise UnreadableFile(f"it is {found.st_size} bytes; the limit is {max_bytes}")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise UnreadableFile(f"it holds more than {max_bytes} bytes, the limit")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+MAX_TEXT_BYTES = 5 * 1024 * 1024  # bmad.yaml, compose files, attestations: far above any real one
+
+
+def read_text_file(file: Path, *, what: str = "file", max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """Read a UTF-8 text file, turning every way it can fail into a ConfigError."""
+    name = str(file)
+    try:
+        raw = read_bounded(file, max_bytes)  # a FIFO, /dev/zero or a huge file: refused, never waited on
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", file=name, hint="run 'bmad init' to write a starter bmad.yaml") from None
+    except PermissionError:
+        raise ConfigError(f"{what} cannot be read: permission denied", file=name) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} is a directory, not a file", file=name) from None
+    except UnreadableFile as refused:
+        raise ConfigError(f"{what} is not read: {refused.reason}", file=name) from None
+    except OSError as exc:
+        raise ConfigError(f"{what} cannot be read: {exc.strerror or exc}", file=name) from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise ConfigError(f"not a text file (binary content at byte {nul})", file=name, line=line)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"not valid UTF-8 text (byte {exc.start})", file=name, line=line) from None

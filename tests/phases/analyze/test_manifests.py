@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import kubernetes_validate
@@ -60,6 +61,24 @@ def test_fast_validation_agrees_with_kubernetes_validate(validator: BundledSchem
         except kubernetes_validate.ValidationError:
             theirs = "invalid"
         assert ours == theirs, obj.ref
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_or_a_device_in_the_manifests_folder_is_a_finding_not_a_wait(tmp_path: Path) -> None:
+    """Before, ANALYZE waited forever on a FIFO's open (nobody writes to it) and read a link to
+    /dev/zero without end (its size is 0, under the limit)."""
+    folder = tmp_path / "k8s"
+    folder.mkdir()
+    (folder / "app.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    bundle = load_bundle([folder])
+    assert len(bundle.objects) == 1
+    found = {Path(f.file).name: (f.code, f.message) for f in bundle.findings}
+    assert found == {
+        name: ("unreadable", "not a regular file (a FIFO, device or socket): not read")
+        for name in ("pipe.yaml", "zero.yaml")
+    }
 
 
 def test_bad_inputs_become_findings_not_crashes(tmp_path: Path, validator: BundledSchemaValidator) -> None:

@@ -123,7 +123,7 @@ def load_attestations(path: Path) -> Attestations:
     """Read the attestations file; a missing file is an empty set (every item 'not attested')."""
     import yaml
 
-    from bmad.config.loader import read_text_file
+    from bmad.core.files import read_text_file
     from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, yaml_error
     from bmad.core.yaml_nodes import CheckedPySafeLoader, CheckedSafeLoader
 

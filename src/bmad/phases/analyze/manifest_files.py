@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import stat
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -68,9 +69,12 @@ def read_manifest_file(
 ) -> tuple[list[ManifestObject], list[ParseFinding]]:
     name = display or str(path)
     try:
-        size = path.stat().st_size
+        found = path.stat()
     except OSError as exc:
         return [], [ParseFinding(name, f"cannot read the file: {exc.strerror or exc}", "unreadable")]
+    if not stat.S_ISREG(found.st_mode):  # a FIFO would block the read, /dev/zero never end it
+        return [], [ParseFinding(name, "not a regular file (a FIFO, device or socket): not read", "unreadable")]
+    size = found.st_size
     if size > max_bytes:
         return [], [
             ParseFinding(

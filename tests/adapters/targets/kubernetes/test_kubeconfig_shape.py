@@ -6,6 +6,7 @@ kubeconfigs ended so (one part of a valid kubeconfig replaced or removed at a ti
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -120,3 +121,14 @@ def test_an_alias_bomb_is_refused_before_the_kubernetes_package_expands_it(tmp_p
     with pytest.raises(ConfigError) as refused:
         locate_cluster(KubernetesTargetConfig(kubeconfig=str(path)))
     assert refused.value.file == str(path) and refused.value.line
+
+
+@pytest.mark.timeout(60)
+def test_a_kubeconfig_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """bmad and the kubernetes package read a kubeconfig more than once, and a FIFO's open waits for a
+    writer: before, bmad waited forever."""
+    path = tmp_path / "kubeconfig"
+    os.mkfifo(path)
+    with pytest.raises(ConfigError) as refused:
+        locate_cluster(KubernetesTargetConfig(kubeconfig=str(path)))
+    assert refused.value.file == str(path) and "must be a regular file" in refused.value.reason
