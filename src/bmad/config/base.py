@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from bmad.core.errors import ConfigError
+from bmad.core.files import UnreadableFile, read_bounded
 from bmad.core.redact import register_secret
 
 ModelT = TypeVar("ModelT", bound=type)
+MAX_SECRET_FILE_BYTES = 1024 * 1024  # a token, a password, a PEM chain: far below this
 
 
 def setting(
@@ -216,7 +218,11 @@ class SecretRef(Model):
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             try:
-                value = path.read_text(encoding="utf-8").strip()
+                value = read_bounded(path, MAX_SECRET_FILE_BYTES).decode("utf-8").strip()
+            except UnreadableFile as refused:  # a device, or more than a secret holds: never read without end
+                raise ConfigError(f"secret reference file:{self.file} is not read: {refused.reason}") from None
+            except UnicodeDecodeError:
+                raise ConfigError(f"secret reference file:{self.file} is not UTF-8 text") from None
             except OSError as exc:
                 raise ConfigError(f"secret reference file:{self.file} cannot be read ({exc.strerror})") from None
         register_secret(value)
