@@ -160,3 +160,10 @@ def test_a_page_that_is_not_json_is_an_adapter_error() -> None:
     assert str(reading.value) == "grafana: reading dashboard bmad-release failed (status 200): answer is not JSON"
     assert str(installing.value) == "grafana: installing a dashboard failed (status 200): answer is not JSON"
     assert TOKEN not in str(reading.value) + str(installing.value)
+
+
+@pytest.mark.timeout(60)
+def test_a_dashboard_file_that_is_a_device_is_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "big.json").symlink_to("/dev/zero")  # before: read without end
+    with pytest.raises(ConfigError, match="dashboard file cannot be read as JSON: it is a device or socket"):
+        load_dashboard_files(tmp_path)

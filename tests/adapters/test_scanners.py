@@ -207,3 +207,17 @@ def test_deeply_nested_report_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"Results": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     with pytest.raises(ConfigError, match="nests too deeply"):
         read_report_file(path)
+
+
+@pytest.mark.timeout(60)
+def test_a_report_path_that_is_a_fifo_or_a_device_is_refused_at_once(tmp_path: Path) -> None:
+    """Before, a FIFO nobody writes to waited forever on its open; a link to /dev/zero (size 0, under
+    the limit) was read without end."""
+    fifo = tmp_path / "trivy.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="scan report is not JSON"):  # read as empty
+        read_report_file(fifo)
+    zero = tmp_path / "grype.json"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(ConfigError, match="scan report cannot be read: it is a device or socket, not a file"):
+        read_report_file(zero)

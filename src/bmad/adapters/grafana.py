@@ -14,9 +14,11 @@ from urllib.parse import quote
 
 from bmad.adapters._http import HttpClient
 from bmad.core.errors import AdapterError, ConfigError
+from bmad.core.files import read_bounded
 from bmad.ports.monitoring import DashboardRef, DataSource, DataSourceHealth
 
 SYSTEM = "grafana"
+MAX_DASHBOARD_BYTES = 20 * 1024 * 1024  # the largest public dashboards are a few MB
 
 
 class _GrafanaHttp(HttpClient):
@@ -146,7 +148,7 @@ def load_dashboard_files(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     models = []
     for path in sorted(folder.glob("*.json")):
         try:
-            model = json.loads(path.read_text(encoding="utf-8"))
+            model = json.loads(read_bounded(path, MAX_DASHBOARD_BYTES))  # a FIFO or a device: refused
         except (OSError, ValueError) as exc:
             raise ConfigError(f"dashboard file cannot be read as JSON: {exc}", file=str(path)) from None
         if not isinstance(model, dict) or not model.get("title") or not model.get("uid"):

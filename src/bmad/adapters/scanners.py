@@ -14,6 +14,7 @@ from typing import Any
 
 from bmad.adapters._process import run_command
 from bmad.core.errors import AdapterError, ConfigError
+from bmad.core.files import read_bounded
 from bmad.ports.evidence import EvidenceSink
 from bmad.ports.scanner import ReportedSecret, ScanReport, Vulnerability, normalise_severity
 
@@ -251,7 +252,7 @@ def read_report_file(path: Path) -> ScanReport:
         size = path.stat().st_size
         if size > MAX_REPORT_BYTES:
             raise ConfigError(f"scan report is {size} bytes; the limit is {MAX_REPORT_BYTES}", file=str(path))
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, MAX_REPORT_BYTES).decode("utf-8"))  # a FIFO or a device: refused
     except RecursionError:
         raise ConfigError("scan report nests too deeply to be a trivy or grype report", file=str(path)) from None
     except FileNotFoundError:

@@ -206,8 +206,9 @@ def _ours_alone(found: os.stat_result) -> bool:
     return found.st_uid == os.getuid() and not found.st_mode & 0o077
 
 
-class UnreadableFile(Exception):
-    """A file :func:`read_bounded` will not read whole; ``reason`` says why (without its content)."""
+class UnreadableFile(OSError):
+    """A file :func:`read_bounded` will not read whole; ``reason`` says why (without its content). An
+    :class:`OSError` (``strerror`` None, ``str()`` the reason), so a caller's ``except OSError`` says it."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
