@@ -21,7 +21,8 @@ a test fails when this file differs from what the code renders. Every key not li
 `{env: NAME}` or `{file: path}`. Environments may share settings through a YAML anchor and merge key
 (`prod: {<<: *dev, risk: high}`): the keys a mapping sets itself win over those it merges, and of
 `<<: [*a, *b]` the first mapping wins (https://yaml.org/type/merge.html); a key set twice in one
-mapping is an error.
+mapping is an error. The file may be a pipe (`-c <(generate-config)`); it is read up to 5 MiB, and a
+device (`/dev/zero`) is refused. A `{file: path}` secret is read up to 1 MiB, as UTF-8 text.
 """
 
 
