@@ -253,7 +253,8 @@ def read_text_file(file: Path, *, what: str = "file", max_bytes: int = MAX_TEXT_
     try:
         raw = read_bounded(file, max_bytes)  # a FIFO, /dev/zero or a huge file: refused, never waited on
     except FileNotFoundError:
-        raise ConfigError(f"{what} not found", file=name, hint="run 'bmad init' to write a starter bmad.yaml") from None
+        hint = "run 'bmad init' to write a starter bmad.yaml" if what == "config file" else None
+        raise ConfigError(f"{what} not found", file=name, hint=hint) from None
     except PermissionError:
         raise ConfigError(f"{what} cannot be read: permission denied", file=name) from None
     except IsADirectoryError:
