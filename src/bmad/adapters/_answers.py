@@ -31,9 +31,7 @@ def reads_answer(system: str, action: str, *, hint: str) -> Callable[[Callable[_
         def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             try:
                 return read(*args, **kwargs)
-            except AdapterError:
-                raise
-            except SHAPE_ERRORS as exc:
+            except SHAPE_ERRORS as exc:  # an AdapterError the reader raised itself is none of these: it passes
                 what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
                 detail = f"the answer is not shaped as documented ({what})"
                 raise AdapterError(system, action, redact(detail), hint=hint) from None
