@@ -79,19 +79,21 @@ KUBECONFIG: dict[str, Shape] = {
 
 def check_kubeconfig_file(path: str) -> None:
     """Raise :class:`ConfigError` where kubectl would refuse ``path``; nothing for a file not read here."""
+    file = Path(path)
     try:
-        file = Path(path)
         regular = stat.S_ISREG(file.stat().st_mode)
-        if regular:
-            text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return  # missing or unreadable: the loader's own error names it
+    except OSError:
+        return  # missing: the loader's own error names it
     if not regular:  # a FIFO's open waits for a writer; a pipe cannot be read twice, as the loader does
         raise ConfigError(
             "a kubeconfig must be a regular file (a pipe or device cannot be read as kubectl's loader reads it)",
             file=path,
             hint="write it to a file first, e.g. with mktemp, and point KUBECONFIG there",
         )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # unreadable: the loader's own error names it
     data, marks = parse_yaml_with_marks(text, source=path)  # YAML errors, alias bombs: file, line, column
     _check(data, KUBECONFIG, (), marks, path)
 
