@@ -12,6 +12,7 @@ from bmad.core.errors import ConfigError
 from bmad.engine.wiring.bundle_source import rendered_objects
 from bmad.engine.wiring.deploy import load_manifests
 from bmad.ports.renderer import RenderedBundle, RenderedDocument, RenderError
+from tests.core.test_yaml_limits import alias_bomb
 
 BMAD_YAML = """\
 version: 1
@@ -49,10 +50,8 @@ def test_an_unquoted_secret_read_as_an_alias_is_named_by_its_line_only(tmp_path:
 
 
 def test_an_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     with pytest.raises(ConfigError) as refused:
-        _load(tmp_path, "kind: ConfigMap\n" + "\n".join(lines) + "\n")
+        _load(tmp_path, "kind: ConfigMap\n" + alias_bomb())
     assert refused.value.file == str(tmp_path / "k8s" / "b.yaml") and "expand" in str(refused.value)
 
 

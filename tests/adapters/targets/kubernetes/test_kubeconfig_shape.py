@@ -17,6 +17,7 @@ from bmad.adapters.targets.kubernetes import locate_cluster
 from bmad.adapters.targets.kubernetes.kubeconfig_shape import check_kubeconfig_file
 from bmad.config.deploy import KubernetesTargetConfig
 from bmad.core.errors import ConfigError
+from tests.core.test_yaml_limits import alias_bomb
 from tests.kube_apiserver.harness import KUBECTL
 
 TOKEN = "kc-token-0123456789abcdef"
@@ -114,10 +115,8 @@ def test_yaml_errors_name_the_line_never_the_secret(tmp_path: Path) -> None:
 
 
 def test_an_alias_bomb_is_refused_before_the_kubernetes_package_expands_it(tmp_path: Path) -> None:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     path = tmp_path / "kubeconfig"
-    path.write_text("\n".join(lines) + "\nclusters: []\n")
+    path.write_text(alias_bomb() + "clusters: []\n")
     with pytest.raises(ConfigError) as refused:
         locate_cluster(KubernetesTargetConfig(kubeconfig=str(path)))
     assert refused.value.file == str(path) and refused.value.line
