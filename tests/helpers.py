@@ -147,6 +147,18 @@ def misshapen(answer: Any, rnd: random.Random) -> Any:
 
 
 @contextlib.contextmanager
+def serve_handler(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free local port in a thread until the block ends. Yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def serving(body: bytes, content_type: str, status: int = 200) -> Iterator[str]:
     """A local HTTP server that answers every GET and POST with ``body``: what a proxy, a sign-in
     gateway or a look-alike server may send where an API was expected. Yields its base URL."""
@@ -164,13 +176,8 @@ def serving(body: bytes, content_type: str, status: int = 200) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Answer) as url:
+        yield url
 
 
 @contextlib.contextmanager

@@ -7,8 +7,6 @@ the others follow the documented formats of ``nvidia-smi --query-gpu ... --forma
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from bmad.adapters.gpu import (
 )
 from bmad.adapters.prometheus import PrometheusClient
 from bmad.core.errors import AdapterError
-from tests.helpers import free_port
+from tests.helpers import serving
 
 DATA = Path(__file__).parent / "data" / "gpu"
 A10G = "GPU-4d2b8a5e-6f1c-4e3a-9b7d-2c1e5f8a9b01"
@@ -131,25 +129,8 @@ def test_kernel_log_xids_and_xml_faults() -> None:
 def dcgm_exporter() -> Iterator[str]:
     """The captured exporter text served over HTTP like dcgm-exporter's :9400/metrics."""
     body = (DATA / "dcgm-exporter.metrics").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(body, "text/plain; version=0.0.4") as url:
+        yield url.removeprefix("http://")
 
 
 def test_dcgm_through_the_real_prometheus(stack: Any, dcgm_exporter: str) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from bmad.adapters.suite_envs import wait_for, wait_service_healthy
 from bmad.core.errors import Unreachable
 from bmad.core.spans import SpanKind, SpanRecorder, recording
 from bmad.ports.tests_runner import Wait
-from tests.helpers import free_port
+from tests.helpers import free_port, serve_handler
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "bmad"
 BB = "/bin/busybox"
@@ -46,14 +45,8 @@ class _SlowBody(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_body_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _SlowBody)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_SlowBody) as url:
+        yield url
 
 
 def test_an_http_span_lasts_until_the_answer_is_read(slow_body_url: str) -> None:
