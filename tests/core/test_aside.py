@@ -184,3 +184,61 @@ def test_an_interrupted_wait_kills_the_child_at_once(returning: bool) -> None:
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
+
+
+def _taking(pause_s: float) -> Callable[[Any], bytes]:
+    """A child's share: the numbers it takes, each after ``pause_s`` (its work)."""
+
+    def work(numbers: Any) -> bytes:
+        taken = []
+        for number in numbers:
+            time.sleep(pause_s)
+            taken.append(number)
+        return ",".join(map(str, taken)).encode()
+
+    return work
+
+
+def _numbers(result: bytes | None) -> list[int]:
+    assert result is not None
+    return [int(n) for n in result.decode().split(",") if n]
+
+
+def test_shared_numbers_are_each_taken_once_by_one_of_the_two_processes() -> None:
+    numbers = list(range(0, 3000, 3))  # any numbers, in the order given
+    sharing = aside.share(numbers, _taking(0.0002))
+    assert sharing is not None
+    mine = []
+    for number in sharing.taken_here():
+        time.sleep(0.0002)
+        mine.append(number)
+    theirs = _numbers(sharing.result(30))
+    assert mine and theirs  # both took some: the work was shared
+    assert sorted(mine + theirs) == numbers  # each number once, none lost
+    assert mine == sorted(mine) and theirs == sorted(theirs)  # each process takes them in order
+
+
+def test_a_process_that_comes_late_takes_what_the_child_left() -> None:
+    sharing = aside.share(list(range(50)), _taking(0.0))
+    assert sharing is not None
+    time.sleep(0.5)  # the child took every number meanwhile
+    assert list(sharing.taken_here()) == []
+    assert _numbers(sharing.result(30)) == list(range(50))
+
+
+def test_a_stopped_sharing_kills_and_reaps_its_child_once() -> None:
+    sharing = aside.share(list(range(10)), _taking(60))
+    assert sharing is not None
+    started = time.monotonic()
+    sharing.stop()
+    sharing.stop()  # a second stop (or result) does nothing: the pipe is not closed twice
+    assert sharing.result(1) is None
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(sharing.pid, os.WNOHANG)
+
+
+def test_too_many_numbers_or_no_fork_are_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert aside.share(list(range(aside.MAX_SHARED + 1)), _taking(0)) is None
+    monkeypatch.setenv("BMAD_NO_FORK", "1")
+    assert aside.share([1, 2], _taking(0)) is None

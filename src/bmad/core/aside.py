@@ -6,7 +6,10 @@ shared until written) and needs nothing sent to it (it has the parent's memory).
 result is files (:func:`start`): an ANALYZE of 1,000 objects writes megabytes of evidence (SARIF,
 JSON, JUnit) from a report already in memory while the parent records the phase; and work whose
 result is much cheaper to hand back than to compute (:func:`start_returning`, bytes through the
-pipe): the child parses part of a large manifest bundle while the parent parses the rest.
+pipe): the child parses part of a large manifest bundle while the parent parses the rest. Work
+made of numbered pieces is shared (:func:`share`): both processes take the next piece's number from
+one pipe, so neither waits on the other longer than one piece takes, however uneven the pieces are or
+however late this process comes to the work.
 
 Only on Linux (macOS system libraries are not safe in a child forked from a process with threads,
 which is why Python's own ``multiprocessing`` stopped forking there), and not when ``BMAD_NO_FORK``
@@ -31,7 +34,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
 from bmad.core.datatypes import datatype
@@ -96,6 +99,78 @@ class Aside:
 
 
 _CHUNK = 1 << 20
+
+# How long a parent waits for a child that does a share of some work, at least and as a multiple of
+# the time its own share took; past it the child is killed and its share done in the parent (a hung
+# child costs time, not results).
+PATIENCE_MIN_S = 10.0
+PATIENCE_FACTOR = 5.0
+
+
+def patience(own_share_s: float) -> float:
+    """Seconds to wait for a child's share of some work when the parent's own share took ``own_share_s``."""
+    return max(PATIENCE_MIN_S, PATIENCE_FACTOR * own_share_s)
+
+
+_NUMBER = 2  # bytes of a piece's number in a sharing pipe
+# Numbers one pipe holds: they are written before the fork, in one write that must not block (a pipe
+# holds 64 KiB on Linux by default).
+MAX_SHARED = 16 * 1024
+
+
+class Sharing:
+    """Numbered pieces of work taken by this process and a forked child from one pipe (:func:`share`)."""
+
+    def __init__(self, child: Aside, queue: int) -> None:
+        self.pid = child.pid
+        self._child: Aside | None = child
+        self._queue: int | None = queue
+
+    def taken_here(self) -> Iterator[int]:
+        """The numbers this process takes, in order, until none is left (the child took the others)."""
+        if self._queue is not None:
+            yield from _taken(self._queue)
+
+    def result(self, timeout: float) -> bytes | None:
+        """What the child's work returned for the numbers it took, or None (it failed, died, did not hand
+        it all back within ``timeout`` seconds, or was stopped). The child is reaped either way, once."""
+        self._close_queue()
+        child, self._child = self._child, None
+        return child.result(timeout) if child is not None else None
+
+    def stop(self) -> None:
+        """Nothing more the child does is wanted: unless reaped already, it is killed and reaped."""
+        self.result(0)
+
+    def _close_queue(self) -> None:
+        if self._queue is not None:
+            os.close(self._queue)
+            self._queue = None
+
+
+def share(numbers: Sequence[int], work: Callable[[Iterator[int]], bytes]) -> Sharing | None:
+    """Queue ``numbers`` in a pipe and fork a child that runs ``work`` over the numbers it takes from it
+    (an iterator that ends when the pipe is empty) and hands back what ``work`` returns; this process
+    takes the others with :meth:`Sharing.taken_here`. Each read takes one number whole (a pipe read is
+    atomic on Linux, the only system where work is done aside). None where work is not done aside, or
+    for more than :data:`MAX_SHARED` numbers: the caller does it all."""
+    if not enabled() or len(numbers) > MAX_SHARED:
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"".join(number.to_bytes(_NUMBER, "big") for number in numbers))
+    finally:
+        os.close(write_end)  # before the fork: a read of the emptied pipe is its end, in both processes
+    child = start_returning(lambda: work(_taken(read_end)))
+    if child is None:
+        os.close(read_end)
+        return None
+    return Sharing(child, read_end)
+
+
+def _taken(queue: int) -> Iterator[int]:
+    while taken := os.read(queue, _NUMBER):
+        yield int.from_bytes(taken, "big")
 
 
 def start(work: Callable[[], None]) -> Aside | None:

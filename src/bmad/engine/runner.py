@@ -94,7 +94,7 @@ def run_release(
     run_options = options if isinstance(options, RunOptions) else RunOptions.from_sets(options or {})
     asked = start_read_release(cfg, environment, for_run=True)  # git answers while the ledger opens
     try:
-        with owner_only(), ledger_for(cfg, ledger) as db:
+        with _parsing_early(cfg, environment, request), owner_only(), ledger_for(cfg, ledger) as db:
             lock = db.acquire_lock(
                 cfg.service.name,
                 environment,
@@ -128,6 +128,29 @@ def run_release(
                 lock.release()
     finally:
         asked.wait()  # git's commands collected on every path (an error of the ledger's comes first)
+
+
+@contextlib.contextmanager
+def _parsing_early(config: BmadConfig, environment: str, request: _Request) -> Iterator[None]:
+    """A run that starts with bmad's own ANALYZE (``bmad analyze``) has its bundle parsed in a forked
+    child from here on, while the ledger opens and the gate is checked (``wiring.analyze``); the read
+    is stopped however the run ends, unless the phase claimed it."""
+    try:
+        first = None if request.resume else next(iter(_phase_list(request.phases)), None)
+    except ValueError:  # a phase name that is not one: the run says so, in its place
+        first = None
+    from bmad.engine.plugins import custom_module
+
+    if first is not PhaseName.ANALYZE or request.phases is None or custom_module(first, config):
+        yield
+        return
+    from bmad.engine.wiring.analyze import start_early_parse, stop_early_parse
+
+    start_early_parse(config, environment)
+    try:
+        yield
+    finally:
+        stop_early_parse()
 
 
 def _finish_evidence(runner: PhaseRunner) -> None:

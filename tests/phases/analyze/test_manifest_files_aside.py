@@ -6,6 +6,9 @@ files in the same order, and the same line for every field path, as when one pro
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -156,21 +159,77 @@ def test_a_small_bundle_is_parsed_here_alone(tmp_path: Path, monkeypatch: pytest
     assert all(o.node is not None for o in bundle.objects)
 
 
-def test_the_childs_files_are_parsed_here_when_it_hands_nothing_back(tmp_path: Path) -> None:
-    """A child that failed, hung (killed at the time limit) or died hands back nothing: its files are
-    then read here, in their place."""
+def test_the_childs_files_are_parsed_here_when_it_hands_nothing_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that failed, hung (killed at the time limit) or died hands back nothing: the files it
+    took are then read here, in their place."""
     folder = tmp_path / "k8s"
     write_large_bundle(folder)
-    files = [(p, str(p)) for p in manifest_files.find_manifest_files([folder])]
-    split = len(files) // 2
-    bundle = Bundle()
-    for path, display in files[:split]:
-        manifest_files._read_one(bundle, path, display, 1 << 20, None)
-    manifest_files._add_parsed_elsewhere(bundle, None, files[split:], 1 << 20, None)
-    whole = load_bundle([folder])
-    assert bundle.files == whole.files and bundle.findings == whole.findings
-    assert [o.data for o in bundle.objects] == [o.data for o in whole.objects]
-    assert all(o.node is not None for o in bundle.objects)
+    pid = manifest_files.start_early([folder], default_namespace="shop", relative_to=tmp_path)
+    assert pid is not None
+    time.sleep(0.5)  # it took every file and waits to hand them back (more than a pipe holds)
+    os.kill(pid, signal.SIGKILL)
+    bundle = load_bundle([folder], default_namespace="shop", relative_to=tmp_path)
+    assert all(o.node is not None for o in bundle.objects)  # every file was parsed here
+    assert_same_bundle(bundle, _load(folder, monkeypatch, fork=False))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_parse_started_early_is_claimed_by_the_read_of_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "k8s"
+    write_large_bundle(folder)
+    pid = manifest_files.start_early([folder], default_namespace="shop", relative_to=tmp_path)
+    assert pid is not None
+    time.sleep(0.2)  # the child takes files before this process comes to them
+    early = load_bundle([folder], default_namespace="shop", relative_to=tmp_path)
+    assert any(o.node is None for o in early.objects)  # the child's files
+    assert assert_same_bundle(early, _load(folder, monkeypatch, fork=False)) > 10_000
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize("change", ["edited", "added", "other settings"])
+def test_a_parse_started_early_is_not_used_for_other_files(
+    change: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file written after the early start (same name, new text), a new file, or a read with other
+    settings: the early child is stopped and the bundle is the one on disk now."""
+    folder = tmp_path / "k8s"
+    write_large_bundle(folder)
+    pid = manifest_files.start_early([folder], default_namespace="shop", relative_to=tmp_path)
+    assert pid is not None
+    time.sleep(0.2)
+    namespace = "shop"
+    if change == "edited":
+        (folder / "apps" / "0000.yaml").write_text(_deployment(9999))
+    elif change == "added":
+        (folder / "apps" / "0000b.yaml").write_text(_deployment(8888))
+    else:
+        namespace = "other"
+    bundle = load_bundle([folder], default_namespace=namespace, relative_to=tmp_path)
+    with monkeypatch.context() as env:
+        env.setenv("BMAD_NO_FORK", "1")
+        now = load_bundle([folder], default_namespace=namespace, relative_to=tmp_path)
+    assert_same_bundle(bundle, now)
+    assert {"edited": "app9999", "added": "app8888"}.get(change, "app0") in {o.name for o in bundle.objects}
+    assert (namespace == "other") == any(o.namespace == "other" for o in bundle.objects)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # the early child was stopped and reaped
+
+
+def test_an_unclaimed_early_parse_is_stopped(tmp_path: Path) -> None:
+    folder = tmp_path / "k8s"
+    write_large_bundle(folder)
+    pid = manifest_files.start_early([folder], relative_to=tmp_path)
+    assert pid is not None
+    manifest_files.stop_early()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    assert manifest_files.start_early([tmp_path / "missing"]) is None  # nothing to parse: no child
 
 
 def test_analyze_of_a_large_bundle_reports_the_same_lines_with_or_without_the_child(

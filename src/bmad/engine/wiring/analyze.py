@@ -4,9 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from bmad.config.models import BmadConfig
 from bmad.core.errors import BmadError, UsageError
 from bmad.ports.phase import PhaseContext, PhasePlugin
 from bmad.ports.target import AccessPreflight, DeploySpec
+
+
+def start_early_parse(config: BmadConfig, environment: str) -> None:
+    """Begin ANALYZE's read of a large manifests folder in a forked child now (``bmad analyze``: while
+    the ledger opens, the gate is checked and the phase is imported); the phase claims it, or
+    :func:`stop_early_parse` stops it. Nothing for a rendered bundle (helm, kustomize: rendered later)."""
+    from bmad.engine.wiring.bundle_source import renders
+
+    if renders(config, environment):
+        return
+    from bmad.phases.analyze.manifest_files import manifests_folder, start_early
+
+    folder = manifests_folder(config, environment)
+    if folder is None or not folder.is_dir():
+        return
+    settings = config.analyze
+    start_early(
+        [folder],
+        max_file_mb=settings.max_file_mb,
+        default_namespace=settings.default_namespace,
+        relative_to=config.base_dir,
+    )
+
+
+def stop_early_parse() -> None:
+    """Stop a read :func:`start_early_parse` began that the phase did not claim (the gate refused it)."""
+    from bmad.phases.analyze.manifest_files import stop_early
+
+    stop_early()
 
 
 def make_plugin(ctx: PhaseContext) -> PhasePlugin:

@@ -21,13 +21,19 @@ from bmad.ports.renderer import RenderedBundle, RenderError, kept_bundle_name
 _RENDERED: dict[tuple[str, ...], RenderedBundle] = {}  # one entry per rendered source and its inputs
 
 
+def renders(config: BmadConfig, environment: str) -> bool:
+    """Whether ANALYZE and DEPLOY read a rendered bundle (a kustomize or helm source), not a folder."""
+    target = config.environment(environment).target
+    return target.kind == "kubernetes" and target.kubernetes.source.kind != "folder"
+
+
 def render_bundle(config: BmadConfig, environment: str) -> RenderedBundle | None:
     """The rendered bundle of a kustomize or helm source (rendered once while its inputs are unchanged);
     None for a folder (read as written)."""
+    if not renders(config, environment):
+        return None
     target = config.environment(environment).target
     source = target.kubernetes.source
-    if target.kind != "kubernetes" or source.kind == "folder":
-        return None
     from bmad.adapters.renderers import renderer_for  # ~2 ms: only a source that renders
     from bmad.adapters.renderers.fingerprint import source_fingerprint
 

@@ -3,17 +3,22 @@ into objects with their lines, and turn every problem into a :class:`ParseFindin
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import pickle
 import stat
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bmad.config.models import BmadConfig
 from bmad.core import aside
+from bmad.core.datatypes import datatype
 from bmad.core.errors import ConfigError
 from bmad.core.escapes import encodable
 from bmad.core.yaml_limits import MAX_DEPTH, check_flow_depth, check_node_graph, may_have_aliases, yaml_problem
@@ -37,18 +42,30 @@ from bmad.phases.analyze.manifests import (
     paused_gc,
 )
 
-# From this many bytes of manifests (about 450 objects) a forked child parses the last files while this
-# process parses the first ones (bmad.core.aside). It saved ~48 ms of the 1.1 MB corpus; a child costs a
-# fork (~2 ms) and the pages this process writes after it (each copied once): below half a megabyte
-# the saving shrinks toward that cost (not measured there), so a smaller bundle is parsed here alone.
+# From this many bytes of manifests (about 450 objects) a forked child parses files too, both taking
+# the next file from one queue (bmad.core.aside.share). A child costs a fork (~2 ms) and the pages this
+# process writes after it (each copied once): below half a megabyte the saving shrinks toward that cost
+# (not measured there), so a smaller bundle is parsed here alone.
 ASIDE_BYTES = 512 * 1024
-# The child's share of the bytes: it also turns its objects' nodes into line trees and pickles them,
-# and this process unpickles them, so an even split would leave this one waiting.
-CHILD_SHARE = 0.42
-# How long this process waits for the child's objects, at least and as a multiple of its own parse
-# time; past it the child is killed and its files parsed here (a hung child costs time, not results).
-CHILD_WAIT_MIN_S = 10.0
-CHILD_WAIT_FACTOR = 5.0
+
+
+log = logging.getLogger("bmad.analyze")
+
+MANIFEST_CANDIDATES = ("k8s", "kubernetes", "deploy/k8s", "manifests")  # looked for when none is configured
+
+
+def manifests_folder(config: BmadConfig, environment: str) -> Path | None:
+    """The folder of manifests ANALYZE reads for ``environment``: configured (``analyze.manifests``, or the
+    Kubernetes target's ``manifests``), else the first of :data:`MANIFEST_CANDIDATES` there is."""
+    target = config.environment(environment).target
+    configured = config.analyze.manifests or getattr(target.kubernetes, "manifests", None)
+    if configured:
+        return config.resolve_path(configured)
+    for name in MANIFEST_CANDIDATES:
+        candidate = config.resolve_path(name)
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -277,43 +294,159 @@ def load_bundle(
     bundle = Bundle()
     paths = list(paths)
     bundle.source = ", ".join(str(p) for p in paths)
-    max_bytes = int(max_file_mb * 1024 * 1024)
+    listing = _Listing.of(paths, max_file_mb=max_file_mb, default_namespace=default_namespace, relative_to=relative_to)
     with paused_gc():
-        _read_into(bundle, paths, max_bytes=max_bytes, default_namespace=default_namespace, relative_to=relative_to)
+        _read_into(bundle, listing)
     return bundle
 
 
-def _read_into(
-    bundle: Bundle,
-    paths: Sequence[str | Path],
+@datatype(frozen=True)
+class _Listing:
+    """What a bundle's read covers: its files (path, name shown, size and change time) and how each is read."""
+
+    files: tuple[tuple[Path, str, int, int], ...]
+    max_bytes: int
+    default_namespace: str | None
+
+    @classmethod
+    def of(
+        cls, paths: Iterable[str | Path], *, max_file_mb: float, default_namespace: str | None, relative_to: Path | None
+    ) -> _Listing:
+        base = relative_to.resolve() if relative_to is not None else None
+        files = []
+        for path in find_manifest_files(paths):
+            try:
+                found = path.stat()
+                size, changed = found.st_size, found.st_mtime_ns
+            except OSError:
+                size = changed = -1  # read_manifest_file says why, in whichever process reads it
+            files.append((path, _display(path, base), size, changed))
+        return cls(tuple(files), int(max_file_mb * 1024 * 1024), default_namespace)
+
+    def shared_reading(self) -> aside.Sharing | None:
+        """A child that parses files too, from :data:`ASIDE_BYTES` of manifests (else None)."""
+        if len(self.files) < 2 or sum(max(size, 0) for _, _, size, _ in self.files) < ASIDE_BYTES:
+            return None
+        return aside.share(range(len(self.files)), self._parsed_there)
+
+    def read(self, number: int) -> tuple[list[ManifestObject], list[ParseFinding]]:
+        path, display, _, _ = self.files[number]
+        return read_manifest_file(
+            path, display=display, max_bytes=self.max_bytes, default_namespace=self.default_namespace
+        )
+
+    def _parsed_there(self, numbers: Iterable[int]) -> bytes:
+        """In the child: the objects and findings of each file it takes, pickled as it goes (one pickler,
+        so a text repeated in many files is sent once; the last file's pickle is all that is left to do
+        when the queue is empty): a stream of :data:`_Parsed` (a node tree does not travel; its lines do)."""
+        stream = io.BytesIO()
+        pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+        with paused_gc():
+            for number in numbers:
+                objects, findings = self.read(number)
+                sent = [(o.data, o.file, o.line, line_tree(o.node) if o.node is not None else None, o.default_namespace)
+                        for o in objects]  # fmt: skip
+                parsed: _Parsed = (number, sent, findings)
+                pickler.dump(parsed)
+        return stream.getvalue()
+
+
+# What a child hands back for each file it parsed: its number, its objects as (data, file, line, line
+# tree, default namespace), and its findings.
+_Parsed = tuple[int, list[tuple[dict[str, Any], str, int, LineTree, str | None]], list[ParseFinding]]
+
+
+def _parsed_elsewhere(sent: bytes | None) -> dict[int, _Parsed]:
+    """The files a child parsed, by number (none when it handed nothing back)."""
+    parsed: dict[int, _Parsed] = {}
+    if sent is None:
+        return parsed
+    stream = io.BytesIO(sent)
+    unpickler = pickle.Unpickler(stream)  # noqa: S301 - our own child's bytes; one, as it had one pickler
+    while stream.tell() < len(sent):
+        one: _Parsed = unpickler.load()
+        parsed[one[0]] = one
+    return parsed
+
+
+def _read_into(bundle: Bundle, listing: _Listing) -> None:
+    """Each file's objects and findings, in order: parsed here, or by a child (started early for this
+    very listing, :func:`start_early`, or now for a large bundle) that takes files from the same queue."""
+    sharing = _claim_early(listing) or listing.shared_reading()
+    here: dict[int, tuple[list[ManifestObject], list[ParseFinding]]] = {}
+    theirs: dict[int, _Parsed] = {}
+    if sharing is not None:
+        started = time.monotonic()
+        for number in sharing.taken_here():
+            here[number] = listing.read(number)
+        theirs = _parsed_elsewhere(sharing.result(aside.patience(time.monotonic() - started)))  # past it: here
+    for number, (_, display, _, _) in enumerate(listing.files):
+        bundle.files.append(display)
+        if number in theirs:
+            _, sent_objects, findings = theirs[number]
+            bundle.objects.extend(
+                ManifestObject(data=data, file=file, line=line, lines=lines, default_namespace=namespace)
+                for data, file, line, lines, namespace in sent_objects
+            )
+        else:
+            objects, findings = here[number] if number in here else listing.read(number)
+            bundle.objects.extend(objects)
+        bundle.findings.extend(findings)
+
+
+# A bundle's parse begun early (start_early) and not yet claimed by the phase that reads it.
+_early: tuple[_Listing, aside.Sharing] | None = None
+_early_lock = threading.Lock()
+
+
+def start_early(
+    paths: Iterable[str | Path],
     *,
-    max_bytes: int,
-    default_namespace: str | None,
-    relative_to: Path | None,
-) -> None:
-    base = relative_to.resolve() if relative_to is not None else None
-    files = [(path, _display(path, base)) for path in find_manifest_files(paths)]
-    split = _child_share_starts(files)
-    child = None
-    if split < len(files):
-        theirs = files[split:]
-        child = aside.start_returning(lambda: _parsed_elsewhere(theirs, max_bytes, default_namespace))
-    mine = files[:split] if child is not None else files
-    started = time.monotonic()
-    for path, display in mine:
-        _read_one(bundle, path, display, max_bytes, default_namespace)
-    if child is not None:
-        waited = max(CHILD_WAIT_MIN_S, CHILD_WAIT_FACTOR * (time.monotonic() - started))
-        _add_parsed_elsewhere(bundle, child.result(waited), files[split:], max_bytes, default_namespace)
+    max_file_mb: float = 10.0,
+    default_namespace: str | None = None,
+    relative_to: Path | None = None,
+) -> int | None:
+    """Begin parsing a large bundle in a forked child now, before ANALYZE reads it (:func:`load_bundle`
+    with the same arguments): the child takes files while bmad opens the ledger, checks the gate and
+    imports the phase, and the phase takes the files left. The child's process id, or None when none
+    was started (a small bundle, or work is not done aside here). A read with
+    other files (one changed, added or gone since: sizes and change times are compared) or other
+    settings stops it and parses as usual; :func:`stop_early` stops one that was not claimed."""
+    global _early
+    listing = _Listing.of(paths, max_file_mb=max_file_mb, default_namespace=default_namespace, relative_to=relative_to)
+    sharing = listing.shared_reading()
+    with _early_lock:
+        previous, _early = _early, (listing, sharing) if sharing is not None else None
+    if previous is not None:
+        previous[1].stop()
+    if sharing is None:
+        return None
+    log.debug("parsing %d manifest files early, in child %d", len(listing.files), sharing.pid)
+    return sharing.pid
 
 
-def _read_one(bundle: Bundle, path: Path, display: str, max_bytes: int, default_namespace: str | None) -> None:
-    bundle.files.append(display)
-    objects, findings = read_manifest_file(
-        path, display=display, max_bytes=max_bytes, default_namespace=default_namespace
-    )
-    bundle.objects.extend(objects)
-    bundle.findings.extend(findings)
+def stop_early() -> None:
+    """Kill and reap a child :func:`start_early` started that no read claimed (the gate refused the phase)."""
+    global _early
+    with _early_lock:
+        previous, _early = _early, None
+    if previous is not None:
+        previous[1].stop()
+
+
+def _claim_early(listing: _Listing) -> aside.Sharing | None:
+    """The child parsing this very listing since :func:`start_early`, if any."""
+    global _early
+    with _early_lock:
+        early, _early = _early, None
+    if early is None:
+        return None
+    if early[0] != listing:
+        log.debug("the files changed since the early parse began: child %d stopped", early[1].pid)
+        early[1].stop()
+        return None
+    log.debug("the early parse of child %d claimed", early[1].pid)
+    return early[1]
 
 
 def _display(path: Path, base: Path | None) -> str:
@@ -323,63 +456,3 @@ def _display(path: Path, base: Path | None) -> str:
         except ValueError:
             pass
     return encodable(path)
-
-
-def _child_share_starts(files: Sequence[tuple[Path, str]]) -> int:
-    """Where the files a child parses begin: the last :data:`CHILD_SHARE` of the bytes, when the
-    bundle holds :data:`ASIDE_BYTES` or more (else ``len(files)``: none)."""
-    sizes = []
-    for path, _ in files:
-        try:
-            sizes.append(path.stat().st_size)
-        except OSError:
-            sizes.append(0)  # read_manifest_file says why, in whichever process reads it
-    total = sum(sizes)
-    if total < ASIDE_BYTES or len(files) < 2 or not aside.enabled():
-        return len(files)
-    left = total * CHILD_SHARE
-    split = len(files)
-    while split > 1 and left >= sizes[split - 1]:
-        split -= 1
-        left -= sizes[split]
-    return split
-
-
-# What a child hands back for each of its files, in order: objects as (data, file, line, line tree,
-# default namespace), and the findings.
-_Parsed = list[tuple[list[tuple[dict[str, Any], str, int, LineTree, str | None]], list[ParseFinding]]]
-
-
-def _parsed_elsewhere(files: Sequence[tuple[Path, str]], max_bytes: int, default_namespace: str | None) -> bytes:
-    """In the child: its files' objects and findings, pickled (a node tree does not travel; its lines do)."""
-    parsed: _Parsed = []
-    for path, display in files:
-        objects, findings = read_manifest_file(
-            path, display=display, max_bytes=max_bytes, default_namespace=default_namespace
-        )
-        sent = [(o.data, o.file, o.line, line_tree(o.node) if o.node is not None else None, o.default_namespace)
-                for o in objects]  # fmt: skip
-        parsed.append((sent, findings))
-    return pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _add_parsed_elsewhere(
-    bundle: Bundle,
-    sent: bytes | None,
-    files: Sequence[tuple[Path, str]],
-    max_bytes: int,
-    default_namespace: str | None,
-) -> None:
-    """The child's files, in order: as it parsed them, or parsed here when it handed nothing back."""
-    parsed: _Parsed | None = pickle.loads(sent) if sent is not None else None  # noqa: S301 - our own child's bytes
-    for index, (path, display) in enumerate(files):
-        if parsed is None:
-            _read_one(bundle, path, display, max_bytes, default_namespace)
-            continue
-        bundle.files.append(display)
-        sent_objects, findings = parsed[index]
-        bundle.objects.extend(
-            ManifestObject(data=data, file=file, line=line, lines=lines, default_namespace=namespace)
-            for data, file, line, lines, namespace in sent_objects
-        )
-        bundle.findings.extend(findings)

@@ -12,10 +12,11 @@ from bmad.config.analyze import AnalyzeConfig
 from bmad.core.datatypes import datatype
 from bmad.core.errors import BmadError
 from bmad.phases.analyze.attestations import Attestations
+from bmad.phases.analyze.catalog_run import start_catalog
 from bmad.phases.analyze.context import EvalContext, Evidence
-from bmad.phases.analyze.manifest_files import load_bundle
+from bmad.phases.analyze.manifest_files import MANIFEST_CANDIDATES, load_bundle, manifests_folder
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
-from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
+from bmad.phases.analyze.readiness import ReadinessReport
 from bmad.phases.analyze.readiness_data import Location
 from bmad.phases.analyze.rendered import load_rendered
 from bmad.phases.analyze.suppressions import SuppressionSet
@@ -27,8 +28,6 @@ from bmad.ports.renderer import RenderedBundle, kept_bundle_name
 from bmad.ports.schemas import SchemaValidator
 from bmad.ports.source import SourceHistory
 from bmad.ports.target import AccessPreflight, DeploySpec, Target
-
-MANIFEST_CANDIDATES = ("k8s", "kubernetes", "deploy/k8s", "manifests")
 
 
 class DryRunner(Protocol):
@@ -75,33 +74,14 @@ class AnalyzeRun(Protocol):
     def prepare(self, ctx: PhaseContext) -> Prepared: ...
 
 
-def find_manifests_dir(ctx: PhaseContext) -> Path | None:
-    config = ctx.config
-    configured = config.analyze.manifests or getattr(ctx.environment.target.kubernetes, "manifests", None)
-    if configured:
-        return config.resolve_path(configured)
-    for name in MANIFEST_CANDIDATES:
-        candidate = config.resolve_path(name)
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
     settings = ctx.config.analyze
     rendered = ports.rendered
-    folder = None if rendered is not None else find_manifests_dir(ctx)
+    folder = None if rendered is not None else manifests_folder(ctx.config, ctx.environment_name)
     if rendered is not None:
         bundle = load_rendered(rendered, default_namespace=settings.default_namespace)
     else:
         bundle = _load_bundle(ctx, folder)
-    validation = validate_bundle(
-        bundle,
-        ports.schemas,
-        kubernetes_version=settings.kubernetes_version,
-        reject_missing_schemas=settings.reject_missing_schemas,
-        strict=settings.strict_schemas,
-    )
     eval_ctx = EvalContext(
         bundle=bundle,
         settings=settings,
@@ -110,14 +90,22 @@ def prepare(ctx: PhaseContext, ports: AnalyzePorts) -> Prepared:
         first_deployment=_first_deployment(ctx),
         evidence=Evidence(dict(ctx.previous)),
         attestations=ports.attestations(),
-        schema_results=validation.schema_results if ports.schemas is not None else None,
         now=ports.now or datetime.now(UTC),
         dry_run_note=ports.dry_run_note,
         compose=compose_gpu_services(ctx.config, ctx.environment_name),
     )
-    _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
     suppressions = SuppressionSet(settings.suppressions, today=eval_ctx.today, enabled=not ctx.options.no_suppressions)
-    report = run_catalog(eval_ctx, suppressions=suppressions)
+    with start_catalog(eval_ctx, suppressions) as evaluation:  # a child evaluates entries meanwhile (large bundles)
+        validation = validate_bundle(
+            bundle,
+            ports.schemas,
+            kubernetes_version=settings.kubernetes_version,
+            reject_missing_schemas=settings.reject_missing_schemas,
+            strict=settings.strict_schemas,
+        )
+        eval_ctx.schema_results = validation.schema_results if ports.schemas is not None else None
+        _server_dry_run(ports.dry_runner, settings, eval_ctx, validation)
+        report = evaluation.report()
     return Prepared(bundle, validation, eval_ctx, report, _bundle_path(ctx, rendered, folder))
 
 

@@ -93,7 +93,7 @@ _NOWHERE = Location()
 def evaluate_entry(entry: CatalogEntry, ctx: EvalContext, suppressions: SuppressionSet) -> ItemResult:
     if entry.id in ctx.settings.disabled_checks:
         return ItemResult(entry, ItemStatus.NOT_APPLICABLE, "disabled in bmad.yaml (analyze.disabled_checks)")
-    _, fn = EVALUATORS[entry.evaluator]
+    fn = EVALUATORS[entry.evaluator].fn
     params = entry.params
     tally = _Tally()
     matched = 0

@@ -38,6 +38,7 @@ class SuppressionSet:
     enabled: bool = True
     notes: list[str] = field(default_factory=list)  # expired entries, annotations without reasons
     _noted: set[str] = field(default_factory=set)
+    _heard: list[str] | None = field(default=None, repr=False, compare=False)  # see hearing()
 
     def __post_init__(self) -> None:
         for entry in self.entries:
@@ -48,9 +49,26 @@ class SuppressionSet:
                 )
 
     def _note(self, text: str) -> None:
+        if self._heard is not None:
+            self._heard.append(text)
         if text not in self._noted:
             self._noted.add(text)
             self.notes.append(text)
+
+    def hearing(self) -> list[str]:
+        """A new list that each note raised from now on is added to, also one noted before, until the
+        next call: what one catalog entry raised, in whichever process and order it was evaluated."""
+        self._heard = []
+        return self._heard
+
+    def renote(self, base: Sequence[str], heard: Sequence[str]) -> None:
+        """The notes made anew: ``base`` (those before any entry was evaluated), then ``heard`` in order,
+        each once: what one process evaluating every entry in catalog order notes."""
+        self._heard = None
+        self.notes = []
+        self._noted = set()
+        for text in (*base, *heard):
+            self._note(text)
 
     @staticmethod
     def _scope(entry: Suppression) -> str:

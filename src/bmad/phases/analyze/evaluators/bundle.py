@@ -36,7 +36,7 @@ def parse_ok(ctx: EvalContext, p: Params) -> list[tuple[Location, Fail]]:
     return [(Location(file=f.file, line=f.line), Fail(f.message)) for f in ctx.bundle.findings if f.code in codes]
 
 
-@register("schema_valid", Scope.BUNDLE)
+@register("schema_valid", Scope.BUNDLE, after_validation=True)
 def schema_valid(ctx: EvalContext, p: Params) -> Any:
     if ctx.schema_results is None:
         return Skip("schema validation did not run")
@@ -154,7 +154,7 @@ def health_path_probe(ctx: EvalContext, p: Params) -> Verdict:
     return None
 
 
-@register("dry_run_ok", Scope.BUNDLE)
+@register("dry_run_ok", Scope.BUNDLE, after_validation=True)
 def dry_run_ok(ctx: EvalContext, p: Params) -> Any:
     if ctx.dry_run_error is not None:
         return Skip(f"server dry-run could not run: {ctx.dry_run_error}")
@@ -163,6 +163,6 @@ def dry_run_ok(ctx: EvalContext, p: Params) -> Any:
     return [(loc, Fail(message)) for loc, message in ctx.dry_run]
 
 
-@register("crs_have_schema", Scope.BUNDLE)
+@register("crs_have_schema", Scope.BUNDLE, after_validation=True)
 def crs_have_schema(ctx: EvalContext, p: Params) -> Any:
     return schema_valid(ctx, {"status": "skipped"})

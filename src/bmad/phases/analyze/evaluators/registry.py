@@ -20,16 +20,21 @@ FieldPath = tuple[str | int, ...]
 class Evaluator(NamedTuple):
     scope: Scope
     fn: Callable[..., Any]
+    # reads what validation and the server dry-run leave in the context (``schema_results``,
+    # ``dry_run``): evaluated once they ran, never by a child started before them
+    after_validation: bool = False
 
 
 EVALUATORS: dict[str, Evaluator] = {}
 
 
-def register(name: str, scope: Scope) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register(
+    name: str, scope: Scope, *, after_validation: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in EVALUATORS:
             raise ValueError(f"evaluator {name!r} registered twice")
-        EVALUATORS[name] = Evaluator(scope, fn)
+        EVALUATORS[name] = Evaluator(scope, fn, after_validation)
         return fn
 
     return wrap
