@@ -78,7 +78,7 @@ class CatalogRun:
         self._heard: dict[int, list[str]] = {}
         self.evaluated_here: list[int] = []  # the numbers of the entries this process evaluated, in order
         shared = [i for i, entry in enumerate(self._entries) if not _after_validation(entry)]
-        self._here_only = [i for i in range(len(self._entries)) if i not in set(shared)]
+        self._here_only = [i for i, entry in enumerate(self._entries) if _after_validation(entry)]
         self._sharing: aside.Sharing | None = None
         if len(ctx.bundle.objects) >= ASIDE_OBJECTS:
             self._sharing = aside.share(shared, self._evaluated_there)
