@@ -48,11 +48,11 @@ def test_a_run_of_several_phases_warms_up_what_they_import_and_a_single_phase_no
     when they started (~0.2 s of a run with nothing to wait on)."""
     names = modules_for(ALL, target_kind="local", custom=lambda phase: False, publish=True)
     assert names[: len(PHASE_MODULES[PhaseName.BUILD])] == list(PHASE_MODULES[PhaseName.BUILD])
-    assert {"bmad.phases.analyze", "bmad.phases.deploy", "bmad.adapters.targets.local"} <= set(names)
+    assert {"bmad.phases.analyze.phase", "bmad.phases.deploy", "bmad.adapters.targets.local"} <= set(names)
     assert names[-len(PUBLISH_MODULES) :] == list(PUBLISH_MODULES) and len(names) == len(set(names))
     assert modules_for([PhaseName.MEASURE], target_kind="local", custom=lambda phase: False, publish=True) == []
     custom = modules_for(ALL, target_kind="kubernetes", custom=lambda phase: phase is PhaseName.ANALYZE, publish=False)
-    assert "bmad.phases.analyze" not in custom and not set(PUBLISH_MODULES) & set(custom)
+    assert "bmad.phases.analyze.phase" not in custom and not set(PUBLISH_MODULES) & set(custom)
     assert "bmad.adapters.targets.kubernetes" in custom and "bmad.adapters.targets.local" not in custom
 
 
@@ -158,3 +158,27 @@ def test_a_run_with_analyze_reads_the_catalog_while_the_first_phase_waits(tmp_pa
     proc = subprocess.run([sys.executable, "-c", probe, analyze], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["1", "True"]
+
+
+@pytest.mark.parametrize("phase", [PhaseName.ANALYZE, PhaseName.DEPLOY])
+def test_the_warm_up_leaves_nothing_for_the_phase_to_import(phase: PhaseName) -> None:
+    """Guards the table against a package that stops importing its phase on import (``bmad.phases.analyze``
+    imports its phase when first named): in a fresh interpreter, warming up the phase's modules then
+    making its plugin imports nothing of bmad's own that the warm-up did not."""
+    import json
+    import subprocess
+
+    wiring = {PhaseName.ANALYZE: "bmad.engine.wiring.analyze", PhaseName.DEPLOY: "bmad.engine.wiring.deploy"}[phase]
+    probe = (
+        "import json, sys\nfrom bmad.engine.prewarm import WarmUp\n"
+        "warm = WarmUp(json.loads(sys.argv[1]))\nwarm.start()\nwarm.wait()\n"
+        "warmed = set(sys.modules)\n"
+        f"import {wiring}\n"
+        f"import bmad.phases.{phase.value}\n"
+        f"getattr(bmad.phases.{phase.value}, '{phase.value.capitalize()}Phase')\n"
+        "print(json.dumps(sorted(m for m in set(sys.modules) - warmed if m.startswith('bmad.'))))"
+    )
+    names = json.dumps(list(PHASE_MODULES[phase]))
+    proc = subprocess.run([sys.executable, "-c", probe, names], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == []

@@ -46,7 +46,7 @@ PHASE_MODULES: dict[PhaseName, tuple[str, ...]] = {
         "bmad.adapters.git_history",
         "bmad.adapters.gpu_host",
         "bmad.adapters.kube_validate",
-        "bmad.phases.analyze",
+        "bmad.phases.analyze.phase",  # the package imports its phase when first named, not on import
         "bmad.phases.analyze.attestations",
         "bmad.phases.analyze.catalog:catalog",  # memoised: the readiness check finds it ready
     ),
