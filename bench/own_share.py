@@ -112,6 +112,19 @@ class Share:
         ]
 
 
+# `python -m cProfile -m bmad` writes nothing: the console script ends with os._exit (bmad.cli.main.run),
+# which skips cProfile's dump. This runs the same main() under a profiler and dumps before leaving.
+_PROFILED = """\
+import cProfile, sys
+from bmad.cli.main import main
+output, sys.argv = sys.argv[1], ["bmad", *sys.argv[2:]]
+profile = cProfile.Profile()
+code = profile.runcall(main, own_process=True)
+profile.dump_stats(output)
+sys.exit(code)
+"""
+
+
 def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None, profile: Path | None = None) -> Share:
     from bmad.core.spans import Span
 
@@ -119,7 +132,7 @@ def run_release(bmad: str, repo: Path, env: dict[str, str], keep: Path | None, p
     if profile is not None:  # the same command under cProfile (slower: its figures are for attribution only)
         profile.mkdir(parents=True, exist_ok=True)
         output = profile / f"run-{len(list(profile.glob('run-*.prof'))) + 1}.prof"
-        argv = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "bmad", *argv[1:]]
+        argv = [sys.executable, "-c", _PROFILED, str(output), *argv[1:]]
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False)
