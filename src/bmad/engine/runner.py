@@ -141,7 +141,7 @@ def _parsing_early(config: BmadConfig, environment: str, request: _Request) -> I
         first = None
     from bmad.engine.plugins import custom_module
 
-    if first is not PhaseName.ANALYZE or request.phases is None or custom_module(first, config):
+    if first is not PhaseName.ANALYZE or custom_module(first, config):
         yield
         return
     from bmad.engine.wiring.analyze import start_early_parse, stop_early_parse

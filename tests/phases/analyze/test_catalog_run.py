@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ from bmad.phases.analyze.evaluators import register
 from bmad.phases.analyze.readiness import ReadinessReport, run_catalog
 from bmad.phases.analyze.readiness_data import NA, CatalogEntry, Fail, Scope
 from bmad.phases.analyze.suppressions import SuppressionSet
+from tests.helpers import wait_for
 from tests.phases.analyze.fixtures import TODAY, Knobs, Objects, build, validator, web
 
 pytestmark = pytest.mark.skipif(not aside.enabled(), reason="work is done aside on Linux only")
@@ -41,9 +41,7 @@ def _in_child() -> bool:
 
 
 def _await(marker: Path) -> None:
-    deadline = time.monotonic() + 10
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.002)
+    wait_for(marker.exists, interval=0.002, what=f"{marker.name} written")
 
 
 @register("test_catalog_run_handshake", Scope.BUNDLE)

@@ -18,18 +18,11 @@ def start_early_parse(config: BmadConfig, environment: str) -> None:
 
     if renders(config, environment):
         return
-    from bmad.phases.analyze.manifest_files import manifests_folder, start_early
+    from bmad.phases.analyze.manifest_files import manifests_folder, read_options, start_early
 
     folder = manifests_folder(config, environment)
-    if folder is None or not folder.is_dir():
-        return
-    settings = config.analyze
-    start_early(
-        [folder],
-        max_file_mb=settings.max_file_mb,
-        default_namespace=settings.default_namespace,
-        relative_to=config.base_dir,
-    )
+    if folder is not None and folder.is_dir():
+        start_early([folder], **read_options(config))
 
 
 def stop_early_parse() -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -66,6 +66,22 @@ def manifests_folder(config: BmadConfig, environment: str) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+class ReadOptions(TypedDict):
+    """How ANALYZE reads its manifests folder (:func:`load_bundle`, :func:`start_early`): one place, so
+    an early read and the phase's read always agree (else the early one is never claimed)."""
+
+    max_file_mb: float
+    default_namespace: str | None
+    relative_to: Path | None
+
+
+def read_options(config: BmadConfig) -> ReadOptions:
+    settings = config.analyze
+    return ReadOptions(
+        max_file_mb=settings.max_file_mb, default_namespace=settings.default_namespace, relative_to=config.base_dir
+    )
 
 
 def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:

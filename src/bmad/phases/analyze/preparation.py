@@ -14,7 +14,7 @@ from bmad.core.errors import BmadError
 from bmad.phases.analyze.attestations import Attestations
 from bmad.phases.analyze.catalog_run import start_catalog
 from bmad.phases.analyze.context import EvalContext, Evidence
-from bmad.phases.analyze.manifest_files import MANIFEST_CANDIDATES, load_bundle, manifests_folder
+from bmad.phases.analyze.manifest_files import MANIFEST_CANDIDATES, load_bundle, manifests_folder, read_options
 from bmad.phases.analyze.manifests import Bundle, ManifestObject, ParseFinding
 from bmad.phases.analyze.readiness import ReadinessReport
 from bmad.phases.analyze.readiness_data import Location
@@ -117,14 +117,8 @@ def _bundle_path(ctx: PhaseContext, rendered: RenderedBundle | None, folder: Pat
 
 
 def _load_bundle(ctx: PhaseContext, folder: Path | None) -> Bundle:
-    settings = ctx.config.analyze
     if folder is not None and folder.exists():
-        return load_bundle(
-            [folder],
-            max_file_mb=settings.max_file_mb,
-            default_namespace=settings.default_namespace,
-            relative_to=ctx.config.base_dir,
-        )
+        return load_bundle([folder], **read_options(ctx.config))
     bundle = Bundle(source=str(folder) if folder else "(no manifests folder)")
     where = str(folder) if folder else ", ".join(MANIFEST_CANDIDATES)
     bundle.findings.append(
